@@ -1,0 +1,59 @@
+/** Types shared by the library API and the CLI. Plain data, no behaviour. */
+
+export type NetworkMode = 'none' | 'host' | 'slirp4netns' | 'pasta';
+
+export interface BindSpec {
+  kind: 'bind';
+  /** Absolute host path (resolved against the caller's cwd when given relative). */
+  source: string;
+  /** Absolute path inside the sandbox. */
+  target: string;
+  readOnly: boolean;
+}
+
+export interface NamedVolumeSpec {
+  kind: 'volume';
+  /** Volume name; empty for an anonymous volume (`-v /path`). */
+  name: string;
+  target: string;
+  readOnly: boolean;
+}
+
+export type VolumeSpec = BindSpec | NamedVolumeSpec;
+
+export interface TmpfsSpec {
+  target: string;
+  /** Mount options as given after the colon (`size=64m,mode=1777`), validated. */
+  options: string[];
+}
+
+/** Everything `sandbox run` / `create` needs, already validated and normalised. */
+export interface RunRequest {
+  /** Image reference, `host` for the built-in image; ignored with `rootfs`. */
+  image: string;
+  /** `--rootfs DIR`: absolute directory used as the root (copy-on-write). */
+  rootfs?: string;
+  /** Arguments after the image; empty means the image's default. */
+  command: string[];
+  /** `--entrypoint`; an empty array clears the image's entrypoint. */
+  entrypoint?: string[];
+  name?: string;
+  remove: boolean;
+  detach: boolean;
+  interactive: boolean;
+  tty: boolean;
+  /** Variables set explicitly, in order (`-e K=V`, `-e K` from the caller, `--env-file`). */
+  env: Record<string, string>;
+  workdir?: string;
+  /** `UID[:GID]` or a user name to look up in the sandbox's /etc/passwd. */
+  user?: string;
+  hostname?: string;
+  volumes: VolumeSpec[];
+  tmpfs: TmpfsSpec[];
+  readOnly: boolean;
+  network: NetworkMode;
+  capAdd: string[];
+  capDrop: string[];
+  noNewPrivileges: boolean;
+  labels: Record<string, string>;
+}
