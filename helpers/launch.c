@@ -1,0 +1,1100 @@
+/*
+ * sandbox-launch: the part of `sandbox` that must be native.
+ *
+ * Three processes, each with one job:
+ *   monitor (M)  outside the namespaces, as the user. Clones the init with new
+ *                user/mount/pid/uts/ipc(/net) namespaces, has newuidmap/newgidmap
+ *                write its id maps, forwards signals, proxies the terminal for -t,
+ *                reports on --status-fd and exits with the command's status.
+ *   init (I)     PID 1 of the new pid namespace, root of the new user namespace.
+ *                Builds the root filesystem from the ordered mount operations on
+ *                the command line, pivots into it with the host root detached,
+ *                forks the command, reaps zombies, forwards signals and, with
+ *                --cleanup, removes the sandbox's writable layer after everything
+ *                inside is dead.
+ *   command (X)  setsid, the pty, user/groups, capabilities, no_new_privs, cwd,
+ *                a clean environment, exec.
+ *
+ * Exit status: the command's own; 128+N when it was killed by signal N; 125 when the
+ * sandbox could not be set up; 126 when the command cannot be executed; 127 when it
+ * was not found. Every failure prints one line `sandbox: ...` (and a `hint: ...`).
+ *
+ * The launch plan comes as arguments (see usage()), built by src/runtime/plan.ts.
+ * Host paths are absolute; destinations are paths inside the sandbox, resolved with
+ * RESOLVE_IN_ROOT so that a symlink in an image can never point a mount outside.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <linux/capability.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
+#define EXIT_SETUP 125
+#define EXIT_CANNOT_EXEC 126
+#define EXIT_NOT_FOUND 127
+/* Sent by the monitor to init: kill everything, clean up, exit. Never forwarded. */
+#define SIG_ABORT (SIGRTMAX)
+/* Delivered to the monitor when the CLI that started it dies (--die-with-parent). */
+#define SIG_PARENT_GONE (SIGRTMAX - 1)
+
+/* ---------- the plan ---------- */
+
+enum op_type {
+  OP_BIND, OP_RO_BIND, OP_TMPFS, OP_PROC, OP_DEV, OP_SYS, OP_MQUEUE, OP_SYMLINK,
+  OP_DIR, OP_HOST_DIR, OP_REMOUNT_RO, OP_MASK,
+};
+
+struct op {
+  enum op_type type;
+  const char *a, *b, *c, *d;
+};
+
+#define MAX_OPS 1024
+#define MAX_MAPS 64
+#define MAX_ENV 4096
+
+static struct {
+  const char *uidmap_cmd, *gidmap_cmd;
+  const char *uid_maps[MAX_MAPS], *gid_maps[MAX_MAPS];
+  int n_uid_maps, n_gid_maps;
+  int userns_only;
+  int unshare_net;
+  int status_fd;
+  pid_t die_with_parent;
+  int tty, stdin_open;
+  const char *cleanup;
+  const char *base;
+  const char *hostname;
+  const char *root_lowers, *root_upper, *root_work; /* overlay root */
+  int root_tmpfs;
+  struct op ops[MAX_OPS];
+  int n_ops;
+  const char *cwd;
+  int create_cwd;
+  const char *user;
+  const char *env[MAX_ENV];
+  int n_env;
+  const char *caps;
+  int no_new_privs;
+  char **argv;
+} plan = { .status_fd = -1 };
+
+
+static void msg(const char *fmt, ...) {
+  char buf[4096];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  if (n > (int)sizeof buf - 2) n = sizeof buf - 2;
+  buf[n++] = '\n';
+  ssize_t unused = write(2, buf, n);
+  (void)unused;
+}
+
+/* One line, an optional hint, and the setup exit code. */
+static void __attribute__((noreturn)) die_hint(const char *hint, const char *fmt, ...) {
+  char buf[3000];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  msg("sandbox: %s", buf);
+  if (hint) msg("hint: %s", hint);
+  _exit(EXIT_SETUP);
+}
+#define die(...) die_hint(NULL, __VA_ARGS__)
+
+static void usage(void) {
+  msg("usage: sandbox-launch [PLAN OPTIONS] -- COMMAND [ARG...]\n"
+      "This is an internal helper of `sandbox`; its options are a launch plan made by\n"
+      "src/runtime/plan.ts and may change between versions. Run `sandbox run` instead.");
+  _exit(EXIT_SETUP);
+}
+
+static const char *next_arg(int *i, int argc, char **argv) {
+  if (*i + 1 >= argc) die("internal: option %s needs a value", argv[*i]);
+  return argv[++*i];
+}
+
+static void add_op(enum op_type t, const char *a, const char *b, const char *c, const char *d) {
+  if (plan.n_ops >= MAX_OPS) die("internal: too many mount operations");
+  plan.ops[plan.n_ops++] = (struct op){ t, a, b, c, d };
+}
+
+static void parse_args(int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    const char *o = argv[i];
+#define ARG() next_arg(&i, argc, argv)
+    if (!strcmp(o, "--")) { plan.argv = &argv[i + 1]; break; }
+    else if (!strcmp(o, "--uidmap-cmd")) plan.uidmap_cmd = ARG();
+    else if (!strcmp(o, "--gidmap-cmd")) plan.gidmap_cmd = ARG();
+    else if (!strcmp(o, "--uid-map")) { if (plan.n_uid_maps >= MAX_MAPS) die("internal: too many maps"); plan.uid_maps[plan.n_uid_maps++] = ARG(); }
+    else if (!strcmp(o, "--gid-map")) { if (plan.n_gid_maps >= MAX_MAPS) die("internal: too many maps"); plan.gid_maps[plan.n_gid_maps++] = ARG(); }
+    else if (!strcmp(o, "--userns-only")) plan.userns_only = 1;
+    else if (!strcmp(o, "--unshare-net")) plan.unshare_net = 1;
+    else if (!strcmp(o, "--status-fd")) plan.status_fd = atoi(ARG());
+    else if (!strcmp(o, "--die-with-parent")) plan.die_with_parent = atoi(ARG());
+    else if (!strcmp(o, "--tty")) plan.tty = 1;
+    else if (!strcmp(o, "--stdin")) plan.stdin_open = 1;
+    else if (!strcmp(o, "--cleanup")) plan.cleanup = ARG();
+    else if (!strcmp(o, "--base")) plan.base = ARG();
+    else if (!strcmp(o, "--hostname")) plan.hostname = ARG();
+    else if (!strcmp(o, "--root-overlay")) { plan.root_lowers = ARG(); plan.root_upper = ARG(); plan.root_work = ARG(); }
+    else if (!strcmp(o, "--root-tmpfs")) plan.root_tmpfs = 1;
+    else if (!strcmp(o, "--bind")) { const char *s = ARG(); add_op(OP_BIND, s, ARG(), NULL, NULL); }
+    else if (!strcmp(o, "--ro-bind")) { const char *s = ARG(); add_op(OP_RO_BIND, s, ARG(), NULL, NULL); }
+    else if (!strcmp(o, "--tmpfs")) { const char *d = ARG(); add_op(OP_TMPFS, d, ARG(), NULL, NULL); }
+    else if (!strcmp(o, "--proc")) add_op(OP_PROC, ARG(), NULL, NULL, NULL);
+    else if (!strcmp(o, "--dev")) add_op(OP_DEV, ARG(), NULL, NULL, NULL);
+    else if (!strcmp(o, "--sys")) add_op(OP_SYS, ARG(), NULL, NULL, NULL);
+    else if (!strcmp(o, "--mqueue")) add_op(OP_MQUEUE, ARG(), NULL, NULL, NULL);
+    else if (!strcmp(o, "--symlink")) { const char *t = ARG(); add_op(OP_SYMLINK, t, ARG(), NULL, NULL); }
+    else if (!strcmp(o, "--dir")) add_op(OP_DIR, ARG(), NULL, NULL, NULL);
+    else if (!strcmp(o, "--host-dir")) { const char *l = ARG(), *u = ARG(), *w = ARG(); add_op(OP_HOST_DIR, l, u, w, ARG()); }
+    else if (!strcmp(o, "--remount-ro")) add_op(OP_REMOUNT_RO, ARG(), NULL, NULL, NULL);
+    else if (!strcmp(o, "--mask")) add_op(OP_MASK, ARG(), NULL, NULL, NULL);
+    else if (!strcmp(o, "--chdir")) plan.cwd = ARG();
+    else if (!strcmp(o, "--create-cwd")) plan.create_cwd = 1;
+    else if (!strcmp(o, "--user")) plan.user = ARG();
+    else if (!strcmp(o, "--env")) { if (plan.n_env >= MAX_ENV - 2) die("too many environment variables"); plan.env[plan.n_env++] = ARG(); }
+    else if (!strcmp(o, "--caps")) plan.caps = ARG();
+    else if (!strcmp(o, "--no-new-privs")) plan.no_new_privs = 1;
+    else if (!strcmp(o, "--help")) usage();
+    else die("internal: unknown launch option %s", o);
+#undef ARG
+  }
+  if (!plan.argv || !plan.argv[0]) die("no command to run");
+}
+
+/* ---------- small utilities ---------- */
+
+static int write_all(int fd, const void *buf, size_t len) {
+  const char *p = buf;
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0) { if (errno == EINTR) continue; return -1; }
+    p += n; len -= (size_t)n;
+  }
+  return 0;
+}
+
+static int write_file(const char *path, const char *content) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  int r = write_all(fd, content, strlen(content));
+  int e = errno;
+  close(fd);
+  errno = e;
+  return r;
+}
+
+static void status(const char *fmt, ...) {
+  if (plan.status_fd < 0) return;
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
+  va_end(ap);
+  if (n < 0 || n >= (int)sizeof buf - 1) return;
+  buf[n++] = '\n';
+  write_all(plan.status_fd, buf, n);
+}
+
+static char *join2(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  char *r = malloc(la + lb + 2);
+  if (!r) die("out of memory");
+  memcpy(r, a, la);
+  if (la == 0 || a[la - 1] != '/') r[la++] = '/';
+  while (*b == '/') { b++; lb--; }
+  memcpy(r + la, b, lb + 1);
+  return r;
+}
+
+/* Where a host path is seen once the host root has been moved to /oldroot. */
+#define OLDROOT "/oldroot"
+static char *host_path(const char *p) { return join2(OLDROOT, p); }
+
+static void block_all_signals(sigset_t *old) {
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, old);
+}
+
+static void noop_handler(int sig) { (void)sig; }
+
+/* A PID 1 only receives signals that have a handler (pid_namespaces(7)); signals
+ * stay blocked and are read from a signalfd, so the handler never runs. */
+static void install_noop_handlers(void) {
+  struct sigaction sa = { .sa_handler = noop_handler };
+  sigfillset(&sa.sa_mask);
+  for (int s = 1; s < _NSIG; s++) {
+    if (s == SIGKILL || s == SIGSTOP) continue;
+    sigaction(s, &sa, NULL);
+  }
+}
+
+static void reset_signals(void) {
+  struct sigaction sa = { .sa_handler = SIG_DFL };
+  for (int s = 1; s < _NSIG; s++) {
+    if (s == SIGKILL || s == SIGSTOP) continue;
+    sigaction(s, &sa, NULL);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static int exit_code_of(int wstatus) {
+  if (WIFEXITED(wstatus)) return WEXITSTATUS(wstatus);
+  if (WIFSIGNALED(wstatus)) return 128 + WTERMSIG(wstatus);
+  return EXIT_SETUP;
+}
+
+/* ---------- id maps (monitor side) ---------- */
+
+static int run_map_tool(const char *tool, pid_t pid, const char **maps, int n) {
+  /* newuidmap PID inner outer count [inner outer count ...] */
+  char pidbuf[32];
+  snprintf(pidbuf, sizeof pidbuf, "%d", (int)pid);
+  const char *args[3 + MAX_MAPS * 3 + 1];
+  int k = 0;
+  args[k++] = tool;
+  args[k++] = pidbuf;
+  static char words[MAX_MAPS * 3][32];
+  int w = 0;
+  for (int i = 0; i < n; i++) {
+    unsigned long a, b, c;
+    if (sscanf(maps[i], "%lu %lu %lu", &a, &b, &c) != 3) die("internal: bad id map \"%s\"", maps[i]);
+    snprintf(words[w], 32, "%lu", a); args[k++] = words[w++];
+    snprintf(words[w], 32, "%lu", b); args[k++] = words[w++];
+    snprintf(words[w], 32, "%lu", c); args[k++] = words[w++];
+  }
+  args[k] = NULL;
+  pid_t child = fork();
+  if (child < 0) return -1;
+  if (child == 0) {
+    reset_signals();
+    execv(tool, (char **)args);
+    msg("sandbox: cannot run %s: %s", tool, strerror(errno));
+    _exit(127);
+  }
+  return child;
+}
+
+static int wait_tool(pid_t child) {
+  int st;
+  while (waitpid(child, &st, 0) < 0) if (errno != EINTR) return -1;
+  return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* Writes the maps of `pid`. With newuidmap/newgidmap: the whole subordinate range.
+ * Without: only the caller's own ids (one mapping), written directly. */
+static void write_id_maps(pid_t pid) {
+  char path[64];
+  if (plan.uidmap_cmd && plan.gidmap_cmd) {
+    pid_t u = run_map_tool(plan.uidmap_cmd, pid, plan.uid_maps, plan.n_uid_maps);
+    pid_t g = run_map_tool(plan.gidmap_cmd, pid, plan.gid_maps, plan.n_gid_maps);
+    int ru = u > 0 ? wait_tool(u) : -1;
+    int rg = g > 0 ? wait_tool(g) : -1;
+    if (ru < 0 || rg < 0)
+      die_hint("check /etc/subuid and /etc/subgid for your user and that newuidmap/newgidmap are setuid root; `sandbox doctor` explains",
+               "%s failed to write the id map of the sandbox", ru < 0 ? "newuidmap" : "newgidmap");
+    return;
+  }
+  char line[128];
+  snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
+  snprintf(line, sizeof line, "0 %u 1\n", (unsigned)getuid());
+  if (write_file(path, line) < 0) die_hint("`sandbox doctor` checks user namespace support", "cannot write uid_map: %s", strerror(errno));
+  snprintf(path, sizeof path, "/proc/%d/setgroups", (int)pid);
+  if (write_file(path, "deny") < 0 && errno != ENOENT) die("cannot write setgroups: %s", strerror(errno));
+  snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
+  snprintf(line, sizeof line, "0 %u 1\n", (unsigned)getgid());
+  if (write_file(path, line) < 0) die("cannot write gid_map: %s", strerror(errno));
+}
+
+/* ---------- path resolution inside the new root ---------- */
+
+static int resolve_in(int rootfd, const char *path, int extra_flags) {
+  struct open_how how = {
+    .flags = O_PATH | O_CLOEXEC | extra_flags,
+    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+  };
+  while (*path == '/') path++;
+  if (!*path) path = ".";
+  return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+}
+
+enum make_kind { MAKE_NONE, MAKE_DIR, MAKE_FILE };
+
+/* Opens `path` inside the root (O_PATH), creating it (and its parents, as
+ * directories) when missing. A dangling symlink where a file must go is replaced:
+ * images commonly ship /etc/resolv.conf as a link into /run. */
+static int ensure_in(int rootfd, const char *path, enum make_kind kind) {
+  int fd = resolve_in(rootfd, path, 0);
+  if (fd >= 0 || errno != ENOENT || kind == MAKE_NONE) return fd;
+  char *copy = strdup(path);
+  if (!copy) die("out of memory");
+  while (strlen(copy) > 1 && copy[strlen(copy) - 1] == '/') copy[strlen(copy) - 1] = 0;
+  char *slash = strrchr(copy, '/');
+  const char *name = slash ? slash + 1 : copy;
+  int pfd;
+  if (slash && slash != copy) { *slash = 0; pfd = ensure_in(rootfd, copy, MAKE_DIR); }
+  else pfd = resolve_in(rootfd, "/", 0);
+  if (pfd < 0) { int e = errno; free(copy); errno = e; return -1; }
+  struct stat st;
+  if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) unlinkat(pfd, name, 0);
+  int r;
+  if (kind == MAKE_DIR) r = mkdirat(pfd, name, 0755);
+  else {
+    r = openat(pfd, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (r >= 0) { close(r); r = 0; }
+  }
+  if (r < 0 && errno != EEXIST) { int e = errno; close(pfd); free(copy); errno = e; return -1; }
+  close(pfd);
+  free(copy);
+  return resolve_in(rootfd, path, 0);
+}
+
+static char *fd_path(int fd) {
+  static char buf[64];
+  /* The host's /proc, under the old root until the final pivot. */
+  snprintf(buf, sizeof buf, OLDROOT "/proc/self/fd/%d", fd);
+  return buf;
+}
+
+static int sys_mount_setattr(int dfd, const char *path, unsigned flags, struct mount_attr *attr) {
+  return (int)syscall(SYS_mount_setattr, dfd, path, flags, attr, sizeof *attr);
+}
+
+/* Makes the mount at `path` inside root read-only (recursively with `recursive`). */
+static void make_readonly(int rootfd, const char *path, int recursive) {
+  int fd = resolve_in(rootfd, path, 0);
+  if (fd < 0) die("cannot open %s to make it read-only: %s", path, strerror(errno));
+  struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+  if (sys_mount_setattr(fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr) < 0)
+    die("cannot make %s read-only: %s", path, strerror(errno));
+  close(fd);
+}
+
+/* ---------- mount operations (init side, after the first pivot) ---------- */
+
+static int mount_at(int rootfd, const char *dest, enum make_kind kind, const char *src, const char *fstype,
+                    unsigned long flags, const char *data) {
+  int fd = ensure_in(rootfd, dest, kind);
+  if (fd < 0) return -1;
+  int r = mount(src, fd_path(fd), fstype, flags, data);
+  int e = errno;
+  close(fd);
+  errno = e;
+  return r;
+}
+
+static void op_bind(int rootfd, const char *src, const char *dest, int ro) {
+  char *hsrc = host_path(src);
+  struct stat st;
+  if (stat(hsrc, &st) < 0) die_hint("create it first, or fix the path of the -v option", "bind source %s: %s", src, strerror(errno));
+  if (mount_at(rootfd, dest, S_ISDIR(st.st_mode) ? MAKE_DIR : MAKE_FILE, hsrc, NULL, MS_BIND | MS_REC, NULL) < 0)
+    die("cannot bind %s to %s: %s", src, dest, strerror(errno));
+  if (ro) make_readonly(rootfd, dest, 1);
+  free(hsrc);
+}
+
+/* tmpfs options: the flag words become mount flags, the rest is passed as data. */
+static void op_tmpfs(int rootfd, const char *dest, const char *opts) {
+  unsigned long flags = 0;
+  char data[512] = "";
+  char *copy = strdup(opts ? opts : "");
+  for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ",")) {
+    if (!strcmp(tok, "ro")) flags |= MS_RDONLY;
+    else if (!strcmp(tok, "rw")) flags &= ~MS_RDONLY;
+    else if (!strcmp(tok, "noexec")) flags |= MS_NOEXEC;
+    else if (!strcmp(tok, "exec")) flags &= ~MS_NOEXEC;
+    else if (!strcmp(tok, "nosuid")) flags |= MS_NOSUID;
+    else if (!strcmp(tok, "suid")) flags &= ~MS_NOSUID;
+    else if (!strcmp(tok, "nodev")) flags |= MS_NODEV;
+    else if (!strcmp(tok, "dev")) flags &= ~MS_NODEV;
+    else {
+      if (strlen(data) + strlen(tok) + 2 >= sizeof data) die("tmpfs options too long");
+      if (*data) strcat(data, ",");
+      strcat(data, tok);
+    }
+  }
+  free(copy);
+  if (mount_at(rootfd, dest, MAKE_DIR, "tmpfs", "tmpfs", flags, data) < 0)
+    die("cannot mount tmpfs on %s (%s): %s", dest, data, strerror(errno));
+}
+
+static void op_dev(int rootfd, const char *dest, int gid5_mapped) {
+  if (mount_at(rootfd, dest, MAKE_DIR, "tmpfs", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=65536k") < 0)
+    die("cannot mount /dev: %s", strerror(errno));
+  static const char *nodes[] = { "null", "zero", "full", "random", "urandom", "tty", NULL };
+  char path[PATH_MAX], src[PATH_MAX];
+  for (int i = 0; nodes[i]; i++) {
+    snprintf(path, sizeof path, "%s/%s", dest, nodes[i]);
+    snprintf(src, sizeof src, OLDROOT "/dev/%s", nodes[i]);
+    if (mount_at(rootfd, path, MAKE_FILE, src, NULL, MS_BIND, NULL) < 0)
+      die("cannot bind /dev/%s: %s", nodes[i], strerror(errno));
+  }
+  static const char *links[][2] = {
+    { "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" }, { "/proc/self/fd/1", "stdout" },
+    { "/proc/self/fd/2", "stderr" }, { "pts/ptmx", "ptmx" }, { "/proc/kcore", "core" }, { NULL, NULL },
+  };
+  int dfd = resolve_in(rootfd, dest, 0);
+  for (int i = 0; links[i][0]; i++)
+    if (symlinkat(links[i][0], dfd, links[i][1]) < 0 && errno != EEXIST) die("cannot create /dev/%s: %s", links[i][1], strerror(errno));
+  close(dfd);
+  snprintf(path, sizeof path, "%s/pts", dest);
+  const char *ptsopts = gid5_mapped ? "newinstance,ptmxmode=0666,mode=0620,gid=5" : "newinstance,ptmxmode=0666,mode=0620";
+  if (mount_at(rootfd, path, MAKE_DIR, "devpts", "devpts", MS_NOSUID | MS_NOEXEC, ptsopts) < 0)
+    die("cannot mount devpts: %s", strerror(errno));
+  snprintf(path, sizeof path, "%s/shm", dest);
+  if (mount_at(rootfd, path, MAKE_DIR, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") < 0)
+    die("cannot mount /dev/shm: %s", strerror(errno));
+  snprintf(path, sizeof path, "%s/mqueue", dest);
+  if (mount_at(rootfd, path, MAKE_DIR, "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+    msg("sandbox: warning: no /dev/mqueue: %s", strerror(errno));
+}
+
+static void op_sys(int rootfd, const char *dest) {
+  /* A fresh sysfs needs a network namespace of our own; otherwise a read-only view. */
+  if (mount_at(rootfd, dest, MAKE_DIR, "sysfs", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0) return;
+  if (mount_at(rootfd, dest, MAKE_DIR, OLDROOT "/sys", NULL, MS_BIND | MS_REC, NULL) < 0)
+    die("cannot mount /sys: %s", strerror(errno));
+  make_readonly(rootfd, dest, 1);
+}
+
+/* Hides a file or directory under /proc or /sys the way Podman does. */
+static void op_mask(int rootfd, const char *dest) {
+  int fd = resolve_in(rootfd, dest, 0);
+  if (fd < 0) return; /* nothing to hide */
+  struct stat st;
+  fstat(fd, &st);
+  int r = S_ISDIR(st.st_mode)
+    ? mount("tmpfs", fd_path(fd), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0555")
+    : mount(OLDROOT "/dev/null", fd_path(fd), NULL, MS_BIND, NULL);
+  if (r < 0) die("cannot mask %s: %s", dest, strerror(errno));
+  close(fd);
+}
+
+static int try_overlay(const char *target, const char *lowers, const char *upper, const char *work) {
+  /* lowers: colon-separated host paths; all seen under /oldroot now. */
+  size_t cap = strlen(lowers) * 2 + strlen(upper) + strlen(work) + 256;
+  char *data = malloc(cap);
+  if (!data) die("out of memory");
+  strcpy(data, "lowerdir=");
+  char *copy = strdup(lowers);
+  int first = 1;
+  for (char *tok = strtok(copy, ":"); tok; tok = strtok(NULL, ":")) {
+    if (!first) strcat(data, ":");
+    strcat(data, OLDROOT);
+    strcat(data, tok);
+    first = 0;
+  }
+  free(copy);
+  size_t len = strlen(data);
+  if (upper) {
+    snprintf(data + len, cap - len, ",upperdir=" OLDROOT "%s,workdir=" OLDROOT "%s", upper, work);
+    len = strlen(data);
+  }
+  /* userxattr: whiteouts and opaque directories as user.overlay.* xattrs, the only
+   * kind an unprivileged user can set (needed for image layers and for commit). */
+  snprintf(data + len, cap - len, ",userxattr");
+  int r = mount("overlay", target, "overlay", 0, data);
+  if (r < 0 && errno == EINVAL) {
+    data[len] = 0; /* older kernels: no userxattr */
+    r = mount("overlay", target, "overlay", 0, data);
+  }
+  int e = errno;
+  free(data);
+  errno = e;
+  return r;
+}
+
+/* One top-level directory of the host for the `host` image: copy-on-write overlay
+ * when the kernel allows it there, else a read-only recursive bind. */
+static void op_host_dir(int rootfd, const char *lower, const char *upper, const char *work, const char *dest) {
+  int fd = ensure_in(rootfd, dest, MAKE_DIR);
+  if (fd < 0) die("cannot create %s: %s", dest, strerror(errno));
+  if (try_overlay(fd_path(fd), lower, upper, work) == 0) { close(fd); return; }
+  char *h = host_path(lower);
+  if (mount(h, fd_path(fd), NULL, MS_BIND | MS_REC, NULL) < 0) {
+    /* A directory we cannot even read (lost+found, a private mount) is left empty. */
+    close(fd);
+    free(h);
+    return;
+  }
+  free(h);
+  close(fd);
+  make_readonly(rootfd, dest, 1);
+}
+
+static int gid_is_mapped(gid_t g) {
+  FILE *f = fopen("/proc/self/gid_map", "re");
+  if (!f) return 0;
+  unsigned long in, out, count;
+  int found = 0;
+  while (fscanf(f, "%lu %lu %lu", &in, &out, &count) == 3)
+    if (g >= in && g < in + count) found = 1;
+  fclose(f);
+  return found;
+}
+
+static void run_ops(int rootfd) {
+  int gid5 = gid_is_mapped(5);
+  for (int i = 0; i < plan.n_ops; i++) {
+    struct op *op = &plan.ops[i];
+    switch (op->type) {
+    case OP_BIND: op_bind(rootfd, op->a, op->b, 0); break;
+    case OP_RO_BIND: op_bind(rootfd, op->a, op->b, 1); break;
+    case OP_TMPFS: op_tmpfs(rootfd, op->a, op->b); break;
+    case OP_PROC:
+      if (mount_at(rootfd, op->a, MAKE_DIR, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        die("cannot mount /proc: %s", strerror(errno));
+      break;
+    case OP_DEV: op_dev(rootfd, op->a, gid5); break;
+    case OP_SYS: op_sys(rootfd, op->a); break;
+    case OP_MQUEUE:
+      if (mount_at(rootfd, op->a, MAKE_DIR, "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        die("cannot mount mqueue: %s", strerror(errno));
+      break;
+    case OP_SYMLINK: {
+      char *copy = strdup(op->b);
+      char *slash = strrchr(copy, '/');
+      const char *name = slash ? slash + 1 : copy;
+      if (slash) *slash = 0;
+      int pfd = ensure_in(rootfd, slash && *copy ? copy : "/", MAKE_DIR);
+      if (pfd < 0 || (symlinkat(op->a, pfd, name) < 0 && errno != EEXIST))
+        die("cannot create symlink %s: %s", op->b, strerror(errno));
+      close(pfd);
+      free(copy);
+      break;
+    }
+    case OP_DIR: {
+      int fd = ensure_in(rootfd, op->a, MAKE_DIR);
+      if (fd < 0) die("cannot create %s: %s", op->a, strerror(errno));
+      close(fd);
+      break;
+    }
+    case OP_HOST_DIR: op_host_dir(rootfd, op->a, op->b, op->c, op->d); break;
+    case OP_REMOUNT_RO: make_readonly(rootfd, op->a, 0); break;
+    case OP_MASK: op_mask(rootfd, op->a); break;
+    }
+  }
+}
+
+/* ---------- removing the writable layer (init side) ---------- */
+
+static void rm_rf_at(int parent, const char *name) {
+  struct stat st;
+  if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return;
+  if (S_ISDIR(st.st_mode)) {
+    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+      fchmodat(parent, name, 0700, 0);
+      fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    if (fd >= 0) {
+      DIR *d = fdopendir(fd);
+      if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+          if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+          rm_rf_at(dirfd(d), e->d_name);
+        }
+        closedir(d);
+      } else close(fd);
+    }
+    unlinkat(parent, name, AT_REMOVEDIR);
+  } else unlinkat(parent, name, 0);
+}
+
+/* ---------- the command (X) ---------- */
+
+static const char *env_get(const char *name) {
+  size_t n = strlen(name);
+  for (int i = 0; i < plan.n_env; i++)
+    if (!strncmp(plan.env[i], name, n) && plan.env[i][n] == '=') return plan.env[i] + n + 1;
+  return NULL;
+}
+
+static int parse_id(const char *s, unsigned long *out) {
+  if (!*s) return -1;
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 10);
+  if (*end || errno) return -1;
+  *out = v;
+  return 0;
+}
+
+struct user_info {
+  uid_t uid;
+  gid_t gid;
+  const char *home;
+  gid_t groups[64];
+  int n_groups;
+};
+
+/* Resolves `--user` against the sandbox's own /etc/passwd and /etc/group. */
+static void resolve_user(struct user_info *u) {
+  memset(u, 0, sizeof *u);
+  u->home = "/root";
+  const char *spec = plan.user ? plan.user : "0";
+  char *copy = strdup(spec);
+  char *colon = strchr(copy, ':');
+  char *grp = NULL;
+  if (colon) { *colon = 0; grp = colon + 1; }
+  unsigned long id;
+  const char *name = NULL;
+  int have_passwd = 0;
+  FILE *f = fopen("/etc/passwd", "re");
+  struct passwd *pw;
+  if (parse_id(copy, &id) == 0) {
+    u->uid = (uid_t)id;
+    u->gid = (gid_t)(grp ? u->gid : 0);
+    if (f) while ((pw = fgetpwent(f))) if (pw->pw_uid == u->uid) {
+      u->gid = pw->pw_gid; u->home = strdup(pw->pw_dir); name = strdup(pw->pw_name); have_passwd = 1; break;
+    }
+    if (!have_passwd) { u->gid = u->uid == 0 ? 0 : u->gid; u->home = u->uid == 0 ? "/root" : "/"; }
+  } else {
+    if (f) while ((pw = fgetpwent(f))) if (!strcmp(pw->pw_name, copy)) {
+      u->uid = pw->pw_uid; u->gid = pw->pw_gid; u->home = strdup(pw->pw_dir); name = strdup(pw->pw_name); have_passwd = 1; break;
+    }
+    if (!have_passwd) die_hint("use a numeric UID[:GID], or a user the image defines", "unable to find user %s: no matching entries in the sandbox's /etc/passwd", copy);
+  }
+  if (f) fclose(f);
+  struct group *gr;
+  if (grp) {
+    if (parse_id(grp, &id) == 0) u->gid = (gid_t)id;
+    else {
+      int found = 0;
+      FILE *g = fopen("/etc/group", "re");
+      if (g) { while ((gr = fgetgrent(g))) if (!strcmp(gr->gr_name, grp)) { u->gid = gr->gr_gid; found = 1; break; } fclose(g); }
+      if (!found) die_hint("use a numeric GID, or a group the image defines", "unable to find group %s: no matching entries in the sandbox's /etc/group", grp);
+    }
+  }
+  /* Supplementary groups of a named user, as Docker does. */
+  if (name && !grp) {
+    FILE *g = fopen("/etc/group", "re");
+    if (g) {
+      while ((gr = fgetgrent(g)) && u->n_groups < 64)
+        for (char **m = gr->gr_mem; m && *m; m++)
+          if (!strcmp(*m, name) && gr->gr_gid != u->gid) { u->groups[u->n_groups++] = gr->gr_gid; break; }
+      fclose(g);
+    }
+  }
+  free(copy);
+}
+
+static void apply_caps(void) {
+  uint64_t keep = 0;
+  if (plan.caps) {
+    char *copy = strdup(plan.caps);
+    for (char *t = strtok(copy, ","); t; t = strtok(NULL, ",")) if (*t) keep |= 1ULL << atoi(t);
+    free(copy);
+  }
+  for (int c = 0; c <= 63; c++) {
+    if (keep & (1ULL << c)) continue;
+    if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) die("cannot drop capability %d: %s", c, strerror(errno));
+  }
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+  struct __user_cap_data_struct data[2];
+  memset(data, 0, sizeof data);
+  data[0].effective = data[0].permitted = data[0].inheritable = (uint32_t)keep;
+  data[1].effective = data[1].permitted = data[1].inheritable = (uint32_t)(keep >> 32);
+  if (syscall(SYS_capset, &hdr, data) < 0) die("cannot set capabilities: %s", strerror(errno));
+}
+
+/* Finds the program like execvp, but with the sandbox's PATH, not ours. */
+static void exec_command(char **envp) {
+  const char *cmd = plan.argv[0];
+  if (strchr(cmd, '/')) {
+    execve(cmd, plan.argv, envp);
+  } else {
+    const char *path = env_get("PATH");
+    if (!path) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    int saw_eacces = 0;
+    char *copy = strdup(path);
+    for (char *dir = strtok(copy, ":"); dir; dir = strtok(NULL, ":")) {
+      char *full = join2(*dir ? dir : ".", cmd);
+      execve(full, plan.argv, envp);
+      if (errno == EACCES) saw_eacces = 1;
+      free(full);
+    }
+    free(copy);
+    errno = saw_eacces ? EACCES : ENOENT;
+  }
+  int e = errno;
+  if (e == ENOENT) {
+    if (strchr(cmd, '/')) msg("sandbox: %s: no such file or directory in the sandbox", cmd);
+    else msg("sandbox: %s: command not found in the sandbox's PATH", cmd);
+    msg("hint: check the command name, or run a shell in the image to look around");
+    _exit(EXIT_NOT_FOUND);
+  }
+  msg("sandbox: cannot execute %s: %s", cmd, strerror(e));
+  _exit(EXIT_CANNOT_EXEC);
+}
+
+static void __attribute__((noreturn)) run_command(int pty_master) {
+  reset_signals();
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (setsid() < 0) die("setsid: %s", strerror(errno));
+  if (pty_master >= 0) {
+    int slave = ioctl(pty_master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+    if (slave < 0) die("cannot open the terminal: %s", strerror(errno));
+    if (ioctl(slave, TIOCSCTTY, 0) < 0) die("cannot set the controlling terminal: %s", strerror(errno));
+    dup2(slave, 0); dup2(slave, 1); dup2(slave, 2);
+    if (slave > 2) close(slave);
+    close(pty_master);
+  }
+  struct user_info u;
+  resolve_user(&u);
+  /* The environment: the plan's, plus HOME from the user when the plan has none. */
+  char **envp = calloc(plan.n_env + 2, sizeof *envp);
+  int k = 0;
+  for (int i = 0; i < plan.n_env; i++) envp[k++] = (char *)plan.env[i];
+  if (!env_get("HOME")) { char *h = malloc(strlen(u.home) + 6); sprintf(h, "HOME=%s", u.home); envp[k++] = h; }
+  envp[k] = NULL;
+
+  if (plan.cwd && plan.create_cwd) {
+    int rootfd = open("/", O_PATH | O_CLOEXEC);
+    int fd = ensure_in(rootfd, plan.cwd, MAKE_DIR);
+    if (fd >= 0) close(fd);
+    close(rootfd);
+  }
+  apply_caps(); /* bounding set first: it needs CAP_SETPCAP, which root still has */
+  if (setgroups(u.n_groups, u.groups) < 0 && errno != EPERM) die("setgroups: %s", strerror(errno));
+  if (setresgid(u.gid, u.gid, u.gid) < 0)
+    die_hint("the sandbox maps only the ids of your /etc/subgid range (see `sandbox doctor`)", "cannot switch to group %u: %s", (unsigned)u.gid, strerror(errno));
+  if (setresuid(u.uid, u.uid, u.uid) < 0)
+    die_hint("the sandbox maps only the ids of your /etc/subuid range (see `sandbox doctor`)", "cannot switch to user %u: %s", (unsigned)u.uid, strerror(errno));
+  if (plan.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("no_new_privs: %s", strerror(errno));
+  const char *cwd = plan.cwd ? plan.cwd : "/";
+  if (chdir(cwd) < 0) {
+    if (plan.cwd) die_hint("the working directory (-w) must exist in the sandbox", "cannot change to working directory %s: %s", cwd, strerror(errno));
+    if (chdir("/") < 0) die("chdir /: %s", strerror(errno));
+  }
+  /* Nothing of ours may leak into the command: close every descriptor past stdio. */
+  syscall(SYS_close_range, 3, ~0U, 0);
+  exec_command(envp);
+  _exit(EXIT_SETUP);
+}
+
+/* ---------- init (I) ---------- */
+
+static int send_fd(int sock, char tag, int fd) {
+  char buf[CMSG_SPACE(sizeof(int))];
+  memset(buf, 0, sizeof buf);
+  struct iovec iov = { .iov_base = &tag, .iov_len = 1 };
+  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = buf, .msg_controllen = sizeof buf };
+  struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  return sendmsg(sock, &m, 0) < 0 ? -1 : 0;
+}
+
+static void __attribute__((noreturn)) run_init(int sock) {
+  prctl(PR_SET_PDEATHSIG, SIG_ABORT);
+  /* Wait for the monitor to write our id maps. */
+  char go;
+  if (read(sock, &go, 1) != 1 || go != 'G') _exit(EXIT_SETUP);
+  /* Not dumpable: the sandbox's root cannot reach our descriptors via /proc/1/fd. */
+  prctl(PR_SET_DUMPABLE, 0);
+  if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("cannot become root in the user namespace: %s", strerror(errno));
+  setgroups(0, NULL); /* fails harmlessly when setgroups is denied */
+
+  if (plan.userns_only) {
+    reset_signals();
+    execvp(plan.argv[0], plan.argv);
+    msg("sandbox: cannot execute %s: %s", plan.argv[0], strerror(errno));
+    _exit(errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
+  }
+
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("cannot make mounts private: %s", strerror(errno));
+  /* The writable layer to remove when we are done: opened now, while the host is visible. */
+  int cleanup_parent = -1;
+  const char *cleanup_name = NULL;
+  if (plan.cleanup) {
+    char *copy = strdup(plan.cleanup);
+    char *slash = strrchr(copy, '/');
+    if (!slash || slash == copy) die("internal: bad cleanup path %s", plan.cleanup);
+    *slash = 0;
+    cleanup_name = slash + 1;
+    cleanup_parent = open(copy, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (cleanup_parent < 0) die("cannot open %s: %s", copy, strerror(errno));
+  }
+  /* A private tmpfs as the base; the host root goes to /oldroot under it. */
+  const char *base = plan.base ? plan.base : "/tmp";
+  if (mount("tmpfs", base, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k") < 0) die("cannot mount the staging tmpfs on %s: %s", base, strerror(errno));
+  if (chdir(base) < 0) die("chdir %s: %s", base, strerror(errno));
+  if (mkdir("newroot", 0755) < 0 || mkdir("oldroot", 0755) < 0) die("cannot prepare the staging directory: %s", strerror(errno));
+  if (syscall(SYS_pivot_root, ".", "oldroot") < 0) die("pivot_root: %s", strerror(errno));
+  if (chdir("/") < 0) die("chdir /: %s", strerror(errno));
+
+  if (plan.root_lowers) {
+    if (try_overlay("/newroot", plan.root_lowers, plan.root_upper, plan.root_work) < 0)
+      die_hint("`sandbox doctor` checks whether this kernel allows overlayfs in a user namespace",
+               "cannot mount the copy-on-write root (overlayfs): %s", strerror(errno));
+  } else {
+    if (mount("tmpfs", "/newroot", "tmpfs", MS_NOSUID, "mode=0755") < 0) die("cannot mount the root tmpfs: %s", strerror(errno));
+  }
+  int rootfd = open("/newroot", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) die("cannot open the new root: %s", strerror(errno));
+  run_ops(rootfd);
+
+  /* Into the new root; the staging tmpfs and the host root under it are detached. */
+  if (fchdir(rootfd) < 0) die("chdir to the new root: %s", strerror(errno));
+  if (syscall(SYS_pivot_root, ".", ".") < 0) die("pivot_root into the sandbox: %s", strerror(errno));
+  if (umount2(".", MNT_DETACH) < 0) die("cannot detach the host root: %s", strerror(errno));
+  if (chdir("/") < 0) die("chdir /: %s", strerror(errno));
+  close(rootfd);
+
+  if (plan.hostname && sethostname(plan.hostname, strlen(plan.hostname)) < 0)
+    die("cannot set the hostname: %s", strerror(errno));
+
+  int pty_master = -1;
+  if (plan.tty) {
+    pty_master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (pty_master < 0) die("cannot open /dev/ptmx in the sandbox: %s", strerror(errno));
+    int unlock = 0;
+    if (ioctl(pty_master, TIOCSPTLCK, &unlock) < 0) die("cannot unlock the terminal: %s", strerror(errno));
+    if (send_fd(sock, 'T', pty_master) < 0) die("cannot hand the terminal to the monitor: %s", strerror(errno));
+  }
+
+  int execpipe[2];
+  if (pipe2(execpipe, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
+  pid_t child = fork();
+  if (child < 0) die("fork: %s", strerror(errno));
+  if (child == 0) {
+    close(execpipe[0]);
+    /* close_range in run_command closes this too; exec success = EOF for init. */
+    dup2(execpipe[1], 1023);
+    run_command(pty_master);
+  }
+  close(execpipe[1]);
+  if (pty_master >= 0) close(pty_master);
+  /* Tell the monitor the command started (EOF of execpipe: it exec'd or died). */
+  char dummy;
+  while (read(execpipe[0], &dummy, 1) < 0 && errno == EINTR) {}
+  close(execpipe[0]);
+  char started = 'S';
+  ssize_t unused = write(sock, &started, 1);
+  (void)unused;
+
+  sigset_t mask;
+  sigfillset(&mask);
+  int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+  int code = EXIT_SETUP, aborted = 0, child_done = 0;
+  while (!child_done) {
+    struct pollfd p[2] = { { sfd, POLLIN, 0 }, { sock, POLLIN, 0 } };
+    if (poll(p, 2, -1) < 0) { if (errno == EINTR) continue; break; }
+    if (p[1].revents & (POLLHUP | POLLERR | POLLIN)) {
+      char b;
+      ssize_t n = read(sock, &b, 1);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) { aborted = 1; break; } /* monitor gone */
+    }
+    if (!(p[0].revents & POLLIN)) continue;
+    struct signalfd_siginfo si;
+    if (read(sfd, &si, sizeof si) != sizeof si) continue;
+    int sig = (int)si.ssi_signo;
+    if (sig == SIGCHLD) {
+      int st;
+      pid_t w;
+      while ((w = waitpid(-1, &st, WNOHANG)) > 0)
+        if (w == child) { code = exit_code_of(st); child_done = 1; }
+    } else if (sig == SIG_ABORT) {
+      aborted = 1;
+      break;
+    } else {
+      kill(child, sig);
+    }
+  }
+  /* The sandbox ends with its command: nothing inside may outlive it. */
+  kill(-1, SIGKILL);
+  int st;
+  pid_t w;
+  while ((w = waitpid(-1, &st, 0)) > 0 || errno == EINTR)
+    if (w == child && !child_done) { code = exit_code_of(st); child_done = 1; }
+  if (aborted) code = 128 + SIGKILL;
+  if (cleanup_parent >= 0) rm_rf_at(cleanup_parent, cleanup_name);
+  _exit(code);
+}
+
+/* ---------- monitor (M) ---------- */
+
+static struct termios saved_termios;
+static int termios_saved = 0;
+
+static void restore_terminal(void) {
+  if (termios_saved) tcsetattr(0, TCSADRAIN, &saved_termios);
+  termios_saved = 0;
+}
+
+static void copy_winsize(int master) {
+  struct winsize ws;
+  if (ioctl(1, TIOCGWINSZ, &ws) == 0 || ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+}
+
+static int recv_fd(int sock, char *tag) {
+  char buf[CMSG_SPACE(sizeof(int))];
+  struct iovec iov = { .iov_base = tag, .iov_len = 1 };
+  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = buf, .msg_controllen = sizeof buf };
+  ssize_t n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
+  if (n <= 0) return n == 0 ? -2 : -1;
+  struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+  if (c && c->cmsg_type == SCM_RIGHTS) { int fd; memcpy(&fd, CMSG_DATA(c), sizeof fd); return fd; }
+  return -3;
+}
+
+/* Copies what is readable from `from` to `to`; returns 0 at EOF or error. */
+static int pump(int from, int to) {
+  char buf[16384];
+  ssize_t n = read(from, buf, sizeof buf);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return 1;
+  if (n <= 0) return 0;
+  return write_all(to, buf, (size_t)n) == 0;
+}
+
+static int forwardable(int sig) {
+  switch (sig) {
+  case SIGCHLD: case SIGWINCH: case SIGTTIN: case SIGTTOU: case SIGTSTP: case SIGPIPE: return 0;
+  default: return sig != SIG_ABORT && sig != SIG_PARENT_GONE;
+  }
+}
+
+int main(int argc, char **argv) {
+  parse_args(argc, argv);
+  if (plan.status_fd >= 0) fcntl(plan.status_fd, F_SETFD, FD_CLOEXEC);
+
+  sigset_t old;
+  block_all_signals(&old);
+  install_noop_handlers();
+  if (plan.die_with_parent) {
+    prctl(PR_SET_PDEATHSIG, SIG_PARENT_GONE);
+    if (getppid() != plan.die_with_parent) _exit(EXIT_SETUP); /* the CLI is already gone */
+  }
+
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) die("socketpair: %s", strerror(errno));
+  unsigned long flags = CLONE_NEWUSER | SIGCHLD;
+  if (!plan.userns_only) {
+    flags |= CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+    if (plan.unshare_net) flags |= CLONE_NEWNET;
+  } else {
+    flags |= CLONE_NEWNS;
+  }
+  pid_t init = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+  if (init < 0) {
+    int e = errno;
+    die_hint("run `sandbox doctor`: user namespaces may be disabled (sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone, or the AppArmor restriction on Ubuntu)",
+             "cannot create the sandbox's namespaces: %s", strerror(e));
+  }
+  if (init == 0) {
+    close(sv[0]);
+    run_init(sv[1]);
+  }
+  close(sv[1]);
+  int sock = sv[0];
+  status("{\"pid\":%d}", (int)init);
+  write_id_maps(init);
+  if (write(sock, "G", 1) != 1) die("the sandbox's init died during setup");
+
+  sigset_t mask;
+  sigfillset(&mask);
+  int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+  int master = -1, stdin_done = !plan.stdin_open, master_done = 0, exited = 0, code = EXIT_SETUP;
+  for (;;) {
+    struct pollfd p[4];
+    int n = 0, i_sig = n++, i_sock = -1, i_in = -1, i_master = -1;
+    p[i_sig] = (struct pollfd){ sfd, POLLIN, 0 };
+    if (sock >= 0) { i_sock = n++; p[i_sock] = (struct pollfd){ sock, POLLIN, 0 }; }
+    if (master >= 0 && !stdin_done) { i_in = n++; p[i_in] = (struct pollfd){ 0, POLLIN, 0 }; }
+    if (master >= 0 && !master_done) { i_master = n++; p[i_master] = (struct pollfd){ master, POLLIN, 0 }; }
+    if (exited && (master < 0 || master_done)) break;
+    int ready = poll(p, n, exited ? 200 : -1);
+    if (ready < 0) { if (errno == EINTR) continue; break; }
+    if (ready == 0 && exited) break; /* the terminal went quiet after the end */
+    if (i_sock >= 0 && p[i_sock].revents) {
+      char tag = 0;
+      int fd = recv_fd(sock, &tag);
+      if (fd >= 0 && tag == 'T') {
+        master = fd;
+        if (isatty(0)) {
+          if (tcgetattr(0, &saved_termios) == 0) {
+            termios_saved = 1;
+            struct termios raw = saved_termios;
+            cfmakeraw(&raw);
+            tcsetattr(0, TCSADRAIN, &raw);
+          }
+        }
+        copy_winsize(master);
+      } else if (fd == -3 && tag == 'S') {
+        status("{\"started\":true}");
+      } else if (fd == -2 || fd == -1) {
+        close(sock);
+        sock = -1;
+      }
+    }
+    if (i_in >= 0 && p[i_in].revents) {
+      if (!pump(0, master)) { stdin_done = 1; char eof = 4; ssize_t unused = write(master, &eof, 1); (void)unused; }
+    }
+    if (i_master >= 0 && p[i_master].revents) {
+      if (!pump(master, 1)) master_done = 1;
+    }
+    if (p[i_sig].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      if (read(sfd, &si, sizeof si) == sizeof si) {
+        int sig = (int)si.ssi_signo;
+        if (sig == SIGCHLD) {
+          int st;
+          if (waitpid(init, &st, WNOHANG) == init) { code = exit_code_of(st); exited = 1; }
+        } else if (sig == SIGWINCH) {
+          if (master >= 0) copy_winsize(master);
+        } else if (sig == SIG_PARENT_GONE) {
+          kill(init, SIG_ABORT);
+        } else if (forwardable(sig)) {
+          kill(init, sig);
+        }
+      }
+    }
+  }
+  restore_terminal();
+  status("{\"exit_code\":%d}", code);
+  return code;
+}
