@@ -1,0 +1,494 @@
+/**
+ * Helpers for black-box e2e tests: they drive `bin/sandbox` as an unprivileged user with
+ * a subuid/subgid range, exactly as a person would.
+ *
+ * - Run as root (CI, most developer machines): commands run as the test user
+ *   (SANDBOX_TEST_USER, else `sandbox-test`, else `sbx`) through `setpriv`, which execs
+ *   straight into the command (no PAM, no shell, no extra process): fast and predictable.
+ * - Run as anyone else: commands run as that user, directly.
+ *
+ * Either way a command gets a clean environment (HOME, PATH, USER, LOGNAME, SANDBOX_ROOT
+ * and what the test adds), so nothing of the test runner's environment leaks into what is
+ * being tested. Results never throw for a non-zero exit; a time-out does throw.
+ */
+import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { chown, mkdtemp, rm } from 'node:fs/promises';
+import { constants as osConstants, tmpdir, userInfo } from 'node:os';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import type { TestContext } from 'node:test';
+
+/** The checkout this file belongs to. */
+export const REPO_ROOT = resolve(__dirname, '..', '..');
+/** The launcher under test. */
+export const SANDBOX_BIN = join(REPO_ROOT, 'bin', 'sandbox');
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+
+export interface TestUser {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+  /** True when commands must switch to this user (we run as root). */
+  switchUser: boolean;
+}
+
+export interface RunOptions {
+  /** Written to the command's stdin, which is then closed. Without it stdin is empty. */
+  input?: string;
+  /** Added to (or overriding) the clean environment. */
+  env?: Record<string, string>;
+  /** Store directory, passed as SANDBOX_ROOT. Default: one store per test process. */
+  root?: string;
+  /** Kill the command's whole process group after this long, and throw. Default 60 s. */
+  timeoutMs?: number;
+  /** Working directory. Default: the test user's home (or / if it has none). */
+  cwd?: string;
+}
+
+export interface RunResult {
+  /** Exit status; 128+N when killed by signal N, as a shell reports it. */
+  code: number;
+  /** The signal that killed it, if one did. */
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** Wall time in milliseconds. */
+  ms: number;
+}
+
+export interface SpawnOptions extends Omit<RunOptions, 'input' | 'timeoutMs'> {
+  /** Default: all pipes. */
+  stdio?: StdioOptions;
+  /**
+   * Put the child in its own process group (default true), so that `killGroup` reaches
+   * everything it started. Set false to keep it in ours (e.g. to share a terminal).
+   */
+  detached?: boolean;
+}
+
+// ---------------------------------------------------------------------------------------
+// The test user
+
+function isRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
+interface PasswdEntry {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+/** Looks a user up through NSS (getent), by name or uid. Undefined when there is none. */
+export function lookupUser(nameOrUid: string): PasswdEntry | undefined {
+  const r = spawnSync('getent', ['passwd', nameOrUid], { encoding: 'utf8' });
+  const line = r.status === 0 ? r.stdout.split('\n')[0] : undefined;
+  if (!line) return undefined;
+  const f = line.split(':');
+  const [name, , uid, gid, , home] = f;
+  if (name === undefined || uid === undefined || gid === undefined || home === undefined) return undefined;
+  return { name, uid: Number(uid), gid: Number(gid), home };
+}
+
+let cachedUser: TestUser | undefined;
+
+/**
+ * The unprivileged user the tests run `bin/sandbox` as. Throws (with the fix) when we
+ * run as root and no test user exists.
+ */
+export function testUser(): TestUser {
+  if (cachedUser) return cachedUser;
+  if (!isRoot()) {
+    const me = userInfo();
+    cachedUser = { name: me.username, uid: me.uid, gid: me.gid, home: me.homedir, switchUser: false };
+    return cachedUser;
+  }
+  const wanted = process.env.SANDBOX_TEST_USER;
+  const candidates = wanted ? [wanted] : ['sandbox-test', 'sbx'];
+  for (const name of candidates) {
+    const e = lookupUser(name);
+    if (e) {
+      if (e.uid === 0) throw new Error(`SANDBOX_TEST_USER=${name} is root; the e2e tests need an unprivileged user`);
+      cachedUser = { ...e, switchUser: true };
+      return cachedUser;
+    }
+  }
+  throw new Error(
+    `no unprivileged test user (${candidates.join(', ')}) exists; running as root, the e2e tests need one.\n` +
+    'hint: run `bash .ci/run` once (it creates `sandbox-test` with a subuid range), or set SANDBOX_TEST_USER',
+  );
+}
+
+/** The directory shared with the test user for temporary things: /tmp as root. */
+export function sharedTmp(): string {
+  return isRoot() ? '/tmp' : tmpdir();
+}
+
+// ---------------------------------------------------------------------------------------
+// Running things as the test user
+
+function cleanEnv(user: TestUser, extra: Record<string, string> | undefined, root: string | undefined): Record<string, string> {
+  // The node that runs the tests runs bin/sandbox too (its shebang is `env node`).
+  const nodeDir = dirname(process.execPath);
+  const path = [nodeDir, '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']
+    .filter((d, i, a) => a.indexOf(d) === i)
+    .join(delimiter);
+  const env: Record<string, string> = {
+    HOME: user.home,
+    PATH: path,
+    USER: user.name,
+    LOGNAME: user.name,
+  };
+  if (root !== undefined) env.SANDBOX_ROOT = root;
+  return { ...env, ...extra };
+}
+
+function defaultCwd(user: TestUser): string {
+  try {
+    if (statSync(user.home).isDirectory()) return user.home;
+  } catch {
+    // no home: fall through
+  }
+  return '/';
+}
+
+/** The argv that runs `cmd args` as the test user. */
+export function userCommand(cmd: string, args: readonly string[]): [string, string[]] {
+  const user = testUser();
+  if (!user.switchUser) return [cmd, [...args]];
+  // setpriv execs the command itself (runuser forks and goes through PAM): the pid we get
+  // is the command's, signals reach it directly, and it costs ~1 ms.
+  return ['setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '--', cmd, ...args]];
+}
+
+/** Starts `cmd args` as the test user, with a clean environment. */
+export function spawnAsUser(cmd: string, args: readonly string[], opts: SpawnOptions = {}): ChildProcess {
+  const user = testUser();
+  const [file, argv] = userCommand(cmd, args);
+  return spawn(file, argv, {
+    cwd: opts.cwd ?? defaultCwd(user),
+    env: cleanEnv(user, opts.env, opts.root),
+    stdio: opts.stdio ?? 'pipe',
+    detached: opts.detached ?? true,
+  });
+}
+
+/** Sends a signal to the child's whole process group (it was spawned detached). */
+export function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    try {
+      child.kill(signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function signalNumber(signal: NodeJS.Signals): number {
+  return osConstants.signals[signal] ?? 0;
+}
+
+/** Waits for a spawned child and collects its output. Never throws for a non-zero exit. */
+export function collect(child: ChildProcess, opts: { input?: string; timeoutMs?: number; what?: string } = {}): Promise<RunResult> {
+  const started = process.hrtime.bigint();
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  return new Promise<RunResult>((resolvePromise, reject) => {
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout?.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
+    child.stderr?.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+    if (child.stdin) {
+      child.stdin.on('error', () => { /* the command may exit without reading: fine */ });
+      child.stdin.end(opts.input ?? '');
+    }
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child, 'SIGKILL');
+    }, timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      if (timedOut) {
+        reject(new Error(
+          `${opts.what ?? 'command'} timed out after ${timeoutMs} ms and was killed\n` +
+          `--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`,
+        ));
+        return;
+      }
+      resolvePromise({ code: code ?? 128 + (signal ? signalNumber(signal) : 0), signal, stdout, stderr, ms });
+    });
+  });
+}
+
+/** Runs `cmd args` as the test user (podman, ls of the store, ...). */
+export function asUser(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const child = spawnAsUser(cmd, args, { env: opts.env, root: opts.root, cwd: opts.cwd });
+  return collect(child, { input: opts.input, timeoutMs: opts.timeoutMs, what: [cmd, ...args].join(' ') });
+}
+
+/** Starts `bin/sandbox args` as the test user; for kill, signal and terminal tests. */
+export function spawnSandbox(args: readonly string[], opts: SpawnOptions = {}): ChildProcess {
+  return spawnAsUser(SANDBOX_BIN, args, { ...opts, root: opts.root ?? defaultStore() });
+}
+
+/** Runs `bin/sandbox args` as the test user and collects the result. */
+export function runSandbox(args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const child = spawnSandbox(args, { env: opts.env, root: opts.root, cwd: opts.cwd });
+  return collect(child, { input: opts.input, timeoutMs: opts.timeoutMs, what: `sandbox ${args.join(' ')}` });
+}
+
+// ---------------------------------------------------------------------------------------
+// Stores
+
+/**
+ * Makes an empty directory owned by the test user, mode 0700, under the shared temp dir.
+ * Synchronous-safe cleanup is `removeUserTree`.
+ */
+export async function makeUserDir(prefix: string): Promise<string> {
+  const user = testUser();
+  const dir = await mkdtemp(join(sharedTmp(), prefix)); // mkdtemp makes it 0700
+  if (user.switchUser) await chown(dir, user.uid, user.gid);
+  return dir;
+}
+
+/**
+ * Removes a tree the test user's sandboxes wrote: it may hold files owned by the user's
+ * subordinate ids, which the user cannot remove directly. Root simply removes it; a user
+ * does it as root of a user namespace that maps their subuid range (util-linux unshare
+ * --map-auto, which runs newuidmap), falling back to a plain removal. Throws when
+ * something is left (a leftover mount, say: that is a bug worth seeing).
+ */
+export function removeUserTree(dir: string): void {
+  if (!existsSync(dir)) return;
+  if (isRoot()) {
+    const r = spawnSync('rm', ['-rf', '--one-file-system', '--', dir], { encoding: 'utf8' });
+    if (r.status !== 0 || existsSync(dir)) throw new Error(`cannot remove ${dir}: ${r.stderr.trim()}`);
+    return;
+  }
+  const viaNs = spawnSync('unshare', ['--user', '--map-root-user', '--map-auto', 'rm', '-rf', '--one-file-system', '--', dir], { encoding: 'utf8' });
+  if (viaNs.status === 0 && !existsSync(dir)) return;
+  const plain = spawnSync('rm', ['-rf', '--one-file-system', '--', dir], { encoding: 'utf8' });
+  if (plain.status !== 0 || existsSync(dir)) {
+    throw new Error(`cannot remove ${dir}: ${viaNs.stderr.trim()} / ${plain.stderr.trim()}`);
+  }
+}
+
+/** The subset of node:test's TestContext the helpers use (so they work on suites too). */
+export type TestLike = Pick<TestContext, 'after' | 'skip' | 'diagnostic'>;
+
+/**
+ * A fresh, empty store (the SANDBOX_ROOT for one test), owned by the test user, removed
+ * after the test.
+ */
+export async function newStore(t: Pick<TestContext, 'after'>): Promise<string> {
+  const dir = await makeUserDir('sandbox-e2e-store-');
+  t.after(() => removeUserTree(dir));
+  return dir;
+}
+
+/** A fresh, empty directory owned by the test user (for -v binds), removed after the test. */
+export async function newUserDir(t: Pick<TestContext, 'after'>, prefix = 'sandbox-e2e-dir-'): Promise<string> {
+  const dir = await makeUserDir(prefix);
+  t.after(() => removeUserTree(dir));
+  return dir;
+}
+
+let processStore: string | undefined;
+
+/**
+ * The store used when a test gives none: one per test process, removed when it exits,
+ * so that a test that forgets `root` still never touches the user's real store.
+ */
+function defaultStore(): string {
+  if (processStore) return processStore;
+  const user = testUser();
+  const r = spawnSync('mktemp', ['-d', join(sharedTmp(), 'sandbox-e2e-default-XXXXXX')], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`mktemp failed: ${r.stderr}`);
+  const dir = r.stdout.trim();
+  if (user.switchUser) spawnSync('chown', [`${user.uid}:${user.gid}`, dir]);
+  processStore = dir;
+  process.on('exit', () => {
+    try {
+      removeUserTree(dir);
+    } catch (err) {
+      process.stderr.write(`warning: ${(err as Error).message}\n`);
+    }
+  });
+  return dir;
+}
+
+// ---------------------------------------------------------------------------------------
+// Prerequisites
+
+/** True when CI is set (to anything but empty, 0 or false). */
+export function underCI(): boolean {
+  const v = process.env.CI;
+  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
+}
+
+export interface SubidRange {
+  start: number;
+  count: number;
+}
+
+/** The user's ranges in /etc/subuid or /etc/subgid, matched by name or by uid. */
+export function subidRanges(file: '/etc/subuid' | '/etc/subgid', user: { name: string; uid: number }): SubidRange[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const out: SubidRange[] = [];
+  for (const line of text.split('\n')) {
+    const [who, start, count] = line.trim().split(':');
+    if (!who || start === undefined || count === undefined) continue;
+    if (who === user.name || who === String(user.uid)) out.push({ start: Number(start), count: Number(count) });
+  }
+  return out;
+}
+
+function whichSync(cmd: string): string | undefined {
+  for (const d of ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
+    const p = join(d, cmd);
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // next
+    }
+  }
+  return undefined;
+}
+
+/** True when the file is setuid root, or carries file capabilities (getcap, if present). */
+function privilegedHelper(path: string): boolean {
+  const st = statSync(path);
+  if ((st.mode & 0o4000) !== 0 && st.uid === 0) return true;
+  const getcap = whichSync('getcap');
+  if (!getcap) return false;
+  const r = spawnSync(getcap, [path], { encoding: 'utf8' });
+  return /cap_setuid|cap_setgid/.test(r.stdout);
+}
+
+function readProc(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Returns the reasons the test user cannot run bin/sandbox at all (empty when it can). */
+export function userProblems(): string[] {
+  let user: TestUser;
+  try {
+    user = testUser();
+  } catch (err) {
+    return [(err as Error).message];
+  }
+  const problems: string[] = [];
+  if (!existsSync(join(REPO_ROOT, 'dist', 'sandbox.cjs'))) problems.push('bin/sandbox is not built: run `npm run build`');
+  if (user.switchUser) {
+    const r = spawnSync('setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '--',
+      'sh', '-c', 'test -x "$1" && test -r "$2" && test -x "$3"', 'sh', SANDBOX_BIN, join(REPO_ROOT, 'dist', 'sandbox.cjs'), process.execPath],
+    { encoding: 'utf8' });
+    if (r.status !== 0) {
+      problems.push(`user ${user.name} cannot read the checkout or run node (${REPO_ROOT}, ${process.execPath}): ` +
+        'every parent directory needs o+x (.ci/run handles this)');
+    }
+  }
+  return problems;
+}
+
+let rootlessProblemsCache: string[] | undefined;
+
+/** Returns the reasons rootless sandboxes cannot work for the test user (empty when they can). */
+export function rootlessProblems(): string[] {
+  if (rootlessProblemsCache) return rootlessProblemsCache;
+  const problems = userProblems();
+  let user: TestUser | undefined;
+  try {
+    user = testUser();
+  } catch {
+    user = undefined;
+  }
+  for (const tool of ['newuidmap', 'newgidmap']) {
+    const p = whichSync(tool);
+    if (!p) problems.push(`${tool} is missing: apt-get install uidmap`);
+    else if (!privilegedHelper(p)) problems.push(`${p} is neither setuid root nor has file capabilities: chmod u+s ${p}`);
+  }
+  if (user) {
+    for (const file of ['/etc/subuid', '/etc/subgid'] as const) {
+      const ranges = subidRanges(file, user);
+      if (!ranges.some((r) => r.count >= 65536)) {
+        problems.push(`${file} has no range of 65536 ids for ${user.name}: usermod --add-sub${file.endsWith('uid') ? 'uids' : 'gids'} ` +
+          `START-END ${user.name} (a range not overlapping others), or run .ci/run`);
+      }
+    }
+  }
+  const maxNs = readProc('/proc/sys/user/max_user_namespaces');
+  if (maxNs === '0') problems.push('user namespaces are disabled: sysctl -w user.max_user_namespaces=15000');
+  if (readProc('/proc/sys/kernel/unprivileged_userns_clone') === '0') {
+    problems.push('unprivileged user namespaces are disabled: sysctl -w kernel.unprivileged_userns_clone=1');
+  }
+  if (readProc('/proc/sys/kernel/apparmor_restrict_unprivileged_userns') === '1') {
+    problems.push('AppArmor restricts unprivileged user namespaces: sysctl -w kernel.apparmor_restrict_unprivileged_userns=0');
+  }
+  if (problems.length === 0 && user) {
+    // The real thing: can this user make a user namespace and have newuidmap map it?
+    // (--map-auto, util-linux >= 2.38, runs newuidmap/newgidmap with the subid ranges.)
+    const u = user;
+    const probe = (args: string[]) => {
+      const [file, argv] = userCommand('unshare', args);
+      return spawnSync(file, argv, { encoding: 'utf8', env: cleanEnv(u, undefined, undefined), cwd: '/' });
+    };
+    let r = probe(['--user', '--map-root-user', '--map-auto', 'true']);
+    if (r.status !== 0 && /unrecognized|invalid option/.test(r.stderr)) r = probe(['--user', '--map-root-user', 'true']);
+    if (r.status !== 0) problems.push(`user ${user.name} cannot create a mapped user namespace: ${r.stderr.trim() || `exit ${r.status}`}`);
+  }
+  rootlessProblemsCache = problems;
+  return problems;
+}
+
+function skipOrFail(t: TestLike, what: string, problems: string[]): boolean {
+  if (problems.length === 0) return true;
+  const reason = `${what}: ${problems.join('; ')}`;
+  if (underCI()) {
+    // A green CI must mean the feature really ran.
+    throw new Error(`CI is set, so this is a failure, not a skip: ${reason}`);
+  }
+  process.stderr.write(`# SKIP ${reason}\n`);
+  t.skip(reason);
+  return false;
+}
+
+/**
+ * For tests that run bin/sandbox as the test user but need no namespaces (--help, doctor).
+ * Returns false (after t.skip) when they cannot run; under CI throws instead.
+ */
+export function requireTestUser(t: TestLike, what: string): boolean {
+  return skipOrFail(t, what, userProblems());
+}
+
+/**
+ * For tests that need rootless sandboxes: newuidmap/newgidmap, a subuid and subgid range,
+ * user namespaces allowed. Returns false (after t.skip with the reason) when something is
+ * missing; under CI it throws instead, because a skipped rootless test there is a failure.
+ *
+ *     if (!requireRootless(t, 'run --rm')) return;
+ */
+export function requireRootless(t: TestLike, what: string): boolean {
+  return skipOrFail(t, what, rootlessProblems());
+}
