@@ -1,0 +1,296 @@
+/**
+ * `npm run bench [-- --runs N] [--warmup N] [--json] [--only id,id]`
+ *
+ * Start-up latency of `sandbox run --rm IMAGE true` side by side with Podman and
+ * bubblewrap on the same busybox rootfs, plus the CLI's own overhead over a bare
+ * `node -e 0`, all in one run, as the unprivileged test user (the harness's user
+ * switching when we are root, directly otherwise). Commands are interleaved round-robin
+ * (A B C A B C ...) after warm-up rounds, so drift of the machine hits all rows alike.
+ * Prints a Markdown table (or JSON with --json) on stdout; progress goes to stderr.
+ * A row whose tool is missing or whose command fails is skipped, with the reason printed.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { release } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { busyboxRootfsDir, busyboxRootfsTar } from '../test/e2e/fixtures.js';
+import {
+  asUser, makeUserDir, removeUserTree, SANDBOX_BIN, spawnAsUser, testUser, type TestUser,
+} from '../test/e2e/harness.js';
+
+interface Options {
+  runs: number;
+  warmup: number;
+  json: boolean;
+  only: string[] | undefined;
+}
+
+function usage(): never {
+  process.stderr.write('usage: npm run bench -- [--runs N (15)] [--warmup N (2)] [--json] [--only node,cli,run,podman,bwrap,host]\n');
+  process.exit(2);
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { runs: 15, warmup: 2, json: false, only: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const num = (): number => {
+      const v = Number(argv[++i]);
+      if (!Number.isInteger(v) || v < 0) usage();
+      return v;
+    };
+    if (a === '--runs') o.runs = Math.max(1, num());
+    else if (a === '--warmup') o.warmup = num();
+    else if (a === '--json') o.json = true;
+    else if (a === '--only') o.only = (argv[++i] ?? '').split(',').filter(Boolean);
+    else usage();
+  }
+  return o;
+}
+
+/** One command under measurement. */
+interface Row {
+  id: string;
+  label: string;
+  /** The command as the user would type it (for the report). */
+  shown: string;
+  cmd: string;
+  args: string[];
+  env?: Record<string, string>;
+  root?: string;
+  skipped?: string;
+  samples: number[];
+}
+
+interface Sample {
+  ms: number;
+  code: number;
+  stderr: string;
+}
+
+function log(msg: string): void {
+  process.stderr.write(`${msg}\n`);
+}
+
+function which(cmd: string): string | undefined {
+  for (const d of ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
+    if (existsSync(join(d, cmd))) return join(d, cmd);
+  }
+  return undefined;
+}
+
+/** Runs a row's command once as the test user; wall time from spawn to exit. */
+function timeOnce(row: Row): Promise<Sample> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    let ms = 0;
+    let stderr = '';
+    const child = spawnAsUser(row.cmd, row.args, { env: row.env, root: row.root, stdio: ['ignore', 'ignore', 'pipe'], cwd: '/' });
+    child.stderr?.setEncoding('utf8').on('data', (s: string) => { if (stderr.length < 4000) stderr += s; });
+    child.on('error', reject);
+    child.on('exit', () => { ms = Number(process.hrtime.bigint() - started) / 1e6; });
+    child.on('close', (code, signal) => resolve({ ms, code: code ?? (signal ? 128 : 1), stderr }));
+  });
+}
+
+function firstLines(s: string, n = 3): string {
+  return s.trim().split('\n').filter((l) => !/level=warning/.test(l)).slice(0, n).join(' | ');
+}
+
+interface Stats {
+  min: number;
+  median: number;
+  max: number;
+}
+
+function stats(xs: number[]): Stats | undefined {
+  if (xs.length === 0) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  const median = s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+  return { min: s[0] as number, median, max: s[s.length - 1] as number };
+}
+
+function versionOf(cmd: string, args: string[]): string | undefined {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim().split('\n')[0] : undefined;
+}
+
+function cpuModel(): string {
+  try {
+    const m = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    return m?.[1]?.trim() ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  const user: TestUser = testUser();
+  log(`bench: as user ${user.name} (uid ${user.uid})${user.switchUser ? ' via setpriv' : ''}; ${opts.warmup} warm-up + ${opts.runs} runs per command, interleaved`);
+
+  const tar = await busyboxRootfsTar();
+  const rootfsDir = await busyboxRootfsDir();
+  const work = await makeUserDir('sandbox-bench-');
+  const store = join(work, 'store');
+  const podmanDir = join(work, 'podman');
+  const xdg = join(work, 'xdg');
+  for (const d of [store, podmanDir, xdg]) {
+    const r = await asUser('mkdir', ['-m', '700', d]);
+    if (r.code !== 0) throw new Error(`mkdir ${d}: ${r.stderr}`);
+  }
+
+  const cleanup = (): void => {
+    // Podman leaves a pause process holding its user namespace; ours has its own runtime
+    // dir, so it is the one in there and nobody else's.
+    const pidFile = join(xdg, 'libpod', 'tmp', 'pause.pid');
+    try {
+      const pid = Number(readFileSync(pidFile, 'utf8').trim());
+      if (pid > 1) process.kill(pid, 'SIGKILL');
+    } catch {
+      // no pause process
+    }
+    try {
+      removeUserTree(work);
+    } catch (err) {
+      log(`bench: warning: ${(err as Error).message}`);
+    }
+  };
+  process.once('SIGINT', () => { cleanup(); process.exit(130); });
+
+  const podmanGlobal = ['--root', join(podmanDir, 'root'), '--runroot', join(podmanDir, 'run'), '--storage-driver', 'overlay'];
+  const podmanImage = 'localhost/sandbox-bench-bb';
+  const rows: Row[] = [
+    { id: 'node', label: 'node -e 0', shown: 'node -e 0', cmd: process.execPath, args: ['-e', '0'], samples: [] },
+    { id: 'cli', label: 'sandbox --help', shown: 'bin/sandbox --help >/dev/null', cmd: SANDBOX_BIN, args: ['--help'], root: store, samples: [] },
+    { id: 'run', label: 'sandbox run bb', shown: 'bin/sandbox run --rm bb true', cmd: SANDBOX_BIN, args: ['run', '--rm', 'bb', 'true'], root: store, samples: [] },
+    {
+      id: 'podman', label: 'podman run bb', shown: 'podman run --rm --runtime runc --network none bb true',
+      cmd: 'podman', args: [...podmanGlobal, 'run', '--rm', '--runtime', 'runc', '--network', 'none', podmanImage, 'true'],
+      env: { XDG_RUNTIME_DIR: xdg }, samples: [],
+    },
+    {
+      id: 'bwrap', label: 'bwrap bb', shown: 'bwrap --unshare-all --die-with-parent --ro-bind ROOTFS / --proc /proc --dev /dev --tmpfs /tmp true',
+      cmd: 'bwrap', args: ['--unshare-all', '--die-with-parent', '--ro-bind', rootfsDir, '/', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', 'true'],
+      samples: [],
+    },
+    { id: 'host', label: 'sandbox run host', shown: 'bin/sandbox run --rm host true', cmd: SANDBOX_BIN, args: ['run', '--rm', 'host', 'true'], root: store, samples: [] },
+  ].filter((r) => !opts.only || opts.only.includes(r.id));
+
+  try {
+    // Set-up: images, tools.
+    const rowById = (id: string): Row | undefined => rows.find((r) => r.id === id);
+    const sandboxRun = rowById('run');
+    if (sandboxRun) {
+      const r = await asUser(SANDBOX_BIN, ['import', tar, 'bb'], { root: store, cwd: '/' });
+      if (r.code !== 0) sandboxRun.skipped = `sandbox import failed (exit ${r.code}): ${firstLines(r.stderr)}`;
+    }
+    const podman = rowById('podman');
+    if (podman) {
+      if (!which('podman')) podman.skipped = 'podman not installed (apt-get install podman)';
+      else if (!which('runc')) podman.skipped = 'runc not installed (apt-get install runc)';
+      else {
+        const r = await asUser('podman', [...podmanGlobal, 'import', '-q', tar, podmanImage], { env: { XDG_RUNTIME_DIR: xdg }, cwd: '/', timeoutMs: 120_000 });
+        if (r.code !== 0) podman.skipped = `podman import failed (exit ${r.code}): ${firstLines(r.stderr)}`;
+      }
+    }
+    const bwrap = rowById('bwrap');
+    if (bwrap && !which('bwrap')) bwrap.skipped = 'bwrap not installed (apt-get install bubblewrap)';
+
+    // Warm-up rounds; the first also checks each command works at all.
+    for (let w = 0; w < Math.max(1, opts.warmup); w++) {
+      for (const row of rows) {
+        if (row.skipped) continue;
+        const s = await timeOnce(row);
+        if (s.code !== 0) row.skipped = `${row.shown} failed (exit ${s.code}): ${firstLines(s.stderr) || 'no output'}`;
+      }
+    }
+    // Measured rounds, round-robin.
+    for (let i = 0; i < opts.runs; i++) {
+      for (const row of rows) {
+        if (row.skipped) continue;
+        const s = await timeOnce(row);
+        if (s.code !== 0) {
+          row.skipped = `${row.shown} failed on run ${i + 1} (exit ${s.code}): ${firstLines(s.stderr) || 'no output'}`;
+          row.samples = [];
+          continue;
+        }
+        row.samples.push(s.ms);
+      }
+      if (!opts.json) process.stderr.write(`\rbench: round ${i + 1}/${opts.runs}`);
+    }
+    if (!opts.json) process.stderr.write('\n');
+  } finally {
+    cleanup();
+  }
+
+  const med = (id: string): number | undefined => {
+    const r = rows.find((x) => x.id === id);
+    return r && !r.skipped ? stats(r.samples)?.median : undefined;
+  };
+  const ratio = (a: number | undefined, b: number | undefined): number | undefined =>
+    a !== undefined && b !== undefined && b > 0 ? a / b : undefined;
+  const diff = (a: number | undefined, b: number | undefined): number | undefined =>
+    a !== undefined && b !== undefined ? a - b : undefined;
+  const derived = [
+    { id: 'cliOverheadMs', label: 'CLI overhead: `sandbox --help` − `node -e 0` (median)', value: diff(med('cli'), med('node')), unit: 'ms', target: '≤ 25 ms', ok: (v: number) => v <= 25 },
+    { id: 'runVsPodman', label: '`sandbox run bb` / `podman run bb` (median)', value: ratio(med('run'), med('podman')), unit: 'x', target: '≤ 0.5x', ok: (v: number) => v <= 0.5 },
+    { id: 'runVsBwrap', label: '`sandbox run bb` / `bwrap bb` (median)', value: ratio(med('run'), med('bwrap')), unit: 'x', target: '', ok: undefined },
+    { id: 'hostVsPodman', label: '`sandbox run host` / `podman run bb` (median)', value: ratio(med('host'), med('podman')), unit: 'x', target: '', ok: undefined },
+  ];
+
+  const machine = {
+    kernel: release(),
+    cpu: cpuModel(),
+    node: process.version,
+    podman: which('podman') ? versionOf('podman', ['--version']) : undefined,
+    runc: which('runc') ? versionOf('runc', ['--version']) : undefined,
+    bwrap: which('bwrap') ? versionOf('bwrap', ['--version']) : undefined,
+  };
+
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({
+      runs: opts.runs,
+      warmup: opts.warmup,
+      user: { name: user.name, uid: user.uid },
+      machine,
+      rows: rows.map((r) => ({ id: r.id, label: r.label, command: r.shown, ...(r.skipped ? { skipped: r.skipped } : stats(r.samples)), samples: r.samples })),
+      derived: Object.fromEntries(derived.map((d) => [d.id, d.value ?? null])),
+    }, null, 2)}\n`);
+    return;
+  }
+
+  const f = (n: number): string => n.toFixed(1);
+  const out: string[] = [];
+  out.push(`Start-up, wall ms: ${opts.runs} runs per command, round-robin after ${opts.warmup} warm-up round(s), as \`${user.name}\` (uid ${user.uid}).`);
+  out.push(`Machine: Linux ${machine.kernel}, ${machine.cpu}, node ${machine.node}${machine.podman ? `, ${machine.podman}` : ''}${machine.runc ? `, ${machine.runc}` : ''}${machine.bwrap ? `, ${machine.bwrap}` : ''}.`);
+  out.push('');
+  out.push('| command | min | median | max |');
+  out.push('| --- | ---: | ---: | ---: |');
+  for (const r of rows) {
+    const s = r.skipped ? undefined : stats(r.samples);
+    out.push(s ? `| \`${r.shown}\` | ${f(s.min)} | ${f(s.median)} | ${f(s.max)} |` : `| \`${r.shown}\` | – | skipped | – |`);
+  }
+  out.push('');
+  out.push('| derived | value | target |');
+  out.push('| --- | ---: | --- |');
+  for (const d of derived) {
+    const v = d.value === undefined ? 'n/a' : d.unit === 'ms' ? `${f(d.value)} ms` : `${d.value.toFixed(2)}x`;
+    const verdict = d.value === undefined || !d.ok ? '' : d.ok(d.value) ? ' (met)' : ' (missed)';
+    out.push(`| ${d.label} | ${v} | ${d.target}${verdict} |`);
+  }
+  const skipped = rows.filter((r) => r.skipped);
+  if (skipped.length) {
+    out.push('');
+    for (const r of skipped) out.push(`- skipped \`${r.id}\`: ${r.skipped}`);
+  }
+  out.push('');
+  out.push('Podman uses its own throw-away store (overlay driver), runtime dir and image (`podman import` of the same tarball).');
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${(err as Error).message ?? String(err)}\n`);
+  process.exitCode = 1;
+});
