@@ -1,5 +1,8 @@
 /** The registry of CLI commands: one module per command (or family), listed here. */
 import type { CommandModule } from 'yargs';
+import { doctorCommand } from './doctor.js';
+import { runCommand } from './run.js';
+import { importCommand } from './import.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [];
+export const commands: CommandModule<any, any>[] = [runCommand, importCommand, doctorCommand];
