@@ -44,6 +44,7 @@
 #include <linux/mount.h>
 #include <linux/openat2.h>
 #include <sys/ioctl.h>
+#include <net/if.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -71,7 +72,7 @@
 
 enum op_type {
   OP_BIND, OP_RO_BIND, OP_TMPFS, OP_PROC, OP_DEV, OP_SYS, OP_MQUEUE, OP_SYMLINK,
-  OP_DIR, OP_HOST_DIR, OP_REMOUNT_RO, OP_MASK,
+  OP_DIR, OP_HOST_DIR, OP_REMOUNT_RO, OP_MASK, OP_RO_SELF,
 };
 
 struct op {
@@ -185,6 +186,7 @@ static void parse_args(int argc, char **argv) {
     else if (!strcmp(o, "--host-dir")) { const char *l = ARG(), *u = ARG(), *w = ARG(); add_op(OP_HOST_DIR, l, u, w, ARG()); }
     else if (!strcmp(o, "--remount-ro")) add_op(OP_REMOUNT_RO, ARG(), NULL, NULL, NULL);
     else if (!strcmp(o, "--mask")) add_op(OP_MASK, ARG(), NULL, NULL, NULL);
+    else if (!strcmp(o, "--ro-self")) add_op(OP_RO_SELF, ARG(), NULL, NULL, NULL);
     else if (!strcmp(o, "--chdir")) plan.cwd = ARG();
     else if (!strcmp(o, "--create-cwd")) plan.create_cwd = 1;
     else if (!strcmp(o, "--user")) plan.user = ARG();
@@ -611,6 +613,15 @@ static void run_ops(int rootfd) {
     case OP_HOST_DIR: op_host_dir(rootfd, op->a, op->b, op->c, op->d); break;
     case OP_REMOUNT_RO: make_readonly(rootfd, op->a, 0); break;
     case OP_MASK: op_mask(rootfd, op->a); break;
+    case OP_RO_SELF: {
+      /* A read-only view of a path inside the sandbox (/proc/sys and the like). */
+      int fd = resolve_in(rootfd, op->a, 0);
+      if (fd < 0) break;
+      if (mount(fd_path(fd), fd_path(fd), NULL, MS_BIND | MS_REC, NULL) < 0) die("cannot bind %s read-only: %s", op->a, strerror(errno));
+      close(fd);
+      make_readonly(rootfd, op->a, 1);
+      break;
+    }
     }
   }
 }
@@ -816,6 +827,19 @@ static void __attribute__((noreturn)) run_command(int pty_master) {
 
 /* ---------- init (I) ---------- */
 
+/* A new network namespace starts with `lo` down; programs expect localhost to work. */
+static void loopback_up(void) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) die("socket: %s", strerror(errno));
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strcpy(ifr.ifr_name, "lo");
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) die("cannot read the loopback interface: %s", strerror(errno));
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) die("cannot bring up the loopback interface: %s", strerror(errno));
+  close(s);
+}
+
 static int send_fd(int sock, char tag, int fd) {
   char buf[CMSG_SPACE(sizeof(int))];
   memset(buf, 0, sizeof buf);
@@ -885,6 +909,7 @@ static void __attribute__((noreturn)) run_init(int sock) {
   if (chdir("/") < 0) die("chdir /: %s", strerror(errno));
   close(rootfd);
 
+  if (plan.unshare_net) loopback_up();
   if (plan.hostname && sethostname(plan.hostname, strlen(plan.hostname)) < 0)
     die("cannot set the hostname: %s", strerror(errno));
 

@@ -1,0 +1,37 @@
+/** `sandbox run [OPTIONS] IMAGE [COMMAND...]` */
+import { readFileSync } from 'node:fs';
+import type { Argv, CommandModule } from 'yargs';
+import { parseRunArgv, rawArgsAfterCommand, runOptionsBuilder, runUsage, toRunRequest } from '../run-options.js';
+import { storePathsFromArgs, type GlobalArgs } from '../context.js';
+import { runForeground } from '../../api/run.js';
+import { SandboxError } from '../../errors.js';
+
+const warn = (message: string) => process.stderr.write(`sandbox: warning: ${message}\n`);
+
+let yargsOfRun: Argv | undefined;
+
+export const runCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'run',
+  describe: 'Run a command in a new sandbox',
+  builder: (y) => (yargsOfRun = runOptionsBuilder(y).usage(`${runUsage('run')}\n\nRun a command in a new sandbox. IMAGE is \`host\` (your own system, read-only under a private writable layer), an imported image, or with --rootfs DIR the command itself.`)) as Argv<GlobalArgs>,
+  handler: async (argv) => {
+    const args = parseRunArgv(rawArgsAfterCommand(argv as { '--'?: unknown }, 'run'), 'run');
+    if (args.help) {
+      yargsOfRun?.showHelp('log');
+      return;
+    }
+    const request = toRunRequest(args, {
+      env: process.env,
+      cwd: process.cwd(),
+      readFile: (p) => readFileSync(p, 'utf8'),
+      stdinIsTTY: !!process.stdin.isTTY,
+      warn,
+    });
+    if (request.detach) {
+      throw new SandboxError('detached sandboxes (-d) are not available yet', { hint: 'run in the foreground, e.g. from a terminal multiplexer' });
+    }
+    const paths = storePathsFromArgs({ ...argv, ...(args.root ? { root: args.root } : {}) });
+    const outcome = await runForeground(paths, request, { warn });
+    process.exitCode = outcome.exitCode;
+  },
+};

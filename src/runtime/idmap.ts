@@ -1,0 +1,64 @@
+/**
+ * User and group id maps: the caller's own id becomes 0 inside, their /etc/subuid
+ * (or /etc/subgid) ranges become 1..N. Pure: file contents come in as strings.
+ */
+
+export interface IdRange {
+  start: number;
+  count: number;
+}
+
+/** One line of a uid_map: ids inside..inside+count-1 are outside..outside+count-1. */
+export interface IdMapping {
+  inside: number;
+  outside: number;
+  count: number;
+}
+
+/**
+ * The ranges /etc/subuid (or /etc/subgid) grants a user, matched by name or by
+ * numeric id, in file order. Malformed lines are skipped, as shadow-utils does.
+ */
+export function parseSubordinateIds(content: string, user: { name?: string; id: number }): IdRange[] {
+  const ranges: IdRange[] = [];
+  for (const raw of content.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const [owner, start, count] = line.split(':');
+    if (owner === undefined || start === undefined || count === undefined) continue;
+    if (owner !== user.name && owner !== String(user.id)) continue;
+    const s = Number(start);
+    const c = Number(count);
+    if (!Number.isSafeInteger(s) || !Number.isSafeInteger(c) || s < 0 || c <= 0) continue;
+    ranges.push({ start: s, count: c });
+  }
+  return ranges;
+}
+
+/** The maps for a sandbox: own id -> 0, then each subordinate range after it. */
+export function buildIdMappings(ownId: number, ranges: IdRange[]): IdMapping[] {
+  const maps: IdMapping[] = [{ inside: 0, outside: ownId, count: 1 }];
+  let next = 1;
+  for (const r of ranges) {
+    // A range that contains the caller's own id would map it twice: the kernel refuses.
+    if (ownId >= r.start && ownId < r.start + r.count) continue;
+    maps.push({ inside: next, outside: r.start, count: r.count });
+    next += r.count;
+  }
+  return maps;
+}
+
+/** How many ids exist inside (0..n-1) with these maps. */
+export function insideIdCount(maps: IdMapping[]): number {
+  return maps.reduce((n, m) => Math.max(n, m.inside + m.count), 0);
+}
+
+/** The uid (or gid) on the host that an id inside the sandbox is, or undefined. */
+export function hostIdOf(maps: IdMapping[], inside: number): number | undefined {
+  for (const m of maps) if (inside >= m.inside && inside < m.inside + m.count) return m.outside + (inside - m.inside);
+  return undefined;
+}
+
+export function formatMapping(m: IdMapping): string {
+  return `${m.inside} ${m.outside} ${m.count}`;
+}

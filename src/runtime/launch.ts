@@ -1,0 +1,60 @@
+/**
+ * Starting the native helper and waiting for it. The CLI stays the helper's parent
+ * for foreground runs: it ignores the terminal's SIGINT/SIGQUIT (the helper gets them
+ * from the terminal too and passes them on, so Ctrl-C reaches the sandboxed process
+ * once, not the CLI) and forwards the signals meant for it (SIGTERM, SIGHUP, ...).
+ */
+import { spawn, type StdioOptions } from 'node:child_process';
+import { constants } from 'node:os';
+import { SandboxError, EXIT_SANDBOX_ERROR } from '../errors.js';
+
+/** What the helper reports on its status descriptor, one JSON object per line. */
+export interface HelperStatus {
+  pid?: number;
+  started?: boolean;
+  exit_code?: number;
+}
+
+export interface LaunchOptions {
+  /** 'inherit' for -i, otherwise the sandbox reads /dev/null. */
+  stdin: 'inherit' | 'ignore';
+  onStatus?: (status: HelperStatus) => void;
+}
+
+const FORWARDED: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGCONT'];
+const TERMINAL: NodeJS.Signals[] = ['SIGINT', 'SIGQUIT'];
+
+/** Runs the helper with the status pipe on fd 3; resolves to the exit code. */
+export function runHelper(helper: string, args: string[], options: LaunchOptions): Promise<number> {
+  const stdio: StdioOptions = [options.stdin, 'inherit', 'inherit', options.onStatus ? 'pipe' : 'ignore'];
+  const child = spawn(helper, args, { stdio });
+  const ignore = () => {};
+  const forward = (sig: NodeJS.Signals) => { try { child.kill(sig); } catch { /* gone */ } };
+  for (const s of TERMINAL) process.on(s, ignore);
+  for (const s of FORWARDED) process.on(s, forward);
+  if (options.onStatus) {
+    let buf = '';
+    const pipe = child.stdio[3] as NodeJS.ReadableStream | null;
+    pipe?.setEncoding?.('utf8');
+    pipe?.on('data', (chunk: string) => {
+      buf += chunk;
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        try { options.onStatus?.(JSON.parse(line) as HelperStatus); } catch { /* not ours */ }
+      }
+    });
+  }
+  return new Promise((resolve, reject) => {
+    child.on('error', (err) => {
+      reject(new SandboxError(`cannot start the sandbox helper: ${err.message}`, { hint: 'run `npm run build`, then `sandbox doctor`', cause: err }));
+    });
+    child.on('exit', (code, signal) => {
+      for (const s of TERMINAL) process.off(s, ignore);
+      for (const s of FORWARDED) process.off(s, forward);
+      if (signal) resolve(128 + (constants.signals[signal] ?? 0));
+      else resolve(code ?? EXIT_SANDBOX_ERROR);
+    });
+  });
+}

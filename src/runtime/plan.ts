@@ -1,0 +1,204 @@
+/**
+ * The launch plan: everything a sandbox's start needs, decided up front as plain data
+ * and rendered as the argument list of helpers/launch.c (an ordered list of typed
+ * mount operations, like bubblewrap's). Pure: no file is touched here.
+ */
+import { posix } from 'node:path';
+import type { RunRequest, VolumeSpec } from '../api/types.js';
+import { SandboxError } from '../errors.js';
+import { formatMapping, type IdMapping } from './idmap.js';
+
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** What an image says about how to run it (the OCI image config's `config`). */
+export interface ImageRunConfig {
+  env: string[];
+  entrypoint?: string[];
+  cmd?: string[];
+  workingDir?: string;
+  user?: string;
+}
+
+/** One entry of the host's `/`, for the built-in `host` image. */
+export interface HostRootEntry {
+  name: string;
+  type: 'dir' | 'symlink' | 'other';
+  target?: string;
+}
+
+export type RootSource =
+  | { kind: 'host'; entries: HostRootEntry[] }
+  /** Read-only lower directories, topmost first (image layers, or a --rootfs dir). */
+  | { kind: 'layers'; lowers: string[] };
+
+/** Where a sandbox's own files live on the host. */
+export interface SandboxDirs {
+  /** The sandbox's directory; removed as a whole by --rm. */
+  container: string;
+  /** Writable layer and overlay work dir of the root. */
+  upper: string;
+  work: string;
+  /** Per-directory writable layers of the `host` image: <hostDirs>/<name>/{upper,work}. */
+  hostDirs: string;
+  hosts: string;
+  hostname: string;
+  resolvConf: string;
+}
+
+export interface LaunchInput {
+  request: RunRequest;
+  image: ImageRunConfig;
+  root: RootSource;
+  dirs: SandboxDirs;
+  hostname: string;
+  uidMaps: IdMapping[];
+  gidMaps: IdMapping[];
+  /** newuidmap/newgidmap; absent when the user has no subordinate ids (single mapping). */
+  mapTools?: { newuidmap: string; newgidmap: string };
+  capabilities: number[];
+  /** Remove dirs.container when the sandbox ends (`--rm`). */
+  cleanup: boolean;
+  /** File descriptor on which the helper reports pid / start / exit as JSON lines. */
+  statusFd?: number;
+  /** The CLI's pid: the sandbox is torn down if that process dies (foreground runs). */
+  dieWithParent?: number;
+}
+
+/** Host top-level directories that the `host` image replaces with fresh ones. */
+const HOST_FRESH = new Set(['proc', 'sys', 'dev', 'tmp', 'run']);
+
+/** Podman's masked and read-only paths: kernel interfaces a container has no business with. */
+const MASKED_PATHS = [
+  '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
+  '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/fs/selinux', '/sys/dev/block',
+];
+const READONLY_PATHS = ['/proc/asound', '/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+/** Docker's rule: --entrypoint replaces the image's and drops its Cmd; arguments replace Cmd. */
+export function resolveCommand(image: ImageRunConfig, request: RunRequest): string[] {
+  const entrypoint = request.entrypoint ?? image.entrypoint ?? [];
+  const cmd = request.command.length > 0 ? request.command : request.entrypoint !== undefined ? [] : image.cmd ?? [];
+  const argv = [...entrypoint, ...cmd];
+  if (argv.length === 0) {
+    throw new SandboxError('no command specified: the image has no default command', {
+      hint: `give one after the image name, e.g. \`sandbox run --rm -it ${request.image} sh\``,
+    });
+  }
+  return argv;
+}
+
+/** The sandbox's environment: the image's, ours, then the caller's `-e`, later wins. */
+export function buildEnv(image: ImageRunConfig, request: RunRequest, hostname: string): string[] {
+  const env = new Map<string, string>();
+  env.set('PATH', DEFAULT_PATH);
+  for (const entry of image.env) {
+    const eq = entry.indexOf('=');
+    if (eq > 0) env.set(entry.slice(0, eq), entry.slice(eq + 1));
+  }
+  env.set('container', 'sandbox');
+  env.set('HOSTNAME', hostname);
+  if (request.tty) env.set('TERM', 'xterm');
+  for (const [k, v] of Object.entries(request.env)) env.set(k, v);
+  return [...env].map(([k, v]) => `${k}=${v}`);
+}
+
+function depth(p: string): number {
+  return posix.normalize(p).split('/').filter(Boolean).length;
+}
+
+function volumeArgs(v: VolumeSpec): string[] {
+  if (v.kind !== 'bind') {
+    throw new SandboxError(`named volumes are not supported yet: ${v.name || '(anonymous)'}:${v.target}`, {
+      hint: 'bind a host directory instead: -v /absolute/host/path:' + v.target,
+    });
+  }
+  return [v.readOnly ? '--ro-bind' : '--bind', v.source, v.target];
+}
+
+function rootArgs(root: RootSource, dirs: SandboxDirs): string[] {
+  if (root.kind === 'layers') return ['--root-overlay', root.lowers.join(':'), dirs.upper, dirs.work];
+  const args: string[] = [];
+  for (const e of root.entries) {
+    if (HOST_FRESH.has(e.name)) continue;
+    if (e.type === 'symlink' && e.target !== undefined) args.push('--symlink', e.target, `/${e.name}`);
+    else if (e.type === 'dir') {
+      const d = posix.join(dirs.hostDirs, e.name);
+      args.push('--host-dir', `/${e.name}`, `${d}/upper`, `${d}/work`, `/${e.name}`);
+    }
+  }
+  return args;
+}
+
+/** The host directories a plan needs to exist before the helper runs. */
+export function dirsToCreate(root: RootSource, dirs: SandboxDirs): string[] {
+  if (root.kind === 'layers') return [dirs.upper, dirs.work];
+  return root.entries
+    .filter((e) => e.type === 'dir' && !HOST_FRESH.has(e.name))
+    .flatMap((e) => [posix.join(dirs.hostDirs, e.name, 'upper'), posix.join(dirs.hostDirs, e.name, 'work')]);
+}
+
+/** Renders the plan as the helper's argument list. */
+export function buildLaunchArgs(input: LaunchInput): string[] {
+  const { request, image, dirs } = input;
+  const args: string[] = [];
+  if (input.mapTools) {
+    args.push('--uidmap-cmd', input.mapTools.newuidmap, '--gidmap-cmd', input.mapTools.newgidmap);
+    for (const m of input.uidMaps) args.push('--uid-map', formatMapping(m));
+    for (const m of input.gidMaps) args.push('--gid-map', formatMapping(m));
+  }
+  if (input.statusFd !== undefined) args.push('--status-fd', String(input.statusFd));
+  if (input.dieWithParent !== undefined) args.push('--die-with-parent', String(input.dieWithParent));
+  if (request.network !== 'host') args.push('--unshare-net');
+  if (request.tty) args.push('--tty');
+  if (request.tty && request.interactive) args.push('--stdin');
+  if (input.cleanup) args.push('--cleanup', dirs.container);
+  args.push('--hostname', input.hostname);
+
+  args.push(...rootArgs(input.root, dirs));
+  args.push('--proc', '/proc', '--dev', '/dev', '--sys', '/sys');
+  for (const p of MASKED_PATHS) args.push('--mask', p);
+  for (const p of READONLY_PATHS) args.push('--ro-self', p);
+  if (input.root.kind === 'host') {
+    args.push('--tmpfs', '/tmp', 'mode=1777,nosuid,nodev', '--tmpfs', '/run', 'mode=0755,nosuid,nodev');
+  }
+  // Podman's --read-only keeps the usual scratch places writable (--read-only-tmpfs).
+  const userTargets = new Set([...request.volumes.map((v) => v.target), ...request.tmpfs.map((t) => t.target)]);
+  const alreadyTmpfs = input.root.kind === 'host' ? ['/tmp', '/run'] : [];
+  if (request.readOnly) {
+    for (const p of ['/tmp', '/var/tmp', '/run']) {
+      if (!userTargets.has(p) && !alreadyTmpfs.includes(p)) args.push('--tmpfs', p, 'mode=1777,nosuid,nodev');
+    }
+  }
+  args.push('--bind', dirs.hosts, '/etc/hosts', '--bind', dirs.hostname, '/etc/hostname');
+  args.push('--bind', dirs.resolvConf, '/etc/resolv.conf');
+
+  // User mounts, parents before children whatever order they were given in (as Docker).
+  const userMounts: { target: string; args: string[] }[] = [
+    ...request.volumes.map((v) => ({ target: v.target, args: volumeArgs(v) })),
+    ...request.tmpfs.map((t) => ({ target: t.target, args: ['--tmpfs', t.target, t.options.join(',')] })),
+  ];
+  userMounts.sort((a, b) => depth(a.target) - depth(b.target));
+  for (const m of userMounts) args.push(...m.args);
+  if (request.readOnly) args.push('--remount-ro', '/');
+
+  const workdir = request.workdir ?? image.workingDir;
+  if (workdir) args.push('--chdir', workdir, '--create-cwd');
+  const user = request.user ?? image.user;
+  if (user) args.push('--user', user);
+  for (const e of buildEnv(image, request, input.hostname)) args.push('--env', e);
+  args.push('--caps', input.capabilities.join(','));
+  if (request.noNewPrivileges) args.push('--no-new-privs');
+  args.push('--', ...resolveCommand(image, request));
+  return args;
+}
+
+/** /etc/hosts for a sandbox: localhost and its own name. */
+export function hostsFile(hostname: string, hostHosts?: string): string {
+  if (hostHosts !== undefined) return `${hostHosts.replace(/\n*$/, '\n')}127.0.1.1\t${hostname}\n`;
+  return [
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    `127.0.1.1\t${hostname}`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,93 @@
+/**
+ * The caller's user namespace with the full id mapping: root inside, subordinate ids
+ * for everyone else. Image unpacking and removal of writable layers run there, so
+ * files owned by other ids inside a sandbox stay theirs and can be removed again.
+ */
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { spawn } from 'node:child_process';
+import { buildIdMappings, parseSubordinateIds, formatMapping, type IdMapping } from './idmap.js';
+import { findTool, helperPath } from './host-tools.js';
+import { SandboxError } from '../errors.js';
+
+export interface UserIdMaps {
+  uid: IdMapping[];
+  gid: IdMapping[];
+  /** newuidmap/newgidmap paths, when the user has subordinate ids and the tools exist. */
+  tools?: { newuidmap: string; newgidmap: string };
+  /** Why the mapping is a single id, for the one-line warning. */
+  degraded?: string;
+}
+
+function readOr(path: string): string {
+  try { return readFileSync(path, 'utf8'); } catch { return ''; }
+}
+
+let cached: UserIdMaps | undefined;
+
+export function userIdMaps(): UserIdMaps {
+  if (cached) return cached;
+  const uid = process.getuid?.() ?? 0;
+  const gid = process.getgid?.() ?? 0;
+  let name: string | undefined;
+  try { name = userInfo().username; } catch { name = undefined; }
+  const subuid = parseSubordinateIds(readOr('/etc/subuid'), { name, id: uid });
+  const subgid = parseSubordinateIds(readOr('/etc/subgid'), { name, id: uid });
+  const newuidmap = findTool('newuidmap');
+  const newgidmap = findTool('newgidmap');
+  if (subuid.length && subgid.length && newuidmap && newgidmap) {
+    cached = { uid: buildIdMappings(uid, subuid), gid: buildIdMappings(gid, subgid), tools: { newuidmap, newgidmap } };
+  } else {
+    const degraded = !newuidmap || !newgidmap
+      ? 'newuidmap/newgidmap not found (sudo apt-get install uidmap)'
+      : `no /etc/subuid or /etc/subgid range for ${name ?? uid} (sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${name ?? uid})`;
+    cached = { uid: [{ inside: 0, outside: uid, count: 1 }], gid: [{ inside: 0, outside: gid, count: 1 }], degraded };
+  }
+  return cached;
+}
+
+export function mapArgs(maps: UserIdMaps): string[] {
+  if (!maps.tools) return [];
+  const args = ['--uidmap-cmd', maps.tools.newuidmap, '--gidmap-cmd', maps.tools.newgidmap];
+  for (const m of maps.uid) args.push('--uid-map', formatMapping(m));
+  for (const m of maps.gid) args.push('--gid-map', formatMapping(m));
+  return args;
+}
+
+export interface UsernsRunOptions {
+  stdin?: NodeJS.ReadableStream;
+  /** Collect stderr instead of passing it through. */
+  captureStderr?: boolean;
+}
+
+/** Runs a host command as root of the user's namespace; rejects on failure. */
+export function runInUserns(argv: string[], options: UsernsRunOptions = {}): Promise<void> {
+  const helper = helperPath();
+  const child = spawn(helper, ['--userns-only', ...mapArgs(userIdMaps()), '--', ...argv], {
+    stdio: [options.stdin ? 'pipe' : 'ignore', 'ignore', options.captureStderr ? 'pipe' : 'inherit'],
+  });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (d: string) => { if (stderr.length < 8192) stderr += d; });
+  if (options.stdin && child.stdin) {
+    options.stdin.pipe(child.stdin);
+    child.stdin.on('error', () => { /* the command exited early; its status tells */ });
+  }
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (code === 0) resolve();
+      else reject(new SandboxError(`${argv[0]} failed in the user namespace (${signal ?? `exit ${code}`})${stderr ? `: ${stderr.trim().split('\n').slice(-1)[0]}` : ''}`));
+    });
+  });
+}
+
+/** Removes a tree that may hold files owned by subordinate ids. */
+export async function removeTree(path: string): Promise<void> {
+  const { rm } = await import('node:fs/promises');
+  try {
+    await rm(path, { recursive: true, force: true });
+    return;
+  } catch { /* files of other ids: remove as root of the namespace */ }
+  await runInUserns(['rm', '-rf', '--one-file-system', path], { captureStderr: true });
+}
