@@ -1,0 +1,716 @@
+/**
+ * The options of `sandbox run` (and `create`): their table, the argv split at the image,
+ * and the pure validation that turns them into a RunRequest.
+ *
+ * Why the split: everything after the image is the command, verbatim. yargs cannot stop
+ * there by itself (its `halt-at-non-option` halts at the command word `run` already, and
+ * `-c`, `-l` after the image would otherwise be read as our options), so the command
+ * module tells yargs to halt, takes the raw words after `run` and hands them to
+ * `parseRunArgv`, which splits them with the option table below (it knows which options
+ * take a value, and reads `-itd`, `-eK=V`, `-e=K`, `--name=x` the way Docker's flag parser
+ * does) and turns the options before the image into plain data. Wiring:
+ *
+ *   let cmdYargs: Argv;
+ *   builder: (y) => (cmdYargs = runOptionsBuilder(y).usage(runUsage('run'))),
+ *   handler: (argv) => {
+ *     const args = parseRunArgv(rawArgsAfterCommand(argv, 'run'), 'run');
+ *     if (args.help) return void cmdYargs.showHelp('log');
+ *     const request = toRunRequest(args, { env: process.env, cwd: process.cwd(),
+ *       readFile: (p) => readFileSync(p, 'utf8'), stdinIsTTY: process.stdin.isTTY, warn });
+ *   }
+ */
+import type { Argv } from 'yargs';
+import { posix } from 'node:path';
+import { SandboxError } from '../errors.js';
+import type { NetworkMode, RunRequest, TmpfsSpec, VolumeSpec } from '../api/types.js';
+import { parseEnvAssignment, parseEnvFile } from './env-file.js';
+
+/** The network a sandbox gets when `--network` is not given. One place to change it. */
+export const DEFAULT_NETWORK: NetworkMode = 'slirp4netns';
+export const NETWORK_MODES: readonly NetworkMode[] = ['none', 'host', 'slirp4netns', 'pasta'];
+
+export type RunVerb = 'run' | 'create';
+
+/** What `parseRunArgv` returns and `toRunRequest` takes (yargs' camelCase keys). */
+export interface RunArgs {
+  rm?: boolean;
+  interactive?: boolean;
+  tty?: boolean;
+  detach?: boolean;
+  name?: string;
+  env?: string[];
+  envFile?: string[];
+  workdir?: string;
+  user?: string;
+  hostname?: string;
+  volume?: string[];
+  tmpfs?: string[];
+  readOnly?: boolean;
+  entrypoint?: string;
+  rootfs?: string;
+  network?: string;
+  capAdd?: string[];
+  capDrop?: string[];
+  securityOpt?: string[];
+  label?: string[];
+  /** First word after the options (the command's first word with `--rootfs`). */
+  image?: string;
+  /** Everything after the image, verbatim. */
+  command?: string[];
+  /** `--help` / `-h` before the image: show the command's help instead of running. */
+  help?: boolean;
+  /** The global `--root` when given after the command word. */
+  root?: string;
+}
+
+export interface RunOptionDef {
+  /** Long name, as typed after `--`. */
+  name: string;
+  /** Other names: one letter = short option (`-e`), longer = another long name (`--net`). */
+  aliases: string[];
+  type: 'boolean' | 'string';
+  array?: boolean;
+  describe: string;
+  /** Declared by main.ts for every command (`--help`, `--root`); known here only to split. */
+  global?: boolean;
+}
+
+/** The option table: the only place that says which options exist and which take a value. */
+export const RUN_OPTIONS: readonly RunOptionDef[] = [
+  { name: 'rm', aliases: [], type: 'boolean', describe: 'Remove the sandbox when it exits' },
+  { name: 'interactive', aliases: ['i'], type: 'boolean', describe: 'Keep stdin open and connect it to the command' },
+  { name: 'tty', aliases: ['t'], type: 'boolean', describe: 'Give the command a terminal' },
+  { name: 'detach', aliases: ['d'], type: 'boolean', describe: 'Run in the background and print the id' },
+  { name: 'name', aliases: [], type: 'string', describe: 'Name the sandbox' },
+  { name: 'env', aliases: ['e'], type: 'string', array: true, describe: 'Set a variable: K=V, or K to copy yours (repeatable)' },
+  { name: 'env-file', aliases: [], type: 'string', array: true, describe: 'Read K=V lines from a file (repeatable)' },
+  { name: 'workdir', aliases: ['w'], type: 'string', describe: 'Working directory inside (absolute)' },
+  { name: 'user', aliases: ['u'], type: 'string', describe: 'UID[:GID] or NAME[:GROUP] to run the command as' },
+  { name: 'hostname', aliases: [], type: 'string', describe: 'Host name inside (default: the short id)' },
+  { name: 'volume', aliases: ['v'], type: 'string', array: true, describe: 'Bind or volume: SRC:DST[:ro|rw] or /DST (repeatable)' },
+  { name: 'tmpfs', aliases: [], type: 'string', array: true, describe: 'Mount a tmpfs: PATH[:OPTIONS] (repeatable)' },
+  { name: 'read-only', aliases: [], type: 'boolean', describe: 'Make the root filesystem read-only' },
+  { name: 'entrypoint', aliases: [], type: 'string', describe: "Override the image's entrypoint ('' clears it, JSON array accepted)" },
+  { name: 'rootfs', aliases: [], type: 'string', describe: 'Use this directory as the root; the first argument is then the command' },
+  { name: 'network', aliases: ['net'], type: 'string', describe: `Network: ${NETWORK_MODES.join(', ')} (default ${DEFAULT_NETWORK})` },
+  { name: 'cap-add', aliases: [], type: 'string', array: true, describe: 'Add a capability, or ALL (repeatable)' },
+  { name: 'cap-drop', aliases: [], type: 'string', array: true, describe: 'Drop a capability, or ALL (repeatable)' },
+  { name: 'security-opt', aliases: [], type: 'string', array: true, describe: 'Security option: no-new-privileges[=true|false]' },
+  { name: 'label', aliases: ['l'], type: 'string', array: true, describe: 'Set metadata: KEY=VALUE (repeatable)' },
+  { name: 'help', aliases: ['h'], type: 'boolean', describe: 'Show help', global: true },
+  { name: 'root', aliases: [], type: 'string', describe: 'Keep all state under this directory', global: true },
+];
+
+const byLong = new Map<string, RunOptionDef>();
+const byShort = new Map<string, RunOptionDef>();
+for (const def of RUN_OPTIONS) {
+  byLong.set(def.name, def);
+  for (const alias of def.aliases) (alias.length === 1 ? byShort : byLong).set(alias, def);
+}
+
+export function runUsage(verb: RunVerb = 'run'): string {
+  return `sandbox ${verb} [OPTIONS] IMAGE [COMMAND...]`;
+}
+
+/**
+ * Declares the run/create options on a command's yargs (for `--help` and types) and
+ * makes yargs halt at the command word, so that the raw words reach `parseRunArgv`
+ * untouched (see the header of this file).
+ */
+export function runOptionsBuilder<T>(y: Argv<T>): Argv<T> {
+  let out = y.parserConfiguration({
+    'halt-at-non-option': true,
+    'populate--': true,
+    'parse-positional-numbers': false,
+  });
+  for (const def of RUN_OPTIONS) {
+    if (def.global) continue;
+    out = out.option(def.name, {
+      alias: def.aliases,
+      type: def.type,
+      ...(def.array ? { array: true } : {}),
+      ...(def.name === 'network' ? { default: DEFAULT_NETWORK } : {}),
+      describe: def.describe,
+    }) as Argv<T>;
+  }
+  return out;
+}
+
+/**
+ * The raw words after the command word, from a yargs argv parsed with
+ * `runOptionsBuilder` (yargs puts all of them, the command word first, in `argv['--']`).
+ */
+export function rawArgsAfterCommand(argv: object, verb: string): string[] {
+  const dashes = (argv as { '--'?: unknown })['--'];
+  const raw = Array.isArray(dashes) ? dashes.map(String) : [];
+  if (raw[0] !== verb) {
+    throw new Error(`run options: expected the raw arguments of "${verb}" in argv['--'] (was runOptionsBuilder used?)`);
+  }
+  return raw.slice(1);
+}
+
+function usageError(message: string, verb: RunVerb, hint?: string): SandboxError {
+  return new SandboxError(message, { hint: hint ?? `${runUsage(verb)}; see \`sandbox ${verb} --help\`` });
+}
+
+function parseBoolValue(option: string, value: string, verb: RunVerb): 'true' | 'false' {
+  const v = value.toLowerCase();
+  if (['true', '1', 't'].includes(v)) return 'true';
+  if (['false', '0', 'f'].includes(v)) return 'false';
+  throw usageError(`option "${option}" takes true or false, not ${JSON.stringify(value)}`, verb);
+}
+
+export interface SplitRunArgv {
+  /** Our options, normalised to `--long` / `--long=value`, one word each. */
+  head: string[];
+  /** The first word after the options. */
+  image?: string;
+  /** The rest, verbatim (a `--` right after the image is dropped, except with --rootfs). */
+  command: string[];
+}
+
+/**
+ * Splits the words after `run` at the image: options before it (checked against the
+ * option table: unknown options and missing values are errors), the command after it.
+ * Short options combine (`-it`, `-itd`, `-e K=V`, `-eK=V`, `-e=K=V`), long ones take
+ * `--name x` or `--name=x`; a value is the next word even when it starts with `-`.
+ * `--` ends the options; one `--` right after the image is dropped (`run bb -- ls -l`).
+ */
+export function splitRunArgv(argv: string[], verb: RunVerb = 'run'): SplitRunArgv {
+  const head: string[] = [];
+  let i = 0;
+  let rootfs = false;
+  const needValue = (shown: string): string => {
+    if (i + 1 >= argv.length) throw usageError(`option "${shown}" needs a value`, verb);
+    i += 1;
+    return argv[i] as string;
+  };
+  const emit = (def: RunOptionDef, value: string | undefined, shown: string): void => {
+    if (def.name === 'rootfs') rootfs = true;
+    if (def.type === 'boolean') {
+      head.push(value === undefined ? `--${def.name}` : `--${def.name}=${parseBoolValue(shown, value, verb)}`);
+    } else {
+      head.push(`--${def.name}=${value ?? needValue(shown)}`);
+    }
+  };
+
+  for (; i < argv.length; i++) {
+    const word = argv[i] as string;
+    if (word === '--') {
+      i += 1;
+      break;
+    }
+    if (word.startsWith('--')) {
+      const eq = word.indexOf('=');
+      const key = eq < 0 ? word.slice(2) : word.slice(2, eq);
+      const def = byLong.get(key);
+      if (!def) throw unknownOption(`--${key}`, verb);
+      emit(def, eq < 0 ? undefined : word.slice(eq + 1), `--${key}`);
+      continue;
+    }
+    if (word.startsWith('-') && word.length > 1) {
+      for (let j = 1; j < word.length; j++) {
+        const letter = word[j] as string;
+        const def = byShort.get(letter);
+        if (!def) throw unknownOption(`-${letter}`, verb, word.length > 2 ? word : undefined);
+        const rest = word.slice(j + 1);
+        if (def.type === 'boolean') {
+          if (rest.startsWith('=')) {
+            emit(def, rest.slice(1), `-${letter}`);
+            break;
+          }
+          emit(def, undefined, `-${letter}`);
+          continue;
+        }
+        // A value option takes the rest of the word (`-eK=V`, `-e=K=V`) or the next word.
+        emit(def, rest === '' ? undefined : rest.startsWith('=') ? rest.slice(1) : rest, `-${letter}`);
+        break;
+      }
+      continue;
+    }
+    break;
+  }
+
+  if (i >= argv.length) return { head, command: [] };
+  const image = argv[i] as string;
+  const command = argv.slice(i + 1);
+  if (!rootfs && command[0] === '--') command.shift();
+  return { head, image, command };
+}
+
+function unknownOption(option: string, verb: RunVerb, word?: string): SandboxError {
+  return usageError(
+    `unknown option "${option}"${word ? ` (in "${word}")` : ''} for "${verb}"`,
+    verb,
+    `options go before the image: ${runUsage(verb)}; see \`sandbox ${verb} --help\``,
+  );
+}
+
+function camelCase(name: string): string {
+  return name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+/**
+ * The words after `run` as plain data: `splitRunArgv`, then the normalised options into
+ * a RunArgs (array options collect, other options: the last one wins, as in Docker).
+ */
+export function parseRunArgv(argv: string[], verb: RunVerb = 'run'): RunArgs {
+  const { head, image, command } = splitRunArgv(argv, verb);
+  const out: Record<string, unknown> = {};
+  for (const word of head) {
+    const eq = word.indexOf('=');
+    const name = eq < 0 ? word.slice(2) : word.slice(2, eq);
+    const def = byLong.get(name) as RunOptionDef;
+    const key = camelCase(def.name);
+    if (def.type === 'boolean') out[key] = eq < 0 ? true : word.slice(eq + 1) === 'true';
+    else if (def.array) ((out[key] ??= []) as string[]).push(word.slice(eq + 1));
+    else out[key] = word.slice(eq + 1);
+  }
+  if (image !== undefined) out.image = image;
+  out.command = command;
+  return out as RunArgs;
+}
+
+// ---------------------------------------------------------------------------------------
+// Capabilities
+
+/** The Linux capabilities and their numbers (linux/capability.h, up to 6.x kernels). */
+export const LINUX_CAPABILITIES: Readonly<Record<string, number>> = Object.freeze({
+  CAP_CHOWN: 0,
+  CAP_DAC_OVERRIDE: 1,
+  CAP_DAC_READ_SEARCH: 2,
+  CAP_FOWNER: 3,
+  CAP_FSETID: 4,
+  CAP_KILL: 5,
+  CAP_SETGID: 6,
+  CAP_SETUID: 7,
+  CAP_SETPCAP: 8,
+  CAP_LINUX_IMMUTABLE: 9,
+  CAP_NET_BIND_SERVICE: 10,
+  CAP_NET_BROADCAST: 11,
+  CAP_NET_ADMIN: 12,
+  CAP_NET_RAW: 13,
+  CAP_IPC_LOCK: 14,
+  CAP_IPC_OWNER: 15,
+  CAP_SYS_MODULE: 16,
+  CAP_SYS_RAWIO: 17,
+  CAP_SYS_CHROOT: 18,
+  CAP_SYS_PTRACE: 19,
+  CAP_SYS_PACCT: 20,
+  CAP_SYS_ADMIN: 21,
+  CAP_SYS_BOOT: 22,
+  CAP_SYS_NICE: 23,
+  CAP_SYS_RESOURCE: 24,
+  CAP_SYS_TIME: 25,
+  CAP_SYS_TTY_CONFIG: 26,
+  CAP_MKNOD: 27,
+  CAP_LEASE: 28,
+  CAP_AUDIT_WRITE: 29,
+  CAP_AUDIT_CONTROL: 30,
+  CAP_SETFCAP: 31,
+  CAP_MAC_OVERRIDE: 32,
+  CAP_MAC_ADMIN: 33,
+  CAP_SYSLOG: 34,
+  CAP_WAKE_ALARM: 35,
+  CAP_BLOCK_SUSPEND: 36,
+  CAP_AUDIT_READ: 37,
+  CAP_PERFMON: 38,
+  CAP_BPF: 39,
+  CAP_CHECKPOINT_RESTORE: 40,
+});
+
+const CAP_HINT = 'capabilities are named like NET_ADMIN or CAP_NET_ADMIN (any case; see capabilities(7)), or ALL';
+
+/** `net_admin`, `CAP_NET_ADMIN` -> `CAP_NET_ADMIN`; `all` -> `ALL`; unknown -> error. */
+export function normalizeCapability(name: string): string {
+  const upper = name.trim().toUpperCase();
+  if (upper === 'ALL') return 'ALL';
+  const full = upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
+  if (!Object.prototype.hasOwnProperty.call(LINUX_CAPABILITIES, full)) {
+    throw new SandboxError(`unknown capability ${JSON.stringify(name)}`, { hint: CAP_HINT });
+  }
+  return full;
+}
+
+/** Podman's default capability set for a container's root, sorted by number. */
+export function defaultCapabilities(): string[] {
+  return [
+    'CAP_CHOWN',
+    'CAP_DAC_OVERRIDE',
+    'CAP_FOWNER',
+    'CAP_FSETID',
+    'CAP_KILL',
+    'CAP_SETGID',
+    'CAP_SETUID',
+    'CAP_SETPCAP',
+    'CAP_NET_BIND_SERVICE',
+    'CAP_SYS_CHROOT',
+    'CAP_SETFCAP',
+  ];
+}
+
+/**
+ * The capability numbers the command gets, sorted, with Docker's rules: `--cap-add ALL`
+ * gives all but the dropped ones; `--cap-drop ALL` gives only the added ones; otherwise
+ * the defaults minus the dropped plus the added (an add beats a drop of the same one).
+ */
+export function effectiveCapabilities(add: readonly string[], drop: readonly string[]): number[] {
+  const adds = add.map(normalizeCapability);
+  const drops = drop.map(normalizeCapability);
+  const all = Object.keys(LINUX_CAPABILITIES);
+  let names: string[];
+  if (adds.includes('ALL')) names = all.filter((c) => !drops.includes(c));
+  else if (drops.includes('ALL')) names = adds;
+  else names = [...defaultCapabilities().filter((c) => !drops.includes(c)), ...adds];
+  const numbers = new Set(names.map((c) => LINUX_CAPABILITIES[c] as number));
+  return [...numbers].sort((a, b) => a - b);
+}
+
+// ---------------------------------------------------------------------------------------
+// Validation: RunArgs -> RunRequest
+
+export interface RunOptionsContext {
+  /** The caller's environment: `-e K` and env-file `K` lines copy from it; HOME for `~`. */
+  env: NodeJS.ProcessEnv;
+  /** Absolute directory that relative paths (`-v ./x:/x`, `--rootfs`, `--env-file`) start from. */
+  cwd: string;
+  /** Reads a file as UTF-8 (injected; throws as fs does). */
+  readFile: (path: string) => string;
+  /** Which verb the messages name; default `run`. */
+  verb?: RunVerb;
+  /** Whether stdin is a terminal; `-it` without one gets a warning (as Podman does). */
+  stdinIsTTY?: boolean;
+  /** Receives warnings (one line, without a `sandbox:` prefix). */
+  warn?: (message: string) => void;
+}
+
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const HOSTNAME_LABEL_RE = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
+const MAX_ID = 2 ** 32;
+
+/** Yargs gives an array when a single-valued option is repeated: the last one wins. */
+function last(value: unknown): string | undefined {
+  if (Array.isArray(value)) return value.length ? String(value[value.length - 1]) : undefined;
+  return value === undefined || value === null ? undefined : String(value);
+}
+
+function list(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  return (Array.isArray(value) ? value : [value]).map(String);
+}
+
+function expandHome(path: string, ctx: RunOptionsContext, what: string): string {
+  if (path !== '~' && !path.startsWith('~/')) return path;
+  const home = ctx.env.HOME;
+  if (!home) throw new SandboxError(`cannot expand "~" in ${what}: HOME is not set`, { hint: 'give an absolute path instead' });
+  return home + path.slice(1);
+}
+
+function hostPath(path: string, ctx: RunOptionsContext, what: string): string {
+  return posix.resolve(ctx.cwd, expandHome(path, ctx, what));
+}
+
+/** An absolute path inside the sandbox, normalised (no trailing slash, no `.`/`..`). */
+function containerPath(path: string, what: string, hint: string): string {
+  if (!path.startsWith('/')) {
+    throw new SandboxError(`${what} ${JSON.stringify(path)} must be an absolute path inside the sandbox`, { hint });
+  }
+  if (path.includes('\0')) throw new SandboxError(`${what} ${JSON.stringify(path)} contains a NUL byte`, { hint });
+  const normal = posix.normalize(path);
+  return normal.length > 1 ? normal.replace(/\/+$/, '') : normal;
+}
+
+export function validateName(name: string): string {
+  if (!NAME_RE.test(name)) {
+    throw new SandboxError(`invalid name ${JSON.stringify(name)}`, {
+      hint: 'a name starts with a letter or digit and continues with letters, digits, "_", "." or "-"',
+    });
+  }
+  return name;
+}
+
+export function validateHostname(hostname: string): string {
+  if (hostname.length > 64 || !hostname.split('.').every((label) => HOSTNAME_LABEL_RE.test(label))) {
+    throw new SandboxError(`invalid hostname ${JSON.stringify(hostname)}`, {
+      hint: 'at most 64 characters: labels of letters, digits and "-" (not at either end), separated by "."',
+    });
+  }
+  return hostname;
+}
+
+/** `UID[:GID]` or `NAME[:GROUP]` (mixed is fine): non-empty parts, numbers below 2^32. */
+export function validateUser(user: string): string {
+  const hint = 'use -u UID[:GID] or -u NAME[:GROUP], e.g. -u 1000:1000 or -u nobody';
+  const parts = user.split(':');
+  if (parts.length > 2) throw new SandboxError(`invalid user ${JSON.stringify(user)}: more than one ":"`, { hint });
+  for (const [index, part] of parts.entries()) {
+    if (part === '') throw new SandboxError(`invalid user ${JSON.stringify(user)}: empty ${index === 1 ? 'group' : 'user'}`, { hint });
+    if (/^\d+$/.test(part)) {
+      if (Number(part) >= MAX_ID) throw new SandboxError(`invalid user ${JSON.stringify(user)}: ${part} is not below 2^32`, { hint });
+    } else if (/[\s\0/]/.test(part)) {
+      throw new SandboxError(`invalid user ${JSON.stringify(user)}: ${JSON.stringify(part)} is not a user or group name`, { hint });
+    }
+  }
+  return user;
+}
+
+/**
+ * `--entrypoint`: `''` clears the image's entrypoint, a JSON array of strings is taken as
+ * the argv (Podman), anything else is one executable, not split at spaces (Docker).
+ */
+export function parseEntrypoint(value: string): string[] {
+  if (value === '') return [];
+  if (value.trimStart().startsWith('[')) {
+    try {
+      const parsed: unknown = JSON.parse(value);
+      if (Array.isArray(parsed) && parsed.every((x) => typeof x === 'string')) return parsed as string[];
+    } catch {
+      // not JSON: one executable, as Podman does
+    }
+  }
+  return [value];
+}
+
+const VOLUME_MODES = ['ro', 'rw', 'z', 'Z'];
+const VOLUME_HINT = 'use -v /host/dir:/dir[:ro], -v ./relative:/dir, -v NAME:/dir (a named volume) or -v /dir (an anonymous one)';
+
+/** One `-v` value: a bind, a named volume, or an anonymous volume. */
+export function parseVolume(spec: string, ctx: RunOptionsContext): VolumeSpec {
+  const parts = spec.split(':');
+  const invalid = (why: string, hint = VOLUME_HINT) => new SandboxError(`invalid volume ${JSON.stringify(spec)}: ${why}`, { hint });
+  if (spec === '') throw invalid('empty');
+  if (parts.length > 3) throw invalid('too many ":"');
+  if (parts.length === 1) {
+    return { kind: 'volume', name: '', target: volumeTarget(spec, spec), readOnly: false };
+  }
+  const [source, target, opts] = parts as [string, string, string | undefined];
+  if (parts.length === 2 && target.split(',').every((o) => VOLUME_MODES.includes(o))) {
+    throw invalid('an anonymous volume takes no options', 'give a source: -v NAME:/dir:ro or -v /host/dir:/dir:ro');
+  }
+  if (source === '') throw invalid('empty source');
+  if (target === '') throw invalid('empty destination');
+  let readOnly = false;
+  if (opts !== undefined) {
+    const seen = opts.split(',');
+    for (const o of seen) {
+      if (!VOLUME_MODES.includes(o)) {
+        throw invalid(`unknown option ${JSON.stringify(o)}`, 'volume options are ro, rw, z and Z (comma-separated)');
+      }
+    }
+    if (seen.filter((o) => o === 'ro' || o === 'rw').length > 1) throw invalid('more than one of ro and rw', 'give ro or rw once');
+    if (seen.filter((o) => o === 'z' || o === 'Z').length > 1) throw invalid('more than one of z and Z', 'give z or Z once');
+    readOnly = seen.includes('ro');
+    // z and Z (SELinux relabelling) are accepted and ignored.
+  }
+  const dst = volumeTarget(target, spec);
+  const isPath = source.startsWith('/') || source === '.' || source === '..' || source.startsWith('./') ||
+    source.startsWith('../') || source === '~' || source.startsWith('~/');
+  if (isPath) return { kind: 'bind', source: hostPath(source, ctx, `-v ${spec}`), target: dst, readOnly };
+  if (!NAME_RE.test(source)) {
+    throw invalid(
+      `${JSON.stringify(source)} is neither a path nor a volume name`,
+      'a host directory starts with "/", "./", "../" or "~/"; a volume name matches [a-zA-Z0-9][a-zA-Z0-9_.-]*',
+    );
+  }
+  return { kind: 'volume', name: source, target: dst, readOnly };
+}
+
+function volumeTarget(target: string, spec: string): string {
+  const dst = containerPath(target, 'volume destination', VOLUME_HINT);
+  if (dst === '/') throw new SandboxError(`invalid volume ${JSON.stringify(spec)}: cannot mount over "/"`, { hint: VOLUME_HINT });
+  return dst;
+}
+
+const TMPFS_FLAG_GROUPS: readonly (readonly [string, string])[] = [
+  ['rw', 'ro'],
+  ['exec', 'noexec'],
+  ['suid', 'nosuid'],
+  ['dev', 'nodev'],
+];
+const TMPFS_VALUES: Readonly<Record<string, RegExp>> = {
+  size: /^\d+[kmgtpe]?$|^\d+%$/i,
+  nr_inodes: /^\d+[kmg]?$/i,
+  mode: /^[0-7]{1,4}$/,
+  uid: /^\d+$/,
+  gid: /^\d+$/,
+};
+const TMPFS_HINT = 'tmpfs options: size=N[k|m|g|%], mode=OCTAL, uid=N, gid=N, nr_inodes=N, ro|rw, exec|noexec, suid|nosuid, dev|nodev';
+
+/**
+ * One `--tmpfs PATH[:OPTIONS]`. Without options: rw,noexec,nosuid,nodev (Podman's
+ * defaults); with options, rw, nosuid and nodev are added when not given otherwise.
+ */
+export function parseTmpfs(spec: string): TmpfsSpec {
+  const colon = spec.indexOf(':');
+  const path = colon < 0 ? spec : spec.slice(0, colon);
+  const target = containerPath(path, '--tmpfs path', 'use --tmpfs /PATH[:OPTIONS], e.g. --tmpfs /run:size=64m');
+  if (target === '/') throw new SandboxError(`invalid --tmpfs ${JSON.stringify(spec)}: cannot mount over "/"`, { hint: 'to make the root writable, leave out --read-only' });
+  if (colon < 0) return { target, options: ['rw', 'noexec', 'nosuid', 'nodev'] };
+  const options = spec.slice(colon + 1).split(',');
+  const keys = new Set<string>();
+  for (const option of options) {
+    const invalid = (why: string) => new SandboxError(`invalid --tmpfs ${JSON.stringify(spec)}: ${why}`, { hint: TMPFS_HINT });
+    const eq = option.indexOf('=');
+    if (eq >= 0) {
+      const key = option.slice(0, eq);
+      const value = option.slice(eq + 1);
+      const re = TMPFS_VALUES[key];
+      if (!re) throw invalid(`unknown option ${JSON.stringify(option)}`);
+      if (!re.test(value)) throw invalid(`bad value in ${JSON.stringify(option)}`);
+      if ((key === 'uid' || key === 'gid') && Number(value) >= MAX_ID) throw invalid(`${key} ${value} is not below 2^32`);
+      if (keys.has(key)) throw invalid(`${key}= given twice`);
+      keys.add(key);
+      continue;
+    }
+    const group = TMPFS_FLAG_GROUPS.find((g) => g.includes(option));
+    if (!group) throw invalid(option === '' ? 'empty option' : `unknown option ${JSON.stringify(option)}`);
+    if (keys.has(group[0])) throw invalid(`more than one of ${group[0]} and ${group[1]}`);
+    keys.add(group[0]);
+  }
+  const out = [...options];
+  for (const [flag, dflt] of [['rw', 'rw'], ['suid', 'nosuid'], ['dev', 'nodev']] as const) {
+    if (!keys.has(flag)) out.push(dflt);
+  }
+  return { target, options: out };
+}
+
+/** `--security-opt`: only `no-new-privileges[=|:true|false]` for now. */
+export function parseSecurityOpt(value: string): { noNewPrivileges: boolean } {
+  const m = /^no-new-privileges(?:[=:](true|false))?$/.exec(value);
+  if (!m) {
+    throw new SandboxError(`unsupported --security-opt ${JSON.stringify(value)}`, {
+      hint: 'supported: --security-opt no-new-privileges (or no-new-privileges=true|false)',
+    });
+  }
+  return { noNewPrivileges: m[1] !== 'false' };
+}
+
+export function parseNetwork(value: string): NetworkMode {
+  if ((NETWORK_MODES as readonly string[]).includes(value)) return value as NetworkMode;
+  throw new SandboxError(`unknown network mode ${JSON.stringify(value)}`, {
+    hint: `use --network ${NETWORK_MODES.join('|')}`,
+  });
+}
+
+function parseLabel(value: string): [string, string] {
+  const eq = value.indexOf('=');
+  const key = eq < 0 ? value : value.slice(0, eq);
+  if (key.trim() === '' || key.includes('\0')) {
+    throw new SandboxError(`invalid label ${JSON.stringify(value)}: empty key`, { hint: 'use -l KEY=VALUE or -l KEY' });
+  }
+  return [key, eq < 0 ? '' : value.slice(eq + 1)];
+}
+
+/**
+ * Validates and normalises parsed run options into a RunRequest. Pure: files are read
+ * through `ctx.readFile`, the environment and cwd come from `ctx`.
+ */
+export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunRequest {
+  const verb = ctx.verb ?? 'run';
+  const p = parsed as Record<string, unknown>;
+
+  const rootfsArg = last(p.rootfs);
+  let image = last(p.image);
+  let command = list(p.command);
+  let rootfs: string | undefined;
+  if (rootfsArg !== undefined) {
+    if (rootfsArg === '') throw new SandboxError('--rootfs needs a directory', { hint: `sandbox ${verb} --rootfs DIR COMMAND [ARG...]` });
+    rootfs = hostPath(rootfsArg, ctx, '--rootfs');
+    command = image === undefined ? command : [image, ...command];
+    image = '';
+  } else if (image === undefined || image === '') {
+    throw new SandboxError(`"${verb}" requires an image`, { hint: runUsage(verb) });
+  }
+
+  const entrypointArg = last(p.entrypoint);
+  const entrypoint = entrypointArg === undefined ? undefined : parseEntrypoint(entrypointArg);
+  if (rootfs !== undefined && command.length === 0 && !entrypoint?.length) {
+    throw new SandboxError(`"${verb}" with --rootfs requires a command`, { hint: `sandbox ${verb} --rootfs DIR COMMAND [ARG...]` });
+  }
+
+  // Environment: files first, then -e, a later setting wins.
+  const env: Record<string, string> = {};
+  for (const file of list(p.envFile)) {
+    const path = hostPath(file, ctx, '--env-file');
+    let text: string;
+    try {
+      text = ctx.readFile(path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException)?.code;
+      throw new SandboxError(`cannot read env file ${file}${code ? ` (${code})` : ''}`, {
+        hint: `check that ${path} exists and is readable`,
+        cause: err,
+      });
+    }
+    for (const [k, v] of parseEnvFile(text, ctx.env, file)) env[k] = v;
+  }
+  for (const e of list(p.env)) {
+    const pair = parseEnvAssignment(e, ctx.env, `-e ${JSON.stringify(e)}`);
+    if (pair) env[pair[0]] = pair[1];
+  }
+
+  const volumes = list(p.volume).map((v) => parseVolume(v, ctx));
+  const tmpfs = list(p.tmpfs).map(parseTmpfs);
+  const seen = new Set<string>();
+  for (const target of [...volumes.map((v) => v.target), ...tmpfs.map((t) => t.target)]) {
+    if (seen.has(target)) {
+      throw new SandboxError(`duplicate mount point: ${target}`, { hint: 'give each -v / --tmpfs destination once' });
+    }
+    seen.add(target);
+  }
+
+  let noNewPrivileges = false;
+  for (const opt of list(p.securityOpt)) noNewPrivileges = parseSecurityOpt(opt).noNewPrivileges;
+
+  const labels: Record<string, string> = {};
+  for (const l of list(p.label)) {
+    const [k, v] = parseLabel(l);
+    labels[k] = v;
+  }
+
+  const unique = (xs: string[]) => [...new Set(xs)];
+  const capAdd = unique(list(p.capAdd).map(normalizeCapability));
+  const capDrop = unique(list(p.capDrop).map(normalizeCapability));
+
+  const workdirArg = last(p.workdir);
+  const workdir = workdirArg === undefined
+    ? undefined
+    : containerPath(workdirArg, 'working directory', 'use -w /absolute/path (the path inside the sandbox)');
+  const nameArg = last(p.name);
+  const userArg = last(p.user);
+  const hostnameArg = last(p.hostname);
+
+  const interactive = p.interactive === true;
+  const tty = p.tty === true;
+  const detach = p.detach === true;
+  // Docker refuses -it when stdin is not a terminal; Podman warns and goes on, which keeps
+  // scripts that always pass -it working. We follow Podman. -t alone is fine for both.
+  if (interactive && tty && !detach && ctx.stdinIsTTY === false) {
+    ctx.warn?.('the input is not a terminal: -t gives the command a terminal anyway; use -i without -t to pipe data');
+  }
+
+  const request: RunRequest = {
+    image: image as string,
+    command,
+    remove: p.rm === true,
+    detach,
+    interactive,
+    tty,
+    env,
+    volumes,
+    tmpfs,
+    readOnly: p.readOnly === true,
+    network: parseNetwork(last(p.network) ?? DEFAULT_NETWORK),
+    capAdd,
+    capDrop,
+    noNewPrivileges,
+    labels,
+  };
+  if (rootfs !== undefined) request.rootfs = rootfs;
+  if (entrypoint !== undefined) request.entrypoint = entrypoint;
+  if (nameArg !== undefined) request.name = validateName(nameArg);
+  if (workdir !== undefined) request.workdir = workdir;
+  if (userArg !== undefined) request.user = validateUser(userArg);
+  if (hostnameArg !== undefined) request.hostname = validateHostname(hostnameArg);
+  return request;
+}

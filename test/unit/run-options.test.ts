@@ -1,0 +1,548 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import yargs, { type Argv } from 'yargs';
+import {
+  DEFAULT_NETWORK,
+  LINUX_CAPABILITIES,
+  RUN_OPTIONS,
+  defaultCapabilities,
+  effectiveCapabilities,
+  normalizeCapability,
+  parseEntrypoint,
+  parseRunArgv,
+  parseTmpfs,
+  rawArgsAfterCommand,
+  runOptionsBuilder,
+  splitRunArgv,
+  toRunRequest,
+  type RunArgs,
+  type RunOptionsContext,
+} from '../../src/cli/run-options.js';
+import { parseEnvFile } from '../../src/cli/env-file.js';
+import { SandboxError } from '../../src/errors.js';
+
+const files: Record<string, string> = {};
+const readCalls: string[] = [];
+function ctx(over: Partial<RunOptionsContext> = {}): RunOptionsContext {
+  return {
+    env: { HOME: '/home/u', FOO: 'from-host', EMPTY: '' },
+    cwd: '/w',
+    readFile: (p) => {
+      readCalls.push(p);
+      const text = files[p];
+      if (text === undefined) throw Object.assign(new Error(`ENOENT: ${p}`), { code: 'ENOENT' });
+      return text;
+    },
+    ...over,
+  };
+}
+const req = (argv: string[], over: Partial<RunOptionsContext> = {}) => toRunRequest(parseRunArgv(argv, over.verb), ctx(over));
+
+/** Asserts that fn throws a SandboxError with exactly this message (and hint, when given). */
+function throwsSandbox(fn: () => unknown, message: string, hint?: string): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof SandboxError, `expected a SandboxError, got ${String(err)}`);
+    assert.equal(err.message, message);
+    if (hint !== undefined) assert.equal(err.hint, hint);
+    assert.equal(err.exitCode, 125);
+    assert.ok(!err.message.includes('\n'));
+    return true;
+  });
+}
+
+describe('splitRunArgv', () => {
+  it('combined short flags and the command verbatim after the image', () => {
+    assert.deepEqual(splitRunArgv(['--rm', '-it', 'bb', 'sh', '-c', 'ls -l']), {
+      head: ['--rm', '--interactive', '--tty'],
+      image: 'bb',
+      command: ['sh', '-c', 'ls -l'],
+    });
+    assert.deepEqual(splitRunArgv(['-itd', 'bb']).head, ['--interactive', '--tty', '--detach']);
+  });
+
+  it('does not read the command\'s options as ours', () => {
+    assert.deepEqual(splitRunArgv(['bb', 'ls', '-l', '--rm', '-e', 'X', '--bogus']), {
+      head: [],
+      image: 'bb',
+      command: ['ls', '-l', '--rm', '-e', 'X', '--bogus'],
+    });
+    assert.deepEqual(splitRunArgv(['--rm', 'bb', 'sh', '-c', 'ls -l']).command, ['sh', '-c', 'ls -l']);
+  });
+
+  it('value options: separate, attached, with =', () => {
+    assert.deepEqual(splitRunArgv(['-e=X', 'bb']).head, ['--env=X']);
+    assert.deepEqual(splitRunArgv(['-eK=V', 'bb']).head, ['--env=K=V']);
+    assert.deepEqual(splitRunArgv(['-e', 'K=V', 'bb']).head, ['--env=K=V']);
+    assert.deepEqual(splitRunArgv(['--env', 'X', 'bb']).head, ['--env=X']);
+    assert.deepEqual(splitRunArgv(['--env=A=B', 'bb']).head, ['--env=A=B']);
+    assert.deepEqual(splitRunArgv(['-v', 'a:b', 'bb']).head, ['--volume=a:b']);
+    assert.deepEqual(splitRunArgv(['--name=x', 'bb']).head, ['--name=x']);
+    assert.deepEqual(splitRunArgv(['-u', '0', 'bb']).head, ['--user=0']);
+    assert.deepEqual(splitRunArgv(['--net', 'host', 'bb']).head, ['--network=host']);
+    assert.deepEqual(splitRunArgv(['--entrypoint=', 'bb']).head, ['--entrypoint=']);
+    assert.deepEqual(splitRunArgv(['-e=', 'bb']).head, ['--env=']);
+  });
+
+  it('a value option inside a cluster takes the rest of the word or the next word', () => {
+    assert.deepEqual(splitRunArgv(['-ie', 'A=1', 'bb']).head, ['--interactive', '--env=A=1']);
+    assert.deepEqual(splitRunArgv(['-dw/src', 'bb']).head, ['--detach', '--workdir=/src']);
+  });
+
+  it('a value is the next word even when it starts with "-"', () => {
+    assert.deepEqual(splitRunArgv(['-e', '-x', 'bb']), { head: ['--env=-x'], image: 'bb', command: [] });
+    assert.deepEqual(splitRunArgv(['--name', '--rm', 'bb']).head, ['--name=--rm']);
+  });
+
+  it('booleans take =true / =false', () => {
+    assert.deepEqual(splitRunArgv(['--rm=false', '-i=true', 'bb']).head, ['--rm=false', '--interactive=true']);
+    throwsSandbox(() => splitRunArgv(['--rm=maybe', 'bb']), 'option "--rm" takes true or false, not "maybe"');
+  });
+
+  it('"--" ends the options and one "--" after the image is dropped', () => {
+    assert.deepEqual(splitRunArgv(['bb', '--', 'ls', '-l']), { head: [], image: 'bb', command: ['ls', '-l'] });
+    assert.deepEqual(splitRunArgv(['--rm', '--', 'bb', 'ls']), { head: ['--rm'], image: 'bb', command: ['ls'] });
+    assert.deepEqual(splitRunArgv(['--', 'bb', '--', 'ls']), { head: [], image: 'bb', command: ['ls'] });
+    assert.deepEqual(splitRunArgv(['bb', 'ls', '--', 'x']).command, ['ls', '--', 'x']);
+    assert.deepEqual(splitRunArgv(['bb', '--', '--']).command, ['--']);
+    assert.deepEqual(splitRunArgv(['--']), { head: [], command: [] });
+  });
+
+  it('with --rootfs the word after the first positional is the command\'s, "--" included', () => {
+    assert.deepEqual(splitRunArgv(['--rootfs', '/r', 'ls', '--', 'x']), {
+      head: ['--rootfs=/r'],
+      image: 'ls',
+      command: ['--', 'x'],
+    });
+  });
+
+  it('no image', () => {
+    assert.deepEqual(splitRunArgv([]), { head: [], command: [] });
+    assert.deepEqual(splitRunArgv(['--rm', '-it']), { head: ['--rm', '--interactive', '--tty'], command: [] });
+  });
+
+  it('global options pass through', () => {
+    assert.deepEqual(splitRunArgv(['-h']).head, ['--help']);
+    assert.deepEqual(splitRunArgv(['--root', '/s', 'bb']).head, ['--root=/s']);
+  });
+
+  it('unknown options before the image are errors naming them', () => {
+    const hint = 'options go before the image: sandbox run [OPTIONS] IMAGE [COMMAND...]; see `sandbox run --help`';
+    throwsSandbox(() => splitRunArgv(['--bogus', 'bb']), 'unknown option "--bogus" for "run"', hint);
+    throwsSandbox(() => splitRunArgv(['--bogus=1', 'bb']), 'unknown option "--bogus" for "run"');
+    throwsSandbox(() => splitRunArgv(['-itx', 'bb']), 'unknown option "-x" (in "-itx") for "run"');
+    throwsSandbox(() => splitRunArgv(['-x', 'bb']), 'unknown option "-x" for "run"');
+    throwsSandbox(() => splitRunArgv(['-rm', 'bb']), 'unknown option "-r" (in "-rm") for "run"');
+    throwsSandbox(() => splitRunArgv(['--no-rm', 'bb'], 'create'), 'unknown option "--no-rm" for "create"',
+      'options go before the image: sandbox create [OPTIONS] IMAGE [COMMAND...]; see `sandbox create --help`');
+  });
+
+  it('a value option at the end is an error', () => {
+    throwsSandbox(() => splitRunArgv(['--name']), 'option "--name" needs a value');
+    throwsSandbox(() => splitRunArgv(['-it', '-e']), 'option "-e" needs a value');
+    throwsSandbox(() => splitRunArgv(['-ite']), 'option "-e" needs a value');
+  });
+});
+
+describe('parseRunArgv', () => {
+  it('collects arrays, the last single value wins', () => {
+    assert.deepEqual(
+      parseRunArgv(['--rm', '-e', 'A=1', '-eB', '--name', 'a', '--name=b', '-v', '/x:/x', '--rm=false', 'bb', 'sh']),
+      { rm: false, env: ['A=1', 'B'], name: 'b', volume: ['/x:/x'], image: 'bb', command: ['sh'] },
+    );
+    assert.deepEqual(
+      parseRunArgv(['--env-file', 'f', '--cap-add=net_admin', '--read-only', '--security-opt', 'no-new-privileges', 'bb']),
+      { envFile: ['f'], capAdd: ['net_admin'], readOnly: true, securityOpt: ['no-new-privileges'], image: 'bb', command: [] },
+    );
+    assert.deepEqual(parseRunArgv(['-h']), { help: true, command: [] });
+  });
+
+  it('agrees with yargs reading the same normalised head through runOptionsBuilder', () => {
+    const argv = ['--rm', '-it', '-e', 'A=1', '-e', 'B', '--env-file', 'x', '-w', '/src', '-u', '0', '--hostname', 'h',
+      '-v', 'a:/b', '--tmpfs', '/t', '--read-only', '--entrypoint', '', '--net', 'host', '--cap-add', 'ALL',
+      '--cap-drop', 'KILL', '--security-opt', 'no-new-privileges', '-l', 'k=v', '--name', 'n', 'bb'];
+    const ours = parseRunArgv(argv) as Record<string, unknown>;
+    const theirs = runOptionsBuilder(yargs()).strict().parseSync(splitRunArgv(argv).head) as Record<string, unknown>;
+    for (const def of RUN_OPTIONS) {
+      const key = def.name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+      if (key in ours) assert.deepEqual(theirs[key], ours[key], key);
+    }
+    assert.equal(Object.keys(ours).length, 20);
+  });
+
+  it('works inside a main-like yargs: the command module gets the raw words', async () => {
+    let seen: RunArgs | undefined;
+    let root: unknown;
+    const run = (argv: string[]) =>
+      yargs(argv)
+        .option('root', { type: 'string', global: true })
+        .parserConfiguration({ 'halt-at-non-option': false, 'populate--': true })
+        .strict()
+        .help()
+        .alias('help', 'h')
+        .version(false)
+        .exitProcess(false)
+        .fail((msg, err) => {
+          throw err ?? new Error(msg);
+        })
+        .command({
+          command: 'run',
+          describe: 'run',
+          builder: (y: Argv) => runOptionsBuilder(y),
+          handler: (a) => {
+            root = a.root;
+            seen = parseRunArgv(rawArgsAfterCommand(a, 'run'));
+          },
+        })
+        .parseAsync();
+    await run(['--root', '/s', 'run', '--rm', '-it', '-u', '0', '-l', 'a=b', 'bb', 'sh', '-c', 'exit 3', '-l', '010', '1.50']);
+    assert.equal(root, '/s');
+    assert.deepEqual(seen, {
+      rm: true, interactive: true, tty: true, user: '0', label: ['a=b'], image: 'bb',
+      command: ['sh', '-c', 'exit 3', '-l', '010', '1.50'],
+    });
+    await run(['run', 'bb', '--help']);
+    assert.deepEqual(seen, { image: 'bb', command: ['--help'] });
+  });
+
+  it('rawArgsAfterCommand refuses an argv that yargs did not halt', () => {
+    assert.deepEqual(rawArgsAfterCommand({ '--': ['run', 'bb', 0] }, 'run'), ['bb', '0']);
+    assert.throws(() => rawArgsAfterCommand({ _: ['run'] }, 'run'), /runOptionsBuilder/);
+  });
+});
+
+describe('toRunRequest', () => {
+  it('the defaults', () => {
+    assert.deepEqual(req(['bb']), {
+      image: 'bb',
+      command: [],
+      remove: false,
+      detach: false,
+      interactive: false,
+      tty: false,
+      env: {},
+      volumes: [],
+      tmpfs: [],
+      readOnly: false,
+      network: 'slirp4netns',
+      capAdd: [],
+      capDrop: [],
+      noNewPrivileges: false,
+      labels: {},
+    });
+    assert.equal(DEFAULT_NETWORK, 'slirp4netns');
+  });
+
+  it('a full command line', () => {
+    assert.deepEqual(
+      req(['--rm', '-itd', '--name', 'web-1', '-w', '/src/', '-u', '1000:1000', '--hostname', 'box',
+        '--read-only', '--network', 'none', 'bb', 'sh', '-c', 'ls -l']),
+      {
+        image: 'bb', command: ['sh', '-c', 'ls -l'], remove: true, detach: true, interactive: true, tty: true,
+        env: {}, volumes: [], tmpfs: [], readOnly: true, network: 'none', capAdd: [], capDrop: [],
+        noNewPrivileges: false, labels: {}, name: 'web-1', workdir: '/src', user: '1000:1000', hostname: 'box',
+      },
+    );
+  });
+
+  it('missing image', () => {
+    throwsSandbox(() => req([]), '"run" requires an image', 'sandbox run [OPTIONS] IMAGE [COMMAND...]');
+    throwsSandbox(() => req(['--rm', '-it']), '"run" requires an image');
+    throwsSandbox(() => req([], { verb: 'create' }), '"create" requires an image', 'sandbox create [OPTIONS] IMAGE [COMMAND...]');
+  });
+
+  it('takes yargs-shaped input: a repeated single option is the last one', () => {
+    const r = toRunRequest({ name: ['a', 'b'] as unknown as string, image: 'bb', command: [] }, ctx());
+    assert.equal(r.name, 'b');
+  });
+
+  describe('environment', () => {
+    it('-e K=V, -e K from the caller, unset K left out, K= empty', () => {
+      assert.deepEqual(req(['-e', 'A=1', '-e', 'FOO', '-e', 'NOPE', '-e', 'B=', '-e', 'EMPTY', '-e', 'C=x=y', 'bb']).env, {
+        A: '1', FOO: 'from-host', B: '', EMPTY: '', C: 'x=y',
+      });
+    });
+
+    it('env files first, then -e; later wins; paths relative to cwd', () => {
+      files['/w/a.env'] = 'A=file\nB=file\n';
+      files['/etc/b.env'] = 'B=second\n';
+      readCalls.length = 0;
+      const r = req(['--env-file', 'a.env', '-e', 'A=flag', '--env-file', '/etc/b.env', 'bb']);
+      assert.deepEqual(r.env, { A: 'flag', B: 'second' });
+      assert.deepEqual(Object.keys(r.env), ['A', 'B']);
+      assert.deepEqual(readCalls, ['/w/a.env', '/etc/b.env']);
+    });
+
+    it('env file syntax: comments, blanks, BOM, CRLF, no quote processing', () => {
+      const text = '\uFEFF# comment\nA="quoted"\r\n\n  # indented comment\nFOO\nNOPE\nC=\n\tD=tab\nE=x  \nF=\'single\' # not a comment\n';
+      assert.deepEqual(parseEnvFile(text, { FOO: 'host' }, 'x.env'), [
+        ['A', '"quoted"'],
+        ['FOO', 'host'],
+        ['C', ''],
+        ['D', 'tab'],
+        ['E', 'x  '],
+        ['F', "'single' # not a comment"],
+      ]);
+    });
+
+    it('env file errors name the file and line', () => {
+      throwsSandbox(() => parseEnvFile('A=1\nB C=2\n', {}, 'x.env'), 'invalid variable name "B C" in env file x.env line 2',
+        'a variable is NAME=VALUE or NAME (copied from your environment); NAME may not be empty or contain "=", whitespace or NUL');
+      throwsSandbox(() => parseEnvFile('=v\n', {}, 'x.env'), 'missing variable name in env file x.env line 1');
+      throwsSandbox(() => parseEnvFile('K \n', {}, 'x.env'), 'invalid variable name "K " in env file x.env line 1');
+      throwsSandbox(() => parseEnvFile('# c\n\n  B = spaced\n', {}, 'x.env'), 'invalid variable name "B " in env file x.env line 3');
+    });
+
+    it('-e errors', () => {
+      throwsSandbox(() => req(['-e', '=x', 'bb']), 'missing variable name in -e "=x"');
+      throwsSandbox(() => req(['-e', 'A B=1', 'bb']), 'invalid variable name "A B" in -e "A B=1"');
+      throwsSandbox(() => req(['-e', 'A\0B', 'bb']), 'invalid variable name "A\\u0000B" in -e "A\\u0000B"');
+      throwsSandbox(() => req(['-e', 'A=x\0y', 'bb']), 'the value of A in -e "A=x\\u0000y" contains a NUL byte');
+    });
+
+    it('an unreadable env file', () => {
+      throwsSandbox(() => req(['--env-file', 'missing.env', 'bb']), 'cannot read env file missing.env (ENOENT)',
+        'check that /w/missing.env exists and is readable');
+    });
+  });
+
+  describe('volumes', () => {
+    it('binds, named and anonymous volumes', () => {
+      assert.deepEqual(
+        req(['-v', '/data:/data', '-v', './src:/src:ro', '-v', '..:/up:rw', '-v', '.:/cur:z', '-v', '~/x:/x:ro,Z',
+          '-v', 'cache:/cache', '-v', '/anon/', '-v', '/a//b/:/b/c/../d/', 'bb']).volumes,
+        [
+          { kind: 'bind', source: '/data', target: '/data', readOnly: false },
+          { kind: 'bind', source: '/w/src', target: '/src', readOnly: true },
+          { kind: 'bind', source: '/', target: '/up', readOnly: false },
+          { kind: 'bind', source: '/w', target: '/cur', readOnly: false },
+          { kind: 'bind', source: '/home/u/x', target: '/x', readOnly: true },
+          { kind: 'volume', name: 'cache', target: '/cache', readOnly: false },
+          { kind: 'volume', name: '', target: '/anon', readOnly: false },
+          { kind: 'bind', source: '/a/b', target: '/b/d', readOnly: false },
+        ],
+      );
+      assert.deepEqual(req(['-v', '~:/h', 'bb']).volumes, [{ kind: 'bind', source: '/home/u', target: '/h', readOnly: false }]);
+    });
+
+    it('errors', () => {
+      throwsSandbox(() => req(['-v', '/a:b', 'bb']), 'volume destination "b" must be an absolute path inside the sandbox',
+        'use -v /host/dir:/dir[:ro], -v ./relative:/dir, -v NAME:/dir (a named volume) or -v /dir (an anonymous one)');
+      throwsSandbox(() => req(['-v', 'rel', 'bb']), 'volume destination "rel" must be an absolute path inside the sandbox');
+      throwsSandbox(() => req(['-v', 'foo/bar:/x', 'bb']), 'invalid volume "foo/bar:/x": "foo/bar" is neither a path nor a volume name',
+        'a host directory starts with "/", "./", "../" or "~/"; a volume name matches [a-zA-Z0-9][a-zA-Z0-9_.-]*');
+      throwsSandbox(() => req(['-v', '~bob/x:/x', 'bb']), 'invalid volume "~bob/x:/x": "~bob/x" is neither a path nor a volume name');
+      throwsSandbox(() => req(['-v', '/a:/b:xyz', 'bb']), 'invalid volume "/a:/b:xyz": unknown option "xyz"',
+        'volume options are ro, rw, z and Z (comma-separated)');
+      throwsSandbox(() => req(['-v', '/a:/b:O', 'bb']), 'invalid volume "/a:/b:O": unknown option "O"');
+      throwsSandbox(() => req(['-v', '/a:/b:', 'bb']), 'invalid volume "/a:/b:": unknown option ""');
+      throwsSandbox(() => req(['-v', '/a:/b:ro,rw', 'bb']), 'invalid volume "/a:/b:ro,rw": more than one of ro and rw');
+      throwsSandbox(() => req(['-v', '/a:/b:z,Z', 'bb']), 'invalid volume "/a:/b:z,Z": more than one of z and Z');
+      throwsSandbox(() => req(['-v', '/a:/b:ro:x', 'bb']), 'invalid volume "/a:/b:ro:x": too many ":"');
+      throwsSandbox(() => req(['-v', '/data:ro', 'bb']), 'invalid volume "/data:ro": an anonymous volume takes no options',
+        'give a source: -v NAME:/dir:ro or -v /host/dir:/dir:ro');
+      throwsSandbox(() => req(['-v', ':/x', 'bb']), 'invalid volume ":/x": empty source');
+      throwsSandbox(() => req(['-v', '/x:', 'bb']), 'invalid volume "/x:": empty destination');
+      throwsSandbox(() => req(['-v', '', 'bb']), 'invalid volume "": empty');
+      throwsSandbox(() => req(['-v', '/a:/', 'bb']), 'invalid volume "/a:/": cannot mount over "/"');
+      throwsSandbox(() => req(['-v', '~/x:/x', 'bb'], { env: {} }), 'cannot expand "~" in -v ~/x:/x: HOME is not set',
+        'give an absolute path instead');
+    });
+
+    it('duplicate mount points, across -v and --tmpfs', () => {
+      throwsSandbox(() => req(['-v', '/a:/x', '-v', 'vol:/x/', 'bb']), 'duplicate mount point: /x',
+        'give each -v / --tmpfs destination once');
+      throwsSandbox(() => req(['-v', '/a:/tmp', '--tmpfs', '/tmp', 'bb']), 'duplicate mount point: /tmp');
+      throwsSandbox(() => req(['--tmpfs', '/t', '--tmpfs', '/t:size=1m', 'bb']), 'duplicate mount point: /t');
+    });
+  });
+
+  describe('tmpfs', () => {
+    it('defaults and options', () => {
+      assert.deepEqual(req(['--tmpfs', '/tmp', '--tmpfs', '/run/:size=64m,mode=1777', 'bb']).tmpfs, [
+        { target: '/tmp', options: ['rw', 'noexec', 'nosuid', 'nodev'] },
+        { target: '/run', options: ['size=64m', 'mode=1777', 'rw', 'nosuid', 'nodev'] },
+      ]);
+      assert.deepEqual(parseTmpfs('/x:ro,exec,suid,dev,uid=1000,gid=0,nr_inodes=10k,size=50%'), {
+        target: '/x',
+        options: ['ro', 'exec', 'suid', 'dev', 'uid=1000', 'gid=0', 'nr_inodes=10k', 'size=50%'],
+      });
+      assert.deepEqual(parseTmpfs('/x:noexec,nodev').options, ['noexec', 'nodev', 'rw', 'nosuid']);
+    });
+
+    it('errors', () => {
+      const hint = 'tmpfs options: size=N[k|m|g|%], mode=OCTAL, uid=N, gid=N, nr_inodes=N, ro|rw, exec|noexec, suid|nosuid, dev|nodev';
+      throwsSandbox(() => parseTmpfs('tmp'), '--tmpfs path "tmp" must be an absolute path inside the sandbox',
+        'use --tmpfs /PATH[:OPTIONS], e.g. --tmpfs /run:size=64m');
+      throwsSandbox(() => parseTmpfs('/'), 'invalid --tmpfs "/": cannot mount over "/"');
+      throwsSandbox(() => parseTmpfs('/x:bogus'), 'invalid --tmpfs "/x:bogus": unknown option "bogus"', hint);
+      throwsSandbox(() => parseTmpfs('/x:foo=1'), 'invalid --tmpfs "/x:foo=1": unknown option "foo=1"');
+      throwsSandbox(() => parseTmpfs('/x:size=lots'), 'invalid --tmpfs "/x:size=lots": bad value in "size=lots"');
+      throwsSandbox(() => parseTmpfs('/x:mode=888'), 'invalid --tmpfs "/x:mode=888": bad value in "mode=888"');
+      throwsSandbox(() => parseTmpfs('/x:uid=4294967296'), 'invalid --tmpfs "/x:uid=4294967296": uid 4294967296 is not below 2^32');
+      throwsSandbox(() => parseTmpfs('/x:ro,rw'), 'invalid --tmpfs "/x:ro,rw": more than one of rw and ro');
+      throwsSandbox(() => parseTmpfs('/x:exec,exec'), 'invalid --tmpfs "/x:exec,exec": more than one of exec and noexec');
+      throwsSandbox(() => parseTmpfs('/x:size=1m,size=2m'), 'invalid --tmpfs "/x:size=1m,size=2m": size= given twice');
+      throwsSandbox(() => parseTmpfs('/x:'), 'invalid --tmpfs "/x:": empty option');
+    });
+  });
+
+  describe('user, hostname, name, workdir', () => {
+    it('accepted users are kept as given', () => {
+      for (const u of ['0', '1000:1000', 'nobody', 'nobody:nogroup', '0:wheel', '4294967295']) {
+        assert.equal(req(['-u', u, 'bb']).user, u);
+      }
+    });
+
+    it('rejected users', () => {
+      const hint = 'use -u UID[:GID] or -u NAME[:GROUP], e.g. -u 1000:1000 or -u nobody';
+      throwsSandbox(() => req(['-u', ':1', 'bb']), 'invalid user ":1": empty user', hint);
+      throwsSandbox(() => req(['-u', '1:', 'bb']), 'invalid user "1:": empty group');
+      throwsSandbox(() => req(['-u', '', 'bb']), 'invalid user "": empty user');
+      throwsSandbox(() => req(['-u', '1:2:3', 'bb']), 'invalid user "1:2:3": more than one ":"');
+      throwsSandbox(() => req(['-u', '4294967296', 'bb']), 'invalid user "4294967296": 4294967296 is not below 2^32');
+      throwsSandbox(() => req(['-u', 'a b', 'bb']), 'invalid user "a b": "a b" is not a user or group name');
+    });
+
+    it('hostnames', () => {
+      assert.equal(req(['--hostname', 'my-host.example', 'bb']).hostname, 'my-host.example');
+      assert.equal(req(['--hostname', 'a'.repeat(63), 'bb']).hostname, 'a'.repeat(63));
+      const hint = 'at most 64 characters: labels of letters, digits and "-" (not at either end), separated by "."';
+      throwsSandbox(() => req(['--hostname', '-bad', 'bb']), 'invalid hostname "-bad"', hint);
+      throwsSandbox(() => req(['--hostname', 'a_b', 'bb']), 'invalid hostname "a_b"');
+      throwsSandbox(() => req(['--hostname', 'a..b', 'bb']), 'invalid hostname "a..b"');
+      throwsSandbox(() => req(['--hostname', '', 'bb']), 'invalid hostname ""');
+      throwsSandbox(() => req(['--hostname', 'a'.repeat(64), 'bb']), `invalid hostname "${'a'.repeat(64)}"`);
+      const long = `${'a'.repeat(32)}.${'b'.repeat(32)}`;
+      throwsSandbox(() => req(['--hostname', long, 'bb']), `invalid hostname "${long}"`);
+    });
+
+    it('names', () => {
+      assert.equal(req(['--name', 'Web_1.x-y', 'bb']).name, 'Web_1.x-y');
+      const hint = 'a name starts with a letter or digit and continues with letters, digits, "_", "." or "-"';
+      throwsSandbox(() => req(['--name', '_x', 'bb']), 'invalid name "_x"', hint);
+      throwsSandbox(() => req(['--name', 'a b', 'bb']), 'invalid name "a b"');
+      throwsSandbox(() => req(['--name', '', 'bb']), 'invalid name ""');
+      throwsSandbox(() => req(['--name', 'a/b', 'bb']), 'invalid name "a/b"');
+    });
+
+    it('workdir', () => {
+      assert.equal(req(['-w', '/src/../app/', 'bb']).workdir, '/app');
+      throwsSandbox(() => req(['-w', 'src', 'bb']), 'working directory "src" must be an absolute path inside the sandbox',
+        'use -w /absolute/path (the path inside the sandbox)');
+    });
+  });
+
+  describe('entrypoint and rootfs', () => {
+    it('entrypoint like Docker, JSON arrays like Podman', () => {
+      assert.deepEqual(req(['--entrypoint', '', 'bb']).entrypoint, []);
+      assert.deepEqual(req(['--entrypoint=/bin/sh -c', 'bb']).entrypoint, ['/bin/sh -c']);
+      assert.deepEqual(req(['--entrypoint', '["/bin/sh","-c"]', 'bb']).entrypoint, ['/bin/sh', '-c']);
+      assert.deepEqual(parseEntrypoint('[]'), []);
+      assert.deepEqual(parseEntrypoint('[not json'), ['[not json']);
+      assert.deepEqual(parseEntrypoint('[1,2]'), ['[1,2]']);
+      assert.equal(req(['bb']).entrypoint, undefined);
+    });
+
+    it('--rootfs: the first word is the command', () => {
+      const r = req(['--rootfs', './r', 'ls', '-l']);
+      assert.equal(r.rootfs, '/w/r');
+      assert.equal(r.image, '');
+      assert.deepEqual(r.command, ['ls', '-l']);
+      assert.deepEqual(req(['--rootfs', '~/r', '--', 'ls', '--', 'x']).command, ['ls', '--', 'x']);
+      assert.deepEqual(req(['--rootfs', '/r', '--entrypoint', '/bin/true']).command, []);
+      throwsSandbox(() => req(['--rootfs', '/r']), '"run" with --rootfs requires a command',
+        'sandbox run --rootfs DIR COMMAND [ARG...]');
+      throwsSandbox(() => req(['--rootfs=', 'ls']), '--rootfs needs a directory');
+    });
+  });
+
+  describe('network, security, labels', () => {
+    it('network', () => {
+      assert.equal(req(['--net', 'host', 'bb']).network, 'host');
+      assert.equal(req(['--network=pasta', 'bb']).network, 'pasta');
+      throwsSandbox(() => req(['--network', 'bridge', 'bb']), 'unknown network mode "bridge"',
+        'use --network none|host|slirp4netns|pasta');
+    });
+
+    it('capabilities are normalised and checked', () => {
+      const r = req(['--cap-add', 'net_admin', '--cap-add', 'CAP_NET_ADMIN', '--cap-add', 'sys_ptrace', '--cap-drop', 'all', 'bb']);
+      assert.deepEqual(r.capAdd, ['CAP_NET_ADMIN', 'CAP_SYS_PTRACE']);
+      assert.deepEqual(r.capDrop, ['ALL']);
+      throwsSandbox(() => req(['--cap-add', 'FLY', 'bb']), 'unknown capability "FLY"',
+        'capabilities are named like NET_ADMIN or CAP_NET_ADMIN (any case; see capabilities(7)), or ALL');
+    });
+
+    it('security options', () => {
+      assert.equal(req(['--security-opt', 'no-new-privileges', 'bb']).noNewPrivileges, true);
+      assert.equal(req(['--security-opt', 'no-new-privileges=true', 'bb']).noNewPrivileges, true);
+      assert.equal(req(['--security-opt', 'no-new-privileges:true', 'bb']).noNewPrivileges, true);
+      assert.equal(req(['--security-opt', 'no-new-privileges', '--security-opt', 'no-new-privileges=false', 'bb']).noNewPrivileges, false);
+      const hint = 'supported: --security-opt no-new-privileges (or no-new-privileges=true|false)';
+      throwsSandbox(() => req(['--security-opt', 'seccomp=unconfined', 'bb']), 'unsupported --security-opt "seccomp=unconfined"', hint);
+      throwsSandbox(() => req(['--security-opt', 'no-new-privileges=yes', 'bb']), 'unsupported --security-opt "no-new-privileges=yes"');
+    });
+
+    it('labels', () => {
+      assert.deepEqual(req(['-l', 'a=b', '--label', 'flag', '-l', 'x=y=z', '-l', 'a=c', 'bb']).labels, { a: 'c', flag: '', x: 'y=z' });
+      throwsSandbox(() => req(['-l', '=x', 'bb']), 'invalid label "=x": empty key', 'use -l KEY=VALUE or -l KEY');
+    });
+  });
+
+  describe('terminal', () => {
+    it('-it without a terminal on stdin warns (as Podman), -t alone and -d do not', () => {
+      const warnings: string[] = [];
+      const warn = (m: string) => warnings.push(m);
+      req(['-it', 'bb'], { stdinIsTTY: false, warn });
+      assert.deepEqual(warnings, ['the input is not a terminal: -t gives the command a terminal anyway; use -i without -t to pipe data']);
+      req(['-t', 'bb'], { stdinIsTTY: false, warn });
+      req(['-itd', 'bb'], { stdinIsTTY: false, warn });
+      req(['-it', 'bb'], { stdinIsTTY: true, warn });
+      req(['-it', 'bb'], { warn });
+      assert.equal(warnings.length, 1);
+    });
+
+    it('--rm with -d is allowed', () => {
+      const r = req(['--rm', '-d', 'bb']);
+      assert.equal(r.remove, true);
+      assert.equal(r.detach, true);
+    });
+  });
+});
+
+describe('capabilities', () => {
+  it('the table', () => {
+    const entries = Object.entries(LINUX_CAPABILITIES);
+    assert.equal(entries.length, 41);
+    assert.deepEqual(entries.map(([, n]) => n), Array.from({ length: 41 }, (_, i) => i));
+    assert.equal(LINUX_CAPABILITIES.CAP_CHOWN, 0);
+    assert.equal(LINUX_CAPABILITIES.CAP_NET_BIND_SERVICE, 10);
+    assert.equal(LINUX_CAPABILITIES.CAP_SYS_ADMIN, 21);
+    assert.equal(LINUX_CAPABILITIES.CAP_SETFCAP, 31);
+    assert.equal(LINUX_CAPABILITIES.CAP_CHECKPOINT_RESTORE, 40);
+  });
+
+  it('normalizeCapability', () => {
+    assert.equal(normalizeCapability('net_admin'), 'CAP_NET_ADMIN');
+    assert.equal(normalizeCapability('Cap_Kill'), 'CAP_KILL');
+    assert.equal(normalizeCapability('all'), 'ALL');
+    throwsSandbox(() => normalizeCapability('CAP_'), 'unknown capability "CAP_"');
+  });
+
+  it('the default set', () => {
+    assert.deepEqual(defaultCapabilities(), [
+      'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID',
+      'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_SETFCAP',
+    ]);
+  });
+
+  it('effectiveCapabilities follows Docker', () => {
+    assert.deepEqual(effectiveCapabilities([], []), [0, 1, 3, 4, 5, 6, 7, 8, 10, 18, 31]);
+    assert.deepEqual(effectiveCapabilities(['net_bind_service'], ['ALL']), [10]);
+    assert.deepEqual(effectiveCapabilities([], ['all']), []);
+    assert.deepEqual(effectiveCapabilities(['ALL'], ['sys_admin']), Array.from({ length: 41 }, (_, i) => i).filter((n) => n !== 21));
+    assert.deepEqual(effectiveCapabilities(['ALL'], ['ALL']).length, 41);
+    assert.deepEqual(effectiveCapabilities(['NET_ADMIN'], ['chown']), [1, 3, 4, 5, 6, 7, 8, 10, 12, 18, 31]);
+    assert.deepEqual(effectiveCapabilities(['KILL'], ['KILL']), [0, 1, 3, 4, 5, 6, 7, 8, 10, 18, 31]);
+    assert.throws(() => effectiveCapabilities(['nope'], []), SandboxError);
+  });
+});
