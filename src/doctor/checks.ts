@@ -403,7 +403,8 @@ export function checkSubids(f: HostFacts): DoctorCheck {
   if (tu >= FULL_RANGE && tg >= FULL_RANGE) return { ...base, status: 'ok', detail };
   const needU = tu < FULL_RANGE;
   const needG = tg < FULL_RANGE;
-  const { start, end } = freeSubIdRange([f.subuid, f.subgid]);
+  // Only the files that get a new range matter; with both, one range free in both.
+  const { start, end } = freeSubIdRange([needU ? f.subuid : null, needG ? f.subgid : null]);
   const range = `${start}-${end}`;
   let fix: string;
   if (f.user.name !== null) {
