@@ -90,6 +90,8 @@ static struct {
   int n_uid_maps, n_gid_maps;
   int userns_only;
   int unshare_net;
+  const char *slirp4netns; /* user-mode networking for the new network namespace */
+  const char *net_log;
   int status_fd;
   pid_t die_with_parent;
   int tty, stdin_open;
@@ -165,6 +167,8 @@ static void parse_args(int argc, char **argv) {
     else if (!strcmp(o, "--gid-map")) { if (plan.n_gid_maps >= MAX_MAPS) die("internal: too many maps"); plan.gid_maps[plan.n_gid_maps++] = ARG(); }
     else if (!strcmp(o, "--userns-only")) plan.userns_only = 1;
     else if (!strcmp(o, "--unshare-net")) plan.unshare_net = 1;
+    else if (!strcmp(o, "--net-log")) plan.net_log = ARG();
+    else if (!strcmp(o, "--slirp4netns")) { plan.slirp4netns = ARG(); plan.unshare_net = 1; }
     else if (!strcmp(o, "--status-fd")) plan.status_fd = atoi(ARG());
     else if (!strcmp(o, "--die-with-parent")) plan.die_with_parent = atoi(ARG());
     else if (!strcmp(o, "--tty")) plan.tty = 1;
@@ -855,11 +859,12 @@ static int send_fd(int sock, char tag, int fd) {
 
 static void __attribute__((noreturn)) run_init(int sock) {
   prctl(PR_SET_PDEATHSIG, SIG_ABORT);
+  /* Out of the caller's process group: a kill of the whole group (a terminal hangup,
+   * `kill -9 -PGID`) reaches the monitor, and we still get to clean up. */
+  setsid();
   /* Wait for the monitor to write our id maps. */
   char go;
   if (read(sock, &go, 1) != 1 || go != 'G') _exit(EXIT_SETUP);
-  /* Not dumpable: the sandbox's root cannot reach our descriptors via /proc/1/fd. */
-  prctl(PR_SET_DUMPABLE, 0);
   if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("cannot become root in the user namespace: %s", strerror(errno));
   setgroups(0, NULL); /* fails harmlessly when setgroups is denied */
 
@@ -922,6 +927,14 @@ static void __attribute__((noreturn)) run_init(int sock) {
     if (send_fd(sock, 'T', pty_master) < 0) die("cannot hand the terminal to the monitor: %s", strerror(errno));
   }
 
+  if (plan.slirp4netns) {
+    char n;
+    if (read(sock, &n, 1) != 1 || n != 'N') _exit(EXIT_SETUP); /* the monitor reported why */
+  }
+  /* Not dumpable from here on: the sandbox's root cannot reach our descriptors (the
+   * host directory kept for --cleanup) through /proc/1/fd. Not earlier: slirp4netns
+   * needs our /proc/PID/ns files. */
+  prctl(PR_SET_DUMPABLE, 0);
   int execpipe[2];
   if (pipe2(execpipe, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
   pid_t child = fork();
@@ -1023,7 +1036,86 @@ static int forwardable(int sig) {
   }
 }
 
+/* Runs slirp4netns for the sandbox's network namespace and waits until it is up.
+ * It exits when we do: its --exit-fd is a pipe whose write end only we hold. */
+static void start_slirp4netns(pid_t init) {
+  int ready[2], ex[2];
+  if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(ex, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
+  pid_t child = fork();
+  if (child < 0) die("fork: %s", strerror(errno));
+  if (child == 0) {
+    reset_signals();
+    setsid(); /* the terminal's Ctrl-C is for the sandbox, not for its network */
+    int rfd = dup(ready[1]), efd = dup(ex[0]); /* without O_CLOEXEC */
+    char pidbuf[32], rbuf[32], ebuf[32], userns[64];
+    snprintf(pidbuf, sizeof pidbuf, "%d", (int)init);
+    snprintf(rbuf, sizeof rbuf, "--ready-fd=%d", rfd);
+    snprintf(ebuf, sizeof ebuf, "--exit-fd=%d", efd);
+    snprintf(userns, sizeof userns, "--userns-path=/proc/%d/ns/user", (int)init);
+    /* Its chatter goes to a log (--net-log), never to the user's terminal. */
+    int devnull = open("/dev/null", O_RDWR);
+    int log = plan.net_log ? open(plan.net_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
+    dup2(devnull, 0); dup2(devnull, 1); dup2(log >= 0 ? log : devnull, 2);
+    execl(plan.slirp4netns, "slirp4netns", "--configure", "--mtu=65520", "--disable-host-loopback",
+          rbuf, ebuf, userns, pidbuf, "tap0", (char *)NULL);
+    msg("sandbox: cannot run %s: %s", plan.slirp4netns, strerror(errno));
+    _exit(127);
+  }
+  close(ready[1]);
+  close(ex[0]);
+  /* ex[1] stays open (close-on-exec) for as long as the monitor lives. */
+  char c;
+  ssize_t n;
+  while ((n = read(ready[0], &c, 1)) < 0 && errno == EINTR) {}
+  close(ready[0]);
+  if (n != 1) {
+    kill(init, SIGKILL);
+    die_hint("slirp4netns needs read-write access to /dev/net/tun (`sandbox doctor` checks it; a distribution sets it 0666); or use --network none|host",
+             "slirp4netns could not set up the network of the sandbox");
+  }
+}
+
+static struct timespec terminal_sig_at[_NSIG];
+
+/* Was `t` less than half a second ago? */
+static int recent(const struct timespec *t) {
+  if (!t->tv_sec && !t->tv_nsec) return 0;
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  long ms = (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
+  return ms < 500;
+}
+
+/* `--args-fd N`: the plan as NUL-separated words on a descriptor, so that a long plan
+ * neither hits argument limits nor fills every `ps` listing. */
+static char **read_args_fd(int fd, int *argc_out) {
+  size_t cap = 65536, len = 0;
+  char *buf = malloc(cap);
+  for (;;) {
+    if (len == cap) { cap *= 2; buf = realloc(buf, cap); }
+    if (!buf) die("out of memory");
+    ssize_t n = read(fd, buf + len, cap - len);
+    if (n < 0) { if (errno == EINTR) continue; die("cannot read the launch plan: %s", strerror(errno)); }
+    if (n == 0) break;
+    len += (size_t)n;
+  }
+  close(fd);
+  int count = 1;
+  for (size_t i = 0; i < len; i++) if (buf[i] == 0) count++;
+  char **av = calloc((size_t)count + 2, sizeof *av);
+  int k = 0;
+  av[k++] = "sandbox-launch";
+  for (size_t i = 0; i < len;) {
+    av[k++] = buf + i;
+    i += strlen(buf + i) + 1;
+  }
+  av[k] = NULL;
+  *argc_out = k;
+  return av;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 3 && !strcmp(argv[1], "--args-fd")) argv = read_args_fd(atoi(argv[2]), &argc);
   parse_args(argc, argv);
   if (plan.status_fd >= 0) fcntl(plan.status_fd, F_SETFD, FD_CLOEXEC);
 
@@ -1059,6 +1151,11 @@ int main(int argc, char **argv) {
   status("{\"pid\":%d}", (int)init);
   write_id_maps(init);
   if (write(sock, "G", 1) != 1) die("the sandbox's init died during setup");
+  if (plan.slirp4netns) {
+    /* init builds the root meanwhile; it waits for 'N' before starting the command. */
+    start_slirp4netns(init);
+    if (write(sock, "N", 1) != 1) die("the sandbox's init died during setup");
+  }
 
   sigset_t mask;
   sigfillset(&mask);
@@ -1111,6 +1208,12 @@ int main(int argc, char **argv) {
           if (waitpid(init, &st, WNOHANG) == init) { code = exit_code_of(st); exited = 1; }
         } else if (sig == SIGWINCH) {
           if (master >= 0) copy_winsize(master);
+        } else if ((sig == SIGINT || sig == SIGQUIT) && si.ssi_code == SI_KERNEL) {
+          /* From the terminal: the CLI got it too and will pass it on; send it once. */
+          clock_gettime(CLOCK_MONOTONIC, &terminal_sig_at[sig]);
+          kill(init, sig);
+        } else if ((sig == SIGINT || sig == SIGQUIT) && (pid_t)si.ssi_pid == getppid() && recent(&terminal_sig_at[sig])) {
+          /* the CLI's copy of a terminal signal we already passed on */
         } else if (sig == SIG_PARENT_GONE) {
           kill(init, SIG_ABORT);
         } else if (forwardable(sig)) {

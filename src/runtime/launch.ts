@@ -1,8 +1,8 @@
 /**
  * Starting the native helper and waiting for it. The CLI stays the helper's parent
- * for foreground runs: it ignores the terminal's SIGINT/SIGQUIT (the helper gets them
- * from the terminal too and passes them on, so Ctrl-C reaches the sandboxed process
- * once, not the CLI) and forwards the signals meant for it (SIGTERM, SIGHUP, ...).
+ * for foreground runs and passes on every signal meant for it (SIGINT, SIGTERM, ...),
+ * so Ctrl-C and `kill` reach the sandboxed process, not the CLI. A Ctrl-C typed at
+ * the terminal reaches the helper directly too; it drops the CLI's copy.
  */
 import { spawn, type StdioOptions } from 'node:child_process';
 import { constants } from 'node:os';
@@ -21,16 +21,16 @@ export interface LaunchOptions {
   onStatus?: (status: HelperStatus) => void;
 }
 
-const FORWARDED: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGCONT'];
-const TERMINAL: NodeJS.Signals[] = ['SIGINT', 'SIGQUIT'];
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGCONT'];
 
-/** Runs the helper with the status pipe on fd 3; resolves to the exit code. */
+/** Runs the helper with the status pipe on fd 3 and the plan on fd 4; resolves to the exit code. */
 export function runHelper(helper: string, args: string[], options: LaunchOptions): Promise<number> {
-  const stdio: StdioOptions = [options.stdin, 'inherit', 'inherit', options.onStatus ? 'pipe' : 'ignore'];
-  const child = spawn(helper, args, { stdio });
-  const ignore = () => {};
+  const stdio: StdioOptions = [options.stdin, 'inherit', 'inherit', options.onStatus ? 'pipe' : 'ignore', 'pipe'];
+  const child = spawn(helper, ['--args-fd', '4'], { stdio });
+  const plan = child.stdio[4] as NodeJS.WritableStream | null;
+  plan?.on('error', () => { /* the helper died early; its exit status tells why */ });
+  plan?.end(args.map((a) => `${a}\0`).join(''));
   const forward = (sig: NodeJS.Signals) => { try { child.kill(sig); } catch { /* gone */ } };
-  for (const s of TERMINAL) process.on(s, ignore);
   for (const s of FORWARDED) process.on(s, forward);
   if (options.onStatus) {
     let buf = '';
@@ -51,7 +51,6 @@ export function runHelper(helper: string, args: string[], options: LaunchOptions
       reject(new SandboxError(`cannot start the sandbox helper: ${err.message}`, { hint: 'run `npm run build`, then `sandbox doctor`', cause: err }));
     });
     child.on('exit', (code, signal) => {
-      for (const s of TERMINAL) process.off(s, ignore);
       for (const s of FORWARDED) process.off(s, forward);
       if (signal) resolve(128 + (constants.signals[signal] ?? 0));
       else resolve(code ?? EXIT_SANDBOX_ERROR);

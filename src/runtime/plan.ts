@@ -62,6 +62,8 @@ export interface LaunchInput {
   statusFd?: number;
   /** The CLI's pid: the sandbox is torn down if that process dies (foreground runs). */
   dieWithParent?: number;
+  /** Path of slirp4netns, for `--network slirp4netns`. */
+  slirp4netns?: string;
 }
 
 /** Host top-level directories that the `host` image replaces with fresh ones. */
@@ -148,7 +150,10 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   }
   if (input.statusFd !== undefined) args.push('--status-fd', String(input.statusFd));
   if (input.dieWithParent !== undefined) args.push('--die-with-parent', String(input.dieWithParent));
-  if (request.network !== 'host') args.push('--unshare-net');
+  if (request.network === 'slirp4netns') {
+    if (!input.slirp4netns) throw new SandboxError('internal: slirp4netns path missing from the launch input');
+    args.push('--slirp4netns', input.slirp4netns, '--net-log', posix.join(dirs.container, 'network.log'));
+  } else if (request.network !== 'host') args.push('--unshare-net');
   if (request.tty) args.push('--tty');
   if (request.tty && request.interactive) args.push('--stdin');
   if (input.cleanup) args.push('--cleanup', dirs.container);
