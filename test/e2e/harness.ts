@@ -492,3 +492,36 @@ export function requireTestUser(t: TestLike, what: string): boolean {
 export function requireRootless(t: TestLike, what: string): boolean {
   return skipOrFail(t, what, rootlessProblems());
 }
+
+// ---------------------------------------------------------------------------------------
+// Small helpers shared by the e2e test files
+
+/** A result, for assertion messages: exit code, stdout and stderr. */
+export function show(r: Pick<RunResult, 'code' | 'stdout' | 'stderr'>): string {
+  return `exit ${r.code}\n--- stdout ---\n${r.stdout}--- stderr ---\n${r.stderr}`;
+}
+
+/** The non-empty lines of a text. */
+export function lines(text: string): string[] {
+  return text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l !== '');
+}
+
+/**
+ * Imports a tarball as the test user into `root` under `name` and returns the image id;
+ * throws (with the output) when the import fails, since the test cannot go on.
+ */
+export async function importImage(root: string, tarball: string, name: string): Promise<string> {
+  const r = await runSandbox(['import', tarball, name], { root });
+  if (r.code !== 0) throw new Error(`sandbox import ${tarball} ${name} failed\n${show(r)}`);
+  return r.stdout.trim();
+}
+
+/** Polls `check` (which returns what is still wrong, or '' when all is well) until it is happy or `ms` pass. */
+export async function eventually(check: () => string | Promise<string>, ms = 5000, stepMs = 100): Promise<string> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const wrong = await check();
+    if (wrong === '' || Date.now() >= deadline) return wrong;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
