@@ -10,7 +10,7 @@ import { test, type TestContext } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { APP_GID, APP_UID, OWNED_FILE_CONTENT, SETUID_PATH, busyboxRootfsTar } from './fixtures.js';
 import {
-  lines, newStore, newUserDir, requireRootless, runSandbox, show, testUser, type RunResult,
+  eventually, lines, newStore, newUserDir, requireRootless, runSandbox, show, testUser, type RunResult,
 } from './harness.js';
 
 function assertErrorWithHint(r: RunResult): void {
@@ -39,6 +39,20 @@ function imagesJson(root: string): string {
 function strayLayers(root: string): string[] {
   const dir = join(root, 'data', 'layers');
   return existsSync(dir) ? readdirSync(dir).filter((e) => e.startsWith('.')) : [];
+}
+
+/** Processes whose command line names `path` (pid and command line). */
+function processesOn(path: string): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmd.includes(path)) out.push(`${pid} ${cmd}`);
+    } catch {
+      // gone
+    }
+  }
+  return out;
 }
 
 const CHECK_SCRIPT = [
@@ -125,8 +139,12 @@ test('import of a truncated gzip tarball: exit 125, one error line and a hint, n
   const whole = gzipSync(readFileSync(await busyboxRootfsTar()));
   const truncated = await userFile(t, 'truncated.tar.gz', whole.subarray(0, Math.floor(whole.length / 2)));
   const r = await runSandbox(['import', truncated, 'cut'], { root });
+  // First (so that the store's clean-up does not race with it): once the CLI has exited,
+  // nothing it started may still work on the store.
+  const stillRunning = await eventually(() => processesOn(root).join('\n'), 10_000);
   assert.equal(r.code, 125, show(r));
   assertErrorWithHint(r);
   assert.doesNotMatch(imagesJson(root), /"cut/, 'no image is made');
   assert.deepEqual(strayLayers(root), [], 'no half-unpacked layer is left');
+  assert.equal(stillRunning, '', 'no process of the import outlives the CLI');
 });
