@@ -50,6 +50,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
@@ -100,6 +101,7 @@ static struct {
   const char *hostname;
   const char *root_lowers, *root_upper, *root_work; /* overlay root */
   int root_tmpfs;
+  const char *fuse_overlayfs, *fuse_merged; /* --root-fuse: fuse-overlayfs instead of the kernel's overlay */
   struct op ops[MAX_OPS];
   int n_ops;
   const char *cwd;
@@ -178,6 +180,7 @@ static void parse_args(int argc, char **argv) {
     else if (!strcmp(o, "--hostname")) plan.hostname = ARG();
     else if (!strcmp(o, "--root-overlay")) { plan.root_lowers = ARG(); plan.root_upper = ARG(); plan.root_work = ARG(); }
     else if (!strcmp(o, "--root-tmpfs")) plan.root_tmpfs = 1;
+    else if (!strcmp(o, "--root-fuse")) { plan.fuse_overlayfs = ARG(); plan.fuse_merged = ARG(); }
     else if (!strcmp(o, "--bind")) { const char *s = ARG(); add_op(OP_BIND, s, ARG(), NULL, NULL); }
     else if (!strcmp(o, "--ro-bind")) { const char *s = ARG(); add_op(OP_RO_BIND, s, ARG(), NULL, NULL); }
     else if (!strcmp(o, "--tmpfs")) { const char *d = ARG(); add_op(OP_TMPFS, d, ARG(), NULL, NULL); }
@@ -857,6 +860,33 @@ static int send_fd(int sock, char tag, int fd) {
   return sendmsg(sock, &m, 0) < 0 ? -1 : 0;
 }
 
+/* Waits for the monitor's message `want`; 'N' (network up) may come first at any
+ * time and is remembered. Exits quietly when the monitor is gone: it said why. */
+static int network_up = 0;
+static void wait_for_monitor(int sock, char want) {
+  if (want == 'N' && network_up) return;
+  for (;;) {
+    char c;
+    ssize_t n = read(sock, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n != 1) _exit(EXIT_SETUP);
+    if (c == want) return;
+    if (c == 'N') network_up = 1;
+    else _exit(EXIT_SETUP);
+  }
+}
+
+/* Waits (up to 10 s) until fuse-overlayfs has mounted on `dir`. */
+static void wait_for_fuse(const char *dir) {
+  for (int i = 0; i < 10000; i++) {
+    struct statfs sf;
+    if (statfs(dir, &sf) == 0 && sf.f_type == 0x65735546 /* FUSE_SUPER_MAGIC */) return;
+    usleep(1000);
+  }
+  die_hint("/dev/fuse must be read-writable for you; `sandbox doctor` checks it (the log is network.log in the sandbox's directory)",
+           "fuse-overlayfs did not mount the root of the sandbox");
+}
+
 static void __attribute__((noreturn)) run_init(int sock) {
   prctl(PR_SET_PDEATHSIG, SIG_ABORT);
   /* Out of the caller's process group: a kill of the whole group (a terminal hangup,
@@ -888,6 +918,16 @@ static void __attribute__((noreturn)) run_init(int sock) {
     cleanup_parent = open(copy, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (cleanup_parent < 0) die("cannot open %s: %s", copy, strerror(errno));
   }
+  if (plan.fuse_overlayfs) {
+    /* The monitor mounts fuse-overlayfs into our mount namespace (its daemon stays
+     * outside the sandbox's pid namespace, out of reach of what runs inside). */
+    if (mount(plan.fuse_merged, plan.fuse_merged, NULL, MS_BIND, NULL) < 0 || mount(NULL, plan.fuse_merged, NULL, MS_SHARED, NULL) < 0)
+      die("cannot prepare the mount point for fuse-overlayfs: %s", strerror(errno));
+    char f = 'F';
+    if (write(sock, &f, 1) != 1) _exit(EXIT_SETUP);
+    wait_for_monitor(sock, 'f');
+    wait_for_fuse(plan.fuse_merged);
+  }
   /* A private tmpfs as the base; the host root goes to /oldroot under it. */
   const char *base = plan.base ? plan.base : "/tmp";
   if (mount("tmpfs", base, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k") < 0) die("cannot mount the staging tmpfs on %s: %s", base, strerror(errno));
@@ -896,7 +936,13 @@ static void __attribute__((noreturn)) run_init(int sock) {
   if (syscall(SYS_pivot_root, ".", "oldroot") < 0) die("pivot_root: %s", strerror(errno));
   if (chdir("/") < 0) die("chdir /: %s", strerror(errno));
 
-  if (plan.root_lowers) {
+  if (plan.fuse_overlayfs) {
+    char *merged = host_path(plan.fuse_merged);
+    if (mount(merged, "/newroot", NULL, MS_BIND | MS_REC, NULL) < 0) die("cannot use the fuse-overlayfs root: %s", strerror(errno));
+    /* pivot_root refuses a shared new root; the propagation was only needed to get here. */
+    if (mount(NULL, "/newroot", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("cannot make the fuse-overlayfs root private: %s", strerror(errno));
+    free(merged);
+  } else if (plan.root_lowers) {
     if (try_overlay("/newroot", plan.root_lowers, plan.root_upper, plan.root_work) < 0)
       die_hint("`sandbox doctor` checks whether this kernel allows overlayfs in a user namespace",
                "cannot mount the copy-on-write root (overlayfs): %s", strerror(errno));
@@ -927,10 +973,7 @@ static void __attribute__((noreturn)) run_init(int sock) {
     if (send_fd(sock, 'T', pty_master) < 0) die("cannot hand the terminal to the monitor: %s", strerror(errno));
   }
 
-  if (plan.slirp4netns) {
-    char n;
-    if (read(sock, &n, 1) != 1 || n != 'N') _exit(EXIT_SETUP); /* the monitor reported why */
-  }
+  if (plan.slirp4netns) wait_for_monitor(sock, 'N');
   /* Not dumpable from here on: the sandbox's root cannot reach our descriptors (the
    * host directory kept for --cleanup) through /proc/1/fd. Not earlier: slirp4netns
    * needs our /proc/PID/ns files. */
@@ -1034,6 +1077,41 @@ static int forwardable(int sig) {
   case SIGCHLD: case SIGWINCH: case SIGTTIN: case SIGTTOU: case SIGTSTP: case SIGPIPE: return 0;
   default: return sig != SIG_ABORT && sig != SIG_PARENT_GONE;
   }
+}
+
+/* Starts fuse-overlayfs (in the foreground, as our child) for the sandbox's root. It
+ * gets a mount namespace of its own, copied from the init's, and mounts on
+ * plan.fuse_merged, which the init made a shared mount point: the mount propagates
+ * to the init, while the daemon's own root stays the host's when the init pivots.
+ * Returns its pid; it is killed when the sandbox ends. */
+static pid_t fuse_pid = 0;
+static pid_t start_fuse_root(pid_t init) {
+  pid_t child = fork();
+  if (child < 0) return -1;
+  if (child == 0) {
+    reset_signals();
+    setsid();
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/user", (int)init);
+    int userns = open(path, O_RDONLY | O_CLOEXEC);
+    snprintf(path, sizeof path, "/proc/%d/ns/mnt", (int)init);
+    int mntns = open(path, O_RDONLY | O_CLOEXEC);
+    if (userns < 0 || mntns < 0 || setns(userns, CLONE_NEWUSER) < 0 || setns(mntns, CLONE_NEWNS) < 0 || unshare(CLONE_NEWNS) < 0) {
+      msg("sandbox: cannot enter the sandbox's namespaces for fuse-overlayfs: %s", strerror(errno));
+      _exit(EXIT_SETUP);
+    }
+    if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) _exit(EXIT_SETUP);
+    size_t cap = strlen(plan.root_lowers) + strlen(plan.root_upper) + strlen(plan.root_work) + 64;
+    char *opts = malloc(cap);
+    snprintf(opts, cap, "lowerdir=%s,upperdir=%s,workdir=%s", plan.root_lowers, plan.root_upper, plan.root_work);
+    int devnull = open("/dev/null", O_RDWR);
+    int log = plan.net_log ? open(plan.net_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
+    dup2(devnull, 0); dup2(devnull, 1); dup2(log >= 0 ? log : devnull, 2);
+    execl(plan.fuse_overlayfs, "fuse-overlayfs", "-f", "-o", opts, plan.fuse_merged, (char *)NULL);
+    _exit(EXIT_NOT_FOUND);
+  }
+  return child;
 }
 
 /* Runs slirp4netns for the sandbox's network namespace and waits until it is up.
@@ -1188,6 +1266,9 @@ int main(int argc, char **argv) {
         copy_winsize(master);
       } else if (fd == -3 && tag == 'S') {
         status("{\"started\":true}");
+      } else if (fd == -3 && tag == 'F') {
+        fuse_pid = start_fuse_root(init);
+        if (fuse_pid < 0 || write(sock, "f", 1) != 1) kill(init, SIGKILL);
       } else if (fd == -2 || fd == -1) {
         close(sock);
         sock = -1;
@@ -1223,6 +1304,7 @@ int main(int argc, char **argv) {
     }
   }
   restore_terminal();
+  if (fuse_pid > 0) { kill(fuse_pid, SIGKILL); waitpid(fuse_pid, NULL, 0); }
   status("{\"exit_code\":%d}", code);
   return code;
 }

@@ -15,12 +15,13 @@ import {
   buildLaunchArgs, dirsToCreate, hostsFile, resolveCommand, type HostRootEntry, type ImageRunConfig,
   type RootSource, type SandboxDirs,
 } from '../runtime/plan.js';
-import { helperPath } from '../runtime/host-tools.js';
+import { helperPath, requireTool } from '../runtime/host-tools.js';
 import { runHelper } from '../runtime/launch.js';
 import { userIdMaps, removeTree } from '../runtime/userns.js';
 import { resolveImage } from '../images/store.js';
 import { runConfigOf } from '../images/config.js';
 import { effectiveCapabilities } from '../runtime/capabilities.js';
+import { copyOnWrite } from '../runtime/cow.js';
 
 export const HOST_IMAGE = 'host';
 
@@ -67,7 +68,10 @@ function resolvConfFor(request: RunRequest): string {
   let host = '';
   try { host = readFileSync('/etc/resolv.conf', 'utf8'); } catch { host = ''; }
   if (request.network === 'host') return host;
-  return host.split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1)/.test(l)).join('\n');
+  const kept = host.split('\n').filter((l) => !/^\s*nameserver\s/.test(l));
+  // slirp4netns forwards DNS at 10.0.2.3 to the host's resolver.
+  if (request.network === 'slirp4netns') kept.unshift('nameserver 10.0.2.3');
+  return kept.join('\n');
 }
 
 function sandboxDirs(dir: string): SandboxDirs {
@@ -75,6 +79,7 @@ function sandboxDirs(dir: string): SandboxDirs {
     container: dir,
     upper: join(dir, 'upper'),
     work: join(dir, 'work'),
+    merged: join(dir, 'merged'),
     hostDirs: join(dir, 'host'),
     hosts: join(dir, 'hosts'),
     hostname: join(dir, 'hostname'),
@@ -84,13 +89,18 @@ function sandboxDirs(dir: string): SandboxDirs {
 
 /** Runs a sandbox in the foreground and returns when it has ended. */
 export async function runForeground(paths: StorePaths, request: RunRequest, hooks: RunHooks = {}): Promise<RunOutcome> {
-  if (request.network === 'slirp4netns' || request.network === 'pasta') {
-    throw new SandboxError(`--network ${request.network} is not available yet`, {
-      hint: 'use --network none (loopback only) or --network host',
+  if (request.network === 'pasta') {
+    throw new SandboxError('--network pasta is not available yet', {
+      hint: 'use --network slirp4netns (the default), none (loopback only) or host',
     });
   }
+  const slirp4netns = request.network === 'slirp4netns'
+    ? requireTool('slirp4netns', 'slirp4netns', 'for --network slirp4netns (the default); --network none or host work without it')
+    : undefined;
   const helper = helperPath();
   const { root, image, imageId } = resolveRoot(paths, request);
+  const cow = await copyOnWrite(paths);
+  const fuseOverlayfs = cow.mode === 'fuse' ? cow.fuseOverlayfs : undefined;
   const command = resolveCommand(image, request);
   const maps = userIdMaps();
   if (maps.degraded) hooks.warn?.(`only your own user id is mapped into the sandbox: ${maps.degraded}`);
@@ -108,7 +118,7 @@ export async function runForeground(paths: StorePaths, request: RunRequest, hook
   const dirs = sandboxDirs(dir);
   let exitCode: number;
   try {
-    for (const d of dirsToCreate(root, dirs)) mkdirSync(d, { recursive: true });
+    for (const d of dirsToCreate(root, dirs, !!fuseOverlayfs)) mkdirSync(d, { recursive: true });
     writeFileSync(dirs.hosts, hostsFile(hostname, request.network === 'host' ? readFileSync('/etc/hosts', 'utf8') : undefined));
     writeFileSync(dirs.hostname, `${hostname}\n`);
     writeFileSync(dirs.resolvConf, resolvConfFor(request));
@@ -119,6 +129,8 @@ export async function runForeground(paths: StorePaths, request: RunRequest, hook
       cleanup: request.remove,
       statusFd: 3,
       dieWithParent: process.pid,
+      ...(slirp4netns ? { slirp4netns } : {}),
+      ...(fuseOverlayfs ? { fuseOverlayfs } : {}),
     });
     let started = false;
     exitCode = await runHelper(helper, args, {

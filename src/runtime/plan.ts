@@ -38,6 +38,8 @@ export interface SandboxDirs {
   /** Writable layer and overlay work dir of the root. */
   upper: string;
   work: string;
+  /** Where fuse-overlayfs mounts the root (fuse mode only). */
+  merged: string;
   /** Per-directory writable layers of the `host` image: <hostDirs>/<name>/{upper,work}. */
   hostDirs: string;
   hosts: string;
@@ -64,6 +66,8 @@ export interface LaunchInput {
   dieWithParent?: number;
   /** Path of slirp4netns, for `--network slirp4netns`. */
   slirp4netns?: string;
+  /** fuse-overlayfs instead of the kernel's overlayfs for the root. */
+  fuseOverlayfs?: string;
 }
 
 /** Host top-level directories that the `host` image replaces with fresh ones. */
@@ -117,7 +121,13 @@ function volumeArgs(v: VolumeSpec): string[] {
   return [v.readOnly ? '--ro-bind' : '--bind', v.source, v.target];
 }
 
-function rootArgs(root: RootSource, dirs: SandboxDirs): string[] {
+function rootArgs(root: RootSource, dirs: SandboxDirs, fuseOverlayfs?: string): string[] {
+  if (fuseOverlayfs) {
+    // fuse-overlayfs reads its lower layers by path, so the host's `/` with its
+    // submounts is a valid lower layer there (unlike for the kernel's overlay).
+    const lowers = root.kind === 'layers' ? root.lowers : ['/'];
+    return ['--root-overlay', lowers.join(':'), dirs.upper, dirs.work, '--root-fuse', fuseOverlayfs, dirs.merged];
+  }
   if (root.kind === 'layers') return ['--root-overlay', root.lowers.join(':'), dirs.upper, dirs.work];
   const args: string[] = [];
   for (const e of root.entries) {
@@ -132,7 +142,8 @@ function rootArgs(root: RootSource, dirs: SandboxDirs): string[] {
 }
 
 /** The host directories a plan needs to exist before the helper runs. */
-export function dirsToCreate(root: RootSource, dirs: SandboxDirs): string[] {
+export function dirsToCreate(root: RootSource, dirs: SandboxDirs, fuse = false): string[] {
+  if (fuse) return [dirs.upper, dirs.work, dirs.merged];
   if (root.kind === 'layers') return [dirs.upper, dirs.work];
   return root.entries
     .filter((e) => e.type === 'dir' && !HOST_FRESH.has(e.name))
@@ -159,7 +170,7 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   if (input.cleanup) args.push('--cleanup', dirs.container);
   args.push('--hostname', input.hostname);
 
-  args.push(...rootArgs(input.root, dirs));
+  args.push(...rootArgs(input.root, dirs, input.fuseOverlayfs));
   args.push('--proc', '/proc', '--dev', '/dev', '--sys', '/sys');
   for (const p of MASKED_PATHS) args.push('--mask', p);
   for (const p of READONLY_PATHS) args.push('--ro-self', p);
