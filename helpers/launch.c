@@ -435,8 +435,12 @@ static void op_bind(int rootfd, const char *src, const char *dest, int ro) {
   char *hsrc = host_path(src);
   struct stat st;
   if (stat(hsrc, &st) < 0) die_hint("create it first, or fix the path of the -v option", "bind source %s: %s", src, strerror(errno));
-  if (mount_at(rootfd, dest, S_ISDIR(st.st_mode) ? MAKE_DIR : MAKE_FILE, hsrc, NULL, MS_BIND | MS_REC, NULL) < 0)
+  if (mount_at(rootfd, dest, S_ISDIR(st.st_mode) ? MAKE_DIR : MAKE_FILE, hsrc, NULL, MS_BIND | MS_REC, NULL) < 0) {
+    if (errno == EACCES || errno == EPERM || errno == EOVERFLOW)
+      die_hint("the root filesystem has directories owned by ids outside your user namespace (the real root, say): use a copy you own, or `sandbox import` a tarball of it",
+               "cannot create the mount point %s in the sandbox's root: %s", dest, strerror(errno));
     die("cannot bind %s to %s: %s", src, dest, strerror(errno));
+  }
   if (ro) make_readonly(rootfd, dest, 1);
   free(hsrc);
 }
@@ -1147,6 +1151,9 @@ static void start_slirp4netns(pid_t init) {
   while ((n = read(ready[0], &c, 1)) < 0 && errno == EINTR) {}
   close(ready[0]);
   if (n != 1) {
+    int st;
+    /* The init failed first (and said why): that is the error, not the network. */
+    if (waitpid(init, &st, WNOHANG) == init) _exit(exit_code_of(st));
     kill(init, SIGKILL);
     die_hint("slirp4netns needs read-write access to /dev/net/tun (`sandbox doctor` checks it; a distribution sets it 0666); or use --network none|host",
              "slirp4netns could not set up the network of the sandbox");

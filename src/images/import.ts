@@ -55,7 +55,8 @@ export async function importTarball(paths: StorePaths, tarball: string, referenc
   try {
     size = statSync(tarball).size;
   } catch (err) {
-    throw new SandboxError(`cannot read ${tarball}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { hint: 'give the path of a tar archive of a root filesystem' });
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new SandboxError(`cannot read ${tarball}: ${code === 'ENOENT' ? 'no such file' : code ?? String(err)}`, { hint: 'give the path of a tar archive of a root filesystem' });
   }
   const head = Buffer.alloc(8);
   const fd = openSync(tarball, 'r');
@@ -69,23 +70,28 @@ export async function importTarball(paths: StorePaths, tarball: string, referenc
   const hash = createHash('sha256');
   const stream = decompressed(tarball, detectCompression(head));
   const tee = new PassThrough();
+  // A broken input (truncated gzip, say) stops tar and fails the import with its reason.
+  const abort = new AbortController();
+  let inputError: Error | undefined;
+  const fail = (err: Error) => { inputError ??= err; abort.abort(); tee.end(); };
   stream.on('data', (chunk: Buffer) => hash.update(chunk));
-  stream.on('error', (err) => tee.destroy(err));
+  stream.on('error', fail);
   stream.pipe(tee);
   try {
     await runInUserns(
       ['tar', '-x', '-f', '-', '-C', join(staging, 'diff'), '--numeric-owner', '--same-owner', '--same-permissions',
         // Device nodes cannot be made without real root; sandboxes get a fresh /dev anyway.
         '--exclude=./dev/*', '--exclude=dev/*'],
-      { stdin: tee, captureStderr: true },
+      { stdin: tee, captureStderr: true, signal: abort.signal },
     );
+    if (inputError) throw inputError;
   } catch (err) {
     await removeTree(staging).catch(() => {});
-    const why = err instanceof Error ? err.message : String(err);
+    const why = (inputError ?? err) instanceof Error ? (inputError ?? (err as Error)).message : String(err);
     throw new SandboxError(`cannot unpack ${tarball}: ${why}`, {
       hint: /Cannot change ownership|Invalid argument/.test(why)
         ? 'the tarball has files owned by ids outside your /etc/subuid range (see `sandbox doctor`)'
-        : 'is it a tar archive (optionally gzip, xz, zstd or bzip2 compressed)?',
+        : 'is it a whole tar archive (optionally gzip, xz, zstd or bzip2 compressed)?',
     });
   }
   const diffId = `sha256:${hash.digest('hex')}`;

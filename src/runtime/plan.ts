@@ -195,7 +195,13 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   ];
   userMounts.sort((a, b) => depth(a.target) - depth(b.target));
   for (const m of userMounts) args.push(...m.args);
-  if (request.readOnly) args.push('--remount-ro', '/');
+  if (request.readOnly) {
+    args.push('--remount-ro', '/');
+    // The host image's directories are mounts of their own: each is made read-only too.
+    if (input.root.kind === 'host' && !input.fuseOverlayfs) {
+      for (const e of input.root.entries) if (e.type === 'dir' && !HOST_FRESH.has(e.name)) args.push('--remount-ro', `/${e.name}`);
+    }
+  }
 
   const workdir = request.workdir ?? image.workingDir;
   if (workdir) args.push('--chdir', workdir, '--create-cwd');

@@ -58,6 +58,14 @@ export interface UsernsRunOptions {
   stdin?: NodeJS.ReadableStream;
   /** Collect stderr instead of passing it through. */
   captureStderr?: boolean;
+  /** Kills the command when aborted (its input failed, say). */
+  signal?: AbortSignal;
+}
+
+/** The most telling line of a tool's error output: its first, not tar's "Exiting with failure status". */
+function firstReason(stderr: string): string {
+  const lines = stderr.trim().split('\n').filter((l) => !/Exiting with failure status|Error is not recoverable/.test(l));
+  return (lines[0] ?? stderr.trim()).replace(/^tar: /, '');
 }
 
 /** Runs a host command as root of the user's namespace; rejects on failure. */
@@ -66,6 +74,7 @@ export function runInUserns(argv: string[], options: UsernsRunOptions = {}): Pro
   const child = spawn(helper, ['--userns-only', ...mapArgs(userIdMaps()), '--', ...argv], {
     stdio: [options.stdin ? 'pipe' : 'ignore', 'ignore', options.captureStderr ? 'pipe' : 'inherit'],
   });
+  options.signal?.addEventListener('abort', () => child.kill('SIGKILL'), { once: true });
   let stderr = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (d: string) => { if (stderr.length < 8192) stderr += d; });
@@ -77,7 +86,7 @@ export function runInUserns(argv: string[], options: UsernsRunOptions = {}): Pro
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       if (code === 0) resolve();
-      else reject(new SandboxError(`${argv[0]} failed in the user namespace (${signal ?? `exit ${code}`})${stderr ? `: ${stderr.trim().split('\n').slice(-1)[0]}` : ''}`));
+      else reject(new SandboxError(`${argv[0]} failed (${signal ?? `exit ${code}`})${stderr ? `: ${firstReason(stderr)}` : ''}`));
     });
   });
 }
