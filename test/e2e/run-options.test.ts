@@ -107,9 +107,7 @@ test('exit status 125 and a one-line error with a hint: unknown image, bad optio
   assert.deepEqual(containerDirs(root), [], 'a failed run leaves no container behind');
 });
 
-test('--env-file naming a missing file: exit 125, one error line and a hint', {
-  todo: 'product bug: node itself parses `--env-file` in the script\'s arguments (nodejs/node#54232): it prints "node: FILE: not found" and exits 9 before the CLI runs',
-}, async (t) => {
+test('--env-file naming a missing file: exit 125, one error line and a hint', async (t) => {
   if (!requireRootless(t, '--env-file missing')) return;
   const root = await newStore(t);
   const r = await runSandbox(['run', '--rm', '--network', 'none', '--env-file', '/no/such/env-file', 'host', 'true'], { root });
@@ -338,11 +336,7 @@ test('--rootfs DIR runs the command on that directory; writes do not reach it', 
   assert.equal(snapshot(dir), before, 'the directory is unchanged');
 });
 
-test('--rootfs DIR the user can read but does not own: runs, or fails with one error line and a hint', {
-  todo: process.getuid?.() === 0
-    ? 'product bug: the bind of /etc/hosts fails (Permission denied), the error has no hint, and a second, false error blames slirp4netns'
-    : undefined,
-}, async (t) => {
+test('--rootfs DIR the user can read but does not own: runs, or fails with one error line and a hint', async (t) => {
   if (!requireRootless(t, '--rootfs not owned')) return;
   const root = await newStore(t);
   const dir = await busyboxRootfsDir(); // belongs to whoever built it: root, when the tests run as root
