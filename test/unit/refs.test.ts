@@ -46,10 +46,21 @@ describe('parseImageRef', () => {
   // Docker's grammar: reference := name [ ":" tag ]; name := [domain "/"] path;
   // domain may carry a port (and upper case letters). `localhost:5000/foo` is the
   // canonical local-registry reference, and `docker tag x localhost:5000/foo:1` is valid.
-  it('accepts a registry host with a port', { todo: 'parseImageRef throws "invalid image name" for localhost:5000/foo (NAME has no domain/port part)' }, () => {
+  it('accepts a registry host with a port', () => {
     assert.deepEqual(parseImageRef('localhost:5000/foo'), { name: 'localhost:5000/foo', tag: 'latest' });
     assert.deepEqual(parseImageRef('localhost:5000/foo:1.0'), { name: 'localhost:5000/foo', tag: '1.0' });
     assert.deepEqual(parseImageRef('127.0.0.1:5000/a/b:c'), { name: '127.0.0.1:5000/a/b', tag: 'c' });
+  });
+
+  it('a first component with "." or ":" or "localhost" is a domain: upper case and "-" allowed, path stays lower case', () => {
+    assert.deepEqual(parseImageRef('registry.example.com/a/b:v2'), { name: 'registry.example.com/a/b', tag: 'v2' });
+    assert.deepEqual(parseImageRef('localhost/foo'), { name: 'localhost/foo', tag: 'latest' });
+    assert.deepEqual(parseImageRef('My-Registry.Example.COM:443/org/app'), { name: 'My-Registry.Example.COM:443/org/app', tag: 'latest' });
+    assert.deepEqual(parseImageRef('localhost:5000'), { name: 'localhost', tag: '5000' }, 'no slash: the colon is a tag separator');
+    for (const bad of ['localhost:5000/Foo', 'Registry/foo', 'LOCALHOST/foo', '-reg.io/foo', 'reg-.io/foo', 'reg..io/foo', 'reg.io:/foo',
+      'reg.io:80a/foo', 'reg.io:80:90/foo', 'reg_x.io/foo', 'reg.io/', 'localhost:5000/', 'a:b/c']) {
+      rejects(bad, `invalid image name "${bad}"`);
+    }
   });
 
   it('rejects invalid names with the whole input in the message', () => {
@@ -61,8 +72,22 @@ describe('parseImageRef', () => {
     }
   });
 
-  it('rejects a digest reference (not supported): the "@" is not in the name grammar', () => {
-    rejects('foo@sha256:' + 'a'.repeat(64), /^invalid image name "foo@sha256:a+"$/);
+  it('accepts a digest reference NAME@sha256:HEX, with or without a tag', () => {
+    const digest = 'sha256:' + '0123456789abcdef'.repeat(4);
+    assert.deepEqual(parseImageRef(`foo@${digest}`), { name: 'foo', tag: '', digest });
+    assert.deepEqual(parseImageRef(`localhost:5000/a/b@${digest}`), { name: 'localhost:5000/a/b', tag: '', digest });
+    assert.deepEqual(parseImageRef(`quay.io/org/app:v1@${digest}`), { name: 'quay.io/org/app', tag: 'v1', digest });
+  });
+
+  it('rejects malformed digests, naming the digest and the input', () => {
+    const hex = 'a'.repeat(64);
+    for (const bad of ['sha256:' + 'a'.repeat(63), 'sha256:' + 'a'.repeat(65), 'sha256:' + 'A'.repeat(64), 'sha512:' + hex, 'sha256:', ':' + hex]) {
+      rejects(`foo@${bad}`, `invalid image digest "${bad}" in "foo@${bad}"`);
+    }
+    rejects(`foo@sha256:${hex}@sha256:${hex}`, /^invalid image digest/);
+    rejects(`Foo@sha256:${hex}`, `invalid image name "Foo@sha256:${hex}"`);
+    rejects(`foo:-x@sha256:${hex}`, `invalid image tag "-x" in "foo:-x@sha256:${hex}"`);
+    rejects(`@sha256:${hex}`, `invalid image name "@sha256:${hex}"`);
   });
 
   it('rejects invalid tags, naming the tag and the input', () => {
@@ -85,8 +110,15 @@ describe('formatImageRef', () => {
     assert.equal(formatImageRef({ name: 'org/app', tag: 'v1' }), 'org/app:v1');
   });
 
+  it('writes NAME@DIGEST for a digest reference without a tag, NAME:TAG@DIGEST with one', () => {
+    const digest = 'sha256:' + 'f'.repeat(64);
+    assert.equal(formatImageRef({ name: 'busybox', tag: '', digest }), `busybox@${digest}`);
+    assert.equal(formatImageRef({ name: 'busybox', tag: 'v1', digest }), `busybox:v1@${digest}`);
+    for (const s of [`busybox@${digest}`, `localhost:5000/a@${digest}`, `quay.io/a:v1@${digest}`]) assert.equal(formatImageRef(parseImageRef(s)), s);
+  });
+
   it('round-trips with parseImageRef and normalises a missing tag', () => {
     assert.equal(formatImageRef(parseImageRef('busybox')), 'busybox:latest');
-    for (const s of ['busybox:latest', 'quay.io/org/app:v1.2', 'a-b/c_d:X.Y-z']) assert.equal(formatImageRef(parseImageRef(s)), s);
+    for (const s of ['busybox:latest', 'quay.io/org/app:v1.2', 'a-b/c_d:X.Y-z', 'localhost:5000/foo:1.0']) assert.equal(formatImageRef(parseImageRef(s)), s);
   });
 });
