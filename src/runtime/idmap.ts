@@ -26,6 +26,8 @@ export function parseSubordinateIds(content: string, user: { name?: string; id: 
     if (!line || line.startsWith('#')) continue;
     const [owner, start, count] = line.split(':');
     if (owner === undefined || start === undefined || count === undefined) continue;
+    // Number('') and Number(' ') are 0: an empty field would pass as id 0.
+    if (start.trim() === '' || count.trim() === '') continue;
     if (owner !== user.name && owner !== String(user.id)) continue;
     const s = Number(start);
     const c = Number(count);
