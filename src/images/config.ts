@@ -43,6 +43,80 @@ function commandValue(value: string): string[] {
   return ['/bin/sh', '-c', v];
 }
 
+/** One word of an ENV or LABEL argument, quotes and escapes removed. */
+export interface DockerfileWord {
+  /** The word's characters after quote removal. */
+  text: string;
+  /** Index in `text` of the first `=` that was neither quoted nor escaped, else -1. */
+  eq: number;
+  /** The white space that preceded the word in the input ('' for the first). */
+  space: string;
+}
+
+/**
+ * Splits an ENV or LABEL argument into words as a Dockerfile does: unquoted white
+ * space separates words; double and single quotes group and are removed; a backslash
+ * escapes the next character outside quotes, and inside double quotes only `"`, `\`
+ * and `$` (other backslashes there are kept); nothing is special inside single quotes.
+ * No variable expansion. Pure.
+ */
+export function dockerfileWords(input: string): DockerfileWord[] {
+  const words: DockerfileWord[] = [];
+  let i = 0;
+  let space = '';
+  while (i < input.length) {
+    if (/\s/.test(input[i]!)) { space += input[i++]; continue; }
+    let text = '';
+    let eq = -1;
+    while (i < input.length && !/\s/.test(input[i]!)) {
+      const ch = input[i++]!;
+      if (ch === '\\') {
+        if (i < input.length) text += input[i++]; // a trailing backslash is dropped
+      } else if (ch === "'" || ch === '"') {
+        const close = ch;
+        for (;;) {
+          if (i >= input.length) {
+            throw new SandboxError(`unterminated ${close === '"' ? 'double' : 'single'} quote in --change: ${input}`, { hint: `close the quote, or escape it as \\${close}` });
+          }
+          const c = input[i++]!;
+          if (c === close) break;
+          if (close === '"' && c === '\\' && i < input.length && (input[i] === '"' || input[i] === '\\' || input[i] === '$')) text += input[i++];
+          else text += c;
+        }
+      } else {
+        if (ch === '=' && eq < 0) eq = text.length;
+        text += ch;
+      }
+    }
+    words.push({ text, eq, space: words.length === 0 ? '' : space });
+    space = '';
+  }
+  return words;
+}
+
+/** ENV's KEY=VALUE pairs, or the legacy `ENV KEY VALUE...` form. */
+function envPairs(value: string): [string, string][] {
+  const words = dockerfileWords(value);
+  const invalid = () => new SandboxError(`invalid ENV in --change: ${value}`, { hint: 'use ENV KEY=VALUE' });
+  const first = words[0];
+  if (!first) throw invalid();
+  if (first.eq < 0) {
+    // Legacy form: the first word is the key, the rest of the line its value.
+    if (words.length < 2 || first.text === '') throw invalid();
+    return [[first.text, words.slice(1).map((w, n) => (n === 0 ? '' : w.space) + w.text).join('')]];
+  }
+  const pairs: [string, string][] = [];
+  for (const w of words) {
+    const key = w.eq > 0 ? w.text.slice(0, w.eq) : '';
+    const last = pairs[pairs.length - 1];
+    // A word that does not start with NAME= continues the previous value (`ENV MSG=hello world`).
+    if (last && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) { last[1] += w.space + w.text; continue; }
+    if (w.eq <= 0) throw invalid();
+    pairs.push([key, w.text.slice(w.eq + 1)]);
+  }
+  return pairs;
+}
+
 /** Applies `--change` instructions (`CMD ["sh"]`, `CMD=sh`, `ENV K=V`, ...) to a config. */
 export function applyChanges(config: OciImageConfig['config'], changes: string[]): OciImageConfig['config'] {
   const out = { ...config, Env: [...(config.Env ?? [])], Labels: { ...(config.Labels ?? {}) } };
@@ -58,20 +132,16 @@ export function applyChanges(config: OciImageConfig['config'], changes: string[]
       case 'USER': out.User = value.trim(); break;
       case 'STOPSIGNAL': out.StopSignal = value.trim(); break;
       case 'ENV': {
-        for (const pair of value.trim().split(/\s+(?=[A-Za-z_][A-Za-z0-9_]*=)/)) {
-          const eq = pair.indexOf('=');
-          if (eq <= 0) throw new SandboxError(`invalid ENV in --change: ${value}`, { hint: 'use ENV KEY=VALUE' });
-          const key = pair.slice(0, eq);
+        for (const [key, val] of envPairs(value)) {
           out.Env = out.Env.filter((e) => !e.startsWith(`${key}=`));
-          out.Env.push(pair);
+          out.Env.push(`${key}=${val}`);
         }
         break;
       }
       case 'LABEL': {
-        for (const pair of value.trim().split(/\s+/)) {
-          const eq = pair.indexOf('=');
-          if (eq <= 0) throw new SandboxError(`invalid LABEL in --change: ${value}`, { hint: 'use LABEL key=value' });
-          out.Labels[pair.slice(0, eq)] = pair.slice(eq + 1).replace(/^"(.*)"$/, '$1');
+        for (const w of dockerfileWords(value)) {
+          if (w.eq <= 0) throw new SandboxError(`invalid LABEL in --change: ${value}`, { hint: 'use LABEL key=value' });
+          out.Labels[w.text.slice(0, w.eq)] = w.text.slice(w.eq + 1);
         }
         break;
       }

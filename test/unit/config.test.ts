@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SandboxError } from '../../src/errors.js';
 import { DEFAULT_PATH } from '../../src/runtime/plan.js';
-import { applyChanges, hostArchitecture, newRootfsConfig, runConfigOf, type OciImageConfig } from '../../src/images/config.js';
+import { applyChanges, dockerfileWords, hostArchitecture, newRootfsConfig, runConfigOf, type OciImageConfig } from '../../src/images/config.js';
 
 function rejects(changes: string[], message: RegExp, hint: RegExp): void {
   assert.throws(() => applyChanges({}, changes), (err: unknown) => {
@@ -66,8 +66,26 @@ describe('applyChanges', () => {
 
   // Dockerfile syntax (and podman --change, which uses its parser) removes the quotes:
   // `ENV MSG="hello world"` sets MSG to `hello world`.
-  it('ENV strips Dockerfile quotes', { todo: 'ENV MSG="hello world" gives Env MSG="hello world" with the quotes kept' }, () => {
+  it('ENV strips Dockerfile quotes', () => {
     assert.deepEqual(applyChanges({}, ['ENV MSG="hello world" B=\'x\'']).Env, ['MSG=hello world', 'B=x']);
+  });
+
+  it('ENV quotes group words, and a backslash escapes outside single quotes', () => {
+    assert.deepEqual(applyChanges({}, ['ENV A="x  y" B=\'it"s\' C=a\\ b D="say \\"hi\\"" E=\'\\n\' F="\\n"']).Env,
+      ['A=x  y', 'B=it"s', 'C=a b', 'D=say "hi"', 'E=\\n', 'F=\\n']);
+    assert.deepEqual(applyChanges({}, ['ENV A="" B=pre"mid dle"post C=\\"']).Env, ['A=', 'B=premid dlepost', 'C="']);
+    assert.deepEqual(applyChanges({}, ['ENV MSG=hello "A=b"']).Env, ['MSG=hello A=b'], 'a quoted = does not start a pair');
+  });
+
+  it('ENV in the legacy form KEY VALUE: the rest of the line is the value, quotes removed', () => {
+    assert.deepEqual(applyChanges({}, ['ENV MSG hello  world']).Env, ['MSG=hello  world']);
+    assert.deepEqual(applyChanges({}, ['ENV MSG "hello world" A=b']).Env, ['MSG=hello world A=b']);
+    assert.deepEqual(applyChanges({ Env: ['MSG=old'] }, ['ENV MSG \'x\'']).Env, ['MSG=x']);
+  });
+
+  it('an unterminated quote is an error', () => {
+    rejects(['ENV A="x'], /^unterminated double quote in --change: A="x$/, /close the quote/);
+    rejects(["LABEL a='x"], /^unterminated single quote in --change: a='x$/, /close the quote/);
   });
 
   it('LABEL sets several pairs, strips double quotes, keeps existing labels', () => {
@@ -79,8 +97,15 @@ describe('applyChanges', () => {
     rejects(['LABEL novalue'], /^invalid LABEL in --change: novalue$/, /LABEL key=value/);
   });
 
-  it('LABEL with a quoted value containing spaces', { todo: 'LABEL a="x y" is split at the space and fails with "invalid LABEL"' }, () => {
+  it('LABEL with a quoted value containing spaces', () => {
     assert.deepEqual(applyChanges({}, ['LABEL a="x y"']).Labels, { a: 'x y' });
+  });
+
+  it('LABEL quotes group words, single quotes and quoted keys too', () => {
+    assert.deepEqual(applyChanges({}, ['LABEL a="x y" b=z']).Labels, { a: 'x y', b: 'z' });
+    assert.deepEqual(applyChanges({}, ['LABEL "com.example.vendor"="ACME Inc" c=\'1 2\' d=e\\ f']).Labels,
+      { 'com.example.vendor': 'ACME Inc', c: '1 2', d: 'e f' });
+    rejects(['LABEL "a=b"'], /^invalid LABEL in --change: "a=b"$/, /LABEL key=value/);
   });
 
   it('no Labels key when there are none', () => {
@@ -118,6 +143,23 @@ describe('applyChanges', () => {
 
   it('no changes: the same fields back', () => {
     assert.deepEqual(applyChanges({ Env: ['A=1'], Cmd: ['sh'], User: 'u' }, []), { Env: ['A=1'], Cmd: ['sh'], User: 'u' });
+  });
+});
+
+describe('dockerfileWords', () => {
+  it('splits at unquoted white space, keeping what preceded each word', () => {
+    assert.deepEqual(dockerfileWords('  a=1 \t b  '), [{ text: 'a=1', eq: 1, space: '' }, { text: 'b', eq: -1, space: ' \t ' }]);
+    assert.deepEqual(dockerfileWords(''), []);
+    assert.deepEqual(dockerfileWords('""'), [{ text: '', eq: -1, space: '' }]);
+  });
+
+  it('only an unquoted, unescaped = counts', () => {
+    assert.deepEqual(dockerfileWords('"a=b"=c \\=x \'k=\'v').map((w) => w.eq), [3, -1, -1]);
+  });
+
+  it('a trailing backslash is dropped; inside double quotes other backslashes stay', () => {
+    assert.deepEqual(dockerfileWords('a\\').map((w) => w.text), ['a']);
+    assert.deepEqual(dockerfileWords('"a\\b\\\\c\\$"').map((w) => w.text), ['a\\b\\c$']);
   });
 });
 
