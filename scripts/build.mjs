@@ -3,11 +3,12 @@
 // ~200 ms) plus the C helpers, compiled with the system's cc.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 const common = {
   bundle: true,
   platform: 'node',
@@ -17,7 +18,7 @@ const common = {
   sourcemap: 'linked',
   logLevel: 'warning',
   // execa and its dependencies use import.meta.url; give the bundle a CommonJS equivalent.
-  define: { 'import.meta.url': '__sandbox_import_meta_url' },
+  define: { 'import.meta.url': '__sandbox_import_meta_url', __SANDBOX_VERSION__: JSON.stringify(version) },
   banner: { js: 'const __sandbox_import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
 };
 

@@ -1,39 +1,19 @@
 /**
- * The CLI: yargs only. argv -> options -> library call -> render. Each command lives in
- * its own module under ./commands and is registered here.
+ * Entry point of the CLI. Start-up is paid by every Makefile line, so the commonest
+ * command, `run`, goes straight to its handler (its options are parsed by our own table
+ * in run-options.ts anyway); everything else, and `run --help`, loads the full yargs CLI.
  */
-import yargs from 'yargs';
 import { formatError, SandboxError, EXIT_SANDBOX_ERROR } from '../errors.js';
-import { commands } from './commands/index.js';
+import { runFromArgv } from './commands/run.js';
+import { versionCommand } from './commands/version.js';
 
 const debug = !!process.env.SANDBOX_DEBUG;
 
 async function main(argv: string[]): Promise<void> {
-  let cli = yargs(argv)
-    .scriptName('sandbox')
-    .usage('$0 <command> [options]\n\nRootless sandboxes and containers: no daemon, no setuid binary of ours.')
-    .option('root', {
-      type: 'string',
-      global: true,
-      describe: 'Keep all state under this directory (also SANDBOX_ROOT)',
-    })
-    .parserConfiguration({ 'halt-at-non-option': false, 'populate--': true })
-    .strict()
-    .demandCommand(1, 'sandbox: no command given\nhint: try `sandbox --help`')
-    .recommendCommands()
-    .help()
-    .alias('help', 'h')
-    .version(false)
-    .wrap(Math.min(100, process.stdout.columns || 100))
-    .fail((msg, err) => {
-      if (err) throw err;
-      // yargs validation failures (unknown option, missing argument): our error, exit 125.
-      throw new SandboxError(msg.replace(/^sandbox: /, '').split('\n')[0] ?? msg, {
-        hint: msg.includes('\nhint:') ? msg.split('\nhint: ')[1] : 'see `sandbox --help` or `sandbox COMMAND --help`',
-      });
-    });
-  for (const command of commands) cli = cli.command(command);
-  await cli.parseAsync();
+  if (argv[0] === 'run' && (await runFromArgv(argv.slice(1), {}))) return;
+  if (argv[0] === 'version' && argv.length === 1) return versionCommand.handler({ _: [], $0: 'sandbox' });
+  const { runYargs } = await import('./yargs-cli.js');
+  await runYargs(argv);
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

@@ -5,7 +5,8 @@
  * layer's diff id is the sha256 of the uncompressed stream, computed on the way.
  */
 import { createReadStream, mkdirSync, openSync, readSync, closeSync, renameSync, existsSync, statSync } from 'node:fs';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { randomHex } from '../state/random.js';
 import { createGunzip } from 'node:zlib';
 import { spawn } from 'node:child_process';
 import { PassThrough, type Readable } from 'node:stream';
@@ -65,7 +66,7 @@ export async function importTarball(paths: StorePaths, tarball: string, referenc
 
   const layers = join(paths.data, 'layers');
   mkdirSync(layers, { recursive: true });
-  const staging = join(layers, `.import-${randomBytes(6).toString('hex')}`);
+  const staging = join(layers, `.import-${randomHex(6)}`);
   mkdirSync(join(staging, 'diff'), { recursive: true });
   const hash = createHash('sha256');
   const stream = decompressed(tarball, detectCompression(head));
@@ -108,7 +109,7 @@ export async function importTarball(paths: StorePaths, tarball: string, referenc
   }
   const config = newRootfsConfig(diffId, options.changes ?? [], `sandbox import ${basename(tarball)}`);
   if (options.message) config.history = [{ ...config.history![0], comment: options.message }];
-  const id = writeConfigBlob(paths, config);
+  const id = await writeConfigBlob(paths, config);
   await addImage(paths, { id, layers: [diffId], created: config.created!, size }, [reference]);
   return id;
 }

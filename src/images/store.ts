@@ -5,9 +5,7 @@
  * index of images and tags in <data>/images.json, changed only under its lock.
  */
 import { mkdirSync, readFileSync, existsSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import lockfile from 'proper-lockfile';
 import { SandboxError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic, readJsonIfExists } from '../state/atomic.js';
 import type { StorePaths } from '../state/paths.js';
@@ -58,6 +56,8 @@ function readIndex(paths: StorePaths): ImageIndex {
 /** Runs `change` on the index under the store's image lock and writes it atomically. */
 async function updateIndex<T>(paths: StorePaths, change: (index: ImageIndex) => T): Promise<T> {
   mkdirSync(paths.data, { recursive: true });
+  // Loaded here, not at start-up: only commands that change images pay for it.
+  const { default: lockfile } = await import('proper-lockfile');
   const release = await lockfile.lock(paths.data, {
     lockfilePath: join(paths.data, 'images.lock'),
     retries: { retries: 100, minTimeout: 5, maxTimeout: 50 },
@@ -75,8 +75,9 @@ async function updateIndex<T>(paths: StorePaths, change: (index: ImageIndex) => 
 }
 
 /** Stores a config blob; returns its digest (the image id). */
-export function writeConfigBlob(paths: StorePaths, config: OciImageConfig): string {
+export async function writeConfigBlob(paths: StorePaths, config: OciImageConfig): Promise<string> {
   const bytes = Buffer.from(JSON.stringify(config));
+  const { createHash } = await import('node:crypto'); // not at start-up: see state/random.ts
   const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
   const file = blobPath(paths, digest);
   if (!existsSync(file)) {

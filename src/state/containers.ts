@@ -5,7 +5,7 @@
  * both win and no store-wide lock is held while a sandbox runs.
  */
 import { mkdirSync, openSync, writeSync, closeSync, readFileSync, unlinkSync, existsSync, rmSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { randomHex } from './random.js';
 import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
 import { writeJsonAtomic, readJsonIfExists } from './atomic.js';
@@ -50,7 +50,7 @@ function namesDir(paths: StorePaths): string {
 }
 
 export function newContainerId(): string {
-  return randomBytes(32).toString('hex');
+  return randomHex(32);
 }
 
 /**

@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { doctorCommand } from './doctor.js';
 import { runCommand } from './run.js';
 import { importCommand } from './import.js';
+import { versionCommand } from './version.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [runCommand, importCommand, doctorCommand];
+export const commands: CommandModule<any, any>[] = [runCommand, importCommand, doctorCommand, versionCommand];

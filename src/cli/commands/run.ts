@@ -8,6 +8,29 @@ import { SandboxError } from '../../errors.js';
 
 const warn = (message: string) => process.stderr.write(`sandbox: warning: ${message}\n`);
 
+/**
+ * Runs `sandbox run` from the words after `run`. Returns false when the caller must
+ * show help instead (only yargs knows how to render it).
+ */
+export async function runFromArgv(words: string[], globals: GlobalArgs): Promise<boolean> {
+  const args = parseRunArgv(words, 'run');
+  if (args.help) return false;
+  const request = toRunRequest(args, {
+    env: process.env,
+    cwd: process.cwd(),
+    readFile: (p) => readFileSync(p, 'utf8'),
+    stdinIsTTY: !!process.stdin.isTTY,
+    warn,
+  });
+  if (request.detach) {
+    throw new SandboxError('detached sandboxes (-d) are not available yet', { hint: 'run in the foreground, e.g. from a terminal multiplexer' });
+  }
+  const paths = storePathsFromArgs({ ...globals, ...(args.root ? { root: args.root } : {}) });
+  const outcome = await runForeground(paths, request, { warn });
+  process.exitCode = outcome.exitCode;
+  return true;
+}
+
 let yargsOfRun: Argv | undefined;
 
 export const runCommand: CommandModule<GlobalArgs, GlobalArgs> = {
@@ -15,23 +38,6 @@ export const runCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   describe: 'Run a command in a new sandbox',
   builder: (y) => (yargsOfRun = runOptionsBuilder(y).usage(`${runUsage('run')}\n\nRun a command in a new sandbox. IMAGE is \`host\` (your own system, read-only under a private writable layer), an imported image, or with --rootfs DIR the command itself.`)) as Argv<GlobalArgs>,
   handler: async (argv) => {
-    const args = parseRunArgv(rawArgsAfterCommand(argv as { '--'?: unknown }, 'run'), 'run');
-    if (args.help) {
-      yargsOfRun?.showHelp('log');
-      return;
-    }
-    const request = toRunRequest(args, {
-      env: process.env,
-      cwd: process.cwd(),
-      readFile: (p) => readFileSync(p, 'utf8'),
-      stdinIsTTY: !!process.stdin.isTTY,
-      warn,
-    });
-    if (request.detach) {
-      throw new SandboxError('detached sandboxes (-d) are not available yet', { hint: 'run in the foreground, e.g. from a terminal multiplexer' });
-    }
-    const paths = storePathsFromArgs({ ...argv, ...(args.root ? { root: args.root } : {}) });
-    const outcome = await runForeground(paths, request, { warn });
-    process.exitCode = outcome.exitCode;
+    if (!(await runFromArgv(rawArgsAfterCommand(argv as { '--'?: unknown }, 'run'), argv))) yargsOfRun?.showHelp('log');
   },
 };
