@@ -77,7 +77,9 @@ async function updateIndex<T>(paths: StorePaths, change: (index: ImageIndex) => 
 /** Stores a config blob; returns its digest (the image id). */
 export async function writeConfigBlob(paths: StorePaths, config: OciImageConfig): Promise<string> {
   const bytes = Buffer.from(JSON.stringify(config));
-  const { createHash } = await import('node:crypto'); // not at start-up: see state/random.ts
+  // Required here, not imported at the top: node:crypto costs start-up (see state/random.ts).
+  // A plain require, not import(): bin/sandbox runs the bundle through vm.Script.
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
   const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
   const file = blobPath(paths, digest);
   if (!existsSync(file)) {

@@ -4,6 +4,7 @@
  * files owned by other ids inside a sandbox stay theirs and can be removed again.
  */
 import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { spawn } from 'node:child_process';
 import { buildIdMappings, parseSubordinateIds, formatMapping, type IdMapping } from './idmap.js';
@@ -93,7 +94,6 @@ export function runInUserns(argv: string[], options: UsernsRunOptions = {}): Pro
 
 /** Removes a tree that may hold files owned by subordinate ids. */
 export async function removeTree(path: string): Promise<void> {
-  const { rm } = await import('node:fs/promises');
   try {
     await rm(path, { recursive: true, force: true });
     return;
