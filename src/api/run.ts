@@ -114,7 +114,7 @@ export async function runForeground(paths: StorePaths, request: RunRequest, hook
     command, hostname, request, state: { status: 'created' },
   };
   mkdirSync(paths.data, { recursive: true });
-  const dir = createContainer(paths, record);
+  const dir = await createContainer(paths, record);
   const dirs = sandboxDirs(dir);
   let exitCode: number;
   try {

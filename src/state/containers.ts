@@ -2,13 +2,15 @@
  * Sandbox records: one directory per sandbox under <data>/containers/<id>, holding
  * `container.json` (written atomically) and its writable layer. Names are reserved
  * by creating <data>/names/<name> exclusively, so two racing `run --name x` can never
- * both win and no store-wide lock is held while a sandbox runs.
+ * both win and no store-wide lock is held while a sandbox runs. A sandbox's directory
+ * exists before its name is reserved, so a reservation without one is stale; taking
+ * a stale one over happens under a short lock, <data>/names/.lock.
  */
 import { mkdirSync, openSync, writeSync, closeSync, readFileSync, unlinkSync, existsSync, rmSync } from 'node:fs';
 import { randomHex } from './random.js';
 import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
-import { writeJsonAtomic, readJsonIfExists } from './atomic.js';
+import { writeJsonAtomic, writeFileAtomic, readJsonIfExists } from './atomic.js';
 import type { StorePaths } from './paths.js';
 import type { RunRequest } from '../api/types.js';
 
@@ -53,33 +55,85 @@ export function newContainerId(): string {
   return randomHex(32);
 }
 
-/**
- * Reserves `name` for `id`. A reservation whose sandbox directory no longer exists
- * (its command was killed before it could clean up) is stale and taken over.
- */
-export function reserveName(paths: StorePaths, name: string, id: string): void {
+function checkName(name: string): void {
   if (!NAME_PATTERN.test(name)) {
     throw new SandboxError(`invalid sandbox name "${name}"`, { hint: 'names match [a-zA-Z0-9][a-zA-Z0-9_.-]*' });
   }
+}
+
+/** Creates <data>/names/<name> holding `id`, exclusively; false when it exists. */
+function createReservation(file: string, id: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(file, 'wx', 0o644);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  try { writeSync(fd, id); } finally { closeSync(fd); }
+  return true;
+}
+
+/** The id a reservation holds ('' when empty), or undefined when there is none (any more). */
+function reservationOwner(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** A reservation is stale when its sandbox directory does not exist (or it holds no id). */
+function isStale(paths: StorePaths, owner: string): boolean {
+  return !owner || !existsSync(containerDir(paths, owner));
+}
+
+/**
+ * Replaces the reservation `file`, seen held by the stale `owner`, with one for `id`:
+ * under the names lock, so take-overs are serialised, and only if it still holds that
+ * same stale owner (a racer that took it over meanwhile keeps it). The new reservation
+ * is renamed over the old one, so the name is never free for an exclusive create to
+ * slip in. Returns false when the reservation changed: the caller looks again.
+ */
+async function takeOverStale(paths: StorePaths, file: string, owner: string, id: string): Promise<boolean> {
+  // Loaded here, not at start-up: only a take-over pays for it.
+  const { default: lockfile } = await import('proper-lockfile');
+  const release = await lockfile.lock(namesDir(paths), {
+    // ".lock" is not a valid sandbox name (those start with a letter or digit).
+    lockfilePath: join(namesDir(paths), '.lock'),
+    retries: { retries: 100, minTimeout: 5, maxTimeout: 50 },
+    stale: 5_000,
+    realpath: false,
+  });
+  try {
+    const current = reservationOwner(file);
+    if (current !== owner || !isStale(paths, current)) return false;
+    writeFileAtomic(file, id);
+    return true;
+  } finally {
+    await release();
+  }
+}
+
+/**
+ * Reserves `name` for `id`. A reservation whose sandbox directory does not exist (its
+ * command was killed before it could clean up) is stale and taken over.
+ */
+export async function reserveName(paths: StorePaths, name: string, id: string): Promise<void> {
+  checkName(name);
   mkdirSync(namesDir(paths), { recursive: true });
   const file = join(namesDir(paths), name);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(file, 'wx', 0o644);
-      writeSync(fd, id);
-      closeSync(fd);
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      let owner = '';
-      try { owner = readFileSync(file, 'utf8').trim(); } catch { /* removed meanwhile: retry */ continue; }
-      if (owner && existsSync(containerDir(paths, owner))) {
-        throw new SandboxError(`the name "${name}" is already in use by sandbox ${owner.slice(0, 12)}`, {
-          hint: `remove that sandbox (sandbox rm ${name}) or choose another --name`,
-        });
-      }
-      try { unlinkSync(file); } catch { /* someone else took it over: retry decides */ }
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (createReservation(file, id)) return;
+    const owner = reservationOwner(file);
+    if (owner === undefined) continue; // released meanwhile: try again
+    if (!isStale(paths, owner)) {
+      throw new SandboxError(`the name "${name}" is already in use by sandbox ${owner.slice(0, 12)}`, {
+        hint: `remove that sandbox (sandbox rm ${name}) or choose another --name`,
+      });
     }
+    if (await takeOverStale(paths, file, owner, id)) return;
   }
   throw new SandboxError(`the name "${name}" is already in use`, { hint: 'choose another --name' });
 }
@@ -99,16 +153,26 @@ export function readRecord(paths: StorePaths, id: string): ContainerRecord | und
   return readJsonIfExists<ContainerRecord>(join(containerDir(paths, id), 'container.json'));
 }
 
-/** Creates the sandbox's directory and first record; undoes the name on failure. */
-export function createContainer(paths: StorePaths, record: ContainerRecord): string {
-  reserveName(paths, record.name, record.id);
+/**
+ * Creates the sandbox's directory and first record, then reserves its name: so that
+ * a reservation never exists without its directory (it would look stale and be taken
+ * over). Removes the directory again when the name cannot be had.
+ */
+export async function createContainer(paths: StorePaths, record: ContainerRecord): Promise<string> {
+  checkName(record.name); // before any work
   const dir = containerDir(paths, record.id);
+  mkdirSync(containersDir(paths), { recursive: true });
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new SandboxError(`sandbox ${record.id.slice(0, 12)} already exists`);
+    throw err;
+  }
+  try {
     writeRecord(paths, record);
+    await reserveName(paths, record.name, record.id);
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
-    releaseName(paths, record.name, record.id);
     throw err;
   }
   return dir;
