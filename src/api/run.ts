@@ -34,6 +34,8 @@ export interface RunOutcome {
 export interface RunHooks {
   /** One-line warnings for the user (e.g. a single-id mapping). */
   warn?: (message: string) => void;
+  /** Pass this process's SIGINT, SIGTERM, ... on to the sandbox (the CLI does). */
+  forwardSignals?: boolean;
 }
 
 function hostRootEntries(): HostRootEntry[] {
@@ -135,6 +137,7 @@ export async function runForeground(paths: StorePaths, request: RunRequest, hook
     let started = false;
     exitCode = await runHelper(helper, args, {
       stdin: request.interactive ? 'inherit' : 'ignore',
+      forwardSignals: !!hooks.forwardSignals,
       onStatus: (s) => {
         if (s.pid !== undefined && !request.remove) {
           record.state = { status: 'running', pid: s.pid, startedAt: new Date().toISOString() };

@@ -19,6 +19,8 @@ export interface LaunchOptions {
   /** 'inherit' for -i, otherwise the sandbox reads /dev/null. */
   stdin: 'inherit' | 'ignore';
   onStatus?: (status: HelperStatus) => void;
+  /** Pass this process's signals on to the sandbox (the CLI does; a library user may not want it). */
+  forwardSignals?: boolean;
 }
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGCONT'];
@@ -31,7 +33,7 @@ export function runHelper(helper: string, args: string[], options: LaunchOptions
   plan?.on('error', () => { /* the helper died early; its exit status tells why */ });
   plan?.end(args.map((a) => `${a}\0`).join(''));
   const forward = (sig: NodeJS.Signals) => { try { child.kill(sig); } catch { /* gone */ } };
-  for (const s of FORWARDED) process.on(s, forward);
+  if (options.forwardSignals) for (const s of FORWARDED) process.on(s, forward);
   if (options.onStatus) {
     let buf = '';
     const pipe = child.stdio[3] as NodeJS.ReadableStream | null;
@@ -51,7 +53,7 @@ export function runHelper(helper: string, args: string[], options: LaunchOptions
       reject(new SandboxError(`cannot start the sandbox helper: ${err.message}`, { hint: 'run `npm run build`, then `sandbox doctor`', cause: err }));
     });
     child.on('exit', (code, signal) => {
-      for (const s of FORWARDED) process.off(s, forward);
+      if (options.forwardSignals) for (const s of FORWARDED) process.off(s, forward);
       if (signal) resolve(128 + (constants.signals[signal] ?? 0));
       else resolve(code ?? EXIT_SANDBOX_ERROR);
     });

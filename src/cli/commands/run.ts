@@ -26,7 +26,7 @@ export async function runFromArgv(words: string[], globals: GlobalArgs): Promise
     throw new SandboxError('detached sandboxes (-d) are not available yet', { hint: 'run in the foreground, e.g. from a terminal multiplexer' });
   }
   const paths = storePathsFromArgs({ ...globals, ...(args.root ? { root: args.root } : {}) });
-  const outcome = await runForeground(paths, request, { warn });
+  const outcome = await runForeground(paths, request, { warn, forwardSignals: true });
   process.exitCode = outcome.exitCode;
   return true;
 }
