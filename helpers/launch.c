@@ -111,6 +111,9 @@ static struct {
   int n_env;
   const char *caps;
   int no_new_privs;
+  const char *log_path;   /* detached: the command's output goes here (CRI log format) */
+  long log_max_size;      /* rotate to PATH.1 past this many bytes; 0: no limit */
+  const char *exit_file;  /* written at the end: {"exitCode":N,"finishedAt":"..."} */
   char **argv;
 } plan = { .status_fd = -1 };
 
@@ -200,6 +203,9 @@ static void parse_args(int argc, char **argv) {
     else if (!strcmp(o, "--env")) { if (plan.n_env >= MAX_ENV - 2) die("too many environment variables"); plan.env[plan.n_env++] = ARG(); }
     else if (!strcmp(o, "--caps")) plan.caps = ARG();
     else if (!strcmp(o, "--no-new-privs")) plan.no_new_privs = 1;
+    else if (!strcmp(o, "--log")) plan.log_path = ARG();
+    else if (!strcmp(o, "--log-max-size")) plan.log_max_size = atol(ARG());
+    else if (!strcmp(o, "--exit-file")) plan.exit_file = ARG();
     else if (!strcmp(o, "--help")) usage();
     else die("internal: unknown launch option %s", o);
 #undef ARG
@@ -663,6 +669,10 @@ static void rm_rf_at(int parent, const char *name) {
   } else unlinkat(parent, name, 0);
 }
 
+/* Write ends of the pipes that carry the command's stdout and stderr to the monitor's
+ * log (detached sandboxes without a terminal); -1 otherwise. */
+static int log_out_w = -1, log_err_w = -1;
+
 /* ---------- the command (X) ---------- */
 
 static const char *env_get(const char *name) {
@@ -802,6 +812,9 @@ static void __attribute__((noreturn)) run_command(int pty_master) {
     dup2(slave, 0); dup2(slave, 1); dup2(slave, 2);
     if (slave > 2) close(slave);
     close(pty_master);
+  } else if (log_out_w >= 0) {
+    dup2(log_out_w, 1);
+    dup2(log_err_w, 2);
   }
   struct user_info u;
   resolve_user(&u);
@@ -994,6 +1007,7 @@ static void __attribute__((noreturn)) run_init(int sock) {
   }
   close(execpipe[1]);
   if (pty_master >= 0) close(pty_master);
+  if (log_out_w >= 0) { close(log_out_w); close(log_err_w); }
   /* Tell the monitor the command started (EOF of execpipe: it exec'd or died). */
   char dummy;
   while (read(execpipe[0], &dummy, 1) < 0 && errno == EINTR) {}
@@ -1081,6 +1095,94 @@ static int forwardable(int sig) {
   case SIGCHLD: case SIGWINCH: case SIGTTIN: case SIGTTOU: case SIGTSTP: case SIGPIPE: return 0;
   default: return sig != SIG_ABORT && sig != SIG_PARENT_GONE;
   }
+}
+
+/* ---------- the log (monitor side) ----------
+ * One line per line of output, in the CRI format Podman's k8s-file driver and
+ * Kubernetes use: `<RFC 3339 UTC time with ns> <stdout|stderr> <F|P> <text>`, where P
+ * marks a part of a longer line. Past --log-max-size the file moves to PATH.1 (one
+ * old file is kept), so a chatty sandbox cannot fill the disk. */
+struct log_stream {
+  int fd;
+  const char *name;
+  char buf[16384];
+  size_t len;
+};
+
+static int log_fd = -1;
+static long log_size = 0;
+
+static void log_open(void) {
+  log_fd = open(plan.log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (log_fd < 0) die("cannot open the log %s: %s", plan.log_path, strerror(errno));
+  struct stat st;
+  log_size = fstat(log_fd, &st) == 0 ? (long)st.st_size : 0;
+}
+
+static void log_rotate(void) {
+  char old[PATH_MAX];
+  snprintf(old, sizeof old, "%s.1", plan.log_path);
+  close(log_fd);
+  rename(plan.log_path, old);
+  log_open();
+}
+
+static void log_record(const char *stream, char tag, const char *text, size_t len) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  char head[96];
+  size_t h = strftime(head, sizeof head, "%Y-%m-%dT%H:%M:%S", &tm);
+  h += (size_t)snprintf(head + h, sizeof head - h, ".%09ldZ %s %c ", ts.tv_nsec, stream, tag);
+  struct iovec iov[3] = { { head, h }, { (void *)text, len }, { "\n", 1 } };
+  ssize_t unused = writev(log_fd, iov, 3);
+  (void)unused;
+  log_size += (long)(h + len + 1);
+  if (plan.log_max_size > 0 && log_size > plan.log_max_size) log_rotate();
+}
+
+/* Reads what is there; returns 0 at end of file. */
+static int log_pump(struct log_stream *s) {
+  ssize_t n = read(s->fd, s->buf + s->len, sizeof s->buf - s->len);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return 1;
+  if (n <= 0) {
+    if (s->len) log_record(s->name, 'P', s->buf, s->len);
+    s->len = 0;
+    return 0;
+  }
+  s->len += (size_t)n;
+  size_t start = 0;
+  for (size_t i = 0; i < s->len; i++) {
+    if (s->buf[i] != '\n') continue;
+    size_t end = i > start && s->buf[i - 1] == '\r' ? i - 1 : i; /* a terminal's CRLF */
+    log_record(s->name, 'F', s->buf + start, end - start);
+    start = i + 1;
+  }
+  if (start == 0 && s->len == sizeof s->buf) { log_record(s->name, 'P', s->buf, s->len); s->len = 0; return 1; }
+  memmove(s->buf, s->buf + start, s->len - start);
+  s->len -= start;
+  return 1;
+}
+
+/* The end of the sandbox, for whoever lists it later (written atomically). */
+static void write_exit_file(int code) {
+  if (!plan.exit_file) return;
+  char tmp[PATH_MAX], body[160], when[64];
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  size_t h = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(when + h, sizeof when - h, ".%09ldZ", ts.tv_nsec);
+  snprintf(tmp, sizeof tmp, "%s.tmp", plan.exit_file);
+  int n = snprintf(body, sizeof body, "{\"exitCode\":%d,\"finishedAt\":\"%s\"}\n", code, when);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  write_all(fd, body, (size_t)n);
+  fsync(fd);
+  close(fd);
+  rename(tmp, plan.exit_file);
 }
 
 /* Starts fuse-overlayfs (in the foreground, as our child) for the sandbox's root. It
@@ -1214,6 +1316,16 @@ int main(int argc, char **argv) {
 
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) die("socketpair: %s", strerror(errno));
+  struct log_stream out = { .fd = -1, .name = "stdout" }, err = { .fd = -1, .name = "stderr" };
+  if (plan.log_path) {
+    log_open();
+    if (!plan.tty) {
+      int po[2], pe[2];
+      if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
+      out.fd = po[0]; log_out_w = po[1];
+      err.fd = pe[0]; log_err_w = pe[1];
+    }
+  }
   unsigned long flags = CLONE_NEWUSER | SIGCHLD;
   if (!plan.userns_only) {
     flags |= CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
@@ -1229,9 +1341,12 @@ int main(int argc, char **argv) {
   }
   if (init == 0) {
     close(sv[0]);
+    if (out.fd >= 0) { close(out.fd); close(err.fd); }
+    if (log_fd >= 0) close(log_fd);
     run_init(sv[1]);
   }
   close(sv[1]);
+  if (log_out_w >= 0) { close(log_out_w); close(log_err_w); log_out_w = log_err_w = -1; }
   int sock = sv[0];
   status("{\"pid\":%d}", (int)init);
   write_id_maps(init);
@@ -1247,13 +1362,15 @@ int main(int argc, char **argv) {
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
   int master = -1, stdin_done = !plan.stdin_open, master_done = 0, exited = 0, code = EXIT_SETUP;
   for (;;) {
-    struct pollfd p[4];
-    int n = 0, i_sig = n++, i_sock = -1, i_in = -1, i_master = -1;
+    struct pollfd p[6];
+    int n = 0, i_sig = n++, i_sock = -1, i_in = -1, i_master = -1, i_out = -1, i_err = -1;
     p[i_sig] = (struct pollfd){ sfd, POLLIN, 0 };
     if (sock >= 0) { i_sock = n++; p[i_sock] = (struct pollfd){ sock, POLLIN, 0 }; }
     if (master >= 0 && !stdin_done) { i_in = n++; p[i_in] = (struct pollfd){ 0, POLLIN, 0 }; }
     if (master >= 0 && !master_done) { i_master = n++; p[i_master] = (struct pollfd){ master, POLLIN, 0 }; }
-    if (exited && (master < 0 || master_done)) break;
+    if (out.fd >= 0) { i_out = n++; p[i_out] = (struct pollfd){ out.fd, POLLIN, 0 }; }
+    if (err.fd >= 0) { i_err = n++; p[i_err] = (struct pollfd){ err.fd, POLLIN, 0 }; }
+    if (exited && (master < 0 || master_done) && out.fd < 0 && err.fd < 0) break;
     int ready = poll(p, n, exited ? 200 : -1);
     if (ready < 0) { if (errno == EINTR) continue; break; }
     if (ready == 0 && exited) break; /* the terminal went quiet after the end */
@@ -1285,8 +1402,11 @@ int main(int argc, char **argv) {
       if (!pump(0, master)) { stdin_done = 1; char eof = 4; ssize_t unused = write(master, &eof, 1); (void)unused; }
     }
     if (i_master >= 0 && p[i_master].revents) {
-      if (!pump(master, 1)) master_done = 1;
+      if (log_fd >= 0) { out.fd = master; if (!log_pump(&out)) master_done = 1; out.fd = -1; }
+      else if (!pump(master, 1)) master_done = 1;
     }
+    if (i_out >= 0 && p[i_out].revents && !log_pump(&out)) { close(out.fd); out.fd = -1; }
+    if (i_err >= 0 && p[i_err].revents && !log_pump(&err)) { close(err.fd); err.fd = -1; }
     if (p[i_sig].revents & POLLIN) {
       struct signalfd_siginfo si;
       if (read(sfd, &si, sizeof si) == sizeof si) {
@@ -1312,6 +1432,7 @@ int main(int argc, char **argv) {
   }
   restore_terminal();
   if (fuse_pid > 0) { kill(fuse_pid, SIGKILL); waitpid(fuse_pid, NULL, 0); }
+  write_exit_file(code);
   status("{\"exit_code\":%d}", code);
   return code;
 }
