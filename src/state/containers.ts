@@ -6,7 +6,7 @@
  * exists before its name is reserved, so a reservation without one is stale; taking
  * a stale one over happens under a short lock, <data>/names/.lock.
  */
-import { mkdirSync, openSync, writeSync, closeSync, readFileSync, unlinkSync, existsSync, rmSync } from 'node:fs';
+import { mkdirSync, openSync, writeSync, closeSync, readFileSync, unlinkSync, existsSync, rmSync, readdirSync } from 'node:fs';
 import { randomHex } from './random.js';
 import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
@@ -176,4 +176,48 @@ export async function createContainer(paths: StorePaths, record: ContainerRecord
     throw err;
   }
   return dir;
+}
+
+/** Every sandbox id in the store (directories under <data>/containers). */
+export function listContainerIds(paths: StorePaths): string[] {
+  try {
+    return readdirSync(containersDir(paths)).filter((d) => /^[a-f0-9]{64}$/.test(d));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/**
+ * Finds a sandbox the way Docker does: by full id, by name, or by a unique id prefix.
+ * A name wins over an id prefix that happens to look the same.
+ */
+export function findContainer(paths: StorePaths, ref: string): ContainerRecord {
+  if (/^[a-f0-9]{64}$/.test(ref)) {
+    const r = readRecord(paths, ref);
+    if (r) return r;
+  }
+  if (NAME_PATTERN.test(ref)) {
+    const owner = reservationOwner(join(namesDir(paths), ref));
+    const r = owner ? readRecord(paths, owner) : undefined;
+    if (r) return r;
+  }
+  if (/^[a-f0-9]{1,63}$/.test(ref)) {
+    const matches = listContainerIds(paths).filter((id) => id.startsWith(ref));
+    if (matches.length > 1) {
+      throw new SandboxError(`"${ref}" matches ${matches.length} sandboxes`, { hint: 'give more characters of the id, or the name' });
+    }
+    const r = matches[0] ? readRecord(paths, matches[0]) : undefined;
+    if (r) return r;
+  }
+  throw new SandboxError(`no such sandbox: ${ref}`, { hint: 'list them with `sandbox ps -a`' });
+}
+
+/** Where a sandbox's output goes (CRI log format, see helpers/launch.c) and how it ended. */
+export function logPath(paths: StorePaths, id: string): string {
+  return join(containerDir(paths, id), 'ctr.log');
+}
+
+export function exitFilePath(paths: StorePaths, id: string): string {
+  return join(containerDir(paths, id), 'exit.json');
 }
