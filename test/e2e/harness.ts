@@ -45,6 +45,11 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Working directory. Default: the test user's home (or / if it has none). */
   cwd?: string;
+  /**
+   * Run as this user (from `otherUser`) instead of the test user. Give it a `root` of its
+   * own too (`newStore(t, user)`): the default store belongs to the test user.
+   */
+  user?: TestUser;
 }
 
 export interface RunResult {
@@ -94,6 +99,28 @@ export function lookupUser(nameOrUid: string): PasswdEntry | undefined {
 }
 
 let cachedUser: TestUser | undefined;
+const otherUsers = new Map<string, TestUser>();
+
+/**
+ * Another unprivileged user (by name) to run things as, e.g. one without a subordinate id
+ * range. Commands switch to it with setpriv, so the tests must run as root. Throws (with
+ * the reason) when that is not possible; `otherUserProblems` says so without throwing.
+ */
+export function otherUser(name: string): TestUser {
+  const known = otherUsers.get(name);
+  if (known) return known;
+  if (!isRoot()) {
+    const me = userInfo();
+    if (me.username === name) return { name, uid: me.uid, gid: me.gid, home: me.homedir, switchUser: false };
+    throw new Error(`running as ${me.username}, not root: cannot run commands as ${name}`);
+  }
+  const e = lookupUser(name);
+  if (!e) throw new Error(`no user ${name} exists`);
+  if (e.uid === 0) throw new Error(`user ${name} is root; it must be an unprivileged user`);
+  const user = { ...e, switchUser: true };
+  otherUsers.set(name, user);
+  return user;
+}
 
 /**
  * The unprivileged user the tests run `bin/sandbox` as. Throws (with the fix) when we
@@ -155,19 +182,19 @@ function defaultCwd(user: TestUser): string {
   return '/';
 }
 
-/** The argv that runs `cmd args` as the test user. */
-export function userCommand(cmd: string, args: readonly string[]): [string, string[]] {
-  const user = testUser();
+/** The argv that runs `cmd args` as the test user (or as `as`). */
+export function userCommand(cmd: string, args: readonly string[], as?: TestUser): [string, string[]] {
+  const user = as ?? testUser();
   if (!user.switchUser) return [cmd, [...args]];
   // setpriv execs the command itself (runuser forks and goes through PAM): the pid we get
   // is the command's, signals reach it directly, and it costs ~1 ms.
   return ['setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '--', cmd, ...args]];
 }
 
-/** Starts `cmd args` as the test user, with a clean environment. */
+/** Starts `cmd args` as the test user (or `opts.user`), with a clean environment. */
 export function spawnAsUser(cmd: string, args: readonly string[], opts: SpawnOptions = {}): ChildProcess {
-  const user = testUser();
-  const [file, argv] = userCommand(cmd, args);
+  const user = opts.user ?? testUser();
+  const [file, argv] = userCommand(cmd, args, user);
   return spawn(file, argv, {
     cwd: opts.cwd ?? defaultCwd(user),
     env: cleanEnv(user, opts.env, opts.root),
@@ -233,30 +260,39 @@ export function collect(child: ChildProcess, opts: { input?: string; timeoutMs?:
 
 /** Runs `cmd args` as the test user (podman, ls of the store, ...). */
 export function asUser(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  const child = spawnAsUser(cmd, args, { env: opts.env, root: opts.root, cwd: opts.cwd });
+  const child = spawnAsUser(cmd, args, { env: opts.env, root: opts.root, cwd: opts.cwd, user: opts.user });
   return collect(child, { input: opts.input, timeoutMs: opts.timeoutMs, what: [cmd, ...args].join(' ') });
 }
 
 /** Starts `bin/sandbox args` as the test user; for kill, signal and terminal tests. */
 export function spawnSandbox(args: readonly string[], opts: SpawnOptions = {}): ChildProcess {
+  if (opts.user && opts.root === undefined) {
+    throw new Error(`spawnSandbox as ${opts.user.name} needs a root of its own: newStore(t, user)`);
+  }
   return spawnAsUser(SANDBOX_BIN, args, { ...opts, root: opts.root ?? defaultStore() });
 }
 
 /** Runs `bin/sandbox args` as the test user and collects the result. */
 export function runSandbox(args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  const child = spawnSandbox(args, { env: opts.env, root: opts.root, cwd: opts.cwd });
-  return collect(child, { input: opts.input, timeoutMs: opts.timeoutMs, what: `sandbox ${args.join(' ')}` });
+  const child = spawnSandbox(args, { env: opts.env, root: opts.root, cwd: opts.cwd, user: opts.user });
+  const who = opts.user ? ` (as ${opts.user.name})` : '';
+  return collect(child, { input: opts.input, timeoutMs: opts.timeoutMs, what: `sandbox ${args.join(' ')}${who}` });
+}
+
+/** Runs `bin/sandbox args` as another user (see `otherUser`); `opts.root` is required. */
+export function runSandboxAs(user: TestUser, args: readonly string[], opts: RunOptions & { root: string }): Promise<RunResult> {
+  return runSandbox(args, { ...opts, user });
 }
 
 // ---------------------------------------------------------------------------------------
 // Stores
 
 /**
- * Makes an empty directory owned by the test user, mode 0700, under the shared temp dir.
- * Synchronous-safe cleanup is `removeUserTree`.
+ * Makes an empty directory owned by the test user (or `owner`), mode 0700, under the
+ * shared temp dir. Synchronous-safe cleanup is `removeUserTree`.
  */
-export async function makeUserDir(prefix: string): Promise<string> {
-  const user = testUser();
+export async function makeUserDir(prefix: string, owner?: TestUser): Promise<string> {
+  const user = owner ?? testUser();
   const dir = await mkdtemp(join(sharedTmp(), prefix)); // mkdtemp makes it 0700
   if (user.switchUser) await chown(dir, user.uid, user.gid);
   return dir;
@@ -288,11 +324,11 @@ export function removeUserTree(dir: string): void {
 export type TestLike = Pick<TestContext, 'after' | 'skip' | 'diagnostic'>;
 
 /**
- * A fresh, empty store (the SANDBOX_ROOT for one test), owned by the test user, removed
- * after the test.
+ * A fresh, empty store (the SANDBOX_ROOT for one test), owned by the test user (or
+ * `owner`), removed after the test.
  */
-export async function newStore(t: Pick<TestContext, 'after'>): Promise<string> {
-  const dir = await makeUserDir('sandbox-e2e-store-');
+export async function newStore(t: Pick<TestContext, 'after'>, owner?: TestUser): Promise<string> {
+  const dir = await makeUserDir('sandbox-e2e-store-', owner);
   t.after(() => removeUserTree(dir));
   return dir;
 }
@@ -390,11 +426,11 @@ function readProc(path: string): string | undefined {
   }
 }
 
-/** Returns the reasons the test user cannot run bin/sandbox at all (empty when it can). */
-export function userProblems(): string[] {
+/** Returns the reasons the test user (or `as`) cannot run bin/sandbox at all (empty when it can). */
+export function userProblems(as?: TestUser): string[] {
   let user: TestUser;
   try {
-    user = testUser();
+    user = as ?? testUser();
   } catch (err) {
     return [(err as Error).message];
   }
@@ -460,6 +496,29 @@ export function rootlessProblems(): string[] {
   }
   rootlessProblemsCache = problems;
   return problems;
+}
+
+/**
+ * The reasons bin/sandbox cannot be run as the user named `name` (empty when it can): no
+ * such user, not root so no switching, or the checkout out of its reach.
+ */
+export function otherUserProblems(name: string | undefined, variable = 'the user'): string[] {
+  if (!name) return [`${variable} is not set`];
+  let user: TestUser;
+  try {
+    user = otherUser(name);
+  } catch (err) {
+    return [(err as Error).message];
+  }
+  return userProblems(user);
+}
+
+/**
+ * Returns true when `problems` is empty; else skips the test with the reason printed
+ * (false), or under CI throws, because a skip there must not pass for a run feature.
+ */
+export function requireNoProblems(t: TestLike, what: string, problems: string[]): boolean {
+  return skipOrFail(t, what, problems);
 }
 
 function skipOrFail(t: TestLike, what: string, problems: string[]): boolean {
