@@ -118,6 +118,11 @@ static struct {
 } plan = { .status_fd = -1 };
 
 
+/* Where msg() writes: stderr, except in the command's process before exec, where it
+ * is the exec pipe, so that the monitor prints it on its own stderr (the command's
+ * stderr may be a log or a terminal by then). */
+static int msg_fd = 2;
+
 static void msg(const char *fmt, ...) {
   char buf[4096];
   va_list ap;
@@ -127,7 +132,7 @@ static void msg(const char *fmt, ...) {
   if (n < 0) return;
   if (n > (int)sizeof buf - 2) n = sizeof buf - 2;
   buf[n++] = '\n';
-  ssize_t unused = write(2, buf, n);
+  ssize_t unused = write(msg_fd, buf, n);
   (void)unused;
 }
 
@@ -801,8 +806,12 @@ static void exec_command(char **envp) {
   _exit(EXIT_CANNOT_EXEC);
 }
 
+/* Descriptor of the exec pipe in the command's process: its end means exec worked. */
+#define EXEC_REPORT_FD 1023
+
 static void __attribute__((noreturn)) run_command(int pty_master) {
   reset_signals();
+  msg_fd = EXEC_REPORT_FD;
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (setsid() < 0) die("setsid: %s", strerror(errno));
   if (pty_master >= 0) {
@@ -843,8 +852,9 @@ static void __attribute__((noreturn)) run_command(int pty_master) {
     if (plan.cwd) die_hint("the working directory (-w) must exist in the sandbox", "cannot change to working directory %s: %s", cwd, strerror(errno));
     if (chdir("/") < 0) die("chdir /: %s", strerror(errno));
   }
-  /* Nothing of ours may leak into the command: close every descriptor past stdio. */
-  syscall(SYS_close_range, 3, ~0U, 0);
+  /* Nothing of ours may leak into the command: every descriptor past stdio closes at
+   * exec (the exec pipe included, which tells init that exec worked). */
+  syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
   exec_command(envp);
   _exit(EXIT_SETUP);
 }
@@ -1001,19 +1011,27 @@ static void __attribute__((noreturn)) run_init(int sock) {
   if (child < 0) die("fork: %s", strerror(errno));
   if (child == 0) {
     close(execpipe[0]);
-    /* close_range in run_command closes this too; exec success = EOF for init. */
-    dup2(execpipe[1], 1023);
+    dup2(execpipe[1], EXEC_REPORT_FD);
     run_command(pty_master);
   }
   close(execpipe[1]);
   if (pty_master >= 0) close(pty_master);
   if (log_out_w >= 0) { close(log_out_w); close(log_err_w); }
-  /* Tell the monitor the command started (EOF of execpipe: it exec'd or died). */
-  char dummy;
-  while (read(execpipe[0], &dummy, 1) < 0 && errno == EINTR) {}
+  /* EOF at once: the command was exec'd ('S' to the monitor). Text first: it could
+   * not be, and why ('E' + the text, which the monitor prints). */
+  char report[4096];
+  size_t got = 0;
+  report[got++] = 'E';
+  for (;;) {
+    ssize_t n = read(execpipe[0], report + got, sizeof report - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += (size_t)n;
+    if (got == sizeof report) break;
+  }
   close(execpipe[0]);
-  char started = 'S';
-  ssize_t unused = write(sock, &started, 1);
+  if (got == 1) report[0] = 'S';
+  ssize_t unused = write(sock, report, got);
   (void)unused;
 
   sigset_t mask;
@@ -1070,12 +1088,19 @@ static void copy_winsize(int master) {
   if (ioctl(1, TIOCGWINSZ, &ws) == 0 || ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
 }
 
-static int recv_fd(int sock, char *tag) {
+/* Receives one message from init: its tag, any text (NUL-terminated into `text`), and
+ * the descriptor it carries (-3 when none, -2 at EOF, -1 on error). */
+static int recv_msg(int sock, char *tag, char *text, size_t text_size) {
   char buf[CMSG_SPACE(sizeof(int))];
-  struct iovec iov = { .iov_base = tag, .iov_len = 1 };
+  char data[4097];
+  struct iovec iov = { .iov_base = data, .iov_len = sizeof data };
   struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = buf, .msg_controllen = sizeof buf };
   ssize_t n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
   if (n <= 0) return n == 0 ? -2 : -1;
+  *tag = data[0];
+  size_t len = (size_t)n - 1 < text_size - 1 ? (size_t)n - 1 : text_size - 1;
+  memcpy(text, data + 1, len);
+  text[len] = 0;
   struct cmsghdr *c = CMSG_FIRSTHDR(&m);
   if (c && c->cmsg_type == SCM_RIGHTS) { int fd; memcpy(&fd, CMSG_DATA(c), sizeof fd); return fd; }
   return -3;
@@ -1375,8 +1400,8 @@ int main(int argc, char **argv) {
     if (ready < 0) { if (errno == EINTR) continue; break; }
     if (ready == 0 && exited) break; /* the terminal went quiet after the end */
     if (i_sock >= 0 && p[i_sock].revents) {
-      char tag = 0;
-      int fd = recv_fd(sock, &tag);
+      char tag = 0, text[4097];
+      int fd = recv_msg(sock, &tag, text, sizeof text);
       if (fd >= 0 && tag == 'T') {
         master = fd;
         if (isatty(0)) {
@@ -1390,6 +1415,8 @@ int main(int argc, char **argv) {
         copy_winsize(master);
       } else if (fd == -3 && tag == 'S') {
         status("{\"started\":true}");
+      } else if (fd == -3 && tag == 'E') {
+        write_all(2, text, strlen(text)); /* the command could not be started: why */
       } else if (fd == -3 && tag == 'F') {
         fuse_pid = start_fuse_root(init);
         if (fuse_pid < 0 || write(sock, "f", 1) != 1) kill(init, SIGKILL);

@@ -3,20 +3,21 @@
  * launch plan, start the native helper, wait, record the end (or remove it all for
  * `--rm`). Detached sandboxes and the rest of the lifecycle build on the same steps.
  */
-import { mkdirSync, readdirSync, readlinkSync, readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readlinkSync, readFileSync, writeFileSync, existsSync, statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunRequest } from './types.js';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import {
-  createContainer, containerDir, newContainerId, releaseName, writeRecord, type ContainerRecord,
+  createContainer, containerDir, exitFilePath, logPath, newContainerId, releaseName, writeRecord, type ContainerRecord,
 } from '../state/containers.js';
+import { processStartTime } from '../state/liveness.js';
 import {
   buildLaunchArgs, dirsToCreate, hostsFile, resolveCommand, type HostRootEntry, type ImageRunConfig,
-  type RootSource, type SandboxDirs,
+  type LaunchInput, type RootSource, type SandboxDirs,
 } from '../runtime/plan.js';
 import { helperPath, requireTool } from '../runtime/host-tools.js';
-import { runHelper } from '../runtime/launch.js';
+import { runHelper, startDetachedHelper } from '../runtime/launch.js';
 import { userIdMaps, removeTree } from '../runtime/userns.js';
 import { resolveImage } from '../images/store.js';
 import { runConfigOf } from '../images/config.js';
@@ -24,6 +25,9 @@ import { effectiveCapabilities } from '../runtime/capabilities.js';
 import { copyOnWrite } from '../runtime/cow.js';
 
 export const HOST_IMAGE = 'host';
+
+/** Logs of detached sandboxes rotate past this size (one old file is kept), as `--log-opt max-size`. */
+export const DEFAULT_LOG_MAX_SIZE = 64 * 1024 * 1024;
 
 export interface RunOutcome {
   id: string;
@@ -89,50 +93,86 @@ function sandboxDirs(dir: string): SandboxDirs {
   };
 }
 
-/** Runs a sandbox in the foreground and returns when it has ended. */
-export async function runForeground(paths: StorePaths, request: RunRequest, hooks: RunHooks = {}): Promise<RunOutcome> {
+interface PreparedLaunch {
+  helper: string;
+  args: string[];
+}
+
+/** The per-launch part of the launch input: how this start differs from any other. */
+type LaunchExtras = Pick<LaunchInput, 'cleanup' | 'statusFd' | 'dieWithParent' | 'log' | 'exitFile'>;
+
+/**
+ * Everything before the helper starts, for a sandbox whose record exists: tools,
+ * root, id maps, the files it gets (/etc/hosts, ...), its directories, the plan.
+ */
+async function prepareLaunch(paths: StorePaths, record: ContainerRecord, hooks: RunHooks, extras: LaunchExtras): Promise<PreparedLaunch> {
+  const { request, hostname } = record;
+  const slirp4netns = request.network === 'slirp4netns'
+    ? requireTool('slirp4netns', 'slirp4netns', 'for --network slirp4netns (the default); --network none or host work without it')
+    : undefined;
+  const helper = helperPath();
+  // A restarted sandbox keeps the image it was created from, even if the tag moved since.
+  const { root, image } = resolveRoot(paths, record.imageId ? { ...request, image: record.imageId } : request);
+  const cow = await copyOnWrite(paths);
+  const fuseOverlayfs = cow.mode === 'fuse' ? cow.fuseOverlayfs : undefined;
+  const maps = userIdMaps();
+  if (maps.degraded) hooks.warn?.(`only your own user id is mapped into the sandbox: ${maps.degraded}`);
+  const dirs = sandboxDirs(containerDir(paths, record.id));
+  for (const d of dirsToCreate(root, dirs, !!fuseOverlayfs)) mkdirSync(d, { recursive: true });
+  writeFileSync(dirs.hosts, hostsFile(hostname, request.network === 'host' ? readFileSync('/etc/hosts', 'utf8') : undefined));
+  writeFileSync(dirs.hostname, `${hostname}\n`);
+  writeFileSync(dirs.resolvConf, resolvConfFor(request));
+  const args = buildLaunchArgs({
+    request, image, root, dirs, hostname,
+    uidMaps: maps.uid, gidMaps: maps.gid, ...(maps.tools ? { mapTools: maps.tools } : {}),
+    capabilities: effectiveCapabilities(request.capAdd, request.capDrop),
+    ...extras,
+    ...(slirp4netns ? { slirp4netns } : {}),
+    ...(fuseOverlayfs ? { fuseOverlayfs } : {}),
+  });
+  return { helper, args };
+}
+
+/** Validates the request and writes the sandbox's first record (status `created`). */
+async function createSandbox(paths: StorePaths, request: RunRequest): Promise<ContainerRecord> {
   if (request.network === 'pasta') {
     throw new SandboxError('--network pasta is not available yet', {
       hint: 'use --network slirp4netns (the default), none (loopback only) or host',
     });
   }
-  const slirp4netns = request.network === 'slirp4netns'
-    ? requireTool('slirp4netns', 'slirp4netns', 'for --network slirp4netns (the default); --network none or host work without it')
-    : undefined;
-  const helper = helperPath();
-  const { root, image, imageId } = resolveRoot(paths, request);
-  const cow = await copyOnWrite(paths);
-  const fuseOverlayfs = cow.mode === 'fuse' ? cow.fuseOverlayfs : undefined;
+  const { image, imageId } = resolveRoot(paths, request);
   const command = resolveCommand(image, request);
-  const maps = userIdMaps();
-  if (maps.degraded) hooks.warn?.(`only your own user id is mapped into the sandbox: ${maps.degraded}`);
-
   const id = newContainerId();
-  const hostname = request.hostname ?? id.slice(0, 12);
-  const name = request.name ?? `sandbox-${id.slice(0, 12)}`;
-  const now = new Date().toISOString();
   const record: ContainerRecord = {
-    id, name, created: now, image: request.rootfs ?? request.image, ...(imageId ? { imageId } : {}),
-    command, hostname, request, state: { status: 'created' },
+    id,
+    name: request.name ?? `sandbox-${id.slice(0, 12)}`,
+    created: new Date().toISOString(),
+    image: request.rootfs ?? request.image,
+    ...(imageId ? { imageId } : {}),
+    command,
+    hostname: request.hostname ?? id.slice(0, 12),
+    request,
+    state: { status: 'created' },
   };
   mkdirSync(paths.data, { recursive: true });
-  const dir = await createContainer(paths, record);
-  const dirs = sandboxDirs(dir);
+  await createContainer(paths, record);
+  return record;
+}
+
+/** Removes what a `--rm` sandbox left when its helper could not (setup failed early). */
+async function removeLeftovers(paths: StorePaths, record: ContainerRecord): Promise<void> {
+  const dir = containerDir(paths, record.id);
+  if (existsSync(dir)) await removeTree(dir).catch(() => {});
+  releaseName(paths, record.name, record.id);
+}
+
+/** Runs a sandbox in the foreground and returns when it has ended. */
+export async function runForeground(paths: StorePaths, request: RunRequest, hooks: RunHooks = {}): Promise<RunOutcome> {
+  const record = await createSandbox(paths, request);
   let exitCode: number;
   try {
-    for (const d of dirsToCreate(root, dirs, !!fuseOverlayfs)) mkdirSync(d, { recursive: true });
-    writeFileSync(dirs.hosts, hostsFile(hostname, request.network === 'host' ? readFileSync('/etc/hosts', 'utf8') : undefined));
-    writeFileSync(dirs.hostname, `${hostname}\n`);
-    writeFileSync(dirs.resolvConf, resolvConfFor(request));
-    const args = buildLaunchArgs({
-      request, image, root, dirs, hostname,
-      uidMaps: maps.uid, gidMaps: maps.gid, ...(maps.tools ? { mapTools: maps.tools } : {}),
-      capabilities: effectiveCapabilities(request.capAdd, request.capDrop),
-      cleanup: request.remove,
-      statusFd: 3,
-      dieWithParent: process.pid,
-      ...(slirp4netns ? { slirp4netns } : {}),
-      ...(fuseOverlayfs ? { fuseOverlayfs } : {}),
+    const { helper, args } = await prepareLaunch(paths, record, hooks, {
+      cleanup: request.remove, statusFd: 3, dieWithParent: process.pid,
     });
     let started = false;
     exitCode = await runHelper(helper, args, {
@@ -154,13 +194,51 @@ export async function runForeground(paths: StorePaths, request: RunRequest, hook
       writeRecord(paths, record);
     }
   } finally {
-    if (request.remove) {
-      // The helper removes the directory itself; this catches a setup that failed before it could.
-      if (existsSync(dir)) await removeTree(dir).catch(() => {});
-      releaseName(paths, name, id);
-    }
+    if (request.remove) await removeLeftovers(paths, record);
   }
-  return { id, name, exitCode };
+  return { id: record.id, name: record.name, exitCode };
+}
+
+/**
+ * Starts a sandbox that already has a record (new with `run -d`, or exited, for
+ * `start`) in the background: its monitor keeps running after we return, writes the
+ * output to the log and the end to the exit file.
+ */
+export async function startDetached(paths: StorePaths, record: ContainerRecord, hooks: RunHooks = {}): Promise<ContainerRecord> {
+  const dir = containerDir(paths, record.id);
+  rmSync(exitFilePath(paths, record.id), { force: true });
+  const { helper, args } = await prepareLaunch(paths, record, hooks, {
+    cleanup: record.request.remove,
+    statusFd: 3,
+    log: { path: logPath(paths, record.id), maxSize: DEFAULT_LOG_MAX_SIZE },
+    exitFile: exitFilePath(paths, record.id),
+  });
+  const started = await startDetachedHelper(helper, args);
+  record.state = {
+    status: 'running',
+    pid: started.initPid,
+    monitorPid: started.monitorPid,
+    monitorStartTime: processStartTime(started.monitorPid),
+    startedAt: new Date().toISOString(),
+  };
+  // A --rm sandbox that already ended has removed its directory: nothing to record.
+  if (existsSync(dir)) writeRecord(paths, record);
+  return record;
+}
+
+/** `run -d`: creates the sandbox and starts it in the background. */
+export async function runDetached(paths: StorePaths, request: RunRequest, hooks: RunHooks = {}): Promise<ContainerRecord> {
+  const record = await createSandbox(paths, request);
+  try {
+    return await startDetached(paths, record, hooks);
+  } catch (err) {
+    if (request.remove) await removeLeftovers(paths, record);
+    else {
+      record.state = { status: 'exited', exitCode: err instanceof SandboxError ? err.exitCode : 125, finishedAt: new Date().toISOString(), error: err instanceof Error ? err.message : String(err) };
+      writeRecord(paths, record);
+    }
+    throw err;
+  }
 }
 
 export { containerDir };

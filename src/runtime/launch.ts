@@ -25,6 +25,65 @@ export interface LaunchOptions {
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGCONT'];
 
+export interface DetachedStart {
+  /** The monitor's pid: it outlives us. */
+  monitorPid: number;
+  /** The sandbox's init (its PID 1), as seen from here. */
+  initPid: number;
+}
+
+/**
+ * Starts the helper as the monitor of a detached sandbox: in its own session, its
+ * output to the sandbox's log. Resolves once the command has started; rejects with the
+ * helper's own error lines and exit code when setup failed.
+ */
+export function startDetachedHelper(helper: string, args: string[]): Promise<DetachedStart> {
+  const child = spawn(helper, ['--args-fd', '4'], { detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
+  const plan = child.stdio[4] as NodeJS.WritableStream | null;
+  plan?.on('error', () => { /* the helper died early; its exit status tells why */ });
+  plan?.end(args.map((a) => `${a}\0`).join(''));
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (d: string) => { if (stderr.length < 16384) stderr += d; });
+  return new Promise((resolve, reject) => {
+    let initPid = 0;
+    let buf = '';
+    const status = child.stdio[3] as NodeJS.ReadableStream | null;
+    status?.setEncoding?.('utf8');
+    const detach = () => {
+      child.stderr?.destroy();
+      (status as unknown as { destroy?: () => void } | null)?.destroy?.();
+      child.unref();
+    };
+    status?.on('data', (chunk: string) => {
+      buf += chunk;
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        let s: HelperStatus;
+        try { s = JSON.parse(line) as HelperStatus; } catch { continue; }
+        if (s.pid !== undefined) initPid = s.pid;
+        if (s.started && child.pid !== undefined) {
+          detach();
+          resolve({ monitorPid: child.pid, initPid });
+        }
+      }
+    });
+    child.on('error', (err) => reject(new SandboxError(`cannot start the sandbox helper: ${err.message}`, { cause: err })));
+    child.on('exit', (code, signal) => {
+      // Exited before the command started: setup failed, and the helper said why.
+      const lines = stderr.trim().split('\n');
+      const message = (lines.find((l) => l.startsWith('sandbox: ')) ?? lines[0] ?? 'the sandbox could not be started').replace(/^sandbox: /, '');
+      const hint = lines.find((l) => l.startsWith('hint: '))?.slice(6);
+      reject(new SandboxError(message || `the sandbox helper exited (${signal ?? code})`, {
+        exitCode: code ?? EXIT_SANDBOX_ERROR,
+        ...(hint ? { hint } : {}),
+      }));
+    });
+  });
+}
+
 /** Runs the helper with the status pipe on fd 3 and the plan on fd 4; resolves to the exit code. */
 export function runHelper(helper: string, args: string[], options: LaunchOptions): Promise<number> {
   const stdio: StdioOptions = [options.stdin, 'inherit', 'inherit', options.onStatus ? 'pipe' : 'ignore', 'pipe'];

@@ -68,6 +68,10 @@ export interface LaunchInput {
   slirp4netns?: string;
   /** fuse-overlayfs instead of the kernel's overlayfs for the root. */
   fuseOverlayfs?: string;
+  /** Detached sandboxes: the monitor writes the output here (rotated past maxSize bytes). */
+  log?: { path: string; maxSize: number };
+  /** Detached sandboxes: the monitor records the end here. */
+  exitFile?: string;
 }
 
 /** Host top-level directories that the `host` image replaces with fresh ones. */
@@ -168,6 +172,8 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   if (request.tty) args.push('--tty');
   if (request.tty && request.interactive) args.push('--stdin');
   if (input.cleanup) args.push('--cleanup', dirs.container);
+  if (input.log) args.push('--log', input.log.path, '--log-max-size', String(input.log.maxSize));
+  if (input.exitFile) args.push('--exit-file', input.exitFile);
   args.push('--hostname', input.hostname);
 
   args.push(...rootArgs(input.root, dirs, input.fuseOverlayfs));

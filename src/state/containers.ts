@@ -18,7 +18,11 @@ export type ContainerStatus = 'created' | 'running' | 'exited';
 
 export interface ContainerState {
   status: ContainerStatus;
+  /** The sandbox's init (PID 1 inside), as the host sees it. */
   pid?: number;
+  /** The monitor of a detached sandbox, and its start time (so a reused pid is never taken for it). */
+  monitorPid?: number;
+  monitorStartTime?: number;
   startedAt?: string;
   finishedAt?: string;
   exitCode?: number;

@@ -4,6 +4,7 @@ import { doctorCommand } from './doctor.js';
 import { runCommand } from './run.js';
 import { importCommand } from './import.js';
 import { versionCommand } from './version.js';
+import { psCommand, stopCommand, killCommand, startCommand, rmCommand, inspectCommand } from './lifecycle.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [runCommand, importCommand, doctorCommand, versionCommand];
+export const commands: CommandModule<any, any>[] = [runCommand, psCommand, stopCommand, killCommand, startCommand, rmCommand, inspectCommand, importCommand, doctorCommand, versionCommand];

@@ -3,8 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { parseRunArgv, rawArgsAfterCommand, runOptionsBuilder, runUsage, toRunRequest } from '../run-options.js';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
-import { runForeground } from '../../api/run.js';
-import { SandboxError } from '../../errors.js';
+import { runForeground, runDetached } from '../../api/run.js';
 
 const warn = (message: string) => process.stderr.write(`sandbox: warning: ${message}\n`);
 
@@ -22,10 +21,12 @@ export async function runFromArgv(words: string[], globals: GlobalArgs): Promise
     stdinIsTTY: !!process.stdin.isTTY,
     warn,
   });
-  if (request.detach) {
-    throw new SandboxError('detached sandboxes (-d) are not available yet', { hint: 'run in the foreground, e.g. from a terminal multiplexer' });
-  }
   const paths = storePathsFromArgs({ ...globals, ...(args.root ? { root: args.root } : {}) });
+  if (request.detach) {
+    const record = await runDetached(paths, request, { warn });
+    process.stdout.write(`${record.id}\n`);
+    return true;
+  }
   const outcome = await runForeground(paths, request, { warn, forwardSignals: true });
   process.exitCode = outcome.exitCode;
   return true;

@@ -1,0 +1,168 @@
+/** `ps`, `stop`, `kill`, `start`, `rm`, `inspect`: sandboxes that are recorded in the store. */
+import type { CommandModule } from 'yargs';
+import { storePathsFromArgs, type GlobalArgs } from '../context.js';
+import {
+  inspectSandbox, killSandbox, listSandboxes, removeSandbox, startSandbox, stopSandbox, type SandboxView,
+} from '../../api/lifecycle.js';
+import { humanDuration, table } from '../format.js';
+import { SandboxError } from '../../errors.js';
+
+function status(v: SandboxView, now: number): string {
+  const s = v.state;
+  if (s.status === 'running') return `Up ${humanDuration(now - Date.parse(s.startedAt ?? v.record.created))}`;
+  if (s.status === 'exited') {
+    const ago = s.finishedAt ? ` ${humanDuration(now - Date.parse(s.finishedAt))} ago` : '';
+    return `Exited (${s.exitCode ?? -1})${ago}`;
+  }
+  return 'Created';
+}
+
+/** Docker's COMMAND column: the words joined, cut at 20 characters unless --no-trunc. */
+function shortCommand(argv: string[], full: boolean): string {
+  const text = argv.join(' ');
+  return full || text.length <= 20 ? `"${text}"` : `"${text.slice(0, 19)}…"`;
+}
+
+interface PsArgs extends GlobalArgs {
+  all?: boolean;
+  quiet?: boolean;
+  'no-trunc'?: boolean;
+  format?: string;
+}
+
+export const psCommand: CommandModule<GlobalArgs, PsArgs> = {
+  command: 'ps',
+  aliases: ['list', 'ls'],
+  describe: 'List sandboxes (running ones; -a for all)',
+  builder: (y) => y
+    .option('all', { alias: 'a', type: 'boolean', describe: 'Show all sandboxes, not only running ones' })
+    .option('quiet', { alias: 'q', type: 'boolean', describe: 'Only ids' })
+    .option('no-trunc', { type: 'boolean', describe: 'Do not truncate ids and commands' })
+    .option('format', { type: 'string', choices: ['table', 'json'], describe: 'Output format' }),
+  handler: (argv) => {
+    const views = listSandboxes(storePathsFromArgs(argv), { all: !!argv.all });
+    const full = !!argv['no-trunc'];
+    if (argv.quiet) {
+      process.stdout.write(views.map((v) => (full ? v.record.id : v.record.id.slice(0, 12)) + '\n').join(''));
+      return;
+    }
+    if (argv.format === 'json') {
+      process.stdout.write(JSON.stringify(views.map((v) => ({
+        Id: v.record.id, Names: [v.record.name], Image: v.record.image, Command: v.record.command,
+        Created: v.record.created, State: v.state.status, ExitCode: v.state.exitCode ?? 0,
+        StartedAt: v.state.startedAt, FinishedAt: v.state.finishedAt, Pid: v.state.pid ?? 0,
+        Labels: v.record.request.labels,
+      })), null, 2) + '\n');
+      return;
+    }
+    const now = Date.now();
+    process.stdout.write(table(
+      ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
+      views.map((v) => [
+        full ? v.record.id : v.record.id.slice(0, 12), v.record.image, shortCommand(v.record.command, full),
+        `${humanDuration(now - Date.parse(v.record.created))} ago`, status(v, now), '', v.record.name,
+      ]),
+    ));
+  },
+};
+
+interface ManyArgs extends GlobalArgs {
+  names: string[];
+}
+
+/** Runs `action` for each named sandbox, printing its name as Docker does; one failure does not stop the rest. */
+async function eachSandbox(names: string[], action: (name: string) => Promise<unknown>): Promise<void> {
+  if (names.length === 1) {
+    await action(names[0]!);
+    process.stdout.write(`${names[0]}\n`);
+    return;
+  }
+  let failed: SandboxError | undefined;
+  for (const name of names) {
+    try {
+      await action(name);
+      process.stdout.write(`${name}\n`);
+    } catch (err) {
+      if (!(err instanceof SandboxError)) throw err;
+      process.stderr.write(`sandbox: ${err.message}\n`);
+      failed = err;
+    }
+  }
+  if (failed) throw new SandboxError('some of the sandboxes failed (see above)', failed.hint ? { hint: failed.hint } : {});
+}
+
+export const stopCommand: CommandModule<GlobalArgs, ManyArgs & { time: number }> = {
+  command: 'stop <names..>',
+  describe: 'Stop sandboxes: the stop signal, then SIGKILL after --time seconds',
+  builder: (y) => y
+    .positional('names', { type: 'string', array: true, demandOption: true })
+    .option('time', { alias: 't', type: 'number', default: 10, describe: 'Seconds to wait before SIGKILL' }),
+  handler: async (argv) => {
+    const paths = storePathsFromArgs(argv);
+    await eachSandbox(argv.names, (n) => stopSandbox(paths, n, argv.time));
+  },
+};
+
+export const killCommand: CommandModule<GlobalArgs, ManyArgs & { signal: string }> = {
+  command: 'kill <names..>',
+  describe: 'Send a signal to sandboxes (default SIGKILL)',
+  builder: (y) => y
+    .positional('names', { type: 'string', array: true, demandOption: true })
+    .option('signal', { alias: 's', type: 'string', default: 'KILL', describe: 'Signal name or number' }),
+  handler: async (argv) => {
+    const paths = storePathsFromArgs(argv);
+    const sig = /^\d+$/.test(argv.signal) ? Number(argv.signal) : (`SIG${argv.signal.toUpperCase().replace(/^SIG/, '')}` as NodeJS.Signals);
+    await eachSandbox(argv.names, async (n) => killSandbox(paths, n, sig));
+  },
+};
+
+export const startCommand: CommandModule<GlobalArgs, ManyArgs> = {
+  command: 'start <names..>',
+  describe: 'Start stopped sandboxes again (same writable layer, same configuration)',
+  builder: (y) => y.positional('names', { type: 'string', array: true, demandOption: true }),
+  handler: async (argv) => {
+    const paths = storePathsFromArgs(argv);
+    await eachSandbox(argv.names, (n) => startSandbox(paths, n));
+  },
+};
+
+export const rmCommand: CommandModule<GlobalArgs, ManyArgs & { force?: boolean }> = {
+  command: 'rm <names..>',
+  describe: 'Remove sandboxes (-f: running ones too)',
+  builder: (y) => y
+    .positional('names', { type: 'string', array: true, demandOption: true })
+    .option('force', { alias: 'f', type: 'boolean', describe: 'Kill running sandboxes first' }),
+  handler: async (argv) => {
+    const paths = storePathsFromArgs(argv);
+    await eachSandbox(argv.names, (n) => removeSandbox(paths, n, { force: !!argv.force }));
+  },
+};
+
+export const inspectCommand: CommandModule<GlobalArgs, ManyArgs> = {
+  command: 'inspect <names..>',
+  describe: 'Show sandboxes as JSON (shaped like Docker\'s)',
+  builder: (y) => y.positional('names', { type: 'string', array: true, demandOption: true }),
+  handler: (argv) => {
+    const paths = storePathsFromArgs(argv);
+    const out = argv.names.map((n) => {
+      const { record: r, state: s } = inspectSandbox(paths, n);
+      return {
+        Id: r.id, Name: r.name, Created: r.created, Path: r.command[0], Args: r.command.slice(1),
+        State: {
+          Status: s.status, Running: s.status === 'running', Pid: s.status === 'running' ? s.pid ?? 0 : 0,
+          ExitCode: s.exitCode ?? 0, Error: s.error ?? '', StartedAt: s.startedAt ?? '', FinishedAt: s.finishedAt ?? '',
+        },
+        Image: r.imageId ?? r.image,
+        Config: {
+          Image: r.image, Cmd: r.request.command, Entrypoint: r.request.entrypoint ?? null, Env: Object.entries(r.request.env).map(([k, v]) => `${k}=${v}`),
+          Labels: r.request.labels, WorkingDir: r.request.workdir ?? '', User: r.request.user ?? '', Hostname: r.hostname,
+        },
+        HostConfig: { AutoRemove: r.request.remove, NetworkMode: r.request.network, ReadonlyRootfs: r.request.readOnly, CapAdd: r.request.capAdd, CapDrop: r.request.capDrop },
+        Mounts: r.request.volumes.map((v) => ({ Type: v.kind, Source: v.kind === 'bind' ? v.source : v.name, Destination: v.target, RW: !v.readOnly })),
+        GraphDriver: { Name: 'overlay', Data: { UpperDir: `${paths.data}/containers/${r.id}/upper`, WorkDir: `${paths.data}/containers/${r.id}/work` } },
+        LogPath: `${paths.data}/containers/${r.id}/ctr.log`,
+      };
+    });
+    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+  },
+};
