@@ -34,7 +34,8 @@ export function eventTime(now = new Date()): string {
 
 /** Appends one event; a journal that cannot be written never fails the command itself. */
 export function appendEvent(paths: StorePaths, event: Omit<SandboxEvent, 'time'> & { time?: string }): void {
-  const line = JSON.stringify({ time: event.time ?? eventTime(), ...event }) + '\n';
+  const { time, ...rest } = event;
+  const line = JSON.stringify({ time: time ?? eventTime(), ...rest }) + '\n';
   try {
     appendFileSync(eventsPath(paths), line);
   } catch (err) {
