@@ -68,6 +68,10 @@
 #define SIG_ABORT (SIGRTMAX)
 /* Delivered to the monitor when the CLI that started it dies (--die-with-parent). */
 #define SIG_PARENT_GONE (SIGRTMAX - 1)
+/* Sent to the monitor by `sandbox stop` / `kill`: no more restarts; then the stop
+ * signal, or SIGKILL, to the current init. Fixed numbers: the CLI sends them too. */
+#define SIG_STOP_REQUEST 40
+#define SIG_KILL_REQUEST 41
 
 /* ---------- the plan ---------- */
 
@@ -114,8 +118,13 @@ static struct {
   const char *log_path;   /* detached: the command's output goes here (CRI log format) */
   long log_max_size;      /* rotate to PATH.1 past this many bytes; 0: no limit */
   const char *exit_file;  /* written at the end: {"exitCode":N,"finishedAt":"..."} */
+  const char *pid_file;   /* the current init's pid, rewritten at every (re)start */
+  const char *events_file, *event_id, *event_name; /* where `die` (and restart `start`) events go */
+  int restart;            /* 0 no, 1 on-failure, 2 always */
+  int restart_max;        /* on-failure:N; 0 = no limit */
+  int stop_signal;        /* what `sandbox stop` sends first (default SIGTERM) */
   char **argv;
-} plan = { .status_fd = -1 };
+} plan = { .status_fd = -1, .stop_signal = SIGTERM };
 
 
 /* Where msg() writes: stderr, except in the command's process before exec, where it
@@ -211,6 +220,16 @@ static void parse_args(int argc, char **argv) {
     else if (!strcmp(o, "--log")) plan.log_path = ARG();
     else if (!strcmp(o, "--log-max-size")) plan.log_max_size = atol(ARG());
     else if (!strcmp(o, "--exit-file")) plan.exit_file = ARG();
+    else if (!strcmp(o, "--pid-file")) plan.pid_file = ARG();
+    else if (!strcmp(o, "--events")) { plan.events_file = ARG(); plan.event_id = ARG(); plan.event_name = ARG(); }
+    else if (!strcmp(o, "--restart")) {
+      const char *v = ARG();
+      if (!strcmp(v, "no")) plan.restart = 0;
+      else if (!strcmp(v, "always")) plan.restart = 2;
+      else if (!strncmp(v, "on-failure", 10)) { plan.restart = 1; plan.restart_max = v[10] == ':' ? atoi(v + 11) : 0; }
+      else die("internal: bad restart policy %s", v);
+    }
+    else if (!strcmp(o, "--stop-signal")) plan.stop_signal = atoi(ARG());
     else if (!strcmp(o, "--help")) usage();
     else die("internal: unknown launch option %s", o);
 #undef ARG
@@ -1118,7 +1137,7 @@ static int pump(int from, int to) {
 static int forwardable(int sig) {
   switch (sig) {
   case SIGCHLD: case SIGWINCH: case SIGTTIN: case SIGTTOU: case SIGTSTP: case SIGPIPE: return 0;
-  default: return sig != SIG_ABORT && sig != SIG_PARENT_GONE;
+  default: return sig != SIG_ABORT && sig != SIG_PARENT_GONE && sig != SIG_STOP_REQUEST && sig != SIG_KILL_REQUEST;
   }
 }
 
@@ -1247,6 +1266,8 @@ static pid_t start_fuse_root(pid_t init) {
 
 /* Runs slirp4netns for the sandbox's network namespace and waits until it is up.
  * It exits when we do: its --exit-fd is a pipe whose write end only we hold. */
+static pid_t slirp_pid = 0;
+static int slirp_exit_fd = -1; /* closing it ends slirp4netns */
 static void start_slirp4netns(pid_t init) {
   int ready[2], ex[2];
   if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(ex, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
@@ -1272,7 +1293,9 @@ static void start_slirp4netns(pid_t init) {
   }
   close(ready[1]);
   close(ex[0]);
-  /* ex[1] stays open (close-on-exec) for as long as the monitor lives. */
+  /* ex[1] stays open (close-on-exec) for as long as this run of the sandbox lasts. */
+  slirp_pid = child;
+  slirp_exit_fd = ex[1];
   char c;
   ssize_t n;
   while ((n = read(ready[0], &c, 1)) < 0 && errno == EINTR) {}
@@ -1287,6 +1310,46 @@ static void start_slirp4netns(pid_t init) {
   }
 }
 
+/* RFC 3339 UTC with nanoseconds, now. */
+static void now_rfc3339(char *out, size_t size) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  size_t h = strftime(out, size, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(out + h, size - h, ".%09ldZ", ts.tv_nsec);
+}
+
+/* Appends an event to the journal in the format of src/state/events.ts (one write). */
+static void append_event(const char *action, int exit_code) {
+  if (!plan.events_file) return;
+  char when[64], line[1024];
+  now_rfc3339(when, sizeof when);
+  int n = exit_code >= 0
+    ? snprintf(line, sizeof line, "{\"time\":\"%s\",\"type\":\"container\",\"action\":\"%s\",\"id\":\"%s\",\"name\":\"%s\",\"attributes\":{\"exitCode\":%d}}\n",
+               when, action, plan.event_id, plan.event_name, exit_code)
+    : snprintf(line, sizeof line, "{\"time\":\"%s\",\"type\":\"container\",\"action\":\"%s\",\"id\":\"%s\",\"name\":\"%s\"}\n",
+               when, action, plan.event_id, plan.event_name);
+  if (n <= 0 || n >= (int)sizeof line) return;
+  int fd = open(plan.events_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  write_all(fd, line, (size_t)n);
+  close(fd);
+}
+
+static void write_pid_file(pid_t pid) {
+  if (!plan.pid_file) return;
+  char tmp[PATH_MAX], body[32];
+  snprintf(tmp, sizeof tmp, "%s.tmp", plan.pid_file);
+  int n = snprintf(body, sizeof body, "%d\n", (int)pid);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  write_all(fd, body, (size_t)n);
+  close(fd);
+  rename(tmp, plan.pid_file);
+}
+
+static int stop_requested = 0;
 static struct timespec terminal_sig_at[_NSIG];
 
 /* Was `t` less than half a second ago? */
@@ -1326,6 +1389,8 @@ static char **read_args_fd(int fd, int *argc_out) {
   return av;
 }
 
+static int run_once(int sfd);
+
 int main(int argc, char **argv) {
   if (argc == 3 && !strcmp(argv[1], "--args-fd")) argv = read_args_fd(atoi(argv[2]), &argc);
   parse_args(argc, argv);
@@ -1339,11 +1404,64 @@ int main(int argc, char **argv) {
     if (getppid() != plan.die_with_parent) _exit(EXIT_SETUP); /* the CLI is already gone */
   }
 
+  if (plan.log_path) log_open();
+  sigset_t mask;
+  sigfillset(&mask);
+  int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+
+  /* Runs the sandbox, and again while its restart policy says so (Docker's rules: never
+   * after a stop or kill request; on-failure only for a non-zero exit, at most N
+   * times; a delay doubling from 100 ms, reset after 10 s of running). */
+  int restarts = 0;
+  long delay_ms = 100;
+  for (;;) {
+    struct timespec began, ended;
+    clock_gettime(CLOCK_MONOTONIC, &began);
+    int code = run_once(sfd);
+    clock_gettime(CLOCK_MONOTONIC, &ended);
+    append_event("die", code);
+    int again = !stop_requested && !plan.userns_only &&
+      (plan.restart == 2 || (plan.restart == 1 && code != 0 && (plan.restart_max == 0 || restarts < plan.restart_max)));
+    if (!again) {
+      write_exit_file(code);
+      status("{\"exit_code\":%d}", code);
+      return code;
+    }
+    if (ended.tv_sec - began.tv_sec >= 10) delay_ms = 100;
+    /* Wait, but a stop request ends the wait (and the restarts). */
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    long left = delay_ms;
+    while (left > 0 && !stop_requested) {
+      struct pollfd p = { sfd, POLLIN, 0 };
+      if (poll(&p, 1, (int)left) > 0) {
+        struct signalfd_siginfo si;
+        if (read(sfd, &si, sizeof si) == sizeof si &&
+            ((int)si.ssi_signo == SIG_STOP_REQUEST || (int)si.ssi_signo == SIG_KILL_REQUEST || (int)si.ssi_signo == SIGTERM))
+          stop_requested = 1;
+      }
+      struct timespec now;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      left = delay_ms - ((now.tv_sec - until.tv_sec) * 1000 + (now.tv_nsec - until.tv_nsec) / 1000000);
+    }
+    if (stop_requested) {
+      write_exit_file(code);
+      status("{\"exit_code\":%d}", code);
+      return code;
+    }
+    restarts++;
+    if (delay_ms < 10000) delay_ms *= 2;
+    append_event("restart", -1);
+  }
+}
+
+/* One run of the sandbox: clone the init, id maps, network, then monitor it until it
+ * ends; returns the command's exit status. */
+static int run_once(int sfd) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) die("socketpair: %s", strerror(errno));
   struct log_stream out = { .fd = -1, .name = "stdout" }, err = { .fd = -1, .name = "stderr" };
   if (plan.log_path) {
-    log_open();
     if (!plan.tty) {
       int po[2], pe[2];
       if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
@@ -1374,6 +1492,7 @@ int main(int argc, char **argv) {
   if (log_out_w >= 0) { close(log_out_w); close(log_err_w); log_out_w = log_err_w = -1; }
   int sock = sv[0];
   status("{\"pid\":%d}", (int)init);
+  write_pid_file(init);
   write_id_maps(init);
   if (write(sock, "G", 1) != 1) die("the sandbox's init died during setup");
   if (plan.slirp4netns) {
@@ -1382,9 +1501,6 @@ int main(int argc, char **argv) {
     if (write(sock, "N", 1) != 1) die("the sandbox's init died during setup");
   }
 
-  sigset_t mask;
-  sigfillset(&mask);
-  int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
   int master = -1, stdin_done = !plan.stdin_open, master_done = 0, exited = 0, code = EXIT_SETUP;
   for (;;) {
     struct pollfd p[6];
@@ -1451,6 +1567,12 @@ int main(int argc, char **argv) {
           /* the CLI's copy of a terminal signal we already passed on */
         } else if (sig == SIG_PARENT_GONE) {
           kill(init, SIG_ABORT);
+        } else if (sig == SIG_STOP_REQUEST) {
+          stop_requested = 1;
+          kill(init, plan.stop_signal);
+        } else if (sig == SIG_KILL_REQUEST) {
+          stop_requested = 1;
+          kill(init, SIGKILL); /* from outside its pid namespace: ends everything inside */
         } else if (forwardable(sig)) {
           kill(init, sig);
         }
@@ -1458,8 +1580,10 @@ int main(int argc, char **argv) {
     }
   }
   restore_terminal();
-  if (fuse_pid > 0) { kill(fuse_pid, SIGKILL); waitpid(fuse_pid, NULL, 0); }
-  write_exit_file(code);
-  status("{\"exit_code\":%d}", code);
+  if (fuse_pid > 0) { kill(fuse_pid, SIGKILL); waitpid(fuse_pid, NULL, 0); fuse_pid = 0; }
+  if (sock >= 0) close(sock);
+  if (master >= 0) close(master);
+  if (slirp_exit_fd >= 0) { close(slirp_exit_fd); slirp_exit_fd = -1; }
+  if (slirp_pid > 0) { waitpid(slirp_pid, NULL, 0); slirp_pid = 0; }
   return code;
 }

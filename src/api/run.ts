@@ -12,6 +12,7 @@ import {
   createContainer, containerDir, exitFilePath, logPath, newContainerId, releaseName, writeRecord, type ContainerRecord,
 } from '../state/containers.js';
 import { processStartTime } from '../state/liveness.js';
+import { appendEvent, eventsPath } from '../state/events.js';
 import {
   buildLaunchArgs, dirsToCreate, hostsFile, resolveCommand, type HostRootEntry, type ImageRunConfig,
   type LaunchInput, type RootSource, type SandboxDirs,
@@ -23,6 +24,7 @@ import { resolveImage } from '../images/store.js';
 import { runConfigOf } from '../images/config.js';
 import { effectiveCapabilities } from '../runtime/capabilities.js';
 import { copyOnWrite } from '../runtime/cow.js';
+import { removeAnonymousVolumes, resolveVolumeMounts } from './volumes.js';
 
 export const HOST_IMAGE = 'host';
 
@@ -126,6 +128,8 @@ async function prepareLaunch(paths: StorePaths, record: ContainerRecord, hooks: 
     request, image, root, dirs, hostname,
     uidMaps: maps.uid, gidMaps: maps.gid, ...(maps.tools ? { mapTools: maps.tools } : {}),
     capabilities: effectiveCapabilities(request.capAdd, request.capDrop),
+    pidFile: join(dirs.container, 'pid'),
+    events: { file: eventsPath(paths), id: record.id, name: record.name },
     ...extras,
     ...(slirp4netns ? { slirp4netns } : {}),
     ...(fuseOverlayfs ? { fuseOverlayfs } : {}),
@@ -142,6 +146,8 @@ async function createSandbox(paths: StorePaths, request: RunRequest): Promise<Co
   }
   const { image, imageId } = resolveRoot(paths, request);
   const command = resolveCommand(image, request);
+  // Volumes become binds of their directories (created on first use); the record keeps those.
+  const resolved = resolveVolumeMounts(paths, request);
   const id = newContainerId();
   const record: ContainerRecord = {
     id,
@@ -151,11 +157,17 @@ async function createSandbox(paths: StorePaths, request: RunRequest): Promise<Co
     ...(imageId ? { imageId } : {}),
     command,
     hostname: request.hostname ?? id.slice(0, 12),
-    request,
+    request: resolved,
     state: { status: 'created' },
   };
   mkdirSync(paths.data, { recursive: true });
-  await createContainer(paths, record);
+  try {
+    await createContainer(paths, record);
+  } catch (err) {
+    await removeAnonymousVolumes(paths, resolved).catch(() => {});
+    throw err;
+  }
+  appendEvent(paths, { type: 'container', action: 'create', id: record.id, name: record.name, attributes: { image: record.image } });
   return record;
 }
 
@@ -164,6 +176,7 @@ async function removeLeftovers(paths: StorePaths, record: ContainerRecord): Prom
   const dir = containerDir(paths, record.id);
   if (existsSync(dir)) await removeTree(dir).catch(() => {});
   releaseName(paths, record.name, record.id);
+  await removeAnonymousVolumes(paths, record.request).catch(() => {});
 }
 
 /** Runs a sandbox in the foreground and returns when it has ended. */
@@ -183,7 +196,10 @@ export async function runForeground(paths: StorePaths, request: RunRequest, hook
           record.state = { status: 'running', pid: s.pid, startedAt: new Date().toISOString() };
           writeRecord(paths, record);
         }
-        if (s.started) started = true;
+        if (s.started) {
+          started = true;
+          appendEvent(paths, { type: 'container', action: 'start', id: record.id, name: record.name });
+        }
       },
     });
     if (!request.remove) {
@@ -210,7 +226,7 @@ export async function startDetached(paths: StorePaths, record: ContainerRecord, 
   const { helper, args } = await prepareLaunch(paths, record, hooks, {
     cleanup: record.request.remove,
     statusFd: 3,
-    log: { path: logPath(paths, record.id), maxSize: DEFAULT_LOG_MAX_SIZE },
+    log: { path: logPath(paths, record.id), maxSize: record.request.logMaxSize ?? DEFAULT_LOG_MAX_SIZE },
     exitFile: exitFilePath(paths, record.id),
   });
   const started = await startDetachedHelper(helper, args);
@@ -223,6 +239,7 @@ export async function startDetached(paths: StorePaths, record: ContainerRecord, 
   };
   // A --rm sandbox that already ended has removed its directory: nothing to record.
   if (existsSync(dir)) writeRecord(paths, record);
+  appendEvent(paths, { type: 'container', action: 'start', id: record.id, name: record.name });
   return record;
 }
 

@@ -56,4 +56,10 @@ export interface RunRequest {
   capDrop: string[];
   noNewPrivileges: boolean;
   labels: Record<string, string>;
+  /** `--restart`: `no` (default), `on-failure[:N]` or `always`, honoured by the monitor. */
+  restart?: string;
+  /** `--stop-signal`: the signal number `sandbox stop` sends first (default SIGTERM). */
+  stopSignal?: number;
+  /** `--log-opt max-size=...`: the log of a detached sandbox rotates past this many bytes. */
+  logMaxSize?: number;
 }

@@ -53,6 +53,9 @@ export interface RunArgs {
   capAdd?: string[];
   capDrop?: string[];
   securityOpt?: string[];
+  restart?: string;
+  stopSignal?: string;
+  logOpt?: string[];
   label?: string[];
   /** First word after the options (the command's first word with `--rootfs`). */
   image?: string;
@@ -98,6 +101,9 @@ export const RUN_OPTIONS: readonly RunOptionDef[] = [
   { name: 'cap-drop', aliases: [], type: 'string', array: true, describe: 'Drop a capability, or ALL (repeatable)' },
   { name: 'security-opt', aliases: [], type: 'string', array: true, describe: 'Security option: no-new-privileges[=true|false]' },
   { name: 'label', aliases: ['l'], type: 'string', array: true, describe: 'Set metadata: KEY=VALUE (repeatable)' },
+  { name: 'restart', aliases: [], type: 'string', describe: 'Restart policy: no, on-failure[:N], always' },
+  { name: 'stop-signal', aliases: [], type: 'string', describe: 'Signal `sandbox stop` sends first (default SIGTERM)' },
+  { name: 'log-opt', aliases: [], type: 'string', array: true, describe: 'Log option: max-size=SIZE (e.g. 10m) rotates the log' },
   { name: 'help', aliases: ['h'], type: 'boolean', describe: 'Show help', global: true },
   { name: 'root', aliases: [], type: 'string', describe: 'Keep all state under this directory', global: true },
 ];
@@ -620,5 +626,52 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
   if (workdir !== undefined) request.workdir = workdir;
   if (userArg !== undefined) request.user = validateUser(userArg);
   if (hostnameArg !== undefined) request.hostname = validateHostname(hostnameArg);
+  const restartArg = last(p.restart);
+  if (restartArg !== undefined) {
+    request.restart = parseRestartPolicy(restartArg);
+    if (request.restart !== 'no' && request.remove) {
+      throw new SandboxError('--restart and --rm cannot be combined', { hint: 'a sandbox that removes itself cannot be restarted; drop one of them' });
+    }
+  }
+  const stopSignalArg = last(p.stopSignal);
+  if (stopSignalArg !== undefined) request.stopSignal = parseSignal(stopSignalArg);
+  for (const opt of list(p.logOpt)) request.logMaxSize = parseLogOpt(opt);
   return request;
+}
+
+/** `no`, `always`, `on-failure`, `on-failure:N` (Docker's restart policies). */
+export function parseRestartPolicy(value: string): string {
+  if (/^(no|always|on-failure(:[1-9][0-9]*)?)$/.test(value)) return value;
+  if (value === 'unless-stopped') return 'always'; // no daemon restarts here: the same thing
+  throw new SandboxError(`invalid restart policy "${value}"`, { hint: 'use no, on-failure[:MAX-RETRIES], always or unless-stopped' });
+}
+
+const SIGNALS: Record<string, number> = {
+  HUP: 1, INT: 2, QUIT: 3, ILL: 4, TRAP: 5, ABRT: 6, BUS: 7, FPE: 8, KILL: 9, USR1: 10, SEGV: 11, USR2: 12,
+  PIPE: 13, ALRM: 14, TERM: 15, STKFLT: 16, CHLD: 17, CONT: 18, STOP: 19, TSTP: 20, TTIN: 21, TTOU: 22,
+  URG: 23, XCPU: 24, XFSZ: 25, VTALRM: 26, PROF: 27, WINCH: 28, IO: 29, PWR: 30, SYS: 31,
+};
+
+/** A signal by name (`TERM`, `SIGTERM`, any case) or number, as `--stop-signal` and `kill -s` take it. */
+export function parseSignal(value: string): number {
+  if (/^[0-9]+$/.test(value)) {
+    const n = Number(value);
+    if (n >= 1 && n <= 64) return n;
+  } else {
+    const n = SIGNALS[value.toUpperCase().replace(/^SIG/, '')];
+    if (n !== undefined) return n;
+    const rt = /^RTMIN(?:\+([0-9]+))?$/.exec(value.toUpperCase().replace(/^SIG/, ''));
+    if (rt && 34 + Number(rt[1] ?? 0) <= 64) return 34 + Number(rt[1] ?? 0);
+  }
+  throw new SandboxError(`invalid signal "${value}"`, { hint: 'use a name like TERM, SIGINT, KILL, or a number 1-64' });
+}
+
+/** `max-size=10m` -> bytes; other log options are refused. */
+export function parseLogOpt(value: string): number {
+  const m = /^max-size=([0-9]+)([kmg]?)b?$/i.exec(value.trim());
+  if (!m) throw new SandboxError(`unsupported --log-opt "${value}"`, { hint: 'supported: max-size=SIZE, e.g. max-size=10m' });
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  const bytes = Number(m[1]) * unit;
+  if (bytes < 4096) throw new SandboxError(`--log-opt max-size must be at least 4k (got ${value})`, { hint: 'e.g. max-size=10m' });
+  return bytes;
 }

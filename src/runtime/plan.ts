@@ -72,6 +72,10 @@ export interface LaunchInput {
   log?: { path: string; maxSize: number };
   /** Detached sandboxes: the monitor records the end here. */
   exitFile?: string;
+  /** The monitor rewrites the current init's pid here at every (re)start. */
+  pidFile?: string;
+  /** The journal the monitor appends `die` and `restart` events to, and who it names. */
+  events?: { file: string; id: string; name: string };
 }
 
 /** Host top-level directories that the `host` image replaces with fresh ones. */
@@ -118,8 +122,8 @@ function depth(p: string): number {
 
 function volumeArgs(v: VolumeSpec): string[] {
   if (v.kind !== 'bind') {
-    throw new SandboxError(`named volumes are not supported yet: ${v.name || '(anonymous)'}:${v.target}`, {
-      hint: 'bind a host directory instead: -v /absolute/host/path:' + v.target,
+    throw new SandboxError(`internal: unresolved volume ${v.name || '(anonymous)'}:${v.target}`, {
+      hint: 'volumes are resolved to binds when the sandbox is created (resolveVolumeMounts)',
     });
   }
   return [v.readOnly ? '--ro-bind' : '--bind', v.source, v.target];
@@ -174,6 +178,10 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   if (input.cleanup) args.push('--cleanup', dirs.container);
   if (input.log) args.push('--log', input.log.path, '--log-max-size', String(input.log.maxSize));
   if (input.exitFile) args.push('--exit-file', input.exitFile);
+  if (input.pidFile) args.push('--pid-file', input.pidFile);
+  if (input.events) args.push('--events', input.events.file, input.events.id, input.events.name);
+  if (request.restart && request.restart !== 'no') args.push('--restart', request.restart);
+  if (request.stopSignal !== undefined) args.push('--stop-signal', String(request.stopSignal));
   args.push('--hostname', input.hostname);
 
   args.push(...rootArgs(input.root, dirs, input.fuseOverlayfs));

@@ -2,8 +2,11 @@
 import type { CommandModule } from 'yargs';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import {
-  inspectSandbox, killSandbox, listSandboxes, removeSandbox, startSandbox, stopSandbox, type SandboxView,
+  inspectSandbox, killSandbox, listSandboxes, removeSandbox, renameSandbox, restartSandbox, startSandbox, stopSandbox,
+  waitSandbox, type SandboxView,
 } from '../../api/lifecycle.js';
+import { parseSignal } from '../run-options.js';
+import { matchesFilters, parseFilters } from '../ps-filter.js';
 import { humanDuration, table } from '../format.js';
 import { SandboxError } from '../../errors.js';
 
@@ -28,6 +31,9 @@ interface PsArgs extends GlobalArgs {
   quiet?: boolean;
   'no-trunc'?: boolean;
   format?: string;
+  filter?: string[];
+  last?: number;
+  latest?: boolean;
 }
 
 export const psCommand: CommandModule<GlobalArgs, PsArgs> = {
@@ -38,9 +44,17 @@ export const psCommand: CommandModule<GlobalArgs, PsArgs> = {
     .option('all', { alias: 'a', type: 'boolean', describe: 'Show all sandboxes, not only running ones' })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'Only ids' })
     .option('no-trunc', { type: 'boolean', describe: 'Do not truncate ids and commands' })
-    .option('format', { type: 'string', choices: ['table', 'json'], describe: 'Output format' }),
+    .option('format', { type: 'string', choices: ['table', 'json'], describe: 'Output format' })
+    .option('filter', { alias: 'f', type: 'string', array: true, describe: 'name=, id=, label=k[=v], status=, ancestor= (repeatable)' })
+    .option('last', { alias: 'n', type: 'number', describe: 'The N most recently created (all states)' })
+    .option('latest', { alias: 'l', type: 'boolean', describe: 'The most recently created (all states)' }),
   handler: (argv) => {
-    const views = listSandboxes(storePathsFromArgs(argv), { all: !!argv.all });
+    const filters = parseFilters(argv.filter ?? []);
+    const last = argv.latest ? 1 : argv.last;
+    // Docker: -n, -l and a status filter look at every state, not only running ones.
+    const all = !!argv.all || last !== undefined || filters.has('status');
+    let views = listSandboxes(storePathsFromArgs(argv), { all }).filter((v) => matchesFilters(v, filters));
+    if (last !== undefined && last >= 0) views = views.slice(0, last);
     const full = !!argv['no-trunc'];
     if (argv.quiet) {
       process.stdout.write(views.map((v) => (full ? v.record.id : v.record.id.slice(0, 12)) + '\n').join(''));
@@ -111,7 +125,7 @@ export const killCommand: CommandModule<GlobalArgs, ManyArgs & { signal: string 
     .option('signal', { alias: 's', type: 'string', default: 'KILL', describe: 'Signal name or number' }),
   handler: async (argv) => {
     const paths = storePathsFromArgs(argv);
-    const sig = /^\d+$/.test(argv.signal) ? Number(argv.signal) : (`SIG${argv.signal.toUpperCase().replace(/^SIG/, '')}` as NodeJS.Signals);
+    const sig = parseSignal(argv.signal);
     await eachSandbox(argv.names, async (n) => killSandbox(paths, n, sig));
   },
 };
@@ -126,15 +140,16 @@ export const startCommand: CommandModule<GlobalArgs, ManyArgs> = {
   },
 };
 
-export const rmCommand: CommandModule<GlobalArgs, ManyArgs & { force?: boolean }> = {
+export const rmCommand: CommandModule<GlobalArgs, ManyArgs & { force?: boolean; volumes?: boolean }> = {
   command: 'rm <names..>',
   describe: 'Remove sandboxes (-f: running ones too)',
   builder: (y) => y
     .positional('names', { type: 'string', array: true, demandOption: true })
-    .option('force', { alias: 'f', type: 'boolean', describe: 'Kill running sandboxes first' }),
+    .option('force', { alias: 'f', type: 'boolean', describe: 'Kill running sandboxes first' })
+    .option('volumes', { alias: 'v', type: 'boolean', describe: 'Remove their anonymous volumes too' }),
   handler: async (argv) => {
     const paths = storePathsFromArgs(argv);
-    await eachSandbox(argv.names, (n) => removeSandbox(paths, n, { force: !!argv.force }));
+    await eachSandbox(argv.names, (n) => removeSandbox(paths, n, { force: !!argv.force, volumes: !!argv.volumes }));
   },
 };
 
@@ -164,5 +179,38 @@ export const inspectCommand: CommandModule<GlobalArgs, ManyArgs> = {
       };
     });
     process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+  },
+};
+
+export const restartCommand: CommandModule<GlobalArgs, ManyArgs & { time: number }> = {
+  command: 'restart <names..>',
+  describe: 'Stop (if running) and start sandboxes again',
+  builder: (y) => y
+    .positional('names', { type: 'string', array: true, demandOption: true })
+    .option('time', { alias: 't', type: 'number', default: 10, describe: 'Seconds to wait before SIGKILL' }),
+  handler: async (argv) => {
+    const paths = storePathsFromArgs(argv);
+    await eachSandbox(argv.names, (n) => restartSandbox(paths, n, argv.time));
+  },
+};
+
+export const waitCommand: CommandModule<GlobalArgs, ManyArgs> = {
+  command: 'wait <names..>',
+  describe: 'Wait for sandboxes to end; print their exit codes',
+  builder: (y) => y.positional('names', { type: 'string', array: true, demandOption: true }),
+  handler: async (argv) => {
+    const paths = storePathsFromArgs(argv);
+    for (const n of argv.names) process.stdout.write(`${await waitSandbox(paths, n)}\n`);
+  },
+};
+
+export const renameCommand: CommandModule<GlobalArgs, GlobalArgs & { name: string; newName: string }> = {
+  command: 'rename <name> <newName>',
+  describe: 'Rename a sandbox',
+  builder: (y) => y
+    .positional('name', { type: 'string', demandOption: true })
+    .positional('newName', { type: 'string', demandOption: true }),
+  handler: async (argv) => {
+    await renameSandbox(storePathsFromArgs(argv), argv.name, argv.newName);
   },
 };
