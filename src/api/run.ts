@@ -137,8 +137,8 @@ async function prepareLaunch(paths: StorePaths, record: ContainerRecord, hooks: 
   return { helper, args };
 }
 
-/** Validates the request and writes the sandbox's first record (status `created`). */
-async function createSandbox(paths: StorePaths, request: RunRequest): Promise<ContainerRecord> {
+/** Validates the request and writes the sandbox's first record (status `created`); `create` stops here. */
+export async function createSandbox(paths: StorePaths, request: RunRequest): Promise<ContainerRecord> {
   if (request.network === 'pasta') {
     throw new SandboxError('--network pasta is not available yet', {
       hint: 'use --network slirp4netns (the default), none (loopback only) or host',

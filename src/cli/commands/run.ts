@@ -3,18 +3,19 @@ import { readFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { parseRunArgv, rawArgsAfterCommand, runOptionsBuilder, runUsage, toRunRequest } from '../run-options.js';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
-import { runForeground, runDetached } from '../../api/run.js';
+import { createSandbox, runForeground, runDetached } from '../../api/run.js';
 
 const warn = (message: string) => process.stderr.write(`sandbox: warning: ${message}\n`);
 
 /**
- * Runs `sandbox run` from the words after `run`. Returns false when the caller must
- * show help instead (only yargs knows how to render it).
+ * Runs `sandbox run` (or `create`) from the words after the verb. Returns false when
+ * the caller must show help instead (only yargs knows how to render it).
  */
-export async function runFromArgv(words: string[], globals: GlobalArgs): Promise<boolean> {
-  const args = parseRunArgv(words, 'run');
+export async function runFromArgv(words: string[], globals: GlobalArgs, verb: 'run' | 'create' = 'run'): Promise<boolean> {
+  const args = parseRunArgv(words, verb);
   if (args.help) return false;
   const request = toRunRequest(args, {
+    verb,
     env: process.env,
     cwd: process.cwd(),
     readFile: (p) => readFileSync(p, 'utf8'),
@@ -22,6 +23,10 @@ export async function runFromArgv(words: string[], globals: GlobalArgs): Promise
     warn,
   });
   const paths = storePathsFromArgs({ ...globals, ...(args.root ? { root: args.root } : {}) });
+  if (verb === 'create') {
+    process.stdout.write(`${(await createSandbox(paths, request)).id}\n`);
+    return true;
+  }
   if (request.detach) {
     const record = await runDetached(paths, request, { warn });
     process.stdout.write(`${record.id}\n`);
@@ -40,5 +45,16 @@ export const runCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   builder: (y) => (yargsOfRun = runOptionsBuilder(y).usage(`${runUsage('run')}\n\nRun a command in a new sandbox. IMAGE is \`host\` (your own system, read-only under a private writable layer), an imported image, or with --rootfs DIR the command itself.`)) as Argv<GlobalArgs>,
   handler: async (argv) => {
     if (!(await runFromArgv(rawArgsAfterCommand(argv as { '--'?: unknown }, 'run'), argv))) yargsOfRun?.showHelp('log');
+  },
+};
+
+let yargsOfCreate: Argv | undefined;
+
+export const createCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'create',
+  describe: 'Create a sandbox without starting it (start it with `sandbox start`)',
+  builder: (y) => (yargsOfCreate = runOptionsBuilder(y).usage(`${runUsage('create')}\n\nCreate a sandbox, as \`run\` would, without starting it; prints its id.`)) as Argv<GlobalArgs>,
+  handler: async (argv) => {
+    if (!(await runFromArgv(rawArgsAfterCommand(argv as { '--'?: unknown }, 'create'), argv, 'create'))) yargsOfCreate?.showHelp('log');
   },
 };
