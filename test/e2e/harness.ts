@@ -584,3 +584,22 @@ export async function eventually(check: () => string | Promise<string>, ms = 500
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }
+
+/** Resolves once `child` has printed `text` on stdout; rejects after `ms` or when it exits first. */
+export function waitForOutput(child: ChildProcess, text: string, ms: number): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`no "${text}" within ${ms} ms; got: ${seen}`)), ms);
+    child.stdout?.on('data', (d: Buffer | string) => {
+      seen += String(d);
+      if (seen.includes(text)) {
+        clearTimeout(timer);
+        resolvePromise();
+      }
+    });
+    child.on('close', () => {
+      clearTimeout(timer);
+      reject(new Error(`exited before printing "${text}"; got: ${seen}`));
+    });
+  });
+}

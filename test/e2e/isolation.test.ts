@@ -12,7 +12,7 @@ import type { ChildProcess } from 'node:child_process';
 import { busyboxRootfsTar } from './fixtures.js';
 import {
   REPO_ROOT, collect, eventually, importImage, killGroup, lines, newStore, newUserDir, requireRootless,
-  runSandbox, show, spawnAsUser, spawnSandbox, subidRanges, testUser,
+  runSandbox, show, spawnAsUser, spawnSandbox, subidRanges, testUser, waitForOutput,
 } from './harness.js';
 
 const token = (): string => randomBytes(6).toString('hex');
@@ -340,23 +340,6 @@ function nsOf(pid: number, ns: string): string | undefined {
   }
 }
 
-function waitForOutput(child: ChildProcess, text: string, ms: number): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error(`no "${text}" within ${ms} ms; got: ${seen}`)), ms);
-    child.stdout?.on('data', (d: Buffer | string) => {
-      seen += String(d);
-      if (seen.includes(text)) {
-        clearTimeout(timer);
-        resolvePromise();
-      }
-    });
-    child.on('close', () => {
-      clearTimeout(timer);
-      reject(new Error(`exited before printing "${text}"; got: ${seen}`));
-    });
-  });
-}
 
 async function killRunAndCheck(t: TestContext, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
   const root = await newStore(t);

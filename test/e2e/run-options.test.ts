@@ -11,7 +11,7 @@ import type { ChildProcess } from 'node:child_process';
 import { busyboxRootfsDir, busyboxRootfsTar, OWNED_FILE_CONTENT } from './fixtures.js';
 import {
   asUser, importImage, killGroup, lines, newStore, newUserDir, requireRootless, runSandbox, show,
-  spawnSandbox, testUser, type RunResult,
+  spawnSandbox, testUser, waitForOutput, type RunResult,
 } from './harness.js';
 
 async function storeWithBusybox(t: TestContext): Promise<string> {
@@ -40,23 +40,6 @@ function containerDirs(root: string): string[] {
   return existsSync(dir) ? readdirSync(dir) : [];
 }
 
-function waitForLine(child: ChildProcess, text: string, ms: number): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error(`no "${text}" within ${ms} ms; got: ${seen}`)), ms);
-    child.stdout?.on('data', (d: Buffer | string) => {
-      seen += String(d);
-      if (seen.includes(text)) {
-        clearTimeout(timer);
-        resolvePromise();
-      }
-    });
-    child.on('close', () => {
-      clearTimeout(timer);
-      reject(new Error(`exited before printing "${text}"; got: ${seen}`));
-    });
-  });
-}
 
 test('exit status: the command\'s own, 127 not found, 126 not executable, 128+N for signal N', async (t) => {
   if (!requireRootless(t, 'exit status')) return;
@@ -282,7 +265,7 @@ test('--name in use by a running sandbox: exit 125 with a one-line error; the fi
   let firstOut = '';
   first.stdout?.on('data', (d: Buffer) => { firstOut += String(d); });
   const firstExit = new Promise<number | null>((resolvePromise) => first.on('close', (code) => resolvePromise(code)));
-  await waitForLine(first, 'started', 20_000);
+  await waitForOutput(first, 'started', 20_000);
 
   const second = await runSandbox(['run', '--rm', '--network', 'none', '--name', 'dup', 'bb', 'true'], { root });
   assert.equal(second.code, 125, show(second));
