@@ -18,7 +18,7 @@ import type { RunRequest, VolumeSpec } from './types.js';
 import { appendEvent } from '../state/events.js';
 import {
   checkVolumeName, createVolumeDir, detachVolumeDir, leftoverRemovals, listVolumeNames, newAnonymousVolumeName,
-  readVolume, treeSize, volumeDir, volumeUsers, volumesOfRequest, type VolumeBindSpec, type VolumeInfo,
+  readVolume, treeSize, volumeDataDir, volumeUsers, volumesOfRequest, type VolumeBindSpec, type VolumeInfo,
 } from '../state/volumes.js';
 import { removeTree } from '../runtime/userns.js';
 
@@ -93,7 +93,7 @@ export async function pruneVolumes(paths: StorePaths): Promise<PruneResult> {
   const result: PruneResult = { removed: [], reclaimed: 0 };
   for (const name of listVolumeNames(paths)) {
     if (users.has(name)) continue;
-    const size = treeSize(volumeDir(paths, name));
+    const size = treeSize(volumeDataDir(paths, name));
     if (await destroy(paths, name)) {
       result.removed.push(name);
       result.reclaimed += size;
