@@ -237,8 +237,12 @@ export async function startDetached(paths: StorePaths, record: ContainerRecord, 
     monitorStartTime: processStartTime(started.monitorPid),
     startedAt: new Date().toISOString(),
   };
-  // A --rm sandbox that already ended has removed its directory: nothing to record.
-  if (existsSync(dir)) writeRecord(paths, record);
+  // A --rm sandbox that already ended has removed its directory (maybe while we write): nothing to record.
+  try {
+    writeRecord(paths, record);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || existsSync(dir)) throw err;
+  }
   appendEvent(paths, { type: 'container', action: 'start', id: record.id, name: record.name });
   return record;
 }

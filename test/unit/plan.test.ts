@@ -309,15 +309,15 @@ describe('buildLaunchArgs', () => {
     assert.ok(at(args, ['--bind', '/h/a', '/a']) < at(args, ['--tmpfs', '/m', '']));
   });
 
-  it('a named or anonymous volume is a SandboxError with a bind hint', () => {
+  it('an unresolved named or anonymous volume is an internal SandboxError (volumes become binds at creation)', () => {
     for (const [name, shown] of [['cache', 'cache'], ['', '(anonymous)']] as const) {
       assert.throws(
         () => buildLaunchArgs(launch({}, { volumes: [{ kind: 'volume', name, target: '/var/cache', readOnly: false }] })),
         (err: unknown) => {
           assert.ok(err instanceof SandboxError);
           assert.equal(err.exitCode, 125);
-          assert.equal(err.message, `named volumes are not supported yet: ${shown}:/var/cache`);
-          assert.equal(err.hint, 'bind a host directory instead: -v /absolute/host/path:/var/cache');
+          assert.equal(err.message, `internal: unresolved volume ${shown}:/var/cache`);
+          assert.equal(err.hint, 'volumes are resolved to binds when the sandbox is created (resolveVolumeMounts)');
           return true;
         },
       );
