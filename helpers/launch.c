@@ -673,6 +673,9 @@ static void rm_rf_at(int parent, const char *name) {
   struct stat st;
   if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return;
   if (S_ISDIR(st.st_mode)) {
+    /* Entries may still appear meanwhile (the CLI writing the record of a --rm sandbox
+     * that ended at once): empty it again while rmdir finds it not empty. */
+    for (int attempt = 0; attempt < 5; attempt++) {
     int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
       fchmodat(parent, name, 0700, 0);
@@ -689,7 +692,9 @@ static void rm_rf_at(int parent, const char *name) {
         closedir(d);
       } else close(fd);
     }
-    unlinkat(parent, name, AT_REMOVEDIR);
+    if (unlinkat(parent, name, AT_REMOVEDIR) == 0 || errno != ENOTEMPTY) break;
+    usleep(20000);
+    }
   } else unlinkat(parent, name, 0);
 }
 
