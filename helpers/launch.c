@@ -676,24 +676,24 @@ static void rm_rf_at(int parent, const char *name) {
     /* Entries may still appear meanwhile (the CLI writing the record of a --rm sandbox
      * that ended at once): empty it again while rmdir finds it not empty. */
     for (int attempt = 0; attempt < 5; attempt++) {
-    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-      fchmodat(parent, name, 0700, 0);
-      fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    }
-    if (fd >= 0) {
-      DIR *d = fdopendir(fd);
-      if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-          if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-          rm_rf_at(dirfd(d), e->d_name);
-        }
-        closedir(d);
-      } else close(fd);
-    }
-    if (unlinkat(parent, name, AT_REMOVEDIR) == 0 || errno != ENOTEMPTY) break;
-    usleep(20000);
+      int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0) {
+        fchmodat(parent, name, 0700, 0);
+        fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      }
+      if (fd >= 0) {
+        DIR *d = fdopendir(fd);
+        if (d) {
+          struct dirent *e;
+          while ((e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+            rm_rf_at(dirfd(d), e->d_name);
+          }
+          closedir(d);
+        } else close(fd);
+      }
+      if (unlinkat(parent, name, AT_REMOVEDIR) == 0 || errno != ENOTEMPTY) break;
+      usleep(20000);
     }
   } else unlinkat(parent, name, 0);
 }
