@@ -119,6 +119,7 @@ static struct {
   long log_max_size;      /* rotate to PATH.1 past this many bytes; 0: no limit */
   const char *exit_file;  /* written at the end: {"exitCode":N,"finishedAt":"..."} */
   const char *pid_file;   /* the current init's pid, rewritten at every (re)start */
+  pid_t exec_target;      /* exec: join the namespaces of this process (the sandbox's command) */
   const char *events_file, *event_id, *event_name; /* where `die` (and restart `start`) events go */
   int restart;            /* 0 no, 1 on-failure, 2 always */
   int restart_max;        /* on-failure:N; 0 = no limit */
@@ -221,6 +222,7 @@ static void parse_args(int argc, char **argv) {
     else if (!strcmp(o, "--log-max-size")) plan.log_max_size = atol(ARG());
     else if (!strcmp(o, "--exit-file")) plan.exit_file = ARG();
     else if (!strcmp(o, "--pid-file")) plan.pid_file = ARG();
+    else if (!strcmp(o, "--exec-target")) plan.exec_target = atoi(ARG());
     else if (!strcmp(o, "--events")) { plan.events_file = ARG(); plan.event_id = ARG(); plan.event_name = ARG(); }
     else if (!strcmp(o, "--restart")) {
       const char *v = ARG();
@@ -780,18 +782,28 @@ static void resolve_user(struct user_info *u) {
   free(copy);
 }
 
-static void apply_caps(void) {
+static uint64_t kept_caps(void) {
   uint64_t keep = 0;
   if (plan.caps) {
     char *copy = strdup(plan.caps);
     for (char *t = strtok(copy, ","); t; t = strtok(NULL, ",")) if (*t) keep |= 1ULL << atoi(t);
     free(copy);
   }
+  return keep;
+}
+
+/* Step one, while still root with every capability: the bounding set (needs CAP_SETPCAP). */
+static void drop_bounding_caps(uint64_t keep) {
   for (int c = 0; c <= 63; c++) {
     if (keep & (1ULL << c)) continue;
     if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) die("cannot drop capability %d: %s", c, strerror(errno));
   }
   prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+}
+
+/* Step two, after the switch of user (which a dropped CAP_SETUID must not prevent): the
+ * sets of a root command. A non-root command has none left, as under Docker. */
+static void set_caps(uint64_t keep) {
   struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
   struct __user_cap_data_struct data[2];
   memset(data, 0, sizeof data);
@@ -864,12 +876,14 @@ static void __attribute__((noreturn)) run_command(int pty_master) {
     if (fd >= 0) close(fd);
     close(rootfd);
   }
-  apply_caps(); /* bounding set first: it needs CAP_SETPCAP, which root still has */
+  uint64_t keep = kept_caps();
+  drop_bounding_caps(keep);
   if (setgroups(u.n_groups, u.groups) < 0 && errno != EPERM) die("setgroups: %s", strerror(errno));
   if (setresgid(u.gid, u.gid, u.gid) < 0)
     die_hint("the sandbox maps only the ids of your /etc/subgid range (see `sandbox doctor`)", "cannot switch to group %u: %s", (unsigned)u.gid, strerror(errno));
   if (setresuid(u.uid, u.uid, u.uid) < 0)
     die_hint("the sandbox maps only the ids of your /etc/subuid range (see `sandbox doctor`)", "cannot switch to user %u: %s", (unsigned)u.uid, strerror(errno));
+  if (u.uid == 0) set_caps(keep);
   if (plan.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("no_new_privs: %s", strerror(errno));
   const char *cwd = plan.cwd ? plan.cwd : "/";
   if (chdir(cwd) < 0) {
@@ -936,6 +950,35 @@ static void wait_for_fuse(const char *dir) {
   }
   die_hint("/dev/fuse must be read-writable for you; `sandbox doctor` checks it (the log is network.log in the sandbox's directory)",
            "fuse-overlayfs did not mount the root of the sandbox");
+}
+
+static void __attribute__((noreturn)) run_and_wait(int sock, int is_init, int cleanup_parent, const char *cleanup_name);
+
+/* An exec's first process: joins every namespace of the sandbox's command (by its host
+ * pid), becomes root there, and runs the command like the init does. */
+static void __attribute__((noreturn)) run_exec_init(int sock) {
+  prctl(PR_SET_PDEATHSIG, SIG_ABORT);
+  setsid();
+  static const struct { const char *name; int type; } nss[] = {
+    { "user", CLONE_NEWUSER }, { "mnt", CLONE_NEWNS }, { "pid", CLONE_NEWPID }, { "uts", CLONE_NEWUTS },
+    { "ipc", CLONE_NEWIPC }, { "net", CLONE_NEWNET }, { "cgroup", CLONE_NEWCGROUP },
+  };
+  int fds[7];
+  /* All opened first: once in the sandbox's mount namespace, the host's /proc is gone. */
+  for (int i = 0; i < 7; i++) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)plan.exec_target, nss[i].name);
+    fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+    if (fds[i] < 0) die_hint("the sandbox may have just ended; `sandbox ps -a` shows it", "cannot enter the sandbox (%s): %s", path, strerror(errno));
+  }
+  for (int i = 0; i < 7; i++) {
+    if (setns(fds[i], nss[i].type) < 0) die("cannot enter the sandbox's %s namespace: %s", nss[i].name, strerror(errno));
+    close(fds[i]);
+  }
+  if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("cannot become root in the sandbox: %s", strerror(errno));
+  setgroups(0, NULL);
+  if (chdir("/") < 0) die("chdir /: %s", strerror(errno));
+  run_and_wait(sock, 0, -1, NULL);
 }
 
 static void __attribute__((noreturn)) run_init(int sock) {
@@ -1014,7 +1057,14 @@ static void __attribute__((noreturn)) run_init(int sock) {
   if (plan.unshare_net) loopback_up();
   if (plan.hostname && sethostname(plan.hostname, strlen(plan.hostname)) < 0)
     die("cannot set the hostname: %s", strerror(errno));
+  run_and_wait(sock, 1, cleanup_parent, cleanup_name);
+}
 
+/* The common end of init and exec: the terminal, the command, the report of its start,
+ * signals passed on, its end. As the sandbox's init (`is_init`) it also waits for the
+ * network, becomes non-dumpable, ends everything inside with the command, and removes
+ * the writable layer (--cleanup); as an exec it ends only the command's own session. */
+static void __attribute__((noreturn)) run_and_wait(int sock, int is_init, int cleanup_parent, const char *cleanup_name) {
   int pty_master = -1;
   if (plan.tty) {
     pty_master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -1024,7 +1074,7 @@ static void __attribute__((noreturn)) run_init(int sock) {
     if (send_fd(sock, 'T', pty_master) < 0) die("cannot hand the terminal to the monitor: %s", strerror(errno));
   }
 
-  if (plan.slirp4netns) wait_for_monitor(sock, 'N');
+  if (is_init && plan.slirp4netns) wait_for_monitor(sock, 'N');
   /* Not dumpable from here on: the sandbox's root cannot reach our descriptors (the
    * host directory kept for --cleanup) through /proc/1/fd. Not earlier: slirp4netns
    * needs our /proc/PID/ns files. */
@@ -1086,10 +1136,18 @@ static void __attribute__((noreturn)) run_init(int sock) {
       kill(child, sig);
     }
   }
-  /* The sandbox ends with its command: nothing inside may outlive it. */
-  kill(-1, SIGKILL);
   int st;
   pid_t w;
+  if (!is_init) {
+    /* An exec ends with its command's session; the sandbox goes on. */
+    if (!child_done) { kill(-child, SIGKILL); kill(child, SIGKILL); }
+    while (!child_done && ((w = waitpid(child, &st, 0)) > 0 || errno == EINTR))
+      if (w == child) { code = exit_code_of(st); child_done = 1; }
+    if (aborted) code = 128 + SIGKILL;
+    _exit(code);
+  }
+  /* The sandbox ends with its command: nothing inside may outlive it. */
+  kill(-1, SIGKILL);
   while ((w = waitpid(-1, &st, 0)) > 0 || errno == EINTR)
     if (w == child && !child_done) { code = exit_code_of(st); child_done = 1; }
   if (aborted) code = 128 + SIGKILL;
@@ -1481,7 +1539,8 @@ static int run_once(int sfd) {
   } else {
     flags |= CLONE_NEWNS;
   }
-  pid_t init = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+  /* An exec joins the sandbox's namespaces instead of making new ones. */
+  pid_t init = plan.exec_target ? fork() : (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
   if (init < 0) {
     int e = errno;
     die_hint("run `sandbox doctor`: user namespaces may be disabled (sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone, or the AppArmor restriction on Ubuntu)",
@@ -1491,16 +1550,19 @@ static int run_once(int sfd) {
     close(sv[0]);
     if (out.fd >= 0) { close(out.fd); close(err.fd); }
     if (log_fd >= 0) close(log_fd);
+    if (plan.exec_target) run_exec_init(sv[1]);
     run_init(sv[1]);
   }
   close(sv[1]);
   if (log_out_w >= 0) { close(log_out_w); close(log_err_w); log_out_w = log_err_w = -1; }
   int sock = sv[0];
   status("{\"pid\":%d}", (int)init);
-  write_pid_file(init);
-  write_id_maps(init);
-  if (write(sock, "G", 1) != 1) die("the sandbox's init died during setup");
-  if (plan.slirp4netns) {
+  if (!plan.exec_target) {
+    write_pid_file(init);
+    write_id_maps(init);
+    if (write(sock, "G", 1) != 1) die("the sandbox's init died during setup");
+  }
+  if (plan.slirp4netns && !plan.exec_target) {
     /* init builds the root meanwhile; it waits for 'N' before starting the command. */
     start_slirp4netns(init);
     if (write(sock, "N", 1) != 1) die("the sandbox's init died during setup");

@@ -51,13 +51,13 @@ function hostRootEntries(): HostRootEntry[] {
   });
 }
 
-interface ResolvedRoot {
+export interface ResolvedRoot {
   root: RootSource;
   image: ImageRunConfig;
   imageId?: string;
 }
 
-function resolveRoot(paths: StorePaths, request: RunRequest): ResolvedRoot {
+export function resolveRoot(paths: StorePaths, request: RunRequest): ResolvedRoot {
   if (request.rootfs) {
     let isDir = false;
     try { isDir = statSync(request.rootfs).isDirectory(); } catch { isDir = false; }
