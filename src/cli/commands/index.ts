@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { doctorCommand } from './doctor.js';
 import { runCommand } from './run.js';
 import { importCommand } from './import.js';
+import { logsCommand } from './logs.js';
 import { versionCommand } from './version.js';
 import { volumeCommand } from './volume.js';
 import { eventsCommand } from './events.js';
@@ -10,4 +11,4 @@ import { labelCommand } from './label.js';
 import { psCommand, stopCommand, killCommand, startCommand, rmCommand, inspectCommand } from './lifecycle.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [runCommand, psCommand, stopCommand, killCommand, startCommand, rmCommand, inspectCommand, eventsCommand, labelCommand, importCommand, volumeCommand, doctorCommand, versionCommand];
+export const commands: CommandModule<any, any>[] = [runCommand, psCommand, stopCommand, killCommand, startCommand, rmCommand, inspectCommand, logsCommand, eventsCommand, labelCommand, importCommand, volumeCommand, doctorCommand, versionCommand];
