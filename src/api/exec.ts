@@ -75,9 +75,8 @@ export async function execInSandbox(paths: StorePaths, ref: string, req: ExecReq
     await startDetachedHelper(helper, ['--status-fd', '3', ...args]);
     return 0;
   }
-  return runHelper(helper, ['--status-fd', '3', '--die-with-parent', String(process.pid), ...args], {
+  return runHelper(helper, ['--die-with-parent', String(process.pid), ...args], {
     stdin: req.interactive ? 'inherit' : 'ignore',
     forwardSignals: !!hooks.forwardSignals,
-    onStatus: () => {},
   });
 }
