@@ -7,6 +7,8 @@ import {
 } from '../../api/lifecycle.js';
 import { parseSignal } from '../run-options.js';
 import { matchesFilters, parseFilters } from '../ps-filter.js';
+import { attachOutput } from './logs.js';
+import { eventTime } from '../../state/events.js';
 import { humanDuration, table } from '../format.js';
 import { SandboxError } from '../../errors.js';
 
@@ -130,13 +132,23 @@ export const killCommand: CommandModule<GlobalArgs, ManyArgs & { signal: string 
   },
 };
 
-export const startCommand: CommandModule<GlobalArgs, ManyArgs> = {
+export const startCommand: CommandModule<GlobalArgs, ManyArgs & { attach?: boolean }> = {
   command: 'start <names..>',
   describe: 'Start stopped sandboxes again (same writable layer, same configuration)',
-  builder: (y) => y.positional('names', { type: 'string', array: true, demandOption: true }),
+  builder: (y) => y
+    .positional('names', { type: 'string', array: true, demandOption: true })
+    .option('attach', { alias: 'a', type: 'boolean', describe: "Print the sandbox's output until it ends; exit with its status" }),
   handler: async (argv) => {
     const paths = storePathsFromArgs(argv);
-    await eachSandbox(argv.names, (n) => startSandbox(paths, n));
+    if (!argv.attach) {
+      await eachSandbox(argv.names, (n) => startSandbox(paths, n));
+      return;
+    }
+    if (argv.names.length !== 1) throw new SandboxError('start -a takes one sandbox', { hint: 'start the others without -a' });
+    const since = eventTime();
+    const record = await startSandbox(paths, argv.names[0]!);
+    await attachOutput(paths, record.id, since);
+    process.exitCode = await waitSandbox(paths, record.id);
   },
 };
 

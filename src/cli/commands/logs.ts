@@ -240,3 +240,10 @@ export const logsCommand: CommandModule<GlobalArgs, LogsArgs> = {
     await out.flush();
   },
 };
+
+/** `start -a`: prints the sandbox's output from `since` on until it ends (the follow of `logs -f`). */
+export async function attachOutput(paths: StorePaths, id: string, since: string): Promise<void> {
+  const out = new Output(false);
+  await follow(paths, id, undefined, { since }, out);
+  await out.flush();
+}
