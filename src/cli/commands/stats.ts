@@ -1,0 +1,80 @@
+/**
+ * `sandbox stats [--no-stream] [--format json] [NAME...]`: CPU %, memory, pids, network
+ * and block I/O of running sandboxes (all of them without names). The numbers come from
+ * /proc, not a cgroup (no cgroup of ours exists on a cgroup-v1 host; see src/api/stats.ts):
+ * the JSON says `"source": "proc"`. `--no-stream` prints one reading (two samples 500 ms
+ * apart, as Docker's one interval); otherwise it refreshes every 2 s until Ctrl-C,
+ * clearing the screen only when stdout is a terminal.
+ */
+import type { CommandModule } from 'yargs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { storePathsFromArgs, type GlobalArgs } from '../context.js';
+import { table } from '../format.js';
+import { sampleAll, statsBetween, statsOnce, statsTargets, type SandboxStats, type StatsSample } from '../../api/stats.js';
+
+interface StatsArgs extends GlobalArgs {
+  names: string[];
+  stream?: boolean;
+  format?: string;
+}
+
+const REFRESH_MS = 2000;
+
+/** Docker's go-units: binary units for memory ("1.5MiB"), decimal for I/O ("1.2kB"). Pure. */
+export function humanSize(bytes: number, binary: boolean): string {
+  const base = binary ? 1024 : 1000;
+  const units = binary ? ['B', 'KiB', 'MiB', 'GiB', 'TiB'] : ['B', 'kB', 'MB', 'GB', 'TB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= base && i < units.length - 1) { v /= base; i++; }
+  return `${i === 0 ? String(Math.round(v)) : Number(v.toPrecision(3)).toString()}${units[i]}`;
+}
+
+function render(stats: SandboxStats[], json: boolean): string {
+  if (json) {
+    return JSON.stringify(stats.map((s) => ({
+      id: s.id, name: s.name, cpuPercent: Number(s.cpuPercent.toFixed(2)), memoryBytes: s.memoryBytes, pids: s.pids,
+      netRxBytes: s.netRxBytes, netTxBytes: s.netTxBytes, blockReadBytes: s.blockReadBytes, blockWriteBytes: s.blockWriteBytes,
+      source: s.source,
+    })), null, 2) + '\n';
+  }
+  return table(
+    ['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE', 'PIDS', 'NET I/O', 'BLOCK I/O'],
+    stats.map((s) => [
+      s.id.slice(0, 12), s.name, `${s.cpuPercent.toFixed(2)}%`, humanSize(s.memoryBytes, true), String(s.pids),
+      `${humanSize(s.netRxBytes, false)} / ${humanSize(s.netTxBytes, false)}`,
+      `${humanSize(s.blockReadBytes, false)} / ${humanSize(s.blockWriteBytes, false)}`,
+    ]),
+  );
+}
+
+export const statsCommand: CommandModule<GlobalArgs, StatsArgs> = {
+  command: 'stats [names..]',
+  describe: 'Show CPU, memory, pids and I/O of running sandboxes (from /proc)',
+  builder: (y) => y
+    .positional('names', { type: 'string', array: true, default: [], describe: 'Sandboxes (default: all running)' })
+    .option('stream', { type: 'boolean', default: true, describe: 'Refresh every 2 s (--no-stream: print one reading and exit)' })
+    .option('format', { type: 'string', choices: ['table', 'json'], describe: 'Output format' }),
+  handler: async (argv) => {
+    const paths = storePathsFromArgs(argv);
+    const names = (argv.names ?? []).map(String);
+    const json = argv.format === 'json';
+    if (argv.stream === false) {
+      process.stdout.write(render(await statsOnce(paths, names), json));
+      return;
+    }
+    const tty = !!process.stdout.isTTY;
+    let previous = new Map<string, StatsSample>();
+    // The first reading after one short interval, then every REFRESH_MS against the previous one.
+    const first = sampleAll(paths, statsTargets(paths, names), names.length > 0);
+    for (const s of first) previous.set(s.id, s);
+    await sleep(500);
+    for (;;) {
+      const samples = sampleAll(paths, statsTargets(paths, names), false);
+      const stats = samples.map((s) => statsBetween(previous.get(s.id), s));
+      previous = new Map(samples.map((s) => [s.id, s]));
+      process.stdout.write((tty ? '\x1b[2J\x1b[H' : '') + render(stats, json));
+      await sleep(REFRESH_MS);
+    }
+  },
+};
