@@ -1,5 +1,6 @@
 /**
  * `npm run bench [-- --runs N] [--warmup N] [--json] [--only id,id]`
+ * `npm run bench -- --only ps500,parallel16` (the store rows: not in the default run)
  *
  * Start-up latency of `sandbox run --rm IMAGE true` side by side with Podman and
  * bubblewrap on the same busybox rootfs, plus the CLI's own overhead over a bare
@@ -8,14 +9,25 @@
  * (A B C A B C ...) after warm-up rounds, so drift of the machine hits all rows alike.
  * Prints a Markdown table (or JSON with --json) on stdout; progress goes to stderr.
  * A row whose tool is missing or whose command fails is skipped, with the reason printed.
+ *
+ * The store rows (issue 3), only with `--only ps500,parallel16` since they take minutes:
+ * - ps500: `sandbox ps -a` on a store holding 500 exited sandboxes. Running 500 sandboxes
+ *   to get there would take minutes, so the records are written directly with the store
+ *   API (createContainer, then writeRecord with state exited: exactly what `run` leaves
+ *   of an exited sandbox, minus its writable layer, which `ps` never reads), by this
+ *   script re-run as the test user (`--make-records DIR N`). Target: median <= 150 ms.
+ * - parallel16: 16 `sandbox run --rm bb true` started at once, wall time until the last
+ *   ends; podman16 the same with `podman run --rm --runtime runc --network none`, in the
+ *   same interleaved run. Target: <= 0.5x Podman's.
  */
 import { readFileSync, existsSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { busyboxRootfsDir, busyboxRootfsTar } from '../test/e2e/fixtures.js';
 import {
-  asUser, makeUserDir, removeUserTree, SANDBOX_BIN, spawnAsUser, testUser, type TestUser,
+  asUser, makeUserDir, removeUserTree, REPO_ROOT, SANDBOX_BIN, spawnAsUser, testUser, type TestUser,
 } from '../test/e2e/harness.js';
 
 interface Options {
@@ -26,7 +38,7 @@ interface Options {
 }
 
 function usage(): never {
-  process.stderr.write('usage: npm run bench -- [--runs N (15)] [--warmup N (2)] [--json] [--only node,cli,help,run,podman,bwrap,host]\n');
+  process.stderr.write('usage: npm run bench -- [--runs N (15)] [--warmup N (2)] [--json] [--only node,cli,help,run,podman,bwrap,host | ps500,parallel16]\n');
   process.exit(2);
 }
 
@@ -58,6 +70,10 @@ interface Row {
   args: string[];
   env?: Record<string, string>;
   root?: string;
+  /** Start this many copies at once; a sample is the wall time until the last ends. */
+  parallel?: number;
+  /** Only with --only (too slow for the default run). */
+  optIn?: boolean;
   skipped?: string;
   samples: number[];
 }
@@ -79,8 +95,9 @@ function which(cmd: string): string | undefined {
   return undefined;
 }
 
-/** Runs a row's command once as the test user; wall time from spawn to exit. */
+/** Runs a row's command once as the test user (or `parallel` copies at once); wall time from spawn to (the last) exit. */
 function timeOnce(row: Row): Promise<Sample> {
+  if (row.parallel && row.parallel > 1) return timeParallel(row, row.parallel);
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     let ms = 0;
@@ -91,6 +108,45 @@ function timeOnce(row: Row): Promise<Sample> {
     child.on('exit', () => { ms = Number(process.hrtime.bigint() - started) / 1e6; });
     child.on('close', (code, signal) => resolve({ ms, code: code ?? (signal ? 128 : 1), stderr }));
   });
+}
+
+function timeParallel(row: Row, n: number): Promise<Sample> {
+  const started = process.hrtime.bigint();
+  const children: ChildProcess[] = [];
+  const one = (child: ChildProcess): Promise<{ code: number; stderr: string }> => new Promise((resolve, reject) => {
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (s: string) => { if (stderr.length < 4000) stderr += s; });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stderr }));
+  });
+  for (let i = 0; i < n; i++) {
+    children.push(spawnAsUser(row.cmd, row.args, { env: row.env, root: row.root, stdio: ['ignore', 'ignore', 'pipe'], cwd: '/' }));
+  }
+  return Promise.all(children.map(one)).then((results) => {
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    const failed = results.find((r) => r.code !== 0);
+    return { ms, code: failed?.code ?? 0, stderr: failed ? `${results.filter((r) => r.code !== 0).length}/${n} failed: ${failed.stderr}` : '' };
+  });
+}
+
+/**
+ * `--make-records DIR N`, run as the test user: N exited sandboxes recorded in the store
+ * DIR through the store API, created a second apart (newest first in `ps`).
+ */
+async function makeRecords(root: string, n: number): Promise<void> {
+  const { createContainer, newContainerId, writeRecord } = await import('../src/state/containers.js');
+  const { runRequest } = await import('../src/api/index.js');
+  const { resolveStorePaths } = await import('../src/state/paths.js');
+  const paths = resolveStorePaths({ env: {}, uid: process.getuid?.() ?? 0, home: '/', rootOverride: root });
+  const base = Date.now() - n * 1000;
+  for (let i = 0; i < n; i++) {
+    const id = newContainerId();
+    const created = new Date(base + i * 1000).toISOString();
+    const request = runRequest('bb', ['true'], { remove: false, network: 'none', name: `rec${i}` });
+    const record = { id, name: `rec${i}`, created, image: 'bb', command: ['true'], hostname: id.slice(0, 12), request, state: { status: 'created' as const } };
+    await createContainer(paths, record);
+    writeRecord(paths, { ...record, state: { status: 'exited', exitCode: 0, startedAt: created, finishedAt: new Date(base + i * 1000 + 50).toISOString() } });
+  }
 }
 
 function firstLines(s: string, n = 3): string {
@@ -126,6 +182,7 @@ function cpuModel(): string {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === '--make-records') return makeRecords(process.argv[3]!, Number(process.argv[4]));
   const opts = parseArgs(process.argv.slice(2));
   const user: TestUser = testUser();
   log(`bench: as user ${user.name} (uid ${user.uid})${user.switchUser ? ' via setpriv' : ''}; ${opts.warmup} warm-up + ${opts.runs} runs per command, interleaved`);
@@ -134,9 +191,10 @@ async function main(): Promise<void> {
   const rootfsDir = await busyboxRootfsDir();
   const work = await makeUserDir('sandbox-bench-');
   const store = join(work, 'store');
+  const store500 = join(work, 'store500');
   const podmanDir = join(work, 'podman');
   const xdg = join(work, 'xdg');
-  for (const d of [store, podmanDir, xdg]) {
+  for (const d of [store, store500, podmanDir, xdg]) {
     const r = await asUser('mkdir', ['-m', '700', d]);
     if (r.code !== 0) throw new Error(`mkdir ${d}: ${r.stderr}`);
   }
@@ -179,24 +237,45 @@ async function main(): Promise<void> {
       samples: [],
     },
     { id: 'host', label: 'sandbox run host', shown: 'bin/sandbox run --rm host true', cmd: SANDBOX_BIN, args: ['run', '--rm', 'host', 'true'], root: store, samples: [] },
-  ].filter((r) => !opts.only || opts.only.includes(r.id));
+    { id: 'ps500', label: 'sandbox ps -a (500)', shown: 'bin/sandbox ps -a  # 500 sandboxes recorded', cmd: SANDBOX_BIN, args: ['ps', '-a'], root: store500, optIn: true, samples: [] },
+    {
+      id: 'parallel16', label: '16x sandbox run bb', shown: '16 x bin/sandbox run --rm bb true, at once',
+      cmd: SANDBOX_BIN, args: ['run', '--rm', 'bb', 'true'], root: store, parallel: 16, optIn: true, samples: [],
+    },
+    {
+      id: 'podman16', label: '16x podman run bb', shown: '16 x podman run --rm --runtime runc --network none bb true, at once',
+      cmd: 'podman', args: [...podmanGlobal, 'run', '--rm', '--runtime', 'runc', '--network', 'none', podmanImage, 'true'],
+      env: { XDG_RUNTIME_DIR: xdg }, parallel: 16, optIn: true, samples: [],
+    },
+  ].filter((r: Row) => (opts.only
+    // parallel16 is measured against podman16 in the same run.
+    ? opts.only.includes(r.id) || (r.id === 'podman16' && opts.only.includes('parallel16'))
+    : !r.optIn));
 
   try {
     // Set-up: images, tools.
     const rowById = (id: string): Row | undefined => rows.find((r) => r.id === id);
-    const sandboxRun = rowById('run');
-    if (sandboxRun) {
+    const sandboxRuns = [rowById('run'), rowById('parallel16')].filter((r): r is Row => !!r);
+    if (sandboxRuns.length) {
       const r = await asUser(SANDBOX_BIN, ['import', tar, 'bb'], { root: store, cwd: '/' });
-      if (r.code !== 0) sandboxRun.skipped = `sandbox import failed (exit ${r.code}): ${firstLines(r.stderr)}`;
+      if (r.code !== 0) for (const row of sandboxRuns) row.skipped = `sandbox import failed (exit ${r.code}): ${firstLines(r.stderr)}`;
     }
-    const podman = rowById('podman');
-    if (podman) {
-      if (!which('podman')) podman.skipped = 'podman not installed (apt-get install podman)';
-      else if (!which('runc')) podman.skipped = 'runc not installed (apt-get install runc)';
+    const podmans = [rowById('podman'), rowById('podman16')].filter((r): r is Row => !!r);
+    if (podmans.length) {
+      let why: string | undefined;
+      if (!which('podman')) why = 'podman not installed (apt-get install podman)';
+      else if (!which('runc')) why = 'runc not installed (apt-get install runc)';
       else {
         const r = await asUser('podman', [...podmanGlobal, 'import', '-q', tar, podmanImage], { env: { XDG_RUNTIME_DIR: xdg }, cwd: '/', timeoutMs: 120_000 });
-        if (r.code !== 0) podman.skipped = `podman import failed (exit ${r.code}): ${firstLines(r.stderr)}`;
+        if (r.code !== 0) why = `podman import failed (exit ${r.code}): ${firstLines(r.stderr)}`;
       }
+      if (why) for (const row of podmans) row.skipped = why;
+    }
+    const ps500 = rowById('ps500');
+    if (ps500) {
+      log('bench: recording 500 sandboxes for ps500 (store API, as the test user)');
+      const r = await asUser(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'run.ts'), '--make-records', store500, '500'], { cwd: REPO_ROOT, timeoutMs: 300_000 });
+      if (r.code !== 0) ps500.skipped = `recording 500 sandboxes failed (exit ${r.code}): ${firstLines(r.stderr)}`;
     }
     const bwrap = rowById('bwrap');
     if (bwrap && !which('bwrap')) bwrap.skipped = 'bwrap not installed (apt-get install bubblewrap)';
@@ -242,7 +321,9 @@ async function main(): Promise<void> {
     { id: 'runVsPodman', label: '`sandbox run bb` / `podman run bb` (median)', value: ratio(med('run'), med('podman')), unit: 'x', target: '≤ 0.5x', ok: (v: number) => v <= 0.5 },
     { id: 'runVsBwrap', label: '`sandbox run bb` / `bwrap bb` (median)', value: ratio(med('run'), med('bwrap')), unit: 'x', target: '', ok: undefined },
     { id: 'hostVsPodman', label: '`sandbox run host` / `podman run bb` (median)', value: ratio(med('host'), med('podman')), unit: 'x', target: '', ok: undefined },
-  ];
+    { id: 'ps500Ms', label: '`sandbox ps -a` with 500 sandboxes recorded (median)', value: med('ps500'), unit: 'ms', target: '≤ 150 ms', ok: (v: number) => v <= 150 },
+    { id: 'parallel16VsPodman', label: '16 parallel `sandbox run bb` / 16 parallel `podman run bb` (median wall)', value: ratio(med('parallel16'), med('podman16')), unit: 'x', target: '≤ 0.5x', ok: (v: number) => v <= 0.5 },
+  ].filter((d) => d.value !== undefined || !['ps500Ms', 'parallel16VsPodman'].includes(d.id));
 
   const machine = {
     kernel: release(),

@@ -9,7 +9,7 @@ import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { readJsonIfExists } from '../state/atomic.js';
 import {
-  containerDir, exitFilePath, findContainer, listContainerIds, readRecord, releaseName, reserveName, writeRecord,
+  containerDir, exitFilePath, findContainer, listRecords, readRecord, releaseName, reserveName, writeRecord,
   type ContainerRecord, type ContainerState,
 } from '../state/containers.js';
 import { isSameProcess } from '../state/liveness.js';
@@ -44,9 +44,8 @@ export interface SandboxView {
 
 export function listSandboxes(paths: StorePaths, options: { all?: boolean } = {}): SandboxView[] {
   const out: SandboxView[] = [];
-  for (const id of listContainerIds(paths)) {
-    const record = readRecord(paths, id);
-    if (!record) continue; // half-created or being removed
+  // Records that are missing or unreadable (half-created, being removed) are not listed; `system check` reports them.
+  for (const record of listRecords(paths)) {
     const state = currentState(paths, record);
     if (options.all || state.status === 'running') out.push({ record, state });
   }

@@ -6,11 +6,11 @@
  * exists before its name is reserved, so a reservation without one is stale; taking
  * a stale one over happens under a short lock, <data>/names/.lock.
  */
-import { mkdirSync, openSync, writeSync, closeSync, readFileSync, unlinkSync, existsSync, rmSync, readdirSync } from 'node:fs';
+import { mkdirSync, openSync, writeSync, closeSync, readFileSync, unlinkSync, existsSync, rmSync, readdirSync, statSync } from 'node:fs';
 import { randomHex } from './random.js';
 import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
-import { writeJsonAtomic, writeFileAtomic, readJsonIfExists } from './atomic.js';
+import { writeJsonAtomic, writeFileAtomic } from './atomic.js';
 import type { StorePaths } from './paths.js';
 import type { RunRequest } from '../api/types.js';
 
@@ -153,8 +153,91 @@ export function writeRecord(paths: StorePaths, record: ContainerRecord): void {
   writeJsonAtomic(join(containerDir(paths, record.id), 'container.json'), record);
 }
 
+/**
+ * A sandbox's record, or undefined when it has none: not (yet, or any more) written, or
+ * unreadable (cut short by a full disk or a crash of the machine). Records are written
+ * atomically, so a broken one is rare; it must never break `ps` or `rm` of the others,
+ * and `sandbox system check` reports (and with --repair removes) it.
+ */
 export function readRecord(paths: StorePaths, id: string): ContainerRecord | undefined {
-  return readJsonIfExists<ContainerRecord>(join(containerDir(paths, id), 'container.json'));
+  return readRecordFile(join(containerDir(paths, id), 'container.json'));
+}
+
+function readRecordFile(file: string): ContainerRecord | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // Not (yet, or any more) there; ENOTDIR/EISDIR: something else stands where it should be.
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return undefined;
+    throw err;
+  }
+  let record: ContainerRecord;
+  try {
+    record = JSON.parse(text) as ContainerRecord;
+  } catch {
+    return undefined;
+  }
+  return record && typeof record === 'object' && typeof record.state === 'object' && record.state ? record : undefined;
+}
+
+/**
+ * Every readable record in the store, in no particular order. `ps -a` with 500
+ * sandboxes reads 500 files, so this is the hot loop: one readdir, then one read per
+ * record, paths built by concatenation (path.join normalises each time, ~10% of it).
+ */
+export function listRecords(paths: StorePaths): ContainerRecord[] {
+  const dir = containersDir(paths);
+  const out: ContainerRecord[] = [];
+  for (const id of listContainerIds(paths)) {
+    const record = readRecordFile(`${dir}/${id}/container.json`);
+    if (record) out.push(record);
+  }
+  return out;
+}
+
+/** Every name reservation in the store: the file names under <data>/names (not the lock). */
+export function listReservedNames(paths: StorePaths): string[] {
+  try {
+    return readdirSync(namesDir(paths)).filter((n) => NAME_PATTERN.test(n));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/** The id the reservation of `name` holds ('' when empty), or undefined when the name is free. */
+export function nameOwner(paths: StorePaths, name: string): string | undefined {
+  return reservationOwner(join(namesDir(paths), name));
+}
+
+/**
+ * Removes the reservation of `name` if it still holds `owner` and `stillStale(owner)`
+ * says it may go: under the names lock, as a take-over (so it never races one), and
+ * only if the file is still the one that was read (same inode). For `system check`.
+ * Returns whether it was removed.
+ */
+export async function removeReservation(paths: StorePaths, name: string, owner: string, stillStale: (owner: string) => boolean): Promise<boolean> {
+  const file = join(namesDir(paths), name);
+  const { default: lockfile } = await import('proper-lockfile');
+  const release = await lockfile.lock(namesDir(paths), {
+    lockfilePath: join(namesDir(paths), '.lock'),
+    retries: { retries: 100, minTimeout: 5, maxTimeout: 50 },
+    stale: 5_000,
+    realpath: false,
+  });
+  try {
+    let ino: number;
+    try { ino = statSync(file).ino; } catch { return false; }
+    if (reservationOwner(file) !== owner || !stillStale(owner)) return false;
+    // releaseName (no lock) and then a fresh exclusive create could slip in between: the inode tells.
+    if (statSync(file, { throwIfNoEntry: false })?.ino !== ino) return false;
+    unlinkSync(file);
+    return true;
+  } finally {
+    await release();
+  }
 }
 
 /**

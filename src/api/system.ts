@@ -1,0 +1,619 @@
+/**
+ * The store as a whole: `system check [--repair]` finds (and fixes) what a kill -9 at
+ * any moment can leave behind, `system df` says what uses space, and `container prune`
+ * removes the sandboxes that are not running.
+ *
+ * What a killed command can leave, and why each is safe to repair:
+ * - a name reservation whose sandbox directory is gone (a `run --rm` killed after its
+ *   init removed the directory, an `rm` killed between the two steps): removed under
+ *   the names lock, exactly as a take-over would;
+ * - a reservation for a sandbox whose record holds another name (a `rename` killed
+ *   half-way), older than YOUNG_MS;
+ * - a sandbox directory with no (or an unreadable) record: a `run` killed between
+ *   mkdir and the first record, an `rm` killed half-way. Removed unless a live process
+ *   uses it; an empty one younger than YOUNG_MS may be being created right now and is
+ *   only reported;
+ * - a record without its name (killed between record and reservation, or an `rm`
+ *   killed after releasing the name): finished off, i.e. removed;
+ * - a record saying `running` whose monitor is dead and left no exit file (kill -9 of
+ *   the monitor, a reboot): rewritten as exited with an error;
+ * - a record saying `created` or `exited` while its monitor runs (a `run -d` or `start`
+ *   killed after the monitor started, before it recorded so): adopted (recorded as
+ *   running, with the monitor's pid and start time);
+ * - a `--rm` sandbox that ended (or never started) and still has its directory;
+ * - temp files of atomic writes older than TEMP_AGE_MS, lock directories older than
+ *   LOCK_AGE_MS (proper-lockfile refreshes a held one every few seconds), image layer
+ *   staging directories (`<data>/layers/.import-*`) older than TEMP_AGE_MS that no live
+ *   process uses, volume removals killed half-way (`<data>/volumes/.removing-*`).
+ *
+ * "A live process uses it" means: a process of this user has a file or its working
+ * directory there, names it on its command line (fuse-overlayfs), or has it mounted in
+ * its mount namespace (a sandbox's init). Repairs of a record re-read it under the
+ * sandbox's lock and change nothing when it changed meanwhile.
+ */
+import { spawn } from 'node:child_process';
+import { lstatSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import type { StorePaths } from '../state/paths.js';
+import {
+  containerDir, containersDir, listContainerIds, listReservedNames, nameOwner, readRecord, releaseName, removeReservation,
+  reserveName, writeRecord, type ContainerRecord,
+} from '../state/containers.js';
+import { processStartTime } from '../state/liveness.js';
+import { appendEvent } from '../state/events.js';
+import { readJsonIfExists } from '../state/atomic.js';
+import { listVolumeNames, leftoverRemovals, volumeDir, volumesDir, volumesOfRequest } from '../state/volumes.js';
+import { helperPath } from '../runtime/host-tools.js';
+import { mapArgs, removeTree, userIdMaps } from '../runtime/userns.js';
+import { currentState, listSandboxes, removeSandbox } from './lifecycle.js';
+import { withSandboxLock } from './labels.js';
+
+/** A sandbox directory, record or reservation younger than this may be being created right now. */
+export const YOUNG_MS = 10_000;
+/** Temp files and staging directories older than this are leftovers. */
+export const TEMP_AGE_MS = 60_000;
+/** Lock directories older than this are stale (held ones are refreshed every few seconds). */
+export const LOCK_AGE_MS = 30_000;
+
+export type ProblemKind =
+  | 'stale-name' | 'orphan-name' | 'no-record' | 'unreadable-record' | 'half-created' | 'half-removed' | 'name-lost'
+  | 'dead-monitor' | 'unrecorded-start' | 'ended-rm' | 'temp-file' | 'stale-lock' | 'import-staging' | 'volume-removal'
+  | 'maybe-in-progress';
+
+export interface StoreProblem {
+  kind: ProblemKind;
+  /** 'problem': inconsistent; 'notice': maybe only in progress, so left alone and not counted. */
+  severity: 'problem' | 'notice';
+  /** The file or directory concerned. */
+  path: string;
+  id?: string;
+  name?: string;
+  /** What is wrong, in one line. */
+  detail: string;
+  /** What --repair does about it (or did). */
+  action: string;
+  repaired: boolean;
+  /** Why the repair did not happen (or failed). */
+  error?: string;
+}
+
+export interface CheckReport {
+  /** True when no problem remains (notices do not count). */
+  consistent: boolean;
+  repair: boolean;
+  sandboxes: number;
+  names: number;
+  problems: StoreProblem[];
+}
+
+export interface CheckOptions {
+  repair?: boolean;
+  /** For tests: the time "now". */
+  now?: number;
+}
+
+// ---------------------------------------------------------------------------------------
+// Who uses what: a scan of this user's processes
+
+interface ProcessScan {
+  /** pid -> everything the process refers to (command line, cwd, open files, its mounts), newline-separated. */
+  refs: Map<number, string>;
+  exe: Map<number, string>;
+  mntNs: Map<number, string>;
+}
+
+function tryReadlink(path: string): string {
+  try { return readlinkSync(path); } catch { return ''; }
+}
+
+function tryRead(path: string): string {
+  try { return readFileSync(path, 'utf8'); } catch { return ''; }
+}
+
+/** Reads what every process of ours refers to; mount tables once per mount namespace. */
+export function scanProcesses(): ProcessScan {
+  const uid = process.getuid?.() ?? 0;
+  const scan: ProcessScan = { refs: new Map(), exe: new Map(), mntNs: new Map() };
+  const mountsOfNs = new Map<string, string>();
+  let pids: string[];
+  try { pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p)); } catch { return scan; }
+  for (const p of pids) {
+    const pid = Number(p);
+    if (pid === process.pid) continue;
+    let st: Stats;
+    try { st = statSync(`/proc/${p}`); } catch { continue; }
+    if (st.uid !== uid) continue;
+    const parts: string[] = [tryRead(`/proc/${p}/cmdline`).split('\0').join(' '), tryReadlink(`/proc/${p}/cwd`)];
+    try {
+      for (const fd of readdirSync(`/proc/${p}/fd`)) parts.push(tryReadlink(`/proc/${p}/fd/${fd}`));
+    } catch { /* gone, or not ours to read */ }
+    const ns = tryReadlink(`/proc/${p}/ns/mnt`);
+    if (ns) {
+      let mounts = mountsOfNs.get(ns);
+      if (mounts === undefined) {
+        mounts = tryRead(`/proc/${p}/mountinfo`);
+        mountsOfNs.set(ns, mounts);
+      }
+      parts.push(mounts);
+      scan.mntNs.set(pid, ns);
+    }
+    scan.refs.set(pid, parts.join('\n'));
+    scan.exe.set(pid, tryReadlink(`/proc/${p}/exe`));
+  }
+  return scan;
+}
+
+/** The pids (of ours) that refer to `needle` (a path, or a unique part of one). */
+export function pidsUsing(scan: ProcessScan, needle: string): number[] {
+  const out: number[] = [];
+  for (const [pid, refs] of scan.refs) if (refs.includes(needle)) out.push(pid);
+  return out;
+}
+
+/** What identifies a sandbox's directory in paths, mount tables and command lines (mount tables show /oldroot/... inside). */
+function sandboxNeedle(id: string): string {
+  return `containers/${id}`;
+}
+
+/**
+ * The monitor of a sandbox whose record does not say so: the sandbox-launch process
+ * outside the namespaces (in our mount namespace) that has the sandbox's log open.
+ * With its pid and start time, and the current init's pid (from <dir>/pid, which the
+ * monitor keeps), the sandbox can be recorded as running.
+ */
+function findMonitor(paths: StorePaths, scan: ProcessScan, id: string): { monitorPid: number; monitorStartTime: number; pid: number } | undefined {
+  const ourNs = tryReadlink('/proc/self/ns/mnt');
+  const log = join(containerDir(paths, id), 'ctr.log');
+  for (const pid of pidsUsing(scan, sandboxNeedle(id))) {
+    if (!/\/sandbox-launch( \(deleted\))?$/.test(scan.exe.get(pid) ?? '') || scan.mntNs.get(pid) !== ourNs) continue;
+    if (!(scan.refs.get(pid) ?? '').split('\n').some((l) => l === log || l.startsWith(`${log}.`))) continue;
+    const monitorStartTime = processStartTime(pid);
+    const initPid = Number(tryRead(join(containerDir(paths, id), 'pid')).trim());
+    if (monitorStartTime === undefined || !Number.isInteger(initPid) || initPid <= 0) continue;
+    return { monitorPid: pid, monitorStartTime, pid: initPid };
+  }
+  return undefined;
+}
+
+/** When a process started, in ms since the epoch: boot time plus its start time in clock ticks (USER_HZ, 100 on Linux). */
+function startedAtMs(pid: number): number | undefined {
+  const ticks = processStartTime(pid);
+  const btime = /^btime (\d+)$/m.exec(tryRead('/proc/stat'))?.[1];
+  return ticks === undefined || !btime ? undefined : Number(btime) * 1000 + ticks * 10;
+}
+
+// ---------------------------------------------------------------------------------------
+// check
+
+function ageMs(path: string, now: number): number {
+  try {
+    return now - lstatSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+function entries(dir: string): string[] {
+  try { return readdirSync(dir); } catch { return []; }
+}
+
+const TEMP_FILE = /\.tmp$/;
+
+/** Reads a record file as it is: undefined when missing, 'unreadable' when not JSON (or not a record). */
+function rawRecord(paths: StorePaths, id: string): { text: string; record: ContainerRecord } | 'missing' | 'unreadable' {
+  let text: string;
+  try {
+    text = readFileSync(join(containerDir(paths, id), 'container.json'), 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? 'missing' : 'unreadable';
+  }
+  try {
+    const record = JSON.parse(text) as ContainerRecord;
+    if (!record || typeof record !== 'object' || record.id !== id || typeof record.state !== 'object' || !record.state || typeof record.name !== 'string') return 'unreadable';
+    return { text, record };
+  } catch {
+    return 'unreadable';
+  }
+}
+
+function short(id: string): string {
+  return id.slice(0, 12);
+}
+
+/** Removes a sandbox's directory and (if it holds it) its name; the event journal hears of it. */
+async function removeSandboxDir(paths: StorePaths, id: string, name: string | undefined, releaseItsName = true): Promise<void> {
+  if (name && releaseItsName) releaseName(paths, name, id);
+  await removeTree(containerDir(paths, id));
+  appendEvent(paths, { type: 'container', action: 'remove', id, ...(name ? { name } : {}), attributes: { reason: 'system check --repair' } });
+}
+
+/**
+ * Rewrites a record under the sandbox's lock, but only if it is still exactly what the
+ * check read (`text`): another command that changed it meanwhile knows better.
+ */
+async function rewriteRecord(paths: StorePaths, id: string, text: string, change: (r: ContainerRecord) => void): Promise<boolean> {
+  return withSandboxLock(paths, id, () => {
+    const now = rawRecord(paths, id);
+    if (typeof now !== 'object' || now.text !== text) return false;
+    change(now.record);
+    writeRecord(paths, now.record);
+    return true;
+  });
+}
+
+/** Checks the store and, with `repair`, fixes what it finds. Never throws for a problem it finds. */
+export async function checkStore(paths: StorePaths, options: CheckOptions = {}): Promise<CheckReport> {
+  const repair = !!options.repair;
+  const now = options.now ?? Date.now();
+  const problems: StoreProblem[] = [];
+  const scan = scanProcesses();
+
+  /** Records a problem; with --repair runs `fix` (true: repaired; a string: why not). */
+  const found = async (p: Omit<StoreProblem, 'repaired'>, fix?: () => Promise<boolean | string>): Promise<void> => {
+    const problem: StoreProblem = { ...p, repaired: false };
+    problems.push(problem);
+    if (!repair || !fix || p.severity === 'notice') return;
+    try {
+      const r = await fix();
+      if (r === true) problem.repaired = true;
+      else problem.error = typeof r === 'string' ? r : 'it changed meanwhile; check again';
+    } catch (err) {
+      problem.error = err instanceof Error ? err.message : String(err);
+    }
+  };
+
+  // 1. Temp files of atomic writes and stale lock directories, wherever the store writes.
+  const containers = containersDir(paths);
+  const ids = listContainerIds(paths);
+  const writeDirs = [
+    paths.data, join(paths.data, 'names'), join(paths.data, 'blobs', 'sha256'), join(paths.data, 'layers'), volumesDir(paths),
+    paths.runtime, ...ids.map((id) => containerDir(paths, id)),
+    ...listVolumeNames(paths).map((n) => volumeDir(paths, n)),
+  ];
+  for (const dir of writeDirs) {
+    for (const e of entries(dir)) {
+      const path = join(dir, e);
+      let st: Stats;
+      try { st = lstatSync(path); } catch { continue; }
+      const age = now - st.mtimeMs;
+      if (st.isFile() && TEMP_FILE.test(e) && age > TEMP_AGE_MS) {
+        await found({ kind: 'temp-file', severity: 'problem', path, detail: `a temp file of an interrupted write, ${Math.round(age / 1000)} s old`, action: 'remove it' },
+          async () => { rmSync(path, { force: true }); return true; });
+      } else if (st.isDirectory() && e.endsWith('.lock') && age > LOCK_AGE_MS) {
+        await found({ kind: 'stale-lock', severity: 'problem', path, detail: `a lock left by a command that died, ${Math.round(age / 1000)} s old`, action: 'remove it' },
+          async () => {
+            // Still stale? A lock taken again meanwhile is fresh.
+            if (now - lstatSync(path).mtimeMs <= LOCK_AGE_MS) return 'it was taken again meanwhile';
+            rmSync(path, { recursive: true, force: true });
+            return true;
+          });
+      }
+    }
+  }
+
+  // 2. Image layer staging directories and volume removals killed half-way.
+  const layers = join(paths.data, 'layers');
+  for (const e of entries(layers)) {
+    if (!e.startsWith('.import-')) continue;
+    const path = join(layers, e);
+    const age = ageMs(path, now);
+    if (age <= TEMP_AGE_MS) continue;
+    const users = pidsUsing(scan, path);
+    if (users.length) continue; // an import still at work (a big tarball)
+    await found({ kind: 'import-staging', severity: 'problem', path, detail: 'the unpacked layer of an import that was interrupted', action: 'remove it' },
+      async () => { await removeTree(path); return true; });
+  }
+  for (const path of leftoverRemovals(paths)) {
+    if (ageMs(path, now) <= TEMP_AGE_MS || pidsUsing(scan, path).length) continue;
+    await found({ kind: 'volume-removal', severity: 'problem', path, detail: 'a volume whose removal was interrupted', action: 'finish removing it' },
+      async () => { await removeTree(path); return true; });
+  }
+
+  // 3. Sandboxes.
+  let sandboxes = 0;
+  for (const e of entries(containers)) {
+    if (!/^[a-f0-9]{64}$/.test(e)) continue;
+    const id = e;
+    const dir = containerDir(paths, id);
+    let isDir = false;
+    try { isDir = lstatSync(dir).isDirectory(); } catch { continue; }
+    if (!isDir) continue;
+    const users = pidsUsing(scan, sandboxNeedle(id));
+    const raw = rawRecord(paths, id);
+    if (typeof raw !== 'object') {
+      const rest = entries(dir).filter((f) => !TEMP_FILE.test(f) && f !== '.lock' && f !== 'container.json');
+      const kind = raw === 'missing' ? 'no-record' : 'unreadable-record';
+      const what = raw === 'missing' ? 'a sandbox directory without a record' : 'a sandbox directory whose record is unreadable';
+      if (raw === 'missing' && rest.length === 0 && ageMs(dir, now) <= YOUNG_MS) {
+        await found({ kind: 'maybe-in-progress', severity: 'notice', path: dir, id, detail: `${what}, made less than ${YOUNG_MS / 1000} s ago: maybe being created right now`, action: 'none (check again later)' });
+        continue;
+      }
+      if (users.length) {
+        await found({ kind, severity: 'problem', path: dir, id, detail: `${what}, in use by process ${users.join(', ')}`, action: 'none while it is in use' },
+          async () => 'it is in use by a live process');
+        continue;
+      }
+      await found({ kind, severity: 'problem', path: dir, id, detail: `${what} (half-created or half-removed)`, action: 'remove it' },
+        async () => {
+          if (pidsUsing(scanProcesses(), sandboxNeedle(id)).length) return 'it is in use by a live process';
+          if (typeof rawRecord(paths, id) === 'object') return 'it has a record now';
+          await removeSandboxDir(paths, id, undefined);
+          return true;
+        });
+      continue;
+    }
+    sandboxes++;
+    const { record, text } = raw;
+    const owner = nameOwner(paths, record.name);
+    const hasName = owner === id;
+    const createdAge = now - (Date.parse(record.created) || 0);
+    const state = currentState(paths, record);
+    const label = `sandbox ${short(id)} (${record.name})`;
+
+    if (record.state.status !== 'running' && users.length) {
+      // Its record does not say it runs, yet something of ours uses it.
+      if (record.state.status === 'created' && createdAge <= YOUNG_MS) continue; // being started right now
+      const monitor = findMonitor(paths, scan, id);
+      if (!monitor) continue; // a foreground run (`run --rm` records no start) or a process sitting in it: in use, fine
+      await found({ kind: 'unrecorded-start', severity: 'problem', path: dir, id, name: record.name,
+        detail: `${label} runs (monitor ${monitor.monitorPid}) but its record says ${record.state.status}: the command that started it was killed`,
+        action: 'record it as running' },
+      async () => rewriteRecord(paths, id, text, (r) => {
+        r.state = {
+          status: 'running', pid: monitor.pid, monitorPid: monitor.monitorPid, monitorStartTime: monitor.monitorStartTime,
+          startedAt: new Date(startedAtMs(monitor.pid) ?? now).toISOString(),
+        };
+      }));
+      continue;
+    }
+    if (users.length && state.status === 'running') {
+      if (!hasName) {
+        await found({ kind: 'name-lost', severity: 'problem', path: dir, id, name: record.name,
+          detail: `${label} runs but its name is not reserved${owner ? ` (sandbox ${short(owner)} holds it)` : ''}`, action: 'reserve its name again' },
+        async () => { await reserveName(paths, record.name, id); return true; });
+      }
+      continue;
+    }
+    if (users.length) continue; // in use (a stop or start at work): not ours to touch now
+
+    if (!hasName) {
+      if (record.state.status === 'created' && createdAge <= YOUNG_MS) {
+        await found({ kind: 'maybe-in-progress', severity: 'notice', path: dir, id, name: record.name, detail: `${label} has no name reservation yet: maybe being created right now`, action: 'none (check again later)' });
+        continue;
+      }
+      const kind = record.state.status === 'created' ? 'half-created' : 'half-removed';
+      const detail = kind === 'half-created'
+        ? `${label} was never given its name (its \`run\` or \`create\` was killed, or lost the name to another)`
+        : `${label} lost its name: its \`rm\` was killed half-way`;
+      await found({ kind, severity: 'problem', path: dir, id, name: record.name, detail, action: 'remove it' },
+        async () => {
+          if (nameOwner(paths, record.name) === id) return 'it has its name now';
+          if (pidsUsing(scanProcesses(), sandboxNeedle(id)).length) return 'it is in use by a live process';
+          await removeSandboxDir(paths, id, record.name, false);
+          return true;
+        });
+      continue;
+    }
+
+    if (record.state.status === 'running' && state.status === 'exited' && state.error) {
+      // Its monitor (or, for a foreground run, its init) died and left no exit file.
+      const removeToo = record.request.remove;
+      await found({ kind: 'dead-monitor', severity: 'problem', path: dir, id, name: record.name,
+        detail: `${label} is recorded as running but ${record.state.monitorPid ? `its monitor (pid ${record.state.monitorPid}) is gone` : `its process (pid ${record.state.pid}) is gone`} and recorded no exit`,
+        action: removeToo ? 'remove it (it was run with --rm)' : 'record it as exited with an error' },
+      async () => {
+        if (removeToo) {
+          await removeSandboxDir(paths, id, record.name);
+          return true;
+        }
+        // No finishedAt: when it died is unknown (the monitor would have recorded it).
+        const done = await rewriteRecord(paths, id, text, (r) => { r.state = state; });
+        if (done) appendEvent(paths, { type: 'container', action: 'die', id, name: record.name, attributes: { exitCode: state.exitCode ?? 255, error: state.error ?? '' } });
+        return done;
+      });
+      continue;
+    }
+
+    if (record.request.remove && (state.status === 'exited' || (state.status === 'created' && createdAge > YOUNG_MS))) {
+      await found({ kind: 'ended-rm', severity: 'problem', path: dir, id, name: record.name,
+        detail: `${label} was run with --rm and ${state.status === 'created' ? 'never started (its command was killed)' : 'has ended'}, but its directory remains`,
+        action: 'remove it' },
+      async () => {
+        if (pidsUsing(scanProcesses(), sandboxNeedle(id)).length) return 'it is in use by a live process';
+        await removeSandboxDir(paths, id, record.name);
+        return true;
+      });
+    }
+  }
+
+  // 4. Name reservations (after the sandboxes: their removals above released theirs).
+  const names = listReservedNames(paths);
+  for (const name of names) {
+    const owner = nameOwner(paths, name);
+    if (owner === undefined) continue; // released meanwhile
+    const path = join(paths.data, 'names', name);
+    const dirExists = !!owner && (() => { try { return lstatSync(containerDir(paths, owner)).isDirectory(); } catch { return false; } })();
+    if (!dirExists) {
+      const gone = (o: string) => { try { return !o || !lstatSync(containerDir(paths, o)).isDirectory(); } catch { return true; } };
+      await found({ kind: 'stale-name', severity: 'problem', path, name, ...(owner ? { id: owner } : {}),
+        detail: `the name "${name}" is reserved for ${owner ? `sandbox ${short(owner)}, which does not exist` : 'no sandbox'}`, action: 'remove the reservation' },
+      async () => removeReservation(paths, name, owner, gone));
+      continue;
+    }
+    const raw = rawRecord(paths, owner);
+    if (typeof raw === 'object' && raw.record.name !== name && ageMs(path, now) > YOUNG_MS) {
+      const other = (o: string) => { const r = rawRecord(paths, o); return typeof r === 'object' && r.record.name !== name; };
+      await found({ kind: 'orphan-name', severity: 'problem', path, name, id: owner,
+        detail: `the name "${name}" is reserved for sandbox ${short(owner)}, which is called "${raw.record.name}" (a rename was killed half-way)`, action: 'remove the reservation' },
+      async () => removeReservation(paths, name, owner, other));
+    }
+  }
+
+  const consistent = problems.every((p) => p.severity === 'notice' || p.repaired);
+  return { consistent, repair, sandboxes, names: names.length, problems };
+}
+
+// ---------------------------------------------------------------------------------------
+// Sizes
+
+/**
+ * Bytes used under each of `roots` (apparent sizes of everything but directories, each
+ * inode counted once across all roots, the first root to reach it gets it). Directories
+ * we cannot read (owned by subordinate ids) are measured by `du -sb` as root of our
+ * user namespace, once for all of them.
+ */
+export async function treeSizes(roots: string[]): Promise<Map<string, number>> {
+  const seen = new Set<string>();
+  const sizes = new Map<string, number>();
+  const unreadable: { root: string; dir: string }[] = [];
+  for (const root of roots) {
+    let total = 0;
+    const walk = (path: string, st: Stats): void => {
+      const key = `${st.dev}:${st.ino}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      if (!st.isDirectory()) {
+        total += st.size;
+        return;
+      }
+      let names: string[];
+      try {
+        names = readdirSync(path);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EACCES') unreadable.push({ root, dir: path });
+        return;
+      }
+      for (const n of names) {
+        const p = join(path, n);
+        let s: Stats;
+        try { s = lstatSync(p); } catch { continue; }
+        walk(p, s);
+      }
+    };
+    let st: Stats | undefined;
+    try { st = lstatSync(root); } catch { st = undefined; }
+    if (st) walk(root, st);
+    sizes.set(root, total);
+  }
+  if (unreadable.length) {
+    const du = await duInUserns(unreadable.map((u) => u.dir)).catch(() => new Map<string, number>());
+    for (const u of unreadable) sizes.set(u.root, (sizes.get(u.root) ?? 0) + (du.get(u.dir) ?? 0));
+  }
+  return sizes;
+}
+
+/** `du -sb DIR...` as root of the user's namespace (where subordinate ids' files are readable). */
+function duInUserns(dirs: string[]): Promise<Map<string, number>> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const child = spawn(helperPath(), ['--userns-only', ...mapArgs(userIdMaps()), '--', 'du', '-sb', '--', ...dirs], { stdio: ['ignore', 'pipe', 'ignore'] });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    child.on('error', reject);
+    child.on('close', () => {
+      // du exits non-zero when some file vanished meanwhile; what it printed still counts.
+      const sizes = new Map<string, number>();
+      for (const line of out.split('\n')) {
+        const m = /^(\d+)\t(.*)$/.exec(line);
+        if (m) sizes.set(m[2]!, Number(m[1]));
+      }
+      resolve(sizes);
+    });
+  });
+}
+
+export interface DiskUsageRow {
+  type: 'images' | 'sandboxes' | 'volumes';
+  total: number;
+  active: number;
+  size: number;
+  reclaimable: number;
+}
+
+interface ImageIndexLike {
+  images?: Record<string, { layers?: string[] }>;
+}
+
+/** `system df`: images (layers, configs, index), sandboxes (writable layers, logs), volumes. */
+export async function diskUsage(paths: StorePaths): Promise<DiskUsageRow[]> {
+  const views = listSandboxes(paths, { all: true });
+  const index = (() => {
+    try { return readJsonIfExists<ImageIndexLike>(join(paths.data, 'images.json')) ?? {}; } catch { return {}; }
+  })();
+  const images = index.images ?? {};
+  const usedImages = new Set(views.map((v) => v.record.imageId).filter((x): x is string => !!x));
+  const usedLayers = new Set<string>();
+  for (const id of usedImages) for (const l of images[id]?.layers ?? []) usedLayers.add(l.replace(/^sha256:/, ''));
+
+  const layersDir = join(paths.data, 'layers');
+  const layerDirs = entries(layersDir).map((e) => join(layersDir, e));
+  const imageFiles = [join(paths.data, 'blobs'), join(paths.data, 'images.json')];
+  const sandboxDirs = views.map((v) => containerDir(paths, v.record.id));
+  const volumeNames = listVolumeNames(paths);
+  const volumeDirs = volumeNames.map((n) => volumeDir(paths, n));
+  // Sandboxes first: a file a sandbox shares with a layer (none today) is the sandbox's.
+  const sizes = await treeSizes([...sandboxDirs, ...layerDirs, ...imageFiles, ...volumeDirs]);
+  const sum = (xs: string[]) => xs.reduce((a, x) => a + (sizes.get(x) ?? 0), 0);
+
+  const usedVolumes = new Set<string>();
+  for (const v of views) for (const n of volumesOfRequest(paths, v.record.request)) usedVolumes.add(n);
+
+  const running = views.filter((v) => v.state.status === 'running');
+  return [
+    {
+      type: 'images', total: Object.keys(images).length, active: [...usedImages].filter((i) => images[i]).length,
+      size: sum(layerDirs) + sum(imageFiles),
+      reclaimable: sum(layerDirs.filter((d) => !usedLayers.has(d.slice(layersDir.length + 1)))),
+    },
+    {
+      type: 'sandboxes', total: views.length, active: running.length,
+      size: sum(sandboxDirs),
+      reclaimable: sum(views.filter((v) => v.state.status !== 'running').map((v) => containerDir(paths, v.record.id))),
+    },
+    {
+      type: 'volumes', total: volumeNames.length, active: volumeNames.filter((n) => usedVolumes.has(n)).length,
+      size: sum(volumeDirs),
+      reclaimable: sum(volumeNames.filter((n) => !usedVolumes.has(n)).map((n) => volumeDir(paths, n))),
+    },
+  ];
+}
+
+// ---------------------------------------------------------------------------------------
+// container prune
+
+export interface PruneReport {
+  /** Full ids of the sandboxes removed. */
+  removed: string[];
+  /** Bytes their directories held. */
+  reclaimed: number;
+  failed: { id: string; error: string }[];
+}
+
+/**
+ * Removes every sandbox that is not running: exited ones and created ones (as Docker),
+ * but none that a live process still uses (a foreground `run --rm` records no start)
+ * and no `created` one younger than YOUNG_MS (its `run` may be starting it right now).
+ */
+export async function pruneSandboxes(paths: StorePaths, options: { now?: number } = {}): Promise<PruneReport> {
+  const now = options.now ?? Date.now();
+  const scan = scanProcesses();
+  const victims = listSandboxes(paths, { all: true }).filter((v) => v.state.status !== 'running'
+    && !(v.state.status === 'created' && now - (Date.parse(v.record.created) || 0) <= YOUNG_MS)
+    && pidsUsing(scan, sandboxNeedle(v.record.id)).length === 0);
+  const sizes = await treeSizes(victims.map((v) => containerDir(paths, v.record.id)));
+  const report: PruneReport = { removed: [], reclaimed: 0, failed: [] };
+  for (const v of victims) {
+    try {
+      await removeSandbox(paths, v.record.id);
+      report.removed.push(v.record.id);
+      report.reclaimed += sizes.get(containerDir(paths, v.record.id)) ?? 0;
+    } catch (err) {
+      // Removed by someone else, or started again meanwhile: not an error of prune's.
+      const still = readRecord(paths, v.record.id);
+      if (!still || currentState(paths, still).status === 'running') continue;
+      report.failed.push({ id: v.record.id, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  return report;
+}
+

@@ -1,0 +1,40 @@
+/** `sandbox container prune`: removes every sandbox that is not running, as `docker container prune`. */
+import type { Argv, CommandModule } from 'yargs';
+import { storePathsFromArgs, type GlobalArgs } from '../context.js';
+import { SandboxError } from '../../errors.js';
+import { pruneSandboxes } from '../../api/system.js';
+
+/** Docker's units.HumanSize: decimal units, four significant digits ("1.234kB", "12B"). */
+export function humanBytes(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+  return `${Number(v.toPrecision(4))}${units[i]}`;
+}
+
+interface PruneArgs extends GlobalArgs {
+  force?: boolean;
+}
+
+const pruneCmd: CommandModule<GlobalArgs, PruneArgs> = {
+  command: 'prune',
+  describe: 'Remove every sandbox that is not running (asks nothing)',
+  builder: (y) => y.option('force', { alias: 'f', type: 'boolean', describe: 'Accepted for Docker compatibility; prune never asks' }),
+  handler: async (argv) => {
+    const { removed, reclaimed, failed } = await pruneSandboxes(storePathsFromArgs(argv));
+    const list = removed.length ? `Deleted Containers:\n${removed.map((id) => `${id}\n`).join('')}\n` : '';
+    process.stdout.write(`${list}Total reclaimed space: ${humanBytes(reclaimed)}\n`);
+    for (const f of failed) process.stderr.write(`sandbox: cannot remove sandbox ${f.id.slice(0, 12)}: ${f.error}\n`);
+    if (failed.length) throw new SandboxError(`${failed.length} sandbox(es) could not be removed (see above)`, { hint: 'see `sandbox system check`' });
+  },
+};
+
+export const containerCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'container',
+  describe: 'Manage sandboxes as a whole: prune',
+  builder: (y: Argv<GlobalArgs>) => y
+    .command(pruneCmd)
+    .demandCommand(1, 'no container subcommand given\nhint: sandbox container prune'),
+  handler: () => { /* a subcommand always runs */ },
+};

@@ -1,0 +1,85 @@
+/**
+ * `sandbox system check [--repair]`: what a killed command left inconsistent in the
+ * store (exit 0 when nothing is, or all of it was repaired; 1 when something remains).
+ * `sandbox system df`: what uses space.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { storePathsFromArgs, type GlobalArgs } from '../context.js';
+import { table } from '../format.js';
+import { checkStore, diskUsage, type StoreProblem } from '../../api/system.js';
+import { humanBytes } from './container.js';
+
+interface CheckArgs extends GlobalArgs {
+  repair?: boolean;
+  format?: string;
+}
+
+function outcome(p: StoreProblem, repair: boolean): string {
+  if (p.severity === 'notice') return 'left alone';
+  if (p.repaired) return `repaired: ${p.action}`;
+  if (p.error) return `NOT repaired: ${p.error}`;
+  return repair ? `NOT repaired (${p.action})` : `--repair would ${p.action}`;
+}
+
+const checkCmd: CommandModule<GlobalArgs, CheckArgs> = {
+  command: 'check',
+  describe: 'Find what interrupted commands left inconsistent in the store (--repair: fix it)',
+  builder: (y) => y
+    .option('repair', { type: 'boolean', describe: 'Fix what is found' })
+    .option('format', { type: 'string', choices: ['table', 'json'], describe: 'Output format' }),
+  handler: async (argv) => {
+    const report = await checkStore(storePathsFromArgs(argv), { repair: !!argv.repair });
+    if (!report.consistent) process.exitCode = 1;
+    if (argv.format === 'json') {
+      process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      return;
+    }
+    const problems = report.problems.filter((p) => p.severity === 'problem');
+    const notices = report.problems.filter((p) => p.severity === 'notice');
+    for (const p of report.problems) {
+      process.stdout.write(`${p.severity === 'notice' ? 'notice' : 'problem'}: ${p.kind}: ${p.detail}\n  ${p.path}\n  -> ${outcome(p, report.repair)}\n`);
+    }
+    const remaining = problems.filter((p) => !p.repaired).length;
+    const summary = problems.length === 0
+      ? `the store is consistent (${report.sandboxes} sandboxes, ${report.names} names)`
+      : remaining === 0
+        ? `${problems.length} problem(s) found, all repaired`
+        : `${problems.length} problem(s) found, ${remaining} remain${report.repair ? '' : ': run `sandbox system check --repair`'}`;
+    process.stdout.write(`${summary}${notices.length ? `; ${notices.length} notice(s)` : ''}\n`);
+  },
+};
+
+interface DfArgs extends GlobalArgs {
+  format?: string;
+}
+
+const TYPE_NAMES = { images: 'Images', sandboxes: 'Sandboxes', volumes: 'Local Volumes' } as const;
+
+const dfCmd: CommandModule<GlobalArgs, DfArgs> = {
+  command: 'df',
+  describe: 'Show the space used by images, sandboxes and volumes',
+  builder: (y) => y.option('format', { type: 'string', choices: ['table', 'json'], describe: 'Output format' }),
+  handler: async (argv) => {
+    const rows = await diskUsage(storePathsFromArgs(argv));
+    if (argv.format === 'json') {
+      process.stdout.write(JSON.stringify(rows.map((r) => ({
+        Type: TYPE_NAMES[r.type], TotalCount: r.total, Active: r.active, Size: r.size, Reclaimable: r.reclaimable,
+      })), null, 2) + '\n');
+      return;
+    }
+    process.stdout.write(table(['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'], rows.map((r) => [
+      TYPE_NAMES[r.type], String(r.total), String(r.active), humanBytes(r.size),
+      `${humanBytes(r.reclaimable)}${r.size > 0 ? ` (${Math.round((100 * r.reclaimable) / r.size)}%)` : ''}`,
+    ])));
+  },
+};
+
+export const systemCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'system',
+  describe: 'The store as a whole: check [--repair], df',
+  builder: (y: Argv<GlobalArgs>) => y
+    .command(checkCmd)
+    .command(dfCmd)
+    .demandCommand(1, 'no system subcommand given\nhint: one of check, df'),
+  handler: () => { /* a subcommand always runs */ },
+};
