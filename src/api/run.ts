@@ -192,9 +192,19 @@ export async function runForeground(paths: StorePaths, request: RunRequest, hook
       stdin: request.interactive ? 'inherit' : 'ignore',
       forwardSignals: !!hooks.forwardSignals,
       onStatus: (s) => {
-        if (s.pid !== undefined && !request.remove) {
-          record.state = { status: 'running', pid: s.pid, startedAt: new Date().toISOString() };
-          writeRecord(paths, record);
+        // Recorded as running even with --rm: `rm` must refuse it, `ps` must list it.
+        // The helper is its monitor, here as for detached sandboxes: stop and kill go through it.
+        if (s.pid !== undefined) {
+          record.state = {
+            status: 'running', pid: s.pid, startedAt: new Date().toISOString(),
+            ...(s.monitorPid !== undefined ? { monitorPid: s.monitorPid, monitorStartTime: processStartTime(s.monitorPid) } : {}),
+          };
+          try {
+            writeRecord(paths, record);
+          } catch (err) {
+            // A --rm sandbox that ended before we got here has removed its directory already.
+            if (!request.remove || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+          }
         }
         if (s.started) {
           started = true;

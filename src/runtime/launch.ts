@@ -11,6 +11,8 @@ import { SandboxError, EXIT_SANDBOX_ERROR } from '../errors.js';
 /** What the helper reports on its status descriptor, one JSON object per line. */
 export interface HelperStatus {
   pid?: number;
+  /** Added by runHelper: the helper's own pid (the sandbox's monitor). */
+  monitorPid?: number;
   started?: boolean;
   exit_code?: number;
 }
@@ -103,7 +105,9 @@ export function runHelper(helper: string, args: string[], options: LaunchOptions
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        try { options.onStatus?.(JSON.parse(line) as HelperStatus); } catch { /* not ours */ }
+        let status: HelperStatus;
+        try { status = JSON.parse(line) as HelperStatus; } catch { continue; /* not ours */ }
+        options.onStatus?.({ ...status, ...(child.pid !== undefined ? { monitorPid: child.pid } : {}) });
       }
     });
   }
