@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { doctorCommand } from './doctor.js';
 import { runCommand, createCommand } from './run.js';
 import { execCommand } from './exec.js';
+import { cpCommand } from './cp.js';
 import { importCommand } from './import.js';
 import { logsCommand } from './logs.js';
 import { versionCommand } from './version.js';
@@ -16,4 +17,4 @@ import {
 } from './lifecycle.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [runCommand, createCommand, execCommand, psCommand, stopCommand, killCommand, startCommand, rmCommand, inspectCommand, restartCommand, waitCommand, renameCommand, logsCommand, eventsCommand, labelCommand, importCommand, volumeCommand, containerCommand, systemCommand, doctorCommand, versionCommand];
+export const commands: CommandModule<any, any>[] = [runCommand, createCommand, execCommand, cpCommand, psCommand, stopCommand, killCommand, startCommand, rmCommand, inspectCommand, restartCommand, waitCommand, renameCommand, logsCommand, eventsCommand, labelCommand, importCommand, volumeCommand, containerCommand, systemCommand, doctorCommand, versionCommand];

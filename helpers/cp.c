@@ -1,0 +1,836 @@
+/*
+ * sandbox-cp: the in-sandbox half of `sandbox cp` (libc only).
+ *
+ * Started as the user. It enters the sandbox first, then does its one job there:
+ *   - running sandbox (--target PID): setns into the user and mount namespaces of the
+ *     sandbox's command. The mount namespace's root becomes our root, so every path we
+ *     resolve (symlinks and `..` included) stays inside the sandbox.
+ *   - stopped sandbox (--root-overlay / --host-dir ...): a new user+mount namespace with
+ *     the sandbox's id maps (newuidmap/newgidmap, as sandbox-launch does), the sandbox's
+ *     root mounted on --mountpoint (an overlay of its layers and writable layer), chroot.
+ * Then, as root of the sandbox's user namespace (so owners, modes and setuid bits are
+ * kept as they are inside):
+ *   stat PATH            prints "<type of PATH> <type following a final symlink>", each
+ *                        one of dir, file, symlink, other, missing, notdir
+ *   copy-out PATH NAME   writes a tar of PATH to stdout, its top entry named NAME
+ *                        ("." = the contents of the directory PATH, no top entry)
+ *   copy-in DIR [FROM TO] reads a tar from stdin and extracts it into DIR; an entry whose
+ *                        first component is FROM gets TO instead
+ * Paths given to us are resolved inside the root with RESOLVE_IN_ROOT and no magic
+ * links; below them nothing is ever followed (O_NOFOLLOW on every step), and archive
+ * entries with an absolute path or a `..` component are refused.
+ *
+ * Exit status: 0 done; 1 the copy failed (one line on stderr); 2 bad usage;
+ * 3 a path given to us does not exist inside; 125 the sandbox could not be entered.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+#define EXIT_MISSING 3
+#define EXIT_SETUP 125
+#define MAX_MAPS 64
+#define MAX_HOST 256
+
+static struct {
+  pid_t target;
+  const char *lowers, *upper, *work;
+  const char *mountpoint;
+  const char *uidmap_cmd, *gidmap_cmd;
+  const char *uid_maps[MAX_MAPS], *gid_maps[MAX_MAPS];
+  int n_uid_maps, n_gid_maps;
+  struct { const char *name, *lower, *upper, *work; } host[MAX_HOST];
+  int n_host;
+  struct { const char *target, *name; } links[MAX_HOST];
+  int n_links;
+} opt;
+
+static void __attribute__((noreturn, format(printf, 2, 3))) die(int code, const char *fmt, ...) {
+  char buf[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  dprintf(2, "sandbox-cp: %s\n", buf);
+  _exit(code);
+}
+
+static void warn(const char *fmt, ...) {
+  char buf[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  dprintf(2, "sandbox-cp: warning: %s\n", buf);
+}
+
+/* ---------- entering the sandbox ---------- */
+
+static int write_file(const char *path, const char *s) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = write(fd, s, strlen(s));
+  int e = errno;
+  close(fd);
+  errno = e;
+  return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+static pid_t run_map_tool(const char *tool, pid_t pid, const char **maps, int n) {
+  char pidbuf[32];
+  snprintf(pidbuf, sizeof pidbuf, "%d", (int)pid);
+  const char *args[3 + MAX_MAPS * 3 + 1];
+  static char words[2][MAX_MAPS * 3][32];
+  static int which = 0;
+  int k = 0, w = 0;
+  char (*wd)[32] = words[which++ & 1];
+  args[k++] = tool;
+  args[k++] = pidbuf;
+  for (int i = 0; i < n; i++) {
+    unsigned long a, b, c;
+    if (sscanf(maps[i], "%lu %lu %lu", &a, &b, &c) != 3) die(EXIT_USAGE, "bad id map \"%s\"", maps[i]);
+    snprintf(wd[w], 32, "%lu", a); args[k++] = wd[w++];
+    snprintf(wd[w], 32, "%lu", b); args[k++] = wd[w++];
+    snprintf(wd[w], 32, "%lu", c); args[k++] = wd[w++];
+  }
+  args[k] = NULL;
+  pid_t child = fork();
+  if (child == 0) {
+    execv(tool, (char **)args);
+    dprintf(2, "sandbox-cp: cannot run %s: %s\n", tool, strerror(errno));
+    _exit(127);
+  }
+  return child;
+}
+
+static int wait_ok(pid_t child) {
+  int st;
+  if (child <= 0) return -1;
+  while (waitpid(child, &st, 0) < 0) if (errno != EINTR) return -1;
+  return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* The same maps sandbox-launch gives a sandbox: the whole subordinate range with
+ * newuidmap/newgidmap, else the user's own ids only. */
+static void write_id_maps(pid_t pid) {
+  if (opt.uidmap_cmd && opt.gidmap_cmd) {
+    pid_t u = run_map_tool(opt.uidmap_cmd, pid, opt.uid_maps, opt.n_uid_maps);
+    pid_t g = run_map_tool(opt.gidmap_cmd, pid, opt.gid_maps, opt.n_gid_maps);
+    int ru = wait_ok(u), rg = wait_ok(g);
+    if (ru < 0 || rg < 0) die(EXIT_SETUP, "%s failed to write the id map", ru < 0 ? "newuidmap" : "newgidmap");
+    return;
+  }
+  char path[64], line[64];
+  snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
+  snprintf(line, sizeof line, "0 %u 1\n", (unsigned)getuid());
+  if (write_file(path, line) < 0) die(EXIT_SETUP, "cannot write uid_map: %s", strerror(errno));
+  snprintf(path, sizeof path, "/proc/%d/setgroups", (int)pid);
+  if (write_file(path, "deny") < 0 && errno != ENOENT) die(EXIT_SETUP, "cannot write setgroups: %s", strerror(errno));
+  snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
+  snprintf(line, sizeof line, "0 %u 1\n", (unsigned)getgid());
+  if (write_file(path, line) < 0) die(EXIT_SETUP, "cannot write gid_map: %s", strerror(errno));
+}
+
+static int mount_overlay(const char *target, const char *lowers, const char *upper, const char *work) {
+  size_t cap = strlen(lowers) + strlen(upper) + strlen(work) + 64;
+  char *data = malloc(cap);
+  if (!data) die(EXIT_SETUP, "out of memory");
+  snprintf(data, cap, "lowerdir=%s,upperdir=%s,workdir=%s,userxattr", lowers, upper, work);
+  int r = mount("overlay", target, "overlay", 0, data);
+  if (r < 0 && errno == EINVAL) {
+    snprintf(data, cap, "lowerdir=%s,upperdir=%s,workdir=%s", lowers, upper, work);
+    r = mount("overlay", target, "overlay", 0, data);
+  }
+  int e = errno;
+  free(data);
+  errno = e;
+  return r;
+}
+
+static void become_root(void) {
+  if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die(EXIT_SETUP, "cannot become root in the sandbox: %s", strerror(errno));
+  setgroups(0, NULL); /* fails harmlessly when setgroups is denied */
+}
+
+/* Running sandbox: its user and mount namespaces, by the host pid of its command. */
+static void enter_running(void) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/ns/user", (int)opt.target);
+  int user = open(path, O_RDONLY | O_CLOEXEC);
+  snprintf(path, sizeof path, "/proc/%d/ns/mnt", (int)opt.target);
+  int mnt = open(path, O_RDONLY | O_CLOEXEC);
+  if (user < 0 || mnt < 0) die(EXIT_SETUP, "cannot enter the sandbox (it may have just ended): %s", strerror(errno));
+  if (setns(user, CLONE_NEWUSER) < 0) die(EXIT_SETUP, "cannot enter the sandbox's user namespace: %s", strerror(errno));
+  if (setns(mnt, CLONE_NEWNS) < 0) die(EXIT_SETUP, "cannot enter the sandbox's mount namespace: %s", strerror(errno));
+  close(user);
+  close(mnt);
+  become_root();
+  if (chdir("/") < 0) die(EXIT_SETUP, "chdir /: %s", strerror(errno));
+}
+
+/* Stopped sandbox: a user+mount namespace of our own with the sandbox's id maps, its
+ * root mounted on the mount point, chroot there. The parent writes the maps and waits. */
+static void enter_stopped(void) {
+  int go[2], ready[2];
+  if (pipe2(go, O_CLOEXEC) < 0 || pipe2(ready, O_CLOEXEC) < 0) die(EXIT_SETUP, "pipe: %s", strerror(errno));
+  pid_t child = fork();
+  if (child < 0) die(EXIT_SETUP, "fork: %s", strerror(errno));
+  if (child > 0) {
+    close(go[0]);
+    close(ready[1]);
+    /* stdin/stdout belong to the child now: the parent must not hold the pipe open. */
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull >= 0) { dup2(devnull, 0); dup2(devnull, 1); }
+    char c;
+    if (read(ready[0], &c, 1) != 1) {
+      int st;
+      waitpid(child, &st, 0);
+      _exit(WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_SETUP);
+    }
+    write_id_maps(child);
+    if (write(go[1], "G", 1) != 1) die(EXIT_SETUP, "the copy process died during setup");
+    close(go[1]);
+    int st;
+    while (waitpid(child, &st, 0) < 0) if (errno != EINTR) die(EXIT_SETUP, "waitpid: %s", strerror(errno));
+    _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+  }
+  close(go[1]);
+  close(ready[0]);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) die(EXIT_SETUP, "cannot create a user namespace: %s", strerror(errno));
+  if (write(ready[1], "R", 1) != 1) _exit(EXIT_SETUP);
+  char c;
+  if (read(go[0], &c, 1) != 1 || c != 'G') _exit(EXIT_SETUP);
+  close(go[0]);
+  close(ready[1]);
+  become_root();
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die(EXIT_SETUP, "cannot make mounts private: %s", strerror(errno));
+  const char *mp = opt.mountpoint;
+  if (opt.lowers) {
+    if (mount_overlay(mp, opt.lowers, opt.upper, opt.work) < 0)
+      die(EXIT_SETUP, "cannot mount the sandbox's root (overlayfs): %s", strerror(errno));
+  } else {
+    /* The `host` image: a tmpfs with one overlay per top-level directory, and links. */
+    if (mount("tmpfs", mp, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0) die(EXIT_SETUP, "cannot mount a tmpfs: %s", strerror(errno));
+    int mfd = open(mp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (mfd < 0) die(EXIT_SETUP, "%s: %s", mp, strerror(errno));
+    for (int i = 0; i < opt.n_host; i++) {
+      if (mkdirat(mfd, opt.host[i].name, 0755) < 0) die(EXIT_SETUP, "mkdir %s: %s", opt.host[i].name, strerror(errno));
+      size_t n = strlen(mp) + strlen(opt.host[i].name) + 2;
+      char *t = malloc(n);
+      snprintf(t, n, "%s/%s", mp, opt.host[i].name);
+      if (mount_overlay(t, opt.host[i].lower, opt.host[i].upper, opt.host[i].work) < 0 &&
+          mount(opt.host[i].lower, t, NULL, MS_BIND | MS_REC, NULL) == 0) {
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+        syscall(SYS_mount_setattr, AT_FDCWD, t, AT_RECURSIVE, &attr, sizeof attr);
+      }
+      free(t);
+    }
+    for (int i = 0; i < opt.n_links; i++) symlinkat(opt.links[i].target, mfd, opt.links[i].name);
+    close(mfd);
+  }
+  if (chdir(mp) < 0 || chroot(".") < 0 || chdir("/") < 0) die(EXIT_SETUP, "cannot enter the sandbox's root: %s", strerror(errno));
+}
+
+/* ---------- paths inside ---------- */
+
+static int rootfd = -1;
+
+static int resolve(const char *path, int flags) {
+  struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+  while (*path == '/') path++;
+  if (!*path) path = ".";
+  return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+}
+
+static const char *type_of(const struct stat *st) {
+  if (S_ISDIR(st->st_mode)) return "dir";
+  if (S_ISREG(st->st_mode)) return "file";
+  if (S_ISLNK(st->st_mode)) return "symlink";
+  return "other";
+}
+
+static const char *stat_word(const char *path, int flags) {
+  int fd = resolve(path, O_PATH | flags);
+  if (fd < 0) {
+    if (errno == ENOENT) return "missing";
+    if (errno == ENOTDIR) return "notdir";
+    die(EXIT_FAIL, "%s: %s", path, strerror(errno));
+  }
+  struct stat st;
+  if (fstat(fd, &st) < 0) die(EXIT_FAIL, "%s: %s", path, strerror(errno));
+  close(fd);
+  return type_of(&st);
+}
+
+static int cmd_stat(const char *path) {
+  const char *l = stat_word(path, O_NOFOLLOW);
+  const char *f = strcmp(l, "symlink") ? l : stat_word(path, 0);
+  printf("%s %s\n", l, f);
+  return fflush(stdout) == 0 ? 0 : EXIT_FAIL;
+}
+
+/* ---------- tar output ---------- */
+
+static int write_all(int fd, const void *buf, size_t len) {
+  const char *p = buf;
+  while (len) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0) { if (errno == EINTR) continue; return -1; }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+static void out(const void *buf, size_t len) {
+  if (write_all(1, buf, len) < 0) die(EXIT_FAIL, "cannot write the archive: %s", strerror(errno));
+}
+
+static const char zeros[512];
+
+/* Octal with a NUL when it fits, else GNU base-256. */
+static void put_num(char *field, size_t len, uint64_t v) {
+  char tmp[32];
+  snprintf(tmp, sizeof tmp, "%0*llo", (int)(len - 1), (unsigned long long)v);
+  if (strlen(tmp) <= len - 1) { memcpy(field, tmp, len - 1); field[len - 1] = 0; return; }
+  memset(field, 0, len);
+  field[0] = (char)0x80;
+  for (size_t i = len - 1; i > 0 && v; i--) { field[i] = (char)(v & 0xff); v >>= 8; }
+}
+
+static void header_raw(const char *name, char type, uint64_t size, const struct stat *st, const char *link) {
+  char h[512];
+  memset(h, 0, sizeof h);
+  strncpy(h, name, 100);
+  put_num(h + 100, 8, st ? st->st_mode & 07777 : 0644);
+  put_num(h + 108, 8, st ? st->st_uid : 0);
+  put_num(h + 116, 8, st ? st->st_gid : 0);
+  put_num(h + 124, 12, size);
+  put_num(h + 136, 12, st && st->st_mtime > 0 ? (uint64_t)st->st_mtime : 0);
+  h[156] = type;
+  if (link) strncpy(h + 157, link, 100);
+  memcpy(h + 257, "ustar  ", 8); /* GNU magic and version */
+  if (st && (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))) {
+    put_num(h + 329, 8, major(st->st_rdev));
+    put_num(h + 337, 8, minor(st->st_rdev));
+  }
+  memset(h + 148, ' ', 8);
+  unsigned sum = 0;
+  for (int i = 0; i < 512; i++) sum += (unsigned char)h[i];
+  snprintf(h + 148, 8, "%06o", sum);
+  h[155] = ' ';
+  out(h, 512);
+}
+
+static void long_record(char type, const char *s) {
+  size_t len = strlen(s) + 1;
+  header_raw("././@LongLink", type, len, NULL, NULL);
+  out(s, len);
+  if (len % 512) out(zeros, 512 - len % 512);
+}
+
+static void header(const char *name, char type, uint64_t size, const struct stat *st, const char *link) {
+  if (strlen(name) >= 100) long_record('L', name);
+  if (link && strlen(link) >= 100) long_record('K', link);
+  header_raw(name, type, size, st, link);
+}
+
+/* Regular files with more than one link: the first archived name of each (dev, ino). */
+static struct seen { dev_t dev; ino_t ino; char *name; } *seen;
+static size_t n_seen, cap_seen;
+
+static const char *seen_name(const struct stat *st) {
+  for (size_t i = 0; i < n_seen; i++) if (seen[i].dev == st->st_dev && seen[i].ino == st->st_ino) return seen[i].name;
+  return NULL;
+}
+
+static void remember(const struct stat *st, const char *name) {
+  if (n_seen == cap_seen) {
+    cap_seen = cap_seen ? cap_seen * 2 : 64;
+    seen = realloc(seen, cap_seen * sizeof *seen);
+    if (!seen) die(EXIT_FAIL, "out of memory");
+  }
+  seen[n_seen++] = (struct seen){ st->st_dev, st->st_ino, strdup(name) };
+}
+
+static char *join(const char *a, const char *b) {
+  size_t n = strlen(a) + strlen(b) + 2;
+  char *s = malloc(n);
+  if (!s) die(EXIT_FAIL, "out of memory");
+  if (*a) snprintf(s, n, "%s/%s", a, b);
+  else snprintf(s, n, "%s", b);
+  return s;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void emit(int pfd, const char *name, const char *arch);
+
+/* The entries of a directory, sorted and each name once (a directory changed while we
+ * read it may list a name twice: an archive must never hold a path twice). */
+static void emit_children(int dfd, const char *arch) {
+  struct statfs sfs;
+  if (fstatfs(dfd, &sfs) == 0 && (sfs.f_type == PROC_SUPER_MAGIC || sfs.f_type == SYSFS_MAGIC)) return;
+  int dup_fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+  if (!d) { warn("%s: %s", *arch ? arch : ".", strerror(errno)); return; }
+  char **names = NULL;
+  size_t n = 0, cap = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    if (n == cap) { cap = cap ? cap * 2 : 32; names = realloc(names, cap * sizeof *names); if (!names) die(EXIT_FAIL, "out of memory"); }
+    names[n++] = strdup(e->d_name);
+  }
+  closedir(d);
+  if (n) qsort(names, n, sizeof *names, cmp_str);
+  for (size_t i = 0; i < n; i++) {
+    if (i > 0 && !strcmp(names[i], names[i - 1])) continue;
+    char *child = join(arch, names[i]);
+    emit(dfd, names[i], child);
+    free(child);
+  }
+  for (size_t i = 0; i < n; i++) free(names[i]);
+  free(names);
+}
+
+/* One entry (and what is below it): `name` relative to `pfd`, never followed.
+ * `arch` is its name in the archive; "" for the contents of a directory only. */
+static void emit(int pfd, const char *name, const char *arch) {
+  struct stat st;
+  if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+    if (errno == ENOENT && *arch) { warn("%s vanished while it was copied", arch); return; }
+    die(EXIT_FAIL, "%s: %s", *arch ? arch : name, strerror(errno));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    int fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) { warn("%s: %s", arch, strerror(errno)); return; }
+    if (fstat(fd, &st) < 0) die(EXIT_FAIL, "%s: %s", arch, strerror(errno));
+    if (*arch) {
+      char *dn = malloc(strlen(arch) + 2);
+      sprintf(dn, "%s/", arch);
+      header(dn, '5', 0, &st, NULL);
+      free(dn);
+    }
+    emit_children(fd, arch);
+    close(fd);
+  } else if (S_ISREG(st.st_mode)) {
+    int fd = openat(pfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) { warn("%s: %s", arch, strerror(errno)); return; }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) { close(fd); warn("%s changed while it was copied", arch); return; }
+    const char *first = st.st_nlink > 1 ? seen_name(&st) : NULL;
+    if (first) { header(arch, '1', 0, &st, first); close(fd); return; }
+    if (st.st_nlink > 1) remember(&st, arch);
+    uint64_t size = (uint64_t)st.st_size, done = 0;
+    header(arch, '0', size, &st, NULL);
+    static char buf[1 << 16];
+    while (done < size) {
+      size_t want = size - done < sizeof buf ? (size_t)(size - done) : sizeof buf;
+      ssize_t r = read(fd, buf, want);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) { /* shrank meanwhile: the header promised `size` bytes */
+        memset(buf, 0, want);
+        r = (ssize_t)want;
+      }
+      out(buf, (size_t)r);
+      done += (uint64_t)r;
+    }
+    if (size % 512) out(zeros, 512 - size % 512);
+    close(fd);
+  } else if (S_ISLNK(st.st_mode)) {
+    char target[PATH_MAX + 1];
+    ssize_t n = readlinkat(pfd, name, target, PATH_MAX);
+    if (n < 0) { warn("%s: %s", arch, strerror(errno)); return; }
+    target[n] = 0;
+    header(arch, '2', 0, &st, target);
+  } else if (S_ISFIFO(st.st_mode)) {
+    header(arch, '6', 0, &st, NULL);
+  } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+    header(arch, S_ISCHR(st.st_mode) ? '3' : '4', 0, &st, NULL);
+  } /* sockets: not archived, as GNU tar */
+}
+
+static int cmd_copy_out(const char *path, const char *name) {
+  signal(SIGPIPE, SIG_IGN);
+  size_t len = strlen(path);
+  int follow = len > 0 && path[len - 1] == '/';
+  if (len >= 2 && !strcmp(path + len - 2, "/.")) follow = 1;
+  if (!strcmp(path, ".")) follow = 1;
+  char *copy = strdup(path);
+  while (strlen(copy) > 1 && copy[strlen(copy) - 1] == '/') copy[strlen(copy) - 1] = 0;
+  char *slash = strrchr(copy, '/');
+  const char *base = slash ? slash + 1 : copy;
+  int pfd;
+  const char *entry;
+  if (follow || !strcmp(base, "..") || !strcmp(base, ".") || !strcmp(copy, "/") || !*base) {
+    pfd = resolve(path, O_PATH);
+    entry = ".";
+  } else {
+    if (slash) { *slash = 0; pfd = resolve(*copy ? copy : "/", O_PATH | O_DIRECTORY); }
+    else pfd = resolve(".", O_PATH | O_DIRECTORY);
+    entry = base;
+  }
+  if (pfd < 0) die(errno == ENOENT ? EXIT_MISSING : EXIT_FAIL, "%s: %s", path, strerror(errno));
+  struct stat st;
+  if (fstatat(pfd, entry, &st, AT_SYMLINK_NOFOLLOW) < 0) die(errno == ENOENT ? EXIT_MISSING : EXIT_FAIL, "%s: %s", path, strerror(errno));
+  if (!strcmp(name, ".")) {
+    if (!S_ISDIR(st.st_mode)) die(EXIT_FAIL, "%s: not a directory", path);
+    emit(pfd, entry, "");
+  } else {
+    emit(pfd, entry, name);
+  }
+  out(zeros, 512);
+  out(zeros, 512);
+  return 0;
+}
+
+/* ---------- tar input ---------- */
+
+static int read_full(void *buf, size_t len) {
+  char *p = buf;
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = read(0, p + got, len - got);
+    if (n < 0) { if (errno == EINTR) continue; die(EXIT_FAIL, "cannot read the archive: %s", strerror(errno)); }
+    if (n == 0) break;
+    got += (size_t)n;
+  }
+  return (int)got;
+}
+
+static void skip(uint64_t n) {
+  static char buf[1 << 16];
+  while (n) {
+    size_t want = n < sizeof buf ? (size_t)n : sizeof buf;
+    if (read_full(buf, want) != (int)want) die(EXIT_FAIL, "the archive ends early");
+    n -= want;
+  }
+}
+
+static uint64_t pad(uint64_t n) { return (512 - n % 512) % 512; }
+
+static uint64_t get_num(const char *f, size_t len) {
+  if ((unsigned char)f[0] & 0x80) {
+    uint64_t v = (unsigned char)f[0] & 0x7f;
+    for (size_t i = 1; i < len; i++) v = (v << 8) | (unsigned char)f[i];
+    return v;
+  }
+  uint64_t v = 0;
+  size_t i = 0;
+  while (i < len && (f[i] == ' ' || f[i] == 0)) { if (f[i] == 0) return 0; i++; }
+  for (; i < len && f[i] >= '0' && f[i] <= '7'; i++) v = v * 8 + (uint64_t)(f[i] - '0');
+  return v;
+}
+
+static char *read_blob(uint64_t size) {
+  if (size > 1 << 20) die(EXIT_FAIL, "an archive record of %llu bytes is too long", (unsigned long long)size);
+  char *s = malloc(size + 1);
+  if (!s) die(EXIT_FAIL, "out of memory");
+  if (read_full(s, size) != (int)size) die(EXIT_FAIL, "the archive ends early");
+  s[size] = 0;
+  skip(pad(size));
+  return s;
+}
+
+/* A path of the archive as components: no absolute paths, no `..`. */
+struct parts { char **c; int n; char *buf; };
+
+static void split(const char *name, struct parts *p, const char *from, const char *to) {
+  if (name[0] == '/') die(EXIT_FAIL, "refusing an absolute path in the archive: %s", name);
+  p->buf = strdup(name);
+  p->c = malloc((strlen(name) / 2 + 2) * sizeof *p->c);
+  p->n = 0;
+  for (char *tok = strtok(p->buf, "/"); tok; tok = strtok(NULL, "/")) {
+    if (!strcmp(tok, ".")) continue;
+    if (!strcmp(tok, "..")) die(EXIT_FAIL, "refusing a path with `..` in the archive: %s", name);
+    p->c[p->n++] = tok;
+  }
+  if (from && p->n > 0 && !strcmp(p->c[0], from)) p->c[0] = (char *)to;
+}
+
+static void free_parts(struct parts *p) { free(p->buf); free(p->c); }
+
+/* The directory holding the last component, walked from `dir` one component at a time,
+ * never through a symlink; missing directories are created when `create`. */
+static int open_parent(int dir, struct parts *p, int create, const char *name) {
+  int fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  for (int i = 0; fd >= 0 && i < p->n - 1; i++) {
+    int next = openat(fd, p->c[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (next < 0 && errno == ENOENT && create) {
+      if (mkdirat(fd, p->c[i], 0755) < 0 && errno != EEXIST) die(EXIT_FAIL, "cannot create a directory for %s: %s", name, strerror(errno));
+      next = openat(fd, p->c[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    if (next < 0) {
+      if (errno == ELOOP || errno == ENOTDIR) die(EXIT_FAIL, "refusing to write %s: %s is not a directory (a symlink is never followed)", name, p->c[i]);
+      die(EXIT_FAIL, "%s: %s", name, strerror(errno));
+    }
+    close(fd);
+    fd = next;
+  }
+  if (fd < 0) die(EXIT_FAIL, "%s: %s", name, strerror(errno));
+  return fd;
+}
+
+/* Makes room for a new entry: anything but a directory is removed. */
+static int clear_for(int pfd, const char *leaf, const char *name, int want_dir) {
+  struct stat st;
+  if (fstatat(pfd, leaf, &st, AT_SYMLINK_NOFOLLOW) < 0) return 0;
+  if (S_ISDIR(st.st_mode)) {
+    if (want_dir) return 1;
+    if (unlinkat(pfd, leaf, AT_REMOVEDIR) < 0) die(EXIT_FAIL, "cannot replace the directory %s: %s", name, strerror(errno));
+    return 0;
+  }
+  if (unlinkat(pfd, leaf, 0) < 0) die(EXIT_FAIL, "cannot replace %s: %s", name, strerror(errno));
+  return 0;
+}
+
+static void set_owner(int fd, const char *leaf, uid_t uid, gid_t gid, int flags) {
+  int r = leaf ? fchownat(fd, leaf, uid, gid, flags) : fchown(fd, uid, gid);
+  if (r < 0 && errno != EINVAL && errno != EPERM) warn("chown: %s", strerror(errno));
+}
+
+struct dirmeta { char *name; mode_t mode; uid_t uid; gid_t gid; time_t mtime; };
+
+static int cmd_copy_in(const char *dirpath, const char *from, const char *to) {
+  int dir = resolve(dirpath, O_RDONLY | O_DIRECTORY);
+  if (dir < 0) die(errno == ENOENT ? EXIT_MISSING : EXIT_FAIL, "%s: %s", dirpath, strerror(errno));
+  umask(0);
+  char *long_name = NULL, *long_link = NULL;
+  struct dirmeta *dirs = NULL;
+  size_t n_dirs = 0, cap_dirs = 0;
+  int ended = 0, entries = 0;
+  uint64_t pax_size = 0;
+  int have_pax_size = 0;
+  long long pax_uid = -1, pax_gid = -1, pax_mtime = -1;
+  for (;;) {
+    char h[512];
+    int got = read_full(h, 512);
+    if (got == 0) break;
+    if (got != 512) die(EXIT_FAIL, "the archive ends early");
+    int zero = 1;
+    for (int i = 0; i < 512; i++) if (h[i]) { zero = 0; break; }
+    if (zero) { ended = 1; break; }
+    unsigned sum = 0;
+    for (int i = 0; i < 512; i++) sum += (i >= 148 && i < 156) ? ' ' : (unsigned char)h[i];
+    if (sum != get_num(h + 148, 8)) die(EXIT_FAIL, "not a tar archive (bad header checksum)");
+    char type = h[156];
+    uint64_t size = have_pax_size ? pax_size : get_num(h + 124, 12);
+    if (type == 'L' || type == 'K') {
+      char *s = read_blob(size);
+      if (type == 'L') { free(long_name); long_name = s; } else { free(long_link); long_link = s; }
+      continue;
+    }
+    if (type == 'x' || type == 'g') {
+      char *s = read_blob(size);
+      if (type == 'x') {
+        /* "LEN key=value\n" records */
+        for (char *p = s; *p;) {
+          char *sp = strchr(p, ' ');
+          long rec = strtol(p, NULL, 10);
+          if (!sp || rec <= 0 || (size_t)rec > strlen(p)) break;
+          char *kv = sp + 1, *end = p + rec - 1, *eq = strchr(kv, '=');
+          if (eq && eq < end) {
+            *eq = 0; *end = 0;
+            const char *v = eq + 1;
+            if (!strcmp(kv, "path")) { free(long_name); long_name = strdup(v); }
+            else if (!strcmp(kv, "linkpath")) { free(long_link); long_link = strdup(v); }
+            else if (!strcmp(kv, "size")) { pax_size = strtoull(v, NULL, 10); have_pax_size = 1; }
+            else if (!strcmp(kv, "uid")) pax_uid = strtoll(v, NULL, 10);
+            else if (!strcmp(kv, "gid")) pax_gid = strtoll(v, NULL, 10);
+            else if (!strcmp(kv, "mtime")) pax_mtime = strtoll(v, NULL, 10);
+          }
+          p += rec;
+        }
+      }
+      free(s);
+      continue;
+    }
+    char namebuf[257], linkbuf[101];
+    if (!memcmp(h + 257, "ustar\0", 6) && h[345]) {
+      snprintf(namebuf, sizeof namebuf, "%.155s/%.100s", h + 345, h);
+    } else {
+      snprintf(namebuf, sizeof namebuf, "%.100s", h);
+    }
+    snprintf(linkbuf, sizeof linkbuf, "%.100s", h + 157);
+    const char *name = long_name ? long_name : namebuf;
+    const char *link = long_link ? long_link : linkbuf;
+    mode_t mode = (mode_t)get_num(h + 100, 8) & 07777;
+    uid_t uid = pax_uid >= 0 ? (uid_t)pax_uid : (uid_t)get_num(h + 108, 8);
+    gid_t gid = pax_gid >= 0 ? (gid_t)pax_gid : (gid_t)get_num(h + 116, 8);
+    time_t mtime = pax_mtime >= 0 ? (time_t)pax_mtime : (time_t)get_num(h + 136, 12);
+    struct timespec ts[2] = { { mtime, 0 }, { mtime, 0 } };
+    struct parts p;
+    split(name, &p, from, to);
+    uint64_t data = (type == '0' || type == '\0' || type == '7') ? size : 0;
+    entries++;
+    if (p.n == 0) {
+      /* "." itself: DIR is not changed. */
+      skip(data + pad(data));
+    } else {
+      const char *leaf = p.c[p.n - 1];
+      int pfd = open_parent(dir, &p, 1, name);
+      if (type == '5') {
+        if (!clear_for(pfd, leaf, name, 1) && mkdirat(pfd, leaf, 0700) < 0) die(EXIT_FAIL, "mkdir %s: %s", name, strerror(errno));
+        int fd = openat(pfd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) die(EXIT_FAIL, "%s: %s", name, strerror(errno));
+        fchmod(fd, 0700 | mode); /* we must be able to write into it; the real mode comes last */
+        close(fd);
+        if (n_dirs == cap_dirs) { cap_dirs = cap_dirs ? cap_dirs * 2 : 32; dirs = realloc(dirs, cap_dirs * sizeof *dirs); if (!dirs) die(EXIT_FAIL, "out of memory"); }
+        /* Recorded as its rebuilt path (renamed, no `.`), walked again at the end. */
+        size_t len = 1;
+        for (int i = 0; i < p.n; i++) len += strlen(p.c[i]) + 1;
+        char *rebuilt = calloc(1, len);
+        for (int i = 0; i < p.n; i++) { if (i) strcat(rebuilt, "/"); strcat(rebuilt, p.c[i]); }
+        dirs[n_dirs++] = (struct dirmeta){ rebuilt, mode, uid, gid, mtime };
+      } else if (type == '0' || type == '\0' || type == '7') {
+        clear_for(pfd, leaf, name, 0);
+        int fd = openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0) die(EXIT_FAIL, "cannot create %s: %s", name, strerror(errno));
+        static char buf[1 << 16];
+        uint64_t left = size;
+        while (left) {
+          size_t want = left < sizeof buf ? (size_t)left : sizeof buf;
+          if (read_full(buf, want) != (int)want) die(EXIT_FAIL, "the archive ends early");
+          if (write_all(fd, buf, want) < 0) die(EXIT_FAIL, "cannot write %s: %s", name, strerror(errno));
+          left -= want;
+        }
+        skip(pad(size));
+        set_owner(fd, NULL, uid, gid, 0); /* before the mode: chown clears setuid */
+        if (fchmod(fd, mode) < 0) warn("chmod %s: %s", name, strerror(errno));
+        futimens(fd, ts);
+        if (close(fd) < 0) die(EXIT_FAIL, "cannot write %s: %s", name, strerror(errno));
+      } else if (type == '2') {
+        clear_for(pfd, leaf, name, 0);
+        if (symlinkat(link, pfd, leaf) < 0) die(EXIT_FAIL, "cannot create the symlink %s: %s", name, strerror(errno));
+        set_owner(pfd, leaf, uid, gid, AT_SYMLINK_NOFOLLOW);
+        utimensat(pfd, leaf, ts, AT_SYMLINK_NOFOLLOW);
+      } else if (type == '1') {
+        struct parts lp;
+        split(link, &lp, from, to);
+        if (lp.n == 0) die(EXIT_FAIL, "bad hard link %s -> %s", name, link);
+        int lpfd = open_parent(dir, &lp, 0, link);
+        clear_for(pfd, leaf, name, 0);
+        if (linkat(lpfd, lp.c[lp.n - 1], pfd, leaf, 0) < 0) die(EXIT_FAIL, "cannot link %s to %s: %s", name, link, strerror(errno));
+        close(lpfd);
+        free_parts(&lp);
+      } else if (type == '6' || type == '3' || type == '4') {
+        clear_for(pfd, leaf, name, 0);
+        mode_t kind = type == '6' ? S_IFIFO : type == '3' ? S_IFCHR : S_IFBLK;
+        dev_t dev = makedev((unsigned)get_num(h + 329, 8), (unsigned)get_num(h + 337, 8));
+        if (mknodat(pfd, leaf, kind | mode, type == '6' ? 0 : dev) < 0) warn("%s: %s (skipped)", name, strerror(errno));
+        else { set_owner(pfd, leaf, uid, gid, AT_SYMLINK_NOFOLLOW); utimensat(pfd, leaf, ts, AT_SYMLINK_NOFOLLOW); }
+      } else {
+        warn("%s: entry type '%c' is not supported (skipped)", name, type);
+        skip(size + pad(size));
+      }
+      close(pfd);
+    }
+    free_parts(&p);
+    free(long_name); long_name = NULL;
+    free(long_link); long_link = NULL;
+    have_pax_size = 0; pax_uid = pax_gid = pax_mtime = -1;
+  }
+  /* Directories last, deepest first: their modes and times after what went into them. */
+  for (size_t i = n_dirs; i-- > 0;) {
+    struct parts p;
+    split(dirs[i].name, &p, NULL, NULL);
+    int pfd = open_parent(dir, &p, 0, dirs[i].name);
+    int fd = openat(pfd, p.c[p.n - 1], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0) {
+      struct timespec ts[2] = { { dirs[i].mtime, 0 }, { dirs[i].mtime, 0 } };
+      set_owner(fd, NULL, dirs[i].uid, dirs[i].gid, 0);
+      fchmod(fd, dirs[i].mode);
+      futimens(fd, ts);
+      close(fd);
+    }
+    close(pfd);
+    free_parts(&p);
+    free(dirs[i].name);
+  }
+  free(dirs);
+  if (!ended && entries == 0) die(EXIT_FAIL, "the archive is empty");
+  /* Drain what follows the end marker, so the writer never sees a broken pipe. */
+  char buf[4096];
+  while (read(0, buf, sizeof buf) > 0) {}
+  return 0;
+}
+
+/* ---------- main ---------- */
+
+static void usage(void) {
+  dprintf(2, "usage: sandbox-cp (--target PID | --mountpoint DIR (--root-overlay LOWERS UPPER WORK | --host-dir NAME LOWER UPPER WORK... --symlink TARGET NAME...)) [--uidmap-cmd P --gidmap-cmd P --uid-map M... --gid-map M...] (stat PATH | copy-out PATH NAME | copy-in DIR [FROM TO])\n");
+  _exit(EXIT_USAGE);
+}
+
+int main(int argc, char **argv) {
+  int i = 1;
+  #define NEXT() (i + 1 < argc ? argv[++i] : (usage(), (char *)NULL))
+  for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
+    const char *o = argv[i];
+    if (!strcmp(o, "--")) { i++; break; }
+    else if (!strcmp(o, "--target")) opt.target = (pid_t)atoi(NEXT());
+    else if (!strcmp(o, "--mountpoint")) opt.mountpoint = NEXT();
+    else if (!strcmp(o, "--root-overlay")) { opt.lowers = NEXT(); opt.upper = NEXT(); opt.work = NEXT(); }
+    else if (!strcmp(o, "--host-dir")) {
+      if (opt.n_host == MAX_HOST) die(EXIT_USAGE, "too many --host-dir");
+      opt.host[opt.n_host].name = NEXT(); opt.host[opt.n_host].lower = NEXT();
+      opt.host[opt.n_host].upper = NEXT(); opt.host[opt.n_host].work = NEXT();
+      opt.n_host++;
+    } else if (!strcmp(o, "--symlink")) {
+      if (opt.n_links == MAX_HOST) die(EXIT_USAGE, "too many --symlink");
+      opt.links[opt.n_links].target = NEXT(); opt.links[opt.n_links].name = NEXT();
+      opt.n_links++;
+    }
+    else if (!strcmp(o, "--uidmap-cmd")) opt.uidmap_cmd = NEXT();
+    else if (!strcmp(o, "--gidmap-cmd")) opt.gidmap_cmd = NEXT();
+    else if (!strcmp(o, "--uid-map")) { if (opt.n_uid_maps == MAX_MAPS) usage(); opt.uid_maps[opt.n_uid_maps++] = NEXT(); }
+    else if (!strcmp(o, "--gid-map")) { if (opt.n_gid_maps == MAX_MAPS) usage(); opt.gid_maps[opt.n_gid_maps++] = NEXT(); }
+    else usage();
+  }
+  if (i >= argc) usage();
+  const char *cmd = argv[i];
+  int nargs = argc - i - 1;
+  char **args = argv + i + 1;
+  if (!((!strcmp(cmd, "stat") && nargs == 1) || (!strcmp(cmd, "copy-out") && nargs == 2) ||
+        (!strcmp(cmd, "copy-in") && (nargs == 1 || nargs == 3)))) usage();
+  if (!opt.target && !opt.mountpoint) usage();
+  if (!strcmp(cmd, "copy-in") && nargs == 3 && (strchr(args[2], '/') || !strcmp(args[2], ".") || !strcmp(args[2], "..") || !*args[2]))
+    die(EXIT_USAGE, "bad new name %s", args[2]);
+
+  /* Nothing of the host stays open: only stdin, stdout, stderr go in with us. */
+  syscall(SYS_close_range, 3, ~0U, 0);
+  if (opt.target) enter_running();
+  else enter_stopped();
+  /* Nobody inside may read our memory or open our fds through /proc. */
+  prctl(PR_SET_DUMPABLE, 0);
+  rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) die(EXIT_SETUP, "cannot open the sandbox's root: %s", strerror(errno));
+
+  if (!strcmp(cmd, "stat")) return cmd_stat(args[0]);
+  if (!strcmp(cmd, "copy-out")) return cmd_copy_out(args[0], args[1]);
+  return cmd_copy_in(args[0], nargs == 3 ? args[1] : NULL, nargs == 3 ? args[2] : NULL);
+}

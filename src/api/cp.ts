@@ -1,0 +1,296 @@
+/**
+ * `cp`: files and trees between the host and a sandbox, running or stopped, as
+ * `docker cp`. The sandbox's half is helpers/cp.c (sandbox-cp): it enters the sandbox
+ * (its user and mount namespaces when it runs, its root mounted in a namespace of our
+ * own when it does not) and reads or writes a tar stream there, so every path inside
+ * is resolved by the kernel within the sandbox's root: a symlink to `/` or `../..`
+ * inside can never reach a host path. The host's half is GNU tar, as the user, on the
+ * user's own files.
+ *
+ * Docker's naming rules (SRC -> DEST):
+ *   file -> missing DEST: the file is named DEST (DEST ending in `/` must exist);
+ *   file -> existing file: replaced; file -> directory: DEST/basename(SRC);
+ *   dir  -> missing DEST: created as DEST with the tree; dir -> file: an error;
+ *   dir  -> directory: DEST/basename(SRC), or the contents of SRC when SRC ends in `/.`;
+ *   `-` as SRC: a tar stream on stdin, extracted into the directory DEST;
+ *   `-` as DEST: a tar of SRC on stdout.
+ * Left out: `-L` (follow a symlink SRC on the host), and for a stopped sandbox its
+ * volumes and binds (only its own root filesystem is seen then).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { lstatSync, mkdirSync, readFileSync, statSync, readdirSync, readlinkSync } from 'node:fs';
+import { basename, dirname, join, posix, resolve as resolvePath } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { SandboxError } from '../errors.js';
+import type { StorePaths } from '../state/paths.js';
+import { containerDir, findContainer, type ContainerRecord } from '../state/containers.js';
+import { helperPath, findTool } from '../runtime/host-tools.js';
+import { mapArgs, userIdMaps } from '../runtime/userns.js';
+import { copyOnWrite } from '../runtime/cow.js';
+import { currentState } from './lifecycle.js';
+import { HOST_IMAGE, resolveRoot } from './run.js';
+
+export interface CpOptions {
+  /** `-a`: keep the host's numeric owners on copy-in (default: root of the sandbox owns them). */
+  archive?: boolean;
+  /** Where `-` reads from and writes to (default: this process's stdin and stdout). */
+  stdin?: Readable;
+  stdout?: Writable;
+}
+
+/** One side of `cp SRC DEST`: a host path, `-`, or NAME:PATH in a sandbox. */
+export type CpEndpoint = { kind: 'host'; path: string } | { kind: 'stream' } | { kind: 'sandbox'; ref: string; path: string };
+
+/** Docker's rule: `NAME:PATH` when a colon comes before any slash; `./a:b` is a host path. */
+export function parseEndpoint(arg: string): CpEndpoint {
+  if (arg === '-') return { kind: 'stream' };
+  const colon = arg.indexOf(':');
+  const slash = arg.indexOf('/');
+  if (colon > 0 && (slash < 0 || colon < slash)) {
+    const path = arg.slice(colon + 1);
+    return { kind: 'sandbox', ref: arg.slice(0, colon), path: path === '' ? '/' : path };
+  }
+  return { kind: 'host', path: arg };
+}
+
+type Kind = 'dir' | 'file' | 'symlink' | 'other' | 'missing' | 'notdir';
+
+/** The last name of a path as cp names things: `/` and `x/.` are the directory's contents ("."). */
+function lastName(p: string): string {
+  const trimmed = p.replace(/\/+$/, '');
+  if (trimmed === '' || trimmed.endsWith('/.') || trimmed === '.') return '.';
+  return posix.basename(trimmed);
+}
+
+function endsWithDot(p: string): boolean {
+  return p === '.' || p.endsWith('/.');
+}
+
+/** Where the helper finds the sandbox: its command's namespaces, or its layers. */
+async function enterArgs(paths: StorePaths, record: ContainerRecord): Promise<string[]> {
+  const state = currentState(paths, record);
+  const maps = mapArgs(userIdMaps());
+  if (state.status === 'running') {
+    const pid = commandPid(paths, record);
+    if (!pid) throw new SandboxError(`sandbox ${record.name} is starting or ending`, { hint: 'try again in a moment' });
+    return ['--target', String(pid), ...maps];
+  }
+  const cow = await copyOnWrite(paths);
+  if (cow.mode !== 'native') {
+    throw new SandboxError(`sandbox ${record.name} is not running, and cp into a stopped sandbox needs the kernel's overlayfs`, {
+      hint: `start it (\`sandbox start ${record.name}\`) and copy again`,
+    });
+  }
+  const dir = containerDir(paths, record.id);
+  const mountpoint = join(dir, 'merged');
+  mkdirSync(mountpoint, { recursive: true });
+  const request = record.imageId ? { ...record.request, image: record.imageId } : record.request;
+  if (request.image === HOST_IMAGE && !request.rootfs) {
+    const args = ['--mountpoint', mountpoint];
+    for (const d of readdirSync('/', { withFileTypes: true })) {
+      if (['proc', 'sys', 'dev', 'tmp', 'run'].includes(d.name)) continue;
+      if (d.isSymbolicLink()) args.push('--symlink', readlinkSync(`/${d.name}`), d.name);
+      else if (d.isDirectory()) {
+        const h = join(dir, 'host', d.name);
+        mkdirSync(join(h, 'upper'), { recursive: true });
+        mkdirSync(join(h, 'work'), { recursive: true });
+        args.push('--host-dir', d.name, `/${d.name}`, join(h, 'upper'), join(h, 'work'));
+      }
+    }
+    return [...args, ...maps];
+  }
+  const { root } = resolveRoot(paths, request);
+  if (root.kind !== 'layers') throw new SandboxError('internal: a layered root was expected');
+  mkdirSync(join(dir, 'upper'), { recursive: true });
+  mkdirSync(join(dir, 'work'), { recursive: true });
+  return ['--mountpoint', mountpoint, '--root-overlay', root.lowers.join(':'), join(dir, 'upper'), join(dir, 'work'), ...maps];
+}
+
+/** The sandbox's command, by its host pid: the first child of its current init (as exec). */
+function commandPid(paths: StorePaths, record: ContainerRecord): number | undefined {
+  let init = record.state.pid;
+  try { init = Number(readFileSync(join(containerDir(paths, record.id), 'pid'), 'utf8').trim()) || init; } catch { /* the record has it */ }
+  try {
+    const pid = Number(readFileSync(`/proc/${init}/task/${init}/children`, 'utf8').trim().split(/\s+/)[0]);
+    return pid || undefined;
+  } catch { return undefined; }
+}
+
+function firstLine(stderr: string): string {
+  const line = stderr.split('\n').find((l) => l.trim() && !/^sandbox-cp: warning:/.test(l)) ?? stderr.trim();
+  return line.replace(/^(sandbox-cp|tar): /, '');
+}
+
+function waitFor(child: ChildProcess, what: string): Promise<{ code: number; stderr: string }> {
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    if (stderr.length < 16384) stderr += d;
+    // Warnings (a file that vanished meanwhile) go on to the user at once.
+    for (const l of d.split('\n')) if (/^sandbox-cp: warning:/.test(l)) process.stderr.write(`sandbox: ${l.replace(/^sandbox-cp: /, '')}\n`);
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', (err) => reject(new SandboxError(`cannot run ${what}: ${err.message}`)));
+    child.on('close', (code, signal) => resolve({ code: code ?? 128 + (signal ? 9 : 0), stderr }));
+  });
+}
+
+class Helper {
+  constructor(readonly record: ContainerRecord, readonly enter: string[]) {}
+
+  spawn(args: string[], stdio: ('pipe' | 'ignore' | 'inherit')[]): ChildProcess {
+    return spawn(helperPath('sandbox-cp'), [...this.enter, '--', ...args], { stdio: stdio as never });
+  }
+
+  fail(code: number, stderr: string, path: string): never {
+    if (code === 3) {
+      throw new SandboxError(`no such file or directory in sandbox ${this.record.name}: ${path}`, { hint: `\`sandbox exec ${this.record.name} ls\` shows what is there` });
+    }
+    throw new SandboxError(`cp in sandbox ${this.record.name} failed: ${firstLine(stderr) || `exit ${code}`}`);
+  }
+
+  async stat(path: string): Promise<[Kind, Kind]> {
+    const child = this.spawn(['stat', path], ['ignore', 'pipe', 'pipe']);
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    const { code, stderr } = await waitFor(child, 'sandbox-cp');
+    if (code !== 0) this.fail(code, stderr, path);
+    const [l, f] = out.trim().split(' ') as [Kind, Kind];
+    return [l, f];
+  }
+}
+
+async function helperFor(paths: StorePaths, ref: string): Promise<Helper> {
+  const record = findContainer(paths, ref);
+  return new Helper(record, await enterArgs(paths, record));
+}
+
+function hostTar(): string {
+  const tar = findTool('tar');
+  if (!tar) throw new SandboxError('tar not found: cp needs GNU tar on the host', { hint: 'sudo apt-get install tar' });
+  return tar;
+}
+
+/** Runs producer | consumer; rejects with the first one's error. */
+async function pipeline(producer: ChildProcess, consumer: ChildProcess, onProducer: (code: number, stderr: string) => void, onConsumer: (code: number, stderr: string) => void): Promise<void> {
+  producer.stdout!.pipe(consumer.stdin!);
+  consumer.stdin!.on('error', () => { /* the consumer failed: its status tells */ });
+  const [p, c] = await Promise.all([waitFor(producer, 'the copy'), waitFor(consumer, 'the copy')]);
+  if (p.code !== 0) onProducer(p.code, p.stderr);
+  if (c.code !== 0) onConsumer(c.code, c.stderr);
+}
+
+/** `cp SRC NAME:DEST` and `cp - NAME:DEST`. */
+export async function copyIntoSandbox(paths: StorePaths, src: string, ref: string, dest: string, options: CpOptions = {}): Promise<void> {
+  let srcDir = false;
+  if (src !== '-') {
+    const follow = src.endsWith('/') || endsWithDot(src);
+    try { srcDir = (follow ? statSync(src) : lstatSync(src)).isDirectory(); } catch {
+      throw new SandboxError(`no such file or directory: ${src}`);
+    }
+  }
+  const helper = await helperFor(paths, ref);
+  const [, destKind] = await helper.stat(dest);
+  let extractDir = dest;
+  let rename: [string, string] | undefined;
+  let tarDir: string;
+  let tarName: string;
+  const srcPath = resolvePath(src === '-' ? '.' : src);
+  const srcName = lastName(src);
+  if (src === '-') {
+    if (destKind !== 'dir') throw new SandboxError(`${ref}:${dest} must be a directory in the sandbox to extract a tar stream into`);
+  }
+  if (srcName === '.') { tarDir = srcPath; tarName = '.'; } else { tarDir = dirname(srcPath); tarName = basename(srcPath); }
+  if (destKind === 'notdir') throw new SandboxError(`${ref}:${dest}: a part of the path is not a directory`);
+  if (destKind === 'dir') {
+    // Into the directory, as basename(SRC) (or SRC's contents for `SRC/.`).
+  } else if (srcDir && destKind !== 'missing') {
+    throw new SandboxError(`cannot copy a directory to a file: ${ref}:${dest}`);
+  } else {
+    if (destKind === 'missing' && (dest.endsWith('/') || endsWithDot(dest)) && !srcDir) {
+      throw new SandboxError(`no such directory in sandbox ${helper.record.name}: ${dest}`);
+    }
+    const destName = lastName(dest);
+    if (destName === '.' || destName === '..') throw new SandboxError(`bad destination ${ref}:${dest}`);
+    extractDir = posix.dirname(dest.replace(/\/+$/, '')) || '/';
+    const [, parentKind] = await helper.stat(extractDir);
+    if (parentKind !== 'dir') throw new SandboxError(`no such directory in sandbox ${helper.record.name}: ${extractDir}`);
+    if (srcName === '.') {
+      // The contents of a directory into a new one: named after DEST.
+      tarDir = dirname(srcPath);
+      tarName = basename(srcPath);
+    }
+    rename = [tarName, destName];
+  }
+  const input = src === '-' ? undefined : spawn(hostTar(), [
+    '-c', '--numeric-owner', ...(options.archive ? [] : ['--owner=0', '--group=0']), '-C', tarDir, '--', tarName,
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = helper.spawn(['copy-in', extractDir, ...(rename ?? [])], ['pipe', 'ignore', 'pipe']);
+  const fail = (code: number, stderr: string): never => helper.fail(code, stderr, extractDir);
+  if (input) {
+    await pipeline(input, child, (code, stderr) => { throw new SandboxError(`cannot read ${src}: ${firstLine(stderr) || `tar exit ${code}`}`); }, fail);
+    return;
+  }
+  const stdin = options.stdin ?? process.stdin;
+  stdin.pipe(child.stdin!);
+  child.stdin!.on('error', () => { /* the helper failed: its status tells */ });
+  const { code, stderr } = await waitFor(child, 'sandbox-cp');
+  stdin.unpipe(child.stdin!);
+  if (code !== 0) fail(code, stderr);
+}
+
+/** `cp NAME:SRC DEST` and `cp NAME:SRC -`. */
+export async function copyFromSandbox(paths: StorePaths, ref: string, src: string, dest: string, options: CpOptions = {}): Promise<void> {
+  const helper = await helperFor(paths, ref);
+  const [lkind, fkind] = await helper.stat(src);
+  if (lkind === 'missing' || lkind === 'notdir') helper.fail(3, '', src);
+  const follow = src.endsWith('/') || endsWithDot(src);
+  const srcDir = (follow ? fkind : lkind) === 'dir';
+  const srcName = lastName(src);
+  let name = srcName === '.' ? '.' : srcName;
+  let extractDir = dest;
+  if (dest === '-') {
+    const child = helper.spawn(['copy-out', src, name === '.' ? '.' : name], ['ignore', 'pipe', 'pipe']);
+    const stdout = options.stdout ?? process.stdout;
+    child.stdout!.pipe(stdout, { end: false });
+    const { code, stderr } = await waitFor(child, 'sandbox-cp');
+    if (code !== 0) helper.fail(code, stderr, src);
+    return;
+  }
+  let destKind: Kind = 'missing';
+  try { destKind = statSync(dest).isDirectory() ? 'dir' : 'file'; } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') destKind = 'notdir';
+  }
+  if (destKind === 'notdir') throw new SandboxError(`${dest}: a part of the path is not a directory`);
+  if (destKind === 'dir') {
+    if (srcDir && srcName === '.') name = '.';
+  } else if (srcDir && destKind === 'file') {
+    throw new SandboxError(`cannot copy a directory to a file: ${dest}`);
+  } else {
+    if (destKind === 'missing' && (dest.endsWith('/') || endsWithDot(dest)) && !srcDir) {
+      throw new SandboxError(`no such directory: ${dest}`);
+    }
+    name = lastName(dest);
+    if (name === '.' || name === '..') throw new SandboxError(`bad destination ${dest}`);
+    extractDir = dirname(resolvePath(dest));
+    let parentIsDir = false;
+    try { parentIsDir = statSync(extractDir).isDirectory(); } catch { parentIsDir = false; }
+    if (!parentIsDir) throw new SandboxError(`no such directory: ${extractDir}`);
+  }
+  const producer = helper.spawn(['copy-out', src, name], ['ignore', 'pipe', 'pipe']);
+  const consumer = spawn(hostTar(), ['-x', '-p', '--no-same-owner', '-C', extractDir, '-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+  await pipeline(producer, consumer, (code, stderr) => helper.fail(code, stderr, src), (code, stderr) => {
+    throw new SandboxError(`cannot write ${dest}: ${firstLine(stderr) || `tar exit ${code}`}`);
+  });
+}
+
+/** `cp SRC DEST` with exactly one side in a sandbox. */
+export async function copy(paths: StorePaths, srcArg: string, destArg: string, options: CpOptions = {}): Promise<void> {
+  const src = parseEndpoint(srcArg);
+  const dest = parseEndpoint(destArg);
+  if (src.kind === 'sandbox' && dest.kind === 'sandbox') {
+    throw new SandboxError('copying between sandboxes is not supported', { hint: 'copy to the host first, or pipe: sandbox cp A:SRC - | sandbox cp - B:DEST' });
+  }
+  if (dest.kind === 'sandbox') return copyIntoSandbox(paths, src.kind === 'stream' ? '-' : (src as { path: string }).path, dest.ref, dest.path, options);
+  if (src.kind === 'sandbox') return copyFromSandbox(paths, src.ref, src.path, dest.kind === 'stream' ? '-' : dest.path, options);
+  throw new SandboxError('one of SRC and DEST must be NAME:PATH in a sandbox', { hint: 'sandbox cp ./file NAME:/dir/   or   sandbox cp NAME:/etc/hosts .' });
+}
