@@ -9,6 +9,9 @@
  * (A B C A B C ...) after warm-up rounds, so drift of the machine hits all rows alike.
  * Prints a Markdown table (or JSON with --json) on stdout; progress goes to stderr.
  * A row whose tool is missing or whose command fails is skipped, with the reason printed.
+ * The exec rows (issue 4): `sandbox exec BOX true` into a running busybox sandbox, and
+ * `podman exec` into a running container of the same image (started in set-up, removed in
+ * clean-up). Targets: <= 0.5x podman exec, and <= 30 ms over `node -e 0`.
  *
  * The store rows (issue 3), only with `--only ps500,parallel16` since they take minutes:
  * - ps500: `sandbox ps -a` on a store holding 500 exited sandboxes. Running 500 sandboxes
@@ -20,14 +23,14 @@
  *   ends; podman16 the same with `podman run --rm --runtime runc --network none`, in the
  *   same interleaved run. Target: <= 0.5x Podman's.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { busyboxRootfsDir, busyboxRootfsTar } from '../test/e2e/fixtures.js';
 import {
-  asUser, makeUserDir, removeUserTree, REPO_ROOT, SANDBOX_BIN, spawnAsUser, testUser, type TestUser,
+  asUser, makeUserDir, removeUserTree, REPO_ROOT, SANDBOX_BIN, spawnAsUser, testUser, userCommand, type TestUser,
 } from '../test/e2e/harness.js';
 
 interface Options {
@@ -38,7 +41,7 @@ interface Options {
 }
 
 function usage(): never {
-  process.stderr.write('usage: npm run bench -- [--runs N (15)] [--warmup N (2)] [--json] [--only node,cli,help,run,podman,bwrap,host | ps500,parallel16]\n');
+  process.stderr.write('usage: npm run bench -- [--runs N (15)] [--warmup N (2)] [--json] [--only node,cli,help,run,podman,exec,podman-exec,bwrap,host | ps500,parallel16]\n');
   process.exit(2);
 }
 
@@ -199,7 +202,30 @@ async function main(): Promise<void> {
     if (r.code !== 0) throw new Error(`mkdir ${d}: ${r.stderr}`);
   }
 
+  const podmanGlobal = ['--root', join(podmanDir, 'root'), '--runroot', join(podmanDir, 'run'), '--storage-driver', 'overlay'];
+  const podmanImage = 'localhost/sandbox-bench-bb';
+  // The exec rows' long-running targets (issue 4): a sandbox and a podman container of the same image.
+  const execBox = 'bench-exec';
+  const podmanExecBox = 'bench-podman-exec';
+  const removeExecTargets = (): void => {
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: user.home, SANDBOX_ROOT: store, XDG_RUNTIME_DIR: xdg };
+    for (const [cmd, args] of [[SANDBOX_BIN, ['rm', '-f', execBox]], ['podman', [...podmanGlobal, 'rm', '-f', '-t', '0', podmanExecBox]]] as const) {
+      if (cmd === 'podman' && !which('podman')) continue;
+      const [file, argv] = userCommand(cmd, args, user);
+      spawnSync(file, argv, { env, cwd: '/', stdio: 'ignore', timeout: 30_000 });
+    }
+    // conmon runs `podman container cleanup` after the container ends, writing to the store:
+    // wait (up to 5 s) for every process that names our podman store to be gone.
+    const deadline = Date.now() + 5000;
+    const busy = (): boolean => readdirSync('/proc').some((e) => {
+      if (!/^\d+$/.test(e) || Number(e) === process.pid) return false;
+      try { return readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(podmanDir); } catch { return false; }
+    });
+    while (busy() && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+  };
+
   const cleanup = (): void => {
+    removeExecTargets();
     // Podman leaves a pause process holding its user namespace; ours has its own runtime
     // dir, so it is the one in there and nobody else's.
     const pidFile = join(xdg, 'libpod', 'tmp', 'pause.pid');
@@ -217,8 +243,6 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => { cleanup(); process.exit(130); });
 
-  const podmanGlobal = ['--root', join(podmanDir, 'root'), '--runroot', join(podmanDir, 'run'), '--storage-driver', 'overlay'];
-  const podmanImage = 'localhost/sandbox-bench-bb';
   const rows: Row[] = [
     { id: 'node', label: 'node -e 0', shown: 'node -e 0', cmd: process.execPath, args: ['-e', '0'], samples: [] },
     // `version` is the CLI's load-and-dispatch cost (the path `run` takes, minus the sandbox);
@@ -236,6 +260,11 @@ async function main(): Promise<void> {
       cmd: 'bwrap', args: ['--unshare-all', '--die-with-parent', '--ro-bind', rootfsDir, '/', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', 'true'],
       samples: [],
     },
+    { id: 'exec', label: 'sandbox exec', shown: 'bin/sandbox exec BOX true  # into a running bb sandbox', cmd: SANDBOX_BIN, args: ['exec', execBox, 'true'], root: store, samples: [] },
+    {
+      id: 'podman-exec', label: 'podman exec', shown: 'podman exec CONTAINER true  # into a running bb container (runc)',
+      cmd: 'podman', args: [...podmanGlobal, 'exec', podmanExecBox, 'true'], env: { XDG_RUNTIME_DIR: xdg }, samples: [],
+    },
     { id: 'host', label: 'sandbox run host', shown: 'bin/sandbox run --rm host true', cmd: SANDBOX_BIN, args: ['run', '--rm', 'host', 'true'], root: store, samples: [] },
     { id: 'ps500', label: 'sandbox ps -a (500)', shown: 'bin/sandbox ps -a  # 500 sandboxes recorded', cmd: SANDBOX_BIN, args: ['ps', '-a'], root: store500, optIn: true, samples: [] },
     {
@@ -249,18 +278,18 @@ async function main(): Promise<void> {
     },
   ].filter((r: Row) => (opts.only
     // parallel16 is measured against podman16 in the same run.
-    ? opts.only.includes(r.id) || (r.id === 'podman16' && opts.only.includes('parallel16'))
+    ? opts.only.includes(r.id) || (r.id === 'podman16' && opts.only.includes('parallel16')) || (r.id === 'podman-exec' && opts.only.includes('exec'))
     : !r.optIn));
 
   try {
     // Set-up: images, tools.
     const rowById = (id: string): Row | undefined => rows.find((r) => r.id === id);
-    const sandboxRuns = [rowById('run'), rowById('parallel16')].filter((r): r is Row => !!r);
+    const sandboxRuns = [rowById('run'), rowById('parallel16'), rowById('exec')].filter((r): r is Row => !!r);
     if (sandboxRuns.length) {
       const r = await asUser(SANDBOX_BIN, ['import', tar, 'bb'], { root: store, cwd: '/' });
       if (r.code !== 0) for (const row of sandboxRuns) row.skipped = `sandbox import failed (exit ${r.code}): ${firstLines(r.stderr)}`;
     }
-    const podmans = [rowById('podman'), rowById('podman16')].filter((r): r is Row => !!r);
+    const podmans = [rowById('podman'), rowById('podman16'), rowById('podman-exec')].filter((r): r is Row => !!r);
     if (podmans.length) {
       let why: string | undefined;
       if (!which('podman')) why = 'podman not installed (apt-get install podman)';
@@ -270,6 +299,17 @@ async function main(): Promise<void> {
         if (r.code !== 0) why = `podman import failed (exit ${r.code}): ${firstLines(r.stderr)}`;
       }
       if (why) for (const row of podmans) row.skipped = why;
+    }
+    const execRow = rowById('exec');
+    if (execRow && !execRow.skipped) {
+      const r = await asUser(SANDBOX_BIN, ['run', '-d', '--name', execBox, '--network', 'none', 'bb', 'sleep', '3600'], { root: store, cwd: '/' });
+      if (r.code !== 0) execRow.skipped = `sandbox run -d failed (exit ${r.code}): ${firstLines(r.stderr)}`;
+    }
+    const podmanExecRow = rowById('podman-exec');
+    if (podmanExecRow && !podmanExecRow.skipped) {
+      const r = await asUser('podman', [...podmanGlobal, 'run', '-d', '--name', podmanExecBox, '--runtime', 'runc', '--network', 'none', podmanImage, 'sleep', '3600'],
+        { env: { XDG_RUNTIME_DIR: xdg }, cwd: '/', timeoutMs: 120_000 });
+      if (r.code !== 0) podmanExecRow.skipped = `podman run -d failed (exit ${r.code}): ${firstLines(r.stderr)}`;
     }
     const ps500 = rowById('ps500');
     if (ps500) {
@@ -321,6 +361,8 @@ async function main(): Promise<void> {
     { id: 'runVsPodman', label: '`sandbox run bb` / `podman run bb` (median)', value: ratio(med('run'), med('podman')), unit: 'x', target: '≤ 0.5x', ok: (v: number) => v <= 0.5 },
     { id: 'runVsBwrap', label: '`sandbox run bb` / `bwrap bb` (median)', value: ratio(med('run'), med('bwrap')), unit: 'x', target: '', ok: undefined },
     { id: 'hostVsPodman', label: '`sandbox run host` / `podman run bb` (median)', value: ratio(med('host'), med('podman')), unit: 'x', target: '', ok: undefined },
+    { id: 'execVsPodman', label: '`sandbox exec` / `podman exec` (median)', value: ratio(med('exec'), med('podman-exec')), unit: 'x', target: '≤ 0.5x', ok: (v: number) => v <= 0.5 },
+    { id: 'execOverNodeMs', label: '`sandbox exec BOX true` − `node -e 0` (median)', value: diff(med('exec'), med('node')), unit: 'ms', target: '≤ 30 ms', ok: (v: number) => v <= 30 },
     { id: 'ps500Ms', label: '`sandbox ps -a` with 500 sandboxes recorded (median)', value: med('ps500'), unit: 'ms', target: '≤ 150 ms', ok: (v: number) => v <= 150 },
     { id: 'parallel16VsPodman', label: '16 parallel `sandbox run bb` / 16 parallel `podman run bb` (median wall)', value: ratio(med('parallel16'), med('podman16')), unit: 'x', target: '≤ 0.5x', ok: (v: number) => v <= 0.5 },
   ].filter((d) => d.value !== undefined || !['ps500Ms', 'parallel16VsPodman'].includes(d.id));
