@@ -1,12 +1,13 @@
 /**
  * Entry point of the CLI. Start-up is paid by every Makefile line, so the commonest
- * commands, `run` and `exec`, go straight to their handlers (their options are parsed
+ * commands, `run`, `exec` and `ps`, go straight to their handlers (their options are parsed
  * by our own tables in run-options.ts and exec-options.ts anyway); everything else,
  * and their --help, loads the full yargs CLI.
  */
 import { formatError, SandboxError, EXIT_SANDBOX_ERROR } from '../errors.js';
 import { runFromArgv } from './commands/run.js';
 import { execFromArgv } from './commands/exec.js';
+import { psFromArgv } from './commands/ps.js';
 import { versionCommand } from './commands/version.js';
 
 const debug = !!process.env.SANDBOX_DEBUG;
@@ -14,6 +15,7 @@ const debug = !!process.env.SANDBOX_DEBUG;
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'run' && (await runFromArgv(argv.slice(1), {}))) return;
   if (argv[0] === 'exec' && (await execFromArgv(argv.slice(1), {}))) return;
+  if (argv[0] === 'ps' && psFromArgv(argv.slice(1))) return;
   if (argv[0] === 'version' && argv.length === 1) return versionCommand.handler({ _: [], $0: 'sandbox' });
   const { runYargs } = await import('./yargs-cli.js');
   await runYargs(argv);

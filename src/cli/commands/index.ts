@@ -2,8 +2,11 @@
 import type { CommandModule } from 'yargs';
 import { doctorCommand } from './doctor.js';
 import { runCommand, createCommand } from './run.js';
+import { psCommand } from './ps.js';
 import { execCommand } from './exec.js';
 import { cpCommand } from './cp.js';
+import { topCommand } from './top.js';
+import { statsCommand } from './stats.js';
 import { importCommand } from './import.js';
 import { logsCommand } from './logs.js';
 import { versionCommand } from './version.js';
@@ -13,8 +16,8 @@ import { labelCommand } from './label.js';
 import { systemCommand } from './system.js';
 import { containerCommand } from './container.js';
 import {
-  psCommand, stopCommand, killCommand, startCommand, rmCommand, inspectCommand, restartCommand, waitCommand, renameCommand,
+  stopCommand, killCommand, startCommand, rmCommand, inspectCommand, restartCommand, waitCommand, renameCommand,
 } from './lifecycle.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [runCommand, createCommand, execCommand, cpCommand, psCommand, stopCommand, killCommand, startCommand, rmCommand, inspectCommand, restartCommand, waitCommand, renameCommand, logsCommand, eventsCommand, labelCommand, importCommand, volumeCommand, containerCommand, systemCommand, doctorCommand, versionCommand];
+export const commands: CommandModule<any, any>[] = [runCommand, createCommand, execCommand, cpCommand, topCommand, statsCommand, psCommand, stopCommand, killCommand, startCommand, rmCommand, inspectCommand, restartCommand, waitCommand, renameCommand, logsCommand, eventsCommand, labelCommand, importCommand, volumeCommand, containerCommand, systemCommand, doctorCommand, versionCommand];

@@ -1,86 +1,14 @@
-/** `ps`, `stop`, `kill`, `start`, `rm`, `inspect`: sandboxes that are recorded in the store. */
+/** `stop`, `kill`, `start`, `restart`, `wait`, `rename`, `rm`, `inspect`: sandboxes recorded in the store. */
 import type { CommandModule } from 'yargs';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import {
-  inspectSandbox, killSandbox, listSandboxes, removeSandbox, renameSandbox, restartSandbox, startSandbox, stopSandbox,
-  waitSandbox, type SandboxView,
+  inspectSandbox, killSandbox, removeSandbox, renameSandbox, restartSandbox, startSandbox, stopSandbox,
+  waitSandbox,
 } from '../../api/lifecycle.js';
 import { parseSignal } from '../run-options.js';
-import { matchesFilters, parseFilters } from '../ps-filter.js';
 import { attachOutput } from './logs.js';
 import { eventTime } from '../../state/events.js';
-import { humanDuration, table } from '../format.js';
 import { SandboxError } from '../../errors.js';
-
-function status(v: SandboxView, now: number): string {
-  const s = v.state;
-  if (s.status === 'running') return `Up ${humanDuration(now - Date.parse(s.startedAt ?? v.record.created))}`;
-  if (s.status === 'exited') {
-    const ago = s.finishedAt ? ` ${humanDuration(now - Date.parse(s.finishedAt))} ago` : '';
-    return `Exited (${s.exitCode ?? -1})${ago}`;
-  }
-  return 'Created';
-}
-
-/** Docker's COMMAND column: the words joined, cut at 20 characters unless --no-trunc. */
-function shortCommand(argv: string[], full: boolean): string {
-  const text = argv.join(' ');
-  return full || text.length <= 20 ? `"${text}"` : `"${text.slice(0, 19)}…"`;
-}
-
-interface PsArgs extends GlobalArgs {
-  all?: boolean;
-  quiet?: boolean;
-  'no-trunc'?: boolean;
-  format?: string;
-  filter?: string[];
-  last?: number;
-  latest?: boolean;
-}
-
-export const psCommand: CommandModule<GlobalArgs, PsArgs> = {
-  command: 'ps',
-  aliases: ['list', 'ls'],
-  describe: 'List sandboxes (running ones; -a for all)',
-  builder: (y) => y
-    .option('all', { alias: 'a', type: 'boolean', describe: 'Show all sandboxes, not only running ones' })
-    .option('quiet', { alias: 'q', type: 'boolean', describe: 'Only ids' })
-    .option('no-trunc', { type: 'boolean', describe: 'Do not truncate ids and commands' })
-    .option('format', { type: 'string', choices: ['table', 'json'], describe: 'Output format' })
-    .option('filter', { alias: 'f', type: 'string', array: true, describe: 'name=, id=, label=k[=v], status=, ancestor= (repeatable)' })
-    .option('last', { alias: 'n', type: 'number', describe: 'The N most recently created (all states)' })
-    .option('latest', { alias: 'l', type: 'boolean', describe: 'The most recently created (all states)' }),
-  handler: (argv) => {
-    const filters = parseFilters(argv.filter ?? []);
-    const last = argv.latest ? 1 : argv.last;
-    // Docker: -n, -l and a status filter look at every state, not only running ones.
-    const all = !!argv.all || last !== undefined || filters.has('status');
-    let views = listSandboxes(storePathsFromArgs(argv), { all }).filter((v) => matchesFilters(v, filters));
-    if (last !== undefined && last >= 0) views = views.slice(0, last);
-    const full = !!argv['no-trunc'];
-    if (argv.quiet) {
-      process.stdout.write(views.map((v) => (full ? v.record.id : v.record.id.slice(0, 12)) + '\n').join(''));
-      return;
-    }
-    if (argv.format === 'json') {
-      process.stdout.write(JSON.stringify(views.map((v) => ({
-        Id: v.record.id, Names: [v.record.name], Image: v.record.image, Command: v.record.command,
-        Created: v.record.created, State: v.state.status, ExitCode: v.state.exitCode ?? 0,
-        StartedAt: v.state.startedAt, FinishedAt: v.state.finishedAt, Pid: v.state.pid ?? 0,
-        Labels: v.record.request.labels,
-      })), null, 2) + '\n');
-      return;
-    }
-    const now = Date.now();
-    process.stdout.write(table(
-      ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
-      views.map((v) => [
-        full ? v.record.id : v.record.id.slice(0, 12), v.record.image, shortCommand(v.record.command, full),
-        `${humanDuration(now - Date.parse(v.record.created))} ago`, status(v, now), '', v.record.name,
-      ]),
-    ));
-  },
-};
 
 interface ManyArgs extends GlobalArgs {
   names: string[];
