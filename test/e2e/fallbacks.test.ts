@@ -63,7 +63,11 @@ function containerDirs(root: string): string[] {
  * is left once it exits, and that `--rm` removed the container's directory.
  */
 async function runOnFuse(root: string, args: string[]): Promise<RunResult> {
-  const child = spawnSandbox(args, { root, env: FUSE });
+  // The last word is a `sh -c` script: keep the sandbox up a moment after it, so the
+  // 20 ms poll below sees its fuse-overlayfs process even on an idle machine.
+  const script = args[args.length - 1]!;
+  const lasting = [...args.slice(0, -1), `{ ${script}; }; s=$?; sleep 0.3; exit $s`];
+  const child = spawnSandbox(lasting, { root, env: FUSE });
   let seen: string[] = [];
   const poll = setInterval(() => {
     if (seen.length === 0) seen = fuseProcessesOn(root);
