@@ -27,6 +27,23 @@ export interface LaunchOptions {
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGCONT'];
 
+/** Calls `each` for every JSON line the helper writes on its status descriptor. */
+function onStatusLines(stream: NodeJS.ReadableStream | null, each: (status: HelperStatus) => void): void {
+  let buf = '';
+  stream?.setEncoding?.('utf8');
+  stream?.on('data', (chunk: string) => {
+    buf += chunk;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      let status: HelperStatus;
+      try { status = JSON.parse(line) as HelperStatus; } catch { continue; /* not ours */ }
+      each(status);
+    }
+  });
+}
+
 export interface DetachedStart {
   /** The monitor's pid: it outlives us. */
   monitorPid: number;
@@ -49,27 +66,17 @@ export function startDetachedHelper(helper: string, args: string[]): Promise<Det
   child.stderr?.on('data', (d: string) => { if (stderr.length < 16384) stderr += d; });
   return new Promise((resolve, reject) => {
     let initPid = 0;
-    let buf = '';
     const status = child.stdio[3] as NodeJS.ReadableStream | null;
-    status?.setEncoding?.('utf8');
     const detach = () => {
       child.stderr?.destroy();
       (status as unknown as { destroy?: () => void } | null)?.destroy?.();
       child.unref();
     };
-    status?.on('data', (chunk: string) => {
-      buf += chunk;
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        let s: HelperStatus;
-        try { s = JSON.parse(line) as HelperStatus; } catch { continue; }
-        if (s.pid !== undefined) initPid = s.pid;
-        if (s.started && child.pid !== undefined) {
-          detach();
-          resolve({ monitorPid: child.pid, initPid });
-        }
+    onStatusLines(status, (s) => {
+      if (s.pid !== undefined) initPid = s.pid;
+      if (s.started && child.pid !== undefined) {
+        detach();
+        resolve({ monitorPid: child.pid, initPid });
       }
     });
     child.on('error', (err) => reject(new SandboxError(`cannot start the sandbox helper: ${err.message}`, { cause: err })));
@@ -96,19 +103,8 @@ export function runHelper(helper: string, args: string[], options: LaunchOptions
   const forward = (sig: NodeJS.Signals) => { try { child.kill(sig); } catch { /* gone */ } };
   if (options.forwardSignals) for (const s of FORWARDED) process.on(s, forward);
   if (options.onStatus) {
-    let buf = '';
-    const pipe = child.stdio[3] as NodeJS.ReadableStream | null;
-    pipe?.setEncoding?.('utf8');
-    pipe?.on('data', (chunk: string) => {
-      buf += chunk;
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        let status: HelperStatus;
-        try { status = JSON.parse(line) as HelperStatus; } catch { continue; /* not ours */ }
-        options.onStatus?.({ ...status, ...(child.pid !== undefined ? { monitorPid: child.pid } : {}) });
-      }
+    onStatusLines(child.stdio[3] as NodeJS.ReadableStream | null, (status) => {
+      options.onStatus?.({ ...status, ...(child.pid !== undefined ? { monitorPid: child.pid } : {}) });
     });
   }
   return new Promise((resolve, reject) => {

@@ -100,8 +100,11 @@ function isStale(paths: StorePaths, owner: string): boolean {
  * is renamed over the old one, so the name is never free for an exclusive create to
  * slip in. Returns false when the reservation changed: the caller looks again.
  */
-async function takeOverStale(paths: StorePaths, file: string, owner: string, id: string): Promise<boolean> {
-  // Loaded here, not at start-up: only a take-over pays for it.
+/**
+ * Runs `fn` under the short names lock (<data>/names/.lock). proper-lockfile is loaded
+ * here, not at start-up: only take-overs and repairs pay for it.
+ */
+async function withNamesLock<T>(paths: StorePaths, fn: () => T): Promise<T> {
   const { default: lockfile } = await import('proper-lockfile');
   const release = await lockfile.lock(namesDir(paths), {
     // ".lock" is not a valid sandbox name (those start with a letter or digit).
@@ -111,13 +114,19 @@ async function takeOverStale(paths: StorePaths, file: string, owner: string, id:
     realpath: false,
   });
   try {
+    return fn();
+  } finally {
+    await release();
+  }
+}
+
+async function takeOverStale(paths: StorePaths, file: string, owner: string, id: string): Promise<boolean> {
+  return withNamesLock(paths, () => {
     const current = reservationOwner(file);
     if (current !== owner || !isStale(paths, current)) return false;
     writeFileAtomic(file, id);
     return true;
-  } finally {
-    await release();
-  }
+  });
 }
 
 /**
@@ -220,14 +229,7 @@ export function nameOwner(paths: StorePaths, name: string): string | undefined {
  */
 export async function removeReservation(paths: StorePaths, name: string, owner: string, stillStale: (owner: string) => boolean): Promise<boolean> {
   const file = join(namesDir(paths), name);
-  const { default: lockfile } = await import('proper-lockfile');
-  const release = await lockfile.lock(namesDir(paths), {
-    lockfilePath: join(namesDir(paths), '.lock'),
-    retries: { retries: 100, minTimeout: 5, maxTimeout: 50 },
-    stale: 5_000,
-    realpath: false,
-  });
-  try {
+  return withNamesLock(paths, () => {
     let ino: number;
     try { ino = statSync(file).ino; } catch { return false; }
     if (reservationOwner(file) !== owner || !stillStale(owner)) return false;
@@ -235,9 +237,7 @@ export async function removeReservation(paths: StorePaths, name: string, owner: 
     if (statSync(file, { throwIfNoEntry: false })?.ino !== ino) return false;
     unlinkSync(file);
     return true;
-  } finally {
-    await release();
-  }
+  });
 }
 
 /**
