@@ -329,8 +329,21 @@ export type TestLike = Pick<TestContext, 'after' | 'skip' | 'diagnostic'>;
  */
 export async function newStore(t: Pick<TestContext, 'after'>, owner?: TestUser): Promise<string> {
   const dir = await makeUserDir('sandbox-e2e-store-', owner);
-  t.after(() => removeUserTree(dir));
+  t.after(async () => {
+    await removeSandboxesIn(dir, owner);
+    removeUserTree(dir);
+  });
   return dir;
+}
+
+/**
+ * Ends every sandbox a test left in its store: deleting the store's files alone would
+ * leave detached sandboxes running (their monitors hold no lock on the directory).
+ */
+export async function removeSandboxesIn(root: string, owner?: TestUser): Promise<void> {
+  const opts: RunOptions = { root, timeoutMs: 30_000, ...(owner ? { user: owner } : {}) };
+  const ids = lines((await runSandbox(['ps', '-a', '-q', '--no-trunc'], opts)).stdout);
+  if (ids.length) await runSandbox(['rm', '-f', ...ids], opts);
 }
 
 /** A fresh, empty directory owned by the test user (for -v binds), removed after the test. */
