@@ -14,7 +14,9 @@ const common = {
   platform: 'node',
   target: 'node20',
   format: 'cjs',
-  minifySyntax: true,
+  // Minified: the launcher reads and hashes the whole bundle on every start (source maps stay).
+  minify: true,
+  keepNames: true,
   sourcemap: 'linked',
   logLevel: 'warning',
   // execa and its dependencies use import.meta.url; give the bundle a CommonJS equivalent.

@@ -4,7 +4,8 @@
  * so Ctrl-C and `kill` reach the sandboxed process, not the CLI. A Ctrl-C typed at
  * the terminal reaches the helper directly too; it drops the CLI's copy.
  */
-import { spawn, type StdioOptions } from 'node:child_process';
+import type { StdioOptions } from 'node:child_process';
+import { spawn } from './spawn.js';
 import { constants } from 'node:os';
 import { SandboxError, EXIT_SANDBOX_ERROR } from '../errors.js';
 

@@ -4,9 +4,8 @@
  * files owned by other ids inside a sandbox stay theirs and can be removed again.
  */
 import { readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import { spawn } from 'node:child_process';
+import { spawn } from './spawn.js';
 import { buildIdMappings, parseSubordinateIds, formatMapping, type IdMapping } from './idmap.js';
 import { findTool, helperPath } from './host-tools.js';
 import { SandboxError } from '../errors.js';
@@ -95,6 +94,7 @@ export function runInUserns(argv: string[], options: UsernsRunOptions = {}): Pro
 /** Removes a tree that may hold files owned by subordinate ids. */
 export async function removeTree(path: string): Promise<void> {
   try {
+    const { rm } = require('node:fs/promises') as typeof import('node:fs/promises'); // not at start-up
     await rm(path, { recursive: true, force: true });
     return;
   } catch { /* files of other ids: remove as root of the namespace */ }
