@@ -115,7 +115,8 @@ static struct {
   int n_env;
   const char *caps;
   int no_new_privs;
-  const char *log_path;   /* detached: the command's output goes here (CRI log format) */
+  const char *log_path;   /* the command's output goes here (CRI log format) */
+  int log_tee;            /* foreground: to our stdout/stderr as well as to the log */
   long log_max_size;      /* rotate to PATH.1 past this many bytes; 0: no limit */
   const char *exit_file;  /* written at the end: {"exitCode":N,"finishedAt":"..."} */
   const char *pid_file;   /* the current init's pid, rewritten at every (re)start */
@@ -219,6 +220,7 @@ static void parse_args(int argc, char **argv) {
     else if (!strcmp(o, "--caps")) plan.caps = ARG();
     else if (!strcmp(o, "--no-new-privs")) plan.no_new_privs = 1;
     else if (!strcmp(o, "--log")) plan.log_path = ARG();
+    else if (!strcmp(o, "--log-tee")) plan.log_tee = 1;
     else if (!strcmp(o, "--log-max-size")) plan.log_max_size = atol(ARG());
     else if (!strcmp(o, "--exit-file")) plan.exit_file = ARG();
     else if (!strcmp(o, "--pid-file")) plan.pid_file = ARG();
@@ -1211,6 +1213,7 @@ static int forwardable(int sig) {
  * old file is kept), so a chatty sandbox cannot fill the disk. */
 struct log_stream {
   int fd;
+  int tee_fd; /* with --log-tee: where the output goes as it comes, before the log */
   const char *name;
   char buf[16384];
   size_t len;
@@ -1254,10 +1257,12 @@ static int log_pump(struct log_stream *s) {
   ssize_t n = read(s->fd, s->buf + s->len, sizeof s->buf - s->len);
   if (n < 0 && (errno == EINTR || errno == EAGAIN)) return 1;
   if (n <= 0) {
-    if (s->len) log_record(s->name, 'P', s->buf, s->len);
+    /* The stream ended: what is left is a whole line, not a part of the next run's first. */
+    if (s->len) log_record(s->name, 'F', s->buf, s->len);
     s->len = 0;
     return 0;
   }
+  if (plan.log_tee) write_all(s->tee_fd, s->buf + s->len, (size_t)n);
   s->len += (size_t)n;
   size_t start = 0;
   for (size_t i = 0; i < s->len; i++) {
@@ -1523,7 +1528,7 @@ int main(int argc, char **argv) {
 static int run_once(int sfd) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) die("socketpair: %s", strerror(errno));
-  struct log_stream out = { .fd = -1, .name = "stdout" }, err = { .fd = -1, .name = "stderr" };
+  struct log_stream out = { .fd = -1, .tee_fd = 1, .name = "stdout" }, err = { .fd = -1, .tee_fd = 2, .name = "stderr" };
   if (plan.log_path) {
     if (!plan.tty) {
       int po[2], pe[2];

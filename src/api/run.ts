@@ -184,8 +184,11 @@ export async function runForeground(paths: StorePaths, request: RunRequest, hook
   const record = await createSandbox(paths, request);
   let exitCode: number;
   try {
+    // A sandbox that is kept keeps its output for `logs`, as with Docker; a --rm one
+    // has its output go straight to the terminal (nothing to keep, no copy on the way).
     const { helper, args } = await prepareLaunch(paths, record, hooks, {
       cleanup: request.remove, statusFd: 3, dieWithParent: process.pid,
+      ...(request.remove ? {} : { log: { path: logPath(paths, record.id), maxSize: request.logMaxSize ?? DEFAULT_LOG_MAX_SIZE, tee: true } }),
     });
     let started = false;
     exitCode = await runHelper(helper, args, {

@@ -68,8 +68,11 @@ export interface LaunchInput {
   slirp4netns?: string;
   /** fuse-overlayfs instead of the kernel's overlayfs for the root. */
   fuseOverlayfs?: string;
-  /** Detached sandboxes: the monitor writes the output here (rotated past maxSize bytes). */
-  log?: { path: string; maxSize: number };
+  /**
+   * The monitor writes the output here (rotated past maxSize bytes); with `tee` (a
+   * foreground sandbox that is kept) it also passes it on to the terminal.
+   */
+  log?: { path: string; maxSize: number; tee?: boolean };
   /** Detached sandboxes: the monitor records the end here. */
   exitFile?: string;
   /** The monitor rewrites the current init's pid here at every (re)start. */
@@ -177,6 +180,7 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   if (request.tty && request.interactive) args.push('--stdin');
   if (input.cleanup) args.push('--cleanup', dirs.container);
   if (input.log) args.push('--log', input.log.path, '--log-max-size', String(input.log.maxSize));
+  if (input.log?.tee) args.push('--log-tee');
   if (input.exitFile) args.push('--exit-file', input.exitFile);
   if (input.pidFile) args.push('--pid-file', input.pidFile);
   if (input.events) args.push('--events', input.events.file, input.events.id, input.events.name);

@@ -95,3 +95,20 @@ test('run -d with a missing command fails at once with 127; --rm -d leaves nothi
   assert.match(r.stderr, /^sandbox: no-such-command: command not found/m, show(r));
   assert.deepEqual(containerIds(root), []);
 });
+
+test('a kept foreground sandbox shows its output and keeps it for logs; a --rm one leaves no log', async (t) => {
+  if (!requireRootless(t, 'foreground logs')) return;
+  const root = await newStore(t);
+  await importImage(root, await busyboxRootfsTar(), 'bb');
+  const r = await runSandbox(['run', '--name', 'fg', '--network', 'none', 'bb', 'sh', '-c', 'echo out1; echo err1 >&2; printf unterminated; exit 3'], { root });
+  assert.equal(r.code, 3, show(r));
+  assert.equal(r.stdout, 'out1\nunterminated', 'the terminal gets the output as it comes, untouched');
+  assert.equal(r.stderr, 'err1\n');
+  const logs = await runSandbox(['logs', 'fg'], { root });
+  assert.equal(logs.code, 0, show(logs));
+  assert.equal(logs.stdout, 'out1\nunterminated\n', 'stdout kept, the unterminated last line as a line');
+  assert.equal(logs.stderr, 'err1\n', 'stderr kept apart');
+  const again = await runSandbox(['start', '-a', 'fg'], { root });
+  assert.equal(again.code, 3, show(again));
+  assert.equal((await runSandbox(['logs', 'fg'], { root })).stdout, 'out1\nunterminated\nout1\nunterminated\n', 'runs do not run into each other');
+});
