@@ -48,11 +48,13 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include "idmap.h"
+
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
 #define EXIT_MISSING 3
 #define EXIT_SETUP 125
-#define MAX_MAPS 64
+#define MAX_MAPS IDMAP_MAX
 #define MAX_HOST 256
 
 static struct {
@@ -89,69 +91,18 @@ static void warn(const char *fmt, ...) {
 
 /* ---------- entering the sandbox ---------- */
 
-static int write_file(const char *path, const char *s) {
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  ssize_t n = write(fd, s, strlen(s));
-  int e = errno;
-  close(fd);
-  errno = e;
-  return n == (ssize_t)strlen(s) ? 0 : -1;
-}
-
-static pid_t run_map_tool(const char *tool, pid_t pid, const char **maps, int n) {
-  char pidbuf[32];
-  snprintf(pidbuf, sizeof pidbuf, "%d", (int)pid);
-  const char *args[3 + MAX_MAPS * 3 + 1];
-  static char words[2][MAX_MAPS * 3][32];
-  static int which = 0;
-  int k = 0, w = 0;
-  char (*wd)[32] = words[which++ & 1];
-  args[k++] = tool;
-  args[k++] = pidbuf;
-  for (int i = 0; i < n; i++) {
-    unsigned long a, b, c;
-    if (sscanf(maps[i], "%lu %lu %lu", &a, &b, &c) != 3) die(EXIT_USAGE, "bad id map \"%s\"", maps[i]);
-    snprintf(wd[w], 32, "%lu", a); args[k++] = wd[w++];
-    snprintf(wd[w], 32, "%lu", b); args[k++] = wd[w++];
-    snprintf(wd[w], 32, "%lu", c); args[k++] = wd[w++];
-  }
-  args[k] = NULL;
-  pid_t child = fork();
-  if (child == 0) {
-    execv(tool, (char **)args);
-    dprintf(2, "sandbox-cp: cannot run %s: %s\n", tool, strerror(errno));
-    _exit(127);
-  }
-  return child;
-}
-
-static int wait_ok(pid_t child) {
-  int st;
-  if (child <= 0) return -1;
-  while (waitpid(child, &st, 0) < 0) if (errno != EINTR) return -1;
-  return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
-}
-
-/* The same maps sandbox-launch gives a sandbox: the whole subordinate range with
- * newuidmap/newgidmap, else the user's own ids only. */
+/* The same maps sandbox-launch gives a sandbox (helpers/idmap.h). */
 static void write_id_maps(pid_t pid) {
-  if (opt.uidmap_cmd && opt.gidmap_cmd) {
-    pid_t u = run_map_tool(opt.uidmap_cmd, pid, opt.uid_maps, opt.n_uid_maps);
-    pid_t g = run_map_tool(opt.gidmap_cmd, pid, opt.gid_maps, opt.n_gid_maps);
-    int ru = wait_ok(u), rg = wait_ok(g);
-    if (ru < 0 || rg < 0) die(EXIT_SETUP, "%s failed to write the id map", ru < 0 ? "newuidmap" : "newgidmap");
-    return;
+  struct idmap_spec spec = { opt.uidmap_cmd, opt.gidmap_cmd, opt.uid_maps, opt.gid_maps, opt.n_uid_maps, opt.n_gid_maps };
+  switch (idmap_write(pid, &spec)) {
+  case IDMAP_OK: return;
+  case IDMAP_BAD_SPEC: die(EXIT_USAGE, "bad id map");
+  case IDMAP_NEWUIDMAP: die(EXIT_SETUP, "newuidmap failed to write the id map");
+  case IDMAP_NEWGIDMAP: die(EXIT_SETUP, "newgidmap failed to write the id map");
+  case IDMAP_UID_MAP: die(EXIT_SETUP, "cannot write uid_map: %s", strerror(errno));
+  case IDMAP_SETGROUPS: die(EXIT_SETUP, "cannot write setgroups: %s", strerror(errno));
+  case IDMAP_GID_MAP: die(EXIT_SETUP, "cannot write gid_map: %s", strerror(errno));
   }
-  char path[64], line[64];
-  snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
-  snprintf(line, sizeof line, "0 %u 1\n", (unsigned)getuid());
-  if (write_file(path, line) < 0) die(EXIT_SETUP, "cannot write uid_map: %s", strerror(errno));
-  snprintf(path, sizeof path, "/proc/%d/setgroups", (int)pid);
-  if (write_file(path, "deny") < 0 && errno != ENOENT) die(EXIT_SETUP, "cannot write setgroups: %s", strerror(errno));
-  snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
-  snprintf(line, sizeof line, "0 %u 1\n", (unsigned)getgid());
-  if (write_file(path, line) < 0) die(EXIT_SETUP, "cannot write gid_map: %s", strerror(errno));
 }
 
 static int mount_overlay(const char *target, const char *lowers, const char *upper, const char *work) {

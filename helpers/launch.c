@@ -57,6 +57,8 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 
+#include "idmap.h"
+
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)
 #endif
@@ -86,7 +88,7 @@ struct op {
 };
 
 #define MAX_OPS 1024
-#define MAX_MAPS 64
+#define MAX_MAPS IDMAP_MAX
 #define MAX_ENV 4096
 
 static struct {
@@ -253,16 +255,6 @@ static int write_all(int fd, const void *buf, size_t len) {
   return 0;
 }
 
-static int write_file(const char *path, const char *content) {
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  int r = write_all(fd, content, strlen(content));
-  int e = errno;
-  close(fd);
-  errno = e;
-  return r;
-}
-
 static void status(const char *fmt, ...) {
   if (plan.status_fd < 0) return;
   char buf[512];
@@ -328,64 +320,24 @@ static int exit_code_of(int wstatus) {
 
 /* ---------- id maps (monitor side) ---------- */
 
-static int run_map_tool(const char *tool, pid_t pid, const char **maps, int n) {
-  /* newuidmap PID inner outer count [inner outer count ...] */
-  char pidbuf[32];
-  snprintf(pidbuf, sizeof pidbuf, "%d", (int)pid);
-  const char *args[3 + MAX_MAPS * 3 + 1];
-  int k = 0;
-  args[k++] = tool;
-  args[k++] = pidbuf;
-  static char words[MAX_MAPS * 3][32];
-  int w = 0;
-  for (int i = 0; i < n; i++) {
-    unsigned long a, b, c;
-    if (sscanf(maps[i], "%lu %lu %lu", &a, &b, &c) != 3) die("internal: bad id map \"%s\"", maps[i]);
-    snprintf(words[w], 32, "%lu", a); args[k++] = words[w++];
-    snprintf(words[w], 32, "%lu", b); args[k++] = words[w++];
-    snprintf(words[w], 32, "%lu", c); args[k++] = words[w++];
-  }
-  args[k] = NULL;
-  pid_t child = fork();
-  if (child < 0) return -1;
-  if (child == 0) {
-    reset_signals();
-    execv(tool, (char **)args);
-    msg("sandbox: cannot run %s: %s", tool, strerror(errno));
-    _exit(127);
-  }
-  return child;
-}
-
-static int wait_tool(pid_t child) {
-  int st;
-  while (waitpid(child, &st, 0) < 0) if (errno != EINTR) return -1;
-  return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
-}
-
 /* Writes the maps of `pid`. With newuidmap/newgidmap: the whole subordinate range.
  * Without: only the caller's own ids (one mapping), written directly. */
 static void write_id_maps(pid_t pid) {
-  char path[64];
-  if (plan.uidmap_cmd && plan.gidmap_cmd) {
-    pid_t u = run_map_tool(plan.uidmap_cmd, pid, plan.uid_maps, plan.n_uid_maps);
-    pid_t g = run_map_tool(plan.gidmap_cmd, pid, plan.gid_maps, plan.n_gid_maps);
-    int ru = u > 0 ? wait_tool(u) : -1;
-    int rg = g > 0 ? wait_tool(g) : -1;
-    if (ru < 0 || rg < 0)
-      die_hint("check /etc/subuid and /etc/subgid for your user and that newuidmap/newgidmap are setuid root; `sandbox doctor` explains",
-               "%s failed to write the id map of the sandbox", ru < 0 ? "newuidmap" : "newgidmap");
-    return;
+  struct idmap_spec spec = {
+    plan.uidmap_cmd, plan.gidmap_cmd, plan.uid_maps, plan.gid_maps, plan.n_uid_maps, plan.n_gid_maps,
+  };
+  enum idmap_result r = idmap_write(pid, &spec);
+  switch (r) {
+  case IDMAP_OK: return;
+  case IDMAP_BAD_SPEC: die("internal: bad id map");
+  case IDMAP_NEWUIDMAP:
+  case IDMAP_NEWGIDMAP:
+    die_hint("check /etc/subuid and /etc/subgid for your user and that newuidmap/newgidmap are setuid root; `sandbox doctor` explains",
+             "%s failed to write the id map of the sandbox", r == IDMAP_NEWUIDMAP ? "newuidmap" : "newgidmap");
+  case IDMAP_UID_MAP: die_hint("`sandbox doctor` checks user namespace support", "cannot write uid_map: %s", strerror(errno));
+  case IDMAP_SETGROUPS: die("cannot write setgroups: %s", strerror(errno));
+  case IDMAP_GID_MAP: die("cannot write gid_map: %s", strerror(errno));
   }
-  char line[128];
-  snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
-  snprintf(line, sizeof line, "0 %u 1\n", (unsigned)getuid());
-  if (write_file(path, line) < 0) die_hint("`sandbox doctor` checks user namespace support", "cannot write uid_map: %s", strerror(errno));
-  snprintf(path, sizeof path, "/proc/%d/setgroups", (int)pid);
-  if (write_file(path, "deny") < 0 && errno != ENOENT) die("cannot write setgroups: %s", strerror(errno));
-  snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
-  snprintf(line, sizeof line, "0 %u 1\n", (unsigned)getgid());
-  if (write_file(path, line) < 0) die("cannot write gid_map: %s", strerror(errno));
 }
 
 /* ---------- path resolution inside the new root ---------- */
