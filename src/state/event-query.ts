@@ -81,7 +81,7 @@ export function parseTimeArg(value: string, now: number = Date.now(), what = '--
   }
   const d = parseDurationNs(v);
   if (d !== undefined) return BigInt(Math.floor(now)) * NS_PER_MS - d;
-  throw new SandboxError(`invalid ${what} time ${JSON.stringify(value)}`, {
+  throw new SandboxError(`invalid time ${JSON.stringify(value)} for ${what}`, {
     hint: 'give an RFC 3339 time (2026-11-23T15:40:21Z), Unix seconds (1700000000), or a duration such as 10m or 1h30m (that long ago)',
   });
 }

@@ -17,6 +17,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { SandboxError } from '../errors.js';
+import { parseDurationNs, parseTimeArg } from './event-query.js';
 
 export type LogStream = 'stdout' | 'stderr';
 
@@ -120,54 +121,16 @@ export function timeMs(time: string): number {
   return c === undefined ? NaN : Date.parse(c.slice(0, 23) + 'Z');
 }
 
-const DURATION = /^[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/;
-const DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g;
-const UNIT_NS: Record<string, bigint> = {
-  ns: 1n, us: 1_000n, 'µs': 1_000n, 'μs': 1_000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n,
-};
-
-/** A decimal number of `unit` nanoseconds, exactly (fractions below a nanosecond are dropped). */
-function decimalTimes(value: string, unit: bigint): bigint {
-  const [int = '', frac = ''] = value.split('.');
-  const whole = BigInt(int || '0') * unit;
-  if (!frac) return whole;
-  return whole + (BigInt(frac) * unit) / 10n ** BigInt(frac.length);
-}
-
 /** A Go duration (`10m`, `1h30m`, `1.5s`, `-5m`) in nanoseconds; undefined when it is not one. */
-export function parseDuration(value: string): bigint | undefined {
-  if (!DURATION.test(value)) return undefined;
-  let ns = 0n;
-  for (const m of value.matchAll(DURATION_PART)) ns += decimalTimes(m[1] ?? '0', UNIT_NS[m[2] ?? 'ns'] ?? 1n);
-  return value.startsWith('-') ? -ns : ns;
-}
+export const parseDuration = parseDurationNs;
 
 /**
- * A --since / --until value, as Docker reads it, in canonical form (see canonicalTime):
- * - an RFC 3339 time (`2026-11-23T15:40:21Z`, `...21.5+01:00`); without a zone
- *   (`2026-11-23T15:40:21`, `2026-11-23`) it is local time;
- * - a Unix timestamp in seconds, with an optional fraction (`1700000000.5`);
- * - a Go duration (`10m`, `1h30m`, `45s`): that long before `now`.
+ * A --since / --until value, as Docker reads it (see parseTimeArg: RFC 3339, local time
+ * without a zone, Unix seconds, or a duration that long before `now`), in canonical
+ * form (see canonicalTime).
  */
-export function parseSince(value: string, now: number | Date = Date.now()): string {
-  const v = value.trim();
-  const nowMs = typeof now === 'number' ? now : now.getTime();
-  if (/^\d+(\.\d+)?$/.test(v)) {
-    return formatNs(decimalTimes(v, 1_000_000_000n));
-  }
-  const rfc = canonicalTime(v);
-  if (rfc !== undefined) return rfc;
-  const local = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?$/.exec(v);
-  if (local) {
-    const [, y, mo, d, h, mi, s, frac] = local;
-    const ms = new Date(Number(y), Number(mo) - 1, Number(d), Number(h ?? 0), Number(mi ?? 0), Number(s ?? 0)).getTime();
-    if (!Number.isNaN(ms) && Number(mo) >= 1 && Number(mo) <= 12) return formatNs(BigInt(ms) * 1_000_000n + nanosOf(frac));
-  }
-  const d = parseDuration(v);
-  if (d !== undefined) return formatNs(BigInt(Math.floor(nowMs)) * 1_000_000n - d);
-  throw new SandboxError(`invalid time "${value}"`, {
-    hint: 'give an RFC 3339 time (2026-11-23T15:40:21Z), a Unix timestamp in seconds, or a duration such as 10m, 1h30m or 45s (that long ago)',
-  });
+export function parseSince(value: string, now: number | Date = Date.now(), what = '--since'): string {
+  return formatNs(parseTimeArg(value, typeof now === 'number' ? now : now.getTime(), what));
 }
 
 // ---------- lines ----------

@@ -217,7 +217,7 @@ export const logsCommand: CommandModule<GlobalArgs, LogsArgs> = {
     const now = Date.now();
     const filter: TimeFilter = {
       since: args.since !== undefined ? parseSince(String(args.since), now) : undefined,
-      until: args.until !== undefined ? parseSince(String(args.until), now) : undefined,
+      until: args.until !== undefined ? parseSince(String(args.until), now, '--until') : undefined,
     };
     const paths = storePathsFromArgs(args);
     const record = findContainer(paths, args.name);
