@@ -7,10 +7,11 @@
  * no log (it ran in the foreground) prints nothing, as Podman.
  */
 import type { CommandModule } from 'yargs';
-import { closeSync, existsSync, fstatSync, openSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SandboxError } from '../../errors.js';
-import { exitFilePath, findContainer, logPath, readRecord } from '../../state/containers.js';
+import { findContainer, logPath, readRecord } from '../../state/containers.js';
+import { currentState } from '../../api/lifecycle.js';
 import {
   LineReader, LogMerger, makeTimeFilter, parseLogLine, parseSince, readLog, readLogTail, timeMs,
   type LogRecord, type LogStream, type TimeFilter,
@@ -81,20 +82,13 @@ class Output {
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Running while its exit file does not exist and its init's pid is alive. */
+/**
+ * Still running, as the store judges it everywhere else: the record, the exit file and
+ * the monitor's liveness (so `-f` goes on across the restarts of a restart policy).
+ */
 function stillRunning(paths: StorePaths, id: string): boolean {
-  if (existsSync(exitFilePath(paths, id))) return false;
-  const pid = readRecord(paths, id)?.state.pid;
-  return pid !== undefined && pid > 0 && pidAlive(pid);
+  const record = readRecord(paths, id);
+  return record !== undefined && currentState(paths, record).status === 'running';
 }
 
 function tryOpen(path: string): number | undefined {
