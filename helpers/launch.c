@@ -106,7 +106,6 @@ static struct {
   const char *base;
   const char *hostname;
   const char *root_lowers, *root_upper, *root_work; /* overlay root */
-  int root_tmpfs;
   const char *fuse_overlayfs, *fuse_merged; /* --root-fuse: fuse-overlayfs instead of the kernel's overlay */
   struct op ops[MAX_OPS];
   int n_ops;
@@ -200,7 +199,6 @@ static void parse_args(int argc, char **argv) {
     else if (!strcmp(o, "--base")) plan.base = ARG();
     else if (!strcmp(o, "--hostname")) plan.hostname = ARG();
     else if (!strcmp(o, "--root-overlay")) { plan.root_lowers = ARG(); plan.root_upper = ARG(); plan.root_work = ARG(); }
-    else if (!strcmp(o, "--root-tmpfs")) plan.root_tmpfs = 1;
     else if (!strcmp(o, "--root-fuse")) { plan.fuse_overlayfs = ARG(); plan.fuse_merged = ARG(); }
     else if (!strcmp(o, "--bind")) { const char *s = ARG(); add_op(OP_BIND, s, ARG(), NULL, NULL); }
     else if (!strcmp(o, "--ro-bind")) { const char *s = ARG(); add_op(OP_RO_BIND, s, ARG(), NULL, NULL); }

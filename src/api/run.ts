@@ -275,4 +275,3 @@ export async function runDetached(paths: StorePaths, request: RunRequest, hooks:
   }
 }
 
-export { containerDir };
