@@ -107,14 +107,16 @@ type LaunchExtras = Pick<LaunchInput, 'cleanup' | 'statusFd' | 'dieWithParent' |
  * Everything before the helper starts, for a sandbox whose record exists: tools,
  * root, id maps, the files it gets (/etc/hosts, ...), its directories, the plan.
  */
-async function prepareLaunch(paths: StorePaths, record: ContainerRecord, hooks: RunHooks, extras: LaunchExtras): Promise<PreparedLaunch> {
+async function prepareLaunch(
+  paths: StorePaths, record: ContainerRecord, hooks: RunHooks, extras: LaunchExtras, resolved?: ResolvedRoot,
+): Promise<PreparedLaunch> {
   const { request, hostname } = record;
   const slirp4netns = request.network === 'slirp4netns'
     ? requireTool('slirp4netns', 'slirp4netns', 'for --network slirp4netns (the default); --network none or host work without it')
     : undefined;
   const helper = helperPath();
   // A restarted sandbox keeps the image it was created from, even if the tag moved since.
-  const { root, image } = resolveRoot(paths, record.imageId ? { ...request, image: record.imageId } : request);
+  const { root, image } = resolved ?? resolveRoot(paths, record.imageId ? { ...request, image: record.imageId } : request);
   const cow = await copyOnWrite(paths);
   const fuseOverlayfs = cow.mode === 'fuse' ? cow.fuseOverlayfs : undefined;
   const maps = userIdMaps();
@@ -139,12 +141,18 @@ async function prepareLaunch(paths: StorePaths, record: ContainerRecord, hooks: 
 
 /** Validates the request and writes the sandbox's first record (status `created`); `create` stops here. */
 export async function createSandbox(paths: StorePaths, request: RunRequest): Promise<ContainerRecord> {
+  return (await recordSandbox(paths, request)).record;
+}
+
+/** createSandbox, also handing back the root it resolved, so that a first start need not resolve it again. */
+async function recordSandbox(paths: StorePaths, request: RunRequest): Promise<{ record: ContainerRecord; root: ResolvedRoot }> {
   if (request.network === 'pasta') {
     throw new SandboxError('--network pasta is not available yet', {
       hint: 'use --network slirp4netns (the default), none (loopback only) or host',
     });
   }
-  const { image, imageId } = resolveRoot(paths, request);
+  const root = resolveRoot(paths, request);
+  const { image, imageId } = root;
   const command = resolveCommand(image, request);
   // Volumes become binds of their directories (created on first use); the record keeps those.
   const resolved = resolveVolumeMounts(paths, request);
@@ -168,7 +176,7 @@ export async function createSandbox(paths: StorePaths, request: RunRequest): Pro
     throw err;
   }
   appendEvent(paths, { type: 'container', action: 'create', id: record.id, name: record.name, attributes: { image: record.image } });
-  return record;
+  return { record, root };
 }
 
 /** Removes what a `--rm` sandbox left when its helper could not (setup failed early). */
@@ -181,7 +189,7 @@ async function removeLeftovers(paths: StorePaths, record: ContainerRecord): Prom
 
 /** Runs a sandbox in the foreground and returns when it has ended. */
 export async function runForeground(paths: StorePaths, request: RunRequest, hooks: RunHooks = {}): Promise<RunOutcome> {
-  const record = await createSandbox(paths, request);
+  const { record, root } = await recordSandbox(paths, request);
   let exitCode: number;
   try {
     // A sandbox that is kept keeps its output for `logs`, as with Docker; a --rm one
@@ -189,7 +197,7 @@ export async function runForeground(paths: StorePaths, request: RunRequest, hook
     const { helper, args } = await prepareLaunch(paths, record, hooks, {
       cleanup: request.remove, statusFd: 3, dieWithParent: process.pid,
       ...(request.remove ? {} : { log: { path: logPath(paths, record.id), maxSize: request.logMaxSize ?? DEFAULT_LOG_MAX_SIZE, tee: true } }),
-    });
+    }, root);
     let started = false;
     exitCode = await runHelper(helper, args, {
       stdin: request.interactive ? 'inherit' : 'ignore',
@@ -233,7 +241,9 @@ export async function runForeground(paths: StorePaths, request: RunRequest, hook
  * `start`) in the background: its monitor keeps running after we return, writes the
  * output to the log and the end to the exit file.
  */
-export async function startDetached(paths: StorePaths, record: ContainerRecord, hooks: RunHooks = {}): Promise<ContainerRecord> {
+export async function startDetached(
+  paths: StorePaths, record: ContainerRecord, hooks: RunHooks = {}, root?: ResolvedRoot,
+): Promise<ContainerRecord> {
   const dir = containerDir(paths, record.id);
   rmSync(exitFilePath(paths, record.id), { force: true });
   const { helper, args } = await prepareLaunch(paths, record, hooks, {
@@ -241,7 +251,7 @@ export async function startDetached(paths: StorePaths, record: ContainerRecord, 
     statusFd: 3,
     log: { path: logPath(paths, record.id), maxSize: record.request.logMaxSize ?? DEFAULT_LOG_MAX_SIZE },
     exitFile: exitFilePath(paths, record.id),
-  });
+  }, root);
   const started = await startDetachedHelper(helper, args);
   record.state = {
     status: 'running',
@@ -262,9 +272,9 @@ export async function startDetached(paths: StorePaths, record: ContainerRecord, 
 
 /** `run -d`: creates the sandbox and starts it in the background. */
 export async function runDetached(paths: StorePaths, request: RunRequest, hooks: RunHooks = {}): Promise<ContainerRecord> {
-  const record = await createSandbox(paths, request);
+  const { record, root } = await recordSandbox(paths, request);
   try {
-    return await startDetached(paths, record, hooks);
+    return await startDetached(paths, record, hooks, root);
   } catch (err) {
     if (request.remove) await removeLeftovers(paths, record);
     else {
