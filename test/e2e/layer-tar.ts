@@ -14,7 +14,9 @@
  * Entries are written in the order given, names exactly as given (`../x` and `/x`
  * included: that is the point for malicious fixtures).
  */
-import { pack as tarPack, extract as tarExtract, type Headers } from 'tar-stream';
+import { pack as tarPack, extract as tarExtract, type Header } from 'tar-stream';
+
+type Headers = Partial<Header> & Pick<Header, 'name'>;
 
 export type LayerEntryType = 'file' | 'dir' | 'symlink' | 'link' | 'char' | 'block' | 'fifo';
 
@@ -134,11 +136,9 @@ function paxRecords(fields: Record<string, string | Buffer>): Buffer {
 async function packOne(h: Headers, content: Buffer): Promise<Buffer> {
   const p = tarPack();
   const chunks: Buffer[] = [];
-  p.on('data', (c: Buffer) => chunks.push(c));
-  const ended = new Promise<void>((resolve, reject) => { p.on('end', resolve); p.on('error', reject); });
   p.entry(h, content);
   p.finalize();
-  await ended;
+  for await (const c of p) chunks.push(c as Buffer);
   const all = Buffer.concat(chunks);
   return all.subarray(0, all.length - 1024);
 }
@@ -170,7 +170,7 @@ export async function entryBytes(e: LayerEntry): Promise<Buffer> {
     gid: e.gid ?? 0,
     mtime,
     size: content.length,
-    linkname: linkname ?? null,
+    linkname: linkname ?? undefined,
     devmajor: e.devmajor ?? 0,
     devminor: e.devminor ?? 0,
   };
@@ -186,7 +186,7 @@ export async function buildTar(entries: LayerEntry[], options: BuildOptions = {}
 }
 
 export interface ReadEntry {
-  header: Headers & { pax?: Record<string, string> | null };
+  header: Header & { pax?: Record<string, string> | null };
   content: Buffer;
 }
 
@@ -202,7 +202,7 @@ export async function readTar(input: Buffer | NodeJS.ReadableStream): Promise<Re
     }
   })();
   if (Buffer.isBuffer(input)) x.end(input);
-  else (input as NodeJS.ReadableStream).pipe(x);
+  else (input as NodeJS.ReadableStream).pipe(x as unknown as NodeJS.WritableStream);
   await done;
   return out;
 }
