@@ -1,71 +1,71 @@
 /**
- * The image store, shaped after OCI: configs as blobs by sha256 digest
- * (<data>/blobs/sha256/<hex>), each layer unpacked once under <data>/layers/<hex>/diff
- * (hex of its diff id) and shared by every image and sandbox that uses it, and an
- * index of images and tags in <data>/images.json, changed only under its lock.
+ * The image index: which images the store holds and which tags name them, in
+ * <data>/images.json, changed only under its lock. An image is its manifest (a blob),
+ * which names its config (a blob; its digest is the image id, as Docker and Podman
+ * name images) and its layer blobs; each layer is also unpacked once (layers.ts).
+ * An image enters the index only after all of that is in the store, so a pull or load
+ * that was interrupted leaves at most unreferenced blobs and layers, never an image
+ * that cannot run.
  */
-import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
-import { writeFileAtomic, writeJsonAtomic, readJsonIfExists } from '../state/atomic.js';
+import { writeJsonAtomic, readJsonIfExists } from '../state/atomic.js';
 import type { StorePaths } from '../state/paths.js';
 import { parseImageRef, formatImageRef } from './refs.js';
 import type { OciImageConfig } from './config.js';
+import { blobPath, hasBlob, readBlob } from './blobs.js';
+import { hasLayer, layerDiffDir, layerDir } from './layers.js';
+import { parseManifest, type ImageManifest } from './manifest.js';
+
+export { blobPath } from './blobs.js';
+export { layerDir, layerDiffDir } from './layers.js';
 
 export interface ImageRecord {
-  /** sha256:<hex> of the config blob, as Docker and Podman name images. */
+  /** sha256:<hex> of the config blob. */
   id: string;
+  /** The manifest blob (absent only for images imported before manifests were kept). */
+  manifestDigest?: string;
   /** diff ids, lowest layer first (as in the config's rootfs.diff_ids). */
   layers: string[];
+  /** When the image was made (the config's `created`), else when it was stored. */
   created: string;
+  /** Bytes of the layer blobs. */
   size: number;
+  /** NAME@sha256:... of the manifest in the registries it came from. */
+  repoDigests?: string[];
+  /** When it entered this store. */
+  stored?: string;
 }
 
 interface ImageIndex {
   images: Record<string, ImageRecord>;
+  /** Canonical NAME:TAG -> image id. */
   tags: Record<string, string>;
-}
-
-export function blobPath(paths: StorePaths, digest: string): string {
-  return join(paths.data, 'blobs', 'sha256', hexOf(digest));
-}
-
-export function layerDir(paths: StorePaths, diffId: string): string {
-  return join(paths.data, 'layers', hexOf(diffId));
-}
-
-/** The unpacked files of a layer. */
-export function layerDiffDir(paths: StorePaths, diffId: string): string {
-  return join(layerDir(paths, diffId), 'diff');
-}
-
-function hexOf(digest: string): string {
-  const m = /^sha256:([a-f0-9]{64})$/.exec(digest);
-  if (!m) throw new SandboxError(`invalid digest ${digest}`);
-  return m[1]!;
 }
 
 function indexPath(paths: StorePaths): string {
   return join(paths.data, 'images.json');
 }
 
-function readIndex(paths: StorePaths): ImageIndex {
-  return readJsonIfExists<ImageIndex>(indexPath(paths)) ?? { images: {}, tags: {} };
+export function readImageIndex(paths: StorePaths): ImageIndex {
+  const index = readJsonIfExists<ImageIndex>(indexPath(paths));
+  return { images: index?.images ?? {}, tags: index?.tags ?? {} };
 }
 
 /** Runs `change` on the index under the store's image lock and writes it atomically. */
-async function updateIndex<T>(paths: StorePaths, change: (index: ImageIndex) => T): Promise<T> {
+export async function updateImageIndex<T>(paths: StorePaths, change: (index: ImageIndex) => T): Promise<T> {
   mkdirSync(paths.data, { recursive: true });
   // Loaded here, not at start-up: only commands that change images pay for it.
   const { default: lockfile } = await import('proper-lockfile');
   const release = await lockfile.lock(paths.data, {
     lockfilePath: join(paths.data, 'images.lock'),
-    retries: { retries: 100, minTimeout: 5, maxTimeout: 50 },
+    retries: { retries: 200, minTimeout: 5, maxTimeout: 50 },
     stale: 10_000,
     realpath: false,
   });
   try {
-    const index = readIndex(paths);
+    const index = readImageIndex(paths);
     const result = change(index);
     writeJsonAtomic(indexPath(paths), index);
     return result;
@@ -74,26 +74,71 @@ async function updateIndex<T>(paths: StorePaths, change: (index: ImageIndex) => 
   }
 }
 
-/** Stores a config blob; returns its digest (the image id). */
-export async function writeConfigBlob(paths: StorePaths, config: OciImageConfig): Promise<string> {
-  const bytes = Buffer.from(JSON.stringify(config));
-  // Required here, not imported at the top: node:crypto costs start-up (see state/random.ts).
-  // A plain require, not import(): bin/sandbox runs the bundle through vm.Script.
-  const { createHash } = require('node:crypto') as typeof import('node:crypto');
-  const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-  const file = blobPath(paths, digest);
-  if (!existsSync(file)) {
-    mkdirSync(join(paths.data, 'blobs', 'sha256'), { recursive: true });
-    writeFileAtomic(file, bytes);
-  }
-  return digest;
+/** The canonical key of a tag as users type it (`bb` -> `bb:latest`). */
+export function tagKey(reference: string): string {
+  return formatImageRef(parseImageRef(reference));
 }
 
-export async function addImage(paths: StorePaths, record: ImageRecord, tags: string[]): Promise<void> {
-  await updateIndex(paths, (index) => {
-    index.images[record.id] = record;
-    for (const t of tags) index.tags[formatImageRef(parseImageRef(t))] = record.id;
+/** Tags of an image, sorted. */
+export function tagsOf(index: ImageIndex, id: string): string[] {
+  return Object.keys(index.tags).filter((t) => index.tags[t] === id).sort();
+}
+
+export function readImageConfig(paths: StorePaths, id: string): OciImageConfig {
+  return JSON.parse(readBlob(paths, id).toString('utf8')) as OciImageConfig;
+}
+
+export function readImageManifest(paths: StorePaths, record: ImageRecord): ImageManifest {
+  if (!record.manifestDigest) {
+    throw new SandboxError(`image ${record.id.slice(7, 19)} was imported by an older sandbox and has no manifest`, {
+      hint: 'import or pull it again to push, save or commit it',
+    });
+  }
+  const parsed = parseManifest(readBlob(paths, record.manifestDigest));
+  if (parsed.kind !== 'manifest') throw new SandboxError(`stored manifest ${record.manifestDigest} is an index`);
+  return parsed.manifest;
+}
+
+/**
+ * Registers the image whose manifest blob is stored: checks that its config and layer
+ * blobs are stored and its layers unpacked, then points `tags` at it (a tag that named
+ * another image moves, leaving that one untagged, as Podman does). Returns the image id.
+ */
+export async function storeImage(
+  paths: StorePaths, input: { manifestDigest: string }, options: { tags: string[]; repoDigest?: string },
+): Promise<string> {
+  const tags = options.tags.map(tagKey);
+  const parsed = parseManifest(readBlob(paths, input.manifestDigest));
+  if (parsed.kind !== 'manifest') throw new SandboxError('an image index cannot be stored as an image', { hint: 'store the manifest chosen from it' });
+  const { manifest } = parsed;
+  const id = manifest.config.digest;
+  const config = readImageConfig(paths, id);
+  const diffIds = config.rootfs?.diff_ids ?? [];
+  if (!Array.isArray(diffIds) || diffIds.length !== manifest.layers.length) {
+    throw new SandboxError(`image config names ${Array.isArray(diffIds) ? diffIds.length : 0} layers but the manifest ${manifest.layers.length}`, {
+      hint: 'the image is malformed',
+    });
+  }
+  manifest.layers.forEach((l, i) => {
+    if (!hasBlob(paths, l.digest)) throw new SandboxError(`layer blob ${l.digest} is missing`);
+    if (!hasLayer(paths, diffIds[i]!)) throw new SandboxError(`layer ${diffIds[i]} is not unpacked`);
   });
+  const now = new Date().toISOString();
+  const record: ImageRecord = {
+    id,
+    manifestDigest: input.manifestDigest,
+    layers: diffIds,
+    created: config.created ?? now,
+    size: manifest.layers.reduce((a, l) => a + l.size, 0),
+    stored: now,
+  };
+  await updateImageIndex(paths, (index) => {
+    const old = index.images[id];
+    const repoDigests = new Set([...(old?.repoDigests ?? []), ...(options.repoDigest ? [options.repoDigest] : [])]);
+    index.images[id] = { ...record, ...(old?.stored ? { stored: old.stored } : {}), ...(repoDigests.size ? { repoDigests: [...repoDigests].sort() } : {}) };
+    for (const t of tags) index.tags[t] = id;
+  });
+  return id;
 }
 
 export interface ResolvedImage {
@@ -103,27 +148,51 @@ export interface ResolvedImage {
   lowers: string[];
 }
 
-/** Finds an image by NAME[:TAG], full id, or a unique id prefix. */
-export function resolveImage(paths: StorePaths, reference: string): ResolvedImage {
-  const index = readIndex(paths);
-  let id: string | undefined;
+/** The image id `reference` names in `index` (NAME[:TAG], NAME@DIGEST, full id or a unique id prefix), if any. */
+export function findImageId(index: ImageIndex, reference: string): string | undefined {
   const bare = reference.replace(/^sha256:/, '');
   if (/^[a-f0-9]{4,64}$/.test(bare)) {
     const matches = Object.keys(index.images).filter((k) => k.slice(7).startsWith(bare));
-    if (matches.length === 1) id = matches[0];
+    if (matches.length === 1) return matches[0];
+    if (matches.length > 1 && !reference.includes(':')) {
+      throw new SandboxError(`image id prefix "${reference}" is ambiguous (${matches.length} images)`, { hint: 'give more digits of the id' });
+    }
   }
-  if (!id) {
-    let key: string | undefined;
-    try { key = formatImageRef(parseImageRef(reference)); } catch { key = undefined; }
-    if (key) id = index.tags[key];
+  let ref;
+  try { ref = parseImageRef(reference); } catch { return undefined; }
+  if (ref.digest) {
+    // NAME@DIGEST names the image pulled with that manifest digest (or whose id it is).
+    const wanted = `${ref.name}@${ref.digest}`;
+    return Object.values(index.images).find((r) => r.repoDigests?.includes(wanted) || r.manifestDigest === ref.digest)?.id;
   }
+  return index.tags[formatImageRef(ref)];
+}
+
+/** Finds an image by NAME[:TAG], NAME@DIGEST, full id, or a unique id prefix. */
+export function resolveImage(paths: StorePaths, reference: string): ResolvedImage {
+  const index = readImageIndex(paths);
+  const id = findImageId(index, reference);
   const record = id ? index.images[id] : undefined;
   if (!record) {
     throw new SandboxError(`image "${reference}" not found`, {
-      hint: 'use the built-in `host` image, `--rootfs DIR`, or make one with `sandbox import TARBALL NAME`',
+      hint: 'pull it (`sandbox pull IMAGE`), load it, use the built-in `host` image or `--rootfs DIR`, or make one with `sandbox import TARBALL NAME`',
     });
   }
+  // Read, not re-hashed, on the run path: blobs were verified when they arrived.
   const config = JSON.parse(readFileSync(blobPath(paths, record.id), 'utf8')) as OciImageConfig;
   const lowers = [...record.layers].reverse().map((d) => layerDiffDir(paths, d));
   return { record, config, lowers };
+}
+
+/** Layer directories and blobs that an image needs (for garbage collection). */
+export function imageFiles(paths: StorePaths, record: ImageRecord): { blobs: string[]; layers: string[] } {
+  const blobs = [record.id];
+  if (record.manifestDigest) {
+    blobs.push(record.manifestDigest);
+    try {
+      const m = readImageManifest(paths, record);
+      for (const l of m.layers) blobs.push(l.digest);
+    } catch { /* a damaged manifest keeps nothing alive */ }
+  }
+  return { blobs, layers: record.layers.map((d) => layerDir(paths, d)) };
 }

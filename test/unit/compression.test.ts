@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import { detectCompression } from '../../src/images/import.js';
+import { detectCompression } from '../../src/images/compression.js';
 
 const bytes = (...b: number[]) => Buffer.from(b);
 

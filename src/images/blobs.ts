@@ -1,0 +1,153 @@
+/**
+ * Content-addressed blobs: manifests, configs and layer blobs as they arrived, under
+ * <data>/blobs/sha256/<hex>. A blob is written to a temporary file beside its final
+ * place while it is hashed, and renamed into place only when its digest (and size, when
+ * known) matched: a blob that exists is whole and right, whatever was interrupted.
+ */
+import { closeSync, createReadStream, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { SandboxError } from '../errors.js';
+import type { StorePaths } from '../state/paths.js';
+import { randomHex } from '../state/random.js';
+
+const DIGEST = /^sha256:([a-f0-9]{64})$/;
+
+function hexOf(digest: string): string {
+  const m = DIGEST.exec(digest);
+  if (!m) throw new SandboxError(`invalid digest ${digest}`, { hint: 'digests are sha256: followed by 64 lower-case hex digits' });
+  return m[1]!;
+}
+
+function sha256() {
+  // Required here, not at the top: node:crypto costs start-up for commands that never hash.
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
+  return createHash('sha256');
+}
+
+export function digestOf(bytes: Buffer): string {
+  return `sha256:${sha256().update(bytes).digest('hex')}`;
+}
+
+export function blobsDir(paths: StorePaths): string {
+  return join(paths.data, 'blobs', 'sha256');
+}
+
+/** Temporary files of blobs being written; left-overs of killed commands are pruned. */
+export function blobTempDir(paths: StorePaths): string {
+  return join(paths.data, 'blobs', 'tmp');
+}
+
+export function blobPath(paths: StorePaths, digest: string): string {
+  return join(blobsDir(paths), hexOf(digest));
+}
+
+export function hasBlob(paths: StorePaths, digest: string): boolean {
+  return existsSync(blobPath(paths, digest));
+}
+
+export function blobSize(paths: StorePaths, digest: string): number {
+  return statSync(blobPath(paths, digest)).size;
+}
+
+function mismatch(what: string, expected: string, got: string): SandboxError {
+  return new SandboxError(`${what}: expected ${expected}, got ${got}`, {
+    hint: 'the data was damaged or changed on the way; try again, and if it persists the source is corrupt',
+  });
+}
+
+function newTempFile(paths: StorePaths): string {
+  mkdirSync(blobTempDir(paths), { recursive: true });
+  mkdirSync(blobsDir(paths), { recursive: true });
+  return join(blobTempDir(paths), `${process.pid}-${randomHex(6)}`);
+}
+
+/**
+ * Streams `source` into the store, hashing on the way. With `expected`, a wrong digest
+ * or size fails and stores nothing. Returns the digest and size of what was stored.
+ */
+export async function putBlob(
+  paths: StorePaths,
+  source: AsyncIterable<Uint8Array>,
+  expected: { digest?: string; size?: number } = {},
+  onData?: (bytes: number) => void,
+): Promise<{ digest: string; size: number }> {
+  if (expected.digest) hexOf(expected.digest);
+  const temp = newTempFile(paths);
+  const { open } = require('node:fs/promises') as typeof import('node:fs/promises');
+  const file = await open(temp, 'wx', 0o644);
+  const hash = sha256();
+  let size = 0;
+  try {
+    for await (const chunk of source) {
+      hash.update(chunk);
+      size += chunk.byteLength;
+      if (expected.size !== undefined && size > expected.size) throw mismatch(`blob ${expected.digest ?? ''} is too long`, `${expected.size} bytes`, `more`);
+      await file.write(chunk);
+      onData?.(chunk.byteLength);
+    }
+    await file.sync();
+  } catch (err) {
+    await file.close().catch(() => {});
+    rmSync(temp, { force: true });
+    throw err;
+  }
+  await file.close();
+  const digest = `sha256:${hash.digest('hex')}`;
+  try {
+    if (expected.size !== undefined && size !== expected.size) throw mismatch(`blob ${expected.digest ?? digest} has the wrong size`, `${expected.size} bytes`, `${size}`);
+    if (expected.digest && digest !== expected.digest) throw mismatch('blob digest mismatch', expected.digest, digest);
+    renameSync(temp, blobPath(paths, digest)); // a parallel writer of the same blob: same bytes
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw err;
+  }
+  return { digest, size };
+}
+
+/** Stores bytes held in memory (manifests, configs). */
+export function putBlobBytes(paths: StorePaths, bytes: Buffer, expectedDigest?: string): { digest: string; size: number } {
+  const digest = digestOf(bytes);
+  if (expectedDigest && digest !== expectedDigest) throw mismatch('blob digest mismatch', expectedDigest, digest);
+  const final = blobPath(paths, digest);
+  if (!existsSync(final)) {
+    const temp = newTempFile(paths);
+    const fd = openSync(temp, 'wx', 0o644);
+    try {
+      writeSync(fd, bytes);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, final);
+  }
+  return { digest, size: bytes.length };
+}
+
+/** A small blob's bytes, checked against its digest (configs and manifests are read whole). */
+export function readBlob(paths: StorePaths, digest: string): Buffer {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(blobPath(paths, digest));
+  } catch {
+    throw new SandboxError(`blob ${digest} is missing from the store`, { hint: 'pull or load the image again' });
+  }
+  const got = digestOf(bytes);
+  if (got !== digest) throw mismatch(`stored blob ${digest} is corrupt`, digest, got);
+  return bytes;
+}
+
+export function openBlob(paths: StorePaths, digest: string): Readable {
+  return createReadStream(blobPath(paths, digest), { highWaterMark: 1 << 20 });
+}
+
+/** Re-hashes a stored blob (`image inspect --verify`-style checks, and tests). */
+export async function verifyBlob(paths: StorePaths, digest: string): Promise<boolean> {
+  const hash = sha256();
+  try {
+    for await (const chunk of openBlob(paths, digest)) hash.update(chunk as Buffer);
+  } catch {
+    return false;
+  }
+  return `sha256:${hash.digest('hex')}` === digest;
+}

@@ -1,0 +1,128 @@
+/**
+ * Unpacked layers: each layer's files once, under <data>/layers/<hex of diff id>/diff,
+ * shared by every image and sandbox that uses it (as an overlay lower directory).
+ * A layer is unpacked into a staging directory beside its final place and renamed
+ * there only when the whole stream was unpacked AND its sha256 matched the diff id the
+ * image config names: a layer directory that exists is complete and right.
+ */
+import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { SandboxError } from '../errors.js';
+import type { StorePaths } from '../state/paths.js';
+import { randomHex } from '../state/random.js';
+import { writeJsonAtomic } from '../state/atomic.js';
+import { removeTree } from '../runtime/userns.js';
+import { openBlob, hasBlob } from './blobs.js';
+import { decompressStream, detectCompression, type StreamCompression } from './compression.js';
+import { layerCompression, type Descriptor } from './manifest.js';
+import { unpackLayerTar } from './unpack.js';
+
+const DIGEST = /^sha256:([a-f0-9]{64})$/;
+
+export function layersDir(paths: StorePaths): string {
+  return join(paths.data, 'layers');
+}
+
+export function layerDir(paths: StorePaths, diffId: string): string {
+  const m = DIGEST.exec(diffId);
+  if (!m) throw new SandboxError(`invalid diff id ${diffId}`);
+  return join(layersDir(paths), m[1]!);
+}
+
+/** The unpacked files of a layer. */
+export function layerDiffDir(paths: StorePaths, diffId: string): string {
+  return join(layerDir(paths, diffId), 'diff');
+}
+
+export function hasLayer(paths: StorePaths, diffId: string): boolean {
+  return existsSync(layerDir(paths, diffId));
+}
+
+/** What layer.json beside a layer's diff/ says. */
+export interface LayerInfo {
+  diffId: string;
+  /** Bytes of the uncompressed tar stream. */
+  size: number;
+  /** The blob it was unpacked from, when there was one. */
+  blob?: string;
+}
+
+/** Staging directories start with a dot, so no layer id can collide with them. */
+export function isStagingName(name: string): boolean {
+  return name.startsWith('.');
+}
+
+/** The first bytes of a stream, put back so the stream reads whole. */
+async function peek(stream: NodeJS.ReadableStream & { unshift(chunk: Buffer): void }, bytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const onReadable = () => {
+      const chunk = (stream as unknown as { read(n?: number): Buffer | null }).read();
+      if (chunk === null) return;
+      cleanup();
+      stream.unshift(chunk);
+      resolve(chunk.subarray(0, bytes));
+    };
+    const onEnd = () => { cleanup(); resolve(Buffer.alloc(0)); };
+    const onError = (err: Error) => { cleanup(); reject(err); };
+    const cleanup = () => { stream.off('readable', onReadable); stream.off('end', onEnd); stream.off('error', onError); };
+    stream.on('readable', onReadable);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+  });
+}
+
+/**
+ * Unpacks the uncompressed tar `input` as the layer `diffId` (when no such layer exists
+ * yet), checking that the stream's sha256 is the diff id. Returns the stream's size.
+ */
+export async function unpackLayer(paths: StorePaths, input: NodeJS.ReadableStream, diffId: string, blob?: string): Promise<void> {
+  const final = layerDir(paths, diffId);
+  if (existsSync(final)) { input.resume?.(); return; }
+  mkdirSync(layersDir(paths), { recursive: true });
+  const staging = join(layersDir(paths), `.unpack-${process.pid}-${randomHex(6)}`);
+  mkdirSync(join(staging, 'diff'), { recursive: true });
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
+  const hash = createHash('sha256');
+  let size = 0;
+  const abort = new AbortController();
+  let inputError: Error | undefined;
+  input.on('data', (chunk: Buffer) => { hash.update(chunk); size += chunk.length; });
+  input.on('error', (err: Error) => { inputError ??= err; abort.abort(); });
+  try {
+    await unpackLayerTar(input, join(staging, 'diff'), { signal: abort.signal });
+    if (inputError) throw inputError;
+    const got = `sha256:${hash.digest('hex')}`;
+    if (got !== diffId) {
+      throw new SandboxError(`layer content does not match its diff id: expected ${diffId}, got ${got}`, {
+        hint: 'the image config and its layers disagree; the image is corrupt or was tampered with',
+      });
+    }
+    writeJsonAtomic(join(staging, 'layer.json'), { diffId, size, ...(blob ? { blob } : {}) } satisfies LayerInfo);
+    try {
+      renameSync(staging, final);
+    } catch (err) {
+      if (!existsSync(final)) throw err; // else a parallel unpack of the same layer won: same files
+      await removeTree(staging);
+    }
+  } catch (err) {
+    await removeTree(staging).catch(() => {});
+    throw inputError ?? err;
+  }
+}
+
+/** Unpacks a stored layer blob once; its compression comes from the media type, else its magic. */
+export async function ensureLayer(paths: StorePaths, blob: Descriptor, diffId: string): Promise<void> {
+  if (hasLayer(paths, diffId)) return;
+  if (!hasBlob(paths, blob.digest)) throw new SandboxError(`layer blob ${blob.digest} is missing from the store`, { hint: 'pull or load the image again' });
+  const raw = openBlob(paths, blob.digest);
+  let compression: StreamCompression | undefined = layerCompression(blob.mediaType);
+  if (!compression) compression = detectCompression(await peek(raw, 8));
+  await unpackLayer(paths, decompressStream(raw, compression), diffId, blob.digest);
+}
+
+/** Staging directories of unpacks that were killed (none of them is a layer). */
+export function staleStagingDirs(paths: StorePaths): string[] {
+  let names: string[];
+  try { names = readdirSync(layersDir(paths)); } catch { return []; }
+  return names.filter(isStagingName).map((n) => join(layersDir(paths), n));
+}
