@@ -22,6 +22,7 @@ import { runHelper, startDetachedHelper } from '../runtime/launch.js';
 import { userIdMaps, removeTree } from '../runtime/userns.js';
 import { resolveImage } from '../images/store.js';
 import { runConfigOf } from '../images/config.js';
+import { parseSignal } from '../runtime/signals.js';
 import { effectiveCapabilities } from '../runtime/capabilities.js';
 import { copyOnWrite } from '../runtime/cow.js';
 import { removeAnonymousVolumes, resolveVolumeMounts } from './volumes.js';
@@ -139,6 +140,15 @@ async function prepareLaunch(
   return { helper, args };
 }
 
+function withImageDefaults(request: RunRequest, image: ImageRunConfig): RunRequest {
+  const labels = { ...image.labels, ...request.labels };
+  let stopSignal = request.stopSignal;
+  if (stopSignal === undefined && image.stopSignal) {
+    try { stopSignal = parseSignal(image.stopSignal); } catch { stopSignal = undefined; /* an image's odd StopSignal: keep TERM */ }
+  }
+  return { ...request, labels, ...(stopSignal !== undefined ? { stopSignal } : {}) };
+}
+
 /** Validates the request and writes the sandbox's first record (status `created`); `create` stops here. */
 export async function createSandbox(paths: StorePaths, request: RunRequest): Promise<ContainerRecord> {
   return (await recordSandbox(paths, request)).record;
@@ -155,7 +165,8 @@ async function recordSandbox(paths: StorePaths, request: RunRequest): Promise<{ 
   const { image, imageId } = root;
   const command = resolveCommand(image, request);
   // Volumes become binds of their directories (created on first use); the record keeps those.
-  const resolved = resolveVolumeMounts(paths, request);
+  // The image's labels and stop signal apply unless the run flags say otherwise, as in Docker.
+  const resolved = withImageDefaults(resolveVolumeMounts(paths, request), image);
   const id = newContainerId();
   const record: ContainerRecord = {
     id,

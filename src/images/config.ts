@@ -180,5 +180,7 @@ export function runConfigOf(config: OciImageConfig): ImageRunConfig {
     ...(c.Cmd ? { cmd: c.Cmd } : {}),
     ...(c.WorkingDir ? { workingDir: c.WorkingDir } : {}),
     ...(c.User ? { user: c.User } : {}),
+    ...(c.Labels && Object.keys(c.Labels).length ? { labels: c.Labels } : {}),
+    ...(c.StopSignal ? { stopSignal: c.StopSignal } : {}),
   };
 }

@@ -17,6 +17,9 @@ export interface ImageRunConfig {
   cmd?: string[];
   workingDir?: string;
   user?: string;
+  labels?: Record<string, string>;
+  /** The image's StopSignal, as written there (`SIGQUIT`, `3`). */
+  stopSignal?: string;
 }
 
 /** One entry of the host's `/`, for the built-in `host` image. */
