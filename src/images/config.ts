@@ -11,6 +11,8 @@ export interface OciImageConfig {
   created?: string;
   architecture: string;
   os: string;
+  variant?: string;
+  author?: string;
   config: {
     Env?: string[];
     Cmd?: string[];

@@ -8,6 +8,9 @@ import { cpCommand } from './cp.js';
 import { topCommand } from './top.js';
 import { statsCommand } from './stats.js';
 import { importCommand } from './import.js';
+import {
+  imagesCommand, rmiCommand, tagCommand, untagCommand, historyCommand, imageCommand,
+} from './images.js';
 import { logsCommand } from './logs.js';
 import { versionCommand } from './version.js';
 import { volumeCommand } from './volume.js';
@@ -20,4 +23,4 @@ import {
 } from './lifecycle.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [runCommand, createCommand, execCommand, cpCommand, topCommand, statsCommand, psCommand, stopCommand, killCommand, startCommand, rmCommand, inspectCommand, restartCommand, waitCommand, renameCommand, logsCommand, eventsCommand, labelCommand, importCommand, volumeCommand, containerCommand, systemCommand, doctorCommand, versionCommand];
+export const commands: CommandModule<any, any>[] = [runCommand, createCommand, execCommand, cpCommand, topCommand, statsCommand, psCommand, stopCommand, killCommand, startCommand, rmCommand, inspectCommand, restartCommand, waitCommand, renameCommand, logsCommand, eventsCommand, labelCommand, importCommand, imagesCommand, rmiCommand, tagCommand, untagCommand, historyCommand, imageCommand, volumeCommand, containerCommand, systemCommand, doctorCommand, versionCommand];

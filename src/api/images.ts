@@ -1,0 +1,317 @@
+/**
+ * The image commands over the store: `images`, `tag`, `rmi`, `image inspect`,
+ * `history`, `image prune`, with Podman's rules: `rmi NAME:TAG` of an image with other
+ * tags only untags it; an image a sandbox uses is not removed unless forced (then
+ * those sandboxes go first); blobs and layers go when no image names them any more.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { SandboxError } from '../errors.js';
+import type { StorePaths } from '../state/paths.js';
+import { removeTree } from '../runtime/userns.js';
+import {
+  findImageId, imageFiles, readImageConfig, readImageIndex, readImageManifest, tagKey, tagsOf, updateImageIndex,
+  type ImageRecord,
+} from '../images/store.js';
+import { blobPath, blobTempDir, blobsDir } from '../images/blobs.js';
+import { layerDir, layersDir, staleStagingDirs } from '../images/layers.js';
+import type { OciImageConfig } from '../images/config.js';
+import { parseImageRef } from '../images/refs.js';
+import { listSandboxes, removeSandbox } from './lifecycle.js';
+import { processStartTime } from '../state/liveness.js';
+
+const pidAlive = (pid: number) => processStartTime(pid) !== undefined;
+
+export interface ImageSummary {
+  id: string;
+  /** NAME (without tag), `<none>` when untagged. */
+  repository: string;
+  tag: string;
+  /** Manifest digest. */
+  digest?: string;
+  created: string;
+  size: number;
+  /** Sandboxes (any state) created from it. */
+  sandboxes: number;
+  dangling: boolean;
+  names: string[];
+}
+
+function sandboxesByImage(paths: StorePaths): Map<string, string[]> {
+  const map = new Map<string, string[]>();
+  for (const v of listSandboxes(paths, { all: true })) {
+    if (!v.record.imageId) continue;
+    map.set(v.record.imageId, [...(map.get(v.record.imageId) ?? []), v.record.name]);
+  }
+  return map;
+}
+
+/** `images`: a row per tag (an untagged image once, as <none>), newest first. */
+export function listImages(paths: StorePaths): ImageSummary[] {
+  const index = readImageIndex(paths);
+  const users = sandboxesByImage(paths);
+  const rows: ImageSummary[] = [];
+  for (const record of Object.values(index.images)) {
+    const names = tagsOf(index, record.id);
+    const base = {
+      id: record.id, created: record.created, size: record.size, sandboxes: users.get(record.id)?.length ?? 0,
+      dangling: names.length === 0, names, ...(record.manifestDigest ? { digest: record.manifestDigest } : {}),
+    };
+    if (!names.length) rows.push({ ...base, repository: '<none>', tag: '<none>' });
+    for (const n of names) {
+      const ref = parseImageRef(n);
+      rows.push({ ...base, repository: ref.name, tag: ref.tag });
+    }
+  }
+  return rows.sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : a.repository < b.repository ? -1 : 1));
+}
+
+function notFound(reference: string): SandboxError {
+  return new SandboxError(`image "${reference}" not found`, { hint: 'see `sandbox images` for the images there are' });
+}
+
+/** The record `reference` names, or a one-line error. */
+export function findImage(paths: StorePaths, reference: string): ImageRecord {
+  const index = readImageIndex(paths);
+  const id = findImageId(index, reference);
+  const record = id ? index.images[id] : undefined;
+  if (!record) throw notFound(reference);
+  return record;
+}
+
+/** `tag SOURCE TARGET...`: more names for an image. */
+export async function tagImage(paths: StorePaths, source: string, targets: string[]): Promise<string> {
+  const keys = targets.map(tagKey); // validates every target before any change
+  return updateImageIndex(paths, (index) => {
+    const id = findImageId(index, source);
+    if (!id || !index.images[id]) throw notFound(source);
+    for (const k of keys) index.tags[k] = id;
+    return id;
+  });
+}
+
+/** `untag IMAGE [NAME...]`: removes names (all of them without NAME); the image stays. */
+export async function untagImage(paths: StorePaths, image: string, names: string[] = []): Promise<string[]> {
+  return updateImageIndex(paths, (index) => {
+    const id = findImageId(index, image);
+    if (!id || !index.images[id]) throw notFound(image);
+    const own = tagsOf(index, id);
+    const wanted = names.length ? names.map(tagKey) : own;
+    for (const w of wanted) {
+      if (!own.includes(w)) throw new SandboxError(`${w} is not a name of image ${id.slice(7, 19)}`, { hint: `its names: ${own.join(', ') || 'none'}` });
+      delete index.tags[w];
+    }
+    return wanted;
+  });
+}
+
+export interface RemoveImagesReport {
+  untagged: string[];
+  /** Ids of the images removed. */
+  deleted: string[];
+  /** Sandboxes removed with them (`-f`). */
+  removedSandboxes: string[];
+  reclaimed: number;
+}
+
+/**
+ * `rmi IMAGE...`. A NAME:TAG of an image that has other names only loses that name. An
+ * image that sandboxes use is refused, unless `force`: then they are removed first.
+ */
+export async function removeImages(paths: StorePaths, references: string[], options: { force?: boolean } = {}): Promise<RemoveImagesReport> {
+  const report: RemoveImagesReport = { untagged: [], deleted: [], removedSandboxes: [], reclaimed: 0 };
+  const victims = new Map<string, ImageRecord>();
+  for (const reference of references) {
+    const index = readImageIndex(paths);
+    const id = findImageId(index, reference);
+    const record = id ? index.images[id] : undefined;
+    if (!record) throw notFound(reference);
+    const names = tagsOf(index, record.id);
+    let byName: string | undefined;
+    try { byName = names.includes(tagKey(reference)) ? tagKey(reference) : undefined; } catch { byName = undefined; }
+    if (byName && names.length > 1 && !options.force) {
+      await untagImage(paths, record.id, [byName]);
+      report.untagged.push(byName);
+      continue;
+    }
+    const users = sandboxesByImage(paths).get(record.id) ?? [];
+    if (users.length && !options.force) {
+      throw new SandboxError(`image ${reference} is in use by sandbox${users.length > 1 ? 'es' : ''} ${users.join(', ')}`, {
+        hint: `remove ${users.length > 1 ? 'them' : 'it'} first (sandbox rm ${users.join(' ')}), or use rmi -f to remove ${users.length > 1 ? 'them' : 'it'} too`,
+      });
+    }
+    for (const name of users) {
+      await removeSandbox(paths, name, { force: true });
+      report.removedSandboxes.push(name);
+    }
+    victims.set(record.id, record);
+  }
+  if (victims.size) {
+    await updateImageIndex(paths, (index) => {
+      for (const id of victims.keys()) {
+        report.untagged.push(...tagsOf(index, id));
+        for (const t of tagsOf(index, id)) delete index.tags[t];
+        delete index.images[id];
+      }
+    });
+    report.deleted.push(...victims.keys());
+    report.reclaimed = await collectGarbage(paths, [...victims.values()]);
+  }
+  return report;
+}
+
+function sizeOf(path: string): number {
+  try { return statSync(path).size; } catch { return 0; }
+}
+
+/**
+ * Removes the blobs and layers of `gone` images that no remaining image names. Returns
+ * the bytes of blobs removed (layer directories are counted by `system df`, not here).
+ */
+async function collectGarbage(paths: StorePaths, gone: ImageRecord[]): Promise<number> {
+  const index = readImageIndex(paths);
+  const keepBlobs = new Set<string>();
+  const keepLayers = new Set<string>();
+  for (const r of Object.values(index.images)) {
+    const f = imageFiles(paths, r);
+    f.blobs.forEach((b) => keepBlobs.add(b));
+    f.layers.forEach((l) => keepLayers.add(l));
+  }
+  let reclaimed = 0;
+  for (const r of gone) {
+    const f = imageFiles(paths, r);
+    for (const b of f.blobs) {
+      if (keepBlobs.has(b)) continue;
+      reclaimed += sizeOf(blobPath(paths, b));
+      await removeTree(blobPath(paths, b));
+    }
+    for (const l of f.layers) if (!keepLayers.has(l)) await removeTree(l);
+  }
+  return reclaimed;
+}
+
+/** What pull/load/import left when killed: temporary blob files and staging dirs of dead processes. */
+async function removeDeadLeftovers(paths: StorePaths, olderThanMs: number): Promise<number> {
+  let removed = 0;
+  const deadOwner = (name: string, pattern: RegExp, path: string) => {
+    const pid = Number(pattern.exec(name)?.[1]);
+    if (pid && pidAlive(pid)) return false;
+    try { return Date.now() - statSync(path).mtimeMs > olderThanMs || !!pid; } catch { return false; }
+  };
+  let temps: string[] = [];
+  try { temps = readdirSync(blobTempDir(paths)); } catch { temps = []; }
+  for (const t of temps) {
+    const p = join(blobTempDir(paths), t);
+    if (deadOwner(t, /^([0-9]+)-/, p)) { await removeTree(p); removed++; }
+  }
+  for (const p of staleStagingDirs(paths)) {
+    const name = p.slice(layersDir(paths).length + 1);
+    if (deadOwner(name, /^\.[a-z]+-([0-9]+)-/, p)) { await removeTree(p); removed++; }
+  }
+  return removed;
+}
+
+export interface PruneImagesReport {
+  deleted: string[];
+  reclaimed: number;
+}
+
+/**
+ * `image prune`: untagged images no sandbox uses (with `all`, every image no sandbox
+ * uses), blobs and layers no image names (older than `graceMs`, so a pull that is
+ * storing them right now keeps them), and the leftovers of killed pulls.
+ */
+export async function pruneImages(paths: StorePaths, options: { all?: boolean; graceMs?: number } = {}): Promise<PruneImagesReport> {
+  const graceMs = options.graceMs ?? 10 * 60_000;
+  const users = sandboxesByImage(paths);
+  const index = readImageIndex(paths);
+  const victims = Object.values(index.images)
+    .filter((r) => !users.has(r.id) && (options.all || tagsOf(index, r.id).length === 0))
+    .map((r) => r.id);
+  const report = victims.length ? await removeImages(paths, victims) : { deleted: [], reclaimed: 0 };
+  let reclaimed = report.reclaimed;
+  await removeDeadLeftovers(paths, graceMs);
+  // Orphans: blobs and layers that no image names (an import killed after its blob was stored).
+  const after = readImageIndex(paths);
+  const keepBlobs = new Set<string>();
+  const keepLayers = new Set<string>();
+  for (const r of Object.values(after.images)) {
+    const f = imageFiles(paths, r);
+    f.blobs.forEach((b) => keepBlobs.add(b));
+    f.layers.forEach((l) => keepLayers.add(l));
+  }
+  for (const v of listSandboxes(paths, { all: true })) {
+    const id = v.record.imageId;
+    const r = id ? after.images[id] : undefined;
+    if (r) imageFiles(paths, r).layers.forEach((l) => keepLayers.add(l));
+  }
+  const old = (p: string) => { try { return Date.now() - statSync(p).mtimeMs > graceMs; } catch { return false; } };
+  let blobNames: string[] = [];
+  try { blobNames = readdirSync(blobsDir(paths)); } catch { blobNames = []; }
+  for (const hex of blobNames) {
+    const p = join(blobsDir(paths), hex);
+    if (!keepBlobs.has(`sha256:${hex}`) && old(p)) { reclaimed += sizeOf(p); await removeTree(p); }
+  }
+  let layerNames: string[] = [];
+  try { layerNames = readdirSync(layersDir(paths)).filter((n) => /^[a-f0-9]{64}$/.test(n)); } catch { layerNames = []; }
+  for (const hex of layerNames) {
+    const p = layerDir(paths, `sha256:${hex}`);
+    if (!keepLayers.has(p) && old(p)) await removeTree(p);
+  }
+  return { deleted: report.deleted, reclaimed };
+}
+
+/** `image inspect`: Podman's field names for what we hold. */
+export function inspectImage(paths: StorePaths, reference: string): Record<string, unknown> {
+  const record = findImage(paths, reference);
+  const index = readImageIndex(paths);
+  const config: OciImageConfig = readImageConfig(paths, record.id);
+  let manifestMediaType: string | undefined;
+  try { manifestMediaType = record.manifestDigest ? readImageManifest(paths, record).mediaType : undefined; } catch { manifestMediaType = undefined; }
+  return {
+    Id: record.id.slice(7),
+    Digest: record.manifestDigest,
+    RepoTags: tagsOf(index, record.id),
+    RepoDigests: record.repoDigests ?? [],
+    Created: record.created,
+    Config: config.config ?? {},
+    Architecture: config.architecture,
+    Os: config.os,
+    ...(config.variant ? { Variant: config.variant } : {}),
+    Size: record.size,
+    RootFS: { Type: 'layers', Layers: record.layers },
+    Labels: config.config?.Labels ?? null,
+    History: config.history ?? [],
+    ManifestType: manifestMediaType,
+    ...(config.author ? { Author: config.author } : {}),
+  };
+}
+
+export interface HistoryRow {
+  /** The layer's diff id, or `<missing>` for history entries without a layer. */
+  layer: string;
+  created?: string;
+  createdBy: string;
+  comment: string;
+  emptyLayer: boolean;
+}
+
+/** `history`: the config's history, newest first, each non-empty entry paired with its layer. */
+export function imageHistory(paths: StorePaths, reference: string): HistoryRow[] {
+  const record = findImage(paths, reference);
+  const config = readImageConfig(paths, record.id);
+  const layers = [...record.layers];
+  const rows: HistoryRow[] = (config.history ?? []).map((h) => {
+    const emptyLayer = !!h.empty_layer;
+    return {
+      layer: emptyLayer ? '<missing>' : (layers.shift() ?? '<missing>'),
+      ...(h.created ? { created: h.created } : {}),
+      createdBy: h.created_by ?? '',
+      comment: h.comment ?? '',
+      emptyLayer,
+    };
+  });
+  // Layers the history does not mention (hand-made images) still show.
+  for (const l of layers) rows.push({ layer: l, createdBy: '', comment: '', emptyLayer: false });
+  return rows.reverse();
+}

@@ -1,0 +1,219 @@
+/**
+ * The image commands, as Podman spells them: `images`, `rmi`, `tag`, `untag`,
+ * `history`, and the `image` family (`image ls|rm|tag|untag|inspect|history|prune`).
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { storePathsFromArgs, type GlobalArgs } from '../context.js';
+import { humanDuration, table } from '../format.js';
+import { humanSize } from './volume.js';
+import {
+  findImage, imageHistory, inspectImage, listImages, pruneImages, removeImages, tagImage, untagImage,
+} from '../../api/images.js';
+import { readImageConfig } from '../../images/store.js';
+import { matchesImageFilters, parseImageFilters } from '../image-filter.js';
+
+const shortId = (id: string) => id.slice(7, 19);
+
+interface ImagesArgs extends GlobalArgs {
+  all?: boolean;
+  quiet?: boolean;
+  'no-trunc'?: boolean;
+  digests?: boolean;
+  format?: string;
+  filter?: string[];
+  reference?: string;
+}
+
+function listImagesAs(argv: ImagesArgs): void {
+  const paths = storePathsFromArgs(argv);
+  const filters = parseImageFilters(
+    [...(argv.filter ?? []), ...(argv.reference ? [`reference=${argv.reference}`] : [])],
+    (image) => findImage(paths, image).created,
+  );
+  const labelsOf = new Map<string, Record<string, string>>();
+  const labels = (id: string) => {
+    if (!labelsOf.has(id)) {
+      let l: Record<string, string> = {};
+      try { l = readImageConfig(paths, id).config?.Labels ?? {}; } catch { l = {}; }
+      labelsOf.set(id, l);
+    }
+    return labelsOf.get(id)!;
+  };
+  const rows = listImages(paths).filter((r) => matchesImageFilters(r, filters.labels.length ? labels(r.id) : {}, filters));
+  if (argv.quiet) {
+    const ids = [...new Set(rows.map((r) => (argv['no-trunc'] ? r.id : shortId(r.id))))];
+    if (ids.length) process.stdout.write(`${ids.join('\n')}\n`);
+    return;
+  }
+  if (argv.format === 'json') {
+    // One entry per image, as `podman images --format json`.
+    const byId = new Map<string, (typeof rows)[number]>();
+    for (const r of rows) if (!byId.has(r.id)) byId.set(r.id, r);
+    const out = [...byId.values()].map((r) => ({
+      Id: r.id.slice(7), Names: r.names, Digest: r.digest, Created: Math.floor(Date.parse(r.created) / 1000),
+      CreatedAt: r.created, Size: r.size, Containers: r.sandboxes, Dangling: r.dangling, Labels: labels(r.id),
+    }));
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    return;
+  }
+  const now = Date.now();
+  const header = ['REPOSITORY', 'TAG', ...(argv.digests ? ['DIGEST'] : []), 'IMAGE ID', 'CREATED', 'SIZE'];
+  process.stdout.write(table(header, rows.map((r) => [
+    r.repository, r.tag, ...(argv.digests ? [r.digest ?? '<none>'] : []),
+    argv['no-trunc'] ? r.id : shortId(r.id), `${humanDuration(now - Date.parse(r.created))} ago`, humanSize(r.size),
+  ])));
+}
+
+function imagesBuilder(y: Argv<GlobalArgs>): Argv<ImagesArgs> {
+  return y
+    .positional('reference', { type: 'string', describe: 'only images whose name matches this pattern' })
+    .option('all', { alias: 'a', type: 'boolean', describe: 'Show all images (we keep no intermediate images: same as without)' })
+    .option('quiet', { alias: 'q', type: 'boolean', describe: 'Only image ids' })
+    .option('no-trunc', { type: 'boolean', describe: 'Full image ids' })
+    .option('digests', { type: 'boolean', describe: 'Show manifest digests' })
+    .option('format', { type: 'string', choices: ['table', 'json'], describe: 'Output format' })
+    .option('filter', { alias: 'f', type: 'string', array: true, describe: 'dangling=, reference=, label=k[=v], before=, since= (repeatable)' }) as Argv<ImagesArgs>;
+}
+
+export const imagesCommand: CommandModule<GlobalArgs, ImagesArgs> = {
+  command: 'images [reference]',
+  describe: 'List images',
+  builder: imagesBuilder,
+  handler: (argv) => listImagesAs(argv),
+};
+
+interface RmiArgs extends GlobalArgs {
+  images: string[];
+  force?: boolean;
+  all?: boolean;
+}
+
+export const rmiCommand: CommandModule<GlobalArgs, RmiArgs> = {
+  command: 'rmi [images..]',
+  describe: 'Remove images (refused while a sandbox uses one, unless -f: then those sandboxes go too)',
+  builder: (y) => y
+    .positional('images', { type: 'string', array: true, describe: 'NAME[:TAG] or id' })
+    .option('force', { alias: 'f', type: 'boolean', describe: 'Remove images in use, and the sandboxes using them' })
+    .option('all', { alias: 'a', type: 'boolean', describe: 'Remove every image' }) as Argv<RmiArgs>,
+  handler: async (argv) => {
+    const paths = storePathsFromArgs(argv);
+    const refs = argv.all ? [...new Set(listImages(paths).map((r) => r.id))] : argv.images ?? [];
+    if (!refs.length && !argv.all) {
+      const { SandboxError } = await import('../../errors.js');
+      throw new SandboxError('rmi needs at least one image', { hint: 'sandbox rmi IMAGE... (or -a for all)' });
+    }
+    // One image at a time, as Docker: what can go, goes; each failure is reported, the last one fails the command.
+    let failure: unknown;
+    for (const ref of refs) {
+      try {
+        const report = await removeImages(paths, [ref], { force: !!argv.force });
+        for (const s of report.removedSandboxes) process.stderr.write(`Removed sandbox ${s}\n`);
+        for (const t of report.untagged) process.stdout.write(`Untagged: ${t}\n`);
+        for (const d of report.deleted) process.stdout.write(`Deleted: ${d.slice(7)}\n`);
+      } catch (err) {
+        if (failure) process.stderr.write(`sandbox: ${failure instanceof Error ? failure.message : String(failure)}\n`);
+        failure = err;
+      }
+    }
+    if (failure) throw failure;
+  },
+};
+
+interface TagArgs extends GlobalArgs {
+  image: string;
+  names: string[];
+}
+
+export const tagCommand: CommandModule<GlobalArgs, TagArgs> = {
+  command: 'tag <image> <names..>',
+  describe: 'Give an image more names',
+  builder: (y) => y
+    .positional('image', { type: 'string', demandOption: true })
+    .positional('names', { type: 'string', array: true, demandOption: true, describe: 'NAME[:TAG]' }) as Argv<TagArgs>,
+  handler: async (argv) => { await tagImage(storePathsFromArgs(argv), argv.image, argv.names); },
+};
+
+export const untagCommand: CommandModule<GlobalArgs, TagArgs> = {
+  command: 'untag <image> [names..]',
+  describe: 'Remove names from an image (all of them without NAME); the image stays',
+  builder: (y) => y
+    .positional('image', { type: 'string', demandOption: true })
+    .positional('names', { type: 'string', array: true }) as Argv<TagArgs>,
+  handler: async (argv) => { await untagImage(storePathsFromArgs(argv), argv.image, argv.names ?? []); },
+};
+
+interface HistoryArgs extends GlobalArgs {
+  image: string;
+  quiet?: boolean;
+  'no-trunc'?: boolean;
+  human?: boolean;
+  format?: string;
+}
+
+export const historyCommand: CommandModule<GlobalArgs, HistoryArgs> = {
+  command: 'history <image>',
+  describe: "Show an image's history",
+  builder: (y) => y
+    .positional('image', { type: 'string', demandOption: true })
+    .option('quiet', { alias: 'q', type: 'boolean', describe: 'Only layer ids' })
+    .option('no-trunc', { type: 'boolean', describe: 'Full ids and commands' })
+    .option('format', { type: 'string', choices: ['table', 'json'], describe: 'Output format' }) as Argv<HistoryArgs>,
+  handler: (argv) => {
+    const rows = imageHistory(storePathsFromArgs(argv), argv.image);
+    const id = (l: string) => (l.startsWith('sha256:') && !argv['no-trunc'] ? shortId(l) : l);
+    if (argv.quiet) { process.stdout.write(rows.map((r) => `${id(r.layer)}\n`).join('')); return; }
+    if (argv.format === 'json') { process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`); return; }
+    const now = Date.now();
+    const cut = (s: string) => (argv['no-trunc'] || s.length <= 45 ? s : `${s.slice(0, 44)}…`);
+    process.stdout.write(table(['ID', 'CREATED', 'CREATED BY', 'COMMENT'], rows.map((r) => [
+      id(r.layer), r.created ? `${humanDuration(now - Date.parse(r.created))} ago` : '', cut(r.createdBy), r.comment,
+    ])));
+  },
+};
+
+interface InspectArgs extends GlobalArgs {
+  images: string[];
+}
+
+const imageInspectCommand: CommandModule<GlobalArgs, InspectArgs> = {
+  command: 'inspect <images..>',
+  describe: 'Show images in detail (JSON)',
+  builder: (y) => y.positional('images', { type: 'string', array: true, demandOption: true }) as Argv<InspectArgs>,
+  handler: (argv) => {
+    const paths = storePathsFromArgs(argv);
+    process.stdout.write(`${JSON.stringify(argv.images.map((i) => inspectImage(paths, i)), null, 2)}\n`);
+  },
+};
+
+interface PruneArgs extends GlobalArgs {
+  all?: boolean;
+  force?: boolean;
+}
+
+const imagePruneCommand: CommandModule<GlobalArgs, PruneArgs> = {
+  command: 'prune',
+  describe: 'Remove untagged images no sandbox uses (-a: every image no sandbox uses) and leftovers of killed pulls',
+  builder: (y) => y
+    .option('all', { alias: 'a', type: 'boolean', describe: 'Also tagged images no sandbox uses' })
+    .option('force', { alias: 'f', type: 'boolean', describe: 'Do not ask (we never ask; accepted for compatibility)' }) as Argv<PruneArgs>,
+  handler: async (argv) => {
+    const report = await pruneImages(storePathsFromArgs(argv), { all: !!argv.all });
+    for (const d of report.deleted) process.stdout.write(`${d.slice(7)}\n`);
+    process.stderr.write(`Reclaimed ${humanSize(report.reclaimed)}\n`);
+  },
+};
+
+export const imageCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'image <command>',
+  describe: 'Manage images (ls, rm, tag, untag, inspect, history, prune)',
+  builder: (y) => y
+    .command({ ...imagesCommand, command: 'ls [reference]', aliases: ['list'] })
+    .command({ ...rmiCommand, command: 'rm [images..]' })
+    .command(tagCommand)
+    .command(untagCommand)
+    .command(imageInspectCommand)
+    .command(historyCommand)
+    .command(imagePruneCommand)
+    .demandCommand(1, 'give an image command: ls, rm, tag, untag, inspect, history, prune'),
+  handler: () => {},
+};
