@@ -49,6 +49,7 @@
 #include <sys/wait.h>
 
 #include "idmap.h"
+#include "tar.h"
 
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
@@ -87,6 +88,15 @@ static void warn(const char *fmt, ...) {
   vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
   dprintf(2, "sandbox-cp: warning: %s\n", buf);
+}
+
+static void tar_fatal(const char *fmt, ...) {
+  char buf[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  die(EXIT_FAIL, "%s", buf);
 }
 
 /* ---------- entering the sandbox ---------- */
@@ -246,68 +256,18 @@ static int cmd_stat(const char *path) {
 
 /* ---------- tar output ---------- */
 
-static int write_all(int fd, const void *buf, size_t len) {
-  const char *p = buf;
-  while (len) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0) { if (errno == EINTR) continue; return -1; }
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
-static void out(const void *buf, size_t len) {
-  if (write_all(1, buf, len) < 0) die(EXIT_FAIL, "cannot write the archive: %s", strerror(errno));
-}
-
-static const char zeros[512];
-
-/* Octal with a NUL when it fits, else GNU base-256. */
-static void put_num(char *field, size_t len, uint64_t v) {
-  char tmp[32];
-  snprintf(tmp, sizeof tmp, "%0*llo", (int)(len - 1), (unsigned long long)v);
-  if (strlen(tmp) <= len - 1) { memcpy(field, tmp, len - 1); field[len - 1] = 0; return; }
-  memset(field, 0, len);
-  field[0] = (char)0x80;
-  for (size_t i = len - 1; i > 0 && v; i--) { field[i] = (char)(v & 0xff); v >>= 8; }
-}
-
-static void header_raw(const char *name, char type, uint64_t size, const struct stat *st, const char *link) {
-  char h[512];
-  memset(h, 0, sizeof h);
-  strncpy(h, name, 100);
-  put_num(h + 100, 8, st ? st->st_mode & 07777 : 0644);
-  put_num(h + 108, 8, st ? st->st_uid : 0);
-  put_num(h + 116, 8, st ? st->st_gid : 0);
-  put_num(h + 124, 12, size);
-  put_num(h + 136, 12, st && st->st_mtime > 0 ? (uint64_t)st->st_mtime : 0);
-  h[156] = type;
-  if (link) strncpy(h + 157, link, 100);
-  memcpy(h + 257, "ustar  ", 8); /* GNU magic and version */
-  if (st && (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))) {
-    put_num(h + 329, 8, major(st->st_rdev));
-    put_num(h + 337, 8, minor(st->st_rdev));
-  }
-  memset(h + 148, ' ', 8);
-  unsigned sum = 0;
-  for (int i = 0; i < 512; i++) sum += (unsigned char)h[i];
-  snprintf(h + 148, 8, "%06o", sum);
-  h[155] = ' ';
-  out(h, 512);
-}
-
-static void long_record(char type, const char *s) {
-  size_t len = strlen(s) + 1;
-  header_raw("././@LongLink", type, len, NULL, NULL);
-  out(s, len);
-  if (len % 512) out(zeros, 512 - len % 512);
-}
+static struct tar_writer tw = { .fd = 1, .format = TAR_FORMAT_GNU };
 
 static void header(const char *name, char type, uint64_t size, const struct stat *st, const char *link) {
-  if (strlen(name) >= 100) long_record('L', name);
-  if (link && strlen(link) >= 100) long_record('K', link);
-  header_raw(name, type, size, st, link);
+  struct tar_meta m = {
+    .name = name, .type = type, .size = size, .link = link,
+    .mode = st ? st->st_mode & 07777 : 0644,
+    .uid = st ? st->st_uid : 0,
+    .gid = st ? st->st_gid : 0,
+    .mtime = st && st->st_mtime > 0 ? st->st_mtime : 0,
+  };
+  if (st && (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))) { m.devmajor = major(st->st_rdev); m.devminor = minor(st->st_rdev); }
+  tar_put_header(&tw, &m);
 }
 
 /* Regular files with more than one link: the first archived name of each (dev, ino). */
@@ -407,10 +367,10 @@ static void emit(int pfd, const char *name, const char *arch) {
         memset(buf, 0, want);
         r = (ssize_t)want;
       }
-      out(buf, (size_t)r);
+      tar_put(&tw, buf, (size_t)r);
       done += (uint64_t)r;
     }
-    if (size % 512) out(zeros, 512 - size % 512);
+    tar_put_pad(&tw, size);
     close(fd);
   } else if (S_ISLNK(st.st_mode)) {
     char target[PATH_MAX + 1];
@@ -454,58 +414,11 @@ static int cmd_copy_out(const char *path, const char *name) {
   } else {
     emit(pfd, entry, name);
   }
-  out(zeros, 512);
-  out(zeros, 512);
+  tar_put_end(&tw);
   return 0;
 }
 
 /* ---------- tar input ---------- */
-
-static int read_full(void *buf, size_t len) {
-  char *p = buf;
-  size_t got = 0;
-  while (got < len) {
-    ssize_t n = read(0, p + got, len - got);
-    if (n < 0) { if (errno == EINTR) continue; die(EXIT_FAIL, "cannot read the archive: %s", strerror(errno)); }
-    if (n == 0) break;
-    got += (size_t)n;
-  }
-  return (int)got;
-}
-
-static void skip(uint64_t n) {
-  static char buf[1 << 16];
-  while (n) {
-    size_t want = n < sizeof buf ? (size_t)n : sizeof buf;
-    if (read_full(buf, want) != (int)want) die(EXIT_FAIL, "the archive ends early");
-    n -= want;
-  }
-}
-
-static uint64_t pad(uint64_t n) { return (512 - n % 512) % 512; }
-
-static uint64_t get_num(const char *f, size_t len) {
-  if ((unsigned char)f[0] & 0x80) {
-    uint64_t v = (unsigned char)f[0] & 0x7f;
-    for (size_t i = 1; i < len; i++) v = (v << 8) | (unsigned char)f[i];
-    return v;
-  }
-  uint64_t v = 0;
-  size_t i = 0;
-  while (i < len && (f[i] == ' ' || f[i] == 0)) { if (f[i] == 0) return 0; i++; }
-  for (; i < len && f[i] >= '0' && f[i] <= '7'; i++) v = v * 8 + (uint64_t)(f[i] - '0');
-  return v;
-}
-
-static char *read_blob(uint64_t size) {
-  if (size > 1 << 20) die(EXIT_FAIL, "an archive record of %llu bytes is too long", (unsigned long long)size);
-  char *s = malloc(size + 1);
-  if (!s) die(EXIT_FAIL, "out of memory");
-  if (read_full(s, size) != (int)size) die(EXIT_FAIL, "the archive ends early");
-  s[size] = 0;
-  skip(pad(size));
-  return s;
-}
 
 /* A path of the archive as components: no absolute paths, no `..`. */
 struct parts { char **c; int n; char *buf; };
@@ -570,77 +483,25 @@ static int cmd_copy_in(const char *dirpath, const char *from, const char *to) {
   int dir = resolve(dirpath, O_RDONLY | O_DIRECTORY);
   if (dir < 0) die(errno == ENOENT ? EXIT_MISSING : EXIT_FAIL, "%s: %s", dirpath, strerror(errno));
   umask(0);
-  char *long_name = NULL, *long_link = NULL;
   struct dirmeta *dirs = NULL;
   size_t n_dirs = 0, cap_dirs = 0;
-  int ended = 0, entries = 0;
-  uint64_t pax_size = 0;
-  int have_pax_size = 0;
-  long long pax_uid = -1, pax_gid = -1, pax_mtime = -1;
-  for (;;) {
-    char h[512];
-    int got = read_full(h, 512);
-    if (got == 0) break;
-    if (got != 512) die(EXIT_FAIL, "the archive ends early");
-    int zero = 1;
-    for (int i = 0; i < 512; i++) if (h[i]) { zero = 0; break; }
-    if (zero) { ended = 1; break; }
-    unsigned sum = 0;
-    for (int i = 0; i < 512; i++) sum += (i >= 148 && i < 156) ? ' ' : (unsigned char)h[i];
-    if (sum != get_num(h + 148, 8)) die(EXIT_FAIL, "not a tar archive (bad header checksum)");
-    char type = h[156];
-    uint64_t size = have_pax_size ? pax_size : get_num(h + 124, 12);
-    if (type == 'L' || type == 'K') {
-      char *s = read_blob(size);
-      if (type == 'L') { free(long_name); long_name = s; } else { free(long_link); long_link = s; }
-      continue;
-    }
-    if (type == 'x' || type == 'g') {
-      char *s = read_blob(size);
-      if (type == 'x') {
-        /* "LEN key=value\n" records */
-        for (char *p = s; *p;) {
-          char *sp = strchr(p, ' ');
-          long rec = strtol(p, NULL, 10);
-          if (!sp || rec <= 0 || (size_t)rec > strlen(p)) break;
-          char *kv = sp + 1, *end = p + rec - 1, *eq = strchr(kv, '=');
-          if (eq && eq < end) {
-            *eq = 0; *end = 0;
-            const char *v = eq + 1;
-            if (!strcmp(kv, "path")) { free(long_name); long_name = strdup(v); }
-            else if (!strcmp(kv, "linkpath")) { free(long_link); long_link = strdup(v); }
-            else if (!strcmp(kv, "size")) { pax_size = strtoull(v, NULL, 10); have_pax_size = 1; }
-            else if (!strcmp(kv, "uid")) pax_uid = strtoll(v, NULL, 10);
-            else if (!strcmp(kv, "gid")) pax_gid = strtoll(v, NULL, 10);
-            else if (!strcmp(kv, "mtime")) pax_mtime = strtoll(v, NULL, 10);
-          }
-          p += rec;
-        }
-      }
-      free(s);
-      continue;
-    }
-    char namebuf[257], linkbuf[101];
-    if (!memcmp(h + 257, "ustar\0", 6) && h[345]) {
-      snprintf(namebuf, sizeof namebuf, "%.155s/%.100s", h + 345, h);
-    } else {
-      snprintf(namebuf, sizeof namebuf, "%.100s", h);
-    }
-    snprintf(linkbuf, sizeof linkbuf, "%.100s", h + 157);
-    const char *name = long_name ? long_name : namebuf;
-    const char *link = long_link ? long_link : linkbuf;
-    mode_t mode = (mode_t)get_num(h + 100, 8) & 07777;
-    uid_t uid = pax_uid >= 0 ? (uid_t)pax_uid : (uid_t)get_num(h + 108, 8);
-    gid_t gid = pax_gid >= 0 ? (gid_t)pax_gid : (gid_t)get_num(h + 116, 8);
-    time_t mtime = pax_mtime >= 0 ? (time_t)pax_mtime : (time_t)get_num(h + 136, 12);
+  int entries = 0;
+  struct tar_reader rd;
+  struct tar_entry *e;
+  tar_reader_init(&rd, 0);
+  while (tar_next(&rd, &e)) {
+    char type = e->type;
+    const char *name = e->name, *link = e->link;
+    mode_t mode = (mode_t)e->mode;
+    uid_t uid = (uid_t)e->uid;
+    gid_t gid = (gid_t)e->gid;
+    time_t mtime = (time_t)e->mtime;
     struct timespec ts[2] = { { mtime, 0 }, { mtime, 0 } };
     struct parts p;
     split(name, &p, from, to);
-    uint64_t data = (type == '0' || type == '\0' || type == '7') ? size : 0;
     entries++;
     if (p.n == 0) {
       /* "." itself: DIR is not changed. */
-      skip(data + pad(data));
     } else {
       const char *leaf = p.c[p.n - 1];
       int pfd = open_parent(dir, &p, 1, name);
@@ -657,19 +518,14 @@ static int cmd_copy_in(const char *dirpath, const char *from, const char *to) {
         char *rebuilt = calloc(1, len);
         for (int i = 0; i < p.n; i++) { if (i) strcat(rebuilt, "/"); strcat(rebuilt, p.c[i]); }
         dirs[n_dirs++] = (struct dirmeta){ rebuilt, mode, uid, gid, mtime };
-      } else if (type == '0' || type == '\0' || type == '7') {
+      } else if (type == '0' || type == '7') {
         clear_for(pfd, leaf, name, 0);
         int fd = openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0) die(EXIT_FAIL, "cannot create %s: %s", name, strerror(errno));
-        static char buf[1 << 16];
-        uint64_t left = size;
-        while (left) {
-          size_t want = left < sizeof buf ? (size_t)left : sizeof buf;
-          if (read_full(buf, want) != (int)want) die(EXIT_FAIL, "the archive ends early");
-          if (write_all(fd, buf, want) < 0) die(EXIT_FAIL, "cannot write %s: %s", name, strerror(errno));
-          left -= want;
-        }
-        skip(pad(size));
+        const void *chunk;
+        size_t n;
+        while ((n = tar_data(&rd, &chunk)))
+          if (tar_write_all(fd, chunk, n) < 0) die(EXIT_FAIL, "cannot write %s: %s", name, strerror(errno));
         set_owner(fd, NULL, uid, gid, 0); /* before the mode: chown clears setuid */
         if (fchmod(fd, mode) < 0) warn("chmod %s: %s", name, strerror(errno));
         futimens(fd, ts);
@@ -691,19 +547,15 @@ static int cmd_copy_in(const char *dirpath, const char *from, const char *to) {
       } else if (type == '6' || type == '3' || type == '4') {
         clear_for(pfd, leaf, name, 0);
         mode_t kind = type == '6' ? S_IFIFO : type == '3' ? S_IFCHR : S_IFBLK;
-        dev_t dev = makedev((unsigned)get_num(h + 329, 8), (unsigned)get_num(h + 337, 8));
+        dev_t dev = makedev(e->devmajor, e->devminor);
         if (mknodat(pfd, leaf, kind | mode, type == '6' ? 0 : dev) < 0) warn("%s: %s (skipped)", name, strerror(errno));
         else { set_owner(pfd, leaf, uid, gid, AT_SYMLINK_NOFOLLOW); utimensat(pfd, leaf, ts, AT_SYMLINK_NOFOLLOW); }
       } else {
         warn("%s: entry type '%c' is not supported (skipped)", name, type);
-        skip(size + pad(size));
       }
       close(pfd);
     }
     free_parts(&p);
-    free(long_name); long_name = NULL;
-    free(long_link); long_link = NULL;
-    have_pax_size = 0; pax_uid = pax_gid = pax_mtime = -1;
   }
   /* Directories last, deepest first: their modes and times after what went into them. */
   for (size_t i = n_dirs; i-- > 0;) {
@@ -723,10 +575,8 @@ static int cmd_copy_in(const char *dirpath, const char *from, const char *to) {
     free(dirs[i].name);
   }
   free(dirs);
-  if (!ended && entries == 0) die(EXIT_FAIL, "the archive is empty");
-  /* Drain what follows the end marker, so the writer never sees a broken pipe. */
-  char buf[4096];
-  while (read(0, buf, sizeof buf) > 0) {}
+  if (!rd.ended && entries == 0) die(EXIT_FAIL, "the archive is empty");
+  tar_drain(&rd);
   return 0;
 }
 

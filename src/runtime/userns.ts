@@ -60,6 +60,8 @@ export interface UsernsRunOptions {
   captureStderr?: boolean;
   /** Kills the command when aborted (its input failed, say). */
   signal?: AbortSignal;
+  /** The error a failure becomes; default `ARGV0 failed (exit N): first line of stderr`. */
+  failure?: (reason: string | undefined, status: string) => Error;
 }
 
 /** The most telling line of a tool's error output: its first, not tar's "Exiting with failure status". */
@@ -68,11 +70,20 @@ function firstReason(stderr: string): string {
   return (lines[0] ?? stderr.trim()).replace(/^tar: /, '');
 }
 
-/** Runs a host command as root of the user's namespace; rejects on failure. */
-export function runInUserns(argv: string[], options: UsernsRunOptions = {}): Promise<void> {
+export interface UsernsProcess {
+  /** The command's stdout, when `startInUserns` was asked for it (`stdout: true`). */
+  stdout: NodeJS.ReadableStream | null;
+  /** Resolves when the command exits 0; rejects (SandboxError, or `failure`'s) otherwise. */
+  done: Promise<void>;
+  /** What the command wrote on stderr so far (with captureStderr; at most 8 KiB). */
+  stderr(): string;
+}
+
+/** Starts a host command as root of the user's namespace. */
+export function startInUserns(argv: string[], options: UsernsRunOptions & { stdout?: boolean } = {}): UsernsProcess {
   const helper = helperPath();
   const child = spawn(helper, ['--userns-only', ...mapArgs(userIdMaps()), '--', ...argv], {
-    stdio: [options.stdin ? 'pipe' : 'ignore', 'ignore', options.captureStderr ? 'pipe' : 'inherit'],
+    stdio: [options.stdin ? 'pipe' : 'ignore', options.stdout ? 'pipe' : 'ignore', options.captureStderr ? 'pipe' : 'inherit'],
   });
   options.signal?.addEventListener('abort', () => child.kill('SIGKILL'), { once: true });
   let stderr = '';
@@ -82,13 +93,27 @@ export function runInUserns(argv: string[], options: UsernsRunOptions = {}): Pro
     options.stdin.pipe(child.stdin);
     child.stdin.on('error', () => { /* the command exited early; its status tells */ });
   }
-  return new Promise((resolve, reject) => {
+  const done = new Promise<void>((resolve, reject) => {
     child.on('error', reject);
     child.on('exit', (code, signal) => {
-      if (code === 0) resolve();
-      else reject(new SandboxError(`${argv[0]} failed (${signal ?? `exit ${code}`})${stderr ? `: ${firstReason(stderr)}` : ''}`));
+      if (code === 0) { resolve(); return; }
+      const status = signal ?? `exit ${code}`;
+      const fail = () => {
+        const reason = stderr ? firstReason(stderr) : undefined;
+        reject(options.failure?.(reason, status) ?? new SandboxError(`${argv[0]} failed (${status})${reason ? `: ${reason}` : ''}`));
+      };
+      // The last of stderr may still be in the pipe; a process left holding it must not keep us.
+      if (!child.stderr || child.stderr.readableEnded) { fail(); return; }
+      const timer = setTimeout(fail, 200);
+      child.stderr.once('end', () => { clearTimeout(timer); fail(); });
     });
   });
+  return { stdout: child.stdout, done, stderr: () => stderr };
+}
+
+/** Runs a host command as root of the user's namespace; rejects on failure. */
+export function runInUserns(argv: string[], options: UsernsRunOptions = {}): Promise<void> {
+  return startInUserns(argv, options).done;
 }
 
 /** Removes a tree that may hold files owned by subordinate ids. */
