@@ -16,7 +16,8 @@ export async function runYargs(argv: string[]): Promise<void> {
       global: true,
       describe: 'Keep all state under this directory (also SANDBOX_ROOT)',
     })
-    .parserConfiguration({ 'halt-at-non-option': false, 'populate--': true })
+    // Repeatable options take one value each (-c A -c B), as in Docker: never the positionals after them.
+    .parserConfiguration({ 'halt-at-non-option': false, 'populate--': true, 'greedy-arrays': false })
     .strict()
     .demandCommand(1, 'sandbox: no command given\nhint: try `sandbox --help`')
     .recommendCommands()

@@ -24,7 +24,7 @@ export interface OciImageConfig {
     StopSignal?: string;
   };
   rootfs: { type: 'layers'; diff_ids: string[] };
-  history?: { created?: string; created_by?: string; comment?: string; empty_layer?: boolean }[];
+  history?: { created?: string; created_by?: string; comment?: string; author?: string; empty_layer?: boolean }[];
 }
 
 export function hostArchitecture(): string {
