@@ -8,6 +8,9 @@ import { cpCommand } from './cp.js';
 import { topCommand } from './top.js';
 import { statsCommand } from './stats.js';
 import { importCommand } from './import.js';
+import { pullCommand } from './pull.js';
+import { pushCommand } from './push.js';
+import { loginCommand, logoutCommand } from './login.js';
 import {
   imagesCommand, rmiCommand, tagCommand, untagCommand, historyCommand, imageCommand,
 } from './images.js';
@@ -23,4 +26,4 @@ import {
 } from './lifecycle.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [runCommand, createCommand, execCommand, cpCommand, topCommand, statsCommand, psCommand, stopCommand, killCommand, startCommand, rmCommand, inspectCommand, restartCommand, waitCommand, renameCommand, logsCommand, eventsCommand, labelCommand, importCommand, imagesCommand, rmiCommand, tagCommand, untagCommand, historyCommand, imageCommand, volumeCommand, containerCommand, systemCommand, doctorCommand, versionCommand];
+export const commands: CommandModule<any, any>[] = [runCommand, createCommand, execCommand, cpCommand, topCommand, statsCommand, psCommand, stopCommand, killCommand, startCommand, rmCommand, inspectCommand, restartCommand, waitCommand, renameCommand, logsCommand, eventsCommand, labelCommand, importCommand, pullCommand, pushCommand, loginCommand, logoutCommand, imagesCommand, rmiCommand, tagCommand, untagCommand, historyCommand, imageCommand, volumeCommand, containerCommand, systemCommand, doctorCommand, versionCommand];

@@ -1,0 +1,152 @@
+/**
+ * `sandbox pull REF`: an image from a registry into the store, over the distribution
+ * API. The manifest (through an index or manifest list: the host's platform, or
+ * --platform) and the config come first; then every layer blob the store lacks is
+ * fetched, several at once, streamed to disk while hashed (blobs.ts), and each is
+ * unpacked as soon as it is complete, while others still download. Layers the store
+ * has are shared, never fetched again. The image is registered last (store.ts), so an
+ * interrupted pull leaves no image, only blobs a later pull reuses.
+ */
+import { availableParallelism } from 'node:os';
+import { SandboxError } from '../errors.js';
+import type { StorePaths } from '../state/paths.js';
+import { hasBlob, putBlob, putBlobBytes, readBlob } from './blobs.js';
+import type { OciImageConfig } from './config.js';
+import { ensureLayer } from './layers.js';
+import {
+  MediaTypes, choosePlatform, formatPlatform, hostPlatform, parseManifest, parsePlatform,
+  type Descriptor, type ImageManifest,
+} from './manifest.js';
+import { storeImage } from './store.js';
+import type { RegistryClient } from './registry/client.js';
+import { readBody } from './registry/http.js';
+import { limiter } from './registry/limit.js';
+import { silentProgress, type ProgressSink } from './registry/progress.js';
+import { displayRef } from './registry/reference.js';
+import { openRepository } from './registry/session.js';
+
+export interface PullOptions {
+  /** OS/ARCH[/VARIANT]; default the host's. */
+  platform?: string | undefined;
+  /** false: accept any certificate, and plain HTTP (see registry/tls.ts). */
+  tlsVerify?: boolean | undefined;
+  quiet?: boolean | undefined;
+  progress?: ProgressSink | undefined;
+  authFile?: string | undefined;
+}
+
+/** Layer downloads at once (Podman's default too) and layer unpacks at once (one per core). */
+const PARALLEL_DOWNLOADS = 6;
+
+const ACCEPT = [MediaTypes.ociIndex, MediaTypes.dockerManifestList, MediaTypes.ociManifest, MediaTypes.dockerManifest];
+
+/** The image manifest for the wanted platform, following one index level. */
+async function resolveManifest(client: RegistryClient, reference: string, platform: string | undefined, progress: ProgressSink): Promise<{ topDigest: string; manifestBytes: Buffer; manifestDigest: string; manifest: ImageManifest }> {
+  const top = await client.getManifest(reference, ACCEPT);
+  const parsed = parseManifest(top.bytes, top.contentType);
+  if (parsed.kind === 'manifest') {
+    return { topDigest: top.digest, manifestBytes: top.bytes, manifestDigest: top.digest, manifest: parsed.manifest };
+  }
+  const chosen = choosePlatform(parsed.index, platform ? parsePlatform(platform) : hostPlatform());
+  progress.note(`Chose ${formatPlatform(chosen.platform!)} from the manifest list`);
+  const inner = await client.getManifest(chosen.digest, ACCEPT);
+  const parsedInner = parseManifest(inner.bytes, inner.contentType);
+  if (parsedInner.kind !== 'manifest') {
+    throw new SandboxError(`the manifest list of ${reference} nests another list`, { hint: 'pull the inner image by its digest' });
+  }
+  return { topDigest: top.digest, manifestBytes: inner.bytes, manifestDigest: inner.digest, manifest: parsedInner.manifest };
+}
+
+async function fetchConfig(paths: StorePaths, client: RegistryClient, desc: Descriptor, progress: ProgressSink): Promise<OciImageConfig> {
+  if (!hasBlob(paths, desc.digest)) {
+    progress.start(desc.digest, 'config', desc.size);
+    const res = await client.getBlob(desc.digest);
+    putBlobBytes(paths, await readBody(res), desc.digest);
+    progress.advance(desc.digest, desc.size);
+    progress.status(desc.digest, 'done');
+  }
+  return JSON.parse(readBlob(paths, desc.digest).toString('utf8')) as OciImageConfig;
+}
+
+/** Downloads a layer blob into the store (one retry after a broken connection). */
+async function fetchBlob(paths: StorePaths, client: RegistryClient, desc: Descriptor, progress: ProgressSink): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    let moved = 0;
+    try {
+      const res = await client.getBlob(desc.digest);
+      await putBlob(paths, res.body, { digest: desc.digest, size: desc.size }, (n) => { moved += n; progress.advance(desc.digest, n); });
+      return;
+    } catch (err) {
+      const retry = attempt < 2 && !(err instanceof SandboxError) ;
+      if (!retry) {
+        if (err instanceof SandboxError) throw err;
+        throw new SandboxError(`download of layer ${desc.digest} from ${client.registry} failed: ${(err as Error).message}`, { hint: 'try again', cause: err });
+      }
+      progress.advance(desc.digest, -moved);
+    }
+  }
+}
+
+/** Pulls `reference` into the store; returns the image id (its config digest). */
+export async function pullImage(paths: StorePaths, reference: string, options: PullOptions = {}): Promise<string> {
+  const progress = options.quiet ? silentProgress : options.progress ?? silentProgress;
+  try {
+    const { ref, client } = openRepository(reference, ['pull'], options);
+    progress.note(`Pulling ${displayRef(ref)} from ${ref.registry}`);
+    const { topDigest, manifestBytes, manifestDigest, manifest } = await resolveManifest(client, ref.digest ?? ref.tag, options.platform, progress);
+    const config = await fetchConfig(paths, client, manifest.config, progress);
+    const diffIds = config.rootfs?.diff_ids ?? [];
+    if (diffIds.length !== manifest.layers.length) {
+      throw new SandboxError(`image ${displayRef(ref)} is malformed: its config names ${diffIds.length} layers, its manifest ${manifest.layers.length}`, { hint: 'push the image again' });
+    }
+    if (options.platform) {
+      const wanted = parsePlatform(options.platform);
+      if (config.os !== wanted.os || config.architecture !== wanted.architecture) {
+        progress.note(`Warning: the image is for ${config.os}/${config.architecture}, not ${formatPlatform(wanted)}`);
+      }
+    }
+    const download = limiter(PARALLEL_DOWNLOADS);
+    const unpack = limiter(Math.max(1, availableParallelism()));
+    // A blob used twice in one image (empty layers) is fetched once.
+    const blobs = new Map<string, Promise<void>>();
+    let failed = false;
+    const results = await Promise.allSettled(manifest.layers.map(async (layer, i) => {
+      let fetched = blobs.get(layer.digest);
+      if (!fetched) {
+        if (hasBlob(paths, layer.digest)) {
+          progress.start(layer.digest, 'layer', layer.size);
+          progress.status(layer.digest, 'exists');
+          fetched = Promise.resolve();
+        } else {
+          fetched = download(async () => {
+            if (failed) throw new Error('another layer failed');
+            progress.start(layer.digest, 'layer', layer.size);
+            await fetchBlob(paths, client, layer, progress);
+            progress.status(layer.digest, 'done');
+          });
+        }
+        blobs.set(layer.digest, fetched);
+      }
+      await fetched.catch((err: unknown) => { failed = true; throw err; });
+      await unpack(async () => {
+        if (failed) throw new Error('another layer failed');
+        progress.status(layer.digest, 'unpacking');
+        await ensureLayer(paths, layer, diffIds[i]!);
+        progress.status(layer.digest, 'unpacked');
+      }).catch((err: unknown) => { failed = true; throw err; });
+    }));
+    // Every download and unpack has ended (none outlives the command); the first failure tells.
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && r.reason instanceof SandboxError)
+      ?? results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
+    putBlobBytes(paths, manifestBytes, manifestDigest);
+    const id = await storeImage(paths, { manifestDigest }, {
+      tags: ref.tag ? [`${ref.name}:${ref.tag}`] : [],
+      repoDigest: `${ref.name}@${topDigest}`,
+    });
+    progress.note(`Stored image ${id.slice(7, 19)}`);
+    return id;
+  } finally {
+    progress.end();
+  }
+}
