@@ -134,6 +134,22 @@ static int beneath(int dirfd, const char *path, int flags) {
   return (int)syscall(SYS_openat2, dirfd, *path ? path : ".", &how, sizeof how);
 }
 
+/* Why a path of directories could not be opened: ENOTDIR from a symlink as its last
+ * component is a symlink all the same. */
+static int why_not_dir(const struct path *p, int n, int err) {
+  if (err != ENOTDIR) return err;
+  for (int i = 1; i <= n; i++) {
+    char *prefix = joined(p, i);
+    struct stat st;
+    int r = fstatat(rootfd, prefix, &st, AT_SYMLINK_NOFOLLOW);
+    free(prefix);
+    if (r < 0) break;
+    if (S_ISLNK(st.st_mode)) return ELOOP;
+    if (!S_ISDIR(st.st_mode)) break;
+  }
+  return err;
+}
+
 static void __attribute__((noreturn)) refuse_open(const char *entry, const char *what, int err) {
   if (err == ELOOP) refuse(entry, "%s goes through a symlink (it could leave the layer)", what);
   if (err == ENOTDIR) refuse(entry, "%s goes through something that is not a directory", what);
@@ -176,7 +192,7 @@ static int open_parent(const char *entry, const struct path *p) {
       errno = e;
     }
   }
-  if (fd < 0) refuse_open(entry, "its path", errno);
+  if (fd < 0) refuse_open(entry, "its path", why_not_dir(p, p->n - 1, errno));
   cached_parent = parent;
   cached_fd = fd;
   return fd;
@@ -380,7 +396,7 @@ static void unpack_entry(struct tar_reader *rd, struct tar_entry *e) {
     if (!strcmp(target, self)) refuse(e->name, "a hard link to itself");
     char *tparent = joined(&lp, lp.n - 1);
     int lpfd = beneath(rootfd, tparent, O_PATH | O_DIRECTORY);
-    if (lpfd < 0) refuse_open(e->name, "its hard link target", errno);
+    if (lpfd < 0) refuse_open(e->name, "its hard link target", why_not_dir(&lp, lp.n - 1, errno));
     const char *lleaf = lp.c[lp.n - 1];
     struct stat st;
     if (fstatat(lpfd, lleaf, &st, AT_SYMLINK_NOFOLLOW) < 0) refuse_open(e->name, "its hard link target", errno);
