@@ -18,7 +18,12 @@ function layerError(what: string) {
     if (!reason) return new SandboxError(`${what} failed (${status})`);
     const line = reason.replace(PREFIX, '');
     const m = /^(.*) \(hint: (.*)\)$/.exec(line);
-    return m ? new SandboxError(`${what}: ${m[1]}`, { hint: m[2] }) : new SandboxError(`${what}: ${line}`);
+    if (m) return new SandboxError(`${what}: ${m[1]}`, { hint: m[2] });
+    // An entry the unpacker refused: a malformed or malicious layer, stopped before it wrote anything outside.
+    if (/^layer entry /.test(line)) {
+      return new SandboxError(`${what}: ${line}`, { hint: 'the image is malformed or malicious; it was refused and nothing outside its layer was written' });
+    }
+    return new SandboxError(`${what}: ${line}`);
   };
 }
 

@@ -54,7 +54,7 @@ export const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
       return;
     }
     // Written beside the target and renamed at the end: a failed export leaves no half file.
-    const { renameSync, rmSync } = await import('node:fs');
+    const { renameSync, rmSync } = require('node:fs') as typeof import('node:fs'); // no import(): see bin/sandbox
     const temp = `${argv.output}.partial-${process.pid}`;
     const out = createWriteStream(temp, { mode: 0o644 });
     try {
