@@ -11,6 +11,8 @@ import { importCommand } from './import.js';
 import { pullCommand } from './pull.js';
 import { pushCommand } from './push.js';
 import { loginCommand, logoutCommand } from './login.js';
+import { loadCommand } from './load.js';
+import { saveCommand } from './save.js';
 import {
   imagesCommand, rmiCommand, tagCommand, untagCommand, historyCommand, imageCommand,
 } from './images.js';
@@ -26,4 +28,4 @@ import {
 } from './lifecycle.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [runCommand, createCommand, execCommand, cpCommand, topCommand, statsCommand, psCommand, stopCommand, killCommand, startCommand, rmCommand, inspectCommand, restartCommand, waitCommand, renameCommand, logsCommand, eventsCommand, labelCommand, importCommand, pullCommand, pushCommand, loginCommand, logoutCommand, imagesCommand, rmiCommand, tagCommand, untagCommand, historyCommand, imageCommand, volumeCommand, containerCommand, systemCommand, doctorCommand, versionCommand];
+export const commands: CommandModule<any, any>[] = [runCommand, createCommand, execCommand, cpCommand, topCommand, statsCommand, psCommand, stopCommand, killCommand, startCommand, rmCommand, inspectCommand, restartCommand, waitCommand, renameCommand, logsCommand, eventsCommand, labelCommand, importCommand, loadCommand, saveCommand, pullCommand, pushCommand, loginCommand, logoutCommand, imagesCommand, rmiCommand, tagCommand, untagCommand, historyCommand, imageCommand, volumeCommand, containerCommand, systemCommand, doctorCommand, versionCommand];
