@@ -23,6 +23,8 @@ import { userIdMaps, removeTree } from '../runtime/userns.js';
 import { resolveImage } from '../images/store.js';
 import { runConfigOf } from '../images/config.js';
 import { parseSignal } from '../runtime/signals.js';
+import { pullForRun } from './pull-policy.js';
+import type { ProgressSink } from '../images/registry/progress.js';
 import { effectiveCapabilities } from '../runtime/capabilities.js';
 import { copyOnWrite } from '../runtime/cow.js';
 import { removeAnonymousVolumes, resolveVolumeMounts } from './volumes.js';
@@ -43,6 +45,8 @@ export interface RunHooks {
   warn?: (message: string) => void;
   /** Pass this process's SIGINT, SIGTERM, ... on to the sandbox (the CLI does). */
   forwardSignals?: boolean;
+  /** Where a pull that `--pull` asks for shows its progress (default: nowhere). */
+  pullProgress?: ProgressSink;
 }
 
 function hostRootEntries(): HostRootEntry[] {
@@ -150,17 +154,18 @@ function withImageDefaults(request: RunRequest, image: ImageRunConfig): RunReque
 }
 
 /** Validates the request and writes the sandbox's first record (status `created`); `create` stops here. */
-export async function createSandbox(paths: StorePaths, request: RunRequest): Promise<ContainerRecord> {
-  return (await recordSandbox(paths, request)).record;
+export async function createSandbox(paths: StorePaths, request: RunRequest, hooks: RunHooks = {}): Promise<ContainerRecord> {
+  return (await recordSandbox(paths, request, hooks)).record;
 }
 
 /** createSandbox, also handing back the root it resolved, so that a first start need not resolve it again. */
-async function recordSandbox(paths: StorePaths, request: RunRequest): Promise<{ record: ContainerRecord; root: ResolvedRoot }> {
+async function recordSandbox(paths: StorePaths, request: RunRequest, hooks: RunHooks): Promise<{ record: ContainerRecord; root: ResolvedRoot }> {
   if (request.network === 'pasta') {
     throw new SandboxError('--network pasta is not available yet', {
       hint: 'use --network slirp4netns (the default), none (loopback only) or host',
     });
   }
+  await pullForRun(paths, request, hooks.pullProgress);
   const root = resolveRoot(paths, request);
   const { image, imageId } = root;
   const command = resolveCommand(image, request);
@@ -200,7 +205,7 @@ async function removeLeftovers(paths: StorePaths, record: ContainerRecord): Prom
 
 /** Runs a sandbox in the foreground and returns when it has ended. */
 export async function runForeground(paths: StorePaths, request: RunRequest, hooks: RunHooks = {}): Promise<RunOutcome> {
-  const { record, root } = await recordSandbox(paths, request);
+  const { record, root } = await recordSandbox(paths, request, hooks);
   let exitCode: number;
   try {
     // A sandbox that is kept keeps its output for `logs`, as with Docker; a --rm one
@@ -283,7 +288,7 @@ export async function startDetached(
 
 /** `run -d`: creates the sandbox and starts it in the background. */
 export async function runDetached(paths: StorePaths, request: RunRequest, hooks: RunHooks = {}): Promise<ContainerRecord> {
-  const { record, root } = await recordSandbox(paths, request);
+  const { record, root } = await recordSandbox(paths, request, hooks);
   try {
     return await startDetached(paths, record, hooks, root);
   } catch (err) {

@@ -62,4 +62,12 @@ export interface RunRequest {
   stopSignal?: number;
   /** `--log-opt max-size=...`: the log of a detached sandbox rotates past this many bytes. */
   logMaxSize?: number;
+  /** `--pull`: when to pull the image from its registry (default `missing`). */
+  pull?: 'missing' | 'always' | 'never';
+  /** `--platform` for that pull. */
+  platform?: string;
+  /** `--tls-verify` for that pull. */
+  tlsVerify?: boolean;
+  /** `-q`: no pull progress. */
+  quiet?: boolean;
 }

@@ -58,6 +58,10 @@ export interface RunArgs {
   restart?: string;
   stopSignal?: string;
   logOpt?: string[];
+  pull?: string;
+  platform?: string;
+  tlsVerify?: boolean;
+  quiet?: boolean;
   label?: string[];
   /** First word after the options (the command's first word with `--rootfs`). */
   image?: string;
@@ -105,6 +109,10 @@ export const RUN_OPTIONS: readonly RunOptionDef[] = [
   { name: 'label', aliases: ['l'], type: 'string', array: true, describe: 'Set metadata: KEY=VALUE (repeatable)' },
   { name: 'restart', aliases: [], type: 'string', describe: 'Restart policy: no, on-failure[:N], always' },
   { name: 'stop-signal', aliases: [], type: 'string', describe: 'Signal `sandbox stop` sends first (default SIGTERM)' },
+  { name: 'pull', aliases: [], type: 'string', describe: 'Pull the image: missing (default), always, never, newer' },
+  { name: 'platform', aliases: [], type: 'string', describe: 'OS/ARCH[/VARIANT] to pull (default: this machine\'s)' },
+  { name: 'tls-verify', aliases: [], type: 'boolean', describe: 'Pull over HTTPS with a valid certificate only (false: accept any, and plain HTTP)' },
+  { name: 'quiet', aliases: ['q'], type: 'boolean', describe: 'No pull progress' },
   { name: 'log-opt', aliases: [], type: 'string', array: true, describe: 'Log option: max-size=SIZE (e.g. 10m) rotates the log' },
   { name: 'help', aliases: ['h'], type: 'boolean', describe: 'Show help', global: true },
   { name: 'root', aliases: [], type: 'string', describe: 'Keep all state under this directory', global: true },
@@ -638,7 +646,23 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
   const stopSignalArg = last(p.stopSignal);
   if (stopSignalArg !== undefined) request.stopSignal = parseSignal(stopSignalArg);
   for (const opt of list(p.logOpt)) request.logMaxSize = parseLogOpt(opt);
+  const pullArg = last(p.pull);
+  if (pullArg !== undefined) request.pull = parsePullPolicy(pullArg);
+  const platformArg = last(p.platform);
+  if (platformArg !== undefined) request.platform = platformArg;
+  if (typeof p.tlsVerify === 'boolean') request.tlsVerify = p.tlsVerify;
+  if (p.quiet === true) request.quiet = true;
   return request;
+}
+
+/** `--pull`: missing, always, never; `newer` pulls as always does (we keep no registry dates to compare). */
+export function parsePullPolicy(value: string): 'missing' | 'always' | 'never' {
+  const v = value.toLowerCase();
+  if (v === 'missing' || v === 'always' || v === 'never') return v;
+  if (v === 'newer') return 'always';
+  if (v === 'true') return 'always';
+  if (v === 'false') return 'missing';
+  throw new SandboxError(`invalid --pull policy "${value}"`, { hint: 'use missing (the default), always, never or newer' });
 }
 
 /** `no`, `always`, `on-failure`, `on-failure:N` (Docker's restart policies). */

@@ -4,6 +4,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { parseRunArgv, rawArgsAfterCommand, runOptionsBuilder, runUsage, toRunRequest } from '../run-options.js';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import { createSandbox, runForeground, runDetached } from '../../api/run.js';
+import { progressFor } from '../progress.js';
 
 const warn = (message: string) => process.stderr.write(`sandbox: warning: ${message}\n`);
 
@@ -23,16 +24,18 @@ export async function runFromArgv(words: string[], globals: GlobalArgs, verb: 'r
     warn,
   });
   const paths = storePathsFromArgs({ ...globals, ...(args.root ? { root: args.root } : {}) });
+  // A pull that --pull asks for shows its progress on stderr, as `podman run` does.
+  const pullProgress = progressFor(process.stderr);
   if (verb === 'create') {
-    process.stdout.write(`${(await createSandbox(paths, request)).id}\n`);
+    process.stdout.write(`${(await createSandbox(paths, request, { warn, pullProgress })).id}\n`);
     return true;
   }
   if (request.detach) {
-    const record = await runDetached(paths, request, { warn });
+    const record = await runDetached(paths, request, { warn, pullProgress });
     process.stdout.write(`${record.id}\n`);
     return true;
   }
-  const outcome = await runForeground(paths, request, { warn, forwardSignals: true });
+  const outcome = await runForeground(paths, request, { warn, forwardSignals: true, pullProgress });
   process.exitCode = outcome.exitCode;
   return true;
 }

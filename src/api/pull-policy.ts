@@ -1,0 +1,36 @@
+/**
+ * `run --pull missing|always|never`: before a sandbox is recorded, its image is pulled
+ * from its registry when the policy asks (the default pulls only a missing image, as
+ * Podman and Docker do). `host`, `--rootfs` and image ids never pull.
+ */
+import type { RunRequest } from './types.js';
+import type { StorePaths } from '../state/paths.js';
+import { findImageId, readImageIndex } from '../images/store.js';
+import type { ProgressSink } from '../images/registry/progress.js';
+
+/** The built-in image's name (also in run.ts; kept here to avoid a cycle). */
+const HOST_IMAGE = 'host';
+
+function isImageId(reference: string): boolean {
+  return /^(sha256:)?[a-f0-9]{12,64}$/.test(reference);
+}
+
+/** Pulls the request's image when its pull policy says so; returns whether it pulled. */
+export async function pullForRun(paths: StorePaths, request: RunRequest, progress?: ProgressSink): Promise<boolean> {
+  if (request.rootfs || request.image === HOST_IMAGE) return false;
+  const policy = request.pull ?? 'missing';
+  if (policy === 'never') return false;
+  if (policy === 'missing') {
+    if (findImageId(readImageIndex(paths), request.image)) return false;
+    if (isImageId(request.image)) return false; // an id cannot be pulled; run reports it missing
+  }
+  // Loaded only when a pull happens: the registry client is not on run's fast path.
+  const { pullImage } = await import('../images/pull.js');
+  await pullImage(paths, request.image, {
+    ...(request.platform ? { platform: request.platform } : {}),
+    ...(request.tlsVerify !== undefined ? { tlsVerify: request.tlsVerify } : {}),
+    ...(request.quiet ? { quiet: true } : {}),
+    ...(progress ? { progress } : {}),
+  });
+  return true;
+}
