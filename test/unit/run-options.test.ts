@@ -546,3 +546,24 @@ describe('capabilities', () => {
     assert.throws(() => effectiveCapabilities(['nope'], []), SandboxError);
   });
 });
+
+describe('--pull, --platform, --tls-verify, -q', () => {
+  it('takes the pull policies Podman knows, and leaves the default to the run', () => {
+    assert.equal(req(['bb']).pull, undefined);
+    assert.equal(req(['--pull', 'always', 'bb']).pull, 'always');
+    assert.equal(req(['--pull=never', 'bb']).pull, 'never');
+    assert.equal(req(['--pull', 'newer', 'bb']).pull, 'always');
+    assert.equal(req(['--pull', 'missing', 'bb']).pull, 'missing');
+    assert.throws(() => req(['--pull', 'sometimes', 'bb']), (e: unknown) => e instanceof SandboxError && /invalid --pull policy/.test(e.message) && !!e.hint);
+  });
+
+  it('keeps --platform, --tls-verify=false and -q for the pull, and the image after them', () => {
+    const r = req(['--platform', 'linux/arm64', '--tls-verify=false', '-q', 'localhost:5000/bb', 'true']);
+    assert.equal(r.platform, 'linux/arm64');
+    assert.equal(r.tlsVerify, false);
+    assert.equal(r.quiet, true);
+    assert.equal(r.image, 'localhost:5000/bb');
+    assert.deepEqual(r.command, ['true']);
+    assert.equal(req(['--tls-verify', 'bb']).tlsVerify, true);
+  });
+});
