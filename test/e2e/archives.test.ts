@@ -181,6 +181,15 @@ test('podman save output on stdin: a gzip-compressed docker-archive, and an oci-
   assert.equal(b.stdout, 'Loaded image: localhost/pbb-oci:2\n', show(b));
   assertBusybox(await runIn(root, ['localhost/pbb', 'sh', '-c', CHECK_SCRIPT]), 'run of the gzip docker-archive');
   assertBusybox(await runIn(root, ['localhost/pbb-oci:2', 'sh', '-c', CHECK_SCRIPT]), 'run of the oci-archive');
+
+  // Its layer is stored gzip-compressed: a docker-archive gets it as the plain tar.
+  const back = join(podman.dir, 'back.tar');
+  const s = await runSandbox(['save', '-o', back, 'localhost/pbb-oci:2'], { root });
+  assert.equal(s.code, 0, show(s));
+  await must(podman(['rmi', '-a', '-f']), 'podman rmi');
+  const l = await must(podman(['load', '-i', back]), 'podman load of a re-saved gzip-layer image');
+  assert.match(l.stdout, /Loaded image: localhost\/pbb-oci:2/, show(l));
+  assertBusybox(await podman(['run', '--rm', '--network', 'none', 'localhost/pbb-oci:2', 'sh', '-c', CHECK_SCRIPT]), 'podman run of the re-saved image');
 });
 
 test('sandbox save loads into podman load and runs there: docker-archive and oci-archive; stdout round trip', async (t) => {
