@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- --runs N] [--warmup N] [--json] [--only id,id]`
  * `npm run bench -- --only ps500,parallel16` (the store rows: not in the default run)
+ * `npm run bench -- --only pull` (issue 5: pull of a ~200 MiB image vs podman pull; bench/pull.ts)
  *
  * Start-up latency of `sandbox run --rm IMAGE true` side by side with Podman and
  * bubblewrap on the same busybox rootfs, plus the CLI's own overhead over a bare
@@ -29,6 +30,7 @@ import { release } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { busyboxRootfsDir, busyboxRootfsTar } from '../test/e2e/fixtures.js';
+import { benchPull } from './pull.js';
 import {
   asUser, makeUserDir, removeUserTree, REPO_ROOT, SANDBOX_BIN, spawnAsUser, testUser, userCommand, type TestUser,
 } from '../test/e2e/harness.js';
@@ -41,7 +43,7 @@ interface Options {
 }
 
 function usage(): never {
-  process.stderr.write('usage: npm run bench -- [--runs N (15)] [--warmup N (2)] [--json] [--only node,cli,help,run,podman,exec,podman-exec,bwrap,host | ps500,parallel16]\n');
+  process.stderr.write('usage: npm run bench -- [--runs N (15)] [--warmup N (2)] [--json] [--only node,cli,help,run,podman,exec,podman-exec,bwrap,host | ps500,parallel16 | pull]\n');
   process.exit(2);
 }
 
@@ -187,6 +189,12 @@ function cpuModel(): string {
 async function main(): Promise<void> {
   if (process.argv[2] === '--make-records') return makeRecords(process.argv[3]!, Number(process.argv[4]));
   const opts = parseArgs(process.argv.slice(2));
+  // The pull row (issue 5) has its own set-up (an image and a registry): bench/pull.ts.
+  if (opts.only?.includes('pull')) {
+    await benchPull(Math.min(opts.runs, 5));
+    opts.only = opts.only.filter((id) => id !== 'pull');
+    if (!opts.only.length) return;
+  }
   const user: TestUser = testUser();
   log(`bench: as user ${user.name} (uid ${user.uid})${user.switchUser ? ' via setpriv' : ''}; ${opts.warmup} warm-up + ${opts.runs} runs per command, interleaved`);
 
