@@ -2,19 +2,22 @@
  * `sandbox pull REF`: an image from a registry into the store, over the distribution
  * API. The manifest (through an index or manifest list: the host's platform, or
  * --platform) and the config come first; then every layer blob the store lacks is
- * fetched, several at once, streamed to disk while hashed (blobs.ts), and each is
- * unpacked as soon as it is complete, while others still download. Layers the store
+ * fetched, several at once, streamed to disk while hashed (blobs.ts) and unpacked from
+ * the same bytes as they arrive (a blob stored before, or of a type that does not say
+ * its compression, is unpacked from the store once complete). Layers the store
  * has are shared, never fetched again. The image is registered last (store.ts), so an
  * interrupted pull leaves no image, only blobs a later pull reuses.
  */
 import { availableParallelism } from 'node:os';
+import { PassThrough } from 'node:stream';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { hasBlob, putBlob, putBlobBytes, readBlob } from './blobs.js';
 import type { OciImageConfig } from './config.js';
-import { ensureLayer } from './layers.js';
+import { decompressStream } from './compression.js';
+import { ensureLayer, hasLayer, unpackLayer } from './layers.js';
 import {
-  MediaTypes, choosePlatform, formatPlatform, hostPlatform, parseManifest, parsePlatform,
+  MediaTypes, choosePlatform, layerCompression, formatPlatform, hostPlatform, parseManifest, parsePlatform,
   type Descriptor, type ImageManifest,
 } from './manifest.js';
 import { storeImage } from './store.js';
@@ -68,21 +71,53 @@ async function fetchConfig(paths: StorePaths, client: RegistryClient, desc: Desc
   return JSON.parse(readBlob(paths, desc.digest).toString('utf8')) as OciImageConfig;
 }
 
-/** Downloads a layer blob into the store (one retry after a broken connection). */
-async function fetchBlob(paths: StorePaths, client: RegistryClient, desc: Descriptor, progress: ProgressSink): Promise<void> {
+/**
+ * Downloads a layer blob into the store and, when `unpackTo` gives its diff id (and the
+ * media type says how it is compressed), unpacks it from the same bytes as they arrive:
+ * the blob is hashed against its digest, the unpacked stream against the diff id, and
+ * both must match. One retry after a broken connection.
+ */
+async function fetchLayer(paths: StorePaths, client: RegistryClient, desc: Descriptor, unpackTo: string | undefined, progress: ProgressSink): Promise<void> {
+  const compression = layerCompression(desc.mediaType);
   for (let attempt = 1; ; attempt++) {
     let moved = 0;
+    const onData = (n: number) => { moved += n; progress.advance(desc.digest, n); };
     try {
       const res = await client.getBlob(desc.digest);
-      await putBlob(paths, res.body, { digest: desc.digest, size: desc.size }, (n) => { moved += n; progress.advance(desc.digest, n); });
+      if (!unpackTo || !compression) {
+        await putBlob(paths, res.body, { digest: desc.digest, size: desc.size }, onData);
+        return;
+      }
+      // One download, two readers; the slower one sets the pace (pipe's backpressure).
+      const toStore = new PassThrough({ highWaterMark: 1 << 20 });
+      const toUnpack = new PassThrough({ highWaterMark: 1 << 20 });
+      res.body.on('error', (err) => { toStore.destroy(err); toUnpack.destroy(err); });
+      res.body.pipe(toStore);
+      res.body.pipe(toUnpack);
+      progress.status(desc.digest, 'unpacking');
+      // The stored blob's digest is the verdict: when storing fails, so does the pull, with
+      // its reason; when only unpacking failed, the layer is unpacked again from the whole,
+      // verified blob, which fails (or not) with the unpacker's own reason.
+      const storing = putBlob(paths, toStore, { digest: desc.digest, size: desc.size }, onData).catch((err: unknown) => {
+        res.body.destroy();
+        toUnpack.destroy(err as Error);
+        throw err;
+      });
+      const unpacking = unpackLayer(paths, decompressStream(toUnpack, compression), unpackTo, desc.digest).then(() => true, () => {
+        res.body.unpipe(toUnpack); // the download goes on for the store alone
+        toUnpack.destroy();
+        return false;
+      });
+      const [stored, unpacked] = await Promise.allSettled([storing, unpacking]);
+      if (stored.status === 'rejected') throw stored.reason;
+      if (unpacked.status === 'fulfilled' && !unpacked.value) await ensureLayer(paths, desc, unpackTo);
       return;
     } catch (err) {
-      const retry = attempt < 2 && !(err instanceof SandboxError) ;
-      if (!retry) {
+      progress.advance(desc.digest, -moved);
+      if (attempt >= 2 || err instanceof SandboxError) {
         if (err instanceof SandboxError) throw err;
         throw new SandboxError(`download of layer ${desc.digest} from ${client.registry} failed: ${(err as Error).message}`, { hint: 'try again', cause: err });
       }
-      progress.advance(desc.digest, -moved);
     }
   }
 }
@@ -121,13 +156,14 @@ export async function pullImage(paths: StorePaths, reference: string, options: P
           fetched = download(async () => {
             if (failed) throw new Error('another layer failed');
             progress.start(layer.digest, 'layer', layer.size);
-            await fetchBlob(paths, client, layer, progress);
+            await fetchLayer(paths, client, layer, hasLayer(paths, diffIds[i]!) ? undefined : diffIds[i], progress);
             progress.status(layer.digest, 'done');
           });
         }
         blobs.set(layer.digest, fetched);
       }
       await fetched.catch((err: unknown) => { failed = true; throw err; });
+      if (hasLayer(paths, diffIds[i]!)) { progress.status(layer.digest, 'unpacked'); return; }
       await unpack(async () => {
         if (failed) throw new Error('another layer failed');
         progress.status(layer.digest, 'unpacking');

@@ -19,12 +19,14 @@ import {
 } from './harness.js';
 import { buildTar, dir, file, hardlink, opaque, symlink, whiteout } from './layer-tar.js';
 import { hostPlatformSpec, writeOciLayout, type ImageSpec, type LayerSpec } from './oci-layout.js';
-import { registryProblems, skopeoCopy, startRegistry, startTokenFront } from './registry.js';
+import { registryProblems, skopeoCopy, startRegistry, startTamperingProxy, startTokenFront } from './registry.js';
 
 function assertErrorWithHint(r: RunResult, message: RegExp, hint?: RegExp): void {
   assert.equal(r.code, 125, show(r));
-  const l = lines(r.stderr).filter((x) => !/^(Pulling|Pushing) /.test(x));
-  assert.equal(l.length, 2, `one error line and a hint:\n${show(r)}`);
+  // Progress lines may come first; the error is the last two lines, and the only one.
+  const all = lines(r.stderr);
+  const l = all.slice(-2);
+  assert.equal(all.filter((x) => /^(sandbox|hint): /.test(x)).length, 2, `one error line and a hint:\n${show(r)}`);
   assert.match(l[0] ?? '', /^sandbox: /, show(r));
   assert.match(l[0] ?? '', message, show(r));
   assert.match(l[1] ?? '', /^hint: \S/, show(r));
@@ -305,6 +307,11 @@ test('errors: unknown image, unreachable registry, HTTPS required, invalid name'
   assert.equal(insecure.code, 0, show(insecure));
 
   assertErrorWithHint(await runSandbox(['pull', 'Not A Name'], { root }), /invalid image name/);
+
+  // A layer changed on the way is refused; nothing of it is kept.
+  const tampering = await startTamperingProxy(t, reg);
+  const bad = await runSandbox(['pull', `${tampering.host}/test/there:v1`], { root: await newStore(t) });
+  assertErrorWithHint(bad, /digest mismatch|wrong size/, /damaged|changed/);
   // Nothing half-done is left as an image.
   const images = await runSandbox(['images', '-q'], { root });
   assert.equal(lines(images.stdout).length, 1, show(images));

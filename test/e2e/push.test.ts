@@ -22,8 +22,10 @@ function ready(t: TestContext, what: string): boolean {
 
 function assertErrorWithHint(r: RunResult, message: RegExp, hint?: RegExp): void {
   assert.equal(r.code, 125, show(r));
-  const l = lines(r.stderr).filter((x) => !/^(Pulling|Pushing) /.test(x));
-  assert.equal(l.length, 2, `one error line and a hint:\n${show(r)}`);
+  // Progress lines may come first; the error is the last two lines, and the only one.
+  const all = lines(r.stderr);
+  const l = all.slice(-2);
+  assert.equal(all.filter((x) => /^(sandbox|hint): /.test(x)).length, 2, `one error line and a hint:\n${show(r)}`);
   assert.match(l[0] ?? '', message, show(r));
   assert.match(l[1] ?? '', /^hint: \S/, show(r));
   if (hint) assert.match(l[1] ?? '', hint, show(r));

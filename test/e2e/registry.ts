@@ -220,6 +220,32 @@ export async function startTokenFront(t: Pick<TestContext, 'after'>, registry: T
   return { host: self, requests, tokens };
 }
 
+/**
+ * A proxy in front of `registry` that changes one byte of every layer blob it serves
+ * (blobs larger than `minSize`: configs pass), as a broken mirror or an attacker would.
+ */
+export async function startTamperingProxy(t: Pick<TestContext, 'after'>, registry: TestRegistry, minSize = 4096): Promise<{ host: string }> {
+  const [host, port] = registry.host.split(':');
+  const server = createServer((req, res) => {
+    const upstream = request({ host, port: Number(port), method: req.method, path: req.url, headers: req.headers }, (up) => {
+      const tamper = req.method === 'GET' && /\/blobs\/sha256:/.test(req.url ?? '') && Number(up.headers['content-length'] ?? 0) > minSize;
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      if (!tamper) { up.pipe(res); return; }
+      let first = true;
+      up.on('data', (chunk: Buffer) => {
+        if (first && chunk.length > 100) { chunk[100] = chunk[100]! ^ 0xff; first = false; }
+        res.write(chunk);
+      });
+      up.on('end', () => res.end());
+    });
+    upstream.on('error', (err) => { res.writeHead(502); res.end(String(err)); });
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  return { host: `127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
 export interface SkopeoCopyOptions {
   /** Copy every image of an index (`--all`). */
   all?: boolean;
