@@ -32,8 +32,8 @@
  * sandbox's lock and change nothing when it changed meanwhile.
  */
 import { spawn } from 'node:child_process';
-import { lstatSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, type Stats } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, type Stats } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { StorePaths } from '../state/paths.js';
 import {
   containerDir, containersDir, listContainerIds, listReservedNames, nameOwner, readRecord, releaseName, removeReservation,
@@ -42,6 +42,9 @@ import {
 import { processStartTime } from '../state/liveness.js';
 import { appendEvent } from '../state/events.js';
 import { readJsonIfExists } from '../state/atomic.js';
+import { blobPath, blobsDir, blobTempDir, hasBlob, verifyBlob } from '../images/blobs.js';
+import { isStagingName } from '../images/layers.js';
+import { imageFiles, readImageIndex, tagsOf } from '../images/store.js';
 import { listVolumeNames, leftoverRemovals, volumeDir, volumesDir, volumesOfRequest } from '../state/volumes.js';
 import { helperPath } from '../runtime/host-tools.js';
 import { mapArgs, removeTree, userIdMaps } from '../runtime/userns.js';
@@ -58,7 +61,7 @@ export const LOCK_AGE_MS = 30_000;
 export type ProblemKind =
   | 'stale-name' | 'orphan-name' | 'no-record' | 'unreadable-record' | 'half-created' | 'half-removed' | 'name-lost'
   | 'dead-monitor' | 'unrecorded-start' | 'ended-rm' | 'temp-file' | 'stale-lock' | 'import-staging' | 'volume-removal'
-  | 'maybe-in-progress';
+  | 'maybe-in-progress' | 'layer-staging' | 'blob-temp' | 'corrupt-blob' | 'broken-image';
 
 export interface StoreProblem {
   kind: ProblemKind;
@@ -88,6 +91,8 @@ export interface CheckReport {
 
 export interface CheckOptions {
   repair?: boolean;
+  /** Re-hash every stored blob (slow on big stores: it reads them all). */
+  verify?: boolean;
   /** For tests: the time "now". */
   now?: number;
 }
@@ -292,16 +297,25 @@ export async function checkStore(paths: StorePaths, options: CheckOptions = {}):
     }
   }
 
-  // 2. Image layer staging directories and volume removals killed half-way.
+  // 2. What killed pulls, loads, imports and commits left (staging directories of layers,
+  // temporary blob files: both named after the process that made them), and volume
+  // removals killed half-way.
+  const ownerAlive = (name: string) => {
+    const pid = Number(/^\.?[a-z]*-?([0-9]+)-/.exec(name)?.[1]);
+    return pid > 0 && processStartTime(pid) !== undefined;
+  };
   const layers = join(paths.data, 'layers');
   for (const e of entries(layers)) {
-    if (!e.startsWith('.import-')) continue;
+    if (!isStagingName(e)) continue;
     const path = join(layers, e);
-    const age = ageMs(path, now);
-    if (age <= TEMP_AGE_MS) continue;
-    const users = pidsUsing(scan, path);
-    if (users.length) continue; // an import still at work (a big tarball)
-    await found({ kind: 'import-staging', severity: 'problem', path, detail: 'the unpacked layer of an import that was interrupted', action: 'remove it' },
+    if (ageMs(path, now) <= TEMP_AGE_MS || ownerAlive(e) || pidsUsing(scan, path).length) continue; // still at work
+    await found({ kind: 'layer-staging', severity: 'problem', path, detail: 'a layer whose unpacking was interrupted', action: 'remove it' },
+      async () => { await removeTree(path); return true; });
+  }
+  for (const e of entries(blobTempDir(paths))) {
+    const path = join(blobTempDir(paths), e);
+    if (ageMs(path, now) <= TEMP_AGE_MS || ownerAlive(e)) continue;
+    await found({ kind: 'blob-temp', severity: 'problem', path, detail: 'a blob whose download or load was interrupted', action: 'remove it' },
       async () => { await removeTree(path); return true; });
   }
   for (const path of leftoverRemovals(paths)) {
@@ -310,7 +324,34 @@ export async function checkStore(paths: StorePaths, options: CheckOptions = {}):
       async () => { await removeTree(path); return true; });
   }
 
-  // 3. Sandboxes.
+  // 3. Images: every blob and layer an image needs is there (and, with --verify, every
+  // blob still has the digest it is stored under). A broken image is reported, not
+  // removed: pulling or loading it again repairs it, and its sandboxes keep their data.
+  const index = readImageIndex(paths);
+  for (const record of Object.values(index.images)) {
+    const files = imageFiles(paths, record);
+    const missing = [
+      ...files.blobs.filter((b) => !hasBlob(paths, b)).map((b) => `blob ${b.slice(7, 19)}`),
+      ...files.layers.filter((l) => !existsSync(l)).map((l) => `layer ${basename(l).slice(0, 12)}`),
+    ];
+    if (missing.length) {
+      const names = tagsOf(index, record.id);
+      await found({ kind: 'broken-image', severity: 'problem', path: join(paths.data, 'images.json'), id: record.id,
+        detail: `image ${names[0] ?? record.id.slice(7, 19)} lacks ${missing.join(', ')}`, action: 'nothing (pull, load or import it again)' });
+    }
+  }
+  if (options.verify) {
+    for (const hex of entries(blobsDir(paths))) {
+      if (!/^[a-f0-9]{64}$/.test(hex)) continue;
+      const digest = `sha256:${hex}`;
+      if (await verifyBlob(paths, digest)) continue;
+      const path = blobPath(paths, digest);
+      await found({ kind: 'corrupt-blob', severity: 'problem', path, detail: 'a blob whose content no longer matches its digest', action: 'remove it (then pull or load the images using it again)' },
+        async () => { rmSync(path, { force: true }); return true; });
+    }
+  }
+
+  // 4. Sandboxes.
   let sandboxes = 0;
   for (const e of entries(containers)) {
     if (!/^[a-f0-9]{64}$/.test(e)) continue;
@@ -427,7 +468,7 @@ export async function checkStore(paths: StorePaths, options: CheckOptions = {}):
     }
   }
 
-  // 4. Name reservations (after the sandboxes: their removals above released theirs).
+  // 5. Name reservations (after the sandboxes: their removals above released theirs).
   const names = listReservedNames(paths);
   for (const name of names) {
     const owner = nameOwner(paths, name);

@@ -141,3 +141,22 @@ test('images, tag, rmi (untag, in-use refusal, -f), image prune', async (t) => {
   const run = await runSandbox(['run', '--rm', '--network', 'none', 'keep', 'true'], { root });
   assert.equal(run.code, 0, show(run));
 });
+
+test('system check --verify finds a blob changed on disk; --repair removes it; the image is then reported broken', async (t) => {
+  if (!requireRootless(t, 'blob verification')) return;
+  const root = await newStore(t);
+  const id = (await importImage(root, await busyboxRootfsTar(), 'bb')).trim();
+  const clean = await runSandbox(['system', 'check', '--verify'], { root });
+  assert.equal(clean.code, 0, show(clean));
+  const config = join(root, 'data', 'blobs', 'sha256', id.replace(/^sha256:/, ''));
+  const { appendFileSync } = await import('node:fs');
+  appendFileSync(config, ' ');
+  const found = await runSandbox(['system', 'check', '--verify'], { root });
+  assert.equal(found.code, 1, show(found));
+  assert.match(found.stdout, /problem: corrupt-blob: .*\n  .*\/blobs\/sha256\/[a-f0-9]{64}\n/, show(found));
+  const repaired = await runSandbox(['system', 'check', '--verify', '--repair'], { root });
+  assert.match(repaired.stdout, /repaired: remove it/, show(repaired));
+  const after = await runSandbox(['system', 'check'], { root });
+  assert.equal(after.code, 1, show(after));
+  assert.match(after.stdout, /problem: broken-image: image bb:latest lacks blob /, show(after));
+});

@@ -323,7 +323,9 @@ test('system check finds and repairs leftovers of killed commands; df and contai
       `echo partial > ${data}/.images.json.0123456789ab.tmp`,
       `mkdir ${data}/images.lock`,
       `mkdir -p ${data}/layers/.import-0123456789ab/diff/bin`,
-      `touch -d '-2 minutes' ${data}/containers/${noRecord} ${data}/containers/${broken} ${data}/.images.json.0123456789ab.tmp ${data}/images.lock ${data}/layers/.import-0123456789ab`,
+      // A killed pull: its temporary blob file, named after its (long gone) process.
+      `mkdir -p ${data}/blobs/tmp && echo part > ${data}/blobs/tmp/999999999-0123456789ab`,
+      `touch -d '-2 minutes' ${data}/containers/${noRecord} ${data}/containers/${broken} ${data}/.images.json.0123456789ab.tmp ${data}/images.lock ${data}/layers/.import-0123456789ab ${data}/blobs/tmp/999999999-0123456789ab`,
     ].join(' && ')], { root });
     assert.equal(plant.code, 0, show(plant));
 
@@ -337,7 +339,7 @@ test('system check finds and repairs leftovers of killed commands; df and contai
     const found = await check(root);
     assert.equal(found.result.code, 1, show(found.result));
     const kinds = (r: CheckReport) => problemsOf(r).map((p) => p.kind).sort();
-    assert.deepEqual(kinds(found.report), ['import-staging', 'no-record', 'stale-lock', 'temp-file', 'unreadable-record']);
+    assert.deepEqual(kinds(found.report), ['blob-temp', 'layer-staging', 'no-record', 'stale-lock', 'temp-file', 'unreadable-record']);
     assert.deepEqual(found.report.problems.filter((p) => p.severity === 'notice').map((p) => p.kind), ['maybe-in-progress'],
       'an empty directory made just now may be being created: only a notice');
     const text = await runSandbox(['system', 'check'], { root });
@@ -349,6 +351,7 @@ test('system check finds and repairs leftovers of killed commands; df and contai
     assert.ok(problemsOf(repaired.report).every((p) => p.repaired), show(repaired.result));
     assert.deepEqual(containerIds(root).filter((d) => /^[a-d]{64}$/.test(d)), [young], 'the young one is left alone');
     assert.ok(!existsSync(join(data, 'images.lock')) && !existsSync(join(data, 'layers', '.import-0123456789ab')));
+    assert.ok(!existsSync(join(data, 'blobs', 'tmp', '999999999-0123456789ab')));
     const rmYoung = await asUser('rmdir', [join(data, 'containers', young)]);
     assert.equal(rmYoung.code, 0, show(rmYoung));
     const final = await check(root);

@@ -11,6 +11,7 @@ import { humanBytes } from './container.js';
 
 interface CheckArgs extends GlobalArgs {
   repair?: boolean;
+  verify?: boolean;
   format?: string;
 }
 
@@ -26,9 +27,10 @@ const checkCmd: CommandModule<GlobalArgs, CheckArgs> = {
   describe: 'Find what interrupted commands left inconsistent in the store (--repair: fix it)',
   builder: (y) => y
     .option('repair', { type: 'boolean', describe: 'Fix what is found' })
+    .option('verify', { type: 'boolean', describe: 'Also re-hash every stored image blob (reads them all)' })
     .option('format', { type: 'string', choices: ['table', 'json'], describe: 'Output format' }),
   handler: async (argv) => {
-    const report = await checkStore(storePathsFromArgs(argv), { repair: !!argv.repair });
+    const report = await checkStore(storePathsFromArgs(argv), { repair: !!argv.repair, verify: !!argv.verify });
     if (!report.consistent) process.exitCode = 1;
     if (argv.format === 'json') {
       process.stdout.write(JSON.stringify(report, null, 2) + '\n');
