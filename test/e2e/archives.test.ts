@@ -13,6 +13,7 @@ import { test, type TestContext } from 'node:test';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { buildTar, file, readTar } from './layer-tar.js';
+import { newPodman } from './podman.js';
 import { APP_GID, APP_UID, OWNED_FILE_CONTENT, SETUID_PATH, busyboxRootfsTar } from './fixtures.js';
 import {
   SANDBOX_BIN, asUser, importImage, lines, makeUserDir, newStore, newUserDir, removeUserTree, requireNoProblems, requireRootless, runSandbox, show, testUser,
@@ -94,48 +95,6 @@ function tarDataOffsets(tar: Buffer): Map<string, { offset: number; size: number
 }
 
 // ---------------------------------------------------------------------------------------
-// podman, as the test user, with a store of its own
-
-interface Podman {
-  (args: string[]): Promise<RunResult>;
-  dir: string;
-}
-
-function podmanProblems(): string[] {
-  const found = ['/usr/bin/podman', '/usr/local/bin/podman', '/bin/podman'].some((p) => existsSync(p));
-  if (!found) return ['podman is not installed (apt-get install podman): the archives are checked against it'];
-  if (!['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc', '/usr/local/bin/runc'].some((p) => existsSync(p))) {
-    return ['runc is not installed (apt-get install runc): podman runs its containers with it here'];
-  }
-  return [];
-}
-
-/**
- * A podman of its own for one test: its own HOME, runtime dir and vfs storage, removed
- * afterwards; the pause process rootless podman leaves behind is ended by its pid file.
- */
-async function newPodman(t: TestContext): Promise<Podman | undefined> {
-  if (!requireNoProblems(t, 'podman interop', podmanProblems())) return undefined;
-  const dir = await makeUserDir('sandbox-e2e-podman-');
-  const run = join(dir, 'run');
-  // One hook, in this order: the pause process's pid file is in the directory removed.
-  t.after(() => {
-    try {
-      const pid = Number(readFileSync(join(run, 'libpod', 'tmp', 'pause.pid'), 'utf8').trim());
-      if (pid > 1) process.kill(pid, 'SIGKILL');
-    } catch { /* no pause process */ }
-    removeUserTree(dir);
-  });
-  const env = { HOME: dir, XDG_RUNTIME_DIR: run, XDG_CONFIG_HOME: join(dir, 'config'), XDG_DATA_HOME: join(dir, 'data') };
-  const mk = await asUser('mkdir', ['-m', '0700', '-p', run], { env });
-  assert.equal(mk.code, 0, show(mk));
-  const global = ['--root', join(dir, 'storage'), '--runroot', join(dir, 'runroot'), '--storage-driver', 'vfs',
-    '--runtime', 'runc', '--cgroup-manager', 'cgroupfs', '--events-backend', 'file'];
-  const podman = ((args: string[]) => asUser('podman', [...global, ...args], { env, timeoutMs: 120_000 })) as Podman;
-  podman.dir = dir;
-  return podman;
-}
-
 async function must(r: Promise<RunResult>, what: string): Promise<RunResult> {
   const res = await r;
   assert.equal(res.code, 0, `${what}:\n${show(res)}`);

@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { busyboxRootfsTar } from './fixtures.js';
 import { join } from 'node:path';
 import { importImage, lines, newStore, newUserDir, requireRootless, runSandbox, show } from './harness.js';
+import { newPodman } from './podman.js';
 
 const CHANGES = [
   'echo changed > /etc/motd',
@@ -159,4 +160,24 @@ test('system check --verify finds a blob changed on disk; --repair removes it; t
   const after = await runSandbox(['system', 'check'], { root });
   assert.equal(after.code, 1, show(after));
   assert.match(after.stdout, /problem: broken-image: image bb:latest lacks blob /, show(after));
+});
+
+test('a committed image saved by us loads into podman and shows the same changes there', async (t) => {
+  if (!requireRootless(t, 'commit then podman')) return;
+  const podman = await newPodman(t);
+  if (!podman) return;
+  const root = await newStore(t);
+  await importImage(root, await busyboxRootfsTar(), 'bb');
+  const run = await runSandbox(['run', '--name', 'src', '--network', 'none', 'bb', 'sh', '-c', CHANGES], { root });
+  assert.equal(run.code, 0, show(run));
+  const commit = await runSandbox(['commit', 'src', 'localhost/committed:v1'], { root });
+  assert.equal(commit.code, 0, show(commit));
+  const archive = join(podman.dir, 'committed.tar');
+  const save = await runSandbox(['save', '-o', archive, 'localhost/committed:v1'], { root });
+  assert.equal(save.code, 0, show(save));
+  const load = await podman(['load', '-i', archive]);
+  assert.equal(load.code, 0, show(load));
+  const there = await podman(['run', '--rm', '--network', 'none', 'localhost/committed:v1', 'sh', '-c', CHECK]);
+  assert.equal(there.code, 0, show(there));
+  assert.deepEqual(lines(there.stdout), EXPECTED, show(there));
 });
