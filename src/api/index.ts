@@ -14,6 +14,16 @@ export { SandboxError } from '../errors.js';
 export type { StorePaths } from '../state/paths.js';
 export { runForeground as run, HOST_IMAGE, type RunOutcome, type RunHooks } from './run.js';
 export { importTarball, type ImportOptions } from '../images/import.js';
+export { pullImage, type PullOptions } from '../images/pull.js';
+export { pushImage, type PushOptions } from '../images/push.js';
+export { loadArchive, type LoadOptions, type LoadedImage } from '../images/load.js';
+export { saveImages, type SaveOptions } from '../images/save.js';
+export { commitSandbox, type CommitOptions } from '../images/commit.js';
+export { exportSandbox } from './export.js';
+export {
+  listImages, findImage, tagImage, untagImage, removeImages, pruneImages, inspectImage, imageHistory,
+  type ImageSummary, type RemoveImagesReport, type PruneImagesReport, type HistoryRow,
+} from './images.js';
 export { runDoctor, type DoctorReport } from '../doctor/index.js';
 
 /** Where a store lives: `root` moves all of it (as `--root`), else SANDBOX_ROOT, else XDG. */
