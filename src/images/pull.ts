@@ -147,6 +147,7 @@ export async function pullImage(paths: StorePaths, reference: string, options: P
     let failed = false;
     const results = await Promise.allSettled(manifest.layers.map(async (layer, i) => {
       let fetched = blobs.get(layer.digest);
+      const existed = hasBlob(paths, layer.digest) && hasLayer(paths, diffIds[i]!);
       if (!fetched) {
         if (hasBlob(paths, layer.digest)) {
           progress.start(layer.digest, 'layer', layer.size);
@@ -163,7 +164,10 @@ export async function pullImage(paths: StorePaths, reference: string, options: P
         blobs.set(layer.digest, fetched);
       }
       await fetched.catch((err: unknown) => { failed = true; throw err; });
-      if (hasLayer(paths, diffIds[i]!)) { progress.status(layer.digest, 'unpacked'); return; }
+      if (hasLayer(paths, diffIds[i]!)) {
+        if (!existed) progress.status(layer.digest, 'unpacked');
+        return;
+      }
       await unpack(async () => {
         if (failed) throw new Error('another layer failed');
         progress.status(layer.digest, 'unpacking');

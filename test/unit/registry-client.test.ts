@@ -125,6 +125,12 @@ describe('RegistryClient', () => {
     await assert.rejects(c.getManifest(`sha256:${'0'.repeat(64)}`, []), sandboxError(/digest mismatch/));
   });
 
+  it('does not take a server that answers /v2/ with 400 (HTTPS spoken to as HTTP) for a registry', async () => {
+    const reg = await fakeRegistry((_req, res) => { res.writeHead(400); res.end('Client sent an HTTP request to an HTTPS server.'); });
+    const c = new RegistryClient(reg.host, reg.host, 'a', { actions: ['pull'] });
+    await assert.rejects(c.getManifest('v1', []), sandboxError(/^http:\/\/127\.0\.0\.1:\d+ is not a registry \(GET \/v2\/ answered 400\)/));
+  });
+
   it('reports a refused connection as unreachable', async () => {
     const reg = await fakeRegistry((_req, res) => res.end());
     const port = Number(reg.host.split(':')[1]);

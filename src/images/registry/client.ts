@@ -59,27 +59,34 @@ export class RegistryClient {
     return new URL(path, `${this.transport!.scheme}://${this.endpoint}`);
   }
 
-  /** GET /v2/ on each allowed transport until one answers; remembers the auth challenge. */
+  /**
+   * GET /v2/ on each allowed transport until one answers as a registry does (200, or 401
+   * with a challenge); remembers the challenge. When none does, the most telling failure:
+   * a certificate that does not verify, else a server that is no registry, else the first.
+   */
   private async connect(): Promise<void> {
     if (this.transport) return;
-    let first: unknown;
+    const failures: { error: SandboxError; rank: number }[] = [];
     for (const t of transportsFor(this.registry, this.options.tlsVerify)) {
       const url = new URL('/v2/', `${t.scheme}://${this.endpoint}`);
       try {
         const res = await send({ method: 'GET', url, insecure: !t.verify });
         discard(res);
-        if (res.status === 401) this.challenge = this.pickChallenge(res);
-        else if (res.status === 404) {
-          throw new SandboxError(`${this.registry} does not serve the registry API (GET /v2/ answered 404)`, { hint: 'check the address: it must be a Docker/OCI registry' });
+        if (res.status === 200 || res.status === 401) {
+          if (res.status === 401) this.challenge = this.pickChallenge(res);
+          this.transport = t;
+          return;
         }
-        this.transport = t;
-        return;
+        // A plain-HTTP request to an HTTPS server gets a 400, for one: not a registry here.
+        failures.push({ rank: 1, error: new SandboxError(`${url.origin} is not a registry (GET /v2/ answered ${res.status})`, {
+          hint: 'check the address and port: it must be a Docker/OCI registry',
+        }) });
       } catch (err) {
-        if (err instanceof SandboxError) throw err;
-        first ??= networkError(err, this.registry, url);
+        const error = networkError(err, this.registry, url);
+        failures.push({ rank: /certificate/.test(error.message) ? 2 : 0, error });
       }
     }
-    throw first;
+    throw failures.reduce((a, b) => (b.rank > a.rank ? b : a)).error;
   }
 
   private pickChallenge(res: HttpResponse): Challenge | undefined {
