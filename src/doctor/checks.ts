@@ -22,7 +22,8 @@ export type CheckId =
   | 'cgroup'
   | 'helper'
   | 'store'
-  | 'tools';
+  | 'tools'
+  | 'image-tools';
 
 export interface DoctorCheck {
   id: CheckId;
@@ -89,7 +90,9 @@ export type ToolName =
   | 'pasta'
   | 'getcap'
   | 'cc'
-  | 'make';
+  | 'make'
+  | 'tar'
+  | 'zstd';
 
 /** One line of /etc/subuid or /etc/subgid: `owner:start:count`. */
 export interface SubIdEntry {
@@ -712,6 +715,15 @@ export function checkTools(f: HostFacts): DoctorCheck {
   };
 }
 
+/** Tools some image work needs: GNU tar (`export`), zstd (zstd-compressed layers, which Node 20 cannot read). */
+export function checkImageTools(f: HostFacts): DoctorCheck {
+  const base = { id: 'image-tools' as const, title: 'image tools' };
+  const missing = (['tar', 'zstd'] as const).filter((t) => f.tools[t] === undefined);
+  if (missing.length === 0) return { ...base, status: 'ok', detail: 'tar, zstd' };
+  const uses = missing.map((t) => (t === 'tar' ? '`export` and `cp`' : 'images with zstd-compressed layers')).join('; ');
+  return { ...base, status: 'warn', detail: `not found: ${missing.join(', ')}: ${uses} will fail`, fix: `sudo apt-get install ${missing.join(' ')}` };
+}
+
 /** Root runs the fixes itself (and `sudo` may not even be installed): drop the `sudo `. */
 export function fixForCaller(f: HostFacts, fix: string): string {
   return isRoot(f) ? fix.replace(/(^|&& |\| )sudo /g, '$1') : fix;
@@ -732,6 +744,7 @@ export function runChecks(f: HostFacts): DoctorCheck[] {
     checkHelper(f),
     checkStore(f),
     checkTools(f),
+    checkImageTools(f),
   ];
   return checks.map((c) => (c.fix === undefined ? c : { ...c, fix: fixForCaller(f, c.fix) }));
 }

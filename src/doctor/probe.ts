@@ -34,7 +34,7 @@ export interface ProbeOptions {
 
 const TOOLS: ToolName[] = [
   'unshare', 'nsenter', 'mount', 'setpriv', 'prlimit', 'newuidmap', 'newgidmap',
-  'fuse-overlayfs', 'slirp4netns', 'pasta', 'getcap', 'cc', 'make',
+  'fuse-overlayfs', 'slirp4netns', 'pasta', 'getcap', 'cc', 'make', 'tar', 'zstd',
 ];
 /** Searched after PATH: an unprivileged user's PATH often lacks the sbin dirs (getcap). */
 const EXTRA_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import {
   buildReport,
   checkCgroup,
+  checkImageTools,
   checkCow,
   checkFuse,
   checkHelper,
@@ -57,6 +58,8 @@ function healthy(): HostFacts {
       slirp4netns: tool('/usr/bin/slirp4netns'),
       cc: tool('/usr/bin/cc'),
       make: tool('/usr/bin/make'),
+      tar: tool('/usr/bin/tar'),
+      zstd: tool('/usr/bin/zstd'),
     },
     subuid: [{ owner: 'alice', start: 100000, count: 65536 }],
     subgid: [{ owner: 'alice', start: 100000, count: 65536 }],
@@ -452,4 +455,14 @@ test('the human table: marks, fix lines, verdict', () => {
   assert.match(out, /^ +fix: sudo apt-get install slirp4netns$/m);
   assert.match(out, /\nsandbox can run: no: 1 problem \(1 warning\)\n$/);
   assert.match(formatDoctorReport(buildReport(healthy())), /\nsandbox can run: yes\n$/);
+});
+
+test('image tools: a missing zstd or tar is a warning naming what fails, with the install command', () => {
+  const f = healthy();
+  delete f.tools.zstd;
+  const c = checkImageTools(f);
+  assert.equal(c.status, 'warn');
+  assert.match(c.detail, /zstd.*zstd-compressed layers/);
+  assert.equal(c.fix, 'sudo apt-get install zstd');
+  assert.equal(checkImageTools(healthy()).status, 'ok');
 });
