@@ -29,7 +29,7 @@ export class PlainProgress implements ProgressSink {
   constructor(private readonly out: NodeJS.WritableStream) {}
   note(text: string): void { this.out.write(`${text}\n`); }
   start(digest: string, what: string, total: number): void { this.sizes.set(digest, { what, total }); }
-  advance(): void {}
+  advance(_digest: string, _bytes: number): void {}
   status(digest: string, text: string): void {
     if (text === 'unpacking') return; // the line that says "unpacked" is enough
     const b = this.sizes.get(digest);
