@@ -1,5 +1,6 @@
 /** `stop`, `kill`, `start`, `restart`, `wait`, `rename`, `rm`, `inspect`: sandboxes recorded in the store. */
 import type { CommandModule } from 'yargs';
+import { inspectImage } from '../../api/images.js';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import {
   inspectSandbox, killSandbox, removeSandbox, renameSandbox, restartSandbox, startSandbox, stopSandbox,
@@ -95,12 +96,24 @@ export const rmCommand: CommandModule<GlobalArgs, ManyArgs & { force?: boolean; 
 
 export const inspectCommand: CommandModule<GlobalArgs, ManyArgs> = {
   command: 'inspect <names..>',
-  describe: 'Show sandboxes as JSON (shaped like Docker\'s)',
-  builder: (y) => y.positional('names', { type: 'string', array: true, demandOption: true }),
+  describe: 'Show sandboxes (or images) as JSON (shaped like Docker\'s)',
+  builder: (y) => y
+    .positional('names', { type: 'string', array: true, demandOption: true })
+    .option('type', { type: 'string', choices: ['container', 'sandbox', 'image', 'all'], default: 'all', describe: 'What the names are (default: a sandbox, else an image)' }),
   handler: (argv) => {
     const paths = storePathsFromArgs(argv);
+    const type = (argv as { type?: string }).type ?? 'all';
     const out = argv.names.map((n) => {
-      const { record: r, state: s } = inspectSandbox(paths, n);
+      // As `podman inspect`: a sandbox by that name first, else an image.
+      if (type === 'image') return inspectImage(paths, n);
+      let view;
+      try {
+        view = inspectSandbox(paths, n);
+      } catch (err) {
+        if (type !== 'all') throw err;
+        try { return inspectImage(paths, n); } catch { throw err; }
+      }
+      const { record: r, state: s } = view;
       return {
         Id: r.id, Name: r.name, Created: r.created, Path: r.command[0], Args: r.command.slice(1),
         State: {
