@@ -15,6 +15,11 @@
  *   command (X)  setsid, the pty, user/groups, capabilities, no_new_privs, cwd,
  *                a clean environment, exec.
  *
+ * An exec (`--exec-target PID`) is one process fewer: no monitor and no init of its own.
+ * The helper itself joins the namespaces of the sandbox's command (pid PID), forks the
+ * new command into its pid namespace, passes signals on, proxies the terminal for -t
+ * and exits with the command's status (see run_exec()).
+ *
  * Exit status: the command's own; 128+N when it was killed by signal N; 125 when the
  * sandbox could not be set up; 126 when the command cannot be executed; 127 when it
  * was not found. Every failure prints one line `sandbox: ...` (and a `hint: ...`).
@@ -122,6 +127,7 @@ static struct {
   const char *exit_file;  /* written at the end: {"exitCode":N,"finishedAt":"..."} */
   const char *pid_file;   /* the current init's pid, rewritten at every (re)start */
   pid_t exec_target;      /* exec: join the namespaces of this process (the sandbox's command) */
+  int exec_host_net;      /* exec: the sandbox has the host's network namespace (--network host) */
   const char *events_file, *event_id, *event_name; /* where `die` (and restart `start`) events go */
   int restart;            /* 0 no, 1 on-failure, 2 always */
   int restart_max;        /* on-failure:N; 0 = no limit */
@@ -225,6 +231,7 @@ static void parse_args(int argc, char **argv) {
     else if (!strcmp(o, "--exit-file")) plan.exit_file = ARG();
     else if (!strcmp(o, "--pid-file")) plan.pid_file = ARG();
     else if (!strcmp(o, "--exec-target")) plan.exec_target = atoi(ARG());
+    else if (!strcmp(o, "--exec-host-net")) plan.exec_host_net = 1;
     else if (!strcmp(o, "--events")) { plan.events_file = ARG(); plan.event_id = ARG(); plan.event_name = ARG(); }
     else if (!strcmp(o, "--restart")) {
       const char *v = ARG();
@@ -904,34 +911,7 @@ static void wait_for_fuse(const char *dir) {
            "fuse-overlayfs did not mount the root of the sandbox");
 }
 
-static void __attribute__((noreturn)) run_and_wait(int sock, int is_init, int cleanup_parent, const char *cleanup_name);
-
-/* An exec's first process: joins every namespace of the sandbox's command (by its host
- * pid), becomes root there, and runs the command like the init does. */
-static void __attribute__((noreturn)) run_exec_init(int sock) {
-  prctl(PR_SET_PDEATHSIG, SIG_ABORT);
-  setsid();
-  static const struct { const char *name; int type; } nss[] = {
-    { "user", CLONE_NEWUSER }, { "mnt", CLONE_NEWNS }, { "pid", CLONE_NEWPID }, { "uts", CLONE_NEWUTS },
-    { "ipc", CLONE_NEWIPC }, { "net", CLONE_NEWNET }, { "cgroup", CLONE_NEWCGROUP },
-  };
-  int fds[7];
-  /* All opened first: once in the sandbox's mount namespace, the host's /proc is gone. */
-  for (int i = 0; i < 7; i++) {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)plan.exec_target, nss[i].name);
-    fds[i] = open(path, O_RDONLY | O_CLOEXEC);
-    if (fds[i] < 0) die_hint("the sandbox may have just ended; `sandbox ps -a` shows it", "cannot enter the sandbox (%s): %s", path, strerror(errno));
-  }
-  for (int i = 0; i < 7; i++) {
-    if (setns(fds[i], nss[i].type) < 0) die("cannot enter the sandbox's %s namespace: %s", nss[i].name, strerror(errno));
-    close(fds[i]);
-  }
-  if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("cannot become root in the sandbox: %s", strerror(errno));
-  setgroups(0, NULL);
-  if (chdir("/") < 0) die("chdir /: %s", strerror(errno));
-  run_and_wait(sock, 0, -1, NULL);
-}
+static void __attribute__((noreturn)) run_and_wait(int sock, int cleanup_parent, const char *cleanup_name);
 
 static void __attribute__((noreturn)) run_init(int sock) {
   prctl(PR_SET_PDEATHSIG, SIG_ABORT);
@@ -1009,14 +989,13 @@ static void __attribute__((noreturn)) run_init(int sock) {
   if (plan.unshare_net) loopback_up();
   if (plan.hostname && sethostname(plan.hostname, strlen(plan.hostname)) < 0)
     die("cannot set the hostname: %s", strerror(errno));
-  run_and_wait(sock, 1, cleanup_parent, cleanup_name);
+  run_and_wait(sock, cleanup_parent, cleanup_name);
 }
 
-/* The common end of init and exec: the terminal, the command, the report of its start,
- * signals passed on, its end. As the sandbox's init (`is_init`) it also waits for the
- * network, becomes non-dumpable, ends everything inside with the command, and removes
- * the writable layer (--cleanup); as an exec it ends only the command's own session. */
-static void __attribute__((noreturn)) run_and_wait(int sock, int is_init, int cleanup_parent, const char *cleanup_name) {
+/* The end of init: the terminal, the command, the report of its start, signals passed
+ * on; it also waits for the network, becomes non-dumpable, ends everything inside with
+ * the command, and removes the writable layer (--cleanup). */
+static void __attribute__((noreturn)) run_and_wait(int sock, int cleanup_parent, const char *cleanup_name) {
   int pty_master = -1;
   if (plan.tty) {
     pty_master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -1026,7 +1005,7 @@ static void __attribute__((noreturn)) run_and_wait(int sock, int is_init, int cl
     if (send_fd(sock, 'T', pty_master) < 0) die("cannot hand the terminal to the monitor: %s", strerror(errno));
   }
 
-  if (is_init && plan.slirp4netns) wait_for_monitor(sock, 'N');
+  if (plan.slirp4netns) wait_for_monitor(sock, 'N');
   /* Not dumpable from here on: the sandbox's root cannot reach our descriptors (the
    * host directory kept for --cleanup) through /proc/1/fd. Not earlier: slirp4netns
    * needs our /proc/PID/ns files. */
@@ -1090,14 +1069,6 @@ static void __attribute__((noreturn)) run_and_wait(int sock, int is_init, int cl
   }
   int st;
   pid_t w;
-  if (!is_init) {
-    /* An exec ends with its command's session; the sandbox goes on. */
-    if (!child_done) { kill(-child, SIGKILL); kill(child, SIGKILL); }
-    while (!child_done && ((w = waitpid(child, &st, 0)) > 0 || errno == EINTR))
-      if (w == child) { code = exit_code_of(st); child_done = 1; }
-    if (aborted) code = 128 + SIGKILL;
-    _exit(code);
-  }
   /* The sandbox ends with its command: nothing inside may outlive it. */
   kill(-1, SIGKILL);
   while ((w = waitpid(-1, &st, 0)) > 0 || errno == EINTR)
@@ -1379,6 +1350,157 @@ static int recent(const struct timespec *t) {
   return ms < 500;
 }
 
+/* ---------- exec (E) ---------- */
+
+/* Joins every namespace of the sandbox's command `target`: with one setns() on a pidfd
+ * (Linux >= 5.8), else one open and setns() per namespace. All or nothing either way:
+ * the files are all opened first, since the host's /proc is gone once in the sandbox's
+ * mount namespace. The network namespace of a --network host sandbox is the host's,
+ * which is not ours to enter (it belongs to the host's user namespace), nor needed. */
+static void join_sandbox(pid_t target) {
+  static const struct { const char *name; int type; } nss[] = {
+    { "user", CLONE_NEWUSER }, { "mnt", CLONE_NEWNS }, { "pid", CLONE_NEWPID }, { "uts", CLONE_NEWUTS },
+    { "ipc", CLONE_NEWIPC }, { "net", CLONE_NEWNET }, { "cgroup", CLONE_NEWCGROUP },
+  };
+  const char *ended = "the sandbox may have just ended; `sandbox ps -a` shows it";
+  int n = (int)(sizeof nss / sizeof nss[0]), flags = 0;
+  for (int i = 0; i < n; i++) if (!(plan.exec_host_net && nss[i].type == CLONE_NEWNET)) flags |= nss[i].type;
+  int pidfd = (int)syscall(SYS_pidfd_open, target, 0);
+  if (pidfd < 0 && errno == ESRCH) die_hint(ended, "cannot enter the sandbox: its process %d is gone", (int)target);
+  if (pidfd >= 0) {
+    int r = setns(pidfd, flags), e = errno;
+    close(pidfd);
+    if (r == 0) return;
+    if (e != EINVAL) die("cannot enter the sandbox's namespaces: %s", strerror(e));
+    /* EINVAL: a kernel before 5.8, whose setns() takes no pidfd. */
+  }
+  int fds[sizeof nss / sizeof nss[0]];
+  for (int i = 0; i < n; i++) {
+    fds[i] = -1;
+    if (!(flags & nss[i].type)) continue;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)target, nss[i].name);
+    fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+    if (fds[i] < 0) die_hint(ended, "cannot enter the sandbox (%s): %s", path, strerror(errno));
+  }
+  for (int i = 0; i < n; i++) {
+    if (fds[i] < 0) continue;
+    if (setns(fds[i], nss[i].type) < 0) die("cannot enter the sandbox's %s namespace: %s", nss[i].name, strerror(errno));
+    close(fds[i]);
+  }
+}
+
+/* `--exec-target PID`: runs the command in the running sandbox whose command is PID,
+ * with no monitor and no init of its own (the sandbox's init reaps what the command
+ * leaves behind). This process joins the sandbox's namespaces and becomes root there;
+ * the command, forked into the sandbox's pid namespace, dies with the sandbox, and with
+ * us (its parent-death signal). We pass signals on to it, proxy the terminal for -t,
+ * report on --status-fd, and exit with its status; when the CLI dies (--die-with-parent),
+ * the command's session is killed. */
+static int run_exec(int sfd) {
+  join_sandbox(plan.exec_target);
+  if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("cannot become root in the sandbox: %s", strerror(errno));
+  setgroups(0, NULL);
+  /* Set again: entering a user namespace clears the parent-death signal. */
+  if (plan.die_with_parent) {
+    prctl(PR_SET_PDEATHSIG, SIG_PARENT_GONE);
+    if (getppid() != plan.die_with_parent) _exit(EXIT_SETUP);
+  }
+  /* What runs in the sandbox cannot reach our descriptors (the caller's) through /proc. */
+  prctl(PR_SET_DUMPABLE, 0);
+
+  int master = -1;
+  if (plan.tty) {
+    master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) die("cannot open /dev/ptmx in the sandbox: %s", strerror(errno));
+    int unlock = 0;
+    if (ioctl(master, TIOCSPTLCK, &unlock) < 0) die("cannot unlock the terminal: %s", strerror(errno));
+    copy_winsize(master);
+  }
+  int execpipe[2];
+  if (pipe2(execpipe, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
+  pid_t child = fork();
+  if (child < 0) die("fork: %s", strerror(errno));
+  if (child == 0) {
+    close(execpipe[0]);
+    dup2(execpipe[1], EXEC_REPORT_FD);
+    run_command(master);
+  }
+  close(execpipe[1]);
+  status("{\"pid\":%d}", (int)child);
+  /* EOF at once: the command was exec'd. Text first: it could not be, and why. */
+  char report[4096];
+  size_t got = 0;
+  for (;;) {
+    ssize_t n = read(execpipe[0], report + got, sizeof report - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += (size_t)n;
+    if (got == sizeof report) break;
+  }
+  close(execpipe[0]);
+  if (got) write_all(2, report, got);
+  else status("{\"started\":true}");
+  if (master >= 0 && isatty(0) && tcgetattr(0, &saved_termios) == 0) {
+    termios_saved = 1;
+    struct termios raw = saved_termios;
+    cfmakeraw(&raw);
+    tcsetattr(0, TCSADRAIN, &raw);
+  }
+
+  int stdin_done = !plan.stdin_open, master_done = master < 0, exited = 0, code = EXIT_SETUP;
+  for (;;) {
+    if (exited && master_done) break;
+    struct pollfd p[3];
+    int n = 0, i_in = -1, i_master = -1;
+    p[n++] = (struct pollfd){ sfd, POLLIN, 0 };
+    if (!master_done && !stdin_done) { i_in = n++; p[i_in] = (struct pollfd){ 0, POLLIN, 0 }; }
+    if (!master_done) { i_master = n++; p[i_master] = (struct pollfd){ master, POLLIN, 0 }; }
+    int ready = poll(p, n, exited ? 200 : -1);
+    if (ready < 0) { if (errno == EINTR) continue; break; }
+    if (ready == 0 && exited) break; /* the terminal went quiet after the end */
+    if (i_in >= 0 && p[i_in].revents && !pump(0, master)) {
+      stdin_done = 1;
+      char eof = 4;
+      ssize_t unused = write(master, &eof, 1);
+      (void)unused;
+    }
+    if (i_master >= 0 && p[i_master].revents && !pump(master, 1)) master_done = 1;
+    if (!(p[0].revents & POLLIN)) continue;
+    struct signalfd_siginfo si;
+    if (read(sfd, &si, sizeof si) != sizeof si) continue;
+    int sig = (int)si.ssi_signo;
+    if (sig == SIGCHLD) {
+      int st;
+      pid_t w;
+      while ((w = waitpid(-1, &st, WNOHANG)) > 0)
+        if (w == child) { code = exit_code_of(st); exited = 1; }
+    } else if (sig == SIGWINCH) {
+      if (master >= 0) copy_winsize(master);
+    } else if ((sig == SIGINT || sig == SIGQUIT) && si.ssi_code == SI_KERNEL) {
+      /* From the terminal: the CLI got it too and will pass it on; send it once. */
+      clock_gettime(CLOCK_MONOTONIC, &terminal_sig_at[sig]);
+      if (!exited) kill(child, sig);
+    } else if ((sig == SIGINT || sig == SIGQUIT) && (pid_t)si.ssi_pid == getppid() && recent(&terminal_sig_at[sig])) {
+      /* the CLI's copy of a terminal signal we already passed on */
+    } else if (sig == SIG_PARENT_GONE) {
+      /* The CLI is gone: so is the command, with its whole session. */
+      if (!exited) { kill(-child, SIGKILL); kill(child, SIGKILL); }
+      restore_terminal();
+      while (!exited) {
+        int st;
+        pid_t w = waitpid(child, &st, 0);
+        if (w == child || (w < 0 && errno != EINTR)) exited = 1;
+      }
+      return 128 + SIGKILL;
+    } else if (forwardable(sig) && !exited) {
+      kill(child, sig);
+    }
+  }
+  restore_terminal();
+  return code;
+}
+
 /* `--args-fd N`: the plan as NUL-separated words on a descriptor, so that a long plan
  * neither hits argument limits nor fills every `ps` listing. */
 static char **read_args_fd(int fd, int *argc_out) {
@@ -1407,10 +1529,39 @@ static char **read_args_fd(int fd, int *argc_out) {
   return av;
 }
 
+/* `--args-env`: the plan in the environment variable SANDBOX_LAUNCH_ARGS, each word as
+ * its length in bytes, a colon and the word, so that a short plan needs neither a pipe
+ * nor arguments that every `ps` listing shows (an environment is its owner's only). */
+static char **read_args_env(int *argc_out) {
+  const char *v = getenv("SANDBOX_LAUNCH_ARGS");
+  if (!v) die("internal: SANDBOX_LAUNCH_ARGS is not set");
+  size_t len = strlen(v);
+  char **av = calloc(len / 2 + 3, sizeof *av);
+  if (!av) die("out of memory");
+  int k = 0;
+  av[k++] = "sandbox-launch";
+  for (const char *p = v; *p;) {
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(p, &end, 10);
+    if (end == p || *end != ':' || errno || n > (size_t)(v + len - end - 1)) die("internal: bad SANDBOX_LAUNCH_ARGS");
+    char *w = malloc(n + 1);
+    if (!w) die("out of memory");
+    memcpy(w, end + 1, n);
+    w[n] = 0;
+    av[k++] = w;
+    p = end + 1 + n;
+  }
+  av[k] = NULL;
+  *argc_out = k;
+  return av;
+}
+
 static int run_once(int sfd);
 
 int main(int argc, char **argv) {
   if (argc == 3 && !strcmp(argv[1], "--args-fd")) argv = read_args_fd(atoi(argv[2]), &argc);
+  else if (argc == 2 && !strcmp(argv[1], "--args-env")) argv = read_args_env(&argc);
   parse_args(argc, argv);
   if (plan.status_fd >= 0) fcntl(plan.status_fd, F_SETFD, FD_CLOEXEC);
 
@@ -1422,10 +1573,15 @@ int main(int argc, char **argv) {
     if (getppid() != plan.die_with_parent) _exit(EXIT_SETUP); /* the CLI is already gone */
   }
 
-  if (plan.log_path) log_open();
   sigset_t mask;
   sigfillset(&mask);
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+  if (plan.exec_target) {
+    int code = run_exec(sfd);
+    status("{\"exit_code\":%d}", code);
+    return code;
+  }
+  if (plan.log_path) log_open();
 
   /* Runs the sandbox, and again while its restart policy says so (Docker's rules: never
    * after a stop or kill request; on-failure only for a non-zero exit, at most N
@@ -1494,8 +1650,7 @@ static int run_once(int sfd) {
   } else {
     flags |= CLONE_NEWNS;
   }
-  /* An exec joins the sandbox's namespaces instead of making new ones. */
-  pid_t init = plan.exec_target ? fork() : (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+  pid_t init = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
   if (init < 0) {
     int e = errno;
     die_hint("run `sandbox doctor`: user namespaces may be disabled (sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone, or the AppArmor restriction on Ubuntu)",
@@ -1505,19 +1660,16 @@ static int run_once(int sfd) {
     close(sv[0]);
     if (out.fd >= 0) { close(out.fd); close(err.fd); }
     if (log_fd >= 0) close(log_fd);
-    if (plan.exec_target) run_exec_init(sv[1]);
     run_init(sv[1]);
   }
   close(sv[1]);
   if (log_out_w >= 0) { close(log_out_w); close(log_err_w); log_out_w = log_err_w = -1; }
   int sock = sv[0];
   status("{\"pid\":%d}", (int)init);
-  if (!plan.exec_target) {
-    write_pid_file(init);
-    write_id_maps(init);
-    if (write(sock, "G", 1) != 1) die("the sandbox's init died during setup");
-  }
-  if (plan.slirp4netns && !plan.exec_target) {
+  write_pid_file(init);
+  write_id_maps(init);
+  if (write(sock, "G", 1) != 1) die("the sandbox's init died during setup");
+  if (plan.slirp4netns) {
     /* init builds the root meanwhile; it waits for 'N' before starting the command. */
     start_slirp4netns(init);
     if (write(sock, "N", 1) != 1) die("the sandbox's init died during setup");

@@ -26,6 +26,9 @@ const common = {
 
 await Promise.all([
   build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: join(root, 'dist/sandbox.cjs') }),
+  // `exec` alone, which bin/sandbox loads for `sandbox exec` (a tenth of the CLI to load).
+  // No banner: nothing on exec's path uses import.meta.url, and making it costs ~0.3 ms.
+  build({ ...common, banner: {}, entryPoints: [join(root, 'src/cli/exec-main.ts')], outfile: join(root, 'dist/exec.cjs') }),
   build({ ...common, entryPoints: [join(root, 'src/api/index.ts')], outfile: join(root, 'dist/api.cjs') }),
 ]);
 

@@ -10,12 +10,11 @@ import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { containerDir, findContainer, type ContainerRecord } from '../state/containers.js';
 import { appendEvent } from '../state/events.js';
-import { buildEnv } from '../runtime/plan.js';
+import { buildEnv, type ImageRunConfig } from '../runtime/plan.js';
 import { effectiveCapabilities } from '../runtime/capabilities.js';
 import { helperPath } from '../runtime/host-tools.js';
-import { runHelper, startDetachedHelper } from '../runtime/launch.js';
+import { runPlainHelper, startDetachedHelper } from '../runtime/launch.js';
 import { currentState } from './lifecycle.js';
-import { resolveRoot } from './run.js';
 
 export interface ExecRequest {
   command: string[];
@@ -29,25 +28,38 @@ export interface ExecRequest {
   user?: string;
 }
 
+/** What exec takes from the sandbox's image. */
+export type ExecImageConfig = Pick<ImageRunConfig, 'env' | 'user' | 'workingDir'>;
+
 export interface ExecHooks {
   forwardSignals?: boolean;
+  /**
+   * The image's part for a sandbox whose record predates `imageConfig` (it reads the image
+   * store); without it, exec resolves to undefined for such a sandbox, having done nothing.
+   */
+  imageOf?: (paths: StorePaths, record: ContainerRecord) => ExecImageConfig;
+}
+
+function notRunning(record: ContainerRecord): SandboxError {
+  return new SandboxError(`sandbox ${record.name} is not running`, { hint: `start it with \`sandbox start ${record.name}\`` });
 }
 
 /** The sandbox's command, by its host pid: the first child of its current init. */
 function commandPid(paths: StorePaths, record: ContainerRecord): number {
   let init = record.state.pid;
-  try { init = Number(readFileSync(join(containerDir(paths, record.id), 'pid'), 'utf8').trim()) || init; } catch { /* foreground: the record has it */ }
+  try { init = Number(readFileSync(join(containerDir(paths, record.id), 'pid'), 'latin1')) || init; } catch { /* foreground: the record has it */ }
   let children = '';
-  try { children = readFileSync(`/proc/${init}/task/${init}/children`, 'utf8'); } catch { /* ended */ }
-  const pid = Number(children.trim().split(/\s+/)[0]);
-  if (!pid) throw new SandboxError(`sandbox ${record.name} is not running`, { hint: `start it with \`sandbox start ${record.name}\`` });
+  try { children = readFileSync(`/proc/${init}/task/${init}/children`, 'latin1'); } catch { /* ended */ }
+  const pid = parseInt(children, 10);
+  if (!pid) throw notRunning(record);
   return pid;
 }
 
-export function execArgs(paths: StorePaths, record: ContainerRecord, req: ExecRequest, target: number): string[] {
-  const { image } = resolveRoot(paths, record.imageId ? { ...record.request, image: record.imageId } : record.request);
+/** The helper's plan for `req` in the sandbox of `record`, whose command is `target`. Pure. */
+export function execArgs(record: ContainerRecord, image: ExecImageConfig, req: ExecRequest, target: number): string[] {
   const env = buildEnv(image, { ...record.request, tty: req.tty, env: { ...record.request.env, ...req.env } }, record.hostname);
   const args = ['--exec-target', String(target)];
+  if (record.request.network === 'host') args.push('--exec-host-net');
   if (req.tty) args.push('--tty');
   if (req.tty && req.interactive) args.push('--stdin');
   const workdir = req.workdir ?? record.request.workdir ?? image.workingDir;
@@ -61,22 +73,29 @@ export function execArgs(paths: StorePaths, record: ContainerRecord, req: ExecRe
   return args;
 }
 
-/** Runs the command in the sandbox; resolves to its exit code (0 at once with `detach`). */
-export async function execInSandbox(paths: StorePaths, ref: string, req: ExecRequest, hooks: ExecHooks = {}): Promise<number> {
+/**
+ * Runs the command in the sandbox; resolves to its exit code (0 at once with `detach`), or
+ * to undefined when the record has no imageConfig and there is no `imageOf` (see ExecHooks).
+ */
+export async function execInSandbox(paths: StorePaths, ref: string, req: ExecRequest, hooks: ExecHooks = {}): Promise<number | undefined> {
   if (req.command.length === 0) throw new SandboxError('exec needs a command', { hint: 'sandbox exec [OPTIONS] NAME COMMAND [ARG...]' });
   const record = findContainer(paths, ref);
-  if (currentState(paths, record).status !== 'running') {
-    throw new SandboxError(`sandbox ${record.name} is not running`, { hint: `start it with \`sandbox start ${record.name}\`` });
-  }
-  const args = execArgs(paths, record, req, commandPid(paths, record));
-  appendEvent(paths, { type: 'container', action: 'exec', id: record.id, name: record.name, attributes: { command: req.command.join(' ') } });
+  if (currentState(paths, record).status !== 'running') throw notRunning(record);
+  const image = record.imageConfig ?? hooks.imageOf?.(paths, record);
+  if (!image) return undefined;
+  const args = execArgs(record, image, req, commandPid(paths, record));
   const helper = helperPath();
+  const event = () => appendEvent(paths, { type: 'container', action: 'exec', id: record.id, name: record.name, attributes: { command: req.command.join(' ') } });
   if (req.detach) {
+    event();
     await startDetachedHelper(helper, ['--status-fd', '3', ...args]);
     return 0;
   }
-  return runHelper(helper, ['--die-with-parent', String(process.pid), ...args], {
+  const ended = runPlainHelper(helper, ['--die-with-parent', String(process.pid), ...args], {
     stdin: req.interactive ? 'inherit' : 'ignore',
     forwardSignals: !!hooks.forwardSignals,
   });
+  // Written while the helper starts (it has started already, or failed to).
+  event();
+  return ended;
 }

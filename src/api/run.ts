@@ -183,6 +183,7 @@ async function recordSandbox(paths: StorePaths, request: RunRequest, hooks: RunH
     hostname: request.hostname ?? id.slice(0, 12),
     request: resolved,
     state: { status: 'created' },
+    imageConfig: { env: image.env, ...(image.user ? { user: image.user } : {}), ...(image.workingDir ? { workingDir: image.workingDir } : {}) },
   };
   mkdirSync(paths.data, { recursive: true });
   try {

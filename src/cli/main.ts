@@ -6,7 +6,7 @@
  */
 import { formatError, SandboxError, EXIT_SANDBOX_ERROR } from '../errors.js';
 import { runFromArgv } from './commands/run.js';
-import { execFromArgv } from './commands/exec.js';
+import { execFromArgv, imageOfRecord } from './commands/exec.js';
 import { psFromArgv } from './commands/ps.js';
 import { versionCommand } from './commands/version.js';
 
@@ -14,7 +14,8 @@ const debug = !!process.env.SANDBOX_DEBUG;
 
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'run' && (await runFromArgv(argv.slice(1), {}))) return;
-  if (argv[0] === 'exec' && (await execFromArgv(argv.slice(1), {}))) return;
+  // bin/sandbox runs exec from its own bundle (dist/exec.cjs); it comes here for what that leaves.
+  if (argv[0] === 'exec' && (await execFromArgv(argv.slice(1), {}, imageOfRecord))) return;
   if (argv[0] === 'ps' && psFromArgv(argv.slice(1))) return;
   if (argv[0] === 'version' && argv.length === 1) return versionCommand.handler({ _: [], $0: 'sandbox' });
   const { runYargs } = await import('./yargs-cli.js');

@@ -5,8 +5,7 @@
  * the terminal reaches the helper directly too; it drops the CLI's copy.
  */
 import type { StdioOptions } from 'node:child_process';
-import { spawn } from './spawn.js';
-import { constants } from 'node:os';
+import { spawn, spawnPlain } from './spawn.js';
 import { SandboxError, EXIT_SANDBOX_ERROR } from '../errors.js';
 
 /** What the helper reports on its status descriptor, one JSON object per line. */
@@ -27,6 +26,16 @@ export interface LaunchOptions {
 }
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGCONT'];
+
+/** The exit status of the helper as a shell reports it: 128+N when a signal ended it. */
+function exitStatus(code: number | null, signal: NodeJS.Signals | null): number {
+  if (signal) return 128 + ((require('node:os') as typeof import('node:os')).constants.signals[signal] ?? 0);
+  return code ?? EXIT_SANDBOX_ERROR;
+}
+
+function helperStartError(err: Error): SandboxError {
+  return new SandboxError(`cannot start the sandbox helper: ${err.message}`, { hint: 'run `npm run build`, then `sandbox doctor`', cause: err });
+}
 
 /** Calls `each` for every JSON line the helper writes on its status descriptor. */
 function onStatusLines(stream: NodeJS.ReadableStream | null, each: (status: HelperStatus) => void): void {
@@ -109,13 +118,46 @@ export function runHelper(helper: string, args: string[], options: LaunchOptions
     });
   }
   return new Promise((resolve, reject) => {
-    child.on('error', (err) => {
-      reject(new SandboxError(`cannot start the sandbox helper: ${err.message}`, { hint: 'run `npm run build`, then `sandbox doctor`', cause: err }));
-    });
+    child.on('error', (err) => reject(helperStartError(err)));
     child.on('exit', (code, signal) => {
       if (options.forwardSignals) for (const s of FORWARDED) process.off(s, forward);
-      if (signal) resolve(128 + (constants.signals[signal] ?? 0));
-      else resolve(code ?? EXIT_SANDBOX_ERROR);
+      resolve(exitStatus(code, signal));
     });
+  });
+}
+
+/** A plan up to this size goes in the helper's environment (one variable holds 128 KiB at most); a longer one through a pipe. */
+const MAX_PLAN_IN_ENV = 64 * 1024;
+
+/** The plan as `--args-env` reads it: each word as its length in UTF-8 bytes, ':' and the word. */
+export function encodePlanForEnv(args: readonly string[]): string {
+  let out = '';
+  for (const a of args) out += `${Buffer.byteLength(a)}:${a}`;
+  return out;
+}
+
+/**
+ * Runs the helper with our stdout and stderr, stdin or /dev/null, and nothing else: no
+ * status pipe, the plan in its environment (`--args-env`), so that neither pipes nor
+ * node:child_process are needed (see spawnPlain). What `exec` uses: every Makefile line
+ * may pay its start-up. Resolves to the exit code.
+ */
+export function runPlainHelper(helper: string, args: string[], options: Pick<LaunchOptions, 'stdin' | 'forwardSignals'>): Promise<number> {
+  const plan = encodePlanForEnv(args);
+  if (plan.length > MAX_PLAN_IN_ENV) return runHelper(helper, args, options);
+  return new Promise((resolve, reject) => {
+    let ended = false;
+    const forward = (sig: NodeJS.Signals) => { child.kill(sig); };
+    const end = () => {
+      ended = true;
+      if (options.forwardSignals) for (const s of FORWARDED) process.off(s, forward);
+    };
+    const child = spawnPlain(helper, ['--args-env'], {
+      env: { SANDBOX_LAUNCH_ARGS: plan },
+      stdio: [options.stdin === 'inherit' ? 0 : 'ignore', 1, 2],
+      onExit: (code, signal) => { end(); resolve(exitStatus(code, signal)); },
+      onError: (err) => { end(); reject(helperStartError(err)); },
+    });
+    if (options.forwardSignals && !ended) for (const s of FORWARDED) process.on(s, forward);
   });
 }

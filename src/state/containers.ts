@@ -39,6 +39,8 @@ export interface ContainerRecord {
   hostname: string;
   request: RunRequest;
   state: ContainerState;
+  /** What `exec` takes from the image (kept at creation, so that exec reads no image); absent in older records. */
+  imageConfig?: { env: string[]; user?: string; workingDir?: string };
 }
 
 export const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;

@@ -5,12 +5,17 @@
  * exec'd process dying with the sandbox, and exec into a stopped or missing one.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { test } from 'node:test';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import type { ChildProcess } from 'node:child_process';
 import { busyboxRootfsTar } from './fixtures.js';
 import {
-  collect, eventually, importImage, lines, newStore, requireRootless, runSandbox, show, spawnSandbox,
+  SANDBOX_BIN, collect, eventually, importImage, killGroup, lines, newStore, requireRootless, runSandbox, show,
+  spawnAsUser, spawnSandbox, underCI,
 } from './harness.js';
+
+const SCRIPT = ['/usr/bin/script', '/bin/script'].find((p) => existsSync(p));
 
 /** Host pids whose command line is exactly `argv` (we run as root, or as their owner). */
 function hostPids(argv: string[]): number[] {
@@ -145,4 +150,139 @@ test('exec into a running sandbox: env, user, cwd, exit codes, files, processes,
     assert.equal(after.code, 125, show(after));
     assertOneLineError(after.stderr, /not running/);
   });
+});
+
+/** What a child printed so far (stdout and stderr), and a wait for a pattern in it. */
+function screen(child: ChildProcess): { text: () => string; expect: (re: RegExp, ms?: number) => Promise<RegExpExecArray> } {
+  let out = '';
+  let wake: Array<() => void> = [];
+  const onData = (d: Buffer) => { out += String(d); for (const w of wake.splice(0)) w(); };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  child.on('close', () => { for (const w of wake.splice(0)) w(); });
+  return {
+    text: () => out,
+    expect: async (re, ms = 15_000) => {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const m = re.exec(out);
+        if (m) return m;
+        if (Date.now() >= deadline || child.exitCode !== null || child.signalCode !== null) {
+          throw new Error(`no ${re} within ${ms} ms; the screen:\n${JSON.stringify(out)}`);
+        }
+        await new Promise<void>((r) => { const t = setTimeout(r, 200); wake.push(() => { clearTimeout(t); r(); }); });
+      }
+    },
+  };
+}
+
+function requireScript(t: TestContext): boolean {
+  if (SCRIPT) return true;
+  const reason = 'util-linux `script` is missing (apt-get install bsdutils): no pseudo-terminal to test exec -t with';
+  if (underCI()) throw new Error(`CI is set, so this is a failure, not a skip: ${reason}`);
+  t.skip(reason);
+  return false;
+}
+
+async function runningBox(t: TestContext, extra: string[] = []): Promise<string> {
+  const root = await newStore(t);
+  await importImage(root, await busyboxRootfsTar(), 'bb');
+  t.after(async () => { await runSandbox(['rm', '-f', 'box'], { root }); });
+  const run = await runSandbox(['run', '-d', '--name', 'box', '--network', 'none', ...extra, 'bb', 'sleep', '600'], { root });
+  assert.equal(run.code, 0, show(run));
+  return root;
+}
+
+test('exec -it: a terminal of the outer size; Ctrl-C reaches the command; the exit code comes back; -t alone', async (t) => {
+  if (!requireRootless(t, 'exec -it') || !requireScript(t)) return;
+  const root = await runningBox(t);
+  const inner = `stty rows 21 cols 77; exec ${SANDBOX_BIN} exec -it box sh`;
+  const child = spawnAsUser(SCRIPT!, ['-qec', inner, '/dev/null'], { root, env: { TERM: 'xterm' } });
+  t.after(() => killGroup(child, 'SIGKILL'));
+  const s = screen(child);
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  await s.expect(/# /);
+  // `echo A''B` prints AB; the terminal's echo of the typed line shows A''B.
+  child.stdin?.write("tty; stty size; echo \"term=$TERM\"; echo FIRST''DONE\r");
+  const first = await s.expect(/([\s\S]*?)\nFIRSTDONE\r?\n/);
+  assert.match(first[1] ?? '', /^\/dev\/pts\/\d+\r?$/m, `tty names a pty of the sandbox:\n${s.text()}`);
+  assert.match(first[1] ?? '', /^21 77\r?$/m, `the outer terminal's size:\n${s.text()}`);
+  assert.match(first[1] ?? '', /^term=xterm\r?$/m, `TERM is set for -t:\n${s.text()}`);
+
+  child.stdin?.write("echo SLEEP''ING; sleep 100\r");
+  await s.expect(/\nSLEEPING\r?\n/);
+  await new Promise((r) => setTimeout(r, 300));
+  const sentAt = Date.now();
+  child.stdin?.write('\x03');
+  child.stdin?.write("echo \"status=$?\"; echo ALI''VE\r");
+  const after = await s.expect(/\nSLEEPING\r?\n([\s\S]*?)\nALIVE\r?\n/, 20_000);
+  assert.ok(Date.now() - sentAt < 10_000, 'the sleep was interrupted, not waited out');
+  assert.match(after[1] ?? '', /^status=130\r?$/m, `the interrupted sleep's status:\n${s.text()}`);
+
+  child.stdin?.write('exit 7\r');
+  const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 20_000);
+  const code = await exited;
+  clearTimeout(timer);
+  assert.equal(code, 7, `exit 7 comes back through exec and script:\n${s.text()}`);
+
+  // -t without -i: a terminal all the same, and the command's status.
+  const tOnly = spawnAsUser(SCRIPT!, ['-qec', `${SANDBOX_BIN} exec -t box sh -c 'tty; exit 3'`, '/dev/null'], { root });
+  t.after(() => killGroup(tOnly, 'SIGKILL'));
+  const r = await collect(tOnly, { timeoutMs: 30_000, what: 'exec -t' });
+  assert.equal(r.code, 3, show(r));
+  assert.match(r.stdout, /^\/dev\/pts\/\d+\r?$/m, show(r));
+});
+
+test("exec passes the CLI's signals on; when the CLI is killed, its command dies too", async (t) => {
+  if (!requireRootless(t, 'exec signals')) return;
+  const root = await runningBox(t);
+  // SIGTERM to the CLI reaches the command (a shell that reports it), and its status comes back.
+  const trap = "trap 'echo got-term; exit 42' TERM; while :; do sleep 0.1; done";
+  const term = spawnSandbox(['exec', 'box', 'sh', '-c', trap], { root });
+  const termDone = collect(term, { timeoutMs: 30_000, what: 'exec with a TERM trap' });
+  const ready = await eventually(() => (hostPids(['sh', '-c', trap]).length ? '' : 'not yet'));
+  assert.equal(ready, '', 'the trapping shell runs');
+  await new Promise((r) => setTimeout(r, 200)); // past its `trap`
+  process.kill(term.pid!, 'SIGTERM');
+  const r = await termDone;
+  assert.equal(r.code, 42, show(r));
+  assert.match(r.stdout, /got-term/, show(r));
+
+  // SIGKILL to the CLI: nothing is left to pass signals on, so the command goes with it.
+  const fg = spawnSandbox(['exec', 'box', 'sleep', '4323'], { root });
+  const fgDone = collect(fg, { timeoutMs: 30_000, what: 'exec box sleep 4323' });
+  const started = await eventually(() => (hostPids(['sleep', '4323']).length ? '' : 'not yet'));
+  assert.equal(started, '', "the exec'd sleep runs");
+  process.kill(fg.pid!, 'SIGKILL');
+  await fgDone;
+  const gone = await eventually(() => (hostPids(['sleep', '4323']).length ? 'still running' : ''));
+  assert.equal(gone, '', "the exec'd sleep died with the killed CLI");
+  const alive = await runSandbox(['exec', 'box', 'true'], { root });
+  assert.equal(alive.code, 0, `the sandbox itself goes on: ${show(alive)}`);
+});
+
+test('exec into a --network host sandbox, and into one recorded before records kept the image config', async (t) => {
+  if (!requireRootless(t, 'exec')) return;
+  const root = await newStore(t);
+  await importImage(root, await busyboxRootfsTar(), 'bb');
+  t.after(async () => { await runSandbox(['rm', '-f', 'hostnet', 'old'], { root }); });
+
+  const host = await runSandbox(['run', '-d', '--name', 'hostnet', '--network', 'host', 'bb', 'sleep', '600'], { root });
+  assert.equal(host.code, 0, show(host));
+  const h = await runSandbox(['exec', 'hostnet', 'sh', '-c', 'echo "$HOSTNAME"; ls /sys/class/net | grep -c .'], { root });
+  assert.equal(h.code, 0, show(h));
+  assert.match(h.stdout, /^[0-9a-f]{12}\n/, show(h));
+
+  const imported = await runSandbox(['import', '-c', 'ENV FROM_IMAGE=yes', '-c', 'WORKDIR /tmp', '-c', 'USER app', await busyboxRootfsTar(), 'bbcfg'], { root });
+  assert.equal(imported.code, 0, show(imported));
+  const old = await runSandbox(['run', '-d', '--name', 'old', '--network', 'none', 'bbcfg', 'sleep', '600'], { root });
+  assert.equal(old.code, 0, show(old));
+  const file = join(root, 'data', 'containers', old.stdout.trim(), 'container.json');
+  const record = JSON.parse(readFileSync(file, 'utf8')) as { imageConfig?: unknown };
+  assert.ok(record.imageConfig, 'a new record keeps the image config');
+  delete record.imageConfig;
+  writeFileSync(file, JSON.stringify(record, null, 2));
+  const o = await runSandbox(['exec', 'old', 'sh', '-c', 'echo "$(id -un) $(pwd) $FROM_IMAGE"'], { root });
+  assert.equal(o.code, 0, show(o));
+  assert.equal(o.stdout, 'app /tmp yes\n', `the user, working directory and environment of the image: ${show(o)}`);
 });

@@ -3,16 +3,30 @@ import { readFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import { EXEC_USAGE, parseExecArgv, toExecRequest } from '../exec-options.js';
-import { execInSandbox } from '../../api/exec.js';
+import { execInSandbox, type ExecHooks, type ExecImageConfig } from '../../api/exec.js';
+import { resolveRoot } from '../../api/run.js';
+import type { StorePaths } from '../../state/paths.js';
+import type { ContainerRecord } from '../../state/containers.js';
 
-/** Runs `exec` from the words after the verb; false when help was asked for. */
-export async function execFromArgv(words: string[], globals: GlobalArgs): Promise<boolean> {
+/**
+ * Runs `exec` from the words after the verb; false when help was asked for, or when the
+ * sandbox's record predates `imageConfig` and `imageOf` was not given (nothing was done:
+ * the full CLI, which gives it, takes over; see src/cli/exec-main.ts).
+ */
+export async function execFromArgv(words: string[], globals: GlobalArgs, imageOf?: ExecHooks['imageOf']): Promise<boolean> {
   const args = parseExecArgv(words);
   if (args.help) return false;
   const request = toExecRequest(args, { env: process.env, readFile: (p) => readFileSync(p, 'utf8') });
   const paths = storePathsFromArgs({ ...globals, ...(args.root ? { root: args.root } : {}) });
-  process.exitCode = await execInSandbox(paths, args.name!, request, { forwardSignals: true });
+  const code = await execInSandbox(paths, args.name!, request, { forwardSignals: true, ...(imageOf ? { imageOf } : {}) });
+  if (code === undefined) return false;
+  process.exitCode = code;
   return true;
+}
+
+/** The image's part for exec, read from the image store: for records older than `imageConfig`. */
+export function imageOfRecord(paths: StorePaths, record: ContainerRecord): ExecImageConfig {
+  return resolveRoot(paths, record.imageId ? { ...record.request, image: record.imageId } : record.request).image;
 }
 
 let yargsOfExec: Argv | undefined;
@@ -32,6 +46,6 @@ export const execCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     .option('user', { alias: 'u', type: 'string', describe: 'UID[:GID] or NAME[:GROUP]' })) as Argv<GlobalArgs>,
   handler: async (argv) => {
     const raw = Array.isArray((argv as { '--'?: unknown })['--']) ? ((argv as { '--'?: unknown[] })['--'] ?? []).map(String) : [];
-    if (!(await execFromArgv(raw[0] === 'exec' ? raw.slice(1) : raw, argv))) yargsOfExec?.showHelp('log');
+    if (!(await execFromArgv(raw[0] === 'exec' ? raw.slice(1) : raw, argv, imageOfRecord))) yargsOfExec?.showHelp('log');
   },
 };
