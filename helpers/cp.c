@@ -48,6 +48,8 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#define SAY_PROG "sandbox-cp"
+#include "say.h"
 #include "idmap.h"
 #include "tar.h"
 
@@ -72,31 +74,26 @@ static struct {
 } opt;
 
 static void __attribute__((noreturn, format(printf, 2, 3))) die(int code, const char *fmt, ...) {
-  char buf[2048];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt, ap);
+  vsay("", fmt, ap);
   va_end(ap);
-  dprintf(2, "sandbox-cp: %s\n", buf);
   _exit(code);
 }
 
 static void warn(const char *fmt, ...) {
-  char buf[2048];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt, ap);
+  vsay("warning: ", fmt, ap);
   va_end(ap);
-  dprintf(2, "sandbox-cp: warning: %s\n", buf);
 }
 
 static void tar_fatal(const char *fmt, ...) {
-  char buf[2048];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt, ap);
+  vsay("", fmt, ap);
   va_end(ap);
-  die(EXIT_FAIL, "%s", buf);
+  _exit(EXIT_FAIL);
 }
 
 /* ---------- entering the sandbox ---------- */

@@ -41,6 +41,8 @@
 #include <sys/types.h>
 #include <sys/xattr.h>
 
+#define SAY_PROG "sandbox-layer"
+#include "say.h"
 #include "tar.h"
 
 #define EXIT_FAIL 1
@@ -52,22 +54,19 @@
 #define OPAQUE_XATTR "user.overlay.opaque"
 
 static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...) {
-  char buf[2048];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt, ap);
+  vsay("", fmt, ap);
   va_end(ap);
-  dprintf(2, "sandbox-layer: %s\n", buf);
   _exit(EXIT_FAIL);
 }
 
 static void tar_fatal(const char *fmt, ...) {
-  char buf[2048];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt, ap);
+  vsay("", fmt, ap);
   va_end(ap);
-  die("%s", buf);
+  _exit(EXIT_FAIL);
 }
 
 /* A name from the archive as it may be printed on one line: no control characters. */

@@ -164,19 +164,24 @@ function sizeOf(path: string): number {
   try { return statSync(path).size; } catch { return 0; }
 }
 
+/** The blobs and layer directories that the images in the index need. */
+function referencedFiles(paths: StorePaths): { blobs: Set<string>; layers: Set<string> } {
+  const blobs = new Set<string>();
+  const layers = new Set<string>();
+  for (const r of Object.values(readImageIndex(paths).images)) {
+    const f = imageFiles(paths, r);
+    f.blobs.forEach((b) => blobs.add(b));
+    f.layers.forEach((l) => layers.add(l));
+  }
+  return { blobs, layers };
+}
+
 /**
  * Removes the blobs and layers of `gone` images that no remaining image names. Returns
  * the bytes of blobs removed (layer directories are counted by `system df`, not here).
  */
 async function collectGarbage(paths: StorePaths, gone: ImageRecord[]): Promise<number> {
-  const index = readImageIndex(paths);
-  const keepBlobs = new Set<string>();
-  const keepLayers = new Set<string>();
-  for (const r of Object.values(index.images)) {
-    const f = imageFiles(paths, r);
-    f.blobs.forEach((b) => keepBlobs.add(b));
-    f.layers.forEach((l) => keepLayers.add(l));
-  }
+  const { blobs: keepBlobs, layers: keepLayers } = referencedFiles(paths);
   let reclaimed = 0;
   for (const r of gone) {
     const f = imageFiles(paths, r);
@@ -232,19 +237,7 @@ export async function pruneImages(paths: StorePaths, options: { all?: boolean; g
   let reclaimed = report.reclaimed;
   await removeDeadLeftovers(paths, graceMs);
   // Orphans: blobs and layers that no image names (an import killed after its blob was stored).
-  const after = readImageIndex(paths);
-  const keepBlobs = new Set<string>();
-  const keepLayers = new Set<string>();
-  for (const r of Object.values(after.images)) {
-    const f = imageFiles(paths, r);
-    f.blobs.forEach((b) => keepBlobs.add(b));
-    f.layers.forEach((l) => keepLayers.add(l));
-  }
-  for (const v of listSandboxes(paths, { all: true })) {
-    const id = v.record.imageId;
-    const r = id ? after.images[id] : undefined;
-    if (r) imageFiles(paths, r).layers.forEach((l) => keepLayers.add(l));
-  }
+  const { blobs: keepBlobs, layers: keepLayers } = referencedFiles(paths);
   const old = (p: string) => { try { return Date.now() - statSync(p).mtimeMs > graceMs; } catch { return false; } };
   let blobNames: string[] = [];
   try { blobNames = readdirSync(blobsDir(paths)); } catch { blobNames = []; }
