@@ -43,8 +43,12 @@ interface ProcessHandle {
   close(): void;
 }
 
-/** The process handle class of this Node, if it is the one we know. */
+/** The process handle class of this Node, if it is the one we know (and taking it prints no deprecation warning). */
 function processHandleClass(): (new () => ProcessHandle) | undefined {
+  const pending = /--pending-deprecation/;
+  if (process.execArgv.some((a) => pending.test(a)) || pending.test(process.env.NODE_OPTIONS ?? '') || process.env.NODE_PENDING_DEPRECATION === '1') {
+    return undefined;
+  }
   try {
     const binding = (process as unknown as { binding(name: string): { Process?: new () => ProcessHandle } }).binding('process_wrap');
     const P = binding.Process;
@@ -60,19 +64,23 @@ function signalNumber(signal: NodeJS.Signals): number | undefined {
 
 /** Starts `file` (an absolute path) with `args`. */
 export function spawnPlain(file: string, args: readonly string[], options: PlainSpawnOptions): PlainChild {
+  return spawnWithHandle(file, args, options) ?? spawnWithChildProcess(file, args, options);
+}
+
+function spawnWithChildProcess(file: string, args: readonly string[], options: PlainSpawnOptions): PlainChild {
+  const child = spawn(file, args, { env: options.env, stdio: [...options.stdio] });
+  child.on('error', options.onError);
+  child.on('exit', (code, signal) => options.onExit(code, signal));
+  return {
+    get pid() { return child.pid ?? 0; },
+    kill: (signal) => { try { return child.kill(signal); } catch { return false; } },
+  };
+}
+
+/** undefined when this Node's process handle is not the one we know: child_process then. */
+function spawnWithHandle(file: string, args: readonly string[], options: PlainSpawnOptions): PlainChild | undefined {
   const Handle = processHandleClass();
-  if (!Handle) {
-    const child = spawn(file, args, {
-      env: options.env,
-      stdio: options.stdio.map((s) => (s === 'ignore' ? 'ignore' : s)),
-    });
-    child.on('error', options.onError);
-    child.on('exit', (code, signal) => options.onExit(code, signal));
-    return {
-      get pid() { return child.pid ?? 0; },
-      kill: (signal) => { try { return child.kill(signal); } catch { return false; } },
-    };
-  }
+  if (!Handle) return undefined;
   const handle = new Handle();
   let ended = false;
   handle.onexit = (exitCode, signalCode) => {
@@ -80,15 +88,21 @@ export function spawnPlain(file: string, args: readonly string[], options: Plain
     handle.close();
     options.onExit(signalCode ? null : exitCode, (signalCode || null) as NodeJS.Signals | null);
   };
-  const err = handle.spawn({
-    file,
-    args: [file, ...args],
-    envPairs: Object.entries(options.env).map(([k, v]) => `${k}=${v}`),
-    stdio: options.stdio.map((s) => (s === 'ignore' ? { type: 'ignore' } : { type: 'fd', fd: s })),
-    detached: false,
-    windowsHide: false,
-    windowsVerbatimArguments: false,
-  });
+  let err: number;
+  try {
+    err = handle.spawn({
+      file,
+      args: [file, ...args],
+      envPairs: Object.entries(options.env).map(([k, v]) => `${k}=${v}`),
+      stdio: options.stdio.map((s) => (s === 'ignore' ? { type: 'ignore' } : { type: 'fd', fd: s })),
+      detached: false,
+      windowsHide: false,
+      windowsVerbatimArguments: false,
+    });
+  } catch {
+    try { handle.close(); } catch { /* never opened */ }
+    return undefined; /* options it does not take: not the handle we know */
+  }
   if (err) {
     handle.close();
     ended = true;
