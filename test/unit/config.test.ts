@@ -195,9 +195,11 @@ describe('newRootfsConfig', () => {
 });
 
 describe('runConfigOf', () => {
-  it('takes env, entrypoint, cmd, working dir and user', () => {
+  it('takes env, entrypoint, cmd, working dir, user, labels and stop signal', () => {
     const config = newRootfsConfig('sha256:abc', ['ENTRYPOINT ["/init"]', 'CMD ["a"]', 'WORKDIR /w', 'USER u', 'LABEL x=y', 'STOPSIGNAL 9'], 'x');
-    assert.deepEqual(runConfigOf(config), { env: [`PATH=${DEFAULT_PATH}`], entrypoint: ['/init'], cmd: ['a'], workingDir: '/w', user: 'u' });
+    assert.deepEqual(runConfigOf(config), {
+      env: [`PATH=${DEFAULT_PATH}`], entrypoint: ['/init'], cmd: ['a'], workingDir: '/w', user: 'u', labels: { x: 'y' }, stopSignal: '9',
+    });
   });
 
   it('leaves out what the image does not set, env defaults to empty', () => {
