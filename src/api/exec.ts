@@ -14,7 +14,7 @@ import { buildEnv, type ImageRunConfig } from '../runtime/plan.js';
 import { effectiveCapabilities } from '../runtime/capabilities.js';
 import { helperPath } from '../runtime/host-tools.js';
 import { runPlainHelper, startDetachedHelper } from '../runtime/launch.js';
-import { currentState } from './lifecycle.js';
+import { isSameProcess } from '../state/liveness.js';
 
 export interface ExecRequest {
   command: string[];
@@ -47,9 +47,9 @@ function notRunning(record: ContainerRecord): SandboxError {
 /** The sandbox's command, by its host pid: the first child of its current init. */
 function commandPid(paths: StorePaths, record: ContainerRecord): number {
   let init = record.state.pid;
-  try { init = Number(readFileSync(join(containerDir(paths, record.id), 'pid'), 'latin1')) || init; } catch { /* foreground: the record has it */ }
+  try { init = Number(readFileSync(join(containerDir(paths, record.id), 'pid'), 'utf8')) || init; } catch { /* foreground: the record has it */ }
   let children = '';
-  try { children = readFileSync(`/proc/${init}/task/${init}/children`, 'latin1'); } catch { /* ended */ }
+  try { children = readFileSync(`/proc/${init}/task/${init}/children`, 'utf8'); } catch { /* ended */ }
   const pid = parseInt(children, 10);
   if (!pid) throw notRunning(record);
   return pid;
@@ -80,7 +80,10 @@ export function execArgs(record: ContainerRecord, image: ExecImageConfig, req: E
 export async function execInSandbox(paths: StorePaths, ref: string, req: ExecRequest, hooks: ExecHooks = {}): Promise<number | undefined> {
   if (req.command.length === 0) throw new SandboxError('exec needs a command', { hint: 'sandbox exec [OPTIONS] NAME COMMAND [ARG...]' });
   const record = findContainer(paths, ref);
-  if (currentState(paths, record).status !== 'running') throw notRunning(record);
+  // Cheaper than currentState (no exit file): a sandbox that has ended has no command left
+  // for commandPid to find; the monitor's start time guards against a reused init pid.
+  const { status, monitorPid, monitorStartTime } = record.state;
+  if (status !== 'running' || (monitorPid !== undefined && !isSameProcess(monitorPid, monitorStartTime))) throw notRunning(record);
   const image = record.imageConfig ?? hooks.imageOf?.(paths, record);
   if (!image) return undefined;
   const args = execArgs(record, image, req, commandPid(paths, record));

@@ -6,7 +6,8 @@
  */
 import { formatError, SandboxError, EXIT_SANDBOX_ERROR } from '../errors.js';
 import { runFromArgv } from './commands/run.js';
-import { execFromArgv, imageOfRecord } from './commands/exec.js';
+import { execFromArgv } from './exec-main.js';
+import { imageOfRecord } from './commands/exec.js';
 import { psFromArgv } from './commands/ps.js';
 import { versionCommand } from './commands/version.js';
 

@@ -261,7 +261,7 @@ test("exec passes the CLI's signals on; when the CLI is killed, its command dies
   assert.equal(alive.code, 0, `the sandbox itself goes on: ${show(alive)}`);
 });
 
-test('exec into a --network host sandbox, and into one recorded before records kept the image config', async (t) => {
+test('exec into a --network host sandbox, into one recorded before records kept the image config, not into one whose monitor died', async (t) => {
   if (!requireRootless(t, 'exec')) return;
   const root = await newStore(t);
   await importImage(root, await busyboxRootfsTar(), 'bb');
@@ -285,4 +285,13 @@ test('exec into a --network host sandbox, and into one recorded before records k
   const o = await runSandbox(['exec', 'old', 'sh', '-c', 'echo "$(id -un) $(pwd) $FROM_IMAGE"'], { root });
   assert.equal(o.code, 0, show(o));
   assert.equal(o.stdout, 'app /tmp yes\n', `the user, working directory and environment of the image: ${show(o)}`);
+
+  // A sandbox whose monitor was killed (its record still says running) is not exec'd into.
+  const monitorPid = (JSON.parse(readFileSync(file, 'utf8')) as { state: { monitorPid: number } }).state.monitorPid;
+  process.kill(monitorPid, 'SIGKILL');
+  const dead = await eventually(async () => {
+    const r = await runSandbox(['exec', 'old', 'true'], { root });
+    return r.code === 125 && /not running/.test(r.stderr) ? '' : show(r);
+  });
+  assert.equal(dead, '', 'exec into a sandbox whose monitor died fails with 125');
 });

@@ -1,28 +1,12 @@
-/** `sandbox exec [OPTIONS] NAME COMMAND...` */
-import { readFileSync } from 'node:fs';
+/** `sandbox exec [OPTIONS] NAME COMMAND...` (the fast path, without yargs, is in ../exec-main.ts) */
 import type { Argv, CommandModule } from 'yargs';
-import { storePathsFromArgs, type GlobalArgs } from '../context.js';
-import { EXEC_USAGE, parseExecArgv, toExecRequest } from '../exec-options.js';
-import { execInSandbox, type ExecHooks, type ExecImageConfig } from '../../api/exec.js';
+import type { GlobalArgs } from '../context.js';
+import { EXEC_USAGE } from '../exec-options.js';
+import { execFromArgv } from '../exec-main.js';
+import type { ExecImageConfig } from '../../api/exec.js';
 import { resolveRoot } from '../../api/run.js';
 import type { StorePaths } from '../../state/paths.js';
 import type { ContainerRecord } from '../../state/containers.js';
-
-/**
- * Runs `exec` from the words after the verb; false when help was asked for, or when the
- * sandbox's record predates `imageConfig` and `imageOf` was not given (nothing was done:
- * the full CLI, which gives it, takes over; see src/cli/exec-main.ts).
- */
-export async function execFromArgv(words: string[], globals: GlobalArgs, imageOf?: ExecHooks['imageOf']): Promise<boolean> {
-  const args = parseExecArgv(words);
-  if (args.help) return false;
-  const request = toExecRequest(args, { env: process.env, readFile: (p) => readFileSync(p, 'utf8') });
-  const paths = storePathsFromArgs({ ...globals, ...(args.root ? { root: args.root } : {}) });
-  const code = await execInSandbox(paths, args.name!, request, { forwardSignals: true, ...(imageOf ? { imageOf } : {}) });
-  if (code === undefined) return false;
-  process.exitCode = code;
-  return true;
-}
 
 /** The image's part for exec, read from the image store: for records older than `imageConfig`. */
 export function imageOfRecord(paths: StorePaths, record: ContainerRecord): ExecImageConfig {
