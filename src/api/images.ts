@@ -13,14 +13,12 @@ import {
   findImageId, imageFiles, readImageConfig, readImageIndex, readImageManifest, tagKey, tagsOf, updateImageIndex,
   type ImageRecord,
 } from '../images/store.js';
-import { blobPath, blobTempDir, blobsDir } from '../images/blobs.js';
-import { layerDir, layersDir, staleStagingDirs } from '../images/layers.js';
+import { blobPath, blobsDir } from '../images/blobs.js';
+import { imageStoreLeftovers } from '../images/leftovers.js';
+import { layerDir, layersDir } from '../images/layers.js';
 import type { OciImageConfig } from '../images/config.js';
 import { parseImageRef } from '../images/refs.js';
 import { listSandboxes, removeSandbox } from './lifecycle.js';
-import { processStartTime } from '../state/liveness.js';
-
-const pidAlive = (pid: number) => processStartTime(pid) !== undefined;
 
 export interface ImageSummary {
   id: string;
@@ -195,27 +193,6 @@ async function collectGarbage(paths: StorePaths, gone: ImageRecord[]): Promise<n
   return reclaimed;
 }
 
-/** What pull/load/import left when killed: temporary blob files and staging dirs of dead processes. */
-async function removeDeadLeftovers(paths: StorePaths, olderThanMs: number): Promise<number> {
-  let removed = 0;
-  const deadOwner = (name: string, pattern: RegExp, path: string) => {
-    const pid = Number(pattern.exec(name)?.[1]);
-    if (pid && pidAlive(pid)) return false;
-    try { return Date.now() - statSync(path).mtimeMs > olderThanMs || !!pid; } catch { return false; }
-  };
-  let temps: string[] = [];
-  try { temps = readdirSync(blobTempDir(paths)); } catch { temps = []; }
-  for (const t of temps) {
-    const p = join(blobTempDir(paths), t);
-    if (deadOwner(t, /^([0-9]+)-/, p)) { await removeTree(p); removed++; }
-  }
-  for (const p of staleStagingDirs(paths)) {
-    const name = p.slice(layersDir(paths).length + 1);
-    if (deadOwner(name, /^\.[a-z]+-([0-9]+)-/, p)) { await removeTree(p); removed++; }
-  }
-  return removed;
-}
-
 export interface PruneImagesReport {
   deleted: string[];
   reclaimed: number;
@@ -235,7 +212,7 @@ export async function pruneImages(paths: StorePaths, options: { all?: boolean; g
     .map((r) => r.id);
   const report = victims.length ? await removeImages(paths, victims) : { deleted: [], reclaimed: 0 };
   let reclaimed = report.reclaimed;
-  await removeDeadLeftovers(paths, graceMs);
+  for (const l of imageStoreLeftovers(paths, graceMs)) await removeTree(l.path);
   // Orphans: blobs and layers that no image names (an import killed after its blob was stored).
   const { blobs: keepBlobs, layers: keepLayers } = referencedFiles(paths);
   const old = (p: string) => { try { return Date.now() - statSync(p).mtimeMs > graceMs; } catch { return false; } };

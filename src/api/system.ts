@@ -42,8 +42,8 @@ import {
 import { processStartTime } from '../state/liveness.js';
 import { appendEvent } from '../state/events.js';
 import { readJsonIfExists } from '../state/atomic.js';
-import { blobPath, blobsDir, blobTempDir, hasBlob, verifyBlob } from '../images/blobs.js';
-import { isStagingName } from '../images/layers.js';
+import { blobPath, blobsDir, hasBlob, verifyBlob } from '../images/blobs.js';
+import { imageStoreLeftovers } from '../images/leftovers.js';
 import { imageFiles, readImageIndex, tagsOf } from '../images/store.js';
 import { listVolumeNames, leftoverRemovals, volumeDir, volumesDir, volumesOfRequest } from '../state/volumes.js';
 import { helperPath } from '../runtime/host-tools.js';
@@ -300,23 +300,12 @@ export async function checkStore(paths: StorePaths, options: CheckOptions = {}):
   // 2. What killed pulls, loads, imports and commits left (staging directories of layers,
   // temporary blob files: both named after the process that made them), and volume
   // removals killed half-way.
-  const ownerAlive = (name: string) => {
-    const pid = Number(/^\.?[a-z]*-?([0-9]+)-/.exec(name)?.[1]);
-    return pid > 0 && processStartTime(pid) !== undefined;
-  };
-  const layers = join(paths.data, 'layers');
-  for (const e of entries(layers)) {
-    if (!isStagingName(e)) continue;
-    const path = join(layers, e);
-    if (ageMs(path, now) <= TEMP_AGE_MS || ownerAlive(e) || pidsUsing(scan, path).length) continue; // still at work
-    await found({ kind: 'layer-staging', severity: 'problem', path, detail: 'a layer whose unpacking was interrupted', action: 'remove it' },
-      async () => { await removeTree(path); return true; });
-  }
-  for (const e of entries(blobTempDir(paths))) {
-    const path = join(blobTempDir(paths), e);
-    if (ageMs(path, now) <= TEMP_AGE_MS || ownerAlive(e)) continue;
-    await found({ kind: 'blob-temp', severity: 'problem', path, detail: 'a blob whose download or load was interrupted', action: 'remove it' },
-      async () => { await removeTree(path); return true; });
+  for (const l of imageStoreLeftovers(paths, TEMP_AGE_MS, now)) {
+    if (pidsUsing(scan, l.path).length) continue; // still at work (an older version's import)
+    await found({
+      kind: l.kind, severity: 'problem', path: l.path, action: 'remove it',
+      detail: l.kind === 'blob-temp' ? 'a blob whose download or load was interrupted' : 'a layer whose unpacking was interrupted',
+    }, async () => { await removeTree(l.path); return true; });
   }
   for (const path of leftoverRemovals(paths)) {
     if (ageMs(path, now) <= TEMP_AGE_MS || pidsUsing(scan, path).length) continue;

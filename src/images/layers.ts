@@ -5,7 +5,7 @@
  * there only when the whole stream was unpacked AND its sha256 matched the diff id the
  * image config names: a layer directory that exists is complete and right.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
@@ -118,11 +118,4 @@ export async function ensureLayer(paths: StorePaths, blob: Descriptor, diffId: s
   let compression: StreamCompression | undefined = layerCompression(blob.mediaType);
   if (!compression) compression = detectCompression(await peek(raw, 8));
   await unpackLayer(paths, decompressStream(raw, compression), diffId, blob.digest);
-}
-
-/** Staging directories of unpacks that were killed (none of them is a layer). */
-export function staleStagingDirs(paths: StorePaths): string[] {
-  let names: string[];
-  try { names = readdirSync(layersDir(paths)); } catch { return []; }
-  return names.filter(isStagingName).map((n) => join(layersDir(paths), n));
 }

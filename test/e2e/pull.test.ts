@@ -8,14 +8,15 @@
  * errors users hit.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { APP_GID, APP_UID, SETUID_PATH, busyboxRootfsTar } from './fixtures.js';
 import {
-  SANDBOX_BIN, asUser, lines, newStore, newUserDir, requireNoProblems, requireRootless, runSandbox, show, type RunResult,
+  SANDBOX_BIN, asUser, killGroup, lines, spawnSandbox, newStore, newUserDir, requireNoProblems, requireRootless, runSandbox, show, type RunResult,
 } from './harness.js';
 import { buildTar, dir, file, hardlink, opaque, symlink, whiteout } from './layer-tar.js';
 import { hostPlatformSpec, writeOciLayout, type ImageSpec, type LayerSpec } from './oci-layout.js';
@@ -336,3 +337,45 @@ test('on a terminal, pull draws progress lines in place; -q draws nothing', asyn
 
 // Pull speed against `podman pull` is measured by `npm run bench -- --only pull` (bench/pull.ts),
 // not asserted here: timings in tests fail on a busy machine for reasons that are not bugs.
+
+test('a pull killed half-way leaves no image; system check removes what it left; the next pull completes', async (t) => {
+  if (!ready(t, 'interrupted pull')) return;
+  const reg = await startRegistry(t);
+  // Big random layers, so that the kill lands while layers are downloading and unpacking.
+  const layers: LayerSpec[] = [await baseLayer()];
+  for (let l = 0; l < 3; l++) {
+    const entries = [dir(`big${l}`)];
+    for (let f = 0; f < 40; f++) entries.push(file(`big${l}/f${f}`, randomBytes(1 << 20)));
+    layers.push({ tar: await buildTar(entries), compression: 'gzip' });
+  }
+  await publish(reg.host, 'test/big:v1', [{ layers }]);
+  const ref = `${reg.host}/test/big:v1`;
+  const root = await newStore(t);
+  const data = join(root, 'data');
+  const inFlight = () => [
+    ...(existsSync(join(data, 'blobs', 'tmp')) ? readdirSync(join(data, 'blobs', 'tmp')) : []),
+    ...(existsSync(join(data, 'layers')) ? readdirSync(join(data, 'layers')).filter((n) => n.startsWith('.')) : []),
+  ];
+  const child = spawnSandbox(['pull', ref], { root });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const exited = new Promise<void>((res) => child.on('close', () => res()));
+  for (let i = 0; i < 200 && inFlight().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(inFlight().length > 0, `the pull was caught at work (a blob or a layer in progress):\n${stderr}`);
+  killGroup(child, 'SIGKILL');
+  await exited;
+
+  const images = await runSandbox(['images', '-q'], { root });
+  assert.equal(images.stdout, '', `no image after a killed pull:\n${show(images)}`);
+  // Every layer directory that has a real name is complete (its layer.json is written before the rename).
+  for (const n of (existsSync(join(data, 'layers')) ? readdirSync(join(data, 'layers')) : []).filter((x) => !x.startsWith('.'))) {
+    assert.ok(existsSync(join(data, 'layers', n, 'layer.json')), `layer ${n} is whole`);
+  }
+  const check = await runSandbox(['system', 'check', '--repair'], { root });
+  assert.equal(check.code, 0, show(check));
+  assert.deepEqual(inFlight(), [], `nothing of the killed pull is left:\n${show(check)}`);
+  const again = await runSandbox(['pull', '-q', ref], { root, timeoutMs: 120_000 });
+  assert.equal(again.code, 0, show(again));
+  const r = await runSandbox(['run', '--rm', '--network', 'none', ref, 'sh', '-c', 'ls /big0 /big1 /big2 | grep -c ^f'], { root });
+  assert.equal(r.stdout, '120\n', show(r));
+});
