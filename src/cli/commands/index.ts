@@ -16,6 +16,7 @@ import { saveCommand } from './save.js';
 import {
   imagesCommand, rmiCommand, tagCommand, untagCommand, historyCommand, imageCommand,
 } from './images.js';
+import { commitCommand, exportCommand } from './commit.js';
 import { logsCommand } from './logs.js';
 import { versionCommand } from './version.js';
 import { volumeCommand } from './volume.js';
@@ -28,4 +29,4 @@ import {
 } from './lifecycle.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [runCommand, createCommand, execCommand, cpCommand, topCommand, statsCommand, psCommand, stopCommand, killCommand, startCommand, rmCommand, inspectCommand, restartCommand, waitCommand, renameCommand, logsCommand, eventsCommand, labelCommand, importCommand, loadCommand, saveCommand, pullCommand, pushCommand, loginCommand, logoutCommand, imagesCommand, rmiCommand, tagCommand, untagCommand, historyCommand, imageCommand, volumeCommand, containerCommand, systemCommand, doctorCommand, versionCommand];
+export const commands: CommandModule<any, any>[] = [runCommand, createCommand, execCommand, cpCommand, topCommand, statsCommand, psCommand, stopCommand, killCommand, startCommand, rmCommand, inspectCommand, restartCommand, waitCommand, renameCommand, logsCommand, eventsCommand, labelCommand, importCommand, loadCommand, saveCommand, pullCommand, pushCommand, loginCommand, logoutCommand, imagesCommand, rmiCommand, tagCommand, untagCommand, historyCommand, imageCommand, commitCommand, exportCommand, volumeCommand, containerCommand, systemCommand, doctorCommand, versionCommand];
