@@ -1291,8 +1291,12 @@ static void start_slirp4netns(pid_t init) {
   close(ready[0]);
   if (n != 1) {
     int st;
-    /* The init failed first (and said why): that is the error, not the network. */
-    if (waitpid(init, &st, WNOHANG) == init) _exit(exit_code_of(st));
+    /* The init failed first (and said why): that is the error, not the network. It may
+     * still be on its way out when slirp4netns gives up on its namespaces: half a second. */
+    for (int i = 0; i < 100; i++) {
+      if (waitpid(init, &st, WNOHANG) == init) _exit(exit_code_of(st));
+      usleep(5000);
+    }
     kill(init, SIGKILL);
     die_hint("slirp4netns needs read-write access to /dev/net/tun (`sandbox doctor` checks it; a distribution sets it 0666); or use --network none|host",
              "slirp4netns could not set up the network of the sandbox");
