@@ -992,24 +992,32 @@ static void __attribute__((noreturn)) run_init(int sock) {
   run_and_wait(sock, cleanup_parent, cleanup_name);
 }
 
-/* The end of init: the terminal, the command, the report of its start, signals passed
- * on; it also waits for the network, becomes non-dumpable, ends everything inside with
- * the command, and removes the writable layer (--cleanup). */
-static void __attribute__((noreturn)) run_and_wait(int sock, int cleanup_parent, const char *cleanup_name) {
-  int pty_master = -1;
-  if (plan.tty) {
-    pty_master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (pty_master < 0) die("cannot open /dev/ptmx in the sandbox: %s", strerror(errno));
-    int unlock = 0;
-    if (ioctl(pty_master, TIOCSPTLCK, &unlock) < 0) die("cannot unlock the terminal: %s", strerror(errno));
-    if (send_fd(sock, 'T', pty_master) < 0) die("cannot hand the terminal to the monitor: %s", strerror(errno));
-  }
+/* The next signal from the signalfd (0 when none could be read). */
+static int read_signal(int sfd, struct signalfd_siginfo *si) {
+  return read(sfd, si, sizeof *si) == sizeof *si ? (int)si->ssi_signo : 0;
+}
 
-  if (plan.slirp4netns) wait_for_monitor(sock, 'N');
-  /* Not dumpable from here on: the sandbox's root cannot reach our descriptors (the
-   * host directory kept for --cleanup) through /proc/1/fd. Not earlier: slirp4netns
-   * needs our /proc/PID/ns files. */
-  prctl(PR_SET_DUMPABLE, 0);
+/* On SIGCHLD: reaps every child that ended; when `child` did, its status goes to *code. */
+static void reap(pid_t child, int *code, int *done) {
+  int st;
+  pid_t w;
+  while ((w = waitpid(-1, &st, WNOHANG)) > 0)
+    if (w == child) { *code = exit_code_of(st); *done = 1; }
+}
+
+/* A new terminal of the sandbox's /dev/pts (for -t); the command opens its other end. */
+static int open_pty_master(void) {
+  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) die("cannot open /dev/ptmx in the sandbox: %s", strerror(errno));
+  int unlock = 0;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0) die("cannot unlock the terminal: %s", strerror(errno));
+  return master;
+}
+
+/* Forks the command (run_command) and waits until it has been exec'd: the exec pipe
+ * ends at once when it was; text comes first when it could not be, and why. Returns its
+ * pid; `why` gets that text, NUL-terminated (empty: it runs). */
+static pid_t start_command(int pty_master, char *why, size_t size) {
   int execpipe[2];
   if (pipe2(execpipe, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
   pid_t child = fork();
@@ -1020,23 +1028,41 @@ static void __attribute__((noreturn)) run_and_wait(int sock, int cleanup_parent,
     run_command(pty_master);
   }
   close(execpipe[1]);
-  if (pty_master >= 0) close(pty_master);
-  if (log_out_w >= 0) { close(log_out_w); close(log_err_w); }
-  /* EOF at once: the command was exec'd ('S' to the monitor). Text first: it could
-   * not be, and why ('E' + the text, which the monitor prints). */
-  char report[4096];
   size_t got = 0;
-  report[got++] = 'E';
   for (;;) {
-    ssize_t n = read(execpipe[0], report + got, sizeof report - got);
+    ssize_t n = read(execpipe[0], why + got, size - 1 - got);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     got += (size_t)n;
-    if (got == sizeof report) break;
+    if (got == size - 1) break;
   }
   close(execpipe[0]);
-  if (got == 1) report[0] = 'S';
-  ssize_t unused = write(sock, report, got);
+  why[got] = 0;
+  return child;
+}
+
+/* The end of init: the terminal, the command, the report of its start, signals passed
+ * on; it also waits for the network, becomes non-dumpable, ends everything inside with
+ * the command, and removes the writable layer (--cleanup). */
+static void __attribute__((noreturn)) run_and_wait(int sock, int cleanup_parent, const char *cleanup_name) {
+  int pty_master = -1;
+  if (plan.tty) {
+    pty_master = open_pty_master();
+    if (send_fd(sock, 'T', pty_master) < 0) die("cannot hand the terminal to the monitor: %s", strerror(errno));
+  }
+
+  if (plan.slirp4netns) wait_for_monitor(sock, 'N');
+  /* Not dumpable from here on: the sandbox's root cannot reach our descriptors (the
+   * host directory kept for --cleanup) through /proc/1/fd. Not earlier: slirp4netns
+   * needs our /proc/PID/ns files. */
+  prctl(PR_SET_DUMPABLE, 0);
+  /* To the monitor: 'S' when the command runs, else 'E' and why (which it prints). */
+  char report[4096];
+  pid_t child = start_command(pty_master, report + 1, sizeof report - 1);
+  if (pty_master >= 0) close(pty_master);
+  if (log_out_w >= 0) { close(log_out_w); close(log_err_w); }
+  report[0] = report[1] ? 'E' : 'S';
+  ssize_t unused = write(sock, report, 1 + strlen(report + 1));
   (void)unused;
 
   sigset_t mask;
@@ -1053,13 +1079,10 @@ static void __attribute__((noreturn)) run_and_wait(int sock, int cleanup_parent,
     }
     if (!(p[0].revents & POLLIN)) continue;
     struct signalfd_siginfo si;
-    if (read(sfd, &si, sizeof si) != sizeof si) continue;
-    int sig = (int)si.ssi_signo;
+    int sig = read_signal(sfd, &si);
+    if (!sig) continue;
     if (sig == SIGCHLD) {
-      int st;
-      pid_t w;
-      while ((w = waitpid(-1, &st, WNOHANG)) > 0)
-        if (w == child) { code = exit_code_of(st); child_done = 1; }
+      reap(child, &code, &child_done);
     } else if (sig == SIG_ABORT) {
       aborted = 1;
       break;
@@ -1415,35 +1438,13 @@ static int run_exec(int sfd) {
 
   int master = -1;
   if (plan.tty) {
-    master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (master < 0) die("cannot open /dev/ptmx in the sandbox: %s", strerror(errno));
-    int unlock = 0;
-    if (ioctl(master, TIOCSPTLCK, &unlock) < 0) die("cannot unlock the terminal: %s", strerror(errno));
+    master = open_pty_master();
     copy_winsize(master);
   }
-  int execpipe[2];
-  if (pipe2(execpipe, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
-  pid_t child = fork();
-  if (child < 0) die("fork: %s", strerror(errno));
-  if (child == 0) {
-    close(execpipe[0]);
-    dup2(execpipe[1], EXEC_REPORT_FD);
-    run_command(master);
-  }
-  close(execpipe[1]);
+  char why[4096];
+  pid_t child = start_command(master, why, sizeof why);
   status("{\"pid\":%d}", (int)child);
-  /* EOF at once: the command was exec'd. Text first: it could not be, and why. */
-  char report[4096];
-  size_t got = 0;
-  for (;;) {
-    ssize_t n = read(execpipe[0], report + got, sizeof report - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += (size_t)n;
-    if (got == sizeof report) break;
-  }
-  close(execpipe[0]);
-  if (got) write_all(2, report, got);
+  if (why[0]) write_all(2, why, strlen(why));
   else status("{\"started\":true}");
   if (master >= 0 && isatty(0) && tcgetattr(0, &saved_termios) == 0) {
     termios_saved = 1;
@@ -1472,13 +1473,10 @@ static int run_exec(int sfd) {
     if (i_master >= 0 && p[i_master].revents && !pump(master, 1)) master_done = 1;
     if (!(p[0].revents & POLLIN)) continue;
     struct signalfd_siginfo si;
-    if (read(sfd, &si, sizeof si) != sizeof si) continue;
-    int sig = (int)si.ssi_signo;
+    int sig = read_signal(sfd, &si);
+    if (!sig) continue;
     if (sig == SIGCHLD) {
-      int st;
-      pid_t w;
-      while ((w = waitpid(-1, &st, WNOHANG)) > 0)
-        if (w == child) { code = exit_code_of(st); exited = 1; }
+      reap(child, &code, &exited);
     } else if (sig == SIGWINCH) {
       if (master >= 0) copy_winsize(master);
     } else if ((sig == SIGINT || sig == SIGQUIT) && si.ssi_code == SI_KERNEL) {

@@ -11,8 +11,8 @@ import { test, type TestContext } from 'node:test';
 import type { ChildProcess } from 'node:child_process';
 import { busyboxRootfsTar } from './fixtures.js';
 import {
-  SANDBOX_BIN, collect, eventually, importImage, killGroup, lines, newStore, requireRootless, runSandbox, show,
-  spawnAsUser, spawnSandbox, underCI,
+  SANDBOX_BIN, collect, eventually, importImage, killGroup, lines, newStore, requireNoProblems, requireRootless, runSandbox,
+  show, spawnAsUser, spawnSandbox,
 } from './harness.js';
 
 const SCRIPT = ['/usr/bin/script', '/bin/script'].find((p) => existsSync(p));
@@ -176,14 +176,6 @@ function screen(child: ChildProcess): { text: () => string; expect: (re: RegExp,
   };
 }
 
-function requireScript(t: TestContext): boolean {
-  if (SCRIPT) return true;
-  const reason = 'util-linux `script` is missing (apt-get install bsdutils): no pseudo-terminal to test exec -t with';
-  if (underCI()) throw new Error(`CI is set, so this is a failure, not a skip: ${reason}`);
-  t.skip(reason);
-  return false;
-}
-
 async function runningBox(t: TestContext, extra: string[] = []): Promise<string> {
   const root = await newStore(t);
   await importImage(root, await busyboxRootfsTar(), 'bb');
@@ -194,7 +186,8 @@ async function runningBox(t: TestContext, extra: string[] = []): Promise<string>
 }
 
 test('exec -it: a terminal of the outer size; Ctrl-C reaches the command; the exit code comes back; -t alone', async (t) => {
-  if (!requireRootless(t, 'exec -it') || !requireScript(t)) return;
+  const noScript = SCRIPT ? [] : ['util-linux `script` is missing (apt-get install bsdutils): no pseudo-terminal'];
+  if (!requireRootless(t, 'exec -it') || !requireNoProblems(t, 'exec -it', noScript)) return;
   const root = await runningBox(t);
   const inner = `stty rows 21 cols 77; exec ${SANDBOX_BIN} exec -it box sh`;
   const child = spawnAsUser(SCRIPT!, ['-qec', inner, '/dev/null'], { root, env: { TERM: 'xterm' } });
