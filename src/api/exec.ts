@@ -3,6 +3,9 @@
  * overrides), user, capabilities and no_new_privs, in every one of its namespaces. The
  * helper joins them through the sandbox's command (its init is not dumpable, on purpose),
  * and the exec'd process dies with the sandbox (it is inside its pid namespace).
+ * Start-up matters (Makefile lines exec into a dev sandbox): the image's part comes from
+ * the record (imageConfig), the liveness check reads one /proc file, and the helper starts
+ * with our stdio and its plan in its environment (runPlainHelper), with no monitor process.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
