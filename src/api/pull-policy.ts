@@ -4,6 +4,7 @@
  * Podman and Docker do). `host`, `--rootfs` and image ids never pull.
  */
 import type { RunRequest } from './types.js';
+import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { findImageId, readImageIndex } from '../images/store.js';
 import type { ProgressSink } from '../images/registry/progress.js';
@@ -26,11 +27,19 @@ export async function pullForRun(paths: StorePaths, request: RunRequest, progres
   }
   // Loaded only when a pull happens: the registry client is not on run's fast path.
   const { pullImage } = await import('../images/pull.js');
-  await pullImage(paths, request.image, {
-    ...(request.platform ? { platform: request.platform } : {}),
-    ...(request.tlsVerify !== undefined ? { tlsVerify: request.tlsVerify } : {}),
-    ...(request.quiet ? { quiet: true } : {}),
-    ...(progress ? { progress } : {}),
-  });
+  try {
+    await pullImage(paths, request.image, {
+      ...(request.platform ? { platform: request.platform } : {}),
+      ...(request.tlsVerify !== undefined ? { tlsVerify: request.tlsVerify } : {}),
+      ...(request.quiet ? { quiet: true } : {}),
+      ...(progress ? { progress } : {}),
+    });
+  } catch (err) {
+    if (policy !== 'missing' || !(err instanceof SandboxError)) throw err;
+    // Most often a typo or an image that only exists elsewhere: say both things at once.
+    throw new SandboxError(`image "${request.image}" is not in the store, and pulling it failed: ${err.message}`, {
+      hint: `${err.hint ? `${err.hint}; or ` : ''}import or load it (\`sandbox images\` lists what you have); --pull never does not try registries`,
+    });
+  }
   return true;
 }

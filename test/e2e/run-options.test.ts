@@ -69,10 +69,15 @@ test('exit status 125 and a one-line error with a hint: unknown image, bad optio
   if (!requireRootless(t, 'exit 125')) return;
   const root = await newStore(t);
 
-  const noImage = await runSandbox(['run', '--rm', 'no-such-image-here', 'true'], { root });
+  const noImage = await runSandbox(['run', '--rm', '--pull', 'never', 'no-such-image-here', 'true'], { root });
   assert.equal(noImage.code, 125, show(noImage));
   assertErrorWithHint(noImage);
   assert.match(noImage.stderr, /no-such-image-here/, show(noImage));
+  // Without --pull never, a missing image is pulled first (as Docker and Podman do): a
+  // registry that cannot be reached makes one error line, after the line saying what it tried.
+  const unreachable = await runSandbox(['run', '--rm', '127.0.0.1:1/no-such-image-here', 'true'], { root });
+  assert.equal(unreachable.code, 125, show(unreachable));
+  assert.match(unreachable.stderr, /^Pulling 127\.0\.0\.1:1\/no-such-image-here:latest from 127\.0\.0\.1:1\nsandbox: image "127\.0\.0\.1:1\/no-such-image-here" is not in the store, and pulling it failed: .*\nhint: \S.*\n$/, show(unreachable));
 
   const badOption = await runSandbox(['run', '--rm', '--no-such-option', 'host', 'true'], { root });
   assert.equal(badOption.code, 125, show(badOption));
