@@ -25,7 +25,10 @@ const common = {
 };
 
 await Promise.all([
-  build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: join(root, 'dist/sandbox.cjs') }),
+  // The CLI loads the image transfer code (registries, archives) from dist/images.cjs on
+  // first use: see src/images/lazy-transfer.ts.
+  build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: join(root, 'dist/sandbox.cjs'), define: { ...common.define, 'globalThis.__SANDBOX_SPLIT__': 'true' } }),
+  build({ ...common, entryPoints: [join(root, 'src/images/transfer.ts')], outfile: join(root, 'dist/images.cjs') }),
   // `exec` alone, which bin/sandbox loads for `sandbox exec` (a tenth of the CLI to load).
   // No banner: nothing on exec's path uses import.meta.url, and making it costs ~0.3 ms.
   build({ ...common, banner: {}, entryPoints: [join(root, 'src/cli/exec-main.ts')], outfile: join(root, 'dist/exec.cjs') }),

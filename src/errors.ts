@@ -13,6 +13,10 @@ export interface SandboxErrorOptions {
   cause?: unknown;
 }
 
+/** Marks our errors. The CLI is split into bundles (see images/lazy-transfer.ts), each with
+ * its own copy of this class, so `instanceof` goes by this mark, not by the class. */
+const BRAND = Symbol.for('sandbox.SandboxError');
+
 export class SandboxError extends Error {
   readonly hint: string | undefined;
   readonly exitCode: number;
@@ -22,6 +26,11 @@ export class SandboxError extends Error {
     this.name = 'SandboxError';
     this.hint = options.hint;
     this.exitCode = options.exitCode ?? EXIT_SANDBOX_ERROR;
+    (this as unknown as Record<symbol, boolean>)[BRAND] = true;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import type { RunRequest } from './types.js';
 import { SandboxError } from '../errors.js';
+import { transfer } from '../images/lazy-transfer.js';
 import type { StorePaths } from '../state/paths.js';
 import { findImageId, readImageIndex } from '../images/store.js';
 import type { ProgressSink } from '../images/registry/progress.js';
@@ -26,7 +27,7 @@ export async function pullForRun(paths: StorePaths, request: RunRequest, progres
     if (isImageId(request.image)) return false; // an id cannot be pulled; run reports it missing
   }
   // Loaded only when a pull happens: the registry client is not on run's fast path.
-  const { pullImage } = await import('../images/pull.js');
+  const { pullImage } = transfer();
   try {
     await pullImage(paths, request.image, {
       ...(request.platform ? { platform: request.platform } : {}),

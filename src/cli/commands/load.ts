@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { resolve } from 'node:path';
 import { SandboxError } from '../../errors.js';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
+import { transfer } from '../../images/lazy-transfer.js';
 
 interface LoadArgs extends GlobalArgs {
   input?: string;
@@ -21,7 +22,7 @@ export const loadCommand: CommandModule<GlobalArgs, LoadArgs> = {
       throw new SandboxError('no archive on stdin: it is a terminal', { hint: 'sandbox load -i FILE, or pipe one in: sandbox load < FILE' });
     }
     // Loaded here: only load pays for the archive code (tar-stream, the readers).
-    const { loadArchive } = await import('../../images/load.js');
+    const { loadArchive } = transfer();
     const progress = !argv.quiet && process.stderr.isTTY;
     const loaded = await loadArchive(storePathsFromArgs(argv), argv.input ? resolve(argv.input) : process.stdin, {
       ...(progress ? { onProgress: (line: string) => process.stderr.write(`${line}\n`) } : {}),

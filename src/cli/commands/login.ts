@@ -9,6 +9,7 @@ import { SandboxError } from '../../errors.js';
 import type { GlobalArgs } from '../context.js';
 import { removeCredentials, storeCredentials, authFileToWrite, type AuthFileEnv } from '../../images/registry/auth-file.js';
 import { endpointOf, registryOfLoginArg } from '../../images/registry/reference.js';
+import { transfer } from '../../images/lazy-transfer.js';
 
 interface LoginArgs extends GlobalArgs {
   registry: string;
@@ -37,7 +38,8 @@ async function readStdin(): Promise<string> {
 
 /** Asks on the terminal; with `hidden` the answer is not echoed. */
 async function ask(question: string, hidden: boolean): Promise<string> {
-  const { createInterface } = await import('node:readline');
+  // require, not import(): bin/sandbox runs the bundle through vm.Script, which has no import().
+  const { createInterface } = require('node:readline') as typeof import('node:readline');
   const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
   if (hidden) {
     // Echo nothing but the question itself.
@@ -80,7 +82,7 @@ export const loginCommand: CommandModule<GlobalArgs, LoginArgs> = {
       password = await ask('Password: ', true);
     }
     if (!username || !password) throw new SandboxError('the user name and password must not be empty', { hint: 'give both' });
-    const { RegistryClient } = await import('../../images/registry/client.js');
+    const { RegistryClient } = transfer();
     const client = new RegistryClient(registry, endpointOf(registry), '', {
       tlsVerify: argv['tls-verify'], credentials: { username, password }, actions: [],
     });

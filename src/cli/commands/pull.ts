@@ -2,6 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import { progressFor } from '../progress.js';
+import { transfer } from '../../images/lazy-transfer.js';
 
 interface PullArgs extends GlobalArgs {
   reference: string;
@@ -21,7 +22,7 @@ export const pullCommand: CommandModule<GlobalArgs, PullArgs> = {
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'Print only the image id' })
     .option('authfile', { type: 'string', describe: 'Credentials file (default: as Podman, also REGISTRY_AUTH_FILE)' }),
   handler: async (argv) => {
-    const { pullImage } = await import('../../images/pull.js');
+    const { pullImage } = transfer();
     const id = await pullImage(storePathsFromArgs(argv), argv.reference, {
       platform: argv.platform,
       tlsVerify: argv['tls-verify'],

@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { writeFileSync } from 'node:fs';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import { progressFor } from '../progress.js';
+import { transfer } from '../../images/lazy-transfer.js';
 
 interface PushArgs extends GlobalArgs {
   image: string;
@@ -24,7 +25,7 @@ export const pushCommand: CommandModule<GlobalArgs, PushArgs> = {
     .option('authfile', { type: 'string', describe: 'Credentials file (default: as Podman, also REGISTRY_AUTH_FILE)' })
     .option('digestfile', { type: 'string', describe: 'Write the pushed manifest digest to this file' }),
   handler: async (argv) => {
-    const { pushImage } = await import('../../images/push.js');
+    const { pushImage } = transfer();
     const digest = await pushImage(storePathsFromArgs(argv), argv.image, argv.destination, {
       tlsVerify: argv['tls-verify'],
       quiet: argv.quiet,

@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { resolve } from 'node:path';
 import { SandboxError } from '../../errors.js';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
+import { transfer } from '../../images/lazy-transfer.js';
 
 interface SaveArgs extends GlobalArgs {
   images: string[];
@@ -29,7 +30,7 @@ export const saveCommand: CommandModule<GlobalArgs, SaveArgs> = {
     if (argv.format !== 'docker-archive' && argv.format !== 'oci-archive') {
       throw new SandboxError(`unknown archive format "${argv.format}"`, { hint: '--format docker-archive (the default) or --format oci-archive' });
     }
-    const { saveImages } = await import('../../images/save.js');
+    const { saveImages } = transfer();
     await saveImages(storePathsFromArgs(argv), argv.images.map(String), argv.output ? resolve(argv.output) : process.stdout, { format: argv.format });
   },
 };
