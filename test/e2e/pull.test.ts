@@ -379,3 +379,26 @@ test('a pull killed half-way leaves no image; system check removes what it left;
   const r = await runSandbox(['run', '--rm', '--network', 'none', ref, 'sh', '-c', 'ls /big0 /big1 /big2 | grep -c ^f'], { root });
   assert.equal(r.stdout, '120\n', show(r));
 });
+
+test('malicious layers from a registry are refused with a clear error; nothing outside the store changes, no image is made', async (t) => {
+  if (!ready(t, 'malicious layers')) return;
+  const reg = await startRegistry(t);
+  const base = await baseLayer();
+  // A directory of the test user's, beside the store, that the layers try to reach.
+  const outside = await newUserDir(t, 'sandbox-e2e-outside-');
+  const cases: [string, LayerSpec['tar'], RegExp][] = [
+    ['dotdot', await buildTar([file(`../../../../../../..${outside}/dotdot`, 'escaped\n')]), /leaves the layer|\.\./],
+    ['absolute', await buildTar([file(`${outside}/absolute`, 'escaped\n')]), /absolute/],
+    ['symlink', await buildTar([symlink('esc', outside), file('esc/through-symlink', 'escaped\n')]), /symlink/],
+    ['hardlink', await buildTar([hardlink('passwd', '/etc/passwd')]), /hard ?link|absolute/],
+  ];
+  for (const [name, tar, why] of cases) {
+    await publish(reg.host, `evil/${name}:v1`, [{ layers: [base, { compression: 'gzip', tar }] }]);
+    const root = await newStore(t);
+    const r = await runSandbox(['pull', `${reg.host}/evil/${name}:v1`], { root, timeoutMs: 120_000 });
+    assertErrorWithHint(r, why);
+    assert.deepEqual(readdirSync(outside), [], `${name}: nothing was written outside the store`);
+    const images = await runSandbox(['images', '-q'], { root });
+    assert.equal(images.stdout, '', `${name}: no image:\n${show(images)}`);
+  }
+});
