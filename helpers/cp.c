@@ -88,13 +88,6 @@ static void warn(const char *fmt, ...) {
   va_end(ap);
 }
 
-static void tar_fatal(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsay("", fmt, ap);
-  va_end(ap);
-  _exit(EXIT_FAIL);
-}
 
 /* ---------- entering the sandbox ---------- */
 

@@ -45,6 +45,9 @@
 #include "say.h"
 #include "tar.h"
 
+/* Every failure of the layer tool is one line and exit status 1 (EXIT_FAIL). */
+#define die say_fatal
+
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
 
@@ -53,21 +56,7 @@
 #define WH_OPAQUE ".wh..wh..opq"
 #define OPAQUE_XATTR "user.overlay.opaque"
 
-static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsay("", fmt, ap);
-  va_end(ap);
-  _exit(EXIT_FAIL);
-}
 
-static void tar_fatal(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsay("", fmt, ap);
-  va_end(ap);
-  _exit(EXIT_FAIL);
-}
 
 /* A name from the archive as it may be printed on one line: no control characters. */
 static const char *shown(const char *name) {

@@ -1,8 +1,7 @@
 /*
  * tar.h: the one tar reader and writer of the helpers (sandbox-cp, sandbox-layer).
- * Header-only, libc only. The including file defines
- *   static void tar_fatal(const char *fmt, ...)   -- prints one line and exits, never returns
- * which every read or write error ends in.
+ * Header-only, libc only. Every read or write error ends in tar_fatal: say.h's one line
+ * and exit status 1 (the including file defines SAY_PROG and includes say.h first).
  *
  * Reading: ustar, GNU (././@LongLink 'L'/'K' records, base-256 numbers) and PAX ('x'
  * records: path, linkpath, size, uid, gid, mtime, SCHILY.xattr.*; 'g' records are
@@ -22,7 +21,8 @@
 #include <unistd.h>
 #include <sys/types.h>
 
-static void __attribute__((noreturn, format(printf, 1, 2))) tar_fatal(const char *fmt, ...);
+#include "say.h"
+#define tar_fatal say_fatal
 
 #define TAR_BLOCK 512
 /* Longest PAX or GNU long-name record we accept: names, link targets and xattrs fit. */
