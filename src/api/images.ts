@@ -15,7 +15,7 @@ import {
 } from '../images/store.js';
 import { blobPath, blobsDir } from '../images/blobs.js';
 import { imageStoreLeftovers } from '../images/leftovers.js';
-import { layerDir, layersDir } from '../images/layers.js';
+import { layerDir, layersDir, layerSize } from '../images/layers.js';
 import type { OciImageConfig } from '../images/config.js';
 import { parseImageRef } from '../images/refs.js';
 import { listSandboxes, removeSandbox } from './lifecycle.js';
@@ -260,6 +260,8 @@ export function inspectImage(paths: StorePaths, reference: string): Record<strin
 export interface HistoryRow {
   /** The layer's diff id, or `<missing>` for history entries without a layer. */
   layer: string;
+  /** Bytes of the layer's uncompressed tar (0 for entries without a layer). */
+  size: number;
   created?: string;
   createdBy: string;
   comment: string;
@@ -273,8 +275,10 @@ export function imageHistory(paths: StorePaths, reference: string): HistoryRow[]
   const layers = [...record.layers];
   const rows: HistoryRow[] = (config.history ?? []).map((h) => {
     const emptyLayer = !!h.empty_layer;
+    const layer = emptyLayer ? undefined : layers.shift();
     return {
-      layer: emptyLayer ? '<missing>' : (layers.shift() ?? '<missing>'),
+      layer: layer ?? '<missing>',
+      size: layer ? layerSize(paths, layer) ?? 0 : 0,
       ...(h.created ? { created: h.created } : {}),
       createdBy: h.created_by ?? '',
       comment: h.comment ?? '',
@@ -282,6 +286,6 @@ export function imageHistory(paths: StorePaths, reference: string): HistoryRow[]
     };
   });
   // Layers the history does not mention (hand-made images) still show.
-  for (const l of layers) rows.push({ layer: l, createdBy: '', comment: '', emptyLayer: false });
+  for (const l of layers) rows.push({ layer: l, size: layerSize(paths, l) ?? 0, createdBy: '', comment: '', emptyLayer: false });
   return rows.reverse();
 }

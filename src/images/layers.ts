@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { randomHex } from '../state/random.js';
-import { writeJsonAtomic } from '../state/atomic.js';
+import { readJsonIfExists, writeJsonAtomic } from '../state/atomic.js';
 import { removeTree } from '../runtime/userns.js';
 import { openBlob, hasBlob } from './blobs.js';
 import { decompressStream, detectCompression, type StreamCompression } from './compression.js';
@@ -45,6 +45,12 @@ export interface LayerInfo {
   size: number;
   /** The blob it was unpacked from, when there was one. */
   blob?: string;
+}
+
+/** Bytes of a layer's uncompressed tar, from its layer.json (undefined when unreadable). */
+export function layerSize(paths: StorePaths, diffId: string): number | undefined {
+  const info = readJsonIfExists<LayerInfo>(join(layerDir(paths, diffId), 'layer.json'));
+  return typeof info?.size === 'number' ? info.size : undefined;
 }
 
 /** Staging directories start with a dot, so no layer id can collide with them. */

@@ -15,7 +15,7 @@ import type { StorePaths } from '../state/paths.js';
 import { parseImageRef, formatImageRef } from './refs.js';
 import type { OciImageConfig } from './config.js';
 import { blobPath, hasBlob, readBlob } from './blobs.js';
-import { hasLayer, layerDiffDir, layerDir } from './layers.js';
+import { hasLayer, layerDiffDir, layerDir, layerSize } from './layers.js';
 import { parseManifest, type ImageManifest } from './manifest.js';
 
 export { blobPath } from './blobs.js';
@@ -30,7 +30,7 @@ export interface ImageRecord {
   layers: string[];
   /** When the image was made (the config's `created`), else when it was stored. */
   created: string;
-  /** Bytes of the layer blobs. */
+  /** Bytes of the unpacked layers (their uncompressed tars), as `podman images` shows. */
   size: number;
   /** NAME@sha256:... of the manifest in the registries it came from. */
   repoDigests?: string[];
@@ -129,7 +129,7 @@ export async function storeImage(
     manifestDigest: input.manifestDigest,
     layers: diffIds,
     created: config.created ?? now,
-    size: manifest.layers.reduce((a, l) => a + l.size, 0),
+    size: diffIds.reduce((a, d, i) => a + (layerSize(paths, d) ?? manifest.layers[i]!.size), 0),
     stored: now,
   };
   await updateImageIndex(paths, (index) => {

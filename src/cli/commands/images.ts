@@ -165,8 +165,8 @@ export const historyCommand: CommandModule<GlobalArgs, HistoryArgs> = {
     if (argv.format === 'json') { process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`); return; }
     const now = Date.now();
     const cut = (s: string) => (argv['no-trunc'] || s.length <= 45 ? s : `${s.slice(0, 44)}…`);
-    process.stdout.write(table(['ID', 'CREATED', 'CREATED BY', 'COMMENT'], rows.map((r) => [
-      id(r.layer), r.created ? `${humanDuration(now - Date.parse(r.created))} ago` : '', cut(r.createdBy), r.comment,
+    process.stdout.write(table(['ID', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], rows.map((r) => [
+      id(r.layer), r.created ? `${humanDuration(now - Date.parse(r.created))} ago` : '', cut(r.createdBy), humanSize(r.size), r.comment,
     ])));
   },
 };
