@@ -45,7 +45,7 @@ let yargsOfRun: Argv | undefined;
 export const runCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'run',
   describe: 'Run a command in a new sandbox',
-  builder: (y) => (yargsOfRun = runOptionsBuilder(y).usage(`${runUsage('run')}\n\nRun a command in a new sandbox. IMAGE is \`host\` (your own system, read-only under a private writable layer), an imported image, or with --rootfs DIR the command itself.`)) as Argv<GlobalArgs>,
+  builder: (y) => (yargsOfRun = runOptionsBuilder(y).usage(`${runUsage('run')}\n\nRun a command in a new sandbox. IMAGE is \`host\` (your own system, read-only under a private writable layer), an image of the store (pulled, loaded, imported or committed; a missing one is pulled from its registry, see --pull), or with --rootfs DIR the command itself.`)) as Argv<GlobalArgs>,
   handler: async (argv) => {
     if (!(await runFromArgv(rawArgsAfterCommand(argv as { '--'?: unknown }, 'run'), argv))) yargsOfRun?.showHelp('log');
   },
