@@ -217,6 +217,9 @@ test('--network none: only lo, up; host: the host\'s interfaces; default slirp4n
   assert.match(none.stdout, /^1: lo: <[^>]*\bUP\b/m, `lo is up:\n${show(none)}`);
   assert.match(none.stdout, /inet 127\.0\.0\.1\/8/, show(none));
   assert.doesNotMatch(none.stdout, /^default/m, show(none));
+  // As Podman: root's group may open ICMP echo sockets (ping without CAP_NET_RAW).
+  const ping = await runSandbox(['run', '--rm', '--network', 'none', 'bb', 'cat', '/proc/sys/net/ipv4/ping_group_range'], { root });
+  assert.equal(ping.stdout.replace(/\s+/g, ' ').trim(), '0 0', show(ping));
 
   const host = await runSandbox(['run', '--rm', '--network', 'host', 'bb', 'ip', '-o', 'link'], { root });
   assert.equal(host.code, 0, show(host));
