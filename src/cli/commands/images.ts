@@ -4,6 +4,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
+import { SandboxError } from '../../errors.js';
 import { humanDuration, table } from '../format.js';
 import { humanSize } from './volume.js';
 import {
@@ -99,7 +100,6 @@ export const rmiCommand: CommandModule<GlobalArgs, RmiArgs> = {
     const paths = storePathsFromArgs(argv);
     const refs = argv.all ? [...new Set(listImages(paths).map((r) => r.id))] : argv.images ?? [];
     if (!refs.length && !argv.all) {
-      const { SandboxError } = await import('../../errors.js');
       throw new SandboxError('rmi needs at least one image', { hint: 'sandbox rmi IMAGE... (or -a for all)' });
     }
     // One image at a time, as Docker: what can go, goes; each failure is reported, the last one fails the command.
