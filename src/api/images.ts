@@ -152,6 +152,14 @@ export async function removeImages(paths: StorePaths, references: string[], opti
         delete index.images[id];
       }
     });
+    // A sandbox made from one of them meanwhile (its `run` checks the index after writing
+    // its record, see api/run.ts): that image goes back, untagged, and keeps its files.
+    const usedNow = sandboxesByImage(paths);
+    const kept = [...victims.values()].filter((r) => usedNow.has(r.id));
+    if (kept.length) {
+      await updateImageIndex(paths, (index) => { for (const r of kept) index.images[r.id] = r; });
+      for (const r of kept) victims.delete(r.id);
+    }
     report.deleted.push(...victims.keys());
     report.reclaimed = await collectGarbage(paths, [...victims.values()]);
   }

@@ -20,7 +20,7 @@ import {
 import { helperPath, requireTool } from '../runtime/host-tools.js';
 import { runHelper, startDetachedHelper } from '../runtime/launch.js';
 import { userIdMaps, removeTree } from '../runtime/userns.js';
-import { resolveImage } from '../images/store.js';
+import { readImageIndex, resolveImage } from '../images/store.js';
 import { runConfigOf } from '../images/config.js';
 import { parseSignal } from '../runtime/signals.js';
 import { pullForRun } from './pull-policy.js';
@@ -191,6 +191,13 @@ async function recordSandbox(paths: StorePaths, request: RunRequest, hooks: RunH
   } catch (err) {
     await removeAnonymousVolumes(paths, resolved).catch(() => {});
     throw err;
+  }
+  // An `rmi` that ran since the image was resolved: it removes the image from the index
+  // first and looks for sandboxes second, so either it saw this record (and kept the
+  // image) or the image is gone from the index now. Never start on layers being removed.
+  if (imageId && !readImageIndex(paths).images[imageId]) {
+    await removeLeftovers(paths, record);
+    throw new SandboxError(`image ${request.image} was removed while the sandbox was being created`, { hint: 'pull, load or import it again' });
   }
   appendEvent(paths, { type: 'container', action: 'create', id: record.id, name: record.name, attributes: { image: record.image } });
   return { record, root };
