@@ -107,6 +107,10 @@ test('images, tag, rmi (untag, in-use refusal, -f), image prune', async (t) => {
   assert.deepEqual(lines(ls.stdout).map((l) => l.split(/\s{2,}/).slice(0, 2).join(' ')).slice(1).sort(), ['bb latest', 'bb v2', 'localhost:5000/team/bb 1'], show(ls));
   const q = await runSandbox(['images', '-q'], { root });
   assert.equal(q.stdout, `${id.replace(/^sha256:/, '').slice(0, 12)}\n`, show(q));
+  assert.equal((await runSandbox(['image', 'exists', 'bb:v2'], { root })).code, 0);
+  const absent = await runSandbox(['image', 'exists', 'bb:v3'], { root });
+  assert.equal(absent.code, 1, show(absent));
+  assert.equal(absent.stderr, '', 'exists says nothing, its exit status is the answer');
   const filtered = await runSandbox(['images', '--filter', 'reference=*/team/*', '--format', 'json'], { root });
   assert.equal((JSON.parse(filtered.stdout) as unknown[]).length, 1, show(filtered));
 

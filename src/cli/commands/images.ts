@@ -12,6 +12,11 @@ import {
 } from '../../api/images.js';
 import { readImageConfig } from '../../images/store.js';
 import { matchesImageFilters, parseImageFilters } from '../image-filter.js';
+import { pullCommand } from './pull.js';
+import { pushCommand } from './push.js';
+import { loadCommand } from './load.js';
+import { saveCommand } from './save.js';
+import { importCommand } from './import.js';
 
 const shortId = (id: string) => id.slice(7, 19);
 
@@ -203,9 +208,28 @@ const imagePruneCommand: CommandModule<GlobalArgs, PruneArgs> = {
   },
 };
 
+interface ExistsArgs extends GlobalArgs {
+  image: string;
+}
+
+/** `image exists IMAGE`: exit 0 when the store has it, 1 when not (for scripts: `... || sandbox pull IMAGE`). */
+const imageExistsCommand: CommandModule<GlobalArgs, ExistsArgs> = {
+  command: 'exists <image>',
+  describe: 'Exit 0 when the image is in the store, 1 when it is not',
+  builder: (y) => y.positional('image', { type: 'string', demandOption: true }) as Argv<ExistsArgs>,
+  handler: (argv) => {
+    try {
+      findImage(storePathsFromArgs(argv), argv.image);
+    } catch (err) {
+      if (!(err instanceof SandboxError)) throw err;
+      process.exitCode = 1;
+    }
+  },
+};
+
 export const imageCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'image <command>',
-  describe: 'Manage images (ls, rm, tag, untag, inspect, history, prune)',
+  describe: 'Manage images (ls, rm, tag, untag, inspect, history, prune, exists, and pull, push, load, save, import)',
   builder: (y) => y
     .command({ ...imagesCommand, command: 'ls [reference]', aliases: ['list'] })
     .command({ ...rmiCommand, command: 'rm [images..]' })
@@ -214,6 +238,13 @@ export const imageCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     .command(imageInspectCommand)
     .command(historyCommand)
     .command(imagePruneCommand)
-    .demandCommand(1, 'give an image command: ls, rm, tag, untag, inspect, history, prune'),
+    .command(imageExistsCommand)
+    // As `podman image pull` and the rest: the same commands under `image`.
+    .command(pullCommand)
+    .command(pushCommand)
+    .command(loadCommand)
+    .command(saveCommand)
+    .command(importCommand)
+    .demandCommand(1, 'give an image command: ls, rm, tag, untag, inspect, history, prune, exists, pull, push, load, save, import'),
   handler: () => {},
 };
