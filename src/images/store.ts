@@ -165,7 +165,16 @@ export function findImageId(index: ImageIndex, reference: string): string | unde
     const wanted = `${ref.name}@${ref.digest}`;
     return Object.values(index.images).find((r) => r.repoDigests?.includes(wanted) || r.manifestDigest === ref.digest)?.id;
   }
-  return index.tags[formatImageRef(ref)];
+  const exact = index.tags[formatImageRef(ref)];
+  if (exact || ref.name.includes('/') && /[.:]|^localhost\//.test(ref.name)) return exact;
+  // A short name (no registry) that is not a tag as typed: the same name under localhost/
+  // (what Podman calls images it built or imported, and writes into its archives) or
+  // Docker Hub's, when exactly one of them exists, as Podman resolves short names locally.
+  const candidates = [`localhost/${ref.name}`, `docker.io/${ref.name}`, ...(ref.name.includes('/') ? [] : [`docker.io/library/${ref.name}`])]
+    .map((name) => index.tags[formatImageRef({ name, tag: ref.tag })])
+    .filter((id): id is string => !!id);
+  const unique = [...new Set(candidates)];
+  return unique.length === 1 ? unique[0] : undefined;
 }
 
 /** Finds an image by NAME[:TAG], NAME@DIGEST, full id, or a unique id prefix. */
