@@ -63,6 +63,7 @@
 static struct {
   pid_t target;
   const char *lowers, *upper, *work;
+  const char *base; /* --root-base: the lowers are relative to this directory */
   const char *mountpoint;
   const char *uidmap_cmd, *gidmap_cmd;
   const char *uid_maps[MAX_MAPS], *gid_maps[MAX_MAPS];
@@ -181,8 +182,11 @@ static void enter_stopped(void) {
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die(EXIT_SETUP, "cannot make mounts private: %s", strerror(errno));
   const char *mp = opt.mountpoint;
   if (opt.lowers) {
+    /* Short lower names (image layers) are relative to the layer directory. */
+    if (opt.base && chdir(opt.base) < 0) die(EXIT_SETUP, "cannot enter the layer directory %s: %s", opt.base, strerror(errno));
     if (mount_overlay(mp, opt.lowers, opt.upper, opt.work) < 0)
       die(EXIT_SETUP, "cannot mount the sandbox's root (overlayfs): %s", strerror(errno));
+    if (chdir("/") < 0) die(EXIT_SETUP, "chdir /: %s", strerror(errno));
   } else {
     /* The `host` image: a tmpfs with one overlay per top-level directory, and links. */
     if (mount("tmpfs", mp, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0) die(EXIT_SETUP, "cannot mount a tmpfs: %s", strerror(errno));
@@ -586,6 +590,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(o, "--target")) opt.target = (pid_t)atoi(NEXT());
     else if (!strcmp(o, "--mountpoint")) opt.mountpoint = NEXT();
     else if (!strcmp(o, "--root-overlay")) { opt.lowers = NEXT(); opt.upper = NEXT(); opt.work = NEXT(); }
+    else if (!strcmp(o, "--root-base")) opt.base = NEXT();
     else if (!strcmp(o, "--host-dir")) {
       if (opt.n_host == MAX_HOST) die(EXIT_USAGE, "too many --host-dir");
       opt.host[opt.n_host].name = NEXT(); opt.host[opt.n_host].lower = NEXT();

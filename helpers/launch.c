@@ -111,6 +111,7 @@ static struct {
   const char *base;
   const char *hostname;
   const char *root_lowers, *root_upper, *root_work; /* overlay root */
+  const char *root_base; /* --root-base: the root's lowers are relative to this directory */
   const char *fuse_overlayfs, *fuse_merged; /* --root-fuse: fuse-overlayfs instead of the kernel's overlay */
   struct op ops[MAX_OPS];
   int n_ops;
@@ -205,6 +206,7 @@ static void parse_args(int argc, char **argv) {
     else if (!strcmp(o, "--base")) plan.base = ARG();
     else if (!strcmp(o, "--hostname")) plan.hostname = ARG();
     else if (!strcmp(o, "--root-overlay")) { plan.root_lowers = ARG(); plan.root_upper = ARG(); plan.root_work = ARG(); }
+    else if (!strcmp(o, "--root-base")) plan.root_base = ARG();
     else if (!strcmp(o, "--root-fuse")) { plan.fuse_overlayfs = ARG(); plan.fuse_merged = ARG(); }
     else if (!strcmp(o, "--bind")) { const char *s = ARG(); add_op(OP_BIND, s, ARG(), NULL, NULL); }
     else if (!strcmp(o, "--ro-bind")) { const char *s = ARG(); add_op(OP_RO_BIND, s, ARG(), NULL, NULL); }
@@ -524,8 +526,17 @@ static void op_mask(int rootfd, const char *dest) {
   close(fd);
 }
 
-static int try_overlay(const char *target, const char *lowers, const char *upper, const char *work) {
-  /* lowers: colon-separated host paths; all seen under /oldroot now. */
+static int try_overlay(const char *target, const char *base, const char *lowers, const char *upper, const char *work) {
+  /* lowers: colon-separated host paths, all seen under /oldroot now; or, with `base`,
+   * short names relative to it (image layers: the options must fit in one page), read
+   * from there as our working directory while the mount is made. */
+  int here = -1;
+  if (base) {
+    char *dir = host_path(base);
+    here = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (here < 0 || chdir(dir) < 0) die("cannot enter the layer directory %s: %s", base, strerror(errno));
+    free(dir);
+  }
   size_t cap = strlen(lowers) * 2 + strlen(upper) + strlen(work) + 256;
   char *data = malloc(cap);
   if (!data) die("out of memory");
@@ -534,7 +545,7 @@ static int try_overlay(const char *target, const char *lowers, const char *upper
   int first = 1;
   for (char *tok = strtok(copy, ":"); tok; tok = strtok(NULL, ":")) {
     if (!first) strcat(data, ":");
-    strcat(data, OLDROOT);
+    if (!base || tok[0] == '/') strcat(data, OLDROOT);
     strcat(data, tok);
     first = 0;
   }
@@ -554,6 +565,10 @@ static int try_overlay(const char *target, const char *lowers, const char *upper
   }
   int e = errno;
   free(data);
+  if (here >= 0) {
+    if (fchdir(here) < 0) die("cannot return from the layer directory: %s", strerror(errno));
+    close(here);
+  }
   errno = e;
   return r;
 }
@@ -563,7 +578,7 @@ static int try_overlay(const char *target, const char *lowers, const char *upper
 static void op_host_dir(int rootfd, const char *lower, const char *upper, const char *work, const char *dest) {
   int fd = ensure_in(rootfd, dest, MAKE_DIR);
   if (fd < 0) die("cannot create %s: %s", dest, strerror(errno));
-  if (try_overlay(fd_path(fd), lower, upper, work) == 0) { close(fd); return; }
+  if (try_overlay(fd_path(fd), NULL, lower, upper, work) == 0) { close(fd); return; }
   char *h = host_path(lower);
   if (mount(h, fd_path(fd), NULL, MS_BIND | MS_REC, NULL) < 0) {
     /* A directory we cannot even read (lost+found, a private mount) is left empty. */
@@ -984,7 +999,7 @@ static void __attribute__((noreturn)) run_init(int sock) {
     if (mount(NULL, "/newroot", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("cannot make the fuse-overlayfs root private: %s", strerror(errno));
     free(merged);
   } else if (plan.root_lowers) {
-    if (try_overlay("/newroot", plan.root_lowers, plan.root_upper, plan.root_work) < 0)
+    if (try_overlay("/newroot", plan.root_base, plan.root_lowers, plan.root_upper, plan.root_work) < 0)
       die_hint("`sandbox doctor` checks whether this kernel allows overlayfs in a user namespace",
                "cannot mount the copy-on-write root (overlayfs): %s", strerror(errno));
   } else {
@@ -1279,6 +1294,11 @@ static pid_t start_fuse_root(pid_t init) {
       _exit(EXIT_SETUP);
     }
     if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) _exit(EXIT_SETUP);
+    /* Short lower names are relative to the layer directory: fuse-overlayfs opens them from there. */
+    if (plan.root_base && chdir(plan.root_base) < 0) {
+      msg("sandbox: cannot enter the layer directory %s: %s", plan.root_base, strerror(errno));
+      _exit(EXIT_SETUP);
+    }
     size_t cap = strlen(plan.root_lowers) + strlen(plan.root_upper) + strlen(plan.root_work) + 64;
     char *opts = malloc(cap);
     snprintf(opts, cap, "lowerdir=%s,upperdir=%s,workdir=%s", plan.root_lowers, plan.root_upper, plan.root_work);

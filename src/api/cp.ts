@@ -103,7 +103,7 @@ async function enterArgs(paths: StorePaths, record: ContainerRecord): Promise<st
   if (root.kind !== 'layers') throw new SandboxError('internal: a layered root was expected');
   mkdirSync(join(dir, 'upper'), { recursive: true });
   mkdirSync(join(dir, 'work'), { recursive: true });
-  return ['--mountpoint', mountpoint, '--root-overlay', root.lowers.join(':'), join(dir, 'upper'), join(dir, 'work'), ...maps];
+  return ['--mountpoint', mountpoint, ...(root.base ? ['--root-base', root.base] : []), '--root-overlay', root.lowers.join(':'), join(dir, 'upper'), join(dir, 'work'), ...maps];
 }
 
 /** The sandbox's command, by its host pid: the first child of its current init (as exec). */

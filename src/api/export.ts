@@ -19,7 +19,9 @@ import { resolveRoot } from './run.js';
 /** The shell step run as root of the user's namespace, in a new mount namespace: mount, tar, done. */
 const SCRIPT = [
   'set -e',
-  'MNT=$1 LOWERS=$2 FUSE=$3',
+  'MNT=$1 LOWERS=$2 FUSE=$3 BASE=$4',
+  // Lower layers are short names relative to BASE (the mount options must fit in a page).
+  'if [ -n "$BASE" ]; then cd "$BASE"; fi',
   'if [ -n "$FUSE" ]; then "$FUSE" -o "lowerdir=$LOWERS" "$MNT"; else mount -t overlay overlay -o "ro,userxattr,lowerdir=$LOWERS" "$MNT"; fi',
   'set +e',
   'tar -C "$MNT" -c -f - --numeric-owner --xattrs --xattrs-include="user.*" --xattrs-include=security.capability .',
@@ -44,7 +46,7 @@ export async function exportSandbox(paths: StorePaths, ref: string, output: Writ
   const { mkdtempSync, mkdirSync, rmdirSync } = require('node:fs') as typeof import('node:fs');
   mkdirSync(paths.runtime, { recursive: true, mode: 0o700 });
   const mnt = mkdtempSync(join(paths.runtime, 'export-'));
-  const run = startInUserns([unshare, '-m', 'sh', '-c', SCRIPT, 'export', mnt, lowers, cow.mode === 'fuse' ? cow.fuseOverlayfs : ''], {
+  const run = startInUserns([unshare, '-m', 'sh', '-c', SCRIPT, 'export', mnt, lowers, cow.mode === 'fuse' ? cow.fuseOverlayfs : '', root.base ?? ''], {
     stdout: true,
     captureStderr: true,
     failure: (reason, status) => new SandboxError(`cannot export sandbox ${record.name}: ${reason ?? status}`, {

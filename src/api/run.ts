@@ -73,7 +73,7 @@ export function resolveRoot(paths: StorePaths, request: RunRequest): ResolvedRoo
     return { root: { kind: 'host', entries: hostRootEntries() }, image: { env: [], cmd: ['/bin/sh'] } };
   }
   const resolved = resolveImage(paths, request.image);
-  return { root: { kind: 'layers', lowers: resolved.lowers }, image: runConfigOf(resolved.config), imageId: resolved.record.id };
+  return { root: { kind: 'layers', lowers: resolved.lowers, base: resolved.base }, image: runConfigOf(resolved.config), imageId: resolved.record.id };
 }
 
 /** A resolv.conf that works inside: loopback name servers of the host are unreachable from a new network namespace. */

@@ -15,7 +15,7 @@ import type { StorePaths } from '../state/paths.js';
 import { parseImageRef, formatImageRef } from './refs.js';
 import type { OciImageConfig } from './config.js';
 import { blobPath, hasBlob, readBlob } from './blobs.js';
-import { hasLayer, layerDiffDir, layerDir, layerSize } from './layers.js';
+import { ensureLayerLink, hasLayer, layerDir, layerLinkName, layersDir, layerSize } from './layers.js';
 import { parseManifest, type ImageManifest } from './manifest.js';
 
 export { blobPath } from './blobs.js';
@@ -144,8 +144,10 @@ export async function storeImage(
 export interface ResolvedImage {
   record: ImageRecord;
   config: OciImageConfig;
-  /** Lower directories for the overlay, topmost first. */
+  /** Lower directories for the overlay, topmost first: short links relative to `base`. */
   lowers: string[];
+  /** The layers directory the lowers are relative to. */
+  base: string;
 }
 
 /** The image id `reference` names in `index` (NAME[:TAG], NAME@DIGEST, full id or a unique id prefix), if any. */
@@ -189,8 +191,8 @@ export function resolveImage(paths: StorePaths, reference: string): ResolvedImag
   }
   // Read, not re-hashed, on the run path: blobs were verified when they arrived.
   const config = JSON.parse(readFileSync(blobPath(paths, record.id), 'utf8')) as OciImageConfig;
-  const lowers = [...record.layers].reverse().map((d) => layerDiffDir(paths, d));
-  return { record, config, lowers };
+  const lowers = [...record.layers].reverse().map((d) => { ensureLayerLink(paths, d); return layerLinkName(d); });
+  return { record, config, lowers, base: layersDir(paths) };
 }
 
 /** Layer directories and blobs that an image needs (for garbage collection). */

@@ -32,7 +32,8 @@ export interface HostRootEntry {
 export type RootSource =
   | { kind: 'host'; entries: HostRootEntry[] }
   /** Read-only lower directories, topmost first (image layers, or a --rootfs dir). */
-  | { kind: 'layers'; lowers: string[] };
+  /** With `base`, the lowers are relative to it (short names: see images/layers.ts). */
+  | { kind: 'layers'; lowers: string[]; base?: string };
 
 /** Where a sandbox's own files live on the host. */
 export interface SandboxDirs {
@@ -135,14 +136,18 @@ function volumeArgs(v: VolumeSpec): string[] {
   return [v.readOnly ? '--ro-bind' : '--bind', v.source, v.target];
 }
 
+function baseArgs(root: RootSource): string[] {
+  return root.kind === 'layers' && root.base ? ['--root-base', root.base] : [];
+}
+
 function rootArgs(root: RootSource, dirs: SandboxDirs, fuseOverlayfs?: string): string[] {
   if (fuseOverlayfs) {
     // fuse-overlayfs reads its lower layers by path, so the host's `/` with its
     // submounts is a valid lower layer there (unlike for the kernel's overlay).
     const lowers = root.kind === 'layers' ? root.lowers : ['/'];
-    return ['--root-overlay', lowers.join(':'), dirs.upper, dirs.work, '--root-fuse', fuseOverlayfs, dirs.merged];
+    return [...baseArgs(root), '--root-overlay', lowers.join(':'), dirs.upper, dirs.work, '--root-fuse', fuseOverlayfs, dirs.merged];
   }
-  if (root.kind === 'layers') return ['--root-overlay', root.lowers.join(':'), dirs.upper, dirs.work];
+  if (root.kind === 'layers') return [...baseArgs(root), '--root-overlay', root.lowers.join(':'), dirs.upper, dirs.work];
   const args: string[] = [];
   for (const e of root.entries) {
     if (HOST_FRESH.has(e.name)) continue;

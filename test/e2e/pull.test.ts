@@ -402,3 +402,27 @@ test('malicious layers from a registry are refused with a clear error; nothing o
     assert.equal(images.stdout, '', `${name}: no image:\n${show(images)}`);
   }
 });
+
+test('an image of 80 layers runs, in native overlay and fuse-overlayfs, and cp and export see all of it', async (t) => {
+  if (!ready(t, 'many layers')) return;
+  const reg = await startRegistry(t);
+  const layers: LayerSpec[] = [await baseLayer()];
+  for (let i = 1; i < 80; i++) layers.push({ compression: 'gzip', tar: await buildTar([file(`layer${i}`, `${i}\n`)]) });
+  await publish(reg.host, 'test/tall:v1', [{ layers }]);
+  const ref = `${reg.host}/test/tall:v1`;
+  const root = await newStore(t);
+  const pull = await runSandbox(['pull', '-q', ref], { root, timeoutMs: 120_000 });
+  assert.equal(pull.code, 0, show(pull));
+  for (const cow of ['native', 'fuse']) {
+    const r = await runSandbox(['run', '--rm', '--network', 'none', ref, 'sh', '-c', 'cat /layer1 /layer79; ls / | grep -c ^layer'], { root, env: { SANDBOX_COW: cow } });
+    assert.deepEqual(lines(r.stdout), ['1', '79', '79'], `${cow}:\n${show(r)}`);
+  }
+  const made = await runSandbox(['run', '--name', 'tall', '--network', 'none', ref, 'true'], { root });
+  assert.equal(made.code, 0, show(made));
+  const cp = await runSandbox(['cp', 'tall:/layer42', '-'], { root });
+  assert.equal(cp.code, 0, show(cp));
+  assert.match(cp.stdout, /layer42/, 'a tar holding the file');
+  const dir = await newUserDir(t, 'sandbox-e2e-tall-');
+  const exp = await runSandbox(['export', '-o', join(dir, 'tall.tar'), 'tall'], { root });
+  assert.equal(exp.code, 0, show(exp));
+});
