@@ -15,7 +15,7 @@ import {
 } from '../images/store.js';
 import { blobPath, blobsDir } from '../images/blobs.js';
 import { imageStoreLeftovers } from '../images/leftovers.js';
-import { layerDir, layersDir, layerSize } from '../images/layers.js';
+import { layerDir, layersDir, layerSize, removeLayerDir } from '../images/layers.js';
 import type { OciImageConfig } from '../images/config.js';
 import { parseImageRef } from '../images/refs.js';
 import { listSandboxes, removeSandbox } from './lifecycle.js';
@@ -196,7 +196,7 @@ async function collectGarbage(paths: StorePaths, gone: ImageRecord[]): Promise<n
       reclaimed += sizeOf(blobPath(paths, b));
       await removeTree(blobPath(paths, b));
     }
-    for (const l of f.layers) if (!keepLayers.has(l)) await removeTree(l);
+    for (const l of f.layers) if (!keepLayers.has(l)) await removeLayerDir(paths, l);
   }
   return reclaimed;
 }
@@ -234,7 +234,7 @@ export async function pruneImages(paths: StorePaths, options: { all?: boolean; g
   try { layerNames = readdirSync(layersDir(paths)).filter((n) => /^[a-f0-9]{64}$/.test(n)); } catch { layerNames = []; }
   for (const hex of layerNames) {
     const p = layerDir(paths, `sha256:${hex}`);
-    if (!keepLayers.has(p) && old(p)) await removeTree(p);
+    if (!keepLayers.has(p) && old(p)) await removeLayerDir(paths, p);
   }
   return { deleted: report.deleted, reclaimed };
 }

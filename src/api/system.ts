@@ -576,7 +576,7 @@ export async function diskUsage(paths: StorePaths): Promise<DiskUsageRow[]> {
   for (const id of usedImages) for (const l of images[id]?.layers ?? []) usedLayers.add(l.replace(/^sha256:/, ''));
 
   const layersDir = join(paths.data, 'layers');
-  const layerDirs = entries(layersDir).map((e) => join(layersDir, e));
+  const layerDirs = entries(layersDir).filter((e) => /^[a-f0-9]{64}$/.test(e)).map((e) => join(layersDir, e));
   const imageFiles = [join(paths.data, 'blobs'), join(paths.data, 'images.json')];
   const sandboxDirs = views.map((v) => containerDir(paths, v.record.id));
   const volumeNames = listVolumeNames(paths);

@@ -73,6 +73,13 @@ export function ensureLayerLink(paths: StorePaths, diffId: string): void {
   }
 }
 
+/** Removes a layer's directory (`layerDir`) and its short link. */
+export async function removeLayerDir(paths: StorePaths, dir: string): Promise<void> {
+  const hex = dir.slice(layersDir(paths).length + 1);
+  if (/^[a-f0-9]{64}$/.test(hex)) rmSync(join(layersDir(paths), layerLinkName(`sha256:${hex}`)), { force: true });
+  await removeTree(dir);
+}
+
 /** Bytes of a layer's uncompressed tar, from its layer.json (undefined when unreadable). */
 export function layerSize(paths: StorePaths, diffId: string): number | undefined {
   const info = readJsonIfExists<LayerInfo>(join(layerDir(paths, diffId), 'layer.json'));
