@@ -7,6 +7,7 @@
  */
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
+import { createHash } from 'node:crypto';
 import { blobSize, digestOf, hasBlob, openBlob, readBlob } from './blobs.js';
 import { parseManifest } from './manifest.js';
 import { resolveImage } from './store.js';
@@ -60,13 +61,25 @@ export async function pushImage(paths: StorePaths, image: string, dest?: string,
       if (await client.hasBlob(b.digest)) { progress.status(b.digest, 'skipped'); return; }
       if (mountFrom && (await client.mountBlob(b.digest, mountFrom))) { progress.status(b.digest, 'mounted'); return; }
       let sent = 0;
-      await client.uploadBlob(b.digest, size, () => {
-        progress.advance(b.digest, -sent);
-        sent = 0;
-        const stream = openBlob(paths, b.digest);
-        stream.on('data', (c: Buffer) => { sent += c.length; progress.advance(b.digest, c.length); });
-        return stream;
-      });
+      // Hashed on the way out: a blob damaged on our disk is told apart from a registry problem.
+      let hash = createHash('sha256');
+      try {
+        await client.uploadBlob(b.digest, size, () => {
+          progress.advance(b.digest, -sent);
+          sent = 0;
+          hash = createHash('sha256');
+          const stream = openBlob(paths, b.digest);
+          stream.on('data', (c: Buffer) => { sent += c.length; hash.update(c); progress.advance(b.digest, c.length); });
+          return stream;
+        });
+      } catch (err) {
+        if (sent === size && `sha256:${hash.digest('hex')}` !== b.digest) {
+          throw new SandboxError(`stored blob ${b.digest} of image ${image} is corrupt: its content no longer matches its digest`, {
+            hint: 'run `sandbox system check --verify --repair`, then pull or load the image again',
+          });
+        }
+        throw err;
+      }
       progress.status(b.digest, 'pushed');
     })));
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -5,7 +5,7 @@
  * through a bearer-token front needs `login`.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,4 +138,10 @@ test('push errors: an image by id needs a destination; an unknown image', async 
   assert.equal(imp.code, 0, show(imp));
   assertErrorWithHint(await runSandbox(['push', imp.stdout.trim().slice(7, 19)], { root }), /needs a destination/);
   assertErrorWithHint(await runSandbox(['push', 'no/such:image'], { root }), /not found/);
+  // A layer blob damaged on our disk: named as such, not blamed on the registry.
+  const reg = await startRegistry(t);
+  const inspect = JSON.parse((await runSandbox(['image', 'inspect', 'local/bb'], { root })).stdout) as { Digest: string }[];
+  const manifest = JSON.parse(readFileSync(join(root, 'data', 'blobs', 'sha256', inspect[0]!.Digest.slice(7)), 'utf8')) as Manifest;
+  appendFileSync(join(root, 'data', 'blobs', 'sha256', manifest.layers[0]!.digest.slice(7)), 'damage');
+  assertErrorWithHint(await runSandbox(['push', 'local/bb', `${reg.host}/local/bb:v1`], { root }), /stored blob sha256:[0-9a-f]{64} of image local\/bb is corrupt/, /system check --verify --repair/);
 });
