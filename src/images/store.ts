@@ -186,7 +186,7 @@ export function resolveImage(paths: StorePaths, reference: string): ResolvedImag
   const record = id ? index.images[id] : undefined;
   if (!record) {
     throw new SandboxError(`image "${reference}" not found`, {
-      hint: 'pull it (`sandbox pull IMAGE`), load it, use the built-in `host` image or `--rootfs DIR`, or make one with `sandbox import TARBALL NAME`',
+      hint: '`sandbox images` lists what there is; pull it (`sandbox pull IMAGE`), load or import it; `run` also takes the built-in `host` image or `--rootfs DIR`',
     });
   }
   // Read, not re-hashed, on the run path: blobs were verified when they arrived.
