@@ -1,4 +1,6 @@
-/** Rendering for people: Docker's human durations, aligned tables. Pure. */
+/** Rendering for people: Docker's human durations, aligned tables, --format templates. */
+import { SandboxError } from '../errors.js';
+import { compileTemplate, isTemplate } from './go-template.js';
 
 /** Docker's units.HumanDuration: "5 seconds", "About a minute", "3 hours", ... */
 export function humanDuration(ms: number): string {
@@ -23,4 +25,43 @@ export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('   ').trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** `CreatedSince` -> `CREATED SINCE`, `ID` -> `ID`: a template field as a table header. */
+function headerOf(field: string): string {
+  return field.replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
+}
+
+/**
+ * `--format TEMPLATE` for a listing: one rendered line per row; with a `table ` prefix,
+ * cells split at tabs are aligned under headers named after the fields, as Docker does.
+ */
+export function renderRows(format: string, rows: unknown[]): string {
+  const tableMode = /^table\s/.test(format);
+  const body = tableMode ? format.replace(/^table\s+/, '') : format;
+  const render = compileTemplate(body);
+  const lines = rows.map((r) => render(r).replace(/\n$/, ''));
+  if (!tableMode) return lines.map((l) => `${l}\n`).join('');
+  const header = body.replace(/\\t/g, '\t').replace(/\{\{-?\s*\.([A-Za-z0-9_]+)[^}]*-?\}\}/g, (_m, f: string) => headerOf(f)).split('\t');
+  return table(header, lines.map((l) => l.split('\t')));
+}
+
+/** Checks a --format value: table, json, or a template (validated by compiling it). */
+export function checkFormat(format: string | undefined): void {
+  if (format === undefined || format === 'table' || format === 'json') return;
+  if (!isTemplate(format)) {
+    throw new SandboxError(`invalid --format ${JSON.stringify(format)}`, { hint: "use table, json, or a template such as '{{.ID}} {{.Names}}'" });
+  }
+  compileTemplate(format.replace(/^table\s+/, ''));
+}
+
+/** What `inspect` prints: the objects as a JSON array, or each through a --format template. */
+export function printInspected(objects: unknown[], format: string | undefined): void {
+  if (!format || format === 'json') {
+    process.stdout.write(`${JSON.stringify(objects, null, 2)}\n`);
+    return;
+  }
+  checkFormat(format);
+  const render = compileTemplate(format);
+  process.stdout.write(objects.map((o) => `${render(o).replace(/\n$/, '')}\n`).join(''));
 }

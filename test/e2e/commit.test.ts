@@ -120,6 +120,18 @@ test('images, tag, rmi (untag, in-use refusal, -f), image prune', async (t) => {
   // In use by a sandbox: refused, one line and a hint, exit 125.
   const made = await runSandbox(['create', '--name', 'user', 'bb', 'true'], { root });
   assert.equal(made.code, 0, show(made));
+  // --format templates, as Docker and Podman scripts write them.
+  const formatted = await runSandbox(['images', '--format', '{{.Repository}}:{{.Tag}}'], { root });
+  assert.deepEqual(lines(formatted.stdout).sort(), ['bb:latest', 'localhost:5000/team/bb:1'], show(formatted));
+  const psLine = await runSandbox(['ps', '-a', '--format', '{{.Names}} {{.State}} {{.Image}}'], { root });
+  assert.equal(psLine.stdout, 'user created bb\n', show(psLine));
+  const state = await runSandbox(['inspect', '-f', '{{.State.Status}} {{.Name}}', 'user'], { root });
+  assert.equal(state.stdout, 'created user\n', show(state));
+  const tags = await runSandbox(['image', 'inspect', '--format', '{{json .RepoTags}}', 'bb'], { root });
+  assert.equal(tags.stdout, '["bb:latest","localhost:5000/team/bb:1"]\n', show(tags));
+  const wrong = await runSandbox(['inspect', '-f', '{{.state.status}}', 'user'], { root });
+  assert.equal(wrong.code, 125, show(wrong));
+  assert.match(wrong.stderr, /no field state \(did you mean State\?\)\nhint: /, show(wrong));
   const refused = await runSandbox(['rmi', id], { root });
   assert.equal(refused.code, 125, show(refused));
   assert.match(refused.stderr, /^sandbox: image .* is in use by sandbox user\nhint: /, show(refused));

@@ -5,7 +5,8 @@
 import type { Argv, CommandModule } from 'yargs';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import { SandboxError } from '../../errors.js';
-import { humanDuration, table } from '../format.js';
+import { checkFormat, humanDuration, printInspected, renderRows, table } from '../format.js';
+import { isTemplate } from '../go-template.js';
 import { humanSize } from './volume.js';
 import {
   findImage, imageHistory, inspectImage, listImages, pruneImages, removeImages, tagImage, untagImage,
@@ -31,6 +32,7 @@ interface ImagesArgs extends GlobalArgs {
 }
 
 function listImagesAs(argv: ImagesArgs): void {
+  checkFormat(argv.format);
   const paths = storePathsFromArgs(argv);
   const filters = parseImageFilters(
     [...(argv.filter ?? []), ...(argv.reference ? [`reference=${argv.reference}`] : [])],
@@ -49,6 +51,16 @@ function listImagesAs(argv: ImagesArgs): void {
   if (argv.quiet) {
     const ids = [...new Set(rows.map((r) => (argv['no-trunc'] ? r.id : shortId(r.id))))];
     if (ids.length) process.stdout.write(`${ids.join('\n')}\n`);
+    return;
+  }
+  if (argv.format && isTemplate(argv.format)) {
+    const now = Date.now();
+    // The fields of `podman images --format`.
+    process.stdout.write(renderRows(argv.format, rows.map((r) => ({
+      ID: argv['no-trunc'] ? r.id : shortId(r.id), Id: r.id.slice(7), Repository: r.repository, Tag: r.tag, Digest: r.digest ?? '',
+      CreatedAt: r.created, CreatedSince: `${humanDuration(now - Date.parse(r.created))} ago`, Size: humanSize(r.size),
+      Containers: r.sandboxes, Dangling: r.dangling, Names: r.names, Labels: labels(r.id),
+    }))));
     return;
   }
   if (argv.format === 'json') {
@@ -77,7 +89,7 @@ function imagesBuilder(y: Argv<GlobalArgs>): Argv<ImagesArgs> {
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'Only image ids' })
     .option('no-trunc', { type: 'boolean', describe: 'Full image ids' })
     .option('digests', { type: 'boolean', describe: 'Show manifest digests' })
-    .option('format', { type: 'string', choices: ['table', 'json'], describe: 'Output format' })
+    .option('format', { type: 'string', describe: "table, json, or a template: '{{.Repository}}:{{.Tag}} {{.ID}}' (table TEMPLATE adds headers)" })
     .option('filter', { alias: 'f', type: 'string', array: true, describe: 'dangling=, reference=, label=k[=v], before=, since= (repeatable)' }) as Argv<ImagesArgs>;
 }
 
@@ -178,15 +190,18 @@ export const historyCommand: CommandModule<GlobalArgs, HistoryArgs> = {
 
 interface InspectArgs extends GlobalArgs {
   images: string[];
+  format?: string;
 }
 
 const imageInspectCommand: CommandModule<GlobalArgs, InspectArgs> = {
   command: 'inspect <images..>',
-  describe: 'Show images in detail (JSON)',
-  builder: (y) => y.positional('images', { type: 'string', array: true, demandOption: true }) as Argv<InspectArgs>,
+  describe: 'Show images in detail (JSON, or --format TEMPLATE)',
+  builder: (y) => y
+    .positional('images', { type: 'string', array: true, demandOption: true })
+    .option('format', { alias: 'f', type: 'string', describe: "json, or a template: '{{.Id}} {{json .Config.Labels}}'" }) as Argv<InspectArgs>,
   handler: (argv) => {
     const paths = storePathsFromArgs(argv);
-    process.stdout.write(`${JSON.stringify(argv.images.map((i) => inspectImage(paths, i)), null, 2)}\n`);
+    printInspected(argv.images.map((i) => inspectImage(paths, i)), argv.format);
   },
 };
 

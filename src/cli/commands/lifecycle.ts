@@ -1,6 +1,7 @@
 /** `stop`, `kill`, `start`, `restart`, `wait`, `rename`, `rm`, `inspect`: sandboxes recorded in the store. */
 import type { CommandModule } from 'yargs';
 import { inspectImage } from '../../api/images.js';
+import { printInspected } from '../format.js';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import {
   inspectSandbox, killSandbox, removeSandbox, renameSandbox, restartSandbox, startSandbox, stopSandbox,
@@ -99,7 +100,8 @@ export const inspectCommand: CommandModule<GlobalArgs, ManyArgs> = {
   describe: 'Show sandboxes (or images) as JSON (shaped like Docker\'s)',
   builder: (y) => y
     .positional('names', { type: 'string', array: true, demandOption: true })
-    .option('type', { type: 'string', choices: ['container', 'sandbox', 'image', 'all'], default: 'all', describe: 'What the names are (default: a sandbox, else an image)' }),
+    .option('type', { type: 'string', choices: ['container', 'sandbox', 'image', 'all'], default: 'all', describe: 'What the names are (default: a sandbox, else an image)' })
+    .option('format', { alias: 'f', type: 'string', describe: "json, or a template: '{{.State.Status}} {{.State.Pid}}'" }),
   handler: (argv) => {
     const paths = storePathsFromArgs(argv);
     const type = (argv as { type?: string }).type ?? 'all';
@@ -131,7 +133,7 @@ export const inspectCommand: CommandModule<GlobalArgs, ManyArgs> = {
         LogPath: `${paths.data}/containers/${r.id}/ctr.log`,
       };
     });
-    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    printInspected(out, (argv as { format?: string }).format);
   },
 };
 

@@ -6,7 +6,8 @@
 import type { CommandModule } from 'yargs';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import { listSandboxes, type SandboxView } from '../../api/lifecycle.js';
-import { humanDuration, table } from '../format.js';
+import { checkFormat, humanDuration, renderRows, table } from '../format.js';
+import { isTemplate } from '../go-template.js';
 import { matchesFilters, parseFilters } from '../ps-filter.js';
 
 function statusText(v: SandboxView, now: number): string {
@@ -43,7 +44,7 @@ export const psCommand: CommandModule<GlobalArgs, PsArgs> = {
     .option('all', { alias: 'a', type: 'boolean', describe: 'Show all sandboxes, not only running ones' })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'Only ids' })
     .option('no-trunc', { type: 'boolean', describe: 'Do not truncate ids and commands' })
-    .option('format', { type: 'string', choices: ['table', 'json'], describe: 'Output format' })
+    .option('format', { type: 'string', describe: "table, json, or a template: '{{.ID}} {{.Names}} {{.Status}}' (table TEMPLATE adds headers)" })
     .option('filter', { alias: 'f', type: 'string', array: true, describe: 'name=, id=, label=k[=v], status=, ancestor= (repeatable)' })
     .option('last', { alias: 'n', type: 'number', describe: 'The N most recently created (all states)' })
     .option('latest', { alias: 'l', type: 'boolean', describe: 'The most recently created (all states)' }),
@@ -52,6 +53,7 @@ export const psCommand: CommandModule<GlobalArgs, PsArgs> = {
 
 /** Prints the list the way the options ask. */
 function listSandboxesAs(argv: PsArgs): void {
+    checkFormat(argv.format);
     const filters = parseFilters(argv.filter ?? []);
     const last = argv.latest ? 1 : argv.last;
     // Docker: -n, -l and a status filter look at every state, not only running ones.
@@ -61,6 +63,16 @@ function listSandboxesAs(argv: PsArgs): void {
     const full = !!argv['no-trunc'];
     if (argv.quiet) {
       process.stdout.write(views.map((v) => (full ? v.record.id : v.record.id.slice(0, 12)) + '\n').join(''));
+      return;
+    }
+    if (argv.format && isTemplate(argv.format)) {
+      const now = Date.now();
+      // The fields of `docker ps --format`.
+      process.stdout.write(renderRows(argv.format, views.map((v) => ({
+        ID: full ? v.record.id : v.record.id.slice(0, 12), Image: v.record.image, Command: shortCommand(v.record.command, full),
+        CreatedAt: v.record.created, RunningFor: `${humanDuration(now - Date.parse(v.record.created))} ago`,
+        Status: statusText(v, now), State: v.state.status, Names: v.record.name, Labels: v.record.request.labels, Ports: '',
+      }))));
       return;
     }
     if (argv.format === 'json') {
@@ -98,7 +110,7 @@ export function psFromArgv(words: string[]): boolean {
       if (FLAGS[long] && eq < 0) { args[FLAGS[long]] = true; continue; }
       const v = value();
       if (v === undefined) return false;
-      if (long === 'format' && (v === 'json' || v === 'table')) args.format = v;
+      if (long === 'format' && (v === 'json' || v === 'table' || isTemplate(v))) args.format = v;
       else if (long === 'filter') args.filter!.push(v);
       else if (long === 'last' && /^[0-9]+$/.test(v)) args.last = Number(v);
       else if (long === 'root') args.root = v;
