@@ -19,6 +19,7 @@ import { layerDir, layersDir, layerSize, removeLayerDir } from '../images/layers
 import type { OciImageConfig } from '../images/config.js';
 import { parseImageRef } from '../images/refs.js';
 import { listSandboxes, removeSandbox } from './lifecycle.js';
+import { appendEvent } from '../state/events.js';
 
 export interface ImageSummary {
   id: string;
@@ -80,27 +81,31 @@ export function findImage(paths: StorePaths, reference: string): ImageRecord {
 /** `tag SOURCE TARGET...`: more names for an image. */
 export async function tagImage(paths: StorePaths, source: string, targets: string[]): Promise<string> {
   const keys = targets.map(tagKey); // validates every target before any change
-  return updateImageIndex(paths, (index) => {
-    const id = findImageId(index, source);
-    if (!id || !index.images[id]) throw notFound(source);
-    for (const k of keys) index.tags[k] = id;
-    return id;
+  const id = await updateImageIndex(paths, (index) => {
+    const found = findImageId(index, source);
+    if (!found || !index.images[found]) throw notFound(source);
+    for (const k of keys) index.tags[k] = found;
+    return found;
   });
+  for (const k of keys) appendEvent(paths, { type: 'image', action: 'tag', id, name: k });
+  return id;
 }
 
 /** `untag IMAGE [NAME...]`: removes names (all of them without NAME); the image stays. */
 export async function untagImage(paths: StorePaths, image: string, names: string[] = []): Promise<string[]> {
-  return updateImageIndex(paths, (index) => {
-    const id = findImageId(index, image);
-    if (!id || !index.images[id]) throw notFound(image);
-    const own = tagsOf(index, id);
-    const wanted = names.length ? names.map(tagKey) : own;
-    for (const w of wanted) {
-      if (!own.includes(w)) throw new SandboxError(`${w} is not a name of image ${id.slice(7, 19)}`, { hint: `its names: ${own.join(', ') || 'none'}` });
+  const { id, wanted } = await updateImageIndex(paths, (index) => {
+    const found = findImageId(index, image);
+    if (!found || !index.images[found]) throw notFound(image);
+    const own = tagsOf(index, found);
+    const gone = names.length ? names.map(tagKey) : own;
+    for (const w of gone) {
+      if (!own.includes(w)) throw new SandboxError(`${w} is not a name of image ${found.slice(7, 19)}`, { hint: `its names: ${own.join(', ') || 'none'}` });
       delete index.tags[w];
     }
-    return wanted;
+    return { id: found, wanted: gone };
   });
+  for (const w of wanted) appendEvent(paths, { type: 'image', action: 'untag', id, name: w });
+  return wanted;
 }
 
 export interface RemoveImagesReport {
@@ -147,8 +152,11 @@ export async function removeImages(paths: StorePaths, references: string[], opti
   if (victims.size) {
     await updateImageIndex(paths, (index) => {
       for (const id of victims.keys()) {
-        report.untagged.push(...tagsOf(index, id));
-        for (const t of tagsOf(index, id)) delete index.tags[t];
+        for (const t of tagsOf(index, id)) {
+          report.untagged.push(t);
+          appendEvent(paths, { type: 'image', action: 'untag', id, name: t });
+          delete index.tags[t];
+        }
         delete index.images[id];
       }
     });
@@ -161,6 +169,7 @@ export async function removeImages(paths: StorePaths, references: string[], opti
       for (const r of kept) victims.delete(r.id);
     }
     report.deleted.push(...victims.keys());
+    for (const id of victims.keys()) appendEvent(paths, { type: 'image', action: 'remove', id });
     report.reclaimed = await collectGarbage(paths, [...victims.values()]);
   }
   return report;

@@ -17,6 +17,7 @@ import { buildManifest, MediaTypes, type Descriptor } from './manifest.js';
 import { applyChanges, type OciImageConfig } from './config.js';
 import { readImageConfig, readImageIndex, readImageManifest, storeImage, tagKey } from './store.js';
 import { layerDiffTar } from './unpack.js';
+import { appendEvent } from '../state/events.js';
 
 export interface CommitOptions {
   message?: string;
@@ -89,5 +90,7 @@ export async function commitSandbox(paths: StorePaths, ref: string, target: stri
     { mediaType: MediaTypes.ociConfig, ...configBlob },
     [...baseManifest.layers.map((l) => ({ ...l, mediaType: ociLayerType(l.mediaType) })), layer.blob],
   ));
-  return storeImage(paths, { manifestDigest: manifest.digest }, { tags: [target] });
+  const id = await storeImage(paths, { manifestDigest: manifest.digest }, { tags: [target] });
+  appendEvent(paths, { type: 'container', action: 'commit', id: record.id, name: record.name, attributes: { image: target, imageId: id } });
+  return id;
 }

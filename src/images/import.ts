@@ -14,7 +14,8 @@ import { decompressStream, detectCompression } from './compression.js';
 import { ensureLayer } from './layers.js';
 import { buildManifest, MediaTypes } from './manifest.js';
 import { storeImage } from './store.js';
-import { parseImageRef } from './refs.js';
+import { appendEvent } from '../state/events.js';
+import { formatImageRef, parseImageRef } from './refs.js';
 
 export interface ImportOptions {
   changes?: string[];
@@ -52,5 +53,7 @@ export async function importTarball(paths: StorePaths, tarball: string, referenc
     { mediaType: MediaTypes.ociConfig, ...configBlob },
     [{ mediaType: MediaTypes.ociLayer, ...layer }],
   ));
-  return storeImage(paths, { manifestDigest: manifest.digest }, { tags: [reference] });
+  const id = await storeImage(paths, { manifestDigest: manifest.digest }, { tags: [reference] });
+  appendEvent(paths, { type: 'image', action: 'import', id, name: formatImageRef(parseImageRef(reference)) });
+  return id;
 }

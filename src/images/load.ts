@@ -10,6 +10,7 @@ import { createReadStream, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
+import { appendEvent } from '../state/events.js';
 import { hasBlob } from './blobs.js';
 import { detectCompression } from './compression.js';
 import { ensureLayer } from './layers.js';
@@ -259,7 +260,9 @@ export async function loadArchive(paths: StorePaths, input: string | Readable, o
   try {
     const format = detectArchiveFormat((p) => staged.has(p));
     const plans = format === 'docker-archive' ? planDockerArchive(staged) : planOciArchive(staged, paths);
-    return await storePlanned(paths, staged, plans, options);
+    const loaded = await storePlanned(paths, staged, plans, options);
+    for (const l of loaded) appendEvent(paths, { type: 'image', action: 'load', id: l.id, ...(l.tags[0] ? { name: l.tags[0] } : {}) });
+    return loaded;
   } finally {
     staged.dispose();
   }

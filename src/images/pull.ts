@@ -21,6 +21,7 @@ import {
   type Descriptor, type ImageManifest,
 } from './manifest.js';
 import { storeImage } from './store.js';
+import { appendEvent } from '../state/events.js';
 import type { RegistryClient } from './registry/client.js';
 import { readBody } from './registry/http.js';
 import { limiter } from './registry/limit.js';
@@ -185,6 +186,7 @@ export async function pullImage(paths: StorePaths, reference: string, options: P
       repoDigest: `${ref.name}@${topDigest}`,
     });
     progress.note(`Stored image ${id.slice(7, 19)}`);
+    appendEvent(paths, { type: 'image', action: 'pull', id, name: displayRef(ref) });
     return id;
   } finally {
     progress.end();

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { blobSize, digestOf, hasBlob, openBlob, readBlob } from './blobs.js';
 import { parseManifest } from './manifest.js';
 import { resolveImage } from './store.js';
+import { appendEvent } from '../state/events.js';
 import { limiter } from './registry/limit.js';
 import { silentProgress, type ProgressSink } from './registry/progress.js';
 import { displayRef, registryRef } from './registry/reference.js';
@@ -87,6 +88,7 @@ export async function pushImage(paths: StorePaths, image: string, dest?: string,
     const digest = digestOf(manifestBytes);
     await client.putManifest(ref.digest ?? ref.tag, manifestBytes, mediaType);
     progress.note(`Pushed ${displayRef(ref)}: ${digest}`);
+    appendEvent(paths, { type: 'image', action: 'push', id: record.id, name: displayRef(ref), attributes: { digest } });
     return digest;
   } finally {
     progress.end();

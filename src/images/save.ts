@@ -10,6 +10,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
+import { appendEvent } from '../state/events.js';
 import { randomHex } from '../state/random.js';
 import { blobPath, blobSize, hasBlob, openBlob, readBlob } from './blobs.js';
 import { decompressStream, detectCompression, type StreamCompression } from './compression.js';
@@ -197,6 +198,7 @@ export async function saveImages(paths: StorePaths, images: string[], output: Wr
     else await writeOciArchive(paths, saved, tar);
     await tar.finish();
     out.commit();
+    for (const s of saved) appendEvent(paths, { type: 'image', action: 'save', id: s.record.id });
   } catch (err) {
     tar.abort(err as Error);
     out.discard();

@@ -10,7 +10,9 @@ import type { StorePaths } from './paths.js';
 
 export type EventAction =
   | 'create' | 'start' | 'die' | 'stop' | 'kill' | 'restart' | 'rename' | 'remove' | 'exec' | 'label'
-  | 'volume-create' | 'volume-remove' | 'import' | 'tag' | 'untag' | 'image-remove';
+  | 'volume-create' | 'volume-remove' | 'commit'
+  // Image events (type image), as Podman names them; `remove` is shared with sandboxes.
+  | 'pull' | 'push' | 'load' | 'save' | 'import' | 'tag' | 'untag';
 
 export interface SandboxEvent {
   /** RFC 3339 with nanoseconds, UTC. */

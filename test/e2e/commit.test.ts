@@ -141,6 +141,12 @@ test('images, tag, rmi (untag, in-use refusal, -f), image prune', async (t) => {
   assert.match(forced.stderr, /Removed sandbox user/, show(forced));
   const after = await runSandbox(['images', '-q'], { root });
   assert.equal(after.stdout, '', show(after));
+  // The journal has the image events, as `podman events` shows them.
+  const events = await runSandbox(['events', '--filter', 'type=image', '--until', '0s', '--format', 'json'], { root });
+  const seen = lines(events.stdout).map((l) => { const e = JSON.parse(l) as { action: string; name?: string }; return `${e.action} ${e.name ?? ''}`.trim(); });
+  for (const e of ['import bb:latest', 'tag bb:v2', 'tag localhost:5000/team/bb:1', 'untag bb:v2', 'untag bb:latest', 'remove']) {
+    assert.ok(seen.includes(e), `event "${e}" in:\n${seen.join('\n')}`);
+  }
   const ps = await runSandbox(['ps', '-aq'], { root });
   assert.equal(ps.stdout, '', show(ps));
   const missing = await runSandbox(['rmi', 'nope'], { root });
