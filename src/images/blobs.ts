@@ -19,7 +19,8 @@ function hexOf(digest: string): string {
   return m[1]!;
 }
 
-function sha256() {
+/** A new sha256 hash (the one algorithm of our digests). */
+export function sha256() {
   // Required here, not at the top: node:crypto costs start-up for commands that never hash.
   const { createHash } = require('node:crypto') as typeof import('node:crypto');
   return createHash('sha256');
@@ -62,6 +63,51 @@ function newTempFile(paths: StorePaths): string {
   return join(blobTempDir(paths), `${process.pid}-${randomHex(6)}`);
 }
 
+/** A blob written to a temporary file, hashed, and not yet in the store (see adoptBlob). */
+export interface TempBlob {
+  temp: string;
+  digest: string;
+  size: number;
+}
+
+/**
+ * Streams `source` into a new temporary file beside the blobs (named after this process,
+ * so that a pruner knows a killed writer's), hashing and syncing it. `maxSize` stops a
+ * source that runs long before it fills the disk; `onChunk` sees every chunk.
+ */
+export async function writeTempBlob(
+  paths: StorePaths,
+  source: AsyncIterable<Uint8Array>,
+  options: { maxSize?: number; tooLong?: () => Error; onChunk?: (chunk: Uint8Array) => void } = {},
+): Promise<TempBlob> {
+  const temp = newTempFile(paths);
+  const { open } = require('node:fs/promises') as typeof import('node:fs/promises');
+  const file = await open(temp, 'wx', 0o644);
+  const hash = sha256();
+  let size = 0;
+  try {
+    for await (const chunk of source) {
+      hash.update(chunk);
+      size += chunk.byteLength;
+      if (options.maxSize !== undefined && size > options.maxSize) throw options.tooLong?.() ?? new SandboxError(`more than ${options.maxSize} bytes`);
+      await file.write(chunk);
+      options.onChunk?.(chunk);
+    }
+    await file.sync();
+  } catch (err) {
+    await file.close().catch(() => {});
+    rmSync(temp, { force: true });
+    throw err;
+  }
+  await file.close();
+  return { temp, digest: `sha256:${hash.digest('hex')}`, size };
+}
+
+/** Moves a temporary blob into the store under its digest (a parallel writer of the same blob wrote the same bytes). */
+export function adoptBlob(paths: StorePaths, blob: TempBlob): void {
+  renameSync(blob.temp, blobPath(paths, blob.digest));
+}
+
 /**
  * Streams `source` into the store, hashing on the way. With `expected`, a wrong digest
  * or size fails and stores nothing. Returns the digest and size of what was stored.
@@ -73,33 +119,18 @@ export async function putBlob(
   onData?: (bytes: number) => void,
 ): Promise<{ digest: string; size: number }> {
   if (expected.digest) hexOf(expected.digest);
-  const temp = newTempFile(paths);
-  const { open } = require('node:fs/promises') as typeof import('node:fs/promises');
-  const file = await open(temp, 'wx', 0o644);
-  const hash = sha256();
-  let size = 0;
-  try {
-    for await (const chunk of source) {
-      hash.update(chunk);
-      size += chunk.byteLength;
-      if (expected.size !== undefined && size > expected.size) throw mismatch(`blob ${expected.digest ?? ''} is too long`, `${expected.size} bytes`, `more`);
-      await file.write(chunk);
-      onData?.(chunk.byteLength);
-    }
-    await file.sync();
-  } catch (err) {
-    await file.close().catch(() => {});
-    rmSync(temp, { force: true });
-    throw err;
-  }
-  await file.close();
-  const digest = `sha256:${hash.digest('hex')}`;
+  const blob = await writeTempBlob(paths, source, {
+    ...(expected.size !== undefined ? { maxSize: expected.size } : {}),
+    tooLong: () => mismatch(`blob ${expected.digest ?? ''} is too long`, `${expected.size} bytes`, 'more'),
+    ...(onData ? { onChunk: (chunk: Uint8Array) => onData(chunk.byteLength) } : {}),
+  });
+  const { digest, size } = blob;
   try {
     if (expected.size !== undefined && size !== expected.size) throw mismatch(`blob ${expected.digest ?? digest} has the wrong size`, `${expected.size} bytes`, `${size}`);
     if (expected.digest && digest !== expected.digest) throw mismatch('blob digest mismatch', expected.digest, digest);
-    renameSync(temp, blobPath(paths, digest)); // a parallel writer of the same blob: same bytes
+    adoptBlob(paths, blob);
   } catch (err) {
-    rmSync(temp, { force: true });
+    rmSync(blob.temp, { force: true });
     throw err;
   }
   return { digest, size };

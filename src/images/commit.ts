@@ -11,7 +11,7 @@ import { PassThrough } from 'node:stream';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { containerDir, findContainer } from '../state/containers.js';
-import { putBlob, putBlobBytes } from './blobs.js';
+import { putBlob, putBlobBytes, sha256 } from './blobs.js';
 import { ensureLayer } from './layers.js';
 import { buildManifest, MediaTypes, type Descriptor } from './manifest.js';
 import { applyChanges, type OciImageConfig } from './config.js';
@@ -35,9 +35,8 @@ function ociLayerType(mediaType: string): string {
 /** Writes the upper directory as a gzip layer blob; returns its descriptor and diff id. */
 async function writeLayer(paths: StorePaths, upper: string): Promise<{ blob: Descriptor; diffId: string }> {
   const { createGzip } = require('node:zlib') as typeof import('node:zlib');
-  const { createHash } = require('node:crypto') as typeof import('node:crypto');
   const diff = layerDiffTar(upper);
-  const hash = createHash('sha256');
+  const hash = sha256();
   const gzip = createGzip({ level: 6, chunkSize: 1 << 20 });
   const tee = new PassThrough({ highWaterMark: 1 << 20 });
   tee.on('data', (chunk: Buffer) => hash.update(chunk));

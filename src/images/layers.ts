@@ -12,7 +12,7 @@ import type { StorePaths } from '../state/paths.js';
 import { randomHex } from '../state/random.js';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic.js';
 import { removeTree } from '../runtime/userns.js';
-import { openBlob, hasBlob } from './blobs.js';
+import { openBlob, hasBlob, sha256 } from './blobs.js';
 import { decompressStream, detectCompression, type StreamCompression } from './compression.js';
 import { layerCompression, type Descriptor } from './manifest.js';
 import { unpackLayerTar } from './unpack.js';
@@ -120,8 +120,7 @@ export async function unpackLayer(paths: StorePaths, input: NodeJS.ReadableStrea
   mkdirSync(layersDir(paths), { recursive: true });
   const staging = join(layersDir(paths), `.unpack-${process.pid}-${randomHex(6)}`);
   mkdirSync(join(staging, 'diff'), { recursive: true });
-  const { createHash } = require('node:crypto') as typeof import('node:crypto');
-  const hash = createHash('sha256');
+  const hash = sha256();
   let size = 0;
   const abort = new AbortController();
   let inputError: Error | undefined;

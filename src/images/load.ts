@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { appendEvent } from '../state/events.js';
-import { hasBlob } from './blobs.js';
+import { digestOf, hasBlob } from './blobs.js';
 import { detectCompression } from './compression.js';
 import { ensureLayer } from './layers.js';
 import {
@@ -221,8 +221,7 @@ async function storePlanned(paths: StorePaths, staged: StagedArchive, plans: Pla
 }
 
 function fileOf(bytes: Buffer): StagedFile {
-  const { createHash } = require('node:crypto') as typeof import('node:crypto');
-  return { path: 'manifest', size: bytes.length, digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, head: bytes.subarray(0, 8), bytes };
+  return { path: 'manifest', size: bytes.length, digest: digestOf(bytes), head: bytes.subarray(0, 8), bytes };
 }
 
 function openInput(input: string | Readable): { stream: Readable; what: string } {

@@ -7,8 +7,7 @@
  */
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
-import { createHash } from 'node:crypto';
-import { blobSize, digestOf, hasBlob, openBlob, readBlob } from './blobs.js';
+import { blobSize, digestOf, hasBlob, openBlob, readBlob, sha256 } from './blobs.js';
 import { parseManifest } from './manifest.js';
 import { resolveImage } from './store.js';
 import { appendEvent } from '../state/events.js';
@@ -63,12 +62,12 @@ export async function pushImage(paths: StorePaths, image: string, dest?: string,
       if (mountFrom && (await client.mountBlob(b.digest, mountFrom))) { progress.status(b.digest, 'mounted'); return; }
       let sent = 0;
       // Hashed on the way out: a blob damaged on our disk is told apart from a registry problem.
-      let hash = createHash('sha256');
+      let hash = sha256();
       try {
         await client.uploadBlob(b.digest, size, () => {
           progress.advance(b.digest, -sent);
           sent = 0;
-          hash = createHash('sha256');
+          hash = sha256();
           const stream = openBlob(paths, b.digest);
           stream.on('data', (c: Buffer) => { sent += c.length; hash.update(c); progress.advance(b.digest, c.length); });
           return stream;

@@ -12,7 +12,7 @@ import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { appendEvent } from '../state/events.js';
 import { randomHex } from '../state/random.js';
-import { blobPath, blobSize, hasBlob, openBlob, readBlob } from './blobs.js';
+import { blobPath, blobSize, hasBlob, openBlob, readBlob, sha256 } from './blobs.js';
 import { decompressStream, detectCompression, type StreamCompression } from './compression.js';
 import { MediaTypes, layerCompression, type Descriptor, type ImageManifest } from './manifest.js';
 import { findImageId, readImageIndex, readImageManifest, resolveImage, tagKey, type ImageRecord } from './store.js';
@@ -34,11 +34,6 @@ interface SavedImage {
   configBytes: Buffer;
   /** NAME:TAG it was asked for by (none when asked for by id). */
   tags: string[];
-}
-
-function sha256() {
-  const { createHash } = require('node:crypto') as typeof import('node:crypto');
-  return createHash('sha256');
 }
 
 /** Passes `source` through, failing at its end when its sha256 is not `digest`. */

@@ -6,13 +6,11 @@
  * as blobs only once the whole archive has been read and judged, and removed otherwise:
  * nothing of a truncated or corrupt archive ever enters the store.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { SandboxError } from '../../errors.js';
 import type { StorePaths } from '../../state/paths.js';
-import { randomHex } from '../../state/random.js';
-import { blobPath, blobsDir, blobTempDir, digestOf, hasBlob, putBlobBytes } from '../blobs.js';
+import { adoptBlob, blobPath, digestOf, hasBlob, putBlobBytes, writeTempBlob } from '../blobs.js';
 import { digestOfBlobFile } from './oci-archive.js';
 import { readTar } from './tar.js';
 
@@ -30,11 +28,6 @@ export interface StagedFile {
   bytes?: Buffer;
   /** Temporary file holding the data, when not in memory. */
   temp?: string;
-}
-
-function sha256() {
-  const { createHash } = require('node:crypto') as typeof import('node:crypto');
-  return createHash('sha256');
 }
 
 export class StagedArchive {
@@ -70,9 +63,7 @@ export class StagedArchive {
     if (!hasBlob(paths, file.digest)) {
       if (file.bytes) putBlobBytes(paths, file.bytes, file.digest);
       else {
-        mkdirSync(blobsDir(paths), { recursive: true });
-        // Same directory tree and file system as blobs.ts's own temp files: a rename.
-        renameSync(file.temp!, blobPath(paths, file.digest));
+        adoptBlob(paths, { temp: file.temp!, digest: file.digest, size: file.size });
         delete file.temp;
       }
       this.committed.push(file.digest);
@@ -141,32 +132,13 @@ export async function stageArchive(
 async function toTempFile(
   paths: StorePaths, path: string, data: AsyncIterable<unknown>, onBytes?: (n: number) => void,
 ): Promise<StagedFile> {
-  mkdirSync(blobTempDir(paths), { recursive: true });
-  // The pid leads the name, as blobs.ts's temp files: a pruner can tell a killed load's.
-  const temp = join(blobTempDir(paths), `${process.pid}-load-${randomHex(6)}`);
-  const { open } = require('node:fs/promises') as typeof import('node:fs/promises');
-  const fh = await open(temp, 'wx', 0o644);
-  const file: StagedFile = { path, size: 0, digest: '', head: Buffer.alloc(0), temp };
-  const hash = sha256();
   const head: Buffer[] = [];
   let headLength = 0;
-  try {
-    for await (const c of data) {
-      const chunk = c as Buffer;
-      hash.update(chunk);
-      if (headLength < 8) { head.push(chunk.subarray(0, 8)); headLength += Math.min(8, chunk.length); }
-      file.size += chunk.length;
-      await fh.write(chunk);
-      onBytes?.(chunk.length);
-    }
-    await fh.sync();
-  } catch (err) {
-    await fh.close().catch(() => {});
-    rmSync(temp, { force: true });
-    throw err;
-  }
-  await fh.close();
-  file.digest = `sha256:${hash.digest('hex')}`;
-  file.head = Buffer.concat(head).subarray(0, 8);
-  return file;
+  const blob = await writeTempBlob(paths, data as AsyncIterable<Uint8Array>, {
+    onChunk: (chunk) => {
+      if (headLength < 8) { head.push(Buffer.from(chunk.subarray(0, 8))); headLength += Math.min(8, chunk.byteLength); }
+      onBytes?.(chunk.byteLength);
+    },
+  });
+  return { path, size: blob.size, digest: blob.digest, head: Buffer.concat(head).subarray(0, 8), temp: blob.temp };
 }

@@ -15,6 +15,7 @@ import { parseChallenges, tokenUrl, type Challenge } from './challenge.js';
 import { discard, networkError, readBody, send, type HttpResponse } from './http.js';
 import { isLoopback } from './reference.js';
 import { transportsFor, type Transport } from './tls.js';
+import { digestOf } from '../blobs.js';
 
 export interface RegistryClientOptions {
   /** Undefined: the default policy (tls.ts); false: accept any certificate and plain HTTP. */
@@ -225,8 +226,7 @@ export class RegistryClient {
     }
     if (res.status !== 200) return this.fail(res, `the manifest of ${this.repository}:${reference}`);
     const bytes = await readBody(res, 4 << 20);
-    const { createHash } = require('node:crypto') as typeof import('node:crypto');
-    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const digest = digestOf(bytes);
     if (reference.startsWith('sha256:') && digest !== reference) {
       throw new SandboxError(`manifest digest mismatch from ${this.registry}: asked for ${reference}, got ${digest}`, { hint: 'the registry sent other data than asked; try again, and report it to its owner if it persists' });
     }
