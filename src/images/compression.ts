@@ -18,6 +18,18 @@ export function detectCompression(head: Buffer): StreamCompression {
   return 'none';
 }
 
+/** The compression of a file, by its first bytes. */
+export function fileCompression(path: string): StreamCompression {
+  const { closeSync, openSync, readSync } = require('node:fs') as typeof import('node:fs');
+  const head = Buffer.alloc(8);
+  const fd = openSync(path, 'r');
+  try {
+    return detectCompression(head.subarray(0, readSync(fd, head, 0, 8, 0)));
+  } finally {
+    closeSync(fd);
+  }
+}
+
 const TOOLS: Record<'xz' | 'zstd' | 'bzip2', { command: string; args: string[]; pkg: string }> = {
   xz: { command: 'xz', args: ['-dc', '-T0'], pkg: 'xz-utils' },
   zstd: { command: 'zstd', args: ['-dcq'], pkg: 'zstd' },

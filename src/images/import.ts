@@ -4,13 +4,13 @@
  * its digest is the diff id), unpacked like any layer, and given a config and an OCI
  * manifest, so the image can be pushed, saved and committed like a pulled one.
  */
-import { createReadStream, openSync, readSync, closeSync, statSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { newRootfsConfig } from './config.js';
 import { putBlob, putBlobBytes } from './blobs.js';
-import { decompressStream, detectCompression } from './compression.js';
+import { decompressStream, fileCompression } from './compression.js';
 import { ensureLayer } from './layers.js';
 import { buildManifest, MediaTypes } from './manifest.js';
 import { storeImage } from './store.js';
@@ -31,14 +31,9 @@ export async function importTarball(paths: StorePaths, tarball: string, referenc
     const code = (err as NodeJS.ErrnoException).code;
     throw new SandboxError(`cannot read ${tarball}: ${code === 'ENOENT' ? 'no such file' : code ?? String(err)}`, { hint: 'give the path of a tar archive of a root filesystem' });
   }
-  const head = Buffer.alloc(8);
-  const fd = openSync(tarball, 'r');
-  readSync(fd, head, 0, 8, 0);
-  closeSync(fd);
-
   let layer: { digest: string; size: number };
   try {
-    layer = await putBlob(paths, decompressStream(createReadStream(tarball), detectCompression(head)));
+    layer = await putBlob(paths, decompressStream(createReadStream(tarball), fileCompression(tarball)));
     await ensureLayer(paths, { mediaType: MediaTypes.ociLayer, ...layer }, layer.digest);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);

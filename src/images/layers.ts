@@ -12,8 +12,8 @@ import type { StorePaths } from '../state/paths.js';
 import { randomHex } from '../state/random.js';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic.js';
 import { removeTree } from '../runtime/userns.js';
-import { openBlob, hasBlob, sha256 } from './blobs.js';
-import { decompressStream, detectCompression, type StreamCompression } from './compression.js';
+import { blobPath, openBlob, hasBlob, sha256 } from './blobs.js';
+import { decompressStream, fileCompression, type StreamCompression } from './compression.js';
 import { layerCompression, type Descriptor } from './manifest.js';
 import { unpackLayerTar } from './unpack.js';
 
@@ -91,25 +91,6 @@ export function isStagingName(name: string): boolean {
   return name.startsWith('.');
 }
 
-/** The first bytes of a stream, put back so the stream reads whole. */
-async function peek(stream: NodeJS.ReadableStream & { unshift(chunk: Buffer): void }, bytes: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const onReadable = () => {
-      const chunk = (stream as unknown as { read(n?: number): Buffer | null }).read();
-      if (chunk === null) return;
-      cleanup();
-      stream.unshift(chunk);
-      resolve(chunk.subarray(0, bytes));
-    };
-    const onEnd = () => { cleanup(); resolve(Buffer.alloc(0)); };
-    const onError = (err: Error) => { cleanup(); reject(err); };
-    const cleanup = () => { stream.off('readable', onReadable); stream.off('end', onEnd); stream.off('error', onError); };
-    stream.on('readable', onReadable);
-    stream.on('end', onEnd);
-    stream.on('error', onError);
-  });
-}
-
 /**
  * Unpacks the uncompressed tar `input` as the layer `diffId` (when no such layer exists
  * yet), checking that the stream's sha256 is the diff id. Returns the stream's size.
@@ -149,12 +130,14 @@ export async function unpackLayer(paths: StorePaths, input: NodeJS.ReadableStrea
   }
 }
 
-/** Unpacks a stored layer blob once; its compression comes from the media type, else its magic. */
+/** How a stored layer blob is compressed: as its media type says, else as its first bytes say. */
+export function blobCompression(paths: StorePaths, blob: Descriptor): StreamCompression {
+  return layerCompression(blob.mediaType) ?? fileCompression(blobPath(paths, blob.digest));
+}
+
+/** Unpacks a stored layer blob once. */
 export async function ensureLayer(paths: StorePaths, blob: Descriptor, diffId: string): Promise<void> {
   if (hasLayer(paths, diffId)) return;
   if (!hasBlob(paths, blob.digest)) throw new SandboxError(`layer blob ${blob.digest} is missing from the store`, { hint: 'pull or load the image again' });
-  const raw = openBlob(paths, blob.digest);
-  let compression: StreamCompression | undefined = layerCompression(blob.mediaType);
-  if (!compression) compression = detectCompression(await peek(raw, 8));
-  await unpackLayer(paths, decompressStream(raw, compression), diffId, blob.digest);
+  await unpackLayer(paths, decompressStream(openBlob(paths, blob.digest), blobCompression(paths, blob)), diffId, blob.digest);
 }

@@ -12,9 +12,10 @@ import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { appendEvent } from '../state/events.js';
 import { randomHex } from '../state/random.js';
-import { blobPath, blobSize, hasBlob, openBlob, readBlob, sha256 } from './blobs.js';
-import { decompressStream, detectCompression, type StreamCompression } from './compression.js';
-import { MediaTypes, layerCompression, type Descriptor, type ImageManifest } from './manifest.js';
+import { blobSize, hasBlob, openBlob, readBlob, sha256 } from './blobs.js';
+import { decompressStream } from './compression.js';
+import { blobCompression } from './layers.js';
+import { MediaTypes, type Descriptor, type ImageManifest } from './manifest.js';
 import { findImageId, readImageIndex, readImageManifest, resolveImage, tagKey, type ImageRecord } from './store.js';
 import { buildDockerManifest, configFileName, layerFileName } from './archive/docker-archive.js';
 import { blobFileName, buildOciIndex, INDEX_FILE, LAYOUT_FILE, OCI_LAYOUT } from './archive/oci-archive.js';
@@ -84,19 +85,9 @@ function collectImages(paths: StorePaths, references: string[]): SavedImage[] {
   return [...byId.values()];
 }
 
-async function compressionOf(paths: StorePaths, layer: Descriptor): Promise<StreamCompression> {
-  const known = layerCompression(layer.mediaType);
-  if (known) return known;
-  const head = Buffer.alloc(8);
-  const { open } = require('node:fs/promises') as typeof import('node:fs/promises');
-  const fh = await open(blobPath(paths, layer.digest), 'r');
-  try { await fh.read(head, 0, 8, 0); } finally { await fh.close(); }
-  return detectCompression(head);
-}
-
 /** A layer as the plain tar whose sha256 is its diff id, and that tar's size. */
 async function plainLayer(paths: StorePaths, layer: Descriptor, diffId: string): Promise<{ size: number; open: () => Readable | AsyncIterable<Buffer> }> {
-  const compression = await compressionOf(paths, layer);
+  const compression = blobCompression(paths, layer);
   if (compression === 'none') {
     return { size: blobSize(paths, layer.digest), open: () => verified(openBlob(paths, layer.digest), diffId, `layer ${diffId}`) };
   }

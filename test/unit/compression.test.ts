@@ -2,7 +2,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import { detectCompression } from '../../src/images/compression.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { detectCompression, fileCompression } from '../../src/images/compression.js';
 
 const bytes = (...b: number[]) => Buffer.from(b);
 
@@ -39,5 +42,18 @@ describe('detectCompression', () => {
     assert.equal(detectCompression(bytes(0x28, 0xb5, 0x2f, 0xfe, 0, 0, 0, 0)), 'none');
     assert.equal(detectCompression(Buffer.from('BZ')), 'none');
     assert.equal(detectCompression(Buffer.from('bzh91AY&')), 'none');
+  });
+});
+
+describe('fileCompression', () => {
+  it('reads the first bytes of a file, short or empty ones too', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sandbox-compression-'));
+    writeFileSync(join(dir, 'a.gz'), gzipSync(Buffer.from('hello')));
+    writeFileSync(join(dir, 'empty'), '');
+    writeFileSync(join(dir, 'short'), Buffer.from([0x1f]));
+    assert.equal(fileCompression(join(dir, 'a.gz')), 'gzip');
+    assert.equal(fileCompression(join(dir, 'empty')), 'none');
+    assert.equal(fileCompression(join(dir, 'short')), 'none');
+    rmSync(dir, { recursive: true });
   });
 });
