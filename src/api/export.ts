@@ -54,9 +54,23 @@ export async function exportSandbox(paths: StorePaths, ref: string, output: Writ
     }),
   });
   const drained = new Promise<void>((resolve) => { run.stdout!.on('end', resolve); run.stdout!.on('close', resolve); });
+  // An output that cannot be written (no such directory, a closed pipe) ends the tar too:
+  // otherwise it would wait forever on a pipe nobody reads.
+  const writeFailed = new Promise<never>((_resolve, reject) => {
+    const fail = (err: Error) => {
+      (run.stdout as NodeJS.ReadableStream & { destroy(): void }).destroy();
+      const code = (err as NodeJS.ErrnoException).code;
+      reject(new SandboxError(`cannot write the export of ${record.name}: ${code ?? err.message}`, {
+        hint: code === 'EPIPE' ? 'the reader of the output went away' : 'check that the destination is writable',
+      }));
+    };
+    if (output.errored) fail(output.errored);
+    else output.once('error', fail);
+  });
+  run.done.catch(() => { /* a write failure is the reason then */ });
   run.stdout!.pipe(output, { end: false });
   try {
-    await Promise.all([run.done, drained]);
+    await Promise.race([Promise.all([run.done, drained]), writeFailed]);
   } finally {
     try { rmdirSync(mnt); } catch { /* still mounted somewhere? leave it */ }
   }

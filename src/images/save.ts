@@ -5,13 +5,12 @@
  * layers are plain tars, the diff ids); a file output is written beside its final name
  * and renamed there only when whole.
  */
-import { closeSync, createWriteStream, fsyncSync, openSync, rmSync, renameSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { statSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { appendEvent } from '../state/events.js';
-import { randomHex } from '../state/random.js';
+import { openAtomicOutput } from '../state/atomic.js';
 import { blobSize, hasBlob, openBlob, readBlob, sha256 } from './blobs.js';
 import { decompressStream } from './compression.js';
 import { blobCompression } from './layers.js';
@@ -147,30 +146,15 @@ async function writeOciArchive(paths: StorePaths, images: SavedImage[], tar: Tar
 }
 
 /** Opens the output: a stream as given, or a temporary file renamed into place by `commit`. */
-function openOutput(output: Writable | string): { stream: Writable; commit: () => void; discard: () => void } {
-  if (typeof output !== 'string') return { stream: output, commit: () => {}, discard: () => {} };
+/** A file output (`-o`) is written beside its name and renamed only when whole; a stream is written as it is. */
+function openOutput(output: Writable | string): { stream: Writable; commit: () => Promise<void>; discard: () => void } {
+  if (typeof output !== 'string') return { stream: output, commit: async () => {}, discard: () => {} };
   try {
     if (statSync(output).isDirectory()) throw new SandboxError(`${output} is a directory`, { hint: 'give -o the path of the archive file to write' });
   } catch (err) {
     if (err instanceof SandboxError) throw err;
   }
-  const temp = join(dirname(output), `.${basename(output)}.${randomHex(6)}.tmp`);
-  let stream: Writable;
-  try {
-    stream = createWriteStream(temp, { flags: 'wx', mode: 0o644 });
-  } catch (err) {
-    throw new SandboxError(`cannot write ${output}: ${(err as Error).message}`);
-  }
-  return {
-    stream,
-    commit: () => {
-      // Whole on disk before it gets its name.
-      const fd = openSync(temp, 'r');
-      try { fsyncSync(fd); } finally { closeSync(fd); }
-      renameSync(temp, output);
-    },
-    discard: () => rmSync(temp, { force: true }),
-  };
+  return openAtomicOutput(output);
 }
 
 /** Writes `images` (names or ids) as one archive to `output` (a path or a stream such as stdout). */
@@ -183,7 +167,7 @@ export async function saveImages(paths: StorePaths, images: string[], output: Wr
     if (options.format === 'docker-archive') await writeDockerArchive(paths, saved, tar);
     else await writeOciArchive(paths, saved, tar);
     await tar.finish();
-    out.commit();
+    await out.commit();
     for (const s of saved) appendEvent(paths, { type: 'image', action: 'save', id: s.record.id });
   } catch (err) {
     tar.abort(err as Error);

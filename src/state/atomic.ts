@@ -38,3 +38,36 @@ export function readJsonIfExists<T>(path: string): T | undefined {
   }
   return JSON.parse(text) as T;
 }
+
+/** A file streamed under a temporary name beside `path`: `commit` gives it its name only when whole. */
+export interface AtomicOutput {
+  stream: import('node:fs').WriteStream;
+  /** Ends the stream if it is not ended yet, syncs the file and renames it to `path`. */
+  commit(): Promise<void>;
+  /** Throws the file away (after a failure). */
+  discard(): void;
+}
+
+/** For `save -o` and `export -o`: a failed or killed write never leaves a half file under the name. */
+export function openAtomicOutput(path: string): AtomicOutput {
+  const { createWriteStream, rmSync } = require('node:fs') as typeof import('node:fs');
+  const temp = join(dirname(path), `.${basename(path)}.${randomHex(6)}.tmp`);
+  const stream = createWriteStream(temp, { flags: 'wx', mode: 0o644 });
+  // An open or write error is kept for commit (and for the pipe writing into the stream).
+  let failure: Error | undefined;
+  stream.on('error', (err) => { failure ??= err; });
+  return {
+    stream,
+    async commit() {
+      if (!stream.writableFinished && !failure) await new Promise<void>((resolve) => { stream.end(resolve); stream.once('error', () => resolve()); });
+      if (failure) throw failure;
+      const fd = openSync(temp, 'r');
+      try { fsyncSync(fd); } finally { closeSync(fd); }
+      renameSync(temp, path);
+    },
+    discard() {
+      stream.destroy();
+      rmSync(temp, { force: true });
+    },
+  };
+}

@@ -1,10 +1,10 @@
 /** `sandbox commit NAME IMAGE[:TAG]` and `sandbox export NAME`, as Podman. */
 import type { Argv, CommandModule } from 'yargs';
-import { createWriteStream } from 'node:fs';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import { SandboxError } from '../../errors.js';
 import { commitSandbox } from '../../images/commit.js';
 import { exportSandbox } from '../../api/export.js';
+import { openAtomicOutput } from '../../state/atomic.js';
 
 interface CommitArgs extends GlobalArgs {
   sandbox: string;
@@ -54,16 +54,12 @@ export const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
       return;
     }
     // Written beside the target and renamed at the end: a failed export leaves no half file.
-    const { renameSync, rmSync } = require('node:fs') as typeof import('node:fs'); // no import(): see bin/sandbox
-    const temp = `${argv.output}.partial-${process.pid}`;
-    const out = createWriteStream(temp, { mode: 0o644 });
+    const out = openAtomicOutput(argv.output);
     try {
-      await exportSandbox(paths, argv.sandbox, out);
-      await new Promise<void>((resolve, reject) => { out.on('error', reject); out.end(resolve); });
-      renameSync(temp, argv.output);
+      await exportSandbox(paths, argv.sandbox, out.stream);
+      await out.commit();
     } catch (err) {
-      out.destroy();
-      rmSync(temp, { force: true });
+      out.discard();
       throw err;
     }
   },
