@@ -95,6 +95,10 @@ test('export writes the merged filesystem of a sandbox (deletions applied, no /p
   assert.ok(names.includes('./bin/sh'), 'a file of the image');
   assert.ok(!names.includes('./bin/vi'), 'the deleted file');
   assert.deepEqual(names.filter((n) => n.startsWith('./proc/')), ['./proc/'], 'nothing of /proc but its mount point');
+  // An output that cannot be written is one error line, not a wait on a pipe nobody reads.
+  const nowhere = await runSandbox(['export', '-o', join(dir, 'no-such-dir', 'ex.tar'), 'ex'], { root, timeoutMs: 30_000 });
+  assert.equal(nowhere.code, 125, show(nowhere));
+  assert.match(nowhere.stderr, /^sandbox: cannot write the export of ex: ENOENT\nhint: /, show(nowhere));
 });
 
 test('images, tag, rmi (untag, in-use refusal, -f), image prune', async (t) => {
