@@ -264,24 +264,6 @@ static void header(const char *name, char type, uint64_t size, const struct stat
   tar_put_header(&tw, &m);
 }
 
-/* Regular files with more than one link: the first archived name of each (dev, ino). */
-static struct seen { dev_t dev; ino_t ino; char *name; } *seen;
-static size_t n_seen, cap_seen;
-
-static const char *seen_name(const struct stat *st) {
-  for (size_t i = 0; i < n_seen; i++) if (seen[i].dev == st->st_dev && seen[i].ino == st->st_ino) return seen[i].name;
-  return NULL;
-}
-
-static void remember(const struct stat *st, const char *name) {
-  if (n_seen == cap_seen) {
-    cap_seen = cap_seen ? cap_seen * 2 : 64;
-    seen = realloc(seen, cap_seen * sizeof *seen);
-    if (!seen) die(EXIT_FAIL, "out of memory");
-  }
-  seen[n_seen++] = (struct seen){ st->st_dev, st->st_ino, strdup(name) };
-}
-
 static char *join(const char *a, const char *b) {
   size_t n = strlen(a) + strlen(b) + 2;
   char *s = malloc(n);
@@ -347,9 +329,9 @@ static void emit(int pfd, const char *name, const char *arch) {
     int fd = openat(pfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) { warn("%s: %s", arch, strerror(errno)); return; }
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) { close(fd); warn("%s changed while it was copied", arch); return; }
-    const char *first = st.st_nlink > 1 ? seen_name(&st) : NULL;
+    const char *first = st.st_nlink > 1 ? tar_first_name(&st) : NULL;
     if (first) { header(arch, '1', 0, &st, first); close(fd); return; }
-    if (st.st_nlink > 1) remember(&st, arch);
+    if (st.st_nlink > 1) tar_remember_name(&st, arch);
     uint64_t size = (uint64_t)st.st_size, done = 0;
     header(arch, '0', size, &st, NULL);
     static char buf[1 << 16];

@@ -56,8 +56,6 @@
 #define WH_OPAQUE ".wh..wh..opq"
 #define OPAQUE_XATTR "user.overlay.opaque"
 
-
-
 /* A name from the archive as it may be printed on one line: no control characters. */
 static const char *shown(const char *name) {
   static char buf[2][256];
@@ -441,24 +439,6 @@ static int cmd_unpack(const char *dir) {
 
 static struct tar_writer tw = { .fd = 1, .format = TAR_FORMAT_PAX };
 
-/* Regular files with more than one link: the first archived name of each inode. */
-static struct seen { dev_t dev; ino_t ino; char *name; } *seen;
-static size_t n_seen, cap_seen;
-
-static const char *seen_name(const struct stat *st) {
-  for (size_t i = 0; i < n_seen; i++) if (seen[i].dev == st->st_dev && seen[i].ino == st->st_ino) return seen[i].name;
-  return NULL;
-}
-
-static void remember_inode(const struct stat *st, const char *name) {
-  if (n_seen == cap_seen) {
-    cap_seen = cap_seen ? cap_seen * 2 : 64;
-    seen = realloc(seen, cap_seen * sizeof *seen);
-    if (!seen) die("out of memory");
-  }
-  seen[n_seen++] = (struct seen){ st->st_dev, st->st_ino, strdup(name) };
-}
-
 static int cmp_xattr(const void *a, const void *b) {
   return strcmp(((const struct tar_xattr *)a)->name, ((const struct tar_xattr *)b)->name);
 }
@@ -559,13 +539,13 @@ static void diff_entry(int dfd, const struct item *it, const char *prefix) {
   } else if (S_ISREG(st.st_mode)) {
     int fd = openat(dfd, it->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) die("%s: %s", shown(arch), strerror(errno));
-    const char *first = st.st_nlink > 1 ? seen_name(&st) : NULL;
+    const char *first = st.st_nlink > 1 ? tar_first_name(&st) : NULL;
     if (first) {
       struct tar_meta m = meta_of(arch, '1', &st);
       m.link = first;
       tar_put_header(&tw, &m);
     } else {
-      if (st.st_nlink > 1) remember_inode(&st, arch);
+      if (st.st_nlink > 1) tar_remember_name(&st, arch);
       struct tar_xattr *x;
       size_t nx = read_xattrs(fd, arch, &x, NULL);
       struct tar_meta m = meta_of(arch, '0', &st);

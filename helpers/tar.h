@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "say.h"
@@ -211,6 +212,27 @@ static void tar_put_header(struct tar_writer *w, const struct tar_meta *m) {
   }
   free(pax);
   tar_put_block(w, m);
+}
+
+/* Hard links while writing: a regular file with more than one link is archived once,
+ * under the first name met; later names become hard links to it (tar_first_name). */
+static struct tar_inode { dev_t dev; ino_t ino; char *name; } *tar_inodes;
+static size_t tar_n_inodes, tar_cap_inodes;
+
+/* The archived name of this file's inode, if one was archived already. */
+static const char *tar_first_name(const struct stat *st) {
+  for (size_t i = 0; i < tar_n_inodes; i++)
+    if (tar_inodes[i].dev == st->st_dev && tar_inodes[i].ino == st->st_ino) return tar_inodes[i].name;
+  return NULL;
+}
+
+static void tar_remember_name(const struct stat *st, const char *name) {
+  if (tar_n_inodes == tar_cap_inodes) {
+    tar_cap_inodes = tar_cap_inodes ? tar_cap_inodes * 2 : 64;
+    tar_inodes = realloc(tar_inodes, tar_cap_inodes * sizeof *tar_inodes);
+    if (!tar_inodes) tar_fatal("out of memory");
+  }
+  tar_inodes[tar_n_inodes++] = (struct tar_inode){ st->st_dev, st->st_ino, strdup(name) };
 }
 
 /* ---------- reading ---------- */
