@@ -3,15 +3,12 @@
  * from its registry when the policy asks (the default pulls only a missing image, as
  * Podman and Docker do). `host`, `--rootfs` and image ids never pull.
  */
-import type { RunRequest } from './types.js';
+import { HOST_IMAGE, type RunRequest } from './types.js';
 import { SandboxError } from '../errors.js';
 import { transfer } from '../images/lazy-transfer.js';
 import type { StorePaths } from '../state/paths.js';
 import { findImageId, readImageIndex } from '../images/store.js';
 import type { ProgressSink } from '../images/registry/progress.js';
-
-/** The built-in image's name (also in run.ts; kept here to avoid a cycle). */
-const HOST_IMAGE = 'host';
 
 function isImageId(reference: string): boolean {
   return /^(sha256:)?[a-f0-9]{12,64}$/.test(reference);

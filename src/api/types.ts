@@ -1,5 +1,8 @@
 /** Types shared by the library API and the CLI. Plain data, no behaviour. */
 
+/** The built-in image: the host's own directories, read-only under a private writable layer. */
+export const HOST_IMAGE = 'host';
+
 export type NetworkMode = 'none' | 'host' | 'slirp4netns' | 'pasta';
 
 export interface BindSpec {

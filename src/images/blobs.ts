@@ -13,7 +13,8 @@ import { randomHex } from '../state/random.js';
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
 
-function hexOf(digest: string): string {
+/** The 64 hex digits of a `sha256:` digest (or diff id); a one-line error for anything else. */
+export function hexOf(digest: string): string {
   const m = DIGEST.exec(digest);
   if (!m) throw new SandboxError(`invalid digest ${digest}`, { hint: 'digests are sha256: followed by 64 lower-case hex digits' });
   return m[1]!;

@@ -12,26 +12,18 @@ import type { StorePaths } from '../state/paths.js';
 import { randomHex } from '../state/random.js';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic.js';
 import { removeTree } from '../runtime/userns.js';
-import { blobPath, openBlob, hasBlob, sha256 } from './blobs.js';
+import { blobPath, hexOf, openBlob, hasBlob, sha256 } from './blobs.js';
 import { decompressStream, fileCompression, type StreamCompression } from './compression.js';
 import { layerCompression, type Descriptor } from './manifest.js';
 import { unpackLayerTar } from './unpack.js';
 
-const DIGEST = /^sha256:([a-f0-9]{64})$/;
 
 export function layersDir(paths: StorePaths): string {
   return join(paths.data, 'layers');
 }
 
 export function layerDir(paths: StorePaths, diffId: string): string {
-  const m = DIGEST.exec(diffId);
-  if (!m) throw new SandboxError(`invalid diff id ${diffId}`);
-  return join(layersDir(paths), m[1]!);
-}
-
-/** The unpacked files of a layer. */
-export function layerDiffDir(paths: StorePaths, diffId: string): string {
-  return join(layerDir(paths, diffId), 'diff');
+  return join(layersDir(paths), hexOf(diffId));
 }
 
 export function hasLayer(paths: StorePaths, diffId: string): boolean {
@@ -54,9 +46,7 @@ export interface LayerInfo {
  * for the same reason).
  */
 export function layerLinkName(diffId: string): string {
-  const m = DIGEST.exec(diffId);
-  if (!m) throw new SandboxError(`invalid diff id ${diffId}`);
-  return `l/${m[1]!.slice(0, 16)}`;
+  return `l/${hexOf(diffId).slice(0, 16)}`;
 }
 
 /** Makes the layer's short link if it is missing (layers unpacked by older versions have none). */
@@ -66,7 +56,7 @@ export function ensureLayerLink(paths: StorePaths, diffId: string): void {
   mkdirSync(join(layersDir(paths), 'l'), { recursive: true });
   const temp = `${link}.${process.pid}-${randomHex(4)}`;
   try {
-    symlinkSync(`../${layerDir(paths, diffId).slice(layersDir(paths).length + 1)}/diff`, temp);
+    symlinkSync(`../${hexOf(diffId)}/diff`, temp);
     renameSync(temp, link); // atomic: a parallel run making the same link is harmless
   } finally {
     rmSync(temp, { force: true });

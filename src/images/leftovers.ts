@@ -21,7 +21,7 @@ function names(dir: string): string[] {
   try { return readdirSync(dir); } catch { return []; }
 }
 
-export function isLeftover(name: string, path: string, graceMs: number, now = Date.now()): boolean {
+function isLeftover(name: string, path: string, graceMs: number, now = Date.now()): boolean {
   const pid = Number(/^\.?[a-z]*-?([0-9]+)-/.exec(name)?.[1]);
   if (pid > 0) return processStartTime(pid) === undefined;
   try { return now - statSync(path).mtimeMs > graceMs; } catch { return false; }

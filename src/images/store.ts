@@ -18,8 +18,6 @@ import { blobPath, hasBlob, readBlob } from './blobs.js';
 import { ensureLayerLink, hasLayer, layerDir, layerLinkName, layersDir, layerSize } from './layers.js';
 import { parseManifest, type ImageManifest } from './manifest.js';
 
-export { blobPath } from './blobs.js';
-export { layerDir, layerDiffDir } from './layers.js';
 
 export interface ImageRecord {
   /** sha256:<hex> of the config blob. */

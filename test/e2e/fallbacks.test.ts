@@ -110,7 +110,7 @@ test('SANDBOX_COW=fuse, busybox image: / is fuse-overlayfs, ids survive, writes 
     `cat /home/app/owned; ls /etc/${probe} 2>/dev/null || echo no-probe`]);
   assert.equal(again.stdout, `${OWNED_FILE_CONTENT}no-probe\n`, show(again));
   const layers = join(root, 'data', 'layers');
-  const diffs = readdirSync(layers).filter((l) => !l.startsWith('.')).map((l) => join(layers, l, 'diff'));
+  const diffs = readdirSync(layers).filter((l) => /^[a-f0-9]{64}$/.test(l)).map((l) => join(layers, l, 'diff'));
   assert.ok(diffs.some((d) => existsSync(join(d, 'home/app/owned'))), `the image layer holds /home/app/owned (${diffs.join(', ')})`);
   for (const d of diffs) {
     if (existsSync(join(d, 'home/app/owned'))) assert.equal(readFileSync(join(d, 'home/app/owned'), 'utf8'), OWNED_FILE_CONTENT);
