@@ -10,7 +10,7 @@ import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { removeTree } from '../runtime/userns.js';
 import {
-  findImageId, imageFiles, readImageConfig, readImageIndex, readImageManifest, tagKey, tagsOf, updateImageIndex,
+  findImageRecord, imageFiles, readImageConfig, readImageIndex, readImageManifest, tagKey, tagsOf, updateImageIndex,
   type ImageRecord,
 } from '../images/store.js';
 import { blobPath, blobsDir } from '../images/blobs.js';
@@ -65,25 +65,16 @@ export function listImages(paths: StorePaths): ImageSummary[] {
   return rows.sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : a.repository < b.repository ? -1 : 1));
 }
 
-function notFound(reference: string): SandboxError {
-  return new SandboxError(`image "${reference}" not found`, { hint: 'see `sandbox images` for the images there are' });
-}
-
 /** The record `reference` names, or a one-line error. */
 export function findImage(paths: StorePaths, reference: string): ImageRecord {
-  const index = readImageIndex(paths);
-  const id = findImageId(index, reference);
-  const record = id ? index.images[id] : undefined;
-  if (!record) throw notFound(reference);
-  return record;
+  return findImageRecord(readImageIndex(paths), reference);
 }
 
 /** `tag SOURCE TARGET...`: more names for an image. */
 export async function tagImage(paths: StorePaths, source: string, targets: string[]): Promise<string> {
   const keys = targets.map(tagKey); // validates every target before any change
   const id = await updateImageIndex(paths, (index) => {
-    const found = findImageId(index, source);
-    if (!found || !index.images[found]) throw notFound(source);
+    const found = findImageRecord(index, source).id;
     for (const k of keys) index.tags[k] = found;
     return found;
   });
@@ -94,8 +85,7 @@ export async function tagImage(paths: StorePaths, source: string, targets: strin
 /** `untag IMAGE [NAME...]`: removes names (all of them without NAME); the image stays. */
 export async function untagImage(paths: StorePaths, image: string, names: string[] = []): Promise<string[]> {
   const { id, wanted } = await updateImageIndex(paths, (index) => {
-    const found = findImageId(index, image);
-    if (!found || !index.images[found]) throw notFound(image);
+    const found = findImageRecord(index, image).id;
     const own = tagsOf(index, found);
     const gone = names.length ? names.map(tagKey) : own;
     for (const w of gone) {
@@ -126,9 +116,7 @@ export async function removeImages(paths: StorePaths, references: string[], opti
   const victims = new Map<string, ImageRecord>();
   for (const reference of references) {
     const index = readImageIndex(paths);
-    const id = findImageId(index, reference);
-    const record = id ? index.images[id] : undefined;
-    if (!record) throw notFound(reference);
+    const record = findImageRecord(index, reference);
     const names = tagsOf(index, record.id);
     let byName: string | undefined;
     try { byName = names.includes(tagKey(reference)) ? tagKey(reference) : undefined; } catch { byName = undefined; }

@@ -15,7 +15,7 @@ import { blobSize, hasBlob, openBlob, readBlob, sha256 } from './blobs.js';
 import { decompressStream } from './compression.js';
 import { blobCompression } from './layers.js';
 import { MediaTypes, type Descriptor, type ImageManifest } from './manifest.js';
-import { findImageId, readImageIndex, readImageManifest, resolveImage, tagKey, type ImageRecord } from './store.js';
+import { findImageRecord, readImageIndex, readImageManifest, tagKey, type ImageRecord } from './store.js';
 import { buildDockerManifest, configFileName, layerFileName } from './archive/docker-archive.js';
 import { blobFileName, buildOciIndex, INDEX_FILE, LAYOUT_FILE, OCI_LAYOUT } from './archive/oci-archive.js';
 import { TarWriter } from './archive/tar.js';
@@ -56,13 +56,12 @@ function collectImages(paths: StorePaths, references: string[]): SavedImage[] {
   const index = readImageIndex(paths);
   const byId = new Map<string, SavedImage>();
   for (const reference of references) {
-    const id = findImageId(index, reference);
-    if (!id || !index.images[id]) resolveImage(paths, reference); // throws the store's "not found"
-    const record = index.images[id!]!;
+    const record = findImageRecord(index, reference);
+    const id = record.id;
     let tag: string | undefined;
     try { tag = tagKey(reference); } catch { tag = undefined; }
     const isTag = tag !== undefined && index.tags[tag] === id;
-    const known = byId.get(id!);
+    const known = byId.get(id);
     if (known) {
       if (isTag && !known.tags.includes(tag!)) known.tags.push(tag!);
       continue;
@@ -73,7 +72,7 @@ function collectImages(paths: StorePaths, references: string[]): SavedImage[] {
         throw new SandboxError(`layer blob ${l.digest} of ${reference} is missing from the store`, { hint: 'pull, load or import the image again' });
       }
     }
-    byId.set(id!, {
+    byId.set(id, {
       record,
       manifest,
       manifestBytes: readBlob(paths, record.manifestDigest!),

@@ -177,9 +177,8 @@ export function findImageId(index: ImageIndex, reference: string): string | unde
   return unique.length === 1 ? unique[0] : undefined;
 }
 
-/** Finds an image by NAME[:TAG], NAME@DIGEST, full id, or a unique id prefix. */
-export function resolveImage(paths: StorePaths, reference: string): ResolvedImage {
-  const index = readImageIndex(paths);
+/** The record `reference` names in `index`, or the one-line "not found" every image command gives. */
+export function findImageRecord(index: ImageIndex, reference: string): ImageRecord {
   const id = findImageId(index, reference);
   const record = id ? index.images[id] : undefined;
   if (!record) {
@@ -187,6 +186,12 @@ export function resolveImage(paths: StorePaths, reference: string): ResolvedImag
       hint: '`sandbox images` lists what there is; pull it (`sandbox pull IMAGE`), load or import it; `run` also takes the built-in `host` image or `--rootfs DIR`',
     });
   }
+  return record;
+}
+
+/** Finds an image by NAME[:TAG], NAME@DIGEST, full id, or a unique id prefix. */
+export function resolveImage(paths: StorePaths, reference: string): ResolvedImage {
+  const record = findImageRecord(readImageIndex(paths), reference);
   // Read, not re-hashed, on the run path: blobs were verified when they arrived.
   const config = JSON.parse(readFileSync(blobPath(paths, record.id), 'utf8')) as OciImageConfig;
   const lowers = [...record.layers].reverse().map((d) => { ensureLayerLink(paths, d); return layerLinkName(d); });
