@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
+import { ensureStoreDir } from '../state/store-dirs.js';
 import { containerDir, findContainer } from '../state/containers.js';
 import { findTool } from '../runtime/host-tools.js';
 import { startInUserns } from '../runtime/userns.js';
@@ -43,9 +44,8 @@ export async function exportSandbox(paths: StorePaths, ref: string, output: Writ
   const unshare = findTool('unshare');
   if (!unshare) throw new SandboxError('unshare is needed for export', { hint: 'sudo apt-get install util-linux' });
   // The mount point only exists in our mount namespace's view; the directory itself is ours to remove.
-  const { mkdtempSync, mkdirSync, rmdirSync } = require('node:fs') as typeof import('node:fs');
-  mkdirSync(paths.runtime, { recursive: true, mode: 0o700 });
-  const mnt = mkdtempSync(join(paths.runtime, 'export-'));
+  const { mkdtempSync, rmdirSync } = require('node:fs') as typeof import('node:fs');
+  const mnt = mkdtempSync(join(ensureStoreDir(paths, 'runtime'), 'export-'));
   const run = startInUserns([unshare, '-m', 'sh', '-c', SCRIPT, 'export', mnt, lowers, cow.mode === 'fuse' ? cow.fuseOverlayfs : '', root.base ?? ''], {
     stdout: true,
     captureStderr: true,

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { HOST_IMAGE, type RunRequest } from './types.js';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
+import { ensureStoreDir } from '../state/store-dirs.js';
 import {
   createContainer, containerDir, exitFilePath, logPath, newContainerId, releaseName, writeRecord, type ContainerRecord,
 } from '../state/containers.js';
@@ -185,7 +186,7 @@ async function recordSandbox(paths: StorePaths, request: RunRequest, hooks: RunH
     state: { status: 'created' },
     imageConfig: { env: image.env, ...(image.user ? { user: image.user } : {}), ...(image.workingDir ? { workingDir: image.workingDir } : {}) },
   };
-  mkdirSync(paths.data, { recursive: true });
+  ensureStoreDir(paths, 'data');
   try {
     await createContainer(paths, record);
   } catch (err) {

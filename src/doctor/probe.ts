@@ -13,7 +13,7 @@ import { accessSync, constants, existsSync, readFileSync, readlinkSync, statSync
 import { mkdtemp, rm, chmod } from 'node:fs/promises';
 import { homedir, release, tmpdir, userInfo } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
-import { resolveStorePaths } from '../state/paths.js';
+import { resolveStorePaths, runtimeFallback } from '../state/paths.js';
 import {
   parseSubIds,
   subIdsOf,
@@ -253,7 +253,7 @@ export function gatherStaticFacts(opts: ProbeOptions = {}): HostFacts {
     store: {
       data: storeDir('data', paths.data),
       runtime: storeDir('runtime', paths.runtime),
-      runtimeIsFallback: paths.runtime === `/tmp/sandbox-${uid}`,
+      runtimeIsFallback: paths.runtime === runtimeFallback(uid),
       overridden,
     },
   };

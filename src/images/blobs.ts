@@ -4,11 +4,12 @@
  * place while it is hashed, and renamed into place only when its digest (and size, when
  * known) matched: a blob that exists is whole and right, whatever was interrupted.
  */
-import { closeSync, createReadStream, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
+import { mkdirInStore } from '../state/store-dirs.js';
 import { randomHex } from '../state/random.js';
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
@@ -59,8 +60,8 @@ function mismatch(what: string, expected: string, got: string): SandboxError {
 }
 
 function newTempFile(paths: StorePaths): string {
-  mkdirSync(blobTempDir(paths), { recursive: true });
-  mkdirSync(blobsDir(paths), { recursive: true });
+  mkdirInStore(paths, 'data', blobTempDir(paths));
+  mkdirInStore(paths, 'data', blobsDir(paths));
   return join(blobTempDir(paths), `${process.pid}-${randomHex(6)}`);
 }
 

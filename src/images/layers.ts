@@ -9,6 +9,7 @@ import { existsSync, lstatSync, mkdirSync, renameSync, rmSync, symlinkSync } fro
 import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
+import { mkdirInStore } from '../state/store-dirs.js';
 import { randomHex } from '../state/random.js';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic.js';
 import { removeTree } from '../runtime/userns.js';
@@ -53,7 +54,7 @@ export function layerLinkName(diffId: string): string {
 export function ensureLayerLink(paths: StorePaths, diffId: string): void {
   const link = join(layersDir(paths), layerLinkName(diffId));
   try { lstatSync(link); return; } catch { /* missing: make it */ }
-  mkdirSync(join(layersDir(paths), 'l'), { recursive: true });
+  mkdirInStore(paths, 'data', join(layersDir(paths), 'l'));
   const temp = `${link}.${process.pid}-${randomHex(4)}`;
   try {
     symlinkSync(`../${hexOf(diffId)}/diff`, temp);
@@ -88,7 +89,7 @@ export function isStagingName(name: string): boolean {
 export async function unpackLayer(paths: StorePaths, input: NodeJS.ReadableStream, diffId: string, blob?: string): Promise<void> {
   const final = layerDir(paths, diffId);
   if (existsSync(final)) { input.resume?.(); return; }
-  mkdirSync(layersDir(paths), { recursive: true });
+  mkdirInStore(paths, 'data', layersDir(paths));
   const staging = join(layersDir(paths), `.unpack-${process.pid}-${randomHex(6)}`);
   mkdirSync(join(staging, 'diff'), { recursive: true });
   const hash = sha256();

@@ -7,11 +7,12 @@
  * that was interrupted leaves at most unreferenced blobs and layers, never an image
  * that cannot run.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
 import { writeJsonAtomic, readJsonIfExists } from '../state/atomic.js';
 import type { StorePaths } from '../state/paths.js';
+import { ensureStoreDir } from '../state/store-dirs.js';
 import { parseImageRef, formatImageRef } from './refs.js';
 import type { OciImageConfig } from './config.js';
 import { blobPath, hasBlob, readBlob } from './blobs.js';
@@ -53,7 +54,7 @@ export function readImageIndex(paths: StorePaths): ImageIndex {
 
 /** Runs `change` on the index under the store's image lock and writes it atomically. */
 export async function updateImageIndex<T>(paths: StorePaths, change: (index: ImageIndex) => T): Promise<T> {
-  mkdirSync(paths.data, { recursive: true });
+  ensureStoreDir(paths, 'data');
   // Loaded here, not at start-up: only commands that change images pay for it.
   const { default: lockfile } = await import('proper-lockfile');
   const release = await lockfile.lock(paths.data, {

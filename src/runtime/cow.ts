@@ -9,6 +9,7 @@ import { release } from 'node:os';
 import { join } from 'node:path';
 import type { StorePaths } from '../state/paths.js';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic.js';
+import { ensureStoreDir } from '../state/store-dirs.js';
 import { findTool } from './host-tools.js';
 import { runInUserns } from './userns.js';
 import { SandboxError } from '../errors.js';
@@ -20,9 +21,8 @@ interface ProbeCache {
   native: boolean;
 }
 
-async function nativeOverlayWorks(cacheDir: string): Promise<boolean> {
-  mkdirSync(cacheDir, { recursive: true });
-  const dir = mkdtempSync(join(cacheDir, 'overlay-probe-'));
+async function nativeOverlayWorks(paths: StorePaths): Promise<boolean> {
+  const dir = mkdtempSync(join(ensureStoreDir(paths, 'cache'), 'overlay-probe-'));
   try {
     for (const d of ['lower', 'upper', 'work', 'merged']) mkdirSync(join(dir, d));
     const opts = `lowerdir=${dir}/lower,upperdir=${dir}/upper,workdir=${dir}/work,userxattr`;
@@ -55,7 +55,7 @@ export async function copyOnWrite(paths: StorePaths, env: NodeJS.ProcessEnv = pr
     const cached = readJsonIfExists<ProbeCache>(cacheFile);
     if (cached && cached.kernel === release()) native = cached.native;
     else {
-      native = await nativeOverlayWorks(paths.cache);
+      native = await nativeOverlayWorks(paths);
       writeJsonAtomic(cacheFile, { kernel: release(), native } satisfies ProbeCache);
     }
     if (native) return { mode: 'native' };

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
 import { writeJsonAtomic, writeFileAtomic } from './atomic.js';
 import type { StorePaths } from './paths.js';
+import { mkdirInStore } from './store-dirs.js';
 import type { RunRequest } from '../api/types.js';
 
 export type ContainerStatus = 'created' | 'running' | 'exited';
@@ -137,7 +138,7 @@ async function takeOverStale(paths: StorePaths, file: string, owner: string, id:
  */
 export async function reserveName(paths: StorePaths, name: string, id: string): Promise<void> {
   checkName(name);
-  mkdirSync(namesDir(paths), { recursive: true });
+  mkdirInStore(paths, 'data', namesDir(paths));
   const file = join(namesDir(paths), name);
   for (let attempt = 0; attempt < 3; attempt++) {
     if (createReservation(file, id)) return;
@@ -250,7 +251,7 @@ export async function removeReservation(paths: StorePaths, name: string, owner: 
 export async function createContainer(paths: StorePaths, record: ContainerRecord): Promise<string> {
   checkName(record.name); // before any work
   const dir = containerDir(paths, record.id);
-  mkdirSync(containersDir(paths), { recursive: true });
+  mkdirInStore(paths, 'data', containersDir(paths));
   try {
     mkdirSync(dir, { mode: 0o700 });
   } catch (err) {

@@ -4,9 +4,10 @@
  * never interleave), readable and followable by any process. The monitor (C) appends
  * `die` events in the same format when a detached sandbox ends.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StorePaths } from './paths.js';
+import { ensureStoreDir } from './store-dirs.js';
 
 export type EventAction =
   | 'create' | 'start' | 'die' | 'stop' | 'kill' | 'restart' | 'rename' | 'remove' | 'exec' | 'label'
@@ -43,7 +44,7 @@ export function appendEvent(paths: StorePaths, event: Omit<SandboxEvent, 'time'>
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return;
     try {
-      mkdirSync(paths.data, { recursive: true });
+      ensureStoreDir(paths, 'data');
       appendFileSync(eventsPath(paths), line);
     } catch { /* see above */ }
   }

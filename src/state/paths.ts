@@ -22,6 +22,11 @@ export interface PathEnv {
   rootOverride?: string | undefined;
 }
 
+/** The runtime directory without XDG_RUNTIME_DIR: in world-writable /tmp (see store-dirs.ts). */
+export function runtimeFallback(uid: number): string {
+  return `/tmp/sandbox-${uid}`;
+}
+
 export function resolveStorePaths({ env, uid, home, rootOverride }: PathEnv): StorePaths {
   const root = rootOverride || env.SANDBOX_ROOT;
   if (root) {
@@ -40,7 +45,7 @@ export function resolveStorePaths({ env, uid, home, rootOverride }: PathEnv): St
   const runtimeBase = xdg('XDG_RUNTIME_DIR', '');
   return {
     data: join(xdg('XDG_DATA_HOME', join(home, '.local/share')), 'sandbox'),
-    runtime: runtimeBase ? join(runtimeBase, 'sandbox') : `/tmp/sandbox-${uid}`,
+    runtime: runtimeBase ? join(runtimeBase, 'sandbox') : runtimeFallback(uid),
     config: join(xdg('XDG_CONFIG_HOME', join(home, '.config')), 'sandbox'),
     cache: join(xdg('XDG_CACHE_HOME', join(home, '.cache')), 'sandbox'),
   };

@@ -16,6 +16,7 @@ import type { BindSpec, RunRequest, VolumeSpec } from '../api/types.js';
 import { readJsonIfExists, writeJsonAtomic } from './atomic.js';
 import { listContainerIds, readRecord, type ContainerRecord } from './containers.js';
 import type { StorePaths } from './paths.js';
+import { mkdirInStore } from './store-dirs.js';
 import { randomHex } from './random.js';
 
 export const VOLUME_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -130,7 +131,7 @@ export interface CreateVolumeOptions {
  */
 export function createVolumeDir(paths: StorePaths, name: string, options: CreateVolumeOptions = {}): { volume: VolumeInfo; created: boolean } {
   checkVolumeName(name);
-  mkdirSync(volumesDir(paths), { recursive: true, mode: 0o700 });
+  mkdirInStore(paths, 'data', volumesDir(paths), 0o700);
   const dir = volumeDir(paths, name);
   for (let attempt = 0; ; attempt++) {
     try {
