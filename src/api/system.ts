@@ -21,6 +21,10 @@
  *   killed after the monitor started, before it recorded so): adopted (recorded as
  *   running, with the monitor's pid and start time);
  * - a `--rm` sandbox that ended (or never started) and still has its directory;
+ * - a top directory of the store (data, runtime, config, cache) that others can enter,
+ *   left so by an older version or a chmod: closed (0700), see state/store-dirs.ts. One
+ *   that is not ours (another user's, a link where none is followed) is reported and
+ *   neither used nor changed;
  * - temp files of atomic writes older than TEMP_AGE_MS, lock directories older than
  *   LOCK_AGE_MS (proper-lockfile refreshes a held one every few seconds), image layer
  *   staging directories (`<data>/layers/.import-*`) older than TEMP_AGE_MS that no live
@@ -40,6 +44,7 @@ import {
   reserveName, writeRecord, type ContainerRecord,
 } from '../state/containers.js';
 import { processStartTime } from '../state/liveness.js';
+import { inspectStoreDirs, octal, repairStoreDir, storeDirError } from '../state/store-dirs.js';
 import { appendEvent } from '../state/events.js';
 import { readJsonIfExists } from '../state/atomic.js';
 import { blobPath, blobsDir, hasBlob, verifyBlob } from '../images/blobs.js';
@@ -61,7 +66,7 @@ export const LOCK_AGE_MS = 30_000;
 export type ProblemKind =
   | 'stale-name' | 'orphan-name' | 'no-record' | 'unreadable-record' | 'half-created' | 'half-removed' | 'name-lost'
   | 'dead-monitor' | 'unrecorded-start' | 'ended-rm' | 'temp-file' | 'stale-lock' | 'import-staging' | 'volume-removal'
-  | 'maybe-in-progress' | 'layer-staging' | 'blob-temp' | 'corrupt-blob' | 'broken-image';
+  | 'maybe-in-progress' | 'layer-staging' | 'blob-temp' | 'corrupt-blob' | 'broken-image' | 'open-store-dir' | 'foreign-store-dir';
 
 export interface StoreProblem {
   kind: ProblemKind;
@@ -268,12 +273,36 @@ export async function checkStore(paths: StorePaths, options: CheckOptions = {}):
     }
   };
 
+  // 0. The store is private: its top directories are ours and closed to others.
+  const uid = process.getuid?.() ?? 0;
+  const notOurs = new Set<string>();
+  for (const dir of inspectStoreDirs(paths)) {
+    const { verdict } = dir;
+    if (verdict.kind === 'open') {
+      await found({ kind: 'open-store-dir', severity: 'problem', path: dir.path,
+        detail: `the ${dir.role} directory is mode ${octal(verdict.mode)}: other users can enter it (and run the setuid files of your images as you)`,
+        action: `make it private (chmod ${octal(0o700)})` },
+      async () => repairStoreDir(dir));
+    } else {
+      const error = storeDirError(dir.role, dir.path, verdict, uid);
+      if (!error) continue;
+      notOurs.add(dir.path);
+      await found({ kind: 'foreign-store-dir', severity: 'problem', path: dir.path, detail: error.message,
+        action: `leave it alone (it is not yours): ${error.hint ?? 'use another store'}` },
+      async () => 'it is not yours to change');
+    }
+  }
+
+  // Nothing in a top directory that is not ours is looked at further: a repair there
+  // would remove another user's files (or, through a link, files anywhere).
+  if (notOurs.has(paths.data)) return { consistent: false, repair, sandboxes: 0, names: 0, problems };
+
   // 1. Temp files of atomic writes and stale lock directories, wherever the store writes.
   const containers = containersDir(paths);
   const ids = listContainerIds(paths);
   const writeDirs = [
     paths.data, join(paths.data, 'names'), join(paths.data, 'blobs', 'sha256'), join(paths.data, 'layers'), volumesDir(paths),
-    paths.runtime, ...ids.map((id) => containerDir(paths, id)),
+    ...(notOurs.has(paths.runtime) ? [] : [paths.runtime]), ...ids.map((id) => containerDir(paths, id)),
     ...listVolumeNames(paths).map((n) => volumeDir(paths, n)),
   ];
   for (const dir of writeDirs) {

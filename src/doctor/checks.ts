@@ -653,8 +653,9 @@ function checkStoreDir(f: HostFacts, d: StoreDirFact): { status: CheckStatus; wh
       };
     }
     if (!n.access) return { status: 'fail', why: `${d.path} is not writable (mode ${oct(n.mode)})`, fix: `chmod u+rwx ${shq(d.path)}` };
-    if (d.role === 'runtime' && ((n.mode ?? 0) & 0o077) !== 0) {
-      return { status: 'warn', why: `${d.path} is mode ${oct(n.mode)}, should be 0700`, fix: `chmod 0700 ${shq(d.path)}` };
+    if (((n.mode ?? 0) & 0o077) !== 0) {
+      // The store is private (state/store-dirs.ts): others could run the setuid files of images as you.
+      return { status: 'warn', why: `${d.path} is mode ${oct(n.mode)}, should be 0700 (others can enter it)`, fix: `chmod 0700 ${shq(d.path)}` };
     }
     return null;
   }

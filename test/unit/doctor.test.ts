@@ -374,6 +374,12 @@ test('state directories: not creatable, or a /tmp fallback owned by someone else
     f.store.runtime = { role: 'runtime', path: '/run/user/0/sandbox', node: missing('/run/user/0/sandbox'), ancestor: dir('/run/user', { uid: 0, mode: 0o755, access: false }) };
   }));
   expect(su, 'fail', 'export XDG_RUNTIME_DIR=/run/user/1000');
+  // A data directory others can enter (an older version made it 0755): the store is private.
+  const open = checkStore(with_((f) => {
+    f.store.data = { role: 'data', path: '/home/alice/.local/share/sandbox', node: dir('/home/alice/.local/share/sandbox', { mode: 0o755 }), ancestor: null };
+  }));
+  expect(open, 'warn', 'chmod 0700 /home/alice/.local/share/sandbox');
+  assert.match(open.detail, /mode 0755, should be 0700/);
 });
 
 test('report as root: a note, honest statuses, fixes without sudo', () => {
