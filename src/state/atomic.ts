@@ -68,6 +68,9 @@ export function openAtomicOutput(path: string): AtomicOutput {
     discard() {
       stream.destroy();
       rmSync(temp, { force: true });
+      // A failure before the file was even opened (it opens asynchronously): the open
+      // still creates it, so remove it again once the stream is closed.
+      stream.once('close', () => rmSync(temp, { force: true }));
     },
   };
 }
