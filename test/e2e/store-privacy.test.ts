@@ -126,7 +126,6 @@ test('another user can neither find nor run the setuid files of an image in a --
   const parent = await openUserDir(t);
   const root = join(parent, 'store'); // made by --root itself
   await useStore({ root: parent }, parent, ['--root', root]);
-  assertPrivate(rootDirs(root), '--root store');
 
   // The owner finds the setuid file of the image: the attack has a target.
   const found = await ownerFindsSetuid(join(root, 'data'));
@@ -139,6 +138,7 @@ test('another user can neither find nor run the setuid files of an image in a --
   assert.equal(uids(own)[2], testUser().uid, show(own));
 
   assertRepelled(await attack(parent, target), target);
+  assertPrivate(rootDirs(root), '--root store');
 });
 
 test('a SANDBOX_ROOT store and an XDG store are private too, and the attack fails on both', async (t) => {
