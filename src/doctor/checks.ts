@@ -119,6 +119,8 @@ export interface StoreDirFact {
   node: NodeFact;
   /** When `path` does not exist yet: its nearest existing ancestor (creatable if writable). */
   ancestor: NodeFact | null;
+  /** `path` is a symbolic link (a runtime directory never is: see state/store-dirs.ts). */
+  link?: boolean;
 }
 
 export interface HostFacts {
@@ -643,6 +645,13 @@ export function checkHelper(f: HostFacts): DoctorCheck {
 function checkStoreDir(f: HostFacts, d: StoreDirFact): { status: CheckStatus; why: string; fix?: string } | null {
   const n = d.node;
   const who = shq(userArg(f));
+  if (d.role === 'runtime' && d.link) {
+    return {
+      status: 'fail',
+      why: `${d.path} is a symbolic link, which sandbox never follows for its runtime directory`,
+      fix: f.store.runtimeIsFallback ? `sudo rm ${shq(d.path)}` : `rm ${shq(d.path)}`,
+    };
+  }
   if (n.exists) {
     if (n.type !== 'dir') return { status: 'fail', why: `${d.path} exists and is not a directory`, fix: `mv ${shq(d.path)} ${shq(d.path)}.old` };
     if (n.uid !== f.user.uid) {

@@ -9,7 +9,7 @@
  * Only node built-ins here: this module must stay light.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { mkdtemp, rm, chmod } from 'node:fs/promises';
 import { homedir, release, tmpdir, userInfo } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -196,7 +196,9 @@ function storeDir(role: 'data' | 'runtime', path: string): StoreDirFact {
       if (dirname(dir) === dir) break;
     }
   }
-  return { role, path, node, ancestor };
+  let link = false;
+  try { link = lstatSync(path).isSymbolicLink(); } catch { /* missing */ }
+  return { role, path, node, ancestor, ...(link ? { link } : {}) };
 }
 
 /* --------------------------------- static facts --------------------------------- */

@@ -367,6 +367,15 @@ test('state directories: not creatable, or a /tmp fallback owned by someone else
     f.store.runtime = { role: 'runtime', path: '/tmp/sandbox-1000', node: dir('/tmp/sandbox-1000', { uid: 1234 }), ancestor: null };
   }));
   expect(tmp, 'fail', 'sudo rm -rf /tmp/sandbox-1000');
+  // A link planted there (to a directory of ours, even): never followed.
+  const link = checkStore(with_((f) => {
+    f.xdgRuntimeDir = null;
+    f.xdgRuntimeNode = null;
+    f.store.runtimeIsFallback = true;
+    f.store.runtime = { role: 'runtime', path: '/tmp/sandbox-1000', node: dir('/home/alice/x'), ancestor: null, link: true };
+  }));
+  expect(link, 'fail', 'sudo rm /tmp/sandbox-1000');
+  assert.match(link.detail, /symbolic link/);
   // A runtime dir under someone else's XDG_RUNTIME_DIR: fix the variable.
   const su = checkStore(with_((f) => {
     f.xdgRuntimeDir = '/run/user/0';
