@@ -63,6 +63,7 @@
 #include <sys/wait.h>
 
 #include "idmap.h"
+#include "sealed.h"
 
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)
@@ -1597,6 +1598,11 @@ static char **read_args_env(int *argc_out) {
 static int run_once(int sfd);
 
 int main(int argc, char **argv) {
+  /* Before any namespace: run from a sealed copy of ourselves (helpers/sealed.h). */
+  const char *failed = sealed_self_exec(argv, "sandbox-launch");
+  if (failed && !strcmp(failed, "memfd_create") && errno == EACCES)
+    die_hint("the sysctl vm.memfd_noexec=2 forbids it; 1 or 0 allows it", "cannot make an executable memory file for the helper's sealed copy");
+  if (failed) die("cannot run the helper from a sealed copy of itself (%s): %s", failed, strerror(errno));
   if (argc == 3 && !strcmp(argv[1], "--args-fd")) argv = read_args_fd(atoi(argv[2]), &argc);
   else if (argc == 2 && !strcmp(argv[1], "--args-env")) argv = read_args_env(&argc);
   parse_args(argc, argv);
