@@ -37,6 +37,7 @@ test('a sandbox has a session keyring of its own: run and exec neither read nor 
   t.after(async () => { await runSandbox(['rm', '-f', 'keys'], { root }); });
   // Inside: read the caller's secret by its id and by search, list @s, and plant a key in @s.
   const attack = (who: string) => `
+    [ -n "$secret" ] && echo "${who}-knows-id"
     keyctl print "$secret" >/dev/null 2>&1 && echo "${who}-read-by-id:LEAK"
     keyctl search @s user sandbox-e2e-secret >/dev/null 2>&1 && echo "${who}-search:LEAK"
     keyctl show @s 2>&1 | grep -q sandbox-e2e-secret && echo "${who}-show:LEAK"
@@ -47,7 +48,7 @@ test('a sandbox has a session keyring of its own: run and exec neither read nor 
     export secret
     echo "caller-reads:$(keyctl print "$secret")"
     echo "caller-finds:$(keyctl search @s user sandbox-e2e-secret)"
-    "$S" run --rm --network none host sh -c '${attack('run')}' || echo "run-failed:$?"
+    "$S" run --rm --network none -e secret="$secret" host sh -c '${attack('run')}' || echo "run-failed:$?"
     "$S" run -d --name keys --network none -e secret="$secret" host sleep 600 >/dev/null || echo "run-d-failed:$?"
     "$S" exec keys sh -c '${attack('exec')}' || echo "exec-failed:$?"
     "$S" exec keys sh -c 'keyctl search @s user planted-by-exec >/dev/null 2>&1 && echo "next-exec-sees-exec-key:LEAK"; true'
@@ -65,6 +66,7 @@ test('a sandbox has a session keyring of its own: run and exec neither read nor 
   assert.doesNotMatch(r.stdout, /-failed:/, show(r));
   // The attacks really ran: each planted a key in the session keyring it has.
   for (const who of ['run', 'exec']) {
+    assert.match(r.stdout, new RegExp(`^${who}-knows-id$`, 'm'), show(r));
     assert.match(r.stdout, new RegExp(`^${who}-planted$`, 'm'), show(r));
     assert.match(r.stdout, new RegExp(`^${who}-sees-own-key$`, 'm'), show(r));
   }
