@@ -52,6 +52,7 @@
 #include "say.h"
 #include "idmap.h"
 #include "tar.h"
+#include "sealed.h"
 
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
@@ -564,6 +565,9 @@ static void usage(void) {
 }
 
 int main(int argc, char **argv) {
+  /* We become root in the sandbox's user namespace: from a sealed copy (helpers/sealed.h). */
+  const char *failed = sealed_self_exec(argv, "sandbox-cp");
+  if (failed) die(EXIT_SETUP, "cannot run from a sealed copy of itself (%s): %s", failed, strerror(errno));
   int i = 1;
   #define NEXT() (i + 1 < argc ? argv[++i] : (usage(), (char *)NULL))
   for (; i < argc && !strncmp(argv[i], "--", 2); i++) {

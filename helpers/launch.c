@@ -46,6 +46,7 @@
 #include <unistd.h>
 #include <dirent.h>
 #include <linux/capability.h>
+#include <linux/keyctl.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
 #include <sys/ioctl.h>
@@ -63,6 +64,7 @@
 #include <sys/wait.h>
 
 #include "idmap.h"
+#include "sealed.h"
 
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)
@@ -943,6 +945,23 @@ static void wait_for_fuse(const char *dir) {
 
 static void __attribute__((noreturn)) run_and_wait(int sock, int cleanup_parent, const char *cleanup_name);
 
+/* A new, empty session keyring for this process and what it starts (the init and so the
+ * command; each exec'd process). Root inside has the caller's uid: with the caller's
+ * session keyring it would read its keys and plant its own. When that cannot be done,
+ * the sandbox does not start, unless keyctl() is unavailable to us altogether (a kernel
+ * without keys, a seccomp filter that denies it): then no process of ours can reach a
+ * keyring either. */
+static void new_session_keyring(void) {
+  if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) >= 0) return;
+  int e = errno;
+  if (e == ENOSYS) return;
+  if (syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0) < 0 && errno == e) return;
+  if (e == EDQUOT)
+    die_hint("raise the limits (sysctl kernel.keys.maxkeys, kernel.keys.maxbytes; /proc/key-users shows your use), or unlink keys you no longer need",
+             "cannot give the sandbox a session keyring of its own: the kernel's key quota for your user is used up");
+  die("cannot give the sandbox a session keyring of its own: %s", strerror(e));
+}
+
 static void __attribute__((noreturn)) run_init(int sock) {
   prctl(PR_SET_PDEATHSIG, SIG_ABORT);
   /* Out of the caller's process group: a kill of the whole group (a terminal hangup,
@@ -960,6 +979,9 @@ static void __attribute__((noreturn)) run_init(int sock) {
     msg("sandbox: cannot execute %s: %s", plan.argv[0], strerror(errno));
     _exit(errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
   }
+  /* Before anything of the image runs; the command inherits it. (Not for --userns-only,
+   * which runs programs of ours, such as sandbox-layer, and nothing of an image.) */
+  new_session_keyring();
 
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("cannot make mounts private: %s", strerror(errno));
   /* The writable layer to remove when we are done: opened now, while the host is visible. */
@@ -1463,6 +1485,7 @@ static int run_exec(int sfd) {
   join_sandbox(plan.exec_target);
   if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("cannot become root in the sandbox: %s", strerror(errno));
   setgroups(0, NULL);
+  new_session_keyring();
   /* Set again: entering a user namespace clears the parent-death signal. */
   if (plan.die_with_parent) {
     prctl(PR_SET_PDEATHSIG, SIG_PARENT_GONE);
@@ -1597,6 +1620,11 @@ static char **read_args_env(int *argc_out) {
 static int run_once(int sfd);
 
 int main(int argc, char **argv) {
+  /* Before any namespace: run from a sealed copy of ourselves (helpers/sealed.h). */
+  const char *failed = sealed_self_exec(argv, "sandbox-launch");
+  if (failed && !strcmp(failed, "memfd_create") && errno == EACCES)
+    die_hint("the sysctl vm.memfd_noexec=2 forbids it; 1 or 0 allows it", "cannot make an executable memory file for the helper's sealed copy");
+  if (failed) die("cannot run the helper from a sealed copy of itself (%s): %s", failed, strerror(errno));
   if (argc == 3 && !strcmp(argv[1], "--args-fd")) argv = read_args_fd(atoi(argv[2]), &argc);
   else if (argc == 2 && !strcmp(argv[1], "--args-env")) argv = read_args_env(&argc);
   parse_args(argc, argv);

@@ -167,7 +167,8 @@ function sandboxNeedle(id: string): string {
 
 /**
  * The monitor of a sandbox whose record does not say so: the sandbox-launch process
- * outside the namespaces (in our mount namespace) that has the sandbox's log open.
+ * outside the namespaces (in our mount namespace) that has the sandbox's log open. Its
+ * exe is the sealed copy it runs from, /memfd:sandbox-launch (see helpers/sealed.h).
  * With its pid and start time, and the current init's pid (from <dir>/pid, which the
  * monitor keeps), the sandbox can be recorded as running.
  */
@@ -175,7 +176,7 @@ function findMonitor(paths: StorePaths, scan: ProcessScan, id: string): { monito
   const ourNs = tryReadlink('/proc/self/ns/mnt');
   const log = join(containerDir(paths, id), 'ctr.log');
   for (const pid of pidsUsing(scan, sandboxNeedle(id))) {
-    if (!/\/sandbox-launch( \(deleted\))?$/.test(scan.exe.get(pid) ?? '') || scan.mntNs.get(pid) !== ourNs) continue;
+    if (!/\/(memfd:)?sandbox-launch( \(deleted\))?$/.test(scan.exe.get(pid) ?? '') || scan.mntNs.get(pid) !== ourNs) continue;
     if (!(scan.refs.get(pid) ?? '').split('\n').some((l) => l === log || l.startsWith(`${log}.`))) continue;
     const monitorStartTime = processStartTime(pid);
     const initPid = Number(tryRead(join(containerDir(paths, id), 'pid')).trim());
