@@ -63,7 +63,8 @@ export class TransferLease implements StoreClaim {
       blobs.forEach((h) => this.blobs.add(h));
       layers.forEach((h) => this.layers.add(h));
       mkdirSync(leasesDir(this.paths), { recursive: true, mode: 0o700 });
-      writeJsonAtomic(this.file, { blobs: [...this.blobs], layers: [...this.layers] } satisfies LeaseFile);
+      // Not synced: a crash that could lose it ends its process too, and with it the lease.
+      writeJsonAtomic(this.file, { blobs: [...this.blobs], layers: [...this.layers] } satisfies LeaseFile, { durable: false });
     });
   }
 
@@ -270,7 +271,8 @@ export async function collectImageGarbage(paths: StorePaths, options: CollectOpt
   const grace = options.graceMs ?? UNOWNED_GRACE_MS;
   const trash = join(trashDir(paths), ownedName());
   let indexDamage: IndexDamage | undefined;
-  const found = await withImageLock(paths, () => {
+  let inPlace = false;
+  const found = await withImageLock(paths, async () => {
     const index = readImageIndex(paths);
     indexDamage = index.damaged;
     const garbage = classifyGarbage({
@@ -282,7 +284,23 @@ export async function collectImageGarbage(paths: StorePaths, options: CollectOpt
     }).filter((g) => !options.inUse?.(join(paths.data, g.rel)));
     const items = garbage.map((g): CollectedGarbage & { moved?: string } => ({ ...g, path: join(paths.data, g.rel), size: 0, removed: false }));
     if (options.dryRun || !items.length) return items;
-    mkdirSync(trash, { recursive: true, mode: 0o700 });
+    try {
+      mkdirSync(trash, { recursive: true, mode: 0o700 });
+    } catch {
+      // No room even for a directory (a full disk): remove it all here, under the lock.
+      const sizes = await treeSizes(items.map((i) => i.path));
+      for (const item of items) {
+        item.size = sizes.get(item.path) ?? 0;
+        try {
+          await removeTree(item.path);
+          item.removed = true;
+        } catch (err) {
+          item.error = (err as Error).message;
+        }
+      }
+      inPlace = true;
+      return items;
+    }
     items.forEach((item, i) => {
       const moved = join(trash, `${i}-${basename(item.rel)}`);
       try {
@@ -295,6 +313,10 @@ export async function collectImageGarbage(paths: StorePaths, options: CollectOpt
     });
     return items;
   });
+  if (inPlace) {
+    const items = found.map(({ moved: _, ...i }) => i);
+    return { items, reclaimed: items.reduce((a, i) => a + (i.removed ? i.size : 0), 0), ...(indexDamage ? { indexDamage } : {}) };
+  }
   const sizes = await treeSizes(found.map((i) => i.moved ?? i.path));
   let reclaimed = 0;
   for (const item of found) {

@@ -9,7 +9,7 @@ import { basename } from 'node:path';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { newRootfsConfig } from './config.js';
-import { adoptBlob, putBlobBytes, writeTempBlob } from './blobs.js';
+import { adoptBlob, digestOf, putBlobBytes, writeTempBlob } from './blobs.js';
 import { withTransferLease } from './gc.js';
 import { decompressStream, fileCompression } from './compression.js';
 import { ensureLayer } from './layers.js';
@@ -39,6 +39,7 @@ export async function importTarball(paths: StorePaths, tarball: string, referenc
     try {
       const blob = await writeTempBlob(paths, decompressStream(createReadStream(tarball), fileCompression(tarball)));
       try {
+        await lease.claim({ blobs: [blob.digest], layers: [blob.digest] }); // one claim for both
         await adoptBlob(paths, lease, blob);
       } catch (err) {
         rmSync(blob.temp, { force: true });
@@ -55,11 +56,14 @@ export async function importTarball(paths: StorePaths, tarball: string, referenc
     }
     const config = newRootfsConfig(layer.digest, options.changes ?? [], `sandbox import ${basename(tarball)}`);
     if (options.message) config.history = [{ ...config.history![0], comment: options.message }];
-    const configBlob = await putBlobBytes(paths, lease, Buffer.from(JSON.stringify(config)));
-    const manifest = await putBlobBytes(paths, lease, buildManifest(
-      { mediaType: MediaTypes.ociConfig, ...configBlob },
+    const configBytes = Buffer.from(JSON.stringify(config));
+    const manifestBytes = buildManifest(
+      { mediaType: MediaTypes.ociConfig, digest: digestOf(configBytes), size: configBytes.length },
       [{ mediaType: MediaTypes.ociLayer, ...layer }],
-    ));
+    );
+    await lease.claim({ blobs: [digestOf(configBytes), digestOf(manifestBytes)] });
+    await putBlobBytes(paths, lease, configBytes);
+    const manifest = await putBlobBytes(paths, lease, manifestBytes);
     return storeImage(paths, { manifestDigest: manifest.digest }, { tags: [reference] });
   });
   appendEvent(paths, { type: 'image', action: 'import', id, name: formatImageRef(parseImageRef(reference)) });

@@ -140,6 +140,16 @@ describe('collectImageGarbage in a store directory', () => {
       assert.deepEqual(readdirSync(join(paths.data, 'layers')).sort(), ['l']);
       assert.deepEqual(readdirSync(join(paths.data, 'trash')), [], 'the trash is emptied');
 
+      // No room for a trash directory (here: a file in its way): removed in place, still counted.
+      const late = blob(paths, Buffer.alloc(70_000, 3));
+      rmSync(join(paths.data, 'trash'), { recursive: true });
+      writeFileSync(join(paths.data, 'trash'), 'not a directory');
+      const inPlace = await collectImageGarbage(paths);
+      assert.deepEqual(inPlace.items.map((i) => [i.kind, i.removed]), [['unused-blob', true]]);
+      assert.equal(inPlace.reclaimed, 70_000);
+      assert.ok(!existsSync(join(paths.data, 'blobs', 'sha256', late.slice(7))));
+      rmSync(join(paths.data, 'trash'));
+
       await lease.abandon();
       assert.deepEqual(readdirSync(join(paths.data, 'blobs', 'sha256')), [], 'an abandoned lease takes back what it claimed');
       assert.deepEqual(readdirSync(join(paths.data, 'leases')), []);
