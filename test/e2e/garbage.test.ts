@@ -6,6 +6,8 @@
  *   import leaves nothing, `image prune -a` and `system check --repair` (after a killed
  *   import) bring the used space back to what it was, and say how much they freed;
  * - a killed commit and a killed import of a large-ish file: prune reclaims and counts;
+ * - a commit that runs out of space takes back what it stored; rmi -a -f collects what
+ *   a killed one left;
  * - an import running while prune and --repair run: it survives, and its image runs;
  * - garbage in images.json: `images` and `run` work, changing commands say what to do,
  *   `system check` names the file, `--repair` restores the images and their tags;
@@ -336,3 +338,46 @@ test('stale name reservations: system check reports them, container prune and sy
   const clean = await check(root);
   assert.equal(clean.result.code, 0, show(clean.result));
 });
+
+test('a commit that runs out of space takes back what it stored; rmi -a -f collects what a killed one left', async (t) => {
+  if (!requireRootless(t, 'commit')) return;
+  const disk = smallDisk(t, 48);
+  if (!disk) return;
+  const root = disk;
+  const before = usedBytes(disk);
+  await importImage(root, await busyboxRootfsTar(), 'bb');
+  // 15 MiB of random bytes in the writable layer; its commit needs them twice more (blob and unpacked layer).
+  const made = await runSandbox(['run', '--name', 'writer', '--network', 'none', 'bb', 'sh', '-c', 'head -c 15728640 /dev/urandom > /big'], { root });
+  assert.equal(made.code, 0, show(made));
+  const filled = usedBytes(disk);
+  const fill = asRootFile(disk, 'filler', Math.max(0, 48 * 2 ** 20 - filled - 24 * 2 ** 20));
+  const loaded = usedBytes(disk);
+
+  const commit = await runSandbox(['commit', 'writer', 'snap:1'], { root, timeoutMs: 120_000 });
+  assert.equal(commit.code, 125, show(commit));
+  assert.match(commit.stderr, /no space left/i, show(commit));
+  noInternalError(commit);
+  assert.ok(usedBytes(disk) - loaded < 256 << 10, `the failed commit took back what it stored: ${usedBytes(disk) - loaded} bytes more`);
+  const after = await check(root);
+  assert.deepEqual(after.report.problems.filter((p) => GARBAGE_KINDS.includes(p.kind)), [], show(after.result));
+
+  // With room again, a commit killed while it writes its blob: rmi -a -f removes the
+  // image, its sandbox and what the commit left.
+  rmSync(fill);
+  const committing = spawnSandbox(['commit', 'writer', 'snap:2'], { root });
+  const data = join(root, 'data');
+  await until('the commit writes its blob', () => entries(join(data, 'blobs', 'tmp')).some((n) => statSync(join(data, 'blobs', 'tmp', n)).size > 2 << 20), committing);
+  await killNow(committing, root);
+  assert.ok(usedBytes(disk) - filled > 2e6, 'the killed commit left its blob');
+  const rmi = await runSandbox(['rmi', '-a', '-f'], { root });
+  assert.equal(rmi.code, 0, show(rmi));
+  assert.ok(usedBytes(disk) - before < 256 << 10, `everything is gone: ${usedBytes(disk) - before} bytes more than before`);
+});
+
+/** A file of `bytes` zero bytes (written as root: it takes room the test user cannot free by mistake). */
+function asRootFile(dir: string, name: string, bytes: number): string {
+  const path = join(dir, name);
+  const r = spawnSync('sh', ['-c', `head -c ${bytes} /dev/zero > ${path}`]);
+  assert.equal(r.status, 0);
+  return path;
+}
