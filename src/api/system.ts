@@ -560,7 +560,7 @@ export async function diskUsage(paths: StorePaths): Promise<DiskUsageRow[]> {
 
   const layersDir = join(paths.data, 'layers');
   const layerDirs = entries(layersDir).filter((e) => /^[a-f0-9]{64}$/.test(e)).map((e) => join(layersDir, e));
-  const imageFiles = [join(paths.data, 'blobs'), join(paths.data, 'images.json')];
+  const imageFiles = [join(paths.data, 'blobs'), imageIndexPath(paths), imageIndexBackupPath(paths)];
   const sandboxDirs = views.map((v) => containerDir(paths, v.record.id));
   const volumeNames = listVolumeNames(paths);
   const volumeDirs = volumeNames.map((n) => volumeDir(paths, n));

@@ -27,7 +27,7 @@ import { removeTree } from '../runtime/userns.js';
 import { treeSizes } from '../runtime/tree-size.js';
 import { blobTempDir, blobsDir, hexOf, type StoreClaim } from './blobs.js';
 import { isStagingName, layersDir } from './layers.js';
-import { imageFiles, readImageIndex, withImageLock, type IndexDamage } from './store.js';
+import { damagedIndexError, imageFiles, readImageIndex, withImageLock, type IndexDamage } from './store.js';
 
 /** Work without an owner in its name (older versions) older than this is garbage. */
 export const UNOWNED_GRACE_MS = 60_000;
@@ -81,8 +81,14 @@ export class TransferLease implements StoreClaim {
   }
 }
 
-/** Runs `work` with a new lease: released when it succeeds, abandoned (its leftovers collected) when it throws. */
+/**
+ * Runs `work` with a new lease: released when it succeeds, abandoned (its leftovers
+ * collected) when it throws. A damaged index fails it before any work: its image could
+ * not be named (updateImageIndex refuses until `system check --repair`).
+ */
 export async function withTransferLease<T>(paths: StorePaths, work: (lease: TransferLease) => Promise<T>): Promise<T> {
+  const damage = readImageIndex(paths).damaged;
+  if (damage) throw damagedIndexError(damage);
   const lease = new TransferLease(paths);
   try {
     const result = await work(lease);

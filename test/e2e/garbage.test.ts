@@ -275,7 +275,7 @@ test('garbage in images.json: images and run work, changes say what to do, --rep
   const run = await runSandbox(['run', '--rm', '--network', 'none', 'bb:2', 'echo', 'ok'], { root });
   assert.equal(run.code, 0, show(run));
   assert.equal(run.stdout, 'ok\n');
-  for (const args of [['tag', 'bb:1', 'x'], ['rmi', 'bb:1'], ['image', 'prune', '-a']]) {
+  for (const args of [['tag', 'bb:1', 'x'], ['rmi', 'bb:1'], ['image', 'prune', '-a'], ['import', await busyboxRootfsTar(), 'new:1']]) {
     const r = await runSandbox(args, { root });
     assert.equal(r.code, 125, show(r));
     assert.equal(lines(r.stderr).length, 2, `one line and a hint: ${show(r)}`);
