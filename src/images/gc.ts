@@ -120,8 +120,8 @@ export interface StoreListing {
   blobTemps: string[];
   /** Names in layers/ (layer directories, staging directories, `l`). */
   layers: string[];
-  /** Names in layers/l, with whether the layer a short link points to exists. */
-  links: { name: string; dangling: boolean }[];
+  /** Names in layers/l, with whether the layer a short link points to exists, and which layer (hex) that is. */
+  links: { name: string; dangling: boolean; target?: string }[];
   /** Names in leases/, with the hex digests each claims (undefined: unreadable). */
   leases: { name: string; claims?: LeaseFile }[];
   /** Names in trash/. */
@@ -177,11 +177,11 @@ export function classifyGarbage(input: ClassifyInput): Garbage[] {
   for (const n of listing.layers) {
     if (isStagingName(n) && dead('layers', n)) out.push({ kind: 'layer-staging', rel: `layers/${n}` });
   }
-  const goneLayers = new Set(out.filter((g) => g.kind === 'unused-layer').map((g) => basename(g.rel).slice(0, 16)));
+  const goneLayers = new Set(out.filter((g) => g.kind === 'unused-layer').map((g) => basename(g.rel)));
   for (const l of listing.links) {
     if (l.name.startsWith('.')) {
       if (dead('layers/l', l.name)) out.push({ kind: 'layer-link', rel: `layers/l/${l.name}` });
-    } else if (l.dangling || goneLayers.has(l.name)) {
+    } else if (l.dangling || (l.target !== undefined && goneLayers.has(l.target))) {
       out.push({ kind: 'layer-link', rel: `layers/l/${l.name}` });
     }
   }
@@ -214,12 +214,12 @@ export function listImageStore(paths: StorePaths): StoreListing {
     layers: names(layersDir(paths)).filter((n) => n !== 'l'),
     links: names(linkDir).map((name) => {
       if (name.startsWith('.')) return { name, dangling: false };
+      let target: string;
+      try { target = readlinkSync(join(linkDir, name)); } catch { return { name, dangling: false }; } // not a link: not ours to judge
       let dangling = false;
-      try {
-        const target = readlinkSync(join(linkDir, name));
-        try { statSync(join(linkDir, target)); } catch { dangling = true; }
-      } catch { dangling = false; } // not a link: not ours to judge
-      return { name, dangling };
+      try { statSync(join(linkDir, target)); } catch { dangling = true; }
+      const hex = /^\.\.\/([a-f0-9]{64})\/diff$/.exec(target)?.[1];
+      return hex ? { name, dangling, target: hex } : { name, dangling };
     }),
     leases: names(leasesDir(paths)).filter((n) => n.endsWith('.json')).map((name) => {
       const claims = readLease(join(leasesDir(paths), name));

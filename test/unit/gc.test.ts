@@ -72,19 +72,23 @@ describe('classifyGarbage', () => {
     assert.deepEqual(g.map((x) => `${x.kind} ${x.rel}`).sort(), ['blob-temp blobs/tmp/DEAD', 'layer-staging layers/.unpack-DEAD']);
   });
 
-  it('work without an owner counts once it is old; trash and link temps of dead owners go; dangling links go', () => {
+  it('work without an owner counts once it is old; trash and link temps of dead owners go; dangling links and those of unused layers go', () => {
     const g = classifyGarbage({
       listing: listing({
-        blobTemps: ['old', 'young'], layers: ['.import-old', '.import-young', '.unpack-LIVE'],
-        links: [{ name: '0123456789abcdef', dangling: true }, { name: 'fedcba9876543210', dangling: false }, { name: '.link-DEAD', dangling: false }],
+        blobTemps: ['old', 'young'],
+        layers: ['.import-old', '.import-young', '.unpack-LIVE', hex('e'), hex('f')],
+        links: [
+          { name: '0123456789abcdef', dangling: true }, { name: 'fedcba9876543210', dangling: false }, { name: '.link-DEAD', dangling: false },
+          { name: 'eeeeeeeeeeeeeeee', dangling: false, target: hex('e') }, { name: 'ffffffffffffffff', dangling: false, target: hex('f') },
+        ],
         trash: ['DEAD', 'LIVE'],
       }),
-      referenced: { blobs: new Set(), layers: new Set() },
+      referenced: { blobs: new Set(), layers: new Set([hex('f')]) },
       ownerAlive: alive, isOld: (rel) => rel.includes('old'),
     });
     assert.deepEqual(g.map((x) => x.rel).sort(), [
-      'blobs/tmp/old', 'layers/.import-old', 'layers/l/.link-DEAD', 'layers/l/0123456789abcdef', 'trash/DEAD',
-    ]);
+      'blobs/tmp/old', 'layers/.import-old', `layers/${hex('e')}`, 'layers/l/.link-DEAD', 'layers/l/0123456789abcdef', 'layers/l/eeeeeeeeeeeeeeee', 'trash/DEAD',
+    ], 'an unused layer goes with its short link; a used one keeps its');
   });
 
   it('`only` judges just the given blobs and layers (a failed transfer takes back its own)', () => {
