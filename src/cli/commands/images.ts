@@ -219,7 +219,7 @@ interface PruneArgs extends GlobalArgs {
 
 const imagePruneCommand: CommandModule<GlobalArgs, PruneArgs> = {
   command: 'prune',
-  describe: 'Remove untagged images no sandbox uses (-a: every image no sandbox uses) and leftovers of killed pulls',
+  describe: 'Remove untagged images no sandbox uses (-a: every image no sandbox uses), then blobs and layers no image uses and what failed or killed transfers left',
   builder: (y) => y
     .option('all', { alias: 'a', type: 'boolean', describe: 'Also tagged images no sandbox uses' })
     .option('force', { alias: 'f', type: 'boolean', describe: 'Do not ask (we never ask; accepted for compatibility)' }) as Argv<PruneArgs>,
