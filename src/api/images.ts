@@ -2,20 +2,17 @@
  * The image commands over the store: `images`, `tag`, `rmi`, `image inspect`,
  * `history`, `image prune`, with Podman's rules: `rmi NAME:TAG` of an image with other
  * tags only untags it; an image a sandbox uses is not removed unless forced (then
- * those sandboxes go first); blobs and layers go when no image names them any more.
+ * those sandboxes go first); blobs and layers go when no image names them any more
+ * (images/gc.ts collects them, and any other garbage of the image store, after each).
  */
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
-import { removeTree } from '../runtime/userns.js';
 import {
-  findImageRecord, imageFiles, readImageConfig, readImageIndex, readImageManifest, tagKey, tagsOf, updateImageIndex,
+  damagedIndexError, findImageRecord, readImageConfig, readImageIndex, readImageManifest, tagKey, tagsOf, updateImageIndex,
   type ImageRecord,
 } from '../images/store.js';
-import { blobPath, blobsDir } from '../images/blobs.js';
-import { imageStoreLeftovers } from '../images/leftovers.js';
-import { layerDir, layersDir, layerSize, removeLayerDir } from '../images/layers.js';
+import { collectImageGarbage } from '../images/gc.js';
+import { layerSize } from '../images/layers.js';
 import type { OciImageConfig } from '../images/config.js';
 import { parseImageRef } from '../images/refs.js';
 import { listSandboxes, removeSandbox } from './lifecycle.js';
@@ -110,9 +107,12 @@ export interface RemoveImagesReport {
 /**
  * `rmi IMAGE...`. A NAME:TAG of an image that has other names only loses that name. An
  * image that sandboxes use is refused, unless `force`: then they are removed first.
+ * Then the image store's garbage is collected (none of `references`: only that).
  */
-export async function removeImages(paths: StorePaths, references: string[], options: { force?: boolean } = {}): Promise<RemoveImagesReport> {
+export async function removeImages(paths: StorePaths, references: string[], options: { force?: boolean; collect?: boolean } = {}): Promise<RemoveImagesReport> {
   const report: RemoveImagesReport = { untagged: [], deleted: [], removedSandboxes: [], reclaimed: 0 };
+  const damage = readImageIndex(paths).damaged;
+  if (damage) throw damagedIndexError(damage);
   const victims = new Map<string, ImageRecord>();
   for (const reference of references) {
     const index = readImageIndex(paths);
@@ -158,44 +158,11 @@ export async function removeImages(paths: StorePaths, references: string[], opti
     }
     report.deleted.push(...victims.keys());
     for (const id of victims.keys()) appendEvent(paths, { type: 'image', action: 'remove', id });
-    report.reclaimed = await collectGarbage(paths, [...victims.values()]);
   }
+  // What they left, and any other garbage (a failed import's blob), goes now (unless the
+  // caller removes more first: `collect: false`).
+  if (options.collect !== false) report.reclaimed = (await collectImageGarbage(paths)).reclaimed;
   return report;
-}
-
-function sizeOf(path: string): number {
-  try { return statSync(path).size; } catch { return 0; }
-}
-
-/** The blobs and layer directories that the images in the index need. */
-function referencedFiles(paths: StorePaths): { blobs: Set<string>; layers: Set<string> } {
-  const blobs = new Set<string>();
-  const layers = new Set<string>();
-  for (const r of Object.values(readImageIndex(paths).images)) {
-    const f = imageFiles(paths, r);
-    f.blobs.forEach((b) => blobs.add(b));
-    f.layers.forEach((l) => layers.add(l));
-  }
-  return { blobs, layers };
-}
-
-/**
- * Removes the blobs and layers of `gone` images that no remaining image names. Returns
- * the bytes of blobs removed (layer directories are counted by `system df`, not here).
- */
-async function collectGarbage(paths: StorePaths, gone: ImageRecord[]): Promise<number> {
-  const { blobs: keepBlobs, layers: keepLayers } = referencedFiles(paths);
-  let reclaimed = 0;
-  for (const r of gone) {
-    const f = imageFiles(paths, r);
-    for (const b of f.blobs) {
-      if (keepBlobs.has(b)) continue;
-      reclaimed += sizeOf(blobPath(paths, b));
-      await removeTree(blobPath(paths, b));
-    }
-    for (const l of f.layers) if (!keepLayers.has(l)) await removeLayerDir(paths, l);
-  }
-  return reclaimed;
 }
 
 export interface PruneImagesReport {
@@ -205,35 +172,20 @@ export interface PruneImagesReport {
 
 /**
  * `image prune`: untagged images no sandbox uses (with `all`, every image no sandbox
- * uses), blobs and layers no image names (older than `graceMs`, so a pull that is
- * storing them right now keeps them), and the leftovers of killed pulls.
+ * uses), then the store's garbage (images/gc.ts): blobs and layers no image names and no
+ * transfer in progress claims, and what dead processes left (temporary blobs, staging
+ * directories). "Reclaimed" counts all of it.
  */
-export async function pruneImages(paths: StorePaths, options: { all?: boolean; graceMs?: number } = {}): Promise<PruneImagesReport> {
-  const graceMs = options.graceMs ?? 10 * 60_000;
-  const users = sandboxesByImage(paths);
+export async function pruneImages(paths: StorePaths, options: { all?: boolean } = {}): Promise<PruneImagesReport> {
   const index = readImageIndex(paths);
+  if (index.damaged) throw damagedIndexError(index.damaged);
+  const users = sandboxesByImage(paths);
   const victims = Object.values(index.images)
     .filter((r) => !users.has(r.id) && (options.all || tagsOf(index, r.id).length === 0))
     .map((r) => r.id);
-  const report = victims.length ? await removeImages(paths, victims) : { deleted: [], reclaimed: 0 };
-  let reclaimed = report.reclaimed;
-  for (const l of imageStoreLeftovers(paths, graceMs)) await removeTree(l.path);
-  // Orphans: blobs and layers that no image names (an import killed after its blob was stored).
-  const { blobs: keepBlobs, layers: keepLayers } = referencedFiles(paths);
-  const old = (p: string) => { try { return Date.now() - statSync(p).mtimeMs > graceMs; } catch { return false; } };
-  let blobNames: string[] = [];
-  try { blobNames = readdirSync(blobsDir(paths)); } catch { blobNames = []; }
-  for (const hex of blobNames) {
-    const p = join(blobsDir(paths), hex);
-    if (!keepBlobs.has(`sha256:${hex}`) && old(p)) { reclaimed += sizeOf(p); await removeTree(p); }
-  }
-  let layerNames: string[] = [];
-  try { layerNames = readdirSync(layersDir(paths)).filter((n) => /^[a-f0-9]{64}$/.test(n)); } catch { layerNames = []; }
-  for (const hex of layerNames) {
-    const p = layerDir(paths, `sha256:${hex}`);
-    if (!keepLayers.has(p) && old(p)) await removeLayerDir(paths, p);
-  }
-  return { deleted: report.deleted, reclaimed };
+  if (victims.length) return removeImages(paths, victims);
+  const { reclaimed } = await collectImageGarbage(paths);
+  return { deleted: [], reclaimed };
 }
 
 /** `image inspect`: Podman's field names for what we hold. */

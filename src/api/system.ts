@@ -1,7 +1,7 @@
 /**
  * The store as a whole: `system check [--repair]` finds (and fixes) what a kill -9 at
  * any moment can leave behind, `system df` says what uses space, and `container prune`
- * removes the sandboxes that are not running.
+ * removes the sandboxes that are not running (and names reserved for ones that are gone).
  *
  * What a killed command can leave, and why each is safe to repair:
  * - a name reservation whose sandbox directory is gone (a `run --rm` killed after its
@@ -26,16 +26,19 @@
  *   that is not ours (another user's, a link where none is followed) is reported and
  *   neither used nor changed;
  * - temp files of atomic writes older than TEMP_AGE_MS, lock directories older than
- *   LOCK_AGE_MS (proper-lockfile refreshes a held one every few seconds), image layer
- *   staging directories (`<data>/layers/.import-*`) older than TEMP_AGE_MS that no live
- *   process uses, volume removals killed half-way (`<data>/volumes/.removing-*`).
+ *   LOCK_AGE_MS (proper-lockfile refreshes a held one every few seconds), volume
+ *   removals killed half-way (`<data>/volumes/.removing-*`);
+ * - a damaged image index (rebuilt from its backup and the stored manifests, what
+ *   cannot be is reported), a damaged or missing backup of it (written again);
+ * - the image store's garbage (images/gc.ts): blobs and layers no image names and no
+ *   live transfer claims, temporary blobs and staging directories of dead processes
+ *   (or, from older versions, older than TEMP_AGE_MS and used by no live process).
  *
  * "A live process uses it" means: a process of this user has a file or its working
  * directory there, names it on its command line (fuse-overlayfs), or has it mounted in
  * its mount namespace (a sandbox's init). Repairs of a record re-read it under the
  * sandbox's lock and change nothing when it changed meanwhile.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { StorePaths } from '../state/paths.js';
@@ -46,13 +49,12 @@ import {
 import { processStartTime } from '../state/liveness.js';
 import { inspectStoreDirs, octal, repairStoreDir, storeDirError } from '../state/store-dirs.js';
 import { appendEvent } from '../state/events.js';
-import { readJsonIfExists } from '../state/atomic.js';
 import { blobPath, blobsDir, hasBlob, verifyBlob } from '../images/blobs.js';
-import { imageStoreLeftovers } from '../images/leftovers.js';
-import { imageFiles, readImageIndex, tagsOf } from '../images/store.js';
+import { collectImageGarbage, leasesDir, type GarbageKind } from '../images/gc.js';
+import { imageFiles, imageIndexBackupPath, imageIndexPath, readImageIndex, repairImageIndex, tagsOf } from '../images/store.js';
+import { treeSizes } from '../runtime/tree-size.js';
 import { listVolumeNames, leftoverRemovals, volumeDir, volumesDir, volumesOfRequest } from '../state/volumes.js';
-import { helperPath } from '../runtime/host-tools.js';
-import { mapArgs, removeTree, userIdMaps } from '../runtime/userns.js';
+import { removeTree } from '../runtime/userns.js';
 import { currentState, listSandboxes, removeSandbox } from './lifecycle.js';
 import { withSandboxLock } from './labels.js';
 
@@ -65,8 +67,9 @@ export const LOCK_AGE_MS = 30_000;
 
 export type ProblemKind =
   | 'stale-name' | 'orphan-name' | 'no-record' | 'unreadable-record' | 'half-created' | 'half-removed' | 'name-lost'
-  | 'dead-monitor' | 'unrecorded-start' | 'ended-rm' | 'temp-file' | 'stale-lock' | 'import-staging' | 'volume-removal'
-  | 'maybe-in-progress' | 'layer-staging' | 'blob-temp' | 'corrupt-blob' | 'broken-image' | 'open-store-dir' | 'foreign-store-dir';
+  | 'dead-monitor' | 'unrecorded-start' | 'ended-rm' | 'temp-file' | 'stale-lock' | 'volume-removal'
+  | 'maybe-in-progress' | 'corrupt-blob' | 'broken-image' | 'damaged-index' | 'index-loss' | 'index-backup'
+  | 'open-store-dir' | 'foreign-store-dir' | GarbageKind;
 
 export interface StoreProblem {
   kind: ProblemKind;
@@ -196,6 +199,16 @@ function startedAtMs(pid: number): number | undefined {
 // ---------------------------------------------------------------------------------------
 // check
 
+const GARBAGE_DETAIL: Record<GarbageKind, string> = {
+  'unused-blob': 'a blob no image uses (left by a failed or killed pull, load, import or commit)',
+  'unused-layer': 'an unpacked layer no image uses',
+  'blob-temp': 'a blob whose writing was interrupted (its process is gone)',
+  'layer-staging': 'a layer whose unpacking was interrupted (its process is gone)',
+  'layer-link': 'a short link of a layer that is gone, or an interrupted one',
+  'stale-lease': 'the lease of a transfer whose process is gone',
+  'gc-trash': 'garbage whose removal was interrupted',
+};
+
 function ageMs(path: string, now: number): number {
   try {
     return now - lstatSync(path).mtimeMs;
@@ -253,6 +266,29 @@ async function rewriteRecord(paths: StorePaths, id: string, text: string, change
   });
 }
 
+function sandboxDirGone(paths: StorePaths, owner: string): boolean {
+  try { return !owner || !lstatSync(containerDir(paths, owner)).isDirectory(); } catch { return true; }
+}
+
+/**
+ * Name reservations whose sandbox directory is gone: a `run --rm` killed after its init
+ * removed the directory, an `rm` killed between its two steps. (A reservation is only
+ * ever made after its directory, see state/containers.ts createContainer.)
+ */
+export function staleReservations(paths: StorePaths): { name: string; owner: string }[] {
+  const out: { name: string; owner: string }[] = [];
+  for (const name of listReservedNames(paths)) {
+    const owner = nameOwner(paths, name);
+    if (owner !== undefined && sandboxDirGone(paths, owner)) out.push({ name, owner });
+  }
+  return out;
+}
+
+/** Removes a stale reservation under the names lock, if it still is one (as a take-over would). */
+export function removeStaleReservation(paths: StorePaths, r: { name: string; owner: string }): Promise<boolean> {
+  return removeReservation(paths, r.name, r.owner, (o) => sandboxDirGone(paths, o));
+}
+
 /** Checks the store and, with `repair`, fixes what it finds. Never throws for a problem it finds. */
 export async function checkStore(paths: StorePaths, options: CheckOptions = {}): Promise<CheckReport> {
   const repair = !!options.repair;
@@ -302,7 +338,7 @@ export async function checkStore(paths: StorePaths, options: CheckOptions = {}):
   const containers = containersDir(paths);
   const ids = listContainerIds(paths);
   const writeDirs = [
-    paths.data, join(paths.data, 'names'), join(paths.data, 'blobs', 'sha256'), join(paths.data, 'layers'), volumesDir(paths),
+    paths.data, join(paths.data, 'names'), join(paths.data, 'blobs', 'sha256'), join(paths.data, 'layers'), leasesDir(paths), volumesDir(paths),
     ...(notOurs.has(paths.runtime) ? [] : [paths.runtime]), ...ids.map((id) => containerDir(paths, id)),
     ...listVolumeNames(paths).map((n) => volumeDir(paths, n)),
   ];
@@ -327,16 +363,38 @@ export async function checkStore(paths: StorePaths, options: CheckOptions = {}):
     }
   }
 
-  // 2. What killed pulls, loads, imports and commits left (staging directories of layers,
-  // temporary blob files: both named after the process that made them), and volume
-  // removals killed half-way.
-  for (const l of imageStoreLeftovers(paths, TEMP_AGE_MS, now)) {
-    if (pidsUsing(scan, l.path).length) continue; // still at work (an older version's import)
-    await found({
-      kind: l.kind, severity: 'problem', path: l.path, action: 'remove it',
-      detail: l.kind === 'blob-temp' ? 'a blob whose download or load was interrupted' : 'a layer whose unpacking was interrupted',
-    }, async () => { await removeTree(l.path); return true; });
+  // 2. The image index: a damaged images.json is rebuilt from its backup and the stored
+  // manifests (images/store.ts), what cannot be is reported; a missing or damaged backup
+  // is written again. Then the image store's garbage (images/gc.ts): blobs and layers no
+  // image names and no transfer in progress claims, and what dead processes left
+  // (temporary blobs, staging directories, leases, short links). With --repair both are
+  // done first and reported as done.
+  try {
+    const idx = await repairImageIndex(paths, { dryRun: !repair });
+    if (idx?.damage) {
+      const d = idx.damage;
+      await found({ kind: 'damaged-index', severity: 'problem', path: d.path,
+        detail: `the image index is damaged (${d.reason}); ${idx.images} image(s) and ${idx.tags} tag(s) can be recovered from ${d.recoveredFrom}`,
+        action: 'rewrite it from what can be recovered' }, async () => true);
+      for (const lost of d.lost) {
+        await found({ kind: 'index-loss', severity: 'problem', path: d.path, detail: `cannot be recovered: ${lost}`,
+          action: 'write the index without it (tag the images again: `sandbox tag ID NAME`)' }, async () => true);
+      }
+    } else if (idx?.backup) {
+      await found({ kind: 'index-backup', severity: 'problem', path: imageIndexBackupPath(paths), detail: `the backup of the image index is unusable: ${idx.backup}`,
+        action: 'write it again from images.json' }, async () => true);
+    }
+  } catch (err) {
+    await found({ kind: 'damaged-index', severity: 'problem', path: imageIndexPath(paths), detail: 'the image index could not be checked',
+      action: 'rewrite it' }, async () => (err instanceof Error ? err.message : String(err)));
   }
+  const garbage = await collectImageGarbage(paths, { dryRun: !repair, now, graceMs: TEMP_AGE_MS, inUse: (p) => pidsUsing(scan, p).length > 0 });
+  for (const g of garbage.items) {
+    await found({ kind: g.kind, severity: 'problem', path: g.path, detail: `${GARBAGE_DETAIL[g.kind]} (${g.size} bytes)`, action: 'remove it' },
+      async () => g.removed || (g.error ?? 'it changed meanwhile'));
+  }
+
+  // Volume removals killed half-way.
   for (const path of leftoverRemovals(paths)) {
     if (ageMs(path, now) <= TEMP_AGE_MS || pidsUsing(scan, path).length) continue;
     await found({ kind: 'volume-removal', severity: 'problem', path, detail: 'a volume whose removal was interrupted', action: 'finish removing it' },
@@ -493,12 +551,10 @@ export async function checkStore(paths: StorePaths, options: CheckOptions = {}):
     const owner = nameOwner(paths, name);
     if (owner === undefined) continue; // released meanwhile
     const path = join(paths.data, 'names', name);
-    const dirExists = !!owner && (() => { try { return lstatSync(containerDir(paths, owner)).isDirectory(); } catch { return false; } })();
-    if (!dirExists) {
-      const gone = (o: string) => { try { return !o || !lstatSync(containerDir(paths, o)).isDirectory(); } catch { return true; } };
+    if (sandboxDirGone(paths, owner)) {
       await found({ kind: 'stale-name', severity: 'problem', path, name, ...(owner ? { id: owner } : {}),
         detail: `the name "${name}" is reserved for ${owner ? `sandbox ${short(owner)}, which does not exist` : 'no sandbox'}`, action: 'remove the reservation' },
-      async () => removeReservation(paths, name, owner, gone));
+      async () => removeStaleReservation(paths, { name, owner }));
       continue;
     }
     const raw = rawRecord(paths, owner);
@@ -517,71 +573,6 @@ export async function checkStore(paths: StorePaths, options: CheckOptions = {}):
 // ---------------------------------------------------------------------------------------
 // Sizes
 
-/**
- * Bytes used under each of `roots` (apparent sizes of everything but directories, each
- * inode counted once across all roots, the first root to reach it gets it). Directories
- * we cannot read (owned by subordinate ids) are measured by `du -sb` as root of our
- * user namespace, once for all of them.
- */
-export async function treeSizes(roots: string[]): Promise<Map<string, number>> {
-  const seen = new Set<string>();
-  const sizes = new Map<string, number>();
-  const unreadable: { root: string; dir: string }[] = [];
-  for (const root of roots) {
-    let total = 0;
-    const walk = (path: string, st: Stats): void => {
-      const key = `${st.dev}:${st.ino}`;
-      if (seen.has(key)) return;
-      seen.add(key);
-      if (!st.isDirectory()) {
-        total += st.size;
-        return;
-      }
-      let names: string[];
-      try {
-        names = readdirSync(path);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EACCES') unreadable.push({ root, dir: path });
-        return;
-      }
-      for (const n of names) {
-        const p = join(path, n);
-        let s: Stats;
-        try { s = lstatSync(p); } catch { continue; }
-        walk(p, s);
-      }
-    };
-    let st: Stats | undefined;
-    try { st = lstatSync(root); } catch { st = undefined; }
-    if (st) walk(root, st);
-    sizes.set(root, total);
-  }
-  if (unreadable.length) {
-    const du = await duInUserns(unreadable.map((u) => u.dir)).catch(() => new Map<string, number>());
-    for (const u of unreadable) sizes.set(u.root, (sizes.get(u.root) ?? 0) + (du.get(u.dir) ?? 0));
-  }
-  return sizes;
-}
-
-/** `du -sb DIR...` as root of the user's namespace (where subordinate ids' files are readable). */
-function duInUserns(dirs: string[]): Promise<Map<string, number>> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const child = spawn(helperPath(), ['--userns-only', ...mapArgs(userIdMaps()), '--', 'du', '-sb', '--', ...dirs], { stdio: ['ignore', 'pipe', 'ignore'] });
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    child.on('error', reject);
-    child.on('close', () => {
-      // du exits non-zero when some file vanished meanwhile; what it printed still counts.
-      const sizes = new Map<string, number>();
-      for (const line of out.split('\n')) {
-        const m = /^(\d+)\t(.*)$/.exec(line);
-        if (m) sizes.set(m[2]!, Number(m[1]));
-      }
-      resolve(sizes);
-    });
-  });
-}
-
 export interface DiskUsageRow {
   type: 'images' | 'sandboxes' | 'volumes';
   total: number;
@@ -590,24 +581,17 @@ export interface DiskUsageRow {
   reclaimable: number;
 }
 
-interface ImageIndexLike {
-  images?: Record<string, { layers?: string[] }>;
-}
-
 /** `system df`: images (layers, configs, index), sandboxes (writable layers, logs), volumes. */
 export async function diskUsage(paths: StorePaths): Promise<DiskUsageRow[]> {
   const views = listSandboxes(paths, { all: true });
-  const index = (() => {
-    try { return readJsonIfExists<ImageIndexLike>(join(paths.data, 'images.json')) ?? {}; } catch { return {}; }
-  })();
-  const images = index.images ?? {};
+  const images: Record<string, { layers?: string[] }> = readImageIndex(paths).images;
   const usedImages = new Set(views.map((v) => v.record.imageId).filter((x): x is string => !!x));
   const usedLayers = new Set<string>();
   for (const id of usedImages) for (const l of images[id]?.layers ?? []) usedLayers.add(l.replace(/^sha256:/, ''));
 
   const layersDir = join(paths.data, 'layers');
   const layerDirs = entries(layersDir).filter((e) => /^[a-f0-9]{64}$/.test(e)).map((e) => join(layersDir, e));
-  const imageFiles = [join(paths.data, 'blobs'), join(paths.data, 'images.json')];
+  const imageFiles = [join(paths.data, 'blobs'), imageIndexPath(paths), imageIndexBackupPath(paths)];
   const sandboxDirs = views.map((v) => containerDir(paths, v.record.id));
   const volumeNames = listVolumeNames(paths);
   const volumeDirs = volumeNames.map((n) => volumeDir(paths, n));
@@ -644,6 +628,8 @@ export async function diskUsage(paths: StorePaths): Promise<DiskUsageRow[]> {
 export interface PruneReport {
   /** Full ids of the sandboxes removed. */
   removed: string[];
+  /** Names whose reservation outlived its sandbox, released. */
+  releasedNames: string[];
   /** Bytes their directories held. */
   reclaimed: number;
   failed: { id: string; error: string }[];
@@ -652,7 +638,8 @@ export interface PruneReport {
 /**
  * Removes every sandbox that is not running: exited ones and created ones (as Docker),
  * but none that a live process still uses (a foreground `run --rm` records no start)
- * and no `created` one younger than YOUNG_MS (its `run` may be starting it right now).
+ * and no `created` one younger than YOUNG_MS (its `run` may be starting it right now);
+ * then name reservations whose sandbox is gone (staleReservations).
  */
 export async function pruneSandboxes(paths: StorePaths, options: { now?: number } = {}): Promise<PruneReport> {
   const now = options.now ?? Date.now();
@@ -661,7 +648,7 @@ export async function pruneSandboxes(paths: StorePaths, options: { now?: number 
     && !(v.state.status === 'created' && now - (Date.parse(v.record.created) || 0) <= YOUNG_MS)
     && pidsUsing(scan, sandboxNeedle(v.record.id)).length === 0);
   const sizes = await treeSizes(victims.map((v) => containerDir(paths, v.record.id)));
-  const report: PruneReport = { removed: [], reclaimed: 0, failed: [] };
+  const report: PruneReport = { removed: [], releasedNames: [], reclaimed: 0, failed: [] };
   for (const v of victims) {
     try {
       await removeSandbox(paths, v.record.id);
@@ -674,6 +661,8 @@ export async function pruneSandboxes(paths: StorePaths, options: { now?: number 
       report.failed.push({ id: v.record.id, error: err instanceof Error ? err.message : String(err) });
     }
   }
+  // Names a killed `run --rm` (or `rm`) left reserved for a sandbox that is gone.
+  for (const r of staleReservations(paths)) if (await removeStaleReservation(paths, r)) report.releasedNames.push(r.name);
   return report;
 }
 

@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { mkdirInStore } from '../state/store-dirs.js';
-import { randomHex } from '../state/random.js';
+import { ownedName } from '../state/owner.js';
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
 
@@ -36,7 +36,7 @@ export function blobsDir(paths: StorePaths): string {
   return join(paths.data, 'blobs', 'sha256');
 }
 
-/** Temporary files of blobs being written; left-overs of killed commands are pruned. */
+/** Temporary files of blobs being written, named after their writer (state/owner.ts): a dead one's are garbage. */
 export function blobTempDir(paths: StorePaths): string {
   return join(paths.data, 'blobs', 'tmp');
 }
@@ -62,7 +62,16 @@ function mismatch(what: string, expected: string, got: string): SandboxError {
 function newTempFile(paths: StorePaths): string {
   mkdirInStore(paths, 'data', blobTempDir(paths));
   mkdirInStore(paths, 'data', blobsDir(paths));
-  return join(blobTempDir(paths), `${process.pid}-${randomHex(6)}`);
+  return join(blobTempDir(paths), ownedName());
+}
+
+/**
+ * What a transfer (pull, load, import, commit) holds in the store while it works: it
+ * claims a blob or layer before it adopts it or relies on finding it there, and the
+ * garbage collector never removes what a live transfer claimed (images/gc.ts).
+ */
+export interface StoreClaim {
+  claim(items: { blobs?: string[]; layers?: string[] }): Promise<void>;
 }
 
 /** A blob written to a temporary file, hashed, and not yet in the store (see adoptBlob). */
@@ -105,8 +114,9 @@ export async function writeTempBlob(
   return { temp, digest: `sha256:${hash.digest('hex')}`, size };
 }
 
-/** Moves a temporary blob into the store under its digest (a parallel writer of the same blob wrote the same bytes). */
-export function adoptBlob(paths: StorePaths, blob: TempBlob): void {
+/** Moves a temporary blob into the store under its digest, claimed first (a parallel writer of the same blob wrote the same bytes). */
+export async function adoptBlob(paths: StorePaths, lease: StoreClaim, blob: TempBlob): Promise<void> {
+  await lease.claim({ blobs: [blob.digest] });
   renameSync(blob.temp, blobPath(paths, blob.digest));
 }
 
@@ -116,6 +126,7 @@ export function adoptBlob(paths: StorePaths, blob: TempBlob): void {
  */
 export async function putBlob(
   paths: StorePaths,
+  lease: StoreClaim,
   source: AsyncIterable<Uint8Array>,
   expected: { digest?: string; size?: number } = {},
   onData?: (bytes: number) => void,
@@ -130,7 +141,7 @@ export async function putBlob(
   try {
     if (expected.size !== undefined && size !== expected.size) throw mismatch(`blob ${expected.digest ?? digest} has the wrong size`, `${expected.size} bytes`, `${size}`);
     if (expected.digest && digest !== expected.digest) throw mismatch('blob digest mismatch', expected.digest, digest);
-    adoptBlob(paths, blob);
+    await adoptBlob(paths, lease, blob);
   } catch (err) {
     rmSync(blob.temp, { force: true });
     throw err;
@@ -139,9 +150,10 @@ export async function putBlob(
 }
 
 /** Stores bytes held in memory (manifests, configs). */
-export function putBlobBytes(paths: StorePaths, bytes: Buffer, expectedDigest?: string): { digest: string; size: number } {
+export async function putBlobBytes(paths: StorePaths, lease: StoreClaim, bytes: Buffer, expectedDigest?: string): Promise<{ digest: string; size: number }> {
   const digest = digestOf(bytes);
   if (expectedDigest && digest !== expectedDigest) throw mismatch('blob digest mismatch', expectedDigest, digest);
+  await lease.claim({ blobs: [digest] });
   const final = blobPath(paths, digest);
   if (!existsSync(final)) {
     const temp = newTempFile(paths);
@@ -149,10 +161,13 @@ export function putBlobBytes(paths: StorePaths, bytes: Buffer, expectedDigest?: 
     try {
       writeSync(fd, bytes);
       fsyncSync(fd);
-    } finally {
       closeSync(fd);
+      renameSync(temp, final);
+    } catch (err) {
+      try { closeSync(fd); } catch { /* closed */ }
+      rmSync(temp, { force: true });
+      throw err;
     }
-    renameSync(temp, final);
   }
   return { digest, size: bytes.length };
 }

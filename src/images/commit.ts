@@ -11,7 +11,8 @@ import { PassThrough } from 'node:stream';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { containerDir, findContainer } from '../state/containers.js';
-import { putBlob, putBlobBytes, sha256 } from './blobs.js';
+import { putBlob, putBlobBytes, sha256, type StoreClaim } from './blobs.js';
+import { withTransferLease } from './gc.js';
 import { ensureLayer } from './layers.js';
 import { buildManifest, MediaTypes, type Descriptor } from './manifest.js';
 import { applyChanges, type OciImageConfig } from './config.js';
@@ -33,7 +34,7 @@ function ociLayerType(mediaType: string): string {
 }
 
 /** Writes the upper directory as a gzip layer blob; returns its descriptor and diff id. */
-async function writeLayer(paths: StorePaths, upper: string): Promise<{ blob: Descriptor; diffId: string }> {
+async function writeLayer(paths: StorePaths, lease: StoreClaim, upper: string): Promise<{ blob: Descriptor; diffId: string }> {
   const { createGzip } = require('node:zlib') as typeof import('node:zlib');
   const diff = layerDiffTar(upper);
   const hash = sha256();
@@ -42,7 +43,7 @@ async function writeLayer(paths: StorePaths, upper: string): Promise<{ blob: Des
   tee.on('data', (chunk: Buffer) => hash.update(chunk));
   diff.stream.on('error', (err: Error) => gzip.destroy(err));
   diff.stream.pipe(tee).pipe(gzip);
-  const [stored] = await Promise.all([putBlob(paths, gzip), diff.done]);
+  const [stored] = await Promise.all([putBlob(paths, lease, gzip), diff.done]);
   return { blob: { mediaType: MediaTypes.ociLayerGzip, ...stored }, diffId: `sha256:${hash.digest('hex')}` };
 }
 
@@ -64,32 +65,37 @@ export async function commitSandbox(paths: StorePaths, ref: string, target: stri
   const baseManifest = readImageManifest(paths, base);
   const baseConfig = readImageConfig(paths, base.id);
   const upper = join(containerDir(paths, record.id), 'upper');
-  const layer = await writeLayer(paths, upper);
-  await ensureLayer(paths, layer.blob, layer.diffId);
+  // The new layer's blob and unpacked files are claimed by the commit's lease until the
+  // image is in the index; a failed commit removes them again (gc.ts).
+  const id = await withTransferLease(paths, async (lease) => {
+    await lease.claim({ blobs: baseManifest.layers.map((l) => l.digest), layers: base.layers });
+    const layer = await writeLayer(paths, lease, upper);
+    await ensureLayer(paths, lease, layer.blob, layer.diffId);
 
-  const now = new Date().toISOString();
-  const config: OciImageConfig = {
-    ...baseConfig,
-    created: now,
-    ...(options.author ? { author: options.author } : {}),
-    config: applyChanges(baseConfig.config ?? {}, options.changes ?? []),
-    rootfs: { type: 'layers', diff_ids: [...(baseConfig.rootfs?.diff_ids ?? []), layer.diffId] },
-    history: [
-      ...(baseConfig.history ?? []),
-      {
-        created: now,
-        created_by: `sandbox commit ${record.name}`,
-        ...(options.message ? { comment: options.message } : {}),
-        ...(options.author ? { author: options.author } : {}),
-      },
-    ],
-  };
-  const configBlob = putBlobBytes(paths, Buffer.from(JSON.stringify(config)));
-  const manifest = putBlobBytes(paths, buildManifest(
-    { mediaType: MediaTypes.ociConfig, ...configBlob },
-    [...baseManifest.layers.map((l) => ({ ...l, mediaType: ociLayerType(l.mediaType) })), layer.blob],
-  ));
-  const id = await storeImage(paths, { manifestDigest: manifest.digest }, { tags: [target] });
+    const now = new Date().toISOString();
+    const config: OciImageConfig = {
+      ...baseConfig,
+      created: now,
+      ...(options.author ? { author: options.author } : {}),
+      config: applyChanges(baseConfig.config ?? {}, options.changes ?? []),
+      rootfs: { type: 'layers', diff_ids: [...(baseConfig.rootfs?.diff_ids ?? []), layer.diffId] },
+      history: [
+        ...(baseConfig.history ?? []),
+        {
+          created: now,
+          created_by: `sandbox commit ${record.name}`,
+          ...(options.message ? { comment: options.message } : {}),
+          ...(options.author ? { author: options.author } : {}),
+        },
+      ],
+    };
+    const configBlob = await putBlobBytes(paths, lease, Buffer.from(JSON.stringify(config)));
+    const manifest = await putBlobBytes(paths, lease, buildManifest(
+      { mediaType: MediaTypes.ociConfig, ...configBlob },
+      [...baseManifest.layers.map((l) => ({ ...l, mediaType: ociLayerType(l.mediaType) })), layer.blob],
+    ));
+    return storeImage(paths, { manifestDigest: manifest.digest }, { tags: [target] });
+  });
   appendEvent(paths, { type: 'container', action: 'commit', id: record.id, name: record.name, attributes: { image: target, imageId: id } });
   return id;
 }

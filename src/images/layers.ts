@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { mkdirInStore } from '../state/store-dirs.js';
-import { randomHex } from '../state/random.js';
+import { ownedName } from '../state/owner.js';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic.js';
 import { removeTree } from '../runtime/userns.js';
-import { blobPath, hexOf, openBlob, hasBlob, sha256 } from './blobs.js';
+import { blobPath, hexOf, openBlob, hasBlob, sha256, type StoreClaim } from './blobs.js';
 import { decompressStream, fileCompression, type StreamCompression } from './compression.js';
 import { layerCompression, type Descriptor } from './manifest.js';
 import { unpackLayerTar } from './unpack.js';
@@ -55,7 +55,7 @@ export function ensureLayerLink(paths: StorePaths, diffId: string): void {
   const link = join(layersDir(paths), layerLinkName(diffId));
   try { lstatSync(link); return; } catch { /* missing: make it */ }
   mkdirInStore(paths, 'data', join(layersDir(paths), 'l'));
-  const temp = `${link}.${process.pid}-${randomHex(4)}`;
+  const temp = join(layersDir(paths), 'l', ownedName('.link-'));
   try {
     symlinkSync(`../${hexOf(diffId)}/diff`, temp);
     renameSync(temp, link); // atomic: a parallel run making the same link is harmless
@@ -64,20 +64,13 @@ export function ensureLayerLink(paths: StorePaths, diffId: string): void {
   }
 }
 
-/** Removes a layer's directory (`layerDir`) and its short link. */
-export async function removeLayerDir(paths: StorePaths, dir: string): Promise<void> {
-  const hex = dir.slice(layersDir(paths).length + 1);
-  if (/^[a-f0-9]{64}$/.test(hex)) rmSync(join(layersDir(paths), layerLinkName(`sha256:${hex}`)), { force: true });
-  await removeTree(dir);
-}
-
 /** Bytes of a layer's uncompressed tar, from its layer.json (undefined when unreadable). */
 export function layerSize(paths: StorePaths, diffId: string): number | undefined {
   const info = readJsonIfExists<LayerInfo>(join(layerDir(paths, diffId), 'layer.json'));
   return typeof info?.size === 'number' ? info.size : undefined;
 }
 
-/** Staging directories start with a dot, so no layer id can collide with them. */
+/** Staging directories start with a dot, so no layer id can collide with them (and carry their owner, state/owner.ts). */
 export function isStagingName(name: string): boolean {
   return name.startsWith('.');
 }
@@ -86,11 +79,12 @@ export function isStagingName(name: string): boolean {
  * Unpacks the uncompressed tar `input` as the layer `diffId` (when no such layer exists
  * yet), checking that the stream's sha256 is the diff id. Returns the stream's size.
  */
-export async function unpackLayer(paths: StorePaths, input: NodeJS.ReadableStream, diffId: string, blob?: string): Promise<void> {
+export async function unpackLayer(paths: StorePaths, lease: StoreClaim, input: NodeJS.ReadableStream, diffId: string, blob?: string): Promise<void> {
   const final = layerDir(paths, diffId);
+  await lease.claim({ layers: [diffId] });
   if (existsSync(final)) { input.resume?.(); return; }
   mkdirInStore(paths, 'data', layersDir(paths));
-  const staging = join(layersDir(paths), `.unpack-${process.pid}-${randomHex(6)}`);
+  const staging = join(layersDir(paths), ownedName('.unpack-'));
   mkdirSync(join(staging, 'diff'), { recursive: true });
   const hash = sha256();
   let size = 0;
@@ -127,8 +121,9 @@ export function blobCompression(paths: StorePaths, blob: Descriptor): StreamComp
 }
 
 /** Unpacks a stored layer blob once. */
-export async function ensureLayer(paths: StorePaths, blob: Descriptor, diffId: string): Promise<void> {
+export async function ensureLayer(paths: StorePaths, lease: StoreClaim, blob: Descriptor, diffId: string): Promise<void> {
+  await lease.claim({ blobs: [blob.digest], layers: [diffId] });
   if (hasLayer(paths, diffId)) return;
   if (!hasBlob(paths, blob.digest)) throw new SandboxError(`layer blob ${blob.digest} is missing from the store`, { hint: 'pull or load the image again' });
-  await unpackLayer(paths, decompressStream(openBlob(paths, blob.digest), blobCompression(paths, blob)), diffId, blob.digest);
+  await unpackLayer(paths, lease, decompressStream(openBlob(paths, blob.digest), blobCompression(paths, blob)), diffId, blob.digest);
 }

@@ -18,6 +18,7 @@ import {
   MediaTypes, buildManifest, choosePlatform, hostPlatform, layerCompression, parseManifest, type Descriptor, type ImageManifest,
 } from './manifest.js';
 import { storeImage } from './store.js';
+import { withTransferLease } from './gc.js';
 import { detectArchiveFormat, DOCKER_MANIFEST, DOCKER_REPOSITORIES } from './archive/detect.js';
 import { claimedDigest, imageTags, parseDockerManifest, parseRepositories } from './archive/docker-archive.js';
 import { blobFileName, checkOciLayout, imageNameOf, INDEX_FILE, LAYOUT_FILE } from './archive/oci-archive.js';
@@ -194,30 +195,33 @@ function humanSize(n: number): string {
 
 /** Stores the planned images' blobs and layers, then names them. */
 async function storePlanned(paths: StorePaths, staged: StagedArchive, plans: PlannedImage[], options: LoadOptions): Promise<LoadedImage[]> {
-  const manifests: string[] = [];
-  try {
+  // Claimed by the load's lease until the images are in the index; a failed load
+  // removes what it stored and no image uses (gc.ts).
+  return withTransferLease(paths, async (lease) => {
+    await lease.claim({
+      blobs: plans.flatMap((p) => p.layers.map((l) => l.descriptor.digest)),
+      layers: plans.flatMap((p) => p.layers.map((l) => l.diffId)),
+    });
+    const manifests: string[] = [];
     for (const plan of plans) {
       for (const layer of plan.layers) {
-        if (layer.file) staged.commit(paths, layer.file);
+        if (layer.file) await staged.commit(paths, lease, layer.file);
         options.onProgress?.(`Loading layer ${layer.diffId.slice(7, 19)} (${humanSize(layer.descriptor.size)})`);
-        await ensureLayer(paths, layer.descriptor, layer.diffId);
+        await ensureLayer(paths, lease, layer.descriptor, layer.diffId);
       }
-      const config = staged.commit(paths, plan.config);
+      const config = await staged.commit(paths, lease, plan.config);
       const manifest = plan.manifest
-        ? staged.commit(paths, plan.manifest)
-        : staged.commit(paths, fileOf(buildManifest({ mediaType: MediaTypes.ociConfig, ...config }, plan.layers.map((l) => l.descriptor))));
+        ? await staged.commit(paths, lease, plan.manifest)
+        : await staged.commit(paths, lease, fileOf(buildManifest({ mediaType: MediaTypes.ociConfig, ...config }, plan.layers.map((l) => l.descriptor))));
       manifests.push(manifest.digest);
     }
-  } catch (err) {
-    staged.discardCommitted(paths);
-    throw err;
-  }
-  const loaded: LoadedImage[] = [];
-  for (const [i, plan] of plans.entries()) {
-    const id = await storeImage(paths, { manifestDigest: manifests[i]! }, { tags: plan.tags });
-    loaded.push({ id, tags: plan.tags });
-  }
-  return loaded;
+    const loaded: LoadedImage[] = [];
+    for (const [i, plan] of plans.entries()) {
+      const id = await storeImage(paths, { manifestDigest: manifests[i]! }, { tags: plan.tags });
+      loaded.push({ id, tags: plan.tags });
+    }
+    return loaded;
+  });
 }
 
 function fileOf(bytes: Buffer): StagedFile {

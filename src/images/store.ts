@@ -4,18 +4,20 @@
  * which names its config (a blob; its digest is the image id, as Docker and Podman
  * name images) and its layer blobs; each layer is also unpacked once (layers.ts).
  * An image enters the index only after all of that is in the store, so a pull or load
- * that was interrupted leaves at most unreferenced blobs and layers, never an image
- * that cannot run.
+ * that was interrupted leaves at most unreferenced blobs and layers (gc.ts collects
+ * them), never an image that cannot run. A second copy of the index (its backup) keeps
+ * what the blobs cannot give back, the tags: a damaged images.json is rebuilt from the
+ * two (readImageIndex, repairImageIndex), never a reason for "internal error".
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
-import { writeJsonAtomic, readJsonIfExists } from '../state/atomic.js';
+import { writeJsonAtomic } from '../state/atomic.js';
 import type { StorePaths } from '../state/paths.js';
 import { ensureStoreDir } from '../state/store-dirs.js';
 import { parseImageRef, formatImageRef } from './refs.js';
 import type { OciImageConfig } from './config.js';
-import { blobPath, hasBlob, readBlob } from './blobs.js';
+import { blobPath, blobsDir, hasBlob, readBlob } from './blobs.js';
 import { ensureLayerLink, hasLayer, layerDir, layerLinkName, layersDir, layerSize } from './layers.js';
 import { parseManifest, type ImageManifest } from './manifest.js';
 
@@ -37,23 +39,183 @@ export interface ImageRecord {
   stored?: string;
 }
 
-interface ImageIndex {
+export interface ImageIndex {
   images: Record<string, ImageRecord>;
   /** Canonical NAME:TAG -> image id. */
   tags: Record<string, string>;
+  /** Set (never written) when images.json could not be read and this view was rebuilt. */
+  damaged?: IndexDamage;
 }
 
-function indexPath(paths: StorePaths): string {
+/** What was wrong with images.json, and what of it the rebuilt view could not recover. */
+export interface IndexDamage {
+  path: string;
+  reason: string;
+  /** Where the images and tags of the rebuilt view came from. */
+  recoveredFrom: string;
+  /** What could not be recovered, one line each. */
+  lost: string[];
+}
+
+export function imageIndexPath(paths: StorePaths): string {
   return join(paths.data, 'images.json');
 }
 
-export function readImageIndex(paths: StorePaths): ImageIndex {
-  const index = readJsonIfExists<ImageIndex>(indexPath(paths));
-  return { images: index?.images ?? {}, tags: index?.tags ?? {} };
+/**
+ * The second copy of the index, written (atomically, after images.json) with every
+ * change: the one thing the blobs cannot give back is which tag names which image (and
+ * where an image was pulled from), so that is kept twice; a damaged images.json is
+ * rebuilt from this copy plus the manifests in the blob store (rebuildImageIndex).
+ */
+export function imageIndexBackupPath(paths: StorePaths): string {
+  return join(paths.data, 'images.backup.json');
 }
 
-/** Runs `change` on the index under the store's image lock and writes it atomically. */
-export async function updateImageIndex<T>(paths: StorePaths, change: (index: ImageIndex) => T): Promise<T> {
+const DIGEST_KEY = /^sha256:[a-f0-9]{64}$/;
+
+/** Parses and checks the shape of an index document; a string says why it is not one. */
+export function parseImageIndex(text: string): ImageIndex | string {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    return `it is not JSON (${(err as Error).message.replace(/\s+/g, ' ').slice(0, 120)})`;
+  }
+  const d = doc as Partial<ImageIndex> | null;
+  if (!d || typeof d !== 'object' || Array.isArray(d)) return 'it is not a JSON object';
+  const images = d.images ?? {};
+  const tags = d.tags ?? {};
+  if (typeof images !== 'object' || Array.isArray(images) || !images) return '"images" is not an object';
+  if (typeof tags !== 'object' || Array.isArray(tags) || !tags) return '"tags" is not an object';
+  for (const [id, r] of Object.entries(images)) {
+    const rec = r as Partial<ImageRecord> | null;
+    if (!DIGEST_KEY.test(id) || !rec || typeof rec !== 'object' || rec.id !== id) return `image entry ${JSON.stringify(id).slice(0, 80)} is malformed`;
+    if (!Array.isArray(rec.layers) || !rec.layers.every((l) => typeof l === 'string' && DIGEST_KEY.test(l))) return `image ${id.slice(7, 19)} has no valid layer list`;
+    if (typeof rec.created !== 'string' || typeof rec.size !== 'number') return `image ${id.slice(7, 19)} lacks its creation time or size`;
+    if (rec.manifestDigest !== undefined && (typeof rec.manifestDigest !== 'string' || !DIGEST_KEY.test(rec.manifestDigest))) return `image ${id.slice(7, 19)} has a malformed manifest digest`;
+  }
+  for (const [t, id] of Object.entries(tags)) if (typeof id !== 'string') return `tag ${JSON.stringify(t).slice(0, 80)} is malformed`;
+  return { images: images as Record<string, ImageRecord>, tags: tags as Record<string, string> };
+}
+
+/** An index file: its content, `undefined` when it does not exist, or why it cannot be read. */
+function readIndexFile(path: string): ImageIndex | undefined | { error: string } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    return { error: `it cannot be read (${code ?? String(err)})` };
+  }
+  const parsed = parseImageIndex(text);
+  return typeof parsed === 'string' ? { error: parsed } : parsed;
+}
+
+/**
+ * The index. When images.json is damaged (or gone while its backup is not), the view is
+ * rebuilt from the backup and the stored manifests, with `damaged` saying so: reading
+ * commands work from it, changing ones refuse (updateImageIndex) until `system check
+ * --repair` writes it back (repairImageIndex).
+ */
+export function readImageIndex(paths: StorePaths): ImageIndex {
+  const main = readIndexFile(imageIndexPath(paths));
+  if (main && !('error' in main)) return main;
+  const backupFile = readIndexFile(imageIndexBackupPath(paths));
+  if (main === undefined && backupFile === undefined) return { images: {}, tags: {} };
+  const reason = main === undefined ? 'it is missing, but its backup exists' : main.error;
+  const backup = backupFile && !('error' in backupFile) ? backupFile : undefined;
+  const rebuilt = rebuildImageIndex(paths, backup);
+  const lost = [...rebuilt.lost];
+  if (!backup) {
+    lost.unshift(backupFile === undefined
+      ? `the tags (and registry digests) of the images: there is no backup (${imageIndexBackupPath(paths)})`
+      : `the tags (and registry digests) of the images: the backup ${imageIndexBackupPath(paths)} is damaged too (${(backupFile as { error: string }).error})`);
+  }
+  return {
+    images: rebuilt.index.images, tags: rebuilt.index.tags,
+    damaged: {
+      path: imageIndexPath(paths), reason,
+      recoveredFrom: backup ? `its backup ${imageIndexBackupPath(paths)} and the stored manifests` : 'the stored manifests (images whose config and layers are present)',
+      lost,
+    },
+  };
+}
+
+/** The one-line error of a command that would change a damaged index. */
+export function damagedIndexError(d: IndexDamage): SandboxError {
+  return new SandboxError(`the image index ${d.path} is damaged: ${d.reason}`, {
+    hint: 'run `sandbox system check --repair` to rebuild it from its backup and the stored manifests',
+  });
+}
+
+/** Manifests are small: blobs larger than this are layers, not read when rebuilding. */
+const MANIFEST_MAX = 4 << 20;
+
+/**
+ * An index rebuilt from the store: every image whose manifest, config and layer blobs are
+ * stored and whose layers are unpacked, plus what `backup` (the second copy of the
+ * index) says about them (tags, registry digests, when stored). Images of the backup
+ * that are not whole any more are kept too (as the index would keep them: `system
+ * check` reports them). Returns what could not be recovered.
+ */
+export function rebuildImageIndex(paths: StorePaths, backup?: ImageIndex): { index: ImageIndex; lost: string[] } {
+  const images: Record<string, ImageRecord> = { ...(backup?.images ?? {}) };
+  const found = new Map<string, { record: ImageRecord; mtime: number }>();
+  let names: string[] = [];
+  try { names = readdirSync(blobsDir(paths)).filter((n) => /^[a-f0-9]{64}$/.test(n)); } catch { names = []; }
+  for (const hex of names) {
+    const digest = `sha256:${hex}`;
+    let st;
+    try { st = statSync(blobPath(paths, digest)); } catch { continue; }
+    if (!st.isFile() || st.size > MANIFEST_MAX) continue;
+    let record: ImageRecord;
+    try {
+      const bytes = readBlob(paths, digest);
+      if (bytes[0] !== 0x7b) continue; // '{': not a JSON document
+      const parsed = parseManifest(bytes);
+      if (parsed.kind !== 'manifest') continue;
+      const { manifest } = parsed;
+      const config = readImageConfig(paths, manifest.config.digest);
+      const diffIds = config.rootfs?.diff_ids;
+      if (!Array.isArray(diffIds) || diffIds.length !== manifest.layers.length) continue;
+      if (!manifest.layers.every((l, i) => hasBlob(paths, l.digest) && hasLayer(paths, diffIds[i]!))) continue;
+      record = {
+        id: manifest.config.digest, manifestDigest: digest, layers: diffIds,
+        created: typeof config.created === 'string' ? config.created : st.mtime.toISOString(),
+        size: diffIds.reduce((a, d, i) => a + (layerSize(paths, d) ?? manifest.layers[i]!.size), 0),
+        stored: st.mtime.toISOString(),
+      };
+    } catch {
+      continue; // not a manifest, or one whose image is not whole
+    }
+    const known = found.get(record.id);
+    // Two manifests of one config (a docker and an OCI one): the backup's choice, else the newer.
+    if (known && (backup?.images[record.id]?.manifestDigest === known.record.manifestDigest || known.mtime >= st.mtimeMs)) continue;
+    found.set(record.id, { record, mtime: st.mtimeMs });
+  }
+  for (const [id, { record }] of found) if (!images[id]) images[id] = record;
+  const tags: Record<string, string> = {};
+  const lost: string[] = [];
+  for (const [t, id] of Object.entries(backup?.tags ?? {})) {
+    if (images[id]) tags[t] = id;
+    else lost.push(`tag ${t}: its image ${id.slice(7, 19)} is not in the store`);
+  }
+  return { index: { images, tags }, lost };
+}
+
+/** Writes the index and its backup (the backup second: a crash between leaves images.json whole). */
+function writeImageIndex(paths: StorePaths, index: ImageIndex): void {
+  const { damaged: _, ...doc } = index;
+  writeJsonAtomic(imageIndexPath(paths), doc);
+  writeJsonAtomic(imageIndexBackupPath(paths), doc);
+}
+
+/**
+ * Runs `fn` under the store's image lock: every change of the index, every claim of a
+ * transfer (gc.ts) and every decision of the garbage collector is made under it.
+ */
+export async function withImageLock<T>(paths: StorePaths, fn: () => T | Promise<T>): Promise<T> {
   ensureStoreDir(paths, 'data');
   // Loaded here, not at start-up: only commands that change images pay for it.
   const { default: lockfile } = await import('proper-lockfile');
@@ -64,13 +226,45 @@ export async function updateImageIndex<T>(paths: StorePaths, change: (index: Ima
     realpath: false,
   });
   try {
-    const index = readImageIndex(paths);
-    const result = change(index);
-    writeJsonAtomic(indexPath(paths), index);
-    return result;
+    return await fn();
   } finally {
     await release();
   }
+}
+
+/** Runs `change` on the index under the store's image lock and writes it atomically. */
+export async function updateImageIndex<T>(paths: StorePaths, change: (index: ImageIndex) => T): Promise<T> {
+  return withImageLock(paths, () => {
+    const index = readImageIndex(paths);
+    if (index.damaged) throw damagedIndexError(index.damaged);
+    const result = change(index);
+    writeImageIndex(paths, index);
+    return result;
+  });
+}
+
+/**
+ * `system check --repair` of the index: a damaged images.json is written back from the
+ * rebuilt view; a missing or damaged backup is written from images.json. Returns what
+ * was wrong (undefined when nothing was).
+ */
+export async function repairImageIndex(paths: StorePaths, options: { dryRun?: boolean } = {}): Promise<{ damage?: IndexDamage; backup?: string; images: number; tags: number } | undefined> {
+  const run = () => {
+    const index = readImageIndex(paths);
+    const result = { images: Object.keys(index.images).length, tags: Object.keys(index.tags).length };
+    if (index.damaged) {
+      if (!options.dryRun) writeImageIndex(paths, index);
+      return { damage: index.damaged, ...result };
+    }
+    if (!existsSync(imageIndexPath(paths))) return undefined; // a store without images
+    const backup = readIndexFile(imageIndexBackupPath(paths));
+    if (backup === undefined || 'error' in backup) {
+      if (!options.dryRun) writeJsonAtomic(imageIndexBackupPath(paths), index);
+      return { backup: backup === undefined ? 'it is missing' : backup.error, ...result };
+    }
+    return undefined;
+  };
+  return options.dryRun ? run() : withImageLock(paths, run);
 }
 
 /** The canonical key of a tag as users type it (`bb` -> `bb:latest`). */
@@ -118,10 +312,11 @@ export async function storeImage(
       hint: 'the image is malformed',
     });
   }
-  manifest.layers.forEach((l, i) => {
+  const whole = () => manifest.layers.forEach((l, i) => {
     if (!hasBlob(paths, l.digest)) throw new SandboxError(`layer blob ${l.digest} is missing`);
     if (!hasLayer(paths, diffIds[i]!)) throw new SandboxError(`layer ${diffIds[i]} is not unpacked`);
   });
+  whole();
   const now = new Date().toISOString();
   const record: ImageRecord = {
     id,
@@ -132,6 +327,10 @@ export async function storeImage(
     stored: now,
   };
   await updateImageIndex(paths, (index) => {
+    // Checked again under the lock, where the garbage collector decides: what the index
+    // names from now on is never collected.
+    whole();
+    if (!hasBlob(paths, input.manifestDigest) || !hasBlob(paths, id)) throw new SandboxError(`the manifest or config of image ${id.slice(7, 19)} is missing`);
     const old = index.images[id];
     const repoDigests = new Set([...(old?.repoDigests ?? []), ...(options.repoDigest ? [options.repoDigest] : [])]);
     index.images[id] = { ...record, ...(old?.stored ? { stored: old.stored } : {}), ...(repoDigests.size ? { repoDigests: [...repoDigests].sort() } : {}) };

@@ -3,12 +3,17 @@ import { openSync, writeSync, fsyncSync, closeSync, renameSync, unlinkSync, read
 import { randomHex } from './random.js';
 import { dirname, basename, join } from 'node:path';
 
-export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
+/**
+ * `durable: false` skips the fsync: readers still never see a half file, but after a
+ * crash the file may be gone or old (for files that mean nothing after one, such as the
+ * lease of a process that the crash ended).
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644, options: { durable?: boolean } = {}): void {
   const tmp = join(dirname(path), `.${basename(path)}.${randomHex(6)}.tmp`);
   const fd = openSync(tmp, 'wx', mode);
   try {
     writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fsyncSync(fd);
+    if (options.durable !== false) fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
     try { unlinkSync(tmp); } catch { /* already gone */ }
@@ -23,8 +28,8 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
   }
 }
 
-export function writeJsonAtomic(path: string, value: unknown): void {
-  writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n');
+export function writeJsonAtomic(path: string, value: unknown, options: { durable?: boolean } = {}): void {
+  writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n', 0o644, options);
 }
 
 /** Reads JSON, or returns undefined when the file does not exist. */

@@ -10,6 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { pack as tarPack } from 'tar-stream';
 import { archivePath, linkTarget, readTar, TarWriter } from '../../src/images/archive/tar.js';
 import { stageArchive } from '../../src/images/archive/staging.js';
+import { TransferLease } from '../../src/images/gc.js';
 import type { StorePaths } from '../../src/state/paths.js';
 
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -128,16 +129,17 @@ describe('stageArchive', () => {
     }
   });
 
-  it('commit adopts a staged file as a blob; discardCommitted takes it back', async () => {
+  it('commit adopts a staged file as a blob, claimed by the lease; abandoning the lease takes it back', async () => {
     const { paths, cleanup } = tempStore();
     try {
       const layer = Buffer.alloc(2 << 20, 4);
       const staged = await stageArchive(paths, Readable.from([await makeTar([{ name: 'l.tar', data: layer }, { name: 'c.json', data: Buffer.from('{}') }])]));
-      const l = staged.commit(paths, staged.get('l.tar')!);
-      const c = staged.commit(paths, staged.get('c.json')!);
+      const lease = new TransferLease(paths);
+      const l = await staged.commit(paths, lease, staged.get('l.tar')!);
+      const c = await staged.commit(paths, lease, staged.get('c.json')!);
       assert.deepEqual(readdirSync(join(paths.data, 'blobs', 'sha256')).sort(), [l.digest.slice(7), c.digest.slice(7)].sort());
       assert.equal(l.digest, sha(layer));
-      staged.discardCommitted(paths);
+      await lease.abandon();
       staged.dispose();
       assert.deepEqual(readdirSync(join(paths.data, 'blobs', 'sha256')), []);
     } finally {

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { SandboxError } from '../../src/errors.js';
 import { blobTempDir, hasBlob, putBlob, putBlobBytes, readBlob, verifyBlob, blobPath } from '../../src/images/blobs.js';
 import type { StorePaths } from '../../src/state/paths.js';
+import { TransferLease } from '../../src/images/gc.js';
 
 function store(): StorePaths {
   const root = mkdtempSync(join(tmpdir(), 'sandbox-blobs-'));
@@ -19,7 +20,7 @@ async function* chunks(...parts: string[]) { for (const p of parts) yield Buffer
 describe('blobs', () => {
   it('stores a stream under its digest and reads it back verified', async () => {
     const paths = store();
-    const got = await putBlob(paths, chunks('hello ', 'world'), { digest: sha(Buffer.from('hello world')), size: 11 });
+    const got = await putBlob(paths, new TransferLease(paths), chunks('hello ', 'world'), { digest: sha(Buffer.from('hello world')), size: 11 });
     assert.deepEqual(got, { digest: sha(Buffer.from('hello world')), size: 11 });
     assert.equal(readBlob(paths, got.digest).toString(), 'hello world');
     assert.ok(await verifyBlob(paths, got.digest));
@@ -29,11 +30,12 @@ describe('blobs', () => {
 
   it('refuses a wrong digest or size and stores nothing', async () => {
     const paths = store();
+    const lease = new TransferLease(paths);
     const wrong = sha(Buffer.from('other'));
-    await assert.rejects(putBlob(paths, chunks('hello'), { digest: wrong }), (e: unknown) => e instanceof SandboxError && /digest mismatch/.test(e.message));
-    await assert.rejects(putBlob(paths, chunks('hello'), { size: 3 }), (e: unknown) => e instanceof SandboxError && /too long/.test(e.message));
-    await assert.rejects(putBlob(paths, chunks('hello'), { size: 9 }), (e: unknown) => e instanceof SandboxError && /wrong size/.test(e.message));
-    assert.throws(() => putBlobBytes(paths, Buffer.from('x'), wrong), SandboxError);
+    await assert.rejects(putBlob(paths, lease, chunks('hello'), { digest: wrong }), (e: unknown) => e instanceof SandboxError && /digest mismatch/.test(e.message));
+    await assert.rejects(putBlob(paths, lease, chunks('hello'), { size: 3 }), (e: unknown) => e instanceof SandboxError && /too long/.test(e.message));
+    await assert.rejects(putBlob(paths, lease, chunks('hello'), { size: 9 }), (e: unknown) => e instanceof SandboxError && /wrong size/.test(e.message));
+    await assert.rejects(putBlobBytes(paths, lease, Buffer.from('x'), wrong), SandboxError);
     assert.ok(!hasBlob(paths, wrong));
     assert.ok(!hasBlob(paths, sha(Buffer.from('hello'))));
     assert.deepEqual(readdirSync(blobTempDir(paths)), []);
@@ -42,7 +44,7 @@ describe('blobs', () => {
 
   it('notices a stored blob that was changed', async () => {
     const paths = store();
-    const { digest } = putBlobBytes(paths, Buffer.from('{"a":1}'));
+    const { digest } = await putBlobBytes(paths, new TransferLease(paths), Buffer.from('{"a":1}'));
     writeFileSync(blobPath(paths, digest), '{"a":2}');
     assert.throws(() => readBlob(paths, digest), /corrupt/);
     assert.equal(await verifyBlob(paths, digest), false);

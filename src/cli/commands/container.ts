@@ -19,7 +19,7 @@ interface PruneArgs extends GlobalArgs {
 
 const pruneCmd: CommandModule<GlobalArgs, PruneArgs> = {
   command: 'prune',
-  describe: 'Remove every sandbox that is not running (asks nothing)',
+  describe: 'Remove every sandbox that is not running, and names reserved for sandboxes that are gone (asks nothing)',
   builder: (y) => y.option('force', { alias: 'f', type: 'boolean', describe: 'Accepted for Docker compatibility; prune never asks' }),
   handler: async (argv) => {
     const { removed, reclaimed, failed } = await pruneSandboxes(storePathsFromArgs(argv));

@@ -11,7 +11,7 @@ import { humanSize } from './volume.js';
 import {
   findImage, imageHistory, inspectImage, listImages, pruneImages, removeImages, tagImage, untagImage,
 } from '../../api/images.js';
-import { readImageConfig } from '../../images/store.js';
+import { readImageConfig, readImageIndex } from '../../images/store.js';
 import { matchesImageFilters, parseImageFilters } from '../image-filter.js';
 import { pullCommand } from './pull.js';
 import { pushCommand } from './push.js';
@@ -47,6 +47,11 @@ function listImagesAs(argv: ImagesArgs): void {
     }
     return labelsOf.get(id)!;
   };
+  const damage = readImageIndex(paths).damaged;
+  if (damage) {
+    process.stderr.write(`sandbox: warning: the image index ${damage.path} is damaged (${damage.reason}); listing the images recovered from ${damage.recoveredFrom}\n`
+      + 'hint: run `sandbox system check --repair` to rewrite it\n');
+  }
   const rows = listImages(paths).filter((r) => matchesImageFilters(r, filters.labels.length ? labels(r.id) : {}, filters));
   if (argv.quiet) {
     const ids = [...new Set(rows.map((r) => (argv['no-trunc'] ? r.id : shortId(r.id))))];
@@ -123,7 +128,7 @@ export const rmiCommand: CommandModule<GlobalArgs, RmiArgs> = {
     let failure: unknown;
     for (const ref of refs) {
       try {
-        const report = await removeImages(paths, [ref], { force: !!argv.force });
+        const report = await removeImages(paths, [ref], { force: !!argv.force, collect: false });
         for (const s of report.removedSandboxes) process.stderr.write(`Removed sandbox ${s}\n`);
         for (const t of report.untagged) process.stdout.write(`Untagged: ${t}\n`);
         for (const d of report.deleted) process.stdout.write(`Deleted: ${d.slice(7)}\n`);
@@ -132,6 +137,8 @@ export const rmiCommand: CommandModule<GlobalArgs, RmiArgs> = {
         failure = err;
       }
     }
+    // What the removed images leave, and any other garbage of the image store.
+    await removeImages(paths, []).catch((err: unknown) => { failure ??= err; });
     if (failure) throw failure;
   },
 };
@@ -212,7 +219,7 @@ interface PruneArgs extends GlobalArgs {
 
 const imagePruneCommand: CommandModule<GlobalArgs, PruneArgs> = {
   command: 'prune',
-  describe: 'Remove untagged images no sandbox uses (-a: every image no sandbox uses) and leftovers of killed pulls',
+  describe: 'Remove untagged images no sandbox uses (-a: every image no sandbox uses), then blobs and layers no image uses and what failed or killed transfers left',
   builder: (y) => y
     .option('all', { alias: 'a', type: 'boolean', describe: 'Also tagged images no sandbox uses' })
     .option('force', { alias: 'f', type: 'boolean', describe: 'Do not ask (we never ask; accepted for compatibility)' }) as Argv<PruneArgs>,

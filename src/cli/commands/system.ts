@@ -1,12 +1,16 @@
 /**
  * `sandbox system check [--repair]`: what a killed command left inconsistent in the
  * store (exit 0 when nothing is, or all of it was repaired; 1 when something remains).
- * `sandbox system df`: what uses space.
+ * `sandbox system df`: what uses space. `sandbox system prune [-a] [--volumes]`:
+ * `container prune`, then `image prune [-a]` (and `volume prune`), as `docker system prune`.
  */
 import type { Argv, CommandModule } from 'yargs';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import { table } from '../format.js';
-import { checkStore, diskUsage, type StoreProblem } from '../../api/system.js';
+import { checkStore, diskUsage, pruneSandboxes, type StoreProblem } from '../../api/system.js';
+import { pruneImages } from '../../api/images.js';
+import { pruneVolumes } from '../../api/volumes.js';
+import { SandboxError } from '../../errors.js';
 import { humanBytes } from './container.js';
 
 interface CheckArgs extends GlobalArgs {
@@ -76,12 +80,40 @@ const dfCmd: CommandModule<GlobalArgs, DfArgs> = {
   },
 };
 
+interface PruneArgs extends GlobalArgs {
+  all?: boolean;
+  volumes?: boolean;
+  force?: boolean;
+}
+
+const pruneCmd: CommandModule<GlobalArgs, PruneArgs> = {
+  command: 'prune',
+  describe: 'Remove sandboxes that are not running, untagged images no sandbox uses (-a: all of them), the image store\'s garbage, and with --volumes unused volumes (asks nothing)',
+  builder: (y) => y
+    .option('all', { alias: 'a', type: 'boolean', describe: 'Also tagged images no sandbox uses' })
+    .option('volumes', { type: 'boolean', describe: 'Also volumes no sandbox uses' })
+    .option('force', { alias: 'f', type: 'boolean', describe: 'Accepted for Docker compatibility; prune never asks' }) as Argv<PruneArgs>,
+  handler: async (argv) => {
+    const paths = storePathsFromArgs(argv);
+    const sandboxes = await pruneSandboxes(paths);
+    const images = await pruneImages(paths, { all: !!argv.all });
+    const volumes = argv.volumes ? await pruneVolumes(paths) : { removed: [], reclaimed: 0 };
+    const section = (title: string, items: string[]) => (items.length ? `${title}:\n${items.map((i) => `${i}\n`).join('')}\n` : '');
+    process.stdout.write(section('Deleted Containers', sandboxes.removed) + section('Deleted Images', images.deleted.map((d) => d.slice(7)))
+      + section('Deleted Volumes', volumes.removed)
+      + `Total reclaimed space: ${humanBytes(sandboxes.reclaimed + images.reclaimed + volumes.reclaimed)}\n`);
+    for (const f of sandboxes.failed) process.stderr.write(`sandbox: cannot remove sandbox ${f.id.slice(0, 12)}: ${f.error}\n`);
+    if (sandboxes.failed.length) throw new SandboxError(`${sandboxes.failed.length} sandbox(es) could not be removed (see above)`, { hint: 'see `sandbox system check`' });
+  },
+};
+
 export const systemCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'system',
-  describe: 'The store as a whole: check [--repair], df',
+  describe: 'The store as a whole: check [--repair], df, prune',
   builder: (y: Argv<GlobalArgs>) => y
     .command(checkCmd)
     .command(dfCmd)
-    .demandCommand(1, 'no system subcommand given\nhint: one of check, df'),
+    .command(pruneCmd)
+    .demandCommand(1, 'no system subcommand given\nhint: one of check, df, prune'),
   handler: () => { /* a subcommand always runs */ },
 };

@@ -10,7 +10,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { SandboxError } from '../../errors.js';
 import type { StorePaths } from '../../state/paths.js';
-import { adoptBlob, blobPath, digestOf, hasBlob, putBlobBytes, writeTempBlob } from '../blobs.js';
+import { adoptBlob, digestOf, hasBlob, putBlobBytes, writeTempBlob, type StoreClaim } from '../blobs.js';
 import { digestOfBlobFile } from './oci-archive.js';
 import { readTar } from './tar.js';
 
@@ -33,8 +33,6 @@ export interface StagedFile {
 export class StagedArchive {
   readonly files = new Map<string, StagedFile>();
   readonly links = new Map<string, string>();
-  /** Blobs this load added to the store (for `discardCommitted`). */
-  private readonly committed: string[] = [];
 
   /** The file at `path`, following symlinks and hard links (podman links `<id>/layer.tar`). */
   get(path: string): StagedFile | undefined {
@@ -58,22 +56,20 @@ export class StagedArchive {
     return file.bytes ?? readFileSync(file.temp!);
   }
 
-  /** Puts a file into the blob store (once); its digest was computed on the way in. */
-  commit(paths: StorePaths, file: StagedFile): { digest: string; size: number } {
+  /**
+   * Puts a file into the blob store (once), claimed by the load's lease (after a failure
+   * the lease's abandon removes what no image uses); its digest was computed on the way in.
+   */
+  async commit(paths: StorePaths, lease: StoreClaim, file: StagedFile): Promise<{ digest: string; size: number }> {
+    await lease.claim({ blobs: [file.digest] });
     if (!hasBlob(paths, file.digest)) {
-      if (file.bytes) putBlobBytes(paths, file.bytes, file.digest);
+      if (file.bytes) await putBlobBytes(paths, lease, file.bytes, file.digest);
       else {
-        adoptBlob(paths, { temp: file.temp!, digest: file.digest, size: file.size });
+        await adoptBlob(paths, lease, { temp: file.temp!, digest: file.digest, size: file.size });
         delete file.temp;
       }
-      this.committed.push(file.digest);
     }
     return { digest: file.digest, size: file.size };
-  }
-
-  /** After a failure: the blobs this load added go again (no image names them). */
-  discardCommitted(paths: StorePaths): void {
-    for (const d of this.committed.splice(0)) rmSync(blobPath(paths, d), { force: true });
   }
 
   /** Removes the temporary files left (always call, in a finally). */
