@@ -269,7 +269,7 @@ export interface CollectOptions {
 }
 
 /**
- * Finds the image store's garbage under the image lock and, unless `dryRun`, moves it
+ * Finds the image store's garbage (under the image lock unless `dryRun`) and, unless `dryRun`, moves it
  * into a trash directory of ours there, then removes that after the lock is released.
  */
 export async function collectImageGarbage(paths: StorePaths, options: CollectOptions = {}): Promise<GarbageReport> {
@@ -278,7 +278,10 @@ export async function collectImageGarbage(paths: StorePaths, options: CollectOpt
   const trash = join(trashDir(paths), ownedName());
   let indexDamage: IndexDamage | undefined;
   let inPlace = false;
-  const found = await withImageLock(paths, async () => {
+  // A dry run (system check without --repair) changes nothing, not even the lock file or
+  // the store's mode (withImageLock makes and closes the data directory): it only reports.
+  const locked = <T>(fn: () => Promise<T>): Promise<T> => (options.dryRun ? fn() : withImageLock(paths, fn));
+  const found = await locked(async () => {
     const index = readImageIndex(paths);
     indexDamage = index.damaged;
     const garbage = classifyGarbage({
