@@ -15,3 +15,19 @@ export function storePathsFromArgs(args: GlobalArgs): StorePaths {
     rootOverride: args.root,
   });
 }
+
+/**
+ * The store's data directory for the words of a command line (its last `--root DIR` or
+ * `--root=DIR`, else SANDBOX_ROOT or XDG): where a full disk is reported when the error
+ * does not name a path. Asked only after a failure.
+ */
+export function storeDirOfArgv(words: readonly string[]): string {
+  let root: string | undefined;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (w === '--') break;
+    if (w === '--root' && i + 1 < words.length) root = words[++i];
+    else if (w.startsWith('--root=')) root = w.slice('--root='.length);
+  }
+  return storePathsFromArgs(root ? { root } : {}).data;
+}

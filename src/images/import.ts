@@ -39,6 +39,7 @@ export async function importTarball(paths: StorePaths, tarball: string, referenc
     const why = err instanceof Error ? err.message : String(err);
     throw new SandboxError(`cannot import ${tarball}: ${why}`, {
       hint: err instanceof SandboxError && err.hint ? err.hint : 'is it a whole, well-formed tar archive (optionally gzip, xz, zstd or bzip2 compressed)?',
+      cause: err,
     });
   }
   const config = newRootfsConfig(layer.digest, options.changes ?? [], `sandbox import ${basename(tarball)}`);

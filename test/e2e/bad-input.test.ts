@@ -1,0 +1,124 @@
+/**
+ * Issue 12, item 7: bad input gets one line and exit 125, never an internal error.
+ * - A full disk is "no space left on PATH" (a path in the store), not a malformed archive:
+ *   a store on a small tmpfs, filled up, then import, load, commit and cp into it.
+ * - Values over a system limit (names, hostname, tags, paths, env) name the limit.
+ * - `-v` with a host path through a symlink binds the symlink's target, as Podman does.
+ * - `--format` templates see only the documented fields, no JavaScript prototype names.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chownSync, closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync, statfsSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { busyboxRootfsTar } from './fixtures.js';
+import {
+  importImage, lines, newStore, newUserDir, requireRootless, runSandbox, sharedTmp, show, testUser, type RunResult,
+} from './harness.js';
+
+/** One line `sandbox: ...`, one `hint: ...`, exit 125. */
+function assertOneLineError(r: RunResult, message: RegExp): void {
+  assert.equal(r.code, 125, show(r));
+  const l = lines(r.stderr);
+  assert.equal(l.length, 2, `one line and a hint:\n${show(r)}`);
+  assert.match(l[0]!, message, show(r));
+  assert.match(l[1]!, /^hint: \S/, show(r));
+  assert.doesNotMatch(r.stderr, /internal error|malformed|malicious|corrupt|ENOSPC/, show(r));
+}
+
+/** A tmpfs of `mb` MiB owned by the test user, unmounted after the test. */
+function smallDisk(t: TestContext, mb: number): string {
+  const dir = mkdtempSync(join(sharedTmp(), 'sandbox-e2e-full-'));
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${mb}m,mode=0700`, 'tmpfs', dir], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `mount a tmpfs: ${r.stderr}`);
+  t.after(() => {
+    spawnSync('umount', ['-l', dir]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const u = testUser();
+  chownSync(dir, u.uid, u.gid);
+  return dir;
+}
+
+/** Fills the file system of `dir` (as root, outside the store), then gives `leaveMb` MiB back. */
+function fill(dir: string, leaveMb: number): void {
+  const path = join(dir, 'filler');
+  const fd = openSync(path, 'w');
+  const chunk = Buffer.alloc(1 << 20);
+  let written = 0;
+  try {
+    for (;;) written += writeSync(fd, chunk);
+  } catch (err) {
+    assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
+  }
+  ftruncateSync(fd, Math.max(0, written - leaveMb * (1 << 20)));
+  closeSync(fd);
+}
+
+function freeMb(dir: string): number {
+  const s = statfsSync(dir);
+  return (s.bavail * s.bsize) / (1 << 20);
+}
+
+const NO_SPACE = /^sandbox: no space left on (\/\S+)/;
+
+function assertNoSpaceIn(r: RunResult, store: string): void {
+  assertOneLineError(r, NO_SPACE);
+  const path = NO_SPACE.exec(lines(r.stderr)[0]!)![1]!;
+  assert.ok(path.startsWith(`${store}/`), `the path ${path} is in the store ${store}\n${show(r)}`);
+}
+
+test('a full store: import, load, commit and cp say "no space left on" a path in the store, exit 125', async (t) => {
+  if (!requireRootless(t, 'a store on a full disk')) return;
+  if (process.getuid?.() !== 0) { t.skip('mounting a small tmpfs needs root (the CI runs as root)'); return; }
+  const disk = smallDisk(t, 24);
+  const root = join(disk, 'store');
+  mkdirSync(root, { mode: 0o700 });
+  chownSync(root, testUser().uid, testUser().gid);
+  t.after(() => { void runSandbox(['rm', '-f', '-a'], { root }); });
+  const tar = await busyboxRootfsTar();
+  await importImage(root, tar, 'bb');
+  const archive = join(await newUserDir(t), 'bb.tar');
+  let r = await runSandbox(['save', '-o', archive, 'bb'], { root });
+  assert.equal(r.code, 0, show(r));
+  // A sandbox whose own writable layer (in the store) holds 4 MiB to commit.
+  r = await runSandbox(['run', '--name', 'big', 'bb', 'dd', 'if=/dev/urandom', 'of=/big', 'bs=1M', 'count=4'], { root });
+  assert.equal(r.code, 0, show(r));
+  const bigHostFile = join(await newUserDir(t), 'big');
+  writeFileSync(bigHostFile, randomBytes(8 << 20));
+  chownSync(bigHostFile, testUser().uid, testUser().gid);
+
+  // Room for a 4 MiB blob, not for it and its unpacked layer: the unpacker (helpers/layer.c) hits the wall.
+  fill(disk, 6);
+  assert.ok(freeMb(disk) < 7, `the disk is nearly full: ${freeMb(disk)} MiB free`);
+  r = await runSandbox(['commit', 'big', 'big-image'], { root, timeoutMs: 120_000 });
+  assertNoSpaceIn(r, root);
+  r = await runSandbox(['import', tar, 'bb2'], { root });
+  assertNoSpaceIn(r, root);
+  r = await runSandbox(['load', '-i', archive], { root });
+  assertNoSpaceIn(r, root);
+  // cp into the sandbox writes its writable layer (helpers/cp.c); it must end, not hang.
+  r = await runSandbox(['cp', bigHostFile, 'big:/copied'], { root, timeoutMs: 60_000 });
+  assertNoSpaceIn(r, root);
+
+  // Nothing left at all: the first write of anything (a record, a blob) fails alike.
+  fill(disk, 0);
+  r = await runSandbox(['commit', 'big', 'big-image'], { root });
+  assertNoSpaceIn(r, root);
+  r = await runSandbox(['import', tar, 'bb3'], { root });
+  assertNoSpaceIn(r, root);
+  r = await runSandbox(['volume', 'create', 'v'], { root });
+  assertNoSpaceIn(r, root);
+  r = await runSandbox(['run', '--rm', 'bb', 'true'], { root });
+  assertNoSpaceIn(r, root);
+  // An output file outside the store is named as it is.
+  r = await runSandbox(['save', '-o', join(disk, 'out.tar'), 'bb'], { root });
+  assertOneLineError(r, new RegExp(`^sandbox: no space left on ${join(disk, 'out.tar')}$`));
+  r = await runSandbox(['cp', 'big:/bin/busybox', join(disk, 'busybox')], { root });
+  assertOneLineError(r, new RegExp(`^sandbox: no space left on ${join(disk, 'busybox')}$`));
+  // Space back: the store works again.
+  rmSync(join(disk, 'filler'));
+  r = await runSandbox(['run', '--rm', 'bb', 'true'], { root });
+  assert.equal(r.code, 0, show(r));
+});
