@@ -122,3 +122,53 @@ test('a full store: import, load, commit and cp say "no space left on" a path in
   r = await runSandbox(['run', '--rm', 'bb', 'true'], { root });
   assert.equal(r.code, 0, show(r));
 });
+
+test('-v through a symlink binds its target, as Podman does (a directory, a file); a missing one says so', async (t) => {
+  if (!requireRootless(t, 'binds')) return;
+  const root = await newStore(t);
+  const dir = await newUserDir(t, 'sandbox-e2e-links-');
+  // Absolute symlinks, as /var/run -> /run: the helper reaches host paths from aside, where they broke.
+  const u = testUser();
+  mkdirSync(join(dir, 'real'));
+  writeFileSync(join(dir, 'real', 'f'), 'through the link\n');
+  chownSync(join(dir, 'real'), u.uid, u.gid);
+  chownSync(join(dir, 'real', 'f'), u.uid, u.gid);
+  const link = (name: string, to: string) => { symlinkSync(to, join(dir, name)); spawnSync('chown', ['-h', `${u.uid}:${u.gid}`, join(dir, name)]); return join(dir, name); };
+  const dirLink = link('dir-link', join(dir, 'real'));
+  const fileLink = link('file-link', join(dir, 'real', 'f'));
+  const dangling = link('dangling', join(dir, 'gone'));
+  await importImage(root, await busyboxRootfsTar(), 'bb');
+
+  let r = await runSandbox(['run', '--rm', '-v', `${dirLink}:/d`, 'bb', 'cat', '/d/f'], { root });
+  assert.equal(r.code, 0, show(r));
+  assert.equal(r.stdout, 'through the link\n');
+  r = await runSandbox(['run', '--rm', '-v', `${fileLink}:/f:ro`, 'bb', 'cat', '/f'], { root });
+  assert.equal(r.code, 0, show(r));
+  assert.equal(r.stdout, 'through the link\n');
+  // The host's own /var/run -> /run, where it is one.
+  if (spawnSync('test', ['-L', '/var/run']).status === 0) {
+    r = await runSandbox(['run', '--rm', '-v', '/var/run:/hostrun:ro', 'bb', 'ls', '-d', '/hostrun/lock'], { root });
+    assert.equal(r.code, 0, show(r));
+  }
+  // What is really missing says so, once; a dangling symlink says where it points.
+  r = await runSandbox(['run', '--rm', '-v', `${join(dir, 'nope')}:/d`, 'bb', 'true'], { root });
+  assertOneLineError(r, new RegExp(`^sandbox: bind source ${join(dir, 'nope')}: no such file or directory$`));
+  r = await runSandbox(['run', '--rm', '-v', `${dangling}:/d`, 'bb', 'true'], { root });
+  assertOneLineError(r, /^sandbox: bind source \S+dangling: no such file or directory \(a symlink to \S+gone, which does not exist\)$/);
+});
+
+test('--format templates see only documented fields: no JavaScript prototype names, one line for any mistake', async (t) => {
+  if (!requireRootless(t, 'a sandbox to list')) return;
+  const root = await newStore(t);
+  await importImage(root, await busyboxRootfsTar(), 'bb');
+  let r = await runSandbox(['create', '--name', 'listed', 'bb', 'true'], { root });
+  assert.equal(r.code, 0, show(r));
+  for (const template of ['{{.constructor}}', '{{.__proto__}}', '{{.Names.length}}', '{{.toString}}', '{{constructor}}', '{{.Id | hasOwnProperty}}']) {
+    r = await runSandbox(['ps', '-a', '--format', template], { root });
+    assertOneLineError(r, /^sandbox: invalid --format template .*(no field|unknown function|neither a field)/);
+  }
+  r = await runSandbox(['ps', '-a', '--format', '{{index . "constructor"}}|{{.Names}}'], { root });
+  assert.equal(r.stdout, '<no value>|listed\n', show(r));
+  r = await runSandbox(['inspect', '--format', '{{.Config.constructor}}', 'listed'], { root });
+  assertOneLineError(r, /no field constructor/);
+});
