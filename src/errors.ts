@@ -34,6 +34,11 @@ export class SandboxError extends Error {
   }
 }
 
+/** A value as a message quotes it: a long one cut to its start, so that the message stays one readable line. */
+export function clipped(value: string, max = 64): string {
+  return value.length > max ? `${value.slice(0, max - 3)}...` : value;
+}
+
 // ---------------------------------------------------------------------------------------
 // A full file system: the one way it is reported, whatever was being written.
 

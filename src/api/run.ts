@@ -14,7 +14,7 @@ import {
 import { processStartTime } from '../state/liveness.js';
 import { appendEvent, eventsPath } from '../state/events.js';
 import {
-  buildLaunchArgs, dirsToCreate, hostsFile, resolveCommand, type HostRootEntry, type ImageRunConfig,
+  buildEnv, buildLaunchArgs, dirsToCreate, hostsFile, resolveCommand, type HostRootEntry, type ImageRunConfig,
   type LaunchInput, type RootSource, type SandboxDirs,
 } from '../runtime/plan.js';
 import { helperPath, requireTool } from '../runtime/host-tools.js';
@@ -186,6 +186,7 @@ async function recordSandbox(paths: StorePaths, request: RunRequest, hooks: RunH
     state: { status: 'created' },
     imageConfig: { env: image.env, ...(image.user ? { user: image.user } : {}), ...(image.workingDir ? { workingDir: image.workingDir } : {}) },
   };
+  buildEnv(image, resolved, record.hostname); // an environment over a kernel limit is refused before anything is kept
   mkdirSync(paths.data, { recursive: true });
   try {
     await createContainer(paths, record);

@@ -172,3 +172,34 @@ test('--format templates see only documented fields: no JavaScript prototype nam
   r = await runSandbox(['inspect', '--format', '{{.Config.constructor}}', 'listed'], { root });
   assertOneLineError(r, /no field constructor/);
 });
+
+test('values over a system limit: one line naming the limit, exit 125, nothing kept', async (t) => {
+  if (!requireRootless(t, 'sandboxes to name')) return;
+  const root = await newStore(t);
+  await importImage(root, await busyboxRootfsTar(), 'bb');
+  const long = 'n'.repeat(300);
+  const cases: [string[], RegExp][] = [
+    [['run', '--rm', '--name', long, 'bb', 'true'], /^sandbox: sandbox name "n+\.\.\." is 300 characters long: the limit is 200$/],
+    [['create', '--hostname', 'h'.repeat(65), 'bb', 'true'], /^sandbox: hostname "h+\.\.\." is 65 characters long: the limit is 64 \(HOST_NAME_MAX\)$/],
+    [['volume', 'create', long], /^sandbox: volume name "n+\.\.\." is 300 characters long: the limit is 200$/],
+    [['run', '--rm', '-v', `${long}:/data`, 'bb', 'true'], /^sandbox: volume name .* the limit is 200$/],
+    [['tag', 'bb', `bb:${'t'.repeat(129)}`], /^sandbox: image tag "t+\.\.\." is 129 characters long: the limit is 128$/],
+    [['tag', 'bb', 'r'.repeat(256)], /^sandbox: image name "r+\.\.\." is 256 characters long: the limit is 255$/],
+    [['run', '--rm', '-w', `/${'c'.repeat(256)}`, 'bb', 'true'], /^sandbox: working directory .* has a component of 256 bytes: the limit is 255 \(NAME_MAX\)$/],
+    [['run', '--rm', '-v', `/tmp:/${'p/'.repeat(2100)}`, 'bb', 'true'], /^sandbox: volume destination .* the limit is 4095 \(PATH_MAX\)$/],
+  ];
+  for (const [args, message] of cases) assertOneLineError(await runSandbox(args, { root }), message);
+  let r = await runSandbox(['run', '-d', '--name', 'short', 'bb', 'sleep', '60'], { root });
+  assert.equal(r.code, 0, show(r));
+  assertOneLineError(await runSandbox(['rename', 'short', long], { root }), /^sandbox: sandbox name .* the limit is 200$/);
+  // An environment entry over MAX_ARG_STRLEN (only a file can carry one): refused, not "command not found".
+  const envFile = join(await newUserDir(t), 'big.env');
+  writeFileSync(envFile, `BIG=${'x'.repeat(140_000)}\n`);
+  chownSync(envFile, testUser().uid, testUser().gid);
+  r = await runSandbox(['run', '--rm', '--env-file', envFile, 'bb', 'true'], { root });
+  assertOneLineError(r, /^sandbox: environment variable BIG is 140004 bytes long: the limit is 131071 \(MAX_ARG_STRLEN, per string\)$/);
+  r = await runSandbox(['exec', '--env-file', envFile, 'short', 'true'], { root });
+  assertOneLineError(r, /^sandbox: environment variable BIG .*MAX_ARG_STRLEN/);
+  r = await runSandbox(['ps', '-a', '--format', '{{.Names}}'], { root });
+  assert.equal(r.stdout, 'short\n', `only the sandbox made on purpose is kept\n${show(r)}`);
+});
