@@ -49,7 +49,7 @@ const NO_SPACE_MARK = Symbol.for('sandbox.noSpace');
 const NO_SPACE_HINT = 'free some space: `sandbox system df` shows what the store holds, `sandbox system prune` removes what nothing uses';
 
 /** True for an errno error of a full file system: ENOSPC, or EDQUOT (the user's disk quota). */
-export function isNoSpace(err: unknown): boolean {
+function isNoSpace(err: unknown): boolean {
   return typeof err === 'object' && err !== null && NO_SPACE.has((err as NodeJS.ErrnoException).code ?? '');
 }
 
