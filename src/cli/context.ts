@@ -1,5 +1,5 @@
 /** What every command handler gets: where the store is and how to print. */
-import { resolveStorePaths, type StorePaths } from '../state/paths.js';
+import { realStorePaths, resolveStorePaths, type StorePaths } from '../state/paths.js';
 
 export interface GlobalArgs {
   root?: string;
@@ -7,13 +7,13 @@ export interface GlobalArgs {
 }
 
 export function storePathsFromArgs(args: GlobalArgs): StorePaths {
-  return resolveStorePaths({
+  return realStorePaths(resolveStorePaths({
     env: process.env,
     uid: process.getuid?.() ?? 0,
     // node:os only without HOME: loading it is ~0.1 ms of every command's start-up.
     home: process.env.HOME || (require('node:os') as typeof import('node:os')).homedir(),
     rootOverride: args.root,
-  });
+  }));
 }
 
 /**

@@ -123,7 +123,7 @@ test('a full store: import, load, commit and cp say "no space left on" a path in
   assert.equal(r.code, 0, show(r));
 });
 
-test('-v through a symlink binds its target, as Podman does (a directory, a file); a missing one says so', async (t) => {
+test('-v through a symlink binds its target, as Podman does (a directory, a file, a store reached by a symlink); a missing one says so', async (t) => {
   if (!requireRootless(t, 'binds')) return;
   const root = await newStore(t);
   const dir = await newUserDir(t, 'sandbox-e2e-links-');
@@ -145,6 +145,17 @@ test('-v through a symlink binds its target, as Podman does (a directory, a file
   r = await runSandbox(['run', '--rm', '-v', `${fileLink}:/f:ro`, 'bb', 'cat', '/f'], { root });
   assert.equal(r.code, 0, show(r));
   assert.equal(r.stdout, 'through the link\n');
+  // A store reached through a symlink (a home directory that is one): its layers, its
+  // sandboxes' directories and its volumes are reached from aside by the helpers too.
+  const storeLink = link('store-link', root);
+  r = await runSandbox(['run', '--rm', '-v', 'vol:/v', 'bb', 'sh', '-c', 'echo kept > /v/x'], { root: storeLink });
+  assert.equal(r.code, 0, show(r));
+  r = await runSandbox(['run', '--rm', '-v', 'vol:/v', 'bb', 'cat', '/v/x'], { root: storeLink });
+  assert.equal(r.stdout, 'kept\n', show(r));
+  r = await runSandbox(['run', '--name', 'linked', 'bb', 'sh', '-c', 'echo in-layer > /f'], { root: storeLink });
+  assert.equal(r.code, 0, show(r));
+  r = await runSandbox(['cp', 'linked:/f', '-'], { root: storeLink });
+  assert.match(r.stdout, /in-layer/, show(r));
   // The host's own /var/run -> /run, where it is one.
   if (spawnSync('test', ['-L', '/var/run']).status === 0) {
     r = await runSandbox(['run', '--rm', '-v', '/var/run:/hostrun:ro', 'bb', 'ls', '-d', '/hostrun/lock'], { root });
