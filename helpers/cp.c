@@ -400,6 +400,10 @@ static int cmd_copy_out(const char *path, const char *name) {
 /* A path of the archive as components: no absolute paths, no `..`. */
 struct parts { char **c; int n; char *buf; };
 
+/* The directory copy-in extracts into (a path in the sandbox), for "no space left on DIR/NAME". */
+static const char *copy_dir = "";
+#define write_failed(name, ...) say_write_failed(errno, copy_dir, name, __VA_ARGS__)
+
 static void split(const char *name, struct parts *p, const char *from, const char *to) {
   if (name[0] == '/') die(EXIT_FAIL, "refusing an absolute path in the archive: %s", name);
   p->buf = strdup(name);
@@ -422,7 +426,7 @@ static int open_parent(int dir, struct parts *p, int create, const char *name) {
   for (int i = 0; fd >= 0 && i < p->n - 1; i++) {
     int next = openat(fd, p->c[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (next < 0 && errno == ENOENT && create) {
-      if (mkdirat(fd, p->c[i], 0755) < 0 && errno != EEXIST) die(EXIT_FAIL, "cannot create a directory for %s: %s", name, strerror(errno));
+      if (mkdirat(fd, p->c[i], 0755) < 0 && errno != EEXIST) write_failed(name, "cannot create a directory for %s", name);
       next = openat(fd, p->c[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     }
     if (next < 0) {
@@ -457,6 +461,7 @@ static void set_owner(int fd, const char *leaf, uid_t uid, gid_t gid, int flags)
 struct dirmeta { char *name; mode_t mode; uid_t uid; gid_t gid; time_t mtime; };
 
 static int cmd_copy_in(const char *dirpath, const char *from, const char *to) {
+  copy_dir = dirpath;
   int dir = resolve(dirpath, O_RDONLY | O_DIRECTORY);
   if (dir < 0) die(errno == ENOENT ? EXIT_MISSING : EXIT_FAIL, "%s: %s", dirpath, strerror(errno));
   umask(0);
@@ -483,7 +488,7 @@ static int cmd_copy_in(const char *dirpath, const char *from, const char *to) {
       const char *leaf = p.c[p.n - 1];
       int pfd = open_parent(dir, &p, 1, name);
       if (type == '5') {
-        if (!clear_for(pfd, leaf, name, 1) && mkdirat(pfd, leaf, 0700) < 0) die(EXIT_FAIL, "mkdir %s: %s", name, strerror(errno));
+        if (!clear_for(pfd, leaf, name, 1) && mkdirat(pfd, leaf, 0700) < 0) write_failed(name, "mkdir %s", name);
         int fd = openat(pfd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) die(EXIT_FAIL, "%s: %s", name, strerror(errno));
         fchmod(fd, 0700 | mode); /* we must be able to write into it; the real mode comes last */
@@ -498,18 +503,18 @@ static int cmd_copy_in(const char *dirpath, const char *from, const char *to) {
       } else if (type == '0' || type == '7') {
         clear_for(pfd, leaf, name, 0);
         int fd = openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0) die(EXIT_FAIL, "cannot create %s: %s", name, strerror(errno));
+        if (fd < 0) write_failed(name, "cannot create %s", name);
         const void *chunk;
         size_t n;
         while ((n = tar_data(&rd, &chunk)))
-          if (tar_write_all(fd, chunk, n) < 0) die(EXIT_FAIL, "cannot write %s: %s", name, strerror(errno));
+          if (tar_write_all(fd, chunk, n) < 0) write_failed(name, "cannot write %s", name);
         set_owner(fd, NULL, uid, gid, 0); /* before the mode: chown clears setuid */
         if (fchmod(fd, mode) < 0) warn("chmod %s: %s", name, strerror(errno));
         futimens(fd, ts);
-        if (close(fd) < 0) die(EXIT_FAIL, "cannot write %s: %s", name, strerror(errno));
+        if (close(fd) < 0) write_failed(name, "cannot write %s", name);
       } else if (type == '2') {
         clear_for(pfd, leaf, name, 0);
-        if (symlinkat(link, pfd, leaf) < 0) die(EXIT_FAIL, "cannot create the symlink %s: %s", name, strerror(errno));
+        if (symlinkat(link, pfd, leaf) < 0) write_failed(name, "cannot create the symlink %s", name);
         set_owner(pfd, leaf, uid, gid, AT_SYMLINK_NOFOLLOW);
         utimensat(pfd, leaf, ts, AT_SYMLINK_NOFOLLOW);
       } else if (type == '1') {
@@ -518,14 +523,17 @@ static int cmd_copy_in(const char *dirpath, const char *from, const char *to) {
         if (lp.n == 0) die(EXIT_FAIL, "bad hard link %s -> %s", name, link);
         int lpfd = open_parent(dir, &lp, 0, link);
         clear_for(pfd, leaf, name, 0);
-        if (linkat(lpfd, lp.c[lp.n - 1], pfd, leaf, 0) < 0) die(EXIT_FAIL, "cannot link %s to %s: %s", name, link, strerror(errno));
+        if (linkat(lpfd, lp.c[lp.n - 1], pfd, leaf, 0) < 0) write_failed(name, "cannot link %s to %s", name, link);
         close(lpfd);
         free_parts(&lp);
       } else if (type == '6' || type == '3' || type == '4') {
         clear_for(pfd, leaf, name, 0);
         mode_t kind = type == '6' ? S_IFIFO : type == '3' ? S_IFCHR : S_IFBLK;
         dev_t dev = makedev(e->devmajor, e->devminor);
-        if (mknodat(pfd, leaf, kind | mode, type == '6' ? 0 : dev) < 0) warn("%s: %s (skipped)", name, strerror(errno));
+        if (mknodat(pfd, leaf, kind | mode, type == '6' ? 0 : dev) < 0) {
+          if (errno == ENOSPC || errno == EDQUOT) write_failed(name, "mknod %s", name);
+          warn("%s: %s (skipped)", name, strerror(errno));
+        }
         else { set_owner(pfd, leaf, uid, gid, AT_SYMLINK_NOFOLLOW); utimensat(pfd, leaf, ts, AT_SYMLINK_NOFOLLOW); }
       } else {
         warn("%s: entry type '%c' is not supported (skipped)", name, type);

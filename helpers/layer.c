@@ -68,6 +68,22 @@ static const char *shown(const char *name) {
   return b;
 }
 
+/* The directory being unpacked into, for "no space left on DIR/ENTRY". */
+static const char *layer_dir = "";
+
+/* A write for an entry failed (errno says why): "layer entry "NAME": WHAT: why", or, on a
+ * full file system, "no space left on DIR/NAME" (say_write_failed): never a bad layer. */
+static void __attribute__((noreturn, format(printf, 2, 3))) write_failed(const char *entry, const char *fmt, ...) {
+  int err = errno;
+  char what[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  const char *name = shown(entry);
+  say_write_failed(err, layer_dir, name, "layer entry \"%s\": %s", name, what);
+}
+
 #define refuse(name, ...) refuse_(name, __VA_ARGS__)
 static void __attribute__((noreturn, format(printf, 2, 3))) refuse_(const char *name, const char *fmt, ...) {
   char why[1024];
@@ -169,7 +185,7 @@ static int open_parent(const char *entry, const struct path *p) {
     for (int i = 0; fd >= 0 && i < p->n - 1; i++) {
       int next = beneath(fd, p->c[i], O_RDONLY | O_DIRECTORY);
       if (next < 0 && errno == ENOENT) {
-        if (mkdirat(fd, p->c[i], 0755) < 0 && errno != EEXIST) die("layer entry \"%s\": cannot make its directory: %s", shown(entry), strerror(errno));
+        if (mkdirat(fd, p->c[i], 0755) < 0 && errno != EEXIST) write_failed(entry, "cannot make its directory");
         next = beneath(fd, p->c[i], O_RDONLY | O_DIRECTORY);
       }
       int e = errno;
@@ -302,7 +318,7 @@ static void finish_dirs(void) {
 
 static void make_whiteout(int pfd, const char *leaf, const char *entry) {
   if (mknodat(pfd, leaf, S_IFCHR, makedev(0, 0)) < 0)
-    die("layer entry \"%s\": cannot make the whiteout: %s (overlay whiteouts need Linux >= 5.8)", shown(entry), strerror(errno));
+    write_failed(entry, "cannot make the whiteout (overlay whiteouts need Linux >= 5.8)");
 }
 
 /* `dir/.wh.NAME` and `dir/.wh..wh..opq`. */
@@ -311,10 +327,10 @@ static void whiteout(const char *entry, const struct path *p) {
   int pfd = open_parent(entry, p);
   if (!strcmp(leaf, WH_OPAQUE)) {
     if (fsetxattr(pfd, OPAQUE_XATTR, "y", 1, 0) == 0) return;
-    if (errno != ENOTSUP) die("layer entry \"%s\": cannot mark the directory opaque: %s", shown(entry), strerror(errno));
+    if (errno != ENOTSUP) write_failed(entry, "cannot mark the directory opaque");
     /* No user xattrs on this filesystem: fuse-overlayfs also reads the marker file. */
     int fd = openat(pfd, WH_OPAQUE, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) die("layer entry \"%s\": %s", shown(entry), strerror(errno));
+    if (fd < 0) write_failed(entry, "cannot mark the directory opaque");
     close(fd);
     return;
   }
@@ -348,28 +364,28 @@ static void unpack_entry(struct tar_reader *rd, struct tar_entry *e) {
   switch (e->type) {
   case '5':
     if (!clear_for(pfd, leaf, e->name, 1) && mkdirat(pfd, leaf, 0700) < 0)
-      die("layer entry \"%s\": mkdir: %s", shown(e->name), strerror(errno));
+      write_failed(e->name, "mkdir");
     remember_dir(joined(&p, p.n), e);
     break;
   case '0': case '7': {
     clear_for(pfd, leaf, e->name, 0);
     int fd = openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) die("layer entry \"%s\": cannot create it: %s", shown(e->name), strerror(errno));
+    if (fd < 0) write_failed(e->name, "cannot create it");
     const void *chunk;
     size_t n;
     while ((n = tar_data(rd, &chunk)))
-      if (tar_write_all(fd, chunk, n) < 0) die("layer entry \"%s\": cannot write it: %s", shown(e->name), strerror(errno));
+      if (tar_write_all(fd, chunk, n) < 0) write_failed(e->name, "cannot write it");
     set_owner(fd, NULL, e); /* before the mode: chown clears setuid bits */
     if (fchmod(fd, e->mode) < 0) die("layer entry \"%s\": chmod: %s", shown(e->name), strerror(errno));
     set_xattrs(fd, e->xattrs, e->n_xattrs); /* after chown, which drops security.capability */
     set_times(fd, NULL, e->mtime, e->mtime_nsec);
-    if (close(fd) < 0) die("layer entry \"%s\": cannot write it: %s", shown(e->name), strerror(errno));
+    if (close(fd) < 0) write_failed(e->name, "cannot write it");
     break;
   }
   case '2':
     if (!*e->link) refuse(e->name, "a symlink without a target");
     clear_for(pfd, leaf, e->name, 0);
-    if (symlinkat(e->link, pfd, leaf) < 0) die("layer entry \"%s\": cannot create the symlink: %s", shown(e->name), strerror(errno));
+    if (symlinkat(e->link, pfd, leaf) < 0) write_failed(e->name, "cannot create the symlink");
     set_owner(pfd, leaf, e);
     set_times(pfd, leaf, e->mtime, e->mtime_nsec);
     break;
@@ -389,7 +405,7 @@ static void unpack_entry(struct tar_reader *rd, struct tar_entry *e) {
     if (S_ISDIR(st.st_mode)) refuse(e->name, "its hard link target is a directory");
     clear_for(pfd, leaf, e->name, 0);
     pfd = open_parent(e->name, &p); /* clearing a directory may have closed it */
-    if (linkat(lpfd, lleaf, pfd, leaf, 0) < 0) die("layer entry \"%s\": cannot link it to \"%s\": %s", shown(e->name), shown(e->link), strerror(errno));
+    if (linkat(lpfd, lleaf, pfd, leaf, 0) < 0) write_failed(e->name, "cannot link it to \"%s\"", shown(e->link));
     close(lpfd);
     free(target); free(self); free(tparent);
     free_path(&lp);
@@ -406,7 +422,7 @@ static void unpack_entry(struct tar_reader *rd, struct tar_entry *e) {
   case '6':
     clear_for(pfd, leaf, e->name, 0);
     pfd = open_parent(e->name, &p);
-    if (mknodat(pfd, leaf, S_IFIFO | 0600, 0) < 0) die("layer entry \"%s\": mkfifo: %s", shown(e->name), strerror(errno));
+    if (mknodat(pfd, leaf, S_IFIFO | 0600, 0) < 0) write_failed(e->name, "mkfifo");
     set_owner(pfd, leaf, e);
     if (fchmodat(pfd, leaf, e->mode, 0) < 0) die("layer entry \"%s\": chmod: %s", shown(e->name), strerror(errno));
     set_times(pfd, leaf, e->mtime, e->mtime_nsec);
@@ -420,6 +436,7 @@ static void unpack_entry(struct tar_reader *rd, struct tar_entry *e) {
 }
 
 static int cmd_unpack(const char *dir) {
+  layer_dir = dir;
   rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) die("%s: %s", dir, strerror(errno));
   umask(0);

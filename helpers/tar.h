@@ -95,14 +95,14 @@ struct tar_writer {
 };
 
 static void tar_flush(struct tar_writer *w) {
-  if (w->len && tar_write_all(w->fd, w->buf, w->len) < 0) tar_fatal("cannot write the archive: %s", strerror(errno));
+  if (w->len && tar_write_all(w->fd, w->buf, w->len) < 0) say_write_failed(errno, "", "the archive's output", "cannot write the archive");
   w->len = 0;
 }
 
 static void tar_put(struct tar_writer *w, const void *data, size_t len) {
   if (len >= sizeof w->buf) {
     tar_flush(w);
-    if (tar_write_all(w->fd, data, len) < 0) tar_fatal("cannot write the archive: %s", strerror(errno));
+    if (tar_write_all(w->fd, data, len) < 0) say_write_failed(errno, "", "the archive's output", "cannot write the archive");
     return;
   }
   if (w->len + len > sizeof w->buf) tar_flush(w);

@@ -21,7 +21,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { lstatSync, mkdirSync, readFileSync, statSync, readdirSync, readlinkSync } from 'node:fs';
 import { basename, dirname, join, posix, resolve as resolvePath } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { SandboxError } from '../errors.js';
+import { helperNoSpace, noSpaceError, SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { containerDir, findContainer, type ContainerRecord } from '../state/containers.js';
 import { helperPath, findTool } from '../runtime/host-tools.js';
@@ -135,7 +135,7 @@ function waitFor(child: ChildProcess, what: string): Promise<{ code: number; std
 }
 
 class Helper {
-  constructor(readonly record: ContainerRecord, readonly enter: string[]) {}
+  constructor(readonly paths: StorePaths, readonly record: ContainerRecord, readonly enter: string[]) {}
 
   spawn(args: string[], stdio: ('pipe' | 'ignore' | 'inherit')[]): ChildProcess {
     return spawn(helperPath('sandbox-cp'), [...this.enter, '--', ...args], { stdio: stdio as never });
@@ -145,7 +145,9 @@ class Helper {
     if (code === 3) {
       throw new SandboxError(`no such file or directory in sandbox ${this.record.name}: ${path}`, { hint: `\`sandbox exec ${this.record.name} ls\` shows what is there` });
     }
-    throw new SandboxError(`cp in sandbox ${this.record.name} failed: ${firstLine(stderr) || `exit ${code}`}`);
+    // A full disk while writing into the sandbox: its writable layer, in the store, is what filled up.
+    throw helperNoSpace(stderr, (inside) => ({ path: containerDir(this.paths, this.record.id), detail: `copying to ${this.record.name}:${inside}` }))
+      ?? new SandboxError(`cp in sandbox ${this.record.name} failed: ${firstLine(stderr) || `exit ${code}`}`);
   }
 
   async stat(path: string): Promise<[Kind, Kind]> {
@@ -161,7 +163,7 @@ class Helper {
 
 async function helperFor(paths: StorePaths, ref: string): Promise<Helper> {
   const record = findContainer(paths, ref);
-  return new Helper(record, await enterArgs(paths, record));
+  return new Helper(paths, record, await enterArgs(paths, record));
 }
 
 function hostTar(): string {
@@ -170,11 +172,25 @@ function hostTar(): string {
   return tar;
 }
 
-/** Runs producer | consumer; rejects with the first one's error. */
+/**
+ * Runs producer | consumer; rejects with the error of the one that failed first. A
+ * consumer that ends early (a full disk) takes the producer's pipe with it: the producer
+ * must not wait forever on a pipe nobody reads, and its broken pipe is not the reason.
+ */
 async function pipeline(producer: ChildProcess, consumer: ChildProcess, onProducer: (code: number, stderr: string) => void, onConsumer: (code: number, stderr: string) => void): Promise<void> {
   producer.stdout!.pipe(consumer.stdin!);
   consumer.stdin!.on('error', () => { /* the consumer failed: its status tells */ });
-  const [p, c] = await Promise.all([waitFor(producer, 'the copy'), waitFor(consumer, 'the copy')]);
+  let consumerFirst = false;
+  const produced = waitFor(producer, 'the copy');
+  const consumed = waitFor(consumer, 'the copy').then((c) => {
+    if (producer.exitCode === null && producer.signalCode === null) {
+      consumerFirst = c.code !== 0;
+      producer.stdout!.destroy();
+    }
+    return c;
+  });
+  const [p, c] = await Promise.all([produced, consumed]);
+  if (consumerFirst) onConsumer(c.code, c.stderr);
   if (p.code !== 0) onProducer(p.code, p.stderr);
   if (c.code !== 0) onConsumer(c.code, c.stderr);
 }
@@ -279,6 +295,7 @@ export async function copyFromSandbox(paths: StorePaths, ref: string, src: strin
   const producer = helper.spawn(['copy-out', src, name], ['ignore', 'pipe', 'pipe']);
   const consumer = spawn(hostTar(), ['-x', '-p', '--no-same-owner', '-C', extractDir, '-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
   await pipeline(producer, consumer, (code, stderr) => helper.fail(code, stderr, src), (code, stderr) => {
+    if (/No space left on device|Disk quota exceeded/.test(stderr)) throw noSpaceError(dest);
     throw new SandboxError(`cannot write ${dest}: ${firstLine(stderr) || `tar exit ${code}`}`);
   });
 }

@@ -62,6 +62,7 @@ export async function exportSandbox(paths: StorePaths, ref: string, output: Writ
       const code = (err as NodeJS.ErrnoException).code;
       reject(new SandboxError(`cannot write the export of ${record.name}: ${code ?? err.message}`, {
         hint: code === 'EPIPE' ? 'the reader of the output went away' : 'check that the destination is writable',
+        cause: err,
       }));
     };
     if (output.errored) fail(output.errored);

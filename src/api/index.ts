@@ -7,7 +7,7 @@
  */
 import { homedir } from 'node:os';
 import type { RunRequest } from './types.js';
-import { resolveStorePaths, type StorePaths } from '../state/paths.js';
+import { realStorePaths, resolveStorePaths, type StorePaths } from '../state/paths.js';
 
 export * from './types.js';
 export { SandboxError } from '../errors.js';
@@ -29,7 +29,7 @@ export { runDoctor, type DoctorReport } from '../doctor/index.js';
 /** Where a store lives: `root` moves all of it (as `--root`), else SANDBOX_ROOT, else XDG. */
 export function openStore(options: { root?: string; env?: NodeJS.ProcessEnv } = {}): StorePaths {
   const env = options.env ?? process.env;
-  return resolveStorePaths({ env, uid: process.getuid?.() ?? 0, home: env.HOME || homedir(), rootOverride: options.root });
+  return realStorePaths(resolveStorePaths({ env, uid: process.getuid?.() ?? 0, home: env.HOME || homedir(), rootOverride: options.root }));
 }
 
 /** A RunRequest with the CLI's defaults (`--rm`, no terminal, slirp4netns), changed by `overrides`. */

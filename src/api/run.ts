@@ -3,7 +3,7 @@
  * launch plan, start the native helper, wait, record the end (or remove it all for
  * `--rm`). Detached sandboxes and the rest of the lifecycle build on the same steps.
  */
-import { mkdirSync, readdirSync, readlinkSync, readFileSync, writeFileSync, existsSync, statSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readlinkSync, readFileSync, writeFileSync, existsSync, statSync, rmSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { HOST_IMAGE, type RunRequest } from './types.js';
 import { SandboxError } from '../errors.js';
@@ -15,7 +15,7 @@ import {
 import { processStartTime } from '../state/liveness.js';
 import { appendEvent, eventsPath } from '../state/events.js';
 import {
-  buildLaunchArgs, dirsToCreate, hostsFile, resolveCommand, type HostRootEntry, type ImageRunConfig,
+  buildEnv, buildLaunchArgs, dirsToCreate, hostsFile, resolveCommand, type HostRootEntry, type ImageRunConfig,
   type LaunchInput, type RootSource, type SandboxDirs,
 } from '../runtime/plan.js';
 import { helperPath, requireTool } from '../runtime/host-tools.js';
@@ -28,7 +28,7 @@ import { pullForRun } from './pull-policy.js';
 import type { ProgressSink } from '../images/registry/progress.js';
 import { effectiveCapabilities } from '../runtime/capabilities.js';
 import { copyOnWrite } from '../runtime/cow.js';
-import { removeAnonymousVolumes, resolveVolumeMounts } from './volumes.js';
+import { realBindSources, removeAnonymousVolumes, resolveVolumeMounts } from './volumes.js';
 
 export { HOST_IMAGE } from './types.js';
 
@@ -68,7 +68,8 @@ export function resolveRoot(paths: StorePaths, request: RunRequest): ResolvedRoo
     let isDir = false;
     try { isDir = statSync(request.rootfs).isDirectory(); } catch { isDir = false; }
     if (!isDir) throw new SandboxError(`--rootfs ${request.rootfs}: not a directory`, { hint: 'give the directory holding the root filesystem' });
-    return { root: { kind: 'layers', lowers: [request.rootfs] }, image: { env: [] } };
+    // Symlinks resolved here, as for binds (realBindSources): the helper reaches it from aside.
+    return { root: { kind: 'layers', lowers: [realpathSync(request.rootfs)] }, image: { env: [] } };
   }
   if (request.image === HOST_IMAGE) {
     return { root: { kind: 'host', entries: hostRootEntries() }, image: { env: [], cmd: ['/bin/sh'] } };
@@ -133,7 +134,7 @@ async function prepareLaunch(
   writeFileSync(dirs.hostname, `${hostname}\n`);
   writeFileSync(dirs.resolvConf, resolvConfFor(request));
   const args = buildLaunchArgs({
-    request, image, root, dirs, hostname,
+    request: realBindSources(request), image, root, dirs, hostname,
     uidMaps: maps.uid, gidMaps: maps.gid, ...(maps.tools ? { mapTools: maps.tools } : {}),
     capabilities: effectiveCapabilities(request.capAdd, request.capDrop),
     pidFile: join(dirs.container, 'pid'),
@@ -186,6 +187,7 @@ async function recordSandbox(paths: StorePaths, request: RunRequest, hooks: RunH
     state: { status: 'created' },
     imageConfig: { env: image.env, ...(image.user ? { user: image.user } : {}), ...(image.workingDir ? { workingDir: image.workingDir } : {}) },
   };
+  buildEnv(image, resolved, record.hostname); // an environment over a kernel limit is refused before anything is kept
   ensureStoreDir(paths, 'data');
   try {
     await createContainer(paths, record);

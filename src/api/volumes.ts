@@ -12,6 +12,7 @@
  * being created at that very moment with the same volume may still see it vanish (its
  * launch then fails on the missing bind source). Docker serialises the two with a lock.
  */
+import { readlinkSync, realpathSync } from 'node:fs';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import type { RunRequest, VolumeSpec } from './types.js';
@@ -122,6 +123,32 @@ export function resolveVolumeMounts(paths: StorePaths, request: RunRequest): Run
     return bind;
   });
   return { ...request, volumes };
+}
+
+/**
+ * Each bind's host source as the kernel will find it, symlinks resolved (realpath), as
+ * Podman does: `-v /var/run/x:/x` (with /var/run -> /run) binds /run/x. The launch helper
+ * reaches host paths under the host's root mounted aside, where an absolute symlink would
+ * point into the sandbox's staging root instead. A missing source is one clear error.
+ * Called where the plan is built, so every start binds what the path names then.
+ */
+export function realBindSources(request: RunRequest): RunRequest {
+  if (!request.volumes.some((v) => v.kind === 'bind')) return request;
+  const volumes = request.volumes.map((v) => (v.kind === 'bind' ? { ...v, source: realHostPath(v.source, `bind source ${v.source}`) } : v));
+  return { ...request, volumes };
+}
+
+/** realpath, or one line naming the path (and, for a dangling symlink, where it points). */
+export function realHostPath(path: string, what: string): string {
+  try {
+    return realpathSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    let target = '';
+    try { target = ` (a symlink to ${readlinkSync(path)}, which does not exist)`; } catch { /* not a symlink */ }
+    const why = code === 'ENOENT' ? `no such file or directory${target}` : code === 'ELOOP' ? 'too many levels of symlinks' : code === 'EACCES' ? 'permission denied on the way to it' : code === 'ENOTDIR' ? 'a part of the path is not a directory' : code ?? String(err);
+    throw new SandboxError(`${what}: ${why}`, { hint: 'create it first, or fix the path of the -v option', cause: err });
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 /** What every command handler gets: where the store is and how to print. */
-import { resolveStorePaths, type StorePaths } from '../state/paths.js';
+import { realStorePaths, resolveStorePaths, type StorePaths } from '../state/paths.js';
 
 export interface GlobalArgs {
   root?: string;
@@ -7,11 +7,27 @@ export interface GlobalArgs {
 }
 
 export function storePathsFromArgs(args: GlobalArgs): StorePaths {
-  return resolveStorePaths({
+  return realStorePaths(resolveStorePaths({
     env: process.env,
     uid: process.getuid?.() ?? 0,
     // node:os only without HOME: loading it is ~0.1 ms of every command's start-up.
     home: process.env.HOME || (require('node:os') as typeof import('node:os')).homedir(),
     rootOverride: args.root,
-  });
+  }));
+}
+
+/**
+ * The store's data directory for the words of a command line (its last `--root DIR` or
+ * `--root=DIR`, else SANDBOX_ROOT or XDG): where a full disk is reported when the error
+ * does not name a path. Asked only after a failure.
+ */
+export function storeDirOfArgv(words: readonly string[]): string {
+  let root: string | undefined;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (w === '--') break;
+    if (w === '--root' && i + 1 < words.length) root = words[++i];
+    else if (w.startsWith('--root=')) root = w.slice('--root='.length);
+  }
+  return storePathsFromArgs(root ? { root } : {}).data;
 }

@@ -8,8 +8,8 @@
  * Keep its imports lean: whatever they import, and all that has side effects, is loaded.
  */
 import { readFileSync } from 'node:fs';
-import { formatError, SandboxError, EXIT_SANDBOX_ERROR } from '../errors.js';
-import { storePathsFromArgs, type GlobalArgs } from './context.js';
+import { reportError } from '../errors.js';
+import { storeDirOfArgv, storePathsFromArgs, type GlobalArgs } from './context.js';
 import { parseExecArgv, toExecRequest } from './exec-options.js';
 import { execInSandbox, type ExecHooks } from '../api/exec.js';
 
@@ -32,8 +32,7 @@ export async function main(words: string[]): Promise<boolean> {
   try {
     return await execFromArgv(words, {});
   } catch (err) {
-    process.stderr.write(formatError(err, !!process.env.SANDBOX_DEBUG));
-    process.exitCode = err instanceof SandboxError ? err.exitCode : EXIT_SANDBOX_ERROR;
+    process.exitCode = reportError(err, () => storeDirOfArgv(words));
     return true;
   }
 }

@@ -4,6 +4,7 @@
  * combine (`-it`, `-itd`); values come as the next word or after `=`. Pure.
  */
 import { SandboxError } from '../errors.js';
+import { checkPathLimits } from '../runtime/limits.js';
 import type { ExecRequest } from '../api/exec.js';
 import { parseEnvAssignment, parseEnvFile } from './env-file.js';
 
@@ -94,6 +95,7 @@ export function toExecRequest(a: ExecArgs, ctx: { env: NodeJS.ProcessEnv; readFi
   if (a.workdir !== undefined && !a.workdir.startsWith('/')) {
     throw new SandboxError(`the working directory must be an absolute path inside the sandbox: ${a.workdir}`, { hint: 'use -w /absolute/path' });
   }
+  if (a.workdir !== undefined) checkPathLimits(a.workdir, 'working directory', 'use -w /absolute/path (the path inside the sandbox)');
   return {
     command: a.command, interactive: a.interactive, tty: a.tty, detach: a.detach, env,
     ...(a.workdir !== undefined ? { workdir: a.workdir } : {}),

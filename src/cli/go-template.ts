@@ -16,10 +16,14 @@ type Node =
   | { kind: 'range'; pipe: string; body: Node[]; else: Node[] };
 
 function bad(template: string, why: string): SandboxError {
-  return new SandboxError(`invalid --format template ${JSON.stringify(template)}: ${why}`, {
+  const shown = template.length > 80 ? `${template.slice(0, 77)}...` : template;
+  return new SandboxError(`invalid --format template ${JSON.stringify(shown)}: ${why}`, {
     hint: "write fields as {{.Name}} (see --format json for the names), e.g. --format '{{.Id}} {{json .Config.Labels}}'",
   });
 }
+
+/** Deepest nesting of {{if}}/{{range}} blocks: far beyond any real template, well within the stack. */
+const MAX_NESTING = 100;
 
 /** Splits a template into text and actions, then nests if/range blocks. */
 function parse(template: string): Node[] {
@@ -43,13 +47,15 @@ function parse(template: string): Node[] {
     i = next;
   }
   let pos = 0;
+  let depth = 0;
   const block = (ends: string[]): { nodes: Node[]; end: string } => {
+    if (++depth > MAX_NESTING) throw bad(template, `{{if}} and {{range}} nested more than ${MAX_NESTING} deep`);
     const nodes: Node[] = [];
     while (pos < tokens.length) {
       const t = tokens[pos++]!;
       if ('text' in t) { nodes.push({ kind: 'text', text: t.text }); continue; }
       const word = t.action.split(/\s+/)[0]!;
-      if (ends.includes(word)) return { nodes, end: word };
+      if (ends.includes(word)) { depth--; return { nodes, end: word }; }
       if (word === 'if' || word === 'range') {
         const pipe = t.action.slice(word.length).trim();
         if (!pipe) throw bad(template, `{{${word}}} needs a value`);
@@ -100,7 +106,8 @@ function field(dot: unknown, path: string, template: string): unknown {
       throw bad(template, `${path}: there is no field ${name} here`);
     }
     const obj = v as Record<string, unknown>;
-    if (!(name in obj)) {
+    // Own fields only: `constructor`, `__proto__`, `toString` are JavaScript's, not the value's.
+    if (!Object.hasOwn(obj, name)) {
       // Field names are exact in Go; a near miss in case is the usual mistake, so name it.
       const near = Object.keys(obj).find((k) => k.toLowerCase() === name.toLowerCase());
       throw bad(template, `no field ${name}${near ? ` (did you mean ${near}?)` : ''}`);
@@ -108,6 +115,18 @@ function field(dot: unknown, path: string, template: string): unknown {
     v = obj[name];
   }
   return v;
+}
+
+/** Go's `index`: a map's value for a key (none: no value), a list's element at a number. */
+function indexOf(x: unknown, key: unknown, template: string): unknown {
+  if (Array.isArray(x)) {
+    if (typeof key !== 'number' || !Number.isInteger(key)) throw bad(template, `index of a list takes a number, not ${goString(key)}`);
+    if (key < 0 || key >= x.length) throw bad(template, `index ${key} out of range (the list has ${x.length})`);
+    return x[key];
+  }
+  if (x === null || typeof x !== 'object') throw bad(template, `index of ${goString(x)}`);
+  const k = String(key);
+  return Object.hasOwn(x, k) ? (x as Record<string, unknown>)[k] : undefined;
 }
 
 const FUNCS: Record<string, (args: unknown[], template: string) => unknown> = {
@@ -120,18 +139,17 @@ const FUNCS: Record<string, (args: unknown[], template: string) => unknown> = {
     if (!Array.isArray(v)) throw bad(template, 'join takes a list');
     return v.map(goString).join(String(sep ?? ''));
   },
-  index: ([v, ...keys], template) => {
-    let x = v;
-    for (const k of keys) {
-      if (x === null || typeof x !== 'object') throw bad(template, `index of ${goString(x)}`);
-      x = (x as Record<string, unknown>)[String(k)];
-    }
-    return x;
-  },
+  index: ([v, ...keys], template) => keys.reduce((x, k) => indexOf(x, k, template), v),
 };
 
 function evalArg(word: string, dot: unknown, template: string): unknown {
-  if (word.startsWith('"')) return JSON.parse(word) as string;
+  if (word.startsWith('"')) {
+    try {
+      return JSON.parse(word) as string;
+    } catch {
+      throw bad(template, `${word} is not a valid string`);
+    }
+  }
   if (/^-?[0-9]+$/.test(word)) return Number(word);
   if (word === '.' || word.startsWith('.')) return field(dot, word, template);
   throw bad(template, `${word} is neither a field (.Name), a string nor a number`);
@@ -147,7 +165,7 @@ function evalPipe(pipe: string, dot: unknown, template: string): unknown {
     const [head, ...rest] = w as [string, ...string[]];
     const args = rest.map((a) => evalArg(a, dot, template));
     if (!first) args.push(value);
-    const fn = FUNCS[head];
+    const fn = Object.hasOwn(FUNCS, head) ? FUNCS[head] : undefined;
     if (fn) value = fn(args, template);
     else if (first && rest.length === 0 && !/^[a-z]/.test(head)) value = evalArg(head, dot, template);
     else throw bad(template, `unknown function ${head} (known: ${Object.keys(FUNCS).join(', ')})`);

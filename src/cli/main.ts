@@ -4,14 +4,13 @@
  * by our own tables in run-options.ts and exec-options.ts anyway); everything else,
  * and their --help, loads the full yargs CLI.
  */
-import { formatError, SandboxError, EXIT_SANDBOX_ERROR } from '../errors.js';
+import { reportError } from '../errors.js';
+import { storeDirOfArgv } from './context.js';
 import { runFromArgv } from './commands/run.js';
 import { execFromArgv } from './exec-main.js';
 import { imageOfRecord } from './commands/exec.js';
 import { psFromArgv } from './commands/ps.js';
 import { versionCommand } from './commands/version.js';
-
-const debug = !!process.env.SANDBOX_DEBUG;
 
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'run' && (await runFromArgv(argv.slice(1), {}))) return;
@@ -24,6 +23,5 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  process.stderr.write(formatError(err, debug));
-  process.exitCode = err instanceof SandboxError ? err.exitCode : EXIT_SANDBOX_ERROR;
+  process.exitCode = reportError(err, () => storeDirOfArgv(process.argv.slice(2)));
 });

@@ -21,7 +21,9 @@
  */
 import type { Argv } from 'yargs';
 import { posix } from 'node:path';
-import { SandboxError } from '../errors.js';
+import { SandboxError, clipped } from '../errors.js';
+import { HOST_NAME_MAX, checkPathLimits } from '../runtime/limits.js';
+import { checkName, NAME_PATTERN } from '../state/names.js';
 import type { NetworkMode, RunRequest, TmpfsSpec, VolumeSpec } from '../api/types.js';
 import { parseEnvAssignment, parseEnvFile } from './env-file.js';
 import { normalizeCapability } from '../runtime/capabilities.js';
@@ -308,7 +310,6 @@ export interface RunOptionsContext {
   warn?: (message: string) => void;
 }
 
-const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const HOSTNAME_LABEL_RE = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
 const MAX_ID = 2 ** 32;
 
@@ -331,7 +332,9 @@ function expandHome(path: string, ctx: RunOptionsContext, what: string): string 
 }
 
 function hostPath(path: string, ctx: RunOptionsContext, what: string): string {
-  return posix.resolve(ctx.cwd, expandHome(path, ctx, what));
+  const resolved = posix.resolve(ctx.cwd, expandHome(path, ctx, what));
+  checkPathLimits(resolved, `host path of ${what.split(' ')[0]}`, 'give a shorter path');
+  return resolved;
 }
 
 /** An absolute path inside the sandbox, normalised (no trailing slash, no `.`/`..`). */
@@ -341,20 +344,21 @@ function containerPath(path: string, what: string, hint: string): string {
   }
   if (path.includes('\0')) throw new SandboxError(`${what} ${JSON.stringify(path)} contains a NUL byte`, { hint });
   const normal = posix.normalize(path);
+  checkPathLimits(normal, what, hint);
   return normal.length > 1 ? normal.replace(/\/+$/, '') : normal;
 }
 
 export function validateName(name: string): string {
-  if (!NAME_RE.test(name)) {
-    throw new SandboxError(`invalid name ${JSON.stringify(name)}`, {
-      hint: 'a name starts with a letter or digit and continues with letters, digits, "_", "." or "-"',
-    });
-  }
-  return name;
+  return checkName(name, 'sandbox');
 }
 
 export function validateHostname(hostname: string): string {
-  if (hostname.length > 64 || !hostname.split('.').every((label) => HOSTNAME_LABEL_RE.test(label))) {
+  if (hostname.length > HOST_NAME_MAX) {
+    throw new SandboxError(`hostname "${clipped(hostname)}" is ${hostname.length} characters long: the limit is ${HOST_NAME_MAX} (HOST_NAME_MAX)`, {
+      hint: 'give a shorter --hostname',
+    });
+  }
+  if (!hostname.split('.').every((label) => HOSTNAME_LABEL_RE.test(label))) {
     throw new SandboxError(`invalid hostname ${JSON.stringify(hostname)}`, {
       hint: 'at most 64 characters: labels of letters, digits and "-" (not at either end), separated by "."',
     });
@@ -430,13 +434,13 @@ export function parseVolume(spec: string, ctx: RunOptionsContext): VolumeSpec {
   const isPath = source.startsWith('/') || source === '.' || source === '..' || source.startsWith('./') ||
     source.startsWith('../') || source === '~' || source.startsWith('~/');
   if (isPath) return { kind: 'bind', source: hostPath(source, ctx, `-v ${spec}`), target: dst, readOnly };
-  if (!NAME_RE.test(source)) {
+  if (!NAME_PATTERN.test(source)) {
     throw invalid(
       `${JSON.stringify(source)} is neither a path nor a volume name`,
       'a host directory starts with "/", "./", "../" or "~/"; a volume name matches [a-zA-Z0-9][a-zA-Z0-9_.-]*',
     );
   }
-  return { kind: 'volume', name: source, target: dst, readOnly };
+  return { kind: 'volume', name: checkName(source, 'volume'), target: dst, readOnly };
 }
 
 function volumeTarget(target: string, spec: string): string {

@@ -5,9 +5,9 @@
  * known) matched: a blob that exists is whole and right, whatever was interrupted.
  */
 import { closeSync, createReadStream, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { SandboxError } from '../errors.js';
+import { errorAt, SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { mkdirInStore } from '../state/store-dirs.js';
 import { ownedName } from '../state/owner.js';
@@ -108,7 +108,7 @@ export async function writeTempBlob(
   } catch (err) {
     await file.close().catch(() => {});
     rmSync(temp, { force: true });
-    throw err;
+    throw errorAt(err, dirname(temp));
   }
   await file.close();
   return { temp, digest: `sha256:${hash.digest('hex')}`, size };

@@ -5,7 +5,7 @@
  * The first /-separated component is a registry domain when it contains "." or ":"
  * or is "localhost" (as Docker's splitDockerDomain decides). Pure.
  */
-import { SandboxError } from '../errors.js';
+import { SandboxError, clipped } from '../errors.js';
 
 /** Docker's grammar for a repository path component, lower case. */
 const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
@@ -14,6 +14,9 @@ const PATH = new RegExp(`^${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`);
 const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
 const DOMAIN = new RegExp(`^${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*(?::[0-9]+)?$`);
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/** Docker's limits (distribution/reference): a whole repository name, and a tag. */
+const MAX_NAME_LENGTH = 255;
+const MAX_TAG_LENGTH = 128;
 /** The only digest algorithm we accept: sha256 with its 64 lower-case hex digits. */
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
@@ -48,8 +51,18 @@ export function parseImageRef(input: string): ImageRef {
   const hasTag = colon > slash;
   const name = hasTag ? rest.slice(0, colon) : rest;
   const tag = hasTag ? rest.slice(colon + 1) : digest !== undefined ? '' : 'latest';
+  if (name.length > MAX_NAME_LENGTH) {
+    throw new SandboxError(`image name "${clipped(name)}" is ${name.length} characters long: the limit is ${MAX_NAME_LENGTH}`, {
+      hint: `a repository name (with its registry) has at most ${MAX_NAME_LENGTH} characters, as in Docker and the OCI distribution spec`,
+    });
+  }
+  if (hasTag && tag.length > MAX_TAG_LENGTH) {
+    throw new SandboxError(`image tag "${clipped(tag)}" is ${tag.length} characters long: the limit is ${MAX_TAG_LENGTH}`, {
+      hint: `tags are up to ${MAX_TAG_LENGTH} of A-Z a-z 0-9 _ . -`,
+    });
+  }
   if (!isValidName(name)) {
-    throw new SandboxError(`invalid image name "${input}"`, {
+    throw new SandboxError(`invalid image name "${clipped(input, 300)}"`, {
       hint: 'image names are [HOST[:PORT]/]NAME[:TAG][@sha256:HEX]; NAME is lower case letters, digits and . _ - separators, optionally /-separated',
     });
   }

@@ -174,7 +174,7 @@ export async function saveImages(paths: StorePaths, images: string[], output: Wr
     if (err instanceof SandboxError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new SandboxError(`cannot write the archive${typeof output === 'string' ? ` ${output}` : ''}: ${code ?? (err as Error).message}`, {
-      hint: code === 'EPIPE' ? 'the reader of the output went away' : code === 'ENOSPC' ? 'free some disk space' : 'check the destination is writable',
+      hint: code === 'EPIPE' ? 'the reader of the output went away' : 'check the destination is writable',
       cause: err,
     });
   }

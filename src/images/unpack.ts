@@ -6,7 +6,7 @@
  *   absolute names, writing through symlinks, hard links out) is refused whole.
  * - layerDiffTar: an overlay upper directory -> an uncompressed OCI layer tar (for commit).
  */
-import { SandboxError } from '../errors.js';
+import { helperNoSpace, SandboxError } from '../errors.js';
 import { helperPath } from '../runtime/host-tools.js';
 import { startInUserns } from '../runtime/userns.js';
 
@@ -17,6 +17,8 @@ function layerError(what: string) {
   return (reason: string | undefined, status: string): SandboxError => {
     if (!reason) return new SandboxError(`${what} failed (${status})`);
     const line = reason.replace(PREFIX, '');
+    const full = helperNoSpace(line);
+    if (full) return full;
     const m = /^(.*) \(hint: (.*)\)$/.exec(line);
     if (m) return new SandboxError(`${what}: ${m[1]}`, { hint: m[2] });
     // An entry the unpacker refused: a malformed or malicious layer, stopped before it wrote anything outside.

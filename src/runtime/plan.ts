@@ -6,6 +6,7 @@
 import { posix } from 'node:path';
 import type { RunRequest, VolumeSpec } from '../api/types.js';
 import { SandboxError } from '../errors.js';
+import { checkExecStrings } from './limits.js';
 import { formatMapping, type IdMapping } from './idmap.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -100,6 +101,7 @@ export function resolveCommand(image: ImageRunConfig, request: RunRequest): stri
   const entrypoint = request.entrypoint ?? image.entrypoint ?? [];
   const cmd = request.command.length > 0 ? request.command : request.entrypoint !== undefined ? [] : image.cmd ?? [];
   const argv = [...entrypoint, ...cmd];
+  checkExecStrings(argv, 'command argument');
   if (argv.length === 0) {
     throw new SandboxError('no command specified: the image has no default command', {
       hint: `give one after the image name, e.g. \`sandbox run --rm -it ${request.image} sh\``,
@@ -120,7 +122,9 @@ export function buildEnv(image: ImageRunConfig, request: RunRequest, hostname: s
   env.set('HOSTNAME', hostname);
   if (request.tty) env.set('TERM', 'xterm');
   for (const [k, v] of Object.entries(request.env)) env.set(k, v);
-  return [...env].map(([k, v]) => `${k}=${v}`);
+  const entries = [...env].map(([k, v]) => `${k}=${v}`);
+  checkExecStrings(entries, 'environment variable');
+  return entries;
 }
 
 function depth(p: string): number {

@@ -1,6 +1,7 @@
 /** Crash-safe file writes: temp file in the same directory, fsync, rename. */
 import { openSync, writeSync, fsyncSync, closeSync, renameSync, unlinkSync, readFileSync } from 'node:fs';
 import { randomHex } from './random.js';
+import { errorAt } from '../errors.js';
 import { dirname, basename, join } from 'node:path';
 
 /**
@@ -17,7 +18,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
   } catch (err) {
     closeSync(fd);
     try { unlinkSync(tmp); } catch { /* already gone */ }
-    throw err;
+    throw errorAt(err, path);
   }
   closeSync(fd);
   try {
@@ -60,7 +61,7 @@ export function openAtomicOutput(path: string): AtomicOutput {
   const stream = createWriteStream(temp, { flags: 'wx', mode: 0o644 });
   // An open or write error is kept for commit (and for the pipe writing into the stream).
   let failure: Error | undefined;
-  stream.on('error', (err) => { failure ??= err; });
+  stream.on('error', (err) => { failure ??= errorAt(err, path); });
   return {
     stream,
     async commit() {

@@ -14,6 +14,7 @@ import { writeJsonAtomic, writeFileAtomic } from './atomic.js';
 import type { StorePaths } from './paths.js';
 import { mkdirInStore } from './store-dirs.js';
 import type { RunRequest } from '../api/types.js';
+import { checkName, NAME_PATTERN } from './names.js';
 
 export type ContainerStatus = 'created' | 'running' | 'exited';
 
@@ -44,8 +45,6 @@ export interface ContainerRecord {
   imageConfig?: { env: string[]; user?: string; workingDir?: string };
 }
 
-export const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-
 export function containersDir(paths: StorePaths): string {
   return join(paths.data, 'containers');
 }
@@ -60,12 +59,6 @@ function namesDir(paths: StorePaths): string {
 
 export function newContainerId(): string {
   return randomHex(32);
-}
-
-function checkName(name: string): void {
-  if (!NAME_PATTERN.test(name)) {
-    throw new SandboxError(`invalid sandbox name "${name}"`, { hint: 'names match [a-zA-Z0-9][a-zA-Z0-9_.-]*' });
-  }
 }
 
 /** Creates <data>/names/<name> holding `id`, exclusively; false when it exists. */
@@ -137,7 +130,7 @@ async function takeOverStale(paths: StorePaths, file: string, owner: string, id:
  * command was killed before it could clean up) is stale and taken over.
  */
 export async function reserveName(paths: StorePaths, name: string, id: string): Promise<void> {
-  checkName(name);
+  checkName(name, 'sandbox');
   mkdirInStore(paths, 'data', namesDir(paths));
   const file = join(namesDir(paths), name);
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -249,7 +242,7 @@ export async function removeReservation(paths: StorePaths, name: string, owner: 
  * over). Removes the directory again when the name cannot be had.
  */
 export async function createContainer(paths: StorePaths, record: ContainerRecord): Promise<string> {
-  checkName(record.name); // before any work
+  checkName(record.name, 'sandbox'); // before any work
   const dir = containerDir(paths, record.id);
   mkdirInStore(paths, 'data', containersDir(paths));
   try {

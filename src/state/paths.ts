@@ -1,9 +1,11 @@
 /**
  * Where a user's state lives. XDG by default; one override (`--root` or SANDBOX_ROOT)
  * moves all of it under one directory, so parallel test runs never share a store.
- * Pure: takes the environment and uid, touches no file.
+ * resolveStorePaths is pure (takes the environment and uid, touches no file);
+ * realStorePaths then resolves symlinks on the way.
  */
-import { join } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 export interface StorePaths {
   /** Images, layers, containers' writable layers, volumes. */
@@ -49,4 +51,27 @@ export function resolveStorePaths({ env, uid, home, rootOverride }: PathEnv): St
     config: join(xdg('XDG_CONFIG_HOME', join(home, '.config')), 'sandbox'),
     cache: join(xdg('XDG_CACHE_HOME', join(home, '.cache')), 'sandbox'),
   };
+}
+
+/**
+ * The same directories with symlinks on the way resolved (a home directory or a --root
+ * that is a symlink): the helpers reach store paths from aside (the host's root mounted
+ * elsewhere in their mount namespace), where an absolute symlink points into the wrong
+ * tree. What does not exist yet keeps its name under its nearest existing ancestor's real
+ * path. A few syscalls, once per command.
+ */
+export function realStorePaths(paths: StorePaths): StorePaths {
+  // The runtime directory itself is never followed (it may be a link another user planted
+  // at the /tmp fallback: state/store-dirs.ts refuses it), only the way to it.
+  const runtime = join(realPath(dirname(paths.runtime)), basename(paths.runtime));
+  return { data: realPath(paths.data), runtime, config: realPath(paths.config), cache: realPath(paths.cache) };
+}
+
+function realPath(path: string): string {
+  try {
+    return realpathSync.native(path);
+  } catch {
+    const parent = dirname(path);
+    return parent === path ? path : join(realPath(parent), basename(path));
+  }
 }

@@ -18,8 +18,8 @@ import { listContainerIds, readRecord, type ContainerRecord } from './containers
 import type { StorePaths } from './paths.js';
 import { mkdirInStore } from './store-dirs.js';
 import { randomHex } from './random.js';
+import { checkName, NAME_PATTERN } from './names.js';
 
-export const VOLUME_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /** What `volume.json` holds, and what `volume inspect` shows (Docker's field names). */
 export interface VolumeInfo {
@@ -60,9 +60,7 @@ function metaPath(paths: StorePaths, name: string): string {
 }
 
 export function checkVolumeName(name: string): void {
-  if (!VOLUME_NAME_PATTERN.test(name)) {
-    throw new SandboxError(`invalid volume name "${name}"`, { hint: 'volume names match [a-zA-Z0-9][a-zA-Z0-9_.-]*' });
-  }
+  checkName(name, 'volume');
 }
 
 /** A fresh name for an anonymous volume: 64 random hex digits, as Docker. */
@@ -85,7 +83,7 @@ function synthesized(paths: StorePaths, name: string): VolumeInfo {
 
 /** A volume's metadata; undefined when there is no such volume. */
 export function readVolume(paths: StorePaths, name: string): VolumeInfo | undefined {
-  if (!VOLUME_NAME_PATTERN.test(name)) return undefined;
+  if (!NAME_PATTERN.test(name)) return undefined;
   const meta = readJsonIfExists<VolumeInfo>(metaPath(paths, name));
   if (meta) return meta;
   try {
@@ -161,7 +159,7 @@ export function createVolumeDir(paths: StorePaths, name: string, options: Create
 /** Every volume name in the store, sorted. */
 export function listVolumeNames(paths: StorePaths): string[] {
   try {
-    return readdirSync(volumesDir(paths)).filter((d) => VOLUME_NAME_PATTERN.test(d)).sort();
+    return readdirSync(volumesDir(paths)).filter((d) => NAME_PATTERN.test(d)).sort();
   } catch (err) {
     if (errno(err) === 'ENOENT') return [];
     throw err;
@@ -173,7 +171,7 @@ export function listVolumeNames(paths: StorePaths): string[] {
  * that path (for the caller to remove), or undefined when there was no such volume.
  */
 export function detachVolumeDir(paths: StorePaths, name: string): string | undefined {
-  if (!VOLUME_NAME_PATTERN.test(name)) return undefined;
+  if (!NAME_PATTERN.test(name)) return undefined;
   const hidden = join(volumesDir(paths), `${REMOVING_PREFIX}${name}-${randomHex(4)}`);
   try {
     renameSync(volumeDir(paths, name), hidden);

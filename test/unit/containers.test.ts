@@ -89,7 +89,7 @@ describe('reserveName', () => {
         assert.ok(err instanceof SandboxError);
         assert.equal(err.exitCode, 125);
         assert.equal(err.message, `invalid sandbox name "${bad}"`);
-        assert.equal(err.hint, 'names match [a-zA-Z0-9][a-zA-Z0-9_.-]*');
+        assert.equal(err.hint, 'sandbox names start with a letter or digit and continue with letters, digits, "_", "." or "-" ([a-zA-Z0-9][a-zA-Z0-9_.-]*)');
         return true;
       }, JSON.stringify(bad));
     }

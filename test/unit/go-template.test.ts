@@ -52,3 +52,47 @@ describe('go templates', () => {
     assert.equal(goString([1, 'a', null]), '[1 a <no value>]');
   });
 });
+
+describe('go templates see only the value\'s own fields (no JavaScript underneath)', () => {
+  const fails = (template: string, why: RegExp) => assert.throws(() => t(template), (e: unknown) => {
+    assert.ok(e instanceof SandboxError, `a SandboxError, not ${String(e)}`);
+    assert.match(e.message, why);
+    assert.ok(!e.message.includes('\n'), 'one line');
+    return true;
+  });
+
+  it('refuses prototype names as fields, at any depth', () => {
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf']) {
+      fails(`{{.${name}}}`, new RegExp(`no field ${name}`));
+      fails(`{{.Config.${name}}}`, new RegExp(`no field ${name}`));
+      fails(`{{.Config.Labels.${name}}}`, new RegExp(`no field ${name}`));
+    }
+    fails('{{.Config.Env.length}}', /no field length/);
+    fails('{{.Name.length}}', /no field length/);
+  });
+
+  it('refuses prototype names as functions', () => {
+    for (const name of ['constructor', 'toString', 'hasOwnProperty', '__proto__', 'valueOf']) {
+      fails(`{{${name}}}`, new RegExp(`unknown function ${name}|${name} is neither a field`));
+      fails(`{{.Name | ${name}}}`, new RegExp(`unknown function ${name}`));
+    }
+  });
+
+  it('index: a map has only its own keys (a missing one is no value), a list takes an index in range', () => {
+    assert.equal(t('{{index . "constructor"}}'), '<no value>');
+    assert.equal(t('{{index .Config.Labels "__proto__"}}'), '<no value>');
+    assert.equal(t('{{index .Config.Labels "toString"}}'), '<no value>');
+    assert.equal(t('{{index .Config.Env 1}}'), 'B=2');
+    fails('{{index .Config.Env "length"}}', /index of a list takes a number/);
+    fails('{{index .Config.Env 5}}', /index 5 out of range/);
+    fails('{{index .Name "x"}}', /index of web/);
+  });
+
+  it('any wrong template is one line naming the problem, never an internal error', () => {
+    fails('{{"\\x"}}', /not a valid string/);
+    fails('{{.Id', /unclosed/);
+    fails(`${'{{if .Id}}'.repeat(20000)}${'{{end}}'.repeat(20000)}`, /nested more than 100 deep/);
+    // A long template is shortened in the message.
+    assert.throws(() => t(`${'x'.repeat(1000)}{{.Nope}}`), (e: Error) => e.message.length < 200);
+  });
+});

@@ -1,7 +1,10 @@
 /** Where the store lives: XDG directories, the /tmp fallback, and the one-root overrides. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { resolveStorePaths } from '../../src/state/paths.js';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { realStorePaths, resolveStorePaths } from '../../src/state/paths.js';
 
 const home = '/home/u';
 
@@ -69,6 +72,24 @@ describe('resolveStorePaths', () => {
     } finally {
       if (saved === undefined) delete process.env.SANDBOX_ROOT;
       else process.env.SANDBOX_ROOT = saved;
+    }
+  });
+});
+
+describe('realStorePaths', () => {
+  it('resolves symlinks on the way, also under directories that do not exist yet', () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'sandbox-paths-')));
+    try {
+      mkdirSync(join(dir, 'real'));
+      symlinkSync(join(dir, 'real'), join(dir, 'link'));
+      const paths = resolveStorePaths({ env: {}, uid: 1, home: '/h', rootOverride: join(dir, 'link') });
+      assert.deepEqual(realStorePaths(paths), {
+        data: join(dir, 'real', 'data'), runtime: join(dir, 'real', 'run'), config: join(dir, 'real', 'config'), cache: join(dir, 'real', 'cache'),
+      });
+      const missing = resolveStorePaths({ env: {}, uid: 1, home: '/h', rootOverride: join(dir, 'link', 'a', 'b') });
+      assert.equal(realStorePaths(missing).data, join(dir, 'real', 'a', 'b', 'data'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -413,16 +413,16 @@ describe('toRunRequest', () => {
       throwsSandbox(() => req(['--hostname', '', 'bb']), 'invalid hostname ""');
       throwsSandbox(() => req(['--hostname', 'a'.repeat(64), 'bb']), `invalid hostname "${'a'.repeat(64)}"`);
       const long = `${'a'.repeat(32)}.${'b'.repeat(32)}`;
-      throwsSandbox(() => req(['--hostname', long, 'bb']), `invalid hostname "${long}"`);
+      throwsSandbox(() => req(['--hostname', long, 'bb']), `hostname "${long.slice(0, 61)}..." is 65 characters long: the limit is 64 (HOST_NAME_MAX)`);
     });
 
     it('names', () => {
       assert.equal(req(['--name', 'Web_1.x-y', 'bb']).name, 'Web_1.x-y');
-      const hint = 'a name starts with a letter or digit and continues with letters, digits, "_", "." or "-"';
-      throwsSandbox(() => req(['--name', '_x', 'bb']), 'invalid name "_x"', hint);
-      throwsSandbox(() => req(['--name', 'a b', 'bb']), 'invalid name "a b"');
-      throwsSandbox(() => req(['--name', '', 'bb']), 'invalid name ""');
-      throwsSandbox(() => req(['--name', 'a/b', 'bb']), 'invalid name "a/b"');
+      const hint = 'sandbox names start with a letter or digit and continue with letters, digits, "_", "." or "-" ([a-zA-Z0-9][a-zA-Z0-9_.-]*)';
+      throwsSandbox(() => req(['--name', '_x', 'bb']), 'invalid sandbox name "_x"', hint);
+      throwsSandbox(() => req(['--name', 'a b', 'bb']), 'invalid sandbox name "a b"');
+      throwsSandbox(() => req(['--name', '', 'bb']), 'invalid sandbox name ""');
+      throwsSandbox(() => req(['--name', 'a/b', 'bb']), 'invalid sandbox name "a/b"');
     });
 
     it('workdir', () => {

@@ -1,7 +1,7 @@
 /** Volumes in a temp store: names, idempotent and racing creation, in-use detection, anonymous volumes, resolution to binds. */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
@@ -13,7 +13,7 @@ import {
   checkVolumeName, createVolumeDir, readVolume, treeSize, volumeDataDir, volumeDir, volumesDir, volumesOfRequest, volumeUsers,
 } from '../../src/state/volumes.js';
 import {
-  createVolume, inspectVolume, listVolumes, pruneVolumes, removeAnonymousVolumes, removeVolume, resolveVolumeMounts,
+  createVolume, inspectVolume, listVolumes, pruneVolumes, removeAnonymousVolumes, realBindSources, removeVolume, resolveVolumeMounts,
 } from '../../src/api/volumes.js';
 import { runRequest } from '../../src/api/index.js';
 import { humanSize, parseLabels } from '../../src/cli/commands/volume.js';
@@ -250,5 +250,29 @@ describe('CLI helpers', () => {
   it('parseLabels: KEY=VALUE, KEY alone is empty, an empty key is an error', () => {
     assert.deepEqual(parseLabels(['a=1', 'b', 'c=x=y']), { a: '1', b: '', c: 'x=y' });
     assert.throws(() => parseLabels(['=v']), SandboxError);
+  });
+});
+
+describe('realBindSources: bind sources with their symlinks resolved', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sandbox-binds-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const request = (...sources: string[]) => ({ volumes: sources.map((source, i) => ({ kind: 'bind' as const, source, target: `/t${i}`, readOnly: false })) }) as unknown as RunRequest;
+
+  it('resolves absolute and relative symlinks, of directories and files, on the way and at the end (volumes too)', () => {
+    mkdirSync(join(dir, 'real', 'sub'), { recursive: true });
+    writeFileSync(join(dir, 'real', 'sub', 'f'), 'x');
+    symlinkSync(join(dir, 'real'), join(dir, 'abs'));
+    symlinkSync('real/sub/f', join(dir, 'rel-file'));
+    const out = realBindSources(request(join(dir, 'abs', 'sub'), join(dir, 'rel-file'), join(dir, 'real')));
+    assert.deepEqual(out.volumes.map((v) => (v as { source: string }).source),
+      [join(realpathSync(dir), 'real', 'sub'), join(realpathSync(dir), 'real', 'sub', 'f'), join(realpathSync(dir), 'real')]);
+    const noBinds = { volumes: [] } as unknown as RunRequest;
+    assert.equal(realBindSources(noBinds), noBinds);
+  });
+
+  it('a missing source, or a dangling symlink, is one line naming it', () => {
+    assert.throws(() => realBindSources(request(join(dir, 'nope'))), (e: unknown) => e instanceof SandboxError && e.message === `bind source ${join(dir, 'nope')}: no such file or directory`);
+    symlinkSync(join(dir, 'gone'), join(dir, 'dangling'));
+    assert.throws(() => realBindSources(request(join(dir, 'dangling'))), /bind source .*dangling: no such file or directory \(a symlink to .*gone, which does not exist\)/);
   });
 });
