@@ -72,7 +72,7 @@ function assertNoSpaceIn(r: RunResult, store: string): void {
 test('a full store: import, load, commit, cp, volume create, run say "no space left on" a path in the store; save -o, export -o, cp out name their file; exit 125', async (t) => {
   if (!requireRootless(t, 'a store on a full disk')) return;
   if (process.getuid?.() !== 0) { t.skip('mounting a small tmpfs needs root (the CI runs as root)'); return; }
-  const disk = smallDisk(t, 24);
+  const disk = smallDisk(t, 48);
   const root = join(disk, 'store');
   mkdirSync(root, { mode: 0o700 });
   chownSync(root, testUser().uid, testUser().gid);
@@ -88,15 +88,26 @@ test('a full store: import, load, commit, cp, volume create, run say "no space l
   const bigHostFile = join(await newUserDir(t), 'big');
   writeFileSync(bigHostFile, randomBytes(8 << 20));
   chownSync(bigHostFile, testUser().uid, testUser().gid);
+  // A tarball of new content (8 MiB that no stored layer has): its import must write it all.
+  const bigTar = join(await newUserDir(t), 'big.tar');
+  const made = spawnSync('tar', ['-cf', bigTar, '-C', join(bigHostFile, '..'), 'big']);
+  assert.equal(made.status, 0, String(made.stderr));
+  chownSync(bigTar, testUser().uid, testUser().gid);
+  // An archive of an image the store no longer has: its load must write 8 MiB again.
+  const bigArchive = join(await newUserDir(t), 'big-image.tar');
+  for (const args of [['import', bigTar, 'bigimg'], ['save', '-o', bigArchive, 'bigimg'], ['rmi', 'bigimg']]) {
+    r = await runSandbox(args, { root });
+    assert.equal(r.code, 0, show(r));
+  }
 
   // Room for a 4 MiB blob, not for it and its unpacked layer: the unpacker (helpers/layer.c) hits the wall.
   fill(disk, 6);
   assert.ok(freeMb(disk) < 7, `the disk is nearly full: ${freeMb(disk)} MiB free`);
   r = await runSandbox(['commit', 'big', 'big-image'], { root, timeoutMs: 120_000 });
   assertNoSpaceIn(r, root);
-  r = await runSandbox(['import', tar, 'bb2'], { root });
+  r = await runSandbox(['import', bigTar, 'bb2'], { root });
   assertNoSpaceIn(r, root);
-  r = await runSandbox(['load', '-i', archive], { root });
+  r = await runSandbox(['load', '-i', bigArchive], { root });
   assertNoSpaceIn(r, root);
   // cp into the sandbox writes its writable layer (helpers/cp.c); it must end, not hang.
   r = await runSandbox(['cp', bigHostFile, 'big:/copied'], { root, timeoutMs: 60_000 });
@@ -106,7 +117,7 @@ test('a full store: import, load, commit, cp, volume create, run say "no space l
   fill(disk, 0);
   r = await runSandbox(['commit', 'big', 'big-image'], { root });
   assertNoSpaceIn(r, root);
-  r = await runSandbox(['import', tar, 'bb3'], { root });
+  r = await runSandbox(['import', bigTar, 'bb3'], { root });
   assertNoSpaceIn(r, root);
   r = await runSandbox(['volume', 'create', 'v'], { root });
   assertNoSpaceIn(r, root);
