@@ -9,7 +9,8 @@ import { HOST_IMAGE, type RunRequest } from './types.js';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import {
-  createContainer, containerDir, exitFilePath, logPath, newContainerId, releaseName, writeRecord, type ContainerRecord,
+  createContainer, containerDir, exitFilePath, logPath, monitorFilePath, nameFilePath, newContainerId, pidFilePath, releaseName,
+  writeRecord, type ContainerRecord,
 } from '../state/containers.js';
 import { processStartTime } from '../state/liveness.js';
 import { appendEvent, eventsPath } from '../state/events.js';
@@ -127,7 +128,7 @@ async function prepareLaunch(
   const maps = userIdMaps();
   if (maps.degraded) hooks.warn?.(`only your own user id is mapped into the sandbox: ${maps.degraded}`);
   const dirs = sandboxDirs(containerDir(paths, record.id));
-  for (const d of dirsToCreate(root, dirs, !!fuseOverlayfs)) mkdirSync(d, { recursive: true });
+  for (const d of dirsToCreate(root, dirs, !!fuseOverlayfs)) mkdirUnder(dirs.container, d);
   writeFileSync(dirs.hosts, hostsFile(hostname, request.network === 'host' ? readFileSync('/etc/hosts', 'utf8') : undefined));
   writeFileSync(dirs.hostname, `${hostname}\n`);
   writeFileSync(dirs.resolvConf, resolvConfFor(request));
@@ -135,13 +136,35 @@ async function prepareLaunch(
     request, image, root, dirs, hostname,
     uidMaps: maps.uid, gidMaps: maps.gid, ...(maps.tools ? { mapTools: maps.tools } : {}),
     capabilities: effectiveCapabilities(request.capAdd, request.capDrop),
-    pidFile: join(dirs.container, 'pid'),
+    pidFile: pidFilePath(paths, record.id),
+    monitorFile: monitorFilePath(paths, record.id),
+    releaseName: { file: nameFilePath(paths, record.name), id: record.id },
     events: { file: eventsPath(paths), id: record.id, name: record.name },
     ...extras,
     ...(slirp4netns ? { slirp4netns } : {}),
     ...(fuseOverlayfs ? { fuseOverlayfs } : {}),
   });
   return { helper, args };
+}
+
+/**
+ * Creates `path` and its parents below `base`, never `base` itself: a sandbox whose
+ * directory `rm` took away meanwhile must not get a new one (a start would then run
+ * from a directory no record describes).
+ */
+function mkdirUnder(base: string, path: string): void {
+  const rest = path.slice(base.length + 1).split('/');
+  let dir = base;
+  for (const part of rest) {
+    dir = `${dir}/${part}`;
+    try {
+      mkdirSync(dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new SandboxError('the sandbox was removed while it was being started', { hint: 'list them with `sandbox ps -a`' });
+      if (code !== 'EEXIST') throw err;
+    }
+  }
 }
 
 function withImageDefaults(request: RunRequest, image: ImageRunConfig): RunRequest {
@@ -182,7 +205,7 @@ async function recordSandbox(paths: StorePaths, request: RunRequest, hooks: RunH
     command,
     hostname: request.hostname ?? id.slice(0, 12),
     request: resolved,
-    state: { status: 'created' },
+    state: { status: 'created', ...(request.remove ? { creator: { pid: process.pid, startTime: processStartTime(process.pid) ?? 0 } } : {}) },
     imageConfig: { env: image.env, ...(image.user ? { user: image.user } : {}), ...(image.workingDir ? { workingDir: image.workingDir } : {}) },
   };
   mkdirSync(paths.data, { recursive: true });
@@ -252,7 +275,12 @@ export async function runForeground(paths: StorePaths, request: RunRequest, hook
         ...record.state, status: 'exited', exitCode, finishedAt: new Date().toISOString(),
         ...(started ? {} : { error: 'the sandbox could not be set up' }),
       };
-      writeRecord(paths, record);
+      try {
+        writeRecord(paths, record);
+      } catch (err) {
+        // Removed meanwhile (`rm -f`, which ended it): nothing to record.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || existsSync(containerDir(paths, record.id))) throw err;
+      }
     }
   } finally {
     if (request.remove) await removeLeftovers(paths, record);
@@ -303,7 +331,7 @@ export async function runDetached(paths: StorePaths, request: RunRequest, hooks:
     if (request.remove) await removeLeftovers(paths, record);
     else {
       record.state = { status: 'exited', exitCode: err instanceof SandboxError ? err.exitCode : 125, finishedAt: new Date().toISOString(), error: err instanceof Error ? err.message : String(err) };
-      writeRecord(paths, record);
+      try { writeRecord(paths, record); } catch { /* removed meanwhile: the error above is the one to report */ }
     }
     throw err;
   }
