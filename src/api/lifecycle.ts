@@ -254,14 +254,18 @@ export async function startSandbox(paths: StorePaths, ref: string, hooks: RunHoo
 }
 
 /**
- * Removes a sandbox's directory and everything running from it: the directory is
- * renamed away first (to <data>/containers/.removing-<id>), so a monitor that starts
- * from now on finds it gone and gives up; then the monitor it holds, if any, is ended
- * and waited for; then the name goes and the directory is removed. A kill -9 at any
- * point leaves either the sandbox as it was or a `.removing-` directory that `system
- * check --repair` finishes. For `rm` and `system check --repair`.
+ * Removes a sandbox's directory and everything running from it. Its monitor, if one
+ * lives, is ended and waited for where every command finds it; then the directory is
+ * renamed away (to <data>/containers/.removing-<id>), so a monitor that starts from now
+ * on finds it gone and gives up, and one that started in between (a racing `start`)
+ * is ended too; then the name goes and the directory is removed. A kill -9 at any point
+ * leaves the sandbox as it was (listed, maybe ended), or a `.removing-` directory with
+ * nothing running in it (short of a start that slipped in between the two steps) that
+ * `system check --repair` finishes. For `rm` and `system check --repair`.
  */
 export async function destroySandbox(paths: StorePaths, id: string, name: string | undefined, state?: ContainerState): Promise<void> {
+  const stuck = () => new SandboxError(`cannot remove sandbox ${name ?? id.slice(0, 12)}: its processes do not end`, { hint: 'run `sandbox system check --repair` in a moment' });
+  if (!(await endMonitor(containerDir(paths, id)))) throw stuck();
   const away = join(containersDir(paths), `.removing-${id}`);
   try {
     renameSync(containerDir(paths, id), away);
@@ -269,9 +273,7 @@ export async function destroySandbox(paths: StorePaths, id: string, name: string
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new SandboxError(`no such sandbox: ${id.slice(0, 12)} (it was removed)`, { hint: 'list them with `sandbox ps -a`' });
     throw err;
   }
-  if (!(await endMonitor(away))) {
-    throw new SandboxError(`cannot remove sandbox ${name ?? id.slice(0, 12)}: its processes do not end`, { hint: 'run `sandbox system check --repair` in a moment' });
-  }
+  if (!(await endMonitor(away))) throw stuck();
   // A foreground sandbox of an older version has no monitor file: its init, directly.
   if (state?.status === 'running' && state.monitorPid === undefined && state.pid) signal(state.pid, 'SIGKILL');
   if (name) releaseName(paths, name, id);

@@ -178,11 +178,17 @@ function withImageDefaults(request: RunRequest, image: ImageRunConfig): RunReque
 
 /** Validates the request and writes the sandbox's first record (status `created`); `create` stops here. */
 export async function createSandbox(paths: StorePaths, request: RunRequest, hooks: RunHooks = {}): Promise<ContainerRecord> {
-  return (await recordSandbox(paths, request, hooks)).record;
+  return (await recordSandbox(paths, request, hooks, false)).record;
 }
 
-/** createSandbox, also handing back the root it resolved, so that a first start need not resolve it again. */
-async function recordSandbox(paths: StorePaths, request: RunRequest, hooks: RunHooks): Promise<{ record: ContainerRecord; root: ResolvedRoot }> {
+/**
+ * createSandbox, also handing back the root it resolved, so that a first start need not
+ * resolve it again. `startsNow` (run, not create): a `--rm` record names this process as
+ * its creator, so that one it never got to start is known to be abandoned (isAbandoned).
+ */
+async function recordSandbox(
+  paths: StorePaths, request: RunRequest, hooks: RunHooks, startsNow = true,
+): Promise<{ record: ContainerRecord; root: ResolvedRoot }> {
   if (request.network === 'pasta') {
     throw new SandboxError('--network pasta is not available yet', {
       hint: 'use --network slirp4netns (the default), none (loopback only) or host',
@@ -205,7 +211,7 @@ async function recordSandbox(paths: StorePaths, request: RunRequest, hooks: RunH
     command,
     hostname: request.hostname ?? id.slice(0, 12),
     request: resolved,
-    state: { status: 'created', ...(request.remove ? { creator: { pid: process.pid, startTime: processStartTime(process.pid) ?? 0 } } : {}) },
+    state: { status: 'created', ...(request.remove && startsNow ? { creator: { pid: process.pid, startTime: processStartTime(process.pid) ?? 0 } } : {}) },
     imageConfig: { env: image.env, ...(image.user ? { user: image.user } : {}), ...(image.workingDir ? { workingDir: image.workingDir } : {}) },
   };
   mkdirSync(paths.data, { recursive: true });
@@ -312,11 +318,13 @@ export async function startDetached(
     monitorStartTime: processStartTime(started.monitorPid),
     startedAt: new Date().toISOString(),
   };
-  // A --rm sandbox that already ended has removed its directory (maybe while we write): nothing to record.
+  // A --rm sandbox that already ended is removing its directory (its init empties it
+  // while we write, so our temp file may vanish before the directory does), as is one
+  // that `rm -f` took away: nothing to record.
   try {
     writeRecord(paths, record);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || existsSync(dir)) throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || (!record.request.remove && existsSync(dir))) throw err;
   }
   appendEvent(paths, { type: 'container', action: 'start', id: record.id, name: record.name });
   return record;

@@ -44,7 +44,7 @@ import { basename, join } from 'node:path';
 import type { StorePaths } from '../state/paths.js';
 import {
   containerDir, containersDir, listContainerIds, listReservedNames, liveMonitor, liveMonitorIn, nameOwner, readPidFile, readRecord, rebuildRecord,
-  releaseName, removeReservation, reserveName, withSandboxLock, writeRecord, type ContainerRecord,
+  removeReservation, reserveName, withSandboxLock, writeRecord, type ContainerRecord,
 } from '../state/containers.js';
 import { appendEvent } from '../state/events.js';
 import { readJsonIfExists } from '../state/atomic.js';
@@ -204,10 +204,12 @@ function short(id: string): string {
   return id.slice(0, 12);
 }
 
-/** Removes a sandbox's directory and (if it holds it) its name; the event journal hears of it. */
+/**
+ * Removes a sandbox's directory (as `rm` does: renamed away, whatever runs from it
+ * ended) and (if it holds it) its name; the event journal hears of it.
+ */
 async function removeSandboxDir(paths: StorePaths, id: string, name: string | undefined, releaseItsName = true): Promise<void> {
-  if (name && releaseItsName) releaseName(paths, name, id);
-  await removeTree(containerDir(paths, id));
+  await destroySandbox(paths, id, releaseItsName ? name : undefined);
   appendEvent(paths, { type: 'container', action: 'remove', id, ...(name ? { name } : {}), attributes: { reason: 'system check --repair' } });
 }
 
@@ -354,7 +356,7 @@ export async function checkStore(paths: StorePaths, options: CheckOptions = {}):
         await found({ kind: 'unrecorded-monitor', severity: 'problem', path: recordPath, id, ...(rebuilt ? { name: rebuilt.name } : {}),
           detail: `sandbox ${short(id)} runs (monitor ${monitor.pid}) but its record ${how} and config.json cannot rebuild it`,
           action: 'stop it and remove it' },
-        async () => { await destroySandbox(paths, id, rebuilt?.name); return true; });
+        async () => { await removeSandboxDir(paths, id, rebuilt?.name); return true; });
         continue;
       }
       const rest = entries(dir).filter((f) => !TEMP_FILE.test(f) && f !== '.lock' && f !== 'container.json');
@@ -465,6 +467,13 @@ export async function checkStore(paths: StorePaths, options: CheckOptions = {}):
   for (const path of removalsLeft(paths)) {
     const id = basename(path).slice('.removing-'.length);
     const runs = liveMonitorIn(path)?.pid;
+    // The rename that made it set its ctime: a young one may be an `rm` at work right now.
+    let renamedAgo = 0;
+    try { renamedAgo = now - lstatSync(path).ctimeMs; } catch { continue; }
+    if (renamedAgo <= YOUNG_MS) {
+      await found({ kind: 'maybe-in-progress', severity: 'notice', path, id, detail: `sandbox ${short(id)} is being removed (less than ${YOUNG_MS / 1000} s ago)`, action: 'none (check again later)' });
+      continue;
+    }
     await found({ kind: 'half-removed', severity: 'problem', path, id,
       detail: `sandbox ${short(id)} was being removed when its \`rm\` was killed${runs ? ` (it still runs, monitor ${runs})` : ''}`,
       action: runs ? 'stop it and finish removing it' : 'finish removing it' },

@@ -212,11 +212,15 @@ export function writeRecord(paths: StorePaths, record: ContainerRecord): void {
   writeJsonAtomic(join(containerDir(paths, record.id), 'container.json'), rest);
 }
 
-/** Writes config.json, the creation-time part of the record (at create, rename and label). */
+/**
+ * Writes config.json, the creation-time part of the record (at create, rename and
+ * label). Not synced: it is the spare copy, and `run` pays for every write it makes;
+ * container.json, synced, holds the same.
+ */
 export function writeConfig(paths: StorePaths, record: ContainerRecord): void {
   if (record.rebuiltFrom === 'nothing') return;
   const { state: _s, rebuiltFrom: _r, ...config } = record;
-  writeJsonAtomic(configPath(paths, record.id), config);
+  writeJsonAtomic(configPath(paths, record.id), config, false);
 }
 
 /** Writes the record and its creation-time part: for rename and label. */

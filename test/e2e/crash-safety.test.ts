@@ -182,7 +182,6 @@ test('kill -9 of run --rm --name at random moments: nothing keeps running, the n
     for (const [i, name] of names.entries()) {
       const delay = 100 + Math.floor(rand() * 800);
       const r = await killedAfter(root, ['run', '--rm', '--name', name, '--network', 'none', 'bb', 'sleep', '300'], delay);
-      outcomes.push(`${name}: killed at ${delay} ms -> ${r.signal ?? `exit ${r.code}`}`);
       await assertAllKnown(root, `round ${i}`);
       // The foreground sandbox dies with its CLI: nothing of it runs a moment later.
       const id = reservedId(root, name);
@@ -195,6 +194,7 @@ test('kill -9 of run --rm --name at random moments: nothing keeps running, the n
       // and name), one killed before it started is abandoned and gives its name up.
       const listed = (await psAll(root)).filter((e) => e.Names[0] === name);
       assert.ok(listed.every((e) => e.State === 'created'), `round ${i}: only a sandbox killed before it started is left: ${JSON.stringify(listed)}`);
+      outcomes.push(`${name}: killed at ${delay} ms -> ${r.signal ?? `exit ${r.code}`}${listed.length ? ', left created (never started)' : ''}`);
       const again = await runSandbox(['create', '--name', name, '--network', 'none', 'bb', 'true'], { root });
       assert.equal(again.code, 0, `round ${i}: a killed run --rm --name leaves the name free: ${show(again)}`);
       assert.deepEqual((await psAll(root)).filter((e) => e.Names[0] === name).map((e) => e.Id), [again.stdout.trim()], `round ${i}: the abandoned one is gone`);
