@@ -159,12 +159,32 @@ test('kill -9 of run -d at random moments: every sandbox left running is listed,
       }
     }
     t.diagnostic(outcomes.join('\n'));
+
+    // system check reports each sandbox that runs while its record says otherwise (its
+    // run -d was killed before recording the start); --repair records it as running.
+    const unrecorded = (await psAll(root)).filter((e) => e.State === 'running' && recordedStatus(root, e.Id) !== 'running').map((e) => e.Id).sort();
+    t.diagnostic(`${unrecorded.length} running with a record that says otherwise`);
+    const found = await check(root);
+    assert.deepEqual(found.report.problems.filter((p) => p.kind === 'unrecorded-start').map((p) => p.path.split('/').pop()).sort(), unrecorded,
+      JSON.stringify(found.report.problems));
+    await check(root, true);
+    for (const id of unrecorded) assert.equal(recordedStatus(root, id), 'running', `the record of ${id.slice(0, 12)} was repaired`);
+
     await removeEverything(root);
     await assertNothingLeft(root, names);
   } finally {
     await removeEverything(root).catch(() => {});
   }
 });
+
+/** What a sandbox's record says of it. */
+function recordedStatus(root: string, id: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(root, 'data', 'containers', id, 'container.json'), 'utf8')) as { state: { status: string } }).state.status;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The id of the sandbox called `name`, from its reservation. */
 function reservedId(root: string, name: string): string | undefined {
@@ -240,6 +260,28 @@ test('rm -f racing start, either killed at random moments: no sandbox runs that 
     t.diagnostic(outcomes.join('\n'));
     await removeEverything(root);
     await assertNothingLeft(root, names);
+  } finally {
+    await removeEverything(root).catch(() => {});
+  }
+});
+
+test('four starts of one sandbox at once: one monitor, one copy running', async (t) => {
+  if (!requireRootless(t, 'concurrent start')) return;
+  const root = await newStore(t);
+  await importImage(root, await busyboxRootfsTar(), 'bb');
+  try {
+    const created = await runSandbox(['create', '--name', 'once', '--network', 'none', 'bb', 'sleep', '300'], { root });
+    assert.equal(created.code, 0, show(created));
+    const id = created.stdout.trim();
+    const starts = await Promise.all([0, 1, 2, 3].map(() => runSandbox(['start', 'once'], { root })));
+    for (const s of starts) assert.equal(s.code, 0, `each start succeeds (a running one is nothing to do): ${show(s)}`);
+    // Monitors are the processes that have the sandbox's log open.
+    const log = join(root, 'data', 'containers', id, 'ctr.log');
+    const monitors = [...storeProcesses(root)].filter(([, text]) => text.split('\n').includes(log)).map(([pid]) => pid);
+    assert.equal(monitors.length, 1, `one monitor: ${monitors.join(', ')}`);
+    const inits = [...storeProcesses(root).values()].filter((text) => /(^|\n)sleep 300/.test(text));
+    assert.equal(inits.length, 1, 'one copy of the command');
+    assert.equal((await psAll(root)).find((e) => e.Id === id)?.State, 'running');
   } finally {
     await removeEverything(root).catch(() => {});
   }
