@@ -3,8 +3,8 @@
  * `container.json` (written atomically), `config.json` (the part of the record fixed
  * at creation, rewritten only by rename and label: what a damaged container.json is
  * rebuilt from), the `monitor` file of a live sandbox (its monitor's pid and start
- * time, written by the monitor itself before it starts anything), and its writable layer. Names are reserved
- * by creating <data>/names/<name> exclusively, so two racing `run --name x` can never
+ * time, written by the monitor itself before it starts anything), and its writable
+ * layer. Names are reserved by creating <data>/names/<name> exclusively, so two racing `run --name x` can never
  * both win and no store-wide lock is held while a sandbox runs. A sandbox's directory
  * exists before its name is reserved, so a reservation without one is stale; taking
  * a stale one over happens under a short lock, <data>/names/.lock.
@@ -289,10 +289,11 @@ export function readPidFile(paths: StorePaths, id: string): number | undefined {
 }
 
 /**
- * A sandbox's record, or undefined when it has none: not (yet, or any more) written, or
- * unreadable (cut short by a full disk or a crash of the machine). Records are written
- * atomically, so a broken one is rare; it must never break `ps` or `rm` of the others,
- * and `sandbox system check` reports (and with --repair removes) it.
+ * A sandbox's record. One that is unreadable (a full disk, a crash of the machine,
+ * garbage written into it) is rebuilt (rebuildRecord; marked `rebuiltFrom`), so that the
+ * sandbox can still be listed, stopped and removed; `sandbox system check` reports it
+ * and --repair writes it again. Undefined when there is nothing to go on: not (yet, or
+ * any more) written and no monitor runs there.
  */
 export function readRecord(paths: StorePaths, id: string): ContainerRecord | undefined {
   const read = readRecordFile(join(containerDir(paths, id), 'container.json'), id);
@@ -486,9 +487,9 @@ export function exitFilePath(paths: StorePaths, id: string): string {
  * read, change and write a sandbox's record or start it (start, the end of stop,
  * rename, label, `system check --repair`), never for a sandbox's life, never on the
  * path of `run` or `exec`. A lock left by a killed command is stale after 5 s. `rm`
- * takes none: it renames the directory away first (see api/lifecycle.ts), which a
- * holder survives (its lock goes with the directory). What keeps a sandbox from
- * running twice is its monitor's own lock (helpers/launch.c claim_monitor), not this.
+ * takes none: it renames the directory away (see api/lifecycle.ts destroySandbox),
+ * which a holder survives (its lock goes with the directory). What keeps a sandbox
+ * from running twice is its monitor's own lock (helpers/launch.c claim_monitor).
  */
 export async function withSandboxLock<T>(paths: StorePaths, id: string, fn: () => T | Promise<T>, waitMs = 30_000): Promise<T> {
   // Loaded here, not at start-up (see withNamesLock).
