@@ -265,6 +265,39 @@ test('rm -f racing start, either killed at random moments: no sandbox runs that 
   }
 });
 
+test('rm -f returns once the monitor, init, slirp4netns and fuse-overlayfs are gone, even when the record says created', async (t) => {
+  if (!requireRootless(t, 'rm -f waits for every process')) return;
+  const root = await newStore(t);
+  await importImage(root, await busyboxRootfsTar(), 'bb');
+  const env = { SANDBOX_COW: 'fuse' }; // fuse-overlayfs for the root, slirp4netns (the default) for the network
+  try {
+    for (const lie of [false, true]) {
+      const run = await runSandbox(['run', '-d', '--name', 'full', 'bb', 'sleep', '300'], { root, env });
+      assert.equal(run.code, 0, show(run));
+      const id = run.stdout.trim();
+      const commands = () => [...storeProcesses(root).keys()].map((p) => tryRead(`/proc/${p}/cmdline`).split('\0')[0] ?? '');
+      const seen = commands();
+      assert.ok(seen.some((c) => c.endsWith('fuse-overlayfs')) && seen.some((c) => c.endsWith('slirp4netns')), `fuse-overlayfs and slirp4netns run: ${seen.join(', ')}`);
+      if (lie) {
+        // As a run -d killed before it recorded the start leaves it.
+        const file = join(root, 'data', 'containers', id, 'container.json');
+        const record = JSON.parse(readFileSync(file, 'utf8')) as { state: unknown };
+        record.state = { status: 'created' };
+        const w = await asUser('sh', ['-c', 'cat > "$1"', 'sh', file], { root, input: JSON.stringify(record) });
+        assert.equal(w.code, 0, show(w));
+      }
+      const rm = await runSandbox(['rm', '-f', 'full'], { root, env });
+      assert.equal(rm.code, 0, show(rm));
+      // Not `eventually`: rm -f itself waits. (A zombie has no files to show: not listed.)
+      const left = [...storeProcesses(root).keys()];
+      assert.deepEqual(left.map((p) => tryRead(`/proc/${p}/cmdline`).split('\0').join(' ')), [], `nothing runs once rm -f returned${lie ? ' (record said created)' : ''}`);
+      assert.deepEqual(await psAll(root), []);
+    }
+  } finally {
+    await removeEverything(root).catch(() => {});
+  }
+});
+
 test('four starts of one sandbox at once: one monitor, one copy running', async (t) => {
   if (!requireRootless(t, 'concurrent start')) return;
   const root = await newStore(t);
