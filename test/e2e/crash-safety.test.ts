@@ -298,6 +298,30 @@ test('rm -f returns once the monitor, init, slirp4netns and fuse-overlayfs are g
   }
 });
 
+test('a sandbox lock left by a killed command delays start and stop by seconds at most, rm -f not at all', async (t) => {
+  if (!requireRootless(t, 'stale sandbox lock')) return;
+  const root = await newStore(t);
+  await importImage(root, await busyboxRootfsTar(), 'bb');
+  try {
+    const created = await runSandbox(['create', '--name', 'locked', '--network', 'none', 'bb', 'sleep', '300'], { root });
+    assert.equal(created.code, 0, show(created));
+    const lock = join(root, 'data', 'containers', created.stdout.trim(), '.lock');
+    const plant = () => asUser('mkdir', [lock], { root });
+    for (const args of [['start', 'locked'], ['stop', '-t', '1', 'locked']]) {
+      assert.equal((await plant()).code, 0);
+      const r = await runSandbox(args, { root, timeoutMs: 30_000 });
+      assert.equal(r.code, 0, show(r));
+      assert.ok(r.ms < 9000, `${args[0]} waited ${Math.round(r.ms)} ms for a dead command's lock`);
+    }
+    assert.equal((await plant()).code, 0);
+    const rm = await runSandbox(['rm', '-f', 'locked'], { root });
+    assert.equal(rm.code, 0, show(rm));
+    assert.ok(rm.ms < 3000, `rm -f took ${Math.round(rm.ms)} ms`);
+  } finally {
+    await removeEverything(root).catch(() => {});
+  }
+});
+
 test('four starts of one sandbox at once: one monitor, one copy running', async (t) => {
   if (!requireRootless(t, 'concurrent start')) return;
   const root = await newStore(t);
