@@ -249,7 +249,18 @@ export async function startSandbox(paths: StorePaths, ref: string, hooks: RunHoo
         hint: `remove it (sandbox rm ${record.name}); \`sandbox system check\` lists what is damaged`,
       });
     }
-    return startDetached(paths, record, hooks);
+    // Journal first, then act: a start killed after its monitor started leaves a record
+    // that says to look for one (state/status.ts).
+    record.state = { ...record.state, starting: true };
+    writeRecord(paths, record);
+    try {
+      return await startDetached(paths, record, hooks);
+    } catch (err) {
+      const { starting: _, ...rest } = record.state;
+      record.state = rest;
+      try { writeRecord(paths, record); } catch { /* removed meanwhile: the error above is the one to report */ }
+      throw err;
+    }
   });
 }
 

@@ -31,6 +31,11 @@ export interface ContainerState {
   finishedAt?: string;
   exitCode?: number;
   error?: string;
+  /**
+   * Written by `start` before it starts the monitor (journal first, then act): the record
+   * of an exited sandbox is trusted as it is (no monitor looked for) unless this is set.
+   */
+  starting?: boolean;
   /** `created` by a `run --rm`: that process, so that a sandbox it never started can be told abandoned (see isAbandoned). */
   creator?: { pid: number; startTime: number };
 }
@@ -265,13 +270,15 @@ export function parseMonitorFile(text: string): { pid: number; startTime: number
  */
 export function liveMonitorIn(dir: string): MonitorInfo | undefined {
   const file = `${dir}/monitor`;
+  // `ps -a` asks this of every sandbox that is not running: a stat that does not throw
+  // when there is no file (a thrown ENOENT costs Node tens of microseconds).
+  const st = statSync(file, { throwIfNoEntry: false });
+  if (!st) return undefined;
   let text: string;
   try { text = readFileSync(file, 'utf8'); } catch { return undefined; }
   const m = parseMonitorFile(text);
   if (!m || !isSameProcess(m.pid, m.startTime)) return undefined;
-  let since = Date.now();
-  try { since = statSync(file).mtimeMs; } catch { /* ended meanwhile */ }
-  return { ...m, since };
+  return { ...m, since: st.mtimeMs };
 }
 
 export function liveMonitor(paths: StorePaths, id: string): MonitorInfo | undefined {

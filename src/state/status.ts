@@ -33,7 +33,8 @@ export function readExitFile(paths: StorePaths, id: string): ExitFile | undefine
 /**
  * The state a record's sandbox is really in now. Pure but for reading /proc and the
  * sandbox's files. For a running sandbox whose record knows its monitor: the exit file
- * and the monitor's /proc entry, as before; otherwise one more open (of the monitor file).
+ * and the monitor's /proc entry, as before; for an exited one nothing (unless a `start`
+ * marked it `starting`); otherwise one more stat (of the monitor file).
  */
 export function currentState(paths: StorePaths, record: ContainerRecord): ContainerState {
   const s = record.state;
@@ -47,6 +48,9 @@ export function currentState(paths: StorePaths, record: ContainerRecord): Contai
     if (exit) return { ...s, status: 'exited', exitCode: exit.exitCode, finishedAt: exit.finishedAt };
     if (isSameProcess(s.monitorPid, s.monitorStartTime)) return s;
   }
+  // An ended sandbox that nobody is starting: no monitor to look for (what `ps -a` asks
+  // most; `start` marks the record `starting` before it starts the monitor).
+  if (s.status === 'exited' && !s.starting && !record.rebuiltFrom) return s;
   // The record does not say it runs, or its monitor is gone: a monitor it does not know of?
   const monitor = liveMonitorIn(containerDir(paths, record.id));
   if (monitor) {
@@ -73,6 +77,13 @@ export function currentState(paths: StorePaths, record: ContainerRecord): Contai
       const { error: _, ...rest } = s;
       return { ...rest, status: 'exited', exitCode: exit.exitCode, finishedAt: exit.finishedAt };
     }
+  }
+  if (s.starting) {
+    // A `start` that was killed (or failed) before its monitor ran, or whose monitor has
+    // ended since: the exit file has the newer end, if there is one.
+    const { starting: _, ...rest } = s;
+    exit ??= readExitFile(paths, record.id);
+    return exit ? { ...rest, status: 'exited', exitCode: exit.exitCode, finishedAt: exit.finishedAt } : rest;
   }
   return s;
 }

@@ -91,11 +91,26 @@ describe('currentState: a live monitor counts whatever the record says', () => {
     assert.ok(s.startedAt && !Number.isNaN(Date.parse(s.startedAt)));
   });
 
-  it('exited, with a live monitor (a killed `start`): running', async () => {
+  it('exited and marked starting, with a live monitor (a killed `start`): running', async () => {
     const paths = store();
-    const r = await created(paths, 'a', { status: 'exited', exitCode: 0 });
+    const r = await created(paths, 'a', { status: 'exited', exitCode: 0, starting: true });
     claim(paths, r.id);
     assert.equal(currentState(paths, r).status, 'running');
+  });
+
+  it('exited and marked starting, no monitor (the start was killed before it, or failed): exited, the mark gone; the exit file has the newer end', async () => {
+    const paths = store();
+    const r = await created(paths, 'a', { status: 'exited', exitCode: 1, starting: true });
+    assert.deepEqual(currentState(paths, r), { status: 'exited', exitCode: 1 });
+    writeFileSync(exitFilePath(paths, r.id), '{"exitCode":4,"finishedAt":"2026-01-01T00:00:02Z"}\n');
+    assert.deepEqual(currentState(paths, r), { status: 'exited', exitCode: 4, finishedAt: '2026-01-01T00:00:02Z' });
+  });
+
+  it('exited and not marked (what ps -a sees most): trusted as it is, no monitor file looked at', async () => {
+    const paths = store();
+    const r = await created(paths, 'a', { status: 'exited', exitCode: 0 });
+    claim(paths, r.id); // cannot happen (only start starts an exited sandbox, and marks it first)
+    assert.equal(currentState(paths, r).status, 'exited');
   });
 
   it('running with a dead recorded monitor, but a live new one: running with the new one', async () => {
