@@ -49,6 +49,7 @@
 #include <linux/keyctl.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <net/if.h>
 #include <sys/mount.h>
@@ -129,6 +130,8 @@ static struct {
   long log_max_size;      /* rotate to PATH.1 past this many bytes; 0: no limit */
   const char *exit_file;  /* written at the end: {"exitCode":N,"finishedAt":"..."} */
   const char *pid_file;   /* the current init's pid, rewritten at every (re)start */
+  const char *monitor_file; /* "PID STARTTIME": written (and its directory locked) before anything is cloned */
+  const char *release_name, *release_id; /* --rm: the name reservation to remove once the directory is gone */
   pid_t exec_target;      /* exec: join the namespaces of this process (the sandbox's command) */
   int exec_host_net;      /* exec: the sandbox has the host's network namespace (--network host) */
   const char *events_file, *event_id, *event_name; /* where `die` (and restart `start`) events go */
@@ -234,6 +237,8 @@ static void parse_args(int argc, char **argv) {
     else if (!strcmp(o, "--log-max-size")) plan.log_max_size = atol(ARG());
     else if (!strcmp(o, "--exit-file")) plan.exit_file = ARG();
     else if (!strcmp(o, "--pid-file")) plan.pid_file = ARG();
+    else if (!strcmp(o, "--monitor-file")) plan.monitor_file = ARG();
+    else if (!strcmp(o, "--release-name")) { plan.release_name = ARG(); plan.release_id = ARG(); }
     else if (!strcmp(o, "--exec-target")) plan.exec_target = atoi(ARG());
     else if (!strcmp(o, "--exec-host-net")) plan.exec_host_net = 1;
     else if (!strcmp(o, "--events")) { plan.events_file = ARG(); plan.event_id = ARG(); plan.event_name = ARG(); }
@@ -662,6 +667,10 @@ static void run_ops(int rootfd) {
 
 /* ---------- removing the writable layer (init side) ---------- */
 
+/* The names directory and the reservation to release after the cleanup (init side). */
+static int release_dir = -1;
+static const char *release_base;
+
 static void rm_rf_at(int parent, const char *name) {
   struct stat st;
   if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return;
@@ -689,6 +698,22 @@ static void rm_rf_at(int parent, const char *name) {
       usleep(20000);
     }
   } else unlinkat(parent, name, 0);
+}
+
+/* --rm: removes the name reservation `name` (in directory `dirfd`) if it still holds
+ * this sandbox's id (--release-name), once the sandbox's directory is gone: so that a
+ * killed `run --rm --name x` leaves x free. Done by whichever of init and monitor
+ * outlives the other (a kill of the whole process group takes the monitor too). */
+static void release_reservation(int dirfd, const char *name) {
+  char owner[128];
+  int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return;
+  ssize_t n = read(fd, owner, sizeof owner - 1);
+  close(fd);
+  if (n <= 0) return;
+  owner[n] = 0;
+  owner[strcspn(owner, " \t\r\n")] = 0;
+  if (!strcmp(owner, plan.release_id)) unlinkat(dirfd, name, 0);
 }
 
 /* Write ends of the pipes that carry the command's stdout and stderr to the monitor's
@@ -995,6 +1020,15 @@ static void __attribute__((noreturn)) run_init(int sock) {
     cleanup_name = slash + 1;
     cleanup_parent = open(copy, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (cleanup_parent < 0) die("cannot open %s: %s", copy, strerror(errno));
+    if (plan.release_name) {
+      char *names = strdup(plan.release_name);
+      char *s = strrchr(names, '/');
+      if (s && s != names) {
+        *s = 0;
+        release_dir = open(names, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        release_base = s + 1;
+      }
+    }
   }
   if (plan.fuse_overlayfs) {
     /* The monitor mounts fuse-overlayfs into our mount namespace (its daemon stays
@@ -1149,7 +1183,11 @@ static void __attribute__((noreturn)) run_and_wait(int sock, int cleanup_parent,
   while ((w = waitpid(-1, &st, 0)) > 0 || errno == EINTR)
     if (w == child && !child_done) { code = exit_code_of(st); child_done = 1; }
   if (aborted) code = 128 + SIGKILL;
-  if (cleanup_parent >= 0) rm_rf_at(cleanup_parent, cleanup_name);
+  if (cleanup_parent >= 0) {
+    rm_rf_at(cleanup_parent, cleanup_name);
+    if (release_dir >= 0 && faccessat(cleanup_parent, cleanup_name, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+      release_reservation(release_dir, release_base);
+  }
   _exit(code);
 }
 
@@ -1422,6 +1460,65 @@ static void write_pid_file(pid_t pid) {
   rename(tmp, plan.pid_file);
 }
 
+/* The sandbox's directory, opened and flock()ed by its monitor for as long as it lives:
+ * a second monitor of the same sandbox (two `start`s at once) finds it locked and gives
+ * up before cloning anything. */
+static int monitor_lock_fd = -1;
+
+/* Our own start time (field 22 of /proc/self/stat), as src/state/liveness.ts reads it. */
+static unsigned long long own_start_time(void) {
+  char buf[1024];
+  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  char *p = strrchr(buf, ')');
+  if (!p) return 0;
+  p += 2; /* field 3 */
+  for (int field = 3; field < 22 && p; field++) { p = strchr(p, ' '); if (p) p++; }
+  return p ? strtoull(p, NULL, 10) : 0;
+}
+
+/* The monitor's first act (--monitor-file DIR/monitor): makes itself discoverable in the
+ * sandbox's directory before it starts anything, so that every command finds it whatever
+ * the record says (the CLI that started it may be killed at any moment). Takes the
+ * directory's lock (one monitor per sandbox), writes "PID STARTTIME" atomically, then
+ * checks that the directory still has its name: `rm` renames it away before it looks for
+ * a monitor, so either rm sees this file or we see the rename and give up. */
+static void claim_monitor(void) {
+  if (!plan.monitor_file) return;
+  char dir[PATH_MAX], tmp[PATH_MAX], body[64];
+  snprintf(dir, sizeof dir, "%s", plan.monitor_file);
+  char *slash = strrchr(dir, '/');
+  if (!slash || slash == dir) die("internal: bad monitor file %s", plan.monitor_file);
+  *slash = 0;
+  monitor_lock_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (monitor_lock_fd < 0) die_hint("list them with `sandbox ps -a`", "the sandbox was removed (%s)", strerror(errno));
+  if (flock(monitor_lock_fd, LOCK_EX | LOCK_NB) < 0) {
+    if (errno == EWOULDBLOCK) die_hint("stop it first (`sandbox stop`), or wait for it to end", "the sandbox is already running");
+    die("cannot lock the sandbox's directory: %s", strerror(errno));
+  }
+  snprintf(tmp, sizeof tmp, "%s.tmp", plan.monitor_file);
+  int n = snprintf(body, sizeof body, "%d %llu\n", (int)getpid(), own_start_time());
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0 || write_all(fd, body, (size_t)n) < 0 || close(fd) < 0 || rename(tmp, plan.monitor_file) < 0)
+    die_hint("list them with `sandbox ps -a`", "cannot record the sandbox's monitor in %s: %s", dir, strerror(errno));
+  struct stat by_fd, by_name;
+  if (fstat(monitor_lock_fd, &by_fd) < 0 || stat(dir, &by_name) < 0 || by_fd.st_ino != by_name.st_ino || by_fd.st_dev != by_name.st_dev)
+    die_hint("list them with `sandbox ps -a`", "the sandbox was removed");
+}
+
+/* The monitor's last act: it is not to be found any more (a `--rm` sandbox whose
+ * directory is gone also gives back its name, so that a killed `run --rm --name x`
+ * leaves x free). */
+static void release_monitor(void) {
+  if (plan.monitor_file) unlink(plan.monitor_file);
+  if (plan.release_name && plan.cleanup && access(plan.cleanup, F_OK) < 0 && errno == ENOENT)
+    release_reservation(AT_FDCWD, plan.release_name);
+}
+
 static int stop_requested = 0;
 static struct timespec terminal_sig_at[_NSIG];
 
@@ -1646,6 +1743,7 @@ int main(int argc, char **argv) {
     status("{\"exit_code\":%d}", code);
     return code;
   }
+  claim_monitor();
   if (plan.log_path) log_open();
 
   /* Runs the sandbox, and again while its restart policy says so (Docker's rules: never
@@ -1663,6 +1761,7 @@ int main(int argc, char **argv) {
       (plan.restart == 2 || (plan.restart == 1 && code != 0 && (plan.restart_max == 0 || restarts < plan.restart_max)));
     if (!again) {
       write_exit_file(code);
+      release_monitor();
       status("{\"exit_code\":%d}", code);
       return code;
     }
@@ -1685,6 +1784,7 @@ int main(int argc, char **argv) {
     }
     if (stop_requested) {
       write_exit_file(code);
+      release_monitor();
       status("{\"exit_code\":%d}", code);
       return code;
     }
@@ -1723,6 +1823,7 @@ static int run_once(int sfd) {
   }
   if (init == 0) {
     close(sv[0]);
+    if (monitor_lock_fd >= 0) close(monitor_lock_fd); /* no handle on a host directory inside */
     if (out.fd >= 0) { close(out.fd); close(err.fd); }
     if (log_fd >= 0) close(log_fd);
     run_init(sv[1]);

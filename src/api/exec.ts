@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { containerDir, findContainer, type ContainerRecord } from '../state/containers.js';
+import { currentState } from '../state/status.js';
 import { appendEvent } from '../state/events.js';
 import { buildEnv, type ImageRunConfig } from '../runtime/plan.js';
 import { effectiveCapabilities } from '../runtime/capabilities.js';
@@ -85,8 +86,14 @@ export async function execInSandbox(paths: StorePaths, ref: string, req: ExecReq
   const record = findContainer(paths, ref);
   // Cheaper than currentState (no exit file): a sandbox that has ended has no command left
   // for commandPid to find; the monitor's start time guards against a reused init pid.
+  // Only when the record does not say it runs (its start was killed before recording
+  // it) does its monitor file tell.
   const { status, monitorPid, monitorStartTime } = record.state;
-  if (status !== 'running' || (monitorPid !== undefined && !isSameProcess(monitorPid, monitorStartTime))) throw notRunning(record);
+  if (status !== 'running' || (monitorPid !== undefined && !isSameProcess(monitorPid, monitorStartTime))) {
+    const state = currentState(paths, record);
+    if (state.status !== 'running') throw notRunning(record);
+    record.state = state;
+  }
   const image = record.imageConfig ?? hooks.imageOf?.(paths, record);
   if (!image) return undefined;
   const args = execArgs(record, image, req, commandPid(paths, record));

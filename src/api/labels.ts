@@ -1,12 +1,12 @@
 /**
  * Changing a sandbox's labels after it was created (`sandbox label NAME k=v k2= k3-`).
- * The record is re-read and rewritten atomically under a short per-sandbox lock (on its
- * directory), so two label changes at once cannot lose one another's work; a `label`
- * event carrying the labels as they now are goes to the journal.
+ * The record (and config.json, its creation-time part) is re-read and rewritten
+ * atomically under the sandbox's short lock (state/containers.ts withSandboxLock), so
+ * two label changes at once cannot lose one another's work; a `label` event carrying
+ * the labels as they now are goes to the journal.
  */
-import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
-import { containerDir, findContainer, readRecord, writeRecord, type ContainerRecord } from '../state/containers.js';
+import { findContainer, readRecord, withSandboxLock, writeRecordAndConfig, type ContainerRecord } from '../state/containers.js';
 import { appendEvent } from '../state/events.js';
 import type { StorePaths } from '../state/paths.js';
 
@@ -53,34 +53,6 @@ export function applyLabelChanges(labels: Readonly<Record<string, string>>, chan
   return out;
 }
 
-/** Runs `fn` holding the sandbox's lock: <sandbox dir>/.lock, a few seconds at most. */
-export async function withSandboxLock<T>(paths: StorePaths, id: string, fn: () => T | Promise<T>): Promise<T> {
-  // Loaded here, not at start-up (see src/state/containers.ts).
-  const { default: lockfile } = await import('proper-lockfile');
-  const dir = containerDir(paths, id);
-  let release: () => Promise<void>;
-  try {
-    release = await lockfile.lock(dir, {
-      lockfilePath: join(dir, '.lock'),
-      retries: { retries: 60, minTimeout: 5, maxTimeout: 100 },
-      stale: 5_000,
-      realpath: false,
-    });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new SandboxError(`no such sandbox: ${id.slice(0, 12)} (it was removed)`, { hint: 'list them with `sandbox ps -a`' });
-    if (code === 'ELOCKED') {
-      throw new SandboxError(`sandbox ${id.slice(0, 12)} is busy (another command holds its lock)`, { hint: 'try again in a moment', cause: err });
-    }
-    throw err;
-  }
-  try {
-    return await fn();
-  } finally {
-    try { await release(); } catch { /* the directory went away with its lock (rm): nothing to release */ }
-  }
-}
-
 /**
  * Sets and removes labels of the sandbox `ref` (name, id or id prefix); returns the
  * record as written.
@@ -93,7 +65,7 @@ export async function updateLabels(paths: StorePaths, ref: string, changes: read
     const labels = applyLabelChanges(current.request.labels ?? {}, changes);
     const next: ContainerRecord = { ...current, request: { ...current.request, labels } };
     try {
-      writeRecord(paths, next);
+      writeRecordAndConfig(paths, next);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new SandboxError(`no such sandbox: ${ref} (it was removed)`, { hint: 'list them with `sandbox ps -a`' });

@@ -1,41 +1,28 @@
 /**
- * The lifecycle of recorded sandboxes: what state each is really in, and stop, kill,
- * start, rm. The record says what we did; the exit file (written by the monitor) and
- * the liveness of the monitor say what happened since: a sandbox whose monitor died
- * behind our back (kill -9, reboot) shows as exited with an error, never as running.
+ * The lifecycle of recorded sandboxes: what state each is really in (state/status.ts),
+ * and stop, kill, start, rm. Every one of them finds a sandbox's live monitor through
+ * the monitor's own file, whatever the record says; `start` runs under the sandbox's
+ * lock (and the monitor itself refuses to be a second one); `rm` renames the directory
+ * away first, then ends whatever monitor it holds and waits for its processes, then
+ * removes it: so no interleaving of these commands, or a kill -9 of any of them, leaves
+ * a process the store does not know.
  */
-import { existsSync } from 'node:fs';
+import { readFileSync, readdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
-import { readJsonIfExists } from '../state/atomic.js';
 import {
-  containerDir, exitFilePath, findContainer, listRecords, readRecord, releaseName, reserveName, writeRecord,
-  type ContainerRecord, type ContainerState,
+  containerDir, containersDir, findContainer, listRecords, liveMonitorIn, readRecord, releaseName, reserveName,
+  withSandboxLock, writeRecord, writeRecordAndConfig, type ContainerRecord, type ContainerState, type MonitorInfo,
 } from '../state/containers.js';
-import { isSameProcess } from '../state/liveness.js';
+import { isSameProcess, processStartTime } from '../state/liveness.js';
+import { currentState } from '../state/status.js';
 import { appendEvent } from '../state/events.js';
 import { removeTree } from '../runtime/userns.js';
 import { startDetached, type RunHooks } from './run.js';
 import { removeAnonymousVolumes } from './volumes.js';
 
-interface ExitFile {
-  exitCode: number;
-  finishedAt: string;
-}
-
-/** The state a record's sandbox is really in now. Pure but for reading /proc and the exit file. */
-export function currentState(paths: StorePaths, record: ContainerRecord): ContainerState {
-  const s = record.state;
-  if (s.status !== 'running') return s;
-  const exit = readJsonIfExists<ExitFile>(exitFilePath(paths, record.id));
-  if (exit) return { ...s, status: 'exited', exitCode: exit.exitCode, finishedAt: exit.finishedAt };
-  if (s.monitorPid === undefined) {
-    // A foreground sandbox: its CLI process writes the end; the init's liveness is all we have.
-    return existsSync(`/proc/${s.pid}`) ? s : { ...s, status: 'exited', error: 'the sandbox ended without recording how' };
-  }
-  if (isSameProcess(s.monitorPid, s.monitorStartTime)) return s;
-  return { ...s, status: 'exited', exitCode: 255, error: 'the sandbox monitor died (killed, or the machine rebooted)' };
-}
+export { currentState } from '../state/status.js';
 
 export interface SandboxView {
   record: ContainerRecord;
@@ -77,6 +64,60 @@ async function waitUntilEnded(paths: StorePaths, record: ContainerRecord, ms: nu
 const SIG_STOP_REQUEST = 40;
 const SIG_KILL_REQUEST = 41;
 
+/** A process and its start time: a pid alone may be reused. */
+interface Proc {
+  pid: number;
+  startTime: number;
+}
+
+/** The children of `pid` (init, slirp4netns, fuse-overlayfs for a monitor). */
+function childrenOf(pid: number): Proc[] {
+  let text = '';
+  try { text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8'); } catch { return []; }
+  const out: Proc[] = [];
+  for (const word of text.split(' ')) {
+    const child = Number(word);
+    const startTime = child > 0 ? processStartTime(child) : undefined;
+    if (startTime !== undefined) out.push({ pid: child, startTime });
+  }
+  return out;
+}
+
+async function until(done: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (done()) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(20);
+  }
+}
+
+function signal(pid: number, sig: number | NodeJS.Signals): void {
+  try { process.kill(pid, sig); } catch { /* gone already */ }
+}
+
+/**
+ * Ends the monitor of the sandbox directory `dir` (if one lives) and everything it
+ * started, and waits until they are gone: its kill request first (it kills the init,
+ * so everything inside, stops fuse-overlayfs and slirp4netns and reaps them), SIGKILL
+ * to it and its children if it has not ended in 3 s. For `rm` and `system check --repair`.
+ * Returns whether nothing of it is left.
+ */
+export async function endMonitor(dir: string, known?: MonitorInfo): Promise<boolean> {
+  const monitor = known ?? liveMonitorIn(dir);
+  if (!monitor) return true;
+  const alive = (p: Proc) => isSameProcess(p.pid, p.startTime);
+  const procs: Proc[] = [monitor, ...childrenOf(monitor.pid)];
+  signal(monitor.pid, SIG_KILL_REQUEST);
+  if (!(await until(() => !alive(monitor), 3000))) {
+    for (const c of childrenOf(monitor.pid)) if (!procs.some((p) => p.pid === c.pid)) procs.push(c);
+    signal(monitor.pid, 'SIGKILL');
+    // SIGKILL from outside the sandbox's pid namespace ends its init and all inside.
+    for (const p of procs) if (alive(p)) signal(p.pid, 'SIGKILL');
+  }
+  return until(() => !procs.some(alive), 5000);
+}
+
 /**
  * Delivers `signal` to a running sandbox. A detached one is signalled through its
  * monitor, which knows the current init across restarts (SIGKILL becomes its kill
@@ -117,12 +158,13 @@ export async function stopSandbox(paths: StorePaths, ref: string, timeoutSec = 1
   signalSandbox(record, state, viaMonitor ? SIG_STOP_REQUEST : record.request.stopSignal ?? 15);
   if (!(await waitUntilEnded(paths, record, timeoutSec * 1000))) {
     // SIGKILL from outside the sandbox's pid namespace ends its init, and so everything in it.
-    signalSandbox(record, state, 9);
+    const now = currentState(paths, record);
+    if (now.status === 'running') signalSandbox(record, now, 9);
     await waitUntilEnded(paths, record, 5000);
   }
-  settle(paths, record);
+  const settled = await settle(paths, record.id);
   appendEvent(paths, { type: 'container', action: 'stop', id: record.id, name: record.name });
-  return record;
+  return settled ?? record;
 }
 
 /** `restart`: stop (if running), then start again. */
@@ -153,46 +195,120 @@ export async function waitSandbox(paths: StorePaths, ref: string): Promise<numbe
 
 /** `rename`: the new name is reserved before the old one is released, so neither is ever free to a racer by mistake. */
 export async function renameSandbox(paths: StorePaths, ref: string, newName: string): Promise<ContainerRecord> {
-  const record = findContainer(paths, ref);
-  const oldName = record.name;
-  if (newName === oldName) return record;
-  await reserveName(paths, newName, record.id);
-  record.name = newName;
-  writeRecord(paths, record);
-  releaseName(paths, oldName, record.id);
-  appendEvent(paths, { type: 'container', action: 'rename', id: record.id, name: newName, attributes: { oldName } });
-  return record;
+  const { id } = findContainer(paths, ref);
+  return withSandboxLock(paths, id, async () => {
+    const record = readRecord(paths, id);
+    if (!record) throw new SandboxError(`no such sandbox: ${ref} (it was removed)`, { hint: 'list them with `sandbox ps -a`' });
+    const oldName = record.name;
+    if (newName === oldName) return record;
+    await reserveName(paths, newName, record.id);
+    record.name = newName;
+    record.state = currentState(paths, record);
+    writeRecordAndConfig(paths, record);
+    releaseName(paths, oldName, record.id);
+    appendEvent(paths, { type: 'container', action: 'rename', id: record.id, name: newName, attributes: { oldName } });
+    return record;
+  });
 }
 
-/** Writes what the exit file says into the record, so the record alone tells the end. */
-function settle(paths: StorePaths, record: ContainerRecord): void {
-  const state = currentState(paths, record);
-  if (state.status !== record.state.status && existsSync(containerDir(paths, record.id))) {
-    record.state = state;
-    writeRecord(paths, record);
+/**
+ * Writes what the sandbox's files say (the exit file, a monitor the record does not
+ * know) into its record, re-read under its lock, so the record alone tells the state; a
+ * record rebuilt from config.json is written whole again. Returns the record, or
+ * undefined when the sandbox is gone.
+ */
+async function settle(paths: StorePaths, id: string): Promise<ContainerRecord | undefined> {
+  try {
+    return await withSandboxLock(paths, id, () => {
+      const record = readRecord(paths, id);
+      if (!record) return undefined;
+      const state = currentState(paths, record);
+      if (state.status !== record.state.status || state.monitorPid !== record.state.monitorPid || record.rebuiltFrom) {
+        record.state = state;
+        writeRecord(paths, record);
+      }
+      return record;
+    });
+  } catch (err) {
+    if (err instanceof SandboxError && /it was removed/.test(err.message)) return undefined;
+    throw err;
   }
 }
 
 /** `start`: an exited (or created) sandbox runs again, same writable layer, same config. */
 export async function startSandbox(paths: StorePaths, ref: string, hooks: RunHooks = {}): Promise<ContainerRecord> {
-  const record = findContainer(paths, ref);
-  if (currentState(paths, record).status === 'running') return record;
-  return startDetached(paths, record, hooks);
+  const { id } = findContainer(paths, ref);
+  // Under the lock, so two starts never both start it (its monitor would refuse the second anyway).
+  return withSandboxLock(paths, id, async () => {
+    const record = readRecord(paths, id);
+    if (!record) throw new SandboxError(`no such sandbox: ${ref} (it was removed)`, { hint: 'list them with `sandbox ps -a`' });
+    const state = currentState(paths, record);
+    if (state.status === 'running') return { ...record, state };
+    if (record.rebuiltFrom === 'nothing') {
+      throw new SandboxError(`cannot start sandbox ${record.name}: its record (${containerDir(paths, id)}/container.json) is damaged and cannot be rebuilt`, {
+        hint: `remove it (sandbox rm ${record.name}); \`sandbox system check\` lists what is damaged`,
+      });
+    }
+    // Journal first, then act: a start killed after its monitor started leaves a record
+    // that says to look for one (state/status.ts).
+    record.state = { ...record.state, starting: true };
+    writeRecord(paths, record);
+    try {
+      return await startDetached(paths, record, hooks);
+    } catch (err) {
+      const { starting: _, ...rest } = record.state;
+      record.state = rest;
+      try { writeRecord(paths, record); } catch { /* removed meanwhile: the error above is the one to report */ }
+      throw err;
+    }
+  });
 }
 
-/** `rm`: removes a sandbox that is not running (with `force`, stops it first with SIGKILL). */
+/**
+ * Removes a sandbox's directory and everything running from it. Its monitor, if one
+ * lives, is ended and waited for where every command finds it; then the directory is
+ * renamed away (to <data>/containers/.removing-<id>), so a monitor that starts from now
+ * on finds it gone and gives up, and one that started in between (a racing `start`)
+ * is ended too; then the name goes and the directory is removed. A kill -9 at any point
+ * leaves the sandbox as it was (listed, maybe ended), or a `.removing-` directory with
+ * nothing running in it (short of a start that slipped in between the two steps) that
+ * `system check --repair` finishes. For `rm` and `system check --repair`.
+ */
+export async function destroySandbox(paths: StorePaths, id: string, name: string | undefined, state?: ContainerState): Promise<void> {
+  const stuck = () => new SandboxError(`cannot remove sandbox ${name ?? id.slice(0, 12)}: its processes do not end`, { hint: 'run `sandbox system check --repair` in a moment' });
+  if (!(await endMonitor(containerDir(paths, id)))) throw stuck();
+  const away = join(containersDir(paths), `.removing-${id}`);
+  try {
+    renameSync(containerDir(paths, id), away);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new SandboxError(`no such sandbox: ${id.slice(0, 12)} (it was removed)`, { hint: 'list them with `sandbox ps -a`' });
+    throw err;
+  }
+  if (!(await endMonitor(away))) throw stuck();
+  // A foreground sandbox of an older version has no monitor file: its init, directly.
+  if (state?.status === 'running' && state.monitorPid === undefined && state.pid) signal(state.pid, 'SIGKILL');
+  if (name) releaseName(paths, name, id);
+  await removeTree(away);
+}
+
+/** Sandbox directories whose removal was killed half-way (see destroySandbox). */
+export function removalsLeft(paths: StorePaths): string[] {
+  try {
+    return readdirSync(containersDir(paths)).filter((e) => /^\.removing-[a-f0-9]{64}$/.test(e)).map((e) => join(containersDir(paths), e));
+  } catch {
+    return [];
+  }
+}
+
+/** `rm`: removes a sandbox that is not running (with `force`, a running one too: it is killed first). */
 /** With `volumes` (`rm -v`), its anonymous volumes go too; named ones stay. */
 export async function removeSandbox(paths: StorePaths, ref: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<ContainerRecord> {
   const record = findContainer(paths, ref);
-  if (currentState(paths, record).status === 'running') {
-    if (!options.force) {
-      throw new SandboxError(`cannot remove sandbox ${record.name}: it is running`, { hint: `stop it first (sandbox stop ${record.name}) or use rm -f` });
-    }
-    await stopSandbox(paths, ref, 0);
+  const state = currentState(paths, record);
+  if (state.status === 'running' && !options.force) {
+    throw new SandboxError(`cannot remove sandbox ${record.name}: it is running`, { hint: `stop it first (sandbox stop ${record.name}) or use rm -f` });
   }
-  // The name goes first: a half-removed sandbox then no longer blocks its name.
-  releaseName(paths, record.name, record.id);
-  await removeTree(containerDir(paths, record.id));
+  await destroySandbox(paths, record.id, record.name, state);
   if (options.volumes) await removeAnonymousVolumes(paths, record.request);
   appendEvent(paths, { type: 'container', action: 'remove', id: record.id, name: record.name });
   return record;

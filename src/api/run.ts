@@ -10,7 +10,8 @@ import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { ensureStoreDir } from '../state/store-dirs.js';
 import {
-  createContainer, containerDir, exitFilePath, logPath, newContainerId, releaseName, writeRecord, type ContainerRecord,
+  createContainer, containerDir, exitFilePath, logPath, monitorFilePath, nameFilePath, newContainerId, pidFilePath, releaseName,
+  writeRecord, type ContainerRecord,
 } from '../state/containers.js';
 import { processStartTime } from '../state/liveness.js';
 import { appendEvent, eventsPath } from '../state/events.js';
@@ -129,7 +130,7 @@ async function prepareLaunch(
   const maps = userIdMaps();
   if (maps.degraded) hooks.warn?.(`only your own user id is mapped into the sandbox: ${maps.degraded}`);
   const dirs = sandboxDirs(containerDir(paths, record.id));
-  for (const d of dirsToCreate(root, dirs, !!fuseOverlayfs)) mkdirSync(d, { recursive: true });
+  for (const d of dirsToCreate(root, dirs, !!fuseOverlayfs)) mkdirUnder(dirs.container, d);
   writeFileSync(dirs.hosts, hostsFile(hostname, request.network === 'host' ? readFileSync('/etc/hosts', 'utf8') : undefined));
   writeFileSync(dirs.hostname, `${hostname}\n`);
   writeFileSync(dirs.resolvConf, resolvConfFor(request));
@@ -137,13 +138,35 @@ async function prepareLaunch(
     request: realBindSources(request), image, root, dirs, hostname,
     uidMaps: maps.uid, gidMaps: maps.gid, ...(maps.tools ? { mapTools: maps.tools } : {}),
     capabilities: effectiveCapabilities(request.capAdd, request.capDrop),
-    pidFile: join(dirs.container, 'pid'),
+    pidFile: pidFilePath(paths, record.id),
+    monitorFile: monitorFilePath(paths, record.id),
+    releaseName: { file: nameFilePath(paths, record.name), id: record.id },
     events: { file: eventsPath(paths), id: record.id, name: record.name },
     ...extras,
     ...(slirp4netns ? { slirp4netns } : {}),
     ...(fuseOverlayfs ? { fuseOverlayfs } : {}),
   });
   return { helper, args };
+}
+
+/**
+ * Creates `path` and its parents below `base`, never `base` itself: a sandbox whose
+ * directory `rm` took away meanwhile must not get a new one (a start would then run
+ * from a directory no record describes).
+ */
+function mkdirUnder(base: string, path: string): void {
+  const rest = path.slice(base.length + 1).split('/');
+  let dir = base;
+  for (const part of rest) {
+    dir = `${dir}/${part}`;
+    try {
+      mkdirSync(dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new SandboxError('the sandbox was removed while it was being started', { hint: 'list them with `sandbox ps -a`' });
+      if (code !== 'EEXIST') throw err;
+    }
+  }
 }
 
 function withImageDefaults(request: RunRequest, image: ImageRunConfig): RunRequest {
@@ -157,11 +180,17 @@ function withImageDefaults(request: RunRequest, image: ImageRunConfig): RunReque
 
 /** Validates the request and writes the sandbox's first record (status `created`); `create` stops here. */
 export async function createSandbox(paths: StorePaths, request: RunRequest, hooks: RunHooks = {}): Promise<ContainerRecord> {
-  return (await recordSandbox(paths, request, hooks)).record;
+  return (await recordSandbox(paths, request, hooks, false)).record;
 }
 
-/** createSandbox, also handing back the root it resolved, so that a first start need not resolve it again. */
-async function recordSandbox(paths: StorePaths, request: RunRequest, hooks: RunHooks): Promise<{ record: ContainerRecord; root: ResolvedRoot }> {
+/**
+ * createSandbox, also handing back the root it resolved, so that a first start need not
+ * resolve it again. `startsNow` (run, not create): a `--rm` record names this process as
+ * its creator, so that one it never got to start is known to be abandoned (isAbandoned).
+ */
+async function recordSandbox(
+  paths: StorePaths, request: RunRequest, hooks: RunHooks, startsNow = true,
+): Promise<{ record: ContainerRecord; root: ResolvedRoot }> {
   if (request.network === 'pasta') {
     throw new SandboxError('--network pasta is not available yet', {
       hint: 'use --network slirp4netns (the default), none (loopback only) or host',
@@ -184,7 +213,7 @@ async function recordSandbox(paths: StorePaths, request: RunRequest, hooks: RunH
     command,
     hostname: request.hostname ?? id.slice(0, 12),
     request: resolved,
-    state: { status: 'created' },
+    state: { status: 'created', ...(request.remove && startsNow ? { creator: { pid: process.pid, startTime: processStartTime(process.pid) ?? 0 } } : {}) },
     imageConfig: { env: image.env, ...(image.user ? { user: image.user } : {}), ...(image.workingDir ? { workingDir: image.workingDir } : {}) },
   };
   buildEnv(image, resolved, record.hostname); // an environment over a kernel limit is refused before anything is kept
@@ -255,7 +284,12 @@ export async function runForeground(paths: StorePaths, request: RunRequest, hook
         ...record.state, status: 'exited', exitCode, finishedAt: new Date().toISOString(),
         ...(started ? {} : { error: 'the sandbox could not be set up' }),
       };
-      writeRecord(paths, record);
+      try {
+        writeRecord(paths, record);
+      } catch (err) {
+        // Removed meanwhile (`rm -f`, which ended it): nothing to record.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || existsSync(containerDir(paths, record.id))) throw err;
+      }
     }
   } finally {
     if (request.remove) await removeLeftovers(paths, record);
@@ -287,11 +321,13 @@ export async function startDetached(
     monitorStartTime: processStartTime(started.monitorPid),
     startedAt: new Date().toISOString(),
   };
-  // A --rm sandbox that already ended has removed its directory (maybe while we write): nothing to record.
+  // A --rm sandbox that already ended is removing its directory (its init empties it
+  // while we write, so our temp file may vanish before the directory does), as is one
+  // that `rm -f` took away: nothing to record.
   try {
     writeRecord(paths, record);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || existsSync(dir)) throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || (!record.request.remove && existsSync(dir))) throw err;
   }
   appendEvent(paths, { type: 'container', action: 'start', id: record.id, name: record.name });
   return record;
@@ -306,7 +342,7 @@ export async function runDetached(paths: StorePaths, request: RunRequest, hooks:
     if (request.remove) await removeLeftovers(paths, record);
     else {
       record.state = { status: 'exited', exitCode: err instanceof SandboxError ? err.exitCode : 125, finishedAt: new Date().toISOString(), error: err instanceof Error ? err.message : String(err) };
-      writeRecord(paths, record);
+      try { writeRecord(paths, record); } catch { /* removed meanwhile: the error above is the one to report */ }
     }
     throw err;
   }

@@ -9,17 +9,24 @@
  *   the names lock, exactly as a take-over would;
  * - a reservation for a sandbox whose record holds another name (a `rename` killed
  *   half-way), older than YOUNG_MS;
- * - a sandbox directory with no (or an unreadable) record: a `run` killed between
- *   mkdir and the first record, an `rm` killed half-way. Removed unless a live process
- *   uses it; an empty one younger than YOUNG_MS may be being created right now and is
- *   only reported;
+ * - a sandbox whose container.json is damaged (or missing) but whose config.json is
+ *   readable: rebuilt from config.json and the monitor's files, running or not;
+ * - one whose config.json is unreadable too while its monitor runs: stopped (monitor,
+ *   init, slirp4netns, fuse-overlayfs) and removed, since nothing says what it is;
+ * - a sandbox directory with no (or an unreadable) record and no monitor: a `run`
+ *   killed between mkdir and the first record. Removed unless a live process uses it;
+ *   an empty one younger than YOUNG_MS may be being created right now and is only reported;
+ * - a `containers/.removing-ID` directory (an `rm` killed half-way): whatever still
+ *   runs from it is ended, then it is removed;
  * - a record without its name (killed between record and reservation, or an `rm`
  *   killed after releasing the name): finished off, i.e. removed;
  * - a record saying `running` whose monitor is dead and left no exit file (kill -9 of
  *   the monitor, a reboot): rewritten as exited with an error;
- * - a record saying `created` or `exited` while its monitor runs (a `run -d` or `start`
- *   killed after the monitor started, before it recorded so): adopted (recorded as
- *   running, with the monitor's pid and start time);
+ * - a record saying `created` or `exited` (or naming another, dead, monitor) while a
+ *   monitor runs it, as its `monitor` file says (a `run -d` or `start` killed after the
+ *   monitor started, before it recorded so): every command already treats it as
+ *   running; the record is adopted (rewritten as running, with the monitor's pid and
+ *   start time), not stopped: the user asked for it to run;
  * - a `--rm` sandbox that ended (or never started) and still has its directory;
  * - a top directory of the store (data, runtime, config, cache) that others can enter,
  *   left so by an older version or a chmod: closed (0700), see state/store-dirs.ts. One
@@ -43,10 +50,9 @@ import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, rmSync,
 import { basename, join } from 'node:path';
 import type { StorePaths } from '../state/paths.js';
 import {
-  containerDir, containersDir, listContainerIds, listReservedNames, nameOwner, readRecord, releaseName, removeReservation,
-  reserveName, writeRecord, type ContainerRecord,
+  containerDir, containersDir, listContainerIds, listReservedNames, liveMonitor, liveMonitorIn, nameOwner, readPidFile, readRecord, rebuildRecord,
+  removeReservation, reserveName, withSandboxLock, writeRecord, type ContainerRecord,
 } from '../state/containers.js';
-import { processStartTime } from '../state/liveness.js';
 import { inspectStoreDirs, octal, repairStoreDir, storeDirError } from '../state/store-dirs.js';
 import { appendEvent } from '../state/events.js';
 import { blobPath, blobsDir, hasBlob, verifyBlob } from '../images/blobs.js';
@@ -55,8 +61,7 @@ import { imageFiles, imageIndexBackupPath, imageIndexPath, readImageIndex, repai
 import { treeSizes } from '../runtime/tree-size.js';
 import { listVolumeNames, leftoverRemovals, volumeDir, volumesDir, volumesOfRequest } from '../state/volumes.js';
 import { removeTree } from '../runtime/userns.js';
-import { currentState, listSandboxes, removeSandbox } from './lifecycle.js';
-import { withSandboxLock } from './labels.js';
+import { currentState, destroySandbox, endMonitor, listSandboxes, removalsLeft, removeSandbox } from './lifecycle.js';
 
 /** A sandbox directory, record or reservation younger than this may be being created right now. */
 export const YOUNG_MS = 10_000;
@@ -69,7 +74,7 @@ export type ProblemKind =
   | 'stale-name' | 'orphan-name' | 'no-record' | 'unreadable-record' | 'half-created' | 'half-removed' | 'name-lost'
   | 'dead-monitor' | 'unrecorded-start' | 'ended-rm' | 'temp-file' | 'stale-lock' | 'volume-removal'
   | 'maybe-in-progress' | 'corrupt-blob' | 'broken-image' | 'damaged-index' | 'index-loss' | 'index-backup'
-  | 'open-store-dir' | 'foreign-store-dir' | GarbageKind;
+  | 'damaged-record' | 'unrecorded-monitor' | 'open-store-dir' | 'foreign-store-dir' | GarbageKind;
 
 export interface StoreProblem {
   kind: ProblemKind;
@@ -168,34 +173,6 @@ function sandboxNeedle(id: string): string {
   return `containers/${id}`;
 }
 
-/**
- * The monitor of a sandbox whose record does not say so: the sandbox-launch process
- * outside the namespaces (in our mount namespace) that has the sandbox's log open. Its
- * exe is the sealed copy it runs from, /memfd:sandbox-launch (see helpers/sealed.h).
- * With its pid and start time, and the current init's pid (from <dir>/pid, which the
- * monitor keeps), the sandbox can be recorded as running.
- */
-function findMonitor(paths: StorePaths, scan: ProcessScan, id: string): { monitorPid: number; monitorStartTime: number; pid: number } | undefined {
-  const ourNs = tryReadlink('/proc/self/ns/mnt');
-  const log = join(containerDir(paths, id), 'ctr.log');
-  for (const pid of pidsUsing(scan, sandboxNeedle(id))) {
-    if (!/\/(memfd:)?sandbox-launch( \(deleted\))?$/.test(scan.exe.get(pid) ?? '') || scan.mntNs.get(pid) !== ourNs) continue;
-    if (!(scan.refs.get(pid) ?? '').split('\n').some((l) => l === log || l.startsWith(`${log}.`))) continue;
-    const monitorStartTime = processStartTime(pid);
-    const initPid = Number(tryRead(join(containerDir(paths, id), 'pid')).trim());
-    if (monitorStartTime === undefined || !Number.isInteger(initPid) || initPid <= 0) continue;
-    return { monitorPid: pid, monitorStartTime, pid: initPid };
-  }
-  return undefined;
-}
-
-/** When a process started, in ms since the epoch: boot time plus its start time in clock ticks (USER_HZ, 100 on Linux). */
-function startedAtMs(pid: number): number | undefined {
-  const ticks = processStartTime(pid);
-  const btime = /^btime (\d+)$/m.exec(tryRead('/proc/stat'))?.[1];
-  return ticks === undefined || !btime ? undefined : Number(btime) * 1000 + ticks * 10;
-}
-
 // ---------------------------------------------------------------------------------------
 // check
 
@@ -245,10 +222,12 @@ function short(id: string): string {
   return id.slice(0, 12);
 }
 
-/** Removes a sandbox's directory and (if it holds it) its name; the event journal hears of it. */
+/**
+ * Removes a sandbox's directory (as `rm` does: renamed away, whatever runs from it
+ * ended) and (if it holds it) its name; the event journal hears of it.
+ */
 async function removeSandboxDir(paths: StorePaths, id: string, name: string | undefined, releaseItsName = true): Promise<void> {
-  if (name && releaseItsName) releaseName(paths, name, id);
-  await removeTree(containerDir(paths, id));
+  await destroySandbox(paths, id, releaseItsName ? name : undefined);
   appendEvent(paths, { type: 'container', action: 'remove', id, ...(name ? { name } : {}), attributes: { reason: 'system check --repair' } });
 }
 
@@ -440,6 +419,33 @@ export async function checkStore(paths: StorePaths, options: CheckOptions = {}):
     const users = pidsUsing(scan, sandboxNeedle(id));
     const raw = rawRecord(paths, id);
     if (typeof raw !== 'object') {
+      // What the sandbox's directory and its live monitor still tell (state/containers.ts rebuildRecord).
+      const monitor = liveMonitor(paths, id);
+      const rebuilt = rebuildRecord(paths, id, raw === 'missing' ? 'missing' : 'damaged');
+      const recordPath = join(dir, 'container.json');
+      const how = raw === 'missing' ? 'is missing' : 'is damaged';
+      if (rebuilt?.rebuiltFrom === 'config') {
+        sandboxes++;
+        await found({ kind: 'damaged-record', severity: 'problem', path: recordPath, id, name: rebuilt.name,
+          detail: `the record of sandbox ${short(id)} (${rebuilt.name}) ${how}${monitor ? ` (it runs, monitor ${monitor.pid})` : ''}`,
+          action: 'rebuild it from config.json and the monitor\'s files' },
+        async () => withSandboxLock(paths, id, () => {
+          if (typeof rawRecord(paths, id) === 'object') return 'it has a record now';
+          const again = rebuildRecord(paths, id, 'damaged');
+          if (again?.rebuiltFrom !== 'config') return 'its config.json is unreadable now';
+          again.state = currentState(paths, again);
+          writeRecord(paths, again);
+          return true;
+        }));
+        continue;
+      }
+      if (monitor) {
+        await found({ kind: 'unrecorded-monitor', severity: 'problem', path: recordPath, id, ...(rebuilt ? { name: rebuilt.name } : {}),
+          detail: `sandbox ${short(id)} runs (monitor ${monitor.pid}) but its record ${how} and config.json cannot rebuild it`,
+          action: 'stop it and remove it' },
+        async () => { await removeSandboxDir(paths, id, rebuilt?.name); return true; });
+        continue;
+      }
       const rest = entries(dir).filter((f) => !TEMP_FILE.test(f) && f !== '.lock' && f !== 'container.json');
       const kind = raw === 'missing' ? 'no-record' : 'unreadable-record';
       const what = raw === 'missing' ? 'a sandbox directory without a record' : 'a sandbox directory whose record is unreadable';
@@ -469,18 +475,16 @@ export async function checkStore(paths: StorePaths, options: CheckOptions = {}):
     const state = currentState(paths, record);
     const label = `sandbox ${short(id)} (${record.name})`;
 
-    if (record.state.status !== 'running' && users.length) {
-      // Its record does not say it runs, yet something of ours uses it.
-      if (record.state.status === 'created' && createdAge <= YOUNG_MS) continue; // being started right now
-      const monitor = findMonitor(paths, scan, id);
-      if (!monitor) continue; // a foreground run (`run --rm` records no start) or a process sitting in it: in use, fine
+    const monitor = liveMonitor(paths, id);
+    if (monitor && record.state.monitorPid !== monitor.pid && state.status === 'running') {
+      // Its record does not know the monitor that runs it.
       await found({ kind: 'unrecorded-start', severity: 'problem', path: dir, id, name: record.name,
-        detail: `${label} runs (monitor ${monitor.monitorPid}) but its record says ${record.state.status}: the command that started it was killed`,
+        detail: `${label} runs (monitor ${monitor.pid}) but its record says ${record.state.status}${record.state.monitorPid ? ` with monitor ${record.state.monitorPid}` : ''}: the command that started it was killed`,
         action: 'record it as running' },
       async () => rewriteRecord(paths, id, text, (r) => {
         r.state = {
-          status: 'running', pid: monitor.pid, monitorPid: monitor.monitorPid, monitorStartTime: monitor.monitorStartTime,
-          startedAt: new Date(startedAtMs(monitor.pid) ?? now).toISOString(),
+          status: 'running', pid: readPidFile(paths, id) ?? monitor.pid, monitorPid: monitor.pid, monitorStartTime: monitor.startTime,
+          startedAt: new Date(monitor.since).toISOString(),
         };
       }));
       continue;
@@ -543,6 +547,29 @@ export async function checkStore(paths: StorePaths, options: CheckOptions = {}):
         return true;
       });
     }
+  }
+
+  // Sandbox removals killed half-way (api/lifecycle.ts destroySandbox): whatever still
+  // runs from them is ended, then they go.
+  for (const path of removalsLeft(paths)) {
+    const id = basename(path).slice('.removing-'.length);
+    const runs = liveMonitorIn(path)?.pid;
+    // The rename that made it set its ctime: a young one may be an `rm` at work right now.
+    let renamedAgo = 0;
+    try { renamedAgo = now - lstatSync(path).ctimeMs; } catch { continue; }
+    if (renamedAgo <= YOUNG_MS) {
+      await found({ kind: 'maybe-in-progress', severity: 'notice', path, id, detail: `sandbox ${short(id)} is being removed (less than ${YOUNG_MS / 1000} s ago)`, action: 'none (check again later)' });
+      continue;
+    }
+    await found({ kind: 'half-removed', severity: 'problem', path, id,
+      detail: `sandbox ${short(id)} was being removed when its \`rm\` was killed${runs ? ` (it still runs, monitor ${runs})` : ''}`,
+      action: runs ? 'stop it and finish removing it' : 'finish removing it' },
+    async () => {
+      if (!(await endMonitor(path))) return 'its processes do not end';
+      await removeTree(path);
+      appendEvent(paths, { type: 'container', action: 'remove', id, attributes: { reason: 'system check --repair' } });
+      return true;
+    });
   }
 
   // 5. Name reservations (after the sandboxes: their removals above released theirs).

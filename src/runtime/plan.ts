@@ -82,6 +82,13 @@ export interface LaunchInput {
   exitFile?: string;
   /** The monitor rewrites the current init's pid here at every (re)start. */
   pidFile?: string;
+  /**
+   * The monitor's first act: it locks the directory of this file and writes its pid and
+   * start time there, so that it can always be found (state/status.ts currentState).
+   */
+  monitorFile?: string;
+  /** `--rm`: the name reservation the monitor removes (if it still holds `id`) once the sandbox's directory is gone. */
+  releaseName?: { file: string; id: string };
   /** The journal the monitor appends `die` and `restart` events to, and who it names. */
   events?: { file: string; id: string; name: string };
 }
@@ -195,6 +202,8 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   if (input.log?.tee) args.push('--log-tee');
   if (input.exitFile) args.push('--exit-file', input.exitFile);
   if (input.pidFile) args.push('--pid-file', input.pidFile);
+  if (input.monitorFile) args.push('--monitor-file', input.monitorFile);
+  if (input.cleanup && input.releaseName) args.push('--release-name', input.releaseName.file, input.releaseName.id);
   if (input.events) args.push('--events', input.events.file, input.events.id, input.events.name);
   if (request.restart && request.restart !== 'no') args.push('--restart', request.restart);
   if (request.stopSignal !== undefined) args.push('--stop-signal', String(request.stopSignal));

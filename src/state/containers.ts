@@ -1,16 +1,20 @@
 /**
  * Sandbox records: one directory per sandbox under <data>/containers/<id>, holding
- * `container.json` (written atomically) and its writable layer. Names are reserved
- * by creating <data>/names/<name> exclusively, so two racing `run --name x` can never
+ * `container.json` (written atomically), `config.json` (the part of the record fixed
+ * at creation, rewritten only by rename and label: what a damaged container.json is
+ * rebuilt from), the `monitor` file of a live sandbox (its monitor's pid and start
+ * time, written by the monitor itself before it starts anything), and its writable
+ * layer. Names are reserved by creating <data>/names/<name> exclusively, so two racing `run --name x` can never
  * both win and no store-wide lock is held while a sandbox runs. A sandbox's directory
  * exists before its name is reserved, so a reservation without one is stale; taking
  * a stale one over happens under a short lock, <data>/names/.lock.
  */
-import { mkdirSync, openSync, writeSync, closeSync, readFileSync, unlinkSync, existsSync, rmSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, openSync, writeSync, closeSync, readFileSync, unlinkSync, existsSync, renameSync, rmSync, readdirSync, statSync } from 'node:fs';
 import { randomHex } from './random.js';
 import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
 import { writeJsonAtomic, writeFileAtomic } from './atomic.js';
+import { isSameProcess } from './liveness.js';
 import type { StorePaths } from './paths.js';
 import { mkdirInStore } from './store-dirs.js';
 import type { RunRequest } from '../api/types.js';
@@ -29,6 +33,13 @@ export interface ContainerState {
   finishedAt?: string;
   exitCode?: number;
   error?: string;
+  /**
+   * Written by `start` before it starts the monitor (journal first, then act): the record
+   * of an exited sandbox is trusted as it is (no monitor looked for) unless this is set.
+   */
+  starting?: boolean;
+  /** `created` by a `run --rm`: that process, so that a sandbox it never started can be told abandoned (see isAbandoned). */
+  creator?: { pid: number; startTime: number };
 }
 
 export interface ContainerRecord {
@@ -43,7 +54,16 @@ export interface ContainerRecord {
   state: ContainerState;
   /** What `exec` takes from the image (kept at creation, so that exec reads no image); absent in older records. */
   imageConfig?: { env: string[]; user?: string; workingDir?: string };
+  /**
+   * Set (never stored) on a record rebuilt because container.json is damaged: 'config'
+   * when it was rebuilt from config.json, 'nothing' when even that is unreadable (then
+   * it is only good for finding, stopping and removing the sandbox).
+   */
+  rebuiltFrom?: 'config' | 'nothing';
 }
+
+/** The part of a record that is fixed at creation (rename and label change it): config.json. */
+export type ContainerConfig = Omit<ContainerRecord, 'state' | 'rebuiltFrom'>;
 
 export function containersDir(paths: StorePaths): string {
   return join(paths.data, 'containers');
@@ -55,6 +75,11 @@ export function containerDir(paths: StorePaths, id: string): string {
 
 function namesDir(paths: StorePaths): string {
   return join(paths.data, 'names');
+}
+
+/** The reservation file of `name` (which need not exist). */
+export function nameFilePath(paths: StorePaths, name: string): string {
+  return join(namesDir(paths), name);
 }
 
 export function newContainerId(): string {
@@ -84,9 +109,25 @@ function reservationOwner(file: string): string | undefined {
   }
 }
 
-/** A reservation is stale when its sandbox directory does not exist (or it holds no id). */
+/**
+ * A reservation is stale when its sandbox directory does not exist (or it holds no id),
+ * or its sandbox is abandoned.
+ */
 function isStale(paths: StorePaths, owner: string): boolean {
-  return !owner || !existsSync(containerDir(paths, owner));
+  return !owner || !existsSync(containerDir(paths, owner)) || isAbandoned(paths, owner);
+}
+
+/**
+ * A `--rm` sandbox whose `run` was killed before it started it: created, its creator
+ * gone, no monitor. Nobody will run it, and `--rm` asked for it to go: its name is
+ * free (a take-over removes it), as it is for one whose monitor cleaned up.
+ */
+export function isAbandoned(paths: StorePaths, id: string): boolean {
+  const read = readRecordFile(join(containerDir(paths, id), 'container.json'), id);
+  if (typeof read !== 'object') return false;
+  const { state, request } = read;
+  return !!request.remove && state.status === 'created' && !!state.creator
+    && !isSameProcess(state.creator.pid, state.creator.startTime) && !liveMonitor(paths, id);
 }
 
 /**
@@ -120,6 +161,12 @@ async function takeOverStale(paths: StorePaths, file: string, owner: string, id:
   return withNamesLock(paths, () => {
     const current = reservationOwner(file);
     if (current !== owner || !isStale(paths, current)) return false;
+    if (current && existsSync(containerDir(paths, current))) {
+      // An abandoned --rm sandbox: renamed away first (so nothing can start it any more), then removed.
+      const away = join(containersDir(paths), `.removing-${current}`);
+      renameSync(containerDir(paths, current), away);
+      try { rmSync(away, { recursive: true, force: true }); } catch { /* system check --repair finishes it */ }
+    }
     writeFileAtomic(file, id);
     return true;
   });
@@ -154,37 +201,164 @@ export function releaseName(paths: StorePaths, name: string, id: string): void {
   } catch { /* already released */ }
 }
 
+/**
+ * Writes container.json. A record rebuilt from nothing (see ContainerRecord.rebuiltFrom)
+ * is not written: it would hide the damage behind a record that knows nothing.
+ */
 export function writeRecord(paths: StorePaths, record: ContainerRecord): void {
-  writeJsonAtomic(join(containerDir(paths, record.id), 'container.json'), record);
+  if (record.rebuiltFrom === 'nothing') return;
+  const { rebuiltFrom: _, ...rest } = record;
+  writeJsonAtomic(join(containerDir(paths, record.id), 'container.json'), rest);
 }
 
 /**
- * A sandbox's record, or undefined when it has none: not (yet, or any more) written, or
- * unreadable (cut short by a full disk or a crash of the machine). Records are written
- * atomically, so a broken one is rare; it must never break `ps` or `rm` of the others,
- * and `sandbox system check` reports (and with --repair removes) it.
+ * Writes config.json, the creation-time part of the record (at create, rename and
+ * label). Not synced: it is the spare copy, and `run` pays for every write it makes;
+ * container.json, synced, holds the same.
  */
-export function readRecord(paths: StorePaths, id: string): ContainerRecord | undefined {
-  return readRecordFile(join(containerDir(paths, id), 'container.json'));
+export function writeConfig(paths: StorePaths, record: ContainerRecord): void {
+  if (record.rebuiltFrom === 'nothing') return;
+  const { state: _s, rebuiltFrom: _r, ...config } = record;
+  writeJsonAtomic(configPath(paths, record.id), config, { durable: false });
 }
 
-function readRecordFile(file: string): ContainerRecord | undefined {
+/** Writes the record and its creation-time part: for rename and label. */
+export function writeRecordAndConfig(paths: StorePaths, record: ContainerRecord): void {
+  writeRecord(paths, record);
+  writeConfig(paths, record);
+}
+
+export function configPath(paths: StorePaths, id: string): string {
+  return join(containerDir(paths, id), 'config.json');
+}
+
+/** `<dir>/monitor`: "PID STARTTIME" of the sandbox's monitor (helpers/launch.c claim_monitor). */
+export function monitorFilePath(paths: StorePaths, id: string): string {
+  return join(containerDir(paths, id), 'monitor');
+}
+
+/** `<dir>/pid`: the current init's pid, rewritten by the monitor at every (re)start. */
+export function pidFilePath(paths: StorePaths, id: string): string {
+  return join(containerDir(paths, id), 'pid');
+}
+
+export interface MonitorInfo {
+  pid: number;
+  startTime: number;
+  /** When it wrote its file (ms since the epoch): when this run of the sandbox began. */
+  since: number;
+}
+
+/** Parses a monitor file ("PID STARTTIME"). Pure. */
+export function parseMonitorFile(text: string): { pid: number; startTime: number } | undefined {
+  const m = /^(\d+) (\d+)\n?$/.exec(text);
+  if (!m) return undefined;
+  const pid = Number(m[1]);
+  const startTime = Number(m[2]);
+  return pid > 0 && Number.isSafeInteger(startTime) ? { pid, startTime } : undefined;
+}
+
+/**
+ * The live monitor of the sandbox in `dir`, whatever its record says, or undefined.
+ * One failed open when there is none (a monitor removes its file when it ends).
+ */
+export function liveMonitorIn(dir: string): MonitorInfo | undefined {
+  const file = `${dir}/monitor`;
+  // `ps -a` asks this of every sandbox that is not running: a stat that does not throw
+  // when there is no file (a thrown ENOENT costs Node tens of microseconds).
+  const st = statSync(file, { throwIfNoEntry: false });
+  if (!st) return undefined;
+  let text: string;
+  try { text = readFileSync(file, 'utf8'); } catch { return undefined; }
+  const m = parseMonitorFile(text);
+  if (!m || !isSameProcess(m.pid, m.startTime)) return undefined;
+  return { ...m, since: st.mtimeMs };
+}
+
+export function liveMonitor(paths: StorePaths, id: string): MonitorInfo | undefined {
+  return liveMonitorIn(containerDir(paths, id));
+}
+
+/** The init's pid from the pid file, or undefined. */
+export function readPidFile(paths: StorePaths, id: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(pidFilePath(paths, id), 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A sandbox's record. One that is unreadable (a full disk, a crash of the machine,
+ * garbage written into it) is rebuilt (rebuildRecord; marked `rebuiltFrom`), so that the
+ * sandbox can still be listed, stopped and removed; `sandbox system check` reports it
+ * and --repair writes it again. Undefined when there is nothing to go on: not (yet, or
+ * any more) written and no monitor runs there.
+ */
+export function readRecord(paths: StorePaths, id: string): ContainerRecord | undefined {
+  const read = readRecordFile(join(containerDir(paths, id), 'container.json'), id);
+  return typeof read === 'object' ? read : rebuildRecord(paths, id, read);
+}
+
+/** 'missing': not (yet, or any more) there; 'damaged': there, but not a record of this sandbox. */
+function readRecordFile(file: string, id: string): ContainerRecord | 'missing' | 'damaged' {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    // Not (yet, or any more) there; ENOTDIR/EISDIR: something else stands where it should be.
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return undefined;
-    throw err;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
+    // EISDIR, EACCES, EIO: something else stands where it should be.
+    return 'damaged';
   }
   let record: ContainerRecord;
   try {
     record = JSON.parse(text) as ContainerRecord;
   } catch {
-    return undefined;
+    return 'damaged';
   }
-  return record && typeof record === 'object' && typeof record.state === 'object' && record.state ? record : undefined;
+  return isRecordOf(record, id) ? record : 'damaged';
+}
+
+/** Whether `value` looks like the record (or, without `state`, the config) of sandbox `id`. Pure. */
+export function isRecordOf(value: unknown, id: string, needState = true): value is ContainerRecord {
+  const r = value as Partial<ContainerRecord> | null;
+  return !!r && typeof r === 'object' && r.id === id && typeof r.name === 'string' && typeof r.created === 'string'
+    && typeof r.request === 'object' && !!r.request && Array.isArray(r.command)
+    && (!needState || (typeof r.state === 'object' && !!r.state && typeof r.state.status === 'string'));
+}
+
+/** A RunRequest that runs nothing: what a record rebuilt from nothing carries. */
+const NO_REQUEST: RunRequest = {
+  image: '', command: [], remove: false, detach: true, interactive: false, tty: false, env: {}, volumes: [], tmpfs: [],
+  readOnly: false, network: 'none', capAdd: [], capDrop: [], noNewPrivileges: false, labels: {},
+};
+
+/**
+ * A record for a sandbox whose container.json is damaged (or missing while its monitor
+ * lives): the creation-time part from config.json, the state from what the monitor
+ * keeps (the pid file says it ran; currentState adds the monitor and the exit file).
+ * Without a config, a record that is only good for ps, stop, kill and rm, named after
+ * the name reserved for it. Undefined for a directory with neither (being created, or
+ * half-removed: `system check` handles those).
+ */
+export function rebuildRecord(paths: StorePaths, id: string, why: 'missing' | 'damaged'): ContainerRecord | undefined {
+  const dir = containerDir(paths, id);
+  let config: unknown;
+  try { config = JSON.parse(readFileSync(configPath(paths, id), 'utf8')); } catch { config = undefined; }
+  const ran = existsSync(pidFilePath(paths, id));
+  const state: ContainerState = ran
+    ? { status: 'exited', exitCode: -1, error: 'its record was damaged: how it ended is not known' }
+    : { status: 'created' };
+  if (isRecordOf(config, id, false)) return { ...(config as ContainerConfig), state, rebuiltFrom: 'config' };
+  if (why === 'missing' && !liveMonitorIn(dir)) return undefined;
+  let created: string;
+  try { created = statSync(dir).mtime.toISOString(); } catch { return undefined; }
+  const name = listReservedNames(paths).find((n) => reservationOwner(join(namesDir(paths), n)) === id) ?? id.slice(0, 12);
+  return {
+    id, name, created, image: '', command: [], hostname: id.slice(0, 12), request: NO_REQUEST, state, rebuiltFrom: 'nothing',
+  };
 }
 
 /**
@@ -196,8 +370,11 @@ export function listRecords(paths: StorePaths): ContainerRecord[] {
   const dir = containersDir(paths);
   const out: ContainerRecord[] = [];
   for (const id of listContainerIds(paths)) {
-    const record = readRecordFile(`${dir}/${id}/container.json`);
-    if (record) out.push(record);
+    const read = readRecordFile(`${dir}/${id}/container.json`, id);
+    const record = typeof read === 'object' ? read : rebuildRecord(paths, id, read);
+    // One rebuilt from nothing is listed while it runs (to be found, stopped, removed);
+    // otherwise `system check` reports it, and rm by id still finds it.
+    if (record && (record.rebuiltFrom !== 'nothing' || liveMonitor(paths, id))) out.push(record);
   }
   return out;
 }
@@ -253,6 +430,7 @@ export async function createContainer(paths: StorePaths, record: ContainerRecord
   }
   try {
     writeRecord(paths, record);
+    writeConfig(paths, record);
     await reserveName(paths, record.name, record.id);
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
@@ -303,4 +481,47 @@ export function logPath(paths: StorePaths, id: string): string {
 
 export function exitFilePath(paths: StorePaths, id: string): string {
   return join(containerDir(paths, id), 'exit.json');
+}
+
+/**
+ * Runs `fn` holding the sandbox's lock, <sandbox dir>/.lock: for the commands that
+ * read, change and write a sandbox's record or start it (start, the end of stop,
+ * rename, label, `system check --repair`), never for a sandbox's life, never on the
+ * path of `run` or `exec`. A lock left by a killed command is stale after 5 s. `rm`
+ * takes none: it renames the directory away (see api/lifecycle.ts destroySandbox),
+ * which a holder survives (its lock goes with the directory). What keeps a sandbox
+ * from running twice is its monitor's own lock (helpers/launch.c claim_monitor).
+ */
+export async function withSandboxLock<T>(paths: StorePaths, id: string, fn: () => T | Promise<T>, waitMs = 30_000): Promise<T> {
+  // Loaded here, not at start-up (see withNamesLock).
+  const { default: lockfile } = await import('proper-lockfile');
+  const dir = containerDir(paths, id);
+  const options = {
+    lockfilePath: join(dir, '.lock'),
+    stale: 5_000,
+    realpath: false,
+    // The directory may be renamed away by `rm` while we hold it: nothing to refresh then.
+    onCompromised: () => {},
+  };
+  const deadline = Date.now() + waitMs;
+  let release: () => Promise<void>;
+  for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
+    try {
+      release = await lockfile.lock(dir, options);
+      break;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new SandboxError(`no such sandbox: ${id.slice(0, 12)} (it was removed)`, { hint: 'list them with `sandbox ps -a`' });
+      if (code !== 'ELOCKED') throw err;
+      if (Date.now() >= deadline) {
+        throw new SandboxError(`sandbox ${id.slice(0, 12)} is busy (another command holds its lock)`, { hint: 'try again in a moment', cause: err });
+      }
+      await new Promise((r) => setTimeout(r, pause));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    try { await release(); } catch { /* the directory went away with its lock (rm): nothing to release */ }
+  }
 }

@@ -338,7 +338,7 @@ export async function newStore(t: Pick<TestContext, 'after'>, owner?: TestUser):
 
 /**
  * Ends every sandbox a test left in its store: deleting the store's files alone would
- * leave detached sandboxes running (their monitors hold no lock on the directory).
+ * leave detached sandboxes running (deleting a directory ends no process).
  */
 export async function removeSandboxesIn(root: string, owner?: TestUser): Promise<void> {
   const opts: RunOptions = { root, timeoutMs: 30_000, ...(owner ? { user: owner } : {}) };

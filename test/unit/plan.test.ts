@@ -235,6 +235,15 @@ describe('buildLaunchArgs', () => {
     assert.throws(() => buildLaunchArgs(launch({}, { network: 'slirp4netns' })), /slirp4netns path missing/);
   });
 
+  it('the monitor file always; the name to give back only with --rm', () => {
+    const monitorFile = '/store/c/ID/monitor';
+    const releaseName = { file: '/store/names/web', id: 'ID' };
+    at(buildLaunchArgs(launch({ monitorFile })), ['--monitor-file', monitorFile]);
+    at(buildLaunchArgs(launch({ cleanup: true, releaseName })), ['--release-name', '/store/names/web', 'ID']);
+    assert.ok(!buildLaunchArgs(launch({ cleanup: false, releaseName })).includes('--release-name'));
+    assert.ok(!buildLaunchArgs(launch()).includes('--monitor-file'));
+  });
+
   it('--rm adds --cleanup with the sandbox directory', () => {
     at(buildLaunchArgs(launch({ cleanup: true })), ['--cleanup', '/store/c/ID']);
     assert.ok(!buildLaunchArgs(launch({ cleanup: false })).includes('--cleanup'));

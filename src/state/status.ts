@@ -1,0 +1,89 @@
+/**
+ * The state a sandbox is really in. The record says what a command did; the monitor's
+ * own files say what is: `<dir>/monitor` (written by a live monitor before it starts
+ * anything, removed when it ends), `<dir>/pid` (the current init) and `<dir>/exit.json`
+ * (how it ended). So a sandbox whose starting command was killed before it recorded
+ * the start is running all the same, and one whose monitor died behind our back (kill -9,
+ * reboot) shows as exited with an error, never as running.
+ *
+ * Here, not in api/lifecycle.ts: `exec` (a bundle of its own) needs it too.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import type { StorePaths } from './paths.js';
+import { containerDir, exitFilePath, liveMonitorIn, readPidFile, type ContainerRecord, type ContainerState } from './containers.js';
+import { isSameProcess } from './liveness.js';
+
+export interface ExitFile {
+  exitCode: number;
+  finishedAt: string;
+}
+
+/** The exit file of a sandbox, or undefined when there is none or it is unreadable (then nothing is known of the end). */
+export function readExitFile(paths: StorePaths, id: string): ExitFile | undefined {
+  let text: string;
+  try { text = readFileSync(exitFilePath(paths, id), 'utf8'); } catch { return undefined; }
+  try {
+    const e = JSON.parse(text) as Partial<ExitFile>;
+    return e && typeof e.exitCode === 'number' && typeof e.finishedAt === 'string' ? { exitCode: e.exitCode, finishedAt: e.finishedAt } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The state a record's sandbox is really in now. Pure but for reading /proc and the
+ * sandbox's files. For a running sandbox whose record knows its monitor: the exit file
+ * and the monitor's /proc entry, as before; for an exited one nothing (unless a `start`
+ * marked it `starting`); otherwise one more stat (of the monitor file).
+ */
+export function currentState(paths: StorePaths, record: ContainerRecord): ContainerState {
+  const s = record.state;
+  if (s.status === 'running' && s.monitorPid === undefined) {
+    // A foreground sandbox of an older version: its init's liveness is all we have.
+    return existsSync(`/proc/${s.pid}`) ? s : { ...s, status: 'exited', error: 'the sandbox ended without recording how' };
+  }
+  let exit: ExitFile | undefined;
+  if (s.status === 'running') {
+    exit = readExitFile(paths, record.id);
+    if (exit) return { ...s, status: 'exited', exitCode: exit.exitCode, finishedAt: exit.finishedAt };
+    if (isSameProcess(s.monitorPid, s.monitorStartTime)) return s;
+  }
+  // An ended sandbox that nobody is starting: no monitor to look for (what `ps -a` asks
+  // most; `start` marks the record `starting` before it starts the monitor).
+  if (s.status === 'exited' && !s.starting && !record.rebuiltFrom) return s;
+  // The record does not say it runs, or its monitor is gone: a monitor it does not know of?
+  const monitor = liveMonitorIn(containerDir(paths, record.id));
+  if (monitor) {
+    exit ??= readExitFile(paths, record.id);
+    // A monitor that wrote its exit file is on its way out.
+    if (!exit) {
+      const known = s.status === 'running' && s.monitorPid === monitor.pid;
+      return {
+        status: 'running',
+        pid: readPidFile(paths, record.id) ?? (known ? s.pid : undefined),
+        monitorPid: monitor.pid,
+        monitorStartTime: monitor.startTime,
+        startedAt: known && s.startedAt ? s.startedAt : new Date(monitor.since).toISOString(),
+      };
+    }
+  }
+  if (s.status === 'running') {
+    return { ...s, status: 'exited', exitCode: 255, error: 'the sandbox monitor died (killed, or the machine rebooted)' };
+  }
+  if (s.status === 'created' || record.rebuiltFrom) {
+    // A `run -d` or `start` killed before it recorded the start, of a sandbox that has ended since.
+    exit ??= readExitFile(paths, record.id);
+    if (exit) {
+      const { error: _, ...rest } = s;
+      return { ...rest, status: 'exited', exitCode: exit.exitCode, finishedAt: exit.finishedAt };
+    }
+  }
+  if (s.starting) {
+    // A `start` that was killed (or failed) before its monitor ran, or whose monitor has
+    // ended since: the exit file has the newer end, if there is one.
+    const { starting: _, ...rest } = s;
+    exit ??= readExitFile(paths, record.id);
+    return exit ? { ...rest, status: 'exited', exitCode: exit.exitCode, finishedAt: exit.finishedAt } : rest;
+  }
+  return s;
+}
