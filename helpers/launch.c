@@ -1794,6 +1794,15 @@ int main(int argc, char **argv) {
   }
 }
 
+/* A write to the init failed: it ended during setup. When it failed a step it has said
+ * why itself (one line, a hint, exit 125): a second line from us would only blur that.
+ * Only an init that ended otherwise (killed, say) gets a word from the monitor. */
+static void __attribute__((noreturn)) init_died_in_setup(pid_t init) {
+  int st;
+  if (waitpid(init, &st, 0) == init && WIFEXITED(st) && WEXITSTATUS(st) == EXIT_SETUP) _exit(EXIT_SETUP);
+  die("the sandbox's init died during setup");
+}
+
 /* One run of the sandbox: clone the init, id maps, network, then monitor it until it
  * ends; returns the command's exit status. */
 static int run_once(int sfd) {
@@ -1834,11 +1843,11 @@ static int run_once(int sfd) {
   status("{\"pid\":%d}", (int)init);
   write_pid_file(init);
   write_id_maps(init);
-  if (write(sock, "G", 1) != 1) die("the sandbox's init died during setup");
+  if (write(sock, "G", 1) != 1) init_died_in_setup(init);
   if (plan.slirp4netns) {
     /* init builds the root meanwhile; it waits for 'N' before starting the command. */
     start_slirp4netns(init);
-    if (write(sock, "N", 1) != 1) die("the sandbox's init died during setup");
+    if (write(sock, "N", 1) != 1) init_died_in_setup(init);
   }
 
   int master = -1, stdin_done = !plan.stdin_open, master_done = 0, exited = 0, code = EXIT_SETUP;
