@@ -1,9 +1,11 @@
 /**
  * `exec [OPTIONS] NAME COMMAND...`: options before the name, the command after it,
- * verbatim (`exec box sh -c 'ls -l'` must not read -c or -l as ours). Short flags
- * combine (`-it`, `-itd`); values come as the next word or after `=`. Pure.
+ * verbatim (`exec box sh -c 'ls -l'` must not read -c or -l as ours), split by the lexer
+ * `run` uses (argv-lexer.ts: `-it`, `-itd`, `-eK=V`, `--tty=false`); then validation into
+ * an ExecRequest. Pure, and part of exec's own bundle: no yargs here.
  */
 import { SandboxError } from '../errors.js';
+import { collectOptions, lexArgv, optionTable, usageOfOptions, type OptionDef } from './argv-lexer.js';
 import { checkPathLimits } from '../runtime/limits.js';
 import type { ExecRequest } from '../api/exec.js';
 import { parseEnvAssignment, parseEnvFile } from './env-file.js';
@@ -22,59 +24,48 @@ export interface ExecArgs {
   root?: string;
 }
 
-const FLAGS: Record<string, 'interactive' | 'tty' | 'detach' | 'help'> = {
-  i: 'interactive', interactive: 'interactive', t: 'tty', tty: 'tty', d: 'detach', detach: 'detach', h: 'help', help: 'help',
-};
-const VALUES: Record<string, 'env' | 'envFile' | 'workdir' | 'user' | 'root'> = {
-  e: 'env', env: 'env', 'env-file': 'envFile', w: 'workdir', workdir: 'workdir', u: 'user', user: 'user', root: 'root',
-};
+/**
+ * The option table of `exec`: it drives the lexer (argv-lexer.ts, as run's table does),
+ * the yargs options shown by `sandbox exec --help` (commands/exec.ts) and EXEC_USAGE.
+ */
+export const EXEC_OPTIONS: readonly OptionDef[] = [
+  { name: 'interactive', aliases: ['i'], type: 'boolean', describe: 'Keep stdin open' },
+  { name: 'tty', aliases: ['t'], type: 'boolean', describe: 'Give the command a terminal' },
+  { name: 'detach', aliases: ['d'], type: 'boolean', describe: 'Run in the background' },
+  { name: 'env', aliases: ['e'], type: 'string', array: true, metavar: 'K=V', describe: 'Set a variable: K=V, or K to copy yours' },
+  { name: 'env-file', aliases: [], type: 'string', array: true, metavar: 'F', describe: 'Read K=V lines from a file' },
+  { name: 'workdir', aliases: ['w'], type: 'string', metavar: 'DIR', describe: 'Working directory inside (must exist)' },
+  { name: 'user', aliases: ['u'], type: 'string', metavar: 'USER[:GROUP]', describe: 'UID[:GID] or NAME[:GROUP]' },
+  { name: 'help', aliases: ['h'], type: 'boolean', describe: 'Show help', global: true },
+  { name: 'root', aliases: [], type: 'string', describe: 'Keep all state under this directory', global: true },
+];
 
-export const EXEC_USAGE = 'sandbox exec [-i] [-t] [-d] [-e K=V] [--env-file F] [-w DIR] [-u USER[:GROUP]] NAME COMMAND [ARG...]';
+export const EXEC_TABLE = optionTable(EXEC_OPTIONS);
+
+export const EXEC_USAGE = `sandbox exec ${usageOfOptions(EXEC_TABLE)} NAME COMMAND [ARG...]`;
 
 function usageError(message: string): SandboxError {
   return new SandboxError(message, { hint: EXEC_USAGE });
 }
 
+/** The words after `exec`: options (EXEC_OPTIONS) before the name, the command after it, verbatim. */
 export function parseExecArgv(words: string[]): ExecArgs {
-  const out: ExecArgs = { command: [], interactive: false, tty: false, detach: false, env: [], envFile: [], help: false };
-  const setValue = (key: (typeof VALUES)[string], value: string) => {
-    if (key === 'env') out.env.push(value);
-    else if (key === 'envFile') out.envFile.push(value);
-    else out[key] = value;
+  const { head, positional, rest } = lexArgv(words, EXEC_TABLE, { verb: 'exec', usageHint: EXEC_USAGE });
+  const o = collectOptions(head, EXEC_TABLE) as Partial<ExecArgs>;
+  if (rest[0] === '--') rest.shift();
+  return {
+    ...(positional !== undefined ? { name: positional } : {}),
+    command: rest,
+    interactive: o.interactive === true,
+    tty: o.tty === true,
+    detach: o.detach === true,
+    env: o.env ?? [],
+    envFile: o.envFile ?? [],
+    ...(o.workdir !== undefined ? { workdir: o.workdir } : {}),
+    ...(o.user !== undefined ? { user: o.user } : {}),
+    help: o.help === true,
+    ...(o.root !== undefined ? { root: o.root } : {}),
   };
-  let i = 0;
-  for (; i < words.length; i++) {
-    const w = words[i]!;
-    if (w === '--') { i++; break; }
-    if (!w.startsWith('-') || w === '-') break;
-    if (w.startsWith('--')) {
-      const eq = w.indexOf('=');
-      const name = w.slice(2, eq < 0 ? undefined : eq);
-      if (FLAGS[name]) { out[FLAGS[name]] = true; continue; }
-      const key = VALUES[name];
-      if (!key) throw usageError(`unknown option "--${name}" for "exec"`);
-      const value = eq >= 0 ? w.slice(eq + 1) : words[++i];
-      if (value === undefined) throw usageError(`option "--${name}" needs a value`);
-      setValue(key, value);
-      continue;
-    }
-    // A cluster of short options: flags, then at most one that takes a value (the rest of the word, or the next word).
-    for (let j = 1; j < w.length; j++) {
-      const c = w[j]!;
-      if (FLAGS[c]) { out[FLAGS[c]] = true; continue; }
-      const key = VALUES[c];
-      if (!key) throw usageError(`unknown option "-${c}"${w.length > 2 ? ` (in "${w}")` : ''} for "exec"`);
-      let value: string | undefined = w.slice(j + 1).replace(/^=/, '');
-      if (value === '') value = words[++i];
-      if (value === undefined) throw usageError(`option "-${c}" needs a value`);
-      setValue(key, value);
-      break;
-    }
-  }
-  out.name = words[i];
-  out.command = words.slice(i + 1);
-  if (out.command[0] === '--') out.command.shift();
-  return out;
 }
 
 export function toExecRequest(a: ExecArgs, ctx: { env: NodeJS.ProcessEnv; readFile: (p: string) => string }): ExecRequest {

@@ -1,7 +1,7 @@
 /**
  * Entry point of the CLI. Start-up is paid by every Makefile line, so the commonest
  * commands, `run`, `exec` and `ps`, go straight to their handlers (their options are parsed
- * by our own tables in run-options.ts and exec-options.ts anyway); everything else,
+ * by our own tables in run-option-table.ts and exec-options.ts anyway); everything else,
  * and their --help, loads the full yargs CLI.
  */
 import { reportError } from '../errors.js';

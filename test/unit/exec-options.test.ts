@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseExecArgv, toExecRequest } from '../../src/cli/exec-options.js';
+import yargs from 'yargs';
+import { EXEC_OPTIONS, EXEC_TABLE, EXEC_USAGE, parseExecArgv, toExecRequest } from '../../src/cli/exec-options.js';
+import { declareOptions, lexArgv } from '../../src/cli/argv-lexer.js';
 import { execArgs, type ExecRequest } from '../../src/api/exec.js';
 import { encodePlanForEnv } from '../../src/runtime/launch.js';
 import type { ContainerRecord } from '../../src/state/containers.js';
@@ -33,6 +35,28 @@ describe('parseExecArgv', () => {
     assert.throws(() => parseExecArgv(['--nope', 'box', 'true']), (e: unknown) => e instanceof SandboxError && /--nope/.test(e.message) && !!e.hint);
     assert.throws(() => parseExecArgv(['-itx', 'box', 'true']), /-x/);
     assert.throws(() => parseExecArgv(['-e']), /needs a value/);
+  });
+  it('reads booleans as run does: --tty=false is false, a bad value is refused', () => {
+    const a = parseExecArgv(['--tty=false', '-i=true', '-d', 'box', 'true']);
+    assert.equal(a.tty, false);
+    assert.equal(a.interactive, true);
+    assert.equal(a.detach, true);
+    assert.throws(() => parseExecArgv(['--tty=maybe', 'box', 'true']), /takes true or false/);
+  });
+
+  it('one table: the usage line and the yargs options come from it', () => {
+    assert.equal(EXEC_USAGE, 'sandbox exec [-i] [-t] [-d] [-e K=V] [--env-file F] [-w DIR] [-u USER[:GROUP]] NAME COMMAND [ARG...]');
+    const argv = ['-it', '-d', '-e', 'A=1', '-e', 'B', '--env-file', 'f', '-w', '/w', '-u', '0', 'box'];
+    const ours = parseExecArgv(argv) as unknown as Record<string, unknown>;
+    const { head } = lexArgv(argv, EXEC_TABLE, { verb: 'exec', usageHint: EXEC_USAGE });
+    const theirs = declareOptions(yargs(), EXEC_TABLE).strict().parseSync(head) as Record<string, unknown>;
+    let compared = 0;
+    for (const def of EXEC_OPTIONS.filter((d) => !d.global)) {
+      const key = def.name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+      assert.deepEqual(theirs[key], ours[key], key);
+      compared++;
+    }
+    assert.equal(compared, 7);
   });
 });
 

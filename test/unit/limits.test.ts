@@ -1,13 +1,14 @@
 /**
  * Values over a system limit are one line naming the limit, at each value's own validator:
- * names (state/names.ts), hostname, paths (runtime/limits.ts through run-options and
+ * names (state/names.ts), hostname, paths (runtime/limits.ts through run-request and
  * exec-options), image references (images/refs.ts), environment and command strings
  * (runtime/plan.ts).
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SandboxError } from '../../src/errors.js';
-import { parseRunArgv, toRunRequest, type RunOptionsContext } from '../../src/cli/run-options.js';
+import { parseRunArgv } from '../../src/cli/run-option-table.js';
+import { toRunRequest, type RunOptionsContext } from '../../src/cli/run-request.js';
 import { parseExecArgv, toExecRequest } from '../../src/cli/exec-options.js';
 import { checkName, MAX_NAME_LENGTH } from '../../src/state/names.js';
 import { parseImageRef } from '../../src/images/refs.js';

@@ -7,7 +7,7 @@ import {
   inspectSandbox, killSandbox, removeSandbox, renameSandbox, restartSandbox, startSandbox, stopSandbox,
   waitSandbox,
 } from '../../api/lifecycle.js';
-import { parseSignal } from '../run-options.js';
+import { parseSignal } from '../../runtime/signals.js';
 import { attachOutput } from './logs.js';
 import { eventTime } from '../../state/events.js';
 import { SandboxError } from '../../errors.js';

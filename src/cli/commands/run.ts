@@ -1,7 +1,9 @@
 /** `sandbox run [OPTIONS] IMAGE [COMMAND...]` */
 import { readFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
-import { parseRunArgv, rawArgsAfterCommand, runOptionsBuilder, runUsage, toRunRequest } from '../run-options.js';
+import { parseRunArgv, runOptionsBuilder, runUsage } from '../run-option-table.js';
+import { rawArgsAfterCommand } from '../argv-lexer.js';
+import { toRunRequest } from '../run-request.js';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import { createSandbox, runForeground, runDetached } from '../../api/run.js';
 import { progressFor } from '../progress.js';

@@ -1,0 +1,153 @@
+/**
+ * The options of `sandbox run` (and `create`): their table, which drives the lexer
+ * (argv-lexer.ts) and yargs' help alike, and the split of the words after `run` at the
+ * image. Validation into a RunRequest is in run-request.ts. Wiring:
+ *
+ *   let cmdYargs: Argv;
+ *   builder: (y) => (cmdYargs = runOptionsBuilder(y).usage(runUsage('run'))),
+ *   handler: (argv) => {
+ *     const args = parseRunArgv(rawArgsAfterCommand(argv, 'run'), 'run');
+ *     if (args.help) return void cmdYargs.showHelp('log');
+ *     const request = toRunRequest(args, { env: process.env, cwd: process.cwd(),
+ *       readFile: (p) => readFileSync(p, 'utf8'), stdinIsTTY: process.stdin.isTTY, warn });
+ *   }
+ */
+import type { Argv } from 'yargs';
+import type { NetworkMode } from '../api/types.js';
+import { collectOptions, declareOptions, lexArgv, optionTable, type LexerMessages, type OptionDef } from './argv-lexer.js';
+
+/** The network a sandbox gets when `--network` is not given. One place to change it. */
+export const DEFAULT_NETWORK: NetworkMode = 'slirp4netns';
+export const NETWORK_MODES: readonly NetworkMode[] = ['none', 'host', 'slirp4netns', 'pasta'];
+
+export type RunVerb = 'run' | 'create';
+
+/** What `parseRunArgv` returns and `toRunRequest` takes (yargs' camelCase keys). */
+export interface RunArgs {
+  rm?: boolean;
+  interactive?: boolean;
+  tty?: boolean;
+  detach?: boolean;
+  name?: string;
+  env?: string[];
+  envFile?: string[];
+  workdir?: string;
+  user?: string;
+  hostname?: string;
+  volume?: string[];
+  tmpfs?: string[];
+  readOnly?: boolean;
+  entrypoint?: string;
+  rootfs?: string;
+  network?: string;
+  capAdd?: string[];
+  capDrop?: string[];
+  securityOpt?: string[];
+  restart?: string;
+  stopSignal?: string;
+  logOpt?: string[];
+  pull?: string;
+  platform?: string;
+  tlsVerify?: boolean;
+  quiet?: boolean;
+  label?: string[];
+  /** First word after the options (the command's first word with `--rootfs`). */
+  image?: string;
+  /** Everything after the image, verbatim. */
+  command?: string[];
+  /** `--help` / `-h` before the image: show the command's help instead of running. */
+  help?: boolean;
+  /** The global `--root` when given after the command word. */
+  root?: string;
+}
+
+/** The option table: the only place that says which options exist and which take a value. */
+export const RUN_OPTIONS: readonly OptionDef[] = [
+  { name: 'rm', aliases: [], type: 'boolean', describe: 'Remove the sandbox when it exits' },
+  { name: 'interactive', aliases: ['i'], type: 'boolean', describe: 'Keep stdin open and connect it to the command' },
+  { name: 'tty', aliases: ['t'], type: 'boolean', describe: 'Give the command a terminal' },
+  { name: 'detach', aliases: ['d'], type: 'boolean', describe: 'Run in the background and print the id' },
+  { name: 'name', aliases: [], type: 'string', describe: 'Name the sandbox' },
+  { name: 'env', aliases: ['e'], type: 'string', array: true, describe: 'Set a variable: K=V, or K to copy yours (repeatable)' },
+  { name: 'env-file', aliases: [], type: 'string', array: true, describe: 'Read K=V lines from a file (repeatable)' },
+  { name: 'workdir', aliases: ['w'], type: 'string', describe: 'Working directory inside (absolute)' },
+  { name: 'user', aliases: ['u'], type: 'string', describe: 'UID[:GID] or NAME[:GROUP] to run the command as' },
+  { name: 'hostname', aliases: [], type: 'string', describe: 'Host name inside (default: the short id)' },
+  { name: 'volume', aliases: ['v'], type: 'string', array: true, describe: 'Bind or volume: SRC:DST[:ro|rw] or /DST (repeatable)' },
+  { name: 'tmpfs', aliases: [], type: 'string', array: true, describe: 'Mount a tmpfs: PATH[:OPTIONS] (repeatable)' },
+  { name: 'read-only', aliases: [], type: 'boolean', describe: 'Make the root filesystem read-only' },
+  { name: 'entrypoint', aliases: [], type: 'string', describe: "Override the image's entrypoint ('' clears it, JSON array accepted)" },
+  { name: 'rootfs', aliases: [], type: 'string', describe: 'Use this directory as the root; the first argument is then the command' },
+  { name: 'network', aliases: ['net'], type: 'string', describe: `Network: ${NETWORK_MODES.join(', ')} (default ${DEFAULT_NETWORK})` },
+  { name: 'cap-add', aliases: [], type: 'string', array: true, describe: 'Add a capability, or ALL (repeatable)' },
+  { name: 'cap-drop', aliases: [], type: 'string', array: true, describe: 'Drop a capability, or ALL (repeatable)' },
+  { name: 'security-opt', aliases: [], type: 'string', array: true, describe: 'Security option: no-new-privileges[=true|false]' },
+  { name: 'label', aliases: ['l'], type: 'string', array: true, describe: 'Set metadata: KEY=VALUE (repeatable)' },
+  { name: 'restart', aliases: [], type: 'string', describe: 'Restart policy: no, on-failure[:N], always' },
+  { name: 'stop-signal', aliases: [], type: 'string', describe: 'Signal `sandbox stop` sends first (default SIGTERM)' },
+  { name: 'pull', aliases: [], type: 'string', describe: 'Pull the image: missing (default), always, never, newer' },
+  { name: 'platform', aliases: [], type: 'string', describe: 'OS/ARCH[/VARIANT] to pull (default: this machine\'s)' },
+  { name: 'tls-verify', aliases: [], type: 'boolean', describe: 'Pull over HTTPS with a valid certificate only (false: accept any, and plain HTTP)' },
+  { name: 'quiet', aliases: ['q'], type: 'boolean', describe: 'No pull progress' },
+  { name: 'log-opt', aliases: [], type: 'string', array: true, describe: 'Log option: max-size=SIZE (e.g. 10m) rotates the log' },
+  { name: 'help', aliases: ['h'], type: 'boolean', describe: 'Show help', global: true },
+  { name: 'root', aliases: [], type: 'string', describe: 'Keep all state under this directory', global: true },
+];
+
+
+const RUN_TABLE = optionTable(RUN_OPTIONS);
+
+export function runUsage(verb: RunVerb = 'run'): string {
+  return `sandbox ${verb} [OPTIONS] IMAGE [COMMAND...]`;
+}
+
+/**
+ * Declares the run/create options on a command's yargs (for `--help` and types) and
+ * makes yargs halt at the command word, so that the raw words reach `parseRunArgv`
+ * untouched (see argv-lexer.ts).
+ */
+export function runOptionsBuilder<T>(y: Argv<T>): Argv<T> {
+  return declareOptions(y, RUN_TABLE, { network: DEFAULT_NETWORK });
+}
+
+function messages(verb: RunVerb): LexerMessages {
+  return {
+    verb,
+    usageHint: `${runUsage(verb)}; see \`sandbox ${verb} --help\``,
+    unknownHint: `options go before the image: ${runUsage(verb)}; see \`sandbox ${verb} --help\``,
+  };
+}
+
+export interface SplitRunArgv {
+  /** Our options, normalised to `--long` / `--long=value`, one word each. */
+  head: string[];
+  /** The first word after the options. */
+  image?: string;
+  /** The rest, verbatim (a `--` right after the image is dropped, except with --rootfs). */
+  command: string[];
+}
+
+/**
+ * Splits the words after `run` at the image (argv-lexer.ts `lexArgv`): options before
+ * it, the command after it. One `--` right after the image is dropped (`run bb -- ls -l`),
+ * except with --rootfs, where the first word is the command's own.
+ */
+export function splitRunArgv(argv: string[], verb: RunVerb = 'run'): SplitRunArgv {
+  const { head, positional, rest } = lexArgv(argv, RUN_TABLE, messages(verb));
+  if (positional === undefined) return { head, command: [] };
+  const rootfs = head.some((w) => w.startsWith('--rootfs='));
+  if (!rootfs && rest[0] === '--') rest.shift();
+  return { head, image: positional, command: rest };
+}
+
+/**
+ * The words after `run` as plain data: `splitRunArgv`, then the normalised options into
+ * a RunArgs (array options collect, other options: the last one wins, as in Docker).
+ */
+export function parseRunArgv(argv: string[], verb: RunVerb = 'run'): RunArgs {
+  const { head, image, command } = splitRunArgv(argv, verb);
+  const out = collectOptions(head, RUN_TABLE);
+  if (image !== undefined) out.image = image;
+  out.command = command;
+  return out as RunArgs;
+}

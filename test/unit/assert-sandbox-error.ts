@@ -1,0 +1,14 @@
+import assert from 'node:assert/strict';
+import { SandboxError } from '../../src/errors.js';
+
+/** Asserts that fn throws a SandboxError with exactly this message (and hint, when given). */
+export function throwsSandbox(fn: () => unknown, message: string, hint?: string): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof SandboxError, `expected a SandboxError, got ${String(err)}`);
+    assert.equal(err.message, message);
+    if (hint !== undefined) assert.equal(err.hint, hint);
+    assert.equal(err.exitCode, 125);
+    assert.ok(!err.message.includes('\n'));
+    return true;
+  });
+}
