@@ -2,11 +2,9 @@
  * Sizes of directory trees in the store (`system df`, the space prunes reclaim), including
  * trees whose directories belong to subordinate ids and only the user's namespace can read.
  */
-import { spawn } from 'node:child_process';
 import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { helperPath } from './host-tools.js';
-import { mapArgs, userIdMaps } from './userns.js';
+import { startInUserns } from './userns.js';
 
 /**
  * Bytes used under each of `roots` (apparent sizes of everything but directories, each
@@ -55,20 +53,21 @@ export async function treeSizes(roots: string[]): Promise<Map<string, number>> {
 }
 
 /** `du -sb DIR...` as root of the user's namespace (where subordinate ids' files are readable). */
-function duInUserns(dirs: string[]): Promise<Map<string, number>> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const child = spawn(helperPath(), ['--userns-only', ...mapArgs(userIdMaps()), '--', 'du', '-sb', '--', ...dirs], { stdio: ['ignore', 'pipe', 'ignore'] });
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    child.on('error', reject);
-    child.on('close', () => {
-      // du exits non-zero when some file vanished meanwhile; what it printed still counts.
-      const sizes = new Map<string, number>();
-      for (const line of out.split('\n')) {
-        const m = /^(\d+)\t(.*)$/.exec(line);
-        if (m) sizes.set(m[2]!, Number(m[1]));
-      }
-      resolve(sizes);
-    });
-  });
+async function duInUserns(dirs: string[]): Promise<Map<string, number>> {
+  // stderr collected (and dropped): du's complaints about files that vanished are noise here.
+  const run = startInUserns(['du', '-sb', '--', ...dirs], { stdout: true, captureStderr: true });
+  let out = '';
+  try {
+    for await (const chunk of run.stdout as AsyncIterable<Buffer>) out += chunk.toString('utf8');
+  } finally {
+    // du exits non-zero when some file vanished meanwhile; what it printed still counts.
+    // Only a helper that cannot be started at all is a failure (the caller counts nothing then).
+    await run.done.catch((err: unknown) => { if (!out) throw err; });
+  }
+  const sizes = new Map<string, number>();
+  for (const line of out.split('\n')) {
+    const m = /^(\d+)\t(.*)$/.exec(line);
+    if (m) sizes.set(m[2]!, Number(m[1]));
+  }
+  return sizes;
 }

@@ -2,7 +2,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import { SandboxError } from '../../errors.js';
-import { pruneSandboxes } from '../../api/system.js';
+import { pruneSandboxes } from '../../api/prune.js';
 
 /** Docker's units.HumanSize: decimal units, four significant digits ("1.234kB", "12B"). */
 export function humanBytes(bytes: number): string {

@@ -7,7 +7,9 @@
 import type { Argv, CommandModule } from 'yargs';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import { table } from '../format.js';
-import { checkStore, diskUsage, pruneSandboxes, type StoreProblem } from '../../api/system.js';
+import { checkStore, type StoreProblem } from '../../api/store-check.js';
+import { diskUsage } from '../../api/disk-usage.js';
+import { pruneSandboxes } from '../../api/prune.js';
 import { pruneImages } from '../../api/images.js';
 import { pruneVolumes } from '../../api/volumes.js';
 import { SandboxError } from '../../errors.js';

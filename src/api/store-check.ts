@@ -1,7 +1,8 @@
 /**
- * The store as a whole: `system check [--repair]` finds (and fixes) what a kill -9 at
- * any moment can leave behind, `system df` says what uses space, and `container prune`
- * removes the sandboxes that are not running (and names reserved for ones that are gone).
+ * `system check [--repair]`: finds (and fixes) what a kill -9 at any moment can leave
+ * behind in the store, in phases, each a function below (`checkStore` runs them in
+ * order). `system df` is in disk-usage.ts, `container prune` in prune.ts, the scan of
+ * processes both check and prune use in runtime/process-scan.ts.
  *
  * What a killed command can leave, and why each is safe to repair:
  * - a name reservation whose sandbox directory is gone (a `run --rm` killed after its
@@ -43,14 +44,14 @@
  *
  * "A live process uses it" means: a process of this user has a file or its working
  * directory there, names it on its command line (fuse-overlayfs), or has it mounted in
- * its mount namespace (a sandbox's init). Repairs of a record re-read it under the
+ * its mount namespace (a sandbox's init): runtime/process-scan.ts. Repairs of a record re-read it under the
  * sandbox's lock and change nothing when it changed meanwhile.
  */
-import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, type Stats } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, rmSync, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { StorePaths } from '../state/paths.js';
 import {
-  containerDir, containersDir, listContainerIds, listReservedNames, liveMonitor, liveMonitorIn, nameOwner, readPidFile, readRecord, rebuildRecord,
+  containerDir, containersDir, listContainerIds, listReservedNames, liveMonitor, liveMonitorIn, nameOwner, readPidFile, rebuildRecord,
   removeReservation, reserveName, withSandboxLock, writeRecord, type ContainerRecord,
 } from '../state/containers.js';
 import { inspectStoreDirs, octal, repairStoreDir, storeDirError } from '../state/store-dirs.js';
@@ -58,10 +59,10 @@ import { appendEvent } from '../state/events.js';
 import { blobPath, blobsDir, hasBlob, verifyBlob } from '../images/blobs.js';
 import { collectImageGarbage, leasesDir, type GarbageKind } from '../images/gc.js';
 import { imageFiles, imageIndexBackupPath, imageIndexPath, readImageIndex, repairImageIndex, tagsOf } from '../images/store.js';
-import { treeSizes } from '../runtime/tree-size.js';
-import { listVolumeNames, leftoverRemovals, volumeDir, volumesDir, volumesOfRequest } from '../state/volumes.js';
+import { pidsUsing, scanProcesses, type ProcessScan } from '../runtime/process-scan.js';
+import { listVolumeNames, leftoverRemovals, volumeDir, volumesDir } from '../state/volumes.js';
 import { removeTree } from '../runtime/userns.js';
-import { currentState, destroySandbox, endMonitor, listSandboxes, removalsLeft, removeSandbox } from './lifecycle.js';
+import { currentState, destroySandbox, endMonitor, removalsLeft } from './lifecycle.js';
 
 /** A sandbox directory, record or reservation younger than this may be being created right now. */
 export const YOUNG_MS = 10_000;
@@ -110,66 +111,8 @@ export interface CheckOptions {
   now?: number;
 }
 
-// ---------------------------------------------------------------------------------------
-// Who uses what: a scan of this user's processes
-
-interface ProcessScan {
-  /** pid -> everything the process refers to (command line, cwd, open files, its mounts), newline-separated. */
-  refs: Map<number, string>;
-  exe: Map<number, string>;
-  mntNs: Map<number, string>;
-}
-
-function tryReadlink(path: string): string {
-  try { return readlinkSync(path); } catch { return ''; }
-}
-
-function tryRead(path: string): string {
-  try { return readFileSync(path, 'utf8'); } catch { return ''; }
-}
-
-/** Reads what every process of ours refers to; mount tables once per mount namespace. */
-export function scanProcesses(): ProcessScan {
-  const uid = process.getuid?.() ?? 0;
-  const scan: ProcessScan = { refs: new Map(), exe: new Map(), mntNs: new Map() };
-  const mountsOfNs = new Map<string, string>();
-  let pids: string[];
-  try { pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p)); } catch { return scan; }
-  for (const p of pids) {
-    const pid = Number(p);
-    if (pid === process.pid) continue;
-    let st: Stats;
-    try { st = statSync(`/proc/${p}`); } catch { continue; }
-    if (st.uid !== uid) continue;
-    const parts: string[] = [tryRead(`/proc/${p}/cmdline`).split('\0').join(' '), tryReadlink(`/proc/${p}/cwd`)];
-    try {
-      for (const fd of readdirSync(`/proc/${p}/fd`)) parts.push(tryReadlink(`/proc/${p}/fd/${fd}`));
-    } catch { /* gone, or not ours to read */ }
-    const ns = tryReadlink(`/proc/${p}/ns/mnt`);
-    if (ns) {
-      let mounts = mountsOfNs.get(ns);
-      if (mounts === undefined) {
-        mounts = tryRead(`/proc/${p}/mountinfo`);
-        mountsOfNs.set(ns, mounts);
-      }
-      parts.push(mounts);
-      scan.mntNs.set(pid, ns);
-    }
-    scan.refs.set(pid, parts.join('\n'));
-    scan.exe.set(pid, tryReadlink(`/proc/${p}/exe`));
-  }
-  return scan;
-}
-
-/** The pids (of ours) that refer to `needle` (a path, or a unique part of one). */
-export function pidsUsing(scan: ProcessScan, needle: string): number[] {
-  const out: number[] = [];
-  for (const [pid, refs] of scan.refs) if (refs.includes(needle)) out.push(pid);
-  return out;
-}
-
 /** What identifies a sandbox's directory in paths, mount tables and command lines (mount tables show /oldroot/... inside). */
-function sandboxNeedle(id: string): string {
+export function sandboxNeedle(id: string): string {
   return `containers/${id}`;
 }
 
@@ -268,14 +211,21 @@ export function removeStaleReservation(paths: StorePaths, r: { name: string; own
   return removeReservation(paths, r.name, r.owner, (o) => sandboxDirGone(paths, o));
 }
 
-/** Checks the store and, with `repair`, fixes what it finds. Never throws for a problem it finds. */
-export async function checkStore(paths: StorePaths, options: CheckOptions = {}): Promise<CheckReport> {
-  const repair = !!options.repair;
-  const now = options.now ?? Date.now();
-  const problems: StoreProblem[] = [];
-  const scan = scanProcesses();
-
+/** One run of the check: what every phase reads, and where problems go. */
+interface Check {
+  paths: StorePaths;
+  repair: boolean;
+  now: number;
+  /** This user's processes, scanned once at the start (repairs scan again before they remove). */
+  scan: ProcessScan;
+  problems: StoreProblem[];
   /** Records a problem; with --repair runs `fix` (true: repaired; a string: why not). */
+  found: (p: Omit<StoreProblem, 'repaired'>, fix?: () => Promise<boolean | string>) => Promise<void>;
+}
+
+function newCheck(paths: StorePaths, options: CheckOptions): Check {
+  const repair = !!options.repair;
+  const problems: StoreProblem[] = [];
   const found = async (p: Omit<StoreProblem, 'repaired'>, fix?: () => Promise<boolean | string>): Promise<void> => {
     const problem: StoreProblem = { ...p, repaired: false };
     problems.push(problem);
@@ -288,8 +238,35 @@ export async function checkStore(paths: StorePaths, options: CheckOptions = {}):
       problem.error = err instanceof Error ? err.message : String(err);
     }
   };
+  return { paths, repair, now: options.now ?? Date.now(), scan: scanProcesses(), problems, found };
+}
 
-  // 0. The store is private: its top directories are ours and closed to others.
+/**
+ * Checks the store and, with `repair`, fixes what it finds, phase by phase (the order
+ * matters: the sandboxes' removals release names the last phase would report).
+ * Never throws for a problem it finds.
+ */
+export async function checkStore(paths: StorePaths, options: CheckOptions = {}): Promise<CheckReport> {
+  const c = newCheck(paths, options);
+  const notOurs = await checkStoreDirs(c);
+  // Nothing in a top directory that is not ours is looked at further: a repair there
+  // would remove another user's files (or, through a link, files anywhere).
+  if (notOurs.has(paths.data)) return { consistent: false, repair: c.repair, sandboxes: 0, names: 0, problems: c.problems };
+  await checkTempFilesAndLocks(c, notOurs);
+  await checkImageIndex(c);
+  await checkImageGarbage(c);
+  await checkVolumeRemovals(c);
+  await checkImages(c, !!options.verify);
+  const sandboxes = await checkSandboxes(c);
+  await checkRemovalsLeft(c);
+  const names = await checkNames(c);
+  const consistent = c.problems.every((p) => p.severity === 'notice' || p.repaired);
+  return { consistent, repair: c.repair, sandboxes, names, problems: c.problems };
+}
+
+/** 0. The store is private: its top directories are ours and closed to others. Returns those that are not ours. */
+async function checkStoreDirs(c: Check): Promise<Set<string>> {
+  const { paths, found } = c;
   const uid = process.getuid?.() ?? 0;
   const notOurs = new Set<string>();
   for (const dir of inspectStoreDirs(paths)) {
@@ -308,13 +285,12 @@ export async function checkStore(paths: StorePaths, options: CheckOptions = {}):
       async () => 'it is not yours to change');
     }
   }
+  return notOurs;
+}
 
-  // Nothing in a top directory that is not ours is looked at further: a repair there
-  // would remove another user's files (or, through a link, files anywhere).
-  if (notOurs.has(paths.data)) return { consistent: false, repair, sandboxes: 0, names: 0, problems };
-
-  // 1. Temp files of atomic writes and stale lock directories, wherever the store writes.
-  const containers = containersDir(paths);
+/** 1. Temp files of atomic writes and stale lock directories, wherever the store writes. */
+async function checkTempFilesAndLocks(c: Check, notOurs: Set<string>): Promise<void> {
+  const { paths, found, now } = c;
   const ids = listContainerIds(paths);
   const writeDirs = [
     paths.data, join(paths.data, 'names'), join(paths.data, 'blobs', 'sha256'), join(paths.data, 'layers'), leasesDir(paths), volumesDir(paths),
@@ -341,13 +317,18 @@ export async function checkStore(paths: StorePaths, options: CheckOptions = {}):
       }
     }
   }
+}
 
-  // 2. The image index: a damaged images.json is rebuilt from its backup and the stored
-  // manifests (images/store.ts), what cannot be is reported; a missing or damaged backup
-  // is written again. Then the image store's garbage (images/gc.ts): blobs and layers no
-  // image names and no transfer in progress claims, and what dead processes left
-  // (temporary blobs, staging directories, leases, short links). With --repair both are
-  // done first and reported as done.
+/**
+ * 2. The image index: a damaged images.json is rebuilt from its backup and the stored
+ * manifests (images/store.ts), what cannot be is reported; a missing or damaged backup
+ * is written again. Then the image store's garbage (images/gc.ts): blobs and layers no
+ * image names and no transfer in progress claims, and what dead processes left
+ * (temporary blobs, staging directories, leases, short links). With --repair both are
+ * done first and reported as done.
+ */
+async function checkImageIndex(c: Check): Promise<void> {
+  const { paths, found, repair } = c;
   try {
     const idx = await repairImageIndex(paths, { dryRun: !repair });
     if (idx?.damage) {
@@ -367,22 +348,35 @@ export async function checkStore(paths: StorePaths, options: CheckOptions = {}):
     await found({ kind: 'damaged-index', severity: 'problem', path: imageIndexPath(paths), detail: 'the image index could not be checked',
       action: 'rewrite it' }, async () => (err instanceof Error ? err.message : String(err)));
   }
+}
+
+/** 2b. The image store's garbage (images/gc.ts), see checkImageIndex. */
+async function checkImageGarbage(c: Check): Promise<void> {
+  const { paths, found, repair, now, scan } = c;
   const garbage = await collectImageGarbage(paths, { dryRun: !repair, now, graceMs: TEMP_AGE_MS, inUse: (p) => pidsUsing(scan, p).length > 0 });
   for (const g of garbage.items) {
     await found({ kind: g.kind, severity: 'problem', path: g.path, detail: `${GARBAGE_DETAIL[g.kind]} (${g.size} bytes)`, action: 'remove it' },
       async () => g.removed || (g.error ?? 'it changed meanwhile'));
   }
+}
 
-  // Volume removals killed half-way.
+/** 2c. Volume removals killed half-way. */
+async function checkVolumeRemovals(c: Check): Promise<void> {
+  const { paths, found, now, scan } = c;
   for (const path of leftoverRemovals(paths)) {
     if (ageMs(path, now) <= TEMP_AGE_MS || pidsUsing(scan, path).length) continue;
     await found({ kind: 'volume-removal', severity: 'problem', path, detail: 'a volume whose removal was interrupted', action: 'finish removing it' },
       async () => { await removeTree(path); return true; });
   }
+}
 
-  // 3. Images: every blob and layer an image needs is there (and, with --verify, every
-  // blob still has the digest it is stored under). A broken image is reported, not
-  // removed: pulling or loading it again repairs it, and its sandboxes keep their data.
+/**
+ * 3. Images: every blob and layer an image needs is there (and, with --verify, every
+ * blob still has the digest it is stored under). A broken image is reported, not
+ * removed: pulling or loading it again repairs it, and its sandboxes keep their data.
+ */
+async function checkImages(c: Check, verify: boolean): Promise<void> {
+  const { paths, found } = c;
   const index = readImageIndex(paths);
   for (const record of Object.values(index.images)) {
     const files = imageFiles(paths, record);
@@ -396,7 +390,7 @@ export async function checkStore(paths: StorePaths, options: CheckOptions = {}):
         detail: `image ${names[0] ?? record.id.slice(7, 19)} lacks ${missing.join(', ')}`, action: 'nothing (pull, load or import it again)' });
     }
   }
-  if (options.verify) {
+  if (verify) {
     for (const hex of entries(blobsDir(paths))) {
       if (!/^[a-f0-9]{64}$/.test(hex)) continue;
       const digest = `sha256:${hex}`;
@@ -406,10 +400,13 @@ export async function checkStore(paths: StorePaths, options: CheckOptions = {}):
         async () => { rmSync(path, { force: true }); return true; });
     }
   }
+}
 
-  // 4. Sandboxes.
+/** 4. Sandboxes: every directory under containers/; returns how many are sandboxes (have a record, or can be given one). */
+async function checkSandboxes(c: Check): Promise<number> {
+  const { paths, scan } = c;
   let sandboxes = 0;
-  for (const e of entries(containers)) {
+  for (const e of entries(containersDir(paths))) {
     if (!/^[a-f0-9]{64}$/.test(e)) continue;
     const id = e;
     const dir = containerDir(paths, id);
@@ -419,138 +416,159 @@ export async function checkStore(paths: StorePaths, options: CheckOptions = {}):
     const users = pidsUsing(scan, sandboxNeedle(id));
     const raw = rawRecord(paths, id);
     if (typeof raw !== 'object') {
-      // What the sandbox's directory and its live monitor still tell (state/containers.ts rebuildRecord).
-      const monitor = liveMonitor(paths, id);
-      const rebuilt = rebuildRecord(paths, id, raw === 'missing' ? 'missing' : 'damaged');
-      const recordPath = join(dir, 'container.json');
-      const how = raw === 'missing' ? 'is missing' : 'is damaged';
-      if (rebuilt?.rebuiltFrom === 'config') {
-        sandboxes++;
-        await found({ kind: 'damaged-record', severity: 'problem', path: recordPath, id, name: rebuilt.name,
-          detail: `the record of sandbox ${short(id)} (${rebuilt.name}) ${how}${monitor ? ` (it runs, monitor ${monitor.pid})` : ''}`,
-          action: 'rebuild it from config.json and the monitor\'s files' },
-        async () => withSandboxLock(paths, id, () => {
-          if (typeof rawRecord(paths, id) === 'object') return 'it has a record now';
-          const again = rebuildRecord(paths, id, 'damaged');
-          if (again?.rebuiltFrom !== 'config') return 'its config.json is unreadable now';
-          again.state = currentState(paths, again);
-          writeRecord(paths, again);
-          return true;
-        }));
-        continue;
-      }
-      if (monitor) {
-        await found({ kind: 'unrecorded-monitor', severity: 'problem', path: recordPath, id, ...(rebuilt ? { name: rebuilt.name } : {}),
-          detail: `sandbox ${short(id)} runs (monitor ${monitor.pid}) but its record ${how} and config.json cannot rebuild it`,
-          action: 'stop it and remove it' },
-        async () => { await removeSandboxDir(paths, id, rebuilt?.name); return true; });
-        continue;
-      }
-      const rest = entries(dir).filter((f) => !TEMP_FILE.test(f) && f !== '.lock' && f !== 'container.json');
-      const kind = raw === 'missing' ? 'no-record' : 'unreadable-record';
-      const what = raw === 'missing' ? 'a sandbox directory without a record' : 'a sandbox directory whose record is unreadable';
-      if (raw === 'missing' && rest.length === 0 && ageMs(dir, now) <= YOUNG_MS) {
-        await found({ kind: 'maybe-in-progress', severity: 'notice', path: dir, id, detail: `${what}, made less than ${YOUNG_MS / 1000} s ago: maybe being created right now`, action: 'none (check again later)' });
-        continue;
-      }
-      if (users.length) {
-        await found({ kind, severity: 'problem', path: dir, id, detail: `${what}, in use by process ${users.join(', ')}`, action: 'none while it is in use' },
-          async () => 'it is in use by a live process');
-        continue;
-      }
-      await found({ kind, severity: 'problem', path: dir, id, detail: `${what} (half-created or half-removed)`, action: 'remove it' },
-        async () => {
-          if (pidsUsing(scanProcesses(), sandboxNeedle(id)).length) return 'it is in use by a live process';
-          if (typeof rawRecord(paths, id) === 'object') return 'it has a record now';
-          await removeSandboxDir(paths, id, undefined);
-          return true;
-        });
+      if (await checkSandboxWithoutRecord(c, id, dir, raw, users)) sandboxes++;
       continue;
     }
     sandboxes++;
-    const { record, text } = raw;
-    const owner = nameOwner(paths, record.name);
-    const hasName = owner === id;
-    const createdAge = now - (Date.parse(record.created) || 0);
-    const state = currentState(paths, record);
-    const label = `sandbox ${short(id)} (${record.name})`;
+    await checkSandboxRecord(c, id, dir, raw, users);
+  }
+  return sandboxes;
+}
 
-    const monitor = liveMonitor(paths, id);
-    if (monitor && record.state.monitorPid !== monitor.pid && state.status === 'running') {
-      // Its record does not know the monitor that runs it.
-      await found({ kind: 'unrecorded-start', severity: 'problem', path: dir, id, name: record.name,
-        detail: `${label} runs (monitor ${monitor.pid}) but its record says ${record.state.status}${record.state.monitorPid ? ` with monitor ${record.state.monitorPid}` : ''}: the command that started it was killed`,
-        action: 'record it as running' },
-      async () => rewriteRecord(paths, id, text, (r) => {
-        r.state = {
-          status: 'running', pid: readPidFile(paths, id) ?? monitor.pid, monitorPid: monitor.pid, monitorStartTime: monitor.startTime,
-          startedAt: new Date(monitor.since).toISOString(),
-        };
-      }));
-      continue;
-    }
-    if (users.length && state.status === 'running') {
-      if (!hasName) {
-        await found({ kind: 'name-lost', severity: 'problem', path: dir, id, name: record.name,
-          detail: `${label} runs but its name is not reserved${owner ? ` (sandbox ${short(owner)} holds it)` : ''}`, action: 'reserve its name again' },
-        async () => { await reserveName(paths, record.name, id); return true; });
-      }
-      continue;
-    }
-    if (users.length) continue; // in use (a stop or start at work): not ours to touch now
+/**
+ * 4a. A sandbox directory whose record is missing or unreadable: what its directory and
+ * its live monitor still tell (state/containers.ts rebuildRecord). True when it can be
+ * rebuilt (it counts as a sandbox).
+ */
+async function checkSandboxWithoutRecord(c: Check, id: string, dir: string, raw: 'missing' | 'unreadable', users: number[]): Promise<boolean> {
+  const { paths, found, now } = c;
+  const monitor = liveMonitor(paths, id);
+  const rebuilt = rebuildRecord(paths, id, raw === 'missing' ? 'missing' : 'damaged');
+  const recordPath = join(dir, 'container.json');
+  const how = raw === 'missing' ? 'is missing' : 'is damaged';
+  if (rebuilt?.rebuiltFrom === 'config') {
+    await found({ kind: 'damaged-record', severity: 'problem', path: recordPath, id, name: rebuilt.name,
+      detail: `the record of sandbox ${short(id)} (${rebuilt.name}) ${how}${monitor ? ` (it runs, monitor ${monitor.pid})` : ''}`,
+      action: 'rebuild it from config.json and the monitor\'s files' },
+    async () => withSandboxLock(paths, id, () => {
+      if (typeof rawRecord(paths, id) === 'object') return 'it has a record now';
+      const again = rebuildRecord(paths, id, 'damaged');
+      if (again?.rebuiltFrom !== 'config') return 'its config.json is unreadable now';
+      again.state = currentState(paths, again);
+      writeRecord(paths, again);
+      return true;
+    }));
+    return true;
+  }
+  if (monitor) {
+    await found({ kind: 'unrecorded-monitor', severity: 'problem', path: recordPath, id, ...(rebuilt ? { name: rebuilt.name } : {}),
+      detail: `sandbox ${short(id)} runs (monitor ${monitor.pid}) but its record ${how} and config.json cannot rebuild it`,
+      action: 'stop it and remove it' },
+    async () => { await removeSandboxDir(paths, id, rebuilt?.name); return true; });
+    return false;
+  }
+  const rest = entries(dir).filter((f) => !TEMP_FILE.test(f) && f !== '.lock' && f !== 'container.json');
+  const kind = raw === 'missing' ? 'no-record' : 'unreadable-record';
+  const what = raw === 'missing' ? 'a sandbox directory without a record' : 'a sandbox directory whose record is unreadable';
+  if (raw === 'missing' && rest.length === 0 && ageMs(dir, now) <= YOUNG_MS) {
+    await found({ kind: 'maybe-in-progress', severity: 'notice', path: dir, id, detail: `${what}, made less than ${YOUNG_MS / 1000} s ago: maybe being created right now`, action: 'none (check again later)' });
+    return false;
+  }
+  if (users.length) {
+    await found({ kind, severity: 'problem', path: dir, id, detail: `${what}, in use by process ${users.join(', ')}`, action: 'none while it is in use' },
+      async () => 'it is in use by a live process');
+    return false;
+  }
+  await found({ kind, severity: 'problem', path: dir, id, detail: `${what} (half-created or half-removed)`, action: 'remove it' },
+    async () => {
+      if (pidsUsing(scanProcesses(), sandboxNeedle(id)).length) return 'it is in use by a live process';
+      if (typeof rawRecord(paths, id) === 'object') return 'it has a record now';
+      await removeSandboxDir(paths, id, undefined);
+      return true;
+    });
+  return false;
+}
 
+/** 4b. A sandbox with a readable record: does the record still tell the truth? */
+async function checkSandboxRecord(c: Check, id: string, dir: string, raw: { text: string; record: ContainerRecord }, users: number[]): Promise<void> {
+  const { paths, found, now } = c;
+  const { record, text } = raw;
+  const owner = nameOwner(paths, record.name);
+  const hasName = owner === id;
+  const createdAge = now - (Date.parse(record.created) || 0);
+  const state = currentState(paths, record);
+  const label = `sandbox ${short(id)} (${record.name})`;
+
+  const monitor = liveMonitor(paths, id);
+  if (monitor && record.state.monitorPid !== monitor.pid && state.status === 'running') {
+    // Its record does not know the monitor that runs it.
+    await found({ kind: 'unrecorded-start', severity: 'problem', path: dir, id, name: record.name,
+      detail: `${label} runs (monitor ${monitor.pid}) but its record says ${record.state.status}${record.state.monitorPid ? ` with monitor ${record.state.monitorPid}` : ''}: the command that started it was killed`,
+      action: 'record it as running' },
+    async () => rewriteRecord(paths, id, text, (r) => {
+      r.state = {
+        status: 'running', pid: readPidFile(paths, id) ?? monitor.pid, monitorPid: monitor.pid, monitorStartTime: monitor.startTime,
+        startedAt: new Date(monitor.since).toISOString(),
+      };
+    }));
+    return;
+  }
+  if (users.length && state.status === 'running') {
     if (!hasName) {
-      if (record.state.status === 'created' && createdAge <= YOUNG_MS) {
-        await found({ kind: 'maybe-in-progress', severity: 'notice', path: dir, id, name: record.name, detail: `${label} has no name reservation yet: maybe being created right now`, action: 'none (check again later)' });
-        continue;
-      }
-      const kind = record.state.status === 'created' ? 'half-created' : 'half-removed';
-      const detail = kind === 'half-created'
-        ? `${label} was never given its name (its \`run\` or \`create\` was killed, or lost the name to another)`
-        : `${label} lost its name: its \`rm\` was killed half-way`;
-      await found({ kind, severity: 'problem', path: dir, id, name: record.name, detail, action: 'remove it' },
-        async () => {
-          if (nameOwner(paths, record.name) === id) return 'it has its name now';
-          if (pidsUsing(scanProcesses(), sandboxNeedle(id)).length) return 'it is in use by a live process';
-          await removeSandboxDir(paths, id, record.name, false);
-          return true;
-        });
-      continue;
+      await found({ kind: 'name-lost', severity: 'problem', path: dir, id, name: record.name,
+        detail: `${label} runs but its name is not reserved${owner ? ` (sandbox ${short(owner)} holds it)` : ''}`, action: 'reserve its name again' },
+      async () => { await reserveName(paths, record.name, id); return true; });
     }
+    return;
+  }
+  if (users.length) return; // in use (a stop or start at work): not ours to touch now
 
-    if (record.state.status === 'running' && state.status === 'exited' && state.error) {
-      // Its monitor (or, for a foreground run, its init) died and left no exit file.
-      const removeToo = record.request.remove;
-      await found({ kind: 'dead-monitor', severity: 'problem', path: dir, id, name: record.name,
-        detail: `${label} is recorded as running but ${record.state.monitorPid ? `its monitor (pid ${record.state.monitorPid}) is gone` : `its process (pid ${record.state.pid}) is gone`} and recorded no exit`,
-        action: removeToo ? 'remove it (it was run with --rm)' : 'record it as exited with an error' },
-      async () => {
-        if (removeToo) {
-          await removeSandboxDir(paths, id, record.name);
-          return true;
-        }
-        // No finishedAt: when it died is unknown (the monitor would have recorded it).
-        const done = await rewriteRecord(paths, id, text, (r) => { r.state = state; });
-        if (done) appendEvent(paths, { type: 'container', action: 'die', id, name: record.name, attributes: { exitCode: state.exitCode ?? 255, error: state.error ?? '' } });
-        return done;
-      });
-      continue;
+  if (!hasName) {
+    if (record.state.status === 'created' && createdAge <= YOUNG_MS) {
+      await found({ kind: 'maybe-in-progress', severity: 'notice', path: dir, id, name: record.name, detail: `${label} has no name reservation yet: maybe being created right now`, action: 'none (check again later)' });
+      return;
     }
-
-    if (record.request.remove && (state.status === 'exited' || (state.status === 'created' && createdAge > YOUNG_MS))) {
-      await found({ kind: 'ended-rm', severity: 'problem', path: dir, id, name: record.name,
-        detail: `${label} was run with --rm and ${state.status === 'created' ? 'never started (its command was killed)' : 'has ended'}, but its directory remains`,
-        action: 'remove it' },
+    const kind = record.state.status === 'created' ? 'half-created' : 'half-removed';
+    const detail = kind === 'half-created'
+      ? `${label} was never given its name (its \`run\` or \`create\` was killed, or lost the name to another)`
+      : `${label} lost its name: its \`rm\` was killed half-way`;
+    await found({ kind, severity: 'problem', path: dir, id, name: record.name, detail, action: 'remove it' },
       async () => {
+        if (nameOwner(paths, record.name) === id) return 'it has its name now';
         if (pidsUsing(scanProcesses(), sandboxNeedle(id)).length) return 'it is in use by a live process';
-        await removeSandboxDir(paths, id, record.name);
+        await removeSandboxDir(paths, id, record.name, false);
         return true;
       });
-    }
+    return;
   }
 
-  // Sandbox removals killed half-way (api/lifecycle.ts destroySandbox): whatever still
-  // runs from them is ended, then they go.
+  if (record.state.status === 'running' && state.status === 'exited' && state.error) {
+    // Its monitor (or, for a foreground run, its init) died and left no exit file.
+    const removeToo = record.request.remove;
+    await found({ kind: 'dead-monitor', severity: 'problem', path: dir, id, name: record.name,
+      detail: `${label} is recorded as running but ${record.state.monitorPid ? `its monitor (pid ${record.state.monitorPid}) is gone` : `its process (pid ${record.state.pid}) is gone`} and recorded no exit`,
+      action: removeToo ? 'remove it (it was run with --rm)' : 'record it as exited with an error' },
+    async () => {
+      if (removeToo) {
+        await removeSandboxDir(paths, id, record.name);
+        return true;
+      }
+      // No finishedAt: when it died is unknown (the monitor would have recorded it).
+      const done = await rewriteRecord(paths, id, text, (r) => { r.state = state; });
+      if (done) appendEvent(paths, { type: 'container', action: 'die', id, name: record.name, attributes: { exitCode: state.exitCode ?? 255, error: state.error ?? '' } });
+      return done;
+    });
+    return;
+  }
+
+  if (record.request.remove && (state.status === 'exited' || (state.status === 'created' && createdAge > YOUNG_MS))) {
+    await found({ kind: 'ended-rm', severity: 'problem', path: dir, id, name: record.name,
+      detail: `${label} was run with --rm and ${state.status === 'created' ? 'never started (its command was killed)' : 'has ended'}, but its directory remains`,
+      action: 'remove it' },
+    async () => {
+      if (pidsUsing(scanProcesses(), sandboxNeedle(id)).length) return 'it is in use by a live process';
+      await removeSandboxDir(paths, id, record.name);
+      return true;
+    });
+  }
+}
+
+/**
+ * Sandbox removals killed half-way (api/lifecycle.ts destroySandbox): whatever still
+ * runs from them is ended, then they go.
+ */
+async function checkRemovalsLeft(c: Check): Promise<void> {
+  const { paths, found, now } = c;
   for (const path of removalsLeft(paths)) {
     const id = basename(path).slice('.removing-'.length);
     const runs = liveMonitorIn(path)?.pid;
@@ -571,8 +589,11 @@ export async function checkStore(paths: StorePaths, options: CheckOptions = {}):
       return true;
     });
   }
+}
 
-  // 5. Name reservations (after the sandboxes: their removals above released theirs).
+/** 5. Name reservations (after the sandboxes: their removals above released theirs). Returns how many there are. */
+async function checkNames(c: Check): Promise<number> {
+  const { paths, found, now } = c;
   const names = listReservedNames(paths);
   for (const name of names) {
     const owner = nameOwner(paths, name);
@@ -592,104 +613,5 @@ export async function checkStore(paths: StorePaths, options: CheckOptions = {}):
       async () => removeReservation(paths, name, owner, other));
     }
   }
-
-  const consistent = problems.every((p) => p.severity === 'notice' || p.repaired);
-  return { consistent, repair, sandboxes, names: names.length, problems };
+  return names.length;
 }
-
-// ---------------------------------------------------------------------------------------
-// Sizes
-
-export interface DiskUsageRow {
-  type: 'images' | 'sandboxes' | 'volumes';
-  total: number;
-  active: number;
-  size: number;
-  reclaimable: number;
-}
-
-/** `system df`: images (layers, configs, index), sandboxes (writable layers, logs), volumes. */
-export async function diskUsage(paths: StorePaths): Promise<DiskUsageRow[]> {
-  const views = listSandboxes(paths, { all: true });
-  const images: Record<string, { layers?: string[] }> = readImageIndex(paths).images;
-  const usedImages = new Set(views.map((v) => v.record.imageId).filter((x): x is string => !!x));
-  const usedLayers = new Set<string>();
-  for (const id of usedImages) for (const l of images[id]?.layers ?? []) usedLayers.add(l.replace(/^sha256:/, ''));
-
-  const layersDir = join(paths.data, 'layers');
-  const layerDirs = entries(layersDir).filter((e) => /^[a-f0-9]{64}$/.test(e)).map((e) => join(layersDir, e));
-  const imageFiles = [join(paths.data, 'blobs'), imageIndexPath(paths), imageIndexBackupPath(paths)];
-  const sandboxDirs = views.map((v) => containerDir(paths, v.record.id));
-  const volumeNames = listVolumeNames(paths);
-  const volumeDirs = volumeNames.map((n) => volumeDir(paths, n));
-  // Sandboxes first: a file a sandbox shares with a layer (none today) is the sandbox's.
-  const sizes = await treeSizes([...sandboxDirs, ...layerDirs, ...imageFiles, ...volumeDirs]);
-  const sum = (xs: string[]) => xs.reduce((a, x) => a + (sizes.get(x) ?? 0), 0);
-
-  const usedVolumes = new Set<string>();
-  for (const v of views) for (const n of volumesOfRequest(paths, v.record.request)) usedVolumes.add(n);
-
-  const running = views.filter((v) => v.state.status === 'running');
-  return [
-    {
-      type: 'images', total: Object.keys(images).length, active: [...usedImages].filter((i) => images[i]).length,
-      size: sum(layerDirs) + sum(imageFiles),
-      reclaimable: sum(layerDirs.filter((d) => !usedLayers.has(d.slice(layersDir.length + 1)))),
-    },
-    {
-      type: 'sandboxes', total: views.length, active: running.length,
-      size: sum(sandboxDirs),
-      reclaimable: sum(views.filter((v) => v.state.status !== 'running').map((v) => containerDir(paths, v.record.id))),
-    },
-    {
-      type: 'volumes', total: volumeNames.length, active: volumeNames.filter((n) => usedVolumes.has(n)).length,
-      size: sum(volumeDirs),
-      reclaimable: sum(volumeNames.filter((n) => !usedVolumes.has(n)).map((n) => volumeDir(paths, n))),
-    },
-  ];
-}
-
-// ---------------------------------------------------------------------------------------
-// container prune
-
-export interface PruneReport {
-  /** Full ids of the sandboxes removed. */
-  removed: string[];
-  /** Names whose reservation outlived its sandbox, released. */
-  releasedNames: string[];
-  /** Bytes their directories held. */
-  reclaimed: number;
-  failed: { id: string; error: string }[];
-}
-
-/**
- * Removes every sandbox that is not running: exited ones and created ones (as Docker),
- * but none that a live process still uses (a foreground `run --rm` records no start)
- * and no `created` one younger than YOUNG_MS (its `run` may be starting it right now);
- * then name reservations whose sandbox is gone (staleReservations).
- */
-export async function pruneSandboxes(paths: StorePaths, options: { now?: number } = {}): Promise<PruneReport> {
-  const now = options.now ?? Date.now();
-  const scan = scanProcesses();
-  const victims = listSandboxes(paths, { all: true }).filter((v) => v.state.status !== 'running'
-    && !(v.state.status === 'created' && now - (Date.parse(v.record.created) || 0) <= YOUNG_MS)
-    && pidsUsing(scan, sandboxNeedle(v.record.id)).length === 0);
-  const sizes = await treeSizes(victims.map((v) => containerDir(paths, v.record.id)));
-  const report: PruneReport = { removed: [], releasedNames: [], reclaimed: 0, failed: [] };
-  for (const v of victims) {
-    try {
-      await removeSandbox(paths, v.record.id);
-      report.removed.push(v.record.id);
-      report.reclaimed += sizes.get(containerDir(paths, v.record.id)) ?? 0;
-    } catch (err) {
-      // Removed by someone else, or started again meanwhile: not an error of prune's.
-      const still = readRecord(paths, v.record.id);
-      if (!still || currentState(paths, still).status === 'running') continue;
-      report.failed.push({ id: v.record.id, error: err instanceof Error ? err.message : String(err) });
-    }
-  }
-  // Names a killed `run --rm` (or `rm`) left reserved for a sandbox that is gone.
-  for (const r of staleReservations(paths)) if (await removeStaleReservation(paths, r)) report.releasedNames.push(r.name);
-  return report;
-}
-
