@@ -24,7 +24,7 @@ import { posix } from 'node:path';
 import { SandboxError, clipped } from '../errors.js';
 import { HOST_NAME_MAX, checkPathLimits } from '../runtime/limits.js';
 import { checkName, NAME_PATTERN } from '../state/names.js';
-import type { NetworkMode, RunRequest, TmpfsSpec, VolumeSpec } from '../api/types.js';
+import type { NetworkMode, RunRequest, TmpfsSpec, VolumeSpec } from '../types.js';
 import { parseEnvAssignment, parseEnvFile } from './env-file.js';
 import { normalizeCapability } from '../runtime/capabilities.js';
 import { parseSignal } from '../runtime/signals.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { SandboxError } from '../../src/errors.js';
 import type { StorePaths } from '../../src/state/paths.js';
-import type { RunRequest } from '../../src/api/types.js';
+import type { RunRequest } from '../../src/types.js';
 import { containerDir, newContainerId, writeRecord, type ContainerRecord } from '../../src/state/containers.js';
 import {
   checkVolumeName, createVolumeDir, readVolume, treeSize, volumeDataDir, volumeDir, volumesDir, volumesOfRequest, volumeUsers,
