@@ -1,6 +1,11 @@
-// Builds what bin/sandbox runs: one bundled CommonJS file for the CLI (Node start-up is
-// most of our latency, and loading yargs+execa from node_modules file by file costs
-// ~200 ms) plus the C helpers, compiled with the system's cc.
+// Builds what bin/sandbox and library users run: four bundled, minified CommonJS files
+// (Node start-up is most of our latency, and loading yargs and the rest from node_modules
+// file by file costs ~200 ms), plus the C helpers of helpers/, compiled with the system's cc.
+//   dist/sandbox.cjs  the CLI (src/cli/main.ts): run, ps and version without yargs, the rest with it
+//   dist/exec.cjs     `sandbox exec` alone (src/cli/exec-main.ts), which bin/sandbox loads for exec
+//   dist/images.cjs   image transfer (registries, archives), loaded by the CLI on first use
+//   dist/api.cjs      the library API (src/api/index.ts), package.json's "main"
+// README.md, "How it works", has the picture.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';

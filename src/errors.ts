@@ -1,11 +1,10 @@
 /**
  * The one error type of the project. Everything a user can cause or fix ends up here:
  * a one-line message, an optional hint with the exact fix, and the exit code
- * (125 for our errors, 126/127 for a command that cannot run, as Docker and Podman do).
+ * (125 for our errors; 126/127 for a command that cannot run, as Docker and Podman do,
+ * come from the helper, which execs the command).
  */
 export const EXIT_SANDBOX_ERROR = 125;
-export const EXIT_CANNOT_EXECUTE = 126;
-export const EXIT_NOT_FOUND = 127;
 
 export interface SandboxErrorOptions {
   hint?: string;

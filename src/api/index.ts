@@ -6,10 +6,10 @@
  *   const { exitCode } = await run(store, runRequest('host', ['sh', '-c', 'id -u'], { network: 'none' }));
  */
 import { homedir } from 'node:os';
-import type { RunRequest } from './types.js';
+import type { RunRequest } from '../types.js';
 import { realStorePaths, resolveStorePaths, type StorePaths } from '../state/paths.js';
 
-export * from './types.js';
+export * from '../types.js';
 export { SandboxError } from '../errors.js';
 export type { StorePaths } from '../state/paths.js';
 export { runForeground as run, HOST_IMAGE, type RunOutcome, type RunHooks } from './run.js';

@@ -3,7 +3,7 @@
  * from its registry when the policy asks (the default pulls only a missing image, as
  * Podman and Docker do). `host`, `--rootfs` and image ids never pull.
  */
-import { HOST_IMAGE, type RunRequest } from './types.js';
+import { HOST_IMAGE, type RunRequest } from '../types.js';
 import { SandboxError } from '../errors.js';
 import { transfer } from '../images/lazy-transfer.js';
 import type { StorePaths } from '../state/paths.js';

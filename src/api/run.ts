@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readdirSync, readlinkSync, readFileSync, writeFileSync, existsSync, statSync, rmSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { HOST_IMAGE, type RunRequest } from './types.js';
+import { HOST_IMAGE, type RunRequest } from '../types.js';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { ensureStoreDir } from '../state/store-dirs.js';
@@ -31,7 +31,7 @@ import { effectiveCapabilities } from '../runtime/capabilities.js';
 import { copyOnWrite } from '../runtime/cow.js';
 import { realBindSources, removeAnonymousVolumes, resolveVolumeMounts } from './volumes.js';
 
-export { HOST_IMAGE } from './types.js';
+export { HOST_IMAGE } from '../types.js';
 
 /** Logs of detached sandboxes rotate past this size (one old file is kept), as `--log-opt max-size`. */
 export const DEFAULT_LOG_MAX_SIZE = 64 * 1024 * 1024;

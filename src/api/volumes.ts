@@ -15,7 +15,7 @@
 import { readlinkSync, realpathSync } from 'node:fs';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
-import type { RunRequest, VolumeSpec } from './types.js';
+import type { RunRequest, VolumeSpec } from '../types.js';
 import { appendEvent } from '../state/events.js';
 import {
   checkVolumeName, createVolumeDir, detachVolumeDir, leftoverRemovals, listVolumeNames, newAnonymousVolumeName,

@@ -20,6 +20,22 @@ export function humanDuration(ms: number): string {
   return `${Math.floor(h / 24 / 365)} years`;
 }
 
+/**
+ * A byte count for people, as Docker's go-units: decimal units with four significant
+ * digits by default (units.HumanSize: "12B", "1.234kB", "56.79MB"); `binary` for KiB/MiB
+ * (units.BytesSize, memory in `stats`); `precision` significant digits (`stats` uses 3);
+ * `fixed` digits after the point instead (pull/push progress: "2.0KiB", "20.0MiB"). Pure.
+ */
+export function humanSize(bytes: number, options: { binary?: boolean; precision?: number; fixed?: number } = {}): string {
+  const base = options.binary ? 1024 : 1000;
+  const units = options.binary ? ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'] : ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= base && i < units.length - 1) { v /= base; i++; }
+  if (i === 0) return `${Math.round(v)}B`;
+  return `${options.fixed !== undefined ? v.toFixed(options.fixed) : Number(v.toPrecision(options.precision ?? 4))}${units[i]}`;
+}
+
 /** Columns separated by three spaces, each as wide as its widest cell (as docker's tabwriter). */
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

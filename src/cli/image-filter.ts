@@ -3,12 +3,14 @@
  * NAME or NAME:TAG, as Docker), label=KEY[=VALUE], before=IMAGE, since=IMAGE. Pure.
  */
 import { SandboxError } from '../errors.js';
+import { labelMatches } from '../labels.js';
 import type { ImageSummary } from '../api/images.js';
 
 export interface ImageFilters {
   dangling?: boolean;
   references: RegExp[];
-  labels: { key: string; value?: string }[];
+  /** `KEY` or `KEY=VALUE`, all of which must match (labelMatches). */
+  labels: string[];
   /** Created before / after these times (resolved from the images the filters name). */
   before?: string;
   since?: string;
@@ -43,10 +45,8 @@ export function parseImageFilters(values: string[], createdOf: (image: string) =
       if (!['true', 'false', '1', '0'].includes(value)) throw new SandboxError(`invalid filter "${v}"`, { hint: 'dangling=true or dangling=false' });
       f.dangling = value === 'true' || value === '1';
     } else if (key === 'reference') f.references.push(globToRegExp(value));
-    else if (key === 'label') {
-      const le = value.indexOf('=');
-      f.labels.push(le < 0 ? { key: value } : { key: value.slice(0, le), value: value.slice(le + 1) });
-    } else if (key === 'before') f.before = createdOf(value);
+    else if (key === 'label') f.labels.push(value);
+    else if (key === 'before') f.before = createdOf(value);
     else f.since = createdOf(value);
   }
   return f;
@@ -61,10 +61,7 @@ export function matchesImageFilters(row: ImageSummary, labels: Record<string, st
     names.push(short, `${short}:${row.tag}`);
     if (row.dangling || !f.references.some((r) => names.some((n) => r.test(n)))) return false;
   }
-  for (const l of f.labels) {
-    if (!(l.key in labels)) return false;
-    if (l.value !== undefined && labels[l.key] !== l.value) return false;
-  }
+  if (!f.labels.every((spec) => labelMatches(labels, spec))) return false;
   if (f.before && !(row.created < f.before)) return false;
   if (f.since && !(row.created > f.since)) return false;
   return true;

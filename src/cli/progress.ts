@@ -5,17 +5,13 @@
  * that stdout carries only the result (the image id, the digest).
  */
 import type { ProgressSink } from '../images/registry/progress.js';
+import { humanSize } from './format.js';
+
+/** Sizes in transfer progress: binary units, one decimal ("2.0KiB"). */
+const BYTES = { binary: true, fixed: 1 };
 
 function short(digest: string): string {
   return digest.replace(/^sha256:/, '').slice(0, 12);
-}
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
-  return `${u === 0 ? v : v.toFixed(1)}${units[u]}`;
 }
 
 const STATES: Record<string, string> = {
@@ -33,7 +29,7 @@ export class PlainProgress implements ProgressSink {
   status(digest: string, text: string): void {
     if (text === 'unpacking') return; // the line that says "unpacked" is enough
     const b = this.sizes.get(digest);
-    this.out.write(`${b?.what === 'config' ? 'Config' : 'Blob'} ${short(digest)}${b ? ` (${formatBytes(b.total)})` : ''}: ${STATES[text] ?? text}\n`);
+    this.out.write(`${b?.what === 'config' ? 'Config' : 'Blob'} ${short(digest)}${b ? ` (${humanSize(b.total, BYTES)})` : ''}: ${STATES[text] ?? text}\n`);
   }
   end(): void {}
 }
@@ -89,7 +85,7 @@ export class TtyProgress implements ProgressSink {
       let text: string;
       if (r.state === 'copying') {
         const frac = r.total > 0 ? Math.min(1, r.done / r.total) : 0;
-        const sizes = `${formatBytes(r.done)} / ${formatBytes(r.total)}`;
+        const sizes = `${humanSize(r.done, BYTES)} / ${humanSize(r.total, BYTES)}`;
         const barWidth = Math.max(10, Math.min(30, width - label.length - sizes.length - 5));
         const full = Math.round(frac * barWidth);
         text = `${label} [${'='.repeat(Math.max(0, full - 1))}${full ? '>' : ''}${' '.repeat(barWidth - full)}] ${sizes}`;

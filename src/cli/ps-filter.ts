@@ -3,6 +3,7 @@
  * keys must all match. Pure.
  */
 import { SandboxError } from '../errors.js';
+import { labelMatches } from '../labels.js';
 import type { SandboxView } from '../api/lifecycle.js';
 
 const KEYS = ['name', 'id', 'label', 'status', 'ancestor'] as const;
@@ -28,11 +29,7 @@ function matchOne(v: SandboxView, key: Key, value: string): boolean {
     case 'id': return r.id.startsWith(value);
     case 'status': return v.state.status === value || (value === 'stopped' && v.state.status === 'exited');
     case 'ancestor': return r.image === value || r.image === `${value}:latest` || (!!r.imageId && r.imageId.replace(/^sha256:/, '').startsWith(value.replace(/^sha256:/, '')));
-    case 'label': {
-      const eq = value.indexOf('=');
-      const labels = r.request.labels ?? {};
-      return eq < 0 ? Object.hasOwn(labels, value) : labels[value.slice(0, eq)] === value.slice(eq + 1);
-    }
+    case 'label': return labelMatches(r.request.labels ?? {}, value);
   }
 }
 

@@ -13,7 +13,7 @@
  *   }
  */
 import type { Argv } from 'yargs';
-import type { NetworkMode } from '../api/types.js';
+import type { NetworkMode } from '../types.js';
 import { collectOptions, declareOptions, lexArgv, optionTable, type LexerMessages, type OptionDef } from './argv-lexer.js';
 
 /** The network a sandbox gets when `--network` is not given. One place to change it. */

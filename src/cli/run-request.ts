@@ -10,7 +10,8 @@ import { posix } from 'node:path';
 import { SandboxError, clipped } from '../errors.js';
 import { HOST_NAME_MAX, checkPathLimits } from '../runtime/limits.js';
 import { checkName, NAME_PATTERN } from '../state/names.js';
-import type { NetworkMode, RunRequest, TmpfsSpec, VolumeSpec } from '../api/types.js';
+import type { NetworkMode, RunRequest, TmpfsSpec, VolumeSpec } from '../types.js';
+import { parseLabel } from '../labels.js';
 import { parseEnvAssignment, parseEnvFile } from './env-file.js';
 import { normalizeCapability } from '../runtime/capabilities.js';
 import { parseSignal } from '../runtime/signals.js';
@@ -239,15 +240,6 @@ export function parseNetwork(value: string): NetworkMode {
   throw new SandboxError(`unknown network mode ${JSON.stringify(value)}`, {
     hint: `use --network ${NETWORK_MODES.join('|')}`,
   });
-}
-
-function parseLabel(value: string): [string, string] {
-  const eq = value.indexOf('=');
-  const key = eq < 0 ? value : value.slice(0, eq);
-  if (key.trim() === '' || key.includes('\0')) {
-    throw new SandboxError(`invalid label ${JSON.stringify(value)}: empty key`, { hint: 'use -l KEY=VALUE or -l KEY' });
-  }
-  return [key, eq < 0 ? '' : value.slice(eq + 1)];
 }
 
 /**

@@ -3,8 +3,7 @@
  * by ./probe.ts, or written by hand in tests) to checks with a status, a one-line detail
  * and, for every problem we know how to fix, the exact command that fixes it.
  *
- * Every `fix` is one line of shell, so `run` can attach the very same string as the hint
- * of its error (see hostProblemHint in ./index.ts). Alternatives and explanations go
+ * Every `fix` is one line of shell, the exact command; alternatives and explanations go
  * into `detail`.
  */
 

@@ -1,9 +1,8 @@
 /**
  * `sandbox doctor`, the looking half: gathers `HostFacts` from the real machine.
  *
- * Two speeds: `gatherStaticFacts()` is synchronous and only reads small files and stats
- * paths (cheap enough for `run` to call when it needs a hint); `gatherHostFacts()` adds
- * the real attempts: a user namespace, an overlay mount and a fuse-overlayfs mount inside
+ * `gatherStaticFacts()` is synchronous and only reads small files and stats paths;
+ * `gatherHostFacts()` adds the real attempts: a user namespace, an overlay mount and a fuse-overlayfs mount inside
  * one, newuidmap/newgidmap on a live namespace, and `getcap`.
  *
  * Only node built-ins here: this module must stay light.

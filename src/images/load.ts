@@ -25,8 +25,8 @@ import { blobFileName, checkOciLayout, imageNameOf, INDEX_FILE, LAYOUT_FILE } fr
 import { stageArchive, type StagedArchive, type StagedFile } from './archive/staging.js';
 
 export interface LoadOptions {
-  /** Progress lines for a terminal ("Loading layer ..."). */
-  onProgress?: (line: string) => void;
+  /** Called as each layer is stored (the CLI shows "Loading layer ..." on a terminal). */
+  onLayer?: (layer: { diffId: string; size: number }) => void;
 }
 
 export interface LoadedImage {
@@ -188,11 +188,6 @@ function planOciArchive(staged: StagedArchive, paths: StorePaths): PlannedImage[
   return [...planned.values()];
 }
 
-function humanSize(n: number): string {
-  if (n < 1 << 20) return `${Math.ceil(n / 1024)} kB`;
-  return `${(n / (1 << 20)).toFixed(1)} MB`;
-}
-
 /** Stores the planned images' blobs and layers, then names them. */
 async function storePlanned(paths: StorePaths, staged: StagedArchive, plans: PlannedImage[], options: LoadOptions): Promise<LoadedImage[]> {
   // Claimed by the load's lease until the images are in the index; a failed load
@@ -206,7 +201,7 @@ async function storePlanned(paths: StorePaths, staged: StagedArchive, plans: Pla
     for (const plan of plans) {
       for (const layer of plan.layers) {
         if (layer.file) await staged.commit(paths, lease, layer.file);
-        options.onProgress?.(`Loading layer ${layer.diffId.slice(7, 19)} (${humanSize(layer.descriptor.size)})`);
+        options.onLayer?.({ diffId: layer.diffId, size: layer.descriptor.size });
         await ensureLayer(paths, lease, layer.descriptor, layer.diffId);
       }
       const config = await staged.commit(paths, lease, plan.config);

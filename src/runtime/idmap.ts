@@ -50,17 +50,6 @@ export function buildIdMappings(ownId: number, ranges: IdRange[]): IdMapping[] {
   return maps;
 }
 
-/** How many ids exist inside (0..n-1) with these maps. */
-export function insideIdCount(maps: IdMapping[]): number {
-  return maps.reduce((n, m) => Math.max(n, m.inside + m.count), 0);
-}
-
-/** The uid (or gid) on the host that an id inside the sandbox is, or undefined. */
-export function hostIdOf(maps: IdMapping[], inside: number): number | undefined {
-  for (const m of maps) if (inside >= m.inside && inside < m.inside + m.count) return m.outside + (inside - m.inside);
-  return undefined;
-}
-
 export function formatMapping(m: IdMapping): string {
   return `${m.inside} ${m.outside} ${m.count}`;
 }

@@ -4,7 +4,7 @@
  * mount operations, like bubblewrap's). Pure: no file is touched here.
  */
 import { posix } from 'node:path';
-import type { RunRequest, VolumeSpec } from '../api/types.js';
+import type { RunRequest, VolumeSpec } from '../types.js';
 import { SandboxError } from '../errors.js';
 import { checkExecStrings } from './limits.js';
 import { formatMapping, type IdMapping } from './idmap.js';

@@ -17,7 +17,7 @@ import { writeJsonAtomic, writeFileAtomic } from './atomic.js';
 import { isSameProcess } from './liveness.js';
 import type { StorePaths } from './paths.js';
 import { mkdirInStore } from './store-dirs.js';
-import type { RunRequest } from '../api/types.js';
+import type { RunRequest } from '../types.js';
 import { checkName, NAME_PATTERN } from './names.js';
 
 export type ContainerStatus = 'created' | 'running' | 'exited';

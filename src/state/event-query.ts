@@ -7,6 +7,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { SandboxError } from '../errors.js';
+import { labelMatches } from '../labels.js';
 import type { SandboxEvent } from './events.js';
 
 // ---------- times ----------
@@ -134,13 +135,6 @@ function eventLabels(event: SandboxEvent, lookup: SandboxLookup | undefined): Re
   if (event.type === 'container') Object.assign(out, lookup?.labels(event.id) ?? {});
   for (const [k, v] of Object.entries(event.attributes ?? {})) out[k] = String(v);
   return out;
-}
-
-function labelMatches(labels: Record<string, string>, spec: string): boolean {
-  const eq = spec.indexOf('=');
-  if (eq < 0) return Object.prototype.hasOwnProperty.call(labels, spec);
-  const k = spec.slice(0, eq);
-  return Object.prototype.hasOwnProperty.call(labels, k) && labels[k] === spec.slice(eq + 1);
 }
 
 /** Docker's rule: every key given must match one of its values. */

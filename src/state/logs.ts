@@ -107,22 +107,11 @@ export function canonicalTime(time: string): string | undefined {
   return formatNs(BigInt(ms) * 1_000_000n + nanosOf(frac));
 }
 
-/** Orders two RFC 3339 times to the nanosecond (<0, 0, >0). Throws on a malformed time. */
-export function compareTimes(a: string, b: string): number {
-  const ca = canonicalTime(a);
-  const cb = canonicalTime(b);
-  if (ca === undefined || cb === undefined) throw new TypeError(`not an RFC 3339 time: ${ca === undefined ? a : b}`);
-  return ca < cb ? -1 : ca > cb ? 1 : 0;
-}
-
 /** Milliseconds since the epoch (the nanoseconds beyond are dropped); NaN when malformed. */
 export function timeMs(time: string): number {
   const c = canonicalTime(time);
   return c === undefined ? NaN : Date.parse(c.slice(0, 23) + 'Z');
 }
-
-/** A Go duration (`10m`, `1h30m`, `1.5s`, `-5m`) in nanoseconds; undefined when it is not one. */
-export const parseDuration = parseDurationNs;
 
 /**
  * A --since / --until value, as Docker reads it (see parseTimeArg: RFC 3339, local time
@@ -279,15 +268,6 @@ function bounds(filter: TimeFilter): { since?: string; until?: string } {
   const since = canon(filter.since, 'since');
   const until = canon(filter.until, 'until');
   return { ...(since !== undefined && { since }), ...(until !== undefined && { until }) };
-}
-
-/** Where a record stands against a filter: -1 before `since`, 1 after `until`, 0 inside. */
-export function timeFilterPosition(record: { time: string }, filter: TimeFilter): -1 | 0 | 1 {
-  const { since, until } = bounds(filter);
-  const t = fastCanonical(record.time);
-  if (since !== undefined && t < since) return -1;
-  if (until !== undefined && t > until) return 1;
-  return 0;
 }
 
 /** canonicalTime for times from parseLogLine (valid RFC 3339): 30 characters ending in Z are canonical. */

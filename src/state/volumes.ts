@@ -12,7 +12,7 @@
 import { lstatSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SandboxError } from '../errors.js';
-import type { BindSpec, RunRequest, VolumeSpec } from '../api/types.js';
+import type { BindSpec, RunRequest, VolumeSpec } from '../types.js';
 import { readJsonIfExists, writeJsonAtomic } from './atomic.js';
 import { listContainerIds, readRecord, type ContainerRecord } from './containers.js';
 import type { StorePaths } from './paths.js';

@@ -26,7 +26,6 @@ import {
   type NodeFact,
   type ToolFact,
 } from '../../src/doctor/checks.js';
-import { hostProblemHint } from '../../src/doctor/index.js';
 import { parseCgroupMounts, parseGetcap } from '../../src/doctor/probe.js';
 import { formatDoctorReport } from '../../src/cli/commands/doctor.js';
 
@@ -402,47 +401,6 @@ test('report as root: a note, honest statuses, fixes without sudo', () => {
   assert.match(r.notes[0] ?? '', /meant for unprivileged users/);
   assert.equal(r.checks.find((c) => c.id === 'subids')!.status, 'ok');
   assert.equal(r.checks.find((c) => c.id === 'network')!.fix, 'apt-get install slirp4netns');
-});
-
-test('hostProblemHint gives run the fix doctor prints', () => {
-  const noSubids = with_((f) => {
-    f.subuid = [];
-    f.subgid = [];
-  });
-  assert.equal(hostProblemHint('subuid', noSubids), 'sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 alice');
-  assert.equal(hostProblemHint('newuidmap', noSubids), 'sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 alice');
-  assert.equal(hostProblemHint('newuidmap', with_((f) => delete f.tools.newuidmap)), 'sudo apt-get install uidmap');
-  assert.equal(
-    hostProblemHint('userns', with_((f) => (f.sysctl.unprivilegedUsernsClone = 0))),
-    'sudo sysctl -w kernel.unprivileged_userns_clone=1 && echo kernel.unprivileged_userns_clone=1 | sudo tee /etc/sysctl.d/60-sandbox-userns.conf',
-  );
-  // run saw the overlay fail: fuse-overlayfs missing is the fix.
-  assert.equal(hostProblemHint('overlay', with_((f) => delete f.tools['fuse-overlayfs'])), 'sudo apt-get install fuse-overlayfs');
-  assert.equal(hostProblemHint('overlay', with_((f) => (f.devFuse = dev('/dev/fuse', { mode: 0o600, access: false })))), 'sudo chmod 0666 /dev/fuse');
-  assert.equal(hostProblemHint('fuse', with_((f) => (f.devFuse = missing('/dev/fuse')))), 'sudo modprobe fuse');
-  assert.equal(hostProblemHint('network', with_((f) => delete f.tools.slirp4netns)), 'sudo apt-get install slirp4netns');
-  assert.equal(hostProblemHint('tun', with_((f) => (f.devNetTun = dev('/dev/net/tun', { mode: 0o600, access: false })))), 'sudo chmod 0666 /dev/net/tun');
-  assert.match(hostProblemHint('cgroup', with_((f) => (f.cgroup.delegated = null))), /Delegate=cpu cpuset io memory pids/);
-  // Nothing in the facts explains it: still one line, pointing at doctor.
-  assert.match(hostProblemHint('userns', healthy()), /sandbox doctor/);
-  // Root gets commands without sudo; every hint is one line.
-  assert.equal(hostProblemHint('network', with_((f) => {
-    asRoot(f);
-    delete f.tools.slirp4netns;
-  })), 'apt-get install slirp4netns');
-  for (const kind of ['userns', 'newuidmap', 'subuid', 'overlay', 'fuse', 'network', 'tun', 'cgroup'] as const) {
-    assert.doesNotMatch(hostProblemHint(kind, healthy()), /\n/);
-  }
-  // The facts passed in are not changed.
-  const f = healthy();
-  hostProblemHint('userns', f);
-  assert.deepEqual(f.tries.userns, { ok: true });
-});
-
-test('hostProblemHint on this machine is synchronous and one line', () => {
-  const hint = hostProblemHint('subuid');
-  assert.equal(typeof hint, 'string');
-  assert.doesNotMatch(hint, /\n/);
 });
 
 test('probe parsers: getcap output, cgroup mounts', () => {

@@ -6,7 +6,7 @@ import { declareOptions, lexArgv } from '../../src/cli/argv-lexer.js';
 import { execArgs, type ExecRequest } from '../../src/api/exec.js';
 import { encodePlanForEnv } from '../../src/runtime/launch.js';
 import type { ContainerRecord } from '../../src/state/containers.js';
-import type { RunRequest } from '../../src/api/types.js';
+import type { RunRequest } from '../../src/types.js';
 import { SandboxError } from '../../src/errors.js';
 
 const ctx = { env: { HOST_VAR: 'from-host' }, readFile: (p: string) => (p === '/env' ? 'A=1\n# c\nB=2\n' : '') };

@@ -4,8 +4,6 @@ import assert from 'node:assert/strict';
 import {
   buildIdMappings,
   formatMapping,
-  hostIdOf,
-  insideIdCount,
   parseSubordinateIds,
   type IdMapping,
 } from '../../src/runtime/idmap.js';
@@ -116,43 +114,6 @@ describe('buildIdMappings', () => {
         { inside: 11, outside: 1001, count: 3 },
       ],
     );
-  });
-});
-
-describe('insideIdCount', () => {
-  it('is 0 for no maps, 1 for the own id only, 1 + ranges otherwise', () => {
-    assert.equal(insideIdCount([]), 0);
-    assert.equal(insideIdCount(buildIdMappings(1000, [])), 1);
-    assert.equal(insideIdCount(buildIdMappings(1000, [{ start: 100000, count: 65536 }, { start: 300000, count: 10 }])), 65547);
-  });
-
-  it('is the end of the highest map, whatever the order of the maps', () => {
-    const maps: IdMapping[] = [
-      { inside: 10, outside: 500, count: 5 },
-      { inside: 0, outside: 1000, count: 1 },
-    ];
-    assert.equal(insideIdCount(maps), 15);
-  });
-});
-
-describe('hostIdOf', () => {
-  const maps = buildIdMappings(1000, [{ start: 100000, count: 65536 }, { start: 300000, count: 10 }]);
-
-  it('maps 0 to the own id', () => {
-    assert.equal(hostIdOf(maps, 0), 1000);
-  });
-
-  it('maps ids inside the ranges, at both ends of each', () => {
-    assert.equal(hostIdOf(maps, 1), 100000);
-    assert.equal(hostIdOf(maps, 65536), 165535);
-    assert.equal(hostIdOf(maps, 65537), 300000);
-    assert.equal(hostIdOf(maps, 65546), 300009);
-  });
-
-  it('is undefined past the last map or below 0', () => {
-    assert.equal(hostIdOf(maps, 65547), undefined);
-    assert.equal(hostIdOf(maps, -1), undefined);
-    assert.equal(hostIdOf(buildIdMappings(1000, []), 1), undefined);
   });
 });
 

@@ -6,10 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SandboxError } from '../../src/errors.js';
 import {
-  BLOCK_SIZE, canonicalTime, compareTimes, LogMerger, parseDuration, parseLogLine, parseSince, readLog, readLogTail,
+  BLOCK_SIZE, canonicalTime, LogMerger, parseLogLine, parseSince, readLog, readLogTail,
   timeMs, type LogRecord, type ReadFn,
 } from '../../src/state/logs.js';
 import { parseTail } from '../../src/cli/commands/logs.js';
+import { parseDurationNs } from '../../src/state/event-query.js';
 
 let dir: string;
 before(() => { dir = mkdtempSync(join(tmpdir(), 'sandbox-logs-')); });
@@ -55,25 +56,26 @@ describe('parseLogLine', () => {
 });
 
 describe('times', () => {
-  it('canonicalTime normalises zones and fractions; compareTimes orders to the nanosecond', () => {
+  it('canonicalTime normalises zones and fractions, so that canonical times order as strings, to the nanosecond', () => {
     assert.equal(canonicalTime('2026-11-23T16:40:21.5+01:00'), '2026-11-23T15:40:21.500000000Z');
     assert.equal(canonicalTime('2026-11-23T15:40:21Z'), '2026-11-23T15:40:21.000000000Z');
     assert.equal(canonicalTime('2026-11-23T15:40:21.1234567891Z'), '2026-11-23T15:40:21.123456789Z');
     assert.equal(canonicalTime('yesterday'), undefined);
-    assert.ok(compareTimes('2026-11-23T15:40:21.578950814Z', '2026-11-23T15:40:21.578950815Z') < 0);
-    assert.equal(compareTimes('2026-11-23T15:40:21.5Z', '2026-11-23T10:40:21.500000000-05:00'), 0);
-    assert.ok(compareTimes('2026-11-23T15:40:22Z', '2026-11-23T15:40:21.999999999Z') > 0);
+    const c = (t: string) => canonicalTime(t)!;
+    assert.ok(c('2026-11-23T15:40:21.578950814Z') < c('2026-11-23T15:40:21.578950815Z'));
+    assert.equal(c('2026-11-23T15:40:21.5Z'), c('2026-11-23T10:40:21.500000000-05:00'));
+    assert.ok(c('2026-11-23T15:40:22Z') > c('2026-11-23T15:40:21.999999999Z'));
     assert.equal(timeMs('2026-11-23T15:40:21.578950814Z'), Date.UTC(2026, 10, 23, 15, 40, 21, 578));
   });
 
-  it('parseDuration reads Go durations', () => {
-    assert.equal(parseDuration('10m'), 600_000_000_000n);
-    assert.equal(parseDuration('1h30m'), 5_400_000_000_000n);
-    assert.equal(parseDuration('1.5s'), 1_500_000_000n);
-    assert.equal(parseDuration('250ms'), 250_000_000n);
-    assert.equal(parseDuration('-5s'), -5_000_000_000n);
-    assert.equal(parseDuration('10'), undefined);
-    assert.equal(parseDuration('10x'), undefined);
+  it('parseDurationNs reads Go durations', () => {
+    assert.equal(parseDurationNs('10m'), 600_000_000_000n);
+    assert.equal(parseDurationNs('1h30m'), 5_400_000_000_000n);
+    assert.equal(parseDurationNs('1.5s'), 1_500_000_000n);
+    assert.equal(parseDurationNs('250ms'), 250_000_000n);
+    assert.equal(parseDurationNs('-5s'), -5_000_000_000n);
+    assert.equal(parseDurationNs('10'), undefined);
+    assert.equal(parseDurationNs('10x'), undefined);
   });
 
   it('parseSince: RFC 3339, Unix seconds, a duration ago, a local date; else exit 125', () => {

@@ -1,7 +1,7 @@
 /** The launch plan: command, environment and the helper's ordered argument list. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RunRequest } from '../../src/api/types.js';
+import type { RunRequest } from '../../src/types.js';
 import { SandboxError } from '../../src/errors.js';
 import {
   DEFAULT_PATH,

@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { PlainProgress, TtyProgress, formatBytes } from '../../src/cli/progress.js';
+import { PlainProgress, TtyProgress } from '../../src/cli/progress.js';
 
 const D1 = `sha256:${'1'.repeat(64)}`;
 const D2 = `sha256:${'2'.repeat(64)}`;
@@ -16,12 +16,6 @@ function sink(isTTY: boolean): { out: NodeJS.WriteStream; text: () => string } {
 }
 
 describe('progress display', () => {
-  it('formats sizes', () => {
-    assert.equal(formatBytes(512), '512B');
-    assert.equal(formatBytes(1536), '1.5KiB');
-    assert.equal(formatBytes(20 * 1024 * 1024), '20.0MiB');
-  });
-
   it('writes one plain line per event, no escape codes', () => {
     const { out, text } = sink(false);
     const p = new PlainProgress(out);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { SandboxError } from '../../src/errors.js';
 import type { StorePaths } from '../../src/state/paths.js';
-import type { RunRequest } from '../../src/api/types.js';
+import type { RunRequest } from '../../src/types.js';
 import { containerDir, newContainerId, writeRecord, type ContainerRecord } from '../../src/state/containers.js';
 import {
   checkVolumeName, createVolumeDir, readVolume, treeSize, volumeDataDir, volumeDir, volumesDir, volumesOfRequest, volumeUsers,
@@ -16,7 +16,6 @@ import {
   createVolume, inspectVolume, listVolumes, pruneVolumes, removeAnonymousVolumes, realBindSources, removeVolume, resolveVolumeMounts,
 } from '../../src/api/volumes.js';
 import { runRequest } from '../../src/api/index.js';
-import { humanSize, parseLabels } from '../../src/cli/commands/volume.js';
 
 let base: string;
 before(() => { base = mkdtempSync(join(tmpdir(), 'sandbox-volumes-')); });
@@ -235,21 +234,6 @@ describe('removeAnonymousVolumes and prune', () => {
     assert.deepEqual(r.removed.sort(), ['idle', (anon.volumes[0] as unknown as { volume: string }).volume].sort());
     assert.equal(r.reclaimed, 1244, 'the files in _data, as Docker');
     assert.deepEqual(readdirSync(volumesDir(paths)), ['used']);
-  });
-});
-
-describe('CLI helpers', () => {
-  it('humanSize is Docker\'s units.HumanSize', () => {
-    assert.equal(humanSize(0), '0B');
-    assert.equal(humanSize(12), '12B');
-    assert.equal(humanSize(1234), '1.234kB');
-    assert.equal(humanSize(1_000_000), '1MB');
-    assert.equal(humanSize(56_789_012), '56.79MB');
-  });
-
-  it('parseLabels: KEY=VALUE, KEY alone is empty, an empty key is an error', () => {
-    assert.deepEqual(parseLabels(['a=1', 'b', 'c=x=y']), { a: '1', b: '', c: 'x=y' });
-    assert.throws(() => parseLabels(['=v']), SandboxError);
   });
 });
 

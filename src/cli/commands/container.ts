@@ -2,16 +2,8 @@
 import type { Argv, CommandModule } from 'yargs';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import { SandboxError } from '../../errors.js';
+import { humanSize } from '../format.js';
 import { pruneSandboxes } from '../../api/prune.js';
-
-/** Docker's units.HumanSize: decimal units, four significant digits ("1.234kB", "12B"). */
-export function humanBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
-  return `${Number(v.toPrecision(4))}${units[i]}`;
-}
 
 interface PruneArgs extends GlobalArgs {
   force?: boolean;
@@ -24,7 +16,7 @@ const pruneCmd: CommandModule<GlobalArgs, PruneArgs> = {
   handler: async (argv) => {
     const { removed, reclaimed, failed } = await pruneSandboxes(storePathsFromArgs(argv));
     const list = removed.length ? `Deleted Containers:\n${removed.map((id) => `${id}\n`).join('')}\n` : '';
-    process.stdout.write(`${list}Total reclaimed space: ${humanBytes(reclaimed)}\n`);
+    process.stdout.write(`${list}Total reclaimed space: ${humanSize(reclaimed)}\n`);
     for (const f of failed) process.stderr.write(`sandbox: cannot remove sandbox ${f.id.slice(0, 12)}: ${f.error}\n`);
     if (failed.length) throw new SandboxError(`${failed.length} sandbox(es) could not be removed (see above)`, { hint: 'see `sandbox system check`' });
   },

@@ -5,9 +5,8 @@
 import type { Argv, CommandModule } from 'yargs';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import { SandboxError } from '../../errors.js';
-import { checkFormat, humanDuration, printInspected, renderRows, table } from '../format.js';
+import { checkFormat, humanDuration, humanSize, printInspected, renderRows, table } from '../format.js';
 import { isTemplate } from '../go-template.js';
-import { humanSize } from './volume.js';
 import {
   findImage, imageHistory, inspectImage, listImages, pruneImages, removeImages, tagImage, untagImage,
 } from '../../api/images.js';

@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { resolve } from 'node:path';
 import { SandboxError } from '../../errors.js';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
+import { humanSize } from '../format.js';
 import { transfer } from '../../images/lazy-transfer.js';
 
 interface LoadArgs extends GlobalArgs {
@@ -25,7 +26,7 @@ export const loadCommand: CommandModule<GlobalArgs, LoadArgs> = {
     const { loadArchive } = transfer();
     const progress = !argv.quiet && process.stderr.isTTY;
     const loaded = await loadArchive(storePathsFromArgs(argv), argv.input ? resolve(argv.input) : process.stdin, {
-      ...(progress ? { onProgress: (line: string) => process.stderr.write(`${line}\n`) } : {}),
+      ...(progress ? { onLayer: (l: { diffId: string; size: number }) => process.stderr.write(`Loading layer ${l.diffId.slice(7, 19)} (${humanSize(l.size)})\n`) } : {}),
     });
     for (const image of loaded) {
       // As podman load: one line per name, the id for an image without one.

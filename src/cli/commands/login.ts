@@ -10,20 +10,18 @@ import type { GlobalArgs } from '../context.js';
 import { removeCredentials, storeCredentials, authFileToWrite, type AuthFileEnv } from '../../images/registry/auth-file.js';
 import { endpointOf, registryOfLoginArg } from '../../images/registry/reference.js';
 import { transfer } from '../../images/lazy-transfer.js';
+import { withAuthFileOption, withRegistryOptions, type RegistryArgs } from '../registry-options.js';
 
-interface LoginArgs extends GlobalArgs {
+interface LoginArgs extends GlobalArgs, RegistryArgs {
   registry: string;
   username?: string;
   password?: string;
   'password-stdin'?: boolean;
-  'tls-verify'?: boolean;
-  authfile?: string;
 }
 
-interface LogoutArgs extends GlobalArgs {
+interface LogoutArgs extends GlobalArgs, Pick<RegistryArgs, 'authfile'> {
   registry?: string;
   all?: boolean;
-  authfile?: string;
 }
 
 function authEnv(authFile: string | undefined): AuthFileEnv {
@@ -57,13 +55,11 @@ async function ask(question: string, hidden: boolean): Promise<string> {
 export const loginCommand: CommandModule<GlobalArgs, LoginArgs> = {
   command: 'login <registry>',
   describe: 'Log in to a registry (credentials go to auth.json, as Podman)',
-  builder: (y) => y
+  builder: (y) => withRegistryOptions(y)
     .positional('registry', { type: 'string', demandOption: true, describe: 'HOST[:PORT]' })
     .option('username', { alias: 'u', type: 'string', describe: 'User name' })
     .option('password', { alias: 'p', type: 'string', describe: 'Password (visible to other users in ps: prefer --password-stdin)' })
-    .option('password-stdin', { type: 'boolean', describe: 'Read the password from stdin' })
-    .option('tls-verify', { type: 'boolean', describe: 'Require HTTPS with a valid certificate (false: accept any, and plain HTTP)' })
-    .option('authfile', { type: 'string', describe: 'Credentials file (default: as Podman, also REGISTRY_AUTH_FILE)' }),
+    .option('password-stdin', { type: 'boolean', describe: 'Read the password from stdin' }),
   handler: async (argv) => {
     const registry = registryOfLoginArg(argv.registry);
     const tty = !!process.stdin.isTTY;
@@ -95,10 +91,9 @@ export const loginCommand: CommandModule<GlobalArgs, LoginArgs> = {
 export const logoutCommand: CommandModule<GlobalArgs, LogoutArgs> = {
   command: 'logout [registry]',
   describe: 'Forget the credentials of a registry (--all: of every registry)',
-  builder: (y) => y
+  builder: (y) => withAuthFileOption(y)
     .positional('registry', { type: 'string', describe: 'HOST[:PORT]' })
-    .option('all', { alias: 'a', type: 'boolean', describe: 'Forget every registry\'s credentials' })
-    .option('authfile', { type: 'string', describe: 'Credentials file (default: as Podman, also REGISTRY_AUTH_FILE)' }),
+    .option('all', { alias: 'a', type: 'boolean', describe: 'Forget every registry\'s credentials' }),
   handler: (argv) => {
     const env = authEnv(argv.authfile);
     if (argv.all) {

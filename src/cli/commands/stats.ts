@@ -9,7 +9,7 @@
 import type { CommandModule } from 'yargs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
-import { table } from '../format.js';
+import { humanSize, table } from '../format.js';
 import { sampleAll, statsBetween, statsOnce, statsTargets, type SandboxStats, type StatsSample } from '../../api/stats.js';
 
 interface StatsArgs extends GlobalArgs {
@@ -19,16 +19,6 @@ interface StatsArgs extends GlobalArgs {
 }
 
 const REFRESH_MS = 2000;
-
-/** Docker's go-units: binary units for memory ("1.5MiB"), decimal for I/O ("1.2kB"). Pure. */
-export function humanSize(bytes: number, binary: boolean): string {
-  const base = binary ? 1024 : 1000;
-  const units = binary ? ['B', 'KiB', 'MiB', 'GiB', 'TiB'] : ['B', 'kB', 'MB', 'GB', 'TB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= base && i < units.length - 1) { v /= base; i++; }
-  return `${i === 0 ? String(Math.round(v)) : Number(v.toPrecision(3)).toString()}${units[i]}`;
-}
 
 function render(stats: SandboxStats[], json: boolean): string {
   if (json) {
@@ -41,9 +31,9 @@ function render(stats: SandboxStats[], json: boolean): string {
   return table(
     ['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE', 'PIDS', 'NET I/O', 'BLOCK I/O'],
     stats.map((s) => [
-      s.id.slice(0, 12), s.name, `${s.cpuPercent.toFixed(2)}%`, humanSize(s.memoryBytes, true), String(s.pids),
-      `${humanSize(s.netRxBytes, false)} / ${humanSize(s.netTxBytes, false)}`,
-      `${humanSize(s.blockReadBytes, false)} / ${humanSize(s.blockWriteBytes, false)}`,
+      s.id.slice(0, 12), s.name, `${s.cpuPercent.toFixed(2)}%`, humanSize(s.memoryBytes, { binary: true, precision: 3 }), String(s.pids),
+      `${humanSize(s.netRxBytes, { precision: 3 })} / ${humanSize(s.netTxBytes, { precision: 3 })}`,
+      `${humanSize(s.blockReadBytes, { precision: 3 })} / ${humanSize(s.blockWriteBytes, { precision: 3 })}`,
     ]),
   );
 }

@@ -6,14 +6,13 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
-import { table } from '../format.js';
+import { humanSize, table } from '../format.js';
 import { checkStore, type StoreProblem } from '../../api/store-check.js';
 import { diskUsage } from '../../api/disk-usage.js';
 import { pruneSandboxes } from '../../api/prune.js';
 import { pruneImages } from '../../api/images.js';
 import { pruneVolumes } from '../../api/volumes.js';
 import { SandboxError } from '../../errors.js';
-import { humanBytes } from './container.js';
 
 interface CheckArgs extends GlobalArgs {
   repair?: boolean;
@@ -76,8 +75,8 @@ const dfCmd: CommandModule<GlobalArgs, DfArgs> = {
       return;
     }
     process.stdout.write(table(['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'], rows.map((r) => [
-      TYPE_NAMES[r.type], String(r.total), String(r.active), humanBytes(r.size),
-      `${humanBytes(r.reclaimable)}${r.size > 0 ? ` (${Math.round((100 * r.reclaimable) / r.size)}%)` : ''}`,
+      TYPE_NAMES[r.type], String(r.total), String(r.active), humanSize(r.size),
+      `${humanSize(r.reclaimable)}${r.size > 0 ? ` (${Math.round((100 * r.reclaimable) / r.size)}%)` : ''}`,
     ])));
   },
 };
@@ -103,7 +102,7 @@ const pruneCmd: CommandModule<GlobalArgs, PruneArgs> = {
     const section = (title: string, items: string[]) => (items.length ? `${title}:\n${items.map((i) => `${i}\n`).join('')}\n` : '');
     process.stdout.write(section('Deleted Containers', sandboxes.removed) + section('Deleted Images', images.deleted.map((d) => d.slice(7)))
       + section('Deleted Volumes', volumes.removed)
-      + `Total reclaimed space: ${humanBytes(sandboxes.reclaimed + images.reclaimed + volumes.reclaimed)}\n`);
+      + `Total reclaimed space: ${humanSize(sandboxes.reclaimed + images.reclaimed + volumes.reclaimed)}\n`);
     for (const f of sandboxes.failed) process.stderr.write(`sandbox: cannot remove sandbox ${f.id.slice(0, 12)}: ${f.error}\n`);
     if (sandboxes.failed.length) throw new SandboxError(`${sandboxes.failed.length} sandbox(es) could not be removed (see above)`, { hint: 'see `sandbox system check`' });
   },

@@ -5,32 +5,12 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
-import { table } from '../format.js';
+import { humanSize, table } from '../format.js';
 import { SandboxError } from '../../errors.js';
+import { parseLabels } from '../../labels.js';
 import {
   createVolume, inspectVolume, listVolumes, pruneVolumes, removeVolume, type VolumeInfo,
 } from '../../api/volumes.js';
-
-/** Docker's units.HumanSize: decimal units, four significant digits ("1.234kB", "12B"). */
-export function humanSize(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
-  return `${Number(v.toPrecision(4))}${units[i]}`;
-}
-
-/** `--label k=v` (repeatable) as a record; `k` alone is an empty value, as Docker. */
-export function parseLabels(values: string[] = []): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const l of values) {
-    const eq = l.indexOf('=');
-    const key = eq < 0 ? l : l.slice(0, eq);
-    if (key === '') throw new SandboxError(`invalid label "${l}"`, { hint: 'give KEY=VALUE' });
-    labels[key] = eq < 0 ? '' : l.slice(eq + 1);
-  }
-  return labels;
-}
 
 /** Docker's `volume inspect` shape: volume.json's fields (but ours, Anonymous) plus Scope and Options. */
 function shown(v: VolumeInfo): Record<string, unknown> {

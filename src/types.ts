@@ -1,4 +1,4 @@
-/** Types shared by the library API and the CLI. Plain data, no behaviour. */
+/** Plain data shared by every layer (state, runtime, images, api, cli): requests and their parts. No behaviour, no imports. The API re-exports it. */
 
 /** The built-in image: the host's own directories, read-only under a private writable layer. */
 export const HOST_IMAGE = 'host';
