@@ -49,10 +49,8 @@
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { StorePaths } from '../state/paths.js';
-import {
-  containerDir, containersDir, listContainerIds, listReservedNames, liveMonitor, liveMonitorIn, nameOwner, readPidFile, readRecord, rebuildRecord,
-  removeReservation, reserveName, withSandboxLock, writeRecord, type ContainerRecord,
-} from '../state/containers.js';
+import { listContainerIds, listReservedNames, nameOwner, readRecord, rebuildRecord, removeReservation, reserveName, writeRecord, type ContainerRecord } from '../state/containers.js';
+import { containerDir, containersDir, liveMonitor, liveMonitorIn, readPidFile, withSandboxLock } from '../state/sandbox-dir.js';
 import { inspectStoreDirs, octal, repairStoreDir, storeDirError } from '../state/store-dirs.js';
 import { appendEvent } from '../state/events.js';
 import { blobPath, blobsDir, hasBlob, verifyBlob } from '../images/blobs.js';
