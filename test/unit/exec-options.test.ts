@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseExecArgv, toExecRequest } from '../../src/cli/exec-options.js';
-import { encodePlanForEnv } from '../../src/runtime/launch.js';
+import { encodePlanForEnv, planChannel } from '../../src/runtime/launch.js';
 import { SandboxError } from '../../src/errors.js';
 
 const ctx = { env: { HOST_VAR: 'from-host' }, readFile: (p: string) => (p === '/env' ? 'A=1\n# c\nB=2\n' : '') };
@@ -46,5 +46,15 @@ describe('toExecRequest', () => {
 describe('encodePlanForEnv', () => {
   it('writes each word as its length in UTF-8 bytes, a colon and the word', () => {
     assert.equal(encodePlanForEnv(['--env', 'A=1:2', '', 'ü']), '5:--env5:A=1:20:2:ü');
+  });
+});
+
+describe('planChannel', () => {
+  it("puts a plan in the helper's environment, and one too long for a variable on fd 4 as NUL-separated words", () => {
+    assert.deepEqual(planChannel(['--tty', '--', 'sh']), { argv: ['--args-env'], env: '5:--tty2:--2:sh' });
+    const long = ['--env', `A=${'x'.repeat(70 * 1024)}`, '--', 'true'];
+    const c = planChannel(long);
+    assert.deepEqual(c.argv, ['--args-fd', '4']);
+    assert.ok('pipe' in c && c.pipe === `${long.join('\0')}\0`);
   });
 });
