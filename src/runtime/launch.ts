@@ -54,7 +54,7 @@ function onStatusLines(stream: NodeJS.ReadableStream | null, each: (status: Help
   });
 }
 
-/** A plan up to this size goes in the helper's environment (one variable holds 128 KiB at most); a longer one through a pipe. */
+/** A plan up to this many bytes goes in the helper's environment (one variable holds 128 KiB at most); a longer one through a pipe. */
 const MAX_PLAN_IN_ENV = 64 * 1024;
 
 /** The plan as `--args-env` reads it: each word as its length in UTF-8 bytes, ':' and the word. */
@@ -76,7 +76,8 @@ export type PlanChannel =
 
 export function planChannel(args: readonly string[]): PlanChannel {
   const env = encodePlanForEnv(args);
-  if (env.length <= MAX_PLAN_IN_ENV) return { argv: ['--args-env'], env };
+  // In bytes: a plan of many non-ASCII characters is up to three times its length.
+  if (Buffer.byteLength(env) <= MAX_PLAN_IN_ENV) return { argv: ['--args-env'], env };
   return { argv: ['--args-fd', '4'], pipe: args.map((a) => `${a}\0`).join('') };
 }
 

@@ -56,5 +56,7 @@ describe('planChannel', () => {
     const c = planChannel(long);
     assert.deepEqual(c.argv, ['--args-fd', '4']);
     assert.ok('pipe' in c && c.pipe === `${long.join('\0')}\0`);
+    // Counted in bytes: 30,000 euro signs are 90,000 bytes, too many for the variable.
+    assert.deepEqual(planChannel(['--env', `A=${'\u20ac'.repeat(30_000)}`]).argv, ['--args-fd', '4']);
   });
 });
