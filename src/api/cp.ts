@@ -18,17 +18,19 @@
  * volumes and binds (only its own root filesystem is seen then).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { lstatSync, mkdirSync, readFileSync, statSync, readdirSync, readlinkSync } from 'node:fs';
-import { basename, dirname, join, posix, resolve as resolvePath } from 'node:path';
+import { lstatSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, posix, resolve as resolvePath } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { helperNoSpace, noSpaceError, SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
-import { containerDir, findContainer, type ContainerRecord } from '../state/containers.js';
+import { findContainer, type ContainerRecord } from '../state/containers.js';
+import { commandPid, containerDir, sandboxDirs } from '../state/sandbox-dir.js';
+import { cpRootArgs, dirsToCreate } from '../runtime/plan.js';
 import { helperPath, findTool } from '../runtime/host-tools.js';
 import { mapArgs, userIdMaps } from '../runtime/userns.js';
 import { copyOnWrite } from '../runtime/cow.js';
 import { currentState } from './lifecycle.js';
-import { HOST_IMAGE, resolveRoot } from './run.js';
+import { resolveRoot } from './run.js';
 
 export interface CpOptions {
   /** `-a`: keep the host's numeric owners on copy-in (default: root of the sandbox owns them). */
@@ -81,39 +83,10 @@ async function enterArgs(paths: StorePaths, record: ContainerRecord): Promise<st
       hint: `start it (\`sandbox start ${record.name}\`) and copy again`,
     });
   }
-  const dir = containerDir(paths, record.id);
-  const mountpoint = join(dir, 'merged');
-  mkdirSync(mountpoint, { recursive: true });
-  const request = record.imageId ? { ...record.request, image: record.imageId } : record.request;
-  if (request.image === HOST_IMAGE && !request.rootfs) {
-    const args = ['--mountpoint', mountpoint];
-    for (const d of readdirSync('/', { withFileTypes: true })) {
-      if (['proc', 'sys', 'dev', 'tmp', 'run'].includes(d.name)) continue;
-      if (d.isSymbolicLink()) args.push('--symlink', readlinkSync(`/${d.name}`), d.name);
-      else if (d.isDirectory()) {
-        const h = join(dir, 'host', d.name);
-        mkdirSync(join(h, 'upper'), { recursive: true });
-        mkdirSync(join(h, 'work'), { recursive: true });
-        args.push('--host-dir', d.name, `/${d.name}`, join(h, 'upper'), join(h, 'work'));
-      }
-    }
-    return [...args, ...maps];
-  }
-  const { root } = resolveRoot(paths, request);
-  if (root.kind !== 'layers') throw new SandboxError('internal: a layered root was expected');
-  mkdirSync(join(dir, 'upper'), { recursive: true });
-  mkdirSync(join(dir, 'work'), { recursive: true });
-  return ['--mountpoint', mountpoint, ...(root.base ? ['--root-base', root.base] : []), '--root-overlay', root.lowers.join(':'), join(dir, 'upper'), join(dir, 'work'), ...maps];
-}
-
-/** The sandbox's command, by its host pid: the first child of its current init (as exec). */
-function commandPid(paths: StorePaths, record: ContainerRecord): number | undefined {
-  let init = record.state.pid;
-  try { init = Number(readFileSync(join(containerDir(paths, record.id), 'pid'), 'utf8').trim()) || init; } catch { /* the record has it */ }
-  try {
-    const pid = Number(readFileSync(`/proc/${init}/task/${init}/children`, 'utf8').trim().split(/\s+/)[0]);
-    return pid || undefined;
-  } catch { return undefined; }
+  const dirs = sandboxDirs(containerDir(paths, record.id));
+  const { root } = resolveRoot(paths, record.imageId ? { ...record.request, image: record.imageId } : record.request);
+  for (const d of [dirs.merged, ...dirsToCreate(root, dirs)]) mkdirSync(d, { recursive: true });
+  return [...cpRootArgs(root, dirs), ...maps];
 }
 
 function firstLine(stderr: string): string {

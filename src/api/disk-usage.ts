@@ -6,7 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StorePaths } from '../state/paths.js';
-import { containerDir } from '../state/containers.js';
+import { containerDir } from '../state/sandbox-dir.js';
 import { imageIndexBackupPath, imageIndexPath, readImageIndex } from '../images/store.js';
 import { treeSizes } from '../runtime/tree-size.js';
 import { listVolumeNames, volumeDir, volumesOfRequest } from '../state/volumes.js';

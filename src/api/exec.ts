@@ -7,33 +7,22 @@
  * the record (imageConfig), the liveness check reads one /proc file, and the helper starts
  * with our stdio and its plan in its environment (runPlainHelper), with no monitor process.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
-import { containerDir, findContainer, type ContainerRecord } from '../state/containers.js';
+import { findContainer, type ContainerRecord } from '../state/containers.js';
+import { commandPid } from '../state/sandbox-dir.js';
 import { currentState } from '../state/status.js';
 import { appendEvent } from '../state/events.js';
-import { buildEnv, type ImageRunConfig } from '../runtime/plan.js';
-import { effectiveCapabilities } from '../runtime/capabilities.js';
+import { execArgs, type ExecImageConfig, type ExecPlanRequest } from '../runtime/plan.js';
 import { helperPath } from '../runtime/host-tools.js';
 import { runPlainHelper, startDetachedHelper } from '../runtime/launch.js';
 import { isSameProcess } from '../state/liveness.js';
 
-export interface ExecRequest {
-  command: string[];
-  interactive: boolean;
-  tty: boolean;
+export interface ExecRequest extends ExecPlanRequest {
   detach: boolean;
-  /** Set on top of the sandbox's own environment. */
-  env: Record<string, string>;
-  /** Must exist in the sandbox (no silent fallback). */
-  workdir?: string;
-  user?: string;
 }
 
-/** What exec takes from the sandbox's image. */
-export type ExecImageConfig = Pick<ImageRunConfig, 'env' | 'user' | 'workingDir'>;
+export type { ExecImageConfig } from '../runtime/plan.js';
 
 export interface ExecHooks {
   forwardSignals?: boolean;
@@ -46,35 +35,6 @@ export interface ExecHooks {
 
 function notRunning(record: ContainerRecord): SandboxError {
   return new SandboxError(`sandbox ${record.name} is not running`, { hint: `start it with \`sandbox start ${record.name}\`` });
-}
-
-/** The sandbox's command, by its host pid: the first child of its current init. */
-function commandPid(paths: StorePaths, record: ContainerRecord): number {
-  let init = record.state.pid;
-  try { init = Number(readFileSync(join(containerDir(paths, record.id), 'pid'), 'utf8')) || init; } catch { /* foreground: the record has it */ }
-  let children = '';
-  try { children = readFileSync(`/proc/${init}/task/${init}/children`, 'utf8'); } catch { /* ended */ }
-  const pid = parseInt(children, 10);
-  if (!pid) throw notRunning(record);
-  return pid;
-}
-
-/** The helper's plan for `req` in the sandbox of `record`, whose command is `target`. Pure. */
-export function execArgs(record: ContainerRecord, image: ExecImageConfig, req: ExecRequest, target: number): string[] {
-  const env = buildEnv(image, { ...record.request, tty: req.tty, env: { ...record.request.env, ...req.env } }, record.hostname);
-  const args = ['--exec-target', String(target)];
-  if (record.request.network === 'host') args.push('--exec-host-net');
-  if (req.tty) args.push('--tty');
-  if (req.tty && req.interactive) args.push('--stdin');
-  const workdir = req.workdir ?? record.request.workdir ?? image.workingDir;
-  if (workdir) args.push('--chdir', workdir);
-  const user = req.user ?? record.request.user ?? image.user;
-  if (user) args.push('--user', user);
-  for (const e of env) args.push('--env', e);
-  args.push('--caps', effectiveCapabilities(record.request.capAdd, record.request.capDrop).join(','));
-  if (record.request.noNewPrivileges) args.push('--no-new-privs');
-  args.push('--', ...req.command);
-  return args;
 }
 
 /**
@@ -96,7 +56,9 @@ export async function execInSandbox(paths: StorePaths, ref: string, req: ExecReq
   }
   const image = record.imageConfig ?? hooks.imageOf?.(paths, record);
   if (!image) return undefined;
-  const args = execArgs(record, image, req, commandPid(paths, record));
+  const target = commandPid(paths, record);
+  if (!target) throw notRunning(record);
+  const args = execArgs(record, image, req, target);
   const helper = helperPath();
   const event = () => appendEvent(paths, { type: 'container', action: 'exec', id: record.id, name: record.name, attributes: { command: req.command.join(' ') } });
   if (req.detach) {

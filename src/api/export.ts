@@ -11,7 +11,8 @@ import type { Writable } from 'node:stream';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { ensureStoreDir } from '../state/store-dirs.js';
-import { containerDir, findContainer } from '../state/containers.js';
+import { findContainer } from '../state/containers.js';
+import { containerDir, sandboxDirs } from '../state/sandbox-dir.js';
 import { findTool } from '../runtime/host-tools.js';
 import { startInUserns } from '../runtime/userns.js';
 import { copyOnWrite } from '../runtime/cow.js';
@@ -39,7 +40,7 @@ export async function exportSandbox(paths: StorePaths, ref: string, output: Writ
       hint: 'copy what you need with `sandbox cp NAME:/path -`',
     });
   }
-  const lowers = [join(containerDir(paths, record.id), 'upper'), ...root.lowers].join(':');
+  const lowers = [sandboxDirs(containerDir(paths, record.id)).upper, ...root.lowers].join(':');
   const cow = await copyOnWrite(paths);
   const unshare = findTool('unshare');
   if (!unshare) throw new SandboxError('unshare is needed for export', { hint: 'sudo apt-get install util-linux' });

@@ -6,7 +6,8 @@
  * the labels as they now are goes to the journal.
  */
 import { SandboxError } from '../errors.js';
-import { findContainer, readRecord, withSandboxLock, writeRecordAndConfig, type ContainerRecord } from '../state/containers.js';
+import { findContainer, readRecord, writeRecordAndConfig, type ContainerRecord } from '../state/containers.js';
+import { withSandboxLock } from '../state/sandbox-dir.js';
 import { appendEvent } from '../state/events.js';
 import type { StorePaths } from '../state/paths.js';
 

@@ -11,10 +11,8 @@ import { readFileSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
-import {
-  containerDir, containersDir, findContainer, listRecords, liveMonitorIn, readRecord, releaseName, reserveName,
-  withSandboxLock, writeRecord, writeRecordAndConfig, type ContainerRecord, type ContainerState, type MonitorInfo,
-} from '../state/containers.js';
+import { findContainer, listRecords, readRecord, releaseName, reserveName, writeRecord, writeRecordAndConfig, type ContainerRecord, type ContainerState } from '../state/containers.js';
+import { containerDir, containersDir, liveMonitorIn, recordPath, withSandboxLock, type MonitorInfo } from '../state/sandbox-dir.js';
 import { isSameProcess, processStartTime } from '../state/liveness.js';
 import { currentState } from '../state/status.js';
 import { appendEvent } from '../state/events.js';
@@ -245,7 +243,7 @@ export async function startSandbox(paths: StorePaths, ref: string, hooks: RunHoo
     const state = currentState(paths, record);
     if (state.status === 'running') return { ...record, state };
     if (record.rebuiltFrom === 'nothing') {
-      throw new SandboxError(`cannot start sandbox ${record.name}: its record (${containerDir(paths, id)}/container.json) is damaged and cannot be rebuilt`, {
+      throw new SandboxError(`cannot start sandbox ${record.name}: its record (${recordPath(paths, id)}) is damaged and cannot be rebuilt`, {
         hint: `remove it (sandbox rm ${record.name}); \`sandbox system check\` lists what is damaged`,
       });
     }

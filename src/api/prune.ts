@@ -3,7 +3,8 @@
  * ones that are gone), leaving alone any that a live process uses (runtime/process-scan.ts).
  */
 import type { StorePaths } from '../state/paths.js';
-import { containerDir, readRecord } from '../state/containers.js';
+import { readRecord } from '../state/containers.js';
+import { containerDir } from '../state/sandbox-dir.js';
 import { pidsUsing, scanProcesses } from '../runtime/process-scan.js';
 import { treeSizes } from '../runtime/tree-size.js';
 import { currentState, listSandboxes, removeSandbox } from './lifecycle.js';

@@ -9,15 +9,13 @@ import { HOST_IMAGE, type RunRequest } from '../types.js';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { ensureStoreDir } from '../state/store-dirs.js';
-import {
-  createContainer, containerDir, exitFilePath, logPath, monitorFilePath, nameFilePath, newContainerId, pidFilePath, releaseName,
-  writeRecord, type ContainerRecord,
-} from '../state/containers.js';
+import { createContainer, nameFilePath, newContainerId, releaseName, writeRecord, type ContainerRecord } from '../state/containers.js';
+import { containerDir, exitFilePath, logPath, monitorFilePath, pidFilePath, sandboxDirs } from '../state/sandbox-dir.js';
 import { processStartTime } from '../state/liveness.js';
 import { appendEvent, eventsPath } from '../state/events.js';
 import {
   buildEnv, buildLaunchArgs, dirsToCreate, hostsFile, resolveCommand, type HostRootEntry, type ImageRunConfig,
-  type LaunchInput, type RootSource, type SandboxDirs,
+  type LaunchInput, type RootSource,
 } from '../runtime/plan.js';
 import { helperPath, requireTool } from '../runtime/host-tools.js';
 import { runHelper, startDetachedHelper } from '../runtime/launch.js';
@@ -88,19 +86,6 @@ function resolvConfFor(request: RunRequest): string {
   // slirp4netns forwards DNS at 10.0.2.3 to the host's resolver.
   if (request.network === 'slirp4netns') kept.unshift('nameserver 10.0.2.3');
   return kept.join('\n');
-}
-
-function sandboxDirs(dir: string): SandboxDirs {
-  return {
-    container: dir,
-    upper: join(dir, 'upper'),
-    work: join(dir, 'work'),
-    merged: join(dir, 'merged'),
-    hostDirs: join(dir, 'host'),
-    hosts: join(dir, 'hosts'),
-    hostname: join(dir, 'hostname'),
-    resolvConf: join(dir, 'resolv.conf'),
-  };
 }
 
 interface PreparedLaunch {

@@ -50,10 +50,8 @@
 import { existsSync, lstatSync, readFileSync, readdirSync, rmSync, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { StorePaths } from '../state/paths.js';
-import {
-  containerDir, containersDir, listContainerIds, listReservedNames, liveMonitor, liveMonitorIn, nameOwner, readPidFile, rebuildRecord,
-  removeReservation, reserveName, withSandboxLock, writeRecord, type ContainerRecord,
-} from '../state/containers.js';
+import { listContainerIds, listReservedNames, nameOwner, rebuildRecord, removeReservation, reserveName, writeRecord, type ContainerRecord } from '../state/containers.js';
+import { containerDir, containersDir, liveMonitor, liveMonitorIn, readPidFile, withSandboxLock } from '../state/sandbox-dir.js';
 import { inspectStoreDirs, octal, repairStoreDir, storeDirError } from '../state/store-dirs.js';
 import { appendEvent } from '../state/events.js';
 import { blobPath, blobsDir, hasBlob, verifyBlob } from '../images/blobs.js';

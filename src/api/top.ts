@@ -16,7 +16,8 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
-import { containerDir, findContainer, type ContainerRecord } from '../state/containers.js';
+import { findContainer, type ContainerRecord } from '../state/containers.js';
+import { commandPid, initPid } from '../state/sandbox-dir.js';
 import { userIdMaps } from '../runtime/userns.js';
 import type { IdMapping } from '../runtime/idmap.js';
 import { currentState } from './lifecycle.js';
@@ -99,20 +100,6 @@ export function readProc(hostPid: number): ProcStat | undefined {
     startTicks: field(22),
     rssBytes: rssKb * 1024,
   };
-}
-
-/** The init's host pid (PID 1 inside): the pid file of a detached sandbox, else the record. */
-export function initPid(paths: StorePaths, record: ContainerRecord): number | undefined {
-  const fromFile = Number(readOr(join(containerDir(paths, record.id), 'pid'))?.trim());
-  return fromFile || record.state.pid;
-}
-
-/** The sandbox's command, by its host pid: the first child of its init; undefined when there is none. */
-export function commandPid(paths: StorePaths, record: ContainerRecord): number | undefined {
-  const init = initPid(paths, record);
-  if (!init) return undefined;
-  const children = readOr(`/proc/${init}/task/${init}/children`) ?? '';
-  return Number(children.trim().split(/\s+/)[0]) || undefined;
 }
 
 function notRunning(record: ContainerRecord): SandboxError {

@@ -6,11 +6,11 @@
  * image config gets the diff id, a history entry and the `--change` instructions.
  * A running sandbox is committed as its files are at that moment (not paused).
  */
-import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
-import { containerDir, findContainer } from '../state/containers.js';
+import { findContainer } from '../state/containers.js';
+import { containerDir, sandboxDirs } from '../state/sandbox-dir.js';
 import { putBlob, putBlobBytes, sha256, type StoreClaim } from './blobs.js';
 import { withTransferLease } from './gc.js';
 import { ensureLayer } from './layers.js';
@@ -64,7 +64,7 @@ export async function commitSandbox(paths: StorePaths, ref: string, target: stri
   }
   const baseManifest = readImageManifest(paths, base);
   const baseConfig = readImageConfig(paths, base.id);
-  const upper = join(containerDir(paths, record.id), 'upper');
+  const upper = sandboxDirs(containerDir(paths, record.id)).upper;
   // The new layer's blob and unpacked files are claimed by the commit's lease until the
   // image is in the index; a failed commit removes them again (gc.ts).
   const id = await withTransferLease(paths, async (lease) => {

@@ -4,7 +4,7 @@
  * so Ctrl-C and `kill` reach the sandboxed process, not the CLI. A Ctrl-C typed at
  * the terminal reaches the helper directly too; it drops the CLI's copy.
  */
-import type { StdioOptions } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { spawn, spawnPlain } from './spawn.js';
 import { SandboxError, EXIT_SANDBOX_ERROR } from '../errors.js';
 
@@ -54,6 +54,48 @@ function onStatusLines(stream: NodeJS.ReadableStream | null, each: (status: Help
   });
 }
 
+/** A plan up to this many bytes goes in the helper's environment (one variable holds 128 KiB at most); a longer one through a pipe. */
+const MAX_PLAN_IN_ENV = 64 * 1024;
+
+/** The plan as `--args-env` reads it: each word as its length in UTF-8 bytes, ':' and the word. */
+export function encodePlanForEnv(args: readonly string[]): string {
+  let out = '';
+  for (const a of args) out += `${Buffer.byteLength(a)}:${a}`;
+  return out;
+}
+
+/**
+ * How a plan reaches the helper, the same for run, start and exec: in its environment
+ * (`--args-env`), which needs no pipe (so exec can start the helper without
+ * node:child_process, see spawnPlain); a plan too long for one variable on fd 4
+ * (`--args-fd 4`, NUL-separated words). Never in argv: every `ps` listing shows that.
+ */
+export type PlanChannel =
+  | { argv: ['--args-env']; env: string }
+  | { argv: ['--args-fd', '4']; pipe: string };
+
+export function planChannel(args: readonly string[]): PlanChannel {
+  const env = encodePlanForEnv(args);
+  // In bytes: a plan of many non-ASCII characters is up to three times its length.
+  if (Buffer.byteLength(env) <= MAX_PLAN_IN_ENV) return { argv: ['--args-env'], env };
+  return { argv: ['--args-fd', '4'], pipe: args.map((a) => `${a}\0`).join('') };
+}
+
+/** child_process.spawn's stdio and env for `channel`: the plan's fd 4 (a pipe) or variable. */
+function spawnPlan(
+  helper: string, channel: PlanChannel, stdio: ('inherit' | 'ignore' | 'pipe')[], detached = false,
+): ChildProcess {
+  const child = 'pipe' in channel
+    ? spawn(helper, channel.argv, { detached, stdio: [...stdio, 'pipe'] })
+    : spawn(helper, channel.argv, { detached, stdio, env: { ...process.env, SANDBOX_LAUNCH_ARGS: channel.env } });
+  if ('pipe' in channel) {
+    const plan = child.stdio[4] as NodeJS.WritableStream | null;
+    plan?.on('error', () => { /* the helper died early; its exit status tells why */ });
+    plan?.end(channel.pipe);
+  }
+  return child;
+}
+
 export interface DetachedStart {
   /** The monitor's pid: it outlives us. */
   monitorPid: number;
@@ -67,10 +109,7 @@ export interface DetachedStart {
  * helper's own error lines and exit code when setup failed.
  */
 export function startDetachedHelper(helper: string, args: string[]): Promise<DetachedStart> {
-  const child = spawn(helper, ['--args-fd', '4'], { detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
-  const plan = child.stdio[4] as NodeJS.WritableStream | null;
-  plan?.on('error', () => { /* the helper died early; its exit status tells why */ });
-  plan?.end(args.map((a) => `${a}\0`).join(''));
+  const child = spawnPlan(helper, planChannel(args), ['ignore', 'ignore', 'pipe', 'pipe'], true);
   let stderr = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (d: string) => { if (stderr.length < 16384) stderr += d; });
@@ -103,13 +142,13 @@ export function startDetachedHelper(helper: string, args: string[]): Promise<Det
   });
 }
 
-/** Runs the helper with the status pipe on fd 3 and the plan on fd 4; resolves to the exit code. */
+/** Runs the helper with the status pipe on fd 3 and the plan as planChannel says; resolves to the exit code. */
 export function runHelper(helper: string, args: string[], options: LaunchOptions): Promise<number> {
-  const stdio: StdioOptions = [options.stdin, 'inherit', 'inherit', options.onStatus ? 'pipe' : 'ignore', 'pipe'];
-  const child = spawn(helper, ['--args-fd', '4'], { stdio });
-  const plan = child.stdio[4] as NodeJS.WritableStream | null;
-  plan?.on('error', () => { /* the helper died early; its exit status tells why */ });
-  plan?.end(args.map((a) => `${a}\0`).join(''));
+  return runHelperWith(helper, planChannel(args), options);
+}
+
+function runHelperWith(helper: string, channel: PlanChannel, options: LaunchOptions): Promise<number> {
+  const child = spawnPlan(helper, channel, [options.stdin, 'inherit', 'inherit', options.onStatus ? 'pipe' : 'ignore']);
   const forward = (sig: NodeJS.Signals) => { try { child.kill(sig); } catch { /* gone */ } };
   if (options.forwardSignals) for (const s of FORWARDED) process.on(s, forward);
   if (options.onStatus) {
@@ -126,16 +165,6 @@ export function runHelper(helper: string, args: string[], options: LaunchOptions
   });
 }
 
-/** A plan up to this size goes in the helper's environment (one variable holds 128 KiB at most); a longer one through a pipe. */
-const MAX_PLAN_IN_ENV = 64 * 1024;
-
-/** The plan as `--args-env` reads it: each word as its length in UTF-8 bytes, ':' and the word. */
-export function encodePlanForEnv(args: readonly string[]): string {
-  let out = '';
-  for (const a of args) out += `${Buffer.byteLength(a)}:${a}`;
-  return out;
-}
-
 /**
  * Runs the helper with our stdout and stderr, stdin or /dev/null, and nothing else: no
  * status pipe, the plan in its environment (`--args-env`), so that neither pipes nor
@@ -143,8 +172,8 @@ export function encodePlanForEnv(args: readonly string[]): string {
  * may pay its start-up. Resolves to the exit code.
  */
 export function runPlainHelper(helper: string, args: string[], options: Pick<LaunchOptions, 'stdin' | 'forwardSignals'>): Promise<number> {
-  const plan = encodePlanForEnv(args);
-  if (plan.length > MAX_PLAN_IN_ENV) return runHelper(helper, args, options);
+  const channel = planChannel(args);
+  if ('pipe' in channel) return runHelperWith(helper, channel, options);
   return new Promise((resolve, reject) => {
     let ended = false;
     const forward = (sig: NodeJS.Signals) => { child.kill(sig); };
@@ -152,8 +181,8 @@ export function runPlainHelper(helper: string, args: string[], options: Pick<Lau
       ended = true;
       if (options.forwardSignals) for (const s of FORWARDED) process.off(s, forward);
     };
-    const child = spawnPlain(helper, ['--args-env'], {
-      env: { SANDBOX_LAUNCH_ARGS: plan },
+    const child = spawnPlain(helper, channel.argv, {
+      env: { SANDBOX_LAUNCH_ARGS: channel.env },
       stdio: [options.stdin === 'inherit' ? 0 : 'ignore', 1, 2],
       onExit: (code, signal) => { end(); resolve(exitStatus(code, signal)); },
       onError: (err) => { end(); reject(helperStartError(err)); },

@@ -8,6 +8,8 @@ import type { RunRequest, VolumeSpec } from '../types.js';
 import { SandboxError } from '../errors.js';
 import { checkExecStrings } from './limits.js';
 import { formatMapping, type IdMapping } from './idmap.js';
+import { effectiveCapabilities } from './capabilities.js';
+import type { SandboxDirs } from '../state/sandbox-dir.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -36,21 +38,7 @@ export type RootSource =
   /** With `base`, the lowers are relative to it (short names: see images/layers.ts). */
   | { kind: 'layers'; lowers: string[]; base?: string };
 
-/** Where a sandbox's own files live on the host. */
-export interface SandboxDirs {
-  /** The sandbox's directory; removed as a whole by --rm. */
-  container: string;
-  /** Writable layer and overlay work dir of the root. */
-  upper: string;
-  work: string;
-  /** Where fuse-overlayfs mounts the root (fuse mode only). */
-  merged: string;
-  /** Per-directory writable layers of the `host` image: <hostDirs>/<name>/{upper,work}. */
-  hostDirs: string;
-  hosts: string;
-  hostname: string;
-  resolvConf: string;
-}
+export type { SandboxDirs } from '../state/sandbox-dir.js';
 
 export interface LaunchInput {
   request: RunRequest;
@@ -151,6 +139,34 @@ function baseArgs(root: RootSource): string[] {
   return root.kind === 'layers' && root.base ? ['--root-base', root.base] : [];
 }
 
+/** The root's mounts, in order, as typed operations: what both helpers' root options render. */
+export type RootOp =
+  | { op: 'overlay'; base?: string; lowers: string[]; upper: string; work: string }
+  /** The `host` image: an overlay of the host's /<name> (or a bind, where one cannot be had). */
+  | { op: 'host-dir'; name: string; upper: string; work: string }
+  | { op: 'symlink'; target: string; name: string };
+
+/** The root of `root` with its writable layers in `dirs` (the kernel's overlayfs). Pure. */
+export function rootOps(root: RootSource, dirs: SandboxDirs): RootOp[] {
+  if (root.kind === 'layers') {
+    return [{ op: 'overlay', ...(root.base ? { base: root.base } : {}), lowers: root.lowers, upper: dirs.upper, work: dirs.work }];
+  }
+  const ops: RootOp[] = [];
+  for (const e of root.entries) {
+    if (HOST_FRESH.has(e.name)) continue;
+    if (e.type === 'symlink' && e.target !== undefined) ops.push({ op: 'symlink', target: e.target, name: e.name });
+    else if (e.type === 'dir') {
+      const d = posix.join(dirs.hostDirs, e.name);
+      ops.push({ op: 'host-dir', name: e.name, upper: `${d}/upper`, work: `${d}/work` });
+    }
+  }
+  return ops;
+}
+
+function overlayArgs(o: Extract<RootOp, { op: 'overlay' }>): string[] {
+  return [...(o.base ? ['--root-base', o.base] : []), '--root-overlay', o.lowers.join(':'), o.upper, o.work];
+}
+
 function rootArgs(root: RootSource, dirs: SandboxDirs, fuseOverlayfs?: string): string[] {
   if (fuseOverlayfs) {
     // fuse-overlayfs reads its lower layers by path, so the host's `/` with its
@@ -158,15 +174,23 @@ function rootArgs(root: RootSource, dirs: SandboxDirs, fuseOverlayfs?: string): 
     const lowers = root.kind === 'layers' ? root.lowers : ['/'];
     return [...baseArgs(root), '--root-overlay', lowers.join(':'), dirs.upper, dirs.work, '--root-fuse', fuseOverlayfs, dirs.merged];
   }
-  if (root.kind === 'layers') return [...baseArgs(root), '--root-overlay', root.lowers.join(':'), dirs.upper, dirs.work];
-  const args: string[] = [];
-  for (const e of root.entries) {
-    if (HOST_FRESH.has(e.name)) continue;
-    if (e.type === 'symlink' && e.target !== undefined) args.push('--symlink', e.target, `/${e.name}`);
-    else if (e.type === 'dir') {
-      const d = posix.join(dirs.hostDirs, e.name);
-      args.push('--host-dir', `/${e.name}`, `${d}/upper`, `${d}/work`, `/${e.name}`);
-    }
+  return rootOps(root, dirs).flatMap((o) => {
+    if (o.op === 'overlay') return overlayArgs(o);
+    if (o.op === 'symlink') return ['--symlink', o.target, `/${o.name}`];
+    return ['--host-dir', `/${o.name}`, o.upper, o.work, `/${o.name}`];
+  });
+}
+
+/**
+ * The root of a stopped sandbox as helpers/cp.c (sandbox-cp) mounts it on `dirs.merged`:
+ * the same operations as a launch's root, in cp.c's argument order. Pure.
+ */
+export function cpRootArgs(root: RootSource, dirs: SandboxDirs): string[] {
+  const args = ['--mountpoint', dirs.merged];
+  for (const o of rootOps(root, dirs)) {
+    if (o.op === 'overlay') args.push(...overlayArgs(o));
+    else if (o.op === 'symlink') args.push('--symlink', o.target, o.name);
+    else args.push('--host-dir', o.name, `/${o.name}`, o.upper, o.work);
   }
   return args;
 }
@@ -250,6 +274,45 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   args.push('--caps', input.capabilities.join(','));
   if (request.noNewPrivileges) args.push('--no-new-privs');
   args.push('--', ...resolveCommand(image, request));
+  return args;
+}
+
+/** What exec takes from the sandbox's image. */
+export type ExecImageConfig = Pick<ImageRunConfig, 'env' | 'user' | 'workingDir'>;
+
+/** One `exec`: the command and how it differs from the sandbox's own settings. */
+export interface ExecPlanRequest {
+  command: string[];
+  interactive: boolean;
+  tty: boolean;
+  /** Set on top of the sandbox's own environment. */
+  env: Record<string, string>;
+  /** Must exist in the sandbox (no silent fallback). */
+  workdir?: string;
+  user?: string;
+}
+
+/** What an exec plan needs of the sandbox's record. */
+export interface ExecSandbox {
+  request: RunRequest;
+  hostname: string;
+}
+
+/** The helper's plan for `req` in the sandbox of `record`, whose command is `target`. Pure. */
+export function execArgs(record: ExecSandbox, image: ExecImageConfig, req: ExecPlanRequest, target: number): string[] {
+  const env = buildEnv(image, { ...record.request, tty: req.tty, env: { ...record.request.env, ...req.env } }, record.hostname);
+  const args = ['--exec-target', String(target)];
+  if (record.request.network === 'host') args.push('--exec-host-net');
+  if (req.tty) args.push('--tty');
+  if (req.tty && req.interactive) args.push('--stdin');
+  const workdir = req.workdir ?? record.request.workdir ?? image.workingDir;
+  if (workdir) args.push('--chdir', workdir);
+  const user = req.user ?? record.request.user ?? image.user;
+  if (user) args.push('--user', user);
+  for (const e of env) args.push('--env', e);
+  args.push('--caps', effectiveCapabilities(record.request.capAdd, record.request.capDrop).join(','));
+  if (record.request.noNewPrivileges) args.push('--no-new-privs');
+  args.push('--', ...req.command);
   return args;
 }
 

@@ -1,10 +1,8 @@
 /**
- * Sandbox records: one directory per sandbox under <data>/containers/<id>, holding
- * `container.json` (written atomically), `config.json` (the part of the record fixed
- * at creation, rewritten only by rename and label: what a damaged container.json is
- * rebuilt from), the `monitor` file of a live sandbox (its monitor's pid and start
- * time, written by the monitor itself before it starts anything), and its writable
- * layer. Names are reserved by creating <data>/names/<name> exclusively, so two racing `run --name x` can never
+ * Sandbox records and names. A sandbox's directory (its layout, the monitor's files
+ * and the per-sandbox lock: state/sandbox-dir.ts) holds `container.json` (written
+ * atomically) and `config.json` (the part of the record fixed at creation, rewritten
+ * only by rename and label: what a damaged container.json is rebuilt from). Names are reserved by creating <data>/names/<name> exclusively, so two racing `run --name x` can never
  * both win and no store-wide lock is held while a sandbox runs. A sandbox's directory
  * exists before its name is reserved, so a reservation without one is stale; taking
  * a stale one over happens under a short lock, <data>/names/.lock.
@@ -15,6 +13,7 @@ import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
 import { writeJsonAtomic, writeFileAtomic } from './atomic.js';
 import { isSameProcess } from './liveness.js';
+import { configPath, containerDir, containersDir, liveMonitor, liveMonitorIn, pidFilePath, recordPath } from './sandbox-dir.js';
 import type { StorePaths } from './paths.js';
 import { mkdirInStore } from './store-dirs.js';
 import type { RunRequest } from '../types.js';
@@ -64,14 +63,6 @@ export interface ContainerRecord {
 
 /** The part of a record that is fixed at creation (rename and label change it): config.json. */
 export type ContainerConfig = Omit<ContainerRecord, 'state' | 'rebuiltFrom'>;
-
-export function containersDir(paths: StorePaths): string {
-  return join(paths.data, 'containers');
-}
-
-export function containerDir(paths: StorePaths, id: string): string {
-  return join(containersDir(paths), id);
-}
 
 function namesDir(paths: StorePaths): string {
   return join(paths.data, 'names');
@@ -123,7 +114,7 @@ function isStale(paths: StorePaths, owner: string): boolean {
  * free (a take-over removes it), as it is for one whose monitor cleaned up.
  */
 export function isAbandoned(paths: StorePaths, id: string): boolean {
-  const read = readRecordFile(join(containerDir(paths, id), 'container.json'), id);
+  const read = readRecordFile(recordPath(paths, id), id);
   if (typeof read !== 'object') return false;
   const { state, request } = read;
   return !!request.remove && state.status === 'created' && !!state.creator
@@ -208,7 +199,7 @@ export function releaseName(paths: StorePaths, name: string, id: string): void {
 export function writeRecord(paths: StorePaths, record: ContainerRecord): void {
   if (record.rebuiltFrom === 'nothing') return;
   const { rebuiltFrom: _, ...rest } = record;
-  writeJsonAtomic(join(containerDir(paths, record.id), 'container.json'), rest);
+  writeJsonAtomic(recordPath(paths, record.id), rest);
 }
 
 /**
@@ -228,67 +219,6 @@ export function writeRecordAndConfig(paths: StorePaths, record: ContainerRecord)
   writeConfig(paths, record);
 }
 
-export function configPath(paths: StorePaths, id: string): string {
-  return join(containerDir(paths, id), 'config.json');
-}
-
-/** `<dir>/monitor`: "PID STARTTIME" of the sandbox's monitor (helpers/launch.c claim_monitor). */
-export function monitorFilePath(paths: StorePaths, id: string): string {
-  return join(containerDir(paths, id), 'monitor');
-}
-
-/** `<dir>/pid`: the current init's pid, rewritten by the monitor at every (re)start. */
-export function pidFilePath(paths: StorePaths, id: string): string {
-  return join(containerDir(paths, id), 'pid');
-}
-
-export interface MonitorInfo {
-  pid: number;
-  startTime: number;
-  /** When it wrote its file (ms since the epoch): when this run of the sandbox began. */
-  since: number;
-}
-
-/** Parses a monitor file ("PID STARTTIME"). Pure. */
-export function parseMonitorFile(text: string): { pid: number; startTime: number } | undefined {
-  const m = /^(\d+) (\d+)\n?$/.exec(text);
-  if (!m) return undefined;
-  const pid = Number(m[1]);
-  const startTime = Number(m[2]);
-  return pid > 0 && Number.isSafeInteger(startTime) ? { pid, startTime } : undefined;
-}
-
-/**
- * The live monitor of the sandbox in `dir`, whatever its record says, or undefined.
- * One failed open when there is none (a monitor removes its file when it ends).
- */
-export function liveMonitorIn(dir: string): MonitorInfo | undefined {
-  const file = `${dir}/monitor`;
-  // `ps -a` asks this of every sandbox that is not running: a stat that does not throw
-  // when there is no file (a thrown ENOENT costs Node tens of microseconds).
-  const st = statSync(file, { throwIfNoEntry: false });
-  if (!st) return undefined;
-  let text: string;
-  try { text = readFileSync(file, 'utf8'); } catch { return undefined; }
-  const m = parseMonitorFile(text);
-  if (!m || !isSameProcess(m.pid, m.startTime)) return undefined;
-  return { ...m, since: st.mtimeMs };
-}
-
-export function liveMonitor(paths: StorePaths, id: string): MonitorInfo | undefined {
-  return liveMonitorIn(containerDir(paths, id));
-}
-
-/** The init's pid from the pid file, or undefined. */
-export function readPidFile(paths: StorePaths, id: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(pidFilePath(paths, id), 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * A sandbox's record. One that is unreadable (a full disk, a crash of the machine,
  * garbage written into it) is rebuilt (rebuildRecord; marked `rebuiltFrom`), so that the
@@ -297,7 +227,7 @@ export function readPidFile(paths: StorePaths, id: string): number | undefined {
  * any more) written and no monitor runs there.
  */
 export function readRecord(paths: StorePaths, id: string): ContainerRecord | undefined {
-  const read = readRecordFile(join(containerDir(paths, id), 'container.json'), id);
+  const read = readRecordFile(recordPath(paths, id), id);
   return typeof read === 'object' ? read : rebuildRecord(paths, id, read);
 }
 
@@ -370,6 +300,7 @@ export function listRecords(paths: StorePaths): ContainerRecord[] {
   const dir = containersDir(paths);
   const out: ContainerRecord[] = [];
   for (const id of listContainerIds(paths)) {
+    // recordPath's layout, by concatenation (see above).
     const read = readRecordFile(`${dir}/${id}/container.json`, id);
     const record = typeof read === 'object' ? read : rebuildRecord(paths, id, read);
     // One rebuilt from nothing is listed while it runs (to be found, stopped, removed);
@@ -472,56 +403,4 @@ export function findContainer(paths: StorePaths, ref: string): ContainerRecord {
     if (r) return r;
   }
   throw new SandboxError(`no such sandbox: ${ref}`, { hint: 'list them with `sandbox ps -a`' });
-}
-
-/** Where a sandbox's output goes (CRI log format, see helpers/launch.c) and how it ended. */
-export function logPath(paths: StorePaths, id: string): string {
-  return join(containerDir(paths, id), 'ctr.log');
-}
-
-export function exitFilePath(paths: StorePaths, id: string): string {
-  return join(containerDir(paths, id), 'exit.json');
-}
-
-/**
- * Runs `fn` holding the sandbox's lock, <sandbox dir>/.lock: for the commands that
- * read, change and write a sandbox's record or start it (start, the end of stop,
- * rename, label, `system check --repair`), never for a sandbox's life, never on the
- * path of `run` or `exec`. A lock left by a killed command is stale after 5 s. `rm`
- * takes none: it renames the directory away (see api/lifecycle.ts destroySandbox),
- * which a holder survives (its lock goes with the directory). What keeps a sandbox
- * from running twice is its monitor's own lock (helpers/launch.c claim_monitor).
- */
-export async function withSandboxLock<T>(paths: StorePaths, id: string, fn: () => T | Promise<T>, waitMs = 30_000): Promise<T> {
-  // Loaded here, not at start-up (see withNamesLock).
-  const { default: lockfile } = await import('proper-lockfile');
-  const dir = containerDir(paths, id);
-  const options = {
-    lockfilePath: join(dir, '.lock'),
-    stale: 5_000,
-    realpath: false,
-    // The directory may be renamed away by `rm` while we hold it: nothing to refresh then.
-    onCompromised: () => {},
-  };
-  const deadline = Date.now() + waitMs;
-  let release: () => Promise<void>;
-  for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
-    try {
-      release = await lockfile.lock(dir, options);
-      break;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw new SandboxError(`no such sandbox: ${id.slice(0, 12)} (it was removed)`, { hint: 'list them with `sandbox ps -a`' });
-      if (code !== 'ELOCKED') throw err;
-      if (Date.now() >= deadline) {
-        throw new SandboxError(`sandbox ${id.slice(0, 12)} is busy (another command holds its lock)`, { hint: 'try again in a moment', cause: err });
-      }
-      await new Promise((r) => setTimeout(r, pause));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    try { await release(); } catch { /* the directory went away with its lock (rm): nothing to release */ }
-  }
 }

@@ -8,27 +8,11 @@
  *
  * Here, not in api/lifecycle.ts: `exec` (a bundle of its own) needs it too.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { StorePaths } from './paths.js';
-import { containerDir, exitFilePath, liveMonitorIn, readPidFile, type ContainerRecord, type ContainerState } from './containers.js';
+import { type ContainerRecord, type ContainerState } from './containers.js';
+import { containerDir, liveMonitorIn, readExitFile, readPidFile, type ExitFile } from './sandbox-dir.js';
 import { isSameProcess } from './liveness.js';
-
-export interface ExitFile {
-  exitCode: number;
-  finishedAt: string;
-}
-
-/** The exit file of a sandbox, or undefined when there is none or it is unreadable (then nothing is known of the end). */
-export function readExitFile(paths: StorePaths, id: string): ExitFile | undefined {
-  let text: string;
-  try { text = readFileSync(exitFilePath(paths, id), 'utf8'); } catch { return undefined; }
-  try {
-    const e = JSON.parse(text) as Partial<ExitFile>;
-    return e && typeof e.exitCode === 'number' && typeof e.finishedAt === 'string' ? { exitCode: e.exitCode, finishedAt: e.finishedAt } : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * The state a record's sandbox is really in now. Pure but for reading /proc and the

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SandboxError } from '../../src/errors.js';
 import type { StorePaths } from '../../src/state/paths.js';
-import { containerDir, createContainer, newContainerId, readRecord, releaseName, reserveName, type ContainerRecord } from '../../src/state/containers.js';
+import { createContainer, newContainerId, readRecord, releaseName, reserveName, type ContainerRecord } from '../../src/state/containers.js';
+import { containerDir } from '../../src/state/sandbox-dir.js';
 
 let base: string;
 before(() => { base = mkdtempSync(join(tmpdir(), 'sandbox-names-')); });

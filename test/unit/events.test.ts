@@ -13,7 +13,8 @@ import {
   rfc3339Ns, type SandboxLookup,
 } from '../../src/state/event-query.js';
 import { applyLabelChanges, parseLabelChanges, updateLabels } from '../../src/api/labels.js';
-import { containerDir, newContainerId, readRecord, writeRecord, type ContainerRecord } from '../../src/state/containers.js';
+import { newContainerId, readRecord, writeRecord, type ContainerRecord } from '../../src/state/containers.js';
+import { containerDir } from '../../src/state/sandbox-dir.js';
 
 let base: string;
 before(() => { base = mkdtempSync(join(tmpdir(), 'sandbox-events-')); });

@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import yargs from 'yargs';
 import { EXEC_OPTIONS, EXEC_TABLE, EXEC_USAGE, parseExecArgv, toExecRequest } from '../../src/cli/exec-options.js';
 import { declareOptions, lexArgv } from '../../src/cli/argv-lexer.js';
-import { execArgs, type ExecRequest } from '../../src/api/exec.js';
-import { encodePlanForEnv } from '../../src/runtime/launch.js';
+import { encodePlanForEnv, planChannel } from '../../src/runtime/launch.js';
 import type { ContainerRecord } from '../../src/state/containers.js';
 import type { RunRequest } from '../../src/types.js';
 import { SandboxError } from '../../src/errors.js';
@@ -70,61 +69,20 @@ describe('toExecRequest', () => {
   });
 });
 
-function record(over: Partial<RunRequest> = {}): ContainerRecord {
-  const request = {
-    image: 'bb', command: ['sleep', '600'], remove: false, detach: true, interactive: false, tty: false,
-    env: { FROM_RUN: 'r', SHARED: 'run' }, volumes: [], tmpfs: [], readOnly: false, network: 'none',
-    capAdd: [], capDrop: [], noNewPrivileges: false, labels: {}, ...over,
-  } as RunRequest;
-  return { id: 'a'.repeat(64), name: 'box', created: '', image: 'bb', command: request.command, hostname: 'aaaaaaaaaaaa', request, state: { status: 'running', pid: 2 } };
-}
-
-const req = (over: Partial<ExecRequest> = {}): ExecRequest => ({ command: ['true'], interactive: false, tty: false, detach: false, env: {}, ...over });
-const image = { env: ['PATH=/image/bin', 'SHARED=image'], workingDir: '/srv', user: 'app' };
-
-function envOf(args: string[]): string[] {
-  return args.flatMap((a, i) => (args[i - 1] === '--env' ? [a] : []));
-}
-
-describe('execArgs', () => {
-  it("joins the target; the image's environment, run's -e over it, exec's -e over that", () => {
-    const args = execArgs(record(), image, req({ env: { SHARED: 'exec', NEW: 'n' } }), 42);
-    assert.deepEqual(args.slice(0, 2), ['--exec-target', '42']);
-    assert.deepEqual(envOf(args), ['PATH=/image/bin', 'SHARED=exec', 'container=sandbox', 'HOSTNAME=aaaaaaaaaaaa', 'FROM_RUN=r', 'NEW=n']);
-    assert.deepEqual(args.slice(args.indexOf('--')), ['--', 'true']);
-  });
-
-  it("takes the working directory and user of exec, else of run, else of the image", () => {
-    const fromImage = execArgs(record(), image, req(), 1);
-    assert.equal(fromImage[fromImage.indexOf('--chdir') + 1], '/srv');
-    assert.equal(fromImage[fromImage.indexOf('--user') + 1], 'app');
-    const fromRun = execArgs(record({ workdir: '/run', user: '0' }), image, req(), 1);
-    assert.equal(fromRun[fromRun.indexOf('--chdir') + 1], '/run');
-    assert.equal(fromRun[fromRun.indexOf('--user') + 1], '0');
-    const fromExec = execArgs(record({ workdir: '/run' }), image, req({ workdir: '/x', user: '5:5' }), 1);
-    assert.equal(fromExec[fromExec.indexOf('--chdir') + 1], '/x');
-    assert.equal(fromExec[fromExec.indexOf('--user') + 1], '5:5');
-  });
-
-  it('-t sets TERM and asks for a terminal; -i adds stdin only with -t (without it, stdin is simply passed)', () => {
-    const t = execArgs(record(), image, req({ tty: true, interactive: true }), 1);
-    assert.ok(t.includes('--tty') && t.includes('--stdin'));
-    assert.ok(envOf(t).includes('TERM=xterm'));
-    const i = execArgs(record(), image, req({ interactive: true }), 1);
-    assert.ok(!i.includes('--tty') && !i.includes('--stdin'));
-  });
-
-  it("keeps the host's network namespace of a --network host sandbox; capabilities and no_new_privs as at run", () => {
-    assert.ok(execArgs(record({ network: 'host' }), image, req(), 1).includes('--exec-host-net'));
-    assert.ok(!execArgs(record(), image, req(), 1).includes('--exec-host-net'));
-    const a = execArgs(record({ capDrop: ['ALL'], capAdd: ['NET_RAW'], noNewPrivileges: true }), image, req(), 1);
-    assert.equal(a[a.indexOf('--caps') + 1], '13');
-    assert.ok(a.includes('--no-new-privs'));
-  });
-});
-
 describe('encodePlanForEnv', () => {
   it('writes each word as its length in UTF-8 bytes, a colon and the word', () => {
     assert.equal(encodePlanForEnv(['--env', 'A=1:2', '', 'ü']), '5:--env5:A=1:20:2:ü');
+  });
+});
+
+describe('planChannel', () => {
+  it("puts a plan in the helper's environment, and one too long for a variable on fd 4 as NUL-separated words", () => {
+    assert.deepEqual(planChannel(['--tty', '--', 'sh']), { argv: ['--args-env'], env: '5:--tty2:--2:sh' });
+    const long = ['--env', `A=${'x'.repeat(70 * 1024)}`, '--', 'true'];
+    const c = planChannel(long);
+    assert.deepEqual(c.argv, ['--args-fd', '4']);
+    assert.ok('pipe' in c && c.pipe === `${long.join('\0')}\0`);
+    // Counted in bytes: 30,000 euro signs are 90,000 bytes, too many for the variable.
+    assert.deepEqual(planChannel(['--env', `A=${'\u20ac'.repeat(30_000)}`]).argv, ['--args-fd', '4']);
   });
 });

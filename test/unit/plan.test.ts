@@ -7,6 +7,11 @@ import {
   DEFAULT_PATH,
   buildEnv,
   buildLaunchArgs,
+  cpRootArgs,
+  execArgs,
+  type ExecImageConfig,
+  type ExecPlanRequest,
+  type ExecSandbox,
   dirsToCreate,
   hostsFile,
   resolveCommand,
@@ -416,6 +421,40 @@ describe('dirsToCreate', () => {
   });
 });
 
+describe('cpRootArgs', () => {
+  const hostRoot: RootSource = {
+    kind: 'host',
+    entries: [
+      { name: 'bin', type: 'symlink', target: 'usr/bin' },
+      { name: 'etc', type: 'dir' },
+      { name: 'proc', type: 'dir' },
+      { name: 'run', type: 'dir' },
+      { name: 'swapfile', type: 'other' },
+    ],
+  };
+
+  it("mounts a layered root on the sandbox's merged dir: the launch's overlay, base and writable layer", () => {
+    const root: RootSource = { ...layers, base: '/store/l' };
+    const launchArgs = buildLaunchArgs(launch({ root }));
+    const overlay = ['--root-base', '/store/l', '--root-overlay', '/store/l/top:/store/l/base', dirs.upper, dirs.work];
+    assert.ok(at(launchArgs, overlay) >= 0);
+    assert.deepEqual(cpRootArgs(root, dirs), ['--mountpoint', dirs.merged, ...overlay]);
+  });
+
+  it("the host image: the launch's host directories and symlinks (not the fresh ones), in cp.c's argument order", () => {
+    assert.deepEqual(cpRootArgs(hostRoot, dirs), [
+      '--mountpoint', dirs.merged,
+      '--symlink', 'usr/bin', 'bin',
+      '--host-dir', 'etc', '/etc', '/store/c/ID/host/etc/upper', '/store/c/ID/host/etc/work',
+    ]);
+    const launchArgs = buildLaunchArgs(launch({ root: hostRoot }));
+    assert.ok(at(launchArgs, ['--symlink', 'usr/bin', '/bin']) >= 0);
+    assert.ok(at(launchArgs, ['--host-dir', '/etc', '/store/c/ID/host/etc/upper', '/store/c/ID/host/etc/work', '/etc']) >= 0);
+    // What cp mounts is what the launch plan creates the writable layers for.
+    assert.deepEqual(dirsToCreate(hostRoot, dirs), ['/store/c/ID/host/etc/upper', '/store/c/ID/host/etc/work']);
+  });
+});
+
 describe('hostsFile', () => {
   it('without the host file: localhost v4 and v6, and the sandbox name', () => {
     assert.equal(
@@ -427,5 +466,58 @@ describe('hostsFile', () => {
   it("with the host's file: it, one newline, then the sandbox name", () => {
     assert.equal(hostsFile('box', '127.0.0.1 localhost\n10.0.0.1 db\n\n\n'), '127.0.0.1 localhost\n10.0.0.1 db\n127.0.1.1\tbox\n');
     assert.equal(hostsFile('box', '127.0.0.1 localhost'), '127.0.0.1 localhost\n127.0.1.1\tbox\n');
+  });
+});
+
+function execSandbox(over: Partial<RunRequest> = {}): ExecSandbox {
+  const request = {
+    image: 'bb', command: ['sleep', '600'], remove: false, detach: true, interactive: false, tty: false,
+    env: { FROM_RUN: 'r', SHARED: 'run' }, volumes: [], tmpfs: [], readOnly: false, network: 'none',
+    capAdd: [], capDrop: [], noNewPrivileges: false, labels: {}, ...over,
+  } as RunRequest;
+  return { hostname: 'aaaaaaaaaaaa', request };
+}
+
+const execReq = (over: Partial<ExecPlanRequest> = {}): ExecPlanRequest => ({ command: ['true'], interactive: false, tty: false, env: {}, ...over });
+const execImage: ExecImageConfig = { env: ['PATH=/image/bin', 'SHARED=image'], workingDir: '/srv', user: 'app' };
+
+function envOf(args: string[]): string[] {
+  return args.flatMap((a, i) => (args[i - 1] === '--env' ? [a] : []));
+}
+
+describe('execArgs', () => {
+  it("joins the target; the image's environment, run's -e over it, exec's -e over that", () => {
+    const args = execArgs(execSandbox(), execImage, execReq({ env: { SHARED: 'exec', NEW: 'n' } }), 42);
+    assert.deepEqual(args.slice(0, 2), ['--exec-target', '42']);
+    assert.deepEqual(envOf(args), ['PATH=/image/bin', 'SHARED=exec', 'container=sandbox', 'HOSTNAME=aaaaaaaaaaaa', 'FROM_RUN=r', 'NEW=n']);
+    assert.deepEqual(args.slice(args.indexOf('--')), ['--', 'true']);
+  });
+
+  it("takes the working directory and user of exec, else of run, else of the image", () => {
+    const fromImage = execArgs(execSandbox(), execImage, execReq(), 1);
+    assert.equal(fromImage[fromImage.indexOf('--chdir') + 1], '/srv');
+    assert.equal(fromImage[fromImage.indexOf('--user') + 1], 'app');
+    const fromRun = execArgs(execSandbox({ workdir: '/run', user: '0' }), execImage, execReq(), 1);
+    assert.equal(fromRun[fromRun.indexOf('--chdir') + 1], '/run');
+    assert.equal(fromRun[fromRun.indexOf('--user') + 1], '0');
+    const fromExec = execArgs(execSandbox({ workdir: '/run' }), execImage, execReq({ workdir: '/x', user: '5:5' }), 1);
+    assert.equal(fromExec[fromExec.indexOf('--chdir') + 1], '/x');
+    assert.equal(fromExec[fromExec.indexOf('--user') + 1], '5:5');
+  });
+
+  it('-t sets TERM and asks for a terminal; -i adds stdin only with -t (without it, stdin is simply passed)', () => {
+    const t = execArgs(execSandbox(), execImage, execReq({ tty: true, interactive: true }), 1);
+    assert.ok(t.includes('--tty') && t.includes('--stdin'));
+    assert.ok(envOf(t).includes('TERM=xterm'));
+    const i = execArgs(execSandbox(), execImage, execReq({ interactive: true }), 1);
+    assert.ok(!i.includes('--tty') && !i.includes('--stdin'));
+  });
+
+  it("keeps the host's network namespace of a --network host sandbox; capabilities and no_new_privs as at run", () => {
+    assert.ok(execArgs(execSandbox({ network: 'host' }), execImage, execReq(), 1).includes('--exec-host-net'));
+    assert.ok(!execArgs(execSandbox(), execImage, execReq(), 1).includes('--exec-host-net'));
+    const a = execArgs(execSandbox({ capDrop: ['ALL'], capAdd: ['NET_RAW'], noNewPrivileges: true }), execImage, execReq(), 1);
+    assert.equal(a[a.indexOf('--caps') + 1], '13');
+    assert.ok(a.includes('--no-new-privs'));
   });
 });

@@ -10,10 +10,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StorePaths } from '../../src/state/paths.js';
-import {
-  configPath, containerDir, createContainer, exitFilePath, isAbandoned, isRecordOf, listRecords, liveMonitor, monitorFilePath, newContainerId,
-  parseMonitorFile, pidFilePath, readRecord, reserveName, writeRecord, type ContainerRecord,
-} from '../../src/state/containers.js';
+import { createContainer, isAbandoned, isRecordOf, listRecords, newContainerId, readRecord, reserveName, writeRecord, type ContainerRecord } from '../../src/state/containers.js';
+import { configPath, containerDir, exitFilePath, liveMonitor, monitorFilePath, parseMonitorFile, pidFilePath } from '../../src/state/sandbox-dir.js';
 import { processStartTime } from '../../src/state/liveness.js';
 import { currentState } from '../../src/state/status.js';
 

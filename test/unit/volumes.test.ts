@@ -8,7 +8,8 @@ import { execFile } from 'node:child_process';
 import { SandboxError } from '../../src/errors.js';
 import type { StorePaths } from '../../src/state/paths.js';
 import type { RunRequest } from '../../src/types.js';
-import { containerDir, newContainerId, writeRecord, type ContainerRecord } from '../../src/state/containers.js';
+import { newContainerId, writeRecord, type ContainerRecord } from '../../src/state/containers.js';
+import { containerDir } from '../../src/state/sandbox-dir.js';
 import {
   checkVolumeName, createVolumeDir, readVolume, treeSize, volumeDataDir, volumeDir, volumesDir, volumesOfRequest, volumeUsers,
 } from '../../src/state/volumes.js';

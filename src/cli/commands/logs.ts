@@ -10,7 +10,8 @@ import type { CommandModule } from 'yargs';
 import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SandboxError } from '../../errors.js';
-import { findContainer, logPath, readRecord } from '../../state/containers.js';
+import { findContainer, readRecord } from '../../state/containers.js';
+import { logPath } from '../../state/sandbox-dir.js';
 import { currentState } from '../../api/lifecycle.js';
 import {
   LineReader, LogMerger, makeTimeFilter, parseLogLine, parseSince, readLog, readLogTail, timeMs,
