@@ -29,6 +29,7 @@ import { mapArgs, userIdMaps } from '../runtime/userns.js';
 import { copyOnWrite } from '../runtime/cow.js';
 import { currentState } from './lifecycle.js';
 import { HOST_IMAGE, resolveRoot } from './run.js';
+import { Flag } from '../runtime/protocol.js';
 
 export interface CpOptions {
   /** `-a`: keep the host's numeric owners on copy-in (default: root of the sandbox owns them). */
@@ -73,7 +74,7 @@ async function enterArgs(paths: StorePaths, record: ContainerRecord): Promise<st
   if (state.status === 'running') {
     const pid = commandPid(paths, record);
     if (!pid) throw new SandboxError(`sandbox ${record.name} is starting or ending`, { hint: 'try again in a moment' });
-    return ['--target', String(pid), ...maps];
+    return [Flag.target, String(pid), ...maps];
   }
   const cow = await copyOnWrite(paths);
   if (cow.mode !== 'native') {
@@ -86,15 +87,15 @@ async function enterArgs(paths: StorePaths, record: ContainerRecord): Promise<st
   mkdirSync(mountpoint, { recursive: true });
   const request = record.imageId ? { ...record.request, image: record.imageId } : record.request;
   if (request.image === HOST_IMAGE && !request.rootfs) {
-    const args = ['--mountpoint', mountpoint];
+    const args = [Flag.mountpoint, mountpoint];
     for (const d of readdirSync('/', { withFileTypes: true })) {
       if (['proc', 'sys', 'dev', 'tmp', 'run'].includes(d.name)) continue;
-      if (d.isSymbolicLink()) args.push('--symlink', readlinkSync(`/${d.name}`), d.name);
+      if (d.isSymbolicLink()) args.push(Flag.symlink, readlinkSync(`/${d.name}`), `/${d.name}`);
       else if (d.isDirectory()) {
         const h = join(dir, 'host', d.name);
         mkdirSync(join(h, 'upper'), { recursive: true });
         mkdirSync(join(h, 'work'), { recursive: true });
-        args.push('--host-dir', d.name, `/${d.name}`, join(h, 'upper'), join(h, 'work'));
+        args.push(Flag.hostDir, `/${d.name}`, join(h, 'upper'), join(h, 'work'), `/${d.name}`);
       }
     }
     return [...args, ...maps];
@@ -103,7 +104,7 @@ async function enterArgs(paths: StorePaths, record: ContainerRecord): Promise<st
   if (root.kind !== 'layers') throw new SandboxError('internal: a layered root was expected');
   mkdirSync(join(dir, 'upper'), { recursive: true });
   mkdirSync(join(dir, 'work'), { recursive: true });
-  return ['--mountpoint', mountpoint, ...(root.base ? ['--root-base', root.base] : []), '--root-overlay', root.lowers.join(':'), join(dir, 'upper'), join(dir, 'work'), ...maps];
+  return [Flag.mountpoint, mountpoint, ...(root.base ? [Flag.rootBase, root.base] : []), Flag.rootOverlay, root.lowers.join(':'), join(dir, 'upper'), join(dir, 'work'), ...maps];
 }
 
 /** The sandbox's command, by its host pid: the first child of its current init (as exec). */

@@ -19,6 +19,7 @@ import { effectiveCapabilities } from '../runtime/capabilities.js';
 import { helperPath } from '../runtime/host-tools.js';
 import { runPlainHelper, startDetachedHelper } from '../runtime/launch.js';
 import { isSameProcess } from '../state/liveness.js';
+import { Flag } from '../runtime/protocol.js';
 
 export interface ExecRequest {
   command: string[];
@@ -62,17 +63,17 @@ function commandPid(paths: StorePaths, record: ContainerRecord): number {
 /** The helper's plan for `req` in the sandbox of `record`, whose command is `target`. Pure. */
 export function execArgs(record: ContainerRecord, image: ExecImageConfig, req: ExecRequest, target: number): string[] {
   const env = buildEnv(image, { ...record.request, tty: req.tty, env: { ...record.request.env, ...req.env } }, record.hostname);
-  const args = ['--exec-target', String(target)];
-  if (record.request.network === 'host') args.push('--exec-host-net');
-  if (req.tty) args.push('--tty');
-  if (req.tty && req.interactive) args.push('--stdin');
+  const args = [Flag.target, String(target)];
+  if (record.request.network === 'host') args.push(Flag.execHostNet);
+  if (req.tty) args.push(Flag.tty);
+  if (req.tty && req.interactive) args.push(Flag.stdin);
   const workdir = req.workdir ?? record.request.workdir ?? image.workingDir;
-  if (workdir) args.push('--chdir', workdir);
+  if (workdir) args.push(Flag.chdir, workdir);
   const user = req.user ?? record.request.user ?? image.user;
-  if (user) args.push('--user', user);
-  for (const e of env) args.push('--env', e);
-  args.push('--caps', effectiveCapabilities(record.request.capAdd, record.request.capDrop).join(','));
-  if (record.request.noNewPrivileges) args.push('--no-new-privs');
+  if (user) args.push(Flag.user, user);
+  for (const e of env) args.push(Flag.env, e);
+  args.push(Flag.caps, effectiveCapabilities(record.request.capAdd, record.request.capDrop).join(','));
+  if (record.request.noNewPrivileges) args.push(Flag.noNewPrivs);
   args.push('--', ...req.command);
   return args;
 }
@@ -101,10 +102,10 @@ export async function execInSandbox(paths: StorePaths, ref: string, req: ExecReq
   const event = () => appendEvent(paths, { type: 'container', action: 'exec', id: record.id, name: record.name, attributes: { command: req.command.join(' ') } });
   if (req.detach) {
     event();
-    await startDetachedHelper(helper, ['--status-fd', '3', ...args]);
+    await startDetachedHelper(helper, [Flag.statusFd, '3', ...args]);
     return 0;
   }
-  const ended = runPlainHelper(helper, ['--die-with-parent', String(process.pid), ...args], {
+  const ended = runPlainHelper(helper, [Flag.dieWithParent, String(process.pid), ...args], {
     stdin: req.interactive ? 'inherit' : 'ignore',
     forwardSignals: !!hooks.forwardSignals,
   });

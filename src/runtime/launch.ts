@@ -7,14 +7,12 @@
 import type { StdioOptions } from 'node:child_process';
 import { spawn, spawnPlain } from './spawn.js';
 import { SandboxError, EXIT_SANDBOX_ERROR } from '../errors.js';
+import { ARGS_ENV, ARGS_FD, PLAN_ENV, parseStatusLine, type StatusLine } from './protocol.js';
 
-/** What the helper reports on its status descriptor, one JSON object per line. */
-export interface HelperStatus {
-  pid?: number;
+/** What the helper reports on its status descriptor (a status line, runtime/protocol.ts). */
+export interface HelperStatus extends StatusLine {
   /** Added by runHelper: the helper's own pid (the sandbox's monitor). */
   monitorPid?: number;
-  started?: boolean;
-  exit_code?: number;
 }
 
 export interface LaunchOptions {
@@ -47,9 +45,8 @@ function onStatusLines(stream: NodeJS.ReadableStream | null, each: (status: Help
     while ((nl = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
-      let status: HelperStatus;
-      try { status = JSON.parse(line) as HelperStatus; } catch { continue; /* not ours */ }
-      each(status);
+      const status = parseStatusLine(line);
+      if (status) each(status);
     }
   });
 }
@@ -67,7 +64,7 @@ export interface DetachedStart {
  * helper's own error lines and exit code when setup failed.
  */
 export function startDetachedHelper(helper: string, args: string[]): Promise<DetachedStart> {
-  const child = spawn(helper, ['--args-fd', '4'], { detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
+  const child = spawn(helper, [ARGS_FD, '4'], { detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
   const plan = child.stdio[4] as NodeJS.WritableStream | null;
   plan?.on('error', () => { /* the helper died early; its exit status tells why */ });
   plan?.end(args.map((a) => `${a}\0`).join(''));
@@ -106,7 +103,7 @@ export function startDetachedHelper(helper: string, args: string[]): Promise<Det
 /** Runs the helper with the status pipe on fd 3 and the plan on fd 4; resolves to the exit code. */
 export function runHelper(helper: string, args: string[], options: LaunchOptions): Promise<number> {
   const stdio: StdioOptions = [options.stdin, 'inherit', 'inherit', options.onStatus ? 'pipe' : 'ignore', 'pipe'];
-  const child = spawn(helper, ['--args-fd', '4'], { stdio });
+  const child = spawn(helper, [ARGS_FD, '4'], { stdio });
   const plan = child.stdio[4] as NodeJS.WritableStream | null;
   plan?.on('error', () => { /* the helper died early; its exit status tells why */ });
   plan?.end(args.map((a) => `${a}\0`).join(''));
@@ -152,8 +149,8 @@ export function runPlainHelper(helper: string, args: string[], options: Pick<Lau
       ended = true;
       if (options.forwardSignals) for (const s of FORWARDED) process.off(s, forward);
     };
-    const child = spawnPlain(helper, ['--args-env'], {
-      env: { SANDBOX_LAUNCH_ARGS: plan },
+    const child = spawnPlain(helper, [ARGS_ENV], {
+      env: { [PLAN_ENV]: plan },
       stdio: [options.stdin === 'inherit' ? 0 : 'ignore', 1, 2],
       onExit: (code, signal) => { end(); resolve(exitStatus(code, signal)); },
       onError: (err) => { end(); reject(helperStartError(err)); },

@@ -8,6 +8,7 @@ import type { RunRequest, VolumeSpec } from '../api/types.js';
 import { SandboxError } from '../errors.js';
 import { checkExecStrings } from './limits.js';
 import { formatMapping, type IdMapping } from './idmap.js';
+import { Flag } from './protocol.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -144,11 +145,11 @@ function volumeArgs(v: VolumeSpec): string[] {
       hint: 'volumes are resolved to binds when the sandbox is created (resolveVolumeMounts)',
     });
   }
-  return [v.readOnly ? '--ro-bind' : '--bind', v.source, v.target];
+  return [v.readOnly ? Flag.roBind : Flag.bind, v.source, v.target];
 }
 
 function baseArgs(root: RootSource): string[] {
-  return root.kind === 'layers' && root.base ? ['--root-base', root.base] : [];
+  return root.kind === 'layers' && root.base ? [Flag.rootBase, root.base] : [];
 }
 
 function rootArgs(root: RootSource, dirs: SandboxDirs, fuseOverlayfs?: string): string[] {
@@ -156,16 +157,16 @@ function rootArgs(root: RootSource, dirs: SandboxDirs, fuseOverlayfs?: string): 
     // fuse-overlayfs reads its lower layers by path, so the host's `/` with its
     // submounts is a valid lower layer there (unlike for the kernel's overlay).
     const lowers = root.kind === 'layers' ? root.lowers : ['/'];
-    return [...baseArgs(root), '--root-overlay', lowers.join(':'), dirs.upper, dirs.work, '--root-fuse', fuseOverlayfs, dirs.merged];
+    return [...baseArgs(root), Flag.rootOverlay, lowers.join(':'), dirs.upper, dirs.work, Flag.rootFuse, fuseOverlayfs, dirs.merged];
   }
-  if (root.kind === 'layers') return [...baseArgs(root), '--root-overlay', root.lowers.join(':'), dirs.upper, dirs.work];
+  if (root.kind === 'layers') return [...baseArgs(root), Flag.rootOverlay, root.lowers.join(':'), dirs.upper, dirs.work];
   const args: string[] = [];
   for (const e of root.entries) {
     if (HOST_FRESH.has(e.name)) continue;
-    if (e.type === 'symlink' && e.target !== undefined) args.push('--symlink', e.target, `/${e.name}`);
+    if (e.type === 'symlink' && e.target !== undefined) args.push(Flag.symlink, e.target, `/${e.name}`);
     else if (e.type === 'dir') {
       const d = posix.join(dirs.hostDirs, e.name);
-      args.push('--host-dir', `/${e.name}`, `${d}/upper`, `${d}/work`, `/${e.name}`);
+      args.push(Flag.hostDir, `/${e.name}`, `${d}/upper`, `${d}/work`, `/${e.name}`);
     }
   }
   return args;
@@ -185,70 +186,70 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   const { request, image, dirs } = input;
   const args: string[] = [];
   if (input.mapTools) {
-    args.push('--uidmap-cmd', input.mapTools.newuidmap, '--gidmap-cmd', input.mapTools.newgidmap);
-    for (const m of input.uidMaps) args.push('--uid-map', formatMapping(m));
-    for (const m of input.gidMaps) args.push('--gid-map', formatMapping(m));
+    args.push(Flag.uidmapCmd, input.mapTools.newuidmap, Flag.gidmapCmd, input.mapTools.newgidmap);
+    for (const m of input.uidMaps) args.push(Flag.uidMap, formatMapping(m));
+    for (const m of input.gidMaps) args.push(Flag.gidMap, formatMapping(m));
   }
-  if (input.statusFd !== undefined) args.push('--status-fd', String(input.statusFd));
-  if (input.dieWithParent !== undefined) args.push('--die-with-parent', String(input.dieWithParent));
+  if (input.statusFd !== undefined) args.push(Flag.statusFd, String(input.statusFd));
+  if (input.dieWithParent !== undefined) args.push(Flag.dieWithParent, String(input.dieWithParent));
   if (request.network === 'slirp4netns') {
     if (!input.slirp4netns) throw new SandboxError('internal: slirp4netns path missing from the launch input');
-    args.push('--slirp4netns', input.slirp4netns, '--net-log', posix.join(dirs.container, 'network.log'));
-  } else if (request.network !== 'host') args.push('--unshare-net');
-  if (request.tty) args.push('--tty');
-  if (request.tty && request.interactive) args.push('--stdin');
-  if (input.cleanup) args.push('--cleanup', dirs.container);
-  if (input.log) args.push('--log', input.log.path, '--log-max-size', String(input.log.maxSize));
-  if (input.log?.tee) args.push('--log-tee');
-  if (input.exitFile) args.push('--exit-file', input.exitFile);
-  if (input.pidFile) args.push('--pid-file', input.pidFile);
-  if (input.monitorFile) args.push('--monitor-file', input.monitorFile);
-  if (input.cleanup && input.releaseName) args.push('--release-name', input.releaseName.file, input.releaseName.id);
-  if (input.events) args.push('--events', input.events.file, input.events.id, input.events.name);
-  if (request.restart && request.restart !== 'no') args.push('--restart', request.restart);
-  if (request.stopSignal !== undefined) args.push('--stop-signal', String(request.stopSignal));
-  args.push('--hostname', input.hostname);
+    args.push(Flag.slirp4netns, input.slirp4netns, Flag.netLog, posix.join(dirs.container, 'network.log'));
+  } else if (request.network !== 'host') args.push(Flag.unshareNet);
+  if (request.tty) args.push(Flag.tty);
+  if (request.tty && request.interactive) args.push(Flag.stdin);
+  if (input.cleanup) args.push(Flag.cleanup, dirs.container);
+  if (input.log) args.push(Flag.log, input.log.path, Flag.logMaxSize, String(input.log.maxSize));
+  if (input.log?.tee) args.push(Flag.logTee);
+  if (input.exitFile) args.push(Flag.exitFile, input.exitFile);
+  if (input.pidFile) args.push(Flag.pidFile, input.pidFile);
+  if (input.monitorFile) args.push(Flag.monitorFile, input.monitorFile);
+  if (input.cleanup && input.releaseName) args.push(Flag.releaseName, input.releaseName.file, input.releaseName.id);
+  if (input.events) args.push(Flag.events, input.events.file, input.events.id, input.events.name);
+  if (request.restart && request.restart !== 'no') args.push(Flag.restart, request.restart);
+  if (request.stopSignal !== undefined) args.push(Flag.stopSignal, String(request.stopSignal));
+  args.push(Flag.hostname, input.hostname);
 
   args.push(...rootArgs(input.root, dirs, input.fuseOverlayfs));
-  args.push('--proc', '/proc', '--dev', '/dev', '--sys', '/sys');
-  for (const p of MASKED_PATHS) args.push('--mask', p);
-  for (const p of READONLY_PATHS) args.push('--ro-self', p);
+  args.push(Flag.proc, '/proc', Flag.dev, '/dev', Flag.sys, '/sys');
+  for (const p of MASKED_PATHS) args.push(Flag.mask, p);
+  for (const p of READONLY_PATHS) args.push(Flag.roSelf, p);
   if (input.root.kind === 'host') {
-    args.push('--tmpfs', '/tmp', 'mode=1777,nosuid,nodev', '--tmpfs', '/run', 'mode=0755,nosuid,nodev');
+    args.push(Flag.tmpfs, '/tmp', 'mode=1777,nosuid,nodev', Flag.tmpfs, '/run', 'mode=0755,nosuid,nodev');
   }
   // Podman's --read-only keeps the usual scratch places writable (--read-only-tmpfs).
   const userTargets = new Set([...request.volumes.map((v) => v.target), ...request.tmpfs.map((t) => t.target)]);
   const alreadyTmpfs = input.root.kind === 'host' ? ['/tmp', '/run'] : [];
   if (request.readOnly) {
     for (const p of ['/tmp', '/var/tmp', '/run']) {
-      if (!userTargets.has(p) && !alreadyTmpfs.includes(p)) args.push('--tmpfs', p, 'mode=1777,nosuid,nodev');
+      if (!userTargets.has(p) && !alreadyTmpfs.includes(p)) args.push(Flag.tmpfs, p, 'mode=1777,nosuid,nodev');
     }
   }
-  args.push('--bind', dirs.hosts, '/etc/hosts', '--bind', dirs.hostname, '/etc/hostname');
-  args.push('--bind', dirs.resolvConf, '/etc/resolv.conf');
+  args.push(Flag.bind, dirs.hosts, '/etc/hosts', Flag.bind, dirs.hostname, '/etc/hostname');
+  args.push(Flag.bind, dirs.resolvConf, '/etc/resolv.conf');
 
   // User mounts, parents before children whatever order they were given in (as Docker).
   const userMounts: { target: string; args: string[] }[] = [
     ...request.volumes.map((v) => ({ target: v.target, args: volumeArgs(v) })),
-    ...request.tmpfs.map((t) => ({ target: t.target, args: ['--tmpfs', t.target, t.options.join(',')] })),
+    ...request.tmpfs.map((t) => ({ target: t.target, args: [Flag.tmpfs, t.target, t.options.join(',')] })),
   ];
   userMounts.sort((a, b) => depth(a.target) - depth(b.target));
   for (const m of userMounts) args.push(...m.args);
   if (request.readOnly) {
-    args.push('--remount-ro', '/');
+    args.push(Flag.remountRo, '/');
     // The host image's directories are mounts of their own: each is made read-only too.
     if (input.root.kind === 'host' && !input.fuseOverlayfs) {
-      for (const e of input.root.entries) if (e.type === 'dir' && !HOST_FRESH.has(e.name)) args.push('--remount-ro', `/${e.name}`);
+      for (const e of input.root.entries) if (e.type === 'dir' && !HOST_FRESH.has(e.name)) args.push(Flag.remountRo, `/${e.name}`);
     }
   }
 
   const workdir = request.workdir ?? image.workingDir;
-  if (workdir) args.push('--chdir', workdir, '--create-cwd');
+  if (workdir) args.push(Flag.chdir, workdir, Flag.createCwd);
   const user = request.user ?? image.user;
-  if (user) args.push('--user', user);
-  for (const e of buildEnv(image, request, input.hostname)) args.push('--env', e);
-  args.push('--caps', input.capabilities.join(','));
-  if (request.noNewPrivileges) args.push('--no-new-privs');
+  if (user) args.push(Flag.user, user);
+  for (const e of buildEnv(image, request, input.hostname)) args.push(Flag.env, e);
+  args.push(Flag.caps, input.capabilities.join(','));
+  if (request.noNewPrivileges) args.push(Flag.noNewPrivs);
   args.push('--', ...resolveCommand(image, request));
   return args;
 }

@@ -7,6 +7,7 @@ import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { helperPath } from './host-tools.js';
 import { mapArgs, userIdMaps } from './userns.js';
+import { Flag } from './protocol.js';
 
 /**
  * Bytes used under each of `roots` (apparent sizes of everything but directories, each
@@ -58,7 +59,7 @@ export async function treeSizes(roots: string[]): Promise<Map<string, number>> {
 function duInUserns(dirs: string[]): Promise<Map<string, number>> {
   return new Promise((resolve, reject) => {
     let out = '';
-    const child = spawn(helperPath(), ['--userns-only', ...mapArgs(userIdMaps()), '--', 'du', '-sb', '--', ...dirs], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(helperPath(), [Flag.usernsOnly, ...mapArgs(userIdMaps()), '--', 'du', '-sb', '--', ...dirs], { stdio: ['ignore', 'pipe', 'ignore'] });
     child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
     child.on('error', reject);
     child.on('close', () => {

@@ -65,7 +65,7 @@ function envOf(args: string[]): string[] {
 describe('execArgs', () => {
   it("joins the target; the image's environment, run's -e over it, exec's -e over that", () => {
     const args = execArgs(record(), image, req({ env: { SHARED: 'exec', NEW: 'n' } }), 42);
-    assert.deepEqual(args.slice(0, 2), ['--exec-target', '42']);
+    assert.deepEqual(args.slice(0, 2), ['--target', '42']);
     assert.deepEqual(envOf(args), ['PATH=/image/bin', 'SHARED=exec', 'container=sandbox', 'HOSTNAME=aaaaaaaaaaaa', 'FROM_RUN=r', 'NEW=n']);
     assert.deepEqual(args.slice(args.indexOf('--')), ['--', 'true']);
   });
