@@ -531,7 +531,7 @@ static void usage(void) {
 }
 
 int main(int argc, char **argv) {
-  /* We become root in the sandbox's user namespace: from a sealed copy (helpers/sealed.h). */
+  /* We become root in the sandbox's user namespace: from a sealed copy (helpers/common/sealed.h). */
   const char *failed = sealed_self_exec(argv, "sandbox-cp");
   if (failed) die("cannot run from a sealed copy of itself (%s): %s", failed, strerror(errno));
   die_status = EXIT_USAGE;

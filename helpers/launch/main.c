@@ -7,7 +7,7 @@ const char say_prog[] = "sandbox";
 int die_status = EXIT_SETUP;
 
 int main(int argc, char **argv) {
-  /* Before any namespace: run from a sealed copy of ourselves (helpers/sealed.h). */
+  /* Before any namespace: run from a sealed copy of ourselves (helpers/common/sealed.h). */
   const char *failed = sealed_self_exec(argv, "sandbox-launch");
   if (failed && !strcmp(failed, "memfd_create") && errno == EACCES)
     die_hint("the sysctl vm.memfd_noexec=2 forbids it; 1 or 0 allows it", "cannot make an executable memory file for the helper's sealed copy");

@@ -1,6 +1,6 @@
 /**
  * The launch plan: everything a sandbox's start needs, decided up front as plain data
- * and rendered as the argument list of helpers/launch.c (an ordered list of typed
+ * and rendered as the argument list of sandbox-launch (helpers/README.md; an ordered list of typed
  * mount operations, like bubblewrap's). Pure: no file is touched here.
  */
 import { posix } from 'node:path';

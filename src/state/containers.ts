@@ -232,7 +232,7 @@ export function configPath(paths: StorePaths, id: string): string {
   return join(containerDir(paths, id), 'config.json');
 }
 
-/** `<dir>/monitor`: "PID STARTTIME" of the sandbox's monitor (helpers/launch.c claim_monitor). */
+/** `<dir>/monitor`: "PID STARTTIME" of the sandbox's monitor (helpers/launch/monitor.c claim_monitor). */
 export function monitorFilePath(paths: StorePaths, id: string): string {
   return join(containerDir(paths, id), 'monitor');
 }
@@ -474,7 +474,7 @@ export function findContainer(paths: StorePaths, ref: string): ContainerRecord {
   throw new SandboxError(`no such sandbox: ${ref}`, { hint: 'list them with `sandbox ps -a`' });
 }
 
-/** Where a sandbox's output goes (CRI log format, see helpers/launch.c) and how it ended. */
+/** Where a sandbox's output goes (CRI log format, see helpers/launch/logs.c) and how it ended. */
 export function logPath(paths: StorePaths, id: string): string {
   return join(containerDir(paths, id), 'ctr.log');
 }
@@ -490,7 +490,7 @@ export function exitFilePath(paths: StorePaths, id: string): string {
  * path of `run` or `exec`. A lock left by a killed command is stale after 5 s. `rm`
  * takes none: it renames the directory away (see api/lifecycle.ts destroySandbox),
  * which a holder survives (its lock goes with the directory). What keeps a sandbox
- * from running twice is its monitor's own lock (helpers/launch.c claim_monitor).
+ * from running twice is its monitor's own lock (helpers/launch/monitor.c claim_monitor).
  */
 export async function withSandboxLock<T>(paths: StorePaths, id: string, fn: () => T | Promise<T>, waitMs = 30_000): Promise<T> {
   // Loaded here, not at start-up (see withNamesLock).
