@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ARGS_ENV, ARGS_FD, Flag, parseStatusLine, PLAN_ENV, SIG_KILL_REQUEST, SIG_STOP_REQUEST } from '../../src/runtime/protocol.js';
 
-const helpers = join(import.meta.dirname, '..', '..', 'helpers');
+const helpers = join(__dirname, '..', '..', 'helpers');
 const header = readFileSync(join(helpers, 'protocol.h'), 'utf8');
 const readme = readFileSync(join(helpers, 'README.md'), 'utf8');
 
