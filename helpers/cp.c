@@ -522,11 +522,7 @@ static void usage(void) {
   static const struct protocol_flag flags[] = { CP_FLAGS(PROTOCOL_FLAG_ENTRY) };
   msg("usage: sandbox-cp (--target PID | --mountpoint DIR ROOT) [ID MAPS] -- (stat PATH | copy-out PATH NAME | copy-in DIR [FROM TO])\n"
       "ROOT is --root-overlay (and --root-base), or --host-dir and --symlink, each repeated. Options:");
-  for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
-    char head[64];
-    snprintf(head, sizeof head, "%s%s%s", flags[i].option, *flags[i].args ? " " : "", flags[i].args);
-    msg("  %-36s %s", head, flags[i].meaning);
-  }
+  msg_flags(flags, sizeof flags / sizeof flags[0]);
   _exit(EXIT_USAGE);
 }
 

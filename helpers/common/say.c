@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../protocol.h"
 #include "say.h"
 
 int say_fd = 2;
@@ -36,6 +37,14 @@ void vsay(const char *kind, const char *fmt, va_list ap) {
   if (n > (int)sizeof buf - 2) n = sizeof buf - 2;
   buf[n++] = '\n';
   line(buf, (size_t)n);
+}
+
+void msg_flags(const struct protocol_flag *flags, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    char head[64];
+    snprintf(head, sizeof head, "%s%s%s", flags[i].option, *flags[i].args ? " " : "", flags[i].args);
+    msg("  %-36s %s", head, flags[i].meaning);
+  }
 }
 
 void warn(const char *fmt, ...) {

@@ -10,6 +10,7 @@
 #define SANDBOX_SAY_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 /* Each helper defines these two: its name in messages, and the status die() exits with. */
 extern const char say_prog[];
@@ -24,6 +25,10 @@ void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* `PROG: KIND MESSAGE`, in one write. */
 void vsay(const char *kind, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+/* A helper's options (helpers/protocol.h), one line each, as its usage text shows them. */
+struct protocol_flag;
+void msg_flags(const struct protocol_flag *flags, size_t n);
 
 /* `PROG: warning: MESSAGE`. */
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -14,11 +14,7 @@ static void usage(void) {
       "This is an internal helper of `sandbox`; its options are a launch plan made by\n"
       "src/runtime/plan.ts and may change between versions. Run `sandbox run` instead.\n"
       "Plan options:");
-  for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
-    char head[64];
-    snprintf(head, sizeof head, "%s%s%s", flags[i].option, *flags[i].args ? " " : "", flags[i].args);
-    msg("  %-36s %s", head, flags[i].meaning);
-  }
+  msg_flags(flags, sizeof flags / sizeof flags[0]);
   _exit(EXIT_SETUP);
 }
 
