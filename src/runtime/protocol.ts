@@ -10,19 +10,19 @@
  * helpers/README.md says what each means and which arguments follow it.
  */
 export const Flag = {
-  // IDMAP_FLAGS
+  // Both helpers: the id maps.
   uidmapCmd: '--uidmap-cmd',
   gidmapCmd: '--gidmap-cmd',
   uidMap: '--uid-map',
   gidMap: '--gid-map',
-  // TARGET_FLAGS
+  // Both helpers: a running sandbox to enter (sandbox-launch: exec).
   target: '--target',
-  // ROOT_FLAGS
+  // Both helpers: the root filesystem.
   rootOverlay: '--root-overlay',
   rootBase: '--root-base',
   hostDir: '--host-dir',
   symlink: '--symlink',
-  // LAUNCH_ONLY_FLAGS
+  // sandbox-launch only.
   usernsOnly: '--userns-only',
   statusFd: '--status-fd',
   dieWithParent: '--die-with-parent',
@@ -63,7 +63,7 @@ export const Flag = {
   events: '--events',
   restart: '--restart',
   stopSignal: '--stop-signal',
-  // CP_ONLY_FLAGS
+  // sandbox-cp only.
   mountpoint: '--mountpoint',
 } as const;
 
