@@ -8,6 +8,8 @@
  *   - stopped sandbox (--root-overlay / --host-dir ...): a new user+mount namespace with
  *     the sandbox's id maps (newuidmap/newgidmap, as sandbox-launch does), the sandbox's
  *     root mounted on --mountpoint (an overlay of its layers and writable layer), chroot.
+ *     These options are sandbox-launch's, with the same meaning (helpers/protocol.h),
+ *     and the root is mounted by the same code (helpers/common/rootfs.c).
  * Then, as root of the sandbox's user namespace (so owners, modes and setuid bits are
  * kept as they are inside):
  *   stat PATH            prints "<type of PATH> <type following a final symlink>", each
@@ -48,18 +50,23 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
-#define SAY_PROG "sandbox-cp"
-#include "say.h"
-#include "idmap.h"
-#include "tar.h"
-#include "sealed.h"
+#include "protocol.h"
+#include "common/idmap.h"
+#include "common/rootfs.h"
+#include "common/say.h"
+#include "common/sealed.h"
+#include "common/tar.h"
 
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
 #define EXIT_MISSING 3
-#define EXIT_SETUP 125
 #define MAX_MAPS IDMAP_MAX
 #define MAX_HOST 256
+
+/* die(): "sandbox-cp: ..." and the status of the phase we are in: EXIT_USAGE while the
+ * arguments are read, EXIT_SETUP until we are in the sandbox, then EXIT_FAIL. */
+const char say_prog[] = "sandbox-cp";
+int die_status = EXIT_SETUP;
 
 static struct {
   pid_t target;
@@ -69,62 +76,16 @@ static struct {
   const char *uidmap_cmd, *gidmap_cmd;
   const char *uid_maps[MAX_MAPS], *gid_maps[MAX_MAPS];
   int n_uid_maps, n_gid_maps;
-  struct { const char *name, *lower, *upper, *work; } host[MAX_HOST];
+  struct { const char *lower, *upper, *work, *dest; } host[MAX_HOST];
   int n_host;
-  struct { const char *target, *name; } links[MAX_HOST];
+  struct { const char *target, *dest; } links[MAX_HOST];
   int n_links;
 } opt;
 
-static void __attribute__((noreturn, format(printf, 2, 3))) die(int code, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsay("", fmt, ap);
-  va_end(ap);
-  _exit(code);
-}
-
-static void warn(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsay("warning: ", fmt, ap);
-  va_end(ap);
-}
-
-
 /* ---------- entering the sandbox ---------- */
 
-/* The same maps sandbox-launch gives a sandbox (helpers/idmap.h). */
-static void write_id_maps(pid_t pid) {
-  struct idmap_spec spec = { opt.uidmap_cmd, opt.gidmap_cmd, opt.uid_maps, opt.gid_maps, opt.n_uid_maps, opt.n_gid_maps };
-  switch (idmap_write(pid, &spec)) {
-  case IDMAP_OK: return;
-  case IDMAP_BAD_SPEC: die(EXIT_USAGE, "bad id map");
-  case IDMAP_NEWUIDMAP: die(EXIT_SETUP, "newuidmap failed to write the id map");
-  case IDMAP_NEWGIDMAP: die(EXIT_SETUP, "newgidmap failed to write the id map");
-  case IDMAP_UID_MAP: die(EXIT_SETUP, "cannot write uid_map: %s", strerror(errno));
-  case IDMAP_SETGROUPS: die(EXIT_SETUP, "cannot write setgroups: %s", strerror(errno));
-  case IDMAP_GID_MAP: die(EXIT_SETUP, "cannot write gid_map: %s", strerror(errno));
-  }
-}
-
-static int mount_overlay(const char *target, const char *lowers, const char *upper, const char *work) {
-  size_t cap = strlen(lowers) + strlen(upper) + strlen(work) + 64;
-  char *data = malloc(cap);
-  if (!data) die(EXIT_SETUP, "out of memory");
-  snprintf(data, cap, "lowerdir=%s,upperdir=%s,workdir=%s,userxattr", lowers, upper, work);
-  int r = mount("overlay", target, "overlay", 0, data);
-  if (r < 0 && errno == EINVAL) {
-    snprintf(data, cap, "lowerdir=%s,upperdir=%s,workdir=%s", lowers, upper, work);
-    r = mount("overlay", target, "overlay", 0, data);
-  }
-  int e = errno;
-  free(data);
-  errno = e;
-  return r;
-}
-
 static void become_root(void) {
-  if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die(EXIT_SETUP, "cannot become root in the sandbox: %s", strerror(errno));
+  if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("cannot become root in the sandbox: %s", strerror(errno));
   setgroups(0, NULL); /* fails harmlessly when setgroups is denied */
 }
 
@@ -135,22 +96,22 @@ static void enter_running(void) {
   int user = open(path, O_RDONLY | O_CLOEXEC);
   snprintf(path, sizeof path, "/proc/%d/ns/mnt", (int)opt.target);
   int mnt = open(path, O_RDONLY | O_CLOEXEC);
-  if (user < 0 || mnt < 0) die(EXIT_SETUP, "cannot enter the sandbox (it may have just ended): %s", strerror(errno));
-  if (setns(user, CLONE_NEWUSER) < 0) die(EXIT_SETUP, "cannot enter the sandbox's user namespace: %s", strerror(errno));
-  if (setns(mnt, CLONE_NEWNS) < 0) die(EXIT_SETUP, "cannot enter the sandbox's mount namespace: %s", strerror(errno));
+  if (user < 0 || mnt < 0) die("cannot enter the sandbox (it may have just ended): %s", strerror(errno));
+  if (setns(user, CLONE_NEWUSER) < 0) die("cannot enter the sandbox's user namespace: %s", strerror(errno));
+  if (setns(mnt, CLONE_NEWNS) < 0) die("cannot enter the sandbox's mount namespace: %s", strerror(errno));
   close(user);
   close(mnt);
   become_root();
-  if (chdir("/") < 0) die(EXIT_SETUP, "chdir /: %s", strerror(errno));
+  if (chdir("/") < 0) die("chdir /: %s", strerror(errno));
 }
 
 /* Stopped sandbox: a user+mount namespace of our own with the sandbox's id maps, its
  * root mounted on the mount point, chroot there. The parent writes the maps and waits. */
 static void enter_stopped(void) {
   int go[2], ready[2];
-  if (pipe2(go, O_CLOEXEC) < 0 || pipe2(ready, O_CLOEXEC) < 0) die(EXIT_SETUP, "pipe: %s", strerror(errno));
+  if (pipe2(go, O_CLOEXEC) < 0 || pipe2(ready, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
   pid_t child = fork();
-  if (child < 0) die(EXIT_SETUP, "fork: %s", strerror(errno));
+  if (child < 0) die("fork: %s", strerror(errno));
   if (child > 0) {
     close(go[0]);
     close(ready[1]);
@@ -163,52 +124,41 @@ static void enter_stopped(void) {
       waitpid(child, &st, 0);
       _exit(WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_SETUP);
     }
-    write_id_maps(child);
-    if (write(go[1], "G", 1) != 1) die(EXIT_SETUP, "the copy process died during setup");
+    /* The same maps sandbox-launch gives a sandbox. */
+    struct idmap_spec spec = { opt.uidmap_cmd, opt.gidmap_cmd, opt.uid_maps, opt.gid_maps, opt.n_uid_maps, opt.n_gid_maps };
+    write_id_maps(child, &spec);
+    if (write(go[1], &(char){ MSG_GO }, 1) != 1) die("the copy process died during setup");
     close(go[1]);
     int st;
-    while (waitpid(child, &st, 0) < 0) if (errno != EINTR) die(EXIT_SETUP, "waitpid: %s", strerror(errno));
+    while (waitpid(child, &st, 0) < 0) if (errno != EINTR) die("waitpid: %s", strerror(errno));
     _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
   }
   close(go[1]);
   close(ready[0]);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) die(EXIT_SETUP, "cannot create a user namespace: %s", strerror(errno));
+  if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) die("cannot create a user namespace: %s", strerror(errno));
   if (write(ready[1], "R", 1) != 1) _exit(EXIT_SETUP);
   char c;
-  if (read(go[0], &c, 1) != 1 || c != 'G') _exit(EXIT_SETUP);
+  if (read(go[0], &c, 1) != 1 || c != MSG_GO) _exit(EXIT_SETUP);
   close(go[0]);
   close(ready[1]);
   become_root();
-  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die(EXIT_SETUP, "cannot make mounts private: %s", strerror(errno));
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("cannot make mounts private: %s", strerror(errno));
   const char *mp = opt.mountpoint;
   if (opt.lowers) {
-    /* Short lower names (image layers) are relative to the layer directory. */
-    if (opt.base && chdir(opt.base) < 0) die(EXIT_SETUP, "cannot enter the layer directory %s: %s", opt.base, strerror(errno));
-    if (mount_overlay(mp, opt.lowers, opt.upper, opt.work) < 0)
-      die(EXIT_SETUP, "cannot mount the sandbox's root (overlayfs): %s", strerror(errno));
-    if (chdir("/") < 0) die(EXIT_SETUP, "chdir /: %s", strerror(errno));
+    /* Short lower names (image layers) are relative to the layer directory (--root-base). */
+    if (mount_overlay(mp, "", opt.base, opt.lowers, opt.upper, opt.work) < 0)
+      die("cannot mount the sandbox's root (overlayfs): %s", strerror(errno));
   } else {
     /* The `host` image: a tmpfs with one overlay per top-level directory, and links. */
-    if (mount("tmpfs", mp, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0) die(EXIT_SETUP, "cannot mount a tmpfs: %s", strerror(errno));
+    if (mount("tmpfs", mp, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0) die("cannot mount a tmpfs: %s", strerror(errno));
     int mfd = open(mp, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (mfd < 0) die(EXIT_SETUP, "%s: %s", mp, strerror(errno));
-    for (int i = 0; i < opt.n_host; i++) {
-      if (mkdirat(mfd, opt.host[i].name, 0755) < 0) die(EXIT_SETUP, "mkdir %s: %s", opt.host[i].name, strerror(errno));
-      size_t n = strlen(mp) + strlen(opt.host[i].name) + 2;
-      char *t = malloc(n);
-      snprintf(t, n, "%s/%s", mp, opt.host[i].name);
-      if (mount_overlay(t, opt.host[i].lower, opt.host[i].upper, opt.host[i].work) < 0 &&
-          mount(opt.host[i].lower, t, NULL, MS_BIND | MS_REC, NULL) == 0) {
-        struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
-        syscall(SYS_mount_setattr, AT_FDCWD, t, AT_RECURSIVE, &attr, sizeof attr);
-      }
-      free(t);
-    }
-    for (int i = 0; i < opt.n_links; i++) symlinkat(opt.links[i].target, mfd, opt.links[i].name);
+    if (mfd < 0) die("%s: %s", mp, strerror(errno));
+    for (int i = 0; i < opt.n_host; i++) mount_host_dir(mfd, "", opt.host[i].lower, opt.host[i].upper, opt.host[i].work, opt.host[i].dest);
+    for (int i = 0; i < opt.n_links; i++) make_symlink(mfd, opt.links[i].target, opt.links[i].dest);
     close(mfd);
   }
-  if (chdir(mp) < 0 || chroot(".") < 0 || chdir("/") < 0) die(EXIT_SETUP, "cannot enter the sandbox's root: %s", strerror(errno));
+  if (chdir(mp) < 0 || chroot(".") < 0 || chdir("/") < 0) die("cannot enter the sandbox's root: %s", strerror(errno));
 }
 
 /* ---------- paths inside ---------- */
@@ -234,10 +184,10 @@ static const char *stat_word(const char *path, int flags) {
   if (fd < 0) {
     if (errno == ENOENT) return "missing";
     if (errno == ENOTDIR) return "notdir";
-    die(EXIT_FAIL, "%s: %s", path, strerror(errno));
+    die("%s: %s", path, strerror(errno));
   }
   struct stat st;
-  if (fstat(fd, &st) < 0) die(EXIT_FAIL, "%s: %s", path, strerror(errno));
+  if (fstat(fd, &st) < 0) die("%s: %s", path, strerror(errno));
   close(fd);
   return type_of(&st);
 }
@@ -268,7 +218,7 @@ static void header(const char *name, char type, uint64_t size, const struct stat
 static char *join(const char *a, const char *b) {
   size_t n = strlen(a) + strlen(b) + 2;
   char *s = malloc(n);
-  if (!s) die(EXIT_FAIL, "out of memory");
+  if (!s) die("out of memory");
   if (*a) snprintf(s, n, "%s/%s", a, b);
   else snprintf(s, n, "%s", b);
   return s;
@@ -291,7 +241,7 @@ static void emit_children(int dfd, const char *arch) {
   struct dirent *e;
   while ((e = readdir(d))) {
     if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    if (n == cap) { cap = cap ? cap * 2 : 32; names = realloc(names, cap * sizeof *names); if (!names) die(EXIT_FAIL, "out of memory"); }
+    if (n == cap) { cap = cap ? cap * 2 : 32; names = realloc(names, cap * sizeof *names); if (!names) die("out of memory"); }
     names[n++] = strdup(e->d_name);
   }
   closedir(d);
@@ -312,12 +262,12 @@ static void emit(int pfd, const char *name, const char *arch) {
   struct stat st;
   if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
     if (errno == ENOENT && *arch) { warn("%s vanished while it was copied", arch); return; }
-    die(EXIT_FAIL, "%s: %s", *arch ? arch : name, strerror(errno));
+    die("%s: %s", *arch ? arch : name, strerror(errno));
   }
   if (S_ISDIR(st.st_mode)) {
     int fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) { warn("%s: %s", arch, strerror(errno)); return; }
-    if (fstat(fd, &st) < 0) die(EXIT_FAIL, "%s: %s", arch, strerror(errno));
+    if (fstat(fd, &st) < 0) die("%s: %s", arch, strerror(errno));
     if (*arch) {
       char *dn = malloc(strlen(arch) + 2);
       sprintf(dn, "%s/", arch);
@@ -382,11 +332,11 @@ static int cmd_copy_out(const char *path, const char *name) {
     else pfd = resolve(".", O_PATH | O_DIRECTORY);
     entry = base;
   }
-  if (pfd < 0) die(errno == ENOENT ? EXIT_MISSING : EXIT_FAIL, "%s: %s", path, strerror(errno));
+  if (pfd < 0) { die_status = errno == ENOENT ? EXIT_MISSING : EXIT_FAIL; die("%s: %s", path, strerror(errno)); }
   struct stat st;
-  if (fstatat(pfd, entry, &st, AT_SYMLINK_NOFOLLOW) < 0) die(errno == ENOENT ? EXIT_MISSING : EXIT_FAIL, "%s: %s", path, strerror(errno));
+  if (fstatat(pfd, entry, &st, AT_SYMLINK_NOFOLLOW) < 0) { die_status = errno == ENOENT ? EXIT_MISSING : EXIT_FAIL; die("%s: %s", path, strerror(errno)); }
   if (!strcmp(name, ".")) {
-    if (!S_ISDIR(st.st_mode)) die(EXIT_FAIL, "%s: not a directory", path);
+    if (!S_ISDIR(st.st_mode)) die("%s: not a directory", path);
     emit(pfd, entry, "");
   } else {
     emit(pfd, entry, name);
@@ -402,16 +352,16 @@ struct parts { char **c; int n; char *buf; };
 
 /* The directory copy-in extracts into (a path in the sandbox), for "no space left on DIR/NAME". */
 static const char *copy_dir = "";
-#define write_failed(name, ...) say_write_failed(errno, copy_dir, name, __VA_ARGS__)
+#define write_failed(name, ...) die_write_failed(errno, copy_dir, name, __VA_ARGS__)
 
 static void split(const char *name, struct parts *p, const char *from, const char *to) {
-  if (name[0] == '/') die(EXIT_FAIL, "refusing an absolute path in the archive: %s", name);
+  if (name[0] == '/') die("refusing an absolute path in the archive: %s", name);
   p->buf = strdup(name);
   p->c = malloc((strlen(name) / 2 + 2) * sizeof *p->c);
   p->n = 0;
   for (char *tok = strtok(p->buf, "/"); tok; tok = strtok(NULL, "/")) {
     if (!strcmp(tok, ".")) continue;
-    if (!strcmp(tok, "..")) die(EXIT_FAIL, "refusing a path with `..` in the archive: %s", name);
+    if (!strcmp(tok, "..")) die("refusing a path with `..` in the archive: %s", name);
     p->c[p->n++] = tok;
   }
   if (from && p->n > 0 && !strcmp(p->c[0], from)) p->c[0] = (char *)to;
@@ -430,13 +380,13 @@ static int open_parent(int dir, struct parts *p, int create, const char *name) {
       next = openat(fd, p->c[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     }
     if (next < 0) {
-      if (errno == ELOOP || errno == ENOTDIR) die(EXIT_FAIL, "refusing to write %s: %s is not a directory (a symlink is never followed)", name, p->c[i]);
-      die(EXIT_FAIL, "%s: %s", name, strerror(errno));
+      if (errno == ELOOP || errno == ENOTDIR) die("refusing to write %s: %s is not a directory (a symlink is never followed)", name, p->c[i]);
+      die("%s: %s", name, strerror(errno));
     }
     close(fd);
     fd = next;
   }
-  if (fd < 0) die(EXIT_FAIL, "%s: %s", name, strerror(errno));
+  if (fd < 0) die("%s: %s", name, strerror(errno));
   return fd;
 }
 
@@ -446,10 +396,10 @@ static int clear_for(int pfd, const char *leaf, const char *name, int want_dir) 
   if (fstatat(pfd, leaf, &st, AT_SYMLINK_NOFOLLOW) < 0) return 0;
   if (S_ISDIR(st.st_mode)) {
     if (want_dir) return 1;
-    if (unlinkat(pfd, leaf, AT_REMOVEDIR) < 0) die(EXIT_FAIL, "cannot replace the directory %s: %s", name, strerror(errno));
+    if (unlinkat(pfd, leaf, AT_REMOVEDIR) < 0) die("cannot replace the directory %s: %s", name, strerror(errno));
     return 0;
   }
-  if (unlinkat(pfd, leaf, 0) < 0) die(EXIT_FAIL, "cannot replace %s: %s", name, strerror(errno));
+  if (unlinkat(pfd, leaf, 0) < 0) die("cannot replace %s: %s", name, strerror(errno));
   return 0;
 }
 
@@ -463,7 +413,7 @@ struct dirmeta { char *name; mode_t mode; uid_t uid; gid_t gid; time_t mtime; };
 static int cmd_copy_in(const char *dirpath, const char *from, const char *to) {
   copy_dir = dirpath;
   int dir = resolve(dirpath, O_RDONLY | O_DIRECTORY);
-  if (dir < 0) die(errno == ENOENT ? EXIT_MISSING : EXIT_FAIL, "%s: %s", dirpath, strerror(errno));
+  if (dir < 0) { die_status = errno == ENOENT ? EXIT_MISSING : EXIT_FAIL; die("%s: %s", dirpath, strerror(errno)); }
   umask(0);
   struct dirmeta *dirs = NULL;
   size_t n_dirs = 0, cap_dirs = 0;
@@ -490,10 +440,10 @@ static int cmd_copy_in(const char *dirpath, const char *from, const char *to) {
       if (type == '5') {
         if (!clear_for(pfd, leaf, name, 1) && mkdirat(pfd, leaf, 0700) < 0) write_failed(name, "mkdir %s", name);
         int fd = openat(pfd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0) die(EXIT_FAIL, "%s: %s", name, strerror(errno));
+        if (fd < 0) die("%s: %s", name, strerror(errno));
         fchmod(fd, 0700 | mode); /* we must be able to write into it; the real mode comes last */
         close(fd);
-        if (n_dirs == cap_dirs) { cap_dirs = cap_dirs ? cap_dirs * 2 : 32; dirs = realloc(dirs, cap_dirs * sizeof *dirs); if (!dirs) die(EXIT_FAIL, "out of memory"); }
+        if (n_dirs == cap_dirs) { cap_dirs = cap_dirs ? cap_dirs * 2 : 32; dirs = realloc(dirs, cap_dirs * sizeof *dirs); if (!dirs) die("out of memory"); }
         /* Recorded as its rebuilt path (renamed, no `.`), walked again at the end. */
         size_t len = 1;
         for (int i = 0; i < p.n; i++) len += strlen(p.c[i]) + 1;
@@ -520,7 +470,7 @@ static int cmd_copy_in(const char *dirpath, const char *from, const char *to) {
       } else if (type == '1') {
         struct parts lp;
         split(link, &lp, from, to);
-        if (lp.n == 0) die(EXIT_FAIL, "bad hard link %s -> %s", name, link);
+        if (lp.n == 0) die("bad hard link %s -> %s", name, link);
         int lpfd = open_parent(dir, &lp, 0, link);
         clear_for(pfd, leaf, name, 0);
         if (linkat(lpfd, lp.c[lp.n - 1], pfd, leaf, 0) < 0) write_failed(name, "cannot link %s to %s", name, link);
@@ -560,45 +510,50 @@ static int cmd_copy_in(const char *dirpath, const char *from, const char *to) {
     free(dirs[i].name);
   }
   free(dirs);
-  if (!rd.ended && entries == 0) die(EXIT_FAIL, "the archive is empty");
+  if (!rd.ended && entries == 0) die("the archive is empty");
   tar_drain(&rd);
   return 0;
 }
 
 /* ---------- main ---------- */
 
+/* What helpers/README.md shows (test/unit/protocol.test.ts compares them). */
 static void usage(void) {
-  dprintf(2, "usage: sandbox-cp (--target PID | --mountpoint DIR (--root-overlay LOWERS UPPER WORK | --host-dir NAME LOWER UPPER WORK... --symlink TARGET NAME...)) [--uidmap-cmd P --gidmap-cmd P --uid-map M... --gid-map M...] (stat PATH | copy-out PATH NAME | copy-in DIR [FROM TO])\n");
+  static const struct protocol_flag flags[] = { CP_FLAGS(PROTOCOL_FLAG_ENTRY) };
+  msg("usage: sandbox-cp (--target PID | --mountpoint DIR ROOT) [ID MAPS] -- (stat PATH | copy-out PATH NAME | copy-in DIR [FROM TO])\n"
+      "ROOT is --root-overlay (and --root-base), or --host-dir and --symlink, each repeated. Options:");
+  msg_flags(flags, sizeof flags / sizeof flags[0]);
   _exit(EXIT_USAGE);
 }
 
 int main(int argc, char **argv) {
-  /* We become root in the sandbox's user namespace: from a sealed copy (helpers/sealed.h). */
+  /* We become root in the sandbox's user namespace: from a sealed copy (helpers/common/sealed.h). */
   const char *failed = sealed_self_exec(argv, "sandbox-cp");
-  if (failed) die(EXIT_SETUP, "cannot run from a sealed copy of itself (%s): %s", failed, strerror(errno));
+  if (failed) die("cannot run from a sealed copy of itself (%s): %s", failed, strerror(errno));
+  die_status = EXIT_USAGE;
   int i = 1;
   #define NEXT() (i + 1 < argc ? argv[++i] : (usage(), (char *)NULL))
   for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
     const char *o = argv[i];
     if (!strcmp(o, "--")) { i++; break; }
-    else if (!strcmp(o, "--target")) opt.target = (pid_t)atoi(NEXT());
-    else if (!strcmp(o, "--mountpoint")) opt.mountpoint = NEXT();
-    else if (!strcmp(o, "--root-overlay")) { opt.lowers = NEXT(); opt.upper = NEXT(); opt.work = NEXT(); }
-    else if (!strcmp(o, "--root-base")) opt.base = NEXT();
-    else if (!strcmp(o, "--host-dir")) {
-      if (opt.n_host == MAX_HOST) die(EXIT_USAGE, "too many --host-dir");
-      opt.host[opt.n_host].name = NEXT(); opt.host[opt.n_host].lower = NEXT();
-      opt.host[opt.n_host].upper = NEXT(); opt.host[opt.n_host].work = NEXT();
+    else if (!strcmp(o, FLAG_TARGET)) opt.target = (pid_t)atoi(NEXT());
+    else if (!strcmp(o, FLAG_MOUNTPOINT)) opt.mountpoint = NEXT();
+    else if (!strcmp(o, FLAG_ROOT_OVERLAY)) { opt.lowers = NEXT(); opt.upper = NEXT(); opt.work = NEXT(); }
+    else if (!strcmp(o, FLAG_ROOT_BASE)) opt.base = NEXT();
+    else if (!strcmp(o, FLAG_HOST_DIR)) {
+      if (opt.n_host == MAX_HOST) die("too many --host-dir");
+      opt.host[opt.n_host].lower = NEXT(); opt.host[opt.n_host].upper = NEXT();
+      opt.host[opt.n_host].work = NEXT(); opt.host[opt.n_host].dest = NEXT();
       opt.n_host++;
-    } else if (!strcmp(o, "--symlink")) {
-      if (opt.n_links == MAX_HOST) die(EXIT_USAGE, "too many --symlink");
-      opt.links[opt.n_links].target = NEXT(); opt.links[opt.n_links].name = NEXT();
+    } else if (!strcmp(o, FLAG_SYMLINK)) {
+      if (opt.n_links == MAX_HOST) die("too many --symlink");
+      opt.links[opt.n_links].target = NEXT(); opt.links[opt.n_links].dest = NEXT();
       opt.n_links++;
     }
-    else if (!strcmp(o, "--uidmap-cmd")) opt.uidmap_cmd = NEXT();
-    else if (!strcmp(o, "--gidmap-cmd")) opt.gidmap_cmd = NEXT();
-    else if (!strcmp(o, "--uid-map")) { if (opt.n_uid_maps == MAX_MAPS) usage(); opt.uid_maps[opt.n_uid_maps++] = NEXT(); }
-    else if (!strcmp(o, "--gid-map")) { if (opt.n_gid_maps == MAX_MAPS) usage(); opt.gid_maps[opt.n_gid_maps++] = NEXT(); }
+    else if (!strcmp(o, FLAG_UIDMAP_CMD)) opt.uidmap_cmd = NEXT();
+    else if (!strcmp(o, FLAG_GIDMAP_CMD)) opt.gidmap_cmd = NEXT();
+    else if (!strcmp(o, FLAG_UID_MAP)) { if (opt.n_uid_maps == MAX_MAPS) usage(); opt.uid_maps[opt.n_uid_maps++] = NEXT(); }
+    else if (!strcmp(o, FLAG_GID_MAP)) { if (opt.n_gid_maps == MAX_MAPS) usage(); opt.gid_maps[opt.n_gid_maps++] = NEXT(); }
     else usage();
   }
   if (i >= argc) usage();
@@ -609,8 +564,9 @@ int main(int argc, char **argv) {
         (!strcmp(cmd, "copy-in") && (nargs == 1 || nargs == 3)))) usage();
   if (!opt.target && !opt.mountpoint) usage();
   if (!strcmp(cmd, "copy-in") && nargs == 3 && (strchr(args[2], '/') || !strcmp(args[2], ".") || !strcmp(args[2], "..") || !*args[2]))
-    die(EXIT_USAGE, "bad new name %s", args[2]);
+    die("bad new name %s", args[2]);
 
+  die_status = EXIT_SETUP;
   /* Nothing of the host stays open: only stdin, stdout, stderr go in with us. */
   syscall(SYS_close_range, 3, ~0U, 0);
   if (opt.target) enter_running();
@@ -618,7 +574,8 @@ int main(int argc, char **argv) {
   /* Nobody inside may read our memory or open our fds through /proc. */
   prctl(PR_SET_DUMPABLE, 0);
   rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (rootfd < 0) die(EXIT_SETUP, "cannot open the sandbox's root: %s", strerror(errno));
+  if (rootfd < 0) die("cannot open the sandbox's root: %s", strerror(errno));
+  die_status = EXIT_FAIL;
 
   if (!strcmp(cmd, "stat")) return cmd_stat(args[0]);
   if (!strcmp(cmd, "copy-out")) return cmd_copy_out(args[0], args[1]);

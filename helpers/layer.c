@@ -41,15 +41,15 @@
 #include <sys/types.h>
 #include <sys/xattr.h>
 
-#define SAY_PROG "sandbox-layer"
-#include "say.h"
-#include "tar.h"
-
-/* Every failure of the layer tool is one line and exit status 1 (EXIT_FAIL). */
-#define die say_fatal
+#include "common/say.h"
+#include "common/tar.h"
 
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
+
+/* Every failure of the layer tool is one line and exit status 1 (EXIT_FAIL). */
+const char say_prog[] = "sandbox-layer";
+int die_status = EXIT_FAIL;
 
 #define WH_PREFIX ".wh."
 #define WH_META_PREFIX ".wh..wh."
@@ -72,7 +72,7 @@ static const char *shown(const char *name) {
 static const char *layer_dir = "";
 
 /* A write for an entry failed (errno says why): "layer entry "NAME": WHAT: why", or, on a
- * full file system, "no space left on DIR/NAME" (say_write_failed): never a bad layer. */
+ * full file system, "no space left on DIR/NAME" (die_write_failed): never a bad layer. */
 static void __attribute__((noreturn, format(printf, 2, 3))) write_failed(const char *entry, const char *fmt, ...) {
   int err = errno;
   char what[1024];
@@ -81,7 +81,7 @@ static void __attribute__((noreturn, format(printf, 2, 3))) write_failed(const c
   vsnprintf(what, sizeof what, fmt, ap);
   va_end(ap);
   const char *name = shown(entry);
-  say_write_failed(err, layer_dir, name, "layer entry \"%s\": %s", name, what);
+  die_write_failed(err, layer_dir, name, "layer entry \"%s\": %s", name, what);
 }
 
 #define refuse(name, ...) refuse_(name, __VA_ARGS__)
@@ -447,8 +447,8 @@ static int cmd_unpack(const char *dir) {
   if (!rd.ended) die("the layer ends early (no end-of-archive marker): is it truncated?");
   finish_dirs();
   tar_drain(&rd);
-  if (n_devices) dprintf(2, "sandbox-layer: warning: skipped %d device node%s (they cannot be made in a user namespace; sandboxes get their own /dev)\n", n_devices, n_devices == 1 ? "" : "s");
-  if (n_xattrs_lost) dprintf(2, "sandbox-layer: warning: %d extended attribute%s could not be kept (not supported here)\n", n_xattrs_lost, n_xattrs_lost == 1 ? "" : "s");
+  if (n_devices) warn("skipped %d device node%s (they cannot be made in a user namespace; sandboxes get their own /dev)", n_devices, n_devices == 1 ? "" : "s");
+  if (n_xattrs_lost) warn("%d extended attribute%s could not be kept (not supported here)", n_xattrs_lost, n_xattrs_lost == 1 ? "" : "s");
   return 0;
 }
 

@@ -66,7 +66,7 @@ export function errorAt<T>(err: T, path: string): T {
 }
 
 /**
- * A helper's failure line (helpers/say.h say_write_failed: `sandbox-x: no space left on
+ * A helper's failure line (helpers/common/say.h die_write_failed: `sandbox-x: no space left on
  * PATH`) as our error, or undefined for any other line. `where` names the store path that
  * holds PATH, when PATH is not one on the host (a path inside a sandbox).
  */

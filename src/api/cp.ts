@@ -31,6 +31,7 @@ import { mapArgs, userIdMaps } from '../runtime/userns.js';
 import { copyOnWrite } from '../runtime/cow.js';
 import { currentState } from './lifecycle.js';
 import { resolveRoot } from './run.js';
+import { Flag } from '../runtime/protocol.js';
 
 export interface CpOptions {
   /** `-a`: keep the host's numeric owners on copy-in (default: root of the sandbox owns them). */
@@ -75,7 +76,7 @@ async function enterArgs(paths: StorePaths, record: ContainerRecord): Promise<st
   if (state.status === 'running') {
     const pid = commandPid(paths, record);
     if (!pid) throw new SandboxError(`sandbox ${record.name} is starting or ending`, { hint: 'try again in a moment' });
-    return ['--target', String(pid), ...maps];
+    return [Flag.target, String(pid), ...maps];
   }
   const cow = await copyOnWrite(paths);
   if (cow.mode !== 'native') {

@@ -17,6 +17,7 @@ import { execArgs, type ExecImageConfig, type ExecPlanRequest } from '../runtime
 import { helperPath } from '../runtime/host-tools.js';
 import { runPlainHelper, startDetachedHelper } from '../runtime/launch.js';
 import { isSameProcess } from '../state/liveness.js';
+import { Flag } from '../runtime/protocol.js';
 
 export interface ExecRequest extends ExecPlanRequest {
   detach: boolean;
@@ -63,10 +64,10 @@ export async function execInSandbox(paths: StorePaths, ref: string, req: ExecReq
   const event = () => appendEvent(paths, { type: 'container', action: 'exec', id: record.id, name: record.name, attributes: { command: req.command.join(' ') } });
   if (req.detach) {
     event();
-    await startDetachedHelper(helper, ['--status-fd', '3', ...args]);
+    await startDetachedHelper(helper, [Flag.statusFd, '3', ...args]);
     return 0;
   }
-  const ended = runPlainHelper(helper, ['--die-with-parent', String(process.pid), ...args], {
+  const ended = runPlainHelper(helper, [Flag.dieWithParent, String(process.pid), ...args], {
     stdin: req.interactive ? 'inherit' : 'ignore',
     forwardSignals: !!hooks.forwardSignals,
   });

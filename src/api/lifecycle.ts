@@ -19,6 +19,7 @@ import { appendEvent } from '../state/events.js';
 import { removeTree } from '../runtime/userns.js';
 import { startDetached, type RunHooks } from './run.js';
 import { removeAnonymousVolumes } from './volumes.js';
+import { SIG_KILL_REQUEST, SIG_STOP_REQUEST } from '../runtime/protocol.js';
 
 export { currentState } from '../state/status.js';
 
@@ -57,10 +58,6 @@ async function waitUntilEnded(paths: StorePaths, record: ContainerRecord, ms: nu
   }
 }
 
-/* The monitor's control signals (helpers/launch.c): no more restarts, then the stop
- * signal (or SIGKILL) to the sandbox's current init. */
-const SIG_STOP_REQUEST = 40;
-const SIG_KILL_REQUEST = 41;
 
 /** A process and its start time: a pid alone may be reused. */
 interface Proc {

@@ -7,14 +7,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn, spawnPlain } from './spawn.js';
 import { SandboxError, EXIT_SANDBOX_ERROR } from '../errors.js';
+import { ARGS_ENV, ARGS_FD, PLAN_ENV, parseStatusLine, type StatusLine } from './protocol.js';
 
-/** What the helper reports on its status descriptor, one JSON object per line. */
-export interface HelperStatus {
-  pid?: number;
+/** What the helper reports on its status descriptor (a status line, runtime/protocol.ts). */
+export interface HelperStatus extends StatusLine {
   /** Added by runHelper: the helper's own pid (the sandbox's monitor). */
   monitorPid?: number;
-  started?: boolean;
-  exit_code?: number;
 }
 
 export interface LaunchOptions {
@@ -47,9 +45,8 @@ function onStatusLines(stream: NodeJS.ReadableStream | null, each: (status: Help
     while ((nl = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
-      let status: HelperStatus;
-      try { status = JSON.parse(line) as HelperStatus; } catch { continue; /* not ours */ }
-      each(status);
+      const status = parseStatusLine(line);
+      if (status) each(status);
     }
   });
 }
@@ -71,14 +68,14 @@ export function encodePlanForEnv(args: readonly string[]): string {
  * (`--args-fd 4`, NUL-separated words). Never in argv: every `ps` listing shows that.
  */
 export type PlanChannel =
-  | { argv: ['--args-env']; env: string }
-  | { argv: ['--args-fd', '4']; pipe: string };
+  | { argv: [typeof ARGS_ENV]; env: string }
+  | { argv: [typeof ARGS_FD, '4']; pipe: string };
 
 export function planChannel(args: readonly string[]): PlanChannel {
   const env = encodePlanForEnv(args);
   // In bytes: a plan of many non-ASCII characters is up to three times its length.
-  if (Buffer.byteLength(env) <= MAX_PLAN_IN_ENV) return { argv: ['--args-env'], env };
-  return { argv: ['--args-fd', '4'], pipe: args.map((a) => `${a}\0`).join('') };
+  if (Buffer.byteLength(env) <= MAX_PLAN_IN_ENV) return { argv: [ARGS_ENV], env };
+  return { argv: [ARGS_FD, '4'], pipe: args.map((a) => `${a}\0`).join('') };
 }
 
 /** child_process.spawn's stdio and env for `channel`: the plan's fd 4 (a pipe) or variable. */
@@ -87,7 +84,7 @@ function spawnPlan(
 ): ChildProcess {
   const child = 'pipe' in channel
     ? spawn(helper, channel.argv, { detached, stdio: [...stdio, 'pipe'] })
-    : spawn(helper, channel.argv, { detached, stdio, env: { ...process.env, SANDBOX_LAUNCH_ARGS: channel.env } });
+    : spawn(helper, channel.argv, { detached, stdio, env: { ...process.env, [PLAN_ENV]: channel.env } });
   if ('pipe' in channel) {
     const plan = child.stdio[4] as NodeJS.WritableStream | null;
     plan?.on('error', () => { /* the helper died early; its exit status tells why */ });
@@ -182,7 +179,7 @@ export function runPlainHelper(helper: string, args: string[], options: Pick<Lau
       if (options.forwardSignals) for (const s of FORWARDED) process.off(s, forward);
     };
     const child = spawnPlain(helper, channel.argv, {
-      env: { SANDBOX_LAUNCH_ARGS: channel.env },
+      env: { [PLAN_ENV]: channel.env },
       stdio: [options.stdin === 'inherit' ? 0 : 'ignore', 1, 2],
       onExit: (code, signal) => { end(); resolve(exitStatus(code, signal)); },
       onError: (err) => { end(); reject(helperStartError(err)); },

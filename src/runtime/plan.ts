@@ -1,6 +1,6 @@
 /**
  * The launch plan: everything a sandbox's start needs, decided up front as plain data
- * and rendered as the argument list of helpers/launch.c (an ordered list of typed
+ * and rendered as the argument list of sandbox-launch (helpers/README.md; an ordered list of typed
  * mount operations, like bubblewrap's). Pure: no file is touched here.
  */
 import { posix } from 'node:path';
@@ -10,6 +10,7 @@ import { checkExecStrings } from './limits.js';
 import { formatMapping, type IdMapping } from './idmap.js';
 import { effectiveCapabilities } from './capabilities.js';
 import type { SandboxDirs } from '../state/sandbox-dir.js';
+import { Flag } from './protocol.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -132,11 +133,11 @@ function volumeArgs(v: VolumeSpec): string[] {
       hint: 'volumes are resolved to binds when the sandbox is created (resolveVolumeMounts)',
     });
   }
-  return [v.readOnly ? '--ro-bind' : '--bind', v.source, v.target];
+  return [v.readOnly ? Flag.roBind : Flag.bind, v.source, v.target];
 }
 
 function baseArgs(root: RootSource): string[] {
-  return root.kind === 'layers' && root.base ? ['--root-base', root.base] : [];
+  return root.kind === 'layers' && root.base ? [Flag.rootBase, root.base] : [];
 }
 
 /** The root's mounts, in order, as typed operations: what both helpers' root options render. */
@@ -164,7 +165,7 @@ export function rootOps(root: RootSource, dirs: SandboxDirs): RootOp[] {
 }
 
 function overlayArgs(o: Extract<RootOp, { op: 'overlay' }>): string[] {
-  return [...(o.base ? ['--root-base', o.base] : []), '--root-overlay', o.lowers.join(':'), o.upper, o.work];
+  return [...(o.base ? [Flag.rootBase, o.base] : []), Flag.rootOverlay, o.lowers.join(':'), o.upper, o.work];
 }
 
 function rootArgs(root: RootSource, dirs: SandboxDirs, fuseOverlayfs?: string): string[] {
@@ -172,27 +173,21 @@ function rootArgs(root: RootSource, dirs: SandboxDirs, fuseOverlayfs?: string): 
     // fuse-overlayfs reads its lower layers by path, so the host's `/` with its
     // submounts is a valid lower layer there (unlike for the kernel's overlay).
     const lowers = root.kind === 'layers' ? root.lowers : ['/'];
-    return [...baseArgs(root), '--root-overlay', lowers.join(':'), dirs.upper, dirs.work, '--root-fuse', fuseOverlayfs, dirs.merged];
+    return [...baseArgs(root), Flag.rootOverlay, lowers.join(':'), dirs.upper, dirs.work, Flag.rootFuse, fuseOverlayfs, dirs.merged];
   }
   return rootOps(root, dirs).flatMap((o) => {
     if (o.op === 'overlay') return overlayArgs(o);
-    if (o.op === 'symlink') return ['--symlink', o.target, `/${o.name}`];
-    return ['--host-dir', `/${o.name}`, o.upper, o.work, `/${o.name}`];
+    if (o.op === 'symlink') return [Flag.symlink, o.target, `/${o.name}`];
+    return [Flag.hostDir, `/${o.name}`, o.upper, o.work, `/${o.name}`];
   });
 }
 
 /**
  * The root of a stopped sandbox as helpers/cp.c (sandbox-cp) mounts it on `dirs.merged`:
- * the same operations as a launch's root, in cp.c's argument order. Pure.
+ * the same operations, in the same words, as a launch's root. Pure.
  */
 export function cpRootArgs(root: RootSource, dirs: SandboxDirs): string[] {
-  const args = ['--mountpoint', dirs.merged];
-  for (const o of rootOps(root, dirs)) {
-    if (o.op === 'overlay') args.push(...overlayArgs(o));
-    else if (o.op === 'symlink') args.push('--symlink', o.target, o.name);
-    else args.push('--host-dir', o.name, `/${o.name}`, o.upper, o.work);
-  }
-  return args;
+  return [Flag.mountpoint, dirs.merged, ...rootArgs(root, dirs)];
 }
 
 /** The host directories a plan needs to exist before the helper runs. */
@@ -209,70 +204,70 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   const { request, image, dirs } = input;
   const args: string[] = [];
   if (input.mapTools) {
-    args.push('--uidmap-cmd', input.mapTools.newuidmap, '--gidmap-cmd', input.mapTools.newgidmap);
-    for (const m of input.uidMaps) args.push('--uid-map', formatMapping(m));
-    for (const m of input.gidMaps) args.push('--gid-map', formatMapping(m));
+    args.push(Flag.uidmapCmd, input.mapTools.newuidmap, Flag.gidmapCmd, input.mapTools.newgidmap);
+    for (const m of input.uidMaps) args.push(Flag.uidMap, formatMapping(m));
+    for (const m of input.gidMaps) args.push(Flag.gidMap, formatMapping(m));
   }
-  if (input.statusFd !== undefined) args.push('--status-fd', String(input.statusFd));
-  if (input.dieWithParent !== undefined) args.push('--die-with-parent', String(input.dieWithParent));
+  if (input.statusFd !== undefined) args.push(Flag.statusFd, String(input.statusFd));
+  if (input.dieWithParent !== undefined) args.push(Flag.dieWithParent, String(input.dieWithParent));
   if (request.network === 'slirp4netns') {
     if (!input.slirp4netns) throw new SandboxError('internal: slirp4netns path missing from the launch input');
-    args.push('--slirp4netns', input.slirp4netns, '--net-log', posix.join(dirs.container, 'network.log'));
-  } else if (request.network !== 'host') args.push('--unshare-net');
-  if (request.tty) args.push('--tty');
-  if (request.tty && request.interactive) args.push('--stdin');
-  if (input.cleanup) args.push('--cleanup', dirs.container);
-  if (input.log) args.push('--log', input.log.path, '--log-max-size', String(input.log.maxSize));
-  if (input.log?.tee) args.push('--log-tee');
-  if (input.exitFile) args.push('--exit-file', input.exitFile);
-  if (input.pidFile) args.push('--pid-file', input.pidFile);
-  if (input.monitorFile) args.push('--monitor-file', input.monitorFile);
-  if (input.cleanup && input.releaseName) args.push('--release-name', input.releaseName.file, input.releaseName.id);
-  if (input.events) args.push('--events', input.events.file, input.events.id, input.events.name);
-  if (request.restart && request.restart !== 'no') args.push('--restart', request.restart);
-  if (request.stopSignal !== undefined) args.push('--stop-signal', String(request.stopSignal));
-  args.push('--hostname', input.hostname);
+    args.push(Flag.slirp4netns, input.slirp4netns, Flag.netLog, posix.join(dirs.container, 'network.log'));
+  } else if (request.network !== 'host') args.push(Flag.unshareNet);
+  if (request.tty) args.push(Flag.tty);
+  if (request.tty && request.interactive) args.push(Flag.stdin);
+  if (input.cleanup) args.push(Flag.cleanup, dirs.container);
+  if (input.log) args.push(Flag.log, input.log.path, Flag.logMaxSize, String(input.log.maxSize));
+  if (input.log?.tee) args.push(Flag.logTee);
+  if (input.exitFile) args.push(Flag.exitFile, input.exitFile);
+  if (input.pidFile) args.push(Flag.pidFile, input.pidFile);
+  if (input.monitorFile) args.push(Flag.monitorFile, input.monitorFile);
+  if (input.cleanup && input.releaseName) args.push(Flag.releaseName, input.releaseName.file, input.releaseName.id);
+  if (input.events) args.push(Flag.events, input.events.file, input.events.id, input.events.name);
+  if (request.restart && request.restart !== 'no') args.push(Flag.restart, request.restart);
+  if (request.stopSignal !== undefined) args.push(Flag.stopSignal, String(request.stopSignal));
+  args.push(Flag.hostname, input.hostname);
 
   args.push(...rootArgs(input.root, dirs, input.fuseOverlayfs));
-  args.push('--proc', '/proc', '--dev', '/dev', '--sys', '/sys');
-  for (const p of MASKED_PATHS) args.push('--mask', p);
-  for (const p of READONLY_PATHS) args.push('--ro-self', p);
+  args.push(Flag.proc, '/proc', Flag.dev, '/dev', Flag.sys, '/sys');
+  for (const p of MASKED_PATHS) args.push(Flag.mask, p);
+  for (const p of READONLY_PATHS) args.push(Flag.roSelf, p);
   if (input.root.kind === 'host') {
-    args.push('--tmpfs', '/tmp', 'mode=1777,nosuid,nodev', '--tmpfs', '/run', 'mode=0755,nosuid,nodev');
+    args.push(Flag.tmpfs, '/tmp', 'mode=1777,nosuid,nodev', Flag.tmpfs, '/run', 'mode=0755,nosuid,nodev');
   }
   // Podman's --read-only keeps the usual scratch places writable (--read-only-tmpfs).
   const userTargets = new Set([...request.volumes.map((v) => v.target), ...request.tmpfs.map((t) => t.target)]);
   const alreadyTmpfs = input.root.kind === 'host' ? ['/tmp', '/run'] : [];
   if (request.readOnly) {
     for (const p of ['/tmp', '/var/tmp', '/run']) {
-      if (!userTargets.has(p) && !alreadyTmpfs.includes(p)) args.push('--tmpfs', p, 'mode=1777,nosuid,nodev');
+      if (!userTargets.has(p) && !alreadyTmpfs.includes(p)) args.push(Flag.tmpfs, p, 'mode=1777,nosuid,nodev');
     }
   }
-  args.push('--bind', dirs.hosts, '/etc/hosts', '--bind', dirs.hostname, '/etc/hostname');
-  args.push('--bind', dirs.resolvConf, '/etc/resolv.conf');
+  args.push(Flag.bind, dirs.hosts, '/etc/hosts', Flag.bind, dirs.hostname, '/etc/hostname');
+  args.push(Flag.bind, dirs.resolvConf, '/etc/resolv.conf');
 
   // User mounts, parents before children whatever order they were given in (as Docker).
   const userMounts: { target: string; args: string[] }[] = [
     ...request.volumes.map((v) => ({ target: v.target, args: volumeArgs(v) })),
-    ...request.tmpfs.map((t) => ({ target: t.target, args: ['--tmpfs', t.target, t.options.join(',')] })),
+    ...request.tmpfs.map((t) => ({ target: t.target, args: [Flag.tmpfs, t.target, t.options.join(',')] })),
   ];
   userMounts.sort((a, b) => depth(a.target) - depth(b.target));
   for (const m of userMounts) args.push(...m.args);
   if (request.readOnly) {
-    args.push('--remount-ro', '/');
+    args.push(Flag.remountRo, '/');
     // The host image's directories are mounts of their own: each is made read-only too.
     if (input.root.kind === 'host' && !input.fuseOverlayfs) {
-      for (const e of input.root.entries) if (e.type === 'dir' && !HOST_FRESH.has(e.name)) args.push('--remount-ro', `/${e.name}`);
+      for (const e of input.root.entries) if (e.type === 'dir' && !HOST_FRESH.has(e.name)) args.push(Flag.remountRo, `/${e.name}`);
     }
   }
 
   const workdir = request.workdir ?? image.workingDir;
-  if (workdir) args.push('--chdir', workdir, '--create-cwd');
+  if (workdir) args.push(Flag.chdir, workdir, Flag.createCwd);
   const user = request.user ?? image.user;
-  if (user) args.push('--user', user);
-  for (const e of buildEnv(image, request, input.hostname)) args.push('--env', e);
-  args.push('--caps', input.capabilities.join(','));
-  if (request.noNewPrivileges) args.push('--no-new-privs');
+  if (user) args.push(Flag.user, user);
+  for (const e of buildEnv(image, request, input.hostname)) args.push(Flag.env, e);
+  args.push(Flag.caps, input.capabilities.join(','));
+  if (request.noNewPrivileges) args.push(Flag.noNewPrivs);
   args.push('--', ...resolveCommand(image, request));
   return args;
 }
@@ -301,17 +296,17 @@ export interface ExecSandbox {
 /** The helper's plan for `req` in the sandbox of `record`, whose command is `target`. Pure. */
 export function execArgs(record: ExecSandbox, image: ExecImageConfig, req: ExecPlanRequest, target: number): string[] {
   const env = buildEnv(image, { ...record.request, tty: req.tty, env: { ...record.request.env, ...req.env } }, record.hostname);
-  const args = ['--exec-target', String(target)];
-  if (record.request.network === 'host') args.push('--exec-host-net');
-  if (req.tty) args.push('--tty');
-  if (req.tty && req.interactive) args.push('--stdin');
+  const args = [Flag.target, String(target)];
+  if (record.request.network === 'host') args.push(Flag.execHostNet);
+  if (req.tty) args.push(Flag.tty);
+  if (req.tty && req.interactive) args.push(Flag.stdin);
   const workdir = req.workdir ?? record.request.workdir ?? image.workingDir;
-  if (workdir) args.push('--chdir', workdir);
+  if (workdir) args.push(Flag.chdir, workdir);
   const user = req.user ?? record.request.user ?? image.user;
-  if (user) args.push('--user', user);
-  for (const e of env) args.push('--env', e);
-  args.push('--caps', effectiveCapabilities(record.request.capAdd, record.request.capDrop).join(','));
-  if (record.request.noNewPrivileges) args.push('--no-new-privs');
+  if (user) args.push(Flag.user, user);
+  for (const e of env) args.push(Flag.env, e);
+  args.push(Flag.caps, effectiveCapabilities(record.request.capAdd, record.request.capDrop).join(','));
+  if (record.request.noNewPrivileges) args.push(Flag.noNewPrivs);
   args.push('--', ...req.command);
   return args;
 }

@@ -9,6 +9,7 @@ import { spawn } from './spawn.js';
 import { buildIdMappings, parseSubordinateIds, formatMapping, type IdMapping } from './idmap.js';
 import { findTool, helperPath } from './host-tools.js';
 import { SandboxError } from '../errors.js';
+import { Flag } from './protocol.js';
 
 export interface UserIdMaps {
   uid: IdMapping[];
@@ -48,9 +49,9 @@ export function userIdMaps(): UserIdMaps {
 
 export function mapArgs(maps: UserIdMaps): string[] {
   if (!maps.tools) return [];
-  const args = ['--uidmap-cmd', maps.tools.newuidmap, '--gidmap-cmd', maps.tools.newgidmap];
-  for (const m of maps.uid) args.push('--uid-map', formatMapping(m));
-  for (const m of maps.gid) args.push('--gid-map', formatMapping(m));
+  const args = [Flag.uidmapCmd, maps.tools.newuidmap, Flag.gidmapCmd, maps.tools.newgidmap];
+  for (const m of maps.uid) args.push(Flag.uidMap, formatMapping(m));
+  for (const m of maps.gid) args.push(Flag.gidMap, formatMapping(m));
   return args;
 }
 
@@ -82,7 +83,7 @@ export interface UsernsProcess {
 /** Starts a host command as root of the user's namespace. */
 export function startInUserns(argv: string[], options: UsernsRunOptions & { stdout?: boolean } = {}): UsernsProcess {
   const helper = helperPath();
-  const child = spawn(helper, ['--userns-only', ...mapArgs(userIdMaps()), '--', ...argv], {
+  const child = spawn(helper, [Flag.usernsOnly, ...mapArgs(userIdMaps()), '--', ...argv], {
     stdio: [options.stdin ? 'pipe' : 'ignore', options.stdout ? 'pipe' : 'ignore', options.captureStderr ? 'pipe' : 'inherit'],
   });
   options.signal?.addEventListener('abort', () => child.kill('SIGKILL'), { once: true });

@@ -1,5 +1,5 @@
 /**
- * Reading a sandbox's log (written by the monitor in helpers/launch.c, option --log):
+ * Reading a sandbox's log (written by the monitor in helpers/launch/logs.c, option --log):
  * CRI format, one record per line,
  *   `<RFC 3339 UTC time with ns> <stdout|stderr> <F|P> <text>`
  * where P marks a part of a longer line: the parts of a stream are joined up to its next

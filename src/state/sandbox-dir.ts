@@ -1,7 +1,7 @@
 /**
  * A sandbox's directory, <data>/containers/<id>, and the files in it: the one place
  * that knows its layout. Records and names are state/containers.ts's; what the monitor
- * (helpers/launch.c) keeps here, and the per-sandbox lock, are this module's:
+ * (helpers/launch/monitor.c) keeps here, and the per-sandbox lock, are this module's:
  *
  *   container.json  the record (state/containers.ts)
  *   config.json     its creation-time part, what a damaged record is rebuilt from
@@ -68,7 +68,7 @@ export function configPath(paths: StorePaths, id: string): string {
   return join(containerDir(paths, id), 'config.json');
 }
 
-/** `<dir>/monitor`: "PID STARTTIME" of the sandbox's monitor (helpers/launch.c claim_monitor). */
+/** `<dir>/monitor`: "PID STARTTIME" of the sandbox's monitor (helpers/launch/monitor.c claim_monitor). */
 export function monitorFilePath(paths: StorePaths, id: string): string {
   return join(containerDir(paths, id), 'monitor');
 }
@@ -78,7 +78,7 @@ export function pidFilePath(paths: StorePaths, id: string): string {
   return join(containerDir(paths, id), 'pid');
 }
 
-/** Where a sandbox's output goes (CRI log format, see helpers/launch.c) and how it ended. */
+/** Where a sandbox's output goes (CRI log format, see helpers/launch/logs.c) and how it ended. */
 export function logPath(paths: StorePaths, id: string): string {
   return join(containerDir(paths, id), 'ctr.log');
 }
@@ -182,7 +182,7 @@ export function readExitFile(paths: StorePaths, id: string): ExitFile | undefine
  * path of `run` or `exec`. A lock left by a killed command is stale after 5 s. `rm`
  * takes none: it renames the directory away (see api/lifecycle.ts destroySandbox),
  * which a holder survives (its lock goes with the directory). What keeps a sandbox
- * from running twice is its monitor's own lock (helpers/launch.c claim_monitor).
+ * from running twice is its monitor's own lock (helpers/launch/monitor.c claim_monitor).
  */
 export async function withSandboxLock<T>(paths: StorePaths, id: string, fn: () => T | Promise<T>, waitMs = 30_000): Promise<T> {
   // Loaded here, not at start-up: only the commands that lock pay for it.

@@ -140,6 +140,28 @@ test('cp into and out of a stopped sandbox (and never-started one)', async (t) =
   assert.equal(tarList(fromFresh.stdout)[0]?.body, 'stopped');
 });
 
+test('cp out of and into a stopped sandbox of the host image: its per-directory overlays and top-level links, as sandbox-launch mounts them', async (t) => {
+  if (!requireRootless(t, 'cp stopped host')) return;
+  const root = await newStore(t);
+  const dir = await newUserDir(t);
+  const probe = `sbx-cp-${randomBytes(4).toString('hex')}`;
+  ok(await runSandbox(['run', '--name', 'hostbox', '--network', 'none', 'host', 'sh', '-c', `echo inside > /etc/${probe}`], { root }), 'run');
+  assert.equal(existsSync(`/etc/${probe}`), false, 'the host /etc was not written');
+  // /etc is a --host-dir (an overlay of the host's /etc with the sandbox's upper layer).
+  const out = await runSandbox(['cp', `hostbox:/etc/${probe}`, '-'], { root });
+  ok(out, 'out of /etc');
+  assert.equal(tarList(out.stdout)[0]?.body, 'inside\n', show(out));
+  // /bin is a --symlink to usr/bin on a merged-/usr host, a directory otherwise: either way /bin/sh is there.
+  const sh = await runSandbox(['cp', 'hostbox:/bin/sh', '-'], { root });
+  ok(sh, 'out of /bin, through the top-level link');
+  assert.equal(tarList(sh.stdout)[0]?.name, 'sh', show(sh));
+  ok(await asUser('sh', ['-c', `cd ${dir} && printf copied > ${probe}.in`]), 'host file');
+  ok(await runSandbox(['cp', join(dir, `${probe}.in`), 'hostbox:/etc/'], { root }), 'into /etc of the stopped sandbox');
+  assert.equal(existsSync(`/etc/${probe}.in`), false, 'the host /etc was not written');
+  const back = await runSandbox(['cp', `hostbox:/etc/${probe}.in`, '-'], { root });
+  assert.equal(tarList(back.stdout)[0]?.body, 'copied', show(back));
+});
+
 test('symlinks inside are resolved inside: / and ../.. links never reach the host', async (t) => {
   if (!requireRootless(t, 'cp symlink attacks')) return;
   const tag = randomBytes(6).toString('hex');

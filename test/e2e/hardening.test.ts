@@ -4,7 +4,7 @@
  *   read a key of the shell that started it nor plant one there;
  * - CVE-2019-5736: a command `#!/proc/self/exe` runs our own helper inside the sandbox;
  *   nothing inside may get a writable handle on the host's helper binary. The helpers run
- *   from a sealed memfd copy of themselves (helpers/sealed.h). The attack runs against an
+ *   from a sealed memfd copy of themselves (helpers/common/sealed.h). The attack runs against an
  *   installation the test user owns (as after `npm install` by that user). Without the
  *   copy, the attacker does get a handle on that file, and today only ETXTBSY (the
  *   sandbox's monitor runs it, and outlives everything inside) stops the write: so the

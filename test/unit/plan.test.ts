@@ -441,11 +441,11 @@ describe('cpRootArgs', () => {
     assert.deepEqual(cpRootArgs(root, dirs), ['--mountpoint', dirs.merged, ...overlay]);
   });
 
-  it("the host image: the launch's host directories and symlinks (not the fresh ones), in cp.c's argument order", () => {
+  it("the host image: the launch's host directories and symlinks (not the fresh ones), in the launch's words", () => {
     assert.deepEqual(cpRootArgs(hostRoot, dirs), [
       '--mountpoint', dirs.merged,
-      '--symlink', 'usr/bin', 'bin',
-      '--host-dir', 'etc', '/etc', '/store/c/ID/host/etc/upper', '/store/c/ID/host/etc/work',
+      '--symlink', 'usr/bin', '/bin',
+      '--host-dir', '/etc', '/store/c/ID/host/etc/upper', '/store/c/ID/host/etc/work', '/etc',
     ]);
     const launchArgs = buildLaunchArgs(launch({ root: hostRoot }));
     assert.ok(at(launchArgs, ['--symlink', 'usr/bin', '/bin']) >= 0);
@@ -488,7 +488,7 @@ function envOf(args: string[]): string[] {
 describe('execArgs', () => {
   it("joins the target; the image's environment, run's -e over it, exec's -e over that", () => {
     const args = execArgs(execSandbox(), execImage, execReq({ env: { SHARED: 'exec', NEW: 'n' } }), 42);
-    assert.deepEqual(args.slice(0, 2), ['--exec-target', '42']);
+    assert.deepEqual(args.slice(0, 2), ['--target', '42']);
     assert.deepEqual(envOf(args), ['PATH=/image/bin', 'SHARED=exec', 'container=sandbox', 'HOSTNAME=aaaaaaaaaaaa', 'FROM_RUN=r', 'NEW=n']);
     assert.deepEqual(args.slice(args.indexOf('--')), ['--', 'true']);
   });

@@ -1,11 +1,4 @@
-/*
- * Id maps of a new user namespace, shared by sandbox-launch and sandbox-cp: the whole
- * subordinate range through newuidmap/newgidmap, or, for a user without one, only the
- * caller's own ids, written directly. Header-only (each helper is one program).
- */
-#ifndef SANDBOX_IDMAP_H
-#define SANDBOX_IDMAP_H
-
+/* Id maps of a new user namespace: see idmap.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -15,23 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define IDMAP_MAX 64
-
-struct idmap_spec {
-  const char *uidmap_cmd, *gidmap_cmd; /* both NULL: a single mapping, written directly */
-  const char *const *uid_maps, *const *gid_maps; /* "INSIDE OUTSIDE COUNT" each */
-  int n_uid, n_gid;
-};
-
-enum idmap_result {
-  IDMAP_OK = 0,
-  IDMAP_BAD_SPEC,   /* a map is not three numbers */
-  IDMAP_NEWUIDMAP,  /* newuidmap failed */
-  IDMAP_NEWGIDMAP,  /* newgidmap failed */
-  IDMAP_UID_MAP,    /* writing /proc/PID/uid_map failed (errno) */
-  IDMAP_SETGROUPS,  /* writing /proc/PID/setgroups failed (errno) */
-  IDMAP_GID_MAP,    /* writing /proc/PID/gid_map failed (errno) */
-};
+#include "idmap.h"
+#include "say.h"
 
 static int idmap_write_file(const char *path, const char *s) {
   int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -79,7 +57,6 @@ static int idmap_wait(pid_t child) {
   return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
-/* Writes the maps of `pid` (newuidmap and newgidmap run at the same time). */
 static enum idmap_result idmap_write(pid_t pid, const struct idmap_spec *spec) {
   if (spec->uidmap_cmd && spec->gidmap_cmd) {
     pid_t u = idmap_run_tool(spec->uidmap_cmd, pid, spec->uid_maps, spec->n_uid);
@@ -102,4 +79,20 @@ static enum idmap_result idmap_write(pid_t pid, const struct idmap_spec *spec) {
   return IDMAP_OK;
 }
 
-#endif
+
+/* Writes the maps of `pid`. With newuidmap/newgidmap: the whole subordinate range.
+ * Without: only the caller's own ids (one mapping), written directly. */
+void write_id_maps(pid_t pid, const struct idmap_spec *spec) {
+  enum idmap_result r = idmap_write(pid, spec);
+  switch (r) {
+  case IDMAP_OK: return;
+  case IDMAP_BAD_SPEC: die("internal: bad id map");
+  case IDMAP_NEWUIDMAP:
+  case IDMAP_NEWGIDMAP:
+    die_hint("check /etc/subuid and /etc/subgid for your user and that newuidmap/newgidmap are setuid root; `sandbox doctor` explains",
+             "%s failed to write the id map of the sandbox", r == IDMAP_NEWUIDMAP ? "newuidmap" : "newgidmap");
+  case IDMAP_UID_MAP: die_hint("`sandbox doctor` checks user namespace support", "cannot write uid_map: %s", strerror(errno));
+  case IDMAP_SETGROUPS: die("cannot write setgroups: %s", strerror(errno));
+  case IDMAP_GID_MAP: die("cannot write gid_map: %s", strerror(errno));
+  }
+}

@@ -1,7 +1,7 @@
 /*
  * tar.h: the one tar reader and writer of the helpers (sandbox-cp, sandbox-layer).
- * Header-only, libc only. Every read or write error ends in tar_fatal: say.h's one line
- * and exit status 1 (the including file defines SAY_PROG and includes say.h first).
+ * Header-only, libc only. Every read or write error ends in tar_fatal: say.h's die(), one
+ * line and the helper's failure status (1 for sandbox-cp and sandbox-layer).
  *
  * Reading: ustar, GNU (././@LongLink 'L'/'K' records, base-256 numbers) and PAX ('x'
  * records: path, linkpath, size, uid, gid, mtime, SCHILY.xattr.*; 'g' records are
@@ -23,7 +23,7 @@
 #include <sys/types.h>
 
 #include "say.h"
-#define tar_fatal say_fatal
+#define tar_fatal die
 
 #define TAR_BLOCK 512
 /* Longest PAX or GNU long-name record we accept: names, link targets and xattrs fit. */
@@ -95,14 +95,14 @@ struct tar_writer {
 };
 
 static void tar_flush(struct tar_writer *w) {
-  if (w->len && tar_write_all(w->fd, w->buf, w->len) < 0) say_write_failed(errno, "", "the archive's output", "cannot write the archive");
+  if (w->len && tar_write_all(w->fd, w->buf, w->len) < 0) die_write_failed(errno, "", "the archive's output", "cannot write the archive");
   w->len = 0;
 }
 
 static void tar_put(struct tar_writer *w, const void *data, size_t len) {
   if (len >= sizeof w->buf) {
     tar_flush(w);
-    if (tar_write_all(w->fd, data, len) < 0) say_write_failed(errno, "", "the archive's output", "cannot write the archive");
+    if (tar_write_all(w->fd, data, len) < 0) die_write_failed(errno, "", "the archive's output", "cannot write the archive");
     return;
   }
   if (w->len + len > sizeof w->buf) tar_flush(w);

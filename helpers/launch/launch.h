@@ -1,0 +1,235 @@
+/*
+ * sandbox-launch: the part of `sandbox` that must be native.
+ *
+ * Three processes, each with one job:
+ *   monitor (M)  outside the namespaces, as the user. Clones the init with new
+ *                user/mount/pid/uts/ipc(/net) namespaces, has newuidmap/newgidmap
+ *                write its id maps, forwards signals, proxies the terminal for -t,
+ *                reports on --status-fd and exits with the command's status.
+ *   init (I)     PID 1 of the new pid namespace, root of the new user namespace.
+ *                Builds the root filesystem from the ordered mount operations on
+ *                the command line, pivots into it with the host root detached,
+ *                forks the command, reaps zombies, forwards signals and, with
+ *                --cleanup, removes the sandbox's writable layer after everything
+ *                inside is dead.
+ *   command (X)  setsid, the pty, user/groups, capabilities, no_new_privs, cwd,
+ *                a clean environment, exec.
+ *
+ * An exec (`--target PID`) is one process fewer: no monitor and no init of its own.
+ * The helper itself joins the namespaces of the sandbox's command (pid PID), forks the
+ * new command into its pid namespace, passes signals on, proxies the terminal for -t
+ * and exits with the command's status (see run_exec()).
+ *
+ * Exit status: the command's own; 128+N when it was killed by signal N; 125 when the
+ * sandbox could not be set up; 126 when the command cannot be executed; 127 when it
+ * was not found. Every failure prints one line `sandbox: ...` (and a `hint: ...`).
+ *
+ * The launch plan comes as arguments (helpers/README.md lists them; protocol.h defines
+ * them), built by src/runtime/plan.ts.
+ * Host paths are absolute; destinations are paths inside the sandbox, resolved with
+ * RESOLVE_IN_ROOT so that a symlink in an image can never point a mount outside.
+ */
+
+/*
+ * One file per role (this header declares what they share):
+ *   plan.c     the plan: parse_args(), --args-fd / --args-env, usage()
+ *   monitor.c  the monitor: run_once() clones the init, id maps, network, the loop
+ *              that passes signals, the terminal and the log; monitor file, events
+ *   init.c     the init: run_init() builds the root and pivots, run_and_wait()
+ *   mounts.c   the init's mount operations (run_ops())
+ *   command.c  the command: start_command() / run_command(), user, capabilities, exec
+ *   logs.c     the log of a detached sandbox (CRI format, rotation)
+ *   exec.c     `sandbox exec`: run_exec() joins a running sandbox
+ *   util.c     signals, the status fd, terminals
+ *   main.c     main(): the sealed copy, the plan, then exec or the monitor's restarts
+ * Shared with sandbox-cp: ../common/ (messages and die(), id maps, overlay and host-dir
+ * mounts, the sealed copy).
+ */
+#ifndef SANDBOX_LAUNCH_H
+#define SANDBOX_LAUNCH_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <linux/capability.h>
+#include <linux/keyctl.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <net/if.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#include "../protocol.h"
+#include "../common/idmap.h"
+#include "../common/rootfs.h"
+#include "../common/say.h"
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
+/* Sent by the monitor to init: kill everything, clean up, exit. Never forwarded. */
+#define SIG_ABORT (SIGRTMAX)
+/* Delivered to the monitor when the CLI that started it dies (--die-with-parent). */
+#define SIG_PARENT_GONE (SIGRTMAX - 1)
+
+/* Where a host path is seen once the host root has been moved to /oldroot. */
+#define OLDROOT "/oldroot"
+
+/* Descriptor of the exec pipe in the command's process: its end means exec worked. */
+#define EXEC_REPORT_FD 1023
+
+/* ---------- the plan (plan.c) ---------- */
+
+enum op_type {
+  OP_BIND, OP_RO_BIND, OP_TMPFS, OP_PROC, OP_DEV, OP_SYS, OP_MQUEUE, OP_SYMLINK,
+  OP_DIR, OP_HOST_DIR, OP_REMOUNT_RO, OP_MASK, OP_RO_SELF,
+};
+
+struct op {
+  enum op_type type;
+  const char *a, *b, *c, *d;
+};
+
+#define MAX_OPS 1024
+#define MAX_MAPS IDMAP_MAX
+#define MAX_ENV 4096
+
+struct launch_plan {
+  const char *uidmap_cmd, *gidmap_cmd;
+  const char *uid_maps[MAX_MAPS], *gid_maps[MAX_MAPS];
+  int n_uid_maps, n_gid_maps;
+  int userns_only;
+  int unshare_net;
+  const char *slirp4netns; /* user-mode networking for the new network namespace */
+  const char *net_log;
+  int status_fd;
+  pid_t die_with_parent;
+  int tty, stdin_open;
+  const char *cleanup;
+  const char *base;
+  const char *hostname;
+  const char *root_lowers, *root_upper, *root_work; /* overlay root */
+  const char *root_base; /* --root-base: the root's lowers are relative to this directory */
+  const char *fuse_overlayfs, *fuse_merged; /* --root-fuse: fuse-overlayfs instead of the kernel's overlay */
+  struct op ops[MAX_OPS];
+  int n_ops;
+  const char *cwd;
+  int create_cwd;
+  const char *user;
+  const char *env[MAX_ENV];
+  int n_env;
+  const char *caps;
+  int no_new_privs;
+  const char *log_path;   /* the command's output goes here (CRI log format) */
+  int log_tee;            /* foreground: to our stdout/stderr as well as to the log */
+  long log_max_size;      /* rotate to PATH.1 past this many bytes; 0: no limit */
+  const char *exit_file;  /* written at the end: {"exitCode":N,"finishedAt":"..."} */
+  const char *pid_file;   /* the current init's pid, rewritten at every (re)start */
+  const char *monitor_file; /* "PID STARTTIME": written (and its directory locked) before anything is cloned */
+  const char *release_name, *release_id; /* --rm: the name reservation to remove once the directory is gone */
+  pid_t exec_target;      /* exec: join the namespaces of this process (the sandbox's command) */
+  int exec_host_net;      /* exec: the sandbox has the host's network namespace (--network host) */
+  const char *events_file, *event_id, *event_name; /* where `die` (and restart `start`) events go */
+  int restart;            /* 0 no, 1 on-failure, 2 always */
+  int restart_max;        /* on-failure:N; 0 = no limit */
+  int stop_signal;        /* what `sandbox stop` sends first (default SIGTERM) */
+  char **argv;
+};
+
+extern struct launch_plan plan;
+
+void parse_args(int argc, char **argv);
+char **read_args_fd(int fd, int *argc_out);
+char **read_args_env(int *argc_out);
+
+/* ---------- small utilities: signals, the status fd, terminals (util.c) ---------- */
+
+int write_all(int fd, const void *buf, size_t len);
+void status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *host_path(const char *p);
+void block_all_signals(sigset_t *old);
+void install_noop_handlers(void);
+void reset_signals(void);
+int exit_code_of(int wstatus);
+int read_signal(int sfd, struct signalfd_siginfo *si);
+void reap(pid_t child, int *code, int *done);
+int open_pty_master(void);
+extern struct termios saved_termios;
+extern int termios_saved;
+void restore_terminal(void);
+void copy_winsize(int master);
+int pump(int from, int to);
+int forwardable(int sig);
+extern struct timespec terminal_sig_at[_NSIG];
+int recent(const struct timespec *t);
+
+/* ---------- mount operations, init side (mounts.c) ---------- */
+
+char *fd_path(int fd);
+void run_ops(int rootfd);
+
+/* ---------- init (init.c) ---------- */
+
+void __attribute__((noreturn)) run_init(int sock);
+void new_session_keyring(void);
+void release_reservation(int dirfd, const char *name);
+
+/* ---------- the command (command.c) ---------- */
+
+extern int log_out_w, log_err_w;
+pid_t start_command(int pty_master, char *why, size_t size);
+
+/* ---------- the log (logs.c) ---------- */
+
+struct log_stream {
+  int fd;
+  int tee_fd; /* with --log-tee: where the output goes as it comes, before the log */
+  const char *name;
+  char buf[16384];
+  size_t len;
+};
+
+extern int log_fd;
+void log_open(void);
+int log_pump(struct log_stream *s);
+
+/* ---------- monitor (monitor.c) ---------- */
+
+extern int stop_requested;
+int run_once(int sfd);
+void write_exit_file(int code);
+void append_event(const char *action, int exit_code);
+void claim_monitor(void);
+void release_monitor(void);
+
+/* ---------- exec (exec.c) ---------- */
+
+int run_exec(int sfd);
+
+#endif

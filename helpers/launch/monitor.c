@@ -1,0 +1,382 @@
+/* sandbox-launch: the monitor (M), outside the namespaces. */
+#include "launch.h"
+
+/* Set by a stop or kill request: no more restarts. */
+int stop_requested = 0;
+
+/* Writes the id maps of `pid` from the plan (helpers/common/idmap.h). */
+static void write_plan_id_maps(pid_t pid) {
+  struct idmap_spec spec = {
+    plan.uidmap_cmd, plan.gidmap_cmd, plan.uid_maps, plan.gid_maps, plan.n_uid_maps, plan.n_gid_maps,
+  };
+  write_id_maps(pid, &spec);
+}
+
+/* Receives one message from init: its tag, any text (NUL-terminated into `text`), and
+ * the descriptor it carries (-3 when none, -2 at EOF, -1 on error). */
+static int recv_msg(int sock, char *tag, char *text, size_t text_size) {
+  char buf[CMSG_SPACE(sizeof(int))];
+  char data[4097];
+  struct iovec iov = { .iov_base = data, .iov_len = sizeof data };
+  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = buf, .msg_controllen = sizeof buf };
+  ssize_t n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
+  if (n <= 0) return n == 0 ? -2 : -1;
+  *tag = data[0];
+  size_t len = (size_t)n - 1 < text_size - 1 ? (size_t)n - 1 : text_size - 1;
+  memcpy(text, data + 1, len);
+  text[len] = 0;
+  struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+  if (c && c->cmsg_type == SCM_RIGHTS) { int fd; memcpy(&fd, CMSG_DATA(c), sizeof fd); return fd; }
+  return -3;
+}
+
+/* The end of the sandbox, for whoever lists it later (written atomically). */
+void write_exit_file(int code) {
+  if (!plan.exit_file) return;
+  char tmp[PATH_MAX], body[160], when[64];
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  size_t h = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(when + h, sizeof when - h, ".%09ldZ", ts.tv_nsec);
+  snprintf(tmp, sizeof tmp, "%s.tmp", plan.exit_file);
+  int n = snprintf(body, sizeof body, "{\"exitCode\":%d,\"finishedAt\":\"%s\"}\n", code, when);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  write_all(fd, body, (size_t)n);
+  fsync(fd);
+  close(fd);
+  rename(tmp, plan.exit_file);
+}
+
+/* Starts fuse-overlayfs (in the foreground, as our child) for the sandbox's root. It
+ * gets a mount namespace of its own, copied from the init's, and mounts on
+ * plan.fuse_merged, which the init made a shared mount point: the mount propagates
+ * to the init, while the daemon's own root stays the host's when the init pivots.
+ * Returns its pid; it is killed when the sandbox ends. */
+static pid_t fuse_pid = 0;
+static pid_t start_fuse_root(pid_t init) {
+  pid_t child = fork();
+  if (child < 0) return -1;
+  if (child == 0) {
+    reset_signals();
+    setsid();
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/user", (int)init);
+    int userns = open(path, O_RDONLY | O_CLOEXEC);
+    snprintf(path, sizeof path, "/proc/%d/ns/mnt", (int)init);
+    int mntns = open(path, O_RDONLY | O_CLOEXEC);
+    if (userns < 0 || mntns < 0 || setns(userns, CLONE_NEWUSER) < 0 || setns(mntns, CLONE_NEWNS) < 0 || unshare(CLONE_NEWNS) < 0) {
+      msg("sandbox: cannot enter the sandbox's namespaces for fuse-overlayfs: %s", strerror(errno));
+      _exit(EXIT_SETUP);
+    }
+    if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) _exit(EXIT_SETUP);
+    /* Short lower names are relative to the layer directory: fuse-overlayfs opens them from there. */
+    if (plan.root_base && chdir(plan.root_base) < 0) {
+      msg("sandbox: cannot enter the layer directory %s: %s", plan.root_base, strerror(errno));
+      _exit(EXIT_SETUP);
+    }
+    size_t cap = strlen(plan.root_lowers) + strlen(plan.root_upper) + strlen(plan.root_work) + 64;
+    char *opts = malloc(cap);
+    snprintf(opts, cap, "lowerdir=%s,upperdir=%s,workdir=%s", plan.root_lowers, plan.root_upper, plan.root_work);
+    int devnull = open("/dev/null", O_RDWR);
+    int log = plan.net_log ? open(plan.net_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
+    dup2(devnull, 0); dup2(devnull, 1); dup2(log >= 0 ? log : devnull, 2);
+    execl(plan.fuse_overlayfs, "fuse-overlayfs", "-f", "-o", opts, plan.fuse_merged, (char *)NULL);
+    _exit(EXIT_NOT_FOUND);
+  }
+  return child;
+}
+
+/* Runs slirp4netns for the sandbox's network namespace and waits until it is up.
+ * It exits when we do: its --exit-fd is a pipe whose write end only we hold. */
+static pid_t slirp_pid = 0;
+static int slirp_exit_fd = -1; /* closing it ends slirp4netns */
+static void start_slirp4netns(pid_t init) {
+  int ready[2], ex[2];
+  if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(ex, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
+  pid_t child = fork();
+  if (child < 0) die("fork: %s", strerror(errno));
+  if (child == 0) {
+    reset_signals();
+    setsid(); /* the terminal's Ctrl-C is for the sandbox, not for its network */
+    int rfd = dup(ready[1]), efd = dup(ex[0]); /* without O_CLOEXEC */
+    char pidbuf[32], rbuf[32], ebuf[32], userns[64];
+    snprintf(pidbuf, sizeof pidbuf, "%d", (int)init);
+    snprintf(rbuf, sizeof rbuf, "--ready-fd=%d", rfd);
+    snprintf(ebuf, sizeof ebuf, "--exit-fd=%d", efd);
+    snprintf(userns, sizeof userns, "--userns-path=/proc/%d/ns/user", (int)init);
+    /* Its chatter goes to a log (--net-log), never to the user's terminal. */
+    int devnull = open("/dev/null", O_RDWR);
+    int log = plan.net_log ? open(plan.net_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
+    dup2(devnull, 0); dup2(devnull, 1); dup2(log >= 0 ? log : devnull, 2);
+    execl(plan.slirp4netns, "slirp4netns", "--configure", "--mtu=65520", "--disable-host-loopback",
+          rbuf, ebuf, userns, pidbuf, "tap0", (char *)NULL);
+    msg("sandbox: cannot run %s: %s", plan.slirp4netns, strerror(errno));
+    _exit(127);
+  }
+  close(ready[1]);
+  close(ex[0]);
+  /* ex[1] stays open (close-on-exec) for as long as this run of the sandbox lasts. */
+  slirp_pid = child;
+  slirp_exit_fd = ex[1];
+  char c;
+  ssize_t n;
+  while ((n = read(ready[0], &c, 1)) < 0 && errno == EINTR) {}
+  close(ready[0]);
+  if (n != 1) {
+    int st;
+    /* The init failed first (and said why): that is the error, not the network. It may
+     * still be on its way out when slirp4netns gives up on its namespaces: half a second. */
+    for (int i = 0; i < 100; i++) {
+      if (waitpid(init, &st, WNOHANG) == init) _exit(exit_code_of(st));
+      usleep(5000);
+    }
+    kill(init, SIGKILL);
+    die_hint("slirp4netns needs read-write access to /dev/net/tun (`sandbox doctor` checks it; a distribution sets it 0666); or use --network none|host",
+             "slirp4netns could not set up the network of the sandbox");
+  }
+}
+
+/* RFC 3339 UTC with nanoseconds, now. */
+static void now_rfc3339(char *out, size_t size) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  size_t h = strftime(out, size, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(out + h, size - h, ".%09ldZ", ts.tv_nsec);
+}
+
+/* Appends an event to the journal in the format of src/state/events.ts (one write). */
+void append_event(const char *action, int exit_code) {
+  if (!plan.events_file) return;
+  char when[64], line[1024];
+  now_rfc3339(when, sizeof when);
+  int n = exit_code >= 0
+    ? snprintf(line, sizeof line, "{\"time\":\"%s\",\"type\":\"container\",\"action\":\"%s\",\"id\":\"%s\",\"name\":\"%s\",\"attributes\":{\"exitCode\":%d}}\n",
+               when, action, plan.event_id, plan.event_name, exit_code)
+    : snprintf(line, sizeof line, "{\"time\":\"%s\",\"type\":\"container\",\"action\":\"%s\",\"id\":\"%s\",\"name\":\"%s\"}\n",
+               when, action, plan.event_id, plan.event_name);
+  if (n <= 0 || n >= (int)sizeof line) return;
+  int fd = open(plan.events_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  write_all(fd, line, (size_t)n);
+  close(fd);
+}
+
+static void write_pid_file(pid_t pid) {
+  if (!plan.pid_file) return;
+  char tmp[PATH_MAX], body[32];
+  snprintf(tmp, sizeof tmp, "%s.tmp", plan.pid_file);
+  int n = snprintf(body, sizeof body, "%d\n", (int)pid);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  write_all(fd, body, (size_t)n);
+  close(fd);
+  rename(tmp, plan.pid_file);
+}
+
+/* The sandbox's directory, opened and flock()ed by its monitor for as long as it lives:
+ * a second monitor of the same sandbox (two `start`s at once) finds it locked and gives
+ * up before cloning anything. */
+static int monitor_lock_fd = -1;
+
+/* Our own start time (field 22 of /proc/self/stat), as src/state/liveness.ts reads it. */
+static unsigned long long own_start_time(void) {
+  char buf[1024];
+  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  char *p = strrchr(buf, ')');
+  if (!p) return 0;
+  p += 2; /* field 3 */
+  for (int field = 3; field < 22 && p; field++) { p = strchr(p, ' '); if (p) p++; }
+  return p ? strtoull(p, NULL, 10) : 0;
+}
+
+/* The monitor's first act (--monitor-file DIR/monitor): makes itself discoverable in the
+ * sandbox's directory before it starts anything, so that every command finds it whatever
+ * the record says (the CLI that started it may be killed at any moment). Takes the
+ * directory's lock (one monitor per sandbox), writes "PID STARTTIME" atomically, then
+ * checks that the directory still has its name: `rm` renames it away before it looks for
+ * a monitor, so either rm sees this file or we see the rename and give up. */
+void claim_monitor(void) {
+  if (!plan.monitor_file) return;
+  char dir[PATH_MAX], tmp[PATH_MAX], body[64];
+  snprintf(dir, sizeof dir, "%s", plan.monitor_file);
+  char *slash = strrchr(dir, '/');
+  if (!slash || slash == dir) die("internal: bad monitor file %s", plan.monitor_file);
+  *slash = 0;
+  monitor_lock_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (monitor_lock_fd < 0) die_hint("list them with `sandbox ps -a`", "the sandbox was removed (%s)", strerror(errno));
+  if (flock(monitor_lock_fd, LOCK_EX | LOCK_NB) < 0) {
+    if (errno == EWOULDBLOCK) die_hint("stop it first (`sandbox stop`), or wait for it to end", "the sandbox is already running");
+    die("cannot lock the sandbox's directory: %s", strerror(errno));
+  }
+  snprintf(tmp, sizeof tmp, "%s.tmp", plan.monitor_file);
+  int n = snprintf(body, sizeof body, "%d %llu\n", (int)getpid(), own_start_time());
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0 || write_all(fd, body, (size_t)n) < 0 || close(fd) < 0 || rename(tmp, plan.monitor_file) < 0)
+    die_hint("list them with `sandbox ps -a`", "cannot record the sandbox's monitor in %s: %s", dir, strerror(errno));
+  struct stat by_fd, by_name;
+  if (fstat(monitor_lock_fd, &by_fd) < 0 || stat(dir, &by_name) < 0 || by_fd.st_ino != by_name.st_ino || by_fd.st_dev != by_name.st_dev)
+    die_hint("list them with `sandbox ps -a`", "the sandbox was removed");
+}
+
+/* The monitor's last act: it is not to be found any more (a `--rm` sandbox whose
+ * directory is gone also gives back its name, so that a killed `run --rm --name x`
+ * leaves x free). */
+void release_monitor(void) {
+  if (plan.monitor_file) unlink(plan.monitor_file);
+  if (plan.release_name && plan.cleanup && access(plan.cleanup, F_OK) < 0 && errno == ENOENT)
+    release_reservation(AT_FDCWD, plan.release_name);
+}
+
+/* A write to the init failed: it ended during setup. When it failed a step it has said
+ * why itself (one line, a hint, exit 125): a second line from us would only blur that.
+ * Only an init that ended otherwise (killed, say) gets a word from the monitor. */
+static void __attribute__((noreturn)) init_died_in_setup(pid_t init) {
+  int st;
+  if (waitpid(init, &st, 0) == init && WIFEXITED(st) && WEXITSTATUS(st) == EXIT_SETUP) _exit(EXIT_SETUP);
+  die("the sandbox's init died during setup");
+}
+
+/* One run of the sandbox: clone the init, id maps, network, then monitor it until it
+ * ends; returns the command's exit status. */
+int run_once(int sfd) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) die("socketpair: %s", strerror(errno));
+  struct log_stream out = { .fd = -1, .tee_fd = 1, .name = "stdout" }, err = { .fd = -1, .tee_fd = 2, .name = "stderr" };
+  if (plan.log_path) {
+    if (!plan.tty) {
+      int po[2], pe[2];
+      if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
+      out.fd = po[0]; log_out_w = po[1];
+      err.fd = pe[0]; log_err_w = pe[1];
+    }
+  }
+  unsigned long flags = CLONE_NEWUSER | SIGCHLD;
+  if (!plan.userns_only) {
+    flags |= CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+    if (plan.unshare_net) flags |= CLONE_NEWNET;
+  } else {
+    flags |= CLONE_NEWNS;
+  }
+  pid_t init = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+  if (init < 0) {
+    int e = errno;
+    die_hint("run `sandbox doctor`: user namespaces may be disabled (sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone, or the AppArmor restriction on Ubuntu)",
+             "cannot create the sandbox's namespaces: %s", strerror(e));
+  }
+  if (init == 0) {
+    close(sv[0]);
+    if (monitor_lock_fd >= 0) close(monitor_lock_fd); /* no handle on a host directory inside */
+    if (out.fd >= 0) { close(out.fd); close(err.fd); }
+    if (log_fd >= 0) close(log_fd);
+    run_init(sv[1]);
+  }
+  close(sv[1]);
+  if (log_out_w >= 0) { close(log_out_w); close(log_err_w); log_out_w = log_err_w = -1; }
+  int sock = sv[0];
+  status(STATUS_PID, (int)init);
+  write_pid_file(init);
+  write_plan_id_maps(init);
+  if (write(sock, &(char){ MSG_GO }, 1) != 1) init_died_in_setup(init);
+  if (plan.slirp4netns) {
+    /* init builds the root meanwhile; it waits for 'N' before starting the command. */
+    start_slirp4netns(init);
+    if (write(sock, &(char){ MSG_NETWORK }, 1) != 1) init_died_in_setup(init);
+  }
+
+  int master = -1, stdin_done = !plan.stdin_open, master_done = 0, exited = 0, code = EXIT_SETUP;
+  for (;;) {
+    struct pollfd p[6];
+    int n = 0, i_sig = n++, i_sock = -1, i_in = -1, i_master = -1, i_out = -1, i_err = -1;
+    p[i_sig] = (struct pollfd){ sfd, POLLIN, 0 };
+    if (sock >= 0) { i_sock = n++; p[i_sock] = (struct pollfd){ sock, POLLIN, 0 }; }
+    if (master >= 0 && !stdin_done) { i_in = n++; p[i_in] = (struct pollfd){ 0, POLLIN, 0 }; }
+    if (master >= 0 && !master_done) { i_master = n++; p[i_master] = (struct pollfd){ master, POLLIN, 0 }; }
+    if (out.fd >= 0) { i_out = n++; p[i_out] = (struct pollfd){ out.fd, POLLIN, 0 }; }
+    if (err.fd >= 0) { i_err = n++; p[i_err] = (struct pollfd){ err.fd, POLLIN, 0 }; }
+    if (exited && (master < 0 || master_done) && out.fd < 0 && err.fd < 0) break;
+    int ready = poll(p, n, exited ? 200 : -1);
+    if (ready < 0) { if (errno == EINTR) continue; break; }
+    if (ready == 0 && exited) break; /* the terminal went quiet after the end */
+    if (i_sock >= 0 && p[i_sock].revents) {
+      char tag = 0, text[4097];
+      int fd = recv_msg(sock, &tag, text, sizeof text);
+      if (fd >= 0 && tag == MSG_TERMINAL) {
+        master = fd;
+        if (isatty(0)) {
+          if (tcgetattr(0, &saved_termios) == 0) {
+            termios_saved = 1;
+            struct termios raw = saved_termios;
+            cfmakeraw(&raw);
+            tcsetattr(0, TCSADRAIN, &raw);
+          }
+        }
+        copy_winsize(master);
+      } else if (fd == -3 && tag == MSG_STARTED) {
+        status(STATUS_STARTED);
+      } else if (fd == -3 && tag == MSG_EXEC_FAILED) {
+        write_all(2, text, strlen(text)); /* the command could not be started: why */
+      } else if (fd == -3 && tag == MSG_FUSE) {
+        fuse_pid = start_fuse_root(init);
+        if (fuse_pid < 0 || write(sock, &(char){ MSG_FUSE_STARTED }, 1) != 1) kill(init, SIGKILL);
+      } else if (fd == -2 || fd == -1) {
+        close(sock);
+        sock = -1;
+      }
+    }
+    if (i_in >= 0 && p[i_in].revents) {
+      if (!pump(0, master)) { stdin_done = 1; char eof = 4; ssize_t unused = write(master, &eof, 1); (void)unused; }
+    }
+    if (i_master >= 0 && p[i_master].revents) {
+      if (log_fd >= 0) { out.fd = master; if (!log_pump(&out)) master_done = 1; out.fd = -1; }
+      else if (!pump(master, 1)) master_done = 1;
+    }
+    if (i_out >= 0 && p[i_out].revents && !log_pump(&out)) { close(out.fd); out.fd = -1; }
+    if (i_err >= 0 && p[i_err].revents && !log_pump(&err)) { close(err.fd); err.fd = -1; }
+    if (p[i_sig].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      if (read(sfd, &si, sizeof si) == sizeof si) {
+        int sig = (int)si.ssi_signo;
+        if (sig == SIGCHLD) {
+          int st;
+          if (waitpid(init, &st, WNOHANG) == init) { code = exit_code_of(st); exited = 1; }
+        } else if (sig == SIGWINCH) {
+          if (master >= 0) copy_winsize(master);
+        } else if ((sig == SIGINT || sig == SIGQUIT) && si.ssi_code == SI_KERNEL) {
+          /* From the terminal: the CLI got it too and will pass it on; send it once. */
+          clock_gettime(CLOCK_MONOTONIC, &terminal_sig_at[sig]);
+          kill(init, sig);
+        } else if ((sig == SIGINT || sig == SIGQUIT) && (pid_t)si.ssi_pid == getppid() && recent(&terminal_sig_at[sig])) {
+          /* the CLI's copy of a terminal signal we already passed on */
+        } else if (sig == SIG_PARENT_GONE) {
+          kill(init, SIG_ABORT);
+        } else if (sig == SIG_STOP_REQUEST) {
+          stop_requested = 1;
+          kill(init, plan.stop_signal);
+        } else if (sig == SIG_KILL_REQUEST) {
+          stop_requested = 1;
+          kill(init, SIGKILL); /* from outside its pid namespace: ends everything inside */
+        } else if (forwardable(sig)) {
+          kill(init, sig);
+        }
+      }
+    }
+  }
+  restore_terminal();
+  if (fuse_pid > 0) { kill(fuse_pid, SIGKILL); waitpid(fuse_pid, NULL, 0); fuse_pid = 0; }
+  if (sock >= 0) close(sock);
+  if (master >= 0) close(master);
+  if (slirp_exit_fd >= 0) { close(slirp_exit_fd); slirp_exit_fd = -1; }
+  if (slirp_pid > 0) { waitpid(slirp_pid, NULL, 0); slirp_pid = 0; }
+  return code;
+}

@@ -1,0 +1,180 @@
+/* sandbox-launch: the mount operations of the plan (init side, after the first pivot). */
+#include "launch.h"
+
+char *fd_path(int fd) {
+  static char buf[64];
+  /* The host's /proc, under the old root until the final pivot. */
+  snprintf(buf, sizeof buf, OLDROOT "/proc/self/fd/%d", fd);
+  return buf;
+}
+
+/* ---------- mount operations (init side, after the first pivot) ---------- */
+
+/* As Podman (containers.conf's default sysctl): root's group may open ICMP echo sockets,
+ * so `ping` works without CAP_NET_RAW, which the default capability set lacks. Written
+ * through the sandbox's fresh /proc (`proc`, a directory fd) before anything makes
+ * /proc/sys read-only; net sysctls belong to our own network namespace. Best effort. */
+static void allow_ping(int proc) {
+  int fd = openat(proc, "sys/net/ipv4/ping_group_range", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  if (write(fd, "0 0", 3) < 0) { /* an old kernel: ping needs --cap-add NET_RAW */ }
+  close(fd);
+}
+
+static int mount_at(int rootfd, const char *dest, enum make_kind kind, const char *src, const char *fstype,
+                    unsigned long flags, const char *data) {
+  int fd = ensure_in(rootfd, dest, kind);
+  if (fd < 0) return -1;
+  int r = mount(src, fd_path(fd), fstype, flags, data);
+  int e = errno;
+  close(fd);
+  errno = e;
+  return r;
+}
+
+static void op_bind(int rootfd, const char *src, const char *dest, int ro) {
+  char *hsrc = host_path(src);
+  struct stat st;
+  if (stat(hsrc, &st) < 0) die_hint("create it first, or fix the path of the -v option", "bind source %s: %s", src, strerror(errno));
+  if (mount_at(rootfd, dest, S_ISDIR(st.st_mode) ? MAKE_DIR : MAKE_FILE, hsrc, NULL, MS_BIND | MS_REC, NULL) < 0) {
+    if (errno == EACCES || errno == EPERM || errno == EOVERFLOW)
+      die_hint("the root filesystem has directories owned by ids outside your user namespace (the real root, say): use a copy you own, or `sandbox import` a tarball of it",
+               "cannot create the mount point %s in the sandbox's root: %s", dest, strerror(errno));
+    die("cannot bind %s to %s: %s", src, dest, strerror(errno));
+  }
+  if (ro) make_readonly(rootfd, dest, 1);
+  free(hsrc);
+}
+
+/* tmpfs options: the flag words become mount flags, the rest is passed as data. */
+static void op_tmpfs(int rootfd, const char *dest, const char *opts) {
+  unsigned long flags = 0;
+  char data[512] = "";
+  char *copy = strdup(opts ? opts : "");
+  for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ",")) {
+    if (!strcmp(tok, "ro")) flags |= MS_RDONLY;
+    else if (!strcmp(tok, "rw")) flags &= ~MS_RDONLY;
+    else if (!strcmp(tok, "noexec")) flags |= MS_NOEXEC;
+    else if (!strcmp(tok, "exec")) flags &= ~MS_NOEXEC;
+    else if (!strcmp(tok, "nosuid")) flags |= MS_NOSUID;
+    else if (!strcmp(tok, "suid")) flags &= ~MS_NOSUID;
+    else if (!strcmp(tok, "nodev")) flags |= MS_NODEV;
+    else if (!strcmp(tok, "dev")) flags &= ~MS_NODEV;
+    else {
+      if (strlen(data) + strlen(tok) + 2 >= sizeof data) die("tmpfs options too long");
+      if (*data) strcat(data, ",");
+      strcat(data, tok);
+    }
+  }
+  free(copy);
+  if (mount_at(rootfd, dest, MAKE_DIR, "tmpfs", "tmpfs", flags, data) < 0)
+    die("cannot mount tmpfs on %s (%s): %s", dest, data, strerror(errno));
+}
+
+static void op_dev(int rootfd, const char *dest, int gid5_mapped) {
+  if (mount_at(rootfd, dest, MAKE_DIR, "tmpfs", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=65536k") < 0)
+    die("cannot mount /dev: %s", strerror(errno));
+  static const char *nodes[] = { "null", "zero", "full", "random", "urandom", "tty", NULL };
+  char path[PATH_MAX], src[PATH_MAX];
+  for (int i = 0; nodes[i]; i++) {
+    snprintf(path, sizeof path, "%s/%s", dest, nodes[i]);
+    snprintf(src, sizeof src, OLDROOT "/dev/%s", nodes[i]);
+    if (mount_at(rootfd, path, MAKE_FILE, src, NULL, MS_BIND, NULL) < 0)
+      die("cannot bind /dev/%s: %s", nodes[i], strerror(errno));
+  }
+  static const char *links[][2] = {
+    { "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" }, { "/proc/self/fd/1", "stdout" },
+    { "/proc/self/fd/2", "stderr" }, { "pts/ptmx", "ptmx" }, { "/proc/kcore", "core" }, { NULL, NULL },
+  };
+  int dfd = resolve_in(rootfd, dest, 0);
+  for (int i = 0; links[i][0]; i++)
+    if (symlinkat(links[i][0], dfd, links[i][1]) < 0 && errno != EEXIST) die("cannot create /dev/%s: %s", links[i][1], strerror(errno));
+  close(dfd);
+  snprintf(path, sizeof path, "%s/pts", dest);
+  const char *ptsopts = gid5_mapped ? "newinstance,ptmxmode=0666,mode=0620,gid=5" : "newinstance,ptmxmode=0666,mode=0620";
+  if (mount_at(rootfd, path, MAKE_DIR, "devpts", "devpts", MS_NOSUID | MS_NOEXEC, ptsopts) < 0)
+    die("cannot mount devpts: %s", strerror(errno));
+  snprintf(path, sizeof path, "%s/shm", dest);
+  if (mount_at(rootfd, path, MAKE_DIR, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") < 0)
+    die("cannot mount /dev/shm: %s", strerror(errno));
+  snprintf(path, sizeof path, "%s/mqueue", dest);
+  if (mount_at(rootfd, path, MAKE_DIR, "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+    msg("sandbox: warning: no /dev/mqueue: %s", strerror(errno));
+}
+
+static void op_sys(int rootfd, const char *dest) {
+  /* A fresh sysfs needs a network namespace of our own; otherwise a read-only view. */
+  if (mount_at(rootfd, dest, MAKE_DIR, "sysfs", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0) return;
+  if (mount_at(rootfd, dest, MAKE_DIR, OLDROOT "/sys", NULL, MS_BIND | MS_REC, NULL) < 0)
+    die("cannot mount /sys: %s", strerror(errno));
+  make_readonly(rootfd, dest, 1);
+}
+
+/* Hides a file or directory under /proc or /sys the way Podman does. */
+static void op_mask(int rootfd, const char *dest) {
+  int fd = resolve_in(rootfd, dest, 0);
+  if (fd < 0) return; /* nothing to hide */
+  struct stat st;
+  fstat(fd, &st);
+  int r = S_ISDIR(st.st_mode)
+    ? mount("tmpfs", fd_path(fd), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0555")
+    : mount(OLDROOT "/dev/null", fd_path(fd), NULL, MS_BIND, NULL);
+  if (r < 0) die("cannot mask %s: %s", dest, strerror(errno));
+  close(fd);
+}
+
+static int gid_is_mapped(gid_t g) {
+  FILE *f = fopen("/proc/self/gid_map", "re");
+  if (!f) return 0;
+  unsigned long in, out, count;
+  int found = 0;
+  while (fscanf(f, "%lu %lu %lu", &in, &out, &count) == 3)
+    if (g >= in && g < in + count) found = 1;
+  fclose(f);
+  return found;
+}
+
+void run_ops(int rootfd) {
+  int gid5 = gid_is_mapped(5);
+  for (int i = 0; i < plan.n_ops; i++) {
+    struct op *op = &plan.ops[i];
+    switch (op->type) {
+    case OP_BIND: op_bind(rootfd, op->a, op->b, 0); break;
+    case OP_RO_BIND: op_bind(rootfd, op->a, op->b, 1); break;
+    case OP_TMPFS: op_tmpfs(rootfd, op->a, op->b); break;
+    case OP_PROC:
+      if (mount_at(rootfd, op->a, MAKE_DIR, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        die("cannot mount /proc: %s", strerror(errno));
+      if (plan.unshare_net) {
+        int proc = ensure_in(rootfd, op->a, MAKE_DIR);
+        if (proc >= 0) { allow_ping(proc); close(proc); }
+      }
+      break;
+    case OP_DEV: op_dev(rootfd, op->a, gid5); break;
+    case OP_SYS: op_sys(rootfd, op->a); break;
+    case OP_MQUEUE:
+      if (mount_at(rootfd, op->a, MAKE_DIR, "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        die("cannot mount mqueue: %s", strerror(errno));
+      break;
+    case OP_SYMLINK: make_symlink(rootfd, op->a, op->b); break;
+    case OP_DIR: {
+      int fd = ensure_in(rootfd, op->a, MAKE_DIR);
+      if (fd < 0) die("cannot create %s: %s", op->a, strerror(errno));
+      close(fd);
+      break;
+    }
+    case OP_HOST_DIR: mount_host_dir(rootfd, OLDROOT, op->a, op->b, op->c, op->d); break;
+    case OP_REMOUNT_RO: make_readonly(rootfd, op->a, 0); break;
+    case OP_MASK: op_mask(rootfd, op->a); break;
+    case OP_RO_SELF: {
+      /* A read-only view of a path inside the sandbox (/proc/sys and the like). */
+      int fd = resolve_in(rootfd, op->a, 0);
+      if (fd < 0) break;
+      if (mount(fd_path(fd), fd_path(fd), NULL, MS_BIND | MS_REC, NULL) < 0) die("cannot bind %s read-only: %s", op->a, strerror(errno));
+      close(fd);
+      make_readonly(rootfd, op->a, 1);
+      break;
+    }
+    }
+  }
+}

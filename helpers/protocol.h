@@ -1,0 +1,129 @@
+/*
+ * The protocol between the TypeScript side and the helpers, in one place: each item
+ * here has its twin in src/runtime/protocol.ts and its description in helpers/README.md
+ * (test/unit/protocol.test.ts holds the three together).
+ *
+ *   the plan vocabulary   the options of sandbox-launch and sandbox-cp: one table, so
+ *                         that an option both take means the same in both;
+ *   the status lines      JSON, one per line, on sandbox-launch's --status-fd;
+ *   the monitor's signals what `sandbox stop` / `kill` send to a sandbox's monitor;
+ *   the exit statuses     of sandbox-launch (the command's own otherwise);
+ *   the message tags      one byte at the head of each message between the init and
+ *                         the monitor (a socket pair; both ends are C).
+ */
+#ifndef SANDBOX_PROTOCOL_H
+#define SANDBOX_PROTOCOL_H
+
+/* ---------- exit statuses (docker's) ---------- */
+#define EXIT_SETUP 125       /* the sandbox could not be set up */
+#define EXIT_CANNOT_EXEC 126 /* the command cannot be executed */
+#define EXIT_NOT_FOUND 127   /* the command was not found */
+
+/* ---------- the monitor's signals ----------
+ * Sent to the monitor by `sandbox stop` / `kill`: no more restarts; then the stop
+ * signal, or SIGKILL, to the current init. Never forwarded into the sandbox. */
+#define SIG_STOP_REQUEST 40
+#define SIG_KILL_REQUEST 41
+
+/* ---------- status lines (--status-fd) ----------
+ * The init's pid first (again at each restart), `started` once the command runs (never
+ * when setup failed), the exit status last: "setup failed" and "the command exited N"
+ * never blur. */
+#define STATUS_PID "{\"pid\":%d}"
+#define STATUS_STARTED "{\"started\":true}"
+#define STATUS_EXIT_CODE "{\"exit_code\":%d}"
+
+/* ---------- the plan's transport ----------
+ * `sandbox-launch --args-fd FD`: the plan as NUL-terminated words on FD.
+ * `sandbox-launch --args-env`: the plan in PLAN_ENV, each word as LENGTH:WORD. */
+#define ARGS_FD "--args-fd"
+#define ARGS_ENV "--args-env"
+#define PLAN_ENV "SANDBOX_LAUNCH_ARGS"
+
+/* ---------- init <-> monitor message tags ---------- */
+#define MSG_GO 'G'           /* M->I: the id maps are written: become root, build the root */
+#define MSG_NETWORK 'N'      /* M->I: slirp4netns is up (the command may start) */
+#define MSG_FUSE 'F'         /* I->M: the mount point is ready: start fuse-overlayfs */
+#define MSG_FUSE_STARTED 'f' /* M->I: fuse-overlayfs started (the init waits for its mount) */
+#define MSG_TERMINAL 'T'     /* I->M: the terminal's master side, as SCM_RIGHTS */
+#define MSG_STARTED 'S'      /* I->M: the command runs */
+#define MSG_EXEC_FAILED 'E'  /* I->M: the command could not be started; the text says why */
+
+/* ---------- the plan vocabulary ----------
+ * X(ID, OPTION, ARGUMENTS, MEANING): FLAG_ID is the option's name; ARGUMENTS name the
+ * words that follow it, in order (their count is its arity). Groups taken by both
+ * helpers come first; LAUNCH_FLAGS and CP_FLAGS are what each accepts. */
+#define IDMAP_FLAGS(X) \
+  X(UIDMAP_CMD, "--uidmap-cmd", "PATH", "newuidmap, to write the uid map (with --gidmap-cmd; without both: your own ids only)") \
+  X(GIDMAP_CMD, "--gidmap-cmd", "PATH", "newgidmap, to write the gid map") \
+  X(UID_MAP, "--uid-map", "'INSIDE OUTSIDE COUNT'", "one line of the uid map (repeated)") \
+  X(GID_MAP, "--gid-map", "'INSIDE OUTSIDE COUNT'", "one line of the gid map (repeated)")
+
+#define TARGET_FLAGS(X) \
+  X(TARGET, "--target", "PID", "enter the running sandbox whose command is PID instead of making one")
+
+#define ROOT_FLAGS(X) \
+  X(ROOT_OVERLAY, "--root-overlay", "LOWERS UPPER WORK", "the root: an overlay of LOWERS (colon-separated, topmost first) with UPPER and WORK") \
+  X(ROOT_BASE, "--root-base", "DIR", "LOWERS that are not absolute are relative to DIR") \
+  X(HOST_DIR, "--host-dir", "LOWER UPPER WORK DEST", "the host directory LOWER at DEST: an overlay with UPPER and WORK, else read-only") \
+  X(SYMLINK, "--symlink", "TARGET DEST", "a symlink at DEST pointing to TARGET")
+
+#define LAUNCH_ONLY_FLAGS(X) \
+  X(USERNS_ONLY, "--userns-only", "", "only a user (and mount) namespace with the id maps: run COMMAND there as root") \
+  X(STATUS_FD, "--status-fd", "FD", "write the status lines on FD") \
+  X(DIE_WITH_PARENT, "--die-with-parent", "PID", "end the sandbox when PID (the CLI, our parent) dies") \
+  X(UNSHARE_NET, "--unshare-net", "", "a network namespace of its own (loopback only)") \
+  X(SLIRP4NETNS, "--slirp4netns", "PATH", "a network namespace of its own, connected by slirp4netns at PATH") \
+  X(NET_LOG, "--net-log", "FILE", "where slirp4netns and fuse-overlayfs write their messages") \
+  X(EXEC_HOST_NET, "--exec-host-net", "", "with --target: the sandbox has the host's network (not entered)") \
+  X(TTY, "--tty", "", "a terminal for the command") \
+  X(STDIN, "--stdin", "", "with --tty: pass our stdin to the terminal") \
+  X(CLEANUP, "--cleanup", "DIR", "remove DIR (the sandbox's directory) when the sandbox ends") \
+  X(RELEASE_NAME, "--release-name", "FILE ID", "with --cleanup: then remove the name reservation FILE if it holds ID") \
+  X(BASE, "--base", "DIR", "where the init stages the new root (default /tmp)") \
+  X(HOSTNAME, "--hostname", "NAME", "the sandbox's hostname") \
+  X(ROOT_FUSE, "--root-fuse", "PATH MERGED", "mount the --root-overlay with fuse-overlayfs at PATH on MERGED") \
+  X(BIND, "--bind", "SRC DEST", "bind the host path SRC at DEST") \
+  X(RO_BIND, "--ro-bind", "SRC DEST", "the same, read-only") \
+  X(TMPFS, "--tmpfs", "DEST OPTIONS", "a tmpfs at DEST (mount options, comma-separated)") \
+  X(PROC, "--proc", "DEST", "a new /proc at DEST") \
+  X(DEV, "--dev", "DEST", "a minimal /dev at DEST (null, zero, full, random, urandom, tty, pts, shm, mqueue)") \
+  X(SYS, "--sys", "DEST", "/sys at DEST (read-only)") \
+  X(MQUEUE, "--mqueue", "DEST", "an mqueue file system at DEST") \
+  X(DIR, "--dir", "DEST", "create the directory DEST") \
+  X(REMOUNT_RO, "--remount-ro", "DEST", "make the mount at DEST read-only") \
+  X(MASK, "--mask", "DEST", "hide DEST (an empty read-only tmpfs, or /dev/null)") \
+  X(RO_SELF, "--ro-self", "DEST", "make DEST a read-only view of itself") \
+  X(CHDIR, "--chdir", "DIR", "the command's working directory") \
+  X(CREATE_CWD, "--create-cwd", "", "create the working directory when missing") \
+  X(USER, "--user", "USER[:GROUP]", "run the command as USER (a name of the image's /etc/passwd, or a number)") \
+  X(ENV, "--env", "NAME=VALUE", "the command's environment, one variable (repeated)") \
+  X(CAPS, "--caps", "N,N,...", "the capabilities the command keeps, by number") \
+  X(NO_NEW_PRIVS, "--no-new-privs", "", "no_new_privs for the command") \
+  X(LOG, "--log", "FILE", "write the command's output to FILE (CRI log format)") \
+  X(LOG_TEE, "--log-tee", "", "with --log: pass the output on to our stdout and stderr too") \
+  X(LOG_MAX_SIZE, "--log-max-size", "BYTES", "with --log: move the log to FILE.1 past BYTES (0: no limit)") \
+  X(EXIT_FILE, "--exit-file", "FILE", "write {\"exitCode\":N,\"finishedAt\":TIME} to FILE at the end") \
+  X(PID_FILE, "--pid-file", "FILE", "write the current init's pid to FILE at every (re)start") \
+  X(MONITOR_FILE, "--monitor-file", "FILE", "lock FILE's directory and write 'PID STARTTIME' to FILE before anything else") \
+  X(EVENTS, "--events", "FILE ID NAME", "append die and restart events of sandbox ID (NAME) to FILE") \
+  X(RESTART, "--restart", "POLICY", "no, always, on-failure or on-failure:N") \
+  X(STOP_SIGNAL, "--stop-signal", "N", "what a stop request sends first (default 15)") \
+  X(HELP, "--help", "", "print this and exit")
+
+#define CP_ONLY_FLAGS(X) \
+  X(MOUNTPOINT, "--mountpoint", "DIR", "a stopped sandbox: mount its root (--root-overlay, or --host-dir and --symlink) on DIR")
+
+#define LAUNCH_FLAGS(X) IDMAP_FLAGS(X) TARGET_FLAGS(X) ROOT_FLAGS(X) LAUNCH_ONLY_FLAGS(X)
+#define CP_FLAGS(X) TARGET_FLAGS(X) CP_ONLY_FLAGS(X) ROOT_FLAGS(X) IDMAP_FLAGS(X)
+
+#define PROTOCOL_FLAG_NAME(id, option, args, meaning) static const char FLAG_##id[] __attribute__((unused)) = option;
+LAUNCH_FLAGS(PROTOCOL_FLAG_NAME)
+CP_ONLY_FLAGS(PROTOCOL_FLAG_NAME)
+#undef PROTOCOL_FLAG_NAME
+
+/* One option as --help prints it. */
+struct protocol_flag { const char *option, *args, *meaning; };
+#define PROTOCOL_FLAG_ENTRY(id, option, args, meaning) { option, args, meaning },
+
+#endif
