@@ -227,6 +227,13 @@ void claim_monitor(void) {
   struct stat by_fd, by_name;
   if (fstat(monitor_lock_fd, &by_fd) < 0 || stat(dir, &by_name) < 0 || by_fd.st_ino != by_name.st_ino || by_fd.st_dev != by_name.st_dev)
     die_hint("list them with `sandbox ps -a`", "the sandbox was removed");
+  /* A directory without the sandbox's record is not the sandbox's: a `start` racing `rm`
+   * may have made it again (its mkdir of the writable layer) after rm renamed the real
+   * one away. Running there would be a sandbox the store does not know. */
+  if (faccessat(monitor_lock_fd, "config.json", F_OK, 0) < 0 && faccessat(monitor_lock_fd, "container.json", F_OK, 0) < 0) {
+    unlink(plan.monitor_file);
+    die_hint("list them with `sandbox ps -a`", "the sandbox was removed");
+  }
 }
 
 /* The monitor's last act: it is not to be found any more (a `--rm` sandbox whose

@@ -254,7 +254,8 @@ test('rm -f racing start, either killed at random moments: no sandbox runs that 
       if (victim !== 1) {
         // rm -f succeeded: nothing of the sandbox may run, whatever start did.
         assert.ok(!(await psAll(root)).some((e) => e.Names[0] === name), `round ${i}: ${name} is gone`);
-        assert.equal(storeProcesses(root).size, 0, `round ${i}: nothing runs after rm -f`);
+        const left = [...storeProcesses(root).keys()].map((p) => `${p} ${tryRead(`/proc/${p}/cmdline`).split('\0').join(' ').trim()} (${tryRead(`/proc/${p}/stat`).split(' ')[2] ?? '?'})`);
+        assert.deepEqual(left, [], `round ${i}: nothing runs after rm -f (${outcomes.at(-1)})`);
       }
     }
     t.diagnostic(outcomes.join('\n'));
