@@ -83,13 +83,25 @@ static int send_fd(int sock, char tag, int fd) {
 /* Waits for the monitor's message `want`; 'N' (network up) may come first at any
  * time and is remembered. Exits quietly when the monitor is gone: it said why. */
 static int network_up = 0;
+/* The monitor went away while we were being set up (its CLI was killed with it, say):
+ * nobody else is left to remove a --rm sandbox, and its record may already say that it
+ * runs. The same cleanup as at the end, by path (the host is still in view here). */
+static void __attribute__((noreturn)) monitor_gone_in_setup(void) {
+  if (plan.cleanup) {
+    rm_rf_at(AT_FDCWD, plan.cleanup);
+    if (plan.release_name && access(plan.cleanup, F_OK) < 0 && errno == ENOENT)
+      release_reservation(AT_FDCWD, plan.release_name);
+  }
+  _exit(EXIT_SETUP);
+}
+
 static void wait_for_monitor(int sock, char want) {
   if (want == MSG_NETWORK && network_up) return;
   for (;;) {
     char c;
     ssize_t n = read(sock, &c, 1);
     if (n < 0 && errno == EINTR) continue;
-    if (n != 1) _exit(EXIT_SETUP);
+    if (n != 1) monitor_gone_in_setup();
     if (c == want) return;
     if (c == MSG_NETWORK) network_up = 1;
     else _exit(EXIT_SETUP);
@@ -129,11 +141,15 @@ static void __attribute__((noreturn)) run_and_wait(int sock, int cleanup_parent,
 void __attribute__((noreturn)) run_init(int sock) {
   prctl(PR_SET_PDEATHSIG, SIG_ABORT);
   /* Out of the caller's process group: a kill of the whole group (a terminal hangup,
-   * `kill -9 -PGID`) reaches the monitor, and we still get to clean up. */
-  setsid();
+   * `kill -9 -PGID`) reaches the monitor, and we still get to clean up. The monitor moves
+   * us into a group of our own as well (before it reports our pid); when it was first,
+   * setsid fails (we lead a group already), and a group of our own is what counts. */
+  (void)setsid();
   /* Wait for the monitor to write our id maps. */
   char go;
-  if (read(sock, &go, 1) != 1 || go != MSG_GO) _exit(EXIT_SETUP);
+  ssize_t got = read(sock, &go, 1);
+  if (got != 1) monitor_gone_in_setup();
+  if (go != MSG_GO) _exit(EXIT_SETUP);
   if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("cannot become root in the user namespace: %s", strerror(errno));
   setgroups(0, NULL); /* fails harmlessly when setgroups is denied */
 
@@ -175,7 +191,7 @@ void __attribute__((noreturn)) run_init(int sock) {
     if (mount(plan.fuse_merged, plan.fuse_merged, NULL, MS_BIND, NULL) < 0 || mount(NULL, plan.fuse_merged, NULL, MS_SHARED, NULL) < 0)
       die("cannot prepare the mount point for fuse-overlayfs: %s", strerror(errno));
     char f = MSG_FUSE;
-    if (write(sock, &f, 1) != 1) _exit(EXIT_SETUP);
+    if (write(sock, &f, 1) != 1) monitor_gone_in_setup();
     wait_for_monitor(sock, MSG_FUSE_STARTED);
     wait_for_fuse(plan.fuse_merged);
   }

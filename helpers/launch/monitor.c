@@ -291,6 +291,11 @@ int run_once(int sfd) {
   close(sv[1]);
   if (log_out_w >= 0) { close(log_out_w); close(log_err_w); log_out_w = log_err_w = -1; }
   int sock = sv[0];
+  /* Out of our process group before anyone hears of it: the CLI records the sandbox as
+   * running on the pid line, and a kill of the CLI's whole group (kill -9 -PGID) after
+   * that must leave the init to clean up (it makes its own session too, but may not have
+   * got there yet; then its setsid fails, harmlessly: it already leads a group). */
+  setpgid(init, init);
   status(STATUS_PID, (int)init);
   write_pid_file(init);
   write_plan_id_maps(init);
