@@ -15,24 +15,12 @@ import { test } from 'node:test';
 import type { ChildProcess } from 'node:child_process';
 import { busyboxRootfsTar } from './fixtures.js';
 import {
-  asUser, collect, eventually, importImage, killGroup, newStore, requireRootless, runSandbox, show, spawnSandbox, type RunResult,
+  asUser, collect, eventually, importImage, killGroup, newStore, requireRootless, runSandbox, show, spawnSandbox, type RunResult, seeded,
 } from './harness.js';
 
 interface PsEntry { Id: string; Names: string[]; State: string; Pid: number }
 interface Problem { kind: string; severity: 'problem' | 'notice'; path: string; repaired: boolean; detail: string; error?: string }
 interface CheckReport { consistent: boolean; problems: Problem[] }
-
-/** A small seeded pseudo-random generator (mulberry32), so a failing run can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function tryRead(path: string): string {
   try { return readFileSync(path, 'utf8'); } catch { return ''; }

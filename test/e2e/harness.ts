@@ -616,3 +616,15 @@ export function waitForOutput(child: ChildProcess, text: string, ms: number): Pr
     });
   });
 }
+
+/** A small seeded pseudo-random generator (mulberry32), so a failing run can be replayed. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

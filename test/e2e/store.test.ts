@@ -12,7 +12,7 @@ import type { ChildProcess } from 'node:child_process';
 import { busyboxRootfsTar } from './fixtures.js';
 import {
   asUser, collect, eventually, importImage, killGroup, newStore, requireRootless, runSandbox, show, spawnSandbox,
-  type RunResult,
+  type RunResult, seeded,
 } from './harness.js';
 
 interface PsEntry { Id: string; Names: string[]; State: string; ExitCode: number; Pid: number }
@@ -82,18 +82,6 @@ function childCommands(pid: number): string[] {
 async function removeAll(root: string): Promise<void> {
   const ids = (await runSandbox(['ps', '-a', '-q', '--no-trunc'], { root })).stdout.trim().split('\n').filter(Boolean);
   if (ids.length) await runSandbox(['rm', '-f', ...ids], { root, timeoutMs: 120_000 });
-}
-
-/** A small seeded pseudo-random generator (mulberry32), so a failing run can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 test('32 parallel run -d with distinct names all succeed; ps lists 32; one rm -f removes them all', async (t) => {
