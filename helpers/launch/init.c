@@ -37,10 +37,11 @@ static void rm_rf_at(int parent, const char *name) {
 }
 
 /* --rm: removes the name reservation `name` (in directory `dirfd`) if it still holds
- * this sandbox's id (--release-name), once the sandbox's directory is gone: so that a
- * killed `run --rm --name x` leaves x free. Done by whichever of init and monitor
- * outlives the other (a kill of the whole process group takes the monitor too). */
-void release_reservation(int dirfd, const char *name) {
+ * this sandbox's id (--release-name), once the sandbox's directory `sandbox` (in `parent`)
+ * is gone: so that a killed `run --rm --name x` leaves x free. Done by whichever of init
+ * and monitor outlives the other (a kill of the whole process group takes the monitor too). */
+void release_reservation(int dirfd, const char *name, int parent, const char *sandbox) {
+  if (faccessat(parent, sandbox, F_OK, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT) return;
   char owner[128];
   int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return;
@@ -89,8 +90,7 @@ static int network_up = 0;
 static void __attribute__((noreturn)) monitor_gone_in_setup(void) {
   if (plan.cleanup) {
     rm_rf_at(AT_FDCWD, plan.cleanup);
-    if (plan.release_name && access(plan.cleanup, F_OK) < 0 && errno == ENOENT)
-      release_reservation(AT_FDCWD, plan.release_name);
+    if (plan.release_name) release_reservation(AT_FDCWD, plan.release_name, AT_FDCWD, plan.cleanup);
   }
   _exit(EXIT_SETUP);
 }
@@ -291,8 +291,7 @@ static void __attribute__((noreturn)) run_and_wait(int sock, int cleanup_parent,
   if (aborted) code = 128 + SIGKILL;
   if (cleanup_parent >= 0) {
     rm_rf_at(cleanup_parent, cleanup_name);
-    if (release_dir >= 0 && faccessat(cleanup_parent, cleanup_name, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
-      release_reservation(release_dir, release_base);
+    if (release_dir >= 0) release_reservation(release_dir, release_base, cleanup_parent, cleanup_name);
   }
   _exit(code);
 }

@@ -198,7 +198,7 @@ void run_ops(int rootfd);
 
 void __attribute__((noreturn)) run_init(int sock);
 void new_session_keyring(void);
-void release_reservation(int dirfd, const char *name);
+void release_reservation(int dirfd, const char *name, int parent, const char *sandbox);
 
 /* ---------- the command (command.c) ---------- */
 

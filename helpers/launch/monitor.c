@@ -241,8 +241,7 @@ void claim_monitor(void) {
  * leaves x free). */
 void release_monitor(void) {
   if (plan.monitor_file) unlink(plan.monitor_file);
-  if (plan.release_name && plan.cleanup && access(plan.cleanup, F_OK) < 0 && errno == ENOENT)
-    release_reservation(AT_FDCWD, plan.release_name);
+  if (plan.release_name && plan.cleanup) release_reservation(AT_FDCWD, plan.release_name, AT_FDCWD, plan.cleanup);
 }
 
 /* A write to the init failed: it ended during setup. When it failed a step it has said
