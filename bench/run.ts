@@ -17,7 +17,7 @@
  * The store rows (issue 3), only with `--only ps500,parallel16` since they take minutes:
  * - ps500: `sandbox ps -a` on a store holding 500 exited sandboxes. Running 500 sandboxes
  *   to get there would take minutes, so the records are written directly with the store
- *   API (createContainer, then writeRecord with state exited: exactly what `run` leaves
+ *   API (createSandboxRecord, then writeRecord with state exited: exactly what `run` leaves
  *   of an exited sandbox, minus its writable layer, which `ps` never reads), by this
  *   script re-run as the test user (`--make-records DIR N`). Target: median <= 150 ms.
  * - parallel16: 16 `sandbox run --rm bb true` started at once, wall time until the last
@@ -139,17 +139,17 @@ function timeParallel(row: Row, n: number): Promise<Sample> {
  * DIR through the store API, created a second apart (newest first in `ps`).
  */
 async function makeRecords(root: string, n: number): Promise<void> {
-  const { createContainer, newContainerId, writeRecord } = await import('../src/state/containers.js');
+  const { createSandboxRecord, newSandboxId, writeRecord } = await import('../src/state/sandboxes.js');
   const { runRequest } = await import('../src/api/index.js');
   const { resolveStorePaths } = await import('../src/state/paths.js');
   const paths = resolveStorePaths({ env: {}, uid: process.getuid?.() ?? 0, home: '/', rootOverride: root });
   const base = Date.now() - n * 1000;
   for (let i = 0; i < n; i++) {
-    const id = newContainerId();
+    const id = newSandboxId();
     const created = new Date(base + i * 1000).toISOString();
     const request = runRequest('bb', ['true'], { remove: false, network: 'none', name: `rec${i}` });
     const record = { id, name: `rec${i}`, created, image: 'bb', command: ['true'], hostname: id.slice(0, 12), request, state: { status: 'created' as const } };
-    await createContainer(paths, record);
+    await createSandboxRecord(paths, record);
     writeRecord(paths, { ...record, state: { status: 'exited', exitCode: 0, startedAt: created, finishedAt: new Date(base + i * 1000 + 50).toISOString() } });
   }
 }

@@ -23,8 +23,8 @@ import { basename, dirname, posix, resolve as resolvePath } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { helperNoSpace, noSpaceError, SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
-import { findContainer, type ContainerRecord } from '../state/containers.js';
-import { commandPid, containerDir, sandboxDirs } from '../state/sandbox-dir.js';
+import { findSandbox, type SandboxRecord } from '../state/sandboxes.js';
+import { commandPid, sandboxDir, sandboxDirs } from '../state/sandbox-dir.js';
 import { cpRootArgs, dirsToCreate } from '../runtime/plan.js';
 import { helperPath, findTool } from '../runtime/host-tools.js';
 import { mapArgs, userIdMaps } from '../runtime/userns.js';
@@ -70,7 +70,7 @@ function endsWithDot(p: string): boolean {
 }
 
 /** Where the helper finds the sandbox: its command's namespaces, or its layers. */
-async function enterArgs(paths: StorePaths, record: ContainerRecord): Promise<string[]> {
+async function enterArgs(paths: StorePaths, record: SandboxRecord): Promise<string[]> {
   const state = currentState(paths, record);
   const maps = mapArgs(userIdMaps());
   if (state.status === 'running') {
@@ -84,7 +84,7 @@ async function enterArgs(paths: StorePaths, record: ContainerRecord): Promise<st
       hint: `start it (\`sandbox start ${record.name}\`) and copy again`,
     });
   }
-  const dirs = sandboxDirs(containerDir(paths, record.id));
+  const dirs = sandboxDirs(sandboxDir(paths, record.id));
   const { root } = resolveRoot(paths, record.imageId ? { ...record.request, image: record.imageId } : record.request);
   for (const d of [dirs.merged, ...dirsToCreate(root, dirs)]) mkdirSync(d, { recursive: true });
   return [...cpRootArgs(root, dirs), ...maps];
@@ -109,7 +109,7 @@ function waitFor(child: ChildProcess, what: string): Promise<{ code: number; std
 }
 
 class Helper {
-  constructor(readonly paths: StorePaths, readonly record: ContainerRecord, readonly enter: string[]) {}
+  constructor(readonly paths: StorePaths, readonly record: SandboxRecord, readonly enter: string[]) {}
 
   spawn(args: string[], stdio: ('pipe' | 'ignore' | 'inherit')[]): ChildProcess {
     return spawn(helperPath('sandbox-cp'), [...this.enter, '--', ...args], { stdio: stdio as never });
@@ -120,7 +120,7 @@ class Helper {
       throw new SandboxError(`no such file or directory in sandbox ${this.record.name}: ${path}`, { hint: `\`sandbox exec ${this.record.name} ls\` shows what is there` });
     }
     // A full disk while writing into the sandbox: its writable layer, in the store, is what filled up.
-    throw helperNoSpace(stderr, (inside) => ({ path: containerDir(this.paths, this.record.id), detail: `copying to ${this.record.name}:${inside}` }))
+    throw helperNoSpace(stderr, (inside) => ({ path: sandboxDir(this.paths, this.record.id), detail: `copying to ${this.record.name}:${inside}` }))
       ?? new SandboxError(`cp in sandbox ${this.record.name} failed: ${firstLine(stderr) || `exit ${code}`}`);
   }
 
@@ -136,7 +136,7 @@ class Helper {
 }
 
 async function helperFor(paths: StorePaths, ref: string): Promise<Helper> {
-  const record = findContainer(paths, ref);
+  const record = findSandbox(paths, ref);
   return new Helper(paths, record, await enterArgs(paths, record));
 }
 

@@ -6,7 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StorePaths } from '../state/paths.js';
-import { containerDir } from '../state/sandbox-dir.js';
+import { sandboxDir } from '../state/sandbox-dir.js';
 import { imageIndexBackupPath, imageIndexPath, readImageIndex } from '../images/store.js';
 import { treeSizes } from '../runtime/tree-size.js';
 import { listVolumeNames, volumeDir, volumesOfRequest } from '../state/volumes.js';
@@ -35,7 +35,7 @@ export async function diskUsage(paths: StorePaths): Promise<DiskUsageRow[]> {
   const layersDir = join(paths.data, 'layers');
   const layerDirs = dirEntries(layersDir).filter((e) => /^[a-f0-9]{64}$/.test(e)).map((e) => join(layersDir, e));
   const imageFiles = [join(paths.data, 'blobs'), imageIndexPath(paths), imageIndexBackupPath(paths)];
-  const sandboxDirs = views.map((v) => containerDir(paths, v.record.id));
+  const sandboxDirs = views.map((v) => sandboxDir(paths, v.record.id));
   const volumeNames = listVolumeNames(paths);
   const volumeDirs = volumeNames.map((n) => volumeDir(paths, n));
   // Sandboxes first: a file a sandbox shares with a layer (none today) is the sandbox's.
@@ -55,7 +55,7 @@ export async function diskUsage(paths: StorePaths): Promise<DiskUsageRow[]> {
     {
       type: 'sandboxes', total: views.length, active: running.length,
       size: sum(sandboxDirs),
-      reclaimable: sum(views.filter((v) => v.state.status !== 'running').map((v) => containerDir(paths, v.record.id))),
+      reclaimable: sum(views.filter((v) => v.state.status !== 'running').map((v) => sandboxDir(paths, v.record.id))),
     },
     {
       type: 'volumes', total: volumeNames.length, active: volumeNames.filter((n) => usedVolumes.has(n)).length,

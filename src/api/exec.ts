@@ -9,7 +9,7 @@
  */
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
-import { findContainer, type ContainerRecord } from '../state/containers.js';
+import { findSandbox, type SandboxRecord } from '../state/sandboxes.js';
 import { commandPid } from '../state/sandbox-dir.js';
 import { currentState } from '../state/status.js';
 import { appendEvent } from '../state/events.js';
@@ -31,10 +31,10 @@ export interface ExecHooks {
    * The image's part for a sandbox whose record predates `imageConfig` (it reads the image
    * store); without it, exec resolves to undefined for such a sandbox, having done nothing.
    */
-  imageOf?: (paths: StorePaths, record: ContainerRecord) => ExecImageConfig;
+  imageOf?: (paths: StorePaths, record: SandboxRecord) => ExecImageConfig;
 }
 
-function notRunning(record: ContainerRecord): SandboxError {
+function notRunning(record: SandboxRecord): SandboxError {
   return new SandboxError(`sandbox ${record.name} is not running`, { hint: `start it with \`sandbox start ${record.name}\`` });
 }
 
@@ -44,7 +44,7 @@ function notRunning(record: ContainerRecord): SandboxError {
  */
 export async function execInSandbox(paths: StorePaths, ref: string, req: ExecRequest, hooks: ExecHooks = {}): Promise<number | undefined> {
   if (req.command.length === 0) throw new SandboxError('exec needs a command', { hint: 'sandbox exec [OPTIONS] NAME COMMAND [ARG...]' });
-  const record = findContainer(paths, ref);
+  const record = findSandbox(paths, ref);
   // Cheaper than currentState (no exit file): a sandbox that has ended has no command left
   // for commandPid to find; the monitor's start time guards against a reused init pid.
   // Only when the record does not say it runs (its start was killed before recording

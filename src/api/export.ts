@@ -11,8 +11,8 @@ import type { Writable } from 'node:stream';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { ensureStoreDir } from '../state/store-dirs.js';
-import { findContainer } from '../state/containers.js';
-import { containerDir, sandboxDirs } from '../state/sandbox-dir.js';
+import { findSandbox } from '../state/sandboxes.js';
+import { sandboxDir, sandboxDirs } from '../state/sandbox-dir.js';
 import { findTool } from '../runtime/host-tools.js';
 import { startInUserns } from '../runtime/userns.js';
 import { copyOnWrite } from '../runtime/cow.js';
@@ -33,14 +33,14 @@ const SCRIPT = [
 ].join('\n');
 
 export async function exportSandbox(paths: StorePaths, ref: string, output: Writable): Promise<void> {
-  const record = findContainer(paths, ref);
+  const record = findSandbox(paths, ref);
   const { root } = resolveRoot(paths, record.imageId ? { ...record.request, image: record.imageId } : record.request);
   if (root.kind !== 'layers') {
     throw new SandboxError(`sandbox ${record.name} runs on the host's own directories (image host): there is nothing of its own to export`, {
       hint: 'copy what you need with `sandbox cp NAME:/path -`',
     });
   }
-  const lowers = [sandboxDirs(containerDir(paths, record.id)).upper, ...root.lowers].join(':');
+  const lowers = [sandboxDirs(sandboxDir(paths, record.id)).upper, ...root.lowers].join(':');
   const cow = await copyOnWrite(paths);
   const unshare = findTool('unshare');
   if (!unshare) throw new SandboxError('unshare is needed for export', { hint: 'sudo apt-get install util-linux' });

@@ -1,12 +1,12 @@
 /**
  * Changing a sandbox's labels after it was created (`sandbox label NAME k=v k2= k3-`).
  * The record (and config.json, its creation-time part) is re-read and rewritten
- * atomically under the sandbox's short lock (state/containers.ts withSandboxLock), so
+ * atomically under the sandbox's short lock (state/sandboxes.ts withSandboxLock), so
  * two label changes at once cannot lose one another's work; a `label` event carrying
  * the labels as they now are goes to the journal.
  */
 import { SandboxError } from '../errors.js';
-import { findContainer, readRecord, writeRecordAndConfig, type ContainerRecord } from '../state/containers.js';
+import { findSandbox, readRecord, writeRecordAndConfig, type SandboxRecord } from '../state/sandboxes.js';
 import { withSandboxLock } from '../state/sandbox-dir.js';
 import { appendEvent } from '../state/events.js';
 import type { StorePaths } from '../state/paths.js';
@@ -58,13 +58,13 @@ export function applyLabelChanges(labels: Readonly<Record<string, string>>, chan
  * Sets and removes labels of the sandbox `ref` (name, id or id prefix); returns the
  * record as written.
  */
-export async function updateLabels(paths: StorePaths, ref: string, changes: readonly LabelChange[]): Promise<ContainerRecord> {
-  const { id } = findContainer(paths, ref);
+export async function updateLabels(paths: StorePaths, ref: string, changes: readonly LabelChange[]): Promise<SandboxRecord> {
+  const { id } = findSandbox(paths, ref);
   const record = await withSandboxLock(paths, id, () => {
     const current = readRecord(paths, id);
     if (!current) throw new SandboxError(`no such sandbox: ${ref} (it was removed)`, { hint: 'list them with `sandbox ps -a`' });
     const labels = applyLabelChanges(current.request.labels ?? {}, changes);
-    const next: ContainerRecord = { ...current, request: { ...current.request, labels } };
+    const next: SandboxRecord = { ...current, request: { ...current.request, labels } };
     try {
       writeRecordAndConfig(paths, next);
     } catch (err) {

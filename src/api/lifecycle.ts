@@ -11,8 +11,8 @@ import { readFileSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
-import { findContainer, listRecords, readRecord, releaseName, reserveName, writeRecord, writeRecordAndConfig, type ContainerRecord, type ContainerState } from '../state/containers.js';
-import { containerDir, containersDir, liveMonitorIn, recordPath, withSandboxLock, type MonitorInfo } from '../state/sandbox-dir.js';
+import { findSandbox, listRecords, readRecord, releaseName, reserveName, writeRecord, writeRecordAndConfig, type SandboxRecord, type SandboxState } from '../state/sandboxes.js';
+import { sandboxDir, sandboxesDir, liveMonitorIn, recordPath, withSandboxLock, type MonitorInfo } from '../state/sandbox-dir.js';
 import { isSameProcess, processStartTime } from '../state/liveness.js';
 import { currentState } from '../state/status.js';
 import { appendEvent } from '../state/events.js';
@@ -24,8 +24,8 @@ import { SIG_KILL_REQUEST, SIG_STOP_REQUEST } from '../runtime/protocol.js';
 export { currentState } from '../state/status.js';
 
 export interface SandboxView {
-  record: ContainerRecord;
-  state: ContainerState;
+  record: SandboxRecord;
+  state: SandboxState;
 }
 
 export function listSandboxes(paths: StorePaths, options: { all?: boolean } = {}): SandboxView[] {
@@ -41,7 +41,7 @@ export function listSandboxes(paths: StorePaths, options: { all?: boolean } = {}
 }
 
 export function inspectSandbox(paths: StorePaths, ref: string): SandboxView {
-  const record = findContainer(paths, ref);
+  const record = findSandbox(paths, ref);
   return { record, state: currentState(paths, record) };
 }
 
@@ -49,7 +49,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-async function waitUntilEnded(paths: StorePaths, record: ContainerRecord, ms: number): Promise<boolean> {
+async function waitUntilEnded(paths: StorePaths, record: SandboxRecord, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   for (;;) {
     if (currentState(paths, record).status !== 'running') return true;
@@ -119,7 +119,7 @@ export async function endMonitor(dir: string, known?: MonitorInfo): Promise<bool
  * request, since the monitor itself must live to record the end); a foreground one
  * through its init directly. Returns false when it was not running any more.
  */
-function signalSandbox(record: ContainerRecord, state: ContainerState, signal: number): boolean {
+function signalSandbox(record: SandboxRecord, state: SandboxState, signal: number): boolean {
   const viaMonitor = state.monitorPid !== undefined;
   const target = viaMonitor ? state.monitorPid! : state.pid;
   if (!target) return false;
@@ -134,8 +134,8 @@ function signalSandbox(record: ContainerRecord, state: ContainerState, signal: n
 }
 
 /** `kill`: sends `signal` (a number; default SIGKILL) to the sandbox's command. */
-export function killSandbox(paths: StorePaths, ref: string, signal = 9): ContainerRecord {
-  const record = findContainer(paths, ref);
+export function killSandbox(paths: StorePaths, ref: string, signal = 9): SandboxRecord {
+  const record = findSandbox(paths, ref);
   const state = currentState(paths, record);
   if (state.status !== 'running' || !signalSandbox(record, state, signal)) {
     throw new SandboxError(`sandbox ${record.name} is not running`, { hint: 'start it with `sandbox start`' });
@@ -145,8 +145,8 @@ export function killSandbox(paths: StorePaths, ref: string, signal = 9): Contain
 }
 
 /** `stop`: the stop signal, then SIGKILL after `timeoutSec` seconds; resolves once it has ended. */
-export async function stopSandbox(paths: StorePaths, ref: string, timeoutSec = 10): Promise<ContainerRecord> {
-  const record = findContainer(paths, ref);
+export async function stopSandbox(paths: StorePaths, ref: string, timeoutSec = 10): Promise<SandboxRecord> {
+  const record = findSandbox(paths, ref);
   const state = currentState(paths, record);
   if (state.status !== 'running') return record; // Docker: stopping a stopped one is fine
   const viaMonitor = state.monitorPid !== undefined;
@@ -163,14 +163,14 @@ export async function stopSandbox(paths: StorePaths, ref: string, timeoutSec = 1
 }
 
 /** `restart`: stop (if running), then start again. */
-export async function restartSandbox(paths: StorePaths, ref: string, timeoutSec = 10, hooks: RunHooks = {}): Promise<ContainerRecord> {
+export async function restartSandbox(paths: StorePaths, ref: string, timeoutSec = 10, hooks: RunHooks = {}): Promise<SandboxRecord> {
   await stopSandbox(paths, ref, timeoutSec);
   return startSandbox(paths, ref, hooks);
 }
 
 /** `wait`: resolves with the exit code once the sandbox has ended. */
 export async function waitSandbox(paths: StorePaths, ref: string): Promise<number> {
-  const record = findContainer(paths, ref);
+  const record = findSandbox(paths, ref);
   for (;;) {
     const state = currentState(paths, record);
     if (state.status !== 'running') {
@@ -189,8 +189,8 @@ export async function waitSandbox(paths: StorePaths, ref: string): Promise<numbe
 }
 
 /** `rename`: the new name is reserved before the old one is released, so neither is ever free to a racer by mistake. */
-export async function renameSandbox(paths: StorePaths, ref: string, newName: string): Promise<ContainerRecord> {
-  const { id } = findContainer(paths, ref);
+export async function renameSandbox(paths: StorePaths, ref: string, newName: string): Promise<SandboxRecord> {
+  const { id } = findSandbox(paths, ref);
   return withSandboxLock(paths, id, async () => {
     const record = readRecord(paths, id);
     if (!record) throw new SandboxError(`no such sandbox: ${ref} (it was removed)`, { hint: 'list them with `sandbox ps -a`' });
@@ -212,7 +212,7 @@ export async function renameSandbox(paths: StorePaths, ref: string, newName: str
  * record rebuilt from config.json is written whole again. Returns the record, or
  * undefined when the sandbox is gone.
  */
-async function settle(paths: StorePaths, id: string): Promise<ContainerRecord | undefined> {
+async function settle(paths: StorePaths, id: string): Promise<SandboxRecord | undefined> {
   try {
     return await withSandboxLock(paths, id, () => {
       const record = readRecord(paths, id);
@@ -231,8 +231,8 @@ async function settle(paths: StorePaths, id: string): Promise<ContainerRecord | 
 }
 
 /** `start`: an exited (or created) sandbox runs again, same writable layer, same config. */
-export async function startSandbox(paths: StorePaths, ref: string, hooks: RunHooks = {}): Promise<ContainerRecord> {
-  const { id } = findContainer(paths, ref);
+export async function startSandbox(paths: StorePaths, ref: string, hooks: RunHooks = {}): Promise<SandboxRecord> {
+  const { id } = findSandbox(paths, ref);
   // Under the lock, so two starts never both start it (its monitor would refuse the second anyway).
   return withSandboxLock(paths, id, async () => {
     const record = readRecord(paths, id);
@@ -269,12 +269,12 @@ export async function startSandbox(paths: StorePaths, ref: string, hooks: RunHoo
  * nothing running in it (short of a start that slipped in between the two steps) that
  * `system check --repair` finishes. For `rm` and `system check --repair`.
  */
-export async function destroySandbox(paths: StorePaths, id: string, name: string | undefined, state?: ContainerState): Promise<void> {
+export async function destroySandbox(paths: StorePaths, id: string, name: string | undefined, state?: SandboxState): Promise<void> {
   const stuck = () => new SandboxError(`cannot remove sandbox ${name ?? id.slice(0, 12)}: its processes do not end`, { hint: 'run `sandbox system check --repair` in a moment' });
-  if (!(await endMonitor(containerDir(paths, id)))) throw stuck();
-  const away = join(containersDir(paths), `.removing-${id}`);
+  if (!(await endMonitor(sandboxDir(paths, id)))) throw stuck();
+  const away = join(sandboxesDir(paths), `.removing-${id}`);
   try {
-    renameSync(containerDir(paths, id), away);
+    renameSync(sandboxDir(paths, id), away);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new SandboxError(`no such sandbox: ${id.slice(0, 12)} (it was removed)`, { hint: 'list them with `sandbox ps -a`' });
     throw err;
@@ -289,7 +289,7 @@ export async function destroySandbox(paths: StorePaths, id: string, name: string
 /** Sandbox directories whose removal was killed half-way (see destroySandbox). */
 export function removalsLeft(paths: StorePaths): string[] {
   try {
-    return readdirSync(containersDir(paths)).filter((e) => /^\.removing-[a-f0-9]{64}$/.test(e)).map((e) => join(containersDir(paths), e));
+    return readdirSync(sandboxesDir(paths)).filter((e) => /^\.removing-[a-f0-9]{64}$/.test(e)).map((e) => join(sandboxesDir(paths), e));
   } catch {
     return [];
   }
@@ -297,8 +297,8 @@ export function removalsLeft(paths: StorePaths): string[] {
 
 /** `rm`: removes a sandbox that is not running (with `force`, a running one too: it is killed first). */
 /** With `volumes` (`rm -v`), its anonymous volumes go too; named ones stay. */
-export async function removeSandbox(paths: StorePaths, ref: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<ContainerRecord> {
-  const record = findContainer(paths, ref);
+export async function removeSandbox(paths: StorePaths, ref: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<SandboxRecord> {
+  const record = findSandbox(paths, ref);
   const state = currentState(paths, record);
   if (state.status === 'running' && !options.force) {
     throw new SandboxError(`cannot remove sandbox ${record.name}: it is running`, { hint: `stop it first (sandbox stop ${record.name}) or use rm -f` });

@@ -3,8 +3,8 @@
  * ones that are gone), leaving alone any that a live process uses (runtime/process-scan.ts).
  */
 import type { StorePaths } from '../state/paths.js';
-import { readRecord } from '../state/containers.js';
-import { containerDir } from '../state/sandbox-dir.js';
+import { readRecord } from '../state/sandboxes.js';
+import { sandboxDir } from '../state/sandbox-dir.js';
 import { pidsUsing, scanProcesses } from '../runtime/process-scan.js';
 import { treeSizes } from '../runtime/tree-size.js';
 import { currentState, listSandboxes, removeSandbox } from './lifecycle.js';
@@ -32,13 +32,13 @@ export async function pruneSandboxes(paths: StorePaths, options: { now?: number 
   const victims = listSandboxes(paths, { all: true }).filter((v) => v.state.status !== 'running'
     && !(v.state.status === 'created' && now - (Date.parse(v.record.created) || 0) <= YOUNG_MS)
     && pidsUsing(scan, sandboxNeedle(v.record.id)).length === 0);
-  const sizes = await treeSizes(victims.map((v) => containerDir(paths, v.record.id)));
+  const sizes = await treeSizes(victims.map((v) => sandboxDir(paths, v.record.id)));
   const report: PruneReport = { removed: [], releasedNames: [], reclaimed: 0, failed: [] };
   for (const v of victims) {
     try {
       await removeSandbox(paths, v.record.id);
       report.removed.push(v.record.id);
-      report.reclaimed += sizes.get(containerDir(paths, v.record.id)) ?? 0;
+      report.reclaimed += sizes.get(sandboxDir(paths, v.record.id)) ?? 0;
     } catch (err) {
       // Removed by someone else, or started again meanwhile: not an error of prune's.
       const still = readRecord(paths, v.record.id);

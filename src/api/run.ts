@@ -9,8 +9,8 @@ import { HOST_IMAGE, type RunRequest } from '../types.js';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { ensureStoreDir } from '../state/store-dirs.js';
-import { createContainer, nameFilePath, newContainerId, releaseName, writeRecord, type ContainerRecord } from '../state/containers.js';
-import { containerDir, exitFilePath, logPath, monitorFilePath, pidFilePath, sandboxDirs } from '../state/sandbox-dir.js';
+import { createSandboxRecord, nameFilePath, newSandboxId, releaseName, writeRecord, type SandboxRecord } from '../state/sandboxes.js';
+import { sandboxDir, exitFilePath, logPath, monitorFilePath, pidFilePath, sandboxDirs } from '../state/sandbox-dir.js';
 import { processStartTime } from '../state/liveness.js';
 import { appendEvent, eventsPath } from '../state/events.js';
 import {
@@ -101,7 +101,7 @@ type LaunchExtras = Pick<LaunchInput, 'cleanup' | 'statusFd' | 'dieWithParent' |
  * root, id maps, the files it gets (/etc/hosts, ...), its directories, the plan.
  */
 async function prepareLaunch(
-  paths: StorePaths, record: ContainerRecord, hooks: RunHooks, extras: LaunchExtras, resolved?: ResolvedRoot,
+  paths: StorePaths, record: SandboxRecord, hooks: RunHooks, extras: LaunchExtras, resolved?: ResolvedRoot,
 ): Promise<PreparedLaunch> {
   const { request, hostname } = record;
   const slirp4netns = request.network === 'slirp4netns'
@@ -114,8 +114,8 @@ async function prepareLaunch(
   const fuseOverlayfs = cow.mode === 'fuse' ? cow.fuseOverlayfs : undefined;
   const maps = userIdMaps();
   if (maps.degraded) hooks.warn?.(`only your own user id is mapped into the sandbox: ${maps.degraded}`);
-  const dirs = sandboxDirs(containerDir(paths, record.id));
-  for (const d of dirsToCreate(root, dirs, !!fuseOverlayfs)) mkdirUnder(dirs.container, d);
+  const dirs = sandboxDirs(sandboxDir(paths, record.id));
+  for (const d of dirsToCreate(root, dirs, !!fuseOverlayfs)) mkdirUnder(dirs.dir, d);
   writeFileSync(dirs.hosts, hostsFile(hostname, request.network === 'host' ? readFileSync('/etc/hosts', 'utf8') : undefined));
   writeFileSync(dirs.hostname, `${hostname}\n`);
   writeFileSync(dirs.resolvConf, resolvConfFor(request));
@@ -164,7 +164,7 @@ function withImageDefaults(request: RunRequest, image: ImageRunConfig): RunReque
 }
 
 /** Validates the request and writes the sandbox's first record (status `created`); `create` stops here. */
-export async function createSandbox(paths: StorePaths, request: RunRequest, hooks: RunHooks = {}): Promise<ContainerRecord> {
+export async function createSandbox(paths: StorePaths, request: RunRequest, hooks: RunHooks = {}): Promise<SandboxRecord> {
   return (await recordSandbox(paths, request, hooks, false)).record;
 }
 
@@ -175,7 +175,7 @@ export async function createSandbox(paths: StorePaths, request: RunRequest, hook
  */
 async function recordSandbox(
   paths: StorePaths, request: RunRequest, hooks: RunHooks, startsNow = true,
-): Promise<{ record: ContainerRecord; root: ResolvedRoot }> {
+): Promise<{ record: SandboxRecord; root: ResolvedRoot }> {
   if (request.network === 'pasta') {
     throw new SandboxError('--network pasta is not available yet', {
       hint: 'use --network slirp4netns (the default), none (loopback only) or host',
@@ -188,8 +188,8 @@ async function recordSandbox(
   // Volumes become binds of their directories (created on first use); the record keeps those.
   // The image's labels and stop signal apply unless the run flags say otherwise, as in Docker.
   const resolved = withImageDefaults(resolveVolumeMounts(paths, request), image);
-  const id = newContainerId();
-  const record: ContainerRecord = {
+  const id = newSandboxId();
+  const record: SandboxRecord = {
     id,
     name: request.name ?? `sandbox-${id.slice(0, 12)}`,
     created: new Date().toISOString(),
@@ -204,7 +204,7 @@ async function recordSandbox(
   buildEnv(image, resolved, record.hostname); // an environment over a kernel limit is refused before anything is kept
   ensureStoreDir(paths, 'data');
   try {
-    await createContainer(paths, record);
+    await createSandboxRecord(paths, record);
   } catch (err) {
     await removeAnonymousVolumes(paths, resolved).catch(() => {});
     throw err;
@@ -221,8 +221,8 @@ async function recordSandbox(
 }
 
 /** Removes what a `--rm` sandbox left when its helper could not (setup failed early). */
-async function removeLeftovers(paths: StorePaths, record: ContainerRecord): Promise<void> {
-  const dir = containerDir(paths, record.id);
+async function removeLeftovers(paths: StorePaths, record: SandboxRecord): Promise<void> {
+  const dir = sandboxDir(paths, record.id);
   if (existsSync(dir)) await removeTree(dir).catch(() => {});
   releaseName(paths, record.name, record.id);
   await removeAnonymousVolumes(paths, record.request).catch(() => {});
@@ -273,7 +273,7 @@ export async function runForeground(paths: StorePaths, request: RunRequest, hook
         writeRecord(paths, record);
       } catch (err) {
         // Removed meanwhile (`rm -f`, which ended it): nothing to record.
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || existsSync(containerDir(paths, record.id))) throw err;
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || existsSync(sandboxDir(paths, record.id))) throw err;
       }
     }
   } finally {
@@ -288,9 +288,9 @@ export async function runForeground(paths: StorePaths, request: RunRequest, hook
  * output to the log and the end to the exit file.
  */
 export async function startDetached(
-  paths: StorePaths, record: ContainerRecord, hooks: RunHooks = {}, root?: ResolvedRoot,
-): Promise<ContainerRecord> {
-  const dir = containerDir(paths, record.id);
+  paths: StorePaths, record: SandboxRecord, hooks: RunHooks = {}, root?: ResolvedRoot,
+): Promise<SandboxRecord> {
+  const dir = sandboxDir(paths, record.id);
   rmSync(exitFilePath(paths, record.id), { force: true });
   const { helper, args } = await prepareLaunch(paths, record, hooks, {
     cleanup: record.request.remove,
@@ -319,7 +319,7 @@ export async function startDetached(
 }
 
 /** `run -d`: creates the sandbox and starts it in the background. */
-export async function runDetached(paths: StorePaths, request: RunRequest, hooks: RunHooks = {}): Promise<ContainerRecord> {
+export async function runDetached(paths: StorePaths, request: RunRequest, hooks: RunHooks = {}): Promise<SandboxRecord> {
   const { record, root } = await recordSandbox(paths, request, hooks);
   try {
     return await startDetached(paths, record, hooks, root);

@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
-import { findContainer, type ContainerRecord } from '../state/containers.js';
+import { findSandbox, type SandboxRecord } from '../state/sandboxes.js';
 import { CLOCK_TICKS, sandboxProcesses, type ProcStat } from './top.js';
 import { listSandboxes } from './lifecycle.js';
 
@@ -79,7 +79,7 @@ export function parseIo(text: string): { read: number; write: number } {
 const key = (p: ProcStat): string => `${p.hostPid}:${p.startTicks}`;
 
 /** One sample of a running sandbox; throws a SandboxError when it is not running. */
-export function sampleSandbox(paths: StorePaths, record: ContainerRecord): StatsSample {
+export function sampleSandbox(paths: StorePaths, record: SandboxRecord): StatsSample {
   const atMs = performance.now();
   const { command, processes } = sandboxProcesses(paths, record);
   const cpu = new Map<string, number>();
@@ -120,13 +120,13 @@ export function statsBetween(before: StatsSample | undefined, after: StatsSample
 }
 
 /** The records to sample: the named ones (each must be running), else every running sandbox. */
-export function statsTargets(paths: StorePaths, refs: string[]): ContainerRecord[] {
+export function statsTargets(paths: StorePaths, refs: string[]): SandboxRecord[] {
   if (refs.length === 0) return listSandboxes(paths).map((v) => v.record);
-  return refs.map((r) => findContainer(paths, r));
+  return refs.map((r) => findSandbox(paths, r));
 }
 
 /** Samples every target; a sandbox that stopped meanwhile is left out unless `strict`. */
-export function sampleAll(paths: StorePaths, records: ContainerRecord[], strict: boolean): StatsSample[] {
+export function sampleAll(paths: StorePaths, records: SandboxRecord[], strict: boolean): StatsSample[] {
   const out: StatsSample[] = [];
   for (const r of records) {
     try {

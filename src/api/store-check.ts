@@ -50,8 +50,8 @@
 import { existsSync, lstatSync, readFileSync, readdirSync, rmSync, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { StorePaths } from '../state/paths.js';
-import { listContainerIds, listReservedNames, nameOwner, rebuildRecord, removeReservation, reserveName, writeRecord, type ContainerRecord } from '../state/containers.js';
-import { containerDir, containersDir, liveMonitor, liveMonitorIn, readPidFile, withSandboxLock } from '../state/sandbox-dir.js';
+import { listSandboxIds, listReservedNames, nameOwner, rebuildRecord, removeReservation, reserveName, writeRecord, type SandboxRecord } from '../state/sandboxes.js';
+import { sandboxDir, sandboxesDir, liveMonitor, liveMonitorIn, readPidFile, withSandboxLock } from '../state/sandbox-dir.js';
 import { inspectStoreDirs, octal, repairStoreDir, storeDirError } from '../state/store-dirs.js';
 import { appendEvent } from '../state/events.js';
 import { blobPath, blobsDir, hasBlob, verifyBlob } from '../images/blobs.js';
@@ -142,16 +142,16 @@ function entries(dir: string): string[] {
 const TEMP_FILE = /\.tmp$/;
 
 /** Reads a record file as it is: undefined when missing, 'unreadable' when not JSON (or not a record). */
-function rawRecord(paths: StorePaths, id: string): { text: string; record: ContainerRecord } | 'missing' | 'unreadable' {
+function rawRecord(paths: StorePaths, id: string): { text: string; record: SandboxRecord } | 'missing' | 'unreadable' {
   let text: string;
   try {
-    text = readFileSync(join(containerDir(paths, id), 'container.json'), 'utf8');
+    text = readFileSync(join(sandboxDir(paths, id), 'container.json'), 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     return code === 'ENOENT' || code === 'ENOTDIR' ? 'missing' : 'unreadable';
   }
   try {
-    const record = JSON.parse(text) as ContainerRecord;
+    const record = JSON.parse(text) as SandboxRecord;
     if (!record || typeof record !== 'object' || record.id !== id || typeof record.state !== 'object' || !record.state || typeof record.name !== 'string') return 'unreadable';
     return { text, record };
   } catch {
@@ -176,7 +176,7 @@ async function removeSandboxDir(paths: StorePaths, id: string, name: string | un
  * Rewrites a record under the sandbox's lock, but only if it is still exactly what the
  * check read (`text`): another command that changed it meanwhile knows better.
  */
-async function rewriteRecord(paths: StorePaths, id: string, text: string, change: (r: ContainerRecord) => void): Promise<boolean> {
+async function rewriteRecord(paths: StorePaths, id: string, text: string, change: (r: SandboxRecord) => void): Promise<boolean> {
   return withSandboxLock(paths, id, () => {
     const now = rawRecord(paths, id);
     if (typeof now !== 'object' || now.text !== text) return false;
@@ -187,13 +187,13 @@ async function rewriteRecord(paths: StorePaths, id: string, text: string, change
 }
 
 function sandboxDirGone(paths: StorePaths, owner: string): boolean {
-  try { return !owner || !lstatSync(containerDir(paths, owner)).isDirectory(); } catch { return true; }
+  try { return !owner || !lstatSync(sandboxDir(paths, owner)).isDirectory(); } catch { return true; }
 }
 
 /**
  * Name reservations whose sandbox directory is gone: a `run --rm` killed after its init
  * removed the directory, an `rm` killed between its two steps. (A reservation is only
- * ever made after its directory, see state/containers.ts createContainer.)
+ * ever made after its directory, see state/sandboxes.ts createSandboxRecord.)
  */
 export function staleReservations(paths: StorePaths): { name: string; owner: string }[] {
   const out: { name: string; owner: string }[] = [];
@@ -289,10 +289,10 @@ async function checkStoreDirs(c: Check): Promise<Set<string>> {
 /** 1. Temp files of atomic writes and stale lock directories, wherever the store writes. */
 async function checkTempFilesAndLocks(c: Check, notOurs: Set<string>): Promise<void> {
   const { paths, found, now } = c;
-  const ids = listContainerIds(paths);
+  const ids = listSandboxIds(paths);
   const writeDirs = [
     paths.data, join(paths.data, 'names'), join(paths.data, 'blobs', 'sha256'), join(paths.data, 'layers'), leasesDir(paths), volumesDir(paths),
-    ...(notOurs.has(paths.runtime) ? [] : [paths.runtime]), ...ids.map((id) => containerDir(paths, id)),
+    ...(notOurs.has(paths.runtime) ? [] : [paths.runtime]), ...ids.map((id) => sandboxDir(paths, id)),
     ...listVolumeNames(paths).map((n) => volumeDir(paths, n)),
   ];
   for (const dir of writeDirs) {
@@ -404,10 +404,10 @@ async function checkImages(c: Check, verify: boolean): Promise<void> {
 async function checkSandboxes(c: Check): Promise<number> {
   const { paths, scan } = c;
   let sandboxes = 0;
-  for (const e of entries(containersDir(paths))) {
+  for (const e of entries(sandboxesDir(paths))) {
     if (!/^[a-f0-9]{64}$/.test(e)) continue;
     const id = e;
-    const dir = containerDir(paths, id);
+    const dir = sandboxDir(paths, id);
     let isDir = false;
     try { isDir = lstatSync(dir).isDirectory(); } catch { continue; }
     if (!isDir) continue;
@@ -425,7 +425,7 @@ async function checkSandboxes(c: Check): Promise<number> {
 
 /**
  * 4a. A sandbox directory whose record is missing or unreadable: what its directory and
- * its live monitor still tell (state/containers.ts rebuildRecord). True when it can be
+ * its live monitor still tell (state/sandboxes.ts rebuildRecord). True when it can be
  * rebuilt (it counts as a sandbox).
  */
 async function checkSandboxWithoutRecord(c: Check, id: string, dir: string, raw: 'missing' | 'unreadable', users: number[]): Promise<boolean> {
@@ -478,7 +478,7 @@ async function checkSandboxWithoutRecord(c: Check, id: string, dir: string, raw:
 }
 
 /** 4b. A sandbox with a readable record: does the record still tell the truth? */
-async function checkSandboxRecord(c: Check, id: string, dir: string, raw: { text: string; record: ContainerRecord }, users: number[]): Promise<void> {
+async function checkSandboxRecord(c: Check, id: string, dir: string, raw: { text: string; record: SandboxRecord }, users: number[]): Promise<void> {
   const { paths, found, now } = c;
   const { record, text } = raw;
   const owner = nameOwner(paths, record.name);

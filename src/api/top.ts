@@ -16,7 +16,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
-import { findContainer, type ContainerRecord } from '../state/containers.js';
+import { findSandbox, type SandboxRecord } from '../state/sandboxes.js';
 import { commandPid, initPid } from '../state/sandbox-dir.js';
 import { userIdMaps } from '../runtime/userns.js';
 import type { IdMapping } from '../runtime/idmap.js';
@@ -102,19 +102,19 @@ export function readProc(hostPid: number): ProcStat | undefined {
   };
 }
 
-function notRunning(record: ContainerRecord): SandboxError {
+function notRunning(record: SandboxRecord): SandboxError {
   return new SandboxError(`sandbox ${record.name} is not running`, { hint: `start it with \`sandbox start ${record.name}\`` });
 }
 
 export interface SandboxProcesses {
-  record: ContainerRecord;
+  record: SandboxRecord;
   init: number;
   command: number;
   processes: ProcStat[];
 }
 
 /** The processes of a running sandbox (init first); throws a SandboxError when it is not running. */
-export function sandboxProcesses(paths: StorePaths, record: ContainerRecord): SandboxProcesses {
+export function sandboxProcesses(paths: StorePaths, record: SandboxRecord): SandboxProcesses {
   if (currentState(paths, record).status !== 'running') throw notRunning(record);
   const init = initPid(paths, record);
   const command = commandPid(paths, record);
@@ -172,7 +172,7 @@ export function cpuTime(seconds: number): string {
 
 /** The processes inside a running sandbox, the number of zombies and the name of PID 1. */
 export function topSandbox(paths: StorePaths, ref: string): TopResult {
-  const record = findContainer(paths, ref);
+  const record = findSandbox(paths, ref);
   const { init, command, processes } = sandboxProcesses(paths, record);
   const maps = uidMap(command);
   // The sandbox's root, through a process of it whose root we may read (the command's, usually).

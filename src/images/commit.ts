@@ -9,8 +9,8 @@
 import { PassThrough } from 'node:stream';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
-import { findContainer } from '../state/containers.js';
-import { containerDir, sandboxDirs } from '../state/sandbox-dir.js';
+import { findSandbox } from '../state/sandboxes.js';
+import { sandboxDir, sandboxDirs } from '../state/sandbox-dir.js';
 import { putBlob, putBlobBytes, sha256, type StoreClaim } from './blobs.js';
 import { withTransferLease } from './gc.js';
 import { ensureLayer } from './layers.js';
@@ -50,7 +50,7 @@ async function writeLayer(paths: StorePaths, lease: StoreClaim, upper: string): 
 /** Commits sandbox `ref` as image `target`; returns the new image's id. */
 export async function commitSandbox(paths: StorePaths, ref: string, target: string, options: CommitOptions = {}): Promise<string> {
   tagKey(target); // a bad name fails before any work
-  const record = findContainer(paths, ref);
+  const record = findSandbox(paths, ref);
   if (!record.imageId) {
     throw new SandboxError(`sandbox ${record.name} was not made from an image (${record.image})`, {
       hint: 'commit works for sandboxes of stored images; for --rootfs or host sandboxes, `sandbox export` them and `sandbox import` the tar',
@@ -64,7 +64,7 @@ export async function commitSandbox(paths: StorePaths, ref: string, target: stri
   }
   const baseManifest = readImageManifest(paths, base);
   const baseConfig = readImageConfig(paths, base.id);
-  const upper = sandboxDirs(containerDir(paths, record.id)).upper;
+  const upper = sandboxDirs(sandboxDir(paths, record.id)).upper;
   // The new layer's blob and unpacked files are claimed by the commit's lease until the
   // image is in the index; a failed commit removes them again (gc.ts).
   const id = await withTransferLease(paths, async (lease) => {

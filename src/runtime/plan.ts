@@ -52,7 +52,7 @@ export interface LaunchInput {
   /** newuidmap/newgidmap; absent when the user has no subordinate ids (single mapping). */
   mapTools?: { newuidmap: string; newgidmap: string };
   capabilities: number[];
-  /** Remove dirs.container when the sandbox ends (`--rm`). */
+  /** Remove dirs.dir when the sandbox ends (`--rm`). */
   cleanup: boolean;
   /** File descriptor on which the helper reports pid / start / exit as JSON lines. */
   statusFd?: number;
@@ -212,11 +212,11 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   if (input.dieWithParent !== undefined) args.push(Flag.dieWithParent, String(input.dieWithParent));
   if (request.network === 'slirp4netns') {
     if (!input.slirp4netns) throw new SandboxError('internal: slirp4netns path missing from the launch input');
-    args.push(Flag.slirp4netns, input.slirp4netns, Flag.netLog, posix.join(dirs.container, 'network.log'));
+    args.push(Flag.slirp4netns, input.slirp4netns, Flag.netLog, posix.join(dirs.dir, 'network.log'));
   } else if (request.network !== 'host') args.push(Flag.unshareNet);
   if (request.tty) args.push(Flag.tty);
   if (request.tty && request.interactive) args.push(Flag.stdin);
-  if (input.cleanup) args.push(Flag.cleanup, dirs.container);
+  if (input.cleanup) args.push(Flag.cleanup, dirs.dir);
   if (input.log) args.push(Flag.log, input.log.path, Flag.logMaxSize, String(input.log.maxSize));
   if (input.log?.tee) args.push(Flag.logTee);
   if (input.exitFile) args.push(Flag.exitFile, input.exitFile);

@@ -1,9 +1,10 @@
 /**
- * A sandbox's directory, <data>/containers/<id>, and the files in it: the one place
- * that knows its layout. Records and names are state/containers.ts's; what the monitor
+ * A sandbox's directory, <data>/containers/<id>, and the files in it (the on-disk names keep
+ * Docker's word, containers/ and container.json, so that stores written before stay readable): the one place
+ * that knows its layout. Records and names are state/sandboxes.ts's; what the monitor
  * (helpers/launch/monitor.c) keeps here, and the per-sandbox lock, are this module's:
  *
- *   container.json  the record (state/containers.ts)
+ *   container.json  the record (state/sandboxes.ts)
  *   config.json     its creation-time part, what a damaged record is rebuilt from
  *   monitor         "PID STARTTIME" of a live monitor (written before it starts anything, removed when it ends)
  *   pid             the current init's pid, rewritten by the monitor at every (re)start
@@ -19,20 +20,20 @@ import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
 import { isSameProcess } from './liveness.js';
 import type { StorePaths } from './paths.js';
-import type { ContainerState } from './containers.js';
+import type { SandboxState } from './sandboxes.js';
 
-export function containersDir(paths: StorePaths): string {
+export function sandboxesDir(paths: StorePaths): string {
   return join(paths.data, 'containers');
 }
 
-export function containerDir(paths: StorePaths, id: string): string {
-  return join(containersDir(paths), id);
+export function sandboxDir(paths: StorePaths, id: string): string {
+  return join(sandboxesDir(paths), id);
 }
 
 /** Where a sandbox's own files live on the host (what a launch plan mounts from). */
 export interface SandboxDirs {
   /** The sandbox's directory; removed as a whole by --rm. */
-  container: string;
+  dir: string;
   /** Writable layer and overlay work dir of the root. */
   upper: string;
   work: string;
@@ -48,7 +49,7 @@ export interface SandboxDirs {
 /** The layout of the sandbox directory `dir`. */
 export function sandboxDirs(dir: string): SandboxDirs {
   return {
-    container: dir,
+    dir,
     upper: join(dir, 'upper'),
     work: join(dir, 'work'),
     merged: join(dir, 'merged'),
@@ -59,32 +60,32 @@ export function sandboxDirs(dir: string): SandboxDirs {
   };
 }
 
-/** `<dir>/container.json`: the record (read and written by state/containers.ts). */
+/** `<dir>/container.json`: the record (read and written by state/sandboxes.ts). */
 export function recordPath(paths: StorePaths, id: string): string {
-  return join(containerDir(paths, id), 'container.json');
+  return join(sandboxDir(paths, id), 'container.json');
 }
 
 export function configPath(paths: StorePaths, id: string): string {
-  return join(containerDir(paths, id), 'config.json');
+  return join(sandboxDir(paths, id), 'config.json');
 }
 
 /** `<dir>/monitor`: "PID STARTTIME" of the sandbox's monitor (helpers/launch/monitor.c claim_monitor). */
 export function monitorFilePath(paths: StorePaths, id: string): string {
-  return join(containerDir(paths, id), 'monitor');
+  return join(sandboxDir(paths, id), 'monitor');
 }
 
 /** `<dir>/pid`: the current init's pid, rewritten by the monitor at every (re)start. */
 export function pidFilePath(paths: StorePaths, id: string): string {
-  return join(containerDir(paths, id), 'pid');
+  return join(sandboxDir(paths, id), 'pid');
 }
 
 /** Where a sandbox's output goes (CRI log format, see helpers/launch/logs.c) and how it ended. */
 export function logPath(paths: StorePaths, id: string): string {
-  return join(containerDir(paths, id), 'ctr.log');
+  return join(sandboxDir(paths, id), 'ctr.log');
 }
 
 export function exitFilePath(paths: StorePaths, id: string): string {
-  return join(containerDir(paths, id), 'exit.json');
+  return join(sandboxDir(paths, id), 'exit.json');
 }
 
 export interface MonitorInfo {
@@ -121,7 +122,7 @@ export function liveMonitorIn(dir: string): MonitorInfo | undefined {
 }
 
 export function liveMonitor(paths: StorePaths, id: string): MonitorInfo | undefined {
-  return liveMonitorIn(containerDir(paths, id));
+  return liveMonitorIn(sandboxDir(paths, id));
 }
 
 /** The init's pid from the pid file, or undefined. */
@@ -137,7 +138,7 @@ export function readPidFile(paths: StorePaths, id: string): number | undefined {
 /** What initPid and commandPid need of a record. */
 export interface SandboxRef {
   id: string;
-  state: Pick<ContainerState, 'pid'>;
+  state: Pick<SandboxState, 'pid'>;
 }
 
 /** The init's host pid (PID 1 inside): the pid file (a detached sandbox's current init), else the record. */
@@ -187,7 +188,7 @@ export function readExitFile(paths: StorePaths, id: string): ExitFile | undefine
 export async function withSandboxLock<T>(paths: StorePaths, id: string, fn: () => T | Promise<T>, waitMs = 30_000): Promise<T> {
   // Loaded here, not at start-up: only the commands that lock pay for it.
   const { default: lockfile } = await import('proper-lockfile');
-  const dir = containerDir(paths, id);
+  const dir = sandboxDir(paths, id);
   const options = {
     lockfilePath: join(dir, '.lock'),
     stale: 5_000,

@@ -10,8 +10,8 @@
  */
 import { existsSync } from 'node:fs';
 import type { StorePaths } from './paths.js';
-import { type ContainerRecord, type ContainerState } from './containers.js';
-import { containerDir, liveMonitorIn, readExitFile, readPidFile, type ExitFile } from './sandbox-dir.js';
+import { type SandboxRecord, type SandboxState } from './sandboxes.js';
+import { sandboxDir, liveMonitorIn, readExitFile, readPidFile, type ExitFile } from './sandbox-dir.js';
 import { isSameProcess } from './liveness.js';
 
 /**
@@ -20,7 +20,7 @@ import { isSameProcess } from './liveness.js';
  * and the monitor's /proc entry, as before; for an exited one nothing (unless a `start`
  * marked it `starting`); otherwise one more stat (of the monitor file).
  */
-export function currentState(paths: StorePaths, record: ContainerRecord): ContainerState {
+export function currentState(paths: StorePaths, record: SandboxRecord): SandboxState {
   const s = record.state;
   if (s.status === 'running' && s.monitorPid === undefined) {
     // A foreground sandbox of an older version: its init's liveness is all we have.
@@ -36,7 +36,7 @@ export function currentState(paths: StorePaths, record: ContainerRecord): Contai
   // most; `start` marks the record `starting` before it starts the monitor).
   if (s.status === 'exited' && !s.starting && !record.rebuiltFrom) return s;
   // The record does not say it runs, or its monitor is gone: a monitor it does not know of?
-  const monitor = liveMonitorIn(containerDir(paths, record.id));
+  const monitor = liveMonitorIn(sandboxDir(paths, record.id));
   if (monitor) {
     exit ??= readExitFile(paths, record.id);
     // A monitor that wrote its exit file is on its way out.

@@ -14,7 +14,7 @@ import { basename, dirname, join } from 'node:path';
 import { SandboxError } from '../errors.js';
 import type { BindSpec, RunRequest, VolumeSpec } from '../types.js';
 import { readJsonIfExists, writeJsonAtomic } from './atomic.js';
-import { listContainerIds, readRecord, type ContainerRecord } from './containers.js';
+import { listSandboxIds, readRecord, type SandboxRecord } from './sandboxes.js';
 import type { StorePaths } from './paths.js';
 import { mkdirInStore } from './store-dirs.js';
 import { randomHex } from './random.js';
@@ -208,9 +208,9 @@ export function volumesOfRequest(paths: StorePaths, request: Pick<RunRequest, 'v
 }
 
 /** For each volume in use, the sandboxes (records, running or not) that refer to it. */
-export function volumeUsers(paths: StorePaths): Map<string, ContainerRecord[]> {
-  const users = new Map<string, ContainerRecord[]>();
-  for (const id of listContainerIds(paths)) {
+export function volumeUsers(paths: StorePaths): Map<string, SandboxRecord[]> {
+  const users = new Map<string, SandboxRecord[]>();
+  for (const id of listSandboxIds(paths)) {
     const record = readRecord(paths, id);
     if (!record) continue;
     for (const name of volumesOfRequest(paths, record.request)) {

@@ -15,7 +15,7 @@ import { APP_GID, APP_UID, OWNED_FILE_CONTENT, busyboxRootfsTar } from './fixtur
 import {
   collect, eventually, importImage, lines, newStore, otherUser, otherUserProblems, requireNoProblems,
   rootlessProblems, runSandbox, runSandboxAs, show, spawnSandbox, subidRanges, testUser, userCommand,
-  type RunResult,
+  type RunResult, sandboxIdsIn,
 } from './harness.js';
 
 const FUSE = { SANDBOX_COW: 'fuse' };
@@ -52,10 +52,6 @@ function fuseProcessesOn(store: string): string[] {
   });
 }
 
-function containerDirs(root: string): string[] {
-  const dir = join(root, 'data', 'containers');
-  return existsSync(dir) ? readdirSync(dir) : [];
-}
 
 /**
  * Runs bin/sandbox on fuse-overlayfs, and checks that a fuse-overlayfs process on this
@@ -80,7 +76,7 @@ async function runOnFuse(root: string, args: string[]): Promise<RunResult> {
   }
   assert.equal(r.code, 0, show(r));
   assert.notDeepEqual(seen, [], `a fuse-overlayfs process of ${testUser().name} on ${root} runs while the sandbox runs:\n${show(r)}`);
-  assert.deepEqual(containerDirs(root), [], `--rm leaves no container directory:\n${show(r)}`);
+  assert.deepEqual(sandboxIdsIn(root), [], `--rm leaves no container directory:\n${show(r)}`);
   const left = await eventually(() => fuseProcessesOn(root).join('\n'), 2000);
   assert.equal(left, '', 'no fuse-overlayfs process is left behind');
   return r;
@@ -163,7 +159,7 @@ test('SANDBOX_COW unset: native overlay (probed once, cached in <store>/cache/co
   const bb = await runSandbox(['run', '--rm', '--network', 'none', 'bb', 'sh', '-c', 'mount | head -1'], { root });
   assert.equal(bb.code, 0, show(bb));
   assert.match(bb.stdout, /^overlay on \/ type overlay /, show(bb));
-  assert.deepEqual(containerDirs(root), [], 'no container directory is left');
+  assert.deepEqual(sandboxIdsIn(root), [], 'no container directory is left');
 });
 
 // ---------------------------------------------------------------------------------------
@@ -207,7 +203,7 @@ test('a user with no subordinate ids: root inside with a single mapping, and one
   assert.deepEqual(lines(maps.stdout).map((l) => l.trim().split(/\s+/)),
     [['0', String(user.uid), '1'], ['0', String(user.gid), '1']], `only the user's own ids are mapped:\n${show(maps)}`);
   assertOneWarning(maps);
-  assert.deepEqual(containerDirs(root), [], '--rm leaves no container directory');
+  assert.deepEqual(sandboxIdsIn(root), [], '--rm leaves no container directory');
 });
 
 test('a user with no subordinate ids: chown to an unmapped id fails with EINVAL', async (t) => {
@@ -227,5 +223,5 @@ test('a user with no subordinate ids: chown to an unmapped id fails with EINVAL'
   assert.equal(chownLines.length, 1, show(r));
   assert.match(chownLines[0] ?? '', /Invalid argument/, `uid 1000 is not mapped: EINVAL:\n${show(r)}`);
   assertOneWarning(r, ['chown:']);
-  assert.deepEqual(containerDirs(root), [], '--rm leaves no container directory');
+  assert.deepEqual(sandboxIdsIn(root), [], '--rm leaves no container directory');
 });

@@ -12,7 +12,7 @@
  * being tested. Results never throw for a non-zero exit; a time-out does throw.
  */
 import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { chown, mkdtemp, rm } from 'node:fs/promises';
 import { constants as osConstants, tmpdir, userInfo } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
@@ -567,6 +567,12 @@ export function requireRootless(t: TestLike, what: string): boolean {
 
 // ---------------------------------------------------------------------------------------
 // Small helpers shared by the e2e test files
+
+/** The sandbox directories in the store at `root` (`<root>/data/containers/*`, the on-disk name kept). */
+export function sandboxIdsIn(root: string): string[] {
+  const dir = join(root, 'data', 'containers');
+  return existsSync(dir) ? readdirSync(dir) : [];
+}
 
 /** A result, for assertion messages: exit code, stdout and stderr. */
 export function show(r: Pick<RunResult, 'code' | 'stdout' | 'stderr'>): string {

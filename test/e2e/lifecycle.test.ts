@@ -7,12 +7,8 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { busyboxRootfsTar } from './fixtures.js';
-import { eventually, importImage, newStore, requireRootless, runSandbox, show } from './harness.js';
+import { eventually, importImage, newStore, requireRootless, runSandbox, sandboxIdsIn, show } from './harness.js';
 
-function containerIds(root: string): string[] {
-  const dir = join(root, 'data', 'containers');
-  return existsSync(dir) ? readdirSync(dir) : [];
-}
 
 function logOf(root: string, id: string): string {
   const file = join(root, 'data', 'containers', id, 'ctr.log');
@@ -65,7 +61,7 @@ test('run -d, ps, log, stop, start, log again, rm: the whole cycle', async (t) =
   assert.match(rmRunning.stderr, /^sandbox: .*running.*\nhint: .*rm -f/m, show(rmRunning));
   const rm = await runSandbox(['rm', '-f', 'svc'], { root });
   assert.equal(rm.code, 0, show(rm));
-  assert.deepEqual(containerIds(root), [], 'rm removes the sandbox directory');
+  assert.deepEqual(sandboxIdsIn(root), [], 'rm removes the sandbox directory');
   assert.equal((await runSandbox(['ps', '-a', '-q'], { root })).stdout, '');
 });
 
@@ -93,7 +89,7 @@ test('run -d with a missing command fails at once with 127; --rm -d leaves nothi
   assert.equal(r.code, 127, show(r));
   assert.equal(r.stdout, '', 'no id is printed');
   assert.match(r.stderr, /^sandbox: no-such-command: command not found/m, show(r));
-  assert.deepEqual(containerIds(root), []);
+  assert.deepEqual(sandboxIdsIn(root), []);
 });
 
 test('a kept foreground sandbox shows its output and keeps it for logs; a --rm one leaves no log', async (t) => {

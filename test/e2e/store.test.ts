@@ -12,7 +12,7 @@ import type { ChildProcess } from 'node:child_process';
 import { busyboxRootfsTar } from './fixtures.js';
 import {
   asUser, collect, eventually, importImage, killGroup, newStore, requireRootless, runSandbox, show, spawnSandbox,
-  type RunResult, seeded,
+  type RunResult, seeded, sandboxIdsIn,
 } from './harness.js';
 
 interface PsEntry { Id: string; Names: string[]; State: string; ExitCode: number; Pid: number }
@@ -23,9 +23,6 @@ function dirEntries(dir: string): string[] {
   return existsSync(dir) ? readdirSync(dir).sort() : [];
 }
 
-function containerIds(root: string): string[] {
-  return dirEntries(join(root, 'data', 'containers'));
-}
 
 /** Names reserved in the store (not the lock). */
 function reservedNames(root: string): string[] {
@@ -108,7 +105,7 @@ test('32 parallel run -d with distinct names all succeed; ps lists 32; one rm -f
     const rm = await runSandbox(['rm', '-f', ...names], { root, timeoutMs: 120_000 });
     assert.equal(rm.code, 0, show(rm));
     assert.deepEqual(rm.stdout.trim().split('\n'), names);
-    assert.deepEqual(containerIds(root), [], 'no sandbox directory is left');
+    assert.deepEqual(sandboxIdsIn(root), [], 'no sandbox directory is left');
     assert.deepEqual(reservedNames(root), [], 'no name reservation is left');
     assert.deepEqual(processesMentioning(root), [], 'no process of those sandboxes is left');
     const { result, report } = await check(root);
@@ -135,7 +132,7 @@ test('8 parallel runs with the same name: exactly one wins, 7 fail with one line
     assert.equal(r.stdout, '');
   }
   // The losers left nothing: one sandbox, one name.
-  assert.equal(containerIds(root).length, 1);
+  assert.equal(sandboxIdsIn(root).length, 1);
   assert.deepEqual(reservedNames(root), ['same']);
   const listed = await psAll(root);
   assert.deepEqual(listed.map((e) => [e.Names[0], e.State, e.ExitCode]), [['same', 'exited', 0]]);
@@ -228,7 +225,7 @@ test('SIGKILL of run --rm, run -d, stop and rm -f at random moments: system chec
       assert.equal(rm.code, 0, show(rm));
     }
     const keeperIds = listed.filter((e) => keepers.includes(e.Names[0] ?? '')).map((e) => e.Id).sort();
-    assert.deepEqual(containerIds(root), keeperIds);
+    assert.deepEqual(sandboxIdsIn(root), keeperIds);
     assert.deepEqual(reservedNames(root), keepers);
     const rm = await runSandbox(['rm', '-f', ...keepers], { root });
     assert.equal(rm.code, 0, show(rm));
@@ -337,7 +334,7 @@ test('system check finds and repairs leftovers of killed commands; df and contai
     const repaired = await check(root, true);
     assert.equal(repaired.result.code, 0, show(repaired.result));
     assert.ok(problemsOf(repaired.report).every((p) => p.repaired), show(repaired.result));
-    assert.deepEqual(containerIds(root).filter((d) => /^[a-d]{64}$/.test(d)), [young], 'the young one is left alone');
+    assert.deepEqual(sandboxIdsIn(root).filter((d) => /^[a-d]{64}$/.test(d)), [young], 'the young one is left alone');
     assert.ok(!existsSync(join(data, 'images.lock')) && !existsSync(join(data, 'layers', '.import-0123456789ab')));
     assert.ok(!existsSync(join(data, 'blobs', 'tmp', '999999999-0123456789ab')));
     const rmYoung = await asUser('rmdir', [join(data, 'containers', young)]);

@@ -1,4 +1,4 @@
-/** Sandbox names: exclusive reservation in <data>/names, stale take-over, release; createContainer. */
+/** Sandbox names: exclusive reservation in <data>/names, stale take-over, release; createSandboxRecord. */
 import { describe, it, before, after, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import fs, { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SandboxError } from '../../src/errors.js';
 import type { StorePaths } from '../../src/state/paths.js';
-import { createContainer, newContainerId, readRecord, releaseName, reserveName, type ContainerRecord } from '../../src/state/containers.js';
-import { containerDir } from '../../src/state/sandbox-dir.js';
+import { createSandboxRecord, newSandboxId, readRecord, releaseName, reserveName, type SandboxRecord } from '../../src/state/sandboxes.js';
+import { sandboxDir } from '../../src/state/sandbox-dir.js';
 
 let base: string;
 before(() => { base = mkdtempSync(join(tmpdir(), 'sandbox-names-')); });
@@ -21,17 +21,17 @@ function store(): StorePaths {
   return { data: join(root, 'data'), runtime: join(root, 'run'), config: join(root, 'config'), cache: join(root, 'cache') };
 }
 const nameFile = (paths: StorePaths, name: string) => join(paths.data, 'names', name);
-/** An id whose sandbox directory exists, as after createContainer. */
+/** An id whose sandbox directory exists, as after createSandboxRecord. */
 function live(paths: StorePaths): string {
-  const id = newContainerId();
-  mkdirSync(containerDir(paths, id), { recursive: true });
+  const id = newSandboxId();
+  mkdirSync(sandboxDir(paths, id), { recursive: true });
   return id;
 }
 
 describe('reserveName', () => {
   it('creates <data>/names/<name> holding the id', async () => {
     const paths = store();
-    const id = newContainerId();
+    const id = newSandboxId();
     await reserveName(paths, 'web', id);
     assert.equal(readFileSync(nameFile(paths, 'web'), 'utf8'), id);
     assert.deepEqual(readdirSync(join(paths.data, 'names')), ['web']);
@@ -41,7 +41,7 @@ describe('reserveName', () => {
     const paths = store();
     const owner = live(paths);
     await reserveName(paths, 'web', owner);
-    await assert.rejects(reserveName(paths, 'web', newContainerId()), (err: unknown) => {
+    await assert.rejects(reserveName(paths, 'web', newSandboxId()), (err: unknown) => {
       assert.ok(err instanceof SandboxError);
       assert.equal(err.exitCode, 125);
       assert.equal(err.message, `the name "web" is already in use by sandbox ${owner.slice(0, 12)}`);
@@ -67,7 +67,7 @@ describe('reserveName', () => {
 
   it('a stale reservation (its sandbox directory is gone) is taken over', async () => {
     const paths = store();
-    const gone = newContainerId();
+    const gone = newSandboxId();
     await reserveName(paths, 'web', gone); // never got a directory: its command was killed
     const id = live(paths);
     await reserveName(paths, 'web', id);
@@ -78,7 +78,7 @@ describe('reserveName', () => {
     const paths = store();
     mkdirSync(join(paths.data, 'names'), { recursive: true });
     writeFileSync(nameFile(paths, 'web'), '');
-    const id = newContainerId();
+    const id = newSandboxId();
     await reserveName(paths, 'web', id);
     assert.equal(readFileSync(nameFile(paths, 'web'), 'utf8'), id);
   });
@@ -86,7 +86,7 @@ describe('reserveName', () => {
   it('rejects invalid names before touching the store', async () => {
     const paths = store();
     for (const bad of ['', '-web', '.web', '_web', 'a/b', '../x', 'a b', 'a:b', 'é']) {
-      await assert.rejects(reserveName(paths, bad, newContainerId()), (err: unknown) => {
+      await assert.rejects(reserveName(paths, bad, newSandboxId()), (err: unknown) => {
         assert.ok(err instanceof SandboxError);
         assert.equal(err.exitCode, 125);
         assert.equal(err.message, `invalid sandbox name "${bad}"`);
@@ -99,7 +99,7 @@ describe('reserveName', () => {
 
   it('accepts the names Docker accepts', async () => {
     const paths = store();
-    for (const good of ['a', '0', 'Web_1.2-x', 'a--b..c__d']) await reserveName(paths, good, newContainerId());
+    for (const good of ['a', '0', 'Web_1.2-x', 'a--b..c__d']) await reserveName(paths, good, newSandboxId());
     assert.equal(readdirSync(join(paths.data, 'names')).length, 4);
   });
 
@@ -110,7 +110,7 @@ describe('reserveName', () => {
   // take-over re-reads the owner under the names lock and finds A there.
   it('two racing take-overs of a stale name cannot both win', async (t) => {
     const paths = store();
-    await reserveName(paths, 'web', newContainerId()); // stale: no directory
+    await reserveName(paths, 'web', newSandboxId()); // stale: no directory
     const a = live(paths);
     const b = live(paths);
     const file = nameFile(paths, 'web');
@@ -138,7 +138,7 @@ describe('reserveName', () => {
   it('many concurrent take-overs of a stale name: exactly one wins, the others are told who has it', async () => {
     for (let round = 0; round < 5; round++) {
       const paths = store();
-      await reserveName(paths, 'web', newContainerId()); // stale: no directory
+      await reserveName(paths, 'web', newSandboxId()); // stale: no directory
       const ids = Array.from({ length: 8 }, () => live(paths));
       const results = await Promise.allSettled(ids.map((id) => reserveName(paths, 'web', id)));
       const winners = ids.filter((_, i) => results[i]!.status === 'fulfilled');
@@ -157,25 +157,25 @@ describe('reserveName', () => {
 
   it('a take-over leaves no lock or temp file behind', async () => {
     const paths = store();
-    await reserveName(paths, 'web', newContainerId()); // stale
+    await reserveName(paths, 'web', newSandboxId()); // stale
     await reserveName(paths, 'web', live(paths));
     assert.deepEqual(readdirSync(join(paths.data, 'names')), ['web']);
   });
 });
 
-function recordFor(id: string, name: string): ContainerRecord {
+function recordFor(id: string, name: string): SandboxRecord {
   return {
     id, name, created: '2024-01-01T00:00:00.000Z', image: 'busybox', command: ['sh'], hostname: id.slice(0, 12),
-    request: {} as ContainerRecord['request'], state: { status: 'created' },
+    request: {} as SandboxRecord['request'], state: { status: 'created' },
   };
 }
 
-describe('createContainer', () => {
+describe('createSandboxRecord', () => {
   it('creates the directory and record, then reserves the name', async () => {
     const paths = store();
-    const id = newContainerId();
-    const dir = await createContainer(paths, recordFor(id, 'web'));
-    assert.equal(dir, containerDir(paths, id));
+    const id = newSandboxId();
+    const dir = await createSandboxRecord(paths, recordFor(id, 'web'));
+    assert.equal(dir, sandboxDir(paths, id));
     assert.equal(readRecord(paths, id)?.name, 'web');
     assert.equal(readFileSync(nameFile(paths, 'web'), 'utf8'), id);
   });
@@ -184,32 +184,32 @@ describe('createContainer', () => {
   // reserveName, which would take it over: both would think they own the name.
   it('the directory and record exist before the reservation appears', async (t) => {
     const paths = store();
-    const id = newContainerId();
+    const id = newSandboxId();
     const file = nameFile(paths, 'web');
     const realOpen = fs.openSync;
     let seen: { dir: boolean; record: boolean } | undefined;
     t.after(() => { mock.restoreAll(); syncBuiltinESMExports(); });
     mock.method(fs, 'openSync', function (this: unknown, ...args: Parameters<typeof fs.openSync>) {
-      if (args[0] === file && !seen) seen = { dir: existsSync(containerDir(paths, id)), record: readRecord(paths, id) !== undefined };
+      if (args[0] === file && !seen) seen = { dir: existsSync(sandboxDir(paths, id)), record: readRecord(paths, id) !== undefined };
       return realOpen.apply(this, args);
     });
     syncBuiltinESMExports();
-    await createContainer(paths, recordFor(id, 'web'));
+    await createSandboxRecord(paths, recordFor(id, 'web'));
     assert.deepEqual(seen, { dir: true, record: true });
   });
 
   it('a concurrent reserveName sees the fresh reservation as live, not stale', async () => {
     const paths = store();
-    const id = newContainerId();
-    await createContainer(paths, recordFor(id, 'web'));
-    await assert.rejects(reserveName(paths, 'web', newContainerId()), { message: `the name "web" is already in use by sandbox ${id.slice(0, 12)}` });
+    const id = newSandboxId();
+    await createSandboxRecord(paths, recordFor(id, 'web'));
+    await assert.rejects(reserveName(paths, 'web', newSandboxId()), { message: `the name "web" is already in use by sandbox ${id.slice(0, 12)}` });
     assert.equal(readFileSync(nameFile(paths, 'web'), 'utf8'), id);
   });
 
-  it('racing createContainer calls for one name: one wins, the loser leaves no directory behind', async () => {
+  it('racing createSandboxRecord calls for one name: one wins, the loser leaves no directory behind', async () => {
     const paths = store();
-    const ids = Array.from({ length: 6 }, () => newContainerId());
-    const results = await Promise.allSettled(ids.map((id) => createContainer(paths, recordFor(id, 'web'))));
+    const ids = Array.from({ length: 6 }, () => newSandboxId());
+    const results = await Promise.allSettled(ids.map((id) => createSandboxRecord(paths, recordFor(id, 'web'))));
     const winners = ids.filter((_, i) => results[i]!.status === 'fulfilled');
     assert.equal(winners.length, 1);
     assert.equal(readFileSync(nameFile(paths, 'web'), 'utf8'), winners[0]);
@@ -220,15 +220,15 @@ describe('createContainer', () => {
     const paths = store();
     const owner = live(paths);
     await reserveName(paths, 'web', owner);
-    const id = newContainerId();
-    await assert.rejects(createContainer(paths, recordFor(id, 'web')), SandboxError);
-    assert.equal(existsSync(containerDir(paths, id)), false);
+    const id = newSandboxId();
+    await assert.rejects(createSandboxRecord(paths, recordFor(id, 'web')), SandboxError);
+    assert.equal(existsSync(sandboxDir(paths, id)), false);
     assert.equal(readFileSync(nameFile(paths, 'web'), 'utf8'), owner);
   });
 
   it('an invalid name is rejected before touching the store', async () => {
     const paths = store();
-    await assert.rejects(createContainer(paths, recordFor(newContainerId(), '-bad')), { message: 'invalid sandbox name "-bad"' });
+    await assert.rejects(createSandboxRecord(paths, recordFor(newSandboxId(), '-bad')), { message: 'invalid sandbox name "-bad"' });
     assert.equal(existsSync(paths.data), false);
   });
 });
@@ -249,7 +249,7 @@ describe('releaseName', () => {
     const paths = store();
     const owner = live(paths);
     await reserveName(paths, 'web', owner);
-    releaseName(paths, 'web', newContainerId());
+    releaseName(paths, 'web', newSandboxId());
     assert.equal(readFileSync(nameFile(paths, 'web'), 'utf8'), owner);
   });
 

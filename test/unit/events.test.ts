@@ -13,8 +13,8 @@ import {
   rfc3339Ns, type SandboxLookup,
 } from '../../src/state/event-query.js';
 import { applyLabelChanges, parseLabelChanges, updateLabels } from '../../src/api/labels.js';
-import { newContainerId, readRecord, writeRecord, type ContainerRecord } from '../../src/state/containers.js';
-import { containerDir } from '../../src/state/sandbox-dir.js';
+import { newSandboxId, readRecord, writeRecord, type SandboxRecord } from '../../src/state/sandboxes.js';
+import { sandboxDir } from '../../src/state/sandbox-dir.js';
 
 let base: string;
 before(() => { base = mkdtempSync(join(tmpdir(), 'sandbox-events-')); });
@@ -173,12 +173,12 @@ describe('labels', () => {
   });
   it('updateLabels rewrites the record under the lock and journals a label event', async () => {
     const paths = store();
-    const id = newContainerId();
-    mkdirSync(containerDir(paths, id), { recursive: true });
+    const id = newSandboxId();
+    mkdirSync(sandboxDir(paths, id), { recursive: true });
     const record = {
       id, name: 'x', created: new Date().toISOString(), image: 'bb', command: ['true'], hostname: id.slice(0, 12),
       request: { labels: { keep: '1', drop: '2' } }, state: { status: 'exited', exitCode: 0 },
-    } as unknown as ContainerRecord;
+    } as unknown as SandboxRecord;
     writeRecord(paths, record);
     // Concurrent changes serialise on the lock: none is lost.
     await Promise.all([

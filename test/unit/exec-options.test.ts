@@ -4,7 +4,7 @@ import yargs from 'yargs';
 import { EXEC_OPTIONS, EXEC_TABLE, EXEC_USAGE, parseExecArgv, toExecRequest } from '../../src/cli/exec-options.js';
 import { declareOptions, lexArgv } from '../../src/cli/argv-lexer.js';
 import { encodePlanForEnv, planChannel } from '../../src/runtime/launch.js';
-import type { ContainerRecord } from '../../src/state/containers.js';
+import type { SandboxRecord } from '../../src/state/sandboxes.js';
 import type { RunRequest } from '../../src/types.js';
 import { SandboxError } from '../../src/errors.js';
 

@@ -46,7 +46,7 @@ const image: ImageRunConfig = { env: ['PATH=/image/bin'], cmd: ['sh'] };
 
 // Not annotated, so that it fits SandboxDirs with or without the fuse-mode `merged` field.
 const dirs = {
-  container: '/store/c/ID',
+  dir: '/store/c/ID',
   upper: '/store/c/ID/upper',
   work: '/store/c/ID/work',
   merged: '/store/c/ID/merged',

@@ -10,8 +10,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StorePaths } from '../../src/state/paths.js';
-import { createContainer, isAbandoned, isRecordOf, listRecords, newContainerId, readRecord, reserveName, writeRecord, type ContainerRecord } from '../../src/state/containers.js';
-import { configPath, containerDir, exitFilePath, liveMonitor, monitorFilePath, parseMonitorFile, pidFilePath } from '../../src/state/sandbox-dir.js';
+import { createSandboxRecord, isAbandoned, isRecordOf, listRecords, newSandboxId, readRecord, reserveName, writeRecord, type SandboxRecord } from '../../src/state/sandboxes.js';
+import { configPath, sandboxDir, exitFilePath, liveMonitor, monitorFilePath, parseMonitorFile, pidFilePath } from '../../src/state/sandbox-dir.js';
 import { processStartTime } from '../../src/state/liveness.js';
 import { currentState } from '../../src/state/status.js';
 
@@ -25,7 +25,7 @@ function store(): StorePaths {
   return { data: join(root, 'data'), runtime: join(root, 'run'), config: join(root, 'config'), cache: join(root, 'cache') };
 }
 
-function recordOf(id: string, name: string, state: ContainerRecord['state'] = { status: 'created' }): ContainerRecord {
+function recordOf(id: string, name: string, state: SandboxRecord['state'] = { status: 'created' }): SandboxRecord {
   return {
     id, name, created: '2026-01-01T00:00:00.000Z', image: 'bb', command: ['sleep', '1'], hostname: id.slice(0, 12),
     request: {
@@ -36,9 +36,9 @@ function recordOf(id: string, name: string, state: ContainerRecord['state'] = { 
   };
 }
 
-async function created(paths: StorePaths, name: string, state?: ContainerRecord['state']): Promise<ContainerRecord> {
-  const record = recordOf(newContainerId(), name, state);
-  await createContainer(paths, record);
+async function created(paths: StorePaths, name: string, state?: SandboxRecord['state']): Promise<SandboxRecord> {
+  const record = recordOf(newSandboxId(), name, state);
+  await createSandboxRecord(paths, record);
   return record;
 }
 
@@ -59,7 +59,7 @@ describe('parseMonitorFile', () => {
 });
 
 describe('isRecordOf', () => {
-  const id = newContainerId();
+  const id = newSandboxId();
   it('takes a record of this id, and a config without state when asked', () => {
     const r = recordOf(id, 'a');
     assert.equal(isRecordOf(r, id), true);
@@ -68,7 +68,7 @@ describe('isRecordOf', () => {
     assert.equal(isRecordOf(config, id, false), true);
   });
   it('refuses garbage, another id, and a record missing what every command uses', () => {
-    for (const v of [null, 'x', 42, [], {}, { ...recordOf(id, 'a'), id: newContainerId() }, { ...recordOf(id, 'a'), name: 3 },
+    for (const v of [null, 'x', 42, [], {}, { ...recordOf(id, 'a'), id: newSandboxId() }, { ...recordOf(id, 'a'), name: 3 },
       { ...recordOf(id, 'a'), request: null }, { ...recordOf(id, 'a'), command: 'sh' }, { ...recordOf(id, 'a'), state: { pid: 3 } }]) {
       assert.equal(isRecordOf(v, id), false, JSON.stringify(v));
     }
@@ -155,7 +155,7 @@ describe('records rebuilt when container.json is damaged', () => {
   it('from config.json: name, labels and command kept; listed; state from the monitor', async () => {
     const paths = store();
     const r = await created(paths, 'web');
-    writeFileSync(join(containerDir(paths, r.id), 'container.json'), '\0garbage{');
+    writeFileSync(join(sandboxDir(paths, r.id), 'container.json'), '\0garbage{');
     const rebuilt = readRecord(paths, r.id)!;
     assert.equal(rebuilt.rebuiltFrom, 'config');
     assert.equal(rebuilt.name, 'web');
@@ -171,7 +171,7 @@ describe('records rebuilt when container.json is damaged', () => {
     const paths = store();
     const r = await created(paths, 'web');
     writeFileSync(pidFilePath(paths, r.id), '12\n');
-    writeFileSync(join(containerDir(paths, r.id), 'container.json'), '[]');
+    writeFileSync(join(sandboxDir(paths, r.id), 'container.json'), '[]');
     const s = currentState(paths, readRecord(paths, r.id)!);
     assert.equal(s.status, 'exited');
     assert.match(s.error ?? '', /damaged/);
@@ -180,9 +180,9 @@ describe('records rebuilt when container.json is damaged', () => {
   it('writing a rebuilt record repairs container.json (without the rebuilt mark)', async () => {
     const paths = store();
     const r = await created(paths, 'web');
-    writeFileSync(join(containerDir(paths, r.id), 'container.json'), 'x');
+    writeFileSync(join(sandboxDir(paths, r.id), 'container.json'), 'x');
     writeRecord(paths, readRecord(paths, r.id)!);
-    const stored = JSON.parse(readFileSync(join(containerDir(paths, r.id), 'container.json'), 'utf8')) as ContainerRecord;
+    const stored = JSON.parse(readFileSync(join(sandboxDir(paths, r.id), 'container.json'), 'utf8')) as SandboxRecord;
     assert.equal(stored.name, 'web');
     assert.equal('rebuiltFrom' in stored, false);
   });
@@ -190,7 +190,7 @@ describe('records rebuilt when container.json is damaged', () => {
   it('from nothing (config damaged too): named after its reservation, listed while it runs, never written back', async () => {
     const paths = store();
     const r = await created(paths, 'lost');
-    writeFileSync(join(containerDir(paths, r.id), 'container.json'), 'x');
+    writeFileSync(join(sandboxDir(paths, r.id), 'container.json'), 'x');
     writeFileSync(configPath(paths, r.id), 'y');
     const rebuilt = readRecord(paths, r.id)!;
     assert.equal(rebuilt.rebuiltFrom, 'nothing');
@@ -199,13 +199,13 @@ describe('records rebuilt when container.json is damaged', () => {
     claim(paths, r.id);
     assert.deepEqual(listRecords(paths).map((x) => x.name), ['lost']);
     writeRecord(paths, rebuilt);
-    assert.equal(readFileSync(join(containerDir(paths, r.id), 'container.json'), 'utf8'), 'x', 'the damage stays visible to system check');
+    assert.equal(readFileSync(join(sandboxDir(paths, r.id), 'container.json'), 'utf8'), 'x', 'the damage stays visible to system check');
   });
 
   it('a directory without container.json and config.json (being created): no record, unless a monitor runs there', async () => {
     const paths = store();
     const r = await created(paths, 'new');
-    rmSync(join(containerDir(paths, r.id), 'container.json'));
+    rmSync(join(sandboxDir(paths, r.id), 'container.json'));
     rmSync(configPath(paths, r.id));
     assert.equal(readRecord(paths, r.id), undefined);
     claim(paths, r.id);
@@ -215,10 +215,10 @@ describe('records rebuilt when container.json is damaged', () => {
 
 describe('a --rm sandbox whose run was killed before it started it', () => {
   const dead = { pid: process.pid, startTime: selfStart() + 1 };
-  async function rmRecord(paths: StorePaths, name: string, creator: { pid: number; startTime: number }): Promise<ContainerRecord> {
-    const r = recordOf(newContainerId(), name, { status: 'created', creator });
+  async function rmRecord(paths: StorePaths, name: string, creator: { pid: number; startTime: number }): Promise<SandboxRecord> {
+    const r = recordOf(newSandboxId(), name, { status: 'created', creator });
     r.request = { ...r.request, remove: true };
-    await createContainer(paths, r);
+    await createSandboxRecord(paths, r);
     return r;
   }
 
@@ -226,22 +226,22 @@ describe('a --rm sandbox whose run was killed before it started it', () => {
     const paths = store();
     const old = await rmRecord(paths, 'job', dead);
     assert.equal(isAbandoned(paths, old.id), true);
-    const next = recordOf(newContainerId(), 'job');
-    await createContainer(paths, next);
+    const next = recordOf(newSandboxId(), 'job');
+    await createSandboxRecord(paths, next);
     assert.equal(readFileSync(join(paths.data, 'names', 'job'), 'utf8'), next.id);
-    assert.equal(existsSync(containerDir(paths, old.id)), false);
+    assert.equal(existsSync(sandboxDir(paths, old.id)), false);
   });
 
   it('is not abandoned while its creator lives, or a monitor runs it, or without --rm', async () => {
     const paths = store();
     const alive = await rmRecord(paths, 'a', { pid: process.pid, startTime: selfStart() });
     assert.equal(isAbandoned(paths, alive.id), false);
-    await assert.rejects(reserveName(paths, 'a', newContainerId()), /already in use/);
+    await assert.rejects(reserveName(paths, 'a', newSandboxId()), /already in use/);
     const running = await rmRecord(paths, 'b', dead);
     claim(paths, running.id);
     assert.equal(isAbandoned(paths, running.id), false);
-    const kept = recordOf(newContainerId(), 'c', { status: 'created', creator: dead });
-    await createContainer(paths, kept);
+    const kept = recordOf(newSandboxId(), 'c', { status: 'created', creator: dead });
+    await createSandboxRecord(paths, kept);
     assert.equal(isAbandoned(paths, kept.id), false);
   });
 });

@@ -8,8 +8,8 @@ import { execFile } from 'node:child_process';
 import { SandboxError } from '../../src/errors.js';
 import type { StorePaths } from '../../src/state/paths.js';
 import type { RunRequest } from '../../src/types.js';
-import { newContainerId, writeRecord, type ContainerRecord } from '../../src/state/containers.js';
-import { containerDir } from '../../src/state/sandbox-dir.js';
+import { newSandboxId, writeRecord, type SandboxRecord } from '../../src/state/sandboxes.js';
+import { sandboxDir } from '../../src/state/sandbox-dir.js';
 import {
   checkVolumeName, createVolumeDir, readVolume, treeSize, volumeDataDir, volumeDir, volumesDir, volumesOfRequest, volumeUsers,
 } from '../../src/state/volumes.js';
@@ -29,10 +29,10 @@ function store(): StorePaths {
 }
 
 /** A sandbox record (as createSandbox writes it) whose request is `request`. */
-function recordWith(paths: StorePaths, request: RunRequest, name = `sb-${n++}`): ContainerRecord {
-  const id = newContainerId();
-  mkdirSync(containerDir(paths, id), { recursive: true });
-  const record: ContainerRecord = {
+function recordWith(paths: StorePaths, request: RunRequest, name = `sb-${n++}`): SandboxRecord {
+  const id = newSandboxId();
+  mkdirSync(sandboxDir(paths, id), { recursive: true });
+  const record: SandboxRecord = {
     id, name, created: new Date().toISOString(), image: 'host', command: ['true'], hostname: id.slice(0, 12), request, state: { status: 'exited', exitCode: 0 },
   };
   writeRecord(paths, record);
@@ -147,7 +147,7 @@ describe('in use', () => {
       return true;
     });
     await assert.rejects(removeVolume(paths, 'data', { force: true }), SandboxError, '-f does not remove a volume in use');
-    rmSync(containerDir(paths, rec.id), { recursive: true });
+    rmSync(sandboxDir(paths, rec.id), { recursive: true });
     await removeVolume(paths, 'data');
     assert.equal(readVolume(paths, 'data'), undefined);
     assert.deepEqual(readdirSync(volumesDir(paths)), [], 'nothing left, not even the hidden removal dir');
@@ -214,7 +214,7 @@ describe('removeAnonymousVolumes and prune', () => {
     const anon = (req.volumes[0] as unknown as { volume: string }).volume;
     const other = recordWith(paths, req);
     assert.deepEqual(await removeAnonymousVolumes(paths, req), [], 'still used by the other record');
-    rmSync(containerDir(paths, other.id), { recursive: true });
+    rmSync(sandboxDir(paths, other.id), { recursive: true });
     assert.deepEqual(await removeAnonymousVolumes(paths, req), [anon]);
     assert.deepEqual(listVolumes(paths).map((v) => v.Name), ['named']);
   });

@@ -10,7 +10,7 @@
 import type { CommandModule } from 'yargs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SandboxError } from '../../errors.js';
-import { readRecord } from '../../state/containers.js';
+import { readRecord } from '../../state/sandboxes.js';
 import { eventsPath, type SandboxEvent } from '../../state/events.js';
 import {
   formatEvent, inWindow, JournalReader, matchEvent, parseEventFilters, parseTimeArg, type SandboxLookup,

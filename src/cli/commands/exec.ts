@@ -7,10 +7,10 @@ import { execFromArgv } from '../exec-main.js';
 import type { ExecImageConfig } from '../../api/exec.js';
 import { resolveRoot } from '../../api/run.js';
 import type { StorePaths } from '../../state/paths.js';
-import type { ContainerRecord } from '../../state/containers.js';
+import type { SandboxRecord } from '../../state/sandboxes.js';
 
 /** The image's part for exec, read from the image store: for records older than `imageConfig`. */
-export function imageOfRecord(paths: StorePaths, record: ContainerRecord): ExecImageConfig {
+export function imageOfRecord(paths: StorePaths, record: SandboxRecord): ExecImageConfig {
   return resolveRoot(paths, record.imageId ? { ...record.request, image: record.imageId } : record.request).image;
 }
 

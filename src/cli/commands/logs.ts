@@ -10,7 +10,7 @@ import type { CommandModule } from 'yargs';
 import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SandboxError } from '../../errors.js';
-import { findContainer, readRecord } from '../../state/containers.js';
+import { findSandbox, readRecord } from '../../state/sandboxes.js';
 import { logPath } from '../../state/sandbox-dir.js';
 import { currentState } from '../../api/lifecycle.js';
 import {
@@ -215,7 +215,7 @@ export const logsCommand: CommandModule<GlobalArgs, LogsArgs> = {
       until: args.until !== undefined ? parseSince(String(args.until), now, '--until') : undefined,
     };
     const paths = storePathsFromArgs(args);
-    const record = findContainer(paths, args.name);
+    const record = findSandbox(paths, args.name);
     const out = new Output(args.timestamps);
     if (args.follow) {
       await follow(paths, record.id, tail, filter, out);

@@ -13,16 +13,16 @@ import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
 import { writeJsonAtomic, writeFileAtomic } from './atomic.js';
 import { isSameProcess } from './liveness.js';
-import { configPath, containerDir, containersDir, liveMonitor, liveMonitorIn, pidFilePath, recordPath } from './sandbox-dir.js';
+import { configPath, sandboxDir, sandboxesDir, liveMonitor, liveMonitorIn, pidFilePath, recordPath } from './sandbox-dir.js';
 import type { StorePaths } from './paths.js';
 import { mkdirInStore } from './store-dirs.js';
 import type { RunRequest } from '../types.js';
 import { checkName, NAME_PATTERN } from './names.js';
 
-export type ContainerStatus = 'created' | 'running' | 'exited';
+export type SandboxStatus = 'created' | 'running' | 'exited';
 
-export interface ContainerState {
-  status: ContainerStatus;
+export interface SandboxState {
+  status: SandboxStatus;
   /** The sandbox's init (PID 1 inside), as the host sees it. */
   pid?: number;
   /** The monitor of a detached sandbox, and its start time (so a reused pid is never taken for it). */
@@ -41,7 +41,7 @@ export interface ContainerState {
   creator?: { pid: number; startTime: number };
 }
 
-export interface ContainerRecord {
+export interface SandboxRecord {
   id: string;
   name: string;
   created: string;
@@ -50,7 +50,7 @@ export interface ContainerRecord {
   command: string[];
   hostname: string;
   request: RunRequest;
-  state: ContainerState;
+  state: SandboxState;
   /** What `exec` takes from the image (kept at creation, so that exec reads no image); absent in older records. */
   imageConfig?: { env: string[]; user?: string; workingDir?: string };
   /**
@@ -62,7 +62,7 @@ export interface ContainerRecord {
 }
 
 /** The part of a record that is fixed at creation (rename and label change it): config.json. */
-export type ContainerConfig = Omit<ContainerRecord, 'state' | 'rebuiltFrom'>;
+export type SandboxConfig = Omit<SandboxRecord, 'state' | 'rebuiltFrom'>;
 
 function namesDir(paths: StorePaths): string {
   return join(paths.data, 'names');
@@ -73,7 +73,7 @@ export function nameFilePath(paths: StorePaths, name: string): string {
   return join(namesDir(paths), name);
 }
 
-export function newContainerId(): string {
+export function newSandboxId(): string {
   return randomHex(32);
 }
 
@@ -105,7 +105,7 @@ function reservationOwner(file: string): string | undefined {
  * or its sandbox is abandoned.
  */
 function isStale(paths: StorePaths, owner: string): boolean {
-  return !owner || !existsSync(containerDir(paths, owner)) || isAbandoned(paths, owner);
+  return !owner || !existsSync(sandboxDir(paths, owner)) || isAbandoned(paths, owner);
 }
 
 /**
@@ -152,10 +152,10 @@ async function takeOverStale(paths: StorePaths, file: string, owner: string, id:
   return withNamesLock(paths, () => {
     const current = reservationOwner(file);
     if (current !== owner || !isStale(paths, current)) return false;
-    if (current && existsSync(containerDir(paths, current))) {
+    if (current && existsSync(sandboxDir(paths, current))) {
       // An abandoned --rm sandbox: renamed away first (so nothing can start it any more), then removed.
-      const away = join(containersDir(paths), `.removing-${current}`);
-      renameSync(containerDir(paths, current), away);
+      const away = join(sandboxesDir(paths), `.removing-${current}`);
+      renameSync(sandboxDir(paths, current), away);
       try { rmSync(away, { recursive: true, force: true }); } catch { /* system check --repair finishes it */ }
     }
     writeFileAtomic(file, id);
@@ -193,10 +193,10 @@ export function releaseName(paths: StorePaths, name: string, id: string): void {
 }
 
 /**
- * Writes container.json. A record rebuilt from nothing (see ContainerRecord.rebuiltFrom)
+ * Writes container.json. A record rebuilt from nothing (see SandboxRecord.rebuiltFrom)
  * is not written: it would hide the damage behind a record that knows nothing.
  */
-export function writeRecord(paths: StorePaths, record: ContainerRecord): void {
+export function writeRecord(paths: StorePaths, record: SandboxRecord): void {
   if (record.rebuiltFrom === 'nothing') return;
   const { rebuiltFrom: _, ...rest } = record;
   writeJsonAtomic(recordPath(paths, record.id), rest);
@@ -207,14 +207,14 @@ export function writeRecord(paths: StorePaths, record: ContainerRecord): void {
  * label). Not synced: it is the spare copy, and `run` pays for every write it makes;
  * container.json, synced, holds the same.
  */
-export function writeConfig(paths: StorePaths, record: ContainerRecord): void {
+export function writeConfig(paths: StorePaths, record: SandboxRecord): void {
   if (record.rebuiltFrom === 'nothing') return;
   const { state: _s, rebuiltFrom: _r, ...config } = record;
   writeJsonAtomic(configPath(paths, record.id), config, { durable: false });
 }
 
 /** Writes the record and its creation-time part: for rename and label. */
-export function writeRecordAndConfig(paths: StorePaths, record: ContainerRecord): void {
+export function writeRecordAndConfig(paths: StorePaths, record: SandboxRecord): void {
   writeRecord(paths, record);
   writeConfig(paths, record);
 }
@@ -226,13 +226,13 @@ export function writeRecordAndConfig(paths: StorePaths, record: ContainerRecord)
  * and --repair writes it again. Undefined when there is nothing to go on: not (yet, or
  * any more) written and no monitor runs there.
  */
-export function readRecord(paths: StorePaths, id: string): ContainerRecord | undefined {
+export function readRecord(paths: StorePaths, id: string): SandboxRecord | undefined {
   const read = readRecordFile(recordPath(paths, id), id);
   return typeof read === 'object' ? read : rebuildRecord(paths, id, read);
 }
 
 /** 'missing': not (yet, or any more) there; 'damaged': there, but not a record of this sandbox. */
-function readRecordFile(file: string, id: string): ContainerRecord | 'missing' | 'damaged' {
+function readRecordFile(file: string, id: string): SandboxRecord | 'missing' | 'damaged' {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -242,9 +242,9 @@ function readRecordFile(file: string, id: string): ContainerRecord | 'missing' |
     // EISDIR, EACCES, EIO: something else stands where it should be.
     return 'damaged';
   }
-  let record: ContainerRecord;
+  let record: SandboxRecord;
   try {
-    record = JSON.parse(text) as ContainerRecord;
+    record = JSON.parse(text) as SandboxRecord;
   } catch {
     return 'damaged';
   }
@@ -252,8 +252,8 @@ function readRecordFile(file: string, id: string): ContainerRecord | 'missing' |
 }
 
 /** Whether `value` looks like the record (or, without `state`, the config) of sandbox `id`. Pure. */
-export function isRecordOf(value: unknown, id: string, needState = true): value is ContainerRecord {
-  const r = value as Partial<ContainerRecord> | null;
+export function isRecordOf(value: unknown, id: string, needState = true): value is SandboxRecord {
+  const r = value as Partial<SandboxRecord> | null;
   return !!r && typeof r === 'object' && r.id === id && typeof r.name === 'string' && typeof r.created === 'string'
     && typeof r.request === 'object' && !!r.request && Array.isArray(r.command)
     && (!needState || (typeof r.state === 'object' && !!r.state && typeof r.state.status === 'string'));
@@ -273,15 +273,15 @@ const NO_REQUEST: RunRequest = {
  * the name reserved for it. Undefined for a directory with neither (being created, or
  * half-removed: `system check` handles those).
  */
-export function rebuildRecord(paths: StorePaths, id: string, why: 'missing' | 'damaged'): ContainerRecord | undefined {
-  const dir = containerDir(paths, id);
+export function rebuildRecord(paths: StorePaths, id: string, why: 'missing' | 'damaged'): SandboxRecord | undefined {
+  const dir = sandboxDir(paths, id);
   let config: unknown;
   try { config = JSON.parse(readFileSync(configPath(paths, id), 'utf8')); } catch { config = undefined; }
   const ran = existsSync(pidFilePath(paths, id));
-  const state: ContainerState = ran
+  const state: SandboxState = ran
     ? { status: 'exited', exitCode: -1, error: 'its record was damaged: how it ended is not known' }
     : { status: 'created' };
-  if (isRecordOf(config, id, false)) return { ...(config as ContainerConfig), state, rebuiltFrom: 'config' };
+  if (isRecordOf(config, id, false)) return { ...(config as SandboxConfig), state, rebuiltFrom: 'config' };
   if (why === 'missing' && !liveMonitorIn(dir)) return undefined;
   let created: string;
   try { created = statSync(dir).mtime.toISOString(); } catch { return undefined; }
@@ -296,10 +296,10 @@ export function rebuildRecord(paths: StorePaths, id: string, why: 'missing' | 'd
  * sandboxes reads 500 files, so this is the hot loop: one readdir, then one read per
  * record, paths built by concatenation (path.join normalises each time, ~10% of it).
  */
-export function listRecords(paths: StorePaths): ContainerRecord[] {
-  const dir = containersDir(paths);
-  const out: ContainerRecord[] = [];
-  for (const id of listContainerIds(paths)) {
+export function listRecords(paths: StorePaths): SandboxRecord[] {
+  const dir = sandboxesDir(paths);
+  const out: SandboxRecord[] = [];
+  for (const id of listSandboxIds(paths)) {
     // recordPath's layout, by concatenation (see above).
     const read = readRecordFile(`${dir}/${id}/container.json`, id);
     const record = typeof read === 'object' ? read : rebuildRecord(paths, id, read);
@@ -349,10 +349,10 @@ export async function removeReservation(paths: StorePaths, name: string, owner: 
  * a reservation never exists without its directory (it would look stale and be taken
  * over). Removes the directory again when the name cannot be had.
  */
-export async function createContainer(paths: StorePaths, record: ContainerRecord): Promise<string> {
+export async function createSandboxRecord(paths: StorePaths, record: SandboxRecord): Promise<string> {
   checkName(record.name, 'sandbox'); // before any work
-  const dir = containerDir(paths, record.id);
-  mkdirInStore(paths, 'data', containersDir(paths));
+  const dir = sandboxDir(paths, record.id);
+  mkdirInStore(paths, 'data', sandboxesDir(paths));
   try {
     mkdirSync(dir, { mode: 0o700 });
   } catch (err) {
@@ -371,9 +371,9 @@ export async function createContainer(paths: StorePaths, record: ContainerRecord
 }
 
 /** Every sandbox id in the store (directories under <data>/containers). */
-export function listContainerIds(paths: StorePaths): string[] {
+export function listSandboxIds(paths: StorePaths): string[] {
   try {
-    return readdirSync(containersDir(paths)).filter((d) => /^[a-f0-9]{64}$/.test(d));
+    return readdirSync(sandboxesDir(paths)).filter((d) => /^[a-f0-9]{64}$/.test(d));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
@@ -384,7 +384,7 @@ export function listContainerIds(paths: StorePaths): string[] {
  * Finds a sandbox the way Docker does: by full id, by name, or by a unique id prefix.
  * A name wins over an id prefix that happens to look the same.
  */
-export function findContainer(paths: StorePaths, ref: string): ContainerRecord {
+export function findSandbox(paths: StorePaths, ref: string): SandboxRecord {
   if (/^[a-f0-9]{64}$/.test(ref)) {
     const r = readRecord(paths, ref);
     if (r) return r;
@@ -395,7 +395,7 @@ export function findContainer(paths: StorePaths, ref: string): ContainerRecord {
     if (r) return r;
   }
   if (/^[a-f0-9]{1,63}$/.test(ref)) {
-    const matches = listContainerIds(paths).filter((id) => id.startsWith(ref));
+    const matches = listSandboxIds(paths).filter((id) => id.startsWith(ref));
     if (matches.length > 1) {
       throw new SandboxError(`"${ref}" matches ${matches.length} sandboxes`, { hint: 'give more characters of the id, or the name' });
     }
