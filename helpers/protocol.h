@@ -80,7 +80,6 @@
   X(STDIN, "--stdin", "", "with --tty: pass our stdin to the terminal") \
   X(CLEANUP, "--cleanup", "DIR", "remove DIR (the sandbox's directory) when the sandbox ends") \
   X(RELEASE_NAME, "--release-name", "FILE ID", "with --cleanup: then remove the name reservation FILE if it holds ID") \
-  X(BASE, "--base", "DIR", "where the init stages the new root (default /tmp)") \
   X(HOSTNAME, "--hostname", "NAME", "the sandbox's hostname") \
   X(ROOT_FUSE, "--root-fuse", "PATH MERGED", "mount the --root-overlay with fuse-overlayfs at PATH on MERGED") \
   X(BIND, "--bind", "SRC DEST", "bind the host path SRC at DEST") \
@@ -89,8 +88,6 @@
   X(PROC, "--proc", "DEST", "a new /proc at DEST") \
   X(DEV, "--dev", "DEST", "a minimal /dev at DEST (null, zero, full, random, urandom, tty, pts, shm, mqueue)") \
   X(SYS, "--sys", "DEST", "/sys at DEST (read-only)") \
-  X(MQUEUE, "--mqueue", "DEST", "an mqueue file system at DEST") \
-  X(DIR, "--dir", "DEST", "create the directory DEST") \
   X(REMOUNT_RO, "--remount-ro", "DEST", "make the mount at DEST read-only") \
   X(MASK, "--mask", "DEST", "hide DEST (an empty read-only tmpfs, or /dev/null)") \
   X(RO_SELF, "--ro-self", "DEST", "make DEST a read-only view of itself") \

@@ -196,7 +196,7 @@ void __attribute__((noreturn)) run_init(int sock) {
     wait_for_fuse(plan.fuse_merged);
   }
   /* A private tmpfs as the base; the host root goes to /oldroot under it. */
-  const char *base = plan.base ? plan.base : "/tmp";
+  const char *base = "/tmp";
   if (mount("tmpfs", base, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k") < 0) die("cannot mount the staging tmpfs on %s: %s", base, strerror(errno));
   if (chdir(base) < 0) die("chdir %s: %s", base, strerror(errno));
   if (mkdir("newroot", 0755) < 0 || mkdir("oldroot", 0755) < 0) die("cannot prepare the staging directory: %s", strerror(errno));

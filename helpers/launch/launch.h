@@ -107,8 +107,8 @@
 /* ---------- the plan (plan.c) ---------- */
 
 enum op_type {
-  OP_BIND, OP_RO_BIND, OP_TMPFS, OP_PROC, OP_DEV, OP_SYS, OP_MQUEUE, OP_SYMLINK,
-  OP_DIR, OP_HOST_DIR, OP_REMOUNT_RO, OP_MASK, OP_RO_SELF,
+  OP_BIND, OP_RO_BIND, OP_TMPFS, OP_PROC, OP_DEV, OP_SYS, OP_SYMLINK,
+  OP_HOST_DIR, OP_REMOUNT_RO, OP_MASK, OP_RO_SELF,
 };
 
 struct op {
@@ -132,7 +132,6 @@ struct launch_plan {
   pid_t die_with_parent;
   int tty, stdin_open;
   const char *cleanup;
-  const char *base;
   const char *hostname;
   const char *root_lowers, *root_upper, *root_work; /* overlay root */
   const char *root_base; /* --root-base: the root's lowers are relative to this directory */

@@ -152,17 +152,7 @@ void run_ops(int rootfd) {
       break;
     case OP_DEV: op_dev(rootfd, op->a, gid5); break;
     case OP_SYS: op_sys(rootfd, op->a); break;
-    case OP_MQUEUE:
-      if (mount_at(rootfd, op->a, MAKE_DIR, "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-        die("cannot mount mqueue: %s", strerror(errno));
-      break;
     case OP_SYMLINK: make_symlink(rootfd, op->a, op->b); break;
-    case OP_DIR: {
-      int fd = ensure_in(rootfd, op->a, MAKE_DIR);
-      if (fd < 0) die("cannot create %s: %s", op->a, strerror(errno));
-      close(fd);
-      break;
-    }
     case OP_HOST_DIR: mount_host_dir(rootfd, OLDROOT, op->a, op->b, op->c, op->d); break;
     case OP_REMOUNT_RO: make_readonly(rootfd, op->a, 0); break;
     case OP_MASK: op_mask(rootfd, op->a); break;

@@ -46,7 +46,6 @@ void parse_args(int argc, char **argv) {
     else if (!strcmp(o, FLAG_TTY)) plan.tty = 1;
     else if (!strcmp(o, FLAG_STDIN)) plan.stdin_open = 1;
     else if (!strcmp(o, FLAG_CLEANUP)) plan.cleanup = ARG();
-    else if (!strcmp(o, FLAG_BASE)) plan.base = ARG();
     else if (!strcmp(o, FLAG_HOSTNAME)) plan.hostname = ARG();
     else if (!strcmp(o, FLAG_ROOT_OVERLAY)) { plan.root_lowers = ARG(); plan.root_upper = ARG(); plan.root_work = ARG(); }
     else if (!strcmp(o, FLAG_ROOT_BASE)) plan.root_base = ARG();
@@ -57,9 +56,7 @@ void parse_args(int argc, char **argv) {
     else if (!strcmp(o, FLAG_PROC)) add_op(OP_PROC, ARG(), NULL, NULL, NULL);
     else if (!strcmp(o, FLAG_DEV)) add_op(OP_DEV, ARG(), NULL, NULL, NULL);
     else if (!strcmp(o, FLAG_SYS)) add_op(OP_SYS, ARG(), NULL, NULL, NULL);
-    else if (!strcmp(o, FLAG_MQUEUE)) add_op(OP_MQUEUE, ARG(), NULL, NULL, NULL);
     else if (!strcmp(o, FLAG_SYMLINK)) { const char *t = ARG(); add_op(OP_SYMLINK, t, ARG(), NULL, NULL); }
-    else if (!strcmp(o, FLAG_DIR)) add_op(OP_DIR, ARG(), NULL, NULL, NULL);
     else if (!strcmp(o, FLAG_HOST_DIR)) { const char *l = ARG(), *u = ARG(), *w = ARG(); add_op(OP_HOST_DIR, l, u, w, ARG()); }
     else if (!strcmp(o, FLAG_REMOUNT_RO)) add_op(OP_REMOUNT_RO, ARG(), NULL, NULL, NULL);
     else if (!strcmp(o, FLAG_MASK)) add_op(OP_MASK, ARG(), NULL, NULL, NULL);
