@@ -42,7 +42,7 @@
 
 /* ---------- init <-> monitor message tags ---------- */
 #define MSG_GO 'G'           /* M->I: the id maps are written: become root, build the root */
-#define MSG_NETWORK 'N'      /* M->I: slirp4netns is up (the command may start) */
+#define MSG_NETWORK 'N'      /* M->I: the network driver's program is up (the command may start) */
 #define MSG_FUSE 'F'         /* I->M: the mount point is ready: start fuse-overlayfs */
 #define MSG_FUSE_STARTED 'f' /* M->I: fuse-overlayfs started (the init waits for its mount) */
 #define MSG_TERMINAL 'T'     /* I->M: the terminal's master side, as SCM_RIGHTS */
@@ -72,10 +72,9 @@
   X(USERNS_ONLY, "--userns-only", "", "only a user (and mount) namespace with the id maps: run COMMAND there as root") \
   X(STATUS_FD, "--status-fd", "FD", "write the status lines on FD") \
   X(DIE_WITH_PARENT, "--die-with-parent", "PID", "end the sandbox when PID (the CLI, our parent) dies") \
-  X(UNSHARE_NET, "--unshare-net", "", "a network namespace of its own (loopback only)") \
-  X(SLIRP4NETNS, "--slirp4netns", "PATH", "a network namespace of its own, connected by slirp4netns at PATH") \
-  X(NET_LOG, "--net-log", "FILE", "where slirp4netns and fuse-overlayfs write their messages") \
-  X(EXEC_HOST_NET, "--exec-host-net", "", "with --target: the sandbox has the host's network (not entered)") \
+  X(NETWORK, "--network", "DRIVER", "the network (launch/network.c): none (loopback only), host (the host's; the default) or slirp4netns") \
+  X(NETWORK_CMD, "--network-cmd", "PATH", "the program the network driver runs (slirp4netns)") \
+  X(NET_LOG, "--net-log", "FILE", "where the network's program and fuse-overlayfs write their messages") \
   X(TTY, "--tty", "", "a terminal for the command") \
   X(STDIN, "--stdin", "", "with --tty: pass our stdin to the terminal") \
   X(CLEANUP, "--cleanup", "DIR", "remove DIR (the sandbox's directory) when the sandbox ends") \

@@ -6,8 +6,8 @@
 /* Joins every namespace of the sandbox's command `target`: with one setns() on a pidfd
  * (Linux >= 5.8), else one open and setns() per namespace. All or nothing either way:
  * the files are all opened first, since the host's /proc is gone once in the sandbox's
- * mount namespace. The network namespace of a --network host sandbox is the host's,
- * which is not ours to enter (it belongs to the host's user namespace), nor needed. */
+ * mount namespace. The network namespace is entered when the sandbox's network driver
+ * says so (network.c): a --network host sandbox's is the host's, not ours to enter. */
 static void join_sandbox(pid_t target) {
   static const struct { const char *name; int type; } nss[] = {
     { "user", CLONE_NEWUSER }, { "mnt", CLONE_NEWNS }, { "pid", CLONE_NEWPID }, { "uts", CLONE_NEWUTS },
@@ -15,7 +15,7 @@ static void join_sandbox(pid_t target) {
   };
   const char *ended = "the sandbox may have just ended; `sandbox ps -a` shows it";
   int n = (int)(sizeof nss / sizeof nss[0]), flags = 0;
-  for (int i = 0; i < n; i++) if (!(plan.exec_host_net && nss[i].type == CLONE_NEWNET)) flags |= nss[i].type;
+  for (int i = 0; i < n; i++) if (plan.network->exec_enters || nss[i].type != CLONE_NEWNET) flags |= nss[i].type;
   int pidfd = (int)syscall(SYS_pidfd_open, target, 0);
   if (pidfd < 0 && errno == ESRCH) die_hint(ended, "cannot enter the sandbox: its process %d is gone", (int)target);
   if (pidfd >= 0) {

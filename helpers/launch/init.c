@@ -55,19 +55,6 @@ void release_reservation(int dirfd, const char *name, int parent, const char *sa
 
 /* ---------- init (I) ---------- */
 
-/* A new network namespace starts with `lo` down; programs expect localhost to work. */
-static void loopback_up(void) {
-  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) die("socket: %s", strerror(errno));
-  struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  strcpy(ifr.ifr_name, "lo");
-  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) die("cannot read the loopback interface: %s", strerror(errno));
-  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) die("cannot bring up the loopback interface: %s", strerror(errno));
-  close(s);
-}
-
 static int send_fd(int sock, char tag, int fd) {
   char buf[CMSG_SPACE(sizeof(int))];
   memset(buf, 0, sizeof buf);
@@ -81,8 +68,8 @@ static int send_fd(int sock, char tag, int fd) {
   return sendmsg(sock, &m, 0) < 0 ? -1 : 0;
 }
 
-/* Waits for the monitor's message `want`; 'N' (network up) may come first at any
- * time and is remembered. Exits quietly when the monitor is gone: it said why. */
+/* Waits for the monitor's message `want`; 'N' (the network driver started) may come
+ * first at any time and is remembered. Exits quietly when the monitor is gone: it said why. */
 static int network_up = 0;
 /* The monitor went away while we were being set up (its CLI was killed with it, say):
  * nobody else is left to remove a --rm sandbox, and its record may already say that it
@@ -227,7 +214,6 @@ void __attribute__((noreturn)) run_init(int sock) {
   if (chdir("/") < 0) die("chdir /: %s", strerror(errno));
   close(rootfd);
 
-  if (plan.unshare_net) loopback_up();
   if (plan.hostname && sethostname(plan.hostname, strlen(plan.hostname)) < 0)
     die("cannot set the hostname: %s", strerror(errno));
   run_and_wait(sock, cleanup_parent, cleanup_name);
@@ -243,10 +229,11 @@ static void __attribute__((noreturn)) run_and_wait(int sock, int cleanup_parent,
     if (send_fd(sock, MSG_TERMINAL, pty_master) < 0) die("cannot hand the terminal to the monitor: %s", strerror(errno));
   }
 
-  if (plan.slirp4netns) wait_for_monitor(sock, MSG_NETWORK);
+  /* A network driver that the monitor starts (network.c) is up before the command. */
+  if (plan.network->start) wait_for_monitor(sock, MSG_NETWORK);
   /* Not dumpable from here on: the sandbox's root cannot reach our descriptors (the
-   * host directory kept for --cleanup) through /proc/1/fd. Not earlier: slirp4netns
-   * needs our /proc/PID/ns files. */
+   * host directory kept for --cleanup) through /proc/1/fd. Not earlier: the network's
+   * program (slirp4netns) needs our /proc/PID/ns files. */
   prctl(PR_SET_DUMPABLE, 0);
   /* To the monitor: 'S' when the command runs, else 'E' and why (which it prints). */
   char report[4096];

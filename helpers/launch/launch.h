@@ -37,6 +37,7 @@
  *              that passes signals, the terminal and the log; monitor file, events
  *   init.c     the init: run_init() builds the root and pivots, run_and_wait()
  *   mounts.c   the init's mount operations (run_ops())
+ *   network.c  the network drivers (none, host, slirp4netns): start, finish, stop
  *   command.c  the command: start_command() / run_command(), user, capabilities, exec
  *   logs.c     the log of a detached sandbox (CRI format, rotation)
  *   exec.c     `sandbox exec`: run_exec() joins a running sandbox
@@ -125,8 +126,8 @@ struct launch_plan {
   const char *uid_maps[MAX_MAPS], *gid_maps[MAX_MAPS];
   int n_uid_maps, n_gid_maps;
   int userns_only;
-  int unshare_net;
-  const char *slirp4netns; /* user-mode networking for the new network namespace */
+  const struct network_driver *network; /* --network: how the sandbox gets its network (network.c) */
+  const char *network_cmd; /* --network-cmd: the program the network driver runs (slirp4netns) */
   const char *net_log;
   int status_fd;
   pid_t die_with_parent;
@@ -153,7 +154,6 @@ struct launch_plan {
   const char *monitor_file; /* "PID STARTTIME": written (and its directory locked) before anything is cloned */
   const char *release_name, *release_id; /* --rm: the name reservation to remove once the directory is gone */
   pid_t exec_target;      /* exec: join the namespaces of this process (the sandbox's command) */
-  int exec_host_net;      /* exec: the sandbox has the host's network namespace (--network host) */
   const char *events_file, *event_id, *event_name; /* where `die` (and restart `start`) events go */
   int restart;            /* 0 no, 1 on-failure, 2 always */
   int restart_max;        /* on-failure:N; 0 = no limit */
@@ -166,6 +166,19 @@ extern struct launch_plan plan;
 void parse_args(int argc, char **argv);
 char **read_args_fd(int fd, int *argc_out);
 char **read_args_env(int *argc_out);
+
+/* ---------- the network (network.c) ----------
+ * One driver per `--network` word; each hook may be NULL (network.c says when each runs). */
+struct network_driver {
+  const char *name;
+  int clone_flags;            /* CLONE_NEWNET: the init gets a network namespace of its own */
+  int exec_enters;            /* exec joins the sandbox's network namespace */
+  void (*start)(pid_t init);  /* monitor, after the id maps; the init waits for MSG_NETWORK */
+  void (*finish)(int proc);   /* init, inside, with the sandbox's /proc still writable */
+  void (*stop)(void);         /* monitor, when this run of the sandbox has ended */
+};
+
+const struct network_driver *network_driver(const char *name);
 
 /* ---------- small utilities: signals, the status fd, terminals (util.c) ---------- */
 

@@ -90,56 +90,6 @@ static pid_t start_fuse_root(pid_t init) {
   return child;
 }
 
-/* Runs slirp4netns for the sandbox's network namespace and waits until it is up.
- * It exits when we do: its --exit-fd is a pipe whose write end only we hold. */
-static pid_t slirp_pid = 0;
-static int slirp_exit_fd = -1; /* closing it ends slirp4netns */
-static void start_slirp4netns(pid_t init) {
-  int ready[2], ex[2];
-  if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(ex, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
-  pid_t child = fork();
-  if (child < 0) die("fork: %s", strerror(errno));
-  if (child == 0) {
-    reset_signals();
-    setsid(); /* the terminal's Ctrl-C is for the sandbox, not for its network */
-    int rfd = dup(ready[1]), efd = dup(ex[0]); /* without O_CLOEXEC */
-    char pidbuf[32], rbuf[32], ebuf[32], userns[64];
-    snprintf(pidbuf, sizeof pidbuf, "%d", (int)init);
-    snprintf(rbuf, sizeof rbuf, "--ready-fd=%d", rfd);
-    snprintf(ebuf, sizeof ebuf, "--exit-fd=%d", efd);
-    snprintf(userns, sizeof userns, "--userns-path=/proc/%d/ns/user", (int)init);
-    /* Its chatter goes to a log (--net-log), never to the user's terminal. */
-    int devnull = open("/dev/null", O_RDWR);
-    int log = plan.net_log ? open(plan.net_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
-    dup2(devnull, 0); dup2(devnull, 1); dup2(log >= 0 ? log : devnull, 2);
-    execl(plan.slirp4netns, "slirp4netns", "--configure", "--mtu=65520", "--disable-host-loopback",
-          rbuf, ebuf, userns, pidbuf, "tap0", (char *)NULL);
-    msg("sandbox: cannot run %s: %s", plan.slirp4netns, strerror(errno));
-    _exit(127);
-  }
-  close(ready[1]);
-  close(ex[0]);
-  /* ex[1] stays open (close-on-exec) for as long as this run of the sandbox lasts. */
-  slirp_pid = child;
-  slirp_exit_fd = ex[1];
-  char c;
-  ssize_t n;
-  while ((n = read(ready[0], &c, 1)) < 0 && errno == EINTR) {}
-  close(ready[0]);
-  if (n != 1) {
-    int st;
-    /* The init failed first (and said why): that is the error, not the network. It may
-     * still be on its way out when slirp4netns gives up on its namespaces: half a second. */
-    for (int i = 0; i < 100; i++) {
-      if (waitpid(init, &st, WNOHANG) == init) _exit(exit_code_of(st));
-      usleep(5000);
-    }
-    kill(init, SIGKILL);
-    die_hint("slirp4netns needs read-write access to /dev/net/tun (`sandbox doctor` checks it; a distribution sets it 0666); or use --network none|host",
-             "slirp4netns could not set up the network of the sandbox");
-  }
-}
-
 /* RFC 3339 UTC with nanoseconds, now. */
 static void now_rfc3339(char *out, size_t size) {
   struct timespec ts;
@@ -270,7 +220,7 @@ int run_once(int sfd) {
   unsigned long flags = CLONE_NEWUSER | SIGCHLD;
   if (!plan.userns_only) {
     flags |= CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
-    if (plan.unshare_net) flags |= CLONE_NEWNET;
+    flags |= (unsigned long)plan.network->clone_flags;
   } else {
     flags |= CLONE_NEWNS;
   }
@@ -299,9 +249,9 @@ int run_once(int sfd) {
   write_pid_file(init);
   write_plan_id_maps(init);
   if (write(sock, &(char){ MSG_GO }, 1) != 1) init_died_in_setup(init);
-  if (plan.slirp4netns) {
+  if (plan.network->start) {
     /* init builds the root meanwhile; it waits for 'N' before starting the command. */
-    start_slirp4netns(init);
+    plan.network->start(init);
     if (write(sock, &(char){ MSG_NETWORK }, 1) != 1) init_died_in_setup(init);
   }
 
@@ -387,7 +337,6 @@ int run_once(int sfd) {
   if (fuse_pid > 0) { kill(fuse_pid, SIGKILL); waitpid(fuse_pid, NULL, 0); fuse_pid = 0; }
   if (sock >= 0) close(sock);
   if (master >= 0) close(master);
-  if (slirp_exit_fd >= 0) { close(slirp_exit_fd); slirp_exit_fd = -1; }
-  if (slirp_pid > 0) { waitpid(slirp_pid, NULL, 0); slirp_pid = 0; }
+  if (plan.network->stop) plan.network->stop();
   return code;
 }

@@ -10,17 +10,6 @@ char *fd_path(int fd) {
 
 /* ---------- mount operations (init side, after the first pivot) ---------- */
 
-/* As Podman (containers.conf's default sysctl): root's group may open ICMP echo sockets,
- * so `ping` works without CAP_NET_RAW, which the default capability set lacks. Written
- * through the sandbox's fresh /proc (`proc`, a directory fd) before anything makes
- * /proc/sys read-only; net sysctls belong to our own network namespace. Best effort. */
-static void allow_ping(int proc) {
-  int fd = openat(proc, "sys/net/ipv4/ping_group_range", O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  if (write(fd, "0 0", 3) < 0) { /* an old kernel: ping needs --cap-add NET_RAW */ }
-  close(fd);
-}
-
 static int mount_at(int rootfd, const char *dest, enum make_kind kind, const char *src, const char *fstype,
                     unsigned long flags, const char *data) {
   int fd = ensure_in(rootfd, dest, kind);
@@ -145,9 +134,11 @@ void run_ops(int rootfd) {
     case OP_PROC:
       if (mount_at(rootfd, op->a, MAKE_DIR, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
         die("cannot mount /proc: %s", strerror(errno));
-      if (plan.unshare_net) {
+      /* The moment the network driver finishes its namespace from inside: /proc is the
+       * sandbox's and its /proc/sys still writable (the plan makes it read-only later). */
+      if (plan.network->finish) {
         int proc = ensure_in(rootfd, op->a, MAKE_DIR);
-        if (proc >= 0) { allow_ping(proc); close(proc); }
+        if (proc >= 0) { plan.network->finish(proc); close(proc); }
       }
       break;
     case OP_DEV: op_dev(rootfd, op->a, gid5); break;

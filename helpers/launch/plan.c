@@ -38,9 +38,9 @@ void parse_args(int argc, char **argv) {
     else if (!strcmp(o, FLAG_UID_MAP)) { if (plan.n_uid_maps >= MAX_MAPS) die("internal: too many maps"); plan.uid_maps[plan.n_uid_maps++] = ARG(); }
     else if (!strcmp(o, FLAG_GID_MAP)) { if (plan.n_gid_maps >= MAX_MAPS) die("internal: too many maps"); plan.gid_maps[plan.n_gid_maps++] = ARG(); }
     else if (!strcmp(o, FLAG_USERNS_ONLY)) plan.userns_only = 1;
-    else if (!strcmp(o, FLAG_UNSHARE_NET)) plan.unshare_net = 1;
+    else if (!strcmp(o, FLAG_NETWORK)) plan.network = network_driver(ARG());
+    else if (!strcmp(o, FLAG_NETWORK_CMD)) plan.network_cmd = ARG();
     else if (!strcmp(o, FLAG_NET_LOG)) plan.net_log = ARG();
-    else if (!strcmp(o, FLAG_SLIRP4NETNS)) { plan.slirp4netns = ARG(); plan.unshare_net = 1; }
     else if (!strcmp(o, FLAG_STATUS_FD)) plan.status_fd = atoi(ARG());
     else if (!strcmp(o, FLAG_DIE_WITH_PARENT)) plan.die_with_parent = atoi(ARG());
     else if (!strcmp(o, FLAG_TTY)) plan.tty = 1;
@@ -75,7 +75,6 @@ void parse_args(int argc, char **argv) {
     else if (!strcmp(o, FLAG_MONITOR_FILE)) plan.monitor_file = ARG();
     else if (!strcmp(o, FLAG_RELEASE_NAME)) { plan.release_name = ARG(); plan.release_id = ARG(); }
     else if (!strcmp(o, FLAG_TARGET)) plan.exec_target = atoi(ARG());
-    else if (!strcmp(o, FLAG_EXEC_HOST_NET)) plan.exec_host_net = 1;
     else if (!strcmp(o, FLAG_EVENTS)) { plan.events_file = ARG(); plan.event_id = ARG(); plan.event_name = ARG(); }
     else if (!strcmp(o, FLAG_RESTART)) {
       const char *v = ARG();
@@ -90,6 +89,7 @@ void parse_args(int argc, char **argv) {
 #undef ARG
   }
   if (!plan.argv || !plan.argv[0]) die("no command to run");
+  if (!plan.network) plan.network = network_driver(NULL);
 }
 
 /* `--args-fd N`: the plan as NUL-separated words on a descriptor, so that a long plan

@@ -65,7 +65,7 @@ interface Proc {
   startTime: number;
 }
 
-/** The children of `pid` (init, slirp4netns, fuse-overlayfs for a monitor). */
+/** The children of `pid` (for a monitor: the init, its network driver's program such as slirp4netns, fuse-overlayfs). */
 function childrenOf(pid: number): Proc[] {
   let text = '';
   try { text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8'); } catch { return []; }
@@ -94,7 +94,7 @@ function signal(pid: number, sig: number | NodeJS.Signals): void {
 /**
  * Ends the monitor of the sandbox directory `dir` (if one lives) and everything it
  * started, and waits until they are gone: its kill request first (it kills the init,
- * so everything inside, stops fuse-overlayfs and slirp4netns and reaps them), SIGKILL
+ * so everything inside, stops fuse-overlayfs and the network driver (slirp4netns) and reaps them), SIGKILL
  * to it and its children if it has not ended in 3 s. For `rm` and `system check --repair`.
  * Returns whether nothing of it is left.
  */

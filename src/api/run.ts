@@ -3,7 +3,7 @@
  * launch plan, start the native helper, wait, record the end (or remove it all for
  * `--rm`). Detached sandboxes and the rest of the lifecycle build on the same steps.
  */
-import { mkdirSync, readdirSync, readlinkSync, readFileSync, writeFileSync, existsSync, statSync, rmSync, realpathSync } from 'node:fs';
+import { mkdirSync, readdirSync, readlinkSync, writeFileSync, existsSync, statSync, rmSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { HOST_IMAGE, type RunRequest } from '../types.js';
 import { SandboxError } from '../errors.js';
@@ -14,10 +14,12 @@ import { sandboxDir, exitFilePath, logPath, monitorFilePath, pidFilePath, sandbo
 import { processStartTime } from '../state/liveness.js';
 import { appendEvent, eventsPath } from '../state/events.js';
 import {
-  buildEnv, buildLaunchArgs, dirsToCreate, hostsFile, resolveCommand, type HostRootEntry, type ImageRunConfig,
+  buildEnv, buildLaunchArgs, dirsToCreate, resolveCommand, type HostRootEntry, type ImageRunConfig,
   type LaunchInput, type RootSource,
 } from '../runtime/plan.js';
-import { helperPath, requireTool } from '../runtime/host-tools.js';
+import { helperPath } from '../runtime/host-tools.js';
+import { networkDriver, requireNetworkTools } from '../network/driver.js';
+import { hostNameFiles } from '../network/name-files.js';
 import { runHelper, startDetachedHelper } from '../runtime/launch.js';
 import { userIdMaps, removeTree } from '../runtime/userns.js';
 import { readImageIndex, resolveImage } from '../images/store.js';
@@ -77,17 +79,6 @@ export function resolveRoot(paths: StorePaths, request: RunRequest): ResolvedRoo
   return { root: { kind: 'layers', lowers: resolved.lowers, base: resolved.base }, image: runConfigOf(resolved.config), imageId: resolved.record.id };
 }
 
-/** A resolv.conf that works inside: loopback name servers of the host are unreachable from a new network namespace. */
-function resolvConfFor(request: RunRequest): string {
-  let host = '';
-  try { host = readFileSync('/etc/resolv.conf', 'utf8'); } catch { host = ''; }
-  if (request.network === 'host') return host;
-  const kept = host.split('\n').filter((l) => !/^\s*nameserver\s/.test(l));
-  // slirp4netns forwards DNS at 10.0.2.3 to the host's resolver.
-  if (request.network === 'slirp4netns') kept.unshift('nameserver 10.0.2.3');
-  return kept.join('\n');
-}
-
 interface PreparedLaunch {
   helper: string;
   args: string[];
@@ -104,9 +95,8 @@ async function prepareLaunch(
   paths: StorePaths, record: SandboxRecord, hooks: RunHooks, extras: LaunchExtras, resolved?: ResolvedRoot,
 ): Promise<PreparedLaunch> {
   const { request, hostname } = record;
-  const slirp4netns = request.network === 'slirp4netns'
-    ? requireTool('slirp4netns', 'slirp4netns', 'for --network slirp4netns (the default); --network none or host work without it')
-    : undefined;
+  const network = networkDriver(request.network);
+  const networkTools = requireNetworkTools(network);
   const helper = helperPath();
   // A restarted sandbox keeps the image it was created from, even if the tag moved since.
   const { root, image } = resolved ?? resolveRoot(paths, record.imageId ? { ...request, image: record.imageId } : request);
@@ -116,9 +106,10 @@ async function prepareLaunch(
   if (maps.degraded) hooks.warn?.(`only your own user id is mapped into the sandbox: ${maps.degraded}`);
   const dirs = sandboxDirs(sandboxDir(paths, record.id));
   for (const d of dirsToCreate(root, dirs, !!fuseOverlayfs)) mkdirUnder(dirs.dir, d);
-  writeFileSync(dirs.hosts, hostsFile(hostname, request.network === 'host' ? readFileSync('/etc/hosts', 'utf8') : undefined));
+  const names = network.nameFiles(hostname, hostNameFiles);
+  writeFileSync(dirs.hosts, names.hosts);
   writeFileSync(dirs.hostname, `${hostname}\n`);
-  writeFileSync(dirs.resolvConf, resolvConfFor(request));
+  writeFileSync(dirs.resolvConf, names.resolvConf);
   const args = buildLaunchArgs({
     request: realBindSources(request), image, root, dirs, hostname,
     uidMaps: maps.uid, gidMaps: maps.gid, ...(maps.tools ? { mapTools: maps.tools } : {}),
@@ -128,7 +119,7 @@ async function prepareLaunch(
     releaseName: { file: nameFilePath(paths, record.name), id: record.id },
     events: { file: eventsPath(paths), id: record.id, name: record.name },
     ...extras,
-    ...(slirp4netns ? { slirp4netns } : {}),
+    networkTools,
     ...(fuseOverlayfs ? { fuseOverlayfs } : {}),
   });
   return { helper, args };
@@ -176,11 +167,7 @@ export async function createSandbox(paths: StorePaths, request: RunRequest, hook
 async function recordSandbox(
   paths: StorePaths, request: RunRequest, hooks: RunHooks, startsNow = true,
 ): Promise<{ record: SandboxRecord; root: ResolvedRoot }> {
-  if (request.network === 'pasta') {
-    throw new SandboxError('--network pasta is not available yet', {
-      hint: 'use --network slirp4netns (the default), none (loopback only) or host',
-    });
-  }
+  networkDriver(request.network); // a mode without a driver yet (pasta) is refused before anything is pulled or written
   await pullForRun(paths, request, hooks.pullProgress);
   const root = resolveRoot(paths, request);
   const { image, imageId } = root;

@@ -13,12 +13,11 @@
  *   }
  */
 import type { Argv } from 'yargs';
-import type { NetworkMode } from '../types.js';
 import { collectOptions, declareOptions, lexArgv, optionTable, type LexerMessages, type OptionDef } from './argv-lexer.js';
+import { DEFAULT_NETWORK, NETWORK_MODES } from '../network/driver.js';
 
-/** The network a sandbox gets when `--network` is not given. One place to change it. */
-export const DEFAULT_NETWORK: NetworkMode = 'slirp4netns';
-export const NETWORK_MODES: readonly NetworkMode[] = ['none', 'host', 'slirp4netns', 'pasta'];
+/** The default network and the modes `--network` takes are the network registry's (src/network/driver.ts). */
+export { DEFAULT_NETWORK, NETWORK_MODES };
 
 export type RunVerb = 'run' | 'create';
 

@@ -6,6 +6,7 @@
  * Every `fix` is one line of shell, the exact command; alternatives and explanations go
  * into `detail`.
  */
+import { NETWORK_MODES, NETWORK_TOOLS, networkModeTools } from '../network/driver.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -495,17 +496,19 @@ export function checkCow(f: HostFacts): DoctorCheck {
   };
 }
 
+/** The user-mode network helpers of the network drivers (src/network/driver.ts): any one found will do. */
 export function checkNetwork(f: HostFacts): DoctorCheck {
   const base = { id: 'network' as const, title: 'user-mode networking' };
-  const found = (['slirp4netns', 'pasta'] as const).filter((t) => f.tools[t] !== undefined);
-  if (found.length > 0) {
-    return { ...base, status: 'ok', detail: `${found.map((t) => f.tools[t]!.path).join(', ')}` };
-  }
+  const found = NETWORK_TOOLS.map((t) => f.tools[t.name as ToolName]).filter((t) => t !== undefined);
+  if (found.length > 0) return { ...base, status: 'ok', detail: found.map((t) => t.path).join(', ') };
+  const [first, ...others] = NETWORK_TOOLS;
+  const without = NETWORK_MODES.filter((m) => networkModeTools(m).length === 0).map((m) => `\`--network ${m}\``);
+  const alternatives = others.map((t) => `\`sudo apt-get install ${t.debianPackage}\` for ${t.name}`).join(', ');
   return {
     ...base,
     status: 'warn',
-    detail: 'neither slirp4netns nor pasta found: only `--network none` and `--network host` work (or `sudo apt-get install passt` for pasta)',
-    fix: 'sudo apt-get install slirp4netns',
+    detail: `neither ${NETWORK_TOOLS.map((t) => t.name).join(' nor ')} found: only ${without.join(' and ')} work${alternatives ? ` (or ${alternatives})` : ''}`,
+    fix: `sudo apt-get install ${first!.debianPackage}`,
   };
 }
 

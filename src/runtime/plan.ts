@@ -11,6 +11,7 @@ import { formatMapping, type IdMapping } from './idmap.js';
 import { effectiveCapabilities } from './capabilities.js';
 import type { SandboxDirs } from '../state/sandbox-dir.js';
 import { Flag } from './protocol.js';
+import { networkDriver } from '../network/driver.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -58,8 +59,8 @@ export interface LaunchInput {
   statusFd?: number;
   /** The CLI's pid: the sandbox is torn down if that process dies (foreground runs). */
   dieWithParent?: number;
-  /** Path of slirp4netns, for `--network slirp4netns`. */
-  slirp4netns?: string;
+  /** The host programs the network driver runs, by name (network/driver.ts requireNetworkTools). */
+  networkTools?: Readonly<Record<string, string>>;
   /** fuse-overlayfs instead of the kernel's overlayfs for the root. */
   fuseOverlayfs?: string;
   /**
@@ -210,10 +211,8 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   }
   if (input.statusFd !== undefined) args.push(Flag.statusFd, String(input.statusFd));
   if (input.dieWithParent !== undefined) args.push(Flag.dieWithParent, String(input.dieWithParent));
-  if (request.network === 'slirp4netns') {
-    if (!input.slirp4netns) throw new SandboxError('internal: slirp4netns path missing from the launch input');
-    args.push(Flag.slirp4netns, input.slirp4netns, Flag.netLog, posix.join(dirs.dir, 'network.log'));
-  } else if (request.network !== 'host') args.push(Flag.unshareNet);
+  const network = networkDriver(request.network);
+  args.push(Flag.network, network.launchDriver, ...network.launchArgs({ request, tools: input.networkTools ?? {}, dir: dirs.dir }));
   if (request.tty) args.push(Flag.tty);
   if (request.tty && request.interactive) args.push(Flag.stdin);
   if (input.cleanup) args.push(Flag.cleanup, dirs.dir);
@@ -296,8 +295,7 @@ export interface ExecSandbox {
 /** The helper's plan for `req` in the sandbox of `record`, whose command is `target`. Pure. */
 export function execArgs(record: ExecSandbox, image: ExecImageConfig, req: ExecPlanRequest, target: number): string[] {
   const env = buildEnv(image, { ...record.request, tty: req.tty, env: { ...record.request.env, ...req.env } }, record.hostname);
-  const args = [Flag.target, String(target)];
-  if (record.request.network === 'host') args.push(Flag.execHostNet);
+  const args = [Flag.target, String(target), Flag.network, networkDriver(record.request.network).launchDriver];
   if (req.tty) args.push(Flag.tty);
   if (req.tty && req.interactive) args.push(Flag.stdin);
   const workdir = req.workdir ?? record.request.workdir ?? image.workingDir;
@@ -309,15 +307,4 @@ export function execArgs(record: ExecSandbox, image: ExecImageConfig, req: ExecP
   if (record.request.noNewPrivileges) args.push(Flag.noNewPrivs);
   args.push('--', ...req.command);
   return args;
-}
-
-/** /etc/hosts for a sandbox: localhost and its own name. */
-export function hostsFile(hostname: string, hostHosts?: string): string {
-  if (hostHosts !== undefined) return `${hostHosts.replace(/\n*$/, '\n')}127.0.1.1\t${hostname}\n`;
-  return [
-    '127.0.0.1\tlocalhost',
-    '::1\tlocalhost ip6-localhost ip6-loopback',
-    `127.0.1.1\t${hostname}`,
-    '',
-  ].join('\n');
 }

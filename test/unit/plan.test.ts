@@ -13,7 +13,6 @@ import {
   type ExecPlanRequest,
   type ExecSandbox,
   dirsToCreate,
-  hostsFile,
   resolveCommand,
   type ImageRunConfig,
   type LaunchInput,
@@ -221,19 +220,19 @@ describe('buildLaunchArgs', () => {
     ]);
   });
 
-  it('network none unshares the network; host shares it; neither passes slirp4netns', () => {
+  it('network none and host name their driver; neither passes a network program', () => {
     const none = buildLaunchArgs(launch({}, { network: 'none' }));
-    assert.ok(none.includes('--unshare-net'));
-    assert.ok(!none.includes('--slirp4netns'));
+    at(none, ['--network', 'none']);
+    assert.ok(!none.includes('--network-cmd'));
     const host = buildLaunchArgs(launch({}, { network: 'host' }));
-    assert.ok(!host.includes('--unshare-net'));
-    assert.ok(!host.includes('--slirp4netns'));
+    at(host, ['--network', 'host']);
+    assert.ok(!host.includes('--network-cmd'));
+    for (const args of [none, host]) assert.equal(args.filter((a) => a === '--network').length, 1);
   });
 
-  it('network slirp4netns passes its path and a log in the sandbox directory, not --unshare-net', () => {
-    const args = buildLaunchArgs(launch({ slirp4netns: '/usr/bin/slirp4netns' }, { network: 'slirp4netns' }));
-    at(args, ['--slirp4netns', '/usr/bin/slirp4netns', '--net-log', '/store/c/ID/network.log']);
-    assert.ok(!args.includes('--unshare-net'));
+  it('network slirp4netns passes its path and a log in the sandbox directory', () => {
+    const args = buildLaunchArgs(launch({ networkTools: { slirp4netns: '/usr/bin/slirp4netns' } }, { network: 'slirp4netns' }));
+    at(args, ['--network', 'slirp4netns', '--network-cmd', '/usr/bin/slirp4netns', '--net-log', '/store/c/ID/network.log']);
   });
 
   it('network slirp4netns without the path is an internal error', () => {
@@ -455,20 +454,6 @@ describe('cpRootArgs', () => {
   });
 });
 
-describe('hostsFile', () => {
-  it('without the host file: localhost v4 and v6, and the sandbox name', () => {
-    assert.equal(
-      hostsFile('box'),
-      '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\tbox\n',
-    );
-  });
-
-  it("with the host's file: it, one newline, then the sandbox name", () => {
-    assert.equal(hostsFile('box', '127.0.0.1 localhost\n10.0.0.1 db\n\n\n'), '127.0.0.1 localhost\n10.0.0.1 db\n127.0.1.1\tbox\n');
-    assert.equal(hostsFile('box', '127.0.0.1 localhost'), '127.0.0.1 localhost\n127.0.1.1\tbox\n');
-  });
-});
-
 function execSandbox(over: Partial<RunRequest> = {}): ExecSandbox {
   const request = {
     image: 'bb', command: ['sleep', '600'], remove: false, detach: true, interactive: false, tty: false,
@@ -514,8 +499,10 @@ describe('execArgs', () => {
   });
 
   it("keeps the host's network namespace of a --network host sandbox; capabilities and no_new_privs as at run", () => {
-    assert.ok(execArgs(execSandbox({ network: 'host' }), execImage, execReq(), 1).includes('--exec-host-net'));
-    assert.ok(!execArgs(execSandbox(), execImage, execReq(), 1).includes('--exec-host-net'));
+    at(execArgs(execSandbox({ network: 'host' }), execImage, execReq(), 1), ['--network', 'host']);
+    const other = execArgs(execSandbox(), execImage, execReq(), 1);
+    assert.ok(!other.includes('host'));
+    at(other, ['--network', 'none']);
     const a = execArgs(execSandbox({ capDrop: ['ALL'], capAdd: ['NET_RAW'], noNewPrivileges: true }), execImage, execReq(), 1);
     assert.equal(a[a.indexOf('--caps') + 1], '13');
     assert.ok(a.includes('--no-new-privs'));

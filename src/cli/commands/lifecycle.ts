@@ -11,6 +11,7 @@ import { parseSignal } from '../../runtime/signals.js';
 import { attachOutput } from './logs.js';
 import { eventTime } from '../../state/events.js';
 import { SandboxError } from '../../errors.js';
+import { networkDriver } from '../../network/driver.js';
 
 interface ManyArgs extends GlobalArgs {
   names: string[];
@@ -127,7 +128,7 @@ export const inspectCommand: CommandModule<GlobalArgs, ManyArgs> = {
           Image: r.image, Cmd: r.request.command, Entrypoint: r.request.entrypoint ?? null, Env: Object.entries(r.request.env).map(([k, v]) => `${k}=${v}`),
           Labels: r.request.labels, WorkingDir: r.request.workdir ?? '', User: r.request.user ?? '', Hostname: r.hostname,
         },
-        HostConfig: { AutoRemove: r.request.remove, NetworkMode: r.request.network, ReadonlyRootfs: r.request.readOnly, CapAdd: r.request.capAdd, CapDrop: r.request.capDrop },
+        HostConfig: { AutoRemove: r.request.remove, NetworkMode: networkDriver(r.request.network).inspectMode(r.request), ReadonlyRootfs: r.request.readOnly, CapAdd: r.request.capAdd, CapDrop: r.request.capDrop },
         Mounts: r.request.volumes.map((v) => ({ Type: v.kind, Source: v.kind === 'bind' ? v.source : v.name, Destination: v.target, RW: !v.readOnly })),
         GraphDriver: { Name: 'overlay', Data: { UpperDir: `${paths.data}/containers/${r.id}/upper`, WorkDir: `${paths.data}/containers/${r.id}/work` } },
         LogPath: `${paths.data}/containers/${r.id}/ctr.log`,
