@@ -65,7 +65,7 @@ function canAccess(path: string, mode: number): boolean {
 }
 
 /** stat + access of one path (never throws). */
-export function statNode(path: string): NodeFact {
+function statNode(path: string): NodeFact {
   try {
     const st = statSync(path);
     const type = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isCharacterDevice() ? 'char' : 'other';
@@ -164,7 +164,7 @@ function cgroupFacts(uid: number): CgroupFacts {
 }
 
 /** The repository root: the nearest directory above this code with package.json and helpers/. */
-export function findRepoRoot(): string | null {
+function findRepoRoot(): string | null {
   const starts: string[] = [];
   // Bundled to CommonJS (dist/sandbox.cjs) or run from source by tsx: __dirname is defined.
   if (typeof __dirname === 'string') starts.push(__dirname);
@@ -203,7 +203,7 @@ function storeDir(role: 'data' | 'runtime', path: string): StoreDirFact {
 /* --------------------------------- static facts --------------------------------- */
 
 /** Everything that reading files and stat-ing paths can tell; no process is started. */
-export function gatherStaticFacts(opts: ProbeOptions = {}): HostFacts {
+function gatherStaticFacts(opts: ProbeOptions = {}): HostFacts {
   const env = opts.env ?? process.env;
   const uid = process.getuid?.() ?? 0;
   const gid = process.getgid?.() ?? 0;
