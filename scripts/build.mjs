@@ -1,11 +1,15 @@
-// Builds what bin/sandbox and library users run: four bundled, minified CommonJS files
+// Builds what bin/sandbox and library users run: five bundled, minified CommonJS files
 // (Node start-up is most of our latency, and loading yargs and the rest from node_modules
 // file by file costs ~200 ms), plus the C helpers of helpers/, compiled with the system's cc.
-//   dist/sandbox.cjs  the CLI (src/cli/main.ts): run, ps and version without yargs, the rest with it
+//   dist/sandbox.cjs  the CLI (src/cli/main.ts): run, ps and a bare version without yargs, the rest with it
 //   dist/exec.cjs     `sandbox exec` alone (src/cli/exec-main.ts), which bin/sandbox loads for exec
 //   dist/images.cjs   image transfer (registries, archives), loaded by the CLI on first use
-//   dist/api.cjs      the library API (src/api/index.ts), package.json's "main"
-// README.md, "How it works", has the picture.
+//   dist/execa.cjs    execa (an ES module, here as CommonJS), loaded by the CLI's bundles on
+//                     first use: doctor's tries and the zstd/xz/bzip2 tools (src/execa.ts)
+//   dist/api.cjs      the library API (src/api/index.ts), package.json's "main"; it inlines
+//                     the image transfer code and execa
+// The CLI's bundles are built "split" (globalThis.__SANDBOX_SPLIT__ true): what they load on
+// first use stays out of them. README.md, "How it works", has the picture.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -29,11 +33,14 @@ const common = {
   banner: { js: 'const __sandbox_import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
 };
 
+const split = { ...common.define, 'globalThis.__SANDBOX_SPLIT__': 'true' };
+
 await Promise.all([
   // The CLI loads the image transfer code (registries, archives) from dist/images.cjs on
-  // first use: see src/images/lazy-transfer.ts.
-  build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: join(root, 'dist/sandbox.cjs'), define: { ...common.define, 'globalThis.__SANDBOX_SPLIT__': 'true' } }),
-  build({ ...common, entryPoints: [join(root, 'src/images/transfer.ts')], outfile: join(root, 'dist/images.cjs') }),
+  // first use (src/images/lazy-transfer.ts), and execa from dist/execa.cjs (src/execa.ts).
+  build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: join(root, 'dist/sandbox.cjs'), define: split }),
+  build({ ...common, entryPoints: [join(root, 'src/images/transfer.ts')], outfile: join(root, 'dist/images.cjs'), define: split }),
+  build({ ...common, entryPoints: [join(root, 'node_modules/execa/index.js')], outfile: join(root, 'dist/execa.cjs') }),
   // `exec` alone, which bin/sandbox loads for `sandbox exec` (a tenth of the CLI to load).
   // No banner: nothing on exec's path uses import.meta.url, and making it costs ~0.3 ms.
   build({ ...common, banner: {}, entryPoints: [join(root, 'src/cli/exec-main.ts')], outfile: join(root, 'dist/exec.cjs') }),

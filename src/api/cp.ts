@@ -18,7 +18,7 @@
  * volumes and binds (only its own root filesystem is seen then).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { lstatSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, posix, resolve as resolvePath } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { helperNoSpace, noSpaceError, SandboxError } from '../errors.js';

@@ -55,7 +55,7 @@ function readOr(path: string): string | undefined {
 }
 
 /** rx/tx bytes of every interface but lo, from a /proc/P/net/dev text. Pure. */
-export function parseNetDev(text: string): { rx: number; tx: number } {
+function parseNetDev(text: string): { rx: number; tx: number } {
   let rx = 0;
   let tx = 0;
   for (const line of text.split('\n').slice(2)) {
@@ -69,7 +69,7 @@ export function parseNetDev(text: string): { rx: number; tx: number } {
 }
 
 /** read_bytes/write_bytes from a /proc/P/io text. Pure. */
-export function parseIo(text: string): { read: number; write: number } {
+function parseIo(text: string): { read: number; write: number } {
   return {
     read: Number(/^read_bytes:\s*(\d+)/m.exec(text)?.[1] ?? 0),
     write: Number(/^write_bytes:\s*(\d+)/m.exec(text)?.[1] ?? 0),
@@ -79,7 +79,7 @@ export function parseIo(text: string): { read: number; write: number } {
 const key = (p: ProcStat): string => `${p.hostPid}:${p.startTicks}`;
 
 /** One sample of a running sandbox; throws a SandboxError when it is not running. */
-export function sampleSandbox(paths: StorePaths, record: SandboxRecord): StatsSample {
+function sampleSandbox(paths: StorePaths, record: SandboxRecord): StatsSample {
   const atMs = performance.now();
   const { command, processes } = sandboxProcesses(paths, record);
   const cpu = new Map<string, number>();

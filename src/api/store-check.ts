@@ -65,9 +65,9 @@ import { currentState, destroySandbox, endMonitor, removalsLeft } from './lifecy
 /** A sandbox directory, record or reservation younger than this may be being created right now. */
 export const YOUNG_MS = 10_000;
 /** Temp files and staging directories older than this are leftovers. */
-export const TEMP_AGE_MS = 60_000;
+const TEMP_AGE_MS = 60_000;
 /** Lock directories older than this are stale (held ones are refreshed every few seconds). */
-export const LOCK_AGE_MS = 30_000;
+const LOCK_AGE_MS = 30_000;
 
 export type ProblemKind =
   | 'stale-name' | 'orphan-name' | 'no-record' | 'unreadable-record' | 'half-created' | 'half-removed' | 'name-lost'

@@ -13,7 +13,6 @@
  * named from its /etc/passwd (through /proc/P/root) when readable, else numeric.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { findSandbox, type SandboxRecord } from '../state/sandboxes.js';
@@ -74,7 +73,7 @@ function readOr(path: string): string | undefined {
 }
 
 /** Parses /proc/P/stat and /proc/P/status (+ cmdline); undefined when the process is gone. */
-export function readProc(hostPid: number): ProcStat | undefined {
+function readProc(hostPid: number): ProcStat | undefined {
   const stat = readOr(`/proc/${hostPid}/stat`);
   const status = readOr(`/proc/${hostPid}/status`);
   if (!stat || !status) return undefined;
@@ -147,13 +146,13 @@ function uidMap(commandPid: number): IdMapping[] {
 }
 
 /** The uid inside for a host uid, or undefined when it is not mapped. Pure. */
-export function insideId(maps: IdMapping[], hostId: number): number | undefined {
+function insideId(maps: IdMapping[], hostId: number): number | undefined {
   for (const m of maps) if (hostId >= m.outside && hostId < m.outside + m.count) return m.inside + hostId - m.outside;
   return undefined;
 }
 
 /** uid -> name from an /etc/passwd text. Pure. */
-export function parsePasswd(text: string): Map<number, string> {
+function parsePasswd(text: string): Map<number, string> {
   const names = new Map<number, string>();
   for (const line of text.split('\n')) {
     const [name, , uid] = line.split(':');
@@ -163,7 +162,7 @@ export function parsePasswd(text: string): Map<number, string> {
 }
 
 /** CPU time as ps prints it: `HH:MM:SS`, with `D-` in front past a day. Pure. */
-export function cpuTime(seconds: number): string {
+function cpuTime(seconds: number): string {
   const s = Math.floor(seconds);
   const d = Math.floor(s / 86400);
   const hms = [Math.floor((s % 86400) / 3600), Math.floor((s % 3600) / 60), s % 60].map((n) => String(n).padStart(2, '0')).join(':');

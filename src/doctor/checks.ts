@@ -181,7 +181,7 @@ const userArg = (f: HostFacts) => f.user.name ?? String(f.user.uid);
 const oct = (mode: number | undefined) => (mode === undefined ? '?' : (mode & 0o7777).toString(8).padStart(4, '0'));
 
 /** Shell-quotes a word only when it needs it. */
-export function shq(word: string): string {
+function shq(word: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
@@ -243,7 +243,7 @@ function sysctlFix(key: string, value: number): string {
 }
 
 /** The AppArmor profile that lets our helpers create user namespaces on Ubuntu 23.10+. */
-export function apparmorProfileFix(f: HostFacts): string {
+function apparmorProfileFix(f: HostFacts): string {
   const target = f.repoRoot ? `${f.repoRoot}/helpers/build/sandbox-*` : '/path/to/sandbox/helpers/build/sandbox-*';
   const profile =
     `abi <abi/4.0>,\\ninclude <tunables/global>\\nprofile sandbox ${target} flags=(unconfined) {\\n  userns,\\n}\\n`;
@@ -714,7 +714,7 @@ export function checkStore(f: HostFacts): DoctorCheck {
   };
 }
 
-export function checkTools(f: HostFacts): DoctorCheck {
+function checkTools(f: HostFacts): DoctorCheck {
   const base = { id: 'tools' as const, title: 'util-linux tools' };
   const wanted: ToolName[] = ['unshare', 'nsenter', 'mount', 'setpriv', 'prlimit'];
   const missing = wanted.filter((t) => f.tools[t] === undefined);
@@ -737,7 +737,7 @@ export function checkImageTools(f: HostFacts): DoctorCheck {
 }
 
 /** Root runs the fixes itself (and `sudo` may not even be installed): drop the `sudo `. */
-export function fixForCaller(f: HostFacts, fix: string): string {
+function fixForCaller(f: HostFacts, fix: string): string {
   return isRoot(f) ? fix.replace(/(^|&& |\| )sudo /g, '$1') : fix;
 }
 

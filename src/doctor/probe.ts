@@ -5,13 +5,13 @@
  * `gatherHostFacts()` adds the real attempts: a user namespace, an overlay mount and a fuse-overlayfs mount inside
  * one, newuidmap/newgidmap on a live namespace, and `getcap`.
  *
- * Only node built-ins here: this module must stay light.
+ * Node built-ins and execa (loaded on first use, see src/execa.ts): this module must stay light.
  */
-import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { mkdtemp, rm, chmod } from 'node:fs/promises';
 import { homedir, release, tmpdir, userInfo } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
+import { loadExeca } from '../execa.js';
 import { resolveStorePaths, runtimeFallback } from '../state/paths.js';
 import {
   parseSubIds,
@@ -65,7 +65,7 @@ function canAccess(path: string, mode: number): boolean {
 }
 
 /** stat + access of one path (never throws). */
-export function statNode(path: string): NodeFact {
+function statNode(path: string): NodeFact {
   try {
     const st = statSync(path);
     const type = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isCharacterDevice() ? 'char' : 'other';
@@ -164,7 +164,7 @@ function cgroupFacts(uid: number): CgroupFacts {
 }
 
 /** The repository root: the nearest directory above this code with package.json and helpers/. */
-export function findRepoRoot(): string | null {
+function findRepoRoot(): string | null {
   const starts: string[] = [];
   // Bundled to CommonJS (dist/sandbox.cjs) or run from source by tsx: __dirname is defined.
   if (typeof __dirname === 'string') starts.push(__dirname);
@@ -203,7 +203,7 @@ function storeDir(role: 'data' | 'runtime', path: string): StoreDirFact {
 /* --------------------------------- static facts --------------------------------- */
 
 /** Everything that reading files and stat-ing paths can tell; no process is started. */
-export function gatherStaticFacts(opts: ProbeOptions = {}): HostFacts {
+function gatherStaticFacts(opts: ProbeOptions = {}): HostFacts {
   const env = opts.env ?? process.env;
   const uid = process.getuid?.() ?? 0;
   const gid = process.getgid?.() ?? 0;
@@ -271,32 +271,30 @@ interface ExecResult {
 
 const TRY_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' };
 
-/** Runs a command in its own process group; on timeout the whole group is killed. */
-function exec(file: string, args: string[], timeoutMs = 5000): Promise<ExecResult> {
-  return new Promise((resolve) => {
-    let stdout = '';
-    let stderr = '';
-    let done = false;
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...TRY_ENV } });
-    const finish = (r: ExecResult) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      resolve(r);
-    };
-    const timer = setTimeout(() => {
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-      finish({ code: null, stdout, stderr, error: `timed out after ${timeoutMs / 1000}s` });
-    }, timeoutMs);
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('error', (err) => finish({ code: null, stdout, stderr, error: err.message }));
-    child.on('close', (code) => finish({ code, stdout, stderr }));
-  });
+/**
+ * Runs a command (execa: output collected, a spawn error is a result, not a throw) in its own
+ * process group; on timeout the whole group is killed, by our timer: execa's `timeout`
+ * signals the command alone, and what a mount script started would keep its pipes open.
+ */
+async function exec(file: string, args: string[], timeoutMs = 5000): Promise<ExecResult> {
+  const { execa } = await loadExeca();
+  const child = execa(file, args, { stdin: 'ignore', detached: true, env: TRY_ENV, reject: false, stripFinalNewline: false });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }, timeoutMs);
+  const r = await child;
+  clearTimeout(timer);
+  const ran = { code: r.exitCode ?? null, stdout: r.stdout, stderr: r.stderr };
+  if (timedOut) return { ...ran, error: `timed out after ${timeoutMs / 1000}s` };
+  if (r.signal) return { ...ran, error: `killed by ${r.signal}` };
+  // Not started at all (ENOENT, EACCES): execa's message names the reason and the command.
+  return r.exitCode === undefined ? { ...ran, error: (r.shortMessage ?? 'did not start').split('\n')[0] } : ran;
 }
 
 /** The gist of a failure: the last non-empty stderr lines, short. */
@@ -362,9 +360,8 @@ async function tryIdmap(f: HostFacts): Promise<TryResult | null> {
   const su = subIdsOf(f.subuid, f.user.name, f.user.uid)[0];
   const sg = subIdsOf(f.subgid, f.user.name, f.user.uid)[0];
   if (!su || !sg) return null;
-  const child = spawn(unshare.path, ['--user', '--', sleep, '10'], { stdio: 'ignore', detached: true });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.on('error', () => {});
+  const { execa } = await loadExeca();
+  const child = execa(unshare.path, ['--user', '--', sleep, '10'], { stdio: 'ignore', reject: false });
   try {
     const pid = child.pid;
     if (!pid) return null;
@@ -383,10 +380,8 @@ async function tryIdmap(f: HostFacts): Promise<TryResult | null> {
     if (g.code !== 0 || g.error) return { ok: false, error: `newgidmap: ${errorText(g)}` };
     return { ok: true };
   } finally {
-    if (child.exitCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
+    child.kill('SIGKILL');
+    await child;
   }
 }
 

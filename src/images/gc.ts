@@ -30,13 +30,13 @@ import { isStagingName, layersDir } from './layers.js';
 import { damagedIndexError, imageFiles, readImageIndex, withImageLock, type IndexDamage } from './store.js';
 
 /** Work without an owner in its name (older versions) older than this is garbage. */
-export const UNOWNED_GRACE_MS = 60_000;
+const UNOWNED_GRACE_MS = 60_000;
 
 export function leasesDir(paths: StorePaths): string {
   return join(paths.data, 'leases');
 }
 
-export function trashDir(paths: StorePaths): string {
+function trashDir(paths: StorePaths): string {
   return join(paths.data, 'trash');
 }
 
@@ -206,7 +206,7 @@ function readLease(path: string): LeaseFile | undefined {
   }
 }
 
-export function listImageStore(paths: StorePaths): StoreListing {
+function listImageStore(paths: StorePaths): StoreListing {
   const linkDir = join(layersDir(paths), 'l');
   return {
     blobs: names(blobsDir(paths)),
@@ -230,7 +230,7 @@ export function listImageStore(paths: StorePaths): StoreListing {
 }
 
 /** The hex digests of the blobs and layers the images of `index` need. */
-export function referencedByIndex(paths: StorePaths, index = readImageIndex(paths)): { blobs: Set<string>; layers: Set<string> } {
+function referencedByIndex(paths: StorePaths, index = readImageIndex(paths)): { blobs: Set<string>; layers: Set<string> } {
   const blobs = new Set<string>();
   const layers = new Set<string>();
   for (const r of Object.values(index.images)) {

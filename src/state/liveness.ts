@@ -17,7 +17,7 @@ export function processStartTime(pid: number): number | undefined {
 }
 
 /** Field 22 of a /proc/PID/stat line; the command name (field 2) may hold spaces and parentheses. */
-export function parseStartTime(stat: string): number | undefined {
+function parseStartTime(stat: string): number | undefined {
   const close = stat.lastIndexOf(')');
   if (close < 0) return undefined;
   const fields = stat.slice(close + 2).split(' ');

@@ -24,10 +24,10 @@ import { SandboxError } from '../errors.js';
 import { runtimeFallback, type StorePaths } from './paths.js';
 
 export type StoreRole = keyof StorePaths;
-export const STORE_ROLES: readonly StoreRole[] = ['data', 'runtime', 'config', 'cache'];
+const STORE_ROLES: readonly StoreRole[] = ['data', 'runtime', 'config', 'cache'];
 
 /** The mode of every top directory of the store. */
-export const PRIVATE_MODE = 0o700;
+const PRIVATE_MODE = 0o700;
 
 /** What lstat (and, for a link that may be followed, stat) says about a top directory. */
 export interface DirFacts {
@@ -54,7 +54,7 @@ export type StoreDirVerdict =
  * The runtime directory is never followed through a link. The others may be links (a
  * user moving the store to a bigger disk), but the link and the directory must be ours.
  */
-export function followsLinks(role: StoreRole): boolean {
+function followsLinks(role: StoreRole): boolean {
   return role !== 'runtime';
 }
 

@@ -9,14 +9,14 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chown, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { buildTar, file, readTar } from './layer-tar.js';
 import { newPodman } from './podman.js';
 import { APP_GID, APP_UID, OWNED_FILE_CONTENT, SETUID_PATH, busyboxRootfsTar } from './fixtures.js';
 import {
-  SANDBOX_BIN, asUser, importImage, lines, makeUserDir, newStore, newUserDir, removeUserTree, requireNoProblems, requireRootless, runSandbox, show, testUser,
+  SANDBOX_BIN, asUser, importImage, lines, newStore, newUserDir, requireNoProblems, requireRootless, runSandbox, show, testUser,
   type RunResult,
 } from './harness.js';
 

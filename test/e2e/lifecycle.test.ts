@@ -3,7 +3,7 @@
  * test user: run -d, ps, the log, stop, start, rm; stop of a PID 1 that ignores SIGTERM.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { busyboxRootfsTar } from './fixtures.js';

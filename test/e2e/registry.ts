@@ -274,16 +274,10 @@ export async function skopeoRawManifest(ref: string, creds?: Credentials): Promi
   return JSON.parse(await runTool('skopeo', args)) as Record<string, unknown>;
 }
 
-function runTool(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} failed (${code}):\n${err}${out}`))));
-  });
+/** A tool's stdout; a failure throws execa's error, which holds the command, its status and output. */
+async function runTool(cmd: string, args: string[]): Promise<string> {
+  const { execa } = await import('execa');
+  return (await execa(cmd, args, { stdin: 'ignore' })).stdout;
 }
 
 /** True when the registry's storage holds a blob with this digest. */

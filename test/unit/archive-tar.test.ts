@@ -12,6 +12,7 @@ import { archivePath, linkTarget, readTar, TarWriter } from '../../src/images/ar
 import { stageArchive } from '../../src/images/archive/staging.js';
 import { TransferLease } from '../../src/images/gc.js';
 import type { StorePaths } from '../../src/state/paths.js';
+import { storeAt } from './temp-store.js';
 
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -30,7 +31,7 @@ async function makeTar(entries: { name: string; data?: Buffer; type?: 'symlink' 
 
 function tempStore(): { paths: StorePaths; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'archive-unit-'));
-  return { paths: { data: join(dir, 'data'), runtime: join(dir, 'run'), config: join(dir, 'config'), cache: join(dir, 'cache') }, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { paths: storeAt(dir), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 describe('archive paths', () => {

@@ -1,19 +1,16 @@
 /** The blob store: digests verified on arrival, nothing stored on a mismatch (src/images/blobs.ts). */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { SandboxError } from '../../src/errors.js';
 import { blobTempDir, hasBlob, putBlob, putBlobBytes, readBlob, verifyBlob, blobPath } from '../../src/images/blobs.js';
 import type { StorePaths } from '../../src/state/paths.js';
 import { TransferLease } from '../../src/images/gc.js';
+import { tempStore } from './temp-store.js';
 
-function store(): StorePaths {
-  const root = mkdtempSync(join(tmpdir(), 'sandbox-blobs-'));
-  return { data: join(root, 'data'), runtime: join(root, 'run'), config: join(root, 'config'), cache: join(root, 'cache') };
-}
+const store = (): StorePaths => tempStore('sandbox-blobs-');
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 async function* chunks(...parts: string[]) { for (const p of parts) yield Buffer.from(p); }
 

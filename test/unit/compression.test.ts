@@ -1,11 +1,15 @@
-/** `sandbox import`: recognising the compression of a tarball from its first bytes. */
+/** Compressed layers and tarballs: recognising the compression by the first bytes, and decompressing. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { detectCompression, fileCompression } from '../../src/images/compression.js';
+import { SandboxError } from '../../src/errors.js';
+import { decompressStream, detectCompression, fileCompression } from '../../src/images/compression.js';
 
 const bytes = (...b: number[]) => Buffer.from(b);
 
@@ -55,5 +59,44 @@ describe('fileCompression', () => {
     assert.equal(fileCompression(join(dir, 'empty')), 'none');
     assert.equal(fileCompression(join(dir, 'short')), 'none');
     rmSync(dir, { recursive: true });
+  });
+});
+
+describe('decompressStream through the zstd tool', () => {
+  const plain = randomBytes(3 << 20);
+  const zstd = spawnSync('zstd', ['-q', '-c'], { input: plain, maxBuffer: 16 << 20 });
+  const read = async (input: Buffer): Promise<Buffer> => {
+    const chunks: Buffer[] = [];
+    for await (const c of decompressStream(Readable.from([input]), 'zstd')) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  };
+
+  it('gives back the bytes that were compressed', async () => {
+    assert.equal(zstd.status, 0, 'zstd is needed for this test: apt-get install zstd');
+    assert.ok((await read(zstd.stdout)).equals(plain));
+  });
+
+  it('fails, never ends cleanly, when the data is cut short (the tool exits non-zero)', async () => {
+    await assert.rejects(read(zstd.stdout.subarray(0, zstd.stdout.length >> 1)), (err: unknown) => {
+      assert.ok(err instanceof SandboxError, String(err));
+      assert.match(err.message, /^cannot decompress \(zstd\): .+/);
+      assert.ok(!err.message.includes('\n'));
+      return true;
+    });
+  });
+
+  it('names the package when the tool is missing', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      await assert.rejects(read(zstd.stdout), (err: unknown) => {
+        assert.ok(err instanceof SandboxError, String(err));
+        assert.equal(err.message, 'zstd is needed to read zstd-compressed data');
+        assert.equal(err.hint, 'sudo apt-get install zstd');
+        return true;
+      });
+    } finally {
+      process.env.PATH = path;
+    }
   });
 });

@@ -1,13 +1,10 @@
 /** The event journal's reader side: times, filters, the human line, incremental reading; label changes. */
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { appendFileSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { SandboxError } from '../../src/errors.js';
 import type { SandboxEvent } from '../../src/state/events.js';
 import { appendEvent, eventsPath } from '../../src/state/events.js';
-import type { StorePaths } from '../../src/state/paths.js';
 import {
   formatEvent, inWindow, JournalReader, matchEvent, parseDurationNs, parseEventFilters, parseEventLine, parseTimeArg,
   rfc3339Ns, type SandboxLookup,
@@ -15,15 +12,10 @@ import {
 import { applyLabelChanges, parseLabelChanges, updateLabels } from '../../src/api/labels.js';
 import { newSandboxId, readRecord, writeRecord, type SandboxRecord } from '../../src/state/sandboxes.js';
 import { sandboxDir } from '../../src/state/sandbox-dir.js';
+import { tempStores } from './temp-store.js';
 
-let base: string;
-before(() => { base = mkdtempSync(join(tmpdir(), 'sandbox-events-')); });
-after(() => { rmSync(base, { recursive: true, force: true }); });
-let n = 0;
-function store(): StorePaths {
-  const root = join(base, `s${n++}`);
-  return { data: join(root, 'data'), runtime: join(root, 'run'), config: join(root, 'config'), cache: join(root, 'cache') };
-}
+/** A fresh, empty store. */
+const store = tempStores('sandbox-events-');
 
 const ID = '5a77c22ff950' + 'a'.repeat(52);
 const OTHER = 'b'.repeat(64);

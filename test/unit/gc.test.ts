@@ -7,14 +7,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { classifyGarbage, collectImageGarbage, TransferLease, type StoreListing } from '../../src/images/gc.js';
 import { ownedName, ownerAlive, ownerOf, ownerTag } from '../../src/state/owner.js';
 import { processStartTime } from '../../src/state/liveness.js';
 import { digestOf } from '../../src/images/blobs.js';
 import type { StorePaths } from '../../src/state/paths.js';
+import { tempStore } from './temp-store.js';
 
 const hex = (c: string) => c.repeat(64);
 
@@ -102,10 +102,7 @@ describe('classifyGarbage', () => {
 });
 
 describe('collectImageGarbage in a store directory', () => {
-  function store(): StorePaths {
-    const root = mkdtempSync(join(tmpdir(), 'sandbox-gc-'));
-    return { data: join(root, 'data'), runtime: join(root, 'run'), config: join(root, 'config'), cache: join(root, 'cache') };
-  }
+  const store = (): StorePaths => tempStore('sandbox-gc-');
   function blob(paths: StorePaths, bytes: Buffer): string {
     const d = digestOf(bytes);
     mkdirSync(join(paths.data, 'blobs', 'sha256'), { recursive: true });

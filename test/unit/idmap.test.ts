@@ -5,7 +5,6 @@ import {
   buildIdMappings,
   formatMapping,
   parseSubordinateIds,
-  type IdMapping,
 } from '../../src/runtime/idmap.js';
 
 const alice = { name: 'alice', id: 1000 };

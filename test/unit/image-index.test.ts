@@ -5,8 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { digestOf } from '../../src/images/blobs.js';
 import { MediaTypes } from '../../src/images/manifest.js';
@@ -14,11 +13,9 @@ import {
   damagedIndexError, imageIndexBackupPath, imageIndexPath, parseImageIndex, readImageIndex, rebuildImageIndex,
 } from '../../src/images/store.js';
 import type { StorePaths } from '../../src/state/paths.js';
+import { tempStore } from './temp-store.js';
 
-function store(): StorePaths {
-  const root = mkdtempSync(join(tmpdir(), 'sandbox-index-'));
-  return { data: join(root, 'data'), runtime: join(root, 'run'), config: join(root, 'config'), cache: join(root, 'cache') };
-}
+const store = (): StorePaths => tempStore('sandbox-index-');
 
 function putBlob(paths: StorePaths, bytes: Buffer): { digest: string; size: number } {
   const digest = digestOf(bytes);

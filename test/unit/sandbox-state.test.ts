@@ -4,26 +4,19 @@
  * nothing but the name reserved for the sandbox) when container.json is damaged.
  * A "live monitor" here is this test process itself: its pid and real start time.
  */
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StorePaths } from '../../src/state/paths.js';
 import { createSandboxRecord, isAbandoned, isRecordOf, listRecords, newSandboxId, readRecord, reserveName, writeRecord, type SandboxRecord } from '../../src/state/sandboxes.js';
 import { configPath, sandboxDir, exitFilePath, liveMonitor, monitorFilePath, parseMonitorFile, pidFilePath } from '../../src/state/sandbox-dir.js';
 import { processStartTime } from '../../src/state/liveness.js';
 import { currentState } from '../../src/state/status.js';
+import { tempStores } from './temp-store.js';
 
-let base: string;
-before(() => { base = mkdtempSync(join(tmpdir(), 'sandbox-state-')); });
-after(() => { rmSync(base, { recursive: true, force: true }); });
-
-let n = 0;
-function store(): StorePaths {
-  const root = join(base, `s${n++}`);
-  return { data: join(root, 'data'), runtime: join(root, 'run'), config: join(root, 'config'), cache: join(root, 'cache') };
-}
+/** A fresh, empty store. */
+const store = tempStores('sandbox-state-');
 
 function recordOf(id: string, name: string, state: SandboxRecord['state'] = { status: 'created' }): SandboxRecord {
   return {

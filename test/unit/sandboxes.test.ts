@@ -1,25 +1,17 @@
 /** Sandbox names: exclusive reservation in <data>/names, stale take-over, release; createSandboxRecord. */
-import { describe, it, before, after, mock } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import fs, { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import fs, { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SandboxError } from '../../src/errors.js';
 import type { StorePaths } from '../../src/state/paths.js';
 import { createSandboxRecord, newSandboxId, readRecord, releaseName, reserveName, type SandboxRecord } from '../../src/state/sandboxes.js';
 import { sandboxDir } from '../../src/state/sandbox-dir.js';
+import { tempStores } from './temp-store.js';
 
-let base: string;
-before(() => { base = mkdtempSync(join(tmpdir(), 'sandbox-names-')); });
-after(() => { rmSync(base, { recursive: true, force: true }); });
-
-let n = 0;
 /** A fresh, empty store. */
-function store(): StorePaths {
-  const root = join(base, `s${n++}`);
-  return { data: join(root, 'data'), runtime: join(root, 'run'), config: join(root, 'config'), cache: join(root, 'cache') };
-}
+const store = tempStores('sandbox-names-');
 const nameFile = (paths: StorePaths, name: string) => join(paths.data, 'names', name);
 /** An id whose sandbox directory exists, as after createSandboxRecord. */
 function live(paths: StorePaths): string {

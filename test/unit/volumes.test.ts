@@ -1,5 +1,5 @@
 /** Volumes in a temp store: names, idempotent and racing creation, in-use detection, anonymous volumes, resolution to binds. */
-import { describe, it, before, after } from 'node:test';
+import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,16 +17,11 @@ import {
   createVolume, inspectVolume, listVolumes, pruneVolumes, removeAnonymousVolumes, realBindSources, removeVolume, resolveVolumeMounts,
 } from '../../src/api/volumes.js';
 import { runRequest } from '../../src/api/index.js';
+import { tempStores } from './temp-store.js';
 
-let base: string;
-before(() => { base = mkdtempSync(join(tmpdir(), 'sandbox-volumes-')); });
-after(() => { rmSync(base, { recursive: true, force: true }); });
-
+/** A fresh, empty store. */
+const store = tempStores('sandbox-volumes-');
 let n = 0;
-function store(): StorePaths {
-  const root = join(base, `s${n++}`);
-  return { data: join(root, 'data'), runtime: join(root, 'run'), config: join(root, 'config'), cache: join(root, 'cache') };
-}
 
 /** A sandbox record (as createSandbox writes it) whose request is `request`. */
 function recordWith(paths: StorePaths, request: RunRequest, name = `sb-${n++}`): SandboxRecord {
