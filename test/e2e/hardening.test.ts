@@ -177,7 +177,8 @@ test('#!/proc/self/exe: nothing inside gets a writable handle on the host helper
   const children: ChildProcess[] = [];
   t.after(async () => {
     for (const c of children) killGroup(c);
-    await sandbox(['rm', '-f', 'evil-run', 'evil-exec']);
+    // The checkout's CLI: the copy's directory is removed by an earlier hook (hooks run in order).
+    await runSandbox(['rm', '-f', 'evil-run', 'evil-exec'], { root });
   });
   const findEvil = async (name: string) => {
     const wrong = await eventually(async () => {
