@@ -32,7 +32,9 @@ function commandAt(argv: readonly string[]): { at: number; globals: GlobalArgs }
 
 async function main(argv: string[]): Promise<void> {
   // run and create read their own words (-h is --hostname there, as in Podman): yargs only renders their help.
-  const { at, globals } = commandAt(argv);
+  // `container run` / `container create` are the same (Podman's group spelling).
+  const { at: first, globals } = commandAt(argv);
+  const at = argv[first] === 'container' ? first + 1 : first;
   const verb = argv[at];
   if ((verb === 'run' || verb === 'create') && (await runFromArgv(argv.slice(at + 1), globals, verb))) return;
   // bin/sandbox runs exec from its own bundle (dist/exec.cjs); it comes here for what that leaves.

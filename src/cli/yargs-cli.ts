@@ -56,6 +56,23 @@ export function unknownCommandError(argv: readonly string[], context: readonly s
 }
 
 /**
+ * yargs' "Unknown argument: bogus" when the word typed was an option (`--bogus`, `-x`):
+ * `unknown option "--bogus" for "image ls"`, with the closest real spelling when it is a
+ * typo away; undefined when the unknown words were not options.
+ */
+export function unknownOptionError(argv: readonly string[], names: readonly string[], context: readonly string[], options: readonly string[]): SandboxError | undefined {
+  for (const name of names) {
+    const typed = argv.find((w) => w === `--${name}` || w.startsWith(`--${name}=`) || (name.length === 1 && /^-[^-]/.test(w) && w.includes(name)));
+    if (typed === undefined) continue;
+    const option = typed.startsWith('--') ? `--${name}` : `-${name}`;
+    const near = option.startsWith('--') ? closest(name, options.filter((o) => o.length > 1)) : undefined;
+    const help = `see \`sandbox ${[...context, '--help'].join(' ')}\``;
+    return new SandboxError(`unknown option "${option}"${context.length ? ` for "${context.join(' ')}"` : ''}`, { hint: near ? `did you mean --${near}? ${help}` : help });
+  }
+  return undefined;
+}
+
+/**
  * yargs' own view of where it failed (its internals, stable through yargs 17; the one
  * instance is reused for every level of commands): the commands matched so far and the
  * ones offered there.
@@ -113,6 +130,9 @@ export async function runYargs(argv: string[]): Promise<void> {
       const { context, known } = failureContext(cli);
       const unknown = unknownCommandError(argv, context, known);
       if (unknown) throw unknown;
+      const unknownArgs = /^Unknown arguments?: (.+)$/.exec(msg);
+      const option = unknownArgs && unknownOptionError(argv, unknownArgs[1]!.split(', '), context, Object.keys((cli as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key));
+      if (option) throw option;
       // yargs validation failures (unknown option, missing argument): our error, exit 125.
       throw new SandboxError(msg.replace(/^sandbox: /, '').split('\n')[0] ?? msg, {
         hint: msg.includes('\nhint:') ? msg.split('\nhint: ')[1] : 'see `sandbox --help` or `sandbox COMMAND --help`',

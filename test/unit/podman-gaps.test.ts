@@ -5,7 +5,7 @@ import { RUN_OPTIONS } from '../../src/cli/run-option-table.js';
 import { EXEC_OPTIONS } from '../../src/cli/exec-options.js';
 import { commands } from '../../src/cli/commands/index.js';
 import { editDistance, closest } from '../../src/cli/suggest.js';
-import { unknownCommandError, helpWidth } from '../../src/cli/yargs-cli.js';
+import { unknownCommandError, unknownOptionError, helpWidth } from '../../src/cli/yargs-cli.js';
 
 /** Every spelling of a table: `--name` and `-n`. */
 function spellings(defs: readonly { name: string; aliases: string[] }[]): Set<string> {
@@ -104,5 +104,18 @@ describe('help width', () => {
     assert.equal(helpWidth({}, 120), 120);
     assert.equal(helpWidth({}, undefined), 80);
     assert.equal(helpWidth({ COLUMNS: 'x' }, undefined), 80);
+  });
+});
+
+describe('unknown options of yargs commands', () => {
+  it('an unknown option is named as typed, with a near spelling', () => {
+    const e = unknownOptionError(['images', '--fromat', 'json'], ['fromat'], ['images'], ['format', 'quiet', 'q', 'all', 'a']);
+    assert.equal(e?.message, 'unknown option "--fromat" for "images"');
+    assert.equal(e?.hint, 'did you mean --format? see `sandbox images --help`');
+    assert.equal(unknownOptionError(['ps', '-Z'], ['Z'], ['ps'], ['all'])?.message, 'unknown option "-Z" for "ps"');
+    assert.equal(unknownOptionError(['ps', '--zzz'], ['zzz'], ['ps'], ['all'])?.hint, 'see `sandbox ps --help`');
+  });
+  it('unknown words that were no options: undefined', () => {
+    assert.equal(unknownOptionError(['volume', 'export', 'x'], ['export', 'x'], ['volume'], []), undefined);
   });
 });
