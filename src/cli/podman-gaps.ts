@@ -241,13 +241,16 @@ function byName<T extends { names: readonly string[] }>(rows: readonly T[]): Rea
   return m;
 }
 
-let runIndex: ReadonlyMap<string, MissingOption> | undefined;
-let execIndex: ReadonlyMap<string, MissingOption> | undefined;
+const indexes = new Map<readonly MissingOption[], ReadonlyMap<string, MissingOption>>();
 
-/** The missing options of a verb by spelling (`-p`, `--publish`). */
-export function missingOptionsOf(verb: 'run' | 'create' | 'exec'): ReadonlyMap<string, MissingOption> {
-  if (verb === 'exec') return (execIndex ??= byName(MISSING_EXEC_OPTIONS));
-  return (runIndex ??= byName(MISSING_RUN_OPTIONS));
+/**
+ * A table of missing options by spelling (`-p`, `--publish`), built once:
+ * `missingOptions(MISSING_RUN_OPTIONS)` (each bundle keeps only the table it names).
+ */
+export function missingOptions(rows: readonly MissingOption[]): ReadonlyMap<string, MissingOption> {
+  let index = indexes.get(rows);
+  if (!index) indexes.set(rows, (index = byName(rows)));
+  return index;
 }
 
 /**

@@ -15,7 +15,7 @@
 import type { Argv } from 'yargs';
 import type { NetworkMode } from '../types.js';
 import { collectOptions, declareOptions, lexArgv, optionTable, type LexerMessages, type OptionDef } from './argv-lexer.js';
-import { missingOptionsOf } from './podman-gaps.js';
+import { MISSING_RUN_OPTIONS, missingOptions } from './podman-gaps.js';
 
 /** The network a sandbox gets when `--network` is not given. One place to change it. */
 export const DEFAULT_NETWORK: NetworkMode = 'slirp4netns';
@@ -118,7 +118,7 @@ function messages(verb: RunVerb): LexerMessages {
   return {
     verb,
     usageHint: `${runUsage(verb)}; see \`sandbox ${verb} --help\``,
-    missing: missingOptionsOf(verb),
+    missing: missingOptions(MISSING_RUN_OPTIONS),
   };
 }
 
