@@ -38,6 +38,12 @@ export default function ui(opts) {
   });
   const renderInline = layout.renderInline.bind(layout);
   layout.renderInline = (source, previousLine) => {
+    if (!previousLine.span) return source;
+    // Nothing to show (a command without a hint): the previous line stays as it is.
+    if (source.trim() === '') {
+      previousLine.hidden = true;
+      return previousLine.text;
+    }
     const leading = source.length - source.trimStart().length;
     if (leading <= width(previousLine.text.trimEnd())) return source;
     return renderInline(source, previousLine);

@@ -181,7 +181,6 @@ export const MISSING_COMMANDS: readonly MissingCommand[] = [
   { command: 'farm', meanwhile: 'none yet' },
   { command: 'generate', meanwhile: 'write a systemd --user unit whose ExecStart is sandbox run --rm --name NAME IMAGE ...' },
   { command: 'healthcheck', meanwhile: 'run the check yourself: sandbox exec NAME CHECK-COMMAND', by: 'health' },
-  { command: 'help', meanwhile: 'sandbox --help, sandbox COMMAND --help' },
   { command: 'info', meanwhile: 'sandbox doctor (the host) and sandbox version', by: 'groups' },
   { command: 'init', meanwhile: 'sandbox create, then sandbox start NAME' },
   { command: 'kube', meanwhile: 'none yet' },

@@ -2,7 +2,8 @@
  * Issue 14, item 4: `--help` of every command, at terminal widths 40, 80 and 200 (COLUMNS),
  * wraps between words only: every word it prints is a word of the same help unwrapped
  * (COLUMNS very wide), so a word cut in two ("fro" / "m") shows up as a word that does not
- * exist. Lines stay within the width unless one word alone is wider than its column.
+ * exist. Lines stay within the width unless one word alone is wider than its column, and
+ * wrapping adds no blank lines.
  * Without a terminal and COLUMNS, help is 80 columns wide.
  */
 import assert from 'node:assert/strict';
@@ -59,6 +60,8 @@ test('help of every command wraps between words at 40, 80 and 200 columns', asyn
     const text = await help(path, String(columns));
     const split = words(text).filter((w) => !known.has(w));
     assert.deepEqual(split, [], `sandbox ${path.join(' ')} --help at ${columns} columns prints words the unwrapped help does not have (a word split):\n${text}`);
+    const blank = (t: string) => t.split('\n').filter((l) => l.trim() === '').length;
+    assert.equal(blank(text), blank(wide.get(path.join(' '))!), `sandbox ${path.join(' ')} --help at ${columns} columns has blank lines the unwrapped help has not:\n${text}`);
     for (const line of text.split('\n')) {
       if (line.length <= columns) continue;
       // Over the width only where a word does not fit its column: never at 200, nor at 80 with words this short.
