@@ -31,9 +31,20 @@ const common = {
   // execa and its dependencies use import.meta.url; give the bundle a CommonJS equivalent.
   define: { 'import.meta.url': '__sandbox_import_meta_url', __SANDBOX_VERSION__: JSON.stringify(version) },
   banner: { js: 'const __sandbox_import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
+  plugins: [wholeWordHelp()],
 };
 
 const split = { ...common.define, 'globalThis.__SANDBOX_SPLIT__': 'true' };
+
+/** yargs' `cliui` (its help layout) becomes scripts/yargs-help-layout.mjs, which never splits a word. */
+function wholeWordHelp() {
+  return {
+    name: 'whole-word-help',
+    setup(b) {
+      b.onResolve({ filter: /^cliui$/ }, () => ({ path: join(root, 'scripts', 'yargs-help-layout.mjs') }));
+    },
+  };
+}
 
 await Promise.all([
   // The CLI loads the image transfer code (registries, archives) from dist/images.cjs on

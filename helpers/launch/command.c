@@ -136,7 +136,9 @@ static void exec_command(char **envp) {
   if (e == ENOENT) {
     if (strchr(cmd, '/')) msg("sandbox: %s: no such file or directory in the sandbox", cmd);
     else msg("sandbox: %s: command not found in the sandbox's PATH", cmd);
-    msg("hint: check the command name, or run a shell in the image to look around");
+    /* `run IMAGE --rm ...`: everything after the image (exec: the name) is the command. */
+    if (cmd[0] == '-') msg("hint: options go before the image (exec: before the sandbox's name); after it, %s is the command", cmd);
+    else msg("hint: check the command name, or run a shell in the image to look around");
     _exit(EXIT_NOT_FOUND);
   }
   msg("sandbox: cannot execute %s: %s", cmd, strerror(e));

@@ -13,6 +13,7 @@
  */
 import type { Argv } from 'yargs';
 import { SandboxError } from '../errors.js';
+import { closest } from './suggest.js';
 
 export interface OptionDef {
   /** Long name, as typed after `--`. */
@@ -51,8 +52,11 @@ export interface LexerMessages {
   verb: string;
   /** The hint of a usage error (a missing value, a bad boolean). */
   usageHint: string;
-  /** The hint of an unknown option (default: usageHint). */
-  unknownHint?: string;
+  /**
+   * Podman's options that this command lacks, by spelling (`-p`, `--publish`), with
+   * what to use meanwhile (podman-gaps.ts): "not supported yet" rather than "unknown".
+   */
+  missing?: ReadonlyMap<string, { meanwhile: string }>;
 }
 
 export interface LexedArgv {
@@ -71,8 +75,22 @@ function parseBoolValue(option: string, value: string, m: LexerMessages): 'true'
   throw new SandboxError(`option "${option}" takes true or false, not ${JSON.stringify(value)}`, { hint: m.usageHint });
 }
 
-function unknownOption(option: string, m: LexerMessages, word?: string): SandboxError {
-  return new SandboxError(`unknown option "${option}"${word ? ` (in "${word}")` : ''} for "${m.verb}"`, { hint: m.unknownHint ?? m.usageHint });
+/**
+ * An option the table lacks: one Podman has is "not supported yet" with what to use
+ * meanwhile; any other is unknown, with the closest real spelling when it is a typo's
+ * distance away (long options only: one letter is no spelling to correct).
+ */
+function unknownOption(option: string, table: OptionTable, m: LexerMessages, word?: string): SandboxError {
+  const within = word ? ` (in "${word}")` : '';
+  const gap = m.missing?.get(option);
+  if (gap) return new SandboxError(`${option}${within} is not supported yet`, { hint: gap.meanwhile });
+  let hint = m.usageHint;
+  if (option.startsWith('--')) {
+    const spellings = [...table.byLong.keys(), ...[...(m.missing?.keys() ?? [])].filter((k) => k.startsWith('--')).map((k) => k.slice(2))];
+    const near = closest(option.slice(2), spellings);
+    if (near !== undefined) hint = `did you mean --${near}? ${hint}`;
+  }
+  return new SandboxError(`unknown option "${option}"${within} for "${m.verb}"`, { hint });
 }
 
 /**
@@ -108,7 +126,7 @@ export function lexArgv(argv: string[], table: OptionTable, m: LexerMessages): L
       const eq = word.indexOf('=');
       const key = eq < 0 ? word.slice(2) : word.slice(2, eq);
       const def = table.byLong.get(key);
-      if (!def) throw unknownOption(`--${key}`, m);
+      if (!def) throw unknownOption(`--${key}`, table, m);
       emit(def, eq < 0 ? undefined : word.slice(eq + 1), `--${key}`);
       continue;
     }
@@ -116,7 +134,7 @@ export function lexArgv(argv: string[], table: OptionTable, m: LexerMessages): L
       for (let j = 1; j < word.length; j++) {
         const letter = word[j] as string;
         const def = table.byShort.get(letter);
-        if (!def) throw unknownOption(`-${letter}`, m, word.length > 2 ? word : undefined);
+        if (!def) throw unknownOption(`-${letter}`, table, m, word.length > 2 ? word : undefined);
         const rest = word.slice(j + 1);
         if (def.type === 'boolean') {
           if (rest.startsWith('=')) {

@@ -9,6 +9,7 @@ import { collectOptions, lexArgv, optionTable, usageOfOptions, type OptionDef } 
 import { checkPathLimits } from '../runtime/limits.js';
 import type { ExecRequest } from '../api/exec.js';
 import { parseEnvAssignment, parseEnvFile } from './env-file.js';
+import { MISSING_EXEC_OPTIONS, missingOptions } from './podman-gaps.js';
 
 export interface ExecArgs {
   name?: string;
@@ -50,7 +51,7 @@ function usageError(message: string): SandboxError {
 
 /** The words after `exec`: options (EXEC_OPTIONS) before the name, the command after it, verbatim. */
 export function parseExecArgv(words: string[]): ExecArgs {
-  const { head, positional, rest } = lexArgv(words, EXEC_TABLE, { verb: 'exec', usageHint: EXEC_USAGE });
+  const { head, positional, rest } = lexArgv(words, EXEC_TABLE, { verb: 'exec', usageHint: EXEC_USAGE, missing: missingOptions(MISSING_EXEC_OPTIONS) });
   const o = collectOptions(head, EXEC_TABLE) as Partial<ExecArgs>;
   if (rest[0] === '--') rest.shift();
   return {

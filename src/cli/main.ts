@@ -5,15 +5,38 @@
  * and their --help, loads the full yargs CLI.
  */
 import { reportError } from '../errors.js';
-import { storeDirOfArgv } from './context.js';
+import { storeDirOfArgv, type GlobalArgs } from './context.js';
 import { runFromArgv } from './commands/run.js';
 import { execFromArgv } from './exec-main.js';
 import { imageOfRecord } from './commands/exec.js';
 import { psFromArgv } from './commands/ps.js';
 import { versionCommand } from './commands/version.js';
 
+/** Where the command word is: after the global `--root DIR` / `--root=DIR` that may come first. */
+function commandAt(argv: readonly string[]): { at: number; globals: GlobalArgs } {
+  const globals: GlobalArgs = {};
+  let at = 0;
+  for (;;) {
+    const w = argv[at];
+    if (w === '--root' && at + 1 < argv.length) {
+      globals.root = argv[at + 1];
+      at += 2;
+    } else if (w?.startsWith('--root=')) {
+      globals.root = w.slice('--root='.length);
+      at += 1;
+    } else {
+      return { at, globals };
+    }
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
-  if (argv[0] === 'run' && (await runFromArgv(argv.slice(1), {}))) return;
+  // run and create read their own words (-h is --hostname there, as in Podman): yargs only renders their help.
+  // `container run` / `container create` are the same (Podman's group spelling).
+  const { at: first, globals } = commandAt(argv);
+  const at = argv[first] === 'container' ? first + 1 : first;
+  const verb = argv[at];
+  if ((verb === 'run' || verb === 'create') && (await runFromArgv(argv.slice(at + 1), globals, verb))) return;
   // bin/sandbox runs exec from its own bundle (dist/exec.cjs); it comes here for what that leaves.
   if (argv[0] === 'exec' && (await execFromArgv(argv.slice(1), {}, imageOfRecord))) return;
   if (argv[0] === 'ps' && psFromArgv(argv.slice(1))) return;

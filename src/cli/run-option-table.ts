@@ -14,10 +14,11 @@
  */
 import type { Argv } from 'yargs';
 import { collectOptions, declareOptions, lexArgv, optionTable, type LexerMessages, type OptionDef } from './argv-lexer.js';
-import { DEFAULT_NETWORK, NETWORK_MODES } from '../network/driver.js';
+import { DEFAULT_NETWORK, NETWORK_MODES, WORKING_NETWORK_MODES } from '../network/driver.js';
+import { MISSING_RUN_OPTIONS, missingOptions } from './podman-gaps.js';
 
 /** The default network and the modes `--network` takes are the network registry's (src/network/driver.ts). */
-export { DEFAULT_NETWORK, NETWORK_MODES };
+export { DEFAULT_NETWORK, NETWORK_MODES, WORKING_NETWORK_MODES };
 
 export type RunVerb = 'run' | 'create';
 
@@ -54,7 +55,7 @@ export interface RunArgs {
   image?: string;
   /** Everything after the image, verbatim. */
   command?: string[];
-  /** `--help` / `-h` before the image: show the command's help instead of running. */
+  /** `--help` before the image: show the command's help instead of running (`-h` is --hostname). */
   help?: boolean;
   /** The global `--root` when given after the command word. */
   root?: string;
@@ -71,13 +72,13 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'env-file', aliases: [], type: 'string', array: true, describe: 'Read K=V lines from a file (repeatable)' },
   { name: 'workdir', aliases: ['w'], type: 'string', describe: 'Working directory inside (absolute)' },
   { name: 'user', aliases: ['u'], type: 'string', describe: 'UID[:GID] or NAME[:GROUP] to run the command as' },
-  { name: 'hostname', aliases: [], type: 'string', describe: 'Host name inside (default: the short id)' },
+  { name: 'hostname', aliases: ['h'], type: 'string', describe: 'Host name inside (default: the short id)' },
   { name: 'volume', aliases: ['v'], type: 'string', array: true, describe: 'Bind or volume: SRC:DST[:ro|rw] or /DST (repeatable)' },
   { name: 'tmpfs', aliases: [], type: 'string', array: true, describe: 'Mount a tmpfs: PATH[:OPTIONS] (repeatable)' },
   { name: 'read-only', aliases: [], type: 'boolean', describe: 'Make the root filesystem read-only' },
   { name: 'entrypoint', aliases: [], type: 'string', describe: "Override the image's entrypoint ('' clears it, JSON array accepted)" },
   { name: 'rootfs', aliases: [], type: 'string', describe: 'Use this directory as the root; the first argument is then the command' },
-  { name: 'network', aliases: ['net'], type: 'string', describe: `Network: ${NETWORK_MODES.join(', ')} (default ${DEFAULT_NETWORK})` },
+  { name: 'network', aliases: ['net'], type: 'string', describe: `Network: ${WORKING_NETWORK_MODES.join(', ')} (default ${DEFAULT_NETWORK})` },
   { name: 'cap-add', aliases: [], type: 'string', array: true, describe: 'Add a capability, or ALL (repeatable)' },
   { name: 'cap-drop', aliases: [], type: 'string', array: true, describe: 'Drop a capability, or ALL (repeatable)' },
   { name: 'security-opt', aliases: [], type: 'string', array: true, describe: 'Security option: no-new-privileges[=true|false]' },
@@ -89,7 +90,8 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'tls-verify', aliases: [], type: 'boolean', describe: 'Pull over HTTPS with a valid certificate only (false: accept any, and plain HTTP)' },
   { name: 'quiet', aliases: ['q'], type: 'boolean', describe: 'No pull progress' },
   { name: 'log-opt', aliases: [], type: 'string', array: true, describe: 'Log option: max-size=SIZE (e.g. 10m) rotates the log' },
-  { name: 'help', aliases: ['h'], type: 'boolean', describe: 'Show help', global: true },
+  // -h is --hostname here, as in Podman and Docker: only --help is help.
+  { name: 'help', aliases: [], type: 'boolean', describe: 'Show help', global: true },
   { name: 'root', aliases: [], type: 'string', describe: 'Keep all state under this directory', global: true },
 ];
 
@@ -113,7 +115,7 @@ function messages(verb: RunVerb): LexerMessages {
   return {
     verb,
     usageHint: `${runUsage(verb)}; see \`sandbox ${verb} --help\``,
-    unknownHint: `options go before the image: ${runUsage(verb)}; see \`sandbox ${verb} --help\``,
+    missing: missingOptions(MISSING_RUN_OPTIONS),
   };
 }
 

@@ -15,7 +15,7 @@ import { parseLabel } from '../labels.js';
 import { parseEnvAssignment, parseEnvFile } from './env-file.js';
 import { normalizeCapability } from '../runtime/capabilities.js';
 import { parseSignal } from '../runtime/signals.js';
-import { DEFAULT_NETWORK, NETWORK_MODES, runUsage, type RunArgs, type RunVerb } from './run-option-table.js';
+import { DEFAULT_NETWORK, NETWORK_MODES, WORKING_NETWORK_MODES, runUsage, type RunArgs, type RunVerb } from './run-option-table.js';
 
 export interface RunOptionsContext {
   /** The caller's environment: `-e K` and env-file `K` lines copy from it; HOME for `~`. */
@@ -238,7 +238,7 @@ export function parseSecurityOpt(value: string): { noNewPrivileges: boolean } {
 export function parseNetwork(value: string): NetworkMode {
   if ((NETWORK_MODES as readonly string[]).includes(value)) return value as NetworkMode;
   throw new SandboxError(`unknown network mode ${JSON.stringify(value)}`, {
-    hint: `use --network ${NETWORK_MODES.join('|')}`,
+    hint: `use --network ${WORKING_NETWORK_MODES.join('|')}`,
   });
 }
 

@@ -3,9 +3,109 @@
  * its own module under ./commands and is registered there. Loaded by main.ts only
  * when its fast path does not apply (yargs costs ~15 ms of start-up).
  */
-import yargs from 'yargs';
+import yargs, { type Argv, type CommandModule } from 'yargs';
 import { SandboxError } from '../errors.js';
 import { commands } from './commands/index.js';
+import { missingCommand } from './podman-gaps.js';
+import { closest } from './suggest.js';
+
+/**
+ * The width help wraps to: $COLUMNS when set (as `ls` and others read it; also the
+ * tests' hook), else the terminal's, else 80.
+ */
+export function helpWidth(env: NodeJS.ProcessEnv = process.env, columns = process.stdout.isTTY ? process.stdout.columns : undefined): number {
+  const fromEnv = Number(env.COLUMNS);
+  if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
+  return columns && columns > 0 ? columns : 80;
+}
+
+/** The words that name commands, after `skip` of them: options (and `--root`'s value) left out. */
+function commandWords(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const w = argv[i]!;
+    if (w === '--') break;
+    if (w === '--root') i += 1;
+    else if (!w.startsWith('-')) out.push(w);
+  }
+  return out;
+}
+
+/**
+ * When yargs fails because a command word is not one of ours: the error to report
+ * instead (a Podman command we lack says so and what to use meanwhile; a typo gets the
+ * closest command), else undefined. `context` is the command path yargs had matched
+ * (`['image']`), `known` the commands (and aliases) it offers there.
+ */
+export function unknownCommandError(argv: readonly string[], context: readonly string[], known: readonly string[]): SandboxError | undefined {
+  if (known.length === 0) return undefined; // a command without subcommands: its own words are arguments
+  const words = commandWords(argv);
+  if (context.some((c, i) => words[i] !== c)) return undefined;
+  const word = words[context.length];
+  if (word === undefined || known.includes(word)) return undefined;
+  const typed = [...context, word];
+  const gap = missingCommand([...typed, ...words.slice(context.length + 1, context.length + 2)]);
+  const name = typed.join(' ');
+  if (gap) {
+    const shown = gap.command.split(' ').length > typed.length ? gap.command : name;
+    return new SandboxError(`"${shown}" is not supported yet`, { hint: gap.meanwhile });
+  }
+  const near = closest(word, known);
+  const where = context.length ? `sandbox ${context.join(' ')} --help` : 'sandbox --help';
+  return new SandboxError(`unknown command "${name}"`, { hint: near ? `did you mean "${[...context, near].join(' ')}"? see \`${where}\`` : `see \`${where}\`` });
+}
+
+/**
+ * yargs' "Unknown argument: bogus" when the word typed was an option (`--bogus`, `-x`):
+ * `unknown option "--bogus" for "image ls"`, with the closest real spelling when it is a
+ * typo away; undefined when the unknown words were not options.
+ */
+export function unknownOptionError(argv: readonly string[], names: readonly string[], context: readonly string[], options: readonly string[]): SandboxError | undefined {
+  for (const name of names) {
+    const typed = argv.find((w) => w === `--${name}` || w.startsWith(`--${name}=`) || (name.length === 1 && /^-[^-]/.test(w) && w.includes(name)));
+    if (typed === undefined) continue;
+    const option = typed.startsWith('--') ? `--${name}` : `-${name}`;
+    const near = option.startsWith('--') ? closest(name, options.filter((o) => o.length > 1)) : undefined;
+    const help = `see \`sandbox ${[...context, '--help'].join(' ')}\``;
+    return new SandboxError(`unknown option "${option}"${context.length ? ` for "${context.join(' ')}"` : ''}`, { hint: near ? `did you mean --${near}? ${help}` : help });
+  }
+  return undefined;
+}
+
+/**
+ * yargs' own view of where it failed (its internals, stable through yargs 17; the one
+ * instance is reused for every level of commands): the commands matched so far and the
+ * ones offered there.
+ */
+function failureContext(y: Argv): { context: string[]; known: string[] } {
+  try {
+    const internal = (y as unknown as { getInternalMethods(): { getContext(): { commands: string[] }; getCommandInstance(): { getCommands(): string[] } } })
+      .getInternalMethods();
+    return { context: [...internal.getContext().commands], known: internal.getCommandInstance().getCommands() };
+  } catch {
+    return { context: [], known: commands.flatMap((c) => [String(c.command).split(' ')[0]!, ...[c.aliases ?? []].flat()]) };
+  }
+}
+
+/** Commands whose `-h` is their own option (--hostname, as in Podman), not help. */
+const OWN_SHORT_H = new Set(['run', 'create']);
+
+/**
+ * A command with `-h` for help, as Podman's have, unless `-h` is its own option: the alias
+ * is given per command (and at the top level only when no command is named), not globally.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function withShortHelp(command: CommandModule<any, any>): CommandModule<any, any> {
+  if (OWN_SHORT_H.has(String(command.command).split(' ')[0]!)) return command;
+  const builder = command.builder;
+  return {
+    ...command,
+    builder: (y: Argv) => {
+      const built = typeof builder === 'function' ? builder(y) : builder ? y.options(builder) : y;
+      return (built as Argv).alias('help', 'h');
+    },
+  };
+}
 
 export async function runYargs(argv: string[]): Promise<void> {
   let cli = yargs(argv)
@@ -20,18 +120,25 @@ export async function runYargs(argv: string[]): Promise<void> {
     .parserConfiguration({ 'halt-at-non-option': false, 'populate--': true, 'greedy-arrays': false })
     .strict()
     .demandCommand(1, 'sandbox: no command given\nhint: try `sandbox --help`')
-    .recommendCommands()
     .help()
-    .alias('help', 'h')
     .version(false)
-    .wrap(Math.min(120, process.stdout.columns || 120))
+    .wrap(helpWidth())
     .fail((msg, err) => {
       if (err) throw err;
+      // A command word we do not have: Podman's that we lack, or a typo (yargs' own
+      // "Did you mean" offers anything within 3 edits: `build` -> kill). Its recommendation is off.
+      const { context, known } = failureContext(cli);
+      const unknown = unknownCommandError(argv, context, known);
+      if (unknown) throw unknown;
+      const unknownArgs = /^Unknown arguments?: (.+)$/.exec(msg);
+      const option = unknownArgs && unknownOptionError(argv, unknownArgs[1]!.split(', '), context, Object.keys((cli as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key));
+      if (option) throw option;
       // yargs validation failures (unknown option, missing argument): our error, exit 125.
       throw new SandboxError(msg.replace(/^sandbox: /, '').split('\n')[0] ?? msg, {
         hint: msg.includes('\nhint:') ? msg.split('\nhint: ')[1] : 'see `sandbox --help` or `sandbox COMMAND --help`',
       });
     });
-  for (const command of commands) cli = cli.command(command);
+  if (commandWords(argv).length === 0) cli = cli.alias('help', 'h');
+  for (const command of commands) cli = cli.command(withShortHelp(command));
   await cli.parseAsync();
 }

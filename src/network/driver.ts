@@ -73,6 +73,9 @@ export const DEFAULT_NETWORK: NetworkMode = 'slirp4netns';
 /** Every mode `--network` takes, the working ones first. */
 export const NETWORK_MODES = [...Object.keys(DRIVERS), ...Object.keys(NOT_YET)] as readonly NetworkMode[];
 
+/** The modes `run` sets up today, which help and hints list. */
+export const WORKING_NETWORK_MODES = Object.keys(DRIVERS) as readonly NetworkMode[];
+
 /** The host programs `mode` needs (none for none and host). */
 export function networkModeTools(mode: NetworkMode): readonly NetworkTool[] {
   return (DRIVERS[mode] ?? NOT_YET[mode])?.tools ?? [];

@@ -21,7 +21,7 @@ import { test, type TestContext } from 'node:test';
 import { busyboxRootfsDir, busyboxRootfsTar } from './fixtures.js';
 import {
   collect, eventually, importImage, killGroup, lines, newStore, requireRootless, runSandbox, sharedTmp, show, spawnSandbox, testUser,
-  underCI, type RunResult,
+  requireRoot, type RunResult,
 } from './harness.js';
 
 interface Problem { kind: string; severity: string; path: string; detail: string; repaired: boolean }
@@ -31,11 +31,7 @@ const GARBAGE_KINDS = ['unused-blob', 'unused-layer', 'blob-temp', 'layer-stagin
 
 /** A tmpfs of `mib` MiB owned by the test user (the store's root); unmounted after the test. */
 function smallDisk(t: TestContext, mib: number): string | undefined {
-  if (process.getuid?.() !== 0) {
-    if (underCI()) assert.fail('the small-disk tests mount a tmpfs and must run as root under CI');
-    t.skip('mounting a tmpfs needs root');
-    return undefined;
-  }
+  if (!requireRoot(t, 'a small disk', 'mounting a tmpfs')) return undefined;
   const dir = mkdtempSync(join(sharedTmp(), 'sandbox-e2e-disk-'));
   const m = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${mib}m,mode=0700`, 'tmpfs', dir], { encoding: 'utf8' });
   assert.equal(m.status, 0, `mount a tmpfs: ${m.stderr}`);

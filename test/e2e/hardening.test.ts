@@ -20,7 +20,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { busyboxRootfsTar } from './fixtures.js';
 import {
   REPO_ROOT, SANDBOX_BIN, asUser, collect, eventually, importImage, killGroup, lines, lookupUser, newStore, newUserDir,
-  removeUserTree, requireNoProblems, requireRootless, runSandbox, sharedTmp, show, spawnAsUser, testUser,
+  needsRoot, removeUserTree, requireNoProblems, requireRootless, runSandbox, sharedTmp, show, spawnAsUser, testUser,
 } from './harness.js';
 
 const KEYCTL = '/usr/bin/keyctl';
@@ -78,7 +78,7 @@ test('when the kernel\'s key quota is used up, the sandbox does not start rather
   const problems = existsSync(KEYCTL) ? [] : [`${KEYCTL} is missing (Debian: apt-get install keyutils)`];
   // The quota is per user: fill it for a uid nobody else uses (no other test's sandboxes
   // may fail meanwhile). Only root can become one.
-  if (process.getuid?.() !== 0) problems.push('switching to an unused uid needs root');
+  if (process.getuid?.() !== 0) problems.push(needsRoot('switching to an unused uid'));
   if (!requireNoProblems(t, 'key quota', problems)) return;
   const keyUsers = readFileSync('/proc/key-users', 'utf8');
   let uid = 64123;
@@ -177,7 +177,8 @@ test('#!/proc/self/exe: nothing inside gets a writable handle on the host helper
   const children: ChildProcess[] = [];
   t.after(async () => {
     for (const c of children) killGroup(c);
-    await sandbox(['rm', '-f', 'evil-run', 'evil-exec']);
+    // The checkout's CLI: the copy's directory is removed by an earlier hook (hooks run in order).
+    await runSandbox(['rm', '-f', 'evil-run', 'evil-exec'], { root });
   });
   const findEvil = async (name: string) => {
     const wrong = await eventually(async () => {

@@ -13,7 +13,7 @@ import { chown, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import {
-  REPO_ROOT, killGroup, lines, newStore, newUserDir, requireRootless, runSandbox, show, spawnAsUser, subidRanges, testUser, type RunResult,
+  REPO_ROOT, killGroup, lines, newStore, newUserDir, requireRoot, requireRootless, runSandbox, show, spawnAsUser, subidRanges, testUser, type RunResult,
 } from './harness.js';
 import { buildTar, dir, file, hardlink, opaque, readTar, symlink, whiteout, type LayerEntry } from './layer-tar.js';
 
@@ -167,6 +167,9 @@ test('sandbox-layer unpack refuses every way out of the layer and changes nothin
 
 test('sandbox-layer unpack keeps owners, modes, setuid, times, hard links, symlinks, xattrs and makes whiteouts', async (t) => {
   if (!requireRootless(t, 'layer unpack')) return;
+  // The test looks at the unpacked files from outside the user namespace: files of the
+  // subordinate ids in 0750 directories, readable by root only.
+  if (!requireRoot(t, 'layer unpack', 'reading files owned by subordinate ids from outside the user namespace')) return;
   const { layer } = await layout(t);
   const sub = subBase();
   const u = testUser();
@@ -239,6 +242,7 @@ test('sandbox-layer unpack keeps owners, modes, setuid, times, hard links, symli
 
 test('sandbox-layer diff writes an upper directory as a sorted layer with OCI whiteouts', async (t) => {
   if (!requireRootless(t, 'layer diff')) return;
+  if (!requireRoot(t, 'layer diff', 'chown of the test tree to subordinate ids from outside the user namespace')) return;
   const base = await newUserDir(t, 'sandbox-e2e-diff-');
   const upper = join(base, 'upper');
   const u = testUser();

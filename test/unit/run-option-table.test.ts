@@ -75,20 +75,38 @@ describe('splitRunArgv', () => {
     assert.deepEqual(splitRunArgv(['--rm', '-it']), { head: ['--rm', '--interactive', '--tty'], command: [] });
   });
 
-  it('global options pass through', () => {
-    assert.deepEqual(splitRunArgv(['-h']).head, ['--help']);
+  it('global options pass through; -h is --hostname (Podman, Docker), only --help is help', () => {
+    assert.deepEqual(splitRunArgv(['--help']).head, ['--help']);
+    assert.deepEqual(splitRunArgv(['-h', 'hh', 'bb']).head, ['--hostname=hh']);
+    assert.deepEqual(splitRunArgv(['-ith', 'hh', 'bb']).head, ['--interactive', '--tty', '--hostname=hh']);
+    throwsSandbox(() => splitRunArgv(['-h']), 'option "-h" needs a value');
     assert.deepEqual(splitRunArgv(['--root', '/s', 'bb']).head, ['--root=/s']);
   });
 
   it('unknown options before the image are errors naming them', () => {
-    const hint = 'options go before the image: sandbox run [OPTIONS] IMAGE [COMMAND...]; see `sandbox run --help`';
+    const hint = 'sandbox run [OPTIONS] IMAGE [COMMAND...]; see `sandbox run --help`';
     throwsSandbox(() => splitRunArgv(['--bogus', 'bb']), 'unknown option "--bogus" for "run"', hint);
     throwsSandbox(() => splitRunArgv(['--bogus=1', 'bb']), 'unknown option "--bogus" for "run"');
     throwsSandbox(() => splitRunArgv(['-itx', 'bb']), 'unknown option "-x" (in "-itx") for "run"');
     throwsSandbox(() => splitRunArgv(['-x', 'bb']), 'unknown option "-x" for "run"');
     throwsSandbox(() => splitRunArgv(['-rm', 'bb']), 'unknown option "-r" (in "-rm") for "run"');
     throwsSandbox(() => splitRunArgv(['--no-rm', 'bb'], 'create'), 'unknown option "--no-rm" for "create"',
-      'options go before the image: sandbox create [OPTIONS] IMAGE [COMMAND...]; see `sandbox create --help`');
+      'sandbox create [OPTIONS] IMAGE [COMMAND...]; see `sandbox create --help`');
+  });
+
+  it('a typo of an option gets the real spelling; a distant word gets none', () => {
+    throwsSandbox(() => splitRunArgv(['--volumes', '/x', 'bb']), 'unknown option "--volumes" for "run"',
+      'did you mean --volume? sandbox run [OPTIONS] IMAGE [COMMAND...]; see `sandbox run --help`');
+    throwsSandbox(() => splitRunArgv(['--hlep']), 'unknown option "--hlep" for "run"', /^did you mean --help\?/);
+    throwsSandbox(() => splitRunArgv(['--pubilsh=80', 'bb']), 'unknown option "--pubilsh" for "run"', /^did you mean --publish\?/);
+    throwsSandbox(() => splitRunArgv(['--frobnicate', 'bb']), 'unknown option "--frobnicate" for "run"', /^sandbox run /);
+  });
+
+  it("Podman's options that we lack say so, with what to use meanwhile", () => {
+    throwsSandbox(() => splitRunArgv(['-p', '8080:80', 'bb']), '-p is not supported yet', /--network host/);
+    throwsSandbox(() => splitRunArgv(['--publish=8080:80', 'bb']), '--publish is not supported yet', /--network host/);
+    throwsSandbox(() => splitRunArgv(['-itP', 'bb']), '-P (in "-itP") is not supported yet', /--network host/);
+    throwsSandbox(() => splitRunArgv(['--memory', '1g', 'bb'], 'create'), '--memory is not supported yet', /systemd-run/);
   });
 
   it('a value option at the end is an error', () => {
@@ -108,7 +126,8 @@ describe('parseRunArgv', () => {
       parseRunArgv(['--env-file', 'f', '--cap-add=net_admin', '--read-only', '--security-opt', 'no-new-privileges', 'bb']),
       { envFile: ['f'], capAdd: ['net_admin'], readOnly: true, securityOpt: ['no-new-privileges'], image: 'bb', command: [] },
     );
-    assert.deepEqual(parseRunArgv(['-h']), { help: true, command: [] });
+    assert.deepEqual(parseRunArgv(['--help']), { help: true, command: [] });
+    assert.deepEqual(parseRunArgv(['-h', 'hh', 'bb']), { hostname: 'hh', image: 'bb', command: [] });
   });
 
   it('agrees with yargs reading the same normalised head through runOptionsBuilder', () => {
