@@ -79,7 +79,7 @@ test('a volume used by a stopped sandbox cannot be removed (125); after rm of th
   assert.deepEqual(await volumeNames(root), ['data'], 'the volume is still there');
   const refusedForce = await runSandbox(['volume', 'rm', '-f', 'data'], { root });
   assert.equal(refusedForce.code, 125, `-f does not remove a volume in use\n${show(refusedForce)}`);
-  const pruned = await runSandbox(['volume', 'prune'], { root });
+  const pruned = await runSandbox(['volume', 'prune', '-f'], { root });
   assert.equal(pruned.code, 0, show(pruned));
   assert.deepEqual(await volumeNames(root), ['data'], 'prune leaves a volume in use');
 
@@ -172,6 +172,6 @@ test('volume create, ls (table, -q, json), inspect, prune', async (t) => {
   assert.deepEqual(out.slice(1, -1).sort(), [unnamed.stdout.trim(), 'idle'].sort(), show(prune));
   assert.equal(out.at(-1), 'Total reclaimed space: 3kB', show(prune));
   assert.deepEqual(await volumeNames(root), ['used'], 'the volume in use stays');
-  const empty = await runSandbox(['volume', 'prune'], { root });
+  const empty = await runSandbox(['volume', 'prune', '-f'], { root });
   assert.equal(empty.stdout, 'Total reclaimed space: 0B\n', show(empty));
 });

@@ -1,12 +1,16 @@
 /**
  * `sandbox system check [--repair]`: what a killed command left inconsistent in the
  * store (exit 0 when nothing is, or all of it was repaired; 1 when something remains).
- * `sandbox system df`: what uses space. `sandbox system prune [-a] [--volumes]`:
- * `container prune`, then `image prune [-a]` (and `volume prune`), as `docker system prune`.
+ * `sandbox system df`: what uses space. `sandbox system prune [-a] [--volumes] [-f]`:
+ * `container prune`, then `image prune [-a]` (and `volume prune`), as `podman system
+ * prune`. `sandbox system reset [-f]`: the whole store goes. Prune and reset ask first
+ * unless -f (confirm.ts). `system info` is `sandbox info` (groups.ts).
  */
 import type { Argv, CommandModule } from 'yargs';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
-import { humanSize, table } from '../format.js';
+import { checkFormat, humanSize, renderRows, table } from '../format.js';
+import { isTemplate } from '../go-template.js';
+import { confirm } from '../confirm.js';
 import { checkStore, type StoreProblem } from '../../api/store-check.js';
 import { diskUsage } from '../../api/disk-usage.js';
 import { pruneSandboxes } from '../../api/prune.js';
@@ -65,13 +69,22 @@ const TYPE_NAMES = { images: 'Images', sandboxes: 'Sandboxes', volumes: 'Local V
 const dfCmd: CommandModule<GlobalArgs, DfArgs> = {
   command: 'df',
   describe: 'Show the space used by images, sandboxes and volumes',
-  builder: (y) => y.option('format', { type: 'string', choices: ['table', 'json'], describe: 'Output format' }),
+  builder: (y) => y.option('format', { type: 'string', describe: "table, json, or a template: '{{.Type}} {{.Size}}'" }),
   handler: async (argv) => {
+    checkFormat(argv.format);
     const rows = await diskUsage(storePathsFromArgs(argv));
     if (argv.format === 'json') {
       process.stdout.write(JSON.stringify(rows.map((r) => ({
         Type: TYPE_NAMES[r.type], TotalCount: r.total, Active: r.active, Size: r.size, Reclaimable: r.reclaimable,
       })), null, 2) + '\n');
+      return;
+    }
+    const percent = (r: { size: number; reclaimable: number }) => (r.size > 0 ? ` (${Math.round((100 * r.reclaimable) / r.size)}%)` : ' (0%)');
+    if (isTemplate(argv.format)) {
+      // The fields of `podman system df --format`.
+      process.stdout.write(renderRows(argv.format, rows.map((r) => ({
+        Type: TYPE_NAMES[r.type], Total: r.total, Active: r.active, Size: humanSize(r.size), Reclaimable: `${humanSize(r.reclaimable)}${percent(r)}`,
+      }))));
       return;
     }
     process.stdout.write(table(['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'], rows.map((r) => [
@@ -89,12 +102,15 @@ interface PruneArgs extends GlobalArgs {
 
 const pruneCmd: CommandModule<GlobalArgs, PruneArgs> = {
   command: 'prune',
-  describe: 'Remove sandboxes that are not running, untagged images no sandbox uses (-a: all of them), the image store\'s garbage, and with --volumes unused volumes (asks nothing)',
+  describe: 'Remove sandboxes that are not running, untagged images no sandbox uses (-a: all of them), the image store\'s garbage, and with --volumes unused volumes',
   builder: (y) => y
     .option('all', { alias: 'a', type: 'boolean', describe: 'Also tagged images no sandbox uses' })
     .option('volumes', { type: 'boolean', describe: 'Also volumes no sandbox uses' })
-    .option('force', { alias: 'f', type: 'boolean', describe: 'Accepted for Docker compatibility; prune never asks' }) as Argv<PruneArgs>,
+    .option('force', { alias: 'f', type: 'boolean', describe: 'Do not ask first' }) as Argv<PruneArgs>,
   handler: async (argv) => {
+    const what = ['all stopped containers', argv.volumes ? 'all volumes not used by at least one container' : '',
+      argv.all ? 'all images without at least one container associated with them' : 'all dangling images'].filter(Boolean);
+    if (!(await confirm(`WARNING! This command removes:\n${what.map((w) => `\t- ${w}\n`).join('')}`, argv.force))) return;
     const paths = storePathsFromArgs(argv);
     const sandboxes = await pruneSandboxes(paths);
     const images = await pruneImages(paths, { all: !!argv.all });
@@ -108,13 +124,23 @@ const pruneCmd: CommandModule<GlobalArgs, PruneArgs> = {
   },
 };
 
-export const systemCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: 'system',
-  describe: 'The store as a whole: check [--repair], df, prune',
-  builder: (y: Argv<GlobalArgs>) => y
-    .command(checkCmd)
-    .command(dfCmd)
-    .command(pruneCmd)
-    .demandCommand(1, 'no system subcommand given\nhint: one of check, df, prune'),
-  handler: () => { /* a subcommand always runs */ },
+interface ResetArgs extends GlobalArgs {
+  force?: boolean;
+}
+
+const resetCmd: CommandModule<GlobalArgs, ResetArgs> = {
+  command: 'reset',
+  describe: 'Remove everything of the store: all sandboxes (running ones are ended), images, volumes, and the data and runtime directories',
+  builder: (y) => y.option('force', { alias: 'f', type: 'boolean', describe: 'Do not ask first' }) as Argv<ResetArgs>,
+  handler: async (argv) => {
+    const paths = storePathsFromArgs(argv);
+    const warning = 'WARNING! This will remove:\n\t- all containers\n\t- all images\n\t- all volumes\n'
+      + `\t- the data directory: ${JSON.stringify(paths.data)}\n\t- the runtime directory: ${JSON.stringify(paths.runtime)}\n`;
+    if (!(await confirm(warning, argv.force))) return;
+    const { resetStore } = await import('../../api/reset.js');
+    await resetStore(paths);
+  },
 };
+
+/** The `system` group's own subcommands (groups.ts makes the group; `info` is top-level too). */
+export const systemSubcommands = [checkCmd, dfCmd, pruneCmd, resetCmd];
