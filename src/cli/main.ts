@@ -17,6 +17,7 @@ async function main(argv: string[]): Promise<void> {
   // bin/sandbox runs exec from its own bundle (dist/exec.cjs); it comes here for what that leaves.
   if (argv[0] === 'exec' && (await execFromArgv(argv.slice(1), {}, imageOfRecord))) return;
   if (argv[0] === 'ps' && psFromArgv(argv.slice(1))) return;
+  if (argv[0] === '__complete') return (await import('./completion.js')).printCompletions(argv.slice(1));
   if (argv[0] === 'version' && argv.length === 1) return versionCommand.handler({ _: [], $0: 'sandbox' });
   const { runYargs } = await import('./yargs-cli.js');
   await runYargs(argv);

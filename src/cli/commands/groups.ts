@@ -89,11 +89,20 @@ export function verbOf(command: AnyCommand): string {
   return String(c ?? '').split(' ')[0]!;
 }
 
-/** A registry module under another name and option defaults: the same builder and handler. */
-function asMember(module: AnyCommand, m: GroupMember): AnyCommand {
+/**
+ * A registry module under another name and option defaults: the same builder and handler.
+ * Handlers that read their raw words (run, create, exec: argv-lexer.ts) find them as after
+ * the top-level verb: yargs puts `GROUP NAME ...` in argv['--'], which becomes `VERB ...`.
+ */
+function asMember(module: AnyCommand, m: GroupMember, group: string): AnyCommand {
   const command = String(Array.isArray(module.command) ? module.command[0] : module.command);
   const renamed: AnyCommand = {
     ...module,
+    handler: (argv) => {
+      const raw: unknown = argv['--'];
+      if (Array.isArray(raw) && raw[0] === group) argv['--'] = [m.verb, ...raw.slice(2)];
+      return module.handler(argv);
+    },
     command: m.as ? command.replace(/^\S+/, m.as) : command,
     aliases: m.aliases ?? (m.as ? [] : module.aliases ?? []),
   };
@@ -113,7 +122,7 @@ export function groupSubcommands(group: GroupSpec, registry: readonly AnyCommand
   for (const entry of group.members) {
     const m = typeof entry === 'string' ? { verb: entry } : entry;
     const module = registry.find((c) => verbOf(c) === m.verb);
-    if (module) out.push(asMember(module, m));
+    if (module) out.push(asMember(module, m, group.name));
   }
   return [...out, ...group.own];
 }

@@ -11,7 +11,7 @@ import { findSandbox } from '../../state/sandboxes.js';
 import { currentRunStartedAt } from '../../state/status.js';
 import { checkFormat, humanDuration, humanSize, renderRows, table } from '../format.js';
 import { isTemplate } from '../go-template.js';
-import { checkSortKey, matchesFilters, parseFilters, sortViews } from '../ps-filter.js';
+import { SORT_KEYS, checkSortKey, matchesFilters, parseFilters, sortViews } from '../ps-filter.js';
 
 /** STATUS: "Up 2 seconds" counts from the start of the current run (a restart policy's too), as Podman. */
 function statusText(v: SandboxView, now: number, startedAt: string | undefined): string {
@@ -76,7 +76,7 @@ export const psCommand: CommandModule<GlobalArgs, PsArgs> = {
     .option('filter', { alias: 'f', type: 'string', array: true, describe: 'name=, id=, label=k[=v], status=, ancestor= (repeatable)' })
     .option('last', { alias: 'n', type: 'number', describe: 'The N most recently created (all states)' })
     .option('latest', { alias: 'l', type: 'boolean', describe: 'The most recently created (all states)' })
-    .option('sort', { type: 'string', describe: 'Sort by: command, created, id, image, names, runningfor, size, status (default: newest first)' })
+    .option('sort', { type: 'string', choices: SORT_KEYS, describe: 'Sort by: command, created, id, image, names, runningfor, size, status (default: newest first)' })
     .option('size', { alias: 's', type: 'boolean', describe: 'Show the size of each writable layer (and with the image: virtual); reads them all' }),
   handler: async (argv) => {
     const { views, paths } = selected(argv);
