@@ -88,12 +88,19 @@ export interface PruneResult {
   reclaimed: number;
 }
 
-/** `volume prune`: removes every volume no sandbox refers to (named and anonymous, as Podman). */
-export async function pruneVolumes(paths: StorePaths): Promise<PruneResult> {
+/**
+ * `volume prune`: removes every volume no sandbox refers to (named and anonymous, as
+ * Podman); `match` narrows them (`prune --filter`).
+ */
+export async function pruneVolumes(paths: StorePaths, options: { match?: (v: VolumeInfo) => boolean } = {}): Promise<PruneResult> {
   const users = volumeUsers(paths);
   const result: PruneResult = { removed: [], reclaimed: 0 };
   for (const name of listVolumeNames(paths)) {
     if (users.has(name)) continue;
+    if (options.match) {
+      const volume = readVolume(paths, name);
+      if (!volume || !options.match(volume)) continue;
+    }
     const size = treeSize(volumeDataDir(paths, name));
     if (await destroy(paths, name)) {
       result.removed.push(name);

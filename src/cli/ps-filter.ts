@@ -74,7 +74,8 @@ const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * Orders rows as Podman's `--sort`: created oldest first, runningfor newest first, text
- * keys ascending, size smallest first (`sizeOf` only asked for `size`). `statusOf` is the
+ * keys ascending, size smallest first (`sizeOf`, the root file system's size as Podman's,
+ * only asked for `size`). `statusOf` is the
  * STATUS column's text. Stable. Pure.
  */
 export function sortViews(views: SandboxView[], key: SortKey, statusOf: (v: SandboxView) => string, sizeOf: (v: SandboxView) => number = () => 0): SandboxView[] {

@@ -96,7 +96,7 @@ test('info and system info: Podman\'s structure, json and templates', async (t) 
   assert.equal(badField.code, 125, show(badField));
 });
 
-test('prune and system reset ask first unless -f; reset ends running sandboxes and empties the store', async (t) => {
+test('prune and system reset ask first unless -f; prune --filter; reset ends running sandboxes and empties the store', async (t) => {
   if (!requireRootless(t, 'system reset')) return;
   const root = await newStore(t);
   await importImage(root, await busyboxRootfsTar(), 'bb');
@@ -114,6 +114,25 @@ test('prune and system reset ask first unless -f; reset ends running sandboxes a
   const yes = await runSandbox(['container', 'prune'], { root, input: 'y\n' });
   assert.equal(yes.code, 0, show(yes));
   assert.deepEqual(await names(), [], 'a yes prunes');
+
+  // --filter narrows what a prune takes, as Podman's.
+  for (const [name, label] of [['tmp1', 'tmp=1'], ['kept', 'keep=yes']]) {
+    const r = await runSandbox(['run', '--name', name!, '--label', label!, 'bb', 'true'], { root });
+    assert.equal(r.code, 0, show(r));
+  }
+  const byLabel = await runSandbox(['container', 'prune', '-f', '--filter', 'label=tmp'], { root });
+  assert.equal(byLabel.code, 0, show(byLabel));
+  assert.deepEqual(await names(), ['kept'], 'label= prunes only those with the label');
+  const young = await runSandbox(['system', 'prune', '-f', '--filter', 'until=1h'], { root });
+  assert.equal(young.code, 0, show(young));
+  assert.deepEqual(await names(), ['kept'], 'until=1h: nothing that young goes');
+  for (const args of [['volume', 'create', '--label', 'keep=yes', 'vkeep'], ['volume', 'create', 'vgo']]) assert.equal((await runSandbox(args, { root })).code, 0);
+  const vols = await runSandbox(['volume', 'prune', '-f', '--filter', 'label!=keep=yes'], { root });
+  assert.equal(vols.code, 0, show(vols));
+  assert.deepEqual(lines((await runSandbox(['volume', 'ls', '-q'], { root })).stdout), ['vkeep'], 'label!= keeps the labelled one');
+  const badFilter = await runSandbox(['container', 'prune', '-f', '--filter', 'name=x'], { root });
+  assert.equal(badFilter.code, 125, show(badFilter));
+  assert.equal((await runSandbox(['rm', 'kept'], { root })).code, 0);
 
   const run = await runSandbox(['run', '-d', '--name', 'live', '--network', 'none', 'bb', ...BUSY], { root });
   assert.equal(run.code, 0, show(run));

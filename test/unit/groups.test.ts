@@ -11,6 +11,7 @@ import { completeWords, completionScript } from '../../src/cli/completion.js';
 import { checkSortKey, matchesFilters, parseFilters, sortViews } from '../../src/cli/ps-filter.js';
 import { matchesVolumeFilters, parseVolumeFilters, timeOf } from '../../src/cli/volume-filter.js';
 import { toYaml, withGoNames } from '../../src/cli/commands/info.js';
+import { parsePruneFilters, prunable, pruneMatchers } from '../../src/cli/prune-filter.js';
 import { parseOsRelease, uptimeText } from '../../src/api/info.js';
 import type { SandboxView } from '../../src/api/lifecycle.js';
 import type { VolumeInfo } from '../../src/state/volumes.js';
@@ -128,4 +129,20 @@ test("info: Go field names for templates, Podman's YAML", () => {
   assert.equal(toYaml({ v: '12', s: 'debian', t: true }).replace(/^\n/, ''), 's: debian\nt: true\nv: "12"\n');
   assert.deepEqual(parseOsRelease('ID=debian\nVERSION_ID="12"\n# c\nVERSION_CODENAME=bookworm\n'), { ID: 'debian', VERSION_ID: '12', VERSION_CODENAME: 'bookworm' });
   assert.equal(uptimeText(3661.5), '1h 1m 1.50s (Approximately 0.04 days)');
+});
+
+test('prune --filter: label=, label!=, until=', () => {
+  const now = Date.parse('2024-01-10T00:00:00Z');
+  const f = parsePruneFilters(['label=team', 'label!=keep=yes', 'until=24h'], now);
+  assert.ok(prunable(f, { team: 'a' }, '2024-01-01T00:00:00Z'));
+  assert.ok(!prunable(f, { team: 'a', keep: 'yes' }, '2024-01-01T00:00:00Z'), 'label!= keeps it');
+  assert.ok(!prunable(f, {}, '2024-01-01T00:00:00Z'), 'label= must hold');
+  assert.ok(!prunable(f, { team: 'a' }, '2024-01-09T12:00:00Z'), 'younger than until');
+  assert.deepEqual(pruneMatchers([], () => ({})), {}, 'no filter: nothing narrowed');
+  let asked = 0;
+  const m = pruneMatchers(['until=2024-01-05T00:00:00Z'], () => { asked++; return {}; });
+  assert.ok(m.image!({ id: 'x', created: '2024-01-01T00:00:00Z', layers: [], size: 0 }));
+  assert.equal(asked, 0, "an image's labels are read only for a label filter");
+  assertSandboxError(() => parsePruneFilters(['name=x']), /invalid filter/);
+  assertSandboxError(() => parsePruneFilters(['until=soon']), /invalid filter/);
 });

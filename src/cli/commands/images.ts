@@ -14,6 +14,7 @@ import {
 import { readImageConfig, readImageIndex } from '../../images/store.js';
 import { matchesImageFilters, parseImageFilters } from '../image-filter.js';
 import { confirm } from '../confirm.js';
+import { PRUNE_FILTER_HELP, pruneMatchers } from '../prune-filter.js';
 
 const shortId = (id: string) => id.slice(7, 19);
 
@@ -211,6 +212,7 @@ export const imageInspectCommand: CommandModule<GlobalArgs, InspectArgs> = {
 interface PruneArgs extends GlobalArgs {
   all?: boolean;
   force?: boolean;
+  filter?: string[];
 }
 
 export const imagePruneCommand: CommandModule<GlobalArgs, PruneArgs> = {
@@ -218,11 +220,14 @@ export const imagePruneCommand: CommandModule<GlobalArgs, PruneArgs> = {
   describe: 'Remove untagged images no sandbox uses (-a: every image no sandbox uses), then blobs and layers no image uses and what failed or killed transfers left',
   builder: (y) => y
     .option('all', { alias: 'a', type: 'boolean', describe: 'Also tagged images no sandbox uses' })
-    .option('force', { alias: 'f', type: 'boolean', describe: 'Do not ask first' }) as Argv<PruneArgs>,
+    .option('force', { alias: 'f', type: 'boolean', describe: 'Do not ask first' })
+    .option('filter', { type: 'string', array: true, describe: PRUNE_FILTER_HELP }) as Argv<PruneArgs>,
   handler: async (argv) => {
+    const paths = storePathsFromArgs(argv);
+    const match = pruneMatchers(argv.filter, (id) => readImageConfig(paths, id).config?.Labels ?? {}).image;
     const warning = argv.all ? 'WARNING! This command removes all images without at least one container associated with them.' : 'WARNING! This command removes all dangling images.';
     if (!(await confirm(warning, argv.force))) return;
-    const report = await pruneImages(storePathsFromArgs(argv), { all: !!argv.all });
+    const report = await pruneImages(paths, { all: !!argv.all, ...(match ? { match } : {}) });
     for (const d of report.deleted) process.stdout.write(`${d.slice(7)}\n`);
     process.stderr.write(`Reclaimed ${humanSize(report.reclaimed)}\n`);
   },

@@ -103,7 +103,7 @@ function selected(argv: PsArgs): { views: SandboxView[]; paths: StorePaths } {
 function print(argv: PsArgs, selectedViews: SandboxView[], sizes: Map<string, Size> | undefined): void {
     const now = Date.now();
     const status = (v: SandboxView) => statusText(v, now, v.state.startedAt);
-    const views = argv.sort ? sortViews(selectedViews, checkSortKey(argv.sort), status, (v) => sizes?.get(v.record.id)?.rw ?? 0) : selectedViews;
+    const views = argv.sort ? sortViews(selectedViews, checkSortKey(argv.sort), status, (v) => sizes?.get(v.record.id)?.rootFs ?? 0) : selectedViews;
     const full = !!argv['no-trunc'];
     if (argv.quiet) {
       process.stdout.write(views.map((v) => (full ? v.record.id : v.record.id.slice(0, 12)) + '\n').join(''));

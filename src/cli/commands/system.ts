@@ -11,6 +11,8 @@ import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import { checkFormat, humanSize, renderRows, table } from '../format.js';
 import { isTemplate } from '../go-template.js';
 import { confirm } from '../confirm.js';
+import { PRUNE_FILTER_HELP, pruneMatchers } from '../prune-filter.js';
+import { readImageConfig } from '../../images/store.js';
 import { checkStore, type StoreProblem } from '../../api/store-check.js';
 import { diskUsage } from '../../api/disk-usage.js';
 import { pruneSandboxes } from '../../api/prune.js';
@@ -98,6 +100,7 @@ interface PruneArgs extends GlobalArgs {
   all?: boolean;
   volumes?: boolean;
   force?: boolean;
+  filter?: string[];
 }
 
 const pruneCmd: CommandModule<GlobalArgs, PruneArgs> = {
@@ -106,15 +109,17 @@ const pruneCmd: CommandModule<GlobalArgs, PruneArgs> = {
   builder: (y) => y
     .option('all', { alias: 'a', type: 'boolean', describe: 'Also tagged images no sandbox uses' })
     .option('volumes', { type: 'boolean', describe: 'Also volumes no sandbox uses' })
-    .option('force', { alias: 'f', type: 'boolean', describe: 'Do not ask first' }) as Argv<PruneArgs>,
+    .option('force', { alias: 'f', type: 'boolean', describe: 'Do not ask first' })
+    .option('filter', { type: 'string', array: true, describe: PRUNE_FILTER_HELP }) as Argv<PruneArgs>,
   handler: async (argv) => {
+    const paths = storePathsFromArgs(argv);
+    const match = pruneMatchers(argv.filter, (id) => readImageConfig(paths, id).config?.Labels ?? {});
     const what = ['all stopped containers', argv.volumes ? 'all volumes not used by at least one container' : '',
       argv.all ? 'all images without at least one container associated with them' : 'all dangling images'].filter(Boolean);
     if (!(await confirm(`WARNING! This command removes:\n${what.map((w) => `\t- ${w}\n`).join('')}`, argv.force))) return;
-    const paths = storePathsFromArgs(argv);
-    const sandboxes = await pruneSandboxes(paths);
-    const images = await pruneImages(paths, { all: !!argv.all });
-    const volumes = argv.volumes ? await pruneVolumes(paths) : { removed: [], reclaimed: 0 };
+    const sandboxes = await pruneSandboxes(paths, match.sandbox ? { match: match.sandbox } : {});
+    const images = await pruneImages(paths, { all: !!argv.all, ...(match.image ? { match: match.image } : {}) });
+    const volumes = argv.volumes ? await pruneVolumes(paths, match.volume ? { match: match.volume } : {}) : { removed: [], reclaimed: 0 };
     const section = (title: string, items: string[]) => (items.length ? `${title}:\n${items.map((i) => `${i}\n`).join('')}\n` : '');
     process.stdout.write(section('Deleted Containers', sandboxes.removed) + section('Deleted Images', images.deleted.map((d) => d.slice(7)))
       + section('Deleted Volumes', volumes.removed)

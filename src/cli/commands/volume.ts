@@ -9,6 +9,7 @@ import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import { checkFormat, humanSize, printInspected, renderRows, table } from '../format.js';
 import { isTemplate } from '../go-template.js';
 import { confirm } from '../confirm.js';
+import { PRUNE_FILTER_HELP, pruneMatchers } from '../prune-filter.js';
 import { matchesVolumeFilters, parseVolumeFilters } from '../volume-filter.js';
 import { SandboxError } from '../../errors.js';
 import { parseLabels } from '../../labels.js';
@@ -29,7 +30,7 @@ interface CreateArgs extends GlobalArgs { name?: string; label?: string | string
 interface LsArgs extends GlobalArgs { quiet?: boolean; format?: string; filter?: string[] }
 interface NamesArgs extends GlobalArgs { names: string[]; force?: boolean }
 interface InspectArgs extends GlobalArgs { names?: string[]; all?: boolean; format?: string }
-interface PruneArgs extends GlobalArgs { force?: boolean }
+interface PruneArgs extends GlobalArgs { force?: boolean; filter?: string[] }
 
 const createCmd: CommandModule<GlobalArgs, CreateArgs> = {
   command: 'create [name]',
@@ -131,10 +132,13 @@ const rmCmd: CommandModule<GlobalArgs, NamesArgs> = {
 const pruneCmd: CommandModule<GlobalArgs, PruneArgs> = {
   command: 'prune',
   describe: 'Remove every volume no sandbox uses',
-  builder: (y) => y.option('force', { alias: 'f', type: 'boolean', describe: 'Do not ask first' }),
+  builder: (y) => y
+    .option('force', { alias: 'f', type: 'boolean', describe: 'Do not ask first' })
+    .option('filter', { type: 'string', array: true, describe: PRUNE_FILTER_HELP }) as Argv<PruneArgs>,
   handler: async (argv) => {
+    const match = pruneMatchers(argv.filter, () => ({})).volume;
     if (!(await confirm('WARNING! This will remove all volumes not used by at least one container.', argv.force))) return;
-    const { removed, reclaimed } = await pruneVolumes(storePathsFromArgs(argv));
+    const { removed, reclaimed } = await pruneVolumes(storePathsFromArgs(argv), match ? { match } : {});
     const list = removed.length ? `Deleted Volumes:\n${removed.map((n) => `${n}\n`).join('')}\n` : '';
     process.stdout.write(`${list}Total reclaimed space: ${humanSize(reclaimed)}\n`);
   },
