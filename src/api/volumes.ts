@@ -29,10 +29,16 @@ function created(paths: StorePaths, volume: VolumeInfo): void {
   appendEvent(paths, { type: 'volume', action: 'volume-create', id: volume.Name, name: volume.Name, attributes: { driver: volume.Driver } });
 }
 
-/** Creates a volume (a random name when none is given); an existing name is returned as it is, as Docker. */
-export function createVolume(paths: StorePaths, name?: string, labels: Record<string, string> = {}): VolumeInfo {
+/**
+ * Creates a volume (a random name when none is given); an existing name is returned as it
+ * is, as Docker, or with `exclusive` refused, as `podman volume create` without --ignore.
+ */
+export function createVolume(paths: StorePaths, name?: string, labels: Record<string, string> = {}, options: { exclusive?: boolean } = {}): VolumeInfo {
   const r = createVolumeDir(paths, name || newAnonymousVolumeName(), { labels });
   if (r.created) created(paths, r.volume);
+  else if (options.exclusive) {
+    throw new SandboxError(`volume ${r.volume.Name} already exists`, { hint: `use it as it is (\`--ignore\` keeps it without an error), or remove it first: sandbox volume rm ${r.volume.Name}` });
+  }
   return r.volume;
 }
 

@@ -1,6 +1,6 @@
 /**
  * `ps --filter`, as Podman's: name=, id=, label=KEY[=VALUE], status=, ancestor=, exited=CODE,
- * before=SANDBOX, since=SANDBOX, until=TIME. The same key given twice matches either value,
+ * before=SANDBOX, since=SANDBOX, until=TIME, volume=NAME|DESTINATION. The same key given twice matches either value,
  * different keys must all match. Pure (before=/since= are resolved to creation times by
  * the caller's `createdOf`).
  */
@@ -9,7 +9,7 @@ import { labelMatches } from '../labels.js';
 import type { SandboxView } from '../api/lifecycle.js';
 import { timeOf } from './volume-filter.js';
 
-const KEYS = ['name', 'id', 'label', 'status', 'ancestor', 'exited', 'before', 'since', 'until'] as const;
+const KEYS = ['name', 'id', 'label', 'status', 'ancestor', 'exited', 'before', 'since', 'until', 'volume'] as const;
 type Key = (typeof KEYS)[number];
 
 /** Podman's states; `paused` and the passing ones (`restarting`, `removing`) never match here. */
@@ -51,6 +51,8 @@ function matchOne(v: SandboxView, key: Key, value: string, now: number): boolean
     case 'before': return r.created < value;
     case 'since': return r.created > value;
     case 'until': return Date.parse(r.created) < timeOf(value, now);
+    // A named volume by its name, or any mount by where it is mounted (as Podman).
+    case 'volume': return r.request.volumes.some((m) => m.target === value || ('volume' in m && m.volume === value) || (m.kind === 'volume' && m.name === value));
   }
 }
 

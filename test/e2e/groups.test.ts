@@ -54,7 +54,7 @@ test('groups: container/image/volume/system subcommands are the top-level comman
   assert.match(none.stderr, /no container subcommand/, none.stderr);
 });
 
-test('volume ls --filter and --format, volume inspect --format', async (t) => {
+test('volume ls --filter and --format, volume inspect --format, ps --filter volume=', async (t) => {
   if (!requireRootless(t, 'volumes')) return;
   const root = await newStore(t);
   await importImage(root, await busyboxRootfsTar(), 'bb');
@@ -73,6 +73,10 @@ test('volume ls --filter and --format, volume inspect --format', async (t) => {
   assert.equal(fmt.stdout, 'va local a\nvb local <no value>\n', show(fmt));
   const mp = await runSandbox(['volume', 'inspect', '--format', '{{.Mountpoint}}', 'va'], { root });
   assert.equal(mp.stdout.trim(), join(root, 'data', 'volumes', 'va', '_data'), show(mp));
+  const byVolume = await runSandbox(['ps', '-a', '--filter', 'volume=vb', '--format', '{{.Names}} {{.Mounts}}'], { root });
+  assert.equal(byVolume.stdout, 'user /data\n', `ps --filter volume=: ${show(byVolume)}`);
+  assert.equal((await runSandbox(['ps', '-a', '-q', '--filter', 'volume=/data'], { root })).stdout.trim().length, 12, 'or by its destination');
+  assert.equal((await runSandbox(['ps', '-a', '-q', '--filter', 'volume=va'], { root })).stdout, '');
   const bad = await runSandbox(['volume', 'ls', '--filter', 'colour=red'], { root });
   assert.equal(bad.code, 125, show(bad));
 });

@@ -132,8 +132,11 @@ test('volume create, ls (table, -q, json), inspect, prune', async (t) => {
   assert.equal(create.code, 0, show(create));
   assert.equal(create.stdout, 'idle\n');
   const again = await runSandbox(['volume', 'create', 'idle'], { root });
-  assert.equal(again.code, 0, `creating an existing volume is fine\n${show(again)}`);
-  assert.equal(again.stdout, 'idle\n');
+  assert.equal(again.code, 125, `creating an existing volume is an error, as Podman\n${show(again)}`);
+  assert.match(again.stderr, /^sandbox: volume idle already exists\nhint: /, again.stderr);
+  const ignored = await runSandbox(['volume', 'create', '--ignore', 'idle'], { root });
+  assert.equal(ignored.code, 0, `--ignore keeps it\n${show(ignored)}`);
+  assert.equal(ignored.stdout, 'idle\n');
   const unnamed = await runSandbox(['volume', 'create'], { root });
   assert.match(unnamed.stdout, /^[a-f0-9]{64}\n$/, show(unnamed));
   const bad = await runSandbox(['volume', 'create', '-bad'], { root });

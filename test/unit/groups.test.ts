@@ -74,7 +74,7 @@ test('completion scripts: one per shell, an unknown shell is an error', () => {
 
 function view(name: string, created: string, status: 'running' | 'exited' | 'created', exitCode?: number): SandboxView {
   return {
-    record: { id: `${name}`.padEnd(64, '0'), name, created, image: 'bb', command: [name], hostname: name, request: { labels: {} } },
+    record: { id: `${name}`.padEnd(64, '0'), name, created, image: 'bb', command: [name], hostname: name, request: { labels: {}, volumes: [] } },
     state: { status, ...(exitCode !== undefined ? { exitCode } : {}) },
   } as unknown as SandboxView;
 }
@@ -91,6 +91,9 @@ test('ps filters: exited, before, since, status values', () => {
   assert.deepEqual(pick('since=a', 'status=exited'), ['b'], 'different keys: all');
   assert.deepEqual(pick('status=stopped'), ['a', 'b']);
   assert.deepEqual(pick('until=2024-01-02T12:00:00Z'), ['a', 'b']);
+  (b.record.request as { volumes: unknown[] }).volumes = [{ kind: 'bind', source: '/s', target: '/data', readOnly: false, volume: 'vol' }];
+  assert.deepEqual(pick('volume=vol'), ['b']);
+  assert.deepEqual(pick('volume=/data'), ['b']);
   assertSandboxError(() => parseFilters(['status=sleepy']), /unknown state sleepy/);
   assertSandboxError(() => parseFilters(['exited=x']), /invalid filter/);
   assertSandboxError(() => parseFilters(['colour=red']), /invalid filter/);

@@ -73,7 +73,7 @@ export const psCommand: CommandModule<GlobalArgs, PsArgs> = {
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'Only ids' })
     .option('no-trunc', { type: 'boolean', describe: 'Do not truncate ids and commands' })
     .option('format', { type: 'string', describe: "table, json, or a template: '{{.ID}} {{.Names}} {{.Status}}' (table TEMPLATE adds headers)" })
-    .option('filter', { alias: 'f', type: 'string', array: true, describe: 'name=, id=, label=k[=v], status=, ancestor= (repeatable)' })
+    .option('filter', { alias: 'f', type: 'string', array: true, describe: 'name=, id=, label=k[=v], status=, ancestor=, exited=, before=, since=, until=, volume= (repeatable)' })
     .option('last', { alias: 'n', type: 'number', describe: 'The N most recently created (all states)' })
     .option('latest', { alias: 'l', type: 'boolean', describe: 'The most recently created (all states)' })
     .option('sort', { type: 'string', choices: SORT_KEYS, describe: 'Sort by: command, created, id, image, names, runningfor, size, status (default: newest first)' })
@@ -117,6 +117,8 @@ function print(argv: PsArgs, selectedViews: SandboxView[], sizes: Map<string, Si
         Status: status(v), State: v.state.status, Names: v.record.name, Labels: v.record.request.labels, Ports: '',
         StartedAt: v.state.startedAt ?? '', ExitCode: v.state.exitCode ?? 0, Exited: v.state.status === 'exited', Pid: v.state.pid ?? 0,
         Size: sizeText(sizes?.get(v.record.id)),
+        Mounts: v.record.request.volumes.map((m) => m.target).join(','), Networks: v.record.request.network,
+        AutoRemove: v.record.request.remove, ImageID: (v.record.imageId ?? '').replace(/^sha256:/, ''),
       }))));
       return;
     }

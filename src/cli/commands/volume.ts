@@ -26,7 +26,7 @@ function shown(v: VolumeInfo): Record<string, unknown> {
   };
 }
 
-interface CreateArgs extends GlobalArgs { name?: string; label?: string | string[] }
+interface CreateArgs extends GlobalArgs { name?: string; label?: string | string[]; driver?: string; ignore?: boolean }
 interface LsArgs extends GlobalArgs { quiet?: boolean; format?: string; filter?: string[] }
 interface NamesArgs extends GlobalArgs { names: string[]; force?: boolean }
 interface InspectArgs extends GlobalArgs { names?: string[]; all?: boolean; format?: string }
@@ -34,14 +34,19 @@ interface PruneArgs extends GlobalArgs { force?: boolean; filter?: string[] }
 
 const createCmd: CommandModule<GlobalArgs, CreateArgs> = {
   command: 'create [name]',
-  describe: 'Create a volume (a random name when none is given); an existing one is kept',
+  describe: 'Create a volume (a random name when none is given); one that exists is an error unless --ignore, as Podman',
   builder: (y) => y
     .positional('name', { type: 'string', describe: 'Volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)' })
     // One value per flag (not yargs' greedy arrays): `--label k NAME` keeps NAME the name.
-    .option('label', { alias: 'l', type: 'string', nargs: 1, describe: 'Set metadata: KEY=VALUE (repeatable)' }),
+    .option('label', { alias: 'l', type: 'string', nargs: 1, describe: 'Set metadata: KEY=VALUE (repeatable)' })
+    .option('driver', { type: 'string', describe: 'Volume driver: local (the only one)' })
+    .option('ignore', { type: 'boolean', describe: 'A volume of that name that exists is kept, not an error' }) as Argv<CreateArgs>,
   handler: (argv) => {
+    if (argv.driver !== undefined && argv.driver !== 'local') {
+      throw new SandboxError(`volume driver ${JSON.stringify(argv.driver)} is not supported`, { hint: 'volumes are directories of the store: --driver local (the default)' });
+    }
     const labels = argv.label === undefined ? [] : ([] as string[]).concat(argv.label);
-    const volume = createVolume(storePathsFromArgs(argv), argv.name, parseLabels(labels));
+    const volume = createVolume(storePathsFromArgs(argv), argv.name, parseLabels(labels), { exclusive: !argv.ignore });
     process.stdout.write(`${volume.Name}\n`);
   },
 };
