@@ -8,7 +8,7 @@ interface CompletionArgs extends GlobalArgs {
 
 export const completionCommand: CommandModule<GlobalArgs, CompletionArgs> = {
   command: 'completion <shell>',
-  describe: 'Print a shell completion script (bash, zsh, fish): commands, options, sandbox, image and volume names',
+  describe: 'Print a completion script for bash, zsh or fish',
   builder: (y) => y.positional('shell', { type: 'string', choices: ['bash', 'zsh', 'fish'], demandOption: true }) as Argv<CompletionArgs>,
   handler: async (argv) => {
     // Loaded here: it imports the command registry, which imports this module.

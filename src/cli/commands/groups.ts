@@ -46,7 +46,7 @@ export interface GroupSpec {
 export const GROUPS: GroupSpec[] = [
   {
     name: 'container',
-    describe: 'Manage sandboxes (Podman\'s `container` commands: ls, rm, inspect, start, stop, logs, exec, ...)',
+    describe: 'Manage sandboxes: ls, run, start, stop, rm, logs, exec, ...',
     operand: 'sandbox',
     members: [
       { verb: 'ps', as: 'ls', aliases: ['list', 'ps'] },
@@ -58,7 +58,7 @@ export const GROUPS: GroupSpec[] = [
   },
   {
     name: 'image',
-    describe: 'Manage images (ls, rm, inspect, pull, push, tag, untag, history, prune, save, load, import, exists)',
+    describe: 'Manage images: ls, rm, inspect, pull, push, tag, prune, ...',
     operand: 'image',
     members: [
       { verb: 'images', as: 'ls', aliases: ['list'] },
@@ -76,7 +76,7 @@ export const GROUPS: GroupSpec[] = [
   },
   {
     name: 'system',
-    describe: 'The store as a whole: info, df, prune, reset, check [--repair]',
+    describe: 'The store as a whole: info, df, prune, reset, check',
     operand: 'none',
     members: ['info'],
     own: systemSubcommands,

@@ -58,7 +58,7 @@ interface InfoArgs extends GlobalArgs {
 
 export const infoCommand: CommandModule<GlobalArgs, InfoArgs> = {
   command: 'info',
-  describe: 'Show the host and the store (as `podman info`: YAML, json, or a template such as \'{{.Store.GraphRoot}}\')',
+  describe: 'Show the host and the store, as `podman info`',
   builder: (y) => y.option('format', { alias: 'f', type: 'string', describe: "json, or a template: '{{.Host.Arch}} {{.Store.GraphRoot}}'" }) as Argv<InfoArgs>,
   handler: async (argv) => {
     if (argv.format && argv.format !== 'json') checkFormat(argv.format);

@@ -135,7 +135,7 @@ interface ResetArgs extends GlobalArgs {
 
 const resetCmd: CommandModule<GlobalArgs, ResetArgs> = {
   command: 'reset',
-  describe: 'Remove everything of the store: all sandboxes (running ones are ended), images, volumes, and the data and runtime directories',
+  describe: 'Remove all sandboxes (running ones too), images and volumes: the whole store',
   builder: (y) => y.option('force', { alias: 'f', type: 'boolean', describe: 'Do not ask first' }) as Argv<ResetArgs>,
   handler: async (argv) => {
     const paths = storePathsFromArgs(argv);
