@@ -241,7 +241,26 @@ test('completion: bash completes commands, group subcommands, options, sandbox a
   assert.deepEqual(await bashComplete(root, 'sandbox ps --sort na'), ['names'], "an option's choices");
 });
 
-test('completion: zsh and fish scripts parse', async (t) => {
+/** The script of `shell` driven as that shell completes: fish's `complete -C`; zsh's function with `words`/`CURRENT` set and compadd recorded. */
+const DRIVERS: Record<string, (line: string) => string[]> = {
+  fish: (line) => ['-c', `sandbox completion fish | source; complete -C ${JSON.stringify(line)}`],
+  zsh: (line) => {
+    const words = line.split(' ');
+    return ['-f', '-c', [
+      'eval "$(sandbox completion zsh)"',
+      'compadd() { [[ $1 == -Q ]] && shift; [[ $1 == -- ]] && shift; print -l -- "$@"; }',
+      '_files() { print FILES; }',
+      `words=(${words.map((w) => JSON.stringify(w)).join(' ')}); CURRENT=${words.length}`,
+      '_sandbox',
+    ].join('\n')];
+  },
+};
+
+test('completion: zsh and fish complete sandbox and image names too', async (t) => {
+  if (!requireRootless(t, 'completion of names')) return;
+  const root = await newStore(t);
+  await importImage(root, await busyboxRootfsTar(), 'busy');
+  assert.equal((await runSandbox(['create', '--name', 'webapp', 'busy', 'true'], { root })).code, 0);
   for (const shell of ['zsh', 'fish']) {
     const path = ['/usr/bin', '/bin'].map((d) => join(d, shell)).find((p) => existsSync(p));
     if (!path) {
@@ -249,11 +268,19 @@ test('completion: zsh and fish scripts parse', async (t) => {
       t.diagnostic(`${shell} is not installed: its script is not checked`);
       continue;
     }
-    const script = await runSandbox(['completion', shell]);
+    const script = await runSandbox(['completion', shell], { root });
     assert.equal(script.code, 0, show(script));
-    const check = await asUser(path, ['-n', '-c', script.stdout]);
-    assert.equal(check.code, 0, `${shell} -n: ${show(check)}`);
+    const parses = await asUser(path, ['-n', '-c', script.stdout]);
+    assert.equal(parses.code, 0, `${shell} -n: ${show(parses)}`);
+    const complete = async (line: string) => {
+      const r = await asUser(path, DRIVERS[shell]!(line), { root, env: { PATH: `${dirname(SANDBOX_BIN)}:/usr/bin:/bin` } });
+      assert.equal(r.code, 0, `${shell}: ${line}: ${show(r)}`);
+      return lines(r.stdout).sort();
+    };
+    assert.deepEqual(await complete('sandbox sta'), ['start', 'stats'], shell);
+    assert.deepEqual(await complete('sandbox start w'), ['webapp'], `${shell}: a sandbox name`);
+    assert.deepEqual(await complete('sandbox run busy:'), ['busy:latest'], `${shell}: an image name`);
   }
-  const bad = await runSandbox(['completion', 'tcsh']);
+  const bad = await runSandbox(['completion', 'tcsh'], { root });
   assert.equal(bad.code, 125, show(bad));
 });
