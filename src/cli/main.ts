@@ -11,12 +11,14 @@ import { execFromArgv } from './exec-main.js';
 import { imageOfRecord } from './commands/exec.js';
 import { psFromArgv } from './commands/ps.js';
 import { versionCommand } from './commands/version.js';
+import { fastVerbWords } from './fast-verbs.js';
 
 async function main(argv: string[]): Promise<void> {
-  if (argv[0] === 'run' && (await runFromArgv(argv.slice(1), {}))) return;
+  const fast = fastVerbWords(argv);
+  if (fast[0] === 'run' && (await runFromArgv(fast.slice(1), {}))) return;
   // bin/sandbox runs exec from its own bundle (dist/exec.cjs); it comes here for what that leaves.
-  if (argv[0] === 'exec' && (await execFromArgv(argv.slice(1), {}, imageOfRecord))) return;
-  if (argv[0] === 'ps' && psFromArgv(argv.slice(1))) return;
+  if (fast[0] === 'exec' && (await execFromArgv(fast.slice(1), {}, imageOfRecord))) return;
+  if (fast[0] === 'ps' && psFromArgv(fast.slice(1))) return;
   if (argv[0] === '__complete') return (await import('./completion.js')).printCompletions(argv.slice(1));
   if (argv[0] === 'version' && argv.length === 1) return versionCommand.handler({ _: [], $0: 'sandbox' });
   const { runYargs } = await import('./yargs-cli.js');

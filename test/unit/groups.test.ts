@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { commands } from '../../src/cli/commands/index.js';
 import { GROUPS, groupSubcommands, verbOf } from '../../src/cli/commands/groups.js';
 import { completeWords, completionScript } from '../../src/cli/completion.js';
+import { fastVerbWords } from '../../src/cli/fast-verbs.js';
 import { checkSortKey, matchesFilters, parseFilters, sortViews } from '../../src/cli/ps-filter.js';
 import { matchesVolumeFilters, parseVolumeFilters, timeOf } from '../../src/cli/volume-filter.js';
 import { toYaml, withGoNames } from '../../src/cli/commands/info.js';
@@ -148,4 +149,17 @@ test('prune --filter: label=, label!=, until=', () => {
   assert.equal(asked, 0, "an image's labels are read only for a label filter");
   assertSandboxError(() => parsePruneFilters(['name=x']), /invalid filter/);
   assertSandboxError(() => parsePruneFilters(['until=soon']), /invalid filter/);
+});
+
+test("main.ts's fast paths for `container run|exec|ls|list|ps` agree with the container group", () => {
+  const container = GROUPS.find((g) => g.name === 'container')!;
+  const members = container.members.map((m) => (typeof m === 'string' ? { verb: m } : m));
+  for (const name of ['run', 'exec', 'ls', 'list', 'ps']) {
+    const m = members.find((x) => (x.as ?? x.verb) === name || x.aliases?.includes(name));
+    assert.ok(m, `container ${name} is in the group`);
+    assert.deepEqual(fastVerbWords(['container', name, '-a']), [m.verb, '-a']);
+  }
+  assert.deepEqual(fastVerbWords(['container', 'rm', 'x']), ['container', 'rm', 'x'], 'others go to yargs');
+  assert.deepEqual(fastVerbWords(['container', 'constructor']), ['container', 'constructor']);
+  assert.deepEqual(fastVerbWords(['ps']), ['ps']);
 });
