@@ -54,7 +54,7 @@ test('groups: container/image/volume/system subcommands are the top-level comman
   assert.match(none.stderr, /no container subcommand/, none.stderr);
 });
 
-test('volume ls --filter and --format, volume inspect --format, ps --filter volume=', async (t) => {
+test('volume ls --filter and --format, volume inspect --format, ps --filter volume=, system df -v', async (t) => {
   if (!requireRootless(t, 'volumes')) return;
   const root = await newStore(t);
   await importImage(root, await busyboxRootfsTar(), 'bb');
@@ -77,6 +77,14 @@ test('volume ls --filter and --format, volume inspect --format, ps --filter volu
   assert.equal(byVolume.stdout, 'user /data\n', `ps --filter volume=: ${show(byVolume)}`);
   assert.equal((await runSandbox(['ps', '-a', '-q', '--filter', 'volume=/data'], { root })).stdout.trim().length, 12, 'or by its destination');
   assert.equal((await runSandbox(['ps', '-a', '-q', '--filter', 'volume=va'], { root })).stdout, '');
+  // system df -v: one line per image, sandbox and volume.
+  const df = await runSandbox(['system', 'df', '-v'], { root });
+  assert.equal(df.code, 0, show(df));
+  assert.match(df.stdout, /^Images space usage:\n\nREPOSITORY .*\nbb +latest +[0-9a-f]{12} /m, df.stdout);
+  assert.match(df.stdout, /^[0-9a-f]{12} +[0-9a-f]{12} +true +1 +\S+ +.* created +user$/m, df.stdout);
+  assert.match(df.stdout, /^va +0 +\S+\nvb +1 +\S+$/m, df.stdout);
+  const dfJson = JSON.parse((await runSandbox(['system', 'df', '-v', '--format', 'json'], { root })).stdout) as { Volumes: { VolumeName: string; Links: number }[] };
+  assert.deepEqual(dfJson.Volumes.map((v) => [v.VolumeName, v.Links]), [['va', 0], ['vb', 1]]);
   const bad = await runSandbox(['volume', 'ls', '--filter', 'colour=red'], { root });
   assert.equal(bad.code, 125, show(bad));
 });

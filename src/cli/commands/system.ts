@@ -8,13 +8,13 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
-import { checkFormat, humanSize, renderRows, table } from '../format.js';
+import { checkFormat, humanDuration, humanSize, renderRows, table } from '../format.js';
 import { isTemplate } from '../go-template.js';
 import { confirm } from '../confirm.js';
 import { PRUNE_FILTER_HELP, pruneMatchers } from '../prune-filter.js';
 import { readImageConfig } from '../../images/store.js';
 import { checkStore, type StoreProblem } from '../../api/store-check.js';
-import { diskUsage } from '../../api/disk-usage.js';
+import { diskUsage, type DiskUsageDetails } from '../../api/disk-usage.js';
 import { pruneSandboxes } from '../../api/prune.js';
 import { pruneImages } from '../../api/images.js';
 import { pruneVolumes } from '../../api/volumes.js';
@@ -64,6 +64,32 @@ const checkCmd: CommandModule<GlobalArgs, CheckArgs> = {
 
 interface DfArgs extends GlobalArgs {
   format?: string;
+  verbose?: boolean;
+}
+
+/** `system df -v`: Podman's three tables (or their rows as JSON), one line per image, sandbox and volume. */
+function printDetails(d: DiskUsageDetails, json: boolean): void {
+  const now = Date.now();
+  const ago = (iso: string) => (iso ? humanDuration(now - Date.parse(iso)) : '');
+  const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
+  const images = d.images.flatMap((i) => (i.names.length ? i.names : ['<none>:<none>']).map((n) => {
+    const colon = n.lastIndexOf(':');
+    return { Repository: n.slice(0, colon), Tag: n.slice(colon + 1), ImageID: short(i.id), Created: ago(i.created), Size: i.size, SharedSize: i.sharedSize, UniqueSize: i.uniqueSize, Containers: i.sandboxes };
+  }));
+  const sandboxes = d.sandboxes.map((s) => ({
+    ContainerID: s.id.slice(0, 12), Image: short(s.imageId), Command: s.command.join(' '), LocalVolumes: s.volumes, Size: s.size,
+    Created: ago(s.created), Status: s.status, Names: s.name,
+  }));
+  const volumes = d.volumes.map((v) => ({ VolumeName: v.name, Links: v.links, Size: v.size }));
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ Images: images, Containers: sandboxes, Volumes: volumes }, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write('Images space usage:\n\n' + table(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE', 'SHARED SIZE', 'UNIQUE SIZE', 'CONTAINERS'],
+    images.map((i) => [i.Repository, i.Tag, i.ImageID, i.Created, humanSize(i.Size), humanSize(i.SharedSize), humanSize(i.UniqueSize), String(i.Containers)]))
+    + '\nContainers space usage:\n\n' + table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'LOCAL VOLUMES', 'SIZE', 'CREATED', 'STATUS', 'NAMES'],
+      sandboxes.map((s) => [s.ContainerID, s.Image, s.Command.length > 20 ? `${s.Command.slice(0, 19)}…` : s.Command, String(s.LocalVolumes), humanSize(s.Size), s.Created, s.Status, s.Names]))
+    + '\nLocal Volumes space usage:\n\n' + table(['VOLUME NAME', 'LINKS', 'SIZE'], volumes.map((v) => [v.VolumeName, String(v.Links), humanSize(v.Size)])));
 }
 
 const TYPE_NAMES = { images: 'Images', sandboxes: 'Sandboxes', volumes: 'Local Volumes' } as const;
@@ -71,9 +97,16 @@ const TYPE_NAMES = { images: 'Images', sandboxes: 'Sandboxes', volumes: 'Local V
 const dfCmd: CommandModule<GlobalArgs, DfArgs> = {
   command: 'df',
   describe: 'Show the space used by images, sandboxes and volumes',
-  builder: (y) => y.option('format', { type: 'string', describe: "table, json, or a template: '{{.Type}} {{.Size}}'" }),
+  builder: (y) => y
+    .option('format', { type: 'string', describe: "table, json, or a template: '{{.Type}} {{.Size}}'" })
+    .option('verbose', { alias: 'v', type: 'boolean', describe: 'Each image, sandbox and volume' }),
   handler: async (argv) => {
     checkFormat(argv.format);
+    if (argv.verbose) {
+      if (isTemplate(argv.format)) throw new SandboxError('--verbose takes no --format template', { hint: 'use --format json, or no --format' });
+      printDetails((await diskUsage(storePathsFromArgs(argv), { details: true })).details, argv.format === 'json');
+      return;
+    }
     const rows = await diskUsage(storePathsFromArgs(argv));
     if (argv.format === 'json') {
       process.stdout.write(JSON.stringify(rows.map((r) => ({
