@@ -7,13 +7,20 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StorePaths } from '../state/paths.js';
 import { sandboxDir } from '../state/sandbox-dir.js';
-import { imageIndexBackupPath, imageIndexPath, readImageIndex } from '../images/store.js';
+import { imageIndexBackupPath, imageIndexPath, readImageIndex, tagsOf } from '../images/store.js';
 import { treeSizes } from '../runtime/tree-size.js';
 import { listVolumeNames, volumeDir, volumesOfRequest } from '../state/volumes.js';
 import { listSandboxes } from './lifecycle.js';
 
 function dirEntries(dir: string): string[] {
   try { return readdirSync(dir); } catch { return []; }
+}
+
+/** `system df -v`: each image, sandbox and volume (Podman's verbose tables). */
+export interface DiskUsageDetails {
+  images: { id: string; names: string[]; created: string; size: number; sharedSize: number; uniqueSize: number; sandboxes: number }[];
+  sandboxes: { id: string; name: string; imageId: string; command: string[]; volumes: number; size: number; created: string; status: string }[];
+  volumes: { name: string; links: number; size: number }[];
 }
 
 export interface DiskUsageRow {
@@ -25,9 +32,12 @@ export interface DiskUsageRow {
 }
 
 /** `system df`: images (layers, configs, index), sandboxes (writable layers, logs), volumes. */
-export async function diskUsage(paths: StorePaths): Promise<DiskUsageRow[]> {
+export async function diskUsage(paths: StorePaths): Promise<DiskUsageRow[]>;
+export async function diskUsage(paths: StorePaths, options: { details: true }): Promise<{ rows: DiskUsageRow[]; details: DiskUsageDetails }>;
+export async function diskUsage(paths: StorePaths, options: { details?: boolean } = {}): Promise<DiskUsageRow[] | { rows: DiskUsageRow[]; details: DiskUsageDetails }> {
   const views = listSandboxes(paths, { all: true });
-  const images: Record<string, { layers?: string[] }> = readImageIndex(paths).images;
+  const index = readImageIndex(paths);
+  const images: Record<string, { layers?: string[]; created?: string }> = index.images;
   const usedImages = new Set(views.map((v) => v.record.imageId).filter((x): x is string => !!x));
   const usedLayers = new Set<string>();
   for (const id of usedImages) for (const l of images[id]?.layers ?? []) usedLayers.add(l.replace(/^sha256:/, ''));
@@ -46,7 +56,7 @@ export async function diskUsage(paths: StorePaths): Promise<DiskUsageRow[]> {
   for (const v of views) for (const n of volumesOfRequest(paths, v.record.request)) usedVolumes.add(n);
 
   const running = views.filter((v) => v.state.status === 'running');
-  return [
+  const rows: DiskUsageRow[] = [
     {
       type: 'images', total: Object.keys(images).length, active: [...usedImages].filter((i) => images[i]).length,
       size: sum(layerDirs) + sum(imageFiles),
@@ -63,4 +73,30 @@ export async function diskUsage(paths: StorePaths): Promise<DiskUsageRow[]> {
       reclaimable: sum(volumeNames.filter((n) => !usedVolumes.has(n)).map((n) => volumeDir(paths, n))),
     },
   ];
+  if (!options.details) return rows;
+
+  // Per item, from the same measurements: a layer is an image's own unless another image has it too.
+  const layerSize = (l: string) => sizes.get(join(layersDir, l.replace(/^sha256:/, ''))) ?? 0;
+  const holders = new Map<string, number>();
+  for (const r of Object.values(images)) for (const l of new Set(r.layers ?? [])) holders.set(l, (holders.get(l) ?? 0) + 1);
+  const volumeLinks = new Map<string, number>();
+  for (const v of views) for (const n of new Set(volumesOfRequest(paths, v.record.request))) volumeLinks.set(n, (volumeLinks.get(n) ?? 0) + 1);
+  const details: DiskUsageDetails = {
+    images: Object.entries(images).map(([id, r]) => {
+      const layers = [...new Set(r.layers ?? [])];
+      const size = layers.reduce((a, l) => a + layerSize(l), 0);
+      const uniqueSize = layers.filter((l) => holders.get(l) === 1).reduce((a, l) => a + layerSize(l), 0);
+      return {
+        id, names: tagsOf(index, id), created: r.created ?? '', size, sharedSize: size - uniqueSize, uniqueSize,
+        sandboxes: views.filter((v) => v.record.imageId === id).length,
+      };
+    }),
+    sandboxes: views.map((v) => ({
+      id: v.record.id, name: v.record.name, imageId: v.record.imageId ?? v.record.image, command: v.record.command,
+      volumes: volumesOfRequest(paths, v.record.request).length, size: sizes.get(sandboxDir(paths, v.record.id)) ?? 0,
+      created: v.record.created, status: v.state.status,
+    })),
+    volumes: volumeNames.map((n) => ({ name: n, links: volumeLinks.get(n) ?? 0, size: sizes.get(volumeDir(paths, n)) ?? 0 })),
+  };
+  return { rows, details };
 }

@@ -174,14 +174,14 @@ export interface PruneImagesReport {
  * `image prune`: untagged images no sandbox uses (with `all`, every image no sandbox
  * uses), then the store's garbage (images/gc.ts): blobs and layers no image names and no
  * transfer in progress claims, and what dead processes left (temporary blobs, staging
- * directories). "Reclaimed" counts all of it.
+ * directories). "Reclaimed" counts all of it. `match` narrows the images (`prune --filter`).
  */
-export async function pruneImages(paths: StorePaths, options: { all?: boolean } = {}): Promise<PruneImagesReport> {
+export async function pruneImages(paths: StorePaths, options: { all?: boolean; match?: (image: ImageRecord) => boolean } = {}): Promise<PruneImagesReport> {
   const index = readImageIndex(paths);
   if (index.damaged) throw damagedIndexError(index.damaged);
   const users = sandboxesByImage(paths);
   const victims = Object.values(index.images)
-    .filter((r) => !users.has(r.id) && (options.all || tagsOf(index, r.id).length === 0))
+    .filter((r) => !users.has(r.id) && (options.all || tagsOf(index, r.id).length === 0) && (!options.match || options.match(r)))
     .map((r) => r.id);
   if (victims.length) return removeImages(paths, victims);
   const { reclaimed } = await collectImageGarbage(paths);

@@ -7,7 +7,7 @@ import { readRecord } from '../state/sandboxes.js';
 import { sandboxDir } from '../state/sandbox-dir.js';
 import { pidsUsing, scanProcesses } from '../runtime/process-scan.js';
 import { treeSizes } from '../runtime/tree-size.js';
-import { currentState, listSandboxes, removeSandbox } from './lifecycle.js';
+import { currentState, listSandboxes, removeSandbox, type SandboxView } from './lifecycle.js';
 import { YOUNG_MS, removeStaleReservation, sandboxNeedle, staleReservations } from './store-check.js';
 
 export interface PruneReport {
@@ -24,12 +24,14 @@ export interface PruneReport {
  * Removes every sandbox that is not running: exited ones and created ones (as Docker),
  * but none that a live process still uses (a foreground `run --rm` records no start)
  * and no `created` one younger than YOUNG_MS (its `run` may be starting it right now);
- * then name reservations whose sandbox is gone (staleReservations).
+ * then name reservations whose sandbox is gone (staleReservations). `match` narrows the
+ * victims (`prune --filter`).
  */
-export async function pruneSandboxes(paths: StorePaths, options: { now?: number } = {}): Promise<PruneReport> {
+export async function pruneSandboxes(paths: StorePaths, options: { now?: number; match?: (v: SandboxView) => boolean } = {}): Promise<PruneReport> {
   const now = options.now ?? Date.now();
   const scan = scanProcesses();
   const victims = listSandboxes(paths, { all: true }).filter((v) => v.state.status !== 'running'
+    && (!options.match || options.match(v))
     && !(v.state.status === 'created' && now - (Date.parse(v.record.created) || 0) <= YOUNG_MS)
     && pidsUsing(scan, sandboxNeedle(v.record.id)).length === 0);
   const sizes = await treeSizes(victims.map((v) => sandboxDir(paths, v.record.id)));

@@ -29,10 +29,16 @@ function created(paths: StorePaths, volume: VolumeInfo): void {
   appendEvent(paths, { type: 'volume', action: 'volume-create', id: volume.Name, name: volume.Name, attributes: { driver: volume.Driver } });
 }
 
-/** Creates a volume (a random name when none is given); an existing name is returned as it is, as Docker. */
-export function createVolume(paths: StorePaths, name?: string, labels: Record<string, string> = {}): VolumeInfo {
+/**
+ * Creates a volume (a random name when none is given); an existing name is returned as it
+ * is, as Docker, or with `exclusive` refused, as `podman volume create` without --ignore.
+ */
+export function createVolume(paths: StorePaths, name?: string, labels: Record<string, string> = {}, options: { exclusive?: boolean } = {}): VolumeInfo {
   const r = createVolumeDir(paths, name || newAnonymousVolumeName(), { labels });
   if (r.created) created(paths, r.volume);
+  else if (options.exclusive) {
+    throw new SandboxError(`volume ${r.volume.Name} already exists`, { hint: `use it as it is (\`--ignore\` keeps it without an error), or remove it first: sandbox volume rm ${r.volume.Name}` });
+  }
   return r.volume;
 }
 
@@ -88,12 +94,19 @@ export interface PruneResult {
   reclaimed: number;
 }
 
-/** `volume prune`: removes every volume no sandbox refers to (named and anonymous, as Podman). */
-export async function pruneVolumes(paths: StorePaths): Promise<PruneResult> {
+/**
+ * `volume prune`: removes every volume no sandbox refers to (named and anonymous, as
+ * Podman); `match` narrows them (`prune --filter`).
+ */
+export async function pruneVolumes(paths: StorePaths, options: { match?: (v: VolumeInfo) => boolean } = {}): Promise<PruneResult> {
   const users = volumeUsers(paths);
   const result: PruneResult = { removed: [], reclaimed: 0 };
   for (const name of listVolumeNames(paths)) {
     if (users.has(name)) continue;
+    if (options.match) {
+      const volume = readVolume(paths, name);
+      if (!volume || !options.match(volume)) continue;
+    }
     const size = treeSize(volumeDataDir(paths, name));
     if (await destroy(paths, name)) {
       result.removed.push(name);

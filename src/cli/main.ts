@@ -11,6 +11,7 @@ import { execFromArgv } from './exec-main.js';
 import { imageOfRecord } from './commands/exec.js';
 import { psFromArgv } from './commands/ps.js';
 import { versionCommand } from './commands/version.js';
+import { fastVerbWords } from './fast-verbs.js';
 
 /** Where the command word is: after the global `--root DIR` / `--root=DIR` that may come first. */
 function commandAt(argv: readonly string[]): { at: number; globals: GlobalArgs } {
@@ -32,14 +33,14 @@ function commandAt(argv: readonly string[]): { at: number; globals: GlobalArgs }
 
 async function main(argv: string[]): Promise<void> {
   // run and create read their own words (-h is --hostname there, as in Podman): yargs only renders their help.
-  // `container run` / `container create` are the same (Podman's group spelling).
-  const { at: first, globals } = commandAt(argv);
-  const at = argv[first] === 'container' ? first + 1 : first;
-  const verb = argv[at];
-  if ((verb === 'run' || verb === 'create') && (await runFromArgv(argv.slice(at + 1), globals, verb))) return;
+  // `container run|create|exec|ls` are the top-level verbs (fast-verbs.ts), after a global --root.
+  const { at, globals } = commandAt(argv);
+  const fast = fastVerbWords(argv.slice(at));
+  if ((fast[0] === 'run' || fast[0] === 'create') && (await runFromArgv(fast.slice(1), globals, fast[0]))) return;
   // bin/sandbox runs exec from its own bundle (dist/exec.cjs); it comes here for what that leaves.
-  if (argv[0] === 'exec' && (await execFromArgv(argv.slice(1), {}, imageOfRecord))) return;
-  if (argv[0] === 'ps' && psFromArgv(argv.slice(1))) return;
+  if (fast[0] === 'exec' && (await execFromArgv(fast.slice(1), globals, imageOfRecord))) return;
+  if (at === 0 && fast[0] === 'ps' && psFromArgv(fast.slice(1))) return; // its fast path reads no --root
+  if (argv[0] === '__complete') return (await import('./completion.js')).printCompletions(argv.slice(1));
   if (argv[0] === 'version' && argv.length === 1) return versionCommand.handler({ _: [], $0: 'sandbox' });
   const { runYargs } = await import('./yargs-cli.js');
   await runYargs(argv);

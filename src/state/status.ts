@@ -8,10 +8,10 @@
  *
  * Here, not in api/lifecycle.ts: `exec` (a bundle of its own) needs it too.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import type { StorePaths } from './paths.js';
 import { type SandboxRecord, type SandboxState } from './sandboxes.js';
-import { sandboxDir, liveMonitorIn, readExitFile, readPidFile, type ExitFile } from './sandbox-dir.js';
+import { sandboxDir, liveMonitorIn, pidFilePath, readExitFile, readPidFile, type ExitFile } from './sandbox-dir.js';
 import { isSameProcess } from './liveness.js';
 
 /**
@@ -70,4 +70,18 @@ export function currentState(paths: StorePaths, record: SandboxRecord): SandboxS
     return exit ? { ...rest, status: 'exited', exitCode: exit.exitCode, finishedAt: exit.finishedAt } : rest;
   }
   return s;
+}
+
+/**
+ * When the current run of a running sandbox began: a restart policy's monitor starts the
+ * command again without any CLI to update the record, but it rewrites the pid file for
+ * every run (helpers/launch/monitor.c), so the later of the record's start and that
+ * file's mtime is the current run's. One stat; for `ps`' "Up 2 seconds", as Podman.
+ */
+export function currentRunStartedAt(paths: StorePaths, record: SandboxRecord, state: SandboxState): string | undefined {
+  if (state.status !== 'running') return state.startedAt;
+  let mtime = 0;
+  try { mtime = statSync(pidFilePath(paths, record.id)).mtimeMs; } catch { /* a foreground sandbox of an older version */ }
+  const recorded = state.startedAt ? Date.parse(state.startedAt) : 0;
+  return mtime > recorded ? new Date(mtime).toISOString() : state.startedAt;
 }

@@ -160,7 +160,7 @@ test('images, tag, rmi (untag, in-use refusal, -f), image prune', async (t) => {
   await importImage(root, await busyboxRootfsTar(), 'keep');
   await importImage(root, await busyboxRootfsTar(), 'gone');
   assert.equal((await runSandbox(['untag', 'gone'], { root })).code, 0);
-  const prune = await runSandbox(['image', 'prune'], { root });
+  const prune = await runSandbox(['image', 'prune', '-f'], { root });
   assert.equal(prune.code, 0, show(prune));
   const left = await runSandbox(['images', '--format', 'json'], { root });
   const names = (JSON.parse(left.stdout) as { Names: string[] }[]).flatMap((i) => i.Names);

@@ -154,7 +154,7 @@ test('a full disk: a failed import leaves nothing; prune -a and --repair after a
   assert.deepEqual(entries(join(root, 'data', 'blobs', 'tmp')), []);
   assert.deepEqual(entries(join(root, 'data', 'layers')).filter((n) => n.startsWith('.')), []);
 
-  const prune = await runSandbox(['image', 'prune', '-a'], { root });
+  const prune = await runSandbox(['image', 'prune', '-a', '-f'], { root });
   assert.equal(prune.code, 0, show(prune));
   assert.ok(reclaimedBytes(prune.stderr) > 30e6, `prune counts the images it removed: ${prune.stderr}`);
   assert.ok(usedBytes(disk) - before < 256 << 10, `the space is back: ${usedBytes(disk) - before} bytes more than before`);
@@ -204,7 +204,7 @@ test('killed commit and killed import: prune reclaims what they left and counts 
   const images = await runSandbox(['images', '--format', 'json'], { root });
   assert.equal((JSON.parse(images.stdout) as unknown[]).length, 1, 'no image of theirs');
 
-  const prune = await runSandbox(['image', 'prune'], { root });
+  const prune = await runSandbox(['image', 'prune', '-f'], { root });
   assert.equal(prune.code, 0, show(prune));
   const reclaimed = reclaimedBytes(prune.stderr);
   assert.ok(reclaimed > 0.9 * left, `prune counts what it freed: ${prune.stderr} (${left} bytes were left)`);
@@ -230,7 +230,7 @@ test('an import survives prune and --repair running while it stores its layer', 
   let rounds = 0;
   while (importing.exitCode === null && rounds < 20) {
     // (not -a: that would remove the image as soon as it is there, as it should)
-    const [prune, repair] = await Promise.all([runSandbox(['image', 'prune'], { root }), check(root, true)]);
+    const [prune, repair] = await Promise.all([runSandbox(['image', 'prune', '-f'], { root }), check(root, true)]);
     assert.equal(prune.code, 0, show(prune));
     assert.ok(!repair.report.problems.some((p) => GARBAGE_KINDS.includes(p.kind)), `nothing of a live import is garbage: ${show(repair.result)}`);
     rounds++;
@@ -271,7 +271,7 @@ test('garbage in images.json: images and run work, changes say what to do, --rep
   const run = await runSandbox(['run', '--rm', '--network', 'none', 'bb:2', 'echo', 'ok'], { root });
   assert.equal(run.code, 0, show(run));
   assert.equal(run.stdout, 'ok\n');
-  for (const args of [['tag', 'bb:1', 'x'], ['rmi', 'bb:1'], ['image', 'prune', '-a'], ['import', await busyboxRootfsTar(), 'new:1']]) {
+  for (const args of [['tag', 'bb:1', 'x'], ['rmi', 'bb:1'], ['image', 'prune', '-a', '-f'], ['import', await busyboxRootfsTar(), 'new:1']]) {
     const r = await runSandbox(args, { root });
     assert.equal(r.code, 125, show(r));
     assert.equal(lines(r.stderr).length, 2, `one line and a hint: ${show(r)}`);
@@ -320,7 +320,7 @@ test('stale name reservations: system check reports them, container prune and sy
   await stale('ghost1');
   const found = await check(root);
   assert.deepEqual(found.report.problems.map((p) => p.kind), ['stale-name'], show(found.result));
-  const prune = await runSandbox(['container', 'prune'], { root });
+  const prune = await runSandbox(['container', 'prune', '-f'], { root });
   assert.equal(prune.code, 0, show(prune));
   assert.ok(!existsSync(join(data, 'names', 'ghost1')), 'container prune released it');
 

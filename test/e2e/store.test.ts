@@ -362,7 +362,7 @@ test('system check finds and repairs leftovers of killed commands; df and contai
     assert.equal(prune.code, 0, show(prune));
     assert.match(prune.stdout, new RegExp(`^Deleted Containers:\\n${doneId}\\n\\nTotal reclaimed space: \\d+(\\.\\d+)?kB\\n$`), prune.stdout);
     assert.deepEqual((await psAll(root)).map((e) => e.Names[0]), ['up']);
-    const again = await runSandbox(['container', 'prune'], { root });
+    const again = await runSandbox(['container', 'prune', '-f'], { root });
     assert.equal(again.stdout, 'Total reclaimed space: 0B\n');
   } finally {
     await removeAll(root);

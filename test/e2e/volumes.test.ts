@@ -79,7 +79,7 @@ test('a volume used by a stopped sandbox cannot be removed (125); after rm of th
   assert.deepEqual(await volumeNames(root), ['data'], 'the volume is still there');
   const refusedForce = await runSandbox(['volume', 'rm', '-f', 'data'], { root });
   assert.equal(refusedForce.code, 125, `-f does not remove a volume in use\n${show(refusedForce)}`);
-  const pruned = await runSandbox(['volume', 'prune'], { root });
+  const pruned = await runSandbox(['volume', 'prune', '-f'], { root });
   assert.equal(pruned.code, 0, show(pruned));
   assert.deepEqual(await volumeNames(root), ['data'], 'prune leaves a volume in use');
 
@@ -132,8 +132,11 @@ test('volume create, ls (table, -q, json), inspect, prune', async (t) => {
   assert.equal(create.code, 0, show(create));
   assert.equal(create.stdout, 'idle\n');
   const again = await runSandbox(['volume', 'create', 'idle'], { root });
-  assert.equal(again.code, 0, `creating an existing volume is fine\n${show(again)}`);
-  assert.equal(again.stdout, 'idle\n');
+  assert.equal(again.code, 125, `creating an existing volume is an error, as Podman\n${show(again)}`);
+  assert.match(again.stderr, /^sandbox: volume idle already exists\nhint: /, again.stderr);
+  const ignored = await runSandbox(['volume', 'create', '--ignore', 'idle'], { root });
+  assert.equal(ignored.code, 0, `--ignore keeps it\n${show(ignored)}`);
+  assert.equal(ignored.stdout, 'idle\n');
   const unnamed = await runSandbox(['volume', 'create'], { root });
   assert.match(unnamed.stdout, /^[a-f0-9]{64}\n$/, show(unnamed));
   const bad = await runSandbox(['volume', 'create', '-bad'], { root });
@@ -172,6 +175,6 @@ test('volume create, ls (table, -q, json), inspect, prune', async (t) => {
   assert.deepEqual(out.slice(1, -1).sort(), [unnamed.stdout.trim(), 'idle'].sort(), show(prune));
   assert.equal(out.at(-1), 'Total reclaimed space: 3kB', show(prune));
   assert.deepEqual(await volumeNames(root), ['used'], 'the volume in use stays');
-  const empty = await runSandbox(['volume', 'prune'], { root });
+  const empty = await runSandbox(['volume', 'prune', '-f'], { root });
   assert.equal(empty.stdout, 'Total reclaimed space: 0B\n', show(empty));
 });

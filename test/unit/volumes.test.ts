@@ -77,6 +77,15 @@ describe('createVolume', () => {
     assert.equal(listVolumes(paths).length, 1);
   });
 
+  it('exclusive (podman volume create without --ignore): an existing name is an error, its data untouched', () => {
+    const paths = store();
+    const first = createVolume(paths, 'data');
+    writeFileSync(join(first.Mountpoint, 'f'), 'kept');
+    assert.throws(() => createVolume(paths, 'data', {}, { exclusive: true }), (e: unknown) => e instanceof SandboxError && /already exists/.test(e.message));
+    assert.equal(readFileSync(join(first.Mountpoint, 'f'), 'utf8'), 'kept');
+    assert.equal(createVolume(paths, 'other', {}, { exclusive: true }).Name, 'other');
+  });
+
   it('without a name gets 64 hex digits', () => {
     const paths = store();
     const v = createVolume(paths);

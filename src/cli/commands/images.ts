@@ -1,6 +1,7 @@
 /**
  * The image commands, as Podman spells them: `images`, `rmi`, `tag`, `untag`,
- * `history`, and the `image` family (`image ls|rm|tag|untag|inspect|history|prune`).
+ * `history`, and the `image` group's own `inspect`, `prune`, `exists` (the group lists
+ * the rest: groups.ts).
  */
 import type { Argv, CommandModule } from 'yargs';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
@@ -12,11 +13,8 @@ import {
 } from '../../api/images.js';
 import { readImageConfig, readImageIndex } from '../../images/store.js';
 import { matchesImageFilters, parseImageFilters } from '../image-filter.js';
-import { pullCommand } from './pull.js';
-import { pushCommand } from './push.js';
-import { loadCommand } from './load.js';
-import { saveCommand } from './save.js';
-import { importCommand } from './import.js';
+import { confirm } from '../confirm.js';
+import { PRUNE_FILTER_HELP, pruneMatchers } from '../prune-filter.js';
 
 const shortId = (id: string) => id.slice(7, 19);
 
@@ -199,7 +197,7 @@ interface InspectArgs extends GlobalArgs {
   format?: string;
 }
 
-const imageInspectCommand: CommandModule<GlobalArgs, InspectArgs> = {
+export const imageInspectCommand: CommandModule<GlobalArgs, InspectArgs> = {
   command: 'inspect <images..>',
   describe: 'Show images in detail (JSON, or --format TEMPLATE)',
   builder: (y) => y
@@ -214,16 +212,22 @@ const imageInspectCommand: CommandModule<GlobalArgs, InspectArgs> = {
 interface PruneArgs extends GlobalArgs {
   all?: boolean;
   force?: boolean;
+  filter?: string[];
 }
 
-const imagePruneCommand: CommandModule<GlobalArgs, PruneArgs> = {
+export const imagePruneCommand: CommandModule<GlobalArgs, PruneArgs> = {
   command: 'prune',
   describe: 'Remove untagged images no sandbox uses (-a: every image no sandbox uses), then blobs and layers no image uses and what failed or killed transfers left',
   builder: (y) => y
     .option('all', { alias: 'a', type: 'boolean', describe: 'Also tagged images no sandbox uses' })
-    .option('force', { alias: 'f', type: 'boolean', describe: 'Do not ask (we never ask; accepted for compatibility)' }) as Argv<PruneArgs>,
+    .option('force', { alias: 'f', type: 'boolean', describe: 'Do not ask first' })
+    .option('filter', { type: 'string', array: true, describe: PRUNE_FILTER_HELP }) as Argv<PruneArgs>,
   handler: async (argv) => {
-    const report = await pruneImages(storePathsFromArgs(argv), { all: !!argv.all });
+    const paths = storePathsFromArgs(argv);
+    const match = pruneMatchers(argv.filter, (id) => readImageConfig(paths, id).config?.Labels ?? {}).image;
+    const warning = argv.all ? 'WARNING! This command removes all images without at least one container associated with them.' : 'WARNING! This command removes all dangling images.';
+    if (!(await confirm(warning, argv.force))) return;
+    const report = await pruneImages(paths, { all: !!argv.all, ...(match ? { match } : {}) });
     for (const d of report.deleted) process.stdout.write(`${d.slice(7)}\n`);
     process.stderr.write(`Reclaimed ${humanSize(report.reclaimed)}\n`);
   },
@@ -234,7 +238,7 @@ interface ExistsArgs extends GlobalArgs {
 }
 
 /** `image exists IMAGE`: exit 0 when the store has it, 1 when not (for scripts: `... || sandbox pull IMAGE`). */
-const imageExistsCommand: CommandModule<GlobalArgs, ExistsArgs> = {
+export const imageExistsCommand: CommandModule<GlobalArgs, ExistsArgs> = {
   command: 'exists <image>',
   describe: 'Exit 0 when the image is in the store, 1 when it is not',
   builder: (y) => y.positional('image', { type: 'string', demandOption: true }) as Argv<ExistsArgs>,
@@ -246,26 +250,4 @@ const imageExistsCommand: CommandModule<GlobalArgs, ExistsArgs> = {
       process.exitCode = 1;
     }
   },
-};
-
-export const imageCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: 'image <command>',
-  describe: 'Manage images (ls, rm, tag, untag, inspect, history, prune, exists, and pull, push, load, save, import)',
-  builder: (y) => y
-    .command({ ...imagesCommand, command: 'ls [reference]', aliases: ['list'] })
-    .command({ ...rmiCommand, command: 'rm [images..]' })
-    .command(tagCommand)
-    .command(untagCommand)
-    .command(imageInspectCommand)
-    .command(historyCommand)
-    .command(imagePruneCommand)
-    .command(imageExistsCommand)
-    // As `podman image pull` and the rest: the same commands under `image`.
-    .command(pullCommand)
-    .command(pushCommand)
-    .command(loadCommand)
-    .command(saveCommand)
-    .command(importCommand)
-    .demandCommand(1, 'give an image command: ls, rm, tag, untag, inspect, history, prune, exists, pull, push, load, save, import'),
-  handler: () => {},
 };

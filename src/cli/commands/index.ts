@@ -1,4 +1,4 @@
-/** The registry of CLI commands: one module per command (or family), listed here. */
+/** The registry of CLI commands: one module per command (or family), listed here; the groups are made of them (groups.ts). */
 import type { CommandModule } from 'yargs';
 import { doctorCommand } from './doctor.js';
 import { runCommand, createCommand } from './run.js';
@@ -14,19 +14,22 @@ import { loginCommand, logoutCommand } from './login.js';
 import { loadCommand } from './load.js';
 import { saveCommand } from './save.js';
 import {
-  imagesCommand, rmiCommand, tagCommand, untagCommand, historyCommand, imageCommand,
+  imagesCommand, rmiCommand, tagCommand, untagCommand, historyCommand,
 } from './images.js';
 import { commitCommand, exportCommand } from './commit.js';
 import { logsCommand } from './logs.js';
 import { versionCommand } from './version.js';
-import { volumeCommand } from './volume.js';
 import { eventsCommand } from './events.js';
 import { labelCommand } from './label.js';
-import { systemCommand } from './system.js';
-import { containerCommand } from './container.js';
+import { infoCommand } from './info.js';
+import { completionCommand } from './completion.js';
+import { groupCommands } from './groups.js';
 import {
   stopCommand, killCommand, startCommand, rmCommand, inspectCommand, restartCommand, waitCommand, renameCommand,
 } from './lifecycle.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [runCommand, createCommand, execCommand, cpCommand, topCommand, statsCommand, psCommand, stopCommand, killCommand, startCommand, rmCommand, inspectCommand, restartCommand, waitCommand, renameCommand, logsCommand, eventsCommand, labelCommand, importCommand, loadCommand, saveCommand, pullCommand, pushCommand, loginCommand, logoutCommand, imagesCommand, rmiCommand, tagCommand, untagCommand, historyCommand, imageCommand, commitCommand, exportCommand, volumeCommand, containerCommand, systemCommand, doctorCommand, versionCommand];
+export const commands: CommandModule<any, any>[] = [runCommand, createCommand, execCommand, cpCommand, topCommand, statsCommand, psCommand, stopCommand, killCommand, startCommand, rmCommand, inspectCommand, restartCommand, waitCommand, renameCommand, logsCommand, eventsCommand, labelCommand, importCommand, loadCommand, saveCommand, pullCommand, pushCommand, loginCommand, logoutCommand, imagesCommand, rmiCommand, tagCommand, untagCommand, historyCommand, commitCommand, exportCommand, infoCommand, completionCommand, doctorCommand, versionCommand];
+
+// Podman's groups (`container ls`, `image rm`, `volume`, `system`): the commands above under their group names.
+commands.push(...groupCommands(commands));

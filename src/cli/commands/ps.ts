@@ -1,18 +1,22 @@
 /**
- * `sandbox ps`: the sandboxes of the store, as Docker lists them. Also on the CLI's fast
+ * `sandbox ps`: the sandboxes of the store, as Podman lists them. Also on the CLI's fast
  * path (scripts poll it): `psFromArgv` reads the common options itself and leaves
- * anything else, `--help` included, to yargs.
+ * anything else, `--help` and `--size` included, to yargs.
  */
 import type { CommandModule } from 'yargs';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import { listSandboxes, type SandboxView } from '../../api/lifecycle.js';
-import { checkFormat, humanDuration, renderRows, table } from '../format.js';
+import type { StorePaths } from '../../state/paths.js';
+import { findSandbox } from '../../state/sandboxes.js';
+import { currentRunStartedAt } from '../../state/status.js';
+import { checkFormat, humanDuration, humanSize, renderRows, table } from '../format.js';
 import { isTemplate } from '../go-template.js';
-import { matchesFilters, parseFilters } from '../ps-filter.js';
+import { SORT_KEYS, checkSortKey, matchesFilters, parseFilters, sortViews } from '../ps-filter.js';
 
-function statusText(v: SandboxView, now: number): string {
+/** STATUS: "Up 2 seconds" counts from the start of the current run (a restart policy's too), as Podman. */
+function statusText(v: SandboxView, now: number, startedAt: string | undefined): string {
   const s = v.state;
-  if (s.status === 'running') return `Up ${humanDuration(now - Date.parse(s.startedAt ?? v.record.created))}`;
+  if (s.status === 'running') return `Up ${humanDuration(now - Date.parse(startedAt ?? v.record.created))}`;
   if (s.status === 'exited') {
     const ago = s.finishedAt ? ` ${humanDuration(now - Date.parse(s.finishedAt))} ago` : '';
     return `Exited (${s.exitCode ?? -1})${ago}`;
@@ -34,7 +38,31 @@ interface PsArgs extends GlobalArgs {
   filter?: string[];
   last?: number;
   latest?: boolean;
+  sort?: string;
+  size?: boolean;
 }
+
+/** `--size`: the writable layer's bytes, and the image's (Podman's "virtual"). */
+interface Size {
+  rw: number;
+  rootFs: number;
+}
+
+/** Sizes of the listed sandboxes (reads their writable layers: only when asked). */
+async function sizesOf(paths: StorePaths, views: SandboxView[]): Promise<Map<string, Size>> {
+  const { treeSizes } = await import('../../runtime/tree-size.js');
+  const { readImageIndex } = await import('../../images/store.js');
+  const { sandboxDirs, sandboxDir } = await import('../../state/sandbox-dir.js');
+  const images: Record<string, { size?: number }> = readImageIndex(paths).images;
+  const uppers = views.map((v) => sandboxDirs(sandboxDir(paths, v.record.id)).upper);
+  const rw = await treeSizes(uppers);
+  return new Map(views.map((v, i) => {
+    const own = rw.get(uppers[i]!) ?? 0;
+    return [v.record.id, { rw: own, rootFs: own + (v.record.imageId ? images[v.record.imageId]?.size ?? 0 : 0) }];
+  }));
+}
+
+const sizeText = (s: Size | undefined) => (s ? `${humanSize(s.rw)} (virtual ${humanSize(s.rootFs)})` : '');
 
 export const psCommand: CommandModule<GlobalArgs, PsArgs> = {
   command: 'ps',
@@ -45,33 +73,52 @@ export const psCommand: CommandModule<GlobalArgs, PsArgs> = {
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'Only ids' })
     .option('no-trunc', { type: 'boolean', describe: 'Do not truncate ids and commands' })
     .option('format', { type: 'string', describe: "table, json, or a template: '{{.ID}} {{.Names}} {{.Status}}' (table TEMPLATE adds headers)" })
-    .option('filter', { alias: 'f', type: 'string', array: true, describe: 'name=, id=, label=k[=v], status=, ancestor= (repeatable)' })
+    .option('filter', { alias: 'f', type: 'string', array: true, describe: 'name=, id=, label=k[=v], status=, ancestor=, exited=, before=, since=, until=, volume= (repeatable)' })
     .option('last', { alias: 'n', type: 'number', describe: 'The N most recently created (all states)' })
-    .option('latest', { alias: 'l', type: 'boolean', describe: 'The most recently created (all states)' }),
-  handler: (argv) => listSandboxesAs(argv),
+    .option('latest', { alias: 'l', type: 'boolean', describe: 'The most recently created (all states)' })
+    .option('sort', { type: 'string', choices: SORT_KEYS, describe: 'Sort by: command, created, id, image, names, runningfor, size, status (default: newest first)' })
+    .option('size', { alias: 's', type: 'boolean', describe: 'Show the size of each writable layer (and with the image: virtual); reads them all' }),
+  handler: async (argv) => {
+    const { views, paths } = selected(argv);
+    const sizes = argv.size || argv.sort === 'size' ? await sizesOf(paths, views) : undefined;
+    print(argv, views, sizes);
+  },
 };
 
+/** The sandboxes the options select, filtered (and cut by -n/-l). */
+function selected(argv: PsArgs): { views: SandboxView[]; paths: StorePaths } {
+  checkFormat(argv.format);
+  if (argv.sort !== undefined) checkSortKey(argv.sort);
+  const paths = storePathsFromArgs(argv);
+  const filters = parseFilters(argv.filter ?? [], (ref) => findSandbox(paths, ref).created);
+  const last = argv.latest ? 1 : argv.last;
+  // Podman: -n, -l and status/exited filters look at every state, not only running ones.
+  const all = !!argv.all || last !== undefined || filters.has('status') || filters.has('exited');
+  let views = listSandboxes(paths, { all }).filter((v) => matchesFilters(v, filters));
+  if (last !== undefined && last >= 0) views = views.slice(0, last);
+  return { views: views.map((v) => ({ ...v, state: { ...v.state, startedAt: currentRunStartedAt(paths, v.record, v.state) } })), paths };
+}
+
 /** Prints the list the way the options ask. */
-function listSandboxesAs(argv: PsArgs): void {
-    checkFormat(argv.format);
-    const filters = parseFilters(argv.filter ?? []);
-    const last = argv.latest ? 1 : argv.last;
-    // Docker: -n, -l and a status filter look at every state, not only running ones.
-    const all = !!argv.all || last !== undefined || filters.has('status');
-    let views = listSandboxes(storePathsFromArgs(argv), { all }).filter((v) => matchesFilters(v, filters));
-    if (last !== undefined && last >= 0) views = views.slice(0, last);
+function print(argv: PsArgs, selectedViews: SandboxView[], sizes: Map<string, Size> | undefined): void {
+    const now = Date.now();
+    const status = (v: SandboxView) => statusText(v, now, v.state.startedAt);
+    const views = argv.sort ? sortViews(selectedViews, checkSortKey(argv.sort), status, (v) => sizes?.get(v.record.id)?.rootFs ?? 0) : selectedViews;
     const full = !!argv['no-trunc'];
     if (argv.quiet) {
       process.stdout.write(views.map((v) => (full ? v.record.id : v.record.id.slice(0, 12)) + '\n').join(''));
       return;
     }
     if (argv.format && isTemplate(argv.format)) {
-      const now = Date.now();
-      // The fields of `docker ps --format`.
+      // The fields of `podman ps --format`.
       process.stdout.write(renderRows(argv.format, views.map((v) => ({
         ID: full ? v.record.id : v.record.id.slice(0, 12), Image: v.record.image, Command: shortCommand(v.record.command, full),
         CreatedAt: v.record.created, RunningFor: `${humanDuration(now - Date.parse(v.record.created))} ago`,
-        Status: statusText(v, now), State: v.state.status, Names: v.record.name, Labels: v.record.request.labels, Ports: '',
+        Status: status(v), State: v.state.status, Names: v.record.name, Labels: v.record.request.labels, Ports: '',
+        StartedAt: v.state.startedAt ?? '', ExitCode: v.state.exitCode ?? 0, Exited: v.state.status === 'exited', Pid: v.state.pid ?? 0,
+        Size: sizeText(sizes?.get(v.record.id)),
+        Mounts: v.record.request.volumes.map((m) => m.target).join(','), Networks: v.record.request.network,
+        AutoRemove: v.record.request.remove, ImageID: (v.record.imageId ?? '').replace(/^sha256:/, ''),
       }))));
       return;
     }
@@ -81,15 +128,16 @@ function listSandboxesAs(argv: PsArgs): void {
         Created: v.record.created, State: v.state.status, ExitCode: v.state.exitCode ?? 0,
         StartedAt: v.state.startedAt, FinishedAt: v.state.finishedAt, Pid: v.state.pid ?? 0,
         Labels: v.record.request.labels,
+        ...(sizes ? { Size: { rootFsSize: sizes.get(v.record.id)?.rootFs ?? 0, rwSize: sizes.get(v.record.id)?.rw ?? 0 } } : {}),
       })), null, 2) + '\n');
       return;
     }
-    const now = Date.now();
     process.stdout.write(table(
-      ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
+      ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES', ...(sizes && argv.size ? ['SIZE'] : [])],
       views.map((v) => [
         full ? v.record.id : v.record.id.slice(0, 12), v.record.image, shortCommand(v.record.command, full),
-        `${humanDuration(now - Date.parse(v.record.created))} ago`, statusText(v, now), '', v.record.name,
+        `${humanDuration(now - Date.parse(v.record.created))} ago`, status(v), '', v.record.name,
+        ...(sizes && argv.size ? [sizeText(sizes.get(v.record.id))] : []),
       ]),
     ));
 }
@@ -113,6 +161,7 @@ export function psFromArgv(words: string[]): boolean {
       if (long === 'format' && (v === 'json' || v === 'table' || isTemplate(v))) args.format = v;
       else if (long === 'filter') args.filter!.push(v);
       else if (long === 'last' && /^[0-9]+$/.test(v)) args.last = Number(v);
+      else if (long === 'sort' && v !== 'size') args.sort = v;
       else if (long === 'root') args.root = v;
       else return false;
       continue;
@@ -132,7 +181,7 @@ export function psFromArgv(words: string[]): boolean {
       return false;
     }
   }
-  listSandboxesAs(args);
+  print(args, selected(args).views, undefined);
   return true;
 }
 
