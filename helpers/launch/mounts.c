@@ -32,18 +32,36 @@ static int mount_at(int rootfd, const char *dest, enum make_kind kind, const cha
   return r;
 }
 
-static void op_bind(int rootfd, const char *src, const char *dest, int ro) {
+static void op_bind(int rootfd, const char *src, const char *dest, int ro, int recursive) {
   char *hsrc = host_path(src);
   struct stat st;
   if (stat(hsrc, &st) < 0) die_hint("create it first, or fix the path of the -v option", "bind source %s: %s", src, strerror(errno));
-  if (mount_at(rootfd, dest, S_ISDIR(st.st_mode) ? MAKE_DIR : MAKE_FILE, hsrc, NULL, MS_BIND | MS_REC, NULL) < 0) {
+  if (mount_at(rootfd, dest, S_ISDIR(st.st_mode) ? MAKE_DIR : MAKE_FILE, hsrc, NULL, MS_BIND | (recursive ? MS_REC : 0), NULL) < 0) {
     if (errno == EACCES || errno == EPERM || errno == EOVERFLOW)
       die_hint("the root filesystem has directories owned by ids outside your user namespace (the real root, say): use a copy you own, or `sandbox import` a tarball of it",
                "cannot create the mount point %s in the sandbox's root: %s", dest, strerror(errno));
     die("cannot bind %s to %s: %s", src, dest, strerror(errno));
   }
-  if (ro) make_readonly(rootfd, dest, 1);
+  if (ro) make_readonly(rootfd, dest, recursive);
   free(hsrc);
+}
+
+/* `--propagation DEST TYPE` (--mount's bind-propagation): shared, slave, private or
+ * unbindable, for the mount at DEST alone or, with an r, for the mounts below it too. */
+static void op_propagation(int rootfd, const char *dest, const char *type) {
+  static const struct { const char *name; unsigned long flag; } types[] = {
+    { "shared", MS_SHARED }, { "slave", MS_SLAVE }, { "private", MS_PRIVATE }, { "unbindable", MS_UNBINDABLE },
+  };
+  int rec = type[0] == 'r';
+  const char *name = rec ? type + 1 : type;
+  unsigned long flag = 0;
+  for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) if (!strcmp(types[i].name, name)) flag = types[i].flag;
+  if (!flag) die("internal: bad propagation %s", type);
+  int fd = resolve_in(rootfd, dest, 0);
+  if (fd < 0) die("cannot open %s to set its propagation: %s", dest, strerror(errno));
+  if (mount(NULL, fd_path(fd), NULL, flag | (rec ? MS_REC : 0), NULL) < 0)
+    die("cannot make %s %s: %s", dest, type, strerror(errno));
+  close(fd);
 }
 
 /* tmpfs options: the flag words become mount flags, the rest is passed as data. */
@@ -139,8 +157,10 @@ void run_ops(int rootfd) {
   for (int i = 0; i < plan.n_ops; i++) {
     struct op *op = &plan.ops[i];
     switch (op->type) {
-    case OP_BIND: op_bind(rootfd, op->a, op->b, 0); break;
-    case OP_RO_BIND: op_bind(rootfd, op->a, op->b, 1); break;
+    case OP_BIND: op_bind(rootfd, op->a, op->b, 0, 1); break;
+    case OP_RO_BIND: op_bind(rootfd, op->a, op->b, 1, 1); break;
+    case OP_BIND_NONREC: op_bind(rootfd, op->a, op->b, 0, 0); break;
+    case OP_PROPAGATION: op_propagation(rootfd, op->a, op->b); break;
     case OP_TMPFS: op_tmpfs(rootfd, op->a, op->b); break;
     case OP_PROC:
       if (mount_at(rootfd, op->a, MAKE_DIR, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)

@@ -133,7 +133,33 @@ function volumeArgs(v: VolumeSpec): string[] {
       hint: 'volumes are resolved to binds when the sandbox is created (resolveVolumeMounts)',
     });
   }
-  return [v.readOnly ? Flag.roBind : Flag.bind, v.source, v.target];
+  const args = v.nonRecursive
+    ? [Flag.bindNonrec, v.source, v.target, ...(v.readOnly ? [Flag.remountRo, v.target] : [])]
+    : [v.readOnly ? Flag.roBind : Flag.bind, v.source, v.target];
+  // rprivate is what every mount in the sandbox is already.
+  if (v.propagation && v.propagation !== 'rprivate') args.push(Flag.propagation, v.target, v.propagation);
+  return args;
+}
+
+/**
+ * The paths hidden from the sandbox and those made read-only (Podman's defaults), with
+ * `--security-opt mask=` added and `unmask=` (ALL, or paths) taken away.
+ */
+export function maskedPaths(request: Pick<RunRequest, 'maskPaths' | 'unmaskPaths'>): { masked: string[]; readOnly: string[] } {
+  const unmask = new Set(request.unmaskPaths ?? []);
+  const all = unmask.has('ALL');
+  const keep = (p: string) => !all && !unmask.has(p);
+  return {
+    masked: [...MASKED_PATHS.filter(keep), ...(request.maskPaths ?? []).filter((p) => !MASKED_PATHS.includes(p))],
+    readOnly: READONLY_PATHS.filter(keep),
+  };
+}
+
+/** `--group-add` as plan words: keep-groups, or one group each. */
+function groupArgs(request: Pick<RunRequest, 'groupAdd'>): string[] {
+  const groups = request.groupAdd ?? [];
+  if (groups.includes('keep-groups')) return [Flag.keepGroups];
+  return groups.flatMap((g) => [Flag.groupAdd, g]);
 }
 
 function baseArgs(root: RootSource): string[] {
@@ -230,8 +256,10 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
 
   args.push(...rootArgs(input.root, dirs, input.fuseOverlayfs));
   args.push(Flag.proc, '/proc', Flag.dev, '/dev', Flag.sys, '/sys');
-  for (const p of MASKED_PATHS) args.push(Flag.mask, p);
-  for (const p of READONLY_PATHS) args.push(Flag.roSelf, p);
+  const masks = maskedPaths(request);
+  const defaultMasks = masks.masked.filter((p) => MASKED_PATHS.includes(p));
+  for (const p of defaultMasks) args.push(Flag.mask, p);
+  for (const p of masks.readOnly) args.push(Flag.roSelf, p);
   if (input.root.kind === 'host') {
     args.push(Flag.tmpfs, '/tmp', 'mode=1777,nosuid,nodev', Flag.tmpfs, '/run', 'mode=0755,nosuid,nodev');
   }
@@ -253,6 +281,8 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   ];
   userMounts.sort((a, b) => depth(a.target) - depth(b.target));
   for (const m of userMounts) args.push(...m.args);
+  // --security-opt mask=: after the mounts, so that a path in a bind is hidden too (as the OCI runtimes do).
+  for (const p of masks.masked) if (!defaultMasks.includes(p)) args.push(Flag.mask, p);
   if (request.readOnly) {
     args.push(Flag.remountRo, '/');
     // The host image's directories are mounts of their own: each is made read-only too.
@@ -265,6 +295,7 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   if (workdir) args.push(Flag.chdir, workdir, Flag.createCwd);
   const user = request.user ?? image.user;
   if (user) args.push(Flag.user, user);
+  args.push(...groupArgs(request));
   for (const e of buildEnv(image, request, input.hostname)) args.push(Flag.env, e);
   args.push(Flag.caps, input.capabilities.join(','));
   if (request.noNewPrivileges) args.push(Flag.noNewPrivs);
@@ -304,6 +335,7 @@ export function execArgs(record: ExecSandbox, image: ExecImageConfig, req: ExecP
   if (workdir) args.push(Flag.chdir, workdir);
   const user = req.user ?? record.request.user ?? image.user;
   if (user) args.push(Flag.user, user);
+  args.push(...groupArgs(record.request));
   for (const e of env) args.push(Flag.env, e);
   args.push(Flag.caps, effectiveCapabilities(record.request.capAdd, record.request.capDrop).join(','));
   if (record.request.noNewPrivileges) args.push(Flag.noNewPrivs);
