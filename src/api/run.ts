@@ -24,6 +24,7 @@ import { readImageIndex, resolveImage } from '../images/store.js';
 import { runConfigOf } from '../images/config.js';
 import { parseSignal } from '../runtime/signals.js';
 import { pullForRun } from './pull-policy.js';
+import { checkCidFile, writeCidFile } from './cidfile.js';
 import type { ProgressSink } from '../images/registry/progress.js';
 import { effectiveCapabilities } from '../runtime/capabilities.js';
 import { copyOnWrite } from '../runtime/cow.js';
@@ -181,6 +182,7 @@ async function recordSandbox(
       hint: 'use --network slirp4netns (the default), none (loopback only) or host',
     });
   }
+  if (request.cidFile) checkCidFile(request.cidFile);
   await pullForRun(paths, request, hooks.pullProgress);
   const root = resolveRoot(paths, request);
   const { image, imageId } = root;
@@ -204,7 +206,7 @@ async function recordSandbox(
   buildEnv(image, resolved, record.hostname); // an environment over a kernel limit is refused before anything is kept
   ensureStoreDir(paths, 'data');
   try {
-    await createSandboxRecord(paths, record);
+    await (request.replace ? createReplacing(paths, record) : createSandboxRecord(paths, record));
   } catch (err) {
     await removeAnonymousVolumes(paths, resolved).catch(() => {});
     throw err;
@@ -217,7 +219,37 @@ async function recordSandbox(
     throw new SandboxError(`image ${request.image} was removed while the sandbox was being created`, { hint: 'pull, load or import it again' });
   }
   appendEvent(paths, { type: 'container', action: 'create', id: record.id, name: record.name, attributes: { image: record.image } });
+  if (request.cidFile) {
+    try {
+      writeCidFile(request.cidFile, record.id);
+    } catch (err) {
+      await removeLeftovers(paths, record);
+      throw err;
+    }
+  }
   return { record, root };
+}
+
+/**
+ * `--replace`: the sandbox holding the name is removed (killed if running, as `rm -f`),
+ * then the name is taken; against a racing `run --replace` of the same name, again, a
+ * few times: each run that succeeds had its sandbox, and the last one stays.
+ */
+async function createReplacing(paths: StorePaths, record: SandboxRecord): Promise<void> {
+  const { removeSandbox } = await import('./lifecycle.js'); // not on run's usual path
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await removeSandbox(paths, record.name, { force: true });
+    } catch (err) {
+      if (!(err instanceof SandboxError) || !/^no such sandbox/.test(err.message)) throw err;
+    }
+    try {
+      await createSandboxRecord(paths, record);
+      return;
+    } catch (err) {
+      if (attempt >= 20 || !(err instanceof SandboxError) || !err.message.startsWith(`the name "${record.name}" is already in use`)) throw err;
+    }
+  }
 }
 
 /** Removes what a `--rm` sandbox left when its helper could not (setup failed early). */

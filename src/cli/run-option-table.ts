@@ -51,6 +51,14 @@ export interface RunArgs {
   tlsVerify?: boolean;
   quiet?: boolean;
   label?: string[];
+  mount?: string[];
+  init?: boolean;
+  initPath?: string;
+  envHost?: boolean;
+  replace?: boolean;
+  cidfile?: string;
+  annotation?: string[];
+  groupAdd?: string[];
   /** First word after the options (the command's first word with `--rootfs`). */
   image?: string;
   /** Everything after the image, verbatim. */
@@ -81,7 +89,7 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'network', aliases: ['net'], type: 'string', describe: `Network: ${NETWORK_MODES.join(', ')} (default ${DEFAULT_NETWORK})` },
   { name: 'cap-add', aliases: [], type: 'string', array: true, describe: 'Add a capability, or ALL (repeatable)' },
   { name: 'cap-drop', aliases: [], type: 'string', array: true, describe: 'Drop a capability, or ALL (repeatable)' },
-  { name: 'security-opt', aliases: [], type: 'string', array: true, describe: 'Security option: no-new-privileges[=true|false]' },
+  { name: 'security-opt', aliases: [], type: 'string', array: true, describe: 'Security option: no-new-privileges, label=disable|..., mask=P:P, unmask=ALL|P:P, seccomp=unconfined, apparmor=unconfined' },
   { name: 'label', aliases: ['l'], type: 'string', array: true, describe: 'Set metadata: KEY=VALUE (repeatable)' },
   { name: 'restart', aliases: [], type: 'string', describe: 'Restart policy: no, on-failure[:N], always' },
   { name: 'stop-signal', aliases: [], type: 'string', describe: 'Signal `sandbox stop` sends first (default SIGTERM)' },
@@ -90,6 +98,14 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'tls-verify', aliases: [], type: 'boolean', describe: 'Pull over HTTPS with a valid certificate only (false: accept any, and plain HTTP)' },
   { name: 'quiet', aliases: ['q'], type: 'boolean', describe: 'No pull progress' },
   { name: 'log-opt', aliases: [], type: 'string', array: true, describe: 'Log option: max-size=SIZE (e.g. 10m) rotates the log' },
+  { name: 'mount', aliases: [], type: 'string', array: true, describe: 'Mount: type=bind|volume|tmpfs,src=...,dst=...[,ro][,bind-propagation=P][,tmpfs-size=N][,tmpfs-mode=M] (repeatable)' },
+  { name: 'init', aliases: [], type: 'boolean', describe: 'Run an init as PID 1 (always the case: sandbox\'s own init)' },
+  { name: 'init-path', aliases: [], type: 'string', describe: 'Ignored (with a warning): sandbox\'s own init is always PID 1' },
+  { name: 'env-host', aliases: [], type: 'boolean', describe: 'Copy your whole environment in (-e and --env-file still win)' },
+  { name: 'replace', aliases: [], type: 'boolean', describe: 'Remove an existing sandbox of the same --name first' },
+  { name: 'cidfile', aliases: [], type: 'string', describe: "Write the sandbox's id to this file (which must not exist)" },
+  { name: 'annotation', aliases: [], type: 'string', array: true, describe: 'Add an annotation: KEY=VALUE (repeatable)' },
+  { name: 'group-add', aliases: [], type: 'string', array: true, describe: "Supplementary group of the command: GID, a group of the image, or keep-groups (yours) (repeatable)" },
   { name: 'help', aliases: ['h'], type: 'boolean', describe: 'Show help', global: true },
   { name: 'root', aliases: [], type: 'string', describe: 'Keep all state under this directory', global: true },
 ];
