@@ -40,6 +40,9 @@ static void op_bind(int rootfd, const char *src, const char *dest, int ro, int r
     if (errno == EACCES || errno == EPERM || errno == EOVERFLOW)
       die_hint("the root filesystem has directories owned by ids outside your user namespace (the real root, say): use a copy you own, or `sandbox import` a tarball of it",
                "cannot create the mount point %s in the sandbox's root: %s", dest, strerror(errno));
+    if (errno == EINVAL && !recursive)
+      die_hint("leave out bind-nonrecursive, or bind a directory that has no mounts below it",
+               "cannot bind %s to %s without the mounts below it: in a user namespace the kernel refuses to uncover what they hide", src, dest);
     die("cannot bind %s to %s: %s", src, dest, strerror(errno));
   }
   if (ro) make_readonly(rootfd, dest, recursive);

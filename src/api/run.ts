@@ -350,12 +350,30 @@ export async function startDetached(
   return record;
 }
 
+/**
+ * Whether a sandbox whose start failed is being removed by someone else (a racing
+ * `run --replace` kills its monitor first, then takes the directory away): waits for
+ * that a little, on this error path only.
+ */
+async function removedMeanwhile(paths: StorePaths, id: string): Promise<boolean> {
+  const dir = sandboxDir(paths, id);
+  for (let i = 0; i < 40; i++) {
+    if (!existsSync(dir)) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
 /** `run -d`: creates the sandbox and starts it in the background. */
 export async function runDetached(paths: StorePaths, request: RunRequest, hooks: RunHooks = {}): Promise<SandboxRecord> {
   const { record, root } = await recordSandbox(paths, request, hooks);
   try {
     return await startDetached(paths, record, hooks, root);
   } catch (err) {
+    if (request.replace && await removedMeanwhile(paths, record.id)) {
+      // Another `run --replace --name` of the same name removed it before it started.
+      throw new SandboxError(`sandbox ${record.name} was replaced by another --replace meanwhile`, { hint: `it runs as ${record.name} now; see \`sandbox ps\``, cause: err });
+    }
     if (request.remove) await removeLeftovers(paths, record);
     else {
       record.state = { status: 'exited', exitCode: err instanceof SandboxError ? err.exitCode : 125, finishedAt: new Date().toISOString(), error: err instanceof Error ? err.message : String(err) };

@@ -13,8 +13,10 @@ const SLIRP4NETNS = { ip: '10.0.2.100', gateway: '10.0.2.2', prefixLen: 24 } as 
 /** A bind of the record (a volume is a bind of its directory that names it: api/volumes.ts). */
 type RecordedBind = BindSpec & { volume?: string };
 
+/** The record's binds, volumes first (as Podman lists them), each group in the order given. */
 function bindsOf(request: RunRequest): RecordedBind[] {
-  return request.volumes.filter((v): v is RecordedBind => v.kind === 'bind');
+  const binds = request.volumes.filter((v): v is RecordedBind => v.kind === 'bind');
+  return [...binds.filter((v) => v.volume), ...binds.filter((v) => !v.volume)];
 }
 
 /** `Mounts`, in Docker's shape (as Podman: binds and volumes; tmpfs mounts are in HostConfig.Tmpfs). */
@@ -32,9 +34,13 @@ export function inspectMounts(request: RunRequest): object[] {
   }));
 }
 
-/** HostConfig.Binds as Podman writes them: `SOURCE:DEST:OPTIONS` (a volume by its name). */
+/** HostConfig.Binds as Podman writes them: `SOURCE:DEST:OPTIONS` (a volume by its name; a propagation given leads). */
 function binds(request: RunRequest): string[] {
-  return bindsOf(request).map((v) => `${v.volume ?? v.source}:${v.target}:${[v.readOnly ? 'ro' : 'rw', v.propagation ?? 'rprivate', v.nonRecursive ? 'bind' : 'rbind'].join(',')}`);
+  return bindsOf(request).map((v) => {
+    const rw = v.readOnly ? 'ro' : 'rw';
+    const options = v.propagation ? [v.propagation, rw] : [rw, 'rprivate'];
+    return `${v.volume ?? v.source}:${v.target}:${[...options, v.nonRecursive ? 'bind' : 'rbind'].join(',')}`;
+  });
 }
 
 /** `HostConfig`: what the run options asked for, in Docker's names. */

@@ -350,12 +350,15 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
     if (pair) env[pair[0]] = pair[1];
   }
 
-  const volumes = list(p.volume).map((v) => parseVolume(v, ctx));
-  const tmpfs = list(p.tmpfs).map(parseTmpfs);
+  // --mount's before -v's, as Podman keeps them (inspect's Mounts list them in this order).
+  const volumes: VolumeSpec[] = [];
+  const tmpfs: TmpfsSpec[] = [];
   for (const m of list(p.mount).map((spec) => parseMount(spec, ctx))) {
     if ('tmpfs' in m) tmpfs.push(m.tmpfs);
     else volumes.push(m.volume);
   }
+  volumes.push(...list(p.volume).map((v) => parseVolume(v, ctx)));
+  tmpfs.push(...list(p.tmpfs).map(parseTmpfs));
   const seen = new Set<string>();
   for (const target of [...volumes.map((v) => v.target), ...tmpfs.map((t) => t.target)]) {
     if (seen.has(target)) {

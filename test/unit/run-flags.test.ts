@@ -84,8 +84,8 @@ describe('--mount', () => {
 
   it('joins -v and --tmpfs in the request', () => {
     const r = req(['-v', '/a:/a', '--mount', 'type=bind,src=/b,dst=/b', '--tmpfs', '/t', '--mount', 'type=tmpfs,dst=/u', 'bb']);
-    assert.deepEqual(r.volumes.map((v) => v.target), ['/a', '/b']);
-    assert.deepEqual(r.tmpfs.map((t) => t.target), ['/t', '/u']);
+    assert.deepEqual(r.volumes.map((v) => v.target), ['/b', '/a'], '--mount first, as Podman');
+    assert.deepEqual(r.tmpfs.map((t) => t.target), ['/u', '/t']);
   });
 });
 
@@ -208,11 +208,11 @@ describe('inspect fields', () => {
       { kind: 'bind', source: '/h', target: '/b', readOnly: false, propagation: 'rslave', nonRecursive: true },
     ] });
     assert.deepEqual(inspectMounts(r.request), [
-      { Type: 'bind', Source: '/h', Destination: '/a', Driver: '', Mode: '', Options: ['rbind'], RW: false, Propagation: 'rprivate' },
       { Type: 'volume', Name: 'v', Source: '/s/volumes/v/_data', Destination: '/v', Driver: 'local', Mode: '', Options: ['rbind'], RW: true, Propagation: 'rprivate' },
+      { Type: 'bind', Source: '/h', Destination: '/a', Driver: '', Mode: '', Options: ['rbind'], RW: false, Propagation: 'rprivate' },
       { Type: 'bind', Source: '/h', Destination: '/b', Driver: '', Mode: '', Options: ['bind'], RW: true, Propagation: 'rslave' },
     ]);
-    assert.deepEqual(inspectHostConfig(r).Binds, ['/h:/a:ro,rprivate,rbind', 'v:/v:rw,rprivate,rbind', '/h:/b:rw,rslave,bind']);
+    assert.deepEqual(inspectHostConfig(r).Binds, ['v:/v:rw,rprivate,rbind', '/h:/a:ro,rprivate,rbind', '/h:/b:rslave,rw,bind']);
   });
 
   it('HostConfig: restart policy, auto-remove, groups, security options, annotations', () => {
