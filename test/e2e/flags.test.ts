@@ -38,6 +38,10 @@ test('kill of a run -d --rm sandbox leaves no directory, and its name is free ag
     const ps = await runSandbox(['ps', '-a', '-q'], { root });
     assert.equal(ps.stdout, '', `${end.join(' ')}: ps -a lists nothing`);
   }
+  // Its own end removes it too.
+  const short = await runSandbox(['run', '-d', '--rm', '--name', 'gone', ...NONE, 'bb', 'true'], { root });
+  assert.equal(short.code, 0, show(short));
+  assert.equal(await eventually(() => (sandboxIdsIn(root).length === 0 ? '' : 'still there after its end')), '');
   // The name is free: a new sandbox takes it.
   const again = await runSandbox(['run', '--rm', '--name', 'gone', ...NONE, 'bb', 'true'], { root });
   assert.equal(again.code, 0, show(again));
