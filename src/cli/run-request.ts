@@ -213,12 +213,10 @@ export interface SecurityOpts {
 const SECURITY_HINT = 'supported: no-new-privileges[=true|false], label=disable|nested|user:U|role:R|type:T|level:L|filetype:T, mask=/P[:/P...], unmask=ALL|/P[:/P...], seccomp=unconfined, apparmor=unconfined';
 
 function securityPaths(value: string, opt: string): string[] {
-  const paths = value.split(':');
-  for (const p of paths) {
+  return value.split(':').map((p) => {
     if (!p.startsWith('/')) throw new SandboxError(`invalid --security-opt ${JSON.stringify(opt)}: ${JSON.stringify(p)} is not an absolute path`, { hint: 'e.g. --security-opt mask=/proc/cpuinfo:/etc/shadow' });
-    containerPath(p, '--security-opt path', 'give absolute paths inside the sandbox, separated by ":"');
-  }
-  return paths.map((p) => containerPath(p, '--security-opt path', ''));
+    return containerPath(p, '--security-opt path', 'give absolute paths inside the sandbox, separated by ":"');
+  });
 }
 
 /**
@@ -262,11 +260,6 @@ export function parseSecurityOpts(values: string[]): SecurityOpts {
     out.given.push(value);
   }
   return out;
-}
-
-/** `--security-opt` as before: only no-new-privileges, for callers that look at it alone. */
-export function parseSecurityOpt(value: string): { noNewPrivileges: boolean } {
-  return { noNewPrivileges: parseSecurityOpts([value]).noNewPrivileges };
 }
 
 const GROUP_HINT = 'use --group-add GID, --group-add NAME (a group of the image\'s /etc/group) or --group-add keep-groups';
