@@ -92,10 +92,9 @@ export function parseMount(spec: string, ctx: PathContext): ParsedMount {
   const src = fields.get('src');
 
   if (type === 'tmpfs') {
-    if (fields.has('tmpcopyup')) {
-      throw invalid('tmpcopyup is not supported yet: a tmpfs starts empty here', 'leave it out (notmpcopyup is what happens), or bind a directory with the files instead');
-    }
-    const options = [readOnly ? 'ro' : 'rw', 'nosuid', 'nodev'];
+    if (fields.has('tmpcopyup') && fields.has('notmpcopyup')) throw invalid('both tmpcopyup and notmpcopyup', 'give one of them (tmpcopyup is the default)');
+    // As Podman: what the image has at the mount point is copied in, unless notmpcopyup.
+    const options = [readOnly ? 'ro' : 'rw', 'nosuid', 'nodev', fields.has('notmpcopyup') ? 'notmpcopyup' : 'tmpcopyup'];
     const size = fields.get('tmpfs-size');
     if (fields.has('tmpfs-size')) {
       const bytes = size === undefined ? undefined : parseSize(size);

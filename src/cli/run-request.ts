@@ -153,6 +153,7 @@ const TMPFS_FLAG_GROUPS: readonly (readonly [string, string])[] = [
   ['exec', 'noexec'],
   ['suid', 'nosuid'],
   ['dev', 'nodev'],
+  ['tmpcopyup', 'notmpcopyup'],
 ];
 const TMPFS_VALUES: Readonly<Record<string, RegExp>> = {
   size: /^\d+[kmgtpe]?$|^\d+%$/i,
@@ -161,18 +162,19 @@ const TMPFS_VALUES: Readonly<Record<string, RegExp>> = {
   uid: /^\d+$/,
   gid: /^\d+$/,
 };
-const TMPFS_HINT = 'tmpfs options: size=N[k|m|g|%], mode=OCTAL, uid=N, gid=N, nr_inodes=N, ro|rw, exec|noexec, suid|nosuid, dev|nodev';
+const TMPFS_HINT = 'tmpfs options: size=N[k|m|g|%], mode=OCTAL, uid=N, gid=N, nr_inodes=N, ro|rw, exec|noexec, suid|nosuid, dev|nodev, tmpcopyup|notmpcopyup';
 
 /**
  * One `--tmpfs PATH[:OPTIONS]`. Without options: rw,noexec,nosuid,nodev (Podman's
  * defaults); with options, rw, nosuid and nodev are added when not given otherwise.
+ * Either way what the image has at PATH is copied in (tmpcopyup) unless notmpcopyup.
  */
 export function parseTmpfs(spec: string): TmpfsSpec {
   const colon = spec.indexOf(':');
   const path = colon < 0 ? spec : spec.slice(0, colon);
   const target = containerPath(path, '--tmpfs path', 'use --tmpfs /PATH[:OPTIONS], e.g. --tmpfs /run:size=64m');
   if (target === '/') throw new SandboxError(`invalid --tmpfs ${JSON.stringify(spec)}: cannot mount over "/"`, { hint: 'to make the root writable, leave out --read-only' });
-  if (colon < 0) return { target, options: ['rw', 'noexec', 'nosuid', 'nodev'] };
+  if (colon < 0) return { target, options: ['rw', 'noexec', 'nosuid', 'nodev', 'tmpcopyup'] };
   const options = spec.slice(colon + 1).split(',');
   const keys = new Set<string>();
   for (const option of options) {
@@ -195,7 +197,7 @@ export function parseTmpfs(spec: string): TmpfsSpec {
     keys.add(group[0]);
   }
   const out = [...options];
-  for (const [flag, dflt] of [['rw', 'rw'], ['suid', 'nosuid'], ['dev', 'nodev']] as const) {
+  for (const [flag, dflt] of [['rw', 'rw'], ['suid', 'nosuid'], ['dev', 'nodev'], ['tmpcopyup', 'tmpcopyup']] as const) {
     if (!keys.has(flag)) out.push(dflt);
   }
   return { target, options: out };

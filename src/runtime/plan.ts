@@ -271,8 +271,8 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
       if (!userTargets.has(p) && !alreadyTmpfs.includes(p)) args.push(Flag.tmpfs, p, 'mode=1777,nosuid,nodev');
     }
   }
-  args.push(Flag.bind, dirs.hosts, '/etc/hosts', Flag.bind, dirs.hostname, '/etc/hostname');
-  args.push(Flag.bind, dirs.resolvConf, '/etc/resolv.conf');
+  const ownFiles: [string, string][] = [[dirs.hosts, '/etc/hosts'], [dirs.hostname, '/etc/hostname'], [dirs.resolvConf, '/etc/resolv.conf']];
+  for (const [src, dst] of ownFiles) args.push(Flag.bind, src, dst);
 
   // User mounts, parents before children whatever order they were given in (as Docker).
   const userMounts: { target: string; args: string[] }[] = [
@@ -281,6 +281,11 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   ];
   userMounts.sort((a, b) => depth(a.target) - depth(b.target));
   for (const m of userMounts) args.push(...m.args);
+  // A tmpfs over /etc hides the files above: they go on top of it again (as Podman's),
+  // unless the user mounted one of them.
+  if (request.tmpfs.some((t) => t.target === '/etc')) {
+    for (const [src, dst] of ownFiles) if (!userTargets.has(dst)) args.push(Flag.bind, src, dst);
+  }
   // --security-opt mask=: after the mounts, so that a path in a bind is hidden too (as the OCI runtimes do).
   for (const p of masks.masked) if (!defaultMasks.includes(p)) args.push(Flag.mask, p);
   if (request.readOnly) {

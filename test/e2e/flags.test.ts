@@ -191,6 +191,21 @@ test('--mount: a bind with its propagation, read-only, a volume, a tmpfs; bind-n
   assert.equal(lines(locked.stderr).length, 2, 'one line and a hint');
 });
 
+test('tmpfs copy-up: the image\'s files at the mount point, owners, modes and symlinks kept (Podman\'s default); notmpcopyup; too small', async (t) => {
+  if (!requireRootless(t, 'tmpcopyup')) return;
+  const root = await storeWithBusybox(t);
+  const run = await runSandbox(['run', '--rm', ...NONE, '--tmpfs', '/usr/local:exec,suid', '--mount', 'type=tmpfs,dst=/bin,tmpfs-size=8m',
+    'bb', 'sh', '-c', 'stat -c "%a %u %g" /usr/local/bin/suid; readlink /bin/sh; grep -E " /(bin|usr/local) " /proc/self/mountinfo | cut -d" " -f5,9 | sort'], { root });
+  assert.equal(run.code, 0, show(run));
+  assert.equal(run.stdout, '4755 0 0\n/bin/busybox\n/bin tmpfs\n/usr/local tmpfs\n');
+  const etc = await runSandbox(['run', '--rm', ...NONE, '--tmpfs', '/etc:notmpcopyup', 'bb', 'sh', '-c', 'ls /etc; cat /etc/hostname'], { root });
+  assert.equal(etc.code, 0, show(etc));
+  assert.match(etc.stdout, /^hostname\nhosts\nresolv\.conf\n[0-9a-f]{12}\n$/, 'an empty /etc but for the sandbox\'s own files, as Podman');
+  const small = await runSandbox(['run', '--rm', ...NONE, '--mount', 'type=tmpfs,dst=/bin,tmpfs-size=4k', 'bb', 'true'], { root });
+  assert.equal(small.code, 125, show(small));
+  assert.match(small.stderr, /^sandbox: the tmpfs at \/bin is too small for what the image has there\nhint: /);
+});
+
 test('--security-opt mask= hides a path, also one in a bind; unmask= shows a default one', async (t) => {
   if (!requireRootless(t, '--security-opt mask')) return;
   const root = await storeWithBusybox(t);

@@ -42,10 +42,11 @@ describe('--mount', () => {
   });
 
   it('type=tmpfs: size in bytes, mode, ro; rw,nosuid,nodev as Podman', () => {
-    assert.deepEqual(mountOf('type=tmpfs,dst=/t'), { tmpfs: { target: '/t', options: ['rw', 'nosuid', 'nodev'] } });
+    assert.deepEqual(mountOf('type=tmpfs,dst=/t'), { tmpfs: { target: '/t', options: ['rw', 'nosuid', 'nodev', 'tmpcopyup'] } });
     assert.deepEqual(mountOf('type=tmpfs,dst=/t,tmpfs-size=64m,tmpfs-mode=0700,ro'),
-      { tmpfs: { target: '/t', options: ['ro', 'nosuid', 'nodev', `size=${64 * 1024 * 1024}`, 'mode=0700'] } });
-    assert.deepEqual(mountOf('type=tmpfs,dst=/t,notmpcopyup'), { tmpfs: { target: '/t', options: ['rw', 'nosuid', 'nodev'] } });
+      { tmpfs: { target: '/t', options: ['ro', 'nosuid', 'nodev', 'tmpcopyup', `size=${64 * 1024 * 1024}`, 'mode=0700'] } });
+    assert.deepEqual(mountOf('type=tmpfs,dst=/t,notmpcopyup'), { tmpfs: { target: '/t', options: ['rw', 'nosuid', 'nodev', 'notmpcopyup'] } });
+    assert.deepEqual(mountOf('type=tmpfs,dst=/t,tmpcopyup'), { tmpfs: { target: '/t', options: ['rw', 'nosuid', 'nodev', 'tmpcopyup'] } });
   });
 
   it('sizes', () => {
@@ -74,7 +75,7 @@ describe('--mount', () => {
     bad('type=tmpfs,src=/a,dst=/t', 'a tmpfs takes no source');
     bad('type=tmpfs,dst=/t,tmpfs-size=abc', 'bad tmpfs-size "abc"');
     bad('type=tmpfs,dst=/t,tmpfs-mode=999', 'bad tmpfs-mode "999"');
-    bad('type=tmpfs,dst=/t,tmpcopyup', 'tmpcopyup is not supported yet: a tmpfs starts empty here');
+    bad('type=tmpfs,dst=/t,tmpcopyup,notmpcopyup', 'both tmpcopyup and notmpcopyup');
     bad('type=volume,src=v,dst=/v,volume-opt=o=x', 'volume-opt is not supported: volumes here are plain directories of the store (no volume drivers)');
     bad('type=volume,src=/host,dst=/v', '"/host" is not a volume name');
     bad('type=bind,src=/a,dst=/x,U=true', 'U (chown to the sandbox\'s user) is not supported yet');
@@ -182,6 +183,16 @@ describe('the plan', () => {
       network: 'none' as const, capAdd: [], capDrop: [], noNewPrivileges: false, labels: {}, groupAdd: ['10'] };
     const e = execArgs({ request, hostname: 'h' }, { env: [] }, { command: ['id'], interactive: false, tty: false, env: {} }, 5);
     assert.deepEqual(after(e, '--group-add'), [['10', '--env']]);
+  });
+
+  it('a tmpfs over /etc gets the sandbox\'s hosts, hostname and resolv.conf on top again, unless the user mounted one', () => {
+    const tmpfs = [{ target: '/etc', options: ['rw', 'notmpcopyup'] }];
+    const args = launch({ tmpfs, volumes: [{ kind: 'bind', source: '/mine', target: '/etc/hosts', readOnly: false }] });
+    const tmpfsAt = args.indexOf('/etc');
+    assert.ok(tmpfsAt > 0);
+    const late = args.flatMap((a, i) => (a === '--bind' && i > tmpfsAt ? [`${args[i + 1]} ${args[i + 2]}`] : []));
+    assert.deepEqual(late, ['/mine /etc/hosts', `${dirs.hostname} /etc/hostname`, `${dirs.resolvConf} /etc/resolv.conf`]);
+    assert.equal(after(launch({}), '--bind').length, 3, 'without a tmpfs on /etc: once each');
   });
 
   it('masks: user masks after the user mounts; unmasked defaults gone', () => {

@@ -174,18 +174,19 @@ describe('toRunRequest', () => {
   describe('tmpfs', () => {
     it('defaults and options', () => {
       assert.deepEqual(req(['--tmpfs', '/tmp', '--tmpfs', '/run/:size=64m,mode=1777', 'bb']).tmpfs, [
-        { target: '/tmp', options: ['rw', 'noexec', 'nosuid', 'nodev'] },
-        { target: '/run', options: ['size=64m', 'mode=1777', 'rw', 'nosuid', 'nodev'] },
+        { target: '/tmp', options: ['rw', 'noexec', 'nosuid', 'nodev', 'tmpcopyup'] },
+        { target: '/run', options: ['size=64m', 'mode=1777', 'rw', 'nosuid', 'nodev', 'tmpcopyup'] },
       ]);
       assert.deepEqual(parseTmpfs('/x:ro,exec,suid,dev,uid=1000,gid=0,nr_inodes=10k,size=50%'), {
         target: '/x',
-        options: ['ro', 'exec', 'suid', 'dev', 'uid=1000', 'gid=0', 'nr_inodes=10k', 'size=50%'],
+        options: ['ro', 'exec', 'suid', 'dev', 'uid=1000', 'gid=0', 'nr_inodes=10k', 'size=50%', 'tmpcopyup'],
       });
-      assert.deepEqual(parseTmpfs('/x:noexec,nodev').options, ['noexec', 'nodev', 'rw', 'nosuid']);
+      assert.deepEqual(parseTmpfs('/x:noexec,nodev').options, ['noexec', 'nodev', 'rw', 'nosuid', 'tmpcopyup']);
+      assert.deepEqual(parseTmpfs('/x:notmpcopyup').options, ['notmpcopyup', 'rw', 'nosuid', 'nodev']);
     });
 
     it('errors', () => {
-      const hint = 'tmpfs options: size=N[k|m|g|%], mode=OCTAL, uid=N, gid=N, nr_inodes=N, ro|rw, exec|noexec, suid|nosuid, dev|nodev';
+      const hint = 'tmpfs options: size=N[k|m|g|%], mode=OCTAL, uid=N, gid=N, nr_inodes=N, ro|rw, exec|noexec, suid|nosuid, dev|nodev, tmpcopyup|notmpcopyup';
       throwsSandbox(() => parseTmpfs('tmp'), '--tmpfs path "tmp" must be an absolute path inside the sandbox',
         'use --tmpfs /PATH[:OPTIONS], e.g. --tmpfs /run:size=64m');
       throwsSandbox(() => parseTmpfs('/'), 'invalid --tmpfs "/": cannot mount over "/"');
