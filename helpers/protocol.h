@@ -87,7 +87,7 @@
   X(RO_BIND, "--ro-bind", "SRC DEST", "the same, read-only") \
   X(BIND_NONREC, "--bind-nonrec", "SRC DEST", "bind SRC at DEST without the mounts below SRC") \
   X(PROPAGATION, "--propagation", "DEST TYPE", "the propagation of the mount at DEST: [r]shared, [r]slave, [r]private, [r]unbindable") \
-  X(TMPFS, "--tmpfs", "DEST OPTIONS", "a tmpfs at DEST (mount options, comma-separated)") \
+  X(TMPFS, "--tmpfs", "DEST OPTIONS", "a tmpfs at DEST (mount options, comma-separated; tmpcopyup: what DEST held is copied in)") \
   X(PROC, "--proc", "DEST", "a new /proc at DEST") \
   X(DEV, "--dev", "DEST", "a minimal /dev at DEST (null, zero, full, random, urandom, tty, pts, shm, mqueue)") \
   X(SYS, "--sys", "DEST", "/sys at DEST (read-only)") \
