@@ -83,7 +83,9 @@
   X(ROOT_FUSE, "--root-fuse", "PATH MERGED", "mount the --root-overlay with fuse-overlayfs at PATH on MERGED") \
   X(BIND, "--bind", "SRC DEST", "bind the host path SRC at DEST") \
   X(RO_BIND, "--ro-bind", "SRC DEST", "the same, read-only") \
-  X(TMPFS, "--tmpfs", "DEST OPTIONS", "a tmpfs at DEST (mount options, comma-separated)") \
+  X(BIND_NONREC, "--bind-nonrec", "SRC DEST", "bind SRC at DEST without the mounts below SRC") \
+  X(PROPAGATION, "--propagation", "DEST TYPE", "the propagation of the mount at DEST: [r]shared, [r]slave, [r]private, [r]unbindable") \
+  X(TMPFS, "--tmpfs", "DEST OPTIONS", "a tmpfs at DEST (mount options, comma-separated; tmpcopyup: what DEST held is copied in)") \
   X(PROC, "--proc", "DEST", "a new /proc at DEST") \
   X(DEV, "--dev", "DEST", "a minimal /dev at DEST (null, zero, full, random, urandom, tty, pts, shm, mqueue)") \
   X(SYS, "--sys", "DEST", "/sys at DEST (read-only)") \
@@ -93,6 +95,8 @@
   X(CHDIR, "--chdir", "DIR", "the command's working directory") \
   X(CREATE_CWD, "--create-cwd", "", "create the working directory when missing") \
   X(USER, "--user", "USER[:GROUP]", "run the command as USER (a name of the image's /etc/passwd, or a number)") \
+  X(GROUP_ADD, "--group-add", "GROUP", "a supplementary group of the command (a number, or a name of the image's /etc/group; repeated)") \
+  X(KEEP_GROUPS, "--keep-groups", "", "the command keeps the caller's supplementary groups (no setgroups)") \
   X(ENV, "--env", "NAME=VALUE", "the command's environment, one variable (repeated)") \
   X(CAPS, "--caps", "N,N,...", "the capabilities the command keeps, by number") \
   X(NO_NEW_PRIVS, "--no-new-privs", "", "no_new_privs for the command") \

@@ -12,7 +12,14 @@ export interface BindSpec {
   /** Absolute path inside the sandbox. */
   target: string;
   readOnly: boolean;
+  /** `--mount type=bind,bind-propagation=...`: the bind's propagation (default rprivate). */
+  propagation?: Propagation;
+  /** `--mount type=bind,bind-nonrecursive`: the mounts below the source are not bound too. */
+  nonRecursive?: boolean;
 }
+
+/** mount(2)'s propagation types, by Podman's names. */
+export type Propagation = 'shared' | 'slave' | 'private' | 'unbindable' | 'rshared' | 'rslave' | 'rprivate' | 'runbindable';
 
 export interface NamedVolumeSpec {
   kind: 'volume';
@@ -65,12 +72,27 @@ export interface RunRequest {
   stopSignal?: number;
   /** `--log-opt max-size=...`: the log of a detached sandbox rotates past this many bytes. */
   logMaxSize?: number;
-  /** `--pull`: when to pull the image from its registry (default `missing`). */
-  pull?: 'missing' | 'always' | 'never';
+  /** `--pull`: when to pull the image from its registry (default `missing`); `newer`: as always, but a failed pull falls back to the local image. */
+  pull?: 'missing' | 'always' | 'never' | 'newer';
   /** `--platform` for that pull. */
   platform?: string;
   /** `--tls-verify` for that pull. */
   tlsVerify?: boolean;
   /** `-q`: no pull progress. */
   quiet?: boolean;
+  /** `--init`: asked for explicitly (an init always runs: shown as HostConfig.Init). */
+  init?: boolean;
+  /** `--annotation K=V`: OCI annotations, shown as Config.Annotations. */
+  annotations?: Record<string, string>;
+  /** `--group-add`: supplementary groups of the command (GIDs or the image's group names), or ['keep-groups']. */
+  groupAdd?: string[];
+  /** `--security-opt` values as given (HostConfig.SecurityOpt); what each does is in its own field. */
+  securityOpt?: string[];
+  /** `--security-opt mask=P1:P2`: more paths hidden; `unmask=ALL|P1:P2`: default masks lifted. */
+  maskPaths?: string[];
+  unmaskPaths?: string[];
+  /** `--replace`: an existing sandbox of that name is removed first. */
+  replace?: boolean;
+  /** `--cidfile FILE`: the new sandbox's id is written there (absolute path; the file must not exist). */
+  cidFile?: string;
 }

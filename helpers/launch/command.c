@@ -32,6 +32,31 @@ struct user_info {
   int n_groups;
 };
 
+/* `--group-add`: each group (a number, or a name of the sandbox's /etc/group) joins the
+ * supplementary groups, after those of a named user, once each. A user given by --user
+ * (or the image's USER) has its primary group among them too, as under Podman. */
+static void add_groups(struct user_info *u) {
+  for (int i = plan.user ? -1 : 0; i < plan.n_group_add; i++) {
+    const char *g = i < 0 ? NULL : plan.group_add[i];
+    unsigned long id;
+    gid_t gid;
+    if (!g) gid = u->gid;
+    else if (parse_id(g, &id) == 0) gid = (gid_t)id;
+    else {
+      int found = 0;
+      FILE *f = fopen("/etc/group", "re");
+      struct group *gr;
+      if (f) { while ((gr = fgetgrent(f))) if (!strcmp(gr->gr_name, g)) { gid = gr->gr_gid; found = 1; break; } fclose(f); }
+      if (!found) die_hint("use a numeric GID, or a group the image defines", "unable to find group %s: no matching entries in the sandbox's /etc/group", g);
+    }
+    int dup = 0;
+    for (int k = 0; k < u->n_groups; k++) if (u->groups[k] == gid) dup = 1;
+    if (dup) continue;
+    if (u->n_groups >= (int)(sizeof u->groups / sizeof u->groups[0])) die("too many supplementary groups");
+    u->groups[u->n_groups++] = gid;
+  }
+}
+
 /* Resolves `--user` against the sandbox's own /etc/passwd and /etc/group. */
 static void resolve_user(struct user_info *u) {
   memset(u, 0, sizeof *u);
@@ -81,6 +106,7 @@ static void resolve_user(struct user_info *u) {
     }
   }
   free(copy);
+  add_groups(u);
 }
 
 static uint64_t kept_caps(void) {
@@ -183,7 +209,15 @@ static void __attribute__((noreturn)) run_command(int pty_master) {
   }
   uint64_t keep = kept_caps();
   drop_bounding_caps(keep);
-  if (setgroups(u.n_groups, u.groups) < 0 && errno != EPERM) die("setgroups: %s", strerror(errno));
+  /* keep-groups: the caller's groups stay (they show as the overflow gid inside). */
+  if (!plan.keep_groups && setgroups(u.n_groups, u.groups) < 0) {
+    /* EPERM: setgroups is denied in a user namespace with only the caller's own id mapped;
+     * without --group-add the command then keeps no group it could use anyway. */
+    if (errno == EPERM && !plan.n_group_add) { /* nothing asked for */ }
+    else if (errno == EINVAL) die_hint("supplementary groups must be mapped: 0 and your /etc/subgid range (1..65536 inside)", "cannot set the supplementary groups: a group is outside the sandbox's id map");
+    else if (errno == EPERM) die_hint("--group-add needs a subgid range for you (see `sandbox doctor`)", "cannot set the supplementary groups: only your own id is mapped into the sandbox");
+    else die("setgroups: %s", strerror(errno));
+  }
   if (setresgid(u.gid, u.gid, u.gid) < 0)
     die_hint("the sandbox maps only the ids of your /etc/subgid range (see `sandbox doctor`)", "cannot switch to group %u: %s", (unsigned)u.gid, strerror(errno));
   if (setresuid(u.uid, u.uid, u.uid) < 0)

@@ -51,7 +51,7 @@ static void join_sandbox(pid_t target) {
 int run_exec(int sfd) {
   join_sandbox(plan.exec_target);
   if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("cannot become root in the sandbox: %s", strerror(errno));
-  setgroups(0, NULL);
+  if (!plan.keep_groups) setgroups(0, NULL);
   new_session_keyring();
   /* Set again: entering a user namespace clears the parent-death signal. */
   if (plan.die_with_parent) {

@@ -138,7 +138,7 @@ void __attribute__((noreturn)) run_init(int sock) {
   if (got != 1) monitor_gone_in_setup();
   if (go != MSG_GO) _exit(EXIT_SETUP);
   if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("cannot become root in the user namespace: %s", strerror(errno));
-  setgroups(0, NULL); /* fails harmlessly when setgroups is denied */
+  if (!plan.keep_groups) setgroups(0, NULL); /* fails harmlessly when setgroups is denied */
 
   if (plan.userns_only) {
     reset_signals();

@@ -109,7 +109,7 @@
 
 enum op_type {
   OP_BIND, OP_RO_BIND, OP_TMPFS, OP_PROC, OP_DEV, OP_SYS, OP_SYMLINK,
-  OP_HOST_DIR, OP_REMOUNT_RO, OP_MASK, OP_RO_SELF,
+  OP_HOST_DIR, OP_REMOUNT_RO, OP_MASK, OP_RO_SELF, OP_BIND_NONREC, OP_PROPAGATION,
 };
 
 struct op {
@@ -120,6 +120,7 @@ struct op {
 #define MAX_OPS 1024
 #define MAX_MAPS IDMAP_MAX
 #define MAX_ENV 4096
+#define MAX_GROUPS 64
 
 struct launch_plan {
   const char *uidmap_cmd, *gidmap_cmd;
@@ -142,6 +143,9 @@ struct launch_plan {
   const char *cwd;
   int create_cwd;
   const char *user;
+  const char *group_add[MAX_GROUPS]; /* --group-add: numbers or names of the sandbox's /etc/group */
+  int n_group_add;
+  int keep_groups;        /* --keep-groups: nobody calls setgroups: the caller's groups stay */
   const char *env[MAX_ENV];
   int n_env;
   const char *caps;
@@ -234,6 +238,7 @@ int log_pump(struct log_stream *s);
 /* ---------- monitor (monitor.c) ---------- */
 
 extern int stop_requested;
+extern int restart_count;
 int run_once(int sfd);
 void write_exit_file(int code);
 void append_event(const char *action, int exit_code);

@@ -39,7 +39,6 @@ int main(int argc, char **argv) {
   /* Runs the sandbox, and again while its restart policy says so (Docker's rules: never
    * after a stop or kill request; on-failure only for a non-zero exit, at most N
    * times; a delay doubling from 100 ms, reset after 10 s of running). */
-  int restarts = 0;
   long delay_ms = 100;
   for (;;) {
     struct timespec began, ended;
@@ -48,7 +47,7 @@ int main(int argc, char **argv) {
     clock_gettime(CLOCK_MONOTONIC, &ended);
     append_event("die", code);
     int again = !stop_requested && !plan.userns_only &&
-      (plan.restart == 2 || (plan.restart == 1 && code != 0 && (plan.restart_max == 0 || restarts < plan.restart_max)));
+      (plan.restart == 2 || (plan.restart == 1 && code != 0 && (plan.restart_max == 0 || restart_count < plan.restart_max)));
     if (!again) {
       write_exit_file(code);
       release_monitor();
@@ -78,7 +77,7 @@ int main(int argc, char **argv) {
       status(STATUS_EXIT_CODE, code);
       return code;
     }
-    restarts++;
+    restart_count++;
     if (delay_ms < 10000) delay_ms *= 2;
     append_event("restart", -1);
   }

@@ -117,11 +117,15 @@ void append_event(const char *action, int exit_code) {
   close(fd);
 }
 
+/* Restarts of the sandbox by its policy since this monitor started it (main.c counts them). */
+int restart_count = 0;
+
+/* "PID\nRESTARTS\n": the current init, and how many restarts came before it (inspect's RestartCount). */
 static void write_pid_file(pid_t pid) {
   if (!plan.pid_file) return;
-  char tmp[PATH_MAX], body[32];
+  char tmp[PATH_MAX], body[48];
   snprintf(tmp, sizeof tmp, "%s.tmp", plan.pid_file);
-  int n = snprintf(body, sizeof body, "%d\n", (int)pid);
+  int n = snprintf(body, sizeof body, "%d\n%d\n", (int)pid, restart_count);
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return;
   write_all(fd, body, (size_t)n);
@@ -256,6 +260,8 @@ int run_once(int sfd) {
   }
 
   int master = -1, stdin_done = !plan.stdin_open, master_done = 0, exited = 0, code = EXIT_SETUP;
+  int kill_pending = 0; /* a kill request of a --rm sandbox: SIGKILL if the init has not ended by kill_by */
+  struct timespec kill_by = { 0, 0 };
   for (;;) {
     struct pollfd p[6];
     int n = 0, i_sig = n++, i_sock = -1, i_in = -1, i_master = -1, i_out = -1, i_err = -1;
@@ -266,7 +272,14 @@ int run_once(int sfd) {
     if (out.fd >= 0) { i_out = n++; p[i_out] = (struct pollfd){ out.fd, POLLIN, 0 }; }
     if (err.fd >= 0) { i_err = n++; p[i_err] = (struct pollfd){ err.fd, POLLIN, 0 }; }
     if (exited && (master < 0 || master_done) && out.fd < 0 && err.fd < 0) break;
-    int ready = poll(p, n, exited ? 200 : -1);
+    int wait_ms = -1;
+    if (kill_pending && !exited) {
+      struct timespec now;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      long left = (kill_by.tv_sec - now.tv_sec) * 1000 + (kill_by.tv_nsec - now.tv_nsec) / 1000000;
+      if (left <= 0) { kill(init, SIGKILL); kill_pending = 0; } else wait_ms = (int)left;
+    }
+    int ready = poll(p, n, exited ? 200 : wait_ms);
     if (ready < 0) { if (errno == EINTR) continue; break; }
     if (ready == 0 && exited) break; /* the terminal went quiet after the end */
     if (i_sock >= 0 && p[i_sock].revents) {
@@ -326,7 +339,18 @@ int run_once(int sfd) {
           kill(init, plan.stop_signal);
         } else if (sig == SIG_KILL_REQUEST) {
           stop_requested = 1;
-          kill(init, SIGKILL); /* from outside its pid namespace: ends everything inside */
+          if (plan.cleanup && sock >= 0 && !exited) {
+            /* A --rm sandbox: a SIGKILLed init could not remove its directory. The end of
+             * the socket tells the init we are gone: it SIGKILLs everything inside, removes
+             * the directory and exits 137 (SIGKILL still follows if it has not within 5 s). */
+            close(sock);
+            sock = -1;
+            kill_pending = 1;
+            clock_gettime(CLOCK_MONOTONIC, &kill_by);
+            kill_by.tv_sec += 5;
+          } else {
+            kill(init, SIGKILL); /* from outside its pid namespace: ends everything inside */
+          }
         } else if (forwardable(sig)) {
           kill(init, sig);
         }

@@ -52,6 +52,8 @@ void parse_args(int argc, char **argv) {
     else if (!strcmp(o, FLAG_ROOT_FUSE)) { plan.fuse_overlayfs = ARG(); plan.fuse_merged = ARG(); }
     else if (!strcmp(o, FLAG_BIND)) { const char *s = ARG(); add_op(OP_BIND, s, ARG(), NULL, NULL); }
     else if (!strcmp(o, FLAG_RO_BIND)) { const char *s = ARG(); add_op(OP_RO_BIND, s, ARG(), NULL, NULL); }
+    else if (!strcmp(o, FLAG_BIND_NONREC)) { const char *s = ARG(); add_op(OP_BIND_NONREC, s, ARG(), NULL, NULL); }
+    else if (!strcmp(o, FLAG_PROPAGATION)) { const char *d = ARG(); add_op(OP_PROPAGATION, d, ARG(), NULL, NULL); }
     else if (!strcmp(o, FLAG_TMPFS)) { const char *d = ARG(); add_op(OP_TMPFS, d, ARG(), NULL, NULL); }
     else if (!strcmp(o, FLAG_PROC)) add_op(OP_PROC, ARG(), NULL, NULL, NULL);
     else if (!strcmp(o, FLAG_DEV)) add_op(OP_DEV, ARG(), NULL, NULL, NULL);
@@ -64,6 +66,8 @@ void parse_args(int argc, char **argv) {
     else if (!strcmp(o, FLAG_CHDIR)) plan.cwd = ARG();
     else if (!strcmp(o, FLAG_CREATE_CWD)) plan.create_cwd = 1;
     else if (!strcmp(o, FLAG_USER)) plan.user = ARG();
+    else if (!strcmp(o, FLAG_GROUP_ADD)) { if (plan.n_group_add >= MAX_GROUPS) die("too many --group-add groups (at most %d)", MAX_GROUPS); plan.group_add[plan.n_group_add++] = ARG(); }
+    else if (!strcmp(o, FLAG_KEEP_GROUPS)) plan.keep_groups = 1;
     else if (!strcmp(o, FLAG_ENV)) { if (plan.n_env >= MAX_ENV - 2) die("too many environment variables"); plan.env[plan.n_env++] = ARG(); }
     else if (!strcmp(o, FLAG_CAPS)) plan.caps = ARG();
     else if (!strcmp(o, FLAG_NO_NEW_PRIVS)) plan.no_new_privs = 1;

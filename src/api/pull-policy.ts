@@ -1,7 +1,9 @@
 /**
- * `run --pull missing|always|never`: before a sandbox is recorded, its image is pulled
+ * `run --pull missing|always|never|newer`: before a sandbox is recorded, its image is pulled
  * from its registry when the policy asks (the default pulls only a missing image, as
- * Podman and Docker do). `host`, `--rootfs` and image ids never pull.
+ * Podman and Docker do). `host`, `--rootfs` and image ids never pull. `newer` pulls
+ * as `always` does (the pull fetches only what differs: an unchanged digest costs one
+ * manifest request) and, as Podman, keeps the local image when that pull fails.
  */
 import { HOST_IMAGE, type RunRequest } from '../types.js';
 import { SandboxError } from '../errors.js';
@@ -19,10 +21,12 @@ export async function pullForRun(paths: StorePaths, request: RunRequest, progres
   if (request.rootfs || request.image === HOST_IMAGE) return false;
   const policy = request.pull ?? 'missing';
   if (policy === 'never') return false;
+  const local = findImageId(readImageIndex(paths), request.image);
   if (policy === 'missing') {
-    if (findImageId(readImageIndex(paths), request.image)) return false;
+    if (local) return false;
     if (isImageId(request.image)) return false; // an id cannot be pulled; run reports it missing
   }
+  if (policy === 'newer' && isImageId(request.image)) return false;
   // Loaded only when a pull happens: the registry client is not on run's fast path.
   const { pullImage } = transfer();
   try {
@@ -33,6 +37,7 @@ export async function pullForRun(paths: StorePaths, request: RunRequest, progres
       ...(progress ? { progress } : {}),
     });
   } catch (err) {
+    if (policy === 'newer' && local && err instanceof SandboxError) return false; // Podman: errors suppressed when a local image exists
     if (policy !== 'missing' || !(err instanceof SandboxError)) throw err;
     // Most often a typo or an image that only exists elsewhere: say both things at once.
     throw new SandboxError(`image "${request.image}" is not in the store, and pulling it failed: ${err.message}`, {

@@ -26,6 +26,7 @@ import { readImageIndex, resolveImage } from '../images/store.js';
 import { runConfigOf } from '../images/config.js';
 import { parseSignal } from '../runtime/signals.js';
 import { pullForRun } from './pull-policy.js';
+import { checkCidFile, writeCidFile } from './cidfile.js';
 import type { ProgressSink } from '../images/registry/progress.js';
 import { effectiveCapabilities } from '../runtime/capabilities.js';
 import { copyOnWrite } from '../runtime/cow.js';
@@ -168,6 +169,7 @@ async function recordSandbox(
   paths: StorePaths, request: RunRequest, hooks: RunHooks, startsNow = true,
 ): Promise<{ record: SandboxRecord; root: ResolvedRoot }> {
   networkDriver(request.network); // a mode without a driver yet (pasta) is refused before anything is pulled or written
+  if (request.cidFile) checkCidFile(request.cidFile);
   await pullForRun(paths, request, hooks.pullProgress);
   const root = resolveRoot(paths, request);
   const { image, imageId } = root;
@@ -191,7 +193,7 @@ async function recordSandbox(
   buildEnv(image, resolved, record.hostname); // an environment over a kernel limit is refused before anything is kept
   ensureStoreDir(paths, 'data');
   try {
-    await createSandboxRecord(paths, record);
+    await (request.replace ? createReplacing(paths, record) : createSandboxRecord(paths, record));
   } catch (err) {
     await removeAnonymousVolumes(paths, resolved).catch(() => {});
     throw err;
@@ -204,7 +206,37 @@ async function recordSandbox(
     throw new SandboxError(`image ${request.image} was removed while the sandbox was being created`, { hint: 'pull, load or import it again' });
   }
   appendEvent(paths, { type: 'container', action: 'create', id: record.id, name: record.name, attributes: { image: record.image } });
+  if (request.cidFile) {
+    try {
+      writeCidFile(request.cidFile, record.id);
+    } catch (err) {
+      await removeLeftovers(paths, record);
+      throw err;
+    }
+  }
   return { record, root };
+}
+
+/**
+ * `--replace`: the sandbox holding the name is removed (killed if running, as `rm -f`),
+ * then the name is taken; against a racing `run --replace` of the same name, again, a
+ * few times: each run that succeeds had its sandbox, and the last one stays.
+ */
+async function createReplacing(paths: StorePaths, record: SandboxRecord): Promise<void> {
+  const { removeSandbox } = await import('./lifecycle.js'); // not on run's usual path
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await removeSandbox(paths, record.name, { force: true });
+    } catch (err) {
+      if (!(err instanceof SandboxError) || !/^no such sandbox/.test(err.message)) throw err;
+    }
+    try {
+      await createSandboxRecord(paths, record);
+      return;
+    } catch (err) {
+      if (attempt >= 20 || !(err instanceof SandboxError) || !err.message.startsWith(`the name "${record.name}" is already in use`)) throw err;
+    }
+  }
 }
 
 /** Removes what a `--rm` sandbox left when its helper could not (setup failed early). */
@@ -305,12 +337,30 @@ export async function startDetached(
   return record;
 }
 
+/**
+ * Whether a sandbox whose start failed is being removed by someone else (a racing
+ * `run --replace` kills its monitor first, then takes the directory away): waits for
+ * that a little, on this error path only.
+ */
+async function removedMeanwhile(paths: StorePaths, id: string): Promise<boolean> {
+  const dir = sandboxDir(paths, id);
+  for (let i = 0; i < 40; i++) {
+    if (!existsSync(dir)) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
 /** `run -d`: creates the sandbox and starts it in the background. */
 export async function runDetached(paths: StorePaths, request: RunRequest, hooks: RunHooks = {}): Promise<SandboxRecord> {
   const { record, root } = await recordSandbox(paths, request, hooks);
   try {
     return await startDetached(paths, record, hooks, root);
   } catch (err) {
+    if (request.replace && await removedMeanwhile(paths, record.id)) {
+      // Another `run --replace --name` of the same name removed it before it started.
+      throw new SandboxError(`sandbox ${record.name} was replaced by another --replace meanwhile`, { hint: `it runs as ${record.name} now; see \`sandbox ps\``, cause: err });
+    }
     if (request.remove) await removeLeftovers(paths, record);
     else {
       record.state = { status: 'exited', exitCode: err instanceof SandboxError ? err.exitCode : 125, finishedAt: new Date().toISOString(), error: err instanceof Error ? err.message : String(err) };

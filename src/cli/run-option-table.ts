@@ -51,6 +51,14 @@ export interface RunArgs {
   tlsVerify?: boolean;
   quiet?: boolean;
   label?: string[];
+  mount?: string[];
+  init?: boolean;
+  initPath?: string;
+  envHost?: boolean;
+  replace?: boolean;
+  cidfile?: string;
+  annotation?: string[];
+  groupAdd?: string[];
   /** First word after the options (the command's first word with `--rootfs`). */
   image?: string;
   /** Everything after the image, verbatim. */
@@ -81,7 +89,7 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'network', aliases: ['net'], type: 'string', describe: `Network: ${WORKING_NETWORK_MODES.join(', ')} (default ${DEFAULT_NETWORK})` },
   { name: 'cap-add', aliases: [], type: 'string', array: true, describe: 'Add a capability, or ALL (repeatable)' },
   { name: 'cap-drop', aliases: [], type: 'string', array: true, describe: 'Drop a capability, or ALL (repeatable)' },
-  { name: 'security-opt', aliases: [], type: 'string', array: true, describe: 'Security option: no-new-privileges[=true|false]' },
+  { name: 'security-opt', aliases: [], type: 'string', array: true, describe: 'no-new-privileges, label=..., mask=P:P, unmask=ALL|P:P, seccomp=unconfined' },
   { name: 'label', aliases: ['l'], type: 'string', array: true, describe: 'Set metadata: KEY=VALUE (repeatable)' },
   { name: 'restart', aliases: [], type: 'string', describe: 'Restart policy: no, on-failure[:N], always' },
   { name: 'stop-signal', aliases: [], type: 'string', describe: 'Signal `sandbox stop` sends first (default SIGTERM)' },
@@ -90,6 +98,14 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'tls-verify', aliases: [], type: 'boolean', describe: 'Pull over HTTPS with a valid certificate only (false: accept any, and plain HTTP)' },
   { name: 'quiet', aliases: ['q'], type: 'boolean', describe: 'No pull progress' },
   { name: 'log-opt', aliases: [], type: 'string', array: true, describe: 'Log option: max-size=SIZE (e.g. 10m) rotates the log' },
+  { name: 'mount', aliases: [], type: 'string', array: true, describe: 'type=bind|volume|tmpfs,src=SRC,dst=DST[,ro][,...] (repeatable)' },
+  { name: 'init', aliases: [], type: 'boolean', describe: 'Run an init as PID 1 (always so here)' },
+  { name: 'init-path', aliases: [], type: 'string', describe: 'Ignored (a warning says so): our init is always PID 1' },
+  { name: 'env-host', aliases: [], type: 'boolean', describe: 'Copy your whole environment in (-e and --env-file still win)' },
+  { name: 'replace', aliases: [], type: 'boolean', describe: 'Remove an existing sandbox of the same --name first' },
+  { name: 'cidfile', aliases: [], type: 'string', describe: "Write the sandbox's id to this file (which must not exist)" },
+  { name: 'annotation', aliases: [], type: 'string', array: true, describe: 'Add an annotation: KEY=VALUE (repeatable)' },
+  { name: 'group-add', aliases: [], type: 'string', array: true, describe: 'Supplementary group: GID, a group of the image, or keep-groups' },
   // -h is --hostname here, as in Podman and Docker: only --help is help.
   { name: 'help', aliases: [], type: 'boolean', describe: 'Show help', global: true },
   { name: 'root', aliases: [], type: 'string', describe: 'Keep all state under this directory', global: true },

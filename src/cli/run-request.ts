@@ -6,13 +6,14 @@
  *   const request = toRunRequest(parseRunArgv(words, 'run'), { env: process.env, cwd: process.cwd(),
  *     readFile: (p) => readFileSync(p, 'utf8'), stdinIsTTY: process.stdin.isTTY, warn });
  */
-import { posix } from 'node:path';
 import { SandboxError, clipped } from '../errors.js';
-import { HOST_NAME_MAX, checkPathLimits } from '../runtime/limits.js';
+import { HOST_NAME_MAX } from '../runtime/limits.js';
+import { containerPath, hostPath } from './run-paths.js';
 import { checkName, NAME_PATTERN } from '../state/names.js';
 import type { NetworkMode, RunRequest, TmpfsSpec, VolumeSpec } from '../types.js';
 import { parseLabel } from '../labels.js';
 import { parseEnvAssignment, parseEnvFile } from './env-file.js';
+import { parseMount } from './mount-option.js';
 import { normalizeCapability } from '../runtime/capabilities.js';
 import { parseSignal } from '../runtime/signals.js';
 import { DEFAULT_NETWORK, NETWORK_MODES, WORKING_NETWORK_MODES, runUsage, type RunArgs, type RunVerb } from './run-option-table.js';
@@ -44,30 +45,6 @@ function last(value: unknown): string | undefined {
 function list(value: unknown): string[] {
   if (value === undefined || value === null) return [];
   return (Array.isArray(value) ? value : [value]).map(String);
-}
-
-function expandHome(path: string, ctx: RunOptionsContext, what: string): string {
-  if (path !== '~' && !path.startsWith('~/')) return path;
-  const home = ctx.env.HOME;
-  if (!home) throw new SandboxError(`cannot expand "~" in ${what}: HOME is not set`, { hint: 'give an absolute path instead' });
-  return home + path.slice(1);
-}
-
-function hostPath(path: string, ctx: RunOptionsContext, what: string): string {
-  const resolved = posix.resolve(ctx.cwd, expandHome(path, ctx, what));
-  checkPathLimits(resolved, `host path of ${what.split(' ')[0]}`, 'give a shorter path');
-  return resolved;
-}
-
-/** An absolute path inside the sandbox, normalised (no trailing slash, no `.`/`..`). */
-function containerPath(path: string, what: string, hint: string): string {
-  if (!path.startsWith('/')) {
-    throw new SandboxError(`${what} ${JSON.stringify(path)} must be an absolute path inside the sandbox`, { hint });
-  }
-  if (path.includes('\0')) throw new SandboxError(`${what} ${JSON.stringify(path)} contains a NUL byte`, { hint });
-  const normal = posix.normalize(path);
-  checkPathLimits(normal, what, hint);
-  return normal.length > 1 ? normal.replace(/\/+$/, '') : normal;
 }
 
 export function validateName(name: string): string {
@@ -176,6 +153,7 @@ const TMPFS_FLAG_GROUPS: readonly (readonly [string, string])[] = [
   ['exec', 'noexec'],
   ['suid', 'nosuid'],
   ['dev', 'nodev'],
+  ['tmpcopyup', 'notmpcopyup'],
 ];
 const TMPFS_VALUES: Readonly<Record<string, RegExp>> = {
   size: /^\d+[kmgtpe]?$|^\d+%$/i,
@@ -184,18 +162,19 @@ const TMPFS_VALUES: Readonly<Record<string, RegExp>> = {
   uid: /^\d+$/,
   gid: /^\d+$/,
 };
-const TMPFS_HINT = 'tmpfs options: size=N[k|m|g|%], mode=OCTAL, uid=N, gid=N, nr_inodes=N, ro|rw, exec|noexec, suid|nosuid, dev|nodev';
+const TMPFS_HINT = 'tmpfs options: size=N[k|m|g|%], mode=OCTAL, uid=N, gid=N, nr_inodes=N, ro|rw, exec|noexec, suid|nosuid, dev|nodev, tmpcopyup|notmpcopyup';
 
 /**
  * One `--tmpfs PATH[:OPTIONS]`. Without options: rw,noexec,nosuid,nodev (Podman's
  * defaults); with options, rw, nosuid and nodev are added when not given otherwise.
+ * Either way what the image has at PATH is copied in (tmpcopyup) unless notmpcopyup.
  */
 export function parseTmpfs(spec: string): TmpfsSpec {
   const colon = spec.indexOf(':');
   const path = colon < 0 ? spec : spec.slice(0, colon);
   const target = containerPath(path, '--tmpfs path', 'use --tmpfs /PATH[:OPTIONS], e.g. --tmpfs /run:size=64m');
   if (target === '/') throw new SandboxError(`invalid --tmpfs ${JSON.stringify(spec)}: cannot mount over "/"`, { hint: 'to make the root writable, leave out --read-only' });
-  if (colon < 0) return { target, options: ['rw', 'noexec', 'nosuid', 'nodev'] };
+  if (colon < 0) return { target, options: ['rw', 'noexec', 'nosuid', 'nodev', 'tmpcopyup'] };
   const options = spec.slice(colon + 1).split(',');
   const keys = new Set<string>();
   for (const option of options) {
@@ -218,21 +197,94 @@ export function parseTmpfs(spec: string): TmpfsSpec {
     keys.add(group[0]);
   }
   const out = [...options];
-  for (const [flag, dflt] of [['rw', 'rw'], ['suid', 'nosuid'], ['dev', 'nodev']] as const) {
+  for (const [flag, dflt] of [['rw', 'rw'], ['suid', 'nosuid'], ['dev', 'nodev'], ['tmpcopyup', 'tmpcopyup']] as const) {
     if (!keys.has(flag)) out.push(dflt);
   }
   return { target, options: out };
 }
 
-/** `--security-opt`: only `no-new-privileges[=|:true|false]` for now. */
-export function parseSecurityOpt(value: string): { noNewPrivileges: boolean } {
-  const m = /^no-new-privileges(?:[=:](true|false))?$/.exec(value);
-  if (!m) {
-    throw new SandboxError(`unsupported --security-opt ${JSON.stringify(value)}`, {
-      hint: 'supported: --security-opt no-new-privileges (or no-new-privileges=true|false)',
-    });
+/** What the `--security-opt` values of one run ask for. */
+export interface SecurityOpts {
+  noNewPrivileges: boolean;
+  /** The values as given, for inspect's HostConfig.SecurityOpt. */
+  given: string[];
+  maskPaths: string[];
+  unmaskPaths: string[];
+}
+
+const SECURITY_HINT = 'supported: no-new-privileges[=true|false], label=disable|nested|user:U|role:R|type:T|level:L|filetype:T, mask=/P[:/P...], unmask=ALL|/P[:/P...], seccomp=unconfined, apparmor=unconfined';
+
+function securityPaths(value: string, opt: string): string[] {
+  return value.split(':').map((p) => {
+    if (!p.startsWith('/')) throw new SandboxError(`invalid --security-opt ${JSON.stringify(opt)}: ${JSON.stringify(p)} is not an absolute path`, { hint: 'e.g. --security-opt mask=/proc/cpuinfo:/etc/shadow' });
+    return containerPath(p, '--security-opt path', 'give absolute paths inside the sandbox, separated by ":"');
+  });
+}
+
+/**
+ * `--security-opt`, each value: no-new-privileges is applied; label=... is accepted and
+ * does nothing (there is no SELinux labelling here: inspect says so); mask= and unmask=
+ * change the masked paths; seccomp=unconfined and apparmor=unconfined say what is the
+ * case anyway. Profiles (seccomp=FILE, apparmor=NAME) and proc-opts are not there yet.
+ */
+export function parseSecurityOpts(values: string[]): SecurityOpts {
+  const out: SecurityOpts = { noNewPrivileges: false, given: [], maskPaths: [], unmaskPaths: [] };
+  for (const value of values) {
+    const sep = value.search(/[=:]/);
+    const key = sep < 0 ? value : value.slice(0, sep);
+    const arg = sep < 0 ? undefined : value.slice(sep + 1);
+    const unsupported = (why: string, hint: string) => new SandboxError(`--security-opt ${JSON.stringify(value)}: ${why}`, { hint });
+    if (key === 'no-new-privileges' || key === 'no_new_privileges') {
+      if (arg !== undefined && arg !== 'true' && arg !== 'false') throw unsupported('takes true or false', 'use --security-opt no-new-privileges (or =true|false)');
+      out.noNewPrivileges = arg !== 'false';
+    } else if (key === 'label') {
+      if (arg === undefined || !/^(disable|nested|(user|role|type|level|filetype):.+)$/.test(arg)) {
+        throw unsupported('not a label option', 'label=disable, label=nested, label=user:U, label=role:R, label=type:T, label=level:L or label=filetype:T');
+      }
+      // No SELinux labels are applied to sandboxes here: every label option is true as given.
+    } else if (key === 'mask' && value[sep] === '=') {
+      out.maskPaths.push(...securityPaths(arg ?? '', value));
+    } else if (key === 'unmask' && value[sep] === '=') {
+      if (arg === 'ALL') out.unmaskPaths.push('ALL');
+      else out.unmaskPaths.push(...securityPaths(arg ?? '', value));
+    } else if (key === 'seccomp' || key === 'apparmor') {
+      if (arg !== 'unconfined') {
+        throw unsupported(`${key} profiles are not supported yet`, key === 'seccomp'
+          ? 'meanwhile no seccomp filter is applied (as seccomp=unconfined); limit what root inside can do with --cap-drop and --security-opt no-new-privileges'
+          : 'meanwhile no AppArmor profile is applied (as apparmor=unconfined); limit what root inside can do with --cap-drop and --security-opt no-new-privileges');
+      }
+      // unconfined: what is the case anyway (issue 16 brings seccomp).
+    } else if (key === 'proc-opts') {
+      throw unsupported('proc-opts is not supported yet', 'meanwhile /proc is mounted with nosuid,nodev,noexec; leave it out');
+    } else {
+      throw new SandboxError(`unsupported --security-opt ${JSON.stringify(value)}`, { hint: SECURITY_HINT });
+    }
+    out.given.push(value);
   }
-  return { noNewPrivileges: m[1] !== 'false' };
+  return out;
+}
+
+const GROUP_HINT = 'use --group-add GID, --group-add NAME (a group of the image\'s /etc/group) or --group-add keep-groups';
+
+/** `--group-add`: GIDs below 2^32, group names, or keep-groups alone (as Podman). */
+export function parseGroupAdd(values: string[]): string[] {
+  for (const g of values) {
+    if (g === 'keep-groups') {
+      if (values.length > 1) throw new SandboxError('--group-add keep-groups cannot be combined with other --group-add options', { hint: 'give keep-groups alone, or list the groups' });
+    } else if (/^\d+$/.test(g)) {
+      if (Number(g) >= MAX_ID) throw new SandboxError(`invalid --group-add ${JSON.stringify(g)}: not below 2^32`, { hint: GROUP_HINT });
+    } else if (g === '' || /[\s\0:/,]/.test(g)) {
+      throw new SandboxError(`invalid --group-add ${JSON.stringify(g)}: not a group id or name`, { hint: GROUP_HINT });
+    }
+  }
+  return [...new Set(values)];
+}
+
+/** `--annotation KEY=VALUE` (a value may be empty; the key may not). */
+export function parseAnnotation(value: string): [string, string] {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new SandboxError(`invalid --annotation ${JSON.stringify(value)}: annotations must be KEY=VALUE`, { hint: 'e.g. --annotation org.example.owner=me' });
+  return [value.slice(0, eq), value.slice(eq + 1)];
 }
 
 export function parseNetwork(value: string): NetworkMode {
@@ -269,8 +321,11 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
     throw new SandboxError(`"${verb}" with --rootfs requires a command`, { hint: `sandbox ${verb} --rootfs DIR COMMAND [ARG...]` });
   }
 
-  // Environment: files first, then -e, a later setting wins.
+  // Environment: --env-host (all of the caller's, as Podman), files, then -e; a later setting wins.
   const env: Record<string, string> = {};
+  if (p.envHost === true) {
+    for (const [k, v] of Object.entries(ctx.env)) if (k !== '' && !k.includes('=') && v !== undefined) env[k] = v;
+  }
   for (const file of list(p.envFile)) {
     const path = hostPath(file, ctx, '--env-file');
     let text: string;
@@ -290,18 +345,25 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
     if (pair) env[pair[0]] = pair[1];
   }
 
-  const volumes = list(p.volume).map((v) => parseVolume(v, ctx));
-  const tmpfs = list(p.tmpfs).map(parseTmpfs);
+  // --mount's before -v's, as Podman keeps them (inspect's Mounts list them in this order).
+  const volumes: VolumeSpec[] = [];
+  const tmpfs: TmpfsSpec[] = [];
+  for (const m of list(p.mount).map((spec) => parseMount(spec, ctx))) {
+    if ('tmpfs' in m) tmpfs.push(m.tmpfs);
+    else volumes.push(m.volume);
+  }
+  volumes.push(...list(p.volume).map((v) => parseVolume(v, ctx)));
+  tmpfs.push(...list(p.tmpfs).map(parseTmpfs));
   const seen = new Set<string>();
   for (const target of [...volumes.map((v) => v.target), ...tmpfs.map((t) => t.target)]) {
     if (seen.has(target)) {
-      throw new SandboxError(`duplicate mount point: ${target}`, { hint: 'give each -v / --tmpfs destination once' });
+      throw new SandboxError(`duplicate mount point: ${target}`, { hint: 'give each -v / --mount / --tmpfs destination once' });
     }
     seen.add(target);
   }
 
-  let noNewPrivileges = false;
-  for (const opt of list(p.securityOpt)) noNewPrivileges = parseSecurityOpt(opt).noNewPrivileges;
+  const security = parseSecurityOpts(list(p.securityOpt));
+  const noNewPrivileges = security.noNewPrivileges;
 
   const labels: Record<string, string> = {};
   for (const l of list(p.label)) {
@@ -369,14 +431,31 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
   if (platformArg !== undefined) request.platform = platformArg;
   if (typeof p.tlsVerify === 'boolean') request.tlsVerify = p.tlsVerify;
   if (p.quiet === true) request.quiet = true;
+  if (p.init === true) request.init = true;
+  if (last(p.initPath) !== undefined) ctx.warn?.('--init-path is ignored: every sandbox runs sandbox\'s own init as PID 1 (it reaps zombies and passes signals on)');
+  const annotations = list(p.annotation);
+  if (annotations.length) request.annotations = Object.fromEntries(annotations.map(parseAnnotation));
+  const groups = list(p.groupAdd);
+  if (groups.length) request.groupAdd = parseGroupAdd(groups);
+  if (security.given.length) request.securityOpt = security.given;
+  if (security.maskPaths.length) request.maskPaths = security.maskPaths;
+  if (security.unmaskPaths.length) request.unmaskPaths = security.unmaskPaths;
+  if (p.replace === true) {
+    if (request.name === undefined) throw new SandboxError('--replace needs --name', { hint: 'it replaces the sandbox of that name: --replace --name NAME' });
+    request.replace = true;
+  }
+  const cidfileArg = last(p.cidfile);
+  if (cidfileArg !== undefined) {
+    if (cidfileArg === '') throw new SandboxError('--cidfile needs a file name', { hint: '--cidfile FILE (a file that does not exist yet)' });
+    request.cidFile = hostPath(cidfileArg, ctx, '--cidfile');
+  }
   return request;
 }
 
-/** `--pull`: missing, always, never; `newer` pulls as always does (we keep no registry dates to compare). */
-export function parsePullPolicy(value: string): 'missing' | 'always' | 'never' {
+/** `--pull`: missing, always, never, newer (Podman's: pull when the registry's digest differs, keep the local image when the registry cannot be reached). */
+export function parsePullPolicy(value: string): 'missing' | 'always' | 'never' | 'newer' {
   const v = value.toLowerCase();
-  if (v === 'missing' || v === 'always' || v === 'never') return v;
-  if (v === 'newer') return 'always';
+  if (v === 'missing' || v === 'always' || v === 'never' || v === 'newer') return v;
   if (v === 'true') return 'always';
   if (v === 'false') return 'missing';
   throw new SandboxError(`invalid --pull policy "${value}"`, { hint: 'use missing (the default), always, never or newer' });

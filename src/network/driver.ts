@@ -51,6 +51,15 @@ export interface NetworkDriver {
   nameFiles(hostname: string, host: HostNameFiles): { hosts: string; resolvConf: string };
   /** inspect's HostConfig.NetworkMode, as Podman shows it. */
   inspectMode(request: RunRequest): string;
+  /** The sandbox's address on this network while it runs (inspect's NetworkSettings), if it has one. */
+  readonly address?: NetworkAddress;
+}
+
+/** An address of the sandbox on its network, as inspect's NetworkSettings show it. */
+export interface NetworkAddress {
+  ip: string;
+  prefixLen: number;
+  gateway: string;
 }
 
 const DRIVERS: { readonly [M in NetworkMode]?: NetworkDriver } = {

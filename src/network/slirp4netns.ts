@@ -22,4 +22,6 @@ export const slirp4netnsDriver: NetworkDriver = {
   // slirp4netns forwards DNS at 10.0.2.3 to the host's resolver.
   nameFiles: (hostname, host) => ({ hosts: hostsFile(hostname), resolvConf: resolvConfWith(host.resolvConf(), ['10.0.2.3']) }),
   inspectMode: () => 'slirp4netns',
+  // slirp4netns' fixed addresses (its defaults with --configure).
+  address: { ip: '10.0.2.100', prefixLen: 24, gateway: '10.0.2.2' },
 };

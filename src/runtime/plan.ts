@@ -134,7 +134,33 @@ function volumeArgs(v: VolumeSpec): string[] {
       hint: 'volumes are resolved to binds when the sandbox is created (resolveVolumeMounts)',
     });
   }
-  return [v.readOnly ? Flag.roBind : Flag.bind, v.source, v.target];
+  const args = v.nonRecursive
+    ? [Flag.bindNonrec, v.source, v.target, ...(v.readOnly ? [Flag.remountRo, v.target] : [])]
+    : [v.readOnly ? Flag.roBind : Flag.bind, v.source, v.target];
+  // rprivate is what every mount in the sandbox is already.
+  if (v.propagation && v.propagation !== 'rprivate') args.push(Flag.propagation, v.target, v.propagation);
+  return args;
+}
+
+/**
+ * The paths hidden from the sandbox and those made read-only (Podman's defaults), with
+ * `--security-opt mask=` added and `unmask=` (ALL, or paths) taken away.
+ */
+export function maskedPaths(request: Pick<RunRequest, 'maskPaths' | 'unmaskPaths'>): { masked: string[]; readOnly: string[] } {
+  const unmask = new Set(request.unmaskPaths ?? []);
+  const all = unmask.has('ALL');
+  const keep = (p: string) => !all && !unmask.has(p);
+  return {
+    masked: [...MASKED_PATHS.filter(keep), ...(request.maskPaths ?? []).filter((p) => !MASKED_PATHS.includes(p))],
+    readOnly: READONLY_PATHS.filter(keep),
+  };
+}
+
+/** `--group-add` as plan words: keep-groups, or one group each. */
+function groupArgs(request: Pick<RunRequest, 'groupAdd'>): string[] {
+  const groups = request.groupAdd ?? [];
+  if (groups.includes('keep-groups')) return [Flag.keepGroups];
+  return groups.flatMap((g) => [Flag.groupAdd, g]);
 }
 
 function baseArgs(root: RootSource): string[] {
@@ -229,8 +255,10 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
 
   args.push(...rootArgs(input.root, dirs, input.fuseOverlayfs));
   args.push(Flag.proc, '/proc', Flag.dev, '/dev', Flag.sys, '/sys');
-  for (const p of MASKED_PATHS) args.push(Flag.mask, p);
-  for (const p of READONLY_PATHS) args.push(Flag.roSelf, p);
+  const masks = maskedPaths(request);
+  const defaultMasks = masks.masked.filter((p) => MASKED_PATHS.includes(p));
+  for (const p of defaultMasks) args.push(Flag.mask, p);
+  for (const p of masks.readOnly) args.push(Flag.roSelf, p);
   if (input.root.kind === 'host') {
     args.push(Flag.tmpfs, '/tmp', 'mode=1777,nosuid,nodev', Flag.tmpfs, '/run', 'mode=0755,nosuid,nodev');
   }
@@ -242,8 +270,8 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
       if (!userTargets.has(p) && !alreadyTmpfs.includes(p)) args.push(Flag.tmpfs, p, 'mode=1777,nosuid,nodev');
     }
   }
-  args.push(Flag.bind, dirs.hosts, '/etc/hosts', Flag.bind, dirs.hostname, '/etc/hostname');
-  args.push(Flag.bind, dirs.resolvConf, '/etc/resolv.conf');
+  const ownFiles: [string, string][] = [[dirs.hosts, '/etc/hosts'], [dirs.hostname, '/etc/hostname'], [dirs.resolvConf, '/etc/resolv.conf']];
+  for (const [src, dst] of ownFiles) args.push(Flag.bind, src, dst);
 
   // User mounts, parents before children whatever order they were given in (as Docker).
   const userMounts: { target: string; args: string[] }[] = [
@@ -252,6 +280,13 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   ];
   userMounts.sort((a, b) => depth(a.target) - depth(b.target));
   for (const m of userMounts) args.push(...m.args);
+  // A tmpfs over /etc hides the files above: they go on top of it again (as Podman's),
+  // unless the user mounted one of them.
+  if (request.tmpfs.some((t) => t.target === '/etc')) {
+    for (const [src, dst] of ownFiles) if (!userTargets.has(dst)) args.push(Flag.bind, src, dst);
+  }
+  // --security-opt mask=: after the mounts, so that a path in a bind is hidden too (as the OCI runtimes do).
+  for (const p of masks.masked) if (!defaultMasks.includes(p)) args.push(Flag.mask, p);
   if (request.readOnly) {
     args.push(Flag.remountRo, '/');
     // The host image's directories are mounts of their own: each is made read-only too.
@@ -264,6 +299,7 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   if (workdir) args.push(Flag.chdir, workdir, Flag.createCwd);
   const user = request.user ?? image.user;
   if (user) args.push(Flag.user, user);
+  args.push(...groupArgs(request));
   for (const e of buildEnv(image, request, input.hostname)) args.push(Flag.env, e);
   args.push(Flag.caps, input.capabilities.join(','));
   if (request.noNewPrivileges) args.push(Flag.noNewPrivs);
@@ -302,6 +338,7 @@ export function execArgs(record: ExecSandbox, image: ExecImageConfig, req: ExecP
   if (workdir) args.push(Flag.chdir, workdir);
   const user = req.user ?? record.request.user ?? image.user;
   if (user) args.push(Flag.user, user);
+  args.push(...groupArgs(record.request));
   for (const e of env) args.push(Flag.env, e);
   args.push(Flag.caps, effectiveCapabilities(record.request.capAdd, record.request.capDrop).join(','));
   if (record.request.noNewPrivileges) args.push(Flag.noNewPrivs);

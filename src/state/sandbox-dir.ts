@@ -7,7 +7,7 @@
  *   container.json  the record (state/sandboxes.ts)
  *   config.json     its creation-time part, what a damaged record is rebuilt from
  *   monitor         "PID STARTTIME" of a live monitor (written before it starts anything, removed when it ends)
- *   pid             the current init's pid, rewritten by the monitor at every (re)start
+ *   pid             the current init's pid and the restarts before it ("PID\nRESTARTS\n"), rewritten by the monitor at every (re)start
  *   exit.json       how the sandbox ended (detached sandboxes)
  *   ctr.log         its output (CRI log format)
  *   upper/ work/ merged/  the root's writable layer, overlay work dir, fuse mount point
@@ -125,14 +125,24 @@ export function liveMonitor(paths: StorePaths, id: string): MonitorInfo | undefi
   return liveMonitorIn(sandboxDir(paths, id));
 }
 
+function pidFileFields(paths: StorePaths, id: string): number[] {
+  try {
+    return readFileSync(pidFilePath(paths, id), 'utf8').split('\n').map((l) => Number(l.trim()));
+  } catch {
+    return [];
+  }
+}
+
 /** The init's pid from the pid file, or undefined. */
 export function readPidFile(paths: StorePaths, id: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(pidFilePath(paths, id), 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
+  const pid = pidFileFields(paths, id)[0];
+  return pid !== undefined && Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/** Restarts by the restart policy since the sandbox was last started (inspect's RestartCount); 0 when unknown. */
+export function readRestartCount(paths: StorePaths, id: string): number {
+  const n = pidFileFields(paths, id)[1];
+  return n !== undefined && Number.isInteger(n) && n >= 0 ? n : 0;
 }
 
 /** What initPid and commandPid need of a record. */

@@ -11,7 +11,8 @@ import { parseSignal } from '../../runtime/signals.js';
 import { attachOutput } from './logs.js';
 import { eventTime } from '../../state/events.js';
 import { SandboxError } from '../../errors.js';
-import { networkDriver } from '../../network/driver.js';
+import { readRestartCount } from '../../state/sandbox-dir.js';
+import { inspectHostConfig, inspectMounts, inspectNetworkSettings } from '../inspect-fields.js';
 
 interface ManyArgs extends GlobalArgs {
   names: string[];
@@ -122,14 +123,20 @@ export const inspectCommand: CommandModule<GlobalArgs, ManyArgs> = {
         State: {
           Status: s.status, Running: s.status === 'running', Pid: s.status === 'running' ? s.pid ?? 0 : 0,
           ExitCode: s.exitCode ?? 0, Error: s.error ?? '', StartedAt: s.startedAt ?? '', FinishedAt: s.finishedAt ?? '',
+          // State.Health: the health checks' place (--health-cmd), next to the fields above.
         },
+        RestartCount: readRestartCount(paths, r.id),
         Image: r.imageId ?? r.image,
         Config: {
           Image: r.image, Cmd: r.request.command, Entrypoint: r.request.entrypoint ?? null, Env: Object.entries(r.request.env).map(([k, v]) => `${k}=${v}`),
           Labels: r.request.labels, WorkingDir: r.request.workdir ?? '', User: r.request.user ?? '', Hostname: r.hostname,
+          Annotations: r.request.annotations ?? {},
         },
-        HostConfig: { AutoRemove: r.request.remove, NetworkMode: networkDriver(r.request.network).inspectMode(r.request), ReadonlyRootfs: r.request.readOnly, CapAdd: r.request.capAdd, CapDrop: r.request.capDrop },
-        Mounts: r.request.volumes.map((v) => ({ Type: v.kind, Source: v.kind === 'bind' ? v.source : v.name, Destination: v.target, RW: !v.readOnly })),
+        HostConfig: inspectHostConfig(r),
+        Mounts: inspectMounts(r.request),
+        NetworkSettings: inspectNetworkSettings(r, s),
+        // No SELinux or AppArmor labelling here (--security-opt label=... is accepted and changes nothing).
+        ProcessLabel: '', MountLabel: '', AppArmorProfile: '',
         GraphDriver: { Name: 'overlay', Data: { UpperDir: `${paths.data}/containers/${r.id}/upper`, WorkDir: `${paths.data}/containers/${r.id}/work` } },
         LogPath: `${paths.data}/containers/${r.id}/ctr.log`,
       };

@@ -1,0 +1,97 @@
+/**
+ * Parts of `sandbox inspect`'s Docker-shaped JSON that templates written for Podman and
+ * Docker read: HostConfig, Mounts, NetworkSettings (lifecycle.ts assembles the whole).
+ * Pure: from the record and its current state. Only what we support has a value; what
+ * we do not have is its "none" value (0, "", [], {}), never a made-up one.
+ */
+import type { BindSpec, RunRequest } from '../types.js';
+import type { SandboxRecord, SandboxState } from '../state/sandboxes.js';
+import { networkDriver } from '../network/driver.js';
+
+
+/** A bind of the record (a volume is a bind of its directory that names it: api/volumes.ts). */
+type RecordedBind = BindSpec & { volume?: string };
+
+/** The record's binds, volumes first (as Podman lists them), each group in the order given. */
+function bindsOf(request: RunRequest): RecordedBind[] {
+  const binds = request.volumes.filter((v): v is RecordedBind => v.kind === 'bind');
+  return [...binds.filter((v) => v.volume), ...binds.filter((v) => !v.volume)];
+}
+
+/** `Mounts`, in Docker's shape (as Podman: binds and volumes; tmpfs mounts are in HostConfig.Tmpfs). */
+export function inspectMounts(request: RunRequest): object[] {
+  return bindsOf(request).map((v) => ({
+    Type: v.volume ? 'volume' : 'bind',
+    ...(v.volume ? { Name: v.volume } : {}),
+    Source: v.source,
+    Destination: v.target,
+    Driver: v.volume ? 'local' : '',
+    Mode: '',
+    Options: [v.nonRecursive ? 'bind' : 'rbind'],
+    RW: !v.readOnly,
+    Propagation: v.propagation ?? 'rprivate',
+  }));
+}
+
+/** HostConfig.Binds as Podman writes them: `SOURCE:DEST:OPTIONS` (a volume by its name; a propagation given leads). */
+function binds(request: RunRequest): string[] {
+  return bindsOf(request).map((v) => {
+    const rw = v.readOnly ? 'ro' : 'rw';
+    const options = v.propagation ? [v.propagation, rw] : [rw, 'rprivate'];
+    return `${v.volume ?? v.source}:${v.target}:${[...options, v.nonRecursive ? 'bind' : 'rbind'].join(',')}`;
+  });
+}
+
+/** `HostConfig`: what the run options asked for, in Docker's names. */
+export function inspectHostConfig(record: SandboxRecord): Record<string, unknown> {
+  const r = record.request;
+  const restart = r.restart ?? '';
+  const [policy, retries] = restart.split(':');
+  return {
+    Binds: binds(r),
+    NetworkMode: networkDriver(r.network).inspectMode(r),
+    PortBindings: {},
+    RestartPolicy: { Name: policy ?? '', MaximumRetryCount: retries ? Number(retries) : 0 },
+    AutoRemove: r.remove,
+    ReadonlyRootfs: r.readOnly,
+    CapAdd: r.capAdd,
+    CapDrop: r.capDrop,
+    SecurityOpt: r.securityOpt ?? [],
+    GroupAdd: r.groupAdd ?? [],
+    Tmpfs: Object.fromEntries(r.tmpfs.map((t) => [t.target, t.options.join(',')])),
+    Init: r.init === true,
+    ContainerIDFile: r.cidFile ?? '',
+    Annotations: r.annotations ?? {},
+    Privileged: false,
+    // No resource limits are set here (no delegated cgroup): Docker's "none" values.
+    Memory: 0,
+    CpuShares: 0,
+    PidsLimit: 0,
+  };
+}
+
+/** `NetworkSettings`, in Docker's shape: the address of a running sandbox on its network. */
+export function inspectNetworkSettings(record: SandboxRecord, state: SandboxState): Record<string, unknown> {
+  const mode = record.request.network;
+  const running = state.status === 'running';
+  const address = running ? networkDriver(mode).address : undefined;
+  const endpoint = {
+    IPAddress: address?.ip ?? '',
+    IPPrefixLen: address?.prefixLen ?? 0,
+    Gateway: address?.gateway ?? '',
+    IPv6Gateway: '',
+    GlobalIPv6Address: '',
+    GlobalIPv6PrefixLen: 0,
+    MacAddress: '',
+  };
+  return {
+    ...endpoint,
+    Bridge: '',
+    SandboxID: '',
+    HairpinMode: false,
+    Ports: {},
+    // The network namespace of the running sandbox (none for --network host: the host's).
+    SandboxKey: running && mode !== 'host' && state.pid ? `/proc/${state.pid}/ns/net` : '',
+    Networks: { [mode]: { ...endpoint, NetworkID: mode, EndpointID: '', Aliases: null } },
+  };
+}
