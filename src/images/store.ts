@@ -9,6 +9,7 @@
  * what the blobs cannot give back, the tags: a damaged images.json is rebuilt from the
  * two (readImageIndex, repairImageIndex), never a reason for "internal error".
  */
+import { withFileLock } from '../state/file-lock.js';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
@@ -217,19 +218,13 @@ function writeImageIndex(paths: StorePaths, index: ImageIndex): void {
  */
 export async function withImageLock<T>(paths: StorePaths, fn: () => T | Promise<T>): Promise<T> {
   ensureStoreDir(paths, 'data');
-  // Loaded here, not at start-up: only commands that change images pay for it.
-  const { default: lockfile } = await import('proper-lockfile');
-  const release = await lockfile.lock(paths.data, {
-    lockfilePath: join(paths.data, 'images.lock'),
-    retries: { retries: 200, minTimeout: 5, maxTimeout: 50 },
-    stale: 10_000,
-    realpath: false,
-  });
-  try {
-    return await fn();
-  } finally {
-    await release();
-  }
+  return withFileLock({
+    dir: paths.data,
+    lockPath: join(paths.data, 'images.lock'),
+    staleMs: 10_000,
+    waitMs: 10_000,
+    busy: (cause) => new SandboxError('the image store is busy (another command holds its lock)', { hint: 'try again in a moment', cause }),
+  }, fn);
 }
 
 /** Runs `change` on the index under the store's image lock and writes it atomically. */

@@ -15,6 +15,7 @@
  *   hosts hostname resolv.conf  bound over /etc inside
  *   .lock           the sandbox's short lock (withSandboxLock)
  */
+import { withFileLock } from './file-lock.js';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
@@ -196,35 +197,15 @@ export function readExitFile(paths: StorePaths, id: string): ExitFile | undefine
  * from running twice is its monitor's own lock (helpers/launch/monitor.c claim_monitor).
  */
 export async function withSandboxLock<T>(paths: StorePaths, id: string, fn: () => T | Promise<T>, waitMs = 30_000): Promise<T> {
-  // Loaded here, not at start-up: only the commands that lock pay for it.
-  const { default: lockfile } = await import('proper-lockfile');
   const dir = sandboxDir(paths, id);
-  const options = {
-    lockfilePath: join(dir, '.lock'),
-    stale: 5_000,
-    realpath: false,
-    // The directory may be renamed away by `rm` while we hold it: nothing to refresh then.
-    onCompromised: () => {},
-  };
-  const deadline = Date.now() + waitMs;
-  let release: () => Promise<void>;
-  for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
-    try {
-      release = await lockfile.lock(dir, options);
-      break;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw new SandboxError(`no such sandbox: ${id.slice(0, 12)} (it was removed)`, { hint: 'list them with `sandbox ps -a`' });
-      if (code !== 'ELOCKED') throw err;
-      if (Date.now() >= deadline) {
-        throw new SandboxError(`sandbox ${id.slice(0, 12)} is busy (another command holds its lock)`, { hint: 'try again in a moment', cause: err });
-      }
-      await new Promise((r) => setTimeout(r, pause));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    try { await release(); } catch { /* the directory went away with its lock (rm): nothing to release */ }
-  }
+  return withFileLock({
+    dir,
+    lockPath: join(dir, '.lock'),
+    staleMs: 5_000,
+    waitMs,
+    busy: (cause) => new SandboxError(`sandbox ${id.slice(0, 12)} is busy (another command holds its lock)`, { hint: 'try again in a moment', cause }),
+    missing: () => new SandboxError(`no such sandbox: ${id.slice(0, 12)} (it was removed)`, { hint: 'list them with `sandbox ps -a`' }),
+    // `rm` may rename the directory away while we hold it.
+    mayVanish: true,
+  }, fn);
 }

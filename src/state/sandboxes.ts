@@ -7,6 +7,7 @@
  * exists before its name is reserved, so a reservation without one is stale; taking
  * a stale one over happens under a short lock, <data>/names/.lock.
  */
+import { withFileLock } from './file-lock.js';
 import { mkdirSync, openSync, writeSync, closeSync, readFileSync, unlinkSync, existsSync, renameSync, rmSync, readdirSync, statSync } from 'node:fs';
 import { randomHex } from './random.js';
 import { join } from 'node:path';
@@ -129,23 +130,17 @@ export function isAbandoned(paths: StorePaths, id: string): boolean {
  * slip in. Returns false when the reservation changed: the caller looks again.
  */
 /**
- * Runs `fn` under the short names lock (<data>/names/.lock). proper-lockfile is loaded
- * here, not at start-up: only take-overs and repairs pay for it.
+ * Runs `fn` under the short names lock (<data>/names/.lock): only take-overs and repairs take it.
  */
 async function withNamesLock<T>(paths: StorePaths, fn: () => T): Promise<T> {
-  const { default: lockfile } = await import('proper-lockfile');
-  const release = await lockfile.lock(namesDir(paths), {
+  return withFileLock({
+    dir: namesDir(paths),
     // ".lock" is not a valid sandbox name (those start with a letter or digit).
-    lockfilePath: join(namesDir(paths), '.lock'),
-    retries: { retries: 100, minTimeout: 5, maxTimeout: 50 },
-    stale: 5_000,
-    realpath: false,
-  });
-  try {
-    return fn();
-  } finally {
-    await release();
-  }
+    lockPath: join(namesDir(paths), '.lock'),
+    staleMs: 5_000,
+    waitMs: 5_000,
+    busy: (cause) => new SandboxError('the store\'s names are busy (another command holds their lock)', { hint: 'try again in a moment', cause }),
+  }, fn);
 }
 
 async function takeOverStale(paths: StorePaths, file: string, owner: string, id: string): Promise<boolean> {
