@@ -316,9 +316,10 @@ int run_once(int sfd) {
     if (out.fd >= 0) { i_out = n++; p[i_out] = (struct pollfd){ out.fd, POLLIN, 0 }; }
     if (err.fd >= 0) { i_err = n++; p[i_err] = (struct pollfd){ err.fd, POLLIN, 0 }; }
     if (exited && (master < 0 || master_done) && out.fd < 0 && err.fd < 0) break;
-    int ready = poll(p, n, exited ? 200 : -1);
+    int ready = poll(p, n, health_poll_timeout(exited ? 200 : -1));
     if (ready < 0) { if (errno == EINTR) continue; break; }
     if (ready == 0 && exited) break; /* the terminal went quiet after the end */
+    if (!exited) health_tick();
     if (i_sock >= 0 && p[i_sock].revents) {
       char tag = 0, text[4097];
       int fd = recv_msg(sock, &tag, text, sizeof text);
@@ -335,6 +336,7 @@ int run_once(int sfd) {
         copy_winsize(master);
       } else if (fd == -3 && tag == MSG_STARTED) {
         status(STATUS_STARTED);
+        health_arm();
       } else if (fd == -3 && tag == MSG_EXEC_FAILED) {
         write_all(2, text, strlen(text)); /* the command could not be started: why */
       } else if (fd == -3 && tag == MSG_FUSE) {
@@ -361,6 +363,7 @@ int run_once(int sfd) {
         if (sig == SIGCHLD) {
           int st;
           if (waitpid(init, &st, WNOHANG) == init) { code = exit_code_of(st); exited = 1; }
+          health_reap();
         } else if (sig == SIGWINCH) {
           if (master >= 0) copy_winsize(master);
         } else if ((sig == SIGINT || sig == SIGQUIT) && si.ssi_code == SI_KERNEL) {
@@ -384,6 +387,7 @@ int run_once(int sfd) {
     }
   }
   restore_terminal();
+  health_disarm();
   if (fuse_pid > 0) { kill(fuse_pid, SIGKILL); waitpid(fuse_pid, NULL, 0); fuse_pid = 0; }
   if (sock >= 0) close(sock);
   if (master >= 0) close(master);

@@ -46,6 +46,14 @@ export interface RunArgs {
   restart?: string;
   stopSignal?: string;
   logOpt?: string[];
+  logDriver?: string;
+  stopTimeout?: string;
+  healthCmd?: string;
+  healthInterval?: string;
+  healthRetries?: string;
+  healthTimeout?: string;
+  healthStartPeriod?: string;
+  noHealthcheck?: boolean;
   pull?: string;
   platform?: string;
   tlsVerify?: boolean;
@@ -89,7 +97,15 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'platform', aliases: [], type: 'string', describe: 'OS/ARCH[/VARIANT] to pull (default: this machine\'s)' },
   { name: 'tls-verify', aliases: [], type: 'boolean', describe: 'Pull over HTTPS with a valid certificate only (false: accept any, and plain HTTP)' },
   { name: 'quiet', aliases: ['q'], type: 'boolean', describe: 'No pull progress' },
-  { name: 'log-opt', aliases: [], type: 'string', array: true, describe: 'Log option: max-size=SIZE (e.g. 10m) rotates the log' },
+  { name: 'log-opt', aliases: [], type: 'string', array: true, describe: 'Log option: max-size=SIZE (e.g. 10m) bounds the log, max-file=1|2, path=FILE' },
+  { name: 'log-driver', aliases: [], type: 'string', describe: 'Where the output goes: k8s-file (default; json-file is the same) or none' },
+  { name: 'stop-timeout', aliases: [], type: 'string', describe: 'Seconds stop, restart and rm -f wait for the stop signal before SIGKILL (default 10)' },
+  { name: 'health-cmd', aliases: [], type: 'string', describe: "Health check: a shell command, a JSON array (exec form), or none (no image check)" },
+  { name: 'health-interval', aliases: [], type: 'string', describe: 'Time between health checks (default 30s; disable: only `healthcheck run`)' },
+  { name: 'health-retries', aliases: [], type: 'string', describe: 'Failures in a row that make the sandbox unhealthy (default 3)' },
+  { name: 'health-timeout', aliases: [], type: 'string', describe: 'Time a health check may take before it is killed and failed (default 30s)' },
+  { name: 'health-start-period', aliases: [], type: 'string', describe: 'Time after a start during which failed checks do not count (default 0s)' },
+  { name: 'no-healthcheck', aliases: [], type: 'boolean', describe: "No health check, not even the image's" },
   { name: 'help', aliases: ['h'], type: 'boolean', describe: 'Show help', global: true },
   { name: 'root', aliases: [], type: 'string', describe: 'Keep all state under this directory', global: true },
 ];

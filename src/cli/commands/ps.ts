@@ -12,7 +12,7 @@ import { matchesFilters, parseFilters } from '../ps-filter.js';
 
 function statusText(v: SandboxView, now: number): string {
   const s = v.state;
-  if (s.status === 'running') return `Up ${humanDuration(now - Date.parse(s.startedAt ?? v.record.created))}`;
+  if (s.status === 'running') return `Up ${humanDuration(now - Date.parse(s.startedAt ?? v.record.created))}${v.health ? ` (${v.health})` : ''}`;
   if (s.status === 'exited') {
     const ago = s.finishedAt ? ` ${humanDuration(now - Date.parse(s.finishedAt))} ago` : '';
     return `Exited (${s.exitCode ?? -1})${ago}`;
