@@ -397,6 +397,9 @@ export function parseRestartPolicy(value: string): string {
 /** `max-size=10m` -> bytes; other log options are refused. */
 export function parseLogOpt(value: string): number {
   const m = /^max-size=([0-9]+)([kmg]?)b?$/i.exec(value.trim());
+  if (!m && value.trim().startsWith('max-size=')) {
+    throw new SandboxError(`invalid size: '${value.trim().slice('max-size='.length)}' in --log-opt ${value}`, { hint: 'e.g. max-size=10m (k, m, g)' });
+  }
   if (!m) throw new SandboxError(`unsupported --log-opt "${value}"`, { hint: LOG_OPT_HINT });
   const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
   const bytes = Number(m[1]) * unit;
