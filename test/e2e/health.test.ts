@@ -6,11 +6,12 @@
  * --stop-signal and --stop-timeout as stop and rm -f use them.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { busyboxRootfsTar } from './fixtures.js';
 import { eventually, importImage, newStore, newUserDir, requireRootless, runSandbox, show, testUser } from './harness.js';
+import { newPodman } from './podman.js';
 
 interface Health { Status: string; FailingStreak: number; Log: { Start: string; End: string; ExitCode: number; Output: string }[] | null }
 
@@ -254,4 +255,46 @@ test('--stop-signal is what the command gets from stop and rm -f; --stop-timeout
   assert.equal(exit.stdout, '137\n', 'ended by SIGKILL');
   const bad = await runSandbox(['create', '--stop-timeout', 'soon', 'bb', 'true'], { root });
   assert.equal(bad.code, 125, show(bad));
+});
+
+test("the image's HEALTHCHECK (built by Podman) applies; --health-* override it, --no-healthcheck drops it", async (t) => {
+  if (!requireRootless(t, "the image's health check")) return;
+  const podman = await newPodman(t);
+  if (!podman) return;
+  const root = await newStore(t);
+  const user = testUser();
+  const context = join(podman.dir, 'ctx');
+  mkdirSync(context);
+  writeFileSync(join(context, 'Containerfile'), 'FROM localhost/pbb\nHEALTHCHECK --interval=1s --retries=4 CMD echo from-image\n');
+  for (const p of [context, join(context, 'Containerfile')]) chownSync(p, user.uid, user.gid);
+  for (const [what, args] of [
+    ['import', ['import', await busyboxRootfsTar(), 'localhost/pbb']],
+    // Docker's format: an OCI image config has no Healthcheck (Podman drops it there).
+    ['build', ['build', '--format', 'docker', '-t', 'localhost/pbb-hc', context]],
+    ['save', ['save', '--format', 'docker-archive', '-o', join(podman.dir, 'hc.tar'), 'localhost/pbb-hc']],
+  ] as const) {
+    const r = await podman([...args]);
+    assert.equal(r.code, 0, `podman ${what}\n${show(r)}`);
+  }
+  const load = await runSandbox(['load', '-i', join(podman.dir, 'hc.tar')], { root });
+  assert.equal(load.code, 0, show(load));
+
+  await runDetached(root, ['--name', 'img', 'localhost/pbb-hc', 'sleep', '600']);
+  const cfg = await runSandbox(['inspect', '--format', '{{json .Config.Healthcheck}}', 'img'], { root });
+  assert.deepEqual(JSON.parse(cfg.stdout), { Test: ['CMD-SHELL', 'echo from-image'], Interval: 1e9, Timeout: 30e9, Retries: 4 });
+  const wrong = await eventually(async () => {
+    const h = await health(root, 'img');
+    return h.Status === 'healthy' && h.Log?.[0]?.Output === 'from-image' ? '' : JSON.stringify(h);
+  }, 30_000, 250);
+  assert.equal(wrong, '', "the image's check runs by itself");
+
+  const created = await runSandbox(['create', '--name', 'over', '--health-retries', '7', '--health-interval', 'disable', 'localhost/pbb-hc', 'true'], { root });
+  assert.equal(created.code, 0, show(created));
+  const over = await runSandbox(['inspect', '--format', '{{json .Config.Healthcheck}}', 'over'], { root });
+  assert.deepEqual(JSON.parse(over.stdout), { Test: ['CMD-SHELL', 'echo from-image'], Interval: 0, Timeout: 30e9, Retries: 7 }, 'flags override the image');
+  const off = await runSandbox(['create', '--name', 'off', '--no-healthcheck', 'localhost/pbb-hc', 'true'], { root });
+  assert.equal(off.code, 0, show(off));
+  const offHc = await runSandbox(['healthcheck', 'run', 'off'], { root });
+  assert.equal(offHc.code, 125, show(offHc));
+  assert.equal((await runSandbox(['rm', '-f', '-t', '0', 'img'], { root })).code, 0);
 });
