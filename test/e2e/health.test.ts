@@ -10,7 +10,7 @@ import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, 
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { busyboxRootfsTar } from './fixtures.js';
-import { eventually, importImage, newStore, newUserDir, requireRootless, runSandbox, show, testUser } from './harness.js';
+import { eventually, importImage, newStore, newUserDir, requireRootless, runSandbox, show, testUser, type RunResult } from './harness.js';
 import { newPodman } from './podman.js';
 
 interface Health { Status: string; FailingStreak: number; Log: { Start: string; End: string; ExitCode: number; Output: string }[] | null }
@@ -267,13 +267,14 @@ test("the image's HEALTHCHECK (built by Podman) applies; --health-* override it,
   mkdirSync(context);
   writeFileSync(join(context, 'Containerfile'), 'FROM localhost/pbb\nHEALTHCHECK --interval=1s --retries=4 CMD echo from-image\n');
   for (const p of [context, join(context, 'Containerfile')]) chownSync(p, user.uid, user.gid);
-  for (const [what, args] of [
+  const steps: [string, string[]][] = [
     ['import', ['import', await busyboxRootfsTar(), 'localhost/pbb']],
     // Docker's format: an OCI image config has no Healthcheck (Podman drops it there).
     ['build', ['build', '--format', 'docker', '-t', 'localhost/pbb-hc', context]],
     ['save', ['save', '--format', 'docker-archive', '-o', join(podman.dir, 'hc.tar'), 'localhost/pbb-hc']],
-  ] as const) {
-    const r = await podman([...args]);
+  ];
+  for (const [what, args] of steps) {
+    const r: RunResult = await podman(args);
     assert.equal(r.code, 0, `podman ${what}\n${show(r)}`);
   }
   const load = await runSandbox(['load', '-i', join(podman.dir, 'hc.tar')], { root });
