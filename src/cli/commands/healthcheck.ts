@@ -7,18 +7,34 @@ import type { Argv, CommandModule } from 'yargs';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import { runHealthcheck } from '../../api/healthcheck.js';
 
+async function healthcheckRun(args: GlobalArgs & { name: string }): Promise<void> {
+  const { passed } = await runHealthcheck(storePathsFromArgs(args), args.name);
+  if (!passed) {
+    process.stdout.write('unhealthy\n');
+    process.exitCode = 1;
+  }
+}
+
 const runCmd: CommandModule<GlobalArgs, GlobalArgs & { name: string }> = {
   command: 'run <name>',
   describe: "Run a sandbox's health check now: exit 0 healthy, 1 unhealthy",
   builder: (y) => y.positional('name', { type: 'string', demandOption: true }),
-  handler: async (argv) => {
-    const { passed } = await runHealthcheck(storePathsFromArgs(argv), argv.name);
-    if (!passed) {
-      process.stdout.write('unhealthy\n');
-      process.exitCode = 1;
-    }
-  },
+  handler: healthcheckRun,
 };
+
+/**
+ * The fast path (main.ts) for `healthcheck run [--root DIR] NAME`, what the monitor runs
+ * at every interval: no yargs. False for anything else (help, other words).
+ */
+export async function healthcheckFromArgv(words: string[]): Promise<boolean> {
+  if (words[0] !== 'run') return false;
+  const rest = words.slice(1);
+  let root: string | undefined;
+  if (rest[0] === '--root' && rest.length === 3) root = rest.splice(0, 2)[1];
+  if (rest.length !== 1 || rest[0]!.startsWith('-')) return false;
+  await healthcheckRun({ name: rest[0]!, ...(root !== undefined ? { root } : {}) });
+  return true;
+}
 
 export const healthcheckCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'healthcheck',
