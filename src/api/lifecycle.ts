@@ -149,6 +149,22 @@ export function killSandbox(paths: StorePaths, ref: string, signal = 9): Sandbox
   return record;
 }
 
+/**
+ * The stop signal to a running sandbox, SIGKILL after `timeoutSec` (default: its
+ * --stop-timeout, else 10), and a wait for its end. Takes no lock (so `rm -f` takes none).
+ */
+async function endRunning(paths: StorePaths, record: SandboxRecord, state: SandboxState, timeoutSec?: number): Promise<void> {
+  timeoutSec ??= record.request.stopTimeout ?? DEFAULT_STOP_TIMEOUT;
+  const viaMonitor = state.monitorPid !== undefined;
+  signalSandbox(record, state, viaMonitor ? SIG_STOP_REQUEST : record.request.stopSignal ?? 15);
+  if (!(await waitUntilEnded(paths, record, timeoutSec * 1000))) {
+    // SIGKILL from outside the sandbox's pid namespace ends its init, and so everything in it.
+    const now = currentState(paths, record);
+    if (now.status === 'running') signalSandbox(record, now, 9);
+    await waitUntilEnded(paths, record, 5000);
+  }
+}
+
 /** What `stop` waits for the stop signal to work when neither `-t` nor `--stop-timeout` says. */
 export const DEFAULT_STOP_TIMEOUT = 10;
 
@@ -160,15 +176,7 @@ export async function stopSandbox(paths: StorePaths, ref: string, timeoutSec?: n
   const record = findSandbox(paths, ref);
   const state = currentState(paths, record);
   if (state.status !== 'running') return record; // Docker: stopping a stopped one is fine
-  timeoutSec ??= record.request.stopTimeout ?? DEFAULT_STOP_TIMEOUT;
-  const viaMonitor = state.monitorPid !== undefined;
-  signalSandbox(record, state, viaMonitor ? SIG_STOP_REQUEST : record.request.stopSignal ?? 15);
-  if (!(await waitUntilEnded(paths, record, timeoutSec * 1000))) {
-    // SIGKILL from outside the sandbox's pid namespace ends its init, and so everything in it.
-    const now = currentState(paths, record);
-    if (now.status === 'running') signalSandbox(record, now, 9);
-    await waitUntilEnded(paths, record, 5000);
-  }
+  await endRunning(paths, record, state, timeoutSec);
   const settled = await settle(paths, record.id);
   appendEvent(paths, { type: 'container', action: 'stop', id: record.id, name: record.name });
   return settled ?? record;
@@ -319,7 +327,7 @@ export async function removeSandbox(paths: StorePaths, ref: string, options: { f
     throw new SandboxError(`cannot remove sandbox ${record.name}: it is running`, { hint: `stop it first (sandbox stop ${record.name}) or use rm -f` });
   }
   if (state.status === 'running') {
-    await stopSandbox(paths, record.id, options.time);
+    await endRunning(paths, record, state, options.time);
     state = currentState(paths, record);
   }
   try {
