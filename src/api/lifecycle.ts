@@ -326,7 +326,9 @@ export async function removeSandbox(paths: StorePaths, ref: string, options: { f
   if (state.status === 'running' && !options.force) {
     throw new SandboxError(`cannot remove sandbox ${record.name}: it is running`, { hint: `stop it first (sandbox stop ${record.name}) or use rm -f` });
   }
-  if (state.status === 'running') {
+  // Only one whose start is recorded and over: a sandbox that a racing `start` is starting
+  // is ended at once, as before (its monitor, found through its file, gets the kill request).
+  if (state.status === 'running' && record.state.status === 'running' && !record.state.starting) {
     await endRunning(paths, record, state, options.time);
     state = currentState(paths, record);
   }

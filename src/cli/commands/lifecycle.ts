@@ -138,7 +138,7 @@ export const inspectCommand: CommandModule<GlobalArgs, ManyArgs> = {
           Image: r.image, Cmd: r.request.command, Entrypoint: r.request.entrypoint ?? null, Env: Object.entries(r.request.env).map(([k, v]) => `${k}=${v}`),
           Labels: r.request.labels, WorkingDir: r.request.workdir ?? '', User: r.request.user ?? '', Hostname: r.hostname,
           StopSignal: r.request.stopSignal ?? 15, StopTimeout: r.request.stopTimeout ?? DEFAULT_STOP_TIMEOUT,
-          ...(r.request.healthcheck ? { Healthcheck: inspectHealthcheck(r.request.healthcheck) } : {}),
+          ...(r.request.healthcheck ? { Healthcheck: inspectHealthcheck(r.request.healthcheck), HealthcheckOnFailureAction: 'none' } : {}),
         },
         HostConfig: { AutoRemove: r.request.remove, NetworkMode: r.request.network, ReadonlyRootfs: r.request.readOnly, CapAdd: r.request.capAdd, CapDrop: r.request.capDrop, LogConfig: logConfig(r.request) },
         Mounts: r.request.volumes.map((v) => ({ Type: v.kind, Source: v.kind === 'bind' ? v.source : v.name, Destination: v.target, RW: !v.readOnly })),
