@@ -24,6 +24,7 @@
  * signal, or SIGKILL, to the current init. Never forwarded into the sandbox. */
 #define SIG_STOP_REQUEST 40
 #define SIG_KILL_REQUEST 41
+/* SIG_KILL_REQUEST sent to an exec (--target) helper: kill the command and its session. */
 
 /* ---------- status lines (--status-fd) ----------
  * The init's pid first (again at each restart), `started` once the command runs (never
@@ -103,12 +104,14 @@
   X(LOG, "--log", "FILE", "write the command's output to FILE (CRI log format)") \
   X(LOG_TEE, "--log-tee", "", "with --log: pass the output on to our stdout and stderr too") \
   X(LOG_MAX_SIZE, "--log-max-size", "BYTES", "with --log: move the log to FILE.1 past BYTES (0: no limit)") \
+  X(LOG_DROP_OLD, "--log-drop-old", "", "with --log-max-size: past BYTES start the log afresh, keeping no FILE.1") \
   X(EXIT_FILE, "--exit-file", "FILE", "write {\"exitCode\":N,\"finishedAt\":TIME} to FILE at the end") \
   X(PID_FILE, "--pid-file", "FILE", "write the current init's pid to FILE at every (re)start") \
   X(MONITOR_FILE, "--monitor-file", "FILE", "lock FILE's directory and write 'PID STARTTIME' to FILE before anything else") \
   X(EVENTS, "--events", "FILE ID NAME", "append die and restart events of sandbox ID (NAME) to FILE") \
   X(RESTART, "--restart", "POLICY", "no, always, on-failure or on-failure:N") \
   X(STOP_SIGNAL, "--stop-signal", "N", "what a stop request sends first (default 15)") \
+  X(HEALTH_CHECK, "--health-check", "MS RUNNER", "while the command runs, start RUNNER (words as LENGTH:WORD) every MS ms, one at a time") \
   X(HELP, "--help", "", "print this and exit")
 
 #define CP_ONLY_FLAGS(X) \

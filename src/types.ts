@@ -37,6 +37,25 @@ export interface TmpfsSpec {
   options: string[];
 }
 
+/**
+ * A health check: `--health-*` (given ones only), or, once the sandbox is created, the
+ * whole of it (the image's HEALTHCHECK under the flags, with Podman's defaults).
+ */
+export interface HealthcheckSpec {
+  /** Docker's form: `['CMD-SHELL', command]`, `['CMD', arg, ...]`, or `['NONE']` (none at all). */
+  test?: string[];
+  /** Between two checks; 0: no periodic checks (`--health-interval disable`), only `healthcheck run`. */
+  intervalMs?: number;
+  timeoutMs?: number;
+  /** Failures this soon after a start do not count. */
+  startPeriodMs?: number;
+  /** Consecutive failures that make the sandbox unhealthy. */
+  retries?: number;
+}
+
+/** `--log-driver`: k8s-file (the CRI log `logs` reads; json-file is the same, as in Podman) or none. */
+export type LogDriver = 'k8s-file' | 'json-file' | 'none';
+
 /** Everything `sandbox run` / `create` needs, already validated and normalised. */
 export interface RunRequest {
   /** Image reference, `host` for the built-in image; ignored with `rootfs`. */
@@ -72,6 +91,16 @@ export interface RunRequest {
   stopSignal?: number;
   /** `--log-opt max-size=...`: the log of a detached sandbox rotates past this many bytes. */
   logMaxSize?: number;
+  /** `--log-driver` (default k8s-file). */
+  logDriver?: LogDriver;
+  /** `--log-opt max-file=1`: no old part is kept past max-size (default 2: one old part, FILE.1). */
+  logMaxFiles?: number;
+  /** `--log-opt path=FILE`: the log there instead of in the sandbox's directory (absolute). */
+  logPath?: string;
+  /** `--stop-timeout`: seconds `stop`, `restart` and `rm -f` wait after the stop signal before SIGKILL (default 10). */
+  stopTimeout?: number;
+  /** `--health-cmd` and the other `--health-*` options; `--no-healthcheck` is `{ test: ['NONE'] }`. */
+  healthcheck?: HealthcheckSpec;
   /** `--pull`: when to pull the image from its registry (default `missing`); `newer`: as always, but a failed pull falls back to the local image. */
   pull?: 'missing' | 'always' | 'never' | 'newer';
   /** `--platform` for that pull. */

@@ -110,8 +110,9 @@ int run_exec(int sfd) {
       if (!exited) kill(child, sig);
     } else if ((sig == SIGINT || sig == SIGQUIT) && (pid_t)si.ssi_pid == getppid() && recent(&terminal_sig_at[sig])) {
       /* the CLI's copy of a terminal signal we already passed on */
-    } else if (sig == SIG_PARENT_GONE) {
-      /* The CLI is gone: so is the command, with its whole session. */
+    } else if (sig == SIG_PARENT_GONE || sig == SIG_KILL_REQUEST) {
+      /* The CLI is gone, or asks for the end (a health check's timeout): so is the
+       * command, with its whole session. */
       if (!exited) { kill(-child, SIGKILL); kill(child, SIGKILL); }
       restore_terminal();
       while (!exited) {

@@ -40,6 +40,7 @@
  *   network.c  the network drivers (none, host, slirp4netns): start, finish, stop
  *   command.c  the command: start_command() / run_command(), user, capabilities, exec
  *   logs.c     the log of a detached sandbox (CRI format, rotation)
+ *   health.c   the periodic health check: the monitor starts its runner every interval
  *   exec.c     `sandbox exec`: run_exec() joins a running sandbox
  *   util.c     signals, the status fd, terminals
  *   main.c     main(): the sealed copy, the plan, then exec or the monitor's restarts
@@ -153,6 +154,7 @@ struct launch_plan {
   const char *log_path;   /* the command's output goes here (CRI log format) */
   int log_tee;            /* foreground: to our stdout/stderr as well as to the log */
   long log_max_size;      /* rotate to PATH.1 past this many bytes; 0: no limit */
+  int log_drop_old;       /* past log_max_size: start afresh, no PATH.1 */
   const char *exit_file;  /* written at the end: {"exitCode":N,"finishedAt":"..."} */
   const char *pid_file;   /* the current init's pid, rewritten at every (re)start */
   const char *monitor_file; /* "PID STARTTIME": written (and its directory locked) before anything is cloned */
@@ -162,6 +164,8 @@ struct launch_plan {
   int restart;            /* 0 no, 1 on-failure, 2 always */
   int restart_max;        /* on-failure:N; 0 = no limit */
   int stop_signal;        /* what `sandbox stop` sends first (default SIGTERM) */
+  long health_interval_ms; /* --health-check: start health_runner this often while the command runs */
+  char **health_runner;
   char **argv;
 };
 
@@ -170,6 +174,7 @@ extern struct launch_plan plan;
 void parse_args(int argc, char **argv);
 char **read_args_fd(int fd, int *argc_out);
 char **read_args_env(int *argc_out);
+char **decode_words(const char *v, const char *first, int *count_out);
 
 /* ---------- the network (network.c) ----------
  * One driver per `--network` word; each hook may be NULL (network.c says when each runs). */
@@ -244,6 +249,14 @@ void write_exit_file(int code);
 void append_event(const char *action, int exit_code);
 void claim_monitor(void);
 void release_monitor(void);
+
+/* ---------- the periodic health check, monitor side (health.c) ---------- */
+
+void health_arm(void);
+int health_poll_timeout(int timeout_ms);
+void health_tick(void);
+void health_reap(void);
+void health_disarm(void);
 
 /* ---------- exec (exec.c) ---------- */
 

@@ -5,7 +5,7 @@
  * One line per line of output, in the CRI format Podman's k8s-file driver and
  * Kubernetes use: `<RFC 3339 UTC time with ns> <stdout|stderr> <F|P> <text>`, where P
  * marks a part of a longer line. Past --log-max-size the file moves to PATH.1 (one
- * old file is kept), so a chatty sandbox cannot fill the disk. */
+ * old file is kept; with --log-drop-old none), so a chatty sandbox cannot fill the disk. */
 
 int log_fd = -1;
 static long log_size = 0;
@@ -21,7 +21,8 @@ static void log_rotate(void) {
   char old[PATH_MAX];
   snprintf(old, sizeof old, "%s.1", plan.log_path);
   close(log_fd);
-  rename(plan.log_path, old);
+  if (plan.log_drop_old) unlink(plan.log_path);
+  else rename(plan.log_path, old);
   log_open();
 }
 

@@ -279,9 +279,10 @@ int run_once(int sfd) {
       long left = (kill_by.tv_sec - now.tv_sec) * 1000 + (kill_by.tv_nsec - now.tv_nsec) / 1000000;
       if (left <= 0) { kill(init, SIGKILL); kill_pending = 0; } else wait_ms = (int)left;
     }
-    int ready = poll(p, n, exited ? 200 : wait_ms);
+    int ready = poll(p, n, health_poll_timeout(exited ? 200 : wait_ms));
     if (ready < 0) { if (errno == EINTR) continue; break; }
     if (ready == 0 && exited) break; /* the terminal went quiet after the end */
+    if (!exited) health_tick();
     if (i_sock >= 0 && p[i_sock].revents) {
       char tag = 0, text[4097];
       int fd = recv_msg(sock, &tag, text, sizeof text);
@@ -298,6 +299,7 @@ int run_once(int sfd) {
         copy_winsize(master);
       } else if (fd == -3 && tag == MSG_STARTED) {
         status(STATUS_STARTED);
+        health_arm();
       } else if (fd == -3 && tag == MSG_EXEC_FAILED) {
         write_all(2, text, strlen(text)); /* the command could not be started: why */
       } else if (fd == -3 && tag == MSG_FUSE) {
@@ -324,6 +326,7 @@ int run_once(int sfd) {
         if (sig == SIGCHLD) {
           int st;
           if (waitpid(init, &st, WNOHANG) == init) { code = exit_code_of(st); exited = 1; }
+          health_reap();
         } else if (sig == SIGWINCH) {
           if (master >= 0) copy_winsize(master);
         } else if ((sig == SIGINT || sig == SIGQUIT) && si.ssi_code == SI_KERNEL) {
@@ -358,6 +361,7 @@ int run_once(int sfd) {
     }
   }
   restore_terminal();
+  health_disarm();
   if (fuse_pid > 0) { kill(fuse_pid, SIGKILL); waitpid(fuse_pid, NULL, 0); fuse_pid = 0; }
   if (sock >= 0) close(sock);
   if (master >= 0) close(master);

@@ -74,6 +74,7 @@ void parse_args(int argc, char **argv) {
     else if (!strcmp(o, FLAG_LOG)) plan.log_path = ARG();
     else if (!strcmp(o, FLAG_LOG_TEE)) plan.log_tee = 1;
     else if (!strcmp(o, FLAG_LOG_MAX_SIZE)) plan.log_max_size = atol(ARG());
+    else if (!strcmp(o, FLAG_LOG_DROP_OLD)) plan.log_drop_old = 1;
     else if (!strcmp(o, FLAG_EXIT_FILE)) plan.exit_file = ARG();
     else if (!strcmp(o, FLAG_PID_FILE)) plan.pid_file = ARG();
     else if (!strcmp(o, FLAG_MONITOR_FILE)) plan.monitor_file = ARG();
@@ -88,6 +89,12 @@ void parse_args(int argc, char **argv) {
       else die("internal: bad restart policy %s", v);
     }
     else if (!strcmp(o, FLAG_STOP_SIGNAL)) plan.stop_signal = atoi(ARG());
+    else if (!strcmp(o, FLAG_HEALTH_CHECK)) {
+      plan.health_interval_ms = atol(ARG());
+      int n;
+      plan.health_runner = decode_words(ARG(), NULL, &n);
+      if (n < 1 || plan.health_interval_ms <= 0) die("internal: bad %s", FLAG_HEALTH_CHECK);
+    }
     else if (!strcmp(o, FLAG_HELP)) usage();
     else die("internal: unknown launch option %s", o);
 #undef ARG
@@ -124,22 +131,19 @@ char **read_args_fd(int fd, int *argc_out) {
   return av;
 }
 
-/* `--args-env`: the plan in the environment variable SANDBOX_LAUNCH_ARGS (PLAN_ENV), each word as
- * its length in bytes, a colon and the word, so that a short plan needs neither a pipe
- * nor arguments that every `ps` listing shows (an environment is its owner's only). */
-char **read_args_env(int *argc_out) {
-  const char *v = getenv(PLAN_ENV);
-  if (!v) die("internal: " PLAN_ENV " is not set");
+/* Words encoded as LENGTH:WORD... (their length in bytes), as a NULL-terminated
+ * vector, after `first` when it is not NULL; *count_out says how many. */
+char **decode_words(const char *v, const char *first, int *count_out) {
   size_t len = strlen(v);
   char **av = calloc(len / 2 + 3, sizeof *av);
   if (!av) die("out of memory");
   int k = 0;
-  av[k++] = "sandbox-launch";
+  if (first) av[k++] = (char *)first;
   for (const char *p = v; *p;) {
     char *end;
     errno = 0;
     unsigned long n = strtoul(p, &end, 10);
-    if (end == p || *end != ':' || errno || n > (size_t)(v + len - end - 1)) die("internal: bad " PLAN_ENV);
+    if (end == p || *end != ':' || errno || n > (size_t)(v + len - end - 1)) die("internal: bad LENGTH:WORD list");
     char *w = malloc(n + 1);
     if (!w) die("out of memory");
     memcpy(w, end + 1, n);
@@ -148,7 +152,17 @@ char **read_args_env(int *argc_out) {
     p = end + 1 + n;
   }
   av[k] = NULL;
-  *argc_out = k;
+  *count_out = k;
+  return av;
+}
+
+/* `--args-env`: the plan in the environment variable SANDBOX_LAUNCH_ARGS (PLAN_ENV), each word as
+ * its length in bytes, a colon and the word, so that a short plan needs neither a pipe
+ * nor arguments that every `ps` listing shows (an environment is its owner's only). */
+char **read_args_env(int *argc_out) {
+  const char *v = getenv(PLAN_ENV);
+  if (!v) die("internal: " PLAN_ENV " is not set");
+  char **av = decode_words(v, "sandbox-launch", argc_out);
   /* Read and copied: the plan is not for the processes we start (slirp4netns, fuse-overlayfs). */
   unsetenv(PLAN_ENV);
   return av;

@@ -20,12 +20,15 @@ import { removeTree } from '../runtime/userns.js';
 import { startDetached, type RunHooks } from './run.js';
 import { removeAnonymousVolumes } from './volumes.js';
 import { SIG_KILL_REQUEST, SIG_STOP_REQUEST } from '../runtime/protocol.js';
+import { currentHealth, type HealthStatus } from '../state/health.js';
 
 export { currentState } from '../state/status.js';
 
 export interface SandboxView {
   record: SandboxRecord;
   state: SandboxState;
+  /** A running sandbox's health, when it has a check (`ps` shows it as `Up 5 seconds (healthy)`). */
+  health?: HealthStatus;
 }
 
 export function listSandboxes(paths: StorePaths, options: { all?: boolean } = {}): SandboxView[] {
@@ -33,7 +36,9 @@ export function listSandboxes(paths: StorePaths, options: { all?: boolean } = {}
   // Records that are missing or unreadable (half-created, being removed) are not listed; `system check` reports them.
   for (const record of listRecords(paths)) {
     const state = currentState(paths, record);
-    if (options.all || state.status === 'running') out.push({ record, state });
+    if (!options.all && state.status !== 'running') continue;
+    const health = state.status === 'running' ? currentHealth(paths, record)?.Status : undefined;
+    out.push({ record, state, ...(health ? { health } : {}) });
   }
   // Newest first. ISO 8601 UTC times order as plain strings: no localeCompare (ICU costs
   // ~10 ms on first use, a tenth of `ps -a`'s budget with 500 sandboxes).
@@ -144,11 +149,12 @@ export function killSandbox(paths: StorePaths, ref: string, signal = 9): Sandbox
   return record;
 }
 
-/** `stop`: the stop signal, then SIGKILL after `timeoutSec` seconds; resolves once it has ended. */
-export async function stopSandbox(paths: StorePaths, ref: string, timeoutSec = 10): Promise<SandboxRecord> {
-  const record = findSandbox(paths, ref);
-  const state = currentState(paths, record);
-  if (state.status !== 'running') return record; // Docker: stopping a stopped one is fine
+/**
+ * The stop signal to a running sandbox, SIGKILL after `timeoutSec` (default: its
+ * --stop-timeout, else 10), and a wait for its end. Takes no lock (so `rm -f` takes none).
+ */
+async function endRunning(paths: StorePaths, record: SandboxRecord, state: SandboxState, timeoutSec?: number): Promise<void> {
+  timeoutSec ??= record.request.stopTimeout ?? DEFAULT_STOP_TIMEOUT;
   const viaMonitor = state.monitorPid !== undefined;
   signalSandbox(record, state, viaMonitor ? SIG_STOP_REQUEST : record.request.stopSignal ?? 15);
   if (!(await waitUntilEnded(paths, record, timeoutSec * 1000))) {
@@ -157,13 +163,27 @@ export async function stopSandbox(paths: StorePaths, ref: string, timeoutSec = 1
     if (now.status === 'running') signalSandbox(record, now, 9);
     await waitUntilEnded(paths, record, 5000);
   }
+}
+
+/** What `stop` waits for the stop signal to work when neither `-t` nor `--stop-timeout` says. */
+export const DEFAULT_STOP_TIMEOUT = 10;
+
+/**
+ * `stop`: the stop signal, then SIGKILL after `timeoutSec` seconds (default: the
+ * sandbox's --stop-timeout, else 10); resolves once it has ended.
+ */
+export async function stopSandbox(paths: StorePaths, ref: string, timeoutSec?: number): Promise<SandboxRecord> {
+  const record = findSandbox(paths, ref);
+  const state = currentState(paths, record);
+  if (state.status !== 'running') return record; // Docker: stopping a stopped one is fine
+  await endRunning(paths, record, state, timeoutSec);
   const settled = await settle(paths, record.id);
   appendEvent(paths, { type: 'container', action: 'stop', id: record.id, name: record.name });
   return settled ?? record;
 }
 
 /** `restart`: stop (if running), then start again. */
-export async function restartSandbox(paths: StorePaths, ref: string, timeoutSec = 10, hooks: RunHooks = {}): Promise<SandboxRecord> {
+export async function restartSandbox(paths: StorePaths, ref: string, timeoutSec?: number, hooks: RunHooks = {}): Promise<SandboxRecord> {
   await stopSandbox(paths, ref, timeoutSec);
   return startSandbox(paths, ref, hooks);
 }
@@ -295,15 +315,29 @@ export function removalsLeft(paths: StorePaths): string[] {
   }
 }
 
-/** `rm`: removes a sandbox that is not running (with `force`, a running one too: it is killed first). */
-/** With `volumes` (`rm -v`), its anonymous volumes go too; named ones stay. */
-export async function removeSandbox(paths: StorePaths, ref: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<SandboxRecord> {
+/**
+ * `rm`: removes a sandbox that is not running (with `force`, a running one too: it is
+ * stopped first, as `stop` with `time` or its --stop-timeout does, as Podman's rm -f).
+ * With `volumes` (`rm -v`), its anonymous volumes go too; named ones stay.
+ */
+export async function removeSandbox(paths: StorePaths, ref: string, options: { force?: boolean; volumes?: boolean; time?: number } = {}): Promise<SandboxRecord> {
   const record = findSandbox(paths, ref);
-  const state = currentState(paths, record);
+  let state = currentState(paths, record);
   if (state.status === 'running' && !options.force) {
     throw new SandboxError(`cannot remove sandbox ${record.name}: it is running`, { hint: `stop it first (sandbox stop ${record.name}) or use rm -f` });
   }
-  await destroySandbox(paths, record.id, record.name, state);
+  // Only one whose start is recorded and over: a sandbox that a racing `start` is starting
+  // is ended at once, as before (its monitor, found through its file, gets the kill request).
+  if (state.status === 'running' && record.state.status === 'running' && !record.state.starting) {
+    await endRunning(paths, record, state, options.time);
+    state = currentState(paths, record);
+  }
+  try {
+    await destroySandbox(paths, record.id, record.name, state);
+  } catch (err) {
+    // A --rm sandbox that the stop ended has removed itself meanwhile: that is the removal.
+    if (!(record.request.remove && err instanceof SandboxError && /it was removed/.test(err.message))) throw err;
+  }
   if (options.volumes) await removeAnonymousVolumes(paths, record.request);
   appendEvent(paths, { type: 'container', action: 'remove', id: record.id, name: record.name });
   return record;

@@ -10,7 +10,9 @@ import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { ensureStoreDir } from '../state/store-dirs.js';
 import { createSandboxRecord, nameFilePath, newSandboxId, releaseName, writeRecord, type SandboxRecord } from '../state/sandboxes.js';
-import { sandboxDir, exitFilePath, logPath, monitorFilePath, pidFilePath, sandboxDirs } from '../state/sandbox-dir.js';
+import { sandboxDir, exitFilePath, monitorFilePath, pidFilePath, sandboxDirs, sandboxLogFile } from '../state/sandbox-dir.js';
+import { resolveHealthcheck } from '../state/health.js';
+import { healthRunner, resetHealth } from './healthcheck.js';
 import { processStartTime } from '../state/liveness.js';
 import { appendEvent, eventsPath } from '../state/events.js';
 import {
@@ -111,6 +113,8 @@ async function prepareLaunch(
   writeFileSync(dirs.hosts, names.hosts);
   writeFileSync(dirs.hostname, `${hostname}\n`);
   writeFileSync(dirs.resolvConf, names.resolvConf);
+  resetHealth(paths, record);
+  const health = request.healthcheck?.intervalMs ? { healthCheck: { intervalMs: request.healthcheck.intervalMs, runner: healthRunner(paths, record.id) } } : {};
   const args = buildLaunchArgs({
     request: realBindSources(request), image, root, dirs, hostname,
     uidMaps: maps.uid, gidMaps: maps.gid, ...(maps.tools ? { mapTools: maps.tools } : {}),
@@ -121,6 +125,7 @@ async function prepareLaunch(
     events: { file: eventsPath(paths), id: record.id, name: record.name },
     ...extras,
     networkTools,
+    ...health,
     ...(fuseOverlayfs ? { fuseOverlayfs } : {}),
   });
   return { helper, args };
@@ -152,7 +157,17 @@ function withImageDefaults(request: RunRequest, image: ImageRunConfig): RunReque
   if (stopSignal === undefined && image.stopSignal) {
     try { stopSignal = parseSignal(image.stopSignal); } catch { stopSignal = undefined; /* an image's odd StopSignal: keep TERM */ }
   }
-  return { ...request, labels, ...(stopSignal !== undefined ? { stopSignal } : {}) };
+  const { healthcheck: _, ...rest } = request;
+  const healthcheck = resolveHealthcheck(request.healthcheck, image.healthcheck);
+  return { ...rest, labels, ...(stopSignal !== undefined ? { stopSignal } : {}), ...(healthcheck ? { healthcheck } : {}) };
+}
+
+/** Where the monitor writes the output (--log-driver, --log-opt): none with --log-driver none. */
+function logPlan(paths: StorePaths, record: SandboxRecord, tee: boolean): Pick<LaunchExtras, 'log'> {
+  const path = sandboxLogFile(paths, record);
+  if (!path) return {};
+  const { logMaxSize, logMaxFiles } = record.request;
+  return { log: { path, maxSize: logMaxSize ?? DEFAULT_LOG_MAX_SIZE, ...(tee ? { tee } : {}), ...(logMaxFiles === 1 ? { dropOld: true } : {}) } };
 }
 
 /** Validates the request and writes the sandbox's first record (status `created`); `create` stops here. */
@@ -256,7 +271,7 @@ export async function runForeground(paths: StorePaths, request: RunRequest, hook
     // has its output go straight to the terminal (nothing to keep, no copy on the way).
     const { helper, args } = await prepareLaunch(paths, record, hooks, {
       cleanup: request.remove, statusFd: 3, dieWithParent: process.pid,
-      ...(request.remove ? {} : { log: { path: logPath(paths, record.id), maxSize: request.logMaxSize ?? DEFAULT_LOG_MAX_SIZE, tee: true } }),
+      ...(request.remove ? {} : logPlan(paths, record, true)),
     }, root);
     let started = false;
     exitCode = await runHelper(helper, args, {
@@ -314,7 +329,7 @@ export async function startDetached(
   const { helper, args } = await prepareLaunch(paths, record, hooks, {
     cleanup: record.request.remove,
     statusFd: 3,
-    log: { path: logPath(paths, record.id), maxSize: record.request.logMaxSize ?? DEFAULT_LOG_MAX_SIZE },
+    ...logPlan(paths, record, false),
     exitFile: exitFilePath(paths, record.id),
   }, root);
   const started = await startDetachedHelper(helper, args);

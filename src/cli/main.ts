@@ -10,6 +10,7 @@ import { runFromArgv } from './commands/run.js';
 import { execFromArgv } from './exec-main.js';
 import { imageOfRecord } from './commands/exec.js';
 import { psFromArgv } from './commands/ps.js';
+import { healthcheckFromArgv } from './commands/healthcheck.js';
 import { versionCommand } from './commands/version.js';
 import { fastVerbWords } from './fast-verbs.js';
 
@@ -41,6 +42,8 @@ async function main(argv: string[]): Promise<void> {
   if (fast[0] === 'exec' && (await execFromArgv(fast.slice(1), globals, imageOfRecord))) return;
   if (at === 0 && fast[0] === 'ps' && psFromArgv(fast.slice(1))) return; // its fast path reads no --root
   if (argv[0] === '__complete') return (await import('./completion.js')).printCompletions(argv.slice(1));
+  // What a sandbox's monitor runs at every health check interval.
+  if (argv[0] === 'healthcheck' && (await healthcheckFromArgv(argv.slice(1)))) return;
   if (argv[0] === 'version' && argv.length === 1) return versionCommand.handler({ _: [], $0: 'sandbox' });
   const { runYargs } = await import('./yargs-cli.js');
   await runYargs(argv);

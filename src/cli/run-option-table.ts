@@ -46,6 +46,14 @@ export interface RunArgs {
   restart?: string;
   stopSignal?: string;
   logOpt?: string[];
+  logDriver?: string;
+  stopTimeout?: string;
+  healthCmd?: string;
+  healthInterval?: string;
+  healthRetries?: string;
+  healthTimeout?: string;
+  healthStartPeriod?: string;
+  noHealthcheck?: boolean;
   pull?: string;
   platform?: string;
   tlsVerify?: boolean;
@@ -97,7 +105,7 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'platform', aliases: [], type: 'string', describe: 'OS/ARCH[/VARIANT] to pull (default: this machine\'s)' },
   { name: 'tls-verify', aliases: [], type: 'boolean', describe: 'Pull over HTTPS with a valid certificate only (false: accept any, and plain HTTP)' },
   { name: 'quiet', aliases: ['q'], type: 'boolean', describe: 'No pull progress' },
-  { name: 'log-opt', aliases: [], type: 'string', array: true, describe: 'Log option: max-size=SIZE (e.g. 10m) rotates the log' },
+  { name: 'log-opt', aliases: [], type: 'string', array: true, describe: 'Log option: max-size=SIZE (e.g. 10m) bounds the log, max-file=1|2, path=FILE' },
   { name: 'mount', aliases: [], type: 'string', array: true, describe: 'type=bind|volume|tmpfs,src=SRC,dst=DST[,ro][,...] (repeatable)' },
   { name: 'init', aliases: [], type: 'boolean', describe: 'Run an init as PID 1 (always so here)' },
   { name: 'init-path', aliases: [], type: 'string', describe: 'Ignored (a warning says so): our init is always PID 1' },
@@ -106,6 +114,14 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'cidfile', aliases: [], type: 'string', describe: "Write the sandbox's id to this file (which must not exist)" },
   { name: 'annotation', aliases: [], type: 'string', array: true, describe: 'Add an annotation: KEY=VALUE (repeatable)' },
   { name: 'group-add', aliases: [], type: 'string', array: true, describe: 'Supplementary group: GID, a group of the image, or keep-groups' },
+  { name: 'log-driver', aliases: [], type: 'string', describe: 'Where the output goes: k8s-file (default; json-file is the same) or none' },
+  { name: 'stop-timeout', aliases: [], type: 'string', describe: 'Seconds stop, restart and rm -f wait for the stop signal before SIGKILL (default 10)' },
+  { name: 'health-cmd', aliases: [], type: 'string', describe: "Health check: a shell command, a JSON array (exec form), or none (no image check)" },
+  { name: 'health-interval', aliases: [], type: 'string', describe: 'Time between health checks (default 30s; disable: only `healthcheck run`)' },
+  { name: 'health-retries', aliases: [], type: 'string', describe: 'Failures in a row that make the sandbox unhealthy (default 3)' },
+  { name: 'health-timeout', aliases: [], type: 'string', describe: 'Time a health check may take before it is killed and failed (default 30s)' },
+  { name: 'health-start-period', aliases: [], type: 'string', describe: 'Time after a start during which failed checks do not count (default 0s)' },
+  { name: 'no-healthcheck', aliases: [], type: 'boolean', describe: "No health check, not even the image's" },
   // -h is --hostname here, as in Podman and Docker: only --help is help.
   { name: 'help', aliases: [], type: 'boolean', describe: 'Show help', global: true },
   { name: 'root', aliases: [], type: 'string', describe: 'Keep all state under this directory', global: true },

@@ -10,7 +10,8 @@ import { SandboxError, clipped } from '../errors.js';
 import { HOST_NAME_MAX } from '../runtime/limits.js';
 import { containerPath, hostPath } from './run-paths.js';
 import { checkName, NAME_PATTERN } from '../state/names.js';
-import type { NetworkMode, RunRequest, TmpfsSpec, VolumeSpec } from '../types.js';
+import type { LogDriver, NetworkMode, RunRequest, TmpfsSpec, VolumeSpec } from '../types.js';
+import { parseHealthArgs } from './health-options.js';
 import { parseLabel } from '../labels.js';
 import { parseEnvAssignment, parseEnvFile } from './env-file.js';
 import { parseMount } from './mount-option.js';
@@ -424,7 +425,11 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
   }
   const stopSignalArg = last(p.stopSignal);
   if (stopSignalArg !== undefined) request.stopSignal = parseSignal(stopSignalArg);
-  for (const opt of list(p.logOpt)) request.logMaxSize = parseLogOpt(opt);
+  Object.assign(request, parseLogOptions(list(p.logOpt), last(p.logDriver), ctx));
+  const stopTimeoutArg = last(p.stopTimeout);
+  if (stopTimeoutArg !== undefined) request.stopTimeout = parseStopTimeout(stopTimeoutArg);
+  const healthcheck = parseHealthArgs(parsed);
+  if (healthcheck) request.healthcheck = healthcheck;
   const pullArg = last(p.pull);
   if (pullArg !== undefined) request.pull = parsePullPolicy(pullArg);
   const platformArg = last(p.platform);
@@ -471,9 +476,60 @@ export function parseRestartPolicy(value: string): string {
 /** `max-size=10m` -> bytes; other log options are refused. */
 export function parseLogOpt(value: string): number {
   const m = /^max-size=([0-9]+)([kmg]?)b?$/i.exec(value.trim());
-  if (!m) throw new SandboxError(`unsupported --log-opt "${value}"`, { hint: 'supported: max-size=SIZE, e.g. max-size=10m' });
+  if (!m && value.trim().startsWith('max-size=')) {
+    throw new SandboxError(`invalid size: '${value.trim().slice('max-size='.length)}' in --log-opt ${value}`, { hint: 'e.g. max-size=10m (k, m, g)' });
+  }
+  if (!m) throw new SandboxError(`unsupported --log-opt "${value}"`, { hint: LOG_OPT_HINT });
   const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
   const bytes = Number(m[1]) * unit;
   if (bytes < 4096) throw new SandboxError(`--log-opt max-size must be at least 4k (got ${value})`, { hint: 'e.g. max-size=10m' });
   return bytes;
+}
+
+const LOG_OPT_HINT = 'supported: max-size=SIZE (e.g. 10m), max-file=1|2, path=FILE';
+const LOG_DRIVERS: readonly LogDriver[] = ['k8s-file', 'json-file', 'none'];
+
+/**
+ * `--log-driver` and the `--log-opt`s: k8s-file (default), json-file (the same, as in
+ * Podman) or none; max-size bounds the log (past it the file moves to FILE.1, so at most
+ * twice that is kept; with max-file=1 the old part is dropped); path puts it elsewhere.
+ */
+export function parseLogOptions(opts: string[], driver: string | undefined, ctx: RunOptionsContext): Pick<RunRequest, 'logDriver' | 'logMaxSize' | 'logMaxFiles' | 'logPath'> {
+  const out: Pick<RunRequest, 'logDriver' | 'logMaxSize' | 'logMaxFiles' | 'logPath'> = {};
+  if (driver !== undefined) {
+    if (driver === 'journald' || driver === 'passthrough') {
+      throw new SandboxError(`--log-driver ${driver} is not supported yet`, { hint: 'use k8s-file (the default: `sandbox logs` reads it) or none' });
+    }
+    if (!(LOG_DRIVERS as readonly string[]).includes(driver)) {
+      throw new SandboxError(`invalid log driver ${JSON.stringify(driver)}`, { hint: `use --log-driver ${LOG_DRIVERS.join('|')}` });
+    }
+    out.logDriver = driver as LogDriver;
+  }
+  for (const opt of opts) {
+    const eq = opt.indexOf('=');
+    const key = eq < 0 ? opt : opt.slice(0, eq);
+    const value = eq < 0 ? '' : opt.slice(eq + 1);
+    if (key === 'max-size') out.logMaxSize = parseLogOpt(opt);
+    else if (key === 'max-file') {
+      if (!/^[1-9][0-9]*$/.test(value)) throw new SandboxError(`invalid --log-opt ${JSON.stringify(opt)}`, { hint: 'max-file=N, N at least 1' });
+      if (Number(value) > 2) {
+        throw new SandboxError(`--log-opt max-file=${value} is not supported yet: the log keeps at most one old file`, { hint: 'use max-file=1 or 2, with max-size to bound each' });
+      }
+      out.logMaxFiles = Number(value);
+    } else if (key === 'path') {
+      if (value === '') throw new SandboxError('--log-opt path= needs a file', { hint: 'e.g. --log-opt path=/tmp/app.log' });
+      out.logPath = hostPath(value, ctx, '--log-opt path');
+    } else {
+      throw new SandboxError(`unsupported --log-opt ${JSON.stringify(opt)}`, { hint: LOG_OPT_HINT });
+    }
+  }
+  return out;
+}
+
+/** `--stop-timeout N`: whole seconds, as Podman takes them. */
+export function parseStopTimeout(value: string): number {
+  if (!/^[0-9]+$/.test(value.trim())) {
+    throw new SandboxError(`invalid --stop-timeout ${JSON.stringify(value)}`, { hint: 'give whole seconds, e.g. --stop-timeout 30' });
+  }
+  return Number(value.trim());
 }

@@ -4,6 +4,7 @@
  */
 import { SandboxError } from '../errors.js';
 import type { ImageRunConfig } from '../runtime/plan.js';
+import type { HealthcheckSpec } from '../types.js';
 import { DEFAULT_PATH } from '../runtime/plan.js';
 
 /** The parts of the OCI image config (image-spec config.md) that we use. */
@@ -22,6 +23,8 @@ export interface OciImageConfig {
     Labels?: Record<string, string>;
     ExposedPorts?: Record<string, object>;
     StopSignal?: string;
+    /** Docker's HEALTHCHECK: durations in nanoseconds. */
+    Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number };
   };
   rootfs: { type: 'layers'; diff_ids: string[] };
   history?: { created?: string; created_by?: string; comment?: string; author?: string; empty_layer?: boolean }[];
@@ -184,5 +187,19 @@ export function runConfigOf(config: OciImageConfig): ImageRunConfig {
     ...(c.User ? { user: c.User } : {}),
     ...(c.Labels && Object.keys(c.Labels).length ? { labels: c.Labels } : {}),
     ...(c.StopSignal ? { stopSignal: c.StopSignal } : {}),
+    ...(c.Healthcheck ? { healthcheck: healthcheckOfImage(c.Healthcheck) } : {}),
   };
+}
+
+/** The image's Healthcheck (nanoseconds; 0 or absent: the default) as a HealthcheckSpec (ms). */
+export function healthcheckOfImage(h: NonNullable<OciImageConfig['config']['Healthcheck']>): HealthcheckSpec {
+  const ms = (ns: unknown) => (typeof ns === 'number' && ns > 0 ? Math.round(ns / 1e6) : undefined);
+  const out: HealthcheckSpec = {};
+  if (Array.isArray(h.Test) && h.Test.length && h.Test.every((w) => typeof w === 'string')) out.test = h.Test;
+  const interval = ms(h.Interval), timeout = ms(h.Timeout), startPeriod = ms(h.StartPeriod);
+  if (interval !== undefined) out.intervalMs = interval;
+  if (timeout !== undefined) out.timeoutMs = timeout;
+  if (startPeriod !== undefined) out.startPeriodMs = startPeriod;
+  if (typeof h.Retries === 'number' && h.Retries > 0) out.retries = h.Retries;
+  return out;
 }

@@ -38,7 +38,7 @@ export function requireTool(name: string, debianPackage: string, why: string): s
 }
 
 /** The repository (or installed package) root: the directory holding our package.json. */
-function packageRoot(): string {
+export function packageRoot(): string {
   let dir = __dirname;
   for (let i = 0; i < 6; i++) {
     if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'helpers'))) return dir;

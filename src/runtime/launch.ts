@@ -7,7 +7,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn, spawnPlain } from './spawn.js';
 import { SandboxError, EXIT_SANDBOX_ERROR } from '../errors.js';
-import { ARGS_ENV, ARGS_FD, PLAN_ENV, parseStatusLine, type StatusLine } from './protocol.js';
+import { ARGS_ENV, ARGS_FD, PLAN_ENV, encodeWords, parseStatusLine, type StatusLine } from './protocol.js';
 
 /** What the helper reports on its status descriptor (a status line, runtime/protocol.ts). */
 export interface HelperStatus extends StatusLine {
@@ -56,9 +56,7 @@ const MAX_PLAN_IN_ENV = 64 * 1024;
 
 /** The plan as `--args-env` reads it: each word as its length in UTF-8 bytes, ':' and the word. */
 export function encodePlanForEnv(args: readonly string[]): string {
-  let out = '';
-  for (const a of args) out += `${Buffer.byteLength(a)}:${a}`;
-  return out;
+  return encodeWords(args);
 }
 
 /**
@@ -185,5 +183,46 @@ export function runPlainHelper(helper: string, args: string[], options: Pick<Lau
       onError: (err) => { end(); reject(helperStartError(err)); },
     });
     if (options.forwardSignals && !ended) for (const s of FORWARDED) process.on(s, forward);
+  });
+}
+
+export interface CapturedRun {
+  /** The helper's exit status (128+N when a signal ended it). */
+  code: number;
+  /** Its stdout and stderr together, as they came. */
+  output: string;
+  /** It was still running after `timeoutMs` and was ended (signal `endSignal`). */
+  timedOut: boolean;
+}
+
+/**
+ * Runs the helper with no stdin, its stdout and stderr captured together (up to
+ * `maxOutput` bytes), and `endSignal` sent to it after `timeoutMs`: what a health
+ * check is. Resolves when it has ended.
+ */
+export function runCapturedHelper(helper: string, args: string[], options: { timeoutMs: number; endSignal: number; maxOutput: number }): Promise<CapturedRun> {
+  const channel = planChannel(args);
+  const child = spawnPlan(helper, channel, ['ignore', 'pipe', 'pipe', 'ignore']);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const take = (d: Buffer) => {
+    if (size >= options.maxOutput) return;
+    chunks.push(d.subarray(0, options.maxOutput - size));
+    size += d.length;
+  };
+  child.stdout?.on('data', take);
+  child.stderr?.on('data', take);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    // process.kill: child.kill() refuses signal numbers Node has no name for (real-time ones).
+    try { if (child.pid) process.kill(child.pid, options.endSignal); } catch { /* gone */ }
+  }, options.timeoutMs);
+  return new Promise((resolve, reject) => {
+    child.on('error', (err) => { clearTimeout(timer); reject(helperStartError(err)); });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: exitStatus(code, signal), output: Buffer.concat(chunks).toString('utf8'), timedOut });
+    });
   });
 }

@@ -4,13 +4,13 @@
  * mount operations, like bubblewrap's). Pure: no file is touched here.
  */
 import { posix } from 'node:path';
-import type { RunRequest, VolumeSpec } from '../types.js';
+import type { HealthcheckSpec, RunRequest, VolumeSpec } from '../types.js';
 import { SandboxError } from '../errors.js';
 import { checkExecStrings } from './limits.js';
 import { formatMapping, type IdMapping } from './idmap.js';
 import { effectiveCapabilities } from './capabilities.js';
 import type { SandboxDirs } from '../state/sandbox-dir.js';
-import { Flag } from './protocol.js';
+import { Flag, encodeWords } from './protocol.js';
 import { networkDriver } from '../network/driver.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -25,6 +25,8 @@ export interface ImageRunConfig {
   labels?: Record<string, string>;
   /** The image's StopSignal, as written there (`SIGQUIT`, `3`). */
   stopSignal?: string;
+  /** The image's HEALTHCHECK (config.Healthcheck), durations in ms. */
+  healthcheck?: HealthcheckSpec;
 }
 
 /** One entry of the host's `/`, for the built-in `host` image. */
@@ -67,7 +69,9 @@ export interface LaunchInput {
    * The monitor writes the output here (rotated past maxSize bytes); with `tee` (a
    * foreground sandbox that is kept) it also passes it on to the terminal.
    */
-  log?: { path: string; maxSize: number; tee?: boolean };
+  log?: { path: string; maxSize: number; tee?: boolean; dropOld?: boolean };
+  /** Periodic health checks: the monitor starts `runner` (argv) every `intervalMs` while the command runs. */
+  healthCheck?: { intervalMs: number; runner: string[] };
   /** Detached sandboxes: the monitor records the end here. */
   exitFile?: string;
   /** The monitor rewrites the current init's pid here at every (re)start. */
@@ -244,6 +248,8 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   if (input.cleanup) args.push(Flag.cleanup, dirs.dir);
   if (input.log) args.push(Flag.log, input.log.path, Flag.logMaxSize, String(input.log.maxSize));
   if (input.log?.tee) args.push(Flag.logTee);
+  if (input.log?.dropOld) args.push(Flag.logDropOld);
+  if (input.healthCheck) args.push(Flag.healthCheck, String(input.healthCheck.intervalMs), encodeWords(input.healthCheck.runner));
   if (input.exitFile) args.push(Flag.exitFile, input.exitFile);
   if (input.pidFile) args.push(Flag.pidFile, input.pidFile);
   if (input.monitorFile) args.push(Flag.monitorFile, input.monitorFile);

@@ -57,15 +57,24 @@ export const Flag = {
   log: '--log',
   logTee: '--log-tee',
   logMaxSize: '--log-max-size',
+  logDropOld: '--log-drop-old',
   exitFile: '--exit-file',
   pidFile: '--pid-file',
   monitorFile: '--monitor-file',
   events: '--events',
   restart: '--restart',
   stopSignal: '--stop-signal',
+  healthCheck: '--health-check',
   // sandbox-cp only.
   mountpoint: '--mountpoint',
 } as const;
+
+/** Words as LENGTH:WORD... (each word's length in UTF-8 bytes): `--args-env`'s plan, `--health-check`'s runner. */
+export function encodeWords(words: readonly string[]): string {
+  let out = '';
+  for (const w of words) out += `${Buffer.byteLength(w)}:${w}`;
+  return out;
+}
 
 /** How the plan reaches sandbox-launch: NUL-terminated words on a descriptor, or an environment variable. */
 export const ARGS_FD = '--args-fd';
@@ -78,6 +87,8 @@ export const PLAN_ENV = 'SANDBOX_LAUNCH_ARGS';
  */
 export const SIG_STOP_REQUEST = 40;
 export const SIG_KILL_REQUEST = 41;
+/** SIG_KILL_REQUEST to an exec helper (`--target`): it kills the command and its session, and exits. */
+export const SIG_END_EXEC = SIG_KILL_REQUEST;
 
 /**
  * One line of sandbox-launch's status descriptor (--status-fd): the init's pid first

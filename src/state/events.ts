@@ -11,7 +11,7 @@ import { ensureStoreDir } from './store-dirs.js';
 
 export type EventAction =
   | 'create' | 'start' | 'die' | 'stop' | 'kill' | 'restart' | 'rename' | 'remove' | 'exec' | 'label'
-  | 'volume-create' | 'volume-remove' | 'commit'
+  | 'volume-create' | 'volume-remove' | 'commit' | 'health_status'
   // Image events (type image), as Podman names them; `remove` is shared with sandboxes.
   | 'pull' | 'push' | 'load' | 'save' | 'import' | 'tag' | 'untag';
 

@@ -9,7 +9,8 @@
  *   monitor         "PID STARTTIME" of a live monitor (written before it starts anything, removed when it ends)
  *   pid             the current init's pid and the restarts before it ("PID\nRESTARTS\n"), rewritten by the monitor at every (re)start
  *   exit.json       how the sandbox ended (detached sandboxes)
- *   ctr.log         its output (CRI log format)
+ *   ctr.log         its output (CRI log format; elsewhere with --log-opt path=, none with --log-driver none)
+ *   health.json     its health check's results (state/health.ts)
  *   upper/ work/ merged/  the root's writable layer, overlay work dir, fuse mount point
  *   host/<name>/{upper,work}  the `host` image's per-directory writable layers
  *   hosts hostname resolv.conf  bound over /etc inside
@@ -22,6 +23,7 @@ import { SandboxError } from '../errors.js';
 import { isSameProcess } from './liveness.js';
 import type { StorePaths } from './paths.js';
 import type { SandboxState } from './sandboxes.js';
+import type { RunRequest } from '../types.js';
 
 export function sandboxesDir(paths: StorePaths): string {
   return join(paths.data, 'containers');
@@ -83,6 +85,20 @@ export function pidFilePath(paths: StorePaths, id: string): string {
 /** Where a sandbox's output goes (CRI log format, see helpers/launch/logs.c) and how it ended. */
 export function logPath(paths: StorePaths, id: string): string {
   return join(sandboxDir(paths, id), 'ctr.log');
+}
+
+/**
+ * The sandbox's log file as its options say: `--log-opt path=` or ctr.log; undefined with
+ * `--log-driver none` (nothing is kept).
+ */
+export function sandboxLogFile(paths: StorePaths, record: { id: string; request: Pick<RunRequest, 'logDriver' | 'logPath'> }): string | undefined {
+  if (record.request.logDriver === 'none') return undefined;
+  return record.request.logPath ?? logPath(paths, record.id);
+}
+
+/** `<dir>/health.json`: the results of its health check (state/health.ts). */
+export function healthFilePath(paths: StorePaths, id: string): string {
+  return join(sandboxDir(paths, id), 'health.json');
 }
 
 export function exitFilePath(paths: StorePaths, id: string): string {

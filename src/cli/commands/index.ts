@@ -24,12 +24,13 @@ import { labelCommand } from './label.js';
 import { infoCommand } from './info.js';
 import { completionCommand } from './completion.js';
 import { groupCommands } from './groups.js';
+import { healthcheckCommand } from './healthcheck.js';
 import {
   stopCommand, killCommand, startCommand, rmCommand, inspectCommand, restartCommand, waitCommand, renameCommand,
 } from './lifecycle.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [runCommand, createCommand, execCommand, cpCommand, topCommand, statsCommand, psCommand, stopCommand, killCommand, startCommand, rmCommand, inspectCommand, restartCommand, waitCommand, renameCommand, logsCommand, eventsCommand, labelCommand, importCommand, loadCommand, saveCommand, pullCommand, pushCommand, loginCommand, logoutCommand, imagesCommand, rmiCommand, tagCommand, untagCommand, historyCommand, commitCommand, exportCommand, infoCommand, completionCommand, doctorCommand, versionCommand];
+export const commands: CommandModule<any, any>[] = [runCommand, createCommand, execCommand, cpCommand, topCommand, statsCommand, psCommand, stopCommand, killCommand, startCommand, rmCommand, inspectCommand, restartCommand, waitCommand, renameCommand, logsCommand, eventsCommand, labelCommand, importCommand, loadCommand, saveCommand, pullCommand, pushCommand, loginCommand, logoutCommand, imagesCommand, rmiCommand, tagCommand, untagCommand, historyCommand, commitCommand, exportCommand, infoCommand, completionCommand, healthcheckCommand, doctorCommand, versionCommand];
 
 // Podman's groups (`container ls`, `image rm`, `volume`, `system`): the commands above under their group names.
 commands.push(...groupCommands(commands));

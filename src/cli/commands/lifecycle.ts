@@ -11,8 +11,16 @@ import { parseSignal } from '../../runtime/signals.js';
 import { attachOutput } from './logs.js';
 import { eventTime } from '../../state/events.js';
 import { SandboxError } from '../../errors.js';
-import { readRestartCount } from '../../state/sandbox-dir.js';
+import { readRestartCount, sandboxLogFile } from '../../state/sandbox-dir.js';
 import { inspectHostConfig, inspectMounts, inspectNetworkSettings } from '../inspect-fields.js';
+import { currentHealth, inspectHealth, inspectHealthcheck } from '../../state/health.js';
+import { DEFAULT_STOP_TIMEOUT } from '../../api/lifecycle.js';
+import type { RunRequest } from '../../types.js';
+
+/** inspect's HostConfig.LogConfig, as Podman shows it. */
+function logConfig(request: RunRequest): { Type: string; Path: string; Size: string } {
+  return { Type: request.logDriver ?? 'k8s-file', Path: request.logPath ?? '', Size: request.logMaxSize ? `${request.logMaxSize}B` : '0B' };
+}
 
 interface ManyArgs extends GlobalArgs {
   names: string[];
@@ -39,12 +47,12 @@ async function eachSandbox(names: string[], action: (name: string) => Promise<un
   if (failed) throw new SandboxError('some of the sandboxes failed (see above)', failed.hint ? { hint: failed.hint } : {});
 }
 
-export const stopCommand: CommandModule<GlobalArgs, ManyArgs & { time: number }> = {
+export const stopCommand: CommandModule<GlobalArgs, ManyArgs & { time?: number }> = {
   command: 'stop <names..>',
   describe: 'Stop sandboxes: the stop signal, then SIGKILL after --time seconds',
   builder: (y) => y
     .positional('names', { type: 'string', array: true, demandOption: true })
-    .option('time', { alias: 't', type: 'number', default: 10, describe: 'Seconds to wait before SIGKILL' }),
+    .option('time', { alias: 't', type: 'number', describe: "Seconds to wait before SIGKILL (default: the sandbox's --stop-timeout, else 10)" }),
   handler: async (argv) => {
     const paths = storePathsFromArgs(argv);
     await eachSandbox(argv.names, (n) => stopSandbox(paths, n, argv.time));
@@ -84,16 +92,17 @@ export const startCommand: CommandModule<GlobalArgs, ManyArgs & { attach?: boole
   },
 };
 
-export const rmCommand: CommandModule<GlobalArgs, ManyArgs & { force?: boolean; volumes?: boolean }> = {
+export const rmCommand: CommandModule<GlobalArgs, ManyArgs & { force?: boolean; volumes?: boolean; time?: number }> = {
   command: 'rm <names..>',
   describe: 'Remove sandboxes (-f: running ones too)',
   builder: (y) => y
     .positional('names', { type: 'string', array: true, demandOption: true })
-    .option('force', { alias: 'f', type: 'boolean', describe: 'Kill running sandboxes first' })
+    .option('force', { alias: 'f', type: 'boolean', describe: 'Stop running sandboxes first (the stop signal, SIGKILL after --time)' })
+    .option('time', { alias: 't', type: 'number', describe: "With -f: seconds to wait before SIGKILL (default: the sandbox's --stop-timeout, else 10)" })
     .option('volumes', { alias: 'v', type: 'boolean', describe: 'Remove their anonymous volumes too' }),
   handler: async (argv) => {
     const paths = storePathsFromArgs(argv);
-    await eachSandbox(argv.names, (n) => removeSandbox(paths, n, { force: !!argv.force, volumes: !!argv.volumes }));
+    await eachSandbox(argv.names, (n) => removeSandbox(paths, n, { force: !!argv.force, volumes: !!argv.volumes, ...(argv.time !== undefined ? { time: argv.time } : {}) }));
   },
 };
 
@@ -123,7 +132,7 @@ export const inspectCommand: CommandModule<GlobalArgs, ManyArgs> = {
         State: {
           Status: s.status, Running: s.status === 'running', Pid: s.status === 'running' ? s.pid ?? 0 : 0,
           ExitCode: s.exitCode ?? 0, Error: s.error ?? '', StartedAt: s.startedAt ?? '', FinishedAt: s.finishedAt ?? '',
-          // State.Health: the health checks' place (--health-cmd), next to the fields above.
+          Health: inspectHealth(currentHealth(paths, r)),
         },
         RestartCount: readRestartCount(paths, r.id),
         Image: r.imageId ?? r.image,
@@ -131,26 +140,28 @@ export const inspectCommand: CommandModule<GlobalArgs, ManyArgs> = {
           Image: r.image, Cmd: r.request.command, Entrypoint: r.request.entrypoint ?? null, Env: Object.entries(r.request.env).map(([k, v]) => `${k}=${v}`),
           Labels: r.request.labels, WorkingDir: r.request.workdir ?? '', User: r.request.user ?? '', Hostname: r.hostname,
           Annotations: r.request.annotations ?? {},
+          StopSignal: r.request.stopSignal ?? 15, StopTimeout: r.request.stopTimeout ?? DEFAULT_STOP_TIMEOUT,
+          ...(r.request.healthcheck ? { Healthcheck: inspectHealthcheck(r.request.healthcheck), HealthcheckOnFailureAction: 'none' } : {}),
         },
-        HostConfig: inspectHostConfig(r),
+        HostConfig: { ...inspectHostConfig(r), LogConfig: logConfig(r.request) },
         Mounts: inspectMounts(r.request),
         NetworkSettings: inspectNetworkSettings(r, s),
         // No SELinux or AppArmor labelling here (--security-opt label=... is accepted and changes nothing).
         ProcessLabel: '', MountLabel: '', AppArmorProfile: '',
         GraphDriver: { Name: 'overlay', Data: { UpperDir: `${paths.data}/containers/${r.id}/upper`, WorkDir: `${paths.data}/containers/${r.id}/work` } },
-        LogPath: `${paths.data}/containers/${r.id}/ctr.log`,
+        LogPath: sandboxLogFile(paths, r) ?? '',
       };
     });
     printInspected(out, (argv as { format?: string }).format);
   },
 };
 
-export const restartCommand: CommandModule<GlobalArgs, ManyArgs & { time: number }> = {
+export const restartCommand: CommandModule<GlobalArgs, ManyArgs & { time?: number }> = {
   command: 'restart <names..>',
   describe: 'Stop (if running) and start sandboxes again',
   builder: (y) => y
     .positional('names', { type: 'string', array: true, demandOption: true })
-    .option('time', { alias: 't', type: 'number', default: 10, describe: 'Seconds to wait before SIGKILL' }),
+    .option('time', { alias: 't', type: 'number', describe: "Seconds to wait before SIGKILL (default: the sandbox's --stop-timeout, else 10)" }),
   handler: async (argv) => {
     const paths = storePathsFromArgs(argv);
     await eachSandbox(argv.names, (n) => restartSandbox(paths, n, argv.time));

@@ -11,7 +11,7 @@ import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SandboxError } from '../../errors.js';
 import { findSandbox, readRecord } from '../../state/sandboxes.js';
-import { logPath } from '../../state/sandbox-dir.js';
+import { sandboxLogFile } from '../../state/sandbox-dir.js';
 import { currentState } from '../../api/lifecycle.js';
 import {
   LineReader, LogMerger, makeTimeFilter, parseLogLine, parseSince, readLog, readLogTail, timeMs,
@@ -105,8 +105,20 @@ function sameFile(a: { ino: number; dev: number }, b: { ino: number; dev: number
   return a.ino === b.ino && a.dev === b.dev;
 }
 
+/** The sandbox's log file (--log-opt path= moves it); an error, as Podman's, with --log-driver none. */
+function logFileOf(paths: StorePaths, id: string): string {
+  const record = readRecord(paths, id);
+  const file = record ? sandboxLogFile(paths, record) : undefined;
+  if (record && !file) {
+    throw new SandboxError("this sandbox is using the 'none' log driver, cannot read logs: it is not logging output", {
+      hint: 'run it with --log-driver k8s-file (the default) to keep its output',
+    });
+  }
+  return file ?? sandboxLogFile(paths, { id, request: {} })!;
+}
+
 async function follow(paths: StorePaths, id: string, tail: number | undefined, filter: TimeFilter, out: Output): Promise<void> {
-  const log = logPath(paths, id);
+  const log = logFileOf(paths, id);
   const old = `${log}.1`;
   const check = makeTimeFilter(filter);
   const untilMs = filter.until !== undefined ? timeMs(filter.until) : undefined;
@@ -220,7 +232,7 @@ export const logsCommand: CommandModule<GlobalArgs, LogsArgs> = {
     if (args.follow) {
       await follow(paths, record.id, tail, filter, out);
     } else {
-      const log = logPath(paths, record.id);
+      const log = logFileOf(paths, record.id);
       const files = [`${log}.1`, log];
       if (tail === undefined) {
         for (const r of readLog(files, filter)) {

@@ -16,7 +16,7 @@ import { SORT_KEYS, checkSortKey, matchesFilters, parseFilters, sortViews } from
 /** STATUS: "Up 2 seconds" counts from the start of the current run (a restart policy's too), as Podman. */
 function statusText(v: SandboxView, now: number, startedAt: string | undefined): string {
   const s = v.state;
-  if (s.status === 'running') return `Up ${humanDuration(now - Date.parse(startedAt ?? v.record.created))}`;
+  if (s.status === 'running') return `Up ${humanDuration(now - Date.parse(startedAt ?? v.record.created))}${v.health ? ` (${v.health})` : ''}`;
   if (s.status === 'exited') {
     const ago = s.finishedAt ? ` ${humanDuration(now - Date.parse(s.finishedAt))} ago` : '';
     return `Exited (${s.exitCode ?? -1})${ago}`;
