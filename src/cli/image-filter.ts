@@ -66,3 +66,22 @@ export function matchesImageFilters(row: ImageSummary, labels: Record<string, st
   if (f.since && !(row.created > f.since)) return false;
   return true;
 }
+
+/** `images --sort` keys, as Podman's. */
+export const IMAGE_SORT_KEYS = ['created', 'id', 'repository', 'size', 'tag'] as const;
+
+/**
+ * Orders `images` rows as Podman's `--sort`: created newest first (the default order),
+ * the others ascending; stable, so the names of one image keep their order. Pure.
+ */
+export function sortImageRows(rows: ImageSummary[], key: (typeof IMAGE_SORT_KEYS)[number]): ImageSummary[] {
+  const text = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const cmp: Record<typeof key, (a: ImageSummary, b: ImageSummary) => number> = {
+    created: (a, b) => text(b.created, a.created),
+    id: (a, b) => text(a.id, b.id),
+    repository: (a, b) => text(a.repository, b.repository),
+    size: (a, b) => a.size - b.size,
+    tag: (a, b) => text(a.tag, b.tag),
+  };
+  return [...rows].sort(cmp[key]);
+}

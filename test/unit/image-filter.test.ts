@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SandboxError } from '../../src/errors.js';
-import { globToRegExp, matchesImageFilters, parseImageFilters } from '../../src/cli/image-filter.js';
+import { globToRegExp, matchesImageFilters, parseImageFilters, sortImageRows } from '../../src/cli/image-filter.js';
 import type { ImageSummary } from '../../src/api/images.js';
 
 const row = (over: Partial<ImageSummary>): ImageSummary => ({
@@ -43,5 +43,21 @@ describe('image filters', () => {
     for (const f of ['colour=red', 'dangling=maybe', 'reference']) {
       assert.throws(() => parse(f), (err: unknown) => err instanceof SandboxError && !!err.hint, f);
     }
+  });
+});
+
+describe('images --sort', () => {
+  it("orders as Podman's: created newest first, the rest ascending, stable", () => {
+    const rows = [
+      row({ id: 'sha256:b', repository: 'bb', tag: 'latest', created: '2026-01-01T00:00:00Z', size: 5 }),
+      row({ id: 'sha256:b', repository: 'aaa', tag: '2', created: '2026-01-01T00:00:00Z', size: 5 }),
+      row({ id: 'sha256:a', repository: 'zzz', tag: '1', created: '2026-01-03T00:00:00Z', size: 1 }),
+    ];
+    const names = (key: Parameters<typeof sortImageRows>[1]) => sortImageRows(rows, key).map((r) => `${r.repository}:${r.tag}`);
+    assert.deepEqual(names('created'), ['zzz:1', 'bb:latest', 'aaa:2']);
+    assert.deepEqual(names('repository'), ['aaa:2', 'bb:latest', 'zzz:1']);
+    assert.deepEqual(names('tag'), ['zzz:1', 'aaa:2', 'bb:latest']);
+    assert.deepEqual(names('id'), ['zzz:1', 'bb:latest', 'aaa:2']);
+    assert.deepEqual(names('size'), ['zzz:1', 'bb:latest', 'aaa:2']);
   });
 });

@@ -12,7 +12,7 @@ import {
   findImage, imageHistory, inspectImage, listImages, pruneImages, removeImages, tagImage, untagImage,
 } from '../../api/images.js';
 import { readImageConfig, readImageIndex } from '../../images/store.js';
-import { matchesImageFilters, parseImageFilters } from '../image-filter.js';
+import { IMAGE_SORT_KEYS, matchesImageFilters, parseImageFilters, sortImageRows } from '../image-filter.js';
 import { confirm } from '../confirm.js';
 import { PRUNE_FILTER_HELP, pruneMatchers } from '../prune-filter.js';
 
@@ -26,6 +26,7 @@ interface ImagesArgs extends GlobalArgs {
   format?: string;
   filter?: string[];
   reference?: string;
+  sort?: (typeof IMAGE_SORT_KEYS)[number];
 }
 
 function listImagesAs(argv: ImagesArgs): void {
@@ -49,7 +50,8 @@ function listImagesAs(argv: ImagesArgs): void {
     process.stderr.write(`sandbox: warning: the image index ${damage.path} is damaged (${damage.reason}); listing the images recovered from ${damage.recoveredFrom}\n`
       + 'hint: run `sandbox system check --repair` to rewrite it\n');
   }
-  const rows = listImages(paths).filter((r) => matchesImageFilters(r, filters.labels.length ? labels(r.id) : {}, filters));
+  const matching = listImages(paths).filter((r) => matchesImageFilters(r, filters.labels.length ? labels(r.id) : {}, filters));
+  const rows = argv.sort ? sortImageRows(matching, argv.sort) : matching;
   if (argv.quiet) {
     const ids = [...new Set(rows.map((r) => (argv['no-trunc'] ? r.id : shortId(r.id))))];
     if (ids.length) process.stdout.write(`${ids.join('\n')}\n`);
@@ -92,7 +94,8 @@ function imagesBuilder(y: Argv<GlobalArgs>): Argv<ImagesArgs> {
     .option('no-trunc', { type: 'boolean', describe: 'Full image ids' })
     .option('digests', { type: 'boolean', describe: 'Show manifest digests' })
     .option('format', { type: 'string', describe: "table, json, or a template: '{{.Repository}}:{{.Tag}} {{.ID}}' (table TEMPLATE adds headers)" })
-    .option('filter', { alias: 'f', type: 'string', array: true, describe: 'dangling=, reference=, label=k[=v], before=, since= (repeatable)' }) as Argv<ImagesArgs>;
+    .option('filter', { alias: 'f', type: 'string', array: true, describe: 'dangling=, reference=, label=k[=v], before=, since= (repeatable)' })
+    .option('sort', { type: 'string', choices: IMAGE_SORT_KEYS, describe: 'Sort by: created (newest first, the default), id, repository, size, tag' }) as Argv<ImagesArgs>;
 }
 
 export const imagesCommand: CommandModule<GlobalArgs, ImagesArgs> = {

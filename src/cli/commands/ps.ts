@@ -116,7 +116,7 @@ function print(argv: PsArgs, selectedViews: SandboxView[], sizes: Map<string, Si
         CreatedAt: v.record.created, RunningFor: `${humanDuration(now - Date.parse(v.record.created))} ago`,
         Status: status(v), State: v.state.status, Names: v.record.name, Labels: v.record.request.labels, Ports: '',
         StartedAt: v.state.startedAt ?? '', ExitCode: v.state.exitCode ?? 0, Exited: v.state.status === 'exited', Pid: v.state.pid ?? 0,
-        Size: sizeText(sizes?.get(v.record.id)),
+        Size: argv.size ? sizeText(sizes?.get(v.record.id)) : '',
         Mounts: v.record.request.volumes.map((m) => m.target).join(','), Networks: v.record.request.network,
         AutoRemove: v.record.request.remove, ImageID: (v.record.imageId ?? '').replace(/^sha256:/, ''),
       }))));
@@ -128,7 +128,7 @@ function print(argv: PsArgs, selectedViews: SandboxView[], sizes: Map<string, Si
         Created: v.record.created, State: v.state.status, ExitCode: v.state.exitCode ?? 0,
         StartedAt: v.state.startedAt, FinishedAt: v.state.finishedAt, Pid: v.state.pid ?? 0,
         Labels: v.record.request.labels,
-        ...(sizes ? { Size: { rootFsSize: sizes.get(v.record.id)?.rootFs ?? 0, rwSize: sizes.get(v.record.id)?.rw ?? 0 } } : {}),
+        ...(sizes && argv.size ? { Size: { rootFsSize: sizes.get(v.record.id)?.rootFs ?? 0, rwSize: sizes.get(v.record.id)?.rw ?? 0 } } : {}),
       })), null, 2) + '\n');
       return;
     }
