@@ -49,6 +49,17 @@
 #define MSG_STARTED 'S'      /* I->M: the command runs */
 #define MSG_EXEC_FAILED 'E'  /* I->M: the command could not be started; the text says why */
 
+/* ---------- attach messages (--attach-socket, --attach-to) ----------
+ * One byte at the head of each message on a sandbox's attach socket (SOCK_SEQPACKET);
+ * both ends are sandbox-launch (launch/attach.c). */
+#define ATTACH_STDOUT '1'    /* M->A: output of the sandbox (its terminal, or its stdout) */
+#define ATTACH_STDERR '2'    /* M->A: its stderr */
+#define ATTACH_EXIT 'x'      /* M->A: the run ended with the status in the text; the last message */
+#define ATTACH_INPUT 'i'     /* A->M: input for the sandbox (-i) */
+#define ATTACH_EOF 'e'       /* A->M: the attacher's input ended (without a terminal: so does the command's) */
+#define ATTACH_RESIZE 'w'    /* A->M: the attacher's terminal size, a struct winsize */
+#define ATTACH_SIGNAL 's'    /* A->M: deliver the signal numbered in the text (--sig-proxy) */
+
 /* ---------- the plan vocabulary ----------
  * X(ID, OPTION, ARGUMENTS, MEANING): FLAG_ID is the option's name; ARGUMENTS name the
  * words that follow it, in order (their count is its arity). Groups taken by both
@@ -109,6 +120,12 @@
   X(EVENTS, "--events", "FILE ID NAME", "append die and restart events of sandbox ID (NAME) to FILE") \
   X(RESTART, "--restart", "POLICY", "no, always, on-failure or on-failure:N") \
   X(STOP_SIGNAL, "--stop-signal", "N", "what a stop request sends first (default 15)") \
+  X(ATTACH_SOCKET, "--attach-socket", "PATH", "listen on the unix socket PATH for attachers (`sandbox attach`) while the sandbox runs") \
+  X(KEEP_STDIN, "--keep-stdin", "", "the command's stdin stays open for attachers: the terminal's (with --tty), else a pipe we hold") \
+  X(ATTACH_TO, "--attach-to", "PATH", "instead of a sandbox: attach our stdin, stdout and stderr to the one listening on PATH") \
+  X(NO_STDIN, "--no-stdin", "", "with --attach-to: output only (our stdin is not passed on)") \
+  X(DETACH_KEYS, "--detach-keys", "HEX", "with --attach-to: these bytes (hex) typed in a row detach (default: none)") \
+  X(SIG_PROXY, "--sig-proxy", "", "with --attach-to: pass the signals we get on to the sandbox") \
   X(HELP, "--help", "", "print this and exit")
 
 #define CP_ONLY_FLAGS(X) \

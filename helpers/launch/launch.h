@@ -40,6 +40,7 @@
  *   command.c  the command: start_command() / run_command(), user, capabilities, exec
  *   logs.c     the log of a detached sandbox (CRI format, rotation)
  *   exec.c     `sandbox exec`: run_exec() joins a running sandbox
+ *   attach.c   `sandbox attach`: the monitor's attach socket, and run_attach()
  *   util.c     signals, the status fd, terminals
  *   main.c     main(): the sealed copy, the plan, then exec or the monitor's restarts
  * Shared with sandbox-cp: ../common/ (messages and die(), id maps, overlay and host-dir
@@ -82,6 +83,8 @@
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <sys/un.h>
+#include <stddef.h>
 #include <sys/wait.h>
 
 #include "../protocol.h"
@@ -159,6 +162,11 @@ struct launch_plan {
   int restart;            /* 0 no, 1 on-failure, 2 always */
   int restart_max;        /* on-failure:N; 0 = no limit */
   int stop_signal;        /* what `sandbox stop` sends first (default SIGTERM) */
+  const char *attach_socket; /* where attachers connect while the sandbox runs (attach.c) */
+  int keep_stdin;         /* the command's stdin stays open for attachers (run -d -i) */
+  const char *attach_to;  /* attach: the socket of the sandbox to attach to */
+  int no_stdin, sig_proxy; /* attach: output only; pass our signals on */
+  const char *detach_keys; /* attach: the bytes that detach, in hex */
   char **argv;
 };
 
@@ -227,6 +235,20 @@ void write_exit_file(int code);
 void append_event(const char *action, int exit_code);
 void claim_monitor(void);
 void release_monitor(void);
+
+/* ---------- attach (attach.c) ---------- */
+
+extern int attach_stdin_r;
+void attach_before_clone(void);
+void attach_in_init(void);
+void attach_after_clone(void);
+int attach_poll_size(void);
+void attach_poll_add(struct pollfd *p, int *n);
+void attach_poll_handle(const struct pollfd *p, int master, pid_t init);
+void attach_output(int stream, const char *buf, size_t len);
+int attach_pump(int from, int to);
+void attach_end(int code);
+int run_attach(int sfd);
 
 /* ---------- exec (exec.c) ---------- */
 

@@ -267,6 +267,7 @@ int run_once(int sfd) {
       err.fd = pe[0]; log_err_w = pe[1];
     }
   }
+  attach_before_clone();
   unsigned long flags = CLONE_NEWUSER | SIGCHLD;
   if (!plan.userns_only) {
     flags |= CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
@@ -285,9 +286,11 @@ int run_once(int sfd) {
     if (monitor_lock_fd >= 0) close(monitor_lock_fd); /* no handle on a host directory inside */
     if (out.fd >= 0) { close(out.fd); close(err.fd); }
     if (log_fd >= 0) close(log_fd);
+    attach_in_init();
     run_init(sv[1]);
   }
   close(sv[1]);
+  attach_after_clone();
   if (log_out_w >= 0) { close(log_out_w); close(log_err_w); log_out_w = log_err_w = -1; }
   int sock = sv[0];
   /* Out of our process group before anyone hears of it: the CLI records the sandbox as
@@ -307,7 +310,7 @@ int run_once(int sfd) {
 
   int master = -1, stdin_done = !plan.stdin_open, master_done = 0, exited = 0, code = EXIT_SETUP;
   for (;;) {
-    struct pollfd p[6];
+    struct pollfd p[6 + attach_poll_size()];
     int n = 0, i_sig = n++, i_sock = -1, i_in = -1, i_master = -1, i_out = -1, i_err = -1;
     p[i_sig] = (struct pollfd){ sfd, POLLIN, 0 };
     if (sock >= 0) { i_sock = n++; p[i_sock] = (struct pollfd){ sock, POLLIN, 0 }; }
@@ -315,6 +318,7 @@ int run_once(int sfd) {
     if (master >= 0 && !master_done) { i_master = n++; p[i_master] = (struct pollfd){ master, POLLIN, 0 }; }
     if (out.fd >= 0) { i_out = n++; p[i_out] = (struct pollfd){ out.fd, POLLIN, 0 }; }
     if (err.fd >= 0) { i_err = n++; p[i_err] = (struct pollfd){ err.fd, POLLIN, 0 }; }
+    if (!exited) attach_poll_add(p, &n);
     if (exited && (master < 0 || master_done) && out.fd < 0 && err.fd < 0) break;
     int ready = poll(p, n, exited ? 200 : -1);
     if (ready < 0) { if (errno == EINTR) continue; break; }
@@ -350,8 +354,9 @@ int run_once(int sfd) {
     }
     if (i_master >= 0 && p[i_master].revents) {
       if (log_fd >= 0) { out.fd = master; if (!log_pump(&out)) master_done = 1; out.fd = -1; }
-      else if (!pump(master, 1)) master_done = 1;
+      else if (!attach_pump(master, 1)) master_done = 1;
     }
+    if (!exited) attach_poll_handle(p, master, init);
     if (i_out >= 0 && p[i_out].revents && !log_pump(&out)) { close(out.fd); out.fd = -1; }
     if (i_err >= 0 && p[i_err].revents && !log_pump(&err)) { close(err.fd); err.fd = -1; }
     if (p[i_sig].revents & POLLIN) {
@@ -384,6 +389,7 @@ int run_once(int sfd) {
     }
   }
   restore_terminal();
+  attach_end(code);
   if (fuse_pid > 0) { kill(fuse_pid, SIGKILL); waitpid(fuse_pid, NULL, 0); fuse_pid = 0; }
   if (sock >= 0) close(sock);
   if (master >= 0) close(master);

@@ -88,11 +88,17 @@ void parse_args(int argc, char **argv) {
       else die("internal: bad restart policy %s", v);
     }
     else if (!strcmp(o, FLAG_STOP_SIGNAL)) plan.stop_signal = atoi(ARG());
+    else if (!strcmp(o, FLAG_ATTACH_SOCKET)) plan.attach_socket = ARG();
+    else if (!strcmp(o, FLAG_KEEP_STDIN)) plan.keep_stdin = 1;
+    else if (!strcmp(o, FLAG_ATTACH_TO)) plan.attach_to = ARG();
+    else if (!strcmp(o, FLAG_NO_STDIN)) plan.no_stdin = 1;
+    else if (!strcmp(o, FLAG_DETACH_KEYS)) plan.detach_keys = ARG();
+    else if (!strcmp(o, FLAG_SIG_PROXY)) plan.sig_proxy = 1;
     else if (!strcmp(o, FLAG_HELP)) usage();
     else die("internal: unknown launch option %s", o);
 #undef ARG
   }
-  if (!plan.argv || !plan.argv[0]) die("no command to run");
+  if (!plan.attach_to && (!plan.argv || !plan.argv[0])) die("no command to run");
 }
 
 /* `--args-fd N`: the plan as NUL-separated words on a descriptor, so that a long plan

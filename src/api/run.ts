@@ -10,7 +10,7 @@ import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { ensureStoreDir } from '../state/store-dirs.js';
 import { createSandboxRecord, nameFilePath, newSandboxId, releaseName, writeRecord, type SandboxRecord } from '../state/sandboxes.js';
-import { sandboxDir, exitFilePath, logPath, monitorFilePath, pidFilePath, sandboxDirs } from '../state/sandbox-dir.js';
+import { attachSocketPath, sandboxDir, exitFilePath, logPath, monitorFilePath, pidFilePath, sandboxDirs } from '../state/sandbox-dir.js';
 import { processStartTime } from '../state/liveness.js';
 import { appendEvent, eventsPath } from '../state/events.js';
 import {
@@ -94,7 +94,7 @@ interface PreparedLaunch {
 }
 
 /** The per-launch part of the launch input: how this start differs from any other. */
-type LaunchExtras = Pick<LaunchInput, 'cleanup' | 'statusFd' | 'dieWithParent' | 'log' | 'exitFile'>;
+type LaunchExtras = Pick<LaunchInput, 'cleanup' | 'statusFd' | 'dieWithParent' | 'log' | 'exitFile' | 'detached'>;
 
 /**
  * Everything before the helper starts, for a sandbox whose record exists: tools,
@@ -127,6 +127,7 @@ async function prepareLaunch(
     monitorFile: monitorFilePath(paths, record.id),
     releaseName: { file: nameFilePath(paths, record.name), id: record.id },
     events: { file: eventsPath(paths), id: record.id, name: record.name },
+    attachSocket: attachSocketPath(paths, record.id),
     ...extras,
     ...(slirp4netns ? { slirp4netns } : {}),
     ...(fuseOverlayfs ? { fuseOverlayfs } : {}),
@@ -297,6 +298,7 @@ export async function startDetached(
     statusFd: 3,
     log: { path: logPath(paths, record.id), maxSize: record.request.logMaxSize ?? DEFAULT_LOG_MAX_SIZE },
     exitFile: exitFilePath(paths, record.id),
+    detached: true,
   }, root);
   const started = await startDetachedHelper(helper, args);
   record.state = {

@@ -80,6 +80,10 @@ export interface LaunchInput {
   releaseName?: { file: string; id: string };
   /** The journal the monitor appends `die` and `restart` events to, and who it names. */
   events?: { file: string; id: string; name: string };
+  /** Where the monitor listens for `sandbox attach` while the sandbox runs. */
+  attachSocket?: string;
+  /** Run in the background (run -d, start): stdin (-i) is kept for attachers, not read from the helper's own. */
+  detached?: boolean;
 }
 
 /** Host top-level directories that the `host` image replaces with fresh ones. */
@@ -215,7 +219,9 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
     args.push(Flag.slirp4netns, input.slirp4netns, Flag.netLog, posix.join(dirs.dir, 'network.log'));
   } else if (request.network !== 'host') args.push(Flag.unshareNet);
   if (request.tty) args.push(Flag.tty);
-  if (request.tty && request.interactive) args.push(Flag.stdin);
+  if (request.interactive && input.detached) args.push(Flag.keepStdin);
+  else if (request.tty && request.interactive) args.push(Flag.stdin);
+  if (input.attachSocket) args.push(Flag.attachSocket, input.attachSocket);
   if (input.cleanup) args.push(Flag.cleanup, dirs.dir);
   if (input.log) args.push(Flag.log, input.log.path, Flag.logMaxSize, String(input.log.maxSize));
   if (input.log?.tee) args.push(Flag.logTee);

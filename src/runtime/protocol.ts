@@ -63,6 +63,12 @@ export const Flag = {
   events: '--events',
   restart: '--restart',
   stopSignal: '--stop-signal',
+  attachSocket: '--attach-socket',
+  keepStdin: '--keep-stdin',
+  attachTo: '--attach-to',
+  noStdin: '--no-stdin',
+  detachKeys: '--detach-keys',
+  sigProxy: '--sig-proxy',
   // sandbox-cp only.
   mountpoint: '--mountpoint',
 } as const;

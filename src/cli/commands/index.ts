@@ -24,9 +24,10 @@ import { eventsCommand } from './events.js';
 import { labelCommand } from './label.js';
 import { systemCommand } from './system.js';
 import { containerCommand } from './container.js';
+import { attachCommand } from './attach.js';
 import {
   stopCommand, killCommand, startCommand, rmCommand, inspectCommand, restartCommand, waitCommand, renameCommand,
 } from './lifecycle.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [runCommand, createCommand, execCommand, cpCommand, topCommand, statsCommand, psCommand, stopCommand, killCommand, startCommand, rmCommand, inspectCommand, restartCommand, waitCommand, renameCommand, logsCommand, eventsCommand, labelCommand, importCommand, loadCommand, saveCommand, pullCommand, pushCommand, loginCommand, logoutCommand, imagesCommand, rmiCommand, tagCommand, untagCommand, historyCommand, imageCommand, commitCommand, exportCommand, volumeCommand, containerCommand, systemCommand, doctorCommand, versionCommand];
+export const commands: CommandModule<any, any>[] = [runCommand, createCommand, execCommand, cpCommand, topCommand, statsCommand, psCommand, stopCommand, killCommand, startCommand, rmCommand, inspectCommand, restartCommand, waitCommand, renameCommand, attachCommand, logsCommand, eventsCommand, labelCommand, importCommand, loadCommand, saveCommand, pullCommand, pushCommand, loginCommand, logoutCommand, imagesCommand, rmiCommand, tagCommand, untagCommand, historyCommand, imageCommand, commitCommand, exportCommand, volumeCommand, containerCommand, systemCommand, doctorCommand, versionCommand];
