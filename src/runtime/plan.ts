@@ -203,6 +203,19 @@ export function dirsToCreate(root: RootSource, dirs: SandboxDirs, fuse = false):
     .flatMap((e) => [posix.join(dirs.hostDirs, e.name, 'upper'), posix.join(dirs.hostDirs, e.name, 'work')]);
 }
 
+/**
+ * The paths a launch mounts over inside the sandbox (the file systems, /etc's three
+ * files, volumes and tmpfs): the init may have made them in the writable layer as mount
+ * points, which `diff` leaves out, as Podman's does. Pure.
+ */
+export function mountPoints(request: Pick<RunRequest, 'volumes' | 'tmpfs' | 'readOnly'>): string[] {
+  return [
+    '/proc', '/dev', '/sys', '/etc/hosts', '/etc/hostname', '/etc/resolv.conf',
+    ...(request.readOnly ? ['/tmp', '/var/tmp', '/run'] : []),
+    ...request.volumes.map((v) => v.target), ...request.tmpfs.map((t) => t.target),
+  ];
+}
+
 /** Renders the plan as the helper's argument list. */
 export function buildLaunchArgs(input: LaunchInput): string[] {
   const { request, image, dirs } = input;

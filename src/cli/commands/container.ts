@@ -4,6 +4,8 @@ import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import { SandboxError } from '../../errors.js';
 import { humanSize } from '../format.js';
 import { pruneSandboxes } from '../../api/prune.js';
+import { containerExistsCommand } from './exists.js';
+import { diffCommand } from './diff.js';
 
 interface PruneArgs extends GlobalArgs {
   force?: boolean;
@@ -27,6 +29,8 @@ export const containerCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   describe: 'Manage sandboxes as a whole: prune',
   builder: (y: Argv<GlobalArgs>) => y
     .command(pruneCmd)
+    .command(containerExistsCommand)
+    .command(diffCommand)
     .demandCommand(1, 'no container subcommand given\nhint: sandbox container prune'),
   handler: () => { /* a subcommand always runs */ },
 };

@@ -8,6 +8,7 @@ import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import { humanSize, table } from '../format.js';
 import { SandboxError } from '../../errors.js';
 import { parseLabels } from '../../labels.js';
+import { volumeExistsCommand } from './exists.js';
 import {
   createVolume, inspectVolume, listVolumes, pruneVolumes, removeVolume, type VolumeInfo,
 } from '../../api/volumes.js';
@@ -126,6 +127,7 @@ export const volumeCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     .command(inspectCmd)
     .command(rmCmd)
     .command(pruneCmd)
+    .command(volumeExistsCommand)
     .demandCommand(1, 'no volume subcommand given\nhint: one of create, ls, inspect, rm, prune'),
   handler: () => { /* a subcommand always runs */ },
 };
