@@ -32,6 +32,7 @@
 #define STATUS_PID "{\"pid\":%d}"
 #define STATUS_STARTED "{\"started\":true}"
 #define STATUS_EXIT_CODE "{\"exit_code\":%d}"
+#define STATUS_DETACHED "{\"detached\":true}" /* a foreground run goes on in the background: nothing more on this fd */
 
 /* ---------- the plan's transport ----------
  * `sandbox-launch --args-fd FD`: the plan as NUL-terminated words on FD.
@@ -124,8 +125,9 @@
   X(KEEP_STDIN, "--keep-stdin", "", "the command's stdin stays open for attachers: the terminal's (with --tty), else a pipe we hold") \
   X(ATTACH_TO, "--attach-to", "PATH", "instead of a sandbox: attach our stdin, stdout and stderr to the one listening on PATH") \
   X(NO_STDIN, "--no-stdin", "", "with --attach-to: output only (our stdin is not passed on)") \
-  X(DETACH_KEYS, "--detach-keys", "HEX", "with --attach-to: these bytes (hex) typed in a row detach (default: none)") \
-  X(SIG_PROXY, "--sig-proxy", "", "with --attach-to: pass the signals we get on to the sandbox") \
+  X(DETACH_KEYS, "--detach-keys", "HEX", "these bytes (hex) typed in a row detach: the attacher (--attach-to), or a foreground sandbox (--stdin) goes on in the background") \
+  X(SIG_PROXY, "--sig-proxy", "", "with --attach-to, without --tty: pass the signals we get on to the sandbox") \
+  X(DETACH_ON_SIGNAL, "--detach-on-signal", "", "with --die-with-parent: SIGINT, SIGTERM and SIGHUP detach the sandbox instead of reaching it") \
   X(HELP, "--help", "", "print this and exit")
 
 #define CP_ONLY_FLAGS(X) \

@@ -73,4 +73,8 @@ export interface RunRequest {
   tlsVerify?: boolean;
   /** `-q`: no pull progress. */
   quiet?: boolean;
+  /** `--detach-keys`: the bytes that detach a foreground `run -it` (default ctrl-p ctrl-q; empty: none). */
+  detachKeys?: number[];
+  /** `--sig-proxy=false`: signals to a foreground `run` detach it instead of reaching it. */
+  sigProxy?: boolean;
 }

@@ -207,6 +207,87 @@ void attach_end(int code) {
   if (stdin_w >= 0) { close(stdin_w); stdin_w = -1; }
 }
 
+/* ---------- the detach keys (attacher, and a foreground sandbox's monitor) ---------- */
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+struct detach_match {
+  unsigned char keys[64];
+  size_t n, matched; /* how many of the keys the input ended with so far */
+};
+
+static void detach_keys_init(struct detach_match *d) {
+  memset(d, 0, sizeof *d);
+  if (!plan.detach_keys) return;
+  for (const char *h = plan.detach_keys; h[0] && h[1] && d->n < sizeof d->keys; h += 2) {
+    int hi = hexval(h[0]), lo = hexval(h[1]);
+    if (hi < 0 || lo < 0) die("internal: bad --detach-keys %s", plan.detach_keys);
+    d->keys[d->n++] = (unsigned char)(hi * 16 + lo);
+  }
+}
+
+/* Copies the input `in` to `out` (room for n + 64 bytes) but the detach keys: held back
+ * while they may be coming, passed on when they were not. Returns 1 when they all came
+ * (what came before them is in `out`). */
+static int detach_filter(struct detach_match *d, const unsigned char *in, size_t n, unsigned char *out, size_t *o) {
+  *o = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (d->n && in[i] == d->keys[d->matched]) {
+      if (++d->matched == d->n) { d->matched = 0; return 1; }
+      continue;
+    }
+    if (d->matched) { memcpy(out + *o, d->keys, d->matched); *o += d->matched; d->matched = 0; }
+    if (d->n && in[i] == d->keys[0]) { d->matched = 1; continue; }
+    out[(*o)++] = in[i];
+  }
+  return 0;
+}
+
+/* ---------- a foreground sandbox goes on in the background (run -it's detach keys, --detach-on-signal) ---------- */
+
+static struct detach_match foreground_keys;
+static int foreground_keys_ready = 0;
+
+/* The monitor of a foreground run lets go of the terminal and of the CLI: the CLI hears
+ * {"detached":true} and returns; we go on as a detached sandbox's monitor would (our own
+ * session, no parent-death signal, stdio on /dev/null: the output goes on to the log and
+ * to attachers). */
+void detach_foreground(void) {
+  restore_terminal();
+  /* Out of the CLI's session before it hears of it: when it ends, the terminal's hangup
+   * (the end of its controlling process) must not reach us. */
+  (void)setsid();
+  prctl(PR_SET_PDEATHSIG, 0);
+  plan.die_with_parent = 0;
+  plan.log_tee = 0;
+  if (plan.stdin_open) plan.keep_stdin = 1; /* attachers type into the terminal now */
+  plan.stdin_open = 0;
+  status(STATUS_DETACHED);
+  if (plan.status_fd >= 0) { close(plan.status_fd); plan.status_fd = -1; }
+  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (devnull >= 0) { dup2(devnull, 0); dup2(devnull, 1); dup2(devnull, 2); close(devnull); }
+}
+
+/* The monitor's stdin to the terminal (foreground -it); returns 0 at its end, 2 when the
+ * detach keys came (the caller stops reading it: we are detached), 1 otherwise. */
+int foreground_input(int master) {
+  if (!foreground_keys_ready) { detach_keys_init(&foreground_keys); foreground_keys_ready = 1; }
+  unsigned char buf[16384], out[16384 + 64];
+  ssize_t n = read(0, buf, sizeof buf);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return 1;
+  if (n <= 0) return 0;
+  size_t o;
+  int detach = detach_filter(&foreground_keys, buf, (size_t)n, out, &o);
+  if (o) write_all(master, out, o);
+  if (detach) { detach_foreground(); return 2; }
+  return 1;
+}
+
 /* ---------- attacher side ---------- */
 
 static int send_msg(int sock, char tag, const void *data, size_t len) {
@@ -224,24 +305,10 @@ static void send_winsize(int sock) {
   if (ioctl(0, TIOCGWINSZ, &ws) == 0 || ioctl(1, TIOCGWINSZ, &ws) == 0) send_msg(sock, ATTACH_RESIZE, &ws, sizeof ws);
 }
 
-static int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 /* Runs the attacher; returns its exit status. */
 int run_attach(int sfd) {
-  unsigned char keys[64];
-  size_t n_keys = 0;
-  if (plan.detach_keys) {
-    for (const char *h = plan.detach_keys; h[0] && h[1] && n_keys < sizeof keys; h += 2) {
-      int hi = hexval(h[0]), lo = hexval(h[1]);
-      if (hi < 0 || lo < 0) die("internal: bad --detach-keys %s", plan.detach_keys);
-      keys[n_keys++] = (unsigned char)(hi * 16 + lo);
-    }
-  }
+  struct detach_match keys;
+  detach_keys_init(&keys);
   struct sockaddr_un addr;
   int dirfd;
   socklen_t len = socket_address(plan.attach_to, &addr, &dirfd);
@@ -264,7 +331,6 @@ int run_attach(int sfd) {
   if (plan.tty) send_winsize(sock);
 
   int stdin_done = plan.no_stdin;
-  size_t matched = 0; /* how many bytes of the detach keys the input ended with so far */
   for (;;) {
     struct pollfd p[3];
     int n = 0, i_in = -1;
@@ -294,25 +360,16 @@ int run_attach(int sfd) {
       if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
       if (r <= 0) {
         stdin_done = 1;
-        if (matched) send_msg(sock, ATTACH_INPUT, keys, matched);
+        if (keys.matched) send_msg(sock, ATTACH_INPUT, keys.keys, keys.matched);
         send_msg(sock, ATTACH_EOF, NULL, 0);
         continue;
       }
-      /* The detach keys: held back while they may be coming, passed on when they were not. */
-      unsigned char out[sizeof keys + sizeof buf];
-      size_t o = 0;
-      for (ssize_t i = 0; i < r; i++) {
-        if (n_keys && buf[i] == keys[matched]) {
-          if (++matched == n_keys) {
-            if (o) send_msg(sock, ATTACH_INPUT, out, o);
-            restore_terminal();
-            return 0; /* detached: the sandbox goes on */
-          }
-          continue;
-        }
-        if (matched) { memcpy(out + o, keys, matched); o += matched; matched = 0; }
-        if (n_keys && buf[i] == keys[0]) { matched = 1; continue; }
-        out[o++] = buf[i];
+      unsigned char out[sizeof keys.keys + sizeof buf];
+      size_t o;
+      if (detach_filter(&keys, buf, (size_t)r, out, &o)) {
+        if (o) send_msg(sock, ATTACH_INPUT, out, o);
+        restore_terminal();
+        return 0; /* detached: the sandbox goes on */
       }
       for (size_t s = 0; s < o; s += ATTACH_MSG_MAX - 1)
         send_msg(sock, ATTACH_INPUT, out + s, o - s < ATTACH_MSG_MAX - 1 ? o - s : ATTACH_MSG_MAX - 1);
@@ -325,7 +382,8 @@ int run_attach(int sfd) {
         if (plan.tty) send_winsize(sock);
       } else if ((sig == SIGINT || sig == SIGQUIT) && si.ssi_code != SI_KERNEL && (pid_t)si.ssi_pid == getppid() && recent(&terminal_sig_at[sig])) {
         /* the CLI's copy of a terminal signal we already had */
-      } else if (sig && plan.sig_proxy && forwardable(sig)) {
+      } else if (sig && plan.sig_proxy && !plan.tty && forwardable(sig)) {
+        /* As Podman's: only without a terminal (with one, ^C and the rest are keys typed in). */
         char text[16];
         int len2 = snprintf(text, sizeof text, "%d", sig);
         send_msg(sock, ATTACH_SIGNAL, text, (size_t)len2);

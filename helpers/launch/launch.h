@@ -166,7 +166,8 @@ struct launch_plan {
   int keep_stdin;         /* the command's stdin stays open for attachers (run -d -i) */
   const char *attach_to;  /* attach: the socket of the sandbox to attach to */
   int no_stdin, sig_proxy; /* attach: output only; pass our signals on */
-  const char *detach_keys; /* attach: the bytes that detach, in hex */
+  const char *detach_keys; /* attach, or a foreground -it run: the bytes that detach, in hex */
+  int detach_on_signal;   /* run --sig-proxy=false: SIGINT, SIGTERM, SIGHUP detach a foreground run */
   char **argv;
 };
 
@@ -249,6 +250,8 @@ void attach_output(int stream, const char *buf, size_t len);
 int attach_pump(int from, int to);
 void attach_end(int code);
 int run_attach(int sfd);
+void detach_foreground(void);
+int foreground_input(int master);
 
 /* ---------- exec (exec.c) ---------- */
 

@@ -350,7 +350,9 @@ int run_once(int sfd) {
       }
     }
     if (i_in >= 0 && p[i_in].revents) {
-      if (!pump(0, master)) { stdin_done = 1; char eof = 4; ssize_t unused = write(master, &eof, 1); (void)unused; }
+      int in = foreground_input(master);
+      if (in == 2) stdin_done = 1; /* detached */
+      else if (!in) { stdin_done = 1; char eof = 4; ssize_t unused = write(master, &eof, 1); (void)unused; }
     }
     if (i_master >= 0 && p[i_master].revents) {
       if (log_fd >= 0) { out.fd = master; if (!log_pump(&out)) master_done = 1; out.fd = -1; }
@@ -368,6 +370,8 @@ int run_once(int sfd) {
           if (waitpid(init, &st, WNOHANG) == init) { code = exit_code_of(st); exited = 1; }
         } else if (sig == SIGWINCH) {
           if (master >= 0) copy_winsize(master);
+        } else if (plan.detach_on_signal && (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)) {
+          if (plan.die_with_parent) detach_foreground(); /* run --sig-proxy=false: the signal is the CLI's, not the sandbox's */
         } else if ((sig == SIGINT || sig == SIGQUIT) && si.ssi_code == SI_KERNEL) {
           /* From the terminal: the CLI got it too and will pass it on; send it once. */
           clock_gettime(CLOCK_MONOTONIC, &terminal_sig_at[sig]);

@@ -12,6 +12,7 @@ import { currentState } from '../state/status.js';
 import { helperPath } from '../runtime/host-tools.js';
 import { runPlainHelper } from '../runtime/launch.js';
 import { Flag } from '../runtime/protocol.js';
+import { detachKeysHex } from '../runtime/detach-keys.js';
 
 export interface AttachOptions {
   /** Output only: our stdin is not passed on (always so for a sandbox run without -i). */
@@ -35,7 +36,7 @@ export async function attachSandbox(paths: StorePaths, ref: string, options: Att
   const args = [Flag.attachTo, attachSocketPath(paths, record.id)];
   if (tty) args.push(Flag.tty);
   if (options.noStdin || !interactive) args.push(Flag.noStdin);
-  if (options.detachKeys.length) args.push(Flag.detachKeys, options.detachKeys.map((b) => b.toString(16).padStart(2, '0')).join(''));
+  if (options.detachKeys.length) args.push(Flag.detachKeys, detachKeysHex(options.detachKeys));
   if (options.sigProxy) args.push(Flag.sigProxy);
   return runPlainHelper(helperPath(), args, { stdin: 'inherit', forwardSignals: true });
 }

@@ -233,12 +233,16 @@ async function removeLeftovers(paths: StorePaths, record: SandboxRecord): Promis
 export async function runForeground(paths: StorePaths, request: RunRequest, hooks: RunHooks = {}): Promise<RunOutcome> {
   const { record, root } = await recordSandbox(paths, request, hooks);
   let exitCode: number;
+  // Detached (the detach keys, or a signal with --sig-proxy=false): it runs on, as after `run -d`.
+  let detached = false;
   try {
     // A sandbox that is kept keeps its output for `logs`, as with Docker; a --rm one
     // has its output go straight to the terminal (nothing to keep, no copy on the way).
     const { helper, args } = await prepareLaunch(paths, record, hooks, {
       cleanup: request.remove, statusFd: 3, dieWithParent: process.pid,
       ...(request.remove ? {} : { log: { path: logPath(paths, record.id), maxSize: request.logMaxSize ?? DEFAULT_LOG_MAX_SIZE, tee: true } }),
+      // Where the end is recorded should the run be detached and outlive us.
+      exitFile: exitFilePath(paths, record.id),
     }, root);
     let started = false;
     exitCode = await runHelper(helper, args, {
@@ -263,8 +267,10 @@ export async function runForeground(paths: StorePaths, request: RunRequest, hook
           started = true;
           appendEvent(paths, { type: 'container', action: 'start', id: record.id, name: record.name });
         }
+        if (s.detached) detached = true;
       },
     });
+    if (detached) return { id: record.id, name: record.name, exitCode: 0 };
     if (!request.remove) {
       record.state = {
         ...record.state, status: 'exited', exitCode, finishedAt: new Date().toISOString(),
@@ -278,7 +284,7 @@ export async function runForeground(paths: StorePaths, request: RunRequest, hook
       }
     }
   } finally {
-    if (request.remove) await removeLeftovers(paths, record);
+    if (request.remove && !detached) await removeLeftovers(paths, record);
   }
   return { id: record.id, name: record.name, exitCode };
 }

@@ -51,6 +51,8 @@ export interface RunArgs {
   tlsVerify?: boolean;
   quiet?: boolean;
   label?: string[];
+  detachKeys?: string;
+  sigProxy?: boolean;
   /** First word after the options (the command's first word with `--rootfs`). */
   image?: string;
   /** Everything after the image, verbatim. */
@@ -90,6 +92,8 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'tls-verify', aliases: [], type: 'boolean', describe: 'Pull over HTTPS with a valid certificate only (false: accept any, and plain HTTP)' },
   { name: 'quiet', aliases: ['q'], type: 'boolean', describe: 'No pull progress' },
   { name: 'log-opt', aliases: [], type: 'string', array: true, describe: 'Log option: max-size=SIZE (e.g. 10m) rotates the log' },
+  { name: 'detach-keys', aliases: [], type: 'string', describe: 'With -it: keys that detach, leaving the sandbox running (default ctrl-p,ctrl-q; "" for none)' },
+  { name: 'sig-proxy', aliases: [], type: 'boolean', describe: 'Pass signals sent to `sandbox run` on to the sandbox (default true; false: they detach it)' },
   { name: 'help', aliases: ['h'], type: 'boolean', describe: 'Show help', global: true },
   { name: 'root', aliases: [], type: 'string', describe: 'Keep all state under this directory', global: true },
 ];

@@ -16,6 +16,7 @@ import { parseEnvAssignment, parseEnvFile } from './env-file.js';
 import { normalizeCapability } from '../runtime/capabilities.js';
 import { parseSignal } from '../runtime/signals.js';
 import { DEFAULT_NETWORK, NETWORK_MODES, runUsage, type RunArgs, type RunVerb } from './run-option-table.js';
+import { parseDetachKeys } from '../runtime/detach-keys.js';
 
 export interface RunOptionsContext {
   /** The caller's environment: `-e K` and env-file `K` lines copy from it; HOME for `~`. */
@@ -369,6 +370,9 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
   if (platformArg !== undefined) request.platform = platformArg;
   if (typeof p.tlsVerify === 'boolean') request.tlsVerify = p.tlsVerify;
   if (p.quiet === true) request.quiet = true;
+  const detachKeysArg = last(p.detachKeys);
+  if (detachKeysArg !== undefined) request.detachKeys = parseDetachKeys(detachKeysArg);
+  if (p.sigProxy === false) request.sigProxy = false;
   return request;
 }
 

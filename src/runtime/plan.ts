@@ -11,6 +11,7 @@ import { formatMapping, type IdMapping } from './idmap.js';
 import { effectiveCapabilities } from './capabilities.js';
 import type { SandboxDirs } from '../state/sandbox-dir.js';
 import { Flag } from './protocol.js';
+import { DEFAULT_DETACH_BYTES, detachKeysHex } from './detach-keys.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -235,6 +236,12 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   if (request.interactive && input.detached) args.push(Flag.keepStdin);
   else if (request.tty && request.interactive) args.push(Flag.stdin);
   if (input.attachSocket) args.push(Flag.attachSocket, input.attachSocket);
+  if (input.dieWithParent !== undefined) {
+    // A foreground run can go on in the background: its detach keys (-it), or a signal with --sig-proxy=false.
+    const keys = request.detachKeys ?? DEFAULT_DETACH_BYTES;
+    if (request.tty && request.interactive && keys.length) args.push(Flag.detachKeys, detachKeysHex(keys));
+    if (request.sigProxy === false) args.push(Flag.detachOnSignal);
+  }
   if (input.cleanup) args.push(Flag.cleanup, dirs.dir);
   if (input.log) args.push(Flag.log, input.log.path, Flag.logMaxSize, String(input.log.maxSize));
   if (input.log?.tee) args.push(Flag.logTee);

@@ -166,3 +166,71 @@ test('start -ai: starts a created -i sandbox joined to our stdin and output', as
   assert.equal(start.code, 6, show(start));
   assert.equal(start.stdout, 'read:abc\n', show(start));
 });
+
+test('run -it detaches with ctrl-p ctrl-q (the sandbox runs on, attach finds it); --detach-keys "" types them through', async (t) => {
+  if (!requireRootless(t, 'run -it detach') || !requireScript(t)) return;
+  const root = await newStore(t);
+  await importImage(root, await busyboxRootfsTar(), 'bb');
+  const child = spawnAsUser(SCRIPT!, ['-qec', `exec ${SANDBOX_BIN} run -it --name fg --network none bb sh`, '/dev/null'], { root, env: { TERM: 'xterm' } });
+  t.after(() => killGroup(child, 'SIGKILL'));
+  const s = new Session(child);
+  await s.expect(/# /);
+  const m = marker('BEFOREDETACH');
+  s.type(`Y=stays; ${m.cmd}\r`);
+  await s.expect(m.re);
+  s.type('\x10\x11');
+  const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 20_000);
+  const code = await s.exited;
+  clearTimeout(timer);
+  assert.equal(code, 0, `run exits 0 on detach:\n${s.screen}`);
+  assert.equal(await statusOf(root, 'fg'), 'running', 'the detached sandbox runs on');
+
+  const again = attachInTerminal(root, ['fg']);
+  again.s.type('echo "y=$Y"\r');
+  await again.s.expect(/y=stays\r?\n/);
+  again.s.type('exit 5\r');
+  assert.equal(await again.end(), 5, again.s.screen);
+  const inspect = await runSandbox(['inspect', '--format', '{{.State.ExitCode}}', 'fg'], { root });
+  assert.equal(inspect.stdout.trim(), '5', 'the end of a detached foreground run is recorded');
+
+  // With no detach keys, ctrl-p ctrl-q reach the shell (ctrl-p is a key like any other).
+  const noKeys = spawnAsUser(SCRIPT!, ['-qec', `exec ${SANDBOX_BIN} run --rm -it --detach-keys "" --network none bb sh`, '/dev/null'], { root, env: { TERM: 'xterm' } });
+  t.after(() => killGroup(noKeys, 'SIGKILL'));
+  const n = new Session(noKeys);
+  await n.expect(/# /);
+  n.type('\x10\x11');
+  const m2 = marker('STILLHERE');
+  n.type(`\x15${m2.cmd}\r`); // ctrl-u: a clean line first
+  await n.expect(m2.re);
+  n.type('exit 3\r');
+  assert.equal(await n.exited, 3, n.screen);
+});
+
+test('run --sig-proxy=false: a signal to `sandbox run` detaches it (the sandbox runs on); the default passes it on', async (t) => {
+  if (!requireRootless(t, 'run --sig-proxy')) return;
+  const root = await newStore(t);
+  await importImage(root, await busyboxRootfsTar(), 'bb');
+  const script = 'trap "echo got-term; exit 7" TERM; echo ready; while :; do sleep 0.1; done';
+  const kept = spawnSandbox(['run', '--sig-proxy=false', '--name', 'kept', '--network', 'none', 'bb', 'sh', '-c', script], { root });
+  t.after(() => killGroup(kept));
+  const keptDone = collect(kept, { what: 'run --sig-proxy=false' });
+  await waitForOutput(kept, 'ready', 15_000);
+  kept.kill('SIGTERM');
+  const k = await keptDone;
+  assert.equal(k.code, 0, show(k));
+  assert.doesNotMatch(k.stdout, /got-term/, show(k));
+  assert.equal(await statusOf(root, 'kept'), 'running', 'the signal did not reach the sandbox');
+  const stop = await runSandbox(['stop', 'kept'], { root });
+  assert.equal(stop.code, 0, show(stop));
+  const logs = await runSandbox(['logs', 'kept'], { root });
+  assert.match(logs.stdout, /got-term/, 'stop reaches it as usual');
+
+  const proxied = spawnSandbox(['run', '--rm', '--network', 'none', 'bb', 'sh', '-c', script], { root });
+  t.after(() => killGroup(proxied));
+  const proxiedDone = collect(proxied, { what: 'run' });
+  await waitForOutput(proxied, 'ready', 15_000);
+  proxied.kill('SIGTERM');
+  const p = await proxiedDone;
+  assert.equal(p.code, 7, show(p));
+  assert.match(p.stdout, /got-term/);
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../src/cli/detach-keys.js';
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../src/runtime/detach-keys.js';
 import { SandboxError } from '../../src/errors.js';
 
 test('detach keys: the default is ctrl-p then ctrl-q', () => {

@@ -2,7 +2,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import { attachSandbox } from '../../api/attach.js';
-import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../detach-keys.js';
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../runtime/detach-keys.js';
 
 export interface AttachFlags {
   'detach-keys': string;

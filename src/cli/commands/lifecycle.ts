@@ -13,7 +13,7 @@ import { eventTime } from '../../state/events.js';
 import { SandboxError } from '../../errors.js';
 import { attachOptions, type AttachFlags } from './attach.js';
 import { attachSandbox } from '../../api/attach.js';
-import { parseDetachKeys } from '../detach-keys.js';
+import { parseDetachKeys } from '../../runtime/detach-keys.js';
 
 interface ManyArgs extends GlobalArgs {
   names: string[];

@@ -6,6 +6,13 @@
 import { SandboxError } from '../errors.js';
 
 export const DEFAULT_DETACH_KEYS = 'ctrl-p,ctrl-q';
+/** Its bytes. */
+export const DEFAULT_DETACH_BYTES: readonly number[] = [0x10, 0x11];
+
+/** Bytes as the helper takes them (--detach-keys HEX). */
+export function detachKeysHex(bytes: readonly number[]): string {
+  return bytes.map((b) => b.toString(16).padStart(2, '0')).join('');
+}
 
 const CTRL_SPECIAL: Record<string, number> = { '@': 0, '[': 27, '\\': 28, ']': 29, '^': 30, _: 31 };
 
