@@ -115,7 +115,7 @@
   X(LOG, "--log", "FILE", "write the command's output to FILE (CRI log format)") \
   X(LOG_TEE, "--log-tee", "", "with --log: pass the output on to our stdout and stderr too") \
   X(LOG_MAX_SIZE, "--log-max-size", "BYTES", "with --log: move the log to FILE.1 past BYTES (0: no limit)") \
-  X(EXIT_FILE, "--exit-file", "FILE", "write {\"exitCode\":N,\"finishedAt\":TIME} to FILE at the end") \
+  X(EXIT_FILE, "--exit-file", "FILE", "write {\"exitCode\":N,\"finishedAt\":TIME} to FILE at the end (with --die-with-parent: only once detached)") \
   X(PID_FILE, "--pid-file", "FILE", "write the current init's pid to FILE at every (re)start") \
   X(MONITOR_FILE, "--monitor-file", "FILE", "lock FILE's directory and write 'PID STARTTIME' to FILE before anything else") \
   X(EVENTS, "--events", "FILE ID NAME", "append die and restart events of sandbox ID (NAME) to FILE") \
