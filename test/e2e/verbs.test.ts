@@ -8,8 +8,9 @@ import { statSync } from 'node:fs';
 import { test } from 'node:test';
 import { busyboxRootfsTar } from './fixtures.js';
 import {
-  SANDBOX_BIN, importImage, lines, newStore, requireRootless, runSandbox, show, subidRanges, testUser,
+  SANDBOX_BIN, importImage, killGroup, lines, newStore, requireRootless, runSandbox, show, spawnAsUser, subidRanges, testUser,
 } from './harness.js';
+import { SCRIPT, Session, marker, requireScript } from './terminal.js';
 
 test('diff: A for what was added, C for what was changed (and the directories above), D for what was deleted; --format json; container diff', async (t) => {
   if (!requireRootless(t, 'diff')) return;
@@ -154,4 +155,28 @@ test('mount inside unshare: a stopped sandbox\'s root is readable (and the owner
   const busy = await runSandbox(['unshare', SANDBOX_BIN, 'mount', 'up'], { root });
   assert.equal(busy.code, 125, show(busy));
   assert.match(busy.stderr, /it is running[\s\S]*hint: stop it first/);
+});
+
+test('unshare without a command: an interactive shell that keeps the terminal (Ctrl-C stops its command, not the shell)', async (t) => {
+  if (!requireRootless(t, 'unshare shell') || !requireScript(t)) return;
+  const root = await newStore(t);
+  const child = spawnAsUser(SCRIPT!, ['-qec', `exec ${SANDBOX_BIN} unshare`, '/dev/null'], { root, env: { TERM: 'xterm', SHELL: '/bin/sh' } });
+  t.after(() => killGroup(child, 'SIGKILL'));
+  const s = new Session(child);
+  await s.expect(/# /); // root's prompt
+  const m1 = marker('UIDSHOWN');
+  s.type(`id -u; ${m1.cmd}\r`);
+  const seen = await s.expect(new RegExp(`([\\s\\S]*?)${m1.re.source}`));
+  assert.match(seen[1] ?? '', /^0\r?$/m, s.screen);
+  s.type('sleep 100\r');
+  await new Promise((r) => setTimeout(r, 500));
+  s.type('\x03');
+  const m2 = marker('STILLTHERE');
+  s.type(`echo "status=$?"; ${m2.cmd}\r`);
+  const after = await s.expect(new RegExp(`([\\s\\S]*?)${m2.re.source}`), 20_000);
+  assert.match(after[1] ?? '', /(?:^|# )status=130\r?$/m, s.screen);
+  s.type('exit 4\r');
+  const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 20_000);
+  assert.equal(await s.exited, 4, s.screen);
+  clearTimeout(timer);
 });

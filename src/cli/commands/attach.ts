@@ -13,7 +13,7 @@ export interface AttachFlags {
 export function attachOptions<T>(y: Argv<T>): Argv<T & AttachFlags> {
   return y
     .option('detach-keys', { type: 'string', default: DEFAULT_DETACH_KEYS, describe: 'Keys that detach, leaving the sandbox running ("" for none)' })
-    .option('sig-proxy', { type: 'boolean', default: true, describe: 'Pass the signals this process gets on to the sandbox' }) as Argv<T & AttachFlags>;
+    .option('sig-proxy', { type: 'boolean', default: true, describe: 'Pass the signals this process gets on to the sandbox (one without a terminal)' }) as Argv<T & AttachFlags>;
 }
 
 export const attachCommand: CommandModule<GlobalArgs, GlobalArgs & AttachFlags & { name: string; stdin: boolean }> = {

@@ -5,13 +5,19 @@ import { rawArgsAfterCommand } from '../argv-lexer.js';
 import { runUnshared } from '../../api/unshare.js';
 import { mountSandbox, mountedSandboxes, unmountSandbox } from '../../api/mount.js';
 
+let yargsOfUnshare: Argv | undefined;
+
 export const unshareCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'unshare',
   describe: "A shell (or COMMAND) as root of the sandboxes' user namespace (your uid as 0, your subuid range from 1): to fix file owners; `sandbox mount` works there",
   // The words after `unshare` are the command's, untouched (as exec's, argv-lexer.ts).
-  builder: (y) => y.usage('sandbox unshare [COMMAND [ARG...]]').parserConfiguration({ 'halt-at-non-option': true, 'populate--': true, 'parse-positional-numbers': false }) as Argv<GlobalArgs>,
+  builder: (y) => (yargsOfUnshare = y.usage('sandbox unshare [COMMAND [ARG...]]\n\nA shell ($SHELL, else /bin/sh) or COMMAND as root of a new user namespace with the sandboxes\' id mapping and a mount namespace of its own, as `podman unshare`. SANDBOX_STORE is the store\'s data directory there.')
+    .parserConfiguration({ 'halt-at-non-option': true, 'populate--': true, 'parse-positional-numbers': false })) as Argv<GlobalArgs>,
   handler: async (argv) => {
-    process.exitCode = await runUnshared(storePathsFromArgs(argv), rawArgsAfterCommand(argv as { '--'?: unknown }, 'unshare'));
+    const words = rawArgsAfterCommand(argv as { '--'?: unknown }, 'unshare');
+    if (words[0] === '--help' || words[0] === '-h') { yargsOfUnshare?.showHelp('log'); return; }
+    if (words[0] === '--') words.shift();
+    process.exitCode = await runUnshared(storePathsFromArgs(argv), words);
   },
 };
 
