@@ -14,6 +14,8 @@
  *                user.fuseoverlayfs.opaque, a `.wh..wh..opq` file) as the directory plus
  *                `DIR/.wh..wh..opq`; entries sorted by name, so the same tree gives the
  *                same bytes.
+ *   list UPPER   the archive of diff without the files' contents (every regular file
+ *                an empty entry): what changed, for `sandbox diff`, at the cost of a walk.
  * Safety of unpack: nothing a layer says can create or change anything outside DIR.
  * Names that are absolute or have a `..` component are refused; parent directories are
  * opened beneath DIR without following any symlink (openat2 RESOLVE_BENEATH |
@@ -455,6 +457,7 @@ static int cmd_unpack(const char *dir) {
 /* ---------- diff ---------- */
 
 static struct tar_writer tw = { .fd = 1, .format = TAR_FORMAT_PAX };
+static int names_only; /* `list`: regular files without their contents */
 
 static int cmp_xattr(const void *a, const void *b) {
   return strcmp(((const struct tar_xattr *)a)->name, ((const struct tar_xattr *)b)->name);
@@ -553,6 +556,9 @@ static void diff_entry(int dfd, const struct item *it, const char *prefix) {
     free(dn);
     free_xattrs(x, nx);
     close(fd);
+  } else if (S_ISREG(st.st_mode) && names_only) {
+    struct tar_meta m = meta_of(arch, '0', &st);
+    tar_put_header(&tw, &m);
   } else if (S_ISREG(st.st_mode)) {
     int fd = openat(dfd, it->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) die("%s: %s", shown(arch), strerror(errno));
@@ -647,11 +653,12 @@ static int cmd_diff(const char *upper) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 3 || (strcmp(argv[1], "unpack") && strcmp(argv[1], "diff"))) {
-    dprintf(2, "usage: sandbox-layer (unpack DIR < LAYER.tar | diff UPPER > LAYER.tar)\n");
+  if (argc != 3 || (strcmp(argv[1], "unpack") && strcmp(argv[1], "diff") && strcmp(argv[1], "list"))) {
+    dprintf(2, "usage: sandbox-layer (unpack DIR < LAYER.tar | diff UPPER > LAYER.tar | list UPPER > NAMES.tar)\n");
     return EXIT_USAGE;
   }
   syscall(SYS_close_range, 3, ~0U, 0);
   if (!strcmp(argv[1], "unpack")) return cmd_unpack(argv[2]);
+  names_only = !strcmp(argv[1], "list");
   return cmd_diff(argv[2]);
 }

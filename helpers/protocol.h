@@ -33,6 +33,7 @@
 #define STATUS_PID "{\"pid\":%d}"
 #define STATUS_STARTED "{\"started\":true}"
 #define STATUS_EXIT_CODE "{\"exit_code\":%d}"
+#define STATUS_DETACHED "{\"detached\":true}" /* a foreground run goes on in the background: nothing more on this fd */
 
 /* ---------- the plan's transport ----------
  * `sandbox-launch --args-fd FD`: the plan as NUL-terminated words on FD.
@@ -49,6 +50,17 @@
 #define MSG_TERMINAL 'T'     /* I->M: the terminal's master side, as SCM_RIGHTS */
 #define MSG_STARTED 'S'      /* I->M: the command runs */
 #define MSG_EXEC_FAILED 'E'  /* I->M: the command could not be started; the text says why */
+
+/* ---------- attach messages (--attach-socket, --attach-to) ----------
+ * One byte at the head of each message on a sandbox's attach socket (SOCK_SEQPACKET);
+ * both ends are sandbox-launch (launch/attach.c). */
+#define ATTACH_STDOUT '1'    /* M->A: output of the sandbox (its terminal, or its stdout) */
+#define ATTACH_STDERR '2'    /* M->A: its stderr */
+#define ATTACH_EXIT 'x'      /* M->A: the run ended with the status in the text; the last message */
+#define ATTACH_INPUT 'i'     /* A->M: input for the sandbox (-i) */
+#define ATTACH_EOF 'e'       /* A->M: the attacher's input ended (without a terminal: so does the command's) */
+#define ATTACH_RESIZE 'w'    /* A->M: the attacher's terminal size, a struct winsize */
+#define ATTACH_SIGNAL 's'    /* A->M: deliver the signal numbered in the text (--sig-proxy) */
 
 /* ---------- the plan vocabulary ----------
  * X(ID, OPTION, ARGUMENTS, MEANING): FLAG_ID is the option's name; ARGUMENTS name the
@@ -105,13 +117,20 @@
   X(LOG_TEE, "--log-tee", "", "with --log: pass the output on to our stdout and stderr too") \
   X(LOG_MAX_SIZE, "--log-max-size", "BYTES", "with --log: move the log to FILE.1 past BYTES (0: no limit)") \
   X(LOG_DROP_OLD, "--log-drop-old", "", "with --log-max-size: past BYTES start the log afresh, keeping no FILE.1") \
-  X(EXIT_FILE, "--exit-file", "FILE", "write {\"exitCode\":N,\"finishedAt\":TIME} to FILE at the end") \
+  X(EXIT_FILE, "--exit-file", "FILE", "write {\"exitCode\":N,\"finishedAt\":TIME} to FILE at the end (with --die-with-parent: only once detached)") \
   X(PID_FILE, "--pid-file", "FILE", "write the current init's pid to FILE at every (re)start") \
   X(MONITOR_FILE, "--monitor-file", "FILE", "lock FILE's directory and write 'PID STARTTIME' to FILE before anything else") \
   X(EVENTS, "--events", "FILE ID NAME", "append die and restart events of sandbox ID (NAME) to FILE") \
   X(RESTART, "--restart", "POLICY", "no, always, on-failure or on-failure:N") \
   X(STOP_SIGNAL, "--stop-signal", "N", "what a stop request sends first (default 15)") \
   X(HEALTH_CHECK, "--health-check", "MS RUNNER", "while the command runs, start RUNNER (words as LENGTH:WORD) every MS ms, one at a time") \
+  X(ATTACH_SOCKET, "--attach-socket", "PATH", "listen on the unix socket PATH for attachers (`sandbox attach`) while the sandbox runs") \
+  X(KEEP_STDIN, "--keep-stdin", "", "the command's stdin stays open for attachers: the terminal's (with --tty), else a pipe we hold") \
+  X(ATTACH_TO, "--attach-to", "PATH", "instead of a sandbox: attach our stdin, stdout and stderr to the one listening on PATH") \
+  X(NO_STDIN, "--no-stdin", "", "with --attach-to: output only (our stdin is not passed on)") \
+  X(DETACH_KEYS, "--detach-keys", "HEX", "these bytes (hex) typed in a row detach: the attacher (--attach-to), or a foreground sandbox (--stdin) goes on in the background") \
+  X(SIG_PROXY, "--sig-proxy", "", "with --attach-to, without --tty: pass the signals we get on to the sandbox") \
+  X(DETACH_ON_SIGNAL, "--detach-on-signal", "", "with --die-with-parent: SIGINT, SIGTERM and SIGHUP detach the sandbox instead of reaching it") \
   X(HELP, "--help", "", "print this and exit")
 
 #define CP_ONLY_FLAGS(X) \

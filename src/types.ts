@@ -124,4 +124,8 @@ export interface RunRequest {
   replace?: boolean;
   /** `--cidfile FILE`: the new sandbox's id is written there (absolute path; the file must not exist). */
   cidFile?: string;
+  /** `--detach-keys`: the bytes that detach a foreground `run -it` (default ctrl-p ctrl-q; empty: none). */
+  detachKeys?: number[];
+  /** `--sig-proxy=false`: signals to a foreground `run` detach it instead of reaching it. */
+  sigProxy?: boolean;
 }

@@ -192,6 +192,7 @@ static void __attribute__((noreturn)) run_command(int pty_master) {
     dup2(log_out_w, 1);
     dup2(log_err_w, 2);
   }
+  if (pty_master < 0 && attach_stdin_r >= 0) dup2(attach_stdin_r, 0); /* run -d -i: the stdin attachers write to */
   struct user_info u;
   resolve_user(&u);
   /* The environment: the plan's, plus HOME from the user when the plan has none. */

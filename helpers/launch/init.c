@@ -243,6 +243,10 @@ static void __attribute__((noreturn)) run_and_wait(int sock, int cleanup_parent,
   report[0] = report[1] ? MSG_EXEC_FAILED : MSG_STARTED;
   ssize_t unused = write(sock, report, 1 + strlen(report + 1));
   (void)unused;
+  /* We print nothing from here on: our stdio (a foreground run's is the CLI's) is let go,
+   * so that a run detached from the CLI (attach.c, detach_foreground) holds none of it. */
+  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (devnull >= 0) { dup2(devnull, 0); dup2(devnull, 1); dup2(devnull, 2); close(devnull); }
 
   sigset_t mask;
   sigfillset(&mask);

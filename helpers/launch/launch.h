@@ -42,6 +42,7 @@
  *   logs.c     the log of a detached sandbox (CRI format, rotation)
  *   health.c   the periodic health check: the monitor starts its runner every interval
  *   exec.c     `sandbox exec`: run_exec() joins a running sandbox
+ *   attach.c   `sandbox attach`: the monitor's attach socket, and run_attach()
  *   util.c     signals, the status fd, terminals
  *   main.c     main(): the sealed copy, the plan, then exec or the monitor's restarts
  * Shared with sandbox-cp: ../common/ (messages and die(), id maps, overlay and host-dir
@@ -84,6 +85,8 @@
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <sys/un.h>
+#include <stddef.h>
 #include <sys/wait.h>
 
 #include "../protocol.h"
@@ -166,6 +169,12 @@ struct launch_plan {
   int stop_signal;        /* what `sandbox stop` sends first (default SIGTERM) */
   long health_interval_ms; /* --health-check: start health_runner this often while the command runs */
   char **health_runner;
+  const char *attach_socket; /* where attachers connect while the sandbox runs (attach.c) */
+  int keep_stdin;         /* the command's stdin stays open for attachers (run -d -i) */
+  const char *attach_to;  /* attach: the socket of the sandbox to attach to */
+  int no_stdin, sig_proxy; /* attach: output only; pass our signals on */
+  const char *detach_keys; /* attach, or a foreground -it run: the bytes that detach, in hex */
+  int detach_on_signal;   /* run --sig-proxy=false: SIGINT, SIGTERM, SIGHUP detach a foreground run */
   char **argv;
 };
 
@@ -257,6 +266,21 @@ int health_poll_timeout(int timeout_ms);
 void health_tick(void);
 void health_reap(void);
 void health_disarm(void);
+/* ---------- attach (attach.c) ---------- */
+
+extern int attach_stdin_r;
+void attach_before_clone(void);
+void attach_in_init(void);
+void attach_after_clone(void);
+int attach_poll_size(void);
+void attach_poll_add(struct pollfd *p, int *n);
+void attach_poll_handle(const struct pollfd *p, int master, pid_t init);
+void attach_output(int stream, const char *buf, size_t len);
+int attach_pump(int from, int to);
+void attach_end(int code);
+int run_attach(int sfd);
+void detach_foreground(void);
+int foreground_input(int master);
 
 /* ---------- exec (exec.c) ---------- */
 

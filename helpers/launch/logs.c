@@ -52,6 +52,7 @@ int log_pump(struct log_stream *s) {
     return 0;
   }
   if (plan.log_tee) write_all(s->tee_fd, s->buf + s->len, (size_t)n);
+  attach_output(s->tee_fd, s->buf + s->len, (size_t)n);
   s->len += (size_t)n;
   size_t start = 0;
   for (size_t i = 0; i < s->len; i++) {

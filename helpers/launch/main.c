@@ -33,6 +33,7 @@ int main(int argc, char **argv) {
     status(STATUS_EXIT_CODE, code);
     return code;
   }
+  if (plan.attach_to) return run_attach(sfd);
   claim_monitor();
   if (plan.log_path) log_open();
 

@@ -32,7 +32,8 @@ static int recv_msg(int sock, char *tag, char *text, size_t text_size) {
 
 /* The end of the sandbox, for whoever lists it later (written atomically). */
 void write_exit_file(int code) {
-  if (!plan.exit_file) return;
+  /* A foreground run's end is the CLI's to record, unless the run was detached from it. */
+  if (!plan.exit_file || plan.die_with_parent) return;
   char tmp[PATH_MAX], body[160], when[64];
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -221,6 +222,7 @@ int run_once(int sfd) {
       err.fd = pe[0]; log_err_w = pe[1];
     }
   }
+  attach_before_clone();
   unsigned long flags = CLONE_NEWUSER | SIGCHLD;
   if (!plan.userns_only) {
     flags |= CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
@@ -239,9 +241,11 @@ int run_once(int sfd) {
     if (monitor_lock_fd >= 0) close(monitor_lock_fd); /* no handle on a host directory inside */
     if (out.fd >= 0) { close(out.fd); close(err.fd); }
     if (log_fd >= 0) close(log_fd);
+    attach_in_init();
     run_init(sv[1]);
   }
   close(sv[1]);
+  attach_after_clone();
   if (log_out_w >= 0) { close(log_out_w); close(log_err_w); log_out_w = log_err_w = -1; }
   int sock = sv[0];
   /* Out of our process group before anyone hears of it: the CLI records the sandbox as
@@ -263,7 +267,7 @@ int run_once(int sfd) {
   int kill_pending = 0; /* a kill request of a --rm sandbox: SIGKILL if the init has not ended by kill_by */
   struct timespec kill_by = { 0, 0 };
   for (;;) {
-    struct pollfd p[6];
+    struct pollfd p[6 + attach_poll_size()];
     int n = 0, i_sig = n++, i_sock = -1, i_in = -1, i_master = -1, i_out = -1, i_err = -1;
     p[i_sig] = (struct pollfd){ sfd, POLLIN, 0 };
     if (sock >= 0) { i_sock = n++; p[i_sock] = (struct pollfd){ sock, POLLIN, 0 }; }
@@ -271,6 +275,7 @@ int run_once(int sfd) {
     if (master >= 0 && !master_done) { i_master = n++; p[i_master] = (struct pollfd){ master, POLLIN, 0 }; }
     if (out.fd >= 0) { i_out = n++; p[i_out] = (struct pollfd){ out.fd, POLLIN, 0 }; }
     if (err.fd >= 0) { i_err = n++; p[i_err] = (struct pollfd){ err.fd, POLLIN, 0 }; }
+    if (!exited) attach_poll_add(p, &n);
     if (exited && (master < 0 || master_done) && out.fd < 0 && err.fd < 0) break;
     int wait_ms = -1;
     if (kill_pending && !exited) {
@@ -311,12 +316,15 @@ int run_once(int sfd) {
       }
     }
     if (i_in >= 0 && p[i_in].revents) {
-      if (!pump(0, master)) { stdin_done = 1; char eof = 4; ssize_t unused = write(master, &eof, 1); (void)unused; }
+      int in = foreground_input(master);
+      if (in == 2) stdin_done = 1; /* detached */
+      else if (!in) { stdin_done = 1; char eof = 4; ssize_t unused = write(master, &eof, 1); (void)unused; }
     }
     if (i_master >= 0 && p[i_master].revents) {
       if (log_fd >= 0) { out.fd = master; if (!log_pump(&out)) master_done = 1; out.fd = -1; }
-      else if (!pump(master, 1)) master_done = 1;
+      else if (!attach_pump(master, 1)) master_done = 1;
     }
+    if (!exited) attach_poll_handle(p, master, init);
     if (i_out >= 0 && p[i_out].revents && !log_pump(&out)) { close(out.fd); out.fd = -1; }
     if (i_err >= 0 && p[i_err].revents && !log_pump(&err)) { close(err.fd); err.fd = -1; }
     if (p[i_sig].revents & POLLIN) {
@@ -329,6 +337,8 @@ int run_once(int sfd) {
           health_reap();
         } else if (sig == SIGWINCH) {
           if (master >= 0) copy_winsize(master);
+        } else if (plan.detach_on_signal && (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)) {
+          if (plan.die_with_parent) detach_foreground(); /* run --sig-proxy=false: the signal is the CLI's, not the sandbox's */
         } else if ((sig == SIGINT || sig == SIGQUIT) && si.ssi_code == SI_KERNEL) {
           /* From the terminal: the CLI got it too and will pass it on; send it once. */
           clock_gettime(CLOCK_MONOTONIC, &terminal_sig_at[sig]);
@@ -362,6 +372,7 @@ int run_once(int sfd) {
   }
   restore_terminal();
   health_disarm();
+  attach_end(code);
   if (fuse_pid > 0) { kill(fuse_pid, SIGKILL); waitpid(fuse_pid, NULL, 0); fuse_pid = 0; }
   if (sock >= 0) close(sock);
   if (master >= 0) close(master);

@@ -95,11 +95,18 @@ void parse_args(int argc, char **argv) {
       plan.health_runner = decode_words(ARG(), NULL, &n);
       if (n < 1 || plan.health_interval_ms <= 0) die("internal: bad %s", FLAG_HEALTH_CHECK);
     }
+    else if (!strcmp(o, FLAG_ATTACH_SOCKET)) plan.attach_socket = ARG();
+    else if (!strcmp(o, FLAG_KEEP_STDIN)) plan.keep_stdin = 1;
+    else if (!strcmp(o, FLAG_ATTACH_TO)) plan.attach_to = ARG();
+    else if (!strcmp(o, FLAG_NO_STDIN)) plan.no_stdin = 1;
+    else if (!strcmp(o, FLAG_DETACH_KEYS)) plan.detach_keys = ARG();
+    else if (!strcmp(o, FLAG_SIG_PROXY)) plan.sig_proxy = 1;
+    else if (!strcmp(o, FLAG_DETACH_ON_SIGNAL)) plan.detach_on_signal = 1;
     else if (!strcmp(o, FLAG_HELP)) usage();
     else die("internal: unknown launch option %s", o);
 #undef ARG
   }
-  if (!plan.argv || !plan.argv[0]) die("no command to run");
+  if (!plan.attach_to && (!plan.argv || !plan.argv[0])) die("no command to run");
   if (!plan.network) plan.network = network_driver(NULL);
 }
 

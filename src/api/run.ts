@@ -10,7 +10,7 @@ import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { ensureStoreDir } from '../state/store-dirs.js';
 import { createSandboxRecord, nameFilePath, newSandboxId, releaseName, writeRecord, type SandboxRecord } from '../state/sandboxes.js';
-import { sandboxDir, exitFilePath, monitorFilePath, pidFilePath, sandboxDirs, sandboxLogFile } from '../state/sandbox-dir.js';
+import { attachSocketPath, sandboxDir, exitFilePath, monitorFilePath, pidFilePath, sandboxDirs, sandboxLogFile } from '../state/sandbox-dir.js';
 import { resolveHealthcheck } from '../state/health.js';
 import { healthRunner, resetHealth } from './healthcheck.js';
 import { processStartTime } from '../state/liveness.js';
@@ -88,7 +88,7 @@ interface PreparedLaunch {
 }
 
 /** The per-launch part of the launch input: how this start differs from any other. */
-type LaunchExtras = Pick<LaunchInput, 'cleanup' | 'statusFd' | 'dieWithParent' | 'log' | 'exitFile'>;
+type LaunchExtras = Pick<LaunchInput, 'cleanup' | 'statusFd' | 'dieWithParent' | 'log' | 'exitFile' | 'detached'>;
 
 /**
  * Everything before the helper starts, for a sandbox whose record exists: tools,
@@ -123,6 +123,7 @@ async function prepareLaunch(
     monitorFile: monitorFilePath(paths, record.id),
     releaseName: { file: nameFilePath(paths, record.name), id: record.id },
     events: { file: eventsPath(paths), id: record.id, name: record.name },
+    attachSocket: attachSocketPath(paths, record.id),
     ...extras,
     networkTools,
     ...health,
@@ -266,12 +267,16 @@ async function removeLeftovers(paths: StorePaths, record: SandboxRecord): Promis
 export async function runForeground(paths: StorePaths, request: RunRequest, hooks: RunHooks = {}): Promise<RunOutcome> {
   const { record, root } = await recordSandbox(paths, request, hooks);
   let exitCode: number;
+  // Detached (the detach keys, or a signal with --sig-proxy=false): it runs on, as after `run -d`.
+  let detached = false;
   try {
     // A sandbox that is kept keeps its output for `logs`, as with Docker; a --rm one
     // has its output go straight to the terminal (nothing to keep, no copy on the way).
     const { helper, args } = await prepareLaunch(paths, record, hooks, {
       cleanup: request.remove, statusFd: 3, dieWithParent: process.pid,
       ...(request.remove ? {} : logPlan(paths, record, true)),
+      // Where the end is recorded should the run be detached and outlive us.
+      exitFile: exitFilePath(paths, record.id),
     }, root);
     let started = false;
     exitCode = await runHelper(helper, args, {
@@ -296,8 +301,10 @@ export async function runForeground(paths: StorePaths, request: RunRequest, hook
           started = true;
           appendEvent(paths, { type: 'container', action: 'start', id: record.id, name: record.name });
         }
+        if (s.detached) detached = true;
       },
     });
+    if (detached) return { id: record.id, name: record.name, exitCode: 0 };
     if (!request.remove) {
       record.state = {
         ...record.state, status: 'exited', exitCode, finishedAt: new Date().toISOString(),
@@ -311,7 +318,7 @@ export async function runForeground(paths: StorePaths, request: RunRequest, hook
       }
     }
   } finally {
-    if (request.remove) await removeLeftovers(paths, record);
+    if (request.remove && !detached) await removeLeftovers(paths, record);
   }
   return { id: record.id, name: record.name, exitCode };
 }
@@ -331,6 +338,7 @@ export async function startDetached(
     statusFd: 3,
     ...logPlan(paths, record, false),
     exitFile: exitFilePath(paths, record.id),
+    detached: true,
   }, root);
   const started = await startDetachedHelper(helper, args);
   record.state = {

@@ -67,6 +67,8 @@ export interface RunArgs {
   cidfile?: string;
   annotation?: string[];
   groupAdd?: string[];
+  detachKeys?: string;
+  sigProxy?: boolean;
   /** First word after the options (the command's first word with `--rootfs`). */
   image?: string;
   /** Everything after the image, verbatim. */
@@ -122,6 +124,8 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'health-timeout', aliases: [], type: 'string', describe: 'Time a health check may take before it is killed and failed (default 30s)' },
   { name: 'health-start-period', aliases: [], type: 'string', describe: 'Time after a start during which failed checks do not count (default 0s)' },
   { name: 'no-healthcheck', aliases: [], type: 'boolean', describe: "No health check, not even the image's" },
+  { name: 'detach-keys', aliases: [], type: 'string', describe: 'With -it: keys that detach, leaving the sandbox running (default ctrl-p,ctrl-q; "" for none)' },
+  { name: 'sig-proxy', aliases: [], type: 'boolean', describe: 'Pass signals sent to `sandbox run` on to the sandbox (default true; false: they detach it)' },
   // -h is --hostname here, as in Podman and Docker: only --help is help.
   { name: 'help', aliases: [], type: 'boolean', describe: 'Show help', global: true },
   { name: 'root', aliases: [], type: 'string', describe: 'Keep all state under this directory', global: true },

@@ -18,6 +18,7 @@ import { parseMount } from './mount-option.js';
 import { normalizeCapability } from '../runtime/capabilities.js';
 import { parseSignal } from '../runtime/signals.js';
 import { DEFAULT_NETWORK, NETWORK_MODES, WORKING_NETWORK_MODES, runUsage, type RunArgs, type RunVerb } from './run-option-table.js';
+import { parseDetachKeys } from '../runtime/detach-keys.js';
 
 export interface RunOptionsContext {
   /** The caller's environment: `-e K` and env-file `K` lines copy from it; HOME for `~`. */
@@ -454,6 +455,9 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
     if (cidfileArg === '') throw new SandboxError('--cidfile needs a file name', { hint: '--cidfile FILE (a file that does not exist yet)' });
     request.cidFile = hostPath(cidfileArg, ctx, '--cidfile');
   }
+  const detachKeysArg = last(p.detachKeys);
+  if (detachKeysArg !== undefined) request.detachKeys = parseDetachKeys(detachKeysArg);
+  if (p.sigProxy === false) request.sigProxy = false;
   return request;
 }
 

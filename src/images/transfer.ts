@@ -9,3 +9,5 @@ export { pushImage } from './push.js';
 export { loadArchive } from './load.js';
 export { saveImages } from './save.js';
 export { RegistryClient } from './registry/client.js';
+// `diff` reads the list of a writable layer's changes as a tar (sandbox-layer list).
+export { readTar } from './archive/tar.js';

@@ -5,6 +5,7 @@
  *   become overlay whiteouts; a layer that tries to reach outside the directory (`..`,
  *   absolute names, writing through symlinks, hard links out) is refused whole.
  * - layerDiffTar: an overlay upper directory -> an uncompressed OCI layer tar (for commit).
+ * - layerListTar: the same archive without the files' contents (for `diff`).
  */
 import { helperNoSpace, SandboxError } from '../errors.js';
 import { helperPath } from '../runtime/host-tools.js';
@@ -54,7 +55,16 @@ export async function unpackLayerTar(input: NodeJS.ReadableStream, dir: string, 
 
 /** An uncompressed layer tar of an overlay upper directory; `done` rejects when the helper fails. */
 export function layerDiffTar(upperDir: string): { stream: NodeJS.ReadableStream; done: Promise<void> } {
-  const run = startInUserns([helperPath('sandbox-layer'), 'diff', upperDir], {
+  return upperTar('diff', upperDir);
+}
+
+/** layerDiffTar without the files' contents: every regular file an empty entry. */
+export function layerListTar(upperDir: string): { stream: NodeJS.ReadableStream; done: Promise<void> } {
+  return upperTar('list', upperDir);
+}
+
+function upperTar(mode: 'diff' | 'list', upperDir: string): { stream: NodeJS.ReadableStream; done: Promise<void> } {
+  const run = startInUserns([helperPath('sandbox-layer'), mode, upperDir], {
     stdout: true,
     captureStderr: true,
     failure: layerError(`cannot read the changes in ${upperDir}`),

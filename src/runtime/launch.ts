@@ -146,17 +146,28 @@ function runHelperWith(helper: string, channel: PlanChannel, options: LaunchOpti
   const child = spawnPlan(helper, channel, [options.stdin, 'inherit', 'inherit', options.onStatus ? 'pipe' : 'ignore']);
   const forward = (sig: NodeJS.Signals) => { try { child.kill(sig); } catch { /* gone */ } };
   if (options.forwardSignals) for (const s of FORWARDED) process.on(s, forward);
-  if (options.onStatus) {
-    onStatusLines(child.stdio[3] as NodeJS.ReadableStream | null, (status) => {
-      options.onStatus?.({ ...status, ...(child.pid !== undefined ? { monitorPid: child.pid } : {}) });
-    });
-  }
   return new Promise((resolve, reject) => {
-    child.on('error', (err) => reject(helperStartError(err)));
-    child.on('exit', (code, signal) => {
+    let done = false;
+    const finish = (code: number) => {
+      if (done) return;
+      done = true;
       if (options.forwardSignals) for (const s of FORWARDED) process.off(s, forward);
-      resolve(exitStatus(code, signal));
-    });
+      resolve(code);
+    };
+    if (options.onStatus) {
+      const status = child.stdio[3] as NodeJS.ReadableStream | null;
+      onStatusLines(status, (line) => {
+        options.onStatus?.({ ...line, ...(child.pid !== undefined ? { monitorPid: child.pid } : {}) });
+        if (line.detached) {
+          // The sandbox goes on in the background (the helper left our terminal): so do we, with 0.
+          (status as unknown as { destroy?: () => void } | null)?.destroy?.();
+          child.unref();
+          finish(0);
+        }
+      });
+    }
+    child.on('error', (err) => reject(helperStartError(err)));
+    child.on('exit', (code, signal) => finish(exitStatus(code, signal)));
   });
 }
 

@@ -12,6 +12,7 @@ import { effectiveCapabilities } from './capabilities.js';
 import type { SandboxDirs } from '../state/sandbox-dir.js';
 import { Flag, encodeWords } from './protocol.js';
 import { networkDriver } from '../network/driver.js';
+import { DEFAULT_DETACH_BYTES, detachKeysHex } from './detach-keys.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -85,6 +86,10 @@ export interface LaunchInput {
   releaseName?: { file: string; id: string };
   /** The journal the monitor appends `die` and `restart` events to, and who it names. */
   events?: { file: string; id: string; name: string };
+  /** Where the monitor listens for `sandbox attach` while the sandbox runs. */
+  attachSocket?: string;
+  /** Run in the background (run -d, start): stdin (-i) is kept for attachers, not read from the helper's own. */
+  detached?: boolean;
 }
 
 /** Host top-level directories that the `host` image replaces with fresh ones. */
@@ -230,6 +235,19 @@ export function dirsToCreate(root: RootSource, dirs: SandboxDirs, fuse = false):
     .flatMap((e) => [posix.join(dirs.hostDirs, e.name, 'upper'), posix.join(dirs.hostDirs, e.name, 'work')]);
 }
 
+/**
+ * The paths a launch mounts over inside the sandbox (the file systems, /etc's three
+ * files, volumes and tmpfs): the init may have made them in the writable layer as mount
+ * points, which `diff` leaves out, as Podman's does. Pure.
+ */
+export function mountPoints(request: Pick<RunRequest, 'volumes' | 'tmpfs' | 'readOnly'>): string[] {
+  return [
+    '/proc', '/dev', '/sys', '/etc/hosts', '/etc/hostname', '/etc/resolv.conf',
+    ...(request.readOnly ? ['/tmp', '/var/tmp', '/run'] : []),
+    ...request.volumes.map((v) => v.target), ...request.tmpfs.map((t) => t.target),
+  ];
+}
+
 /** Renders the plan as the helper's argument list. */
 export function buildLaunchArgs(input: LaunchInput): string[] {
   const { request, image, dirs } = input;
@@ -244,7 +262,15 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   const network = networkDriver(request.network);
   args.push(Flag.network, network.launchDriver, ...network.launchArgs({ request, tools: input.networkTools ?? {}, dir: dirs.dir }));
   if (request.tty) args.push(Flag.tty);
-  if (request.tty && request.interactive) args.push(Flag.stdin);
+  if (request.interactive && input.detached) args.push(Flag.keepStdin);
+  else if (request.tty && request.interactive) args.push(Flag.stdin);
+  if (input.attachSocket) args.push(Flag.attachSocket, input.attachSocket);
+  if (input.dieWithParent !== undefined) {
+    // A foreground run can go on in the background: its detach keys (-it), or a signal with --sig-proxy=false.
+    const keys = request.detachKeys ?? DEFAULT_DETACH_BYTES;
+    if (request.tty && request.interactive && keys.length) args.push(Flag.detachKeys, detachKeysHex(keys));
+    if (request.sigProxy === false) args.push(Flag.detachOnSignal);
+  }
   if (input.cleanup) args.push(Flag.cleanup, dirs.dir);
   if (input.log) args.push(Flag.log, input.log.path, Flag.logMaxSize, String(input.log.maxSize));
   if (input.log?.tee) args.push(Flag.logTee);

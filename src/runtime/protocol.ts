@@ -65,6 +65,13 @@ export const Flag = {
   restart: '--restart',
   stopSignal: '--stop-signal',
   healthCheck: '--health-check',
+  attachSocket: '--attach-socket',
+  keepStdin: '--keep-stdin',
+  attachTo: '--attach-to',
+  noStdin: '--no-stdin',
+  detachKeys: '--detach-keys',
+  sigProxy: '--sig-proxy',
+  detachOnSignal: '--detach-on-signal',
   // sandbox-cp only.
   mountpoint: '--mountpoint',
 } as const;
@@ -99,6 +106,8 @@ export interface StatusLine {
   pid?: number;
   started?: boolean;
   exit_code?: number;
+  /** A foreground run went on in the background (its detach keys, or --detach-on-signal): nothing more comes. */
+  detached?: boolean;
 }
 
 /** A status line, or undefined for a line that is not one (not JSON, not an object). */
@@ -111,5 +120,6 @@ export function parseStatusLine(line: string): StatusLine | undefined {
   if (typeof v.pid === 'number') status.pid = v.pid;
   if (v.started === true) status.started = true;
   if (typeof v.exit_code === 'number') status.exit_code = v.exit_code;
+  if (v.detached === true) status.detached = true;
   return status;
 }

@@ -11,6 +11,7 @@
  *   exit.json       how the sandbox ended (detached sandboxes)
  *   ctr.log         its output (CRI log format; elsewhere with --log-opt path=, none with --log-driver none)
  *   health.json     its health check's results (state/health.ts)
+ *   attach          the monitor's socket for `sandbox attach` while a run lasts (helpers/launch/attach.c)
  *   upper/ work/ merged/  the root's writable layer, overlay work dir, fuse mount point
  *   host/<name>/{upper,work}  the `host` image's per-directory writable layers
  *   hosts hostname resolv.conf  bound over /etc inside
@@ -75,6 +76,11 @@ export function configPath(paths: StorePaths, id: string): string {
 /** `<dir>/monitor`: "PID STARTTIME" of the sandbox's monitor (helpers/launch/monitor.c claim_monitor). */
 export function monitorFilePath(paths: StorePaths, id: string): string {
   return join(sandboxDir(paths, id), 'monitor');
+}
+
+/** `<dir>/attach`: the unix socket attachers connect to while the sandbox runs (helpers/launch/attach.c). */
+export function attachSocketPath(paths: StorePaths, id: string): string {
+  return join(sandboxDir(paths, id), 'attach');
 }
 
 /** `<dir>/pid`: the current init's pid, rewritten by the monitor at every (re)start. */

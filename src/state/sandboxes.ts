@@ -380,6 +380,13 @@ export function listSandboxIds(paths: StorePaths): string[] {
  * A name wins over an id prefix that happens to look the same.
  */
 export function findSandbox(paths: StorePaths, ref: string): SandboxRecord {
+  const record = lookupSandbox(paths, ref);
+  if (record) return record;
+  throw new SandboxError(`no such sandbox: ${ref}`, { hint: 'list them with `sandbox ps -a`' });
+}
+
+/** findSandbox, but undefined when nothing has that id, name or id prefix (an ambiguous prefix still throws). */
+export function lookupSandbox(paths: StorePaths, ref: string): SandboxRecord | undefined {
   if (/^[a-f0-9]{64}$/.test(ref)) {
     const r = readRecord(paths, ref);
     if (r) return r;
@@ -397,5 +404,5 @@ export function findSandbox(paths: StorePaths, ref: string): SandboxRecord {
     const r = matches[0] ? readRecord(paths, matches[0]) : undefined;
     if (r) return r;
   }
-  throw new SandboxError(`no such sandbox: ${ref}`, { hint: 'list them with `sandbox ps -a`' });
+  return undefined;
 }

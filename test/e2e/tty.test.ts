@@ -4,82 +4,12 @@
  * it and read the screen, as a person would.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { test, type TestContext } from 'node:test';
-import type { ChildProcess } from 'node:child_process';
+import { test } from 'node:test';
 import { busyboxRootfsTar } from './fixtures.js';
 import {
-  SANDBOX_BIN, importImage, killGroup, newStore, requireRootless, spawnAsUser, underCI,
+  SANDBOX_BIN, importImage, killGroup, newStore, requireRootless, spawnAsUser,
 } from './harness.js';
-
-const SCRIPT = ['/usr/bin/script', '/bin/script'].find((p) => existsSync(p));
-
-/** A terminal session: what was printed so far, and a cursor past what was already matched. */
-class Session {
-  private out = '';
-  private mark = 0;
-  private waiters: Array<() => void> = [];
-  readonly exited: Promise<number | null>;
-
-  constructor(private readonly child: ChildProcess) {
-    const onData = (d: Buffer) => {
-      this.out += String(d);
-      for (const w of this.waiters.splice(0)) w();
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.stdin?.on('error', () => { /* the session may be gone */ });
-    this.exited = new Promise((resolvePromise) => child.on('close', (code) => {
-      for (const w of this.waiters.splice(0)) w();
-      resolvePromise(code);
-    }));
-  }
-
-  type(text: string): void {
-    this.child.stdin?.write(text);
-  }
-
-  /** Waits until the output after the cursor matches; moves the cursor past the match. */
-  async expect(re: RegExp, ms = 15_000): Promise<RegExpExecArray> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const m = re.exec(this.out.slice(this.mark));
-      if (m) {
-        this.mark += m.index + m[0].length;
-        return m;
-      }
-      const left = deadline - Date.now();
-      if (left <= 0 || this.child.exitCode !== null || this.child.signalCode !== null) {
-        throw new Error(`terminal: no ${re} within ${ms} ms; screen after the cursor:\n${JSON.stringify(this.out.slice(this.mark))}\nwhole screen:\n${this.out}`);
-      }
-      await new Promise<void>((resolvePromise) => {
-        const timer = setTimeout(resolvePromise, left);
-        this.waiters.push(() => { clearTimeout(timer); resolvePromise(); });
-      });
-    }
-  }
-
-  get screen(): string {
-    return this.out;
-  }
-}
-
-/**
- * `echo A''B` prints AB, while the terminal's echo of the typed line shows A''B: a marker
- * that matches only the command's output.
- */
-function marker(word: string): { cmd: string; re: RegExp } {
-  const half = Math.ceil(word.length / 2);
-  return { cmd: `echo ${word.slice(0, half)}''${word.slice(half)}`, re: new RegExp(`(?:^|\\n)${word}\\r?\\n`) };
-}
-
-function requireScript(t: TestContext): boolean {
-  if (SCRIPT) return true;
-  const reason = 'util-linux `script` is missing (apt-get install bsdutils): no pseudo-terminal to test -t with';
-  if (underCI()) throw new Error(`CI is set, so this is a failure, not a skip: ${reason}`);
-  t.skip(reason);
-  return false;
-}
+import { SCRIPT, Session, marker, requireScript } from './terminal.js';
 
 test('run --rm -it: a usable terminal; Ctrl-C reaches the sandboxed command, not the CLI; the exit code comes back', async (t) => {
   if (!requireRootless(t, 'run -it') || !requireScript(t)) return;

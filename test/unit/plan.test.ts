@@ -262,6 +262,25 @@ describe('buildLaunchArgs', () => {
     assert.ok(!i.includes('--tty') && !i.includes('--stdin'));
   });
 
+  it('detached -i keeps stdin for attachers (--keep-stdin, never --stdin); the attach socket when given', () => {
+    const it_ = buildLaunchArgs(launch({ detached: true, attachSocket: '/store/c/ID/attach' }, { tty: true, interactive: true }));
+    assert.ok(it_.includes('--keep-stdin') && !it_.includes('--stdin'));
+    at(it_, ['--attach-socket', '/store/c/ID/attach']);
+    assert.ok(buildLaunchArgs(launch({ detached: true }, { interactive: true })).includes('--keep-stdin'));
+    assert.ok(!buildLaunchArgs(launch({ detached: true }, { tty: true })).includes('--keep-stdin'));
+    assert.ok(!buildLaunchArgs(launch()).includes('--attach-socket'));
+  });
+
+  it('a foreground -it run gets its detach keys (ctrl-p ctrl-q unless told), --sig-proxy=false --detach-on-signal', () => {
+    at(buildLaunchArgs(launch({ dieWithParent: 7 }, { tty: true, interactive: true })), ['--detach-keys', '1011']);
+    at(buildLaunchArgs(launch({ dieWithParent: 7 }, { tty: true, interactive: true, detachKeys: [1, 100] })), ['--detach-keys', '0164']);
+    assert.ok(!buildLaunchArgs(launch({ dieWithParent: 7 }, { tty: true, interactive: true, detachKeys: [] })).includes('--detach-keys'));
+    assert.ok(!buildLaunchArgs(launch({ dieWithParent: 7 }, { tty: true })).includes('--detach-keys'), 'no input, no keys');
+    assert.ok(!buildLaunchArgs(launch({ detached: true }, { tty: true, interactive: true })).includes('--detach-keys'), 'detached: the attacher has the keys');
+    assert.ok(buildLaunchArgs(launch({ dieWithParent: 7 }, { sigProxy: false })).includes('--detach-on-signal'));
+    assert.ok(!buildLaunchArgs(launch({ dieWithParent: 7 })).includes('--detach-on-signal'));
+  });
+
   it('joins the capabilities with commas; --no-new-privs when asked', () => {
     const args = buildLaunchArgs(launch({ capabilities: [0, 1, 5, 21] }, { noNewPrivileges: true }));
     at(args, ['--caps', '0,1,5,21']);

@@ -10,6 +10,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { GlobalArgs } from '../context.js';
 import { containerPruneCommand } from './container.js';
+import { containerExistsCommand } from './exists.js';
 import { imageExistsCommand, imageInspectCommand, imagePruneCommand } from './images.js';
 import { volumeSubcommands } from './volume.js';
 import { systemSubcommands } from './system.js';
@@ -51,10 +52,10 @@ export const GROUPS: GroupSpec[] = [
     members: [
       { verb: 'ps', as: 'ls', aliases: ['list', 'ps'] },
       'run', 'create', 'start', 'stop', 'restart', 'kill', 'rm', 'wait', 'rename', 'logs', 'exec', 'cp', 'top',
-      'stats', 'commit', 'export', 'label',
+      'stats', 'commit', 'export', 'label', 'attach', 'diff', 'mount', 'unmount',
       { verb: 'inspect', defaults: { type: 'container' } },
     ],
-    own: [containerPruneCommand],
+    own: [containerPruneCommand, containerExistsCommand],
   },
   {
     name: 'image',

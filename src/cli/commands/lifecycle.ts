@@ -21,6 +21,9 @@ import type { RunRequest } from '../../types.js';
 function logConfig(request: RunRequest): { Type: string; Path: string; Size: string } {
   return { Type: request.logDriver ?? 'k8s-file', Path: request.logPath ?? '', Size: request.logMaxSize ? `${request.logMaxSize}B` : '0B' };
 }
+import { attachOptions, type AttachFlags } from './attach.js';
+import { attachSandbox } from '../../api/attach.js';
+import { parseDetachKeys } from '../../runtime/detach-keys.js';
 
 interface ManyArgs extends GlobalArgs {
   names: string[];
@@ -72,12 +75,13 @@ export const killCommand: CommandModule<GlobalArgs, ManyArgs & { signal: string 
   },
 };
 
-export const startCommand: CommandModule<GlobalArgs, ManyArgs & { attach?: boolean }> = {
+export const startCommand: CommandModule<GlobalArgs, ManyArgs & AttachFlags & { attach?: boolean; interactive?: boolean }> = {
   command: 'start <names..>',
   describe: 'Start stopped sandboxes again (same writable layer, same configuration)',
-  builder: (y) => y
+  builder: (y) => attachOptions(y
     .positional('names', { type: 'string', array: true, demandOption: true })
-    .option('attach', { alias: 'a', type: 'boolean', describe: "Print the sandbox's output until it ends; exit with its status" }),
+    .option('attach', { alias: 'a', type: 'boolean', describe: "Print the sandbox's output until it ends; exit with its status" })
+    .option('interactive', { alias: 'i', type: 'boolean', describe: 'With -a: attach stdin too (as `sandbox attach`)' })),
   handler: async (argv) => {
     const paths = storePathsFromArgs(argv);
     if (!argv.attach) {
@@ -85,6 +89,13 @@ export const startCommand: CommandModule<GlobalArgs, ManyArgs & { attach?: boole
       return;
     }
     if (argv.names.length !== 1) throw new SandboxError('start -a takes one sandbox', { hint: 'start the others without -a' });
+    if (argv.interactive) {
+      // Joined through the attach socket, as `sandbox attach`: the input goes in, the detach keys work.
+      const detachKeys = parseDetachKeys(argv['detach-keys']);
+      const record = await startSandbox(paths, argv.names[0]!);
+      process.exitCode = await attachSandbox(paths, record.id, { detachKeys, sigProxy: argv['sig-proxy'] });
+      return;
+    }
     const since = eventTime();
     const record = await startSandbox(paths, argv.names[0]!);
     await attachOutput(paths, record.id, since);

@@ -13,6 +13,7 @@ import { PRUNE_FILTER_HELP, pruneMatchers } from '../prune-filter.js';
 import { matchesVolumeFilters, parseVolumeFilters } from '../volume-filter.js';
 import { SandboxError } from '../../errors.js';
 import { parseLabels } from '../../labels.js';
+import { volumeExistsCommand } from './exists.js';
 import {
   createVolume, inspectVolume, listVolumes, pruneVolumes, removeVolume, type VolumeInfo,
 } from '../../api/volumes.js';
@@ -150,4 +151,4 @@ const pruneCmd: CommandModule<GlobalArgs, PruneArgs> = {
 };
 
 /** The `volume` group's subcommands (groups.ts makes the group). */
-export const volumeSubcommands = [createCmd, lsCmd, inspectCmd, rmCmd, pruneCmd];
+export const volumeSubcommands = [createCmd, lsCmd, inspectCmd, rmCmd, pruneCmd, volumeExistsCommand];
