@@ -123,30 +123,12 @@ export const MISSING_RUN_OPTIONS: readonly MissingOption[] = [
   { names: ['--conmon-pidfile'], meanwhile: 'read the pid: sandbox inspect -f \'{{.State.Pid}}\' NAME' },
   { names: ['--requires'], meanwhile: 'start the others first: sandbox start A B' },
   { names: ['--timeout'], meanwhile: 'run the command under timeout: sandbox run IMAGE timeout 10 CMD' },
-  { names: ['--log-driver'], meanwhile: 'output is always kept in the sandbox\'s log file: sandbox logs NAME', by: 'health' },
-  { names: ['--stop-timeout'], meanwhile: 'give it when stopping: sandbox stop -t N NAME', by: 'health' },
-  { names: ['--health-cmd'], meanwhile: HEALTH, by: 'health' },
-  { names: ['--health-interval'], meanwhile: HEALTH, by: 'health' },
-  { names: ['--health-retries'], meanwhile: HEALTH, by: 'health' },
-  { names: ['--health-start-period'], meanwhile: HEALTH, by: 'health' },
-  { names: ['--health-timeout'], meanwhile: HEALTH, by: 'health' },
   { names: ['--health-on-failure'], meanwhile: HEALTH, by: 'health' },
   { names: ['--health-startup-cmd'], meanwhile: HEALTH, by: 'health' },
   { names: ['--health-startup-interval'], meanwhile: HEALTH, by: 'health' },
   { names: ['--health-startup-retries'], meanwhile: HEALTH, by: 'health' },
   { names: ['--health-startup-success'], meanwhile: HEALTH, by: 'health' },
   { names: ['--health-startup-timeout'], meanwhile: HEALTH, by: 'health' },
-  { names: ['--no-healthcheck'], meanwhile: 'leave it out: no health check runs here', by: 'health' },
-  { names: ['--mount'], meanwhile: 'use -v SRC:DST[:ro] for binds and volumes, --tmpfs DST for a tmpfs', by: 'flags' },
-  { names: ['--init'], meanwhile: 'leave it out: an init of ours is always PID 1 (it reaps zombies and forwards signals)', by: 'flags' },
-  { names: ['--init-path'], meanwhile: 'leave it out: an init of ours is always PID 1', by: 'flags' },
-  { names: ['--env-host'], meanwhile: 'copy each variable you need: -e VAR (takes your value)', by: 'flags' },
-  { names: ['--replace'], meanwhile: 'remove the old one first: sandbox rm -f NAME', by: 'flags' },
-  { names: ['--cidfile'], meanwhile: 'run -d and create print the id: sandbox run -d ... > FILE', by: 'flags' },
-  { names: ['--annotation'], meanwhile: 'use a label: -l KEY=VALUE', by: 'flags' },
-  { names: ['--group-add'], meanwhile: 'none yet: -u UID:GID sets the primary group', by: 'flags' },
-  { names: ['--detach-keys'], meanwhile: 'run detached (-d) and follow with sandbox logs -f NAME', by: 'verbs' },
-  { names: ['--sig-proxy'], meanwhile: 'leave it out: a foreground sandbox always gets the signals sandbox gets', by: 'verbs' },
 ];
 
 /** Podman's options of `exec` that we lack. */
@@ -154,7 +136,7 @@ export const MISSING_EXEC_OPTIONS: readonly MissingOption[] = [
   { names: ['-l', '--latest'], meanwhile: 'give the sandbox\'s name or id (sandbox ps lists them)' },
   { names: ['--privileged'], meanwhile: 'the command gets the sandbox\'s capabilities: give them at run time with --cap-add' },
   { names: ['--preserve-fds'], meanwhile: 'none yet: only stdin, stdout and stderr reach the command' },
-  { names: ['--detach-keys'], meanwhile: 'run it detached (-d)', by: 'verbs' },
+  { names: ['--detach-keys'], meanwhile: 'run it detached (-d)' },
 ];
 
 export interface MissingCommand {
@@ -172,24 +154,16 @@ const NOT_NEEDED_NO_DAEMON = 'not needed: there is no service; every sandbox com
  * (`container pause`) as well.
  */
 export const MISSING_COMMANDS: readonly MissingCommand[] = [
-  { command: 'attach', meanwhile: 'sandbox start -a NAME (a stopped sandbox: its output until it ends), or sandbox logs -f NAME', by: 'verbs' },
   { command: 'auto-update', meanwhile: 'sandbox pull IMAGE, then remove and run the sandbox again' },
   { command: 'build', meanwhile: 'build with podman build or buildah, then podman save IMAGE | sandbox load; or sandbox run, then sandbox commit NAME IMAGE' },
   { command: 'compose', meanwhile: 'none yet: run each service with sandbox run -d' },
-  { command: 'diff', meanwhile: 'sandbox export NAME | tar -t lists the whole tree', by: 'verbs' },
-  { command: 'exists', meanwhile: 'sandbox inspect NAME >/dev/null (exit 0 when it exists)', by: 'verbs' },
   { command: 'farm', meanwhile: 'none yet' },
   { command: 'generate', meanwhile: 'write a systemd --user unit whose ExecStart is sandbox run --rm --name NAME IMAGE ...' },
-  { command: 'healthcheck', meanwhile: 'run the check yourself: sandbox exec NAME CHECK-COMMAND', by: 'health' },
-  { command: 'info', meanwhile: 'sandbox doctor (the host) and sandbox version', by: 'groups' },
   { command: 'init', meanwhile: 'sandbox create, then sandbox start NAME' },
   { command: 'kube', meanwhile: 'none yet' },
   { command: 'play', meanwhile: 'none yet' },
   { command: 'machine', meanwhile: 'not needed: sandboxes run on this Linux host itself' },
   { command: 'manifest', meanwhile: 'pull one platform: sandbox pull --platform OS/ARCH IMAGE' },
-  { command: 'mount', meanwhile: 'copy files out and in: sandbox cp NAME:/path ./dir, or sandbox export NAME | tar -x -C DIR', by: 'verbs' },
-  { command: 'unmount', meanwhile: 'copy files out and in: sandbox cp NAME:/path ./dir', by: 'verbs' },
-  { command: 'umount', meanwhile: 'copy files out and in: sandbox cp NAME:/path ./dir', by: 'verbs' },
   { command: 'network', meanwhile: 'no user-defined networks yet: sandbox run --network slirp4netns (the default), host or none' },
   { command: 'pause', meanwhile: 'none yet (no cgroup freezer): sandbox stop NAME and sandbox start NAME keep the writable layer' },
   { command: 'unpause', meanwhile: 'none yet (no cgroup freezer): sandbox start NAME starts a stopped sandbox again' },
@@ -197,9 +171,7 @@ export const MISSING_COMMANDS: readonly MissingCommand[] = [
   { command: 'port', meanwhile: 'no port forwarding yet: sandbox run --network host shares the host\'s ports' },
   { command: 'search', meanwhile: 'skopeo list-tags docker://REGISTRY/NAME, or the registry\'s web page' },
   { command: 'secret', meanwhile: 'bind the secret read-only: sandbox run -v ./secret:/run/secrets/NAME:ro ...' },
-  { command: 'unshare', meanwhile: 'unshare --user --map-root-user --map-auto CMD (util-linux) maps your subuid range the same way', by: 'verbs' },
   { command: 'update', meanwhile: 'remove the sandbox and run it again with the new options' },
-  { command: 'completion', meanwhile: 'none yet', by: 'groups' },
   { command: 'artifact', meanwhile: 'none yet' },
   { command: 'quadlet', meanwhile: 'write a systemd --user unit whose ExecStart is sandbox run --rm --name NAME IMAGE ...' },
   // container ...
@@ -214,7 +186,6 @@ export const MISSING_COMMANDS: readonly MissingCommand[] = [
   { command: 'image scp', meanwhile: 'sandbox save IMAGE | ssh HOST sandbox load' },
   { command: 'image tree', meanwhile: 'sandbox history IMAGE' },
   { command: 'image mount', meanwhile: 'sandbox create IMAGE, then sandbox export NAME | tar -x -C DIR (a copy)' },
-  { command: 'volume exists', meanwhile: 'sandbox volume inspect VOLUME >/dev/null (exit 0 when it exists)', by: 'verbs' },
   // volume ...
   { command: 'volume export', meanwhile: 'sandbox run --rm -v VOLUME:/v IMAGE tar -cf - -C /v . > volume.tar' },
   { command: 'volume import', meanwhile: 'sandbox run --rm -i -v VOLUME:/v IMAGE tar -xf - -C /v < volume.tar' },
@@ -226,9 +197,6 @@ export const MISSING_COMMANDS: readonly MissingCommand[] = [
   { command: 'system service', meanwhile: NOT_NEEDED_NO_DAEMON },
   { command: 'system migrate', meanwhile: 'not needed: the store needs no migration' },
   { command: 'system renumber', meanwhile: 'not needed' },
-  { command: 'system reset', meanwhile: 'sandbox rm -f $(sandbox ps -aq); sandbox system prune -a --volumes -f', by: 'groups' },
-  { command: 'system events', meanwhile: 'sandbox events', by: 'groups' },
-  { command: 'system info', meanwhile: 'sandbox doctor (the host) and sandbox version', by: 'groups' },
 ];
 
 /** Podman's command groups whose words are Podman's top-level commands too (`container pause` = `pause`). */

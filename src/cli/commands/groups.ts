@@ -79,7 +79,7 @@ export const GROUPS: GroupSpec[] = [
     name: 'system',
     describe: 'The store as a whole: info, df, prune, reset, check',
     operand: 'none',
-    members: ['info'],
+    members: ['info', 'events'],
     own: systemSubcommands,
   },
 ];
