@@ -50,7 +50,7 @@ test("a group's member is the registry's module: same builder, handler renamed o
     assert.ok(image.includes(v), `image ${v}`);
   }
   const system = groupSubcommands(GROUPS.find((g) => g.name === 'system')!, commands).map(verbOf);
-  assert.deepEqual(system.sort(), ['check', 'df', 'info', 'prune', 'reset']);
+  assert.deepEqual(system.sort(), ['check', 'df', 'events', 'info', 'prune', 'reset']);
 });
 
 test('completion: commands, group subcommands, options and choices (no store needed)', () => {
