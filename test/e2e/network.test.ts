@@ -107,7 +107,8 @@ test('slirp4netns: one per run of a restarting sandbox, each stopped when its ru
   const inits = new Set<number>();
   const deadline = Date.now() + 20_000;
   while (inits.size < 4 && Date.now() < deadline) {
-    const pid = Number(readFileSync(join(root, 'data', 'containers', id!, 'pid'), 'utf8'));
+    // The pid file: the init's pid on its first line (then the restart count).
+    const pid = Number(readFileSync(join(root, 'data', 'containers', id!, 'pid'), 'utf8').split('\n')[0]);
     inits.add(pid);
     const now = slirps();
     assert.ok(now.length <= 1, `slirp4netns of monitor ${monitor}: ${now.join(' ')} (run ${inits.size})`);
