@@ -100,7 +100,10 @@ function which(cmd: string): string | undefined {
   return undefined;
 }
 
-/** Runs a row's command once as the test user (or `parallel` copies at once); wall time from spawn to (the last) exit. */
+/**
+ * Runs a row's command once as the test user (or `parallel` copies at once); wall time from spawn to (the last) exit.
+ * The bare child_process spawn (harness.spawnAsUser), not execa: as little of ours as can be between the two clock reads.
+ */
 function timeOnce(row: Row): Promise<Sample> {
   if (row.parallel && row.parallel > 1) return timeParallel(row, row.parallel);
   return new Promise((resolve, reject) => {

@@ -10,6 +10,10 @@
  * Either way a command gets a clean environment (HOME, PATH, USER, LOGNAME, SANDBOX_ROOT
  * and what the test adds), so nothing of the test runner's environment leaks into what is
  * being tested. Results never throw for a non-zero exit; a time-out does throw.
+ *
+ * node:child_process, not execa: tests need the bare child in a process group of its own
+ * (signals, terminals, `killGroup` ending everything it started, also on a time-out, where
+ * execa's `timeout` signals the command alone), and one `collect` for spawned and run commands.
  */
 import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
