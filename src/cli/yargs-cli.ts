@@ -73,6 +73,25 @@ export function unknownOptionError(argv: readonly string[], names: readonly stri
 }
 
 /**
+ * The options typed that are none of `known` (names without dashes; `--no-X` counts as X),
+ * up to `--`: what yargs took as an unknown option's value before it complained that a
+ * positional argument is missing (`logs --folow NAME`).
+ */
+export function unknownOptionNames(argv: readonly string[], known: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const w of argv) {
+    if (w === '--') break;
+    if (w.startsWith('--')) {
+      const name = w.slice(2).split('=')[0]!;
+      if (!known.includes(name) && !known.includes(name.replace(/^no-/, ''))) out.push(name);
+    } else if (/^-[^-]/.test(w)) {
+      for (const letter of w.slice(1)) if (!known.includes(letter)) out.push(letter);
+    }
+  }
+  return out;
+}
+
+/**
  * yargs' own view of where it failed (its internals, stable through yargs 17; the one
  * instance is reused for every level of commands): the commands matched so far and the
  * ones offered there.
@@ -130,9 +149,17 @@ export async function runYargs(argv: string[]): Promise<void> {
       const { context, known } = failureContext(cli);
       const unknown = unknownCommandError(argv, context, known);
       if (unknown) throw unknown;
+      const options = Object.keys((cli as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key);
       const unknownArgs = /^Unknown arguments?: (.+)$/.exec(msg);
-      const option = unknownArgs && unknownOptionError(argv, unknownArgs[1]!.split(', '), context, Object.keys((cli as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key));
+      // An unknown option that took the positional after it as its value: name the option.
+      const names = unknownArgs ? unknownArgs[1]!.split(', ') : /^Not enough non-option arguments/.test(msg) ? unknownOptionNames(argv, options) : [];
+      const option = unknownOptionError(argv, names, context, options);
       if (option) throw option;
+      const few = /^Not enough non-option arguments: got \d+, need at least (\d+)/.exec(msg);
+      if (few && context.length) {
+        const needs = known.length ? 'a command' : `at least ${few[1]} argument${few[1] === '1' ? '' : 's'}`;
+        throw new SandboxError(`"${context.join(' ')}" needs ${needs}`, { hint: `see \`sandbox ${context.join(' ')} --help\`` });
+      }
       // yargs validation failures (unknown option, missing argument): our error, exit 125.
       throw new SandboxError(msg.replace(/^sandbox: /, '').split('\n')[0] ?? msg, {
         hint: msg.includes('\nhint:') ? msg.split('\nhint: ')[1] : 'see `sandbox --help` or `sandbox COMMAND --help`',

@@ -5,7 +5,7 @@ import { RUN_OPTIONS } from '../../src/cli/run-option-table.js';
 import { EXEC_OPTIONS } from '../../src/cli/exec-options.js';
 import { commands } from '../../src/cli/commands/index.js';
 import { editDistance, closest } from '../../src/cli/suggest.js';
-import { unknownCommandError, unknownOptionError, helpWidth } from '../../src/cli/yargs-cli.js';
+import { unknownCommandError, unknownOptionError, unknownOptionNames, helpWidth } from '../../src/cli/yargs-cli.js';
 
 /** Every spelling of a table: `--name` and `-n`. */
 function spellings(defs: readonly { name: string; aliases: string[] }[]): Set<string> {
@@ -117,5 +117,12 @@ describe('unknown options of yargs commands', () => {
   });
   it('unknown words that were no options: undefined', () => {
     assert.equal(unknownOptionError(['volume', 'export', 'x'], ['export', 'x'], ['volume'], []), undefined);
+  });
+});
+
+describe('unknown options that took a value', () => {
+  it('names the options typed that yargs does not know', () => {
+    assert.deepEqual(unknownOptionNames(['logs', '--folow', 'x'], ['follow', 'f', 'tail', 'n']), ['folow']);
+    assert.deepEqual(unknownOptionNames(['logs', '-fZ', 'x', '--no-follow', '--', '--bogus'], ['follow', 'f']), ['Z']);
   });
 });
