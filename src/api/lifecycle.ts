@@ -7,7 +7,7 @@
  * removes it: so no interleaving of these commands, or a kill -9 of any of them, leaves
  * a process the store does not know.
  */
-import { readFileSync, readdirSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
@@ -253,7 +253,12 @@ export async function startSandbox(paths: StorePaths, ref: string, hooks: RunHoo
     } catch (err) {
       const { starting: _, ...rest } = record.state;
       record.state = rest;
-      try { writeRecord(paths, record); } catch { /* removed meanwhile: the error above is the one to report */ }
+      try { writeRecord(paths, record); } catch { /* removed meanwhile: reported below */ }
+      // A racing `rm -f` took it away: its kill request may have ended the command before
+      // it started (the helper then exits with the command's 137). That is the news.
+      if (!existsSync(sandboxDir(paths, id))) {
+        throw new SandboxError(`sandbox ${record.name} was removed while it was being started`, { hint: 'list them with `sandbox ps -a`', cause: err });
+      }
       throw err;
     }
   });
