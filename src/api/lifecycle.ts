@@ -271,8 +271,9 @@ export async function startSandbox(paths: StorePaths, ref: string, hooks: RunHoo
  * on finds it gone and gives up, and one that started in between (a racing `start`)
  * is ended too; then the name goes and the directory is removed. A kill -9 at any point
  * leaves the sandbox as it was (listed, maybe ended), or a `.removing-` directory with
- * nothing running in it (short of a start that slipped in between the two steps) that
- * `system check --repair` finishes. For `rm` and `system check --repair`.
+ * nothing running in it that `system check --repair` finishes: a monitor that a start
+ * slipped in between the two steps ends itself when it sees the rename (monitor.c,
+ * moved_fd). For `rm` and `system check --repair`.
  */
 export async function destroySandbox(paths: StorePaths, id: string, name: string | undefined, state?: SandboxState): Promise<void> {
   const stuck = () => new SandboxError(`cannot remove sandbox ${name ?? id.slice(0, 12)}: its processes do not end`, { hint: 'run `sandbox system check --repair` in a moment' });

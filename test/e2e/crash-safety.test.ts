@@ -261,6 +261,32 @@ test('rm -f racing start, either killed at random moments: no sandbox runs that 
   }
 });
 
+test('a sandbox whose directory was renamed away (an rm -f killed right after its rename) ends by itself', async (t) => {
+  if (!requireRootless(t, 'renamed sandbox directory')) return;
+  const root = await newStore(t);
+  await importImage(root, await busyboxRootfsTar(), 'bb');
+  try {
+    const run = await runSandbox(['run', '-d', '--name', 'moved', '--network', 'none', 'bb', 'sleep', '300'], { root });
+    assert.equal(run.code, 0, show(run));
+    const id = run.stdout.trim();
+    const mine = () => [...storeProcesses(root).values()].filter((text) => idsNamed(text).includes(id)).length;
+    assert.ok(mine() > 0, 'the sandbox runs');
+    // What rm -f does first (after ending the monitor it found, which a racing start may
+    // have replaced meanwhile); then it is killed: nobody is left to end what runs there.
+    const containers = join(root, 'data', 'containers');
+    const mv = await asUser('mv', [join(containers, id), join(containers, `.removing-${id}`)], { root });
+    assert.equal(mv.code, 0, show(mv));
+    const left = await eventually(() => (mine() ? `${mine()} processes of the renamed sandbox still run` : ''), 5000);
+    assert.equal(left, '');
+    await assertAllKnown(root, 'after the rename');
+    // system check --repair finishes the removal: the name is free again.
+    await check(root, true);
+    await assertNothingLeft(root, ['moved']);
+  } finally {
+    await removeEverything(root).catch(() => {});
+  }
+});
+
 test('rm -f returns once the monitor, init, slirp4netns and fuse-overlayfs are gone, even when the record says created', async (t) => {
   if (!requireRootless(t, 'rm -f waits for every process')) return;
   const root = await newStore(t);
