@@ -73,6 +73,7 @@
 #include <linux/mount.h>
 #include <linux/openat2.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <net/if.h>
 #include <sys/mount.h>

@@ -139,6 +139,13 @@ static void write_pid_file(pid_t pid) {
  * up before cloning anything. */
 static int monitor_lock_fd = -1;
 
+/* An inotify watch for the rename of that directory: `rm` renames it away (to
+ * .removing-ID) and then ends the monitor it finds there, but an rm killed right after
+ * its rename never does; a monitor that sees the rename acts as on a kill request itself,
+ * so nothing keeps running that the store does not list. -1 without inotify (the
+ * per-user instance limit): then only rm's kill request ends us. */
+static int moved_fd = -1;
+
 /* Our own start time (field 22 of /proc/self/stat), as src/state/liveness.ts reads it. */
 static unsigned long long own_start_time(void) {
   char buf[1024];
@@ -174,6 +181,11 @@ void claim_monitor(void) {
     if (errno == EWOULDBLOCK) die_hint("stop it first (`sandbox stop`), or wait for it to end", "the sandbox is already running");
     die("cannot lock the sandbox's directory: %s", strerror(errno));
   }
+  /* Watched through the descriptor (the very directory we locked), before the check of its name below. */
+  char self[64];
+  snprintf(self, sizeof self, "/proc/self/fd/%d", monitor_lock_fd);
+  moved_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (moved_fd >= 0 && inotify_add_watch(moved_fd, self, IN_MOVE_SELF) < 0) { close(moved_fd); moved_fd = -1; }
   snprintf(tmp, sizeof tmp, "%s.tmp", plan.monitor_file);
   int n = snprintf(body, sizeof body, "%d %llu\n", (int)getpid(), own_start_time());
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -239,6 +251,7 @@ int run_once(int sfd) {
   if (init == 0) {
     close(sv[0]);
     if (monitor_lock_fd >= 0) close(monitor_lock_fd); /* no handle on a host directory inside */
+    if (moved_fd >= 0) close(moved_fd);
     if (out.fd >= 0) { close(out.fd); close(err.fd); }
     if (log_fd >= 0) close(log_fd);
     attach_in_init();
@@ -267,9 +280,10 @@ int run_once(int sfd) {
   int kill_pending = 0; /* a kill request of a --rm sandbox: SIGKILL if the init has not ended by kill_by */
   struct timespec kill_by = { 0, 0 };
   for (;;) {
-    struct pollfd p[6 + attach_poll_size()];
-    int n = 0, i_sig = n++, i_sock = -1, i_in = -1, i_master = -1, i_out = -1, i_err = -1;
+    struct pollfd p[7 + attach_poll_size()];
+    int n = 0, i_sig = n++, i_sock = -1, i_in = -1, i_master = -1, i_out = -1, i_err = -1, i_moved = -1;
     p[i_sig] = (struct pollfd){ sfd, POLLIN, 0 };
+    if (moved_fd >= 0) { i_moved = n++; p[i_moved] = (struct pollfd){ moved_fd, POLLIN, 0 }; }
     if (sock >= 0) { i_sock = n++; p[i_sock] = (struct pollfd){ sock, POLLIN, 0 }; }
     if (master >= 0 && !stdin_done) { i_in = n++; p[i_in] = (struct pollfd){ 0, POLLIN, 0 }; }
     if (master >= 0 && !master_done) { i_master = n++; p[i_master] = (struct pollfd){ master, POLLIN, 0 }; }
@@ -314,6 +328,13 @@ int run_once(int sfd) {
         close(sock);
         sock = -1;
       }
+    }
+    if (i_moved >= 0 && p[i_moved].revents) {
+      /* The directory was renamed away (see moved_fd): a kill request, once. */
+      close(moved_fd);
+      moved_fd = -1;
+      stop_requested = 1;
+      if (!exited) kill(init, SIGKILL); /* once reaped, its pid may be another's */
     }
     if (i_in >= 0 && p[i_in].revents) {
       int in = foreground_input(master);

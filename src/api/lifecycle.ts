@@ -7,7 +7,7 @@
  * removes it: so no interleaving of these commands, or a kill -9 of any of them, leaves
  * a process the store does not know.
  */
-import { readFileSync, readdirSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
@@ -273,7 +273,12 @@ export async function startSandbox(paths: StorePaths, ref: string, hooks: RunHoo
     } catch (err) {
       const { starting: _, ...rest } = record.state;
       record.state = rest;
-      try { writeRecord(paths, record); } catch { /* removed meanwhile: the error above is the one to report */ }
+      try { writeRecord(paths, record); } catch { /* removed meanwhile: reported below */ }
+      // A racing `rm -f` took it away: its kill request may have ended the command before
+      // it started (the helper then exits with the command's 137). That is the news.
+      if (!existsSync(sandboxDir(paths, id))) {
+        throw new SandboxError(`sandbox ${record.name} was removed while it was being started`, { hint: 'list them with `sandbox ps -a`', cause: err });
+      }
       throw err;
     }
   });
@@ -286,8 +291,9 @@ export async function startSandbox(paths: StorePaths, ref: string, hooks: RunHoo
  * on finds it gone and gives up, and one that started in between (a racing `start`)
  * is ended too; then the name goes and the directory is removed. A kill -9 at any point
  * leaves the sandbox as it was (listed, maybe ended), or a `.removing-` directory with
- * nothing running in it (short of a start that slipped in between the two steps) that
- * `system check --repair` finishes. For `rm` and `system check --repair`.
+ * nothing running in it that `system check --repair` finishes: a monitor that a start
+ * slipped in between the two steps ends itself when it sees the rename (monitor.c,
+ * moved_fd). For `rm` and `system check --repair`.
  */
 export async function destroySandbox(paths: StorePaths, id: string, name: string | undefined, state?: SandboxState): Promise<void> {
   const stuck = () => new SandboxError(`cannot remove sandbox ${name ?? id.slice(0, 12)}: its processes do not end`, { hint: 'run `sandbox system check --repair` in a moment' });
