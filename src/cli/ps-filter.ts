@@ -5,6 +5,7 @@
  * the caller's `createdOf`).
  */
 import { SandboxError } from '../errors.js';
+import { splitFilter } from './filter-spec.js';
 import { labelMatches } from '../labels.js';
 import type { SandboxView } from '../api/lifecycle.js';
 import { timeOf } from './volume-filter.js';
@@ -18,12 +19,8 @@ const STATUSES = ['created', 'running', 'paused', 'stopped', 'exited', 'unknown'
 export function parseFilters(specs: string[], createdOf: (ref: string) => string = (ref) => ref): Map<Key, string[]> {
   const out = new Map<Key, string[]>();
   for (const spec of specs) {
-    const eq = spec.indexOf('=');
-    const key = (eq > 0 ? spec.slice(0, eq) : spec) as Key;
-    if (eq <= 0 || !KEYS.includes(key)) {
-      throw new SandboxError(`invalid filter "${spec}"`, { hint: `use KEY=VALUE with KEY one of ${KEYS.join(', ')}` });
-    }
-    let value = spec.slice(eq + 1);
+    const { key, value: given } = splitFilter(spec, KEYS);
+    let value = given;
     if (key === 'status' && !STATUSES.includes(value)) {
       throw new SandboxError(`invalid filter "${spec}": unknown state ${value}`, { hint: `status is one of ${STATUSES.join(', ')}` });
     }

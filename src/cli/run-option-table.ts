@@ -13,6 +13,7 @@
  *   }
  */
 import type { Argv } from 'yargs';
+import type { HealthArgs } from './health-options.js';
 import { collectOptions, declareOptions, lexArgv, optionTable, type LexerMessages, type OptionDef } from './argv-lexer.js';
 import { DEFAULT_NETWORK, NETWORK_MODES, WORKING_NETWORK_MODES } from '../network/driver.js';
 import { MISSING_RUN_OPTIONS, missingOptions } from './podman-gaps.js';
@@ -23,7 +24,7 @@ export { DEFAULT_NETWORK, NETWORK_MODES, WORKING_NETWORK_MODES };
 export type RunVerb = 'run' | 'create';
 
 /** What `parseRunArgv` returns and `toRunRequest` takes (yargs' camelCase keys). */
-export interface RunArgs {
+export interface RunArgs extends HealthArgs {
   rm?: boolean;
   interactive?: boolean;
   tty?: boolean;
@@ -48,12 +49,6 @@ export interface RunArgs {
   logOpt?: string[];
   logDriver?: string;
   stopTimeout?: string;
-  healthCmd?: string;
-  healthInterval?: string;
-  healthRetries?: string;
-  healthTimeout?: string;
-  healthStartPeriod?: string;
-  noHealthcheck?: boolean;
   pull?: string;
   platform?: string;
   tlsVerify?: boolean;

@@ -4,6 +4,7 @@
  * value, different keys must all match. Pure.
  */
 import { SandboxError } from '../errors.js';
+import { splitFilter } from './filter-spec.js';
 import { labelMatches } from '../labels.js';
 import type { VolumeInfo } from '../state/volumes.js';
 
@@ -13,12 +14,7 @@ type Key = (typeof KEYS)[number];
 export function parseVolumeFilters(specs: string[]): Map<Key, string[]> {
   const out = new Map<Key, string[]>();
   for (const spec of specs) {
-    const eq = spec.indexOf('=');
-    const key = (eq > 0 ? spec.slice(0, eq) : spec) as Key;
-    if (eq <= 0 || !KEYS.includes(key)) {
-      throw new SandboxError(`invalid filter "${spec}"`, { hint: `use KEY=VALUE with KEY one of ${KEYS.join(', ')}` });
-    }
-    const value = spec.slice(eq + 1);
+    const { key, value } = splitFilter(spec, KEYS);
     if (key === 'dangling' && !['true', 'false', '1', '0'].includes(value)) {
       throw new SandboxError(`invalid filter "${spec}"`, { hint: 'dangling=true or dangling=false' });
     }
