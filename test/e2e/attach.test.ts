@@ -110,6 +110,8 @@ test('two attachers at once both see the output; --no-stdin; --detach-keys detac
   await waitForOutput(watcher, 'got:one', 10_000).catch(() => { /* joined after it: the next line shows it */ });
   writer.stdin?.write('two\n');
   await waitForOutput(watcher, 'got:two', 10_000);
+  // Each attacher gets its own copy of the output: the writer's may come after the watcher's.
+  assert.equal(await eventually(() => (/got:two\n/.test(writerOut) ? '' : `writer saw: ${writerOut}`), 10_000), '');
   // ctrl-a then d: the writer detaches; the sandbox and the watcher go on.
   writer.stdin?.write('\x01d');
   assert.equal(await writerDone, 0, writerOut);

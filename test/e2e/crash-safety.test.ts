@@ -15,7 +15,7 @@ import { test } from 'node:test';
 import type { ChildProcess } from 'node:child_process';
 import { busyboxRootfsTar } from './fixtures.js';
 import {
-  asUser, collect, eventually, importImage, killGroup, newStore, requireRootless, runSandbox, show, spawnSandbox, type RunResult, seeded,
+  asUser, collect, eventually, importImage, killGroup, newStore, requireRootless, runSandbox, show, spawnSandbox, type RunResult, seeded, sandboxIdsIn,
 } from './harness.js';
 
 interface PsEntry { Id: string; Names: string[]; State: string; Pid: number }
@@ -205,7 +205,13 @@ test('kill -9 of run --rm --name at random moments: nothing keeps running, the n
       outcomes.push(`${name}: killed at ${delay} ms -> ${r.signal ?? `exit ${r.code}`}${listed.length ? ', left created (never started)' : ''}`);
       const again = await runSandbox(['create', '--name', name, '--network', 'none', 'bb', 'true'], { root });
       assert.equal(again.code, 0, `round ${i}: a killed run --rm --name leaves the name free: ${show(again)}`);
-      assert.deepEqual((await psAll(root)).filter((e) => e.Names[0] === name).map((e) => e.Id), [again.stdout.trim()], `round ${i}: the abandoned one is gone`);
+      const all = (await psAll(root)).filter((e) => e.Names[0] === name);
+      if (all.length !== 1) {
+        const events = tryRead(join(root, 'data', 'events.jsonl'));
+        const recs = all.map((e) => tryRead(join(root, 'data', 'containers', e.Id, 'container.json')));
+        t.diagnostic(`DIAG round ${i} delay ${delay} r=${r.signal ?? r.code} stderr=${r.stderr}\nlisted-before=${JSON.stringify(listed)}\nrecords=${recs.join('\n')}\nevents=${events.split('\n').slice(-12).join('\n')}\ndirs=${sandboxIdsIn(root).join(' ')}`);
+      }
+      assert.deepEqual(all.map((e) => e.Id), [again.stdout.trim()], `round ${i}: the abandoned one is gone`);
       const rm = await runSandbox(['rm', name], { root });
       assert.equal(rm.code, 0, show(rm));
     }
