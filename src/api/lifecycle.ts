@@ -11,7 +11,7 @@ import { existsSync, readFileSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
-import { findSandbox, listRecords, readRecord, releaseName, reserveName, writeRecord, writeRecordAndConfig, type SandboxRecord, type SandboxState } from '../state/sandboxes.js';
+import { discardIfNameless, findSandbox, listRecords, readRecord, releaseName, reserveName, writeRecord, writeRecordAndConfig, type SandboxRecord, type SandboxState } from '../state/sandboxes.js';
 import { sandboxDir, sandboxesDir, liveMonitorIn, recordPath, withSandboxLock, type MonitorInfo } from '../state/sandbox-dir.js';
 import { isSameProcess, processStartTime } from '../state/liveness.js';
 import { currentState } from '../state/status.js';
@@ -35,6 +35,7 @@ export function listSandboxes(paths: StorePaths, options: { all?: boolean } = {}
   const out: SandboxView[] = [];
   // Records that are missing or unreadable (half-created, being removed) are not listed; `system check` reports them.
   for (const record of listRecords(paths)) {
+    if (discardIfNameless(paths, record)) continue;
     const state = currentState(paths, record);
     if (!options.all && state.status !== 'running') continue;
     const health = state.status === 'running' ? currentHealth(paths, record)?.Status : undefined;

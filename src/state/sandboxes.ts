@@ -114,6 +114,32 @@ function isStale(paths: StorePaths, owner: string): boolean {
  * gone, no monitor. Nobody will run it, and `--rm` asked for it to go: its name is
  * free (a take-over removes it), as it is for one whose monitor cleaned up.
  */
+/** Removes an abandoned sandbox's directory: renamed away first (so nothing can start it any more), then removed. */
+function discardAbandoned(paths: StorePaths, id: string): void {
+  const away = join(sandboxesDir(paths), `.removing-${id}`);
+  renameSync(sandboxDir(paths, id), away);
+  try { rmSync(away, { recursive: true, force: true }); } catch { /* system check --repair finishes it */ }
+}
+
+/**
+ * An abandoned --rm sandbox (see isAbandoned) that never got its name: its `run` was
+ * killed after it wrote the record and before it reserved the name (createSandboxRecord
+ * writes the record first, so that a racer never sees a reservation without one). No
+ * take-over will ever find it, and another sandbox may hold that name now: the listing
+ * that meets it removes it, as a take-over would have. Only a never-started `--rm` record
+ * with a creator costs more than a field test here (its name's reservation is read).
+ */
+export function discardIfNameless(paths: StorePaths, record: SandboxRecord): boolean {
+  const { state, request } = record;
+  if (!request.remove || state.status !== 'created' || !state.creator) return false;
+  if (reservationOwner(join(namesDir(paths), record.name)) === record.id) return false;
+  if (!isAbandoned(paths, record.id)) return false;
+  try {
+    discardAbandoned(paths, record.id);
+  } catch { /* gone meanwhile, or not ours to move: left as it is */ }
+  return true;
+}
+
 export function isAbandoned(paths: StorePaths, id: string): boolean {
   const read = readRecordFile(recordPath(paths, id), id);
   if (typeof read !== 'object') return false;
@@ -147,12 +173,7 @@ async function takeOverStale(paths: StorePaths, file: string, owner: string, id:
   return withNamesLock(paths, () => {
     const current = reservationOwner(file);
     if (current !== owner || !isStale(paths, current)) return false;
-    if (current && existsSync(sandboxDir(paths, current))) {
-      // An abandoned --rm sandbox: renamed away first (so nothing can start it any more), then removed.
-      const away = join(sandboxesDir(paths), `.removing-${current}`);
-      renameSync(sandboxDir(paths, current), away);
-      try { rmSync(away, { recursive: true, force: true }); } catch { /* system check --repair finishes it */ }
-    }
+    if (current && existsSync(sandboxDir(paths, current))) discardAbandoned(paths, current);
     writeFileAtomic(file, id);
     return true;
   });

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StorePaths } from '../../src/state/paths.js';
-import { createSandboxRecord, isAbandoned, isRecordOf, listRecords, newSandboxId, readRecord, reserveName, writeRecord, type SandboxRecord } from '../../src/state/sandboxes.js';
+import { createSandboxRecord, discardIfNameless, isAbandoned, isRecordOf, listRecords, newSandboxId, readRecord, reserveName, writeRecord, type SandboxRecord } from '../../src/state/sandboxes.js';
 import { configPath, sandboxDir, exitFilePath, liveMonitor, monitorFilePath, parseMonitorFile, pidFilePath } from '../../src/state/sandbox-dir.js';
 import { processStartTime } from '../../src/state/liveness.js';
 import { currentState } from '../../src/state/status.js';
@@ -223,6 +223,23 @@ describe('a --rm sandbox whose run was killed before it started it', () => {
     await createSandboxRecord(paths, next);
     assert.equal(readFileSync(join(paths.data, 'names', 'job'), 'utf8'), next.id);
     assert.equal(existsSync(sandboxDir(paths, old.id)), false);
+  });
+
+  it('killed after its record and before its name: the listing removes it; not while its creator lives or it holds its name', async () => {
+    const paths = store();
+    const lost = await rmRecord(paths, 'lost', dead);
+    rmSync(join(paths.data, 'names', 'lost')); // as if killed between the record and the reservation
+    const next = recordOf(newSandboxId(), 'lost');
+    await createSandboxRecord(paths, next); // the name was free: no take-over
+    assert.equal(discardIfNameless(paths, readRecord(paths, next.id)!), false, 'the new one holds its name');
+    assert.equal(discardIfNameless(paths, readRecord(paths, lost.id)!), true);
+    assert.equal(existsSync(sandboxDir(paths, lost.id)), false);
+    const young = await rmRecord(paths, 'young', { pid: process.pid, startTime: selfStart() });
+    rmSync(join(paths.data, 'names', 'young')); // its creator is about to reserve it
+    assert.equal(discardIfNameless(paths, readRecord(paths, young.id)!), false);
+    const holding = await rmRecord(paths, 'holding', dead);
+    assert.equal(discardIfNameless(paths, readRecord(paths, holding.id)!), false, 'a take-over is what removes it');
+    assert.ok(existsSync(sandboxDir(paths, young.id)) && existsSync(sandboxDir(paths, holding.id)));
   });
 
   it('is not abandoned while its creator lives, or a monitor runs it, or without --rm', async () => {
