@@ -124,6 +124,16 @@ function expand(words: string[], keep: string): string[] {
   return words.map((w) => w.replaceAll('$IMG', IMAGE).replaceAll('$NAME', name).replaceAll('$KEEP', keep));
 }
 
+function passes(c: PodmanLine, r: RunResult): boolean {
+  return (c.exit === '*' || r.code === c.exit) && c.pattern.test(r.stdout + r.stderr);
+}
+
+/** A `run --rm` (or `container run --rm`): running it again changes nothing. */
+function rerunnable(words: string[]): boolean {
+  const run = words[0] === 'run' || (words[0] === 'container' && words[1] === 'run');
+  return run && words.includes('--rm');
+}
+
 function check(who: string, c: PodmanLine, r: RunResult): void {
   const output = r.stdout + r.stderr;
   const context = `${c.file}:${c.line}: ${c.text}\n${who}: ${show(r)}`;
@@ -176,7 +186,17 @@ async function runCases(t: TestContext, cases: PodmanLine[], root: string, podma
       ]);
       check('sandbox', c, ours);
       if (c.sandboxOnly) st.diagnostic(`sandbox only: ${c.sandboxOnly}`);
-      else if (theirs) check('podman', c, theirs);
+      else if (theirs && podman) {
+        let r = theirs;
+        // Podman 4.3 with runc now and then loses the output of a short-lived container
+        // (exit 0, nothing printed): a `run --rm` line, which leaves nothing behind, is
+        // tried once more against it before its result counts. Never for ours.
+        if (!passes(c, r) && rerunnable(words)) {
+          st.diagnostic(`podman tried again: ${show(r)}`);
+          r = await podman(words);
+        }
+        check('podman', c, r);
+      }
     });
   }
 }
