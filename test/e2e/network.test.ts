@@ -54,9 +54,10 @@ for (const mode of ['none', 'host', 'slirp4netns'] as const) {
     const [networkMode, pid] = inspect.stdout.trim().split(' ');
     assert.equal(networkMode, mode);
 
-    // exec is in the network namespace of the sandbox's init (seen from the host): the
-    // host's for host, its own otherwise.
-    const initNs = readlinkSync(`/proc/${pid}/ns/net`);
+    // exec is in the network namespace of the sandbox (seen from the host, through its
+    // command: the init is not dumpable, so only root could look at it): the host's for
+    // host, its own otherwise.
+    const initNs = readlinkSync(`/proc/${childOf(Number(pid))}/ns/net`);
     assert.equal((await exec('readlink /proc/self/ns/net')).trim(), initNs);
     const hostNs = readlinkSync('/proc/self/ns/net');
     if (mode === 'host') assert.equal(initNs, hostNs);
@@ -116,6 +117,18 @@ test('slirp4netns: one per run of a restarting sandbox, each stopped when its ru
   }
   assert.ok(inits.size >= 4, `restarted: ${[...inits].join(' ')}`);
 });
+
+/** The first process whose parent is `pid` (from /proc/N/stat, which anyone may read). */
+function childOf(pid: number): number {
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    let stat = '';
+    try { stat = readFileSync(`/proc/${e}/stat`, 'utf8'); } catch { continue; /* gone */ }
+    // After the command name in parentheses (which may hold spaces): state, then the parent's pid.
+    if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) return Number(e);
+  }
+  throw new Error(`no child of ${pid}`);
+}
 
 /** The children of `pid` (as the kernel lists them). */
 function childrenOf(pid: number): number[] {
