@@ -128,4 +128,14 @@ export interface RunRequest {
   detachKeys?: number[];
   /** `--sig-proxy=false`: signals to a foreground `run` detach it instead of reaching it. */
   sigProxy?: boolean;
+  /** `--add-host NAME[;NAME...]:IP` as given (IP may be `host-gateway`), first in /etc/hosts. */
+  addHosts?: string[];
+  /** `--dns`: the name servers of /etc/resolv.conf, or ['none']: the image's resolv.conf is kept. */
+  dns?: string[];
+  /** `--dns-search`: its search domains (['.']: none). */
+  dnsSearch?: string[];
+  /** `--dns-option`: its options. */
+  dnsOptions?: string[];
+  /** `--no-hosts`: no /etc/hosts of ours (the image's is kept). */
+  noHosts?: boolean;
 }

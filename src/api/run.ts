@@ -21,7 +21,7 @@ import {
 } from '../runtime/plan.js';
 import { helperPath } from '../runtime/host-tools.js';
 import { networkDriver, requireNetworkTools } from '../network/driver.js';
-import { hostNameFiles } from '../network/name-files.js';
+import { hostNameFiles, sandboxNameFiles } from '../network/name-files.js';
 import { runHelper, startDetachedHelper } from '../runtime/launch.js';
 import { userIdMaps, removeTree } from '../runtime/userns.js';
 import { readImageIndex, resolveImage } from '../images/store.js';
@@ -109,10 +109,13 @@ async function prepareLaunch(
   if (maps.degraded) hooks.warn?.(`only your own user id is mapped into the sandbox: ${maps.degraded}`);
   const dirs = sandboxDirs(sandboxDir(paths, record.id));
   for (const d of dirsToCreate(root, dirs, !!fuseOverlayfs)) mkdirUnder(dirs.dir, d);
-  const names = network.nameFiles(hostname, hostNameFiles);
-  writeFileSync(dirs.hosts, names.hosts);
+  const names = sandboxNameFiles({
+    request, hostname, name: record.name, host: hostNameFiles,
+    network: network.names({ request, host: hostNameFiles }),
+  });
+  if (names.hosts !== undefined) writeFileSync(dirs.hosts, names.hosts);
   writeFileSync(dirs.hostname, `${hostname}\n`);
-  writeFileSync(dirs.resolvConf, names.resolvConf);
+  if (names.resolvConf !== undefined) writeFileSync(dirs.resolvConf, names.resolvConf);
   resetHealth(paths, record);
   const health = request.healthcheck?.intervalMs ? { healthCheck: { intervalMs: request.healthcheck.intervalMs, runner: healthRunner(paths, record.id) } } : {};
   const args = buildLaunchArgs({

@@ -62,6 +62,11 @@ export function inspectHostConfig(record: SandboxRecord): Record<string, unknown
     Init: r.init === true,
     ContainerIDFile: r.cidFile ?? '',
     Annotations: r.annotations ?? {},
+    // As Podman shows them: as given; `--dns none` (the image's resolv.conf) is not an address.
+    ExtraHosts: r.addHosts ?? [],
+    Dns: (r.dns ?? []).filter((d) => d !== 'none'),
+    DnsSearch: r.dnsSearch ?? [],
+    DnsOptions: r.dnsOptions ?? [],
     Privileged: false,
     // No resource limits are set here (no delegated cgroup): Docker's "none" values.
     Memory: 0,

@@ -20,7 +20,6 @@ export interface MissingOption {
 const NO_PORTS = 'no port forwarding yet: --network host shares the host\'s ports (a server inside listens on them directly)';
 const NO_CGROUP_LIMITS = 'no cgroup limits yet: on a cgroup v2 host with user delegation, limit the whole sandbox from outside: systemd-run --user --scope -p MemoryMax=512M -p CPUQuota=50% sandbox run ...';
 const NO_NETWORKS = 'no user-defined networks yet: each sandbox has its own slirp4netns network, or --network host / none';
-const RESOLV = 'bind your own: -v ./resolv.conf:/etc/resolv.conf:ro';
 const NAMESPACES = 'each sandbox always has its own user, mount, pid, uts, ipc and network namespaces; --network host shares the host\'s network only';
 const USERNS = 'your subuid range is always mapped (you are root inside); -u UID[:GID] runs the command as another id';
 const HEALTH = 'run the check yourself: sandbox exec NAME CHECK-COMMAND (its exit status)';
@@ -31,11 +30,6 @@ export const MISSING_RUN_OPTIONS: readonly MissingOption[] = [
   { names: ['-p', '--publish'], meanwhile: NO_PORTS },
   { names: ['-P', '--publish-all'], meanwhile: NO_PORTS },
   { names: ['--expose'], meanwhile: NO_PORTS },
-  { names: ['--add-host'], meanwhile: 'bind a hosts file of your own: -v ./hosts:/etc/hosts:ro' },
-  { names: ['--no-hosts'], meanwhile: 'bind a hosts file of your own: -v ./hosts:/etc/hosts:ro' },
-  { names: ['--dns'], meanwhile: RESOLV },
-  { names: ['--dns-search'], meanwhile: RESOLV },
-  { names: ['--dns-option', '--dns-opt'], meanwhile: RESOLV },
   { names: ['--ip'], meanwhile: NO_NETWORKS },
   { names: ['--ip6'], meanwhile: NO_NETWORKS },
   { names: ['--mac-address'], meanwhile: NO_NETWORKS },

@@ -14,6 +14,7 @@
  */
 import type { Argv } from 'yargs';
 import type { HealthArgs } from './health-options.js';
+import type { NameArgs } from './name-options.js';
 import { collectOptions, declareOptions, lexArgv, optionTable, type LexerMessages, type OptionDef } from './argv-lexer.js';
 import { DEFAULT_NETWORK, NETWORK_MODES, WORKING_NETWORK_MODES } from '../network/driver.js';
 import { MISSING_RUN_OPTIONS, missingOptions } from './podman-gaps.js';
@@ -24,7 +25,7 @@ export { DEFAULT_NETWORK, NETWORK_MODES, WORKING_NETWORK_MODES };
 export type RunVerb = 'run' | 'create';
 
 /** What `parseRunArgv` returns and `toRunRequest` takes (yargs' camelCase keys). */
-export interface RunArgs extends HealthArgs {
+export interface RunArgs extends HealthArgs, NameArgs {
   rm?: boolean;
   interactive?: boolean;
   tty?: boolean;
@@ -121,6 +122,11 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'no-healthcheck', aliases: [], type: 'boolean', describe: "No health check, not even the image's" },
   { name: 'detach-keys', aliases: [], type: 'string', describe: 'With -it: keys that detach, leaving the sandbox running (default ctrl-p,ctrl-q; "" for none)' },
   { name: 'sig-proxy', aliases: [], type: 'boolean', describe: 'Pass signals sent to `sandbox run` on to the sandbox (default true; false: they detach it)' },
+  { name: 'add-host', aliases: [], type: 'string', array: true, describe: 'Add a line to /etc/hosts: NAME[;NAME...]:IP, IP may be host-gateway (repeatable)' },
+  { name: 'no-hosts', aliases: [], type: 'boolean', describe: "No /etc/hosts of ours: the image's stays as it is" },
+  { name: 'dns', aliases: [], type: 'string', array: true, describe: "Name server for /etc/resolv.conf (repeatable; none: the image's file stays)" },
+  { name: 'dns-search', aliases: [], type: 'string', array: true, describe: 'Search domain for /etc/resolv.conf (repeatable; . for none)' },
+  { name: 'dns-option', aliases: ['dns-opt'], type: 'string', array: true, describe: 'Option for /etc/resolv.conf, e.g. ndots:2 (repeatable)' },
   // -h is --hostname here, as in Podman and Docker: only --help is help.
   { name: 'help', aliases: [], type: 'boolean', describe: 'Show help', global: true },
   { name: 'root', aliases: [], type: 'string', describe: 'Keep all state under this directory', global: true },

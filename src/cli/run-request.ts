@@ -19,6 +19,7 @@ import { normalizeCapability } from '../runtime/capabilities.js';
 import { parseSignal } from '../runtime/signals.js';
 import { DEFAULT_NETWORK, NETWORK_MODES, WORKING_NETWORK_MODES, runUsage, type RunArgs, type RunVerb } from './run-option-table.js';
 import { parseDetachKeys } from '../runtime/detach-keys.js';
+import { parseNameArgs } from './name-options.js';
 
 export interface RunOptionsContext {
   /** The caller's environment: `-e K` and env-file `K` lines copy from it; HOME for `~`. */
@@ -458,6 +459,7 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
   const detachKeysArg = last(p.detachKeys);
   if (detachKeysArg !== undefined) request.detachKeys = parseDetachKeys(detachKeysArg);
   if (p.sigProxy === false) request.sigProxy = false;
+  Object.assign(request, parseNameArgs(parsed));
   return request;
 }
 

@@ -17,7 +17,7 @@
 import type { NetworkMode, RunRequest } from '../types.js';
 import { SandboxError } from '../errors.js';
 import { requireTool } from '../runtime/host-tools.js';
-import type { HostNameFiles } from './name-files.js';
+import type { HostNameFiles, NetworkNames } from './name-files.js';
 import { noneDriver } from './none.js';
 import { hostDriver } from './host.js';
 import { slirp4netnsDriver } from './slirp4netns.js';
@@ -47,8 +47,12 @@ export interface NetworkDriver {
   readonly tools: readonly NetworkTool[];
   /** Its words in run's plan after `--network launchDriver`. Pure. */
   launchArgs(input: NetworkPlanInput): string[];
-  /** The sandbox's /etc/hosts and /etc/resolv.conf (the host's are read only if asked for). */
-  nameFiles(hostname: string, host: HostNameFiles): { hosts: string; resolvConf: string };
+  /**
+   * What this mode puts in the sandbox's /etc/hosts and /etc/resolv.conf: its own
+   * address, the one that reaches the host, its name servers (name-files.ts writes the
+   * files from them with the run options; the host's files are read only if asked for).
+   */
+  names(input: { request: RunRequest; host: HostNameFiles }): NetworkNames;
   /** inspect's HostConfig.NetworkMode, as Podman shows it. */
   inspectMode(request: RunRequest): string;
   /** The sandbox's address on this network while it runs (inspect's NetworkSettings), if it has one. */

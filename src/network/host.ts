@@ -1,16 +1,15 @@
 /**
  * `--network host`: the host's network namespace, shared (not entered by exec: it
- * belongs to the host's user namespace). The host's own name files, with the
- * sandbox's name added to /etc/hosts.
+ * belongs to the host's user namespace). The host's own name servers, as they are; the
+ * sandbox's name on 127.0.1.1 (its hostname is its own, not the host's).
  */
 import type { NetworkDriver } from './driver.js';
-import { hostsFile } from './name-files.js';
 
 export const hostDriver: NetworkDriver = {
   mode: 'host',
   launchDriver: 'host',
   tools: [],
   launchArgs: () => [],
-  nameFiles: (hostname, host) => ({ hosts: hostsFile(hostname, host.hosts()), resolvConf: host.resolvConf() }),
+  names: ({ host }) => ({ hostAddress: host.address() }),
   inspectMode: () => 'host',
 };

@@ -8,7 +8,11 @@ import { posix } from 'node:path';
 import { SandboxError } from '../errors.js';
 import { Flag } from '../runtime/protocol.js';
 import type { NetworkDriver } from './driver.js';
-import { hostsFile, resolvConfWith } from './name-files.js';
+import { routableNameservers } from './name-files.js';
+
+/** slirp4netns' fixed addresses (its defaults with --configure). */
+const ADDRESS = { ip: '10.0.2.100', prefixLen: 24, gateway: '10.0.2.2' };
+const DNS = '10.0.2.3';
 
 export const slirp4netnsDriver: NetworkDriver = {
   mode: 'slirp4netns',
@@ -19,9 +23,15 @@ export const slirp4netnsDriver: NetworkDriver = {
     if (!path) throw new SandboxError('internal: slirp4netns path missing from the launch input');
     return [Flag.networkCmd, path, Flag.netLog, posix.join(dir, 'network.log')];
   },
-  // slirp4netns forwards DNS at 10.0.2.3 to the host's resolver.
-  nameFiles: (hostname, host) => ({ hosts: hostsFile(hostname), resolvConf: resolvConfWith(host.resolvConf(), ['10.0.2.3']) }),
+  // slirp4netns forwards DNS at 10.0.2.3 to the host's resolver; the host's own servers
+  // follow where they are reachable from here (not on its loopback), as Podman writes them.
+  // The host's address reaches the host through slirp4netns' sockets (its services on
+  // that address or on all of them; its loopback stays closed).
+  names: ({ host }) => ({
+    ownAddress: ADDRESS.ip,
+    hostAddress: host.address(),
+    nameservers: [...new Set([DNS, ...routableNameservers(host.resolvConf())])],
+  }),
   inspectMode: () => 'slirp4netns',
-  // slirp4netns' fixed addresses (its defaults with --configure).
-  address: { ip: '10.0.2.100', prefixLen: 24, gateway: '10.0.2.2' },
+  address: ADDRESS,
 };

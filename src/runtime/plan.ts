@@ -12,6 +12,7 @@ import { effectiveCapabilities } from './capabilities.js';
 import type { SandboxDirs } from '../state/sandbox-dir.js';
 import { Flag, encodeWords } from './protocol.js';
 import { networkDriver } from '../network/driver.js';
+import { ownNameFiles } from '../network/name-files.js';
 import { DEFAULT_DETACH_BYTES, detachKeysHex } from './detach-keys.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -240,9 +241,10 @@ export function dirsToCreate(root: RootSource, dirs: SandboxDirs, fuse = false):
  * files, volumes and tmpfs): the init may have made them in the writable layer as mount
  * points, which `diff` leaves out, as Podman's does. Pure.
  */
-export function mountPoints(request: Pick<RunRequest, 'volumes' | 'tmpfs' | 'readOnly'>): string[] {
+export function mountPoints(request: Pick<RunRequest, 'volumes' | 'tmpfs' | 'readOnly' | 'noHosts' | 'dns'>): string[] {
+  const names = ownNameFiles(request);
   return [
-    '/proc', '/dev', '/sys', '/etc/hosts', '/etc/hostname', '/etc/resolv.conf',
+    '/proc', '/dev', '/sys', ...(names.hosts ? ['/etc/hosts'] : []), '/etc/hostname', ...(names.resolvConf ? ['/etc/resolv.conf'] : []),
     ...(request.readOnly ? ['/tmp', '/var/tmp', '/run'] : []),
     ...request.volumes.map((v) => v.target), ...request.tmpfs.map((t) => t.target),
   ];
@@ -302,7 +304,13 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
       if (!userTargets.has(p) && !alreadyTmpfs.includes(p)) args.push(Flag.tmpfs, p, 'mode=1777,nosuid,nodev');
     }
   }
-  const ownFiles: [string, string][] = [[dirs.hosts, '/etc/hosts'], [dirs.hostname, '/etc/hostname'], [dirs.resolvConf, '/etc/resolv.conf']];
+  // --no-hosts and --dns none keep the image's files: ours are not bound over them.
+  const names = ownNameFiles(request);
+  const ownFiles: [string, string][] = [
+    ...(names.hosts ? [[dirs.hosts, '/etc/hosts'] as [string, string]] : []),
+    [dirs.hostname, '/etc/hostname'],
+    ...(names.resolvConf ? [[dirs.resolvConf, '/etc/resolv.conf'] as [string, string]] : []),
+  ];
   for (const [src, dst] of ownFiles) args.push(Flag.bind, src, dst);
 
   // User mounts, parents before children whatever order they were given in (as Docker).
