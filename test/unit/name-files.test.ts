@@ -9,6 +9,8 @@ import {
   resolvConfFile, routableNameservers, sandboxNameFiles, type HostNameFiles, type NameFilesInput,
 } from '../../src/network/name-files.js';
 import { parseNameArgs } from '../../src/cli/name-options.js';
+import { parseRunArgv } from '../../src/cli/run-option-table.js';
+import { toRunRequest } from '../../src/cli/run-request.js';
 import { mountPoints } from '../../src/runtime/plan.js';
 
 const HOST_RESOLV = 'search example.org\nnameserver 127.0.0.53\noptions edns0\nnameserver 10.1.1.1\nnameserver fd00::1\n';
@@ -172,5 +174,15 @@ describe('the values of the name options', () => {
       { addHosts: ['a:1.1.1.1'], dns: ['1.1.1.1'], dnsSearch: ['a.b'], dnsOptions: ['rotate'] });
     assert.deepEqual(parseNameArgs({ noHosts: true }), { noHosts: true });
     throwsSandbox(() => parseNameArgs({ noHosts: true, addHost: ['a:1.1.1.1'] }), '--no-hosts and --add-host cannot be combined', /leave it out/);
+  });
+
+  it('run and create take them from the command line (--dns-opt is --dns-option), repeated options in order', () => {
+    const request = toRunRequest(parseRunArgv(['--add-host', 'a:1.1.1.1', '--add-host=b:::1', '--dns', '9.9.9.9', '--dns-opt', 'ndots:1',
+      '--dns-option=rotate', '--dns-search', 'x.org', 'bb', 'true'], 'create'), { env: {}, cwd: '/', readFile: () => '', verb: 'create' });
+    assert.deepEqual([request.addHosts, request.dns, request.dnsSearch, request.dnsOptions, request.noHosts],
+      [['a:1.1.1.1', 'b:::1'], ['9.9.9.9'], ['x.org'], ['ndots:1', 'rotate'], undefined]);
+    const plain = toRunRequest(parseRunArgv(['--no-hosts', 'bb']), { env: {}, cwd: '/', readFile: () => '' });
+    assert.equal(plain.noHosts, true);
+    assert.equal('addHosts' in plain || 'dns' in plain, false);
   });
 });
