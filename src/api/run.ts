@@ -109,7 +109,7 @@ async function prepareLaunch(
   if (maps.degraded) hooks.warn?.(`only your own user id is mapped into the sandbox: ${maps.degraded}`);
   const dirs = sandboxDirs(sandboxDir(paths, record.id));
   for (const d of dirsToCreate(root, dirs, !!fuseOverlayfs)) mkdirUnder(dirs.dir, d);
-  const names = network.nameFiles(hostname, hostNameFiles);
+  const names = network.nameFiles(hostname, hostNameFiles, request);
   writeFileSync(dirs.hosts, names.hosts);
   writeFileSync(dirs.hostname, `${hostname}\n`);
   writeFileSync(dirs.resolvConf, names.resolvConf);
@@ -184,7 +184,7 @@ export async function createSandbox(paths: StorePaths, request: RunRequest, hook
 async function recordSandbox(
   paths: StorePaths, request: RunRequest, hooks: RunHooks, startsNow = true,
 ): Promise<{ record: SandboxRecord; root: ResolvedRoot }> {
-  networkDriver(request.network); // a mode without a driver yet (pasta) is refused before anything is pulled or written
+  networkDriver(request.network); // a mode without a driver yet is refused before anything is pulled or written
   if (request.cidFile) checkCidFile(request.cidFile);
   await pullForRun(paths, request, hooks.pullProgress);
   const root = resolveRoot(paths, request);
