@@ -219,3 +219,35 @@ test('pasta: DNS through its forwarder, and it ends with the sandbox: stop, rm -
   process.kill(monitor, 'SIGKILL');
   await gone('SIGKILL of the monitor');
 });
+
+/** A service on the host's 127.0.0.1 that answers `token` only once the client has half-closed (sent its FIN). */
+async function replyAfterFinService(t: TestContext, token: string): Promise<number> {
+  const server: Server = createServer((s) => {
+    s.on('error', () => {});
+    s.on('data', () => {});
+    s.on('end', () => s.end(`${token}\n`));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return (server.address() as { port: number }).port;
+}
+
+test('a client that half-closes first gets its reply and the end through slirp4netns (the default); with Debian 12\'s pasta it hangs', async (t) => {
+  if (!requireRootless(t, 'half-close through the user-mode networks')) return;
+  const root = await storeWithBusybox(t);
+  const token = `after-fin-${process.pid}`;
+  const port = await replyAfterFinService(t, token);
+  // nc's input is empty: it sends its FIN at once, then waits for the reply and the server's FIN.
+  const ask = (target: string) => `timeout 5 nc ${target} ${port} </dev/null; echo "exit $?"`;
+  const [slirp, pasta] = hostAccessCases();
+  const viaSlirp = await runSandbox(['run', '--rm', '--network', slirp!.open, 'bb', 'sh', '-c', ask(slirp!.target)], { root });
+  assert.deepEqual(lines(viaSlirp.stdout), [token, 'exit 0'], show(viaSlirp));
+  // This is why slirp4netns stays the default (README, "Network modes"). When this part
+  // fails, the pasta installed passes the reply on: time to measure again and revisit
+  // DEFAULT_NETWORK.
+  const viaPasta = await runSandbox(['run', '--rm', '--network', pasta!.open, 'bb', 'sh', '-c', ask(pasta!.target)], { root });
+  // (Here, through the gateway to the host's loopback, the reply arrives and the server's
+  // FIN does not; to the host's address not even the reply does.) timeout ends nc: 143.
+  assert.equal(viaPasta.code, 0, show(viaPasta));
+  assert.equal(lines(viaPasta.stdout).at(-1), 'exit 143', `pasta ended the exchange after the client's FIN: revisit DEFAULT_NETWORK\n${show(viaPasta)}`);
+});
