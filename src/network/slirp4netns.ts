@@ -10,7 +10,6 @@
  * slirp4netns' both lose the source address; so does ours, pasta keeps it).
  */
 import { posix } from 'node:path';
-import { isIPv4, isIPv6 } from 'node:net';
 import { SandboxError, clipped } from '../errors.js';
 import { Flag } from '../runtime/protocol.js';
 import type { RunRequest } from '../types.js';
@@ -31,6 +30,17 @@ export interface SlirpOptions {
 
 const KEYS = ['allow_host_loopback', 'cidr', 'enable_ipv6', 'mtu', 'outbound_addr', 'outbound_addr6', 'port_handler'];
 const HINT = `slirp4netns takes ${KEYS.map((k) => `${k}=`).join(', ')} (e.g. slirp4netns:allow_host_loopback=true)`;
+
+/** Dotted IPv4 (no node:net here: this module is on run's hot path). */
+function isIPv4(v: string): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(v);
+  return m !== null && m.slice(1).every((b) => Number(b) <= 255);
+}
+
+/** An IPv6 address in its text form, roughly (slirp4netns checks it exactly). */
+function isIPv6(v: string): boolean {
+  return v.includes(':') && /^[0-9A-Fa-f:.]+$/.test(v) && !v.includes(':::');
+}
 
 function bad(message: string): SandboxError {
   return new SandboxError(`--network slirp4netns: ${message}`, { hint: HINT });
