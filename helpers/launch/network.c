@@ -189,11 +189,16 @@ static void start_pasta(pid_t init) {
     _exit(127);
   }
   pasta_pid = child;
-  /* Wait for its pid line; it failing (it exits) or the init failing ends the wait. */
+  /* Wait for its pid line; it failing (it exits) or the init failing ends the wait, and
+   * so does a pasta that neither gets there nor gives up in 30 s. */
   char buf[32];
   size_t got = 0;
   int ready = 0;
+  struct timespec t0, now;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
   for (;;) {
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec - t0.tv_sec >= 30) { kill(child, SIGKILL); waitpid(child, NULL, 0); pasta_pid = 0; break; }
     struct pollfd p = { rd, POLLIN, 0 };
     if (poll(&p, 1, 20) < 0 && errno != EINTR) die("poll: %s", strerror(errno));
     ssize_t n = read(rd, buf + got, sizeof buf - 1 - got);
