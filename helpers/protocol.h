@@ -85,9 +85,10 @@
   X(USERNS_ONLY, "--userns-only", "", "only a user (and mount) namespace with the id maps: run COMMAND there as root") \
   X(STATUS_FD, "--status-fd", "FD", "write the status lines on FD") \
   X(DIE_WITH_PARENT, "--die-with-parent", "PID", "end the sandbox when PID (the CLI, our parent) dies") \
-  X(NETWORK, "--network", "DRIVER", "the network (launch/network.c): none (loopback only), host (the host's; the default) or slirp4netns") \
-  X(NETWORK_CMD, "--network-cmd", "PATH", "the program the network driver runs (slirp4netns)") \
+  X(NETWORK, "--network", "DRIVER", "the network (launch/network.c): none (loopback only), host (the host's; the default), slirp4netns or pasta") \
+  X(NETWORK_CMD, "--network-cmd", "PATH", "the program the network driver runs (slirp4netns, pasta)") \
   X(NET_LOG, "--net-log", "FILE", "where the network's program and fuse-overlayfs write their messages") \
+  X(NETWORK_ARG, "--network-arg", "ARG", "one more argument for the --network-cmd program (its options, in order)") \
   X(TTY, "--tty", "", "a terminal for the command") \
   X(STDIN, "--stdin", "", "with --tty: pass our stdin to the terminal") \
   X(CLEANUP, "--cleanup", "DIR", "remove DIR (the sandbox's directory) when the sandbox ends") \

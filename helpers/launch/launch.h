@@ -37,7 +37,7 @@
  *              that passes signals, the terminal and the log; monitor file, events
  *   init.c     the init: run_init() builds the root and pivots, run_and_wait()
  *   mounts.c   the init's mount operations (run_ops())
- *   network.c  the network drivers (none, host, slirp4netns): start, finish, stop
+ *   network.c  the network drivers (none, host, slirp4netns, pasta): start, finish, stop
  *   command.c  the command: start_command() / run_command(), user, capabilities, exec
  *   logs.c     the log of a detached sandbox (CRI format, rotation)
  *   health.c   the periodic health check: the monitor starts its runner every interval
@@ -126,6 +126,7 @@ struct op {
 #define MAX_MAPS IDMAP_MAX
 #define MAX_ENV 4096
 #define MAX_GROUPS 64
+#define MAX_NETWORK_ARGS 256
 
 struct launch_plan {
   const char *uidmap_cmd, *gidmap_cmd;
@@ -133,8 +134,10 @@ struct launch_plan {
   int n_uid_maps, n_gid_maps;
   int userns_only;
   const struct network_driver *network; /* --network: how the sandbox gets its network (network.c) */
-  const char *network_cmd; /* --network-cmd: the program the network driver runs (slirp4netns) */
+  const char *network_cmd; /* --network-cmd: the program the network driver runs (slirp4netns, pasta) */
   const char *net_log;
+  const char *network_args[MAX_NETWORK_ARGS]; /* --network-arg: the program's options, in order */
+  int n_network_args;
   int status_fd;
   pid_t die_with_parent;
   int tty, stdin_open;

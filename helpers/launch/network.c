@@ -9,7 +9,7 @@
  *           /proc (a directory fd; /proc/sys is still writable): what the namespace
  *           needs from inside;
  *   stop    monitor, when this run of the sandbox has ended: undo what start began.
- * A new mode (pasta, a namespace to join) is a new row of the table below, named by
+ * A new mode (a namespace to join) is a new row of the table below, named by
  * src/network/ (its launchDriver); its options come as plan words of its own. */
 #include "launch.h"
 
@@ -43,6 +43,69 @@ static void finish_own_namespace(int proc) {
   allow_ping(proc);
 }
 
+/* ---------- what slirp4netns and pasta share ---------- */
+
+/* The program's argv: NAME, then `head`, then the plan's --network-arg words, then
+ * `tail` (NULL-ended lists). Static: the child that uses it only execs. */
+static char **program_argv(const char *name, const char *const *head, const char *const *tail) {
+  static const char *argv[MAX_NETWORK_ARGS + 16];
+  int n = 0;
+  argv[n++] = name;
+  for (; *head; head++) argv[n++] = *head;
+  for (int i = 0; i < plan.n_network_args; i++) argv[n++] = plan.network_args[i];
+  for (; *tail; tail++) argv[n++] = *tail;
+  argv[n] = NULL;
+  return (char **)argv;
+}
+
+/* In the program's child, before exec: its own session (the terminal's Ctrl-C is for the
+ * sandbox, not for its network), no terminal, and its messages in --net-log. */
+static void program_stdio(void) {
+  reset_signals();
+  setsid();
+  int devnull = open("/dev/null", O_RDWR);
+  int log = plan.net_log ? open(plan.net_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
+  dup2(devnull, 0); dup2(devnull, 1); dup2(log >= 0 ? log : devnull, 2);
+}
+
+/* How long --net-log is now: what the program writes from here on is this run's. */
+static off_t net_log_size(void) {
+  struct stat st;
+  return plan.net_log && stat(plan.net_log, &st) == 0 ? st.st_size : 0;
+}
+
+/* The program's first message of this run (from `from` in --net-log), for the error. */
+static void first_message(off_t from, char *buf, size_t size) {
+  buf[0] = 0;
+  int fd = plan.net_log ? open(plan.net_log, O_RDONLY | O_CLOEXEC) : -1;
+  if (fd < 0) return;
+  ssize_t n = pread(fd, buf, size - 1, from);
+  close(fd);
+  if (n <= 0) { buf[0] = 0; return; }
+  buf[n] = 0;
+  char *nl = strchr(buf, '\n');
+  if (nl) *nl = 0;
+}
+
+/* The program gave up before the network was up. If the init failed first (and said
+ * why), that is the error, not the network; it may still be on its way out when the
+ * program gives up on its namespaces: half a second. */
+static void network_failed(pid_t init, const char *program, off_t log_from) {
+  int st;
+  for (int i = 0; i < 100; i++) {
+    if (waitpid(init, &st, WNOHANG) == init) _exit(exit_code_of(st));
+    usleep(5000);
+  }
+  kill(init, SIGKILL);
+  char said[512];
+  first_message(log_from, said, sizeof said);
+  if (strstr(said, "tun") || !said[0])
+    die_hint("it needs read-write access to /dev/net/tun (`sandbox doctor` checks it; a distribution sets it 0666); or use --network none|host",
+             "%s could not set up the network of the sandbox%s%s", program, said[0] ? ": " : "", said);
+  die_hint("check the --network options (its messages are in network.log of the sandbox's directory); or use --network none|host",
+           "%s could not set up the network of the sandbox: %s", program, said);
+}
+
 /* ---------- slirp4netns ---------- */
 
 /* Runs slirp4netns (--network-cmd) for the sandbox's network namespace and waits until
@@ -52,23 +115,20 @@ static int slirp_exit_fd = -1; /* closing it ends slirp4netns */
 static void start_slirp4netns(pid_t init) {
   int ready[2], ex[2];
   if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(ex, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
+  off_t log_from = net_log_size();
   pid_t child = fork();
   if (child < 0) die("fork: %s", strerror(errno));
   if (child == 0) {
-    reset_signals();
-    setsid(); /* the terminal's Ctrl-C is for the sandbox, not for its network */
     int rfd = dup(ready[1]), efd = dup(ex[0]); /* without O_CLOEXEC */
     char pidbuf[32], rbuf[32], ebuf[32], userns[64];
     snprintf(pidbuf, sizeof pidbuf, "%d", (int)init);
     snprintf(rbuf, sizeof rbuf, "--ready-fd=%d", rfd);
     snprintf(ebuf, sizeof ebuf, "--exit-fd=%d", efd);
     snprintf(userns, sizeof userns, "--userns-path=/proc/%d/ns/user", (int)init);
-    /* Its chatter goes to a log (--net-log), never to the user's terminal. */
-    int devnull = open("/dev/null", O_RDWR);
-    int log = plan.net_log ? open(plan.net_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
-    dup2(devnull, 0); dup2(devnull, 1); dup2(log >= 0 ? log : devnull, 2);
-    execl(plan.network_cmd, "slirp4netns", "--configure", "--mtu=65520", "--disable-host-loopback",
-          rbuf, ebuf, userns, pidbuf, "tap0", (char *)NULL);
+    program_stdio();
+    /* The plan's words are its options (src/network/slirp4netns.ts: mtu, host loopback, cidr...). */
+    const char *head[] = { "--configure", rbuf, ebuf, userns, NULL }, *tail[] = { pidbuf, "tap0", NULL };
+    execv(plan.network_cmd, program_argv("slirp4netns", head, tail));
     msg("sandbox: cannot run %s: %s", plan.network_cmd, strerror(errno));
     _exit(127);
   }
@@ -81,23 +141,80 @@ static void start_slirp4netns(pid_t init) {
   ssize_t n;
   while ((n = read(ready[0], &c, 1)) < 0 && errno == EINTR) {}
   close(ready[0]);
-  if (n != 1) {
-    int st;
-    /* The init failed first (and said why): that is the error, not the network. It may
-     * still be on its way out when slirp4netns gives up on its namespaces: half a second. */
-    for (int i = 0; i < 100; i++) {
-      if (waitpid(init, &st, WNOHANG) == init) _exit(exit_code_of(st));
-      usleep(5000);
-    }
-    kill(init, SIGKILL);
-    die_hint("slirp4netns needs read-write access to /dev/net/tun (`sandbox doctor` checks it; a distribution sets it 0666); or use --network none|host",
-             "slirp4netns could not set up the network of the sandbox");
-  }
+  if (n != 1) network_failed(init, "slirp4netns", log_from);
 }
 
 static void stop_slirp4netns(void) {
   if (slirp_exit_fd >= 0) { close(slirp_exit_fd); slirp_exit_fd = -1; }
   if (slirp_pid > 0) { waitpid(slirp_pid, NULL, 0); slirp_pid = 0; }
+}
+
+/* ---------- pasta ---------- */
+
+/* Runs pasta (--network-cmd) in the foreground on the init's user and network namespaces
+ * (`pasta [OPTIONS] PID`, --config-net among the plan's words: src/network/pasta.ts) and
+ * waits until the interface is configured. This pasta (Debian's 2023-03 one) has no
+ * ready or exit fd, and with a PID target it does not end when the namespace goes away:
+ *   - ready: its --pid file is a FIFO we read; pasta writes its pid there only after it
+ *     has configured the namespace (it opens the file early, writes it at the end);
+ *   - end: the stop hook sends it SIGTERM; if the monitor dies first, the kernel sends it
+ *     SIGKILL (PR_SET_PDEATHSIG, kept across its exec and its joining of the sandbox's
+ *     user namespace, a child of ours: the credentials do not change).
+ * -f keeps it our child (no daemon to lose track of); -l /dev/null keeps it from
+ * writing each message to a missing syslog too (its messages go to --net-log). */
+static pid_t pasta_pid = 0;
+static void start_pasta(pid_t init) {
+  if (!plan.net_log) die("internal: pasta needs --net-log");
+  char fifo[PATH_MAX];
+  const char *slash = strrchr(plan.net_log, '/');
+  snprintf(fifo, sizeof fifo, "%.*s/pasta.ready", slash ? (int)(slash - plan.net_log) : 1, slash ? plan.net_log : ".");
+  unlink(fifo);
+  if (mkfifo(fifo, 0600) < 0) die("cannot make %s: %s", fifo, strerror(errno));
+  /* Ours open first (non-blocking), so that pasta's open for writing does not wait. */
+  int rd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (rd < 0) die("cannot open %s: %s", fifo, strerror(errno));
+  off_t log_from = net_log_size();
+  pid_t monitor = getpid();
+  pid_t child = fork();
+  if (child < 0) die("fork: %s", strerror(errno));
+  if (child == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != monitor) _exit(0); /* the monitor died before the line above */
+    char pidbuf[32];
+    snprintf(pidbuf, sizeof pidbuf, "%d", (int)init);
+    program_stdio();
+    const char *head[] = { "-f", "-l", "/dev/null", "-P", fifo, NULL }, *tail[] = { pidbuf, NULL };
+    execv(plan.network_cmd, program_argv("pasta", head, tail));
+    msg("sandbox: cannot run %s: %s", plan.network_cmd, strerror(errno));
+    _exit(127);
+  }
+  pasta_pid = child;
+  /* Wait for its pid line; it failing (it exits) or the init failing ends the wait, and
+   * so does a pasta that neither gets there nor gives up in 30 s. */
+  char buf[32];
+  size_t got = 0;
+  int ready = 0;
+  struct timespec t0, now;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (;;) {
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec - t0.tv_sec >= 30) { kill(child, SIGKILL); waitpid(child, NULL, 0); pasta_pid = 0; break; }
+    struct pollfd p = { rd, POLLIN, 0 };
+    if (poll(&p, 1, 20) < 0 && errno != EINTR) die("poll: %s", strerror(errno));
+    ssize_t n = read(rd, buf + got, sizeof buf - 1 - got);
+    if (n > 0) got += (size_t)n;
+    if (got > 0 && (memchr(buf, '\n', got) || n == 0 || got == sizeof buf - 1)) { ready = 1; break; }
+    if (waitpid(child, NULL, WNOHANG) == child) { pasta_pid = 0; break; }
+    int st;
+    if (waitpid(init, &st, WNOHANG) == init) { kill(child, SIGKILL); waitpid(child, NULL, 0); pasta_pid = 0; unlink(fifo); _exit(exit_code_of(st)); }
+  }
+  close(rd);
+  unlink(fifo);
+  if (!ready) network_failed(init, "pasta", log_from);
+}
+
+static void stop_pasta(void) {
+  if (pasta_pid > 0) { kill(pasta_pid, SIGTERM); waitpid(pasta_pid, NULL, 0); pasta_pid = 0; }
 }
 
 /* ---------- the table ---------- */
@@ -111,6 +228,10 @@ static const struct network_driver drivers[] = {
   /* A namespace of its own, connected to the host's by slirp4netns. */
   { .name = "slirp4netns", .clone_flags = CLONE_NEWNET, .exec_enters = 1,
     .start = start_slirp4netns, .finish = finish_own_namespace, .stop = stop_slirp4netns },
+  /* A namespace of its own, connected to the host's by pasta (which keeps the source
+   * addresses of connections from the host, and forwards published ports itself). */
+  { .name = "pasta", .clone_flags = CLONE_NEWNET, .exec_enters = 1,
+    .start = start_pasta, .finish = finish_own_namespace, .stop = stop_pasta },
 };
 
 /* The driver of `name` (`--network`); the host's network when the plan names none

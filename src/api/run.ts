@@ -187,7 +187,7 @@ export async function createSandbox(paths: StorePaths, request: RunRequest, hook
 async function recordSandbox(
   paths: StorePaths, request: RunRequest, hooks: RunHooks, startsNow = true,
 ): Promise<{ record: SandboxRecord; root: ResolvedRoot }> {
-  networkDriver(request.network); // a mode without a driver yet (pasta) is refused before anything is pulled or written
+  networkDriver(request.network); // a mode without a driver yet is refused before anything is pulled or written
   if (request.cidFile) checkCidFile(request.cidFile);
   await pullForRun(paths, request, hooks.pullProgress);
   const root = resolveRoot(paths, request);

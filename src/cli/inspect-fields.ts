@@ -79,7 +79,8 @@ export function inspectHostConfig(record: SandboxRecord): Record<string, unknown
 export function inspectNetworkSettings(record: SandboxRecord, state: SandboxState): Record<string, unknown> {
   const mode = record.request.network;
   const running = state.status === 'running';
-  const address = running ? networkDriver(mode).address : undefined;
+  const driver = networkDriver(mode);
+  const address = running ? driver.addressOf?.(record.request) ?? driver.address : undefined;
   const endpoint = {
     IPAddress: address?.ip ?? '',
     IPPrefixLen: address?.prefixLen ?? 0,

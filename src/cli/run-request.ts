@@ -17,7 +17,8 @@ import { parseEnvAssignment, parseEnvFile } from './env-file.js';
 import { parseMount } from './mount-option.js';
 import { normalizeCapability } from '../runtime/capabilities.js';
 import { parseSignal } from '../runtime/signals.js';
-import { DEFAULT_NETWORK, NETWORK_MODES, WORKING_NETWORK_MODES, runUsage, type RunArgs, type RunVerb } from './run-option-table.js';
+import { parseNetworkOption } from '../network/driver.js';
+import { DEFAULT_NETWORK, runUsage, type RunArgs, type RunVerb } from './run-option-table.js';
 import { parseDetachKeys } from '../runtime/detach-keys.js';
 import { parseNameArgs } from './name-options.js';
 
@@ -290,11 +291,9 @@ export function parseAnnotation(value: string): [string, string] {
   return [value.slice(0, eq), value.slice(eq + 1)];
 }
 
+/** `--network MODE[:OPTS]` (the network registry's parser, src/network/driver.ts). */
 export function parseNetwork(value: string): NetworkMode {
-  if ((NETWORK_MODES as readonly string[]).includes(value)) return value as NetworkMode;
-  throw new SandboxError(`unknown network mode ${JSON.stringify(value)}`, {
-    hint: `use --network ${WORKING_NETWORK_MODES.join('|')}`,
-  });
+  return parseNetworkOption(value).network;
 }
 
 /**
@@ -406,7 +405,7 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
     volumes,
     tmpfs,
     readOnly: p.readOnly === true,
-    network: parseNetwork(last(p.network) ?? DEFAULT_NETWORK),
+    ...parseNetworkOption(last(p.network) ?? DEFAULT_NETWORK),
     capAdd,
     capDrop,
     noNewPrivileges,

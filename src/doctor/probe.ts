@@ -398,6 +398,33 @@ async function getcaps(f: HostFacts): Promise<void> {
   );
 }
 
+/** The first line of `NAME --version` that says it (pasta also complains of a missing syslog). */
+export function parseToolVersion(name: string, output: string): string | null {
+  for (const line of output.split('\n')) {
+    const m = new RegExp(`^${name} (?:version )?(\\S+)`).exec(line.trim());
+    if (m) return m[1] === 'unknown' ? null : m[1]!;
+  }
+  return null;
+}
+
+/** The versions of slirp4netns and pasta; Debian's pasta says "unknown version": then its package's. */
+async function networkVersions(f: HostFacts): Promise<NonNullable<HostFacts['networkVersions']>> {
+  const out: NonNullable<HostFacts['networkVersions']> = {};
+  await Promise.all((['slirp4netns', 'pasta'] as const).map(async (name) => {
+    const tool = f.tools[name];
+    if (!tool) return;
+    const r = await exec(tool.path, ['--version']);
+    let version = parseToolVersion(name, `${r.stdout}\n${r.stderr}`);
+    if (version === null && name === 'pasta') {
+      const dpkg = findTool('dpkg-query');
+      const p = dpkg ? await exec(dpkg, ['-W', '-f', '${Version}', 'passt']) : null;
+      if (p?.code === 0 && p.stdout.trim()) version = `(Debian package passt ${p.stdout.trim()})`;
+    }
+    out[name] = version;
+  }));
+  return out;
+}
+
 /** All facts, with the real attempts. Takes a fraction of a second; leaves nothing behind. */
 export async function gatherHostFacts(opts: ProbeOptions = {}): Promise<HostFacts> {
   const f = gatherStaticFacts(opts);
@@ -406,13 +433,15 @@ export async function gatherHostFacts(opts: ProbeOptions = {}): Promise<HostFact
   const confined = f.sysctl.apparmorRestrictUnprivilegedUserns === 1 && f.apparmorSandboxProfile && f.user.uid !== 0;
   // Try overlays where the writable layers will live (the data dir), when it exists already.
   const base = f.store.data.node.exists && f.store.data.node.access ? f.store.data.path : tmpdir();
-  const [userns, overlay, fuseOverlay, idmap] = await Promise.all([
+  const [userns, overlay, fuseOverlay, idmap, , versions] = await Promise.all([
     unshare && !confined ? exec(unshare, ['--user', '--map-root-user', 'true']).then(toTry) : null,
     unshare && !confined ? tryMountScript(unshare, OVERLAY_SCRIPT, base) : null,
     unshare && !confined && f.tools['fuse-overlayfs'] ? tryMountScript(unshare, FUSE_OVERLAY_SCRIPT, base) : null,
     tryIdmap(f),
     getcaps(f),
+    networkVersions(f),
   ]);
+  f.networkVersions = versions;
   // If no user namespace can be made at all, the mount tries say nothing about overlays.
   const usernsFailed = userns !== null && !userns.ok;
   f.tries = {

@@ -7,9 +7,10 @@
  * stopped when the sandbox's run ends (helpers/README.md).
  *
  * A new mode is a new driver: a file here, its row in DRIVERS, and its row in
- * network.c's table. What the modes still to come need has its place: options
- * (`slirp4netns:OPTS`, `pasta:OPTS`) and published ports are in the request that
- * launchArgs gets, and become the driver's words in the plan; a namespace to join (a
+ * network.c's table. Options (`slirp4netns:OPTS`, `pasta:OPTS`: the request's
+ * networkOptions, checked by the driver's checkOptions when the request is made) and
+ * published ports are in the request that launchArgs gets, and become the driver's
+ * words in the plan (`--network-arg`); a namespace to join (a
  * user-defined network, a pod, `container:ID`) is a C driver that joins instead of
  * cloning a new one; a driver's own teardown is its C `stop` hook (and, for what
  * outlives one sandbox, the API's).
@@ -21,6 +22,7 @@ import type { HostNameFiles, NetworkNames } from './name-files.js';
 import { noneDriver } from './none.js';
 import { hostDriver } from './host.js';
 import { slirp4netnsDriver } from './slirp4netns.js';
+import { pastaDriver } from './pasta.js';
 
 /** A host program a driver runs: `run` fails without it (one line, the fix) and doctor checks it. */
 export interface NetworkTool {
@@ -45,6 +47,8 @@ export interface NetworkDriver {
   /** Its C half: the `--network` word of run's and exec's plans (helpers/launch/network.c). */
   readonly launchDriver: string;
   readonly tools: readonly NetworkTool[];
+  /** Checks `MODE:OPTS` (split at commas) when the request is made; a mode without it takes none. */
+  checkOptions?(options: readonly string[]): void;
   /** Its words in run's plan after `--network launchDriver`. Pure. */
   launchArgs(input: NetworkPlanInput): string[];
   /**
@@ -57,6 +61,8 @@ export interface NetworkDriver {
   inspectMode(request: RunRequest): string;
   /** The sandbox's address on this network while it runs (inspect's NetworkSettings), if it has one. */
   readonly address?: NetworkAddress;
+  /** The same, where the request's options move it (slirp4netns:cidr=); before `address`. */
+  addressOf?(request: RunRequest): NetworkAddress | undefined;
 }
 
 /** An address of the sandbox on its network, as inspect's NetworkSettings show it. */
@@ -70,15 +76,11 @@ const DRIVERS: { readonly [M in NetworkMode]?: NetworkDriver } = {
   none: noneDriver,
   host: hostDriver,
   slirp4netns: slirp4netnsDriver,
+  pasta: pastaDriver,
 };
 
 /** Modes the CLI knows that have no driver yet: refused before anything is pulled or written. */
-const NOT_YET: { readonly [M in NetworkMode]?: { tools: readonly NetworkTool[]; refusal: string } } = {
-  pasta: {
-    tools: [{ name: 'pasta', debianPackage: 'passt', why: 'for --network pasta' }],
-    refusal: '--network pasta is not available yet',
-  },
-};
+const NOT_YET: { readonly [M in NetworkMode]?: { tools: readonly NetworkTool[]; refusal: string } } = {};
 
 /** The network a sandbox gets when `--network` is not given. One place to change it. */
 export const DEFAULT_NETWORK: NetworkMode = 'slirp4netns';
@@ -106,7 +108,7 @@ export function networkDriver(mode: NetworkMode): NetworkDriver {
   if (driver) return driver;
   const later = NOT_YET[mode];
   if (!later) throw new SandboxError(`internal: no network driver for ${JSON.stringify(mode)}`);
-  throw new SandboxError(later.refusal, { hint: 'use --network slirp4netns (the default), none (loopback only) or host' });
+  throw new SandboxError(later.refusal, { hint: `use --network ${WORKING_NETWORK_MODES.join('|')}` });
 }
 
 /** The paths of the driver's tools, by name; a missing one is a SandboxError with the fix. */
@@ -114,4 +116,23 @@ export function requireNetworkTools(driver: NetworkDriver): Record<string, strin
   const paths: Record<string, string> = {};
   for (const t of driver.tools) paths[t.name] = requireTool(t.name, t.debianPackage, t.why);
   return paths;
+}
+
+/** `--network MODE[:OPTS]`: the mode and, for a mode that takes them, OPTS split at commas. */
+export function parseNetworkOption(value: string): { network: NetworkMode; networkOptions?: string[] } {
+  const colon = value.indexOf(':');
+  const mode = colon < 0 ? value : value.slice(0, colon);
+  if (!(NETWORK_MODES as readonly string[]).includes(mode)) {
+    throw new SandboxError(`unknown network mode ${JSON.stringify(value)}`, { hint: `use --network ${WORKING_NETWORK_MODES.join('|')}` });
+  }
+  const network = mode as NetworkMode;
+  if (colon < 0) return { network };
+  const driver = networkDriver(network);
+  if (!driver.checkOptions) {
+    throw new SandboxError(`--network ${mode} takes no options: ${JSON.stringify(value)}`, { hint: `use --network ${mode}` });
+  }
+  const rest = value.slice(colon + 1);
+  const networkOptions = rest === '' ? [] : rest.split(',');
+  driver.checkOptions(networkOptions);
+  return { network, networkOptions };
 }

@@ -2,8 +2,8 @@
  * The network drivers (src/network/, helpers/launch/network.c), each end to end as the
  * unprivileged test user: the namespace the sandbox gets and exec enters, what the
  * driver finishes inside (lo up, ping allowed), its /etc/resolv.conf and /etc/hosts,
- * inspect's NetworkMode, slirp4netns started with the sandbox and gone when it stops,
- * and pasta (no driver yet) refused before anything is recorded.
+ * inspect's NetworkMode, slirp4netns and pasta started with the sandbox and gone when it
+ * stops. (Their options and the host's loopback: network-modes.test.ts.)
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
@@ -35,7 +35,19 @@ function pidsWithArg(word: string): number[] {
 const withoutNameservers = (text: string) => lines(text).filter((l) => !/^\s*nameserver\s/.test(l));
 const nameservers = (text: string) => lines(text).flatMap((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1] ?? []);
 
-for (const mode of ['none', 'host', 'slirp4netns'] as const) {
+/** The pasta processes serving the init `pid` (`pasta ... PID`: the init's pid is its last word). */
+function pastasOf(pid: string): number[] {
+  return pidsWithArg(pid).filter((p) => {
+    try {
+      const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      return argv[0] === 'pasta' && argv[argv.length - 1] === pid;
+    } catch {
+      return false; // gone
+    }
+  });
+}
+
+for (const mode of ['none', 'host', 'slirp4netns', 'pasta'] as const) {
   test(`--network ${mode}: the namespace run makes and exec enters, lo, ping, resolv.conf, hosts, inspect`, async (t) => {
     if (!requireRootless(t, `--network ${mode}`)) return;
     const root = await storeWithBusybox(t);
@@ -75,9 +87,10 @@ for (const mode of ['none', 'host', 'slirp4netns'] as const) {
     if (mode === 'host') assert.equal(resolv, hostResolv);
     else {
       // The host's loopback name servers cannot be reached from a namespace of its own:
-      // slirp4netns' forwarder then the host's others (as Podman), or none.
+      // slirp4netns' forwarder then the host's others (as Podman), pasta's forwarder, or none.
       const routable = nameservers(hostResolv).filter((ns) => /^\d+\.\d+\.\d+\.\d+$/.test(ns) && !ns.startsWith('127.'));
-      assert.deepEqual(nameservers(resolv), mode === 'slirp4netns' ? [...new Set(['10.0.2.3', ...routable])] : []);
+      const expected = { none: [], slirp4netns: [...new Set(['10.0.2.3', ...routable])], pasta: ['169.254.1.1'] }[mode];
+      assert.deepEqual(nameservers(resolv), expected);
       assert.deepEqual(withoutNameservers(resolv), withoutNameservers(hostResolv));
     }
 
@@ -86,12 +99,19 @@ for (const mode of ['none', 'host', 'slirp4netns'] as const) {
     assert.match(hosts, new RegExp(`^${mode === 'slirp4netns' ? '10\\.0\\.2\\.100' : '127\\.0\\.1\\.1'}\tnetbox ${name}$`, 'm'));
     assert.ok(hosts.includes(readFileSync('/etc/hosts', 'utf8').replace(/\n*$/, '\n')), hosts);
 
-    // slirp4netns runs for the sandbox's namespaces while it runs, and not after it stops.
-    const slirp = () => pidsWithArg(`--userns-path=/proc/${pid}/ns/user`);
-    if (mode === 'slirp4netns') assert.equal(slirp().length, 1, `one slirp4netns for init ${pid}`);
+    if (mode === 'pasta') {
+      // pasta configured the interface inside (--config-net): an address and a default route.
+      const net = await exec('ip -4 -o addr show scope global; ip route show default');
+      assert.match(net, /inet \d+\.\d+\.\d+\.\d+\/\d+/, net);
+      assert.match(net, /^default via /m, net);
+    }
+
+    // slirp4netns or pasta runs for the sandbox's namespaces while it runs, and not after it stops.
+    const helper = () => (mode === 'pasta' ? pastasOf(pid!) : pidsWithArg(`--userns-path=/proc/${pid}/ns/user`));
+    if (mode === 'slirp4netns' || mode === 'pasta') assert.equal(helper().length, 1, `one ${mode} for init ${pid}`);
     const stop = await runSandbox(['stop', '-t', '1', name], { root });
     assert.equal(stop.code, 0, show(stop));
-    assert.equal(await eventually(() => (slirp().length === 0 ? '' : `slirp4netns still runs: ${slirp().join(' ')}`)), '');
+    assert.equal(await eventually(() => (helper().length === 0 ? '' : `${mode} still runs: ${helper().join(' ')}`)), '');
   });
 }
 
@@ -140,20 +160,3 @@ function childrenOf(pid: number): number[] {
     return [];
   }
 }
-
-test('--network pasta is refused before anything is pulled or recorded, as run and as create', async (t) => {
-  if (!requireRootless(t, '--network pasta')) return;
-  const root = await storeWithBusybox(t);
-  // An image that does not exist: the refusal comes before the image is even looked for.
-  for (const verb of ['run', 'create']) {
-    const r = await runSandbox([verb, '--rm', '--network', 'pasta', 'no-such-image', 'true'], { root });
-    assert.equal(r.code, 125, show(r));
-    assert.deepEqual(lines(r.stderr), [
-      'sandbox: --network pasta is not available yet',
-      'hint: use --network slirp4netns (the default), none (loopback only) or host',
-    ]);
-  }
-  const ps = await runSandbox(['ps', '-a', '-q'], { root });
-  assert.equal(ps.code, 0, show(ps));
-  assert.equal(ps.stdout, '');
-});

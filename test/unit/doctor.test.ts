@@ -12,6 +12,7 @@ import {
   checkFuse,
   checkHelper,
   checkNetwork,
+  checkNetworkMode,
   checkStore,
   checkSubids,
   checkTun,
@@ -26,7 +27,7 @@ import {
   type NodeFact,
   type ToolFact,
 } from '../../src/doctor/checks.js';
-import { parseCgroupMounts, parseGetcap } from '../../src/doctor/probe.js';
+import { parseCgroupMounts, parseGetcap, parseToolVersion } from '../../src/doctor/probe.js';
 import { formatDoctorReport } from '../../src/cli/commands/doctor.js';
 
 const tool = (path: string, over: Partial<ToolFact> = {}): ToolFact => ({ path, uid: 0, mode: 0o755, caps: [], ...over });
@@ -55,6 +56,7 @@ function healthy(): HostFacts {
       newgidmap: tool('/usr/bin/newgidmap', { mode: 0o4755 }),
       'fuse-overlayfs': tool('/usr/bin/fuse-overlayfs'),
       slirp4netns: tool('/usr/bin/slirp4netns'),
+      pasta: tool('/usr/bin/pasta'),
       cc: tool('/usr/bin/cc'),
       make: tool('/usr/bin/make'),
       tar: tool('/usr/bin/tar'),
@@ -288,13 +290,46 @@ test('copy-on-write: native, fuse-overlayfs fallback, neither', () => {
 });
 
 test('networking: neither slirp4netns nor pasta', () => {
-  const c = checkNetwork(with_((f) => delete f.tools.slirp4netns));
+  const c = checkNetwork(with_((f) => { delete f.tools.slirp4netns; delete f.tools.pasta; }));
   expect(c, 'warn', 'sudo apt-get install slirp4netns');
   assert.match(c.detail, /--network none/);
   assert.equal(checkNetwork(with_((f) => {
     delete f.tools.slirp4netns;
     f.tools.pasta = tool('/usr/bin/pasta');
   })).status, 'ok');
+});
+
+test('each user-mode network: its helper, version and /dev/net/tun, with the exact fix', () => {
+  const f = with_((x) => {
+    x.tools.pasta = tool('/usr/bin/pasta');
+    x.networkVersions = { slirp4netns: '1.2.0', pasta: '(Debian package passt 0.0~git20230309.7c7625d-1)' };
+  });
+  const slirp = checkNetworkMode(f, 'slirp4netns');
+  expect(slirp, 'ok');
+  assert.match(slirp.detail, /slirp4netns 1\.2\.0$/);
+  assert.match(checkNetworkMode(f, 'pasta').detail, /\/usr\/bin\/pasta \(Debian package passt 0\.0~git20230309/);
+  expect(checkNetworkMode(with_((x) => { delete x.tools.pasta; }), 'pasta'), 'warn', 'sudo apt-get install passt');
+  expect(checkNetworkMode(with_((x) => { delete x.tools.slirp4netns; }), 'slirp4netns'), 'warn', 'sudo apt-get install slirp4netns');
+  const old = checkNetworkMode(with_((x) => { x.networkVersions = { slirp4netns: '0.4.3' }; }), 'slirp4netns');
+  expect(old, 'warn', 'sudo apt-get install --only-upgrade slirp4netns');
+  assert.match(old.detail, /older than 1\.1\.0/);
+  const closed = with_((x) => {
+    x.tools.pasta = tool('/usr/bin/pasta');
+    x.devNetTun = dev('/dev/net/tun', { mode: 0o600, access: false });
+  });
+  for (const mode of ['slirp4netns', 'pasta'] as const) {
+    const c = checkNetworkMode(closed, mode);
+    expect(c, 'warn', 'sudo chmod 0666 /dev/net/tun');
+    assert.match(c.detail, new RegExp(`--network ${mode} fails$`));
+  }
+  assert.match(checkNetworkMode(closed, 'pasta').detail, /\(version unknown\)/);
+});
+
+test('network helper versions as they print them', () => {
+  assert.equal(parseToolVersion('slirp4netns', 'slirp4netns version 1.2.0\ncommit: 656041d\nlibslirp: 4.7.0\n'), '1.2.0');
+  assert.equal(parseToolVersion('pasta', 'Failed to send 51 bytes to syslog\npasta unknown version\nCopyright Red Hat\n'), null);
+  assert.equal(parseToolVersion('pasta', 'pasta 2024_03_20.71dd405\n'), '2024_03_20.71dd405');
+  assert.equal(parseToolVersion('pasta', ''), null);
 });
 
 test('/dev/net/tun: not accessible or missing', () => {
@@ -396,6 +431,7 @@ test('report as root: a note, honest statuses, fixes without sudo', () => {
     f.subuid = [];
     f.subgid = [];
     delete f.tools.slirp4netns;
+    delete f.tools.pasta;
   }));
   assert.equal(r.isRoot, true);
   assert.match(r.notes[0] ?? '', /meant for unprivileged users/);
@@ -419,6 +455,7 @@ test('the human table: marks, fix lines, verdict', () => {
   const f = with_((f) => {
     f.helper = missing('/opt/sandbox/helpers/build/sandbox-launch');
     delete f.tools.slirp4netns;
+    delete f.tools.pasta;
   });
   const out = formatDoctorReport(buildReport(f));
   assert.match(out, /^✓ user namespaces /m);
@@ -426,7 +463,8 @@ test('the human table: marks, fix lines, verdict', () => {
   assert.match(out, /^✗ C helper /m);
   assert.match(out, /^ +fix: cd \/opt\/sandbox && npm run build$/m);
   assert.match(out, /^ +fix: sudo apt-get install slirp4netns$/m);
-  assert.match(out, /\nsandbox can run: no: 1 problem \(1 warning\)\n$/);
+  assert.match(out, /^! --network slirp4netns \(the default\) +slirp4netns not found: --network slirp4netns fails$/m);
+  assert.match(out, /\nsandbox can run: no: 1 problem \(3 warnings\)\n$/);
   assert.match(formatDoctorReport(buildReport(healthy())), /\nsandbox can run: yes\n$/);
 });
 

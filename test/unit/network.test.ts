@@ -8,8 +8,8 @@ import { DEFAULT_NETWORK, NETWORK_MODES, NETWORK_TOOLS, networkDriver } from '..
 const request = { network: 'none' } as RunRequest;
 
 describe('network registry', () => {
-  it('has a driver for none, host and slirp4netns, each naming its C driver; slirp4netns is the default', () => {
-    for (const mode of ['none', 'host', 'slirp4netns'] as const) {
+  it('has a driver for none, host, slirp4netns and pasta, each naming its C driver', () => {
+    for (const mode of ['none', 'host', 'slirp4netns', 'pasta'] as const) {
       const d = networkDriver(mode);
       assert.equal(d.mode, mode);
       assert.equal(d.launchDriver, mode);
@@ -19,16 +19,18 @@ describe('network registry', () => {
     assert.deepEqual(NETWORK_MODES, ['none', 'host', 'slirp4netns', 'pasta']);
   });
 
-  it('refuses pasta (no driver yet) with the modes that work', () => {
-    throwsSandbox(() => networkDriver('pasta'), '--network pasta is not available yet', 'use --network slirp4netns (the default), none (loopback only) or host');
+  it('has no driver for a mode still to come', () => {
     assert.throws(() => networkDriver('bridge' as NetworkMode), /internal: no network driver for "bridge"/);
   });
 
   it('lists the host programs of every mode for doctor, the default first', () => {
-    assert.deepEqual(NETWORK_TOOLS.map((t) => [t.name, t.debianPackage]), [['slirp4netns', 'slirp4netns'], ['pasta', 'passt']]);
+    const tools = NETWORK_TOOLS.map((t) => [t.name, t.debianPackage]);
+    assert.deepEqual(tools[0], DEFAULT_NETWORK === 'pasta' ? ['pasta', 'passt'] : ['slirp4netns', 'slirp4netns']);
+    assert.deepEqual([...tools].sort(), [['pasta', 'passt'], ['slirp4netns', 'slirp4netns']]);
     assert.deepEqual(networkDriver('none').tools, []);
     assert.deepEqual(networkDriver('host').tools, []);
-    assert.match(networkDriver('slirp4netns').tools[0]!.why, /--network none or host work without it/);
+    assert.match(networkDriver('slirp4netns').tools[0]!.why, /--network pasta, none or host work without it/);
+    assert.match(networkDriver('pasta').tools[0]!.why, /--network slirp4netns, none or host work without it/);
   });
 
   it('none and host add no words to the plan; slirp4netns its program and log', () => {
@@ -36,7 +38,7 @@ describe('network registry', () => {
     assert.deepEqual(networkDriver('none').launchArgs(input), []);
     assert.deepEqual(networkDriver('host').launchArgs(input), []);
     assert.deepEqual(networkDriver('slirp4netns').launchArgs({ ...input, tools: { slirp4netns: '/usr/bin/slirp4netns' } }),
-      ['--network-cmd', '/usr/bin/slirp4netns', '--net-log', '/store/c/ID/network.log']);
+      ['--network-cmd', '/usr/bin/slirp4netns', '--net-log', '/store/c/ID/network.log', '--network-arg', '--mtu=65520', '--network-arg', '--disable-host-loopback']);
     assert.throws(() => networkDriver('slirp4netns').launchArgs(input), /internal: slirp4netns path missing/);
   });
 });

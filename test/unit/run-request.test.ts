@@ -277,7 +277,12 @@ describe('toRunRequest', () => {
       assert.equal(req(['--net', 'host', 'bb']).network, 'host');
       assert.equal(req(['--network=pasta', 'bb']).network, 'pasta');
       throwsSandbox(() => req(['--network', 'bridge', 'bb']), 'unknown network mode "bridge"',
-        'use --network none|host|slirp4netns');
+        'use --network none|host|slirp4netns|pasta');
+      const slirp = req(['--network', 'slirp4netns:allow_host_loopback=true', 'bb']);
+      assert.deepEqual([slirp.network, slirp.networkOptions], ['slirp4netns', ['allow_host_loopback=true']]);
+      assert.deepEqual(req(['--network', 'pasta:-T,8080', 'bb']).networkOptions, ['-T', '8080']);
+      assert.equal(req(['bb']).networkOptions, undefined);
+      throwsSandbox(() => req(['--network', 'slirp4netns:bogus=1', 'bb']), '--network slirp4netns: unknown option "bogus=1"', /^slirp4netns takes /);
     });
 
     it('capabilities are normalised and checked', () => {
