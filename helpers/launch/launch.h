@@ -92,6 +92,7 @@
 
 #include "../protocol.h"
 #include "../common/idmap.h"
+#include "../common/netjoin.h"
 #include "../common/rootfs.h"
 #include "../common/say.h"
 
@@ -126,6 +127,7 @@ struct op {
 #define MAX_MAPS IDMAP_MAX
 #define MAX_ENV 4096
 #define MAX_GROUPS 64
+#define MAX_NET_JOINS 32
 
 struct launch_plan {
   const char *uidmap_cmd, *gidmap_cmd;
@@ -135,6 +137,9 @@ struct launch_plan {
   const struct network_driver *network; /* --network: how the sandbox gets its network (network.c) */
   const char *network_cmd; /* --network-cmd: the program the network driver runs (slirp4netns) */
   const char *net_log;
+  struct net_join_plan { const char *dir, *addr, *dev; } net_joins[MAX_NET_JOINS]; /* --net-join: user-defined networks */
+  int n_net_joins;
+  const char *net_switch_cmd; /* --net-switch-cmd: the networks' switch program */
   int status_fd;
   pid_t die_with_parent;
   int tty, stdin_open;

@@ -29,6 +29,8 @@ export const Flag = {
   network: '--network',
   networkCmd: '--network-cmd',
   netLog: '--net-log',
+  netJoin: '--net-join',
+  netSwitchCmd: '--net-switch-cmd',
   tty: '--tty',
   stdin: '--stdin',
   cleanup: '--cleanup',
