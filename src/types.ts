@@ -3,7 +3,7 @@
 /** The built-in image: the host's own directories, read-only under a private writable layer. */
 export const HOST_IMAGE = 'host';
 
-export type NetworkMode = 'none' | 'host' | 'slirp4netns' | 'pasta';
+export type NetworkMode = 'none' | 'host' | 'slirp4netns' | 'pasta' | 'bridge' | 'container';
 
 export interface BindSpec {
   kind: 'bind';
@@ -81,6 +81,8 @@ export interface RunRequest {
   tmpfs: TmpfsSpec[];
   readOnly: boolean;
   network: NetworkMode;
+  /** `--network NAME --network-alias A`: the user-defined networks it is on (mode `bridge`), with its aliases on each. */
+  networks?: { name: string; aliases: string[] }[];
   capAdd: string[];
   capDrop: string[];
   noNewPrivileges: boolean;

@@ -7,6 +7,7 @@
  * removes it: so no interleaving of these commands, or a kill -9 of any of them, leaves
  * a process the store does not know.
  */
+import { leaveNetworksOf } from './networks.js';
 import { existsSync, readFileSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
@@ -346,6 +347,7 @@ export async function removeSandbox(paths: StorePaths, ref: string, options: { f
     if (!(record.request.remove && err instanceof SandboxError && /it was removed/.test(err.message))) throw err;
   }
   if (options.volumes) await removeAnonymousVolumes(paths, record.request);
+  await leaveNetworksOf(paths, record);
   appendEvent(paths, { type: 'container', action: 'remove', id: record.id, name: record.name });
   return record;
 }

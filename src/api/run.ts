@@ -21,7 +21,8 @@ import {
 } from '../runtime/plan.js';
 import { helperPath } from '../runtime/host-tools.js';
 import { networkDriver, requireNetworkTools } from '../network/driver.js';
-import { hostNameFiles } from '../network/name-files.js';
+import { hostNameFiles, withNetworkHosts } from '../network/name-files.js';
+import { checkNetworksExist, joinNetworks } from './networks.js';
 import { runHelper, startDetachedHelper } from '../runtime/launch.js';
 import { userIdMaps, removeTree } from '../runtime/userns.js';
 import { readImageIndex, resolveImage } from '../images/store.js';
@@ -110,7 +111,8 @@ async function prepareLaunch(
   const dirs = sandboxDirs(sandboxDir(paths, record.id));
   for (const d of dirsToCreate(root, dirs, !!fuseOverlayfs)) mkdirUnder(dirs.dir, d);
   const names = network.nameFiles(hostname, hostNameFiles);
-  writeFileSync(dirs.hosts, names.hosts);
+  const networkJoin = request.network === 'bridge' ? await joinNetworks(paths, record) : undefined;
+  writeFileSync(dirs.hosts, networkJoin ? withNetworkHosts(names.hosts, networkJoin.hosts) : names.hosts);
   writeFileSync(dirs.hostname, `${hostname}\n`);
   writeFileSync(dirs.resolvConf, names.resolvConf);
   resetHealth(paths, record);
@@ -126,6 +128,7 @@ async function prepareLaunch(
     attachSocket: attachSocketPath(paths, record.id),
     ...extras,
     networkTools,
+    ...(networkJoin ? { networkJoin } : {}),
     ...health,
     ...(fuseOverlayfs ? { fuseOverlayfs } : {}),
   });
@@ -185,6 +188,7 @@ async function recordSandbox(
   paths: StorePaths, request: RunRequest, hooks: RunHooks, startsNow = true,
 ): Promise<{ record: SandboxRecord; root: ResolvedRoot }> {
   networkDriver(request.network); // a mode without a driver yet (pasta) is refused before anything is pulled or written
+  checkNetworksExist(paths, request);
   if (request.cidFile) checkCidFile(request.cidFile);
   await pullForRun(paths, request, hooks.pullProgress);
   const root = resolveRoot(paths, request);

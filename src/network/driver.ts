@@ -21,6 +21,7 @@ import type { HostNameFiles } from './name-files.js';
 import { noneDriver } from './none.js';
 import { hostDriver } from './host.js';
 import { slirp4netnsDriver } from './slirp4netns.js';
+import { bridgeDriver } from './bridge.js';
 
 /** A host program a driver runs: `run` fails without it (one line, the fix) and doctor checks it. */
 export interface NetworkTool {
@@ -37,6 +38,8 @@ export interface NetworkPlanInput {
   tools: Readonly<Record<string, string>>;
   /** The sandbox's directory (for logs and state of the driver's own). */
   dir: string;
+  /** User-defined networks (mode bridge): what api/networks.ts joinNetworks made for this start. */
+  join?: { words: string[]; outside: boolean };
 }
 
 export interface NetworkDriver {
@@ -66,6 +69,7 @@ const DRIVERS: { readonly [M in NetworkMode]?: NetworkDriver } = {
   none: noneDriver,
   host: hostDriver,
   slirp4netns: slirp4netnsDriver,
+  bridge: bridgeDriver,
 };
 
 /** Modes the CLI knows that have no driver yet: refused before anything is pulled or written. */
@@ -94,7 +98,7 @@ export function networkModeTools(mode: NetworkMode): readonly NetworkTool[] {
 export const NETWORK_TOOLS: readonly NetworkTool[] = [
   ...networkModeTools(DEFAULT_NETWORK),
   ...NETWORK_MODES.filter((m) => m !== DEFAULT_NETWORK).flatMap(networkModeTools),
-];
+].filter((t, i, all) => all.findIndex((u) => u.name === t.name) === i); // bridge reuses slirp4netns
 
 /** The driver of `mode`; a mode without one is refused with the modes that work. */
 export function networkDriver(mode: NetworkMode): NetworkDriver {

@@ -30,12 +30,12 @@ describe('network registry', () => {
       assert.equal(d.inspectMode(request), mode);
     }
     assert.equal(DEFAULT_NETWORK, 'slirp4netns');
-    assert.deepEqual(NETWORK_MODES, ['none', 'host', 'slirp4netns', 'pasta']);
+    assert.deepEqual(NETWORK_MODES, ['none', 'host', 'slirp4netns', 'bridge', 'pasta']);
   });
 
   it('refuses pasta (no driver yet) with the modes that work', () => {
     throwsSandbox(() => networkDriver('pasta'), '--network pasta is not available yet', 'use --network slirp4netns (the default), none (loopback only) or host');
-    assert.throws(() => networkDriver('bridge' as NetworkMode), /internal: no network driver for "bridge"/);
+    assert.throws(() => networkDriver('container' as NetworkMode), /internal: no network driver for "container"/);
   });
 
   it('lists the host programs of every mode for doctor, the default first', () => {
