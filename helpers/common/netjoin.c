@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
@@ -73,6 +74,14 @@ static int make_tap(const char *dev, const char *cidr, char *err, size_t errlen)
   if (ioctl(s, SIOCSIFADDR, &ifr) < 0) return fail(err, errlen, "cannot set the address of %s: %s", dev, strerror(errno));
   sin->sin_addr = mask;
   if (ioctl(s, SIOCSIFNETMASK, &ifr) < 0) return fail(err, errlen, "cannot set the netmask of %s: %s", dev, strerror(errno));
+  /* A MAC made of the address (0a:58:IP, Kubernetes' convention), the same at every
+   * start: the other members' neighbour caches stay right across a restart. */
+  memset(&ifr.ifr_hwaddr, 0, sizeof ifr.ifr_hwaddr);
+  ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+  unsigned char *mac = (unsigned char *)ifr.ifr_hwaddr.sa_data;
+  mac[0] = 0x0a; mac[1] = 0x58;
+  memcpy(mac + 2, &addr.s_addr, 4);
+  if (ioctl(s, SIOCSIFHWADDR, &ifr) < 0) return fail(err, errlen, "cannot set the MAC address of %s: %s", dev, strerror(errno));
   if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) return fail(err, errlen, "cannot read %s: %s", dev, strerror(errno));
   ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
   if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) return fail(err, errlen, "cannot bring up %s: %s", dev, strerror(errno));

@@ -151,7 +151,7 @@ export function inspectShape(paths: StorePaths, n: NetworkRecord): Record<string
   const prefix = n.subnet.split('/')[1];
   const containers = Object.fromEntries(Object.entries(liveMembers(paths, n)).map(([id, m]) => [id, {
     name: m.name,
-    interfaces: { [m.dev]: { subnets: [{ ipnet: `${m.ip}/${prefix}`, gateway: n.gateway }] } },
+    interfaces: { [m.dev]: { subnets: [{ ipnet: `${m.ip}/${prefix}`, gateway: n.gateway }], mac_address: macOf(m.ip) } },
     aliases: m.aliases,
   }]));
   return {
@@ -166,13 +166,21 @@ export function inspectShape(paths: StorePaths, n: NetworkRecord): Record<string
   };
 }
 
+/** A member's MAC address: 0a:58 and its IPv4 address (helpers/common/netjoin.c sets it so). */
+export function macOf(ip: string): string {
+  return ['0a', '58', ...ip.split('.').map((b) => Number(b).toString(16).padStart(2, '0'))].join(':');
+}
+
 /** The same with the names of Podman's Go fields, for `--format '{{.Name}}'` templates. */
 export function templateShape(paths: StorePaths, n: NetworkRecord): Record<string, unknown> {
   return {
     Name: n.name, ID: n.id, Driver: n.driver, NetworkInterface: '', Created: n.created,
     Subnets: [{ Subnet: n.subnet, Gateway: n.gateway }], IPv6Enabled: false, Internal: n.internal,
     DNSEnabled: false, Labels: n.labels, Options: {}, IPAMOptions: { driver: 'host-local' },
-    Containers: liveMembers(paths, n),
+    Containers: Object.fromEntries(Object.entries(liveMembers(paths, n)).map(([id, m]) => [id, {
+      Name: m.name, Aliases: m.aliases,
+      Interfaces: { [m.dev]: { Subnets: [{ IPNet: `${m.ip}/${n.subnet.split('/')[1]}`, Gateway: n.gateway }], MacAddress: macOf(m.ip) } },
+    }])),
   };
 }
 
