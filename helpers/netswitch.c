@@ -36,7 +36,7 @@ const char say_prog[] = "sandbox";
 int die_status = 125;
 
 #define MAX_MEMBERS 512
-#define FRAME_MAX 65536
+#define FRAME_MAX (NET_MTU + 64)
 #define MACS 1024
 
 struct member {

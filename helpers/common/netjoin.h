@@ -16,6 +16,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* The members' MTU (the switch reads frames of up to NET_MTU + 14 bytes). */
+#define NET_MTU 65520
+
 /* Messages to the switch (SOCK_SEQPACKET, one per connection; the reply is "ok" or why not). */
 #define NETSW_JOIN 'J'   /* "J ADDR" with two SCM_RIGHTS descriptors: the tap, a pidfd of the member's init */
 #define NETSW_LEAVE 'L'  /* "L ADDR": drop the member with this address (its device goes with it) */
