@@ -13,6 +13,9 @@ export type NamedNetworks = { name: string; aliases: string[] }[];
 /** The named networks among `values` (undefined when none is named: a mode, or nothing). */
 export function namedNetworks(values: readonly string[], aliases: readonly string[]): NamedNetworks | undefined {
   const words = values.flatMap((v) => (v.includes(':') ? [v] : v.split(',')));
+  if (words.includes('bridge')) {
+    throw new SandboxError('--network bridge (Podman\'s default network, "podman") does not exist here', { hint: 'make a network (sandbox network create NET) and give its name, or leave --network out for the default mode (slirp4netns)' });
+  }
   const isMode = (w: string) => (NETWORK_MODES as readonly string[]).includes(w) || w.includes(':') || w === 'bridge' || w === 'private';
   const names = words.filter((w) => !isMode(w));
   if (!names.length) {

@@ -276,8 +276,12 @@ describe('toRunRequest', () => {
     it('network', () => {
       assert.equal(req(['--net', 'host', 'bb']).network, 'host');
       assert.equal(req(['--network=pasta', 'bb']).network, 'pasta');
-      throwsSandbox(() => req(['--network', 'bridge', 'bb']), 'unknown network mode "bridge"',
-        'use --network none|host|slirp4netns');
+      throwsSandbox(() => req(['--network', 'bridge', 'bb']), '--network bridge (Podman\'s default network, "podman") does not exist here', /sandbox network create NET/);
+      throwsSandbox(() => req(['--network', 'no/such', 'bb']), 'unknown network mode "no/such"', /network name/);
+      assert.deepEqual(req(['--network', 'front', '--network', 'back', '--network-alias', 'www', 'bb']).networks,
+        [{ name: 'front', aliases: ['www'] }, { name: 'back', aliases: ['www'] }]);
+      assert.equal(req(['--network', 'front', 'bb']).network, 'bridge');
+      assert.equal(req(['bb']).networks, undefined);
     });
 
     it('capabilities are normalised and checked', () => {
