@@ -361,6 +361,32 @@ export async function leaveNetworksOf(paths: StorePaths, record: Pick<SandboxRec
   refreshHosts(paths, names);
 }
 
+/** A sandbox's place on one of its user-defined networks, for its inspect's NetworkSettings.Networks. */
+export interface NetworkEndpoint {
+  network: string;
+  networkId: string;
+  ip: string;
+  prefixLen: number;
+  gateway: string;
+  mac: string;
+  aliases: string[];
+}
+
+/** Where the sandbox is on each of its networks (those it has joined: an address is given at its first start). */
+export function sandboxEndpoints(paths: StorePaths, record: Pick<SandboxRecord, 'id' | 'request'>): NetworkEndpoint[] {
+  const out: NetworkEndpoint[] = [];
+  for (const w of record.request.networks ?? []) {
+    const n = readNetwork(paths, w.name);
+    const m = n?.members[record.id];
+    if (!n || !m) continue;
+    out.push({
+      network: n.name, networkId: n.id, ip: m.ip, prefixLen: Number(n.subnet.split('/')[1]), gateway: n.gateway,
+      mac: macOf(m.ip), aliases: [...m.aliases, record.id.slice(0, 12)],
+    });
+  }
+  return out;
+}
+
 /** Checks at create that each network named exists. */
 export function checkNetworksExist(paths: StorePaths, request: RunRequest): void {
   for (const n of request.networks ?? []) findNetwork(paths, n.name);

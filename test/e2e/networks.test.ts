@@ -99,7 +99,8 @@ test('members of a network talk by name and alias; a sandbox of the default netw
   assert.doesNotMatch(await fetchFrom(root, ['run', '--rm', 'bb'], ip), /TOKEN-web/);
   assert.doesNotMatch(await fetchFrom(root, ['run', '--rm', '--network', 'back', 'bb'], ip), /TOKEN-web/);
   assert.doesNotMatch(await fetchFrom(root, ['run', '--rm', '--network', 'back', 'bb'], 'www'), /TOKEN-web/);
-  // The network's inspect lists its members with their addresses.
+  // The sandbox's inspect (Docker's NetworkSettings.Networks) and the network's list its address.
+  assert.equal((await ok(root, ['inspect', '--format', '{{.NetworkSettings.Networks.front.IPAddress}} {{.NetworkSettings.Networks.front.Aliases}}', 'web'])).trim().replace(/ \[www .*\]$/, ''), ip);
   const [front] = JSON.parse(await ok(root, ['network', 'inspect', 'front'])) as { containers: Record<string, { name: string; interfaces: Record<string, { subnets: { ipnet: string }[] }> }> }[];
   const web = Object.values(front!.containers).find((c) => c.name === 'web');
   assert.equal(web?.interfaces.eth0?.subnets[0]?.ipnet, `${ip}/24`, JSON.stringify(front));
