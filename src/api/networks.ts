@@ -200,7 +200,7 @@ function ensureMember(paths: StorePaths, n: NetworkRecord, record: SandboxRecord
   const ip = nextFreeAddress(subnet, n.gateway, Object.values(n.members).map((m) => m.ip));
   let i = 0;
   while (devs.has(`eth${i}`)) i++;
-  const member: NetworkMember = { name: record.name, ip, dev: `eth${i}`, aliases };
+  const member: NetworkMember = { name: record.name, ip, dev: `eth${i}`, aliases, ...(record.request.remove ? { autoRemove: true } : {}) };
   devs.add(member.dev);
   n.members[record.id] = member;
   return member;

@@ -22,7 +22,7 @@ import {
 import { helperPath } from '../runtime/host-tools.js';
 import { networkDriver, requireNetworkTools } from '../network/driver.js';
 import { hostNameFiles, withNetworkHosts } from '../network/name-files.js';
-import { checkNetworksExist, joinNetworks } from './networks.js';
+import { checkNetworksExist, joinNetworks, leaveNetworksOf } from './networks.js';
 import { runHelper, startDetachedHelper } from '../runtime/launch.js';
 import { userIdMaps, removeTree } from '../runtime/userns.js';
 import { readImageIndex, resolveImage } from '../images/store.js';
@@ -265,6 +265,7 @@ async function removeLeftovers(paths: StorePaths, record: SandboxRecord): Promis
   if (existsSync(dir)) await removeTree(dir).catch(() => {});
   releaseName(paths, record.name, record.id);
   await removeAnonymousVolumes(paths, record.request).catch(() => {});
+  await leaveNetworksOf(paths, record).catch(() => {});
 }
 
 /** Runs a sandbox in the foreground and returns when it has ended. */

@@ -25,6 +25,8 @@ export interface NetworkMember {
   /** Its device inside (eth0, eth1, ...). */
   dev: string;
   aliases: string[];
+  /** A `--rm` sandbox: it removes itself (its init does), so its address is freed by the next change to the network, not by `rm`. */
+  autoRemove?: boolean;
 }
 
 export interface NetworkRecord {
