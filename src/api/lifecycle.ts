@@ -7,7 +7,7 @@
  * removes it: so no interleaving of these commands, or a kill -9 of any of them, leaves
  * a process the store does not know.
  */
-import { leaveNetworksOf } from './networks.js';
+import { leaveNetworksOf, renameInNetworks } from './networks.js';
 import { existsSync, readFileSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
@@ -223,6 +223,7 @@ export async function renameSandbox(paths: StorePaths, ref: string, newName: str
     record.state = currentState(paths, record);
     writeRecordAndConfig(paths, record);
     releaseName(paths, oldName, record.id);
+    await renameInNetworks(paths, record);
     appendEvent(paths, { type: 'container', action: 'rename', id: record.id, name: newName, attributes: { oldName } });
     return record;
   });

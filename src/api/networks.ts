@@ -387,6 +387,24 @@ export function sandboxEndpoints(paths: StorePaths, record: Pick<SandboxRecord, 
   return out;
 }
 
+/** After `rename`: the other members' /etc/hosts (and its own) call it by its new name. */
+export async function renameInNetworks(paths: StorePaths, record: Pick<SandboxRecord, 'id' | 'name' | 'request'>): Promise<void> {
+  if (record.request.network !== 'bridge' || !record.request.networks?.length) return;
+  const names = await withNetworksLock(paths, () => {
+    const touched: string[] = [];
+    for (const w of record.request.networks ?? []) {
+      const n = readNetwork(paths, w.name);
+      const m = n?.members[record.id];
+      if (!n || !m) continue;
+      m.name = record.name;
+      writeNetwork(paths, n);
+      touched.push(n.name);
+    }
+    return touched;
+  });
+  refreshHosts(paths, names);
+}
+
 /** Checks at create that each network named exists. */
 export function checkNetworksExist(paths: StorePaths, request: RunRequest): void {
   for (const n of request.networks ?? []) findNetwork(paths, n.name);

@@ -110,6 +110,13 @@ test('members of a network talk by name and alias; a sandbox of the default netw
   await ok(root, ['restart', '-t', '0', 'web']);
   assert.match(await fetchFrom(root, ['exec', 'client'], 'www'), /TOKEN-web/, 'after restart');
   assert.equal(await addressOf(root, 'web', 'www'), ip);
+
+  // A rename is told to the others at once: web now knows the client by its new name only.
+  const clientIp = await addressOf(root, 'web', 'client');
+  await ok(root, ['rename', 'client', 'customer']);
+  assert.equal(await addressOf(root, 'web', 'customer'), clientIp);
+  assert.doesNotMatch(await ok(root, ['exec', 'web', 'cat', '/etc/hosts']), /\bclient\b/);
+  await ok(root, ['rename', 'customer', 'client']);
 });
 
 /** A TCP server on the host's first non-loopback IPv4 address, answering `token`. */
