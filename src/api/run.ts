@@ -110,8 +110,9 @@ async function prepareLaunch(
   if (maps.degraded) hooks.warn?.(`only your own user id is mapped into the sandbox: ${maps.degraded}`);
   const dirs = sandboxDirs(sandboxDir(paths, record.id));
   for (const d of dirsToCreate(root, dirs, !!fuseOverlayfs)) mkdirUnder(dirs.dir, d);
-  const names = network.nameFiles(hostname, hostNameFiles);
   const networkJoin = request.network === 'bridge' ? await joinNetworks(paths, record) : undefined;
+  // Only on --internal networks: no name server can be reached, as with --network none.
+  const names = (networkJoin && !networkJoin.outside ? networkDriver('none') : network).nameFiles(hostname, hostNameFiles);
   writeFileSync(dirs.hosts, networkJoin ? withNetworkHosts(names.hosts, networkJoin.hosts) : names.hosts);
   writeFileSync(dirs.hostname, `${hostname}\n`);
   writeFileSync(dirs.resolvConf, names.resolvConf);

@@ -142,6 +142,9 @@ test('--internal: members reach each other and nothing outside; a normal network
   const outside = ['sh', '-c', `nc -w 3 ${host} ${port} </dev/null 2>&1; true`];
   assert.match(await ok(root, ['run', '--rm', '--network', 'open', 'bb', ...outside]), /TOKEN-host/);
   assert.doesNotMatch(await ok(root, ['run', '--rm', '--network', 'closed', 'bb', ...outside]), /TOKEN-host/);
+  // No name server is reachable from an internal network: none is named (slirp4netns' for the open one).
+  assert.doesNotMatch(await ok(root, ['run', '--rm', '--network', 'closed', 'bb', 'cat', '/etc/resolv.conf']), /nameserver/);
+  assert.match(await ok(root, ['run', '--rm', '--network', 'open', 'bb', 'cat', '/etc/resolv.conf']), /^nameserver 10\.0\.2\.3$/m);
   // Yet its members reach each other.
   await ok(root, serving('inner', 'TOKEN-inner', ['--network', 'closed']));
   assert.match(await fetchFrom(root, ['run', '--rm', '--network', 'closed', 'bb'], 'inner'), /TOKEN-inner/);

@@ -8,6 +8,8 @@ import {
 import { namedNetworks } from '../../src/cli/network-option.js';
 import { withNetworkHosts } from '../../src/network/name-files.js';
 import { macOf } from '../../src/api/networks.js';
+import { networkDriver } from '../../src/network/driver.js';
+import type { RunRequest } from '../../src/types.js';
 
 const taken = (...subnets: string[]) => subnets.map((s, i) => ({ name: `n${i}`, subnet: parseSubnet(s) }));
 
@@ -82,5 +84,20 @@ describe('the network block of /etc/hosts', () => {
     assert.equal(two, `${base}10.0.0.9\tmine\n# sandbox networks: the members of this sandbox's networks\n10.89.0.3\tdb\n# end of sandbox networks\n`);
     assert.equal(withNetworkHosts(two, []), `${base}10.0.0.9\tmine\n`);
     assert.equal(withNetworkHosts(base, []), base);
+  });
+});
+
+describe('the bridge driver', () => {
+  const request = { network: 'bridge' } as RunRequest;
+  const words = ['--net-join', '/run/networks/abc', '10.89.0.2/24', 'eth0', '--net-switch-cmd', '/x/sandbox-netswitch'];
+  it('slirp4netns for the outside unless every network is internal, then the joins', () => {
+    const d = networkDriver('bridge');
+    assert.equal(d.launchDriver, 'bridge');
+    assert.equal(d.inspectMode(request), 'bridge');
+    const tools = { slirp4netns: '/usr/bin/slirp4netns' };
+    assert.deepEqual(d.launchArgs({ request, tools, dir: '/s/c/ID', join: { words, outside: true } }),
+      ['--network-cmd', '/usr/bin/slirp4netns', '--net-log', '/s/c/ID/network.log', ...words]);
+    assert.deepEqual(d.launchArgs({ request, tools, dir: '/s/c/ID', join: { words, outside: false } }), words);
+    assert.throws(() => d.launchArgs({ request, tools, dir: '/s/c/ID' }), /internal: the networks to join are missing/);
   });
 });
