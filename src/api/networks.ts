@@ -94,16 +94,10 @@ function firstFreeName(all: readonly NetworkRecord[]): string {
 
 export { listNetworks, findNetwork } from '../state/networks.js';
 
-/** The sandboxes on `network` that still exist, by id. */
-export function networkMembers(paths: StorePaths, network: NetworkRecord): Record<string, NetworkMember> {
-  return liveMembers(paths, network);
-}
-
 /** Sandboxes whose record names the network (created, running or exited): what makes it "in use". */
 function usersOf(paths: StorePaths, network: NetworkRecord): SandboxRecord[] {
   return listRecords(paths).filter((r) => r.request.network === 'bridge' && r.request.networks?.some((n) => n.name === network.name));
 }
-
 
 /**
  * `network rm`: refuses a network a sandbox is on (running or not), as Podman; with
