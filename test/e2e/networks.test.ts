@@ -263,3 +263,18 @@ test('system check finds what a killed switch and a lost sandbox leave, and --re
   const after = await runSandbox(['system', 'check'], { root });
   assert.doesNotMatch(after.stdout + after.stderr, /network|member/, show(after));
 });
+
+test('members started at once get distinct addresses and one switch', async (t) => {
+  if (!requireRootless(t, 'user-defined networks')) return;
+  const root = await storeWithBusybox(t);
+  const names = ['par1', 'par2', 'par3', 'par4'];
+  t.after(async () => { await runSandbox(['rm', '-f', ...names], { root }); });
+  await ok(root, ['network', 'create', 'crowd']);
+  await Promise.all(names.map((n) => ok(root, serving(n, `TOKEN-${n}`, ['--network', 'crowd']))));
+  assert.equal(switches(root).length, 1, 'one switch');
+  const addresses = await Promise.all(names.map((n) => addressOf(root, 'par1', n)));
+  assert.equal(new Set(addresses).size, names.length, addresses.join(' '));
+  for (const n of names.slice(1)) assert.match(await fetchFrom(root, ['exec', 'par1'], n), new RegExp(`TOKEN-${n}`));
+  await ok(root, ['rm', '-f', ...names]);
+  assert.equal(await noSwitchLeft(root), '');
+});
