@@ -89,6 +89,8 @@
   X(NETWORK_CMD, "--network-cmd", "PATH", "the program the network driver runs (slirp4netns, pasta)") \
   X(NET_LOG, "--net-log", "FILE", "where the network's program and fuse-overlayfs write their messages") \
   X(NETWORK_ARG, "--network-arg", "ARG", "one more argument for the --network-cmd program (its options, in order)") \
+  X(NET_JOIN, "--net-join", "DIR ADDR DEV", "bridge: join the user-defined network whose runtime directory is DIR as device DEV with ADDR (a.b.c.d/len; repeated)") \
+  X(NET_SWITCH_CMD, "--net-switch-cmd", "PATH", "bridge: sandbox-netswitch, started for a network none of whose members runs") \
   X(TTY, "--tty", "", "a terminal for the command") \
   X(STDIN, "--stdin", "", "with --tty: pass our stdin to the terminal") \
   X(CLEANUP, "--cleanup", "DIR", "remove DIR (the sandbox's directory) when the sandbox ends") \

@@ -83,6 +83,8 @@ export interface RunRequest {
   network: NetworkMode;
   /** The OPTS of `--network slirp4netns:OPTS` / `pasta:OPTS`, split at commas (src/network/). */
   networkOptions?: string[];
+  /** `--network NAME --network-alias A`: the user-defined networks it is on (mode `bridge`), with its aliases on each. */
+  networks?: { name: string; aliases: string[] }[];
   capAdd: string[];
   capDrop: string[];
   noNewPrivileges: boolean;

@@ -92,6 +92,7 @@
 
 #include "../protocol.h"
 #include "../common/idmap.h"
+#include "../common/netjoin.h"
 #include "../common/rootfs.h"
 #include "../common/say.h"
 
@@ -127,6 +128,7 @@ struct op {
 #define MAX_ENV 4096
 #define MAX_GROUPS 64
 #define MAX_NETWORK_ARGS 256
+#define MAX_NET_JOINS 32
 
 struct launch_plan {
   const char *uidmap_cmd, *gidmap_cmd;
@@ -138,6 +140,9 @@ struct launch_plan {
   const char *net_log;
   const char *network_args[MAX_NETWORK_ARGS]; /* --network-arg: the program's options, in order */
   int n_network_args;
+  struct net_join_plan { const char *dir, *addr, *dev; } net_joins[MAX_NET_JOINS]; /* --net-join: user-defined networks */
+  int n_net_joins;
+  const char *net_switch_cmd; /* --net-switch-cmd: the networks' switch program */
   int status_fd;
   pid_t die_with_parent;
   int tty, stdin_open;

@@ -217,6 +217,25 @@ static void stop_pasta(void) {
   if (pasta_pid > 0) { kill(pasta_pid, SIGTERM); waitpid(pasta_pid, NULL, 0); pasta_pid = 0; }
 }
 
+/* ---------- bridge: user-defined networks ---------- */
+
+/* The sandbox's own namespace, connected to the outside as the default mode does
+ * (slirp4netns, when the plan names it: not for --internal networks), plus one tap
+ * device per user-defined network, handed to that network's switch (common/netjoin.c).
+ * The switch drops the member when the init ends: nothing to stop here but slirp4netns. */
+static void start_bridge(pid_t init) {
+  if (plan.network_cmd) start_slirp4netns(init);
+  for (int i = 0; i < plan.n_net_joins; i++) {
+    const struct net_join_plan *j = &plan.net_joins[i];
+    char err[1024];
+    if (net_join(j->dir, plan.net_switch_cmd, init, init, j->addr, j->dev, err, sizeof err) < 0) {
+      kill(init, SIGKILL);
+      die_hint("`sandbox doctor` checks /dev/net/tun; `sandbox network inspect` shows the network",
+               "cannot join the sandbox to its network: %s", err);
+    }
+  }
+}
+
 /* ---------- the table ---------- */
 
 static const struct network_driver drivers[] = {
@@ -232,6 +251,9 @@ static const struct network_driver drivers[] = {
    * addresses of connections from the host, and forwards published ports itself). */
   { .name = "pasta", .clone_flags = CLONE_NEWNET, .exec_enters = 1,
     .start = start_pasta, .finish = finish_own_namespace, .stop = stop_pasta },
+  /* A namespace of its own on user-defined networks (and the outside unless internal). */
+  { .name = "bridge", .clone_flags = CLONE_NEWNET, .exec_enters = 1,
+    .start = start_bridge, .finish = finish_own_namespace, .stop = stop_slirp4netns },
 };
 
 /* The driver of `name` (`--network`); the host's network when the plan names none

@@ -42,6 +42,12 @@ void parse_args(int argc, char **argv) {
     else if (!strcmp(o, FLAG_NETWORK_CMD)) plan.network_cmd = ARG();
     else if (!strcmp(o, FLAG_NET_LOG)) plan.net_log = ARG();
     else if (!strcmp(o, FLAG_NETWORK_ARG)) { if (plan.n_network_args >= MAX_NETWORK_ARGS) die("internal: too many --network-arg"); plan.network_args[plan.n_network_args++] = ARG(); }
+    else if (!strcmp(o, FLAG_NET_JOIN)) {
+      if (plan.n_net_joins >= MAX_NET_JOINS) die("too many networks (at most %d)", MAX_NET_JOINS);
+      const char *d = ARG(), *a = ARG();
+      plan.net_joins[plan.n_net_joins++] = (struct net_join_plan){ d, a, ARG() };
+    }
+    else if (!strcmp(o, FLAG_NET_SWITCH_CMD)) plan.net_switch_cmd = ARG();
     else if (!strcmp(o, FLAG_STATUS_FD)) plan.status_fd = atoi(ARG());
     else if (!strcmp(o, FLAG_DIE_WITH_PARENT)) plan.die_with_parent = atoi(ARG());
     else if (!strcmp(o, FLAG_TTY)) plan.tty = 1;

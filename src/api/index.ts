@@ -25,6 +25,10 @@ export {
   type ImageSummary, type RemoveImagesReport, type PruneImagesReport, type HistoryRow,
 } from './images.js';
 export { runDoctor, type DoctorReport } from '../doctor/index.js';
+export {
+  createNetwork, removeNetwork, pruneNetworks, listNetworks, findNetwork, connectNetwork, disconnectNetwork,
+  type CreateNetworkOptions, type NetworkRecord,
+} from './networks.js';
 
 /** Where a store lives: `root` moves all of it (as `--root`), else SANDBOX_ROOT, else XDG. */
 export function openStore(options: { root?: string; env?: NodeJS.ProcessEnv } = {}): StorePaths {

@@ -7,6 +7,7 @@
  * removes it: so no interleaving of these commands, or a kill -9 of any of them, leaves
  * a process the store does not know.
  */
+import { leaveNetworksOf, renameInNetworks } from './networks.js';
 import { existsSync, readFileSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
@@ -222,6 +223,7 @@ export async function renameSandbox(paths: StorePaths, ref: string, newName: str
     record.state = currentState(paths, record);
     writeRecordAndConfig(paths, record);
     releaseName(paths, oldName, record.id);
+    await renameInNetworks(paths, record);
     appendEvent(paths, { type: 'container', action: 'rename', id: record.id, name: newName, attributes: { oldName } });
     return record;
   });
@@ -346,6 +348,7 @@ export async function removeSandbox(paths: StorePaths, ref: string, options: { f
     if (!(record.request.remove && err instanceof SandboxError && /it was removed/.test(err.message))) throw err;
   }
   if (options.volumes) await removeAnonymousVolumes(paths, record.request);
+  await leaveNetworksOf(paths, record);
   appendEvent(paths, { type: 'container', action: 'remove', id: record.id, name: record.name });
   return record;
 }

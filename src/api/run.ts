@@ -21,7 +21,8 @@ import {
 } from '../runtime/plan.js';
 import { helperPath } from '../runtime/host-tools.js';
 import { networkDriver, requireNetworkTools } from '../network/driver.js';
-import { hostNameFiles, sandboxNameFiles } from '../network/name-files.js';
+import { hostNameFiles, sandboxNameFiles, withNetworkHosts } from '../network/name-files.js';
+import { checkNetworksExist, joinNetworks, leaveNetworksOf } from './networks.js';
 import { runHelper, startDetachedHelper } from '../runtime/launch.js';
 import { userIdMaps, removeTree } from '../runtime/userns.js';
 import { readImageIndex, resolveImage } from '../images/store.js';
@@ -109,11 +110,13 @@ async function prepareLaunch(
   if (maps.degraded) hooks.warn?.(`only your own user id is mapped into the sandbox: ${maps.degraded}`);
   const dirs = sandboxDirs(sandboxDir(paths, record.id));
   for (const d of dirsToCreate(root, dirs, !!fuseOverlayfs)) mkdirUnder(dirs.dir, d);
+  const networkJoin = request.network === 'bridge' ? await joinNetworks(paths, record) : undefined;
+  // Only on --internal networks: no name server can be reached, as with --network none.
   const names = sandboxNameFiles({
     request, hostname, name: record.name, host: hostNameFiles,
-    network: network.names({ request, host: hostNameFiles }),
+    network: (networkJoin && !networkJoin.outside ? networkDriver('none') : network).names({ request, host: hostNameFiles }),
   });
-  if (names.hosts !== undefined) writeFileSync(dirs.hosts, names.hosts);
+  if (names.hosts !== undefined) writeFileSync(dirs.hosts, networkJoin ? withNetworkHosts(names.hosts, networkJoin.hosts) : names.hosts);
   writeFileSync(dirs.hostname, `${hostname}\n`);
   if (names.resolvConf !== undefined) writeFileSync(dirs.resolvConf, names.resolvConf);
   resetHealth(paths, record);
@@ -129,6 +132,7 @@ async function prepareLaunch(
     attachSocket: attachSocketPath(paths, record.id),
     ...extras,
     networkTools,
+    ...(networkJoin ? { networkJoin } : {}),
     ...health,
     ...(fuseOverlayfs ? { fuseOverlayfs } : {}),
   });
@@ -188,6 +192,7 @@ async function recordSandbox(
   paths: StorePaths, request: RunRequest, hooks: RunHooks, startsNow = true,
 ): Promise<{ record: SandboxRecord; root: ResolvedRoot }> {
   networkDriver(request.network); // a mode without a driver yet is refused before anything is pulled or written
+  checkNetworksExist(paths, request);
   if (request.cidFile) checkCidFile(request.cidFile);
   await pullForRun(paths, request, hooks.pullProgress);
   const root = resolveRoot(paths, request);
@@ -264,6 +269,7 @@ async function removeLeftovers(paths: StorePaths, record: SandboxRecord): Promis
   if (existsSync(dir)) await removeTree(dir).catch(() => {});
   releaseName(paths, record.name, record.id);
   await removeAnonymousVolumes(paths, record.request).catch(() => {});
+  await leaveNetworksOf(paths, record).catch(() => {});
 }
 
 /** Runs a sandbox in the foreground and returns when it has ended. */

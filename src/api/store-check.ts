@@ -47,6 +47,7 @@
  * its mount namespace (a sandbox's init): runtime/process-scan.ts. Repairs of a record re-read it under the
  * sandbox's lock and change nothing when it changed meanwhile.
  */
+import { listNetworks, networksDir, withNetworksLock, readNetwork, writeNetwork } from '../state/networks.js';
 import { existsSync, lstatSync, readFileSync, readdirSync, rmSync, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { StorePaths } from '../state/paths.js';
@@ -73,7 +74,8 @@ export type ProblemKind =
   | 'stale-name' | 'orphan-name' | 'no-record' | 'unreadable-record' | 'half-created' | 'half-removed' | 'name-lost'
   | 'dead-monitor' | 'unrecorded-start' | 'ended-rm' | 'temp-file' | 'stale-lock' | 'volume-removal'
   | 'maybe-in-progress' | 'corrupt-blob' | 'broken-image' | 'damaged-index' | 'index-loss' | 'index-backup'
-  | 'damaged-record' | 'unrecorded-monitor' | 'open-store-dir' | 'foreign-store-dir' | GarbageKind;
+  | 'damaged-record' | 'unrecorded-monitor' | 'open-store-dir' | 'foreign-store-dir' | GarbageKind
+  | 'network-leftover' | 'stray-switch' | 'stale-member';
 
 export interface StoreProblem {
   kind: ProblemKind;
@@ -258,6 +260,7 @@ export async function checkStore(paths: StorePaths, options: CheckOptions = {}):
   const sandboxes = await checkSandboxes(c);
   await checkRemovalsLeft(c);
   const names = await checkNames(c);
+  await checkNetworks(c);
   const consistent = c.problems.every((p) => p.severity === 'notice' || p.repaired);
   return { consistent, repair: c.repair, sandboxes, names, problems: c.problems };
 }
@@ -612,4 +615,54 @@ async function checkNames(c: Check): Promise<number> {
     }
   }
   return names.length;
+}
+
+/**
+ * 7. User-defined networks (api/networks.ts, helpers/netswitch.c). A switch exits with
+ * its last member and removes its runtime directory; one that was killed leaves that
+ * directory (its socket and lock; the next member's start would replace them). A switch
+ * of a network that no longer exists should not run. A member whose sandbox is gone
+ * (a crash; a --rm sandbox removes itself without a word to the network) still holds its
+ * address until the next change to the network drops it.
+ */
+async function checkNetworks(c: Check): Promise<void> {
+  const { paths, found, now, scan } = c;
+  const runtimeDir = join(paths.runtime, 'networks');
+  const networks = listNetworks(paths);
+  const ids = new Set(networks.map((n) => n.id.slice(0, 12)));
+  for (const e of entries(runtimeDir)) {
+    const dir = join(runtimeDir, e);
+    const users = pidsUsing(scan, dir);
+    if (users.length) {
+      if (ids.has(e)) continue;
+      await found({ kind: 'stray-switch', severity: 'problem', path: dir, detail: `a network switch (pid ${users.join(', ')}) of a network that no longer exists`, action: 'end it and remove its directory' },
+        async () => {
+          for (const pid of pidsUsing(scanProcesses(), dir)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+          await removeTree(dir);
+          return true;
+        });
+      continue;
+    }
+    if (ageMs(dir, now) <= TEMP_AGE_MS) continue; // a member may be joining right now
+    await found({ kind: 'network-leftover', severity: 'problem', path: dir, detail: 'the runtime directory of a network switch that was killed (no process uses it)', action: 'remove it' },
+      async () => {
+        if (pidsUsing(scanProcesses(), dir).length) return 'a switch started there meanwhile';
+        await removeTree(dir);
+        return true;
+      });
+  }
+  for (const n of networks) {
+    // A --rm sandbox that removed itself is expected to leave its address to the next change.
+    const gone = Object.keys(n.members).filter((id) => !n.members[id]!.autoRemove && !existsSync(join(paths.data, 'containers', id)));
+    if (!gone.length) continue;
+    await found({ kind: 'stale-member', severity: 'problem', path: join(networksDir(paths), `${n.name}.json`), name: n.name,
+      detail: `network ${n.name} keeps the address of ${gone.length} removed sandbox${gone.length > 1 ? 'es' : ''} (${gone.map((id) => n.members[id]!.ip).join(', ')})`, action: 'free the addresses' },
+    async () => withNetworksLock(paths, () => {
+      const now = readNetwork(paths, n.name);
+      if (!now) return true;
+      for (const id of gone) if (!existsSync(join(paths.data, 'containers', id))) delete now.members[id];
+      writeNetwork(paths, now);
+      return true;
+    }));
+  }
 }

@@ -4,6 +4,7 @@
  * Pure: from the record and its current state. Only what we support has a value; what
  * we do not have is its "none" value (0, "", [], {}), never a made-up one.
  */
+import type { NetworkEndpoint } from '../api/networks.js';
 import type { BindSpec, RunRequest } from '../types.js';
 import type { SandboxRecord, SandboxState } from '../state/sandboxes.js';
 import { networkDriver } from '../network/driver.js';
@@ -76,7 +77,7 @@ export function inspectHostConfig(record: SandboxRecord): Record<string, unknown
 }
 
 /** `NetworkSettings`, in Docker's shape: the address of a running sandbox on its network. */
-export function inspectNetworkSettings(record: SandboxRecord, state: SandboxState): Record<string, unknown> {
+export function inspectNetworkSettings(record: SandboxRecord, state: SandboxState, endpoints: readonly NetworkEndpoint[] = []): Record<string, unknown> {
   const mode = record.request.network;
   const running = state.status === 'running';
   const driver = networkDriver(mode);
@@ -98,6 +99,11 @@ export function inspectNetworkSettings(record: SandboxRecord, state: SandboxStat
     Ports: {},
     // The network namespace of the running sandbox (none for --network host: the host's).
     SandboxKey: running && mode !== 'host' && state.pid ? `/proc/${state.pid}/ns/net` : '',
-    Networks: { [mode]: { ...endpoint, NetworkID: mode, EndpointID: '', Aliases: null } },
+    Networks: mode === 'bridge'
+      ? Object.fromEntries(endpoints.map((e) => [e.network, {
+        ...endpoint, ...(running ? { IPAddress: e.ip, IPPrefixLen: e.prefixLen, MacAddress: e.mac } : {}),
+        Gateway: e.gateway, NetworkID: e.networkId, EndpointID: '', Aliases: e.aliases,
+      }]))
+      : { [mode]: { ...endpoint, NetworkID: mode, EndpointID: '', Aliases: null } },
   };
 }

@@ -19,7 +19,8 @@ export interface MissingOption {
 
 const NO_PORTS = 'no port forwarding yet: --network host shares the host\'s ports (a server inside listens on them directly)';
 const NO_CGROUP_LIMITS = 'no cgroup limits yet: on a cgroup v2 host with user delegation, limit the whole sandbox from outside: systemd-run --user --scope -p MemoryMax=512M -p CPUQuota=50% sandbox run ...';
-const NO_NETWORKS = 'no user-defined networks yet: each sandbox has its own slirp4netns network, or --network host / none';
+const NO_NETWORKS = 'no fixed addresses yet: a sandbox on a user-defined network gets the next free address of its subnet (sandbox network inspect NET shows it)';
+const RESOLV = 'bind your own: -v ./resolv.conf:/etc/resolv.conf:ro';
 const NAMESPACES = 'each sandbox always has its own user, mount, pid, uts, ipc and network namespaces; --network host shares the host\'s network only';
 const USERNS = 'your subuid range is always mapped (you are root inside); -u UID[:GID] runs the command as another id';
 const HEALTH = 'run the check yourself: sandbox exec NAME CHECK-COMMAND (its exit status)';
@@ -33,7 +34,6 @@ export const MISSING_RUN_OPTIONS: readonly MissingOption[] = [
   { names: ['--ip'], meanwhile: NO_NETWORKS },
   { names: ['--ip6'], meanwhile: NO_NETWORKS },
   { names: ['--mac-address'], meanwhile: NO_NETWORKS },
-  { names: ['--network-alias'], meanwhile: NO_NETWORKS },
   { names: ['--http-proxy'], meanwhile: 'copy your proxy variables: -e http_proxy -e https_proxy -e no_proxy' },
   { names: ['--pod'], meanwhile: 'no pods yet: run the processes in one sandbox (sandbox exec), or share the host\'s network with --network host' },
   { names: ['--pod-id-file'], meanwhile: 'no pods yet: run the processes in one sandbox (sandbox exec)' },
@@ -158,7 +158,6 @@ export const MISSING_COMMANDS: readonly MissingCommand[] = [
   { command: 'play', meanwhile: 'none yet' },
   { command: 'machine', meanwhile: 'not needed: sandboxes run on this Linux host itself' },
   { command: 'manifest', meanwhile: 'pull one platform: sandbox pull --platform OS/ARCH IMAGE' },
-  { command: 'network', meanwhile: 'no user-defined networks yet: sandbox run --network slirp4netns (the default), host or none' },
   { command: 'pause', meanwhile: 'none yet (no cgroup freezer): sandbox stop NAME and sandbox start NAME keep the writable layer' },
   { command: 'unpause', meanwhile: 'none yet (no cgroup freezer): sandbox start NAME starts a stopped sandbox again' },
   { command: 'pod', meanwhile: 'no pods yet: run the processes in one sandbox (sandbox exec), or share the host\'s network with --network host' },
@@ -181,6 +180,8 @@ export const MISSING_COMMANDS: readonly MissingCommand[] = [
   { command: 'image tree', meanwhile: 'sandbox history IMAGE' },
   { command: 'image mount', meanwhile: 'sandbox create IMAGE, then sandbox export NAME | tar -x -C DIR (a copy)' },
   // volume ...
+  { command: 'network reload', meanwhile: 'not needed: each sandbox\'s links are its own; sandbox restart NAME joins its networks afresh' },
+  { command: 'network update', meanwhile: 'none yet: sandbox network create another network and sandbox network connect the sandboxes to it' },
   { command: 'volume export', meanwhile: 'sandbox run --rm -v VOLUME:/v IMAGE tar -cf - -C /v . > volume.tar' },
   { command: 'volume import', meanwhile: 'sandbox run --rm -i -v VOLUME:/v IMAGE tar -xf - -C /v < volume.tar' },
   { command: 'volume reload', meanwhile: 'not needed: volumes are directories of the store, seen as soon as they exist' },

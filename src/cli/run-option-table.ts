@@ -41,7 +41,8 @@ export interface RunArgs extends HealthArgs, NameArgs {
   readOnly?: boolean;
   entrypoint?: string;
   rootfs?: string;
-  network?: string;
+  network?: string | string[];
+  networkAlias?: string[];
   capAdd?: string[];
   capDrop?: string[];
   securityOpt?: string[];
@@ -92,7 +93,8 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'read-only', aliases: [], type: 'boolean', describe: 'Make the root filesystem read-only' },
   { name: 'entrypoint', aliases: [], type: 'string', describe: "Override the image's entrypoint ('' clears it, JSON array accepted)" },
   { name: 'rootfs', aliases: [], type: 'string', describe: 'Use this directory as the root; the first argument is then the command' },
-  { name: 'network', aliases: ['net'], type: 'string', describe: `Network: ${WORKING_NETWORK_MODES.join(', ')} (default ${DEFAULT_NETWORK})` },
+  { name: 'network', aliases: ['net'], type: 'string', array: true, describe: `Network: ${WORKING_NETWORK_MODES.filter((m) => m !== 'bridge').join(', ')} (default ${DEFAULT_NETWORK}), or the name of a network (sandbox network create; repeatable)` },
+  { name: 'network-alias', aliases: [], type: 'string', array: true, describe: 'A name of the sandbox on its user-defined networks (repeatable)' },
   { name: 'cap-add', aliases: [], type: 'string', array: true, describe: 'Add a capability, or ALL (repeatable)' },
   { name: 'cap-drop', aliases: [], type: 'string', array: true, describe: 'Drop a capability, or ALL (repeatable)' },
   { name: 'security-opt', aliases: [], type: 'string', array: true, describe: 'no-new-privileges, label=..., mask=P:P, unmask=ALL|P:P, seccomp=unconfined' },

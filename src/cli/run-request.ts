@@ -6,6 +6,7 @@
  *   const request = toRunRequest(parseRunArgv(words, 'run'), { env: process.env, cwd: process.cwd(),
  *     readFile: (p) => readFileSync(p, 'utf8'), stdinIsTTY: process.stdin.isTTY, warn });
  */
+import { namedNetworks } from './network-option.js';
 import { SandboxError, clipped } from '../errors.js';
 import { HOST_NAME_MAX } from '../runtime/limits.js';
 import { containerPath, hostPath } from './run-paths.js';
@@ -394,6 +395,7 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
     ctx.warn?.('the input is not a terminal: -t gives the command a terminal anyway; use -i without -t to pipe data');
   }
 
+  const named = namedNetworks(list(p.network), list(p.networkAlias));
   const request: RunRequest = {
     image: image as string,
     command,
@@ -405,12 +407,13 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
     volumes,
     tmpfs,
     readOnly: p.readOnly === true,
-    ...parseNetworkOption(last(p.network) ?? DEFAULT_NETWORK),
+    ...(named ? { network: 'bridge' as const } : parseNetworkOption(last(p.network) ?? DEFAULT_NETWORK)),
     capAdd,
     capDrop,
     noNewPrivileges,
     labels,
   };
+  if (named) request.networks = named;
   if (rootfs !== undefined) request.rootfs = rootfs;
   if (entrypoint !== undefined) request.entrypoint = entrypoint;
   if (nameArg !== undefined) request.name = validateName(nameArg);

@@ -23,6 +23,7 @@ import { noneDriver } from './none.js';
 import { hostDriver } from './host.js';
 import { slirp4netnsDriver } from './slirp4netns.js';
 import { pastaDriver } from './pasta.js';
+import { bridgeDriver } from './bridge.js';
 
 /** A host program a driver runs: `run` fails without it (one line, the fix) and doctor checks it. */
 export interface NetworkTool {
@@ -39,6 +40,8 @@ export interface NetworkPlanInput {
   tools: Readonly<Record<string, string>>;
   /** The sandbox's directory (for logs and state of the driver's own). */
   dir: string;
+  /** User-defined networks (mode bridge): what api/networks.ts joinNetworks made for this start. */
+  join?: { words: string[]; outside: boolean };
 }
 
 export interface NetworkDriver {
@@ -77,6 +80,7 @@ const DRIVERS: { readonly [M in NetworkMode]?: NetworkDriver } = {
   host: hostDriver,
   slirp4netns: slirp4netnsDriver,
   pasta: pastaDriver,
+  bridge: bridgeDriver,
 };
 
 /** Modes the CLI knows that have no driver yet: refused before anything is pulled or written. */
@@ -85,11 +89,14 @@ const NOT_YET: { readonly [M in NetworkMode]?: { tools: readonly NetworkTool[]; 
 /** The network a sandbox gets when `--network` is not given. One place to change it. */
 export const DEFAULT_NETWORK: NetworkMode = 'slirp4netns';
 
+/** Modes never typed as such: `bridge` is what a user-defined network's NAME gives. */
+const NAMED_ONLY: ReadonlySet<NetworkMode> = new Set(['bridge']);
+
 /** Every mode `--network` takes, the working ones first. */
 export const NETWORK_MODES = [...Object.keys(DRIVERS), ...Object.keys(NOT_YET)] as readonly NetworkMode[];
 
 /** The modes `run` sets up today, which help and hints list. */
-export const WORKING_NETWORK_MODES = Object.keys(DRIVERS) as readonly NetworkMode[];
+export const WORKING_NETWORK_MODES = (Object.keys(DRIVERS) as NetworkMode[]).filter((m) => !NAMED_ONLY.has(m));
 
 /** The host programs `mode` needs (none for none and host). */
 export function networkModeTools(mode: NetworkMode): readonly NetworkTool[] {
@@ -100,7 +107,7 @@ export function networkModeTools(mode: NetworkMode): readonly NetworkTool[] {
 export const NETWORK_TOOLS: readonly NetworkTool[] = [
   ...networkModeTools(DEFAULT_NETWORK),
   ...NETWORK_MODES.filter((m) => m !== DEFAULT_NETWORK).flatMap(networkModeTools),
-];
+].filter((t, i, all) => all.findIndex((u) => u.name === t.name) === i); // bridge reuses slirp4netns
 
 /** The driver of `mode`; a mode without one is refused with the modes that work. */
 export function networkDriver(mode: NetworkMode): NetworkDriver {

@@ -253,3 +253,29 @@ export function sandboxNameFiles(input: NameFilesInput): { hosts?: string; resol
   }
   return out;
 }
+
+/** An /etc/hosts line: an address and the names it answers to. */
+export interface HostEntry {
+  ip: string;
+  names: string[];
+}
+
+const NETWORK_HOSTS_BEGIN = '# sandbox networks: the members of this sandbox\'s networks';
+const NETWORK_HOSTS_END = '# end of sandbox networks';
+
+/**
+ * `hosts` with its block of network members replaced by `entries` (user-defined
+ * networks, state/networks.ts: each member's names and aliases). The block is ours
+ * alone, so that it can be rewritten in place while the sandbox runs without touching
+ * the lines around it.
+ */
+export function withNetworkHosts(hosts: string, entries: readonly HostEntry[]): string {
+  const lines = hosts.replace(/\n*$/, '').split('\n');
+  const begin = lines.indexOf(NETWORK_HOSTS_BEGIN);
+  const end = begin >= 0 ? lines.indexOf(NETWORK_HOSTS_END, begin) : -1;
+  const kept = begin >= 0 ? [...lines.slice(0, begin), ...(end >= 0 ? lines.slice(end + 1) : [])] : lines;
+  const block = entries.length
+    ? [NETWORK_HOSTS_BEGIN, ...entries.map((e) => `${e.ip}\t${e.names.join(' ')}`), NETWORK_HOSTS_END]
+    : [];
+  return [...kept, ...block, ''].join('\n');
+}

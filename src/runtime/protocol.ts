@@ -30,6 +30,8 @@ export const Flag = {
   networkCmd: '--network-cmd',
   netLog: '--net-log',
   networkArg: '--network-arg',
+  netJoin: '--net-join',
+  netSwitchCmd: '--net-switch-cmd',
   tty: '--tty',
   stdin: '--stdin',
   cleanup: '--cleanup',

@@ -16,11 +16,11 @@ describe('network registry', () => {
       assert.equal(d.inspectMode(request), mode);
     }
     assert.equal(DEFAULT_NETWORK, 'slirp4netns');
-    assert.deepEqual(NETWORK_MODES, ['none', 'host', 'slirp4netns', 'pasta']);
+    assert.deepEqual(NETWORK_MODES, ['none', 'host', 'slirp4netns', 'pasta', 'bridge']);
   });
 
   it('has no driver for a mode still to come', () => {
-    assert.throws(() => networkDriver('bridge' as NetworkMode), /internal: no network driver for "bridge"/);
+    assert.throws(() => networkDriver('container' as NetworkMode), /internal: no network driver for "container"/);
   });
 
   it('lists the host programs of every mode for doctor, the default first', () => {

@@ -46,13 +46,14 @@ describe('podman-gaps: the tables of what we lack', () => {
     assert.match(missingOptions(MISSING_RUN_OPTIONS).get('-p')!.meanwhile, /--network host/);
     assert.equal(missingOptions(MISSING_RUN_OPTIONS).get('--publish'), missingOptions(MISSING_RUN_OPTIONS).get('-p'));
     assert.equal(missingOptions(MISSING_EXEC_OPTIONS).get('-p'), undefined);
-    assert.equal(missingCommand(['network', 'ls'])?.command, 'network');
+    assert.equal(missingCommand(['secret', 'ls'])?.command, 'secret');
     assert.equal(missingCommand(['container', 'pause'])?.command, 'container pause');
     assert.match(missingCommand(['container', 'pause'])!.meanwhile, /stop/);
     assert.equal(missingCommand(['container', 'checkpoint'])?.command, 'container checkpoint');
     assert.equal(missingCommand(['volume', 'export'])?.command, 'volume export');
     assert.equal(missingCommand(['frobnicate']), undefined);
-    assert.equal(missingCommand(['network', 'pause'])?.command, 'network', 'network is no group of Podman\'s top-level commands');
+    assert.equal(missingCommand(['secret', 'pause'])?.command, 'secret', 'secret is no group of Podman\'s top-level commands');
+    assert.equal(missingCommand(['network', 'reload'])?.command, 'network reload');
   });
 });
 
@@ -82,7 +83,7 @@ describe('unknown commands', () => {
     const e = unknownCommandError(['build', '-t', 'x', '.'], [], top);
     assert.equal(e?.message, '"build" is not supported yet');
     assert.match(e?.hint ?? '', /sandbox load/);
-    assert.equal(unknownCommandError(['--root', '/s', 'network', 'ls'], [], top)?.message, '"network" is not supported yet');
+    assert.equal(unknownCommandError(['--root', '/s', 'secret', 'ls'], [], top)?.message, '"secret" is not supported yet');
     assert.equal(unknownCommandError(['image', 'build', '.'], ['image'], ['ls', 'rm'])?.message, '"image build" is not supported yet');
   });
   it('a typo gets the near command, anything else none', () => {

@@ -276,13 +276,17 @@ describe('toRunRequest', () => {
     it('network', () => {
       assert.equal(req(['--net', 'host', 'bb']).network, 'host');
       assert.equal(req(['--network=pasta', 'bb']).network, 'pasta');
-      throwsSandbox(() => req(['--network', 'bridge', 'bb']), 'unknown network mode "bridge"',
-        'use --network none|host|slirp4netns|pasta');
+      throwsSandbox(() => req(['--network', 'bridge', 'bb']), '--network bridge (Podman\'s default network, "podman") does not exist here', /sandbox network create NET/);
       const slirp = req(['--network', 'slirp4netns:allow_host_loopback=true', 'bb']);
       assert.deepEqual([slirp.network, slirp.networkOptions], ['slirp4netns', ['allow_host_loopback=true']]);
       assert.deepEqual(req(['--network', 'pasta:-T,8080', 'bb']).networkOptions, ['-T', '8080']);
       assert.equal(req(['bb']).networkOptions, undefined);
       throwsSandbox(() => req(['--network', 'slirp4netns:bogus=1', 'bb']), '--network slirp4netns: unknown option "bogus=1"', /^slirp4netns takes /);
+      throwsSandbox(() => req(['--network', 'no/such', 'bb']), 'unknown network mode "no/such"', /network name/);
+      assert.deepEqual(req(['--network', 'front', '--network', 'back', '--network-alias', 'www', 'bb']).networks,
+        [{ name: 'front', aliases: ['www'] }, { name: 'back', aliases: ['www'] }]);
+      assert.equal(req(['--network', 'front', 'bb']).network, 'bridge');
+      assert.equal(req(['bb']).networks, undefined);
     });
 
     it('capabilities are normalised and checked', () => {

@@ -13,6 +13,7 @@ import { containerPruneCommand } from './container.js';
 import { containerExistsCommand } from './exists.js';
 import { imageExistsCommand, imageInspectCommand, imagePruneCommand } from './images.js';
 import { volumeSubcommands } from './volume.js';
+import { networkSubcommands } from './network.js';
 import { systemSubcommands } from './system.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -74,6 +75,13 @@ export const GROUPS: GroupSpec[] = [
     operand: 'volume',
     members: [],
     own: volumeSubcommands,
+  },
+  {
+    name: 'network',
+    describe: 'Manage networks: create, ls, inspect, rm, prune, connect, disconnect',
+    operand: 'none',
+    members: [],
+    own: networkSubcommands,
   },
   {
     name: 'system',

@@ -1,4 +1,5 @@
 /** `stop`, `kill`, `start`, `restart`, `wait`, `rename`, `rm`, `inspect`: sandboxes recorded in the store. */
+import { sandboxEndpoints } from '../../api/networks.js';
 import type { CommandModule } from 'yargs';
 import { inspectImage } from '../../api/images.js';
 import { printInspected } from '../format.js';
@@ -156,7 +157,7 @@ export const inspectCommand: CommandModule<GlobalArgs, ManyArgs> = {
         },
         HostConfig: { ...inspectHostConfig(r), LogConfig: logConfig(r.request) },
         Mounts: inspectMounts(r.request),
-        NetworkSettings: inspectNetworkSettings(r, s),
+        NetworkSettings: inspectNetworkSettings(r, s, r.request.network === 'bridge' ? sandboxEndpoints(paths, r) : []),
         // No SELinux or AppArmor labelling here (--security-opt label=... is accepted and changes nothing).
         ProcessLabel: '', MountLabel: '', AppArmorProfile: '',
         GraphDriver: { Name: 'overlay', Data: { UpperDir: `${paths.data}/containers/${r.id}/upper`, WorkDir: `${paths.data}/containers/${r.id}/work` } },
