@@ -46,13 +46,16 @@ static void finish_own_namespace(int proc) {
 /* ---------- slirp4netns ---------- */
 
 /* Runs slirp4netns (--network-cmd) for the sandbox's network namespace and waits until
- * it is up. It exits when we do: its --exit-fd is a pipe whose write end only we hold. */
+ * it is up. It exits when we do, twice over: its --exit-fd is a pipe whose write end only
+ * we hold (the orderly way: it ends when the pipe closes), and as every network helper
+ * (net-helpers.c) it gets SIGKILL when we die, whatever kills us. */
 static pid_t slirp_pid = 0;
 static int slirp_exit_fd = -1; /* closing it ends slirp4netns */
+static void stop_slirp4netns(void);
 static void start_slirp4netns(pid_t init) {
   int ready[2], ex[2];
   if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(ex, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
-  pid_t child = fork();
+  pid_t child = net_helper_fork("slirp4netns");
   if (child < 0) die("fork: %s", strerror(errno));
   if (child == 0) {
     reset_signals();
@@ -82,6 +85,9 @@ static void start_slirp4netns(pid_t init) {
   while ((n = read(ready[0], &c, 1)) < 0 && errno == EINTR) {}
   close(ready[0]);
   if (n != 1) {
+    /* It gave up (or never ran): gone before we go, with its pid file. */
+    kill(child, SIGKILL);
+    stop_slirp4netns();
     int st;
     /* The init failed first (and said why): that is the error, not the network. It may
      * still be on its way out when slirp4netns gives up on its namespaces: half a second. */
@@ -97,7 +103,7 @@ static void start_slirp4netns(pid_t init) {
 
 static void stop_slirp4netns(void) {
   if (slirp_exit_fd >= 0) { close(slirp_exit_fd); slirp_exit_fd = -1; }
-  if (slirp_pid > 0) { waitpid(slirp_pid, NULL, 0); slirp_pid = 0; }
+  if (slirp_pid > 0) { waitpid(slirp_pid, NULL, 0); slirp_pid = 0; net_helper_reaped("slirp4netns"); }
 }
 
 /* ---------- the table ---------- */

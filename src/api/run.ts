@@ -10,6 +10,7 @@ import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { ensureStoreDir } from '../state/store-dirs.js';
 import { createSandboxRecord, nameFilePath, newSandboxId, releaseName, writeRecord, type SandboxRecord } from '../state/sandboxes.js';
+import { ensureNetHelpersDir } from '../network/helper-files.js';
 import { attachSocketPath, sandboxDir, exitFilePath, monitorFilePath, pidFilePath, sandboxDirs, sandboxLogFile } from '../state/sandbox-dir.js';
 import { resolveHealthcheck } from '../state/health.js';
 import { healthRunner, resetHealth } from './healthcheck.js';
@@ -126,6 +127,7 @@ async function prepareLaunch(
     attachSocket: attachSocketPath(paths, record.id),
     ...extras,
     networkTools,
+    netHelpers: { dir: ensureNetHelpersDir(paths), owner: record.id },
     ...health,
     ...(fuseOverlayfs ? { fuseOverlayfs } : {}),
   });

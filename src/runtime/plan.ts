@@ -64,6 +64,8 @@ export interface LaunchInput {
   dieWithParent?: number;
   /** The host programs the network driver runs, by name (network/driver.ts requireNetworkTools). */
   networkTools?: Readonly<Record<string, string>>;
+  /** Network helpers get SANDBOX_NET_OWNER=owner and a pid file in dir while they run (network/helper-files.ts). */
+  netHelpers?: { dir: string; owner: string };
   /** fuse-overlayfs instead of the kernel's overlayfs for the root. */
   fuseOverlayfs?: string;
   /**
@@ -261,6 +263,7 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   if (input.dieWithParent !== undefined) args.push(Flag.dieWithParent, String(input.dieWithParent));
   const network = networkDriver(request.network);
   args.push(Flag.network, network.launchDriver, ...network.launchArgs({ request, tools: input.networkTools ?? {}, dir: dirs.dir }));
+  if (input.netHelpers) args.push(Flag.netHelpers, input.netHelpers.dir, input.netHelpers.owner);
   if (request.tty) args.push(Flag.tty);
   if (request.interactive && input.detached) args.push(Flag.keepStdin);
   else if (request.tty && request.interactive) args.push(Flag.stdin);
