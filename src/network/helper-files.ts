@@ -98,6 +98,7 @@ const SANDBOX_ID = /^[a-f0-9]{64}$/;
 
 /** Does the owner still run: a sandbox with a live monitor (also one being removed right now), or a KIND whose probe says so. */
 export function ownerRuns(paths: StorePaths, owner: string): boolean | 'unknown' {
+  if (!owner) return 'unknown';
   if (SANDBOX_ID.test(owner)) {
     return !!liveMonitor(paths, owner) || !!liveMonitorIn(join(sandboxesDir(paths), `.removing-${owner}`));
   }
@@ -111,7 +112,20 @@ export function ownerLabel(owner: string): string {
   return SANDBOX_ID.test(owner) ? `sandbox ${owner.slice(0, 12)}` : owner;
 }
 
-/** The owners of this user's exec'd network helpers, by pid (their environments; what we may read). */
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The owners of this user's exec'd network helpers, by pid (their environments; what we
+ * may read). A helper's own children (slirp4netns forks one to configure the namespace)
+ * inherit the marker: they are their helper's, not listed apart.
+ */
 export function helpersByEnvironment(pids: Iterable<number>): Map<number, string> {
   const out = new Map<number, string>();
   const prefix = `${NET_OWNER_ENV}=`;
@@ -120,6 +134,10 @@ export function helpersByEnvironment(pids: Iterable<number>): Map<number, string
     try { env = readFileSync(`/proc/${pid}/environ`, 'utf8'); } catch { continue; }
     const v = env.split('\0').find((e) => e.startsWith(prefix));
     if (v) out.set(pid, v.slice(prefix.length));
+  }
+  for (const pid of [...out.keys()]) {
+    const parent = parentOf(pid);
+    if (parent !== undefined && out.get(parent) === out.get(pid)) out.delete(pid);
   }
   return out;
 }
