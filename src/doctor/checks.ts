@@ -7,6 +7,7 @@
  * into `detail`.
  */
 import { NETWORK_MODES, NETWORK_TOOLS, networkModeTools } from '../network/driver.js';
+import { checkNetworkModes, checkUnprivilegedPorts, type NetworkHostFacts } from './network-checks.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -18,6 +19,8 @@ export type CheckId =
   | 'cow'
   | 'network'
   | 'tun'
+  | 'unprivileged-ports'
+  | 'network-mode'
   | 'xdg-runtime'
   | 'cgroup'
   | 'helper'
@@ -166,6 +169,8 @@ export interface HostFacts {
   repoRoot: string | null;
   helper: NodeFact | null;
   store: { data: StoreDirFact; runtime: StoreDirFact; runtimeIsFallback: boolean; overridden: boolean };
+  /** What networking needs beyond tools and /dev/net/tun (./network-checks.ts). */
+  network?: NetworkHostFacts;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -751,6 +756,8 @@ export function runChecks(f: HostFacts): DoctorCheck[] {
     checkFuse(f),
     checkNetwork(f),
     checkTun(f),
+    checkUnprivilegedPorts(f),
+    ...checkNetworkModes(f),
     checkXdgRuntime(f),
     checkCgroup(f),
     checkHelper(f),

@@ -2,6 +2,7 @@
  * `sandbox doctor`: the pure checks over hand-made HostFacts. Each broken situation must
  * give the right status and the exact command that fixes it.
  */
+import { WORKING_NETWORK_MODES } from '../../src/network/driver.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -83,6 +84,7 @@ function healthy(): HostFacts {
       runtimeIsFallback: false,
       overridden: false,
     },
+    network: { unprivilegedPortStart: 80 },
   };
 }
 
@@ -426,7 +428,9 @@ test('the human table: marks, fix lines, verdict', () => {
   assert.match(out, /^✗ C helper /m);
   assert.match(out, /^ +fix: cd \/opt\/sandbox && npm run build$/m);
   assert.match(out, /^ +fix: sudo apt-get install slirp4netns$/m);
-  assert.match(out, /\nsandbox can run: no: 1 problem \(1 warning\)\n$/);
+  // Without slirp4netns: the networking line and the --network slirp4netns line.
+  assert.match(out, /^! --network slirp4netns +will not work: slirp4netns not found$/m);
+  assert.match(out, /\nsandbox can run: no: 1 problem \(2 warnings\)\n$/);
   assert.match(formatDoctorReport(buildReport(healthy())), /\nsandbox can run: yes\n$/);
 });
 
@@ -438,4 +442,37 @@ test('image tools: a missing zstd or tar is a warning naming what fails, with th
   assert.match(c.detail, /zstd.*zstd-compressed layers/);
   assert.equal(c.fix, 'sudo apt-get install zstd');
   assert.equal(checkImageTools(healthy()).status, 'ok');
+});
+
+test('host ports below 1024: net.ipv4.ip_unprivileged_port_start, with the sysctl and its sysctl.d file', () => {
+  const ports = (start: number | null, root = false) => runChecks(with_((f) => {
+    f.network = { unprivilegedPortStart: start };
+    if (root) asRoot(f);
+  })).find((c) => c.id === 'unprivileged-ports')!;
+  expect(ports(0), 'ok');
+  expect(ports(80), 'ok');
+  assert.match(ports(80).detail, /from 80 up/);
+  const fix = 'sudo sysctl -w net.ipv4.ip_unprivileged_port_start=80 && echo net.ipv4.ip_unprivileged_port_start=80 | sudo tee /etc/sysctl.d/60-sandbox-ports.conf';
+  expect(ports(1024), 'warn', fix);
+  assert.match(ports(1024).detail, /is 1024: `-p` with a host port below 1024 fails/);
+  expect(ports(1024, true), 'ok');
+  expect(ports(null), 'warn');
+});
+
+test('one line per network mode: works, or why not with the fix', () => {
+  const modes = (change: (f: HostFacts) => void = () => {}) => runChecks(with_(change)).filter((c) => c.id === 'network-mode');
+  const healthyModes = modes();
+  assert.deepEqual(healthyModes.map((c) => c.title), WORKING_NETWORK_MODES.map((m) => `--network ${m}`));
+  for (const c of healthyModes) expect(c, 'ok');
+  assert.match(healthyModes.find((c) => c.title === '--network slirp4netns')!.detail, /the default \(\/usr\/bin\/slirp4netns\)/);
+
+  const noSlirp = modes((f) => { delete f.tools.slirp4netns; });
+  expect(noSlirp.find((c) => c.title === '--network slirp4netns')!, 'warn', 'sudo apt-get install slirp4netns');
+  expect(noSlirp.find((c) => c.title === '--network none')!, 'ok');
+
+  const noTun = modes((f) => { f.devNetTun = dev('/dev/net/tun', { mode: 0o600, access: false }); });
+  const slirp = noTun.find((c) => c.title === '--network slirp4netns')!;
+  expect(slirp, 'warn');
+  assert.match(slirp.detail, /\/dev\/net\/tun is not read-writable/);
+  expect(noTun.find((c) => c.title === '--network host')!, 'ok');
 });
