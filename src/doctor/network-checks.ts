@@ -46,7 +46,7 @@ export function checkUnprivilegedPorts(f: HostFacts): DoctorCheck {
   return {
     ...base,
     status: 'warn',
-    detail: `${key} is ${start}: \`-p\` with a host port below ${Math.min(start, 1024)} fails (as in rootless Podman); ports from ${start} up work. ` +
+    detail: `${key} is ${start}: \`-p\` with a host port below ${start} fails (as in rootless Podman); ports from ${start} up work. ` +
       `The fix lets every user bind ports from ${SUGGESTED_PORT_START} up (choose the lowest port you publish; 0 allows all, ssh's 22 too)`,
     fix,
   };
