@@ -18,9 +18,10 @@
 
 static pid_t forked_by = 0; /* in a helper: the pid of the process that forked it */
 
-/* The kernel clears the parent-death signal at every change of credentials (setns into
- * a user namespace, setresuid, ...): a helper that changes them after the fork calls this
- * again, last, right before its exec. */
+/* The kernel clears the parent-death signal when credentials change in a way that could
+ * give more (commit_creds: another effective uid or gid, capabilities beyond the old
+ * ones, a set-user-ID exec): a helper that changes its credentials after the fork calls
+ * this again, last, right before its exec. */
 void net_helper_die_with_monitor(void) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != forked_by) _exit(EXIT_SETUP); /* the monitor died before the line above */

@@ -10,7 +10,7 @@ import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { ensureStoreDir } from '../state/store-dirs.js';
 import { createSandboxRecord, nameFilePath, newSandboxId, releaseName, writeRecord, type SandboxRecord } from '../state/sandboxes.js';
-import { ensureNetHelpersDir } from '../network/helper-files.js';
+import { netHelpersFor } from '../network/helper-files.js';
 import { attachSocketPath, sandboxDir, exitFilePath, monitorFilePath, pidFilePath, sandboxDirs, sandboxLogFile } from '../state/sandbox-dir.js';
 import { resolveHealthcheck } from '../state/health.js';
 import { healthRunner, resetHealth } from './healthcheck.js';
@@ -115,6 +115,7 @@ async function prepareLaunch(
   writeFileSync(dirs.hostname, `${hostname}\n`);
   writeFileSync(dirs.resolvConf, names.resolvConf);
   resetHealth(paths, record);
+  const netHelpers = netHelpersFor(paths, record.id);
   const health = request.healthcheck?.intervalMs ? { healthCheck: { intervalMs: request.healthcheck.intervalMs, runner: healthRunner(paths, record.id) } } : {};
   const args = buildLaunchArgs({
     request: realBindSources(request), image, root, dirs, hostname,
@@ -127,7 +128,7 @@ async function prepareLaunch(
     attachSocket: attachSocketPath(paths, record.id),
     ...extras,
     networkTools,
-    netHelpers: { dir: ensureNetHelpersDir(paths), owner: record.id },
+    ...(netHelpers ? { netHelpers } : {}),
     ...health,
     ...(fuseOverlayfs ? { fuseOverlayfs } : {}),
   });

@@ -29,10 +29,19 @@ export function netHelpersDir(paths: StorePaths): string {
   return join(paths.runtime, 'net-helpers');
 }
 
-/** netHelpersDir, its parent (the runtime directory) made private first; the monitor makes the directory itself. */
-export function ensureNetHelpersDir(paths: StorePaths): string {
-  ensureStoreDir(paths, 'runtime');
-  return netHelpersDir(paths);
+/**
+ * The plan's `--net-helpers DIR OWNER` for a sandbox: its parent (the runtime directory)
+ * made private first, the monitor makes DIR itself. Undefined when the runtime directory
+ * cannot be used (another user's, a link): the helpers still die with the monitor, they
+ * are only not recorded (and `system check` reports that directory).
+ */
+export function netHelpersFor(paths: StorePaths, owner: string): { dir: string; owner: string } | undefined {
+  try {
+    ensureStoreDir(paths, 'runtime');
+  } catch {
+    return undefined;
+  }
+  return { dir: netHelpersDir(paths), owner };
 }
 
 /** What a file name of net-helpers/ says. Pure. */
