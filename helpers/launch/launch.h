@@ -204,6 +204,7 @@ const struct network_driver *network_driver(const char *name);
 pid_t net_helper_fork(const char *name);
 void net_helper_die_with_monitor(void);
 void net_helper_reaped(const char *name);
+void net_helper_end(pid_t pid, const char *name, int grace_ms);
 
 /* ---------- small utilities: signals, the status fd, terminals (util.c) ---------- */
 

@@ -68,3 +68,14 @@ void net_helper_reaped(const char *name) {
   char path[PATH_MAX];
   if (helper_file(path, sizeof path, name, ".pid")) unlink(path);
 }
+
+/* The end of a run: waits up to `grace_ms` for the helper `name` (pid `pid`), asked to
+ * end in its own orderly way just before, then SIGKILLs it; reaps it and removes its pid
+ * file. A helper that hangs never holds up the end of the sandbox (or its restart). */
+void net_helper_end(pid_t pid, const char *name, int grace_ms) {
+  for (int waited = 0; waitpid(pid, NULL, WNOHANG) == 0; waited += 5) {
+    if (waited >= grace_ms) { kill(pid, SIGKILL); waitpid(pid, NULL, 0); break; }
+    usleep(5000);
+  }
+  net_helper_reaped(name);
+}

@@ -103,7 +103,8 @@ static void start_slirp4netns(pid_t init) {
 
 static void stop_slirp4netns(void) {
   if (slirp_exit_fd >= 0) { close(slirp_exit_fd); slirp_exit_fd = -1; }
-  if (slirp_pid > 0) { waitpid(slirp_pid, NULL, 0); slirp_pid = 0; net_helper_reaped("slirp4netns"); }
+  /* It ends within milliseconds once its exit fd closes; one that hangs is killed. */
+  if (slirp_pid > 0) { net_helper_end(slirp_pid, "slirp4netns", 2000); slirp_pid = 0; }
 }
 
 /* ---------- the table ---------- */

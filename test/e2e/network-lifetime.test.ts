@@ -14,11 +14,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import {
-  eventually, netHelperFilesOf, networkHelpersOf, newStore, requireRootless, runSandbox, runtimeDirOf, sandboxIdsIn, show,
+  eventually, netHelperFilesOf, networkHelpersOf, newStore, newUserDir, requireRootless, runSandbox, runtimeDirOf, sandboxIdsIn, show,
   spawnAsUser, stillRuns, testUser, type NetHelperProcess,
 } from './harness.js';
 
@@ -148,6 +148,36 @@ function lifetime(m: ModeCase): void {
 }
 
 lifetime({ label: 'slirp4netns', runArgs: ['--network', 'slirp4netns'], helpers: ['slirp4netns'] });
+
+test('a helper with no way out of its own (no exit fd) still dies with a SIGKILLed monitor, and one that hangs does not hold up stop', async (t) => {
+  if (!requireRootless(t, 'the parent-death signal of network helpers')) return;
+  const root = await newStore(t);
+  // A stand-in slirp4netns (found first on PATH) that says it is ready and then ignores
+  // its exit fd, as a helper without one would: only the contract's parent-death signal
+  // (and, at stop, the monitor's SIGKILL after its grace) can end it.
+  const bin = await newUserDir(t, 'sandbox-e2e-fake-slirp-');
+  const fake = join(bin, 'slirp4netns');
+  writeFileSync(fake, '#!/bin/bash\nfor a; do case $a in --ready-fd=*) fd=${a#--ready-fd=};; esac; done\nprintf 1 >&"$fd"\nexec sleep 600\n');
+  chmodSync(fake, 0o755);
+  const env = { PATH: [bin, dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin'].join(':') };
+  const m: ModeCase = { label: 'fake', runArgs: ['--network', 'slirp4netns'], helpers: ['slirp4netns'] };
+  const start = async (name: string) => {
+    const run = await runSandbox(['run', '-d', '--name', name, '--network', 'slirp4netns', 'host', 'sleep', '600'], { root, env });
+    assert.equal(run.code, 0, show(run));
+    return run.stdout.trim();
+  };
+  const id = await start('hung');
+  const hs = helpersWhileRunning(root, id, m);
+  assert.ok(hs.every((h) => readFileSync(`/proc/${h.pid}/cmdline`, 'utf8').startsWith('sleep\0')), 'the stand-in runs');
+  process.kill(monitorOf(root, id), 'SIGKILL');
+  await allGone(root, id, hs, 'SIGKILL of the monitor', false);
+
+  const id2 = await start('hung2');
+  const hs2 = helpersWhileRunning(root, id2, m);
+  const stop = await runSandbox(['stop', '-t', '1', 'hung2'], { root, env });
+  assert.equal(stop.code, 0, show(stop));
+  await allGone(root, id2, hs2, 'stop');
+});
 
 test('system check finds a network helper whose sandbox no longer runs, by its pid file or its environment; --repair ends it', async (t) => {
   if (!requireRootless(t, 'system check of network helpers')) return;
