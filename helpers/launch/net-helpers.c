@@ -6,7 +6,8 @@
  *   - it is forked by net_helper_fork(), which makes it die with the process that forked
  *     it (PR_SET_PDEATHSIG SIGKILL; a monitor already gone by then ends it at once);
  *   - it runs in the foreground (no daemonizing: the pid forked is the helper's);
- *   - it carries SANDBOX_NET_OWNER=<owner> in its environment, and while it runs the
+ *   - it carries SANDBOX_NET_OWNER=<owner> and SANDBOX_NET_HELPERS=<dir> (which store:
+ *     owners are only unique within one) in its environment, and while it runs the
  *     file <dir>/<owner>.<name>.pid holds "PID STARTTIME" (written atomically by its
  *     parent right after the fork, removed by net_helper_reaped() once it is reaped), so
  *     that `sandbox system check` can end what a crash left (src/network/helper-files.ts);
@@ -49,14 +50,15 @@ static void record_helper(const char *name, pid_t pid) {
 }
 
 /* fork() for a network helper called `name` (a word: slirp4netns, pasta, ...). In the
- * child (0): it dies with us, and SANDBOX_NET_OWNER is set for its exec. In the parent
+ * child (0): it dies with us, and SANDBOX_NET_OWNER and SANDBOX_NET_HELPERS are set for
+ * its exec. In the parent
  * (the child's pid): the pid file is written. -1: fork failed. */
 pid_t net_helper_fork(const char *name) {
   forked_by = getpid();
   pid_t child = fork();
   if (child == 0) {
     net_helper_die_with_monitor();
-    if (plan.net_owner) setenv("SANDBOX_NET_OWNER", plan.net_owner, 1);
+    if (plan.net_owner) { setenv("SANDBOX_NET_OWNER", plan.net_owner, 1); setenv("SANDBOX_NET_HELPERS", plan.net_helpers_dir, 1); }
     return 0;
   }
   if (child > 0) record_helper(name, child);

@@ -44,7 +44,8 @@
  * - what a crash left of networking (network/helper-files.ts, helpers/README.md "Network
  *   helpers"): a network helper process (slirp4netns, pasta, the port forwarder, a
  *   network's switch) whose owner no longer runs, found by its pid file in
- *   <runtime>/net-helpers/ or by SANDBOX_NET_OWNER in its environment: ended (SIGKILL);
+ *   <runtime>/net-helpers/ or by SANDBOX_NET_OWNER in its environment (with this store's
+ *   SANDBOX_NET_HELPERS: another store's helpers are not ours to judge): ended (SIGKILL);
  *   the files there of an owner that no longer runs (pid files, sockets, locks): removed.
  *   An owner that runs is not looked at (its helpers come and go with its restarts).
  *
@@ -606,7 +607,7 @@ async function checkRemovalsLeft(c: Check): Promise<void> {
 async function checkNetworkHelpers(c: Check): Promise<void> {
   const { paths, found, scan } = c;
   const files = listHelperFiles(paths);
-  const byEnv = helpersByEnvironment(scan.refs.keys());
+  const byEnv = helpersByEnvironment(paths, scan.refs.keys());
   const owners = new Set([...files.map((f) => f.owner), ...byEnv.values()]);
   const runs = new Map([...owners].map((o) => [o, ownerRuns(paths, o)] as const));
   const stillDead = (owner: string) => ownerRuns(paths, owner) === false;

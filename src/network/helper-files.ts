@@ -7,8 +7,9 @@
  *   - `<runtime>/net-helpers/<owner>.<name>.pid` holds "PID STARTTIME";
  *   - any other file it keeps at run time (a socket, a lock) is `<owner>.<name>.<what>`
  *     in the same directory;
- *   - its environment holds SANDBOX_NET_OWNER=<owner> (when it was exec'd: a fork
- *     without exec keeps its parent's environment block).
+ *   - its environment holds SANDBOX_NET_OWNER=<owner> and SANDBOX_NET_HELPERS=<that
+ *     directory>, which says the store (when it was exec'd: a fork without exec keeps
+ *     its parent's environment block).
  * The owner is a sandbox's id, or `KIND-ID` for what serves several sandboxes (a
  * user-defined network's switch, a pod's), whose liveness OWNER_KINDS says. Owners and
  * names have no dot. `system check` (api/store-check.ts) ends and removes what belongs to
@@ -21,8 +22,9 @@ import { isSameProcess } from '../state/liveness.js';
 import { liveMonitor, liveMonitorIn, sandboxesDir } from '../state/sandbox-dir.js';
 import { ensureStoreDir } from '../state/store-dirs.js';
 
-/** The environment variable every exec'd network helper carries: its owner. */
+/** The environment variables every exec'd network helper carries: its owner, and its store's net-helpers directory. */
 export const NET_OWNER_ENV = 'SANDBOX_NET_OWNER';
+export const NET_HELPERS_ENV = 'SANDBOX_NET_HELPERS';
 
 /** `<runtime>/net-helpers`. */
 export function netHelpersDir(paths: StorePaths): string {
@@ -131,18 +133,19 @@ function parentOf(pid: number): number | undefined {
 }
 
 /**
- * The owners of this user's exec'd network helpers, by pid (their environments; what we
- * may read). A helper's own children (slirp4netns forks one to configure the namespace)
- * inherit the marker: they are their helper's, not listed apart.
+ * The owners of this user's exec'd network helpers of the store `paths`, by pid (their
+ * environments; what we may read). A helper's own children (slirp4netns forks one to
+ * configure the namespace) inherit the marker: they are their helper's, not listed apart.
  */
-export function helpersByEnvironment(pids: Iterable<number>): Map<number, string> {
+export function helpersByEnvironment(paths: StorePaths, pids: Iterable<number>): Map<number, string> {
   const out = new Map<number, string>();
-  const prefix = `${NET_OWNER_ENV}=`;
+  const owner = `${NET_OWNER_ENV}=`;
+  const store = `${NET_HELPERS_ENV}=${netHelpersDir(paths)}`;
   for (const pid of pids) {
-    let env: string;
-    try { env = readFileSync(`/proc/${pid}/environ`, 'utf8'); } catch { continue; }
-    const v = env.split('\0').find((e) => e.startsWith(prefix));
-    if (v) out.set(pid, v.slice(prefix.length));
+    let env: string[];
+    try { env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0'); } catch { continue; }
+    const v = env.find((e) => e.startsWith(owner));
+    if (v && env.includes(store)) out.set(pid, v.slice(owner.length));
   }
   for (const pid of [...out.keys()]) {
     const parent = parentOf(pid);

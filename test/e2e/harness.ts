@@ -710,7 +710,8 @@ export function netHelperFilesOf(root: string, owner: string): string[] {
 
 /**
  * The live network helpers of `owner` (a sandbox's full id) in the store at `root`, found
- * two independent ways: their pid files, and SANDBOX_NET_OWNER in their environment
+ * two independent ways: their pid files, and SANDBOX_NET_OWNER (with the store's
+ * SANDBOX_NET_HELPERS) in their environment
  * (readable for root, and for the user where the helper is dumpable). One helper found
  * either way is listed once, with both ways noted, so a test can check each half of the
  * contract. A helper's own children are not listed.
@@ -737,11 +738,12 @@ export function networkHelpersOf(root: string, owner: string): NetHelperProcess[
     if (m) add(Number(m[1]), Number(m[2]), name, { pidFile: file });
   }
   const marker = `SANDBOX_NET_OWNER=${owner}`;
+  const store = `SANDBOX_NET_HELPERS=${join(runtimeDirOf(root), 'net-helpers')}`;
   for (const e of readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
-    let env: string;
-    try { env = readFileSync(`/proc/${e}/environ`, 'utf8'); } catch { continue; /* gone, or not ours to read */ }
-    if (env.split('\0').includes(marker)) add(Number(e), undefined, undefined, { byEnvironment: true });
+    let env: string[];
+    try { env = readFileSync(`/proc/${e}/environ`, 'utf8').split('\0'); } catch { continue; /* gone, or not ours to read */ }
+    if (env.includes(marker) && env.includes(store)) add(Number(e), undefined, undefined, { byEnvironment: true });
   }
   // A helper's own children (slirp4netns forks one to configure the namespace) inherit
   // the marker: they are their helper's.

@@ -199,12 +199,14 @@ test('system check finds a network helper whose sandbox no longer runs, by its p
   spawnSync('setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', 'sh', '-c', 'cat > "$1"', 'sh', pidFile], { input: `${recorded} ${startTime(recorded)}\n` });
   const socket = join(dir, `${owner}.pasta.sock`);
   spawnSync('setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', 'touch', socket]);
-  const marked = standIn({ SANDBOX_NET_OWNER: owner });
+  const marked = standIn({ SANDBOX_NET_OWNER: owner, SANDBOX_NET_HELPERS: dir });
+  // Another store's helper (same owner, another SANDBOX_NET_HELPERS) is not this store's to judge.
+  const otherStore = standIn({ SANDBOX_NET_OWNER: owner, SANDBOX_NET_HELPERS: '/tmp/another-store/run/net-helpers' });
   // One of a sandbox that runs is left alone.
   const id = await startSandbox(root, 'alive', { label: '', runArgs: ['--network', 'none'], helpers: [] });
-  const alive = standIn({ SANDBOX_NET_OWNER: id });
+  const alive = standIn({ SANDBOX_NET_OWNER: id, SANDBOX_NET_HELPERS: dir });
   const standIns = [recorded, marked].map((pid) => ({ pid, startTime: startTime(pid) }));
-  const aliveProc = { pid: alive, startTime: startTime(alive) };
+  const spared = [alive, otherStore].map((pid) => ({ pid, startTime: startTime(pid) }));
 
   const check = await runSandbox(['system', 'check', '--format', 'json'], { root });
   assert.equal(check.code, 1, show(check));
@@ -217,7 +219,8 @@ test('system check finds a network helper whose sandbox no longer runs, by its p
   const gone = await eventually(() => standIns.filter(stillRuns).map((p) => p.pid).join(' '));
   assert.equal(gone, '', `still running after --repair: ${gone}`);
   assert.deepEqual(netHelperFilesOf(root, owner), []);
-  assert.ok(stillRuns(aliveProc), 'the helper of a running sandbox was ended');
+  assert.ok(stillRuns(spared[0]!), 'the helper of a running sandbox was ended');
+  assert.ok(stillRuns(spared[1]!), "another store's helper was ended");
   const again = await runSandbox(['system', 'check'], { root });
   assert.equal(again.code, 0, show(again));
   assert.ok(sandboxIdsIn(root).includes(id));
