@@ -13,13 +13,12 @@
  * (pasta, published ports, a user-defined network) adds its own.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { chmodSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import {
   eventually, netHelperFilesOf, networkHelpersOf, newStore, newUserDir, requireRootless, runSandbox, runtimeDirOf, sandboxIdsIn, show,
-  spawnAsUser, stillRuns, testUser, type NetHelperProcess,
+  asUser, spawnAsUser, stillRuns, type NetHelperProcess,
 } from './harness.js';
 
 /** How a sandbox of one mode is run (words after `run -d --name NAME`, before the image). */
@@ -187,10 +186,9 @@ test('system check finds a network helper whose sandbox no longer runs, by its p
   const root = await newStore(t);
   // A crash that left helpers running (none of ours does: stand-ins, as the test user).
   const owner = 'f'.repeat(64);
-  const user = testUser();
   const dir = join(runtimeDirOf(root), 'net-helpers');
-  const mk = spawnSync('setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', 'mkdir', '-p', '-m', '0700', dir]);
-  assert.equal(mk.status, 0, String(mk.stderr));
+  const mk = await asUser('mkdir', ['-p', '-m', '0700', dir]);
+  assert.equal(mk.code, 0, show(mk));
   const standIn = (env: Record<string, string>) => {
     const c = spawnAsUser('sleep', ['600'], { env, stdio: 'ignore' });
     t.after(() => { try { process.kill(c.pid!, 'SIGKILL'); } catch { /* ended */ } });
@@ -199,9 +197,10 @@ test('system check finds a network helper whose sandbox no longer runs, by its p
   const startTime = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19]);
   const recorded = standIn({});
   const pidFile = join(dir, `${owner}.slirp4netns.pid`);
-  spawnSync('setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', 'sh', '-c', 'cat > "$1"', 'sh', pidFile], { input: `${recorded} ${startTime(recorded)}\n` });
+  const written = await asUser('sh', ['-c', 'cat > "$1"', 'sh', pidFile], { input: `${recorded} ${startTime(recorded)}\n` });
+  assert.equal(written.code, 0, show(written));
   const socket = join(dir, `${owner}.pasta.sock`);
-  spawnSync('setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', 'touch', socket]);
+  assert.equal((await asUser('touch', [socket])).code, 0);
   const marked = standIn({ SANDBOX_NET_OWNER: owner, SANDBOX_NET_HELPERS: dir });
   // Another store's helper (same owner, another SANDBOX_NET_HELPERS) is not this store's to judge.
   const otherStore = standIn({ SANDBOX_NET_OWNER: owner, SANDBOX_NET_HELPERS: '/tmp/another-store/run/net-helpers' });
