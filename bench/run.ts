@@ -2,6 +2,7 @@
  * `npm run bench [-- --runs N] [--warmup N] [--json] [--only id,id]`
  * `npm run bench -- --only ps500,parallel16` (the store rows: not in the default run)
  * `npm run bench -- --only pull` (issue 5: pull of a ~200 MiB image vs podman pull; bench/pull.ts)
+ * `npm run bench -- --only net` (issue 15: iperf3 throughput both ways, slirp4netns and pasta, vs Podman; bench/network.ts)
  *
  * Start-up latency of `sandbox run --rm IMAGE true` side by side with Podman and
  * bubblewrap on the same busybox rootfs, plus the CLI's own overhead over a bare
@@ -13,6 +14,9 @@
  * The exec rows (issue 4): `sandbox exec BOX true` into a running busybox sandbox, and
  * `podman exec` into a running container of the same image (started in set-up, removed in
  * clean-up). Targets: <= 0.5x podman exec, and <= 30 ms over `node -e 0`.
+ *
+ * The published-port rows (issue 15): `sandbox run --rm -p PORT:80 bb true` and Podman's
+ * with the same flags (its default network, as ours), PORT 8080 when free. Target: <= 0.5x.
  *
  * The store rows (issue 3), only with `--only ps500,parallel16` since they take minutes:
  * - ps500: `sandbox ps -a` on a store holding 500 exited sandboxes. Running 500 sandboxes
@@ -31,6 +35,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { busyboxRootfsDir, busyboxRootfsTar } from '../test/e2e/fixtures.js';
 import { benchPull } from './pull.js';
+import { benchNetwork, freePortFrom } from './network.js';
 import {
   asUser, makeUserDir, removeUserTree, REPO_ROOT, SANDBOX_BIN, spawnAsUser, testUser, userCommand, type TestUser,
 } from '../test/e2e/harness.js';
@@ -43,7 +48,7 @@ interface Options {
 }
 
 function usage(): never {
-  process.stderr.write('usage: npm run bench -- [--runs N (15)] [--warmup N (2)] [--json] [--only node,cli,help,run,podman,exec,podman-exec,bwrap,host | ps500,parallel16 | pull]\n');
+  process.stderr.write('usage: npm run bench -- [--runs N (15)] [--warmup N (2)] [--json] [--only node,cli,help,run,podman,exec,podman-exec,bwrap,host,run-p,podman-p | ps500,parallel16 | pull | net]\n');
   process.exit(2);
 }
 
@@ -198,6 +203,12 @@ async function main(): Promise<void> {
     opts.only = opts.only.filter((id) => id !== 'pull');
     if (!opts.only.length) return;
   }
+  // The throughput rows (issue 15) have theirs (an iperf3 image, servers): bench/network.ts.
+  if (opts.only?.includes('net')) {
+    await benchNetwork(Math.min(opts.runs, 5));
+    opts.only = opts.only.filter((id) => id !== 'net');
+    if (!opts.only.length) return;
+  }
   const user: TestUser = testUser();
   log(`bench: as user ${user.name} (uid ${user.uid})${user.switchUser ? ' via setpriv' : ''}; ${opts.warmup} warm-up + ${opts.runs} runs per command, interleaved`);
 
@@ -254,6 +265,8 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => { cleanup(); process.exit(130); });
 
+  // The published-port rows' host port: 8080 as in the issue, unless something holds it.
+  const publish = await freePortFrom(8080);
   const rows: Row[] = [
     { id: 'node', label: 'node -e 0', shown: 'node -e 0', cmd: process.execPath, args: ['-e', '0'], samples: [] },
     // `version` is the CLI's load-and-dispatch cost (the path `run` takes, minus the sandbox);
@@ -278,6 +291,12 @@ async function main(): Promise<void> {
       id: 'podman-exec', label: 'podman exec', shown: 'podman exec CONTAINER true  # into a running bb container (runc)',
       cmd: 'podman', args: [...podmanGlobal, 'exec', podmanExecBox, 'true'], env: { XDG_RUNTIME_DIR: xdg }, samples: [],
     },
+    { id: 'run-p', label: 'sandbox run -p bb', shown: `bin/sandbox run --rm -p ${publish}:80 bb true`, cmd: SANDBOX_BIN, args: ['run', '--rm', '-p', `${publish}:80`, 'bb', 'true'], root: store, samples: [] },
+    {
+      id: 'podman-p', label: 'podman run -p bb', shown: `podman run --rm --runtime runc -p ${publish}:80 bb true`,
+      cmd: 'podman', args: [...podmanGlobal, 'run', '--rm', '--runtime', 'runc', '-p', `${publish}:80`, podmanImage, 'true'],
+      env: { XDG_RUNTIME_DIR: xdg }, samples: [],
+    },
     { id: 'host', label: 'sandbox run host', shown: 'bin/sandbox run --rm host true', cmd: SANDBOX_BIN, args: ['run', '--rm', 'host', 'true'], root: store, samples: [] },
     { id: 'ps500', label: 'sandbox ps -a (500)', shown: 'bin/sandbox ps -a  # 500 sandboxes recorded', cmd: SANDBOX_BIN, args: ['ps', '-a'], root: store500, optIn: true, samples: [] },
     {
@@ -291,18 +310,18 @@ async function main(): Promise<void> {
     },
   ].filter((r: Row) => (opts.only
     // parallel16 is measured against podman16 in the same run.
-    ? opts.only.includes(r.id) || (r.id === 'run-none' && opts.only.includes('run')) || (r.id === 'podman16' && opts.only.includes('parallel16')) || (r.id === 'podman-exec' && opts.only.includes('exec'))
+    ? opts.only.includes(r.id) || (r.id === 'run-none' && opts.only.includes('run')) || (r.id === 'podman-p' && opts.only.includes('run-p')) || (r.id === 'podman16' && opts.only.includes('parallel16')) || (r.id === 'podman-exec' && opts.only.includes('exec'))
     : !r.optIn));
 
   try {
     // Set-up: images, tools.
     const rowById = (id: string): Row | undefined => rows.find((r) => r.id === id);
-    const sandboxRuns = [rowById('run'), rowById('run-none'), rowById('parallel16'), rowById('exec')].filter((r): r is Row => !!r);
+    const sandboxRuns = [rowById('run'), rowById('run-none'), rowById('run-p'), rowById('parallel16'), rowById('exec')].filter((r): r is Row => !!r);
     if (sandboxRuns.length) {
       const r = await asUser(SANDBOX_BIN, ['import', tar, 'bb'], { root: store, cwd: '/' });
       if (r.code !== 0) for (const row of sandboxRuns) row.skipped = `sandbox import failed (exit ${r.code}): ${firstLines(r.stderr)}`;
     }
-    const podmans = [rowById('podman'), rowById('podman16'), rowById('podman-exec')].filter((r): r is Row => !!r);
+    const podmans = [rowById('podman'), rowById('podman-p'), rowById('podman16'), rowById('podman-exec')].filter((r): r is Row => !!r);
     if (podmans.length) {
       let why: string | undefined;
       if (!which('podman')) why = 'podman not installed (apt-get install podman)';
@@ -375,6 +394,7 @@ async function main(): Promise<void> {
     { id: 'runSlirpVsPodman', label: '`sandbox run bb` (slirp4netns) / `podman run --network none bb` (median)', value: ratio(med('run'), med('podman')), unit: 'x', target: '', ok: undefined },
     { id: 'runVsBwrap', label: '`sandbox run bb` / `bwrap bb` (median)', value: ratio(med('run'), med('bwrap')), unit: 'x', target: '', ok: undefined },
     { id: 'hostVsPodman', label: '`sandbox run host` / `podman run bb` (median)', value: ratio(med('host'), med('podman')), unit: 'x', target: '', ok: undefined },
+    { id: 'runPublishVsPodman', label: '`sandbox run -p PORT:80 bb` / `podman run -p PORT:80 bb` (median, same flags)', value: ratio(med('run-p'), med('podman-p')), unit: 'x', target: '≤ 0.5x', ok: (v: number) => v <= 0.5 },
     { id: 'execVsPodman', label: '`sandbox exec` / `podman exec` (median)', value: ratio(med('exec'), med('podman-exec')), unit: 'x', target: '≤ 0.5x', ok: (v: number) => v <= 0.5 },
     { id: 'execOverNodeMs', label: '`sandbox exec BOX true` − `node -e 0` (median)', value: diff(med('exec'), med('node')), unit: 'ms', target: '≤ 30 ms', ok: (v: number) => v <= 30 },
     { id: 'ps500Ms', label: '`sandbox ps -a` with 500 sandboxes recorded (median)', value: med('ps500'), unit: 'ms', target: '≤ 150 ms', ok: (v: number) => v <= 150 },

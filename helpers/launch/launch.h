@@ -143,6 +143,7 @@ struct launch_plan {
   struct net_join_plan { const char *dir, *addr, *dev; } net_joins[MAX_NET_JOINS]; /* --net-join: user-defined networks */
   int n_net_joins;
   const char *net_switch_cmd; /* --net-switch-cmd: the networks' switch program */
+  const char *net_helpers_dir, *net_owner; /* --net-helpers: where network helpers' pid files go, and whose they are (net-helpers.c) */
   int status_fd;
   pid_t die_with_parent;
   int tty, stdin_open;
@@ -207,6 +208,12 @@ struct network_driver {
 
 const struct network_driver *network_driver(const char *name);
 
+/* ---------- network helpers: die with the monitor, found by their pid files (net-helpers.c) ---------- */
+pid_t net_helper_fork(const char *name);
+void net_helper_die_with_monitor(void);
+void net_helper_reaped(const char *name);
+void net_helper_end(pid_t pid, const char *name, int grace_ms);
+
 /* ---------- small utilities: signals, the status fd, terminals (util.c) ---------- */
 
 int write_all(int fd, const void *buf, size_t len);
@@ -216,6 +223,7 @@ void block_all_signals(sigset_t *old);
 void install_noop_handlers(void);
 void reset_signals(void);
 int exit_code_of(int wstatus);
+unsigned long long process_start_time(pid_t pid);
 int read_signal(int sfd, struct signalfd_siginfo *si);
 void reap(pid_t child, int *code, int *done);
 int open_pty_master(void);

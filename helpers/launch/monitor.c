@@ -146,22 +146,6 @@ static int monitor_lock_fd = -1;
  * per-user instance limit): then only rm's kill request ends us. */
 static int moved_fd = -1;
 
-/* Our own start time (field 22 of /proc/self/stat), as src/state/liveness.ts reads it. */
-static unsigned long long own_start_time(void) {
-  char buf[1024];
-  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  buf[n] = 0;
-  char *p = strrchr(buf, ')');
-  if (!p) return 0;
-  p += 2; /* field 3 */
-  for (int field = 3; field < 22 && p; field++) { p = strchr(p, ' '); if (p) p++; }
-  return p ? strtoull(p, NULL, 10) : 0;
-}
-
 /* The monitor's first act (--monitor-file DIR/monitor): makes itself discoverable in the
  * sandbox's directory before it starts anything, so that every command finds it whatever
  * the record says (the CLI that started it may be killed at any moment). Takes the
@@ -187,7 +171,7 @@ void claim_monitor(void) {
   moved_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (moved_fd >= 0 && inotify_add_watch(moved_fd, self, IN_MOVE_SELF) < 0) { close(moved_fd); moved_fd = -1; }
   snprintf(tmp, sizeof tmp, "%s.tmp", plan.monitor_file);
-  int n = snprintf(body, sizeof body, "%d %llu\n", (int)getpid(), own_start_time());
+  int n = snprintf(body, sizeof body, "%d %llu\n", (int)getpid(), process_start_time(getpid()));
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0 || write_all(fd, body, (size_t)n) < 0 || close(fd) < 0 || rename(tmp, plan.monitor_file) < 0)
     die_hint("list them with `sandbox ps -a`", "cannot record the sandbox's monitor in %s: %s", dir, strerror(errno));

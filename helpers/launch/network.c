@@ -109,14 +109,17 @@ static void network_failed(pid_t init, const char *program, off_t log_from) {
 /* ---------- slirp4netns ---------- */
 
 /* Runs slirp4netns (--network-cmd) for the sandbox's network namespace and waits until
- * it is up. It exits when we do: its --exit-fd is a pipe whose write end only we hold. */
+ * it is up. It exits when we do, twice over: its --exit-fd is a pipe whose write end only
+ * we hold (the orderly way: it ends when the pipe closes), and as every network helper
+ * (net-helpers.c) it gets SIGKILL when we die, whatever kills us. */
 static pid_t slirp_pid = 0;
 static int slirp_exit_fd = -1; /* closing it ends slirp4netns */
+static void stop_slirp4netns(void);
 static void start_slirp4netns(pid_t init) {
   int ready[2], ex[2];
   if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(ex, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
   off_t log_from = net_log_size();
-  pid_t child = fork();
+  pid_t child = net_helper_fork("slirp4netns");
   if (child < 0) die("fork: %s", strerror(errno));
   if (child == 0) {
     int rfd = dup(ready[1]), efd = dup(ex[0]); /* without O_CLOEXEC */
@@ -141,12 +144,18 @@ static void start_slirp4netns(pid_t init) {
   ssize_t n;
   while ((n = read(ready[0], &c, 1)) < 0 && errno == EINTR) {}
   close(ready[0]);
-  if (n != 1) network_failed(init, "slirp4netns", log_from);
+  if (n != 1) {
+    /* It gave up (or never ran): gone before we go, with its pid file. */
+    kill(child, SIGKILL);
+    stop_slirp4netns();
+    network_failed(init, "slirp4netns", log_from);
+  }
 }
 
 static void stop_slirp4netns(void) {
   if (slirp_exit_fd >= 0) { close(slirp_exit_fd); slirp_exit_fd = -1; }
-  if (slirp_pid > 0) { waitpid(slirp_pid, NULL, 0); slirp_pid = 0; }
+  /* It ends within milliseconds once its exit fd closes; one that hangs is killed. */
+  if (slirp_pid > 0) { net_helper_end(slirp_pid, "slirp4netns", 2000); slirp_pid = 0; }
 }
 
 /* ---------- pasta ---------- */
@@ -158,11 +167,12 @@ static void stop_slirp4netns(void) {
  *   - ready: its --pid file is a FIFO we read; pasta writes its pid there only after it
  *     has configured the namespace (it opens the file early, writes it at the end);
  *   - end: the stop hook sends it SIGTERM; if the monitor dies first, the kernel sends it
- *     SIGKILL (PR_SET_PDEATHSIG, kept across its exec and its joining of the sandbox's
- *     user namespace, a child of ours: the credentials do not change).
+ *     SIGKILL (net_helper_fork's PR_SET_PDEATHSIG, kept across its exec and its joining
+ *     of the sandbox's user namespace, a child of ours: the credentials do not change).
  * -f keeps it our child (no daemon to lose track of); -l /dev/null keeps it from
  * writing each message to a missing syslog too (its messages go to --net-log). */
 static pid_t pasta_pid = 0;
+static void stop_pasta(void);
 static void start_pasta(pid_t init) {
   if (!plan.net_log) die("internal: pasta needs --net-log");
   char fifo[PATH_MAX];
@@ -174,12 +184,9 @@ static void start_pasta(pid_t init) {
   int rd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (rd < 0) die("cannot open %s: %s", fifo, strerror(errno));
   off_t log_from = net_log_size();
-  pid_t monitor = getpid();
-  pid_t child = fork();
+  pid_t child = net_helper_fork("pasta");
   if (child < 0) die("fork: %s", strerror(errno));
   if (child == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != monitor) _exit(0); /* the monitor died before the line above */
     char pidbuf[32];
     snprintf(pidbuf, sizeof pidbuf, "%d", (int)init);
     program_stdio();
@@ -198,15 +205,15 @@ static void start_pasta(pid_t init) {
   clock_gettime(CLOCK_MONOTONIC, &t0);
   for (;;) {
     clock_gettime(CLOCK_MONOTONIC, &now);
-    if (now.tv_sec - t0.tv_sec >= 30) { kill(child, SIGKILL); waitpid(child, NULL, 0); pasta_pid = 0; break; }
+    if (now.tv_sec - t0.tv_sec >= 30) { stop_pasta(); break; }
     struct pollfd p = { rd, POLLIN, 0 };
     if (poll(&p, 1, 20) < 0 && errno != EINTR) die("poll: %s", strerror(errno));
     ssize_t n = read(rd, buf + got, sizeof buf - 1 - got);
     if (n > 0) got += (size_t)n;
     if (got > 0 && (memchr(buf, '\n', got) || n == 0 || got == sizeof buf - 1)) { ready = 1; break; }
-    if (waitpid(child, NULL, WNOHANG) == child) { pasta_pid = 0; break; }
+    if (waitpid(child, NULL, WNOHANG) == child) { net_helper_reaped("pasta"); pasta_pid = 0; break; }
     int st;
-    if (waitpid(init, &st, WNOHANG) == init) { kill(child, SIGKILL); waitpid(child, NULL, 0); pasta_pid = 0; unlink(fifo); _exit(exit_code_of(st)); }
+    if (waitpid(init, &st, WNOHANG) == init) { kill(child, SIGKILL); stop_pasta(); unlink(fifo); _exit(exit_code_of(st)); }
   }
   close(rd);
   unlink(fifo);
@@ -214,7 +221,8 @@ static void start_pasta(pid_t init) {
 }
 
 static void stop_pasta(void) {
-  if (pasta_pid > 0) { kill(pasta_pid, SIGTERM); waitpid(pasta_pid, NULL, 0); pasta_pid = 0; }
+  /* SIGTERM is its orderly end; one that hangs is killed (net-helpers.c). */
+  if (pasta_pid > 0) { kill(pasta_pid, SIGTERM); net_helper_end(pasta_pid, "pasta", 2000); pasta_pid = 0; }
 }
 
 /* ---------- bridge: user-defined networks ---------- */

@@ -48,6 +48,7 @@ void parse_args(int argc, char **argv) {
       plan.net_joins[plan.n_net_joins++] = (struct net_join_plan){ d, a, ARG() };
     }
     else if (!strcmp(o, FLAG_NET_SWITCH_CMD)) plan.net_switch_cmd = ARG();
+    else if (!strcmp(o, FLAG_NET_HELPERS)) { plan.net_helpers_dir = ARG(); plan.net_owner = ARG(); }
     else if (!strcmp(o, FLAG_STATUS_FD)) plan.status_fd = atoi(ARG());
     else if (!strcmp(o, FLAG_DIE_WITH_PARENT)) plan.die_with_parent = atoi(ARG());
     else if (!strcmp(o, FLAG_TTY)) plan.tty = 1;

@@ -63,6 +63,25 @@ int exit_code_of(int wstatus) {
   return EXIT_SETUP;
 }
 
+/* The start time of `pid` (field 22 of /proc/PID/stat, clock ticks since boot), as
+ * src/state/liveness.ts reads it: with the pid, what tells a process from a later one
+ * that reuses its pid. 0 when it cannot be read. */
+unsigned long long process_start_time(pid_t pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  char *p = strrchr(buf, ')');
+  if (!p) return 0;
+  p += 2; /* field 3 */
+  for (int field = 3; field < 22 && p; field++) { p = strchr(p, ' '); if (p) p++; }
+  return p ? strtoull(p, NULL, 10) : 0;
+}
+
 /* The next signal from the signalfd (0 when none could be read). */
 int read_signal(int sfd, struct signalfd_siginfo *si) {
   return read(sfd, si, sizeof *si) == sizeof *si ? (int)si->ssi_signo : 0;

@@ -8,6 +8,7 @@
  * a process the store does not know.
  */
 import { leaveNetworksOf, renameInNetworks } from './networks.js';
+import { endNetHelpers } from '../network/helper-files.js';
 import { existsSync, readFileSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
@@ -311,6 +312,8 @@ export async function destroySandbox(paths: StorePaths, id: string, name: string
   if (!(await endMonitor(away))) throw stuck();
   // A foreground sandbox of an older version has no monitor file: its init, directly.
   if (state?.status === 'running' && state.monitorPid === undefined && state.pid) signal(state.pid, 'SIGKILL');
+  // Its network helpers died with its monitor; a monitor that was killed left their files.
+  if (!(await endNetHelpers(paths, id))) throw stuck();
   if (name) releaseName(paths, name, id);
   await removeTree(away);
 }

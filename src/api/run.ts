@@ -10,6 +10,7 @@ import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { ensureStoreDir } from '../state/store-dirs.js';
 import { createSandboxRecord, nameFilePath, newSandboxId, releaseName, writeRecord, type SandboxRecord } from '../state/sandboxes.js';
+import { netHelpersFor } from '../network/helper-files.js';
 import { attachSocketPath, sandboxDir, exitFilePath, monitorFilePath, pidFilePath, sandboxDirs, sandboxLogFile } from '../state/sandbox-dir.js';
 import { resolveHealthcheck } from '../state/health.js';
 import { healthRunner, resetHealth } from './healthcheck.js';
@@ -120,6 +121,7 @@ async function prepareLaunch(
   writeFileSync(dirs.hostname, `${hostname}\n`);
   if (names.resolvConf !== undefined) writeFileSync(dirs.resolvConf, names.resolvConf);
   resetHealth(paths, record);
+  const netHelpers = netHelpersFor(paths, record.id);
   const health = request.healthcheck?.intervalMs ? { healthCheck: { intervalMs: request.healthcheck.intervalMs, runner: healthRunner(paths, record.id) } } : {};
   const args = buildLaunchArgs({
     request: realBindSources(request), image, root, dirs, hostname,
@@ -133,6 +135,7 @@ async function prepareLaunch(
     ...extras,
     networkTools,
     ...(networkJoin ? { networkJoin } : {}),
+    ...(netHelpers ? { netHelpers } : {}),
     ...health,
     ...(fuseOverlayfs ? { fuseOverlayfs } : {}),
   });

@@ -41,6 +41,13 @@
  * - the image store's garbage (images/gc.ts): blobs and layers no image names and no
  *   live transfer claims, temporary blobs and staging directories of dead processes
  *   (or, from older versions, older than TEMP_AGE_MS and used by no live process).
+ * - what a crash left of networking (network/helper-files.ts, helpers/README.md "Network
+ *   helpers"): a network helper process (slirp4netns, pasta, the port forwarder, a
+ *   network's switch) whose owner no longer runs, found by its pid file in
+ *   <runtime>/net-helpers/ or by SANDBOX_NET_OWNER in its environment (with this store's
+ *   SANDBOX_NET_HELPERS: another store's helpers are not ours to judge): ended (SIGKILL);
+ *   the files there of an owner that no longer runs (pid files, sockets, locks): removed.
+ *   An owner that runs is not looked at (its helpers come and go with its restarts).
  *
  * "A live process uses it" means: a process of this user has a file or its working
  * directory there, names it on its command line (fuse-overlayfs), or has it mounted in
@@ -61,6 +68,8 @@ import { imageFiles, imageIndexBackupPath, imageIndexPath, readImageIndex, repai
 import { pidsUsing, scanProcesses, type ProcessScan } from '../runtime/process-scan.js';
 import { listVolumeNames, leftoverRemovals, volumeDir, volumesDir } from '../state/volumes.js';
 import { removeTree } from '../runtime/userns.js';
+import { helperRuns, helpersByEnvironment, killHelper, listHelperFiles, NET_OWNER_ENV, ownerLabel, ownerRuns, type HelperFile } from '../network/helper-files.js';
+import { processStartTime } from '../state/liveness.js';
 import { currentState, destroySandbox, endMonitor, removalsLeft } from './lifecycle.js';
 
 /** A sandbox directory, record or reservation younger than this may be being created right now. */
@@ -74,7 +83,7 @@ export type ProblemKind =
   | 'stale-name' | 'orphan-name' | 'no-record' | 'unreadable-record' | 'half-created' | 'half-removed' | 'name-lost'
   | 'dead-monitor' | 'unrecorded-start' | 'ended-rm' | 'temp-file' | 'stale-lock' | 'volume-removal'
   | 'maybe-in-progress' | 'corrupt-blob' | 'broken-image' | 'damaged-index' | 'index-loss' | 'index-backup'
-  | 'damaged-record' | 'unrecorded-monitor' | 'open-store-dir' | 'foreign-store-dir' | GarbageKind
+  | 'damaged-record' | 'unrecorded-monitor' | 'open-store-dir' | 'foreign-store-dir' | 'net-helper' | 'net-helper-file' | GarbageKind
   | 'network-leftover' | 'stray-switch' | 'stale-member';
 
 export interface StoreProblem {
@@ -259,6 +268,7 @@ export async function checkStore(paths: StorePaths, options: CheckOptions = {}):
   await checkImages(c, !!options.verify);
   const sandboxes = await checkSandboxes(c);
   await checkRemovalsLeft(c);
+  if (!notOurs.has(paths.runtime)) await checkNetworkHelpers(c);
   const names = await checkNames(c);
   await checkNetworks(c);
   const consistent = c.problems.every((p) => p.severity === 'notice' || p.repaired);
@@ -590,6 +600,79 @@ async function checkRemovalsLeft(c: Check): Promise<void> {
       return true;
     });
   }
+}
+
+/**
+ * 4c. Network helpers and their files whose owner no longer runs (after the sandboxes:
+ * the removals above end theirs). A helper is ended only when it still is the process
+ * recorded (pid and start time) and its owner still does not run.
+ */
+async function checkNetworkHelpers(c: Check): Promise<void> {
+  const { paths, found, scan } = c;
+  const files = listHelperFiles(paths);
+  const byEnv = helpersByEnvironment(paths, scan.refs.keys());
+  const owners = new Set([...files.map((f) => f.owner), ...byEnv.values()]);
+  const runs = new Map([...owners].map((o) => [o, ownerRuns(paths, o)] as const));
+  const stillDead = (owner: string) => ownerRuns(paths, owner) === false;
+  const recorded = new Set<number>();
+  for (const f of files) {
+    const state = runs.get(f.owner);
+    if (state === true) continue;
+    const owner = ownerLabel(f.owner);
+    if (state === 'unknown') {
+      await found({ kind: 'net-helper-file', severity: 'notice', path: f.path,
+        detail: f.owner ? `a file of network helper ${f.name} of ${owner}, a kind of owner this version does not know` : 'a file whose name does not say its owner (<owner>.<name>.<what>)',
+        action: 'none (a newer version may know it)' });
+      continue;
+    }
+    if (f.pid !== undefined && helperRuns(f)) {
+      recorded.add(f.pid);
+      const { pid, startTime } = f;
+      await found({ kind: 'net-helper', severity: 'problem', path: f.path, ...(f.owner.length === 64 ? { id: f.owner } : {}),
+        detail: `network helper ${f.name} (pid ${pid}) of ${owner} still runs, but its owner does not`, action: 'end it (SIGKILL) and remove its files' },
+      async () => {
+        if (!stillDead(f.owner)) return 'its owner runs again';
+        if (!(await killHelper(pid, startTime))) return `process ${pid} does not end`;
+        removeIfUnchanged(f);
+        return true;
+      });
+      continue;
+    }
+    await found({ kind: 'net-helper-file', severity: 'problem', path: f.path, ...(f.owner.length === 64 ? { id: f.owner } : {}),
+      detail: f.what === 'pid'
+        ? `the pid file of network helper ${f.name} of ${owner}, which no longer runs (a monitor killed before it could remove it)`
+        : `a file of network helper ${f.name} of ${owner}, which no longer runs`,
+      action: 'remove it' },
+    async () => {
+      if (!stillDead(f.owner)) return 'its owner runs again';
+      removeIfUnchanged(f);
+      return true;
+    });
+  }
+  for (const [pid, owner] of byEnv) {
+    if (recorded.has(pid) || runs.get(owner) !== false) continue;
+    const startTime = processStartTime(pid);
+    if (startTime === undefined) continue;
+    let comm = '';
+    try { comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { continue; }
+    await found({ kind: 'net-helper', severity: 'problem', path: `/proc/${pid}`, ...(owner.length === 64 ? { id: owner } : {}),
+      detail: `network helper ${comm} (pid ${pid}) of ${ownerLabel(owner)} still runs, but its owner does not (found by ${NET_OWNER_ENV} in its environment)`,
+      action: 'end it (SIGKILL)' },
+    async () => {
+      if (!stillDead(owner)) return 'its owner runs again';
+      return (await killHelper(pid, startTime)) || `process ${pid} does not end`;
+    });
+  }
+}
+
+/** Removes a helper file, unless a pid file now names another process (its owner started again meanwhile). */
+function removeIfUnchanged(f: HelperFile): void {
+  if (f.text !== undefined) {
+    let now: string | undefined;
+    try { now = readFileSync(f.path, 'utf8'); } catch { return; }
+    if (now !== f.text) return;
+  }
+  rmSync(f.path, { force: true });
 }
 
 /** 5. Name reservations (after the sandboxes: their removals above released theirs). Returns how many there are. */

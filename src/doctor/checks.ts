@@ -6,7 +6,8 @@
  * Every `fix` is one line of shell, the exact command; alternatives and explanations go
  * into `detail`.
  */
-import { DEFAULT_NETWORK, NETWORK_MODES, NETWORK_TOOLS, networkModeTools } from '../network/driver.js';
+import { NETWORK_MODES, NETWORK_TOOLS, networkModeTools } from '../network/driver.js';
+import { checkNetworkModes, checkUnprivilegedPorts, type NetworkHostFacts } from './network-checks.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -18,8 +19,8 @@ export type CheckId =
   | 'cow'
   | 'network'
   | 'tun'
-  | 'network-slirp4netns'
-  | 'network-pasta'
+  | 'unprivileged-ports'
+  | 'network-mode'
   | 'xdg-runtime'
   | 'cgroup'
   | 'helper'
@@ -170,6 +171,8 @@ export interface HostFacts {
   repoRoot: string | null;
   helper: NodeFact | null;
   store: { data: StoreDirFact; runtime: StoreDirFact; runtimeIsFallback: boolean; overridden: boolean };
+  /** What networking needs beyond tools and /dev/net/tun (./network-checks.ts). */
+  network?: NetworkHostFacts;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -436,7 +439,7 @@ export function checkSubids(f: HostFacts): DoctorCheck {
 }
 
 /** What is wrong with a device node for the current user, and the fix; null when usable. */
-function deviceProblem(node: NodeFact, module: string): { why: string; fix: string } | null {
+export function deviceProblem(node: NodeFact, module: string): { why: string; fix: string } | null {
   if (!node.exists) return { why: `${node.path} does not exist (module ${module} not loaded?)`, fix: `sudo modprobe ${module}` };
   if (node.type !== 'char') return { why: `${node.path} is not a character device`, fix: `sudo modprobe ${module}` };
   if (!node.access) {
@@ -533,41 +536,6 @@ export function checkTun(f: HostFacts): DoctorCheck {
     detail: `${problem.why}: slirp4netns/pasta networking fails; \`--network none|host\` work`,
     fix: problem.fix,
   };
-}
-
-/** The oldest slirp4netns with every option we pass (--outbound-addr, --disable-host-loopback, --cidr: 1.1.0). */
-export const MIN_SLIRP4NETNS = '1.1.0';
-
-/** Dotted version numbers compared (`1.2.0` vs `1.1.0`): negative, zero or positive. */
-function compareVersions(a: string, b: string): number {
-  const pa = a.split('.').map(Number), pb = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
-
-/**
- * One `--network` mode with a user-mode helper (slirp4netns, pasta): the helper found, its
- * version, and /dev/net/tun (both open a tap device inside the sandbox's namespaces).
- */
-export function checkNetworkMode(f: HostFacts, mode: 'slirp4netns' | 'pasta'): DoctorCheck {
-  const base = { id: `network-${mode}` as const, title: `--network ${mode}${mode === DEFAULT_NETWORK ? ' (the default)' : ''}` };
-  const tool = networkModeTools(mode)[0]!;
-  const fact = f.tools[tool.name as ToolName];
-  if (!fact) return { ...base, status: 'warn', detail: `${tool.name} not found: --network ${mode} fails`, fix: `sudo apt-get install ${tool.debianPackage}` };
-  const version = f.networkVersions?.[mode] ?? null;
-  const what = `${fact.path}${version ? ` ${version}` : ' (version unknown)'}`;
-  if (mode === 'slirp4netns' && version) {
-    const n = /^(\d+\.\d+\.\d+)/.exec(version)?.[1];
-    if (n && compareVersions(n, MIN_SLIRP4NETNS) < 0) {
-      return { ...base, status: 'warn', detail: `${what}: older than ${MIN_SLIRP4NETNS}, some slirp4netns:OPTS fail`, fix: `sudo apt-get install --only-upgrade ${tool.debianPackage}` };
-    }
-  }
-  const tun = deviceProblem(f.devNetTun, 'tun');
-  if (tun && !isRoot(f)) return { ...base, status: 'warn', detail: `${what}; ${tun.why}: --network ${mode} fails`, fix: tun.fix };
-  return { ...base, status: 'ok', detail: what };
 }
 
 export function checkXdgRuntime(f: HostFacts): DoctorCheck {
@@ -790,8 +758,8 @@ export function runChecks(f: HostFacts): DoctorCheck[] {
     checkFuse(f),
     checkNetwork(f),
     checkTun(f),
-    checkNetworkMode(f, 'slirp4netns'),
-    checkNetworkMode(f, 'pasta'),
+    checkUnprivilegedPorts(f),
+    ...checkNetworkModes(f),
     checkXdgRuntime(f),
     checkCgroup(f),
     checkHelper(f),

@@ -7,6 +7,7 @@
  *
  * Node built-ins and execa (loaded on first use, see src/execa.ts): this module must stay light.
  */
+import { gatherNetworkFacts } from './network-checks.js';
 import { accessSync, constants, existsSync, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { mkdtemp, rm, chmod } from 'node:fs/promises';
 import { homedir, release, tmpdir, userInfo } from 'node:os';
@@ -257,6 +258,7 @@ function gatherStaticFacts(opts: ProbeOptions = {}): HostFacts {
       runtimeIsFallback: paths.runtime === runtimeFallback(uid),
       overridden,
     },
+    network: gatherNetworkFacts(),
   };
 }
 

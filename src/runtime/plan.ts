@@ -67,6 +67,8 @@ export interface LaunchInput {
   networkTools?: Readonly<Record<string, string>>;
   /** User-defined networks to join at this start (api/networks.ts joinNetworks). */
   networkJoin?: { words: string[]; outside: boolean };
+  /** Network helpers get SANDBOX_NET_OWNER=owner and a pid file in dir while they run (network/helper-files.ts). */
+  netHelpers?: { dir: string; owner: string };
   /** fuse-overlayfs instead of the kernel's overlayfs for the root. */
   fuseOverlayfs?: string;
   /**
@@ -265,6 +267,7 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   if (input.dieWithParent !== undefined) args.push(Flag.dieWithParent, String(input.dieWithParent));
   const network = networkDriver(request.network);
   args.push(Flag.network, network.launchDriver, ...network.launchArgs({ request, tools: input.networkTools ?? {}, dir: dirs.dir, ...(input.networkJoin ? { join: input.networkJoin } : {}) }));
+  if (input.netHelpers) args.push(Flag.netHelpers, input.netHelpers.dir, input.netHelpers.owner);
   if (request.tty) args.push(Flag.tty);
   if (request.interactive && input.detached) args.push(Flag.keepStdin);
   else if (request.tty && request.interactive) args.push(Flag.stdin);

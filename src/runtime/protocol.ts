@@ -32,6 +32,7 @@ export const Flag = {
   networkArg: '--network-arg',
   netJoin: '--net-join',
   netSwitchCmd: '--net-switch-cmd',
+  netHelpers: '--net-helpers',
   tty: '--tty',
   stdin: '--stdin',
   cleanup: '--cleanup',

@@ -656,3 +656,96 @@ export function seeded(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+// ---------------------------------------------------------------------------------------
+// Network helpers (helpers/README.md, "Network helpers: lifetime and identification")
+
+/** A live process, told from a later one with its pid by its start time. */
+export interface LiveProcess {
+  pid: number;
+  /** Field 22 of /proc/PID/stat. */
+  startTime: number;
+}
+
+/** A network helper of a sandbox, and how it was found. */
+export interface NetHelperProcess extends LiveProcess {
+  /** Its name in its pid file (slirp4netns, pasta, ...), else its command name. */
+  name: string;
+  /** Found through its pid file in <runtime>/net-helpers/. */
+  pidFile?: string;
+  /** Found through SANDBOX_NET_OWNER in its environment. */
+  byEnvironment: boolean;
+  /** Its parent's pid now. */
+  ppid: number;
+}
+
+function procStat(pid: number): { state: string; ppid: number; startTime: number } | undefined {
+  let stat: string;
+  try { stat = readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { return undefined; }
+  // After the command name in parentheses (which may hold spaces): state, ppid, ... field 22.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { state: f[0] ?? '', ppid: Number(f[1]), startTime: Number(f[19]) };
+}
+
+/** Whether the process still runs (a zombie does not: it only waits to be reaped). */
+export function stillRuns(p: LiveProcess): boolean {
+  const s = procStat(p.pid);
+  return !!s && s.state !== 'Z' && s.startTime === p.startTime;
+}
+
+/** The store's runtime directory for a SANDBOX_ROOT. */
+export function runtimeDirOf(root: string): string {
+  return join(root, 'run');
+}
+
+/** The files of `owner`'s network helpers in the store at `root` (`<owner>.<name>.<what>`). */
+export function netHelperFilesOf(root: string, owner: string): string[] {
+  const dir = join(runtimeDirOf(root), 'net-helpers');
+  try {
+    return readdirSync(dir).filter((f) => f.startsWith(`${owner}.`)).map((f) => join(dir, f));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The live network helpers of `owner` (a sandbox's full id) in the store at `root`, found
+ * two independent ways: their pid files, and SANDBOX_NET_OWNER (with the store's
+ * SANDBOX_NET_HELPERS) in their environment
+ * (readable for root, and for the user where the helper is dumpable). One helper found
+ * either way is listed once, with both ways noted, so a test can check each half of the
+ * contract. A helper's own children are not listed.
+ */
+export function networkHelpersOf(root: string, owner: string): NetHelperProcess[] {
+  const found = new Map<number, NetHelperProcess>();
+  const add = (pid: number, startTime: number | undefined, name: string | undefined, how: { pidFile?: string; byEnvironment?: boolean }) => {
+    const s = procStat(pid);
+    if (!s || s.state === 'Z' || (startTime !== undefined && s.startTime !== startTime)) return;
+    const known = found.get(pid);
+    if (known) {
+      if (how.pidFile) { known.pidFile = how.pidFile; known.name = name ?? known.name; }
+      if (how.byEnvironment) known.byEnvironment = true;
+      return;
+    }
+    let comm = '';
+    try { comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { /* gone */ }
+    found.set(pid, { pid, startTime: s.startTime, ppid: s.ppid, name: name ?? comm, byEnvironment: !!how.byEnvironment, ...(how.pidFile ? { pidFile: how.pidFile } : {}) });
+  };
+  for (const file of netHelperFilesOf(root, owner)) {
+    if (!file.endsWith('.pid')) continue;
+    const m = /^(\d+) (\d+)\n?$/.exec(readProc(file) ?? '');
+    const name = file.slice(file.lastIndexOf('/') + 1).split('.')[1];
+    if (m) add(Number(m[1]), Number(m[2]), name, { pidFile: file });
+  }
+  const marker = `SANDBOX_NET_OWNER=${owner}`;
+  const store = `SANDBOX_NET_HELPERS=${join(runtimeDirOf(root), 'net-helpers')}`;
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    let env: string[];
+    try { env = readFileSync(`/proc/${e}/environ`, 'utf8').split('\0'); } catch { continue; /* gone, or not ours to read */ }
+    if (env.includes(marker) && env.includes(store)) add(Number(e), undefined, undefined, { byEnvironment: true });
+  }
+  // A helper's own children (slirp4netns forks one to configure the namespace) inherit
+  // the marker: they are their helper's.
+  return [...found.values()].filter((h) => !found.has(h.ppid));
+}

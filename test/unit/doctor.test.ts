@@ -2,6 +2,7 @@
  * `sandbox doctor`: the pure checks over hand-made HostFacts. Each broken situation must
  * give the right status and the exact command that fixes it.
  */
+import { WORKING_NETWORK_MODES } from '../../src/network/driver.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -12,7 +13,6 @@ import {
   checkFuse,
   checkHelper,
   checkNetwork,
-  checkNetworkMode,
   checkStore,
   checkSubids,
   checkTun,
@@ -28,6 +28,7 @@ import {
   type ToolFact,
 } from '../../src/doctor/checks.js';
 import { parseCgroupMounts, parseGetcap, parseToolVersion } from '../../src/doctor/probe.js';
+import { checkNetworkMode } from '../../src/doctor/network-checks.js';
 import { formatDoctorReport } from '../../src/cli/commands/doctor.js';
 
 const tool = (path: string, over: Partial<ToolFact> = {}): ToolFact => ({ path, uid: 0, mode: 0o755, caps: [], ...over });
@@ -85,6 +86,7 @@ function healthy(): HostFacts {
       runtimeIsFallback: false,
       overridden: false,
     },
+    network: { unprivilegedPortStart: 80 },
   };
 }
 
@@ -306,7 +308,7 @@ test('each user-mode network: its helper, version and /dev/net/tun, with the exa
   });
   const slirp = checkNetworkMode(f, 'slirp4netns');
   expect(slirp, 'ok');
-  assert.match(slirp.detail, /slirp4netns 1\.2\.0$/);
+  assert.match(slirp.detail, /slirp4netns 1\.2\.0\)$/);
   assert.match(checkNetworkMode(f, 'pasta').detail, /\/usr\/bin\/pasta \(Debian package passt 0\.0~git20230309/);
   expect(checkNetworkMode(with_((x) => { delete x.tools.pasta; }), 'pasta'), 'warn', 'sudo apt-get install passt');
   expect(checkNetworkMode(with_((x) => { delete x.tools.slirp4netns; }), 'slirp4netns'), 'warn', 'sudo apt-get install slirp4netns');
@@ -320,7 +322,7 @@ test('each user-mode network: its helper, version and /dev/net/tun, with the exa
   for (const mode of ['slirp4netns', 'pasta'] as const) {
     const c = checkNetworkMode(closed, mode);
     expect(c, 'warn', 'sudo chmod 0666 /dev/net/tun');
-    assert.match(c.detail, new RegExp(`--network ${mode} fails$`));
+    assert.match(c.detail, /^will not work: \/dev\/net\/tun is mode 0600, not read-writable by you/);
   }
   assert.match(checkNetworkMode(closed, 'pasta').detail, /\(version unknown\)/);
 });
@@ -463,7 +465,8 @@ test('the human table: marks, fix lines, verdict', () => {
   assert.match(out, /^✗ C helper /m);
   assert.match(out, /^ +fix: cd \/opt\/sandbox && npm run build$/m);
   assert.match(out, /^ +fix: sudo apt-get install slirp4netns$/m);
-  assert.match(out, /^! --network slirp4netns \(the default\) +slirp4netns not found: --network slirp4netns fails$/m);
+  // Without slirp4netns: the networking line and the --network slirp4netns line.
+  assert.match(out, /^! --network slirp4netns +will not work: slirp4netns not found$/m);
   assert.match(out, /\nsandbox can run: no: 1 problem \(3 warnings\)\n$/);
   assert.match(formatDoctorReport(buildReport(healthy())), /\nsandbox can run: yes\n$/);
 });
@@ -476,4 +479,37 @@ test('image tools: a missing zstd or tar is a warning naming what fails, with th
   assert.match(c.detail, /zstd.*zstd-compressed layers/);
   assert.equal(c.fix, 'sudo apt-get install zstd');
   assert.equal(checkImageTools(healthy()).status, 'ok');
+});
+
+test('host ports below 1024: net.ipv4.ip_unprivileged_port_start, with the sysctl and its sysctl.d file', () => {
+  const ports = (start: number | null, root = false) => runChecks(with_((f) => {
+    f.network = { unprivilegedPortStart: start };
+    if (root) asRoot(f);
+  })).find((c) => c.id === 'unprivileged-ports')!;
+  expect(ports(0), 'ok');
+  expect(ports(80), 'ok');
+  assert.match(ports(80).detail, /from 80 up/);
+  const fix = 'sudo sysctl -w net.ipv4.ip_unprivileged_port_start=80 && echo net.ipv4.ip_unprivileged_port_start=80 | sudo tee /etc/sysctl.d/60-sandbox-ports.conf';
+  expect(ports(1024), 'warn', fix);
+  assert.match(ports(1024).detail, /is 1024: `-p` with a host port below 1024 fails/);
+  expect(ports(1024, true), 'ok');
+  expect(ports(null), 'warn');
+});
+
+test('one line per network mode: works, or why not with the fix', () => {
+  const modes = (change: (f: HostFacts) => void = () => {}) => runChecks(with_(change)).filter((c) => c.id === 'network-mode');
+  const healthyModes = modes();
+  assert.deepEqual(healthyModes.map((c) => c.title), WORKING_NETWORK_MODES.map((m) => `--network ${m}`));
+  for (const c of healthyModes) expect(c, 'ok');
+  assert.match(healthyModes.find((c) => c.title === '--network slirp4netns')!.detail, /the default \(\/usr\/bin\/slirp4netns/);
+
+  const noSlirp = modes((f) => { delete f.tools.slirp4netns; });
+  expect(noSlirp.find((c) => c.title === '--network slirp4netns')!, 'warn', 'sudo apt-get install slirp4netns');
+  expect(noSlirp.find((c) => c.title === '--network none')!, 'ok');
+
+  const noTun = modes((f) => { f.devNetTun = dev('/dev/net/tun', { mode: 0o600, access: false }); });
+  const slirp = noTun.find((c) => c.title === '--network slirp4netns')!;
+  expect(slirp, 'warn', 'sudo chmod 0666 /dev/net/tun');
+  assert.match(slirp.detail, /\/dev\/net\/tun is mode 0600, not read-writable by you/);
+  expect(noTun.find((c) => c.title === '--network host')!, 'ok');
 });

@@ -235,6 +235,15 @@ describe('buildLaunchArgs', () => {
     at(args, ['--network', 'slirp4netns', '--network-cmd', '/usr/bin/slirp4netns', '--net-log', '/store/c/ID/network.log']);
   });
 
+  it('network helpers learn where their pid files go and whose they are (--net-helpers DIR OWNER), for every mode', () => {
+    const netHelpers = { dir: '/run/user/1000/sandbox/net-helpers', owner: 'ID' };
+    for (const network of ['none', 'slirp4netns'] as const) {
+      const args = buildLaunchArgs(launch({ networkTools: { slirp4netns: '/usr/bin/slirp4netns' }, netHelpers }, { network }));
+      at(args, ['--net-helpers', netHelpers.dir, 'ID']);
+    }
+    assert.ok(!buildLaunchArgs(launch({})).includes('--net-helpers'));
+  });
+
   it('network slirp4netns without the path is an internal error', () => {
     assert.throws(() => buildLaunchArgs(launch({}, { network: 'slirp4netns' })), /slirp4netns path missing/);
   });
