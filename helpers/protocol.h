@@ -88,6 +88,7 @@
   X(NETWORK, "--network", "DRIVER", "the network (launch/network.c): none (loopback only), host (the host's; the default) or slirp4netns") \
   X(NETWORK_CMD, "--network-cmd", "PATH", "the program the network driver runs (slirp4netns)") \
   X(NET_LOG, "--net-log", "FILE", "where the network's program and fuse-overlayfs write their messages") \
+  X(PUBLISH, "--publish", "PROTO HOSTIP HOSTPORT PORT", "publish PORT (tcp or udp) of the sandbox on the host's HOSTIP ('': all) at HOSTPORT (repeated; launch/ports.c)") \
   X(TTY, "--tty", "", "a terminal for the command") \
   X(STDIN, "--stdin", "", "with --tty: pass our stdin to the terminal") \
   X(CLEANUP, "--cleanup", "DIR", "remove DIR (the sandbox's directory) when the sandbox ends") \

@@ -29,6 +29,7 @@ export const Flag = {
   network: '--network',
   networkCmd: '--network-cmd',
   netLog: '--net-log',
+  publish: '--publish',
   tty: '--tty',
   stdin: '--stdin',
   cleanup: '--cleanup',
