@@ -7,6 +7,7 @@
 import type { BindSpec, RunRequest } from '../types.js';
 import type { SandboxRecord, SandboxState } from '../state/sandboxes.js';
 import { networkDriver } from '../network/driver.js';
+import { portBindings } from '../network/port-spec.js';
 
 
 /** A bind of the record (a volume is a bind of its directory that names it: api/volumes.ts). */
@@ -50,7 +51,7 @@ export function inspectHostConfig(record: SandboxRecord): Record<string, unknown
   return {
     Binds: binds(r),
     NetworkMode: networkDriver(r.network).inspectMode(r),
-    PortBindings: {},
+    PortBindings: portBindings(r.ports ?? []),
     RestartPolicy: { Name: policy ?? '', MaximumRetryCount: retries ? Number(retries) : 0 },
     AutoRemove: r.remove,
     ReadonlyRootfs: r.readOnly,
@@ -89,7 +90,8 @@ export function inspectNetworkSettings(record: SandboxRecord, state: SandboxStat
     Bridge: '',
     SandboxID: '',
     HairpinMode: false,
-    Ports: {},
+    // Docker's shape; the record's (chosen at create), shown once it runs, as Podman.
+    Ports: running ? portBindings(record.request.ports ?? []) : {},
     // The network namespace of the running sandbox (none for --network host: the host's).
     SandboxKey: running && mode !== 'host' && state.pid ? `/proc/${state.pid}/ns/net` : '',
     Networks: { [mode]: { ...endpoint, NetworkID: mode, EndpointID: '', Aliases: null } },

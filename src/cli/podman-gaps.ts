@@ -17,7 +17,6 @@ export interface MissingOption {
   by?: string;
 }
 
-const NO_PORTS = 'no port forwarding yet: --network host shares the host\'s ports (a server inside listens on them directly)';
 const NO_CGROUP_LIMITS = 'no cgroup limits yet: on a cgroup v2 host with user delegation, limit the whole sandbox from outside: systemd-run --user --scope -p MemoryMax=512M -p CPUQuota=50% sandbox run ...';
 const NO_NETWORKS = 'no user-defined networks yet: each sandbox has its own slirp4netns network, or --network host / none';
 const RESOLV = 'bind your own: -v ./resolv.conf:/etc/resolv.conf:ro';
@@ -28,9 +27,6 @@ const HEALTH = 'run the check yourself: sandbox exec NAME CHECK-COMMAND (its exi
 /** Podman's options of `run` and `create` that we lack. */
 export const MISSING_RUN_OPTIONS: readonly MissingOption[] = [
   // networking
-  { names: ['-p', '--publish'], meanwhile: NO_PORTS },
-  { names: ['-P', '--publish-all'], meanwhile: NO_PORTS },
-  { names: ['--expose'], meanwhile: NO_PORTS },
   { names: ['--add-host'], meanwhile: 'bind a hosts file of your own: -v ./hosts:/etc/hosts:ro' },
   { names: ['--no-hosts'], meanwhile: 'bind a hosts file of your own: -v ./hosts:/etc/hosts:ro' },
   { names: ['--dns'], meanwhile: RESOLV },
@@ -168,7 +164,6 @@ export const MISSING_COMMANDS: readonly MissingCommand[] = [
   { command: 'pause', meanwhile: 'none yet (no cgroup freezer): sandbox stop NAME and sandbox start NAME keep the writable layer' },
   { command: 'unpause', meanwhile: 'none yet (no cgroup freezer): sandbox start NAME starts a stopped sandbox again' },
   { command: 'pod', meanwhile: 'no pods yet: run the processes in one sandbox (sandbox exec), or share the host\'s network with --network host' },
-  { command: 'port', meanwhile: 'no port forwarding yet: sandbox run --network host shares the host\'s ports' },
   { command: 'search', meanwhile: 'skopeo list-tags docker://REGISTRY/NAME, or the registry\'s web page' },
   { command: 'secret', meanwhile: 'bind the secret read-only: sandbox run -v ./secret:/run/secrets/NAME:ro ...' },
   { command: 'update', meanwhile: 'remove the sandbox and run it again with the new options' },

@@ -64,6 +64,9 @@ export interface RunArgs extends HealthArgs {
   groupAdd?: string[];
   detachKeys?: string;
   sigProxy?: boolean;
+  publish?: string[];
+  publishAll?: boolean;
+  expose?: string[];
   /** First word after the options (the command's first word with `--rootfs`). */
   image?: string;
   /** Everything after the image, verbatim. */
@@ -121,6 +124,9 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'no-healthcheck', aliases: [], type: 'boolean', describe: "No health check, not even the image's" },
   { name: 'detach-keys', aliases: [], type: 'string', describe: 'With -it: keys that detach, leaving the sandbox running (default ctrl-p,ctrl-q; "" for none)' },
   { name: 'sig-proxy', aliases: [], type: 'boolean', describe: 'Pass signals sent to `sandbox run` on to the sandbox (default true; false: they detach it)' },
+  { name: 'publish', aliases: ['p'], type: 'string', array: true, describe: 'Publish a port: [IP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp], ranges too (repeatable; no HOSTPORT: a free one)' },
+  { name: 'publish-all', aliases: ['P'], type: 'boolean', describe: "Publish every exposed port (the image's EXPOSE, --expose) on a free host port" },
+  { name: 'expose', aliases: [], type: 'string', array: true, describe: 'Expose a port or range: PORT[-PORT][/tcp|/udp] (published by -P; repeatable)' },
   // -h is --hostname here, as in Podman and Docker: only --help is help.
   { name: 'help', aliases: [], type: 'boolean', describe: 'Show help', global: true },
   { name: 'root', aliases: [], type: 'string', describe: 'Keep all state under this directory', global: true },
