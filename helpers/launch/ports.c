@@ -145,9 +145,18 @@ int port_bind(const struct port_map *m) {
     int e = errno;
     close(fd);
     if (e == EADDRINUSE) port_taken(m);
-    if (e == EACCES)
-      die_hint("ports below the sysctl net.ipv4.ip_unprivileged_port_start need it lowered (`sandbox doctor` shows the fix), or publish on a higher host port",
-               "cannot publish port %d/%s: ports below %d are privileged on this host", m->host_port, proto_name(m), m->host_port + 1);
+    if (e == EACCES) {
+      /* Below net.ipv4.ip_unprivileged_port_start (1024 unless lowered) only root may bind. */
+      char start[16] = "1024";
+      int fd = open("/proc/sys/net/ipv4/ip_unprivileged_port_start", O_RDONLY | O_CLOEXEC);
+      ssize_t n = fd >= 0 ? read(fd, start, sizeof start - 1) : -1;
+      if (fd >= 0) close(fd);
+      if (n > 0) { start[n] = 0; start[strcspn(start, "\n")] = 0; }
+      char hint[200];
+      snprintf(hint, sizeof hint, "publish on a host port from %s up (-p %d:%d), or let users bind it: sysctl -w net.ipv4.ip_unprivileged_port_start=%d (as root)",
+               start, m->host_port + 8000, m->container_port, m->host_port);
+      die_hint(hint, "cannot publish port %d/%s: host ports below %s are for root only here (net.ipv4.ip_unprivileged_port_start)", m->host_port, proto_name(m), start);
+    }
     if (e == EADDRNOTAVAIL)
       die_hint("give an address of one of the host's interfaces, or none for every one", "cannot publish port %d/%s on %s: not an address of this host", m->host_port, proto_name(m), m->host_ip);
     die("cannot publish port %d/%s: %s", m->host_port, proto_name(m), strerror(e));

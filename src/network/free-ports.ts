@@ -10,14 +10,14 @@ import { createSocket, type Socket } from 'node:dgram';
 import type { PortMapping } from '../types.js';
 import { SandboxError } from '../errors.js';
 
-/** A free port of the host for `m`, and the socket holding it until `release`. */
-async function pick(m: PortMapping): Promise<{ port: number; release: () => void }> {
+/** A free port of the host for `m` (`port` 0: any), and the socket holding it until `release`. */
+async function pick(m: PortMapping, port = 0): Promise<{ port: number; release: () => void }> {
   const host = m.hostIp || undefined;
   if (m.protocol === 'tcp') {
     const server: Server = createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ port: 0, ...(host ? { host } : {}), exclusive: true }, resolve);
+      server.listen({ port, ...(host ? { host } : {}), exclusive: true }, resolve);
     });
     const address = server.address();
     return { port: typeof address === 'object' && address ? address.port : 0, release: () => server.close() };
@@ -25,18 +25,57 @@ async function pick(m: PortMapping): Promise<{ port: number; release: () => void
   const socket: Socket = createSocket(host?.includes(':') || !host ? 'udp6' : 'udp4');
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
-    socket.bind({ port: 0, ...(host ? { address: host } : {}), exclusive: true }, resolve);
+    socket.bind({ port, ...(host ? { address: host } : {}), exclusive: true }, resolve);
   });
   return { port: socket.address().port, release: () => socket.close() };
 }
 
-/** `ports` with every host port 0 replaced by a free one. */
+/**
+ * A block of `n` consecutive free ports for the mappings of one range (`-p 80-83`), as
+ * Podman gives them (so ps shows one range): the kernel's pick and the ports after it,
+ * tried a few times; undefined when no block turned up.
+ */
+async function pickBlock(m: PortMapping, n: number): Promise<{ port: number; release: () => void }[] | undefined> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const block = [await pick(m)];
+    try {
+      for (let i = 1; i < n; i++) block.push(await pick(m, block[0]!.port + i));
+      return block;
+    } catch {
+      for (const b of block) b.release();
+    }
+  }
+  return undefined;
+}
+
+/** How many mappings from `i` on make one range left to us: same address and protocol, container ports one after another. */
+function rangeAt(ports: readonly PortMapping[], i: number): number {
+  let n = 1;
+  for (const first = ports[i]!; i + n < ports.length; n++) {
+    const m = ports[i + n]!;
+    if (m.hostPort || m.hostIp !== first.hostIp || m.protocol !== first.protocol || m.containerPort !== first.containerPort + n) break;
+  }
+  return n;
+}
+
+/** `ports` with every host port 0 replaced by a free one (a range by a block of them, where one is free). */
 export async function assignHostPorts(ports: readonly PortMapping[]): Promise<PortMapping[]> {
   const held: (() => void)[] = [];
   try {
     const out: PortMapping[] = [];
-    for (const m of ports) {
+    for (let i = 0; i < ports.length; i++) {
+      const m = ports[i]!;
       if (m.hostPort) { out.push(m); continue; }
+      const n = rangeAt(ports, i);
+      const block = n > 1 && m.hostPort === 0 ? await pickBlock(m, n).catch(() => undefined) : undefined;
+      if (block) {
+        for (const [k, b] of block.entries()) {
+          held.push(b.release);
+          out.push({ ...ports[i + k]!, hostPort: b.port });
+        }
+        i += n - 1;
+        continue;
+      }
       let picked;
       try {
         picked = await pick(m);

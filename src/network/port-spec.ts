@@ -209,8 +209,9 @@ export function formatPortLines(ports: readonly PortMapping[], query?: { contain
 /** inspect's `NetworkSettings.Ports` and `HostConfig.PortBindings` (Docker's shape): `{"80/tcp": [{HostIp, HostPort}]}`. */
 export function portBindings(ports: readonly PortMapping[]): Record<string, { HostIp: string; HostPort: string }[]> {
   const out: Record<string, { HostIp: string; HostPort: string }[]> = {};
-  for (const m of ports) (out[`${m.containerPort}/${m.protocol}`] ??= []).push({ HostIp: m.hostIp, HostPort: String(m.hostPort) });
-  return out;
+  for (const m of orderedPorts(ports)) (out[`${m.containerPort}/${m.protocol}`] ??= []).push({ HostIp: m.hostIp, HostPort: String(m.hostPort) });
+  // Keys in Go's JSON order (sorted as strings), as Podman prints them.
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** The words of the launch plan's `--publish` for each mapping (helpers/launch/ports.c). */

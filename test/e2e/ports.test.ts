@@ -200,6 +200,17 @@ test('a taken host port: one line naming it and its holder, exit 125, before the
   const holderText = testUser().switchUser ? `a process of uid ${process.getuid?.()}` : `node \\(pid ${process.pid}\\)`;
   assert.match(lines(start.stderr)[0]!, new RegExp(`^sandbox: port ${foreignPort}/tcp is already in use on the host \\(0\\.0\\.0\\.0:${foreignPort}\\): ${holderText} holds it$`));
   await runSandbox(['rm', '-f', other.stdout.trim()], { root });
+  // A privileged host port (below net.ipv4.ip_unprivileged_port_start) is refused the same way, with the sysctl that allows it.
+  const unprivileged = Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8'));
+  if (unprivileged > 1) {
+    const low = await runSandbox(['run', '--rm', '-p', `${unprivileged - 1}:80`, 'bb', 'echo', 'started'], { root });
+    assert.equal(low.code, 125, show(low));
+    assert.equal(low.stdout, '');
+    assert.deepEqual(lines(low.stderr), [
+      `sandbox: cannot publish port ${unprivileged - 1}/tcp: host ports below ${unprivileged} are for root only here (net.ipv4.ip_unprivileged_port_start)`,
+      `hint: publish on a host port from ${unprivileged} up (-p ${unprivileged - 1 + 8000}:80), or let users bind it: sysctl -w net.ipv4.ip_unprivileged_port_start=${unprivileged - 1} (as root)`,
+    ]);
+  }
   // A bad spec: one line and a hint, exit 125, nothing created.
   const bad = await runSandbox(['run', '--rm', '-p', '8000-8003:80', 'bb', 'true'], { root });
   assert.equal(bad.code, 125, show(bad));
