@@ -170,8 +170,9 @@ function withImageDefaults(request: RunRequest, image: ImageRunConfig): RunReque
  */
 async function withPublishedPorts(request: RunRequest, image: ImageRunConfig): Promise<RunRequest> {
   if (!request.ports?.length && !request.publishAll) return request;
-  const { assignHostPorts } = await import('../network/free-ports.js');
   const wanted = request.publishAll ? publishAllExposed(request.ports ?? [], [...image.exposedPorts ?? [], ...request.expose ?? []]) : request.ports ?? [];
+  if (wanted.every((m) => m.hostPort)) return { ...request, ...(wanted.length ? { ports: wanted } : {}) };
+  const { assignHostPorts } = await import('../network/free-ports.js'); // node:net and node:dgram: only when a port is ours to choose
   const ports = await assignHostPorts(wanted);
   return { ...request, ...(ports.length ? { ports } : {}) };
 }

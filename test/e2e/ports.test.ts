@@ -8,7 +8,7 @@
  * SIGKILL of the monitor.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -137,6 +137,29 @@ test('-p .../udp: datagrams reach a UDP server inside and its replies come back 
   assert.equal(await ask('two'), 'echo:two');
   const ps = await runSandbox(['ps', '--format', '{{.Ports}}'], { root });
   assert.equal(ps.stdout.trim(), `0.0.0.0:${port}->53/udp`, show(ps));
+});
+
+test('TCP through -p: 8 MiB in, a half-close passed on, the answer after it comes back whole', async (t) => {
+  if (!requireRootless(t, '-p half-close')) return;
+  const root = await newStore(t);
+  t.after(async () => { await runSandbox(['rm', '-f', 'count'], { root }); });
+  const port = await freePort();
+  // Counts what comes until the client's end (its FIN), then answers the count and 4 MiB.
+  const server = "require('net').createServer((c)=>{let n=0;c.on('data',(d)=>{n+=d.length});c.on('end',()=>c.end(n+'\\n'+'x'.repeat(4<<20)))}).listen(80)";
+  const run = await runSandbox(['run', '-d', '--name', 'count', '-p', `${port}:80`, 'host', process.execPath, '-e', server], { root });
+  assert.equal(run.code, 0, show(run));
+  const exchange = () => new Promise<string>((resolve) => {
+    const chunks: Buffer[] = [];
+    const c = connect(port, '127.0.0.1', () => c.end(Buffer.alloc(8 << 20, 7)));
+    c.on('data', (d: Buffer) => chunks.push(d));
+    c.on('close', () => resolve(Buffer.concat(chunks).toString()));
+    c.on('error', () => { /* not listening yet: close follows */ });
+  });
+  let answer = '';
+  const wrong = await eventually(async () => ((answer = await exchange()) ? '' : 'no answer yet'), 10_000, 200);
+  assert.equal(wrong, '');
+  assert.equal(answer.slice(0, answer.indexOf('\n')), String(8 << 20));
+  assert.equal(answer.length - answer.indexOf('\n') - 1, 4 << 20);
 });
 
 test('a free host port chosen at create, found with `sandbox port`; two sandboxes serve at once; the same port after restart', async (t) => {
