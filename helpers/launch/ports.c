@@ -529,6 +529,7 @@ static void __attribute__((noreturn)) forward_failed(int ready, const char *what
 
 static void __attribute__((noreturn)) forward(int userns, int netns, int ready, int alive) {
   reset_signals();
+  signal(SIGPIPE, SIG_IGN); /* a peer gone mid-splice is EPIPE for that connection, not the end of us */
   setsid(); /* the terminal's Ctrl-C is for the sandbox */
   prctl(PR_SET_NAME, "sandbox-ports");
   {
