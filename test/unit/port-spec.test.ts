@@ -6,7 +6,9 @@ import {
 } from '../../src/network/port-spec.js';
 import { parsePortOptions } from '../../src/cli/run-request.js';
 import { parseRunArgv } from '../../src/cli/run-option-table.js';
-import type { PortMapping } from '../../src/types.js';
+import type { PortMapping, RunRequest } from '../../src/types.js';
+import { matchesFilters, parseFilters } from '../../src/cli/ps-filter.js';
+import type { SandboxView } from '../../src/api/lifecycle.js';
 import { throwsSandbox } from './assert-sandbox-error.js';
 
 const tcp = (hostPort: number, containerPort: number, hostIp = ''): PortMapping => ({ hostIp, hostPort, containerPort, protocol: 'tcp' });
@@ -124,5 +126,29 @@ describe('how published ports are shown (as podman ps, port and inspect)', () =>
   });
   it("the launch plan's words", () => {
     assert.deepEqual(publishWords('--publish', [tcp(8080, 80), udp(5353, 53, '::1')]), ['--publish', 'tcp', '', '8080', '80', '--publish', 'udp', '::1', '5353', '53']);
+  });
+});
+
+describe('ps --filter publish= and expose= (Docker\'s): a container port or range, tcp unless given', () => {
+  const view = (name: string, request: Partial<RunRequest>) => ({
+    record: { id: name.padEnd(64, '0'), name, created: '2024-01-01T00:00:00.000Z', image: 'bb', command: [], hostname: name, request: { labels: {}, volumes: [], ...request } },
+    state: { status: 'running' },
+  }) as unknown as SandboxView;
+  const web = view('web', { ports: [tcp(8080, 80), udp(5353, 53)] });
+  const exposing = view('exposing', { expose: ['9000/tcp'] });
+  const plain = view('plain', {});
+  const pick = (...specs: string[]) => [web, exposing, plain].filter((v) => matchesFilters(v, parseFilters(specs))).map((v) => v.record.name);
+  it('publish: published container ports', () => {
+    assert.deepEqual(pick('publish=80'), ['web']);
+    assert.deepEqual(pick('publish=80/udp'), []);
+    assert.deepEqual(pick('publish=50-60/udp'), ['web']);
+    assert.deepEqual(pick('publish=8080'), [], 'the container port, not the host port');
+  });
+  it('expose: published or exposed', () => {
+    assert.deepEqual(pick('expose=9000'), ['exposing']);
+    assert.deepEqual(pick('expose=80-9000'), ['web', 'exposing']);
+  });
+  it('a bad value is one line', () => {
+    throwsSandbox(() => parseFilters(['publish=http']), 'invalid filter "publish=http"', 'publish=PORT[-PORT][/tcp|/udp], a container port or range');
   });
 });

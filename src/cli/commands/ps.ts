@@ -74,7 +74,7 @@ export const psCommand: CommandModule<GlobalArgs, PsArgs> = {
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'Only ids' })
     .option('no-trunc', { type: 'boolean', describe: 'Do not truncate ids and commands' })
     .option('format', { type: 'string', describe: "table, json, or a template: '{{.ID}} {{.Names}} {{.Status}}' (table TEMPLATE adds headers)" })
-    .option('filter', { alias: 'f', type: 'string', array: true, describe: 'name=, id=, label=k[=v], status=, ancestor=, exited=, before=, since=, until=, volume= (repeatable)' })
+    .option('filter', { alias: 'f', type: 'string', array: true, describe: 'name=, id=, label=k[=v], status=, ancestor=, exited=, before=, since=, until=, volume=, publish=, expose= (repeatable)' })
     .option('last', { alias: 'n', type: 'number', describe: 'The N most recently created (all states)' })
     .option('latest', { alias: 'l', type: 'boolean', describe: 'The most recently created (all states)' })
     .option('sort', { type: 'string', choices: SORT_KEYS, describe: 'Sort by: command, created, id, image, names, runningfor, size, status (default: newest first)' })
