@@ -90,8 +90,8 @@ export function inspectNetworkSettings(record: SandboxRecord, state: SandboxStat
     Bridge: '',
     SandboxID: '',
     HairpinMode: false,
-    // Docker's shape; the record's (chosen at create), shown once it runs, as Podman.
-    Ports: running ? portBindings(record.request.ports ?? []) : {},
+    // Docker's shape; the record's (chosen at create), running or not, as Podman.
+    Ports: portBindings(record.request.ports ?? []),
     // The network namespace of the running sandbox (none for --network host: the host's).
     SandboxKey: running && mode !== 'host' && state.pid ? `/proc/${state.pid}/ns/net` : '',
     Networks: { [mode]: { ...endpoint, NetworkID: mode, EndpointID: '', Aliases: null } },

@@ -178,13 +178,16 @@ test('a free host port chosen at create, found with `sandbox port`; two sandboxe
   t.after(async () => { await runSandbox(['rm', '-f', 'one', 'two'], { root }); });
   const create = await runSandbox(['create', '--name', 'one', '-p', '80', 'bb', ...httpd('from-one')], { root });
   assert.equal(create.code, 0, show(create));
-  // Chosen at create: shown before it ever ran.
-  const before = await runSandbox(['port', 'one', '80'], { root });
+  // Chosen at create: in inspect before it ever ran; `port` shows running ones only, as Podman's.
+  const before = await runSandbox(['inspect', '--format', '{{json .HostConfig.PortBindings}}', 'one'], { root });
   assert.equal(before.code, 0, show(before));
-  const address = before.stdout.trim();
-  assert.match(address, /^0\.0\.0\.0:\d+$/);
-  const chosen = Number(address.split(':')[1]);
+  const chosen = Number((JSON.parse(before.stdout) as Record<string, { HostPort: string }[]>)['80/tcp']?.[0]?.HostPort);
+  assert.ok(chosen > 0, before.stdout);
+  const notYet = await runSandbox(['port', 'one', '80'], { root });
+  assert.deepEqual([notYet.code, notYet.stdout], [0, ''], show(notYet));
   assert.equal((await runSandbox(['start', 'one'], { root })).code, 0);
+  const address = (await runSandbox(['port', 'one', '80'], { root })).stdout.trim();
+  assert.equal(address, `0.0.0.0:${chosen}`);
   const p2 = await freePort();
   const two = await runSandbox(['run', '-d', '--name', 'two', '-p', `${p2}:80`, 'bb', ...httpd('from-two')], { root });
   assert.equal(two.code, 0, show(two));

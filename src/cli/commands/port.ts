@@ -1,13 +1,12 @@
 /**
  * `sandbox port NAME [PORT[/PROTO]]`, `port -a`, `port -l` (also `container port`): the
- * published ports of sandboxes, as `podman port` prints them. The ports are the record's
- * (host ports are chosen when a sandbox is created), so a stopped sandbox shows the ones
- * it gets back when it starts.
+ * published ports of running sandboxes, as `podman port` prints them (a sandbox that is
+ * not running shows none, exit 0, as Podman's; inspect's HostConfig.PortBindings has the
+ * host ports it gets when it starts, chosen when it was created).
  */
 import type { Argv, CommandModule } from 'yargs';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
-import { listSandboxes } from '../../api/lifecycle.js';
-import { findSandbox } from '../../state/sandboxes.js';
+import { inspectSandbox, listSandboxes } from '../../api/lifecycle.js';
 import { SandboxError } from '../../errors.js';
 import { formatPortLines, parsePortQuery } from '../../network/port-spec.js';
 
@@ -45,7 +44,9 @@ export const portCommand: CommandModule<GlobalArgs, PortArgs> = {
       name = latest.record.id;
     }
     if (name === undefined) throw new SandboxError('port needs a sandbox, --latest or --all', { hint: usage });
-    const ports = findSandbox(paths, name).request.ports ?? [];
+    const { record, state } = inspectSandbox(paths, name);
+    if (state.status !== 'running') return;
+    const ports = record.request.ports ?? [];
     const query = portText === undefined ? undefined : parsePortQuery(portText);
     const lines = formatPortLines(ports, query);
     if (query && !lines.length) {
