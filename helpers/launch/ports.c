@@ -272,8 +272,6 @@ struct conn {
   int connecting;        /* side 1 is connecting */
   int tried_v6;
   const struct port_map *map;
-  uint32_t events[2];    /* what epoll watches on each side */
-  int watched[2];        /* side s is in the epoll set (taken out when it waits for nothing: a hung-up socket would wake us for ever) */
   struct end ends[2];
   int dead;              /* ended: its descriptors are closed, it is freed after this batch of events */
   struct conn *next_dead;
@@ -360,24 +358,11 @@ static int pump_dir(struct conn *c, int d) {
   return 0;
 }
 
-/* What epoll watches follows what each side can do next. */
-static void conn_rewatch(struct conn *c) {
-  for (int s = 0; s < 2; s++) {
-    uint32_t ev = 0;
-    if (s == 1 && c->connecting) ev = EPOLLOUT;
-    else {
-      if (!c->eof[s] && c->queued[s] < c->cap) ev |= EPOLLIN;
-      if (c->queued[1 - s] > 0) ev |= EPOLLOUT;
-    }
-    if (!ev) {
-      if (c->watched[s]) { epoll_ctl(ep, EPOLL_CTL_DEL, c->fd[s], NULL); c->watched[s] = 0; }
-    } else if (!c->watched[s] || ev != c->events[s]) {
-      watch(c->fd[s], ev, &c->ends[s], c->watched[s] ? EPOLL_CTL_MOD : EPOLL_CTL_ADD);
-      c->watched[s] = 1;
-    }
-    c->events[s] = ev;
-  }
-}
+/* Both sides of a connection are watched edge-triggered for both directions, once: any
+ * event pumps both directions as far as they go (until EAGAIN, or a full pipe that only
+ * an edge of the writing side can empty), so no event is lost and no epoll_ctl is paid
+ * per event. The client's data that comes while the inside connects waits in its socket. */
+#define CONN_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
 
 static void conn_event(struct conn *c, int side, uint32_t events) {
   if (side == 0 && c->connecting) {
@@ -396,8 +381,7 @@ static void conn_event(struct conn *c, int side, uint32_t events) {
         close(c->fd[1]);
         c->fd[1] = fd;
         c->tried_v6 = 1;
-        watch(fd, EPOLLOUT, &c->ends[1], EPOLL_CTL_ADD);
-        c->events[1] = EPOLLOUT;
+        watch(fd, CONN_EVENTS, &c->ends[1], EPOLL_CTL_ADD);
         return;
       }
     }
@@ -407,8 +391,7 @@ static void conn_event(struct conn *c, int side, uint32_t events) {
     setsockopt(c->fd[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
   if (pump_dir(c, 0) < 0 || pump_dir(c, 1) < 0) { conn_free(c, 1); return; }
-  if (c->shut[0] && c->shut[1]) { conn_free(c, 0); return; }
-  conn_rewatch(c);
+  if (c->shut[0] && c->shut[1]) conn_free(c, 0);
 }
 
 static void tcp_accept(int lfd, const struct port_map *m) {
@@ -434,12 +417,8 @@ static void tcp_accept(int lfd, const struct port_map *m) {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     for (int s = 0; s < 2; s++) c->ends[s] = (struct end){ K_CONN, c, s };
-    /* The client's side waits (for hang-ups only) until the inside has connected. */
-    c->events[0] = 0;
-    c->events[1] = EPOLLOUT;
-    c->watched[0] = c->watched[1] = 1;
-    watch(c->fd[0], 0, &c->ends[0], EPOLL_CTL_ADD);
-    watch(c->fd[1], EPOLLOUT, &c->ends[1], EPOLL_CTL_ADD);
+    watch(c->fd[0], CONN_EVENTS, &c->ends[0], EPOLL_CTL_ADD);
+    watch(c->fd[1], CONN_EVENTS, &c->ends[1], EPOLL_CTL_ADD);
   }
 }
 

@@ -172,6 +172,17 @@ test('TCP through -p: 8 MiB in, a half-close passed on, the answer after it come
   assert.equal((await exchange()).length, String(8 << 20).length + 1 + (4 << 20), 'served after the resets');
 });
 
+test('a server inside listening on ::1 only is reached too (nothing on 127.0.0.1: the forwarder tries [::1])', async (t) => {
+  if (!requireRootless(t, '-p to ::1')) return;
+  const root = await newStore(t);
+  t.after(async () => { await runSandbox(['rm', '-f', 'six'], { root }); });
+  const port = await freePort();
+  const server = "require('http').createServer((q,s)=>s.end('six-only')).listen(80,'::1')";
+  const run = await runSandbox(['run', '-d', '--name', 'six', '-p', `${port}:80`, 'host', process.execPath, '-e', server], { root });
+  assert.equal(run.code, 0, show(run));
+  await expectServed(`http://127.0.0.1:${port}/`, 'six-only');
+});
+
 test('a free host port chosen at create, found with `sandbox port`; two sandboxes serve at once; the same port after restart', async (t) => {
   if (!requireRootless(t, '-p CONTAINERPORT')) return;
   const root = await storeWithBusybox(t);
