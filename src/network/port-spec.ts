@@ -97,7 +97,7 @@ export function parsePublish(spec: string): PortMapping[] {
     host = portRange(hostPart, 'host port', fail);
     if (host.count !== container.count) throw fail(`the host and container port ranges have different lengths: ${host.count} vs ${container.count}`);
   }
-  if (hostIp === '0.0.0.0' || hostIp === '::') hostIp = hostIp === '::' ? '::' : '';
+  if (hostIp === '0.0.0.0') hostIp = ''; // every address, as when none is given
   const out: PortMapping[] = [];
   for (const protocol of protos) {
     for (let i = 0; i < container.count; i++) {
