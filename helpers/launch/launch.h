@@ -197,7 +197,7 @@ struct network_driver {
   void (*start)(pid_t init);  /* monitor, after the id maps; the init waits for MSG_NETWORK */
   void (*finish)(int proc);   /* init, inside, with the sandbox's /proc still writable */
   void (*stop)(void);         /* monitor, when this run of the sandbox has ended */
-  int own_ports;              /* it forwards the plan's --publish ports itself (pasta; ports_check_free() checks them first); else launch/ports.c does */
+  int own_ports;              /* it forwards the plan's --publish ports itself (pasta: the monitor only checks them, ports_check_free(), before the clone); else launch/ports.c does */
 };
 
 const struct network_driver *network_driver(const char *name);

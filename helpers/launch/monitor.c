@@ -234,8 +234,10 @@ int run_once(int sfd) {
       err.fd = pe[0]; log_err_w = pe[1];
     }
   }
-  /* Published ports: a taken one fails here, before anything is cloned. */
-  if (!plan.network->own_ports) ports_bind_all();
+  /* Published ports: a taken one fails here, before anything is cloned (a driver that
+   * forwards them itself, pasta, binds them later: they are only checked now). */
+  if (plan.network->own_ports) ports_check_free();
+  else ports_bind_all();
   attach_before_clone();
   unsigned long flags = CLONE_NEWUSER | SIGCHLD;
   if (!plan.userns_only) {

@@ -26,8 +26,9 @@ void ports_add(const char *proto, const char *host_ip, const char *host_port, co
  * or the user it belongs to), a hint, and exit 125. */
 int port_bind(const struct port_map *m);
 
-/* The bind check on its own, for a driver that forwards ports itself (pasta): binds each
- * of the plan's mappings and lets go at once; dies as port_bind does on the first taken. */
+/* The bind check on its own, for a driver that forwards ports itself (pasta; the monitor
+ * runs it before the clone when the driver has own_ports): binds each of the plan's
+ * mappings and lets go at once; dies as port_bind does on the first taken. */
 void ports_check_free(void);
 
 /* Monitor, before the init is cloned: binds every host socket of the plan. */
