@@ -92,6 +92,7 @@
   X(NET_JOIN, "--net-join", "DIR ADDR DEV", "bridge: join the user-defined network whose runtime directory is DIR as device DEV with ADDR (a.b.c.d/len; repeated)") \
   X(NET_SWITCH_CMD, "--net-switch-cmd", "PATH", "bridge: sandbox-netswitch, started for a network none of whose members runs") \
   X(NET_HELPERS, "--net-helpers", "DIR OWNER", "network helpers get SANDBOX_NET_OWNER=OWNER and, while they run, DIR/OWNER.NAME.pid") \
+  X(PUBLISH, "--publish", "PROTO HOSTIP HOSTPORT PORT", "publish PORT (tcp or udp) of the sandbox on the host's HOSTIP ('': all) at HOSTPORT (repeated; launch/ports.c)") \
   X(TTY, "--tty", "", "a terminal for the command") \
   X(STDIN, "--stdin", "", "with --tty: pass our stdin to the terminal") \
   X(CLEANUP, "--cleanup", "DIR", "remove DIR (the sandbox's directory) when the sandbox ends") \

@@ -5,6 +5,15 @@ export const HOST_IMAGE = 'host';
 
 export type NetworkMode = 'none' | 'host' | 'slirp4netns' | 'pasta' | 'bridge' | 'container';
 
+/** One published port (`-p`): the host port is resolved (a free one chosen) when the sandbox is created, so restarts keep it. */
+export interface PortMapping {
+  /** '' = every address of the host. */
+  hostIp: string;
+  hostPort: number;
+  containerPort: number;
+  protocol: 'tcp' | 'udp';
+}
+
 export interface BindSpec {
   kind: 'bind';
   /** Absolute host path (resolved against the caller's cwd when given relative). */
@@ -142,4 +151,10 @@ export interface RunRequest {
   dnsOptions?: string[];
   /** `--no-hosts`: no /etc/hosts of ours (the image's is kept). */
   noHosts?: boolean;
+  /** `-p/--publish`: published ports (network/port-spec.ts); host port 0 until the sandbox is created. */
+  ports?: PortMapping[];
+  /** `-P/--publish-all`: the image's EXPOSEd ports and --expose's, each on a free host port (added to `ports` at create). */
+  publishAll?: boolean;
+  /** `--expose PORT[/PROTO]`: ports the sandbox exposes, as `80/tcp` (Config.ExposedPorts; published by -P). */
+  expose?: string[];
 }

@@ -38,6 +38,7 @@
  *   init.c     the init: run_init() builds the root and pivots, run_and_wait()
  *   mounts.c   the init's mount operations (run_ops())
  *   network.c  the network drivers (none, host, slirp4netns, pasta): start, finish, stop
+ *   ports.c    published ports: the host sockets, the forwarder into the sandbox (ports.h)
  *   command.c  the command: start_command() / run_command(), user, capabilities, exec
  *   logs.c     the log of a detached sandbox (CRI format, rotation)
  *   health.c   the periodic health check: the monitor starts its runner every interval
@@ -95,6 +96,7 @@
 #include "../common/netjoin.h"
 #include "../common/rootfs.h"
 #include "../common/say.h"
+#include "ports.h"
 
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)
@@ -204,6 +206,7 @@ struct network_driver {
   void (*start)(pid_t init);  /* monitor, after the id maps; the init waits for MSG_NETWORK */
   void (*finish)(int proc);   /* init, inside, with the sandbox's /proc still writable */
   void (*stop)(void);         /* monitor, when this run of the sandbox has ended */
+  int own_ports;              /* it forwards the plan's --publish ports itself (pasta: the monitor only checks them, ports_check_free(), before the clone); else launch/ports.c does */
 };
 
 const struct network_driver *network_driver(const char *name);

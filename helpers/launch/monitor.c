@@ -218,6 +218,10 @@ int run_once(int sfd) {
       err.fd = pe[0]; log_err_w = pe[1];
     }
   }
+  /* Published ports: a taken one fails here, before anything is cloned (a driver that
+   * forwards them itself, pasta, binds them later: they are only checked now). */
+  if (plan.network->own_ports) ports_check_free();
+  else ports_bind_all();
   attach_before_clone();
   unsigned long flags = CLONE_NEWUSER | SIGCHLD;
   if (!plan.userns_only) {
@@ -238,6 +242,7 @@ int run_once(int sfd) {
     if (moved_fd >= 0) close(moved_fd);
     if (out.fd >= 0) { close(out.fd); close(err.fd); }
     if (log_fd >= 0) close(log_fd);
+    ports_close_inherited();
     attach_in_init();
     run_init(sv[1]);
   }
@@ -253,6 +258,7 @@ int run_once(int sfd) {
   status(STATUS_PID, (int)init);
   write_pid_file(init);
   write_plan_id_maps(init);
+  if (!plan.network->own_ports) ports_start(init);
   if (write(sock, &(char){ MSG_GO }, 1) != 1) init_died_in_setup(init);
   if (plan.network->start) {
     /* init builds the root meanwhile; it waits for 'N' before starting the command. */
@@ -382,5 +388,6 @@ int run_once(int sfd) {
   if (sock >= 0) close(sock);
   if (master >= 0) close(master);
   if (plan.network->stop) plan.network->stop();
+  ports_stop();
   return code;
 }

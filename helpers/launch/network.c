@@ -257,7 +257,7 @@ static const struct network_driver drivers[] = {
     .start = start_slirp4netns, .finish = finish_own_namespace, .stop = stop_slirp4netns },
   /* A namespace of its own, connected to the host's by pasta (which keeps the source
    * addresses of connections from the host, and forwards published ports itself). */
-  { .name = "pasta", .clone_flags = CLONE_NEWNET, .exec_enters = 1,
+  { .name = "pasta", .clone_flags = CLONE_NEWNET, .exec_enters = 1, .own_ports = 1,
     .start = start_pasta, .finish = finish_own_namespace, .stop = stop_pasta },
   /* A namespace of its own on user-defined networks (and the outside unless internal). */
   { .name = "bridge", .clone_flags = CLONE_NEWNET, .exec_enters = 1,

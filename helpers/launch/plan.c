@@ -49,6 +49,7 @@ void parse_args(int argc, char **argv) {
     }
     else if (!strcmp(o, FLAG_NET_SWITCH_CMD)) plan.net_switch_cmd = ARG();
     else if (!strcmp(o, FLAG_NET_HELPERS)) { plan.net_helpers_dir = ARG(); plan.net_owner = ARG(); }
+    else if (!strcmp(o, FLAG_PUBLISH)) { const char *p = ARG(), *ip = ARG(), *hp = ARG(); ports_add(p, ip, hp, ARG()); }
     else if (!strcmp(o, FLAG_STATUS_FD)) plan.status_fd = atoi(ARG());
     else if (!strcmp(o, FLAG_DIE_WITH_PARENT)) plan.die_with_parent = atoi(ARG());
     else if (!strcmp(o, FLAG_TTY)) plan.tty = 1;

@@ -24,6 +24,7 @@ import { helperPath } from '../runtime/host-tools.js';
 import { networkDriver, requireNetworkTools } from '../network/driver.js';
 import { hostNameFiles, sandboxNameFiles, withNetworkHosts } from '../network/name-files.js';
 import { checkNetworksExist, joinNetworks, leaveNetworksOf } from './networks.js';
+import { publishAllExposed } from '../network/port-spec.js';
 import { runHelper, startDetachedHelper } from '../runtime/launch.js';
 import { userIdMaps, removeTree } from '../runtime/userns.js';
 import { readImageIndex, resolveImage } from '../images/store.js';
@@ -173,6 +174,19 @@ function withImageDefaults(request: RunRequest, image: ImageRunConfig): RunReque
   return { ...rest, labels, ...(stopSignal !== undefined ? { stopSignal } : {}), ...(healthcheck ? { healthcheck } : {}) };
 }
 
+/**
+ * The ports the sandbox publishes, each with its host port: -P adds the image's EXPOSEd
+ * ports and --expose's, and a host port left to us is chosen now, once, for every start.
+ */
+async function withPublishedPorts(request: RunRequest, image: ImageRunConfig): Promise<RunRequest> {
+  if (!request.ports?.length && !request.publishAll) return request;
+  const wanted = request.publishAll ? publishAllExposed(request.ports ?? [], [...image.exposedPorts ?? [], ...request.expose ?? []]) : request.ports ?? [];
+  if (wanted.every((m) => m.hostPort)) return { ...request, ...(wanted.length ? { ports: wanted } : {}) };
+  const { assignHostPorts } = await import('../network/free-ports.js'); // node:net and node:dgram: only when a port is ours to choose
+  const ports = await assignHostPorts(wanted);
+  return { ...request, ...(ports.length ? { ports } : {}) };
+}
+
 /** Where the monitor writes the output (--log-driver, --log-opt): none with --log-driver none. */
 function logPlan(paths: StorePaths, record: SandboxRecord, tee: boolean): Pick<LaunchExtras, 'log'> {
   const path = sandboxLogFile(paths, record);
@@ -203,7 +217,7 @@ async function recordSandbox(
   const command = resolveCommand(image, request);
   // Volumes become binds of their directories (created on first use); the record keeps those.
   // The image's labels and stop signal apply unless the run flags say otherwise, as in Docker.
-  const resolved = withImageDefaults(resolveVolumeMounts(paths, request), image);
+  const resolved = await withPublishedPorts(withImageDefaults(resolveVolumeMounts(paths, request), image), image);
   const id = newSandboxId();
   const record: SandboxRecord = {
     id,

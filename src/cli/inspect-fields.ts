@@ -8,6 +8,7 @@ import type { NetworkEndpoint } from '../api/networks.js';
 import type { BindSpec, RunRequest } from '../types.js';
 import type { SandboxRecord, SandboxState } from '../state/sandboxes.js';
 import { networkDriver } from '../network/driver.js';
+import { portBindings } from '../network/port-spec.js';
 
 
 /** A bind of the record (a volume is a bind of its directory that names it: api/volumes.ts). */
@@ -51,7 +52,7 @@ export function inspectHostConfig(record: SandboxRecord): Record<string, unknown
   return {
     Binds: binds(r),
     NetworkMode: networkDriver(r.network).inspectMode(r),
-    PortBindings: {},
+    PortBindings: portBindings(r.ports ?? []),
     RestartPolicy: { Name: policy ?? '', MaximumRetryCount: retries ? Number(retries) : 0 },
     AutoRemove: r.remove,
     ReadonlyRootfs: r.readOnly,
@@ -96,7 +97,8 @@ export function inspectNetworkSettings(record: SandboxRecord, state: SandboxStat
     Bridge: '',
     SandboxID: '',
     HairpinMode: false,
-    Ports: {},
+    // Docker's shape; the record's (chosen at create), running or not, as Podman.
+    Ports: portBindings(record.request.ports ?? []),
     // The network namespace of the running sandbox (none for --network host: the host's).
     SandboxKey: running && mode !== 'host' && state.pid ? `/proc/${state.pid}/ns/net` : '',
     Networks: mode === 'bridge'

@@ -17,10 +17,8 @@ export interface MissingOption {
   by?: string;
 }
 
-const NO_PORTS = 'no port forwarding yet: --network host shares the host\'s ports (a server inside listens on them directly)';
 const NO_CGROUP_LIMITS = 'no cgroup limits yet: on a cgroup v2 host with user delegation, limit the whole sandbox from outside: systemd-run --user --scope -p MemoryMax=512M -p CPUQuota=50% sandbox run ...';
 const NO_NETWORKS = 'no fixed addresses yet: a sandbox on a user-defined network gets the next free address of its subnet (sandbox network inspect NET shows it)';
-const RESOLV = 'bind your own: -v ./resolv.conf:/etc/resolv.conf:ro';
 const NAMESPACES = 'each sandbox always has its own user, mount, pid, uts, ipc and network namespaces; --network host shares the host\'s network only';
 const USERNS = 'your subuid range is always mapped (you are root inside); -u UID[:GID] runs the command as another id';
 const HEALTH = 'run the check yourself: sandbox exec NAME CHECK-COMMAND (its exit status)';
@@ -28,9 +26,6 @@ const HEALTH = 'run the check yourself: sandbox exec NAME CHECK-COMMAND (its exi
 /** Podman's options of `run` and `create` that we lack. */
 export const MISSING_RUN_OPTIONS: readonly MissingOption[] = [
   // networking
-  { names: ['-p', '--publish'], meanwhile: NO_PORTS },
-  { names: ['-P', '--publish-all'], meanwhile: NO_PORTS },
-  { names: ['--expose'], meanwhile: NO_PORTS },
   { names: ['--ip'], meanwhile: NO_NETWORKS },
   { names: ['--ip6'], meanwhile: NO_NETWORKS },
   { names: ['--mac-address'], meanwhile: NO_NETWORKS },
@@ -161,7 +156,6 @@ export const MISSING_COMMANDS: readonly MissingCommand[] = [
   { command: 'pause', meanwhile: 'none yet (no cgroup freezer): sandbox stop NAME and sandbox start NAME keep the writable layer' },
   { command: 'unpause', meanwhile: 'none yet (no cgroup freezer): sandbox start NAME starts a stopped sandbox again' },
   { command: 'pod', meanwhile: 'no pods yet: run the processes in one sandbox (sandbox exec), or share the host\'s network with --network host' },
-  { command: 'port', meanwhile: 'no port forwarding yet: sandbox run --network host shares the host\'s ports' },
   { command: 'search', meanwhile: 'skopeo list-tags docker://REGISTRY/NAME, or the registry\'s web page' },
   { command: 'secret', meanwhile: 'bind the secret read-only: sandbox run -v ./secret:/run/secrets/NAME:ro ...' },
   { command: 'update', meanwhile: 'remove the sandbox and run it again with the new options' },

@@ -1,6 +1,7 @@
 /**
  * `ps --filter`, as Podman's: name=, id=, label=KEY[=VALUE], status=, ancestor=, exited=CODE,
- * before=SANDBOX, since=SANDBOX, until=TIME, volume=NAME|DESTINATION. The same key given twice matches either value,
+ * before=SANDBOX, since=SANDBOX, until=TIME, volume=NAME|DESTINATION; Docker's publish= and expose=
+ * PORT[-PORT][/PROTO] (a published, or an exposed or published, container port). The same key given twice matches either value,
  * different keys must all match. Pure (before=/since= are resolved to creation times by
  * the caller's `createdOf`).
  */
@@ -10,7 +11,7 @@ import { labelMatches } from '../labels.js';
 import type { SandboxView } from '../api/lifecycle.js';
 import { timeOf } from './volume-filter.js';
 
-const KEYS = ['name', 'id', 'label', 'status', 'ancestor', 'exited', 'before', 'since', 'until', 'volume'] as const;
+const KEYS = ['name', 'id', 'label', 'status', 'ancestor', 'exited', 'before', 'since', 'until', 'volume', 'publish', 'expose'] as const;
 type Key = (typeof KEYS)[number];
 
 /** Podman's states; `paused` and the passing ones (`restarting`, `removing`) never match here. */
@@ -29,6 +30,9 @@ export function parseFilters(specs: string[], createdOf: (ref: string) => string
     }
     if (key === 'until' && Number.isNaN(timeOf(value, 0))) {
       throw new SandboxError(`invalid filter "${spec}"`, { hint: 'until=TIMESTAMP (2024-01-31T10:00:00Z, Unix seconds) or a duration (10m, 2h)' });
+    }
+    if ((key === 'publish' || key === 'expose') && !/^\d+(-\d+)?(\/(tcp|udp|sctp))?$/i.test(value)) {
+      throw new SandboxError(`invalid filter "${spec}"`, { hint: `${key}=PORT[-PORT][/tcp|/udp], a container port or range` });
     }
     if (key === 'before' || key === 'since') value = createdOf(value);
     out.set(key, [...(out.get(key) ?? []), value]);
@@ -50,7 +54,19 @@ function matchOne(v: SandboxView, key: Key, value: string, now: number): boolean
     case 'until': return Date.parse(r.created) < timeOf(value, now);
     // A named volume by its name, or any mount by where it is mounted (as Podman).
     case 'volume': return r.request.volumes.some((m) => m.target === value || ('volume' in m && m.volume === value) || (m.kind === 'volume' && m.name === value));
+    case 'publish': return portMatches((r.request.ports ?? []).map((p) => `${p.containerPort}/${p.protocol}`), value);
+    case 'expose': return portMatches([...(r.request.ports ?? []).map((p) => `${p.containerPort}/${p.protocol}`), ...r.request.expose ?? []], value);
   }
+}
+
+/** Whether one of `ports` (`80/tcp`) is in `spec`'s port or range (Docker's publish= and expose=; tcp by default). */
+function portMatches(ports: string[], spec: string): boolean {
+  const [range = '', proto = 'tcp'] = spec.toLowerCase().split('/');
+  const [first, last = first] = range.split('-').map(Number);
+  return ports.some((p) => {
+    const [port, protocol] = p.split('/');
+    return protocol === proto && Number(port) >= first! && Number(port) <= last!;
+  });
 }
 
 export function matchesFilters(v: SandboxView, filters: Map<Key, string[]>, now = Date.now()): boolean {

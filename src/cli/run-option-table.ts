@@ -66,6 +66,9 @@ export interface RunArgs extends HealthArgs, NameArgs {
   groupAdd?: string[];
   detachKeys?: string;
   sigProxy?: boolean;
+  publish?: string[];
+  publishAll?: boolean;
+  expose?: string[];
   /** First word after the options (the command's first word with `--rootfs`). */
   image?: string;
   /** Everything after the image, verbatim. */
@@ -129,6 +132,9 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'dns', aliases: [], type: 'string', array: true, describe: "Name server for /etc/resolv.conf (repeatable; none: the image's file stays)" },
   { name: 'dns-search', aliases: [], type: 'string', array: true, describe: 'Search domain for /etc/resolv.conf (repeatable; . for none)' },
   { name: 'dns-option', aliases: ['dns-opt'], type: 'string', array: true, describe: 'Option for /etc/resolv.conf, e.g. ndots:2 (repeatable)' },
+  { name: 'publish', aliases: ['p'], type: 'string', array: true, describe: 'Publish a port: [IP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp], ranges too (repeatable; no HOSTPORT: a free one)' },
+  { name: 'publish-all', aliases: ['P'], type: 'boolean', describe: "Publish every exposed port (the image's EXPOSE, --expose) on a free host port" },
+  { name: 'expose', aliases: [], type: 'string', array: true, describe: 'Expose a port or range: PORT[-PORT][/tcp|/udp] (published by -P; repeatable)' },
   // -h is --hostname here, as in Podman and Docker: only --help is help.
   { name: 'help', aliases: [], type: 'boolean', describe: 'Show help', global: true },
   { name: 'root', aliases: [], type: 'string', describe: 'Keep all state under this directory', global: true },

@@ -22,6 +22,7 @@ import { parseNetworkOption } from '../network/driver.js';
 import { DEFAULT_NETWORK, runUsage, type RunArgs, type RunVerb } from './run-option-table.js';
 import { parseDetachKeys } from '../runtime/detach-keys.js';
 import { parseNameArgs } from './name-options.js';
+import { parseExpose, parsePublishes } from '../network/port-spec.js';
 
 export interface RunOptionsContext {
   /** The caller's environment: `-e K` and env-file `K` lines copy from it; HOME for `~`. */
@@ -462,7 +463,29 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
   if (detachKeysArg !== undefined) request.detachKeys = parseDetachKeys(detachKeysArg);
   if (p.sigProxy === false) request.sigProxy = false;
   Object.assign(request, parseNameArgs(parsed));
+  Object.assign(request, parsePortOptions(list(p.publish), p.publishAll === true, list(p.expose), request.network, ctx));
   return request;
+}
+
+/** Modes without a network namespace of the sandbox's own to publish into: Podman discards -p and -P there, with a warning. */
+const NO_PUBLISHING: readonly NetworkMode[] = ['host', 'none', 'container'];
+
+/** `-p`, `-P` and `--expose` (network/port-spec.ts); host ports left to us are chosen when the sandbox is created. */
+export function parsePortOptions(
+  publish: string[], publishAll: boolean, expose: string[], network: NetworkMode, ctx: Pick<RunOptionsContext, 'warn'>,
+): Pick<RunRequest, 'ports' | 'publishAll' | 'expose'> {
+  const out: Pick<RunRequest, 'ports' | 'publishAll' | 'expose'> = {};
+  const ports = parsePublishes(publish);
+  const exposed = [...new Set(expose.flatMap(parseExpose))];
+  if (exposed.length) out.expose = exposed;
+  if (!ports.length && !publishAll) return out;
+  if (NO_PUBLISHING.includes(network)) {
+    ctx.warn?.(`port mappings have been discarded: --network ${network} has no network namespace of the sandbox's own to publish into`);
+    return out;
+  }
+  if (ports.length) out.ports = ports;
+  if (publishAll) out.publishAll = true;
+  return out;
 }
 
 /** `--pull`: missing, always, never, newer (Podman's: pull when the registry's digest differs, keep the local image when the registry cannot be reached). */

@@ -188,6 +188,7 @@ export function runConfigOf(config: OciImageConfig): ImageRunConfig {
     ...(c.Labels && Object.keys(c.Labels).length ? { labels: c.Labels } : {}),
     ...(c.StopSignal ? { stopSignal: c.StopSignal } : {}),
     ...(c.Healthcheck ? { healthcheck: healthcheckOfImage(c.Healthcheck) } : {}),
+    ...(c.ExposedPorts && Object.keys(c.ExposedPorts).length ? { exposedPorts: Object.keys(c.ExposedPorts) } : {}),
   };
 }
 

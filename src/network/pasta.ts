@@ -21,20 +21,12 @@
 import { posix } from 'node:path';
 import { SandboxError, clipped } from '../errors.js';
 import { Flag } from '../runtime/protocol.js';
-import type { RunRequest } from '../types.js';
+import type { PortMapping, RunRequest } from '../types.js';
 import type { NetworkDriver } from './driver.js';
 import { readFileSync } from 'node:fs';
 
 /** Where pasta answers DNS queries inside (as Podman 5 does), unless OPTS name another. */
 export const PASTA_DNS_FORWARD = '169.254.1.1';
-
-/** A published port, in the shape of types.ts' PortMapping (part "ports" defines it there). */
-export interface PastaPort {
-  hostIp: string;
-  hostPort: number;
-  containerPort: number;
-  protocol: 'tcp' | 'udp';
-}
 
 /** Podman's own word in pasta's OPTS: undo our --no-map-gw. */
 const MAP_GW = '--map-gw';
@@ -81,7 +73,7 @@ function gives(options: readonly string[], short: string, long: string): boolean
 }
 
 /** pasta's -t/-u words for published ports: `[ADDR/]HOSTPORT:CONTAINERPORT`, one per port. Pure. */
-export function pastaPortArgs(ports: readonly PastaPort[]): string[] {
+export function pastaPortArgs(ports: readonly PortMapping[]): string[] {
   return ports.flatMap((p) => [
     p.protocol === 'udp' ? '-u' : '-t',
     `${p.hostIp ? `${p.hostIp}/` : ''}${p.hostPort}:${p.containerPort}`,
@@ -89,7 +81,7 @@ export function pastaPortArgs(ports: readonly PastaPort[]): string[] {
 }
 
 /** pasta's options for a sandbox: our defaults (see the top), the ports, then OPTS. Pure. */
-export function pastaArgs(options: readonly string[], ports: readonly PastaPort[] = []): string[] {
+export function pastaArgs(options: readonly string[], ports: readonly PortMapping[] = []): string[] {
   // What we give ourselves is not given twice; --map-gw is ours to read, not pasta's.
   const user = options.filter((w) => w !== MAP_GW && w !== '--config-net' && w !== '--no-map-gw');
   const args = ['--config-net'];
@@ -114,11 +106,6 @@ export function pastaDnsForward(options: readonly string[]): string {
   return PASTA_DNS_FORWARD;
 }
 
-/** The published ports of the request (part "ports" adds `ports` to RunRequest). */
-function publishedPorts(request: RunRequest): readonly PastaPort[] {
-  return (request as RunRequest & { ports?: PastaPort[] }).ports ?? [];
-}
-
 /** The host's IPv4 default gateway (/proc/net/route), which pasta gives the sandbox too; '' when it has none. */
 function hostDefaultGateway(): string {
   try {
@@ -141,7 +128,7 @@ export const pastaDriver: NetworkDriver = {
   launchArgs: ({ request, tools, dir }) => {
     const path = tools.pasta;
     if (!path) throw new SandboxError('internal: pasta path missing from the launch input');
-    const words = pastaArgs(request.networkOptions ?? [], publishedPorts(request));
+    const words = pastaArgs(request.networkOptions ?? [], request.ports ?? []);
     return [Flag.networkCmd, path, Flag.netLog, posix.join(dir, 'network.log'), ...words.flatMap((w) => [Flag.networkArg, w])];
   },
   // The sandbox has the host's own address (pasta copies it), so 127.0.1.1 stands in for

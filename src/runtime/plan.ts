@@ -13,6 +13,7 @@ import type { SandboxDirs } from '../state/sandbox-dir.js';
 import { Flag, encodeWords } from './protocol.js';
 import { networkDriver } from '../network/driver.js';
 import { ownNameFiles } from '../network/name-files.js';
+import { publishWords } from '../network/port-spec.js';
 import { DEFAULT_DETACH_BYTES, detachKeysHex } from './detach-keys.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -29,6 +30,8 @@ export interface ImageRunConfig {
   stopSignal?: string;
   /** The image's HEALTHCHECK (config.Healthcheck), durations in ms. */
   healthcheck?: HealthcheckSpec;
+  /** The image's EXPOSE (config.ExposedPorts keys: `80/tcp`), published by -P. */
+  exposedPorts?: string[];
 }
 
 /** One entry of the host's `/`, for the built-in `host` image. */
@@ -268,6 +271,8 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   const network = networkDriver(request.network);
   args.push(Flag.network, network.launchDriver, ...network.launchArgs({ request, tools: input.networkTools ?? {}, dir: dirs.dir, ...(input.networkJoin ? { join: input.networkJoin } : {}) }));
   if (input.netHelpers) args.push(Flag.netHelpers, input.netHelpers.dir, input.netHelpers.owner);
+  // Published ports (resolved at create): launch/ports.c serves them, or the driver itself (pasta).
+  args.push(...publishWords(Flag.publish, request.ports ?? []));
   if (request.tty) args.push(Flag.tty);
   if (request.interactive && input.detached) args.push(Flag.keepStdin);
   else if (request.tty && request.interactive) args.push(Flag.stdin);

@@ -33,6 +33,7 @@ export const Flag = {
   netJoin: '--net-join',
   netSwitchCmd: '--net-switch-cmd',
   netHelpers: '--net-helpers',
+  publish: '--publish',
   tty: '--tty',
   stdin: '--stdin',
   cleanup: '--cleanup',

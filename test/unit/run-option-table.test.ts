@@ -103,9 +103,8 @@ describe('splitRunArgv', () => {
   });
 
   it("Podman's options that we lack say so, with what to use meanwhile", () => {
-    throwsSandbox(() => splitRunArgv(['-p', '8080:80', 'bb']), '-p is not supported yet', /--network host/);
-    throwsSandbox(() => splitRunArgv(['--publish=8080:80', 'bb']), '--publish is not supported yet', /--network host/);
-    throwsSandbox(() => splitRunArgv(['-itP', 'bb']), '-P (in "-itP") is not supported yet', /--network host/);
+    throwsSandbox(() => splitRunArgv(['-m', '1g', 'bb']), '-m is not supported yet', /systemd-run/);
+    throwsSandbox(() => splitRunArgv(['-itm', '1g', 'bb']), '-m (in "-itm") is not supported yet', /systemd-run/);
     throwsSandbox(() => splitRunArgv(['--memory', '1g', 'bb'], 'create'), '--memory is not supported yet', /systemd-run/);
   });
 

@@ -53,7 +53,7 @@ export const GROUPS: GroupSpec[] = [
     members: [
       { verb: 'ps', as: 'ls', aliases: ['list', 'ps'] },
       'run', 'create', 'start', 'stop', 'restart', 'kill', 'rm', 'wait', 'rename', 'logs', 'exec', 'cp', 'top',
-      'stats', 'commit', 'export', 'label', 'attach', 'diff', 'mount', 'unmount',
+      'stats', 'commit', 'export', 'label', 'attach', 'diff', 'mount', 'unmount', 'port',
       { verb: 'inspect', defaults: { type: 'container' } },
     ],
     own: [containerPruneCommand, containerExistsCommand],

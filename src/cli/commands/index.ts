@@ -28,12 +28,15 @@ import { healthcheckCommand } from './healthcheck.js';
 import { attachCommand } from './attach.js';
 import { diffCommand } from './diff.js';
 import { unshareCommand, mountCommand, unmountCommand } from './unshare.js';
+import { portCommand } from './port.js';
 import {
   stopCommand, killCommand, startCommand, rmCommand, inspectCommand, restartCommand, waitCommand, renameCommand,
 } from './lifecycle.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [runCommand, createCommand, execCommand, cpCommand, topCommand, statsCommand, psCommand, stopCommand, killCommand, startCommand, rmCommand, inspectCommand, restartCommand, waitCommand, renameCommand, logsCommand, eventsCommand, labelCommand, importCommand, loadCommand, saveCommand, pullCommand, pushCommand, loginCommand, logoutCommand, imagesCommand, rmiCommand, tagCommand, untagCommand, historyCommand, commitCommand, exportCommand, infoCommand, completionCommand, healthcheckCommand, attachCommand, diffCommand, unshareCommand, mountCommand, unmountCommand, doctorCommand, versionCommand];
+
+commands.push(portCommand);
 
 // Podman's groups (`container ls`, `image rm`, `volume`, `system`): the commands above under their group names.
 commands.push(...groupCommands(commands));

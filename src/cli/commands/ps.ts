@@ -11,6 +11,7 @@ import { findSandbox } from '../../state/sandboxes.js';
 import { currentRunStartedAt } from '../../state/status.js';
 import { checkFormat, humanDuration, humanSize, renderRows, table } from '../format.js';
 import { isTemplate } from '../go-template.js';
+import { formatPortsColumn } from '../../network/port-spec.js';
 import { SORT_KEYS, checkSortKey, matchesFilters, parseFilters, sortViews } from '../ps-filter.js';
 
 /** STATUS: "Up 2 seconds" counts from the start of the current run (a restart policy's too), as Podman. */
@@ -73,7 +74,7 @@ export const psCommand: CommandModule<GlobalArgs, PsArgs> = {
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'Only ids' })
     .option('no-trunc', { type: 'boolean', describe: 'Do not truncate ids and commands' })
     .option('format', { type: 'string', describe: "table, json, or a template: '{{.ID}} {{.Names}} {{.Status}}' (table TEMPLATE adds headers)" })
-    .option('filter', { alias: 'f', type: 'string', array: true, describe: 'name=, id=, label=k[=v], status=, ancestor=, exited=, before=, since=, until=, volume= (repeatable)' })
+    .option('filter', { alias: 'f', type: 'string', array: true, describe: 'name=, id=, label=k[=v], status=, ancestor=, exited=, before=, since=, until=, volume=, publish=, expose= (repeatable)' })
     .option('last', { alias: 'n', type: 'number', describe: 'The N most recently created (all states)' })
     .option('latest', { alias: 'l', type: 'boolean', describe: 'The most recently created (all states)' })
     .option('sort', { type: 'string', choices: SORT_KEYS, describe: 'Sort by: command, created, id, image, names, runningfor, size, status (default: newest first)' })
@@ -114,7 +115,7 @@ function print(argv: PsArgs, selectedViews: SandboxView[], sizes: Map<string, Si
       process.stdout.write(renderRows(argv.format, views.map((v) => ({
         ID: full ? v.record.id : v.record.id.slice(0, 12), Image: v.record.image, Command: shortCommand(v.record.command, full),
         CreatedAt: v.record.created, RunningFor: `${humanDuration(now - Date.parse(v.record.created))} ago`,
-        Status: status(v), State: v.state.status, Names: v.record.name, Labels: v.record.request.labels, Ports: '',
+        Status: status(v), State: v.state.status, Names: v.record.name, Labels: v.record.request.labels, Ports: formatPortsColumn(v.record.request.ports ?? []),
         StartedAt: v.state.startedAt ?? '', ExitCode: v.state.exitCode ?? 0, Exited: v.state.status === 'exited', Pid: v.state.pid ?? 0,
         Size: argv.size ? sizeText(sizes?.get(v.record.id)) : '',
         Mounts: v.record.request.volumes.map((m) => m.target).join(','), Networks: v.record.request.network,
@@ -128,6 +129,7 @@ function print(argv: PsArgs, selectedViews: SandboxView[], sizes: Map<string, Si
         Created: v.record.created, State: v.state.status, ExitCode: v.state.exitCode ?? 0,
         StartedAt: v.state.startedAt, FinishedAt: v.state.finishedAt, Pid: v.state.pid ?? 0,
         Labels: v.record.request.labels,
+        Ports: (v.record.request.ports ?? []).map((m) => ({ host_ip: m.hostIp, container_port: m.containerPort, host_port: m.hostPort, range: 1, protocol: m.protocol })),
         ...(sizes && argv.size ? { Size: { rootFsSize: sizes.get(v.record.id)?.rootFs ?? 0, rwSize: sizes.get(v.record.id)?.rw ?? 0 } } : {}),
       })), null, 2) + '\n');
       return;
@@ -136,7 +138,7 @@ function print(argv: PsArgs, selectedViews: SandboxView[], sizes: Map<string, Si
       ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES', ...(sizes && argv.size ? ['SIZE'] : [])],
       views.map((v) => [
         full ? v.record.id : v.record.id.slice(0, 12), v.record.image, shortCommand(v.record.command, full),
-        `${humanDuration(now - Date.parse(v.record.created))} ago`, status(v), '', v.record.name,
+        `${humanDuration(now - Date.parse(v.record.created))} ago`, status(v), formatPortsColumn(v.record.request.ports ?? []), v.record.name,
         ...(sizes && argv.size ? [sizeText(sizes.get(v.record.id))] : []),
       ]),
     ));
