@@ -3,7 +3,7 @@
 /** The built-in image: the host's own directories, read-only under a private writable layer. */
 export const HOST_IMAGE = 'host';
 
-export type NetworkMode = 'none' | 'host' | 'slirp4netns' | 'pasta';
+export type NetworkMode = 'none' | 'host' | 'slirp4netns' | 'pasta' | 'bridge' | 'container';
 
 export interface BindSpec {
   kind: 'bind';
@@ -128,4 +128,8 @@ export interface RunRequest {
   detachKeys?: number[];
   /** `--sig-proxy=false`: signals to a foreground `run` detach it instead of reaching it. */
   sigProxy?: boolean;
+  /** `--network container:ID` (and pod members, with the pod's infra): the id of the sandbox whose network namespace is joined. */
+  networkContainer?: string;
+  /** `--pod`: the id of the pod the sandbox belongs to (its network is the pod's infra's). */
+  pod?: string;
 }

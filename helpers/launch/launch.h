@@ -134,6 +134,7 @@ struct launch_plan {
   int userns_only;
   const struct network_driver *network; /* --network: how the sandbox gets its network (network.c) */
   const char *network_cmd; /* --network-cmd: the program the network driver runs (slirp4netns) */
+  pid_t network_join;     /* --network-join: share the user and network namespaces of this process */
   const char *net_log;
   int status_fd;
   pid_t die_with_parent;
@@ -198,6 +199,7 @@ struct network_driver {
 };
 
 const struct network_driver *network_driver(const char *name);
+pid_t clone_joined(unsigned long flags); /* --network-join: the init in another sandbox's user and network namespaces */
 
 /* ---------- small utilities: signals, the status fd, terminals (util.c) ---------- */
 

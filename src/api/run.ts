@@ -33,6 +33,7 @@ import type { ProgressSink } from '../images/registry/progress.js';
 import { effectiveCapabilities } from '../runtime/capabilities.js';
 import { copyOnWrite } from '../runtime/cow.js';
 import { realBindSources, removeAnonymousVolumes, resolveVolumeMounts } from './volumes.js';
+import { joinedNetwork, resolveNetworkJoin } from './network-join.js';
 
 export { HOST_IMAGE } from '../types.js';
 
@@ -109,7 +110,8 @@ async function prepareLaunch(
   if (maps.degraded) hooks.warn?.(`only your own user id is mapped into the sandbox: ${maps.degraded}`);
   const dirs = sandboxDirs(sandboxDir(paths, record.id));
   for (const d of dirsToCreate(root, dirs, !!fuseOverlayfs)) mkdirUnder(dirs.dir, d);
-  const names = network.nameFiles(hostname, hostNameFiles);
+  const joined = await joinedNetwork(paths, record, hooks); // --network container:ID, pods: the target runs
+  const names = network.nameFiles(hostname, joined?.nameFiles ?? hostNameFiles);
   writeFileSync(dirs.hosts, names.hosts);
   writeFileSync(dirs.hostname, `${hostname}\n`);
   writeFileSync(dirs.resolvConf, names.resolvConf);
@@ -126,6 +128,7 @@ async function prepareLaunch(
     attachSocket: attachSocketPath(paths, record.id),
     ...extras,
     networkTools,
+    ...(joined ? { networkJoinPid: joined.pid } : {}),
     ...health,
     ...(fuseOverlayfs ? { fuseOverlayfs } : {}),
   });
@@ -182,8 +185,9 @@ export async function createSandbox(paths: StorePaths, request: RunRequest, hook
  * its creator, so that one it never got to start is known to be abandoned (isAbandoned).
  */
 async function recordSandbox(
-  paths: StorePaths, request: RunRequest, hooks: RunHooks, startsNow = true,
+  paths: StorePaths, given: RunRequest, hooks: RunHooks, startsNow = true,
 ): Promise<{ record: SandboxRecord; root: ResolvedRoot }> {
+  const request = await resolveNetworkJoin(paths, given); // container:NAME, --pod: the ids they join
   networkDriver(request.network); // a mode without a driver yet (pasta) is refused before anything is pulled or written
   if (request.cidFile) checkCidFile(request.cidFile);
   await pullForRun(paths, request, hooks.pullProgress);

@@ -10,6 +10,7 @@ import { SandboxError, clipped } from '../errors.js';
 import { HOST_NAME_MAX } from '../runtime/limits.js';
 import { containerPath, hostPath } from './run-paths.js';
 import { checkName, NAME_PATTERN } from '../state/names.js';
+import { containerNetworkTarget } from '../network/container.js';
 import type { LogDriver, NetworkMode, RunRequest, TmpfsSpec, VolumeSpec } from '../types.js';
 import { parseHealthArgs } from './health-options.js';
 import { parseLabel } from '../labels.js';
@@ -405,13 +406,21 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
     volumes,
     tmpfs,
     readOnly: p.readOnly === true,
-    network: parseNetwork(last(p.network) ?? DEFAULT_NETWORK),
+    network: containerNetworkTarget(last(p.network) ?? '') !== undefined ? 'container' : parseNetwork(last(p.network) ?? DEFAULT_NETWORK),
     capAdd,
     capDrop,
     noNewPrivileges,
     labels,
   };
   if (rootfs !== undefined) request.rootfs = rootfs;
+  const joined = containerNetworkTarget(last(p.network) ?? '');
+  if (joined !== undefined) request.networkContainer = joined; // the api resolves it to the sandbox's id
+  const podArg = last(p.pod);
+  if (podArg !== undefined) {
+    if (!podArg) throw new SandboxError('--pod needs a pod name or id', { hint: 'use --pod NAME, or --pod new:NAME to create it' });
+    if (p.network !== undefined) throw new SandboxError('--network cannot be given with --pod: the network is the pod\'s', { hint: 'give it to `sandbox pod create --network MODE` instead' });
+    request.pod = podArg;
+  }
   if (entrypoint !== undefined) request.entrypoint = entrypoint;
   if (nameArg !== undefined) request.name = validateName(nameArg);
   if (workdir !== undefined) request.workdir = workdir;

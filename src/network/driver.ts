@@ -21,6 +21,7 @@ import type { HostNameFiles } from './name-files.js';
 import { noneDriver } from './none.js';
 import { hostDriver } from './host.js';
 import { slirp4netnsDriver } from './slirp4netns.js';
+import { containerDriver } from './container.js';
 
 /** A host program a driver runs: `run` fails without it (one line, the fix) and doctor checks it. */
 export interface NetworkTool {
@@ -37,6 +38,8 @@ export interface NetworkPlanInput {
   tools: Readonly<Record<string, string>>;
   /** The sandbox's directory (for logs and state of the driver's own). */
   dir: string;
+  /** `container`: the other sandbox's command, whose user and network namespaces are joined (api/network-join.ts). */
+  joinPid?: number;
 }
 
 export interface NetworkDriver {
@@ -66,6 +69,7 @@ const DRIVERS: { readonly [M in NetworkMode]?: NetworkDriver } = {
   none: noneDriver,
   host: hostDriver,
   slirp4netns: slirp4netnsDriver,
+  container: containerDriver,
 };
 
 /** Modes the CLI knows that have no driver yet: refused before anything is pulled or written. */

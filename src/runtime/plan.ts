@@ -64,6 +64,8 @@ export interface LaunchInput {
   dieWithParent?: number;
   /** The host programs the network driver runs, by name (network/driver.ts requireNetworkTools). */
   networkTools?: Readonly<Record<string, string>>;
+  /** `--network container:ID`, pod members: the other sandbox's command, whose network is joined (api/network-join.ts). */
+  networkJoinPid?: number;
   /** fuse-overlayfs instead of the kernel's overlayfs for the root. */
   fuseOverlayfs?: string;
   /**
@@ -260,7 +262,7 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   if (input.statusFd !== undefined) args.push(Flag.statusFd, String(input.statusFd));
   if (input.dieWithParent !== undefined) args.push(Flag.dieWithParent, String(input.dieWithParent));
   const network = networkDriver(request.network);
-  args.push(Flag.network, network.launchDriver, ...network.launchArgs({ request, tools: input.networkTools ?? {}, dir: dirs.dir }));
+  args.push(Flag.network, network.launchDriver, ...network.launchArgs({ request, tools: input.networkTools ?? {}, dir: dirs.dir, ...(input.networkJoinPid ? { joinPid: input.networkJoinPid } : {}) }));
   if (request.tty) args.push(Flag.tty);
   if (request.interactive && input.detached) args.push(Flag.keepStdin);
   else if (request.tty && request.interactive) args.push(Flag.stdin);

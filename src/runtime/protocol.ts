@@ -28,6 +28,7 @@ export const Flag = {
   dieWithParent: '--die-with-parent',
   network: '--network',
   networkCmd: '--network-cmd',
+  networkJoin: '--network-join',
   netLog: '--net-log',
   tty: '--tty',
   stdin: '--stdin',
