@@ -41,6 +41,7 @@ export interface RunArgs extends HealthArgs {
   entrypoint?: string;
   rootfs?: string;
   network?: string;
+  pod?: string;
   capAdd?: string[];
   capDrop?: string[];
   securityOpt?: string[];
@@ -92,6 +93,7 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'entrypoint', aliases: [], type: 'string', describe: "Override the image's entrypoint ('' clears it, JSON array accepted)" },
   { name: 'rootfs', aliases: [], type: 'string', describe: 'Use this directory as the root; the first argument is then the command' },
   { name: 'network', aliases: ['net'], type: 'string', describe: `Network: ${WORKING_NETWORK_MODES.join(', ')} (default ${DEFAULT_NETWORK})` },
+  { name: 'pod', aliases: [], type: 'string', describe: 'Join this pod (its network and hostname); new:NAME creates it first' },
   { name: 'cap-add', aliases: [], type: 'string', array: true, describe: 'Add a capability, or ALL (repeatable)' },
   { name: 'cap-drop', aliases: [], type: 'string', array: true, describe: 'Drop a capability, or ALL (repeatable)' },
   { name: 'security-opt', aliases: [], type: 'string', array: true, describe: 'no-new-privileges, label=..., mask=P:P, unmask=ALL|P:P, seccomp=unconfined' },

@@ -18,7 +18,7 @@ export type EventAction =
 export interface SandboxEvent {
   /** RFC 3339 with nanoseconds, UTC. */
   time: string;
-  type: 'container' | 'volume' | 'image';
+  type: 'container' | 'volume' | 'image' | 'pod';
   action: EventAction;
   id: string;
   name?: string;

@@ -13,6 +13,7 @@ import { containerPruneCommand } from './container.js';
 import { containerExistsCommand } from './exists.js';
 import { imageExistsCommand, imageInspectCommand, imagePruneCommand } from './images.js';
 import { volumeSubcommands } from './volume.js';
+import { podSubcommands } from './pod.js';
 import { systemSubcommands } from './system.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -74,6 +75,13 @@ export const GROUPS: GroupSpec[] = [
     operand: 'volume',
     members: [],
     own: volumeSubcommands,
+  },
+  {
+    name: 'pod',
+    describe: 'Manage pods: create, ls, inspect, start, stop, restart, kill, rm, exists, prune',
+    operand: 'none',
+    members: [],
+    own: podSubcommands,
   },
   {
     name: 'system',
