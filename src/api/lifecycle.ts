@@ -19,6 +19,7 @@ import { appendEvent } from '../state/events.js';
 import { removeTree } from '../runtime/userns.js';
 import { startDetached, type RunHooks } from './run.js';
 import { removeAnonymousVolumes } from './volumes.js';
+import { sandboxesJoining } from './network-join.js';
 import { SIG_KILL_REQUEST, SIG_STOP_REQUEST } from '../runtime/protocol.js';
 import { currentHealth, type HealthStatus } from '../state/health.js';
 
@@ -329,6 +330,13 @@ export function removalsLeft(paths: StorePaths): string[] {
  */
 export async function removeSandbox(paths: StorePaths, ref: string, options: { force?: boolean; volumes?: boolean; time?: number } = {}): Promise<SandboxRecord> {
   const record = findSandbox(paths, ref);
+  const joining = sandboxesJoining(listRecords(paths), record.id);
+  if (joining.length) {
+    const names = joining.map((r) => r.name).join(', ');
+    throw new SandboxError(`cannot remove sandbox ${record.name}: ${names} ${joining.length > 1 ? 'join' : 'joins'} its network`, {
+      hint: record.request.pod ? 'remove its pod (sandbox pod rm -f POD), or those sandboxes first' : `remove ${joining.length > 1 ? 'them' : 'it'} first (sandbox rm -f ${joining.map((r) => r.name).join(' ')})`,
+    });
+  }
   let state = currentState(paths, record);
   if (state.status === 'running' && !options.force) {
     throw new SandboxError(`cannot remove sandbox ${record.name}: it is running`, { hint: `stop it first (sandbox stop ${record.name}) or use rm -f` });

@@ -73,3 +73,11 @@ export async function joinedNetwork(paths: StorePaths, record: SandboxRecord, ho
     },
   };
 }
+
+/**
+ * The sandboxes that join `id`'s network (`container:ID`, a pod's members and its
+ * infra): `rm` refuses to remove a sandbox others still join, as Podman does.
+ */
+export function sandboxesJoining(records: readonly SandboxRecord[], id: string): SandboxRecord[] {
+  return records.filter((r) => r.id !== id && r.request.network === 'container' && r.request.networkContainer === id);
+}

@@ -63,7 +63,8 @@ export async function createPod(paths: StorePaths, options: PodCreateOptions, ho
     for (const key of NETWORK_FIELDS) if (given[key] !== undefined) netFields[key] = given[key];
     const request: RunRequest = {
       image: '', rootfs: pauseRoot(paths, helperPath('sandbox-pause')), command: ['/pause'],
-      name: infraName(id), hostname: pod.hostname, remove: false, detach: true, interactive: false, tty: false,
+      // `pod`: the infra belongs to the pod (ps --pod); the pod has no infra yet, so it joins nothing (podMemberRequest).
+      name: infraName(id), hostname: pod.hostname, pod: id, remove: false, detach: true, interactive: false, tty: false,
       env: {}, volumes: [], tmpfs: [], readOnly: false, network, capAdd: [], capDrop: [], noNewPrivileges: false, labels: {},
       logDriver: 'none',
       ...netFields,
@@ -134,7 +135,7 @@ export function inspectPod(paths: StorePaths, ref: string): PodView {
 
 /** The pod a sandbox belongs to, as `ps --pod` shows it (an infra belongs to its pod too). */
 export function podOfSandbox(pods: readonly PodRecord[], record: SandboxRecord): PodRecord | undefined {
-  return pods.find((p) => p.id === record.request.pod || p.infraId === record.id);
+  return record.request.pod ? pods.find((p) => p.id === record.request.pod) : undefined;
 }
 
 export function podExists(paths: StorePaths, ref: string): boolean {
