@@ -187,13 +187,14 @@ export async function killPod(paths: StorePaths, ref: string, signal = 9): Promi
 }
 
 /**
- * `pod rm`: a pod with running sandboxes needs `force` (they are stopped first); its
+ * `pod rm`: a pod with running members needs `force` (they are stopped first); its
  * sandboxes go (members, then the infra), then the pod.
  */
 export async function removePod(paths: StorePaths, ref: string, options: { force?: boolean; time?: number } = {}): Promise<PodRecord> {
   const pod = findPod(paths, ref);
   const members = podMembers(paths, pod);
-  if (!options.force && members.some((m) => m.status === 'running')) {
+  // As Podman: a running infra alone does not hold the pod back; a running member does.
+  if (!options.force && members.some((m) => !m.infra && m.status === 'running')) {
     throw new SandboxError(`cannot remove pod ${pod.name}: it has running sandboxes`, { hint: `stop it first (sandbox pod stop ${pod.name}) or use pod rm -f` });
   }
   const { removeSandbox } = await import('./lifecycle.js');
