@@ -84,10 +84,12 @@ const NOT_YET: { readonly [M in NetworkMode]?: { tools: readonly NetworkTool[]; 
 export const DEFAULT_NETWORK: NetworkMode = 'slirp4netns';
 
 /** Every mode `--network` takes, the working ones first. */
-export const NETWORK_MODES = [...Object.keys(DRIVERS), ...Object.keys(NOT_YET)] as readonly NetworkMode[];
+// `container` is never a word of its own: `container:NAME` (network/container.ts containerNetworkTarget).
+const NAMED = (m: string) => m !== 'container';
+export const NETWORK_MODES = [...Object.keys(DRIVERS).filter(NAMED), ...Object.keys(NOT_YET)] as readonly NetworkMode[];
 
 /** The modes `run` sets up today, which help and hints list. */
-export const WORKING_NETWORK_MODES = Object.keys(DRIVERS) as readonly NetworkMode[];
+export const WORKING_NETWORK_MODES = Object.keys(DRIVERS).filter(NAMED) as readonly NetworkMode[];
 
 /** The host programs `mode` needs (none for none and host). */
 export function networkModeTools(mode: NetworkMode): readonly NetworkTool[] {

@@ -30,7 +30,7 @@ describe('network registry', () => {
       assert.equal(d.inspectMode(request), mode);
     }
     assert.equal(DEFAULT_NETWORK, 'slirp4netns');
-    assert.deepEqual(NETWORK_MODES, ['none', 'host', 'slirp4netns', 'pasta']);
+    assert.deepEqual(NETWORK_MODES, ['none', 'host', 'slirp4netns', 'pasta']); // container: only as container:NAME
   });
 
   it('refuses pasta (no driver yet) with the modes that work', () => {
