@@ -20,6 +20,7 @@ import { removeTree } from '../runtime/userns.js';
 import { startDetached, type RunHooks } from './run.js';
 import { removeAnonymousVolumes } from './volumes.js';
 import { sandboxesJoining } from './network-join.js';
+import { podOfInfra } from '../state/pods.js';
 import { SIG_KILL_REQUEST, SIG_STOP_REQUEST } from '../runtime/protocol.js';
 import { currentHealth, type HealthStatus } from '../state/health.js';
 
@@ -328,8 +329,12 @@ export function removalsLeft(paths: StorePaths): string[] {
  * stopped first, as `stop` with `time` or its --stop-timeout does, as Podman's rm -f).
  * With `volumes` (`rm -v`), its anonymous volumes go too; named ones stay.
  */
-export async function removeSandbox(paths: StorePaths, ref: string, options: { force?: boolean; volumes?: boolean; time?: number } = {}): Promise<SandboxRecord> {
+export async function removeSandbox(paths: StorePaths, ref: string, options: { force?: boolean; volumes?: boolean; time?: number; withPod?: boolean } = {}): Promise<SandboxRecord> {
   const record = findSandbox(paths, ref);
+  const pod = options.withPod ? undefined : podOfInfra(paths, record);
+  if (pod) {
+    throw new SandboxError(`sandbox ${record.name} is the infra of pod ${pod.name} and cannot be removed without the pod`, { hint: `remove the pod: sandbox pod rm -f ${pod.name}` });
+  }
   const joining = sandboxesJoining(listRecords(paths), record.id);
   if (joining.length) {
     const names = joining.map((r) => r.name).join(', ');

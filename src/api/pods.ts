@@ -200,7 +200,7 @@ export async function removePod(paths: StorePaths, ref: string, options: { force
   const { removeSandbox } = await import('./lifecycle.js');
   const rmOne = async (m: PodMember) => {
     try {
-      await removeSandbox(paths, m.record.id, { force: true, ...(options.time !== undefined ? { time: options.time } : {}) });
+      await removeSandbox(paths, m.record.id, { force: true, withPod: true, ...(options.time !== undefined ? { time: options.time } : {}) });
     } catch (err) {
       if (!(err instanceof SandboxError && /^no such sandbox/.test(err.message))) throw err;
     }

@@ -153,3 +153,10 @@ export function pauseRoot(paths: StorePaths, pauseBinary: string): string {
   renameSync(tmp, dest);
   return root;
 }
+
+/** The pod whose infra `record` is, if it is one (`rm` and `container prune` leave an infra to its pod). */
+export function podOfInfra(paths: StorePaths, record: { id: string; request: { pod?: string } }): PodRecord | undefined {
+  if (!record.request.pod) return undefined;
+  const pod = listPods(paths).find((p) => p.id === record.request.pod);
+  return pod?.infraId === record.id ? pod : undefined;
+}

@@ -99,11 +99,11 @@ test('pod stop, start, restart, rm: members first, the infra last; starting a me
   const refused = await runSandbox(['pod', 'rm', 'life'], { root });
   assert.equal(refused.code, 125, show(refused));
   assert.match(refused.stderr, /^sandbox: cannot remove pod life: it has running sandboxes\nhint: /);
-  // Nor is its infra on its own while a member joins it.
+  // Nor is its infra on its own, as Podman.
   const infraName = lines(states).map((l) => l.split(' ')[0]!).find((n) => n.endsWith('-infra'))!;
   const infraRm = await runSandbox(['rm', '-f', infraName], { root });
   assert.equal(infraRm.code, 125, show(infraRm));
-  assert.match(infraRm.stderr, /^sandbox: cannot remove sandbox .*-infra: member joins its network\n/);
+  assert.match(infraRm.stderr, /^sandbox: sandbox .*-infra is the infra of pod life and cannot be removed without the pod\nhint: remove the pod: sandbox pod rm -f life\n$/);
 
   const pidOf = async (name: string) => Number((await ok(root, ['inspect', '-f', '{{.State.Pid}}', name])).trim());
   const infraPid = await pidOf(infraName);
@@ -178,5 +178,11 @@ test('run --pod new:NAME creates the pod; pod create --infra=false shares nothin
   // prune takes pods with nothing running: the bare one; fresh's infra runs on (as Podman's does after its last member).
   const bareId = (await ok(root, ['pod', 'inspect', '-f', '{{.Id}}', 'bare'])).trim();
   assert.deepEqual(lines(await ok(root, ['pod', 'prune', '-f'])), [bareId]);
+  assert.equal((await ok(root, ['pod', 'ls', '--format', '{{.Name}} {{.Status}}'])).trim(), 'fresh Running');
+  // container prune leaves a stopped pod's infra to its pod.
+  await ok(root, ['pod', 'stop', '-t', '1', 'fresh']);
+  await ok(root, ['container', 'prune', '-f']);
+  assert.match(await ok(root, ['ps', '-a', '--format', '{{.Names}}']), /^[0-9a-f]{12}-infra$/m);
+  await ok(root, ['pod', 'start', 'fresh']);
   assert.equal((await ok(root, ['pod', 'ls', '--format', '{{.Name}} {{.Status}}'])).trim(), 'fresh Running');
 });
