@@ -88,6 +88,7 @@
   X(NETWORK, "--network", "DRIVER", "the network (launch/network.c): none (loopback only), host (the host's; the default) or slirp4netns") \
   X(NETWORK_CMD, "--network-cmd", "PATH", "the program the network driver runs (slirp4netns)") \
   X(NETWORK_JOIN, "--network-join", "PID", "with --network container: share the user and network namespaces of PID (another sandbox's command)") \
+  X(JOIN_NS, "--join-ns", "NS", "with --network-join: share its NS namespace too (uts or ipc; repeated): a pod's members") \
   X(NET_LOG, "--net-log", "FILE", "where the network's program and fuse-overlayfs write their messages") \
   X(TTY, "--tty", "", "a terminal for the command") \
   X(STDIN, "--stdin", "", "with --tty: pass our stdin to the terminal") \

@@ -135,6 +135,7 @@ struct launch_plan {
   const struct network_driver *network; /* --network: how the sandbox gets its network (network.c) */
   const char *network_cmd; /* --network-cmd: the program the network driver runs (slirp4netns) */
   pid_t network_join;     /* --network-join: share the user and network namespaces of this process */
+  int join_ns;            /* --join-ns: CLONE_NEWUTS, CLONE_NEWIPC: share those of network_join's process too */
   const char *net_log;
   int status_fd;
   pid_t die_with_parent;

@@ -115,17 +115,26 @@ static void stop_slirp4netns(void) {
  * The monitor itself stays in the host's namespaces (it later runs fuse-overlayfs,
  * health checks and the network's stop as the user): a short-lived child joins and
  * clones the init with CLONE_PARENT, so the init is still the monitor's child. Returns
- * 0 in the init, its pid in the monitor; dies (exit 125) when the target is gone. */
+ * 0 in the init, its pid in the monitor; dies (exit 125) when the target is gone.
+ * A pod's members share the infra's uts and ipc namespaces too (--join-ns), as
+ * Podman's pods share ipc, net and uts by default. */
 pid_t clone_joined(unsigned long flags) {
-  char path[64];
-  int fds[2];
-  static const char *const names[2] = { "user", "net" };
-  for (int i = 0; i < 2; i++) {
-    snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)plan.network_join, names[i]);
+  static const struct { const char *name; int type; } nss[] = {
+    { "user", CLONE_NEWUSER }, { "net", CLONE_NEWNET }, { "uts", CLONE_NEWUTS }, { "ipc", CLONE_NEWIPC },
+  };
+  enum { N = sizeof nss / sizeof nss[0] };
+  int fds[N];
+  unsigned long joined = 0;
+  for (int i = 0; i < N; i++) {
+    fds[i] = -1;
+    if (i >= 2 && !(plan.join_ns & nss[i].type)) continue; /* user and net always; uts, ipc for --join-ns */
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)plan.network_join, nss[i].name);
     fds[i] = open(path, O_RDONLY | O_CLOEXEC);
     if (fds[i] < 0)
       die_hint("start it first (`sandbox start`), or see `sandbox ps -a`",
                "the sandbox whose network this one joins is not running (%s: %s)", path, strerror(errno));
+    joined |= (unsigned long)nss[i].type;
   }
   int pfd[2];
   if (pipe2(pfd, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
@@ -133,18 +142,21 @@ pid_t clone_joined(unsigned long flags) {
   if (child < 0) die("fork: %s", strerror(errno));
   if (child == 0) {
     close(pfd[0]);
-    long r = -1;
-    if (setns(fds[0], CLONE_NEWUSER) == 0 && setns(fds[1], CLONE_NEWNET) == 0)
-      r = syscall(SYS_clone, (flags & ~(unsigned long)(CLONE_NEWUSER | CLONE_NEWNET)) | CLONE_PARENT, NULL, NULL, NULL, NULL);
-    if (r == 0) { close(pfd[1]); close(fds[0]); close(fds[1]); return 0; } /* the init */
+    long r = 0;
+    for (int i = 0; i < N && r == 0; i++) if (fds[i] >= 0 && setns(fds[i], nss[i].type) < 0) r = -1;
+    if (r == 0) r = syscall(SYS_clone, (flags & ~joined) | CLONE_PARENT, NULL, NULL, NULL, NULL);
+    if (r == 0) { /* the init */
+      close(pfd[1]);
+      for (int i = 0; i < N; i++) if (fds[i] >= 0) close(fds[i]);
+      return 0;
+    }
     int msg[2] = { (int)r, r < 0 ? errno : 0 };
     ssize_t unused = write(pfd[1], msg, sizeof msg);
     (void)unused;
     _exit(0);
   }
   close(pfd[1]);
-  close(fds[0]);
-  close(fds[1]);
+  for (int i = 0; i < N; i++) if (fds[i] >= 0) close(fds[i]);
   int msg[2] = { -1, EIO };
   ssize_t n;
   while ((n = read(pfd[0], msg, sizeof msg)) < 0 && errno == EINTR) {}

@@ -15,6 +15,7 @@ import { commandPid, sandboxDir, sandboxDirs } from '../state/sandbox-dir.js';
 import { currentState } from '../state/status.js';
 import type { HostNameFiles } from '../network/name-files.js';
 import type { RunHooks } from './run.js';
+import { podOfInfra, podShare } from '../state/pods.js';
 
 /**
  * At creation: `networkContainer` becomes the target's id (a sandbox that itself joins
@@ -40,6 +41,8 @@ export async function resolveNetworkJoin(paths: StorePaths, request: RunRequest)
 /** What a start of a joining sandbox needs: the process to join, and the name files it shares. */
 export interface JoinedNetwork {
   pid: number;
+  /** Its other namespaces joined too: a pod member's uts and ipc (the pod's `--share`). */
+  namespaces: string[];
   /** The target's /etc/resolv.conf (and the host's /etc/hosts), as a driver reads the host's. */
   nameFiles: HostNameFiles;
 }
@@ -65,8 +68,10 @@ export async function joinedNetwork(paths: StorePaths, record: SandboxRecord, ho
   for (let i = 0; i < 100 && !(pid = commandPid(paths, target)); i++) await new Promise((r) => setTimeout(r, 20));
   if (!pid) throw new SandboxError(`sandbox ${target.name}, whose network ${record.name} joins, is not running`, { hint: `start it first: sandbox start ${target.name}` });
   const files = sandboxDirs(sandboxDir(paths, target.id));
+  const pod = record.request.pod ? podOfInfra(paths, target) : undefined;
   return {
     pid,
+    namespaces: pod ? podShare(pod).filter((ns) => ns !== 'net') : [],
     nameFiles: {
       resolvConf: () => { try { return readFileSync(files.resolvConf, 'utf8'); } catch { return ''; } },
       hosts: () => readFileSync('/etc/hosts', 'utf8'),

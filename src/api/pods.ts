@@ -13,7 +13,7 @@ import type { StorePaths } from '../state/paths.js';
 import { listRecords, readRecord, type SandboxRecord } from '../state/sandboxes.js';
 import { currentState } from '../state/status.js';
 import {
-  createPodRecord, findPod, listPods, lookupPod, newPodId, pauseRoot, removePodRecord, updatePod, type PodRecord,
+  createPodRecord, findPod, listPods, lookupPod, newPodId, pauseRoot, podShare, removePodRecord, updatePod, POD_NAMESPACES, type PodNamespace, type PodRecord,
 } from '../state/pods.js';
 import { appendEvent } from '../state/events.js';
 import { helperPath } from '../runtime/host-tools.js';
@@ -34,6 +34,31 @@ export interface PodCreateOptions {
   infra?: boolean;
   /** The infra's network: mode, ports, name options, as `run` parsed them (cli/commands/pod.ts). */
   network?: PodNetwork;
+  /** `--share` (parseShare): what members join of the infra; default ipc, net, uts. */
+  share?: PodNamespace[];
+  /** `--infra-name` (default: infraName). */
+  infraName?: string;
+}
+
+/**
+ * `pod create --share ipc,net,uts` (Podman's default; `none` or '' for nothing). pid and
+ * cgroup are refused: each sandbox here has a pid namespace and cgroup of its own. A
+ * shared uts or ipc needs the shared net (its user namespace comes with it). Pure.
+ */
+export function parseShare(value: string): PodNamespace[] {
+  const words = value.split(',').map((w) => w.trim()).filter((w) => w !== '' && w !== 'none');
+  const out: PodNamespace[] = [];
+  for (const w of words) {
+    if ((POD_NAMESPACES as readonly string[]).includes(w)) { if (!out.includes(w as PodNamespace)) out.push(w as PodNamespace); continue; }
+    if (w === 'pid' || w === 'cgroup' || w === 'user' || w === 'mnt') {
+      throw new SandboxError(`--share ${w} is not supported`, { hint: 'a pod shares ipc, net and uts (the default, as Podman\'s); each sandbox keeps its own pid, mount and cgroup namespaces' });
+    }
+    throw new SandboxError(`invalid --share ${JSON.stringify(w)}`, { hint: 'a comma-separated list of ipc, net, uts (or none)' });
+  }
+  if (!out.includes('net') && out.length) {
+    throw new SandboxError(`--share ${out.join(',')} without net is not supported`, { hint: 'share net too (--share ipc,net,uts, the default), or none' });
+  }
+  return out;
 }
 
 /** The network fields of a request that the infra carries (the shared shapes of issue 15). */
@@ -53,6 +78,7 @@ export async function createPod(paths: StorePaths, options: PodCreateOptions, ho
   if (network === 'container') throw new SandboxError('a pod cannot join another sandbox\'s network', { hint: 'give the pod its own network: --network slirp4netns (the default), pasta, host, none or a network\'s name' });
   const pod: PodRecord = {
     id, name, created: new Date().toISOString(), hostname: options.hostname ?? name, labels: { ...(options.labels ?? {}) }, network,
+    share: options.share ?? [...POD_NAMESPACES],
   };
   createPodRecord(paths, pod);
   appendEvent(paths, { type: 'pod', action: 'create', id, name });
@@ -64,7 +90,7 @@ export async function createPod(paths: StorePaths, options: PodCreateOptions, ho
     const request: RunRequest = {
       image: '', rootfs: pauseRoot(paths, helperPath('sandbox-pause')), command: ['/pause'],
       // `pod`: the infra belongs to the pod (ps --pod); the pod has no infra yet, so it joins nothing (podMemberRequest).
-      name: infraName(id), hostname: pod.hostname, pod: id, remove: false, detach: true, interactive: false, tty: false,
+      name: options.infraName ?? infraName(id), hostname: pod.hostname, pod: id, remove: false, detach: true, interactive: false, tty: false,
       env: {}, volumes: [], tmpfs: [], readOnly: false, network, capAdd: [], capDrop: [], noNewPrivileges: false, labels: {},
       logDriver: 'none',
       ...netFields,
@@ -85,7 +111,11 @@ export async function createPod(paths: StorePaths, options: PodCreateOptions, ho
 export async function podMemberRequest(paths: StorePaths, request: RunRequest): Promise<RunRequest> {
   const ref = request.pod ?? '';
   const pod = ref.startsWith('new:') ? await createPod(paths, { name: ref.slice(4) }) : findPod(paths, ref);
-  if (!pod.infraId) return { ...request, pod: pod.id };
+  const share = podShare(pod);
+  if (!pod.infraId || !share.includes('net')) return { ...request, pod: pod.id };
+  if (share.includes('uts') && request.hostname !== undefined && request.hostname !== pod.hostname) {
+    throw new SandboxError(`--hostname cannot be given to a member of pod ${pod.name}: it shares the pod's uts namespace`, { hint: 'the pod\'s hostname is set by `sandbox pod create --hostname`' });
+  }
   return { ...request, pod: pod.id, network: 'container', networkContainer: pod.infraId, hostname: request.hostname ?? pod.hostname };
 }
 

@@ -128,7 +128,7 @@ async function prepareLaunch(
     attachSocket: attachSocketPath(paths, record.id),
     ...extras,
     networkTools,
-    ...(joined ? { networkJoinPid: joined.pid } : {}),
+    ...(joined ? { networkJoinPid: joined.pid, networkJoinNamespaces: joined.namespaces } : {}),
     ...health,
     ...(fuseOverlayfs ? { fuseOverlayfs } : {}),
   });

@@ -16,9 +16,9 @@ export const containerDriver: NetworkDriver = {
   mode: 'container',
   launchDriver: 'container',
   tools: [],
-  launchArgs: ({ joinPid }) => {
+  launchArgs: ({ joinPid, joinNamespaces }) => {
     if (!joinPid) throw new SandboxError('internal: the process whose network is joined is missing from the launch input');
-    return [Flag.networkJoin, String(joinPid)];
+    return [Flag.networkJoin, String(joinPid), ...(joinNamespaces ?? []).flatMap((ns) => [Flag.joinNs, ns])];
   },
   nameFiles: (hostname, joined) => ({ hosts: hostsFile(hostname), resolvConf: joined.resolvConf() }),
   inspectMode: (request) => `container:${request.networkContainer ?? ''}`,

@@ -40,6 +40,8 @@ export interface NetworkPlanInput {
   dir: string;
   /** `container`: the other sandbox's command, whose user and network namespaces are joined (api/network-join.ts). */
   joinPid?: number;
+  /** `container`, a pod's members: its other namespaces joined too (uts, ipc). */
+  joinNamespaces?: readonly string[];
 }
 
 export interface NetworkDriver {

@@ -66,6 +66,8 @@ export interface LaunchInput {
   networkTools?: Readonly<Record<string, string>>;
   /** `--network container:ID`, pod members: the other sandbox's command, whose network is joined (api/network-join.ts). */
   networkJoinPid?: number;
+  /** With networkJoinPid: its uts and ipc namespaces joined too (a pod's `--share`). */
+  networkJoinNamespaces?: readonly string[];
   /** fuse-overlayfs instead of the kernel's overlayfs for the root. */
   fuseOverlayfs?: string;
   /**
@@ -262,7 +264,7 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   if (input.statusFd !== undefined) args.push(Flag.statusFd, String(input.statusFd));
   if (input.dieWithParent !== undefined) args.push(Flag.dieWithParent, String(input.dieWithParent));
   const network = networkDriver(request.network);
-  args.push(Flag.network, network.launchDriver, ...network.launchArgs({ request, tools: input.networkTools ?? {}, dir: dirs.dir, ...(input.networkJoinPid ? { joinPid: input.networkJoinPid } : {}) }));
+  args.push(Flag.network, network.launchDriver, ...network.launchArgs({ request, tools: input.networkTools ?? {}, dir: dirs.dir, ...(input.networkJoinPid ? { joinPid: input.networkJoinPid, joinNamespaces: input.networkJoinNamespaces ?? [] } : {}) }));
   if (request.tty) args.push(Flag.tty);
   if (request.interactive && input.detached) args.push(Flag.keepStdin);
   else if (request.tty && request.interactive) args.push(Flag.stdin);

@@ -29,6 +29,7 @@ export const Flag = {
   network: '--network',
   networkCmd: '--network-cmd',
   networkJoin: '--network-join',
+  joinNs: '--join-ns',
   netLog: '--net-log',
   tty: '--tty',
   stdin: '--stdin',

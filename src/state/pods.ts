@@ -30,7 +30,13 @@ export interface PodRecord {
   infraId?: string;
   /** The network mode of the infra (the pod's network). */
   network: NetworkMode;
+  /** `--share`: the infra's namespaces its members join (default ipc, net, uts, as Podman); absent: all three. */
+  share?: PodNamespace[];
 }
+
+/** The namespaces a pod's members can share with its infra. */
+export type PodNamespace = 'ipc' | 'net' | 'uts';
+export const POD_NAMESPACES: readonly PodNamespace[] = ['ipc', 'net', 'uts'];
 
 const REMOVING_PREFIX = '.removing-';
 const PAUSE_ROOT = '.pause-root';
@@ -159,4 +165,9 @@ export function podOfInfra(paths: StorePaths, record: { id: string; request: { p
   if (!record.request.pod) return undefined;
   const pod = listPods(paths).find((p) => p.id === record.request.pod);
   return pod?.infraId === record.id ? pod : undefined;
+}
+
+/** The namespaces the pod's members share with its infra. */
+export function podShare(pod: PodRecord): PodNamespace[] {
+  return pod.share ?? [...POD_NAMESPACES];
 }

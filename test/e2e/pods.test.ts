@@ -61,6 +61,14 @@ test('pod: two members talk over localhost, share the pod\'s hostname; ps --pod,
   });
   assert.deepEqual(lines(got), ['from-web', 'pd']);
   assert.equal((await ok(root, ['exec', 'web', 'hostname'])).trim(), 'pd');
+  // As Podman's pods (--share ipc,net,uts by default): members share the infra's uts, ipc and network namespaces.
+  const nsOf = 'for n in uts ipc net; do readlink /proc/self/ns/$n; done';
+  const member = lines(await ok(root, ['exec', 'web', 'sh', '-c', nsOf]));
+  assert.equal(member.length, 3);
+  assert.deepEqual(lines(await ok(root, ['run', '--rm', '--pod', 'pd', 'bb', 'sh', '-c', nsOf])), member);
+  const own = await runSandbox(['run', '--rm', '--pod', 'pd', '-h', 'other', 'bb', 'true'], { root });
+  assert.equal(own.code, 125, show(own));
+  assert.match(own.stderr, /^sandbox: --hostname cannot be given to a member of pod pd: it shares the pod's uts namespace\n/);
 
   const ls = await ok(root, ['pod', 'ls', '--format', '{{.Name}} {{.Status}} {{.NumberOfContainers}}']);
   assert.equal(ls.trim(), 'pd Running 2');
@@ -173,6 +181,12 @@ test('run --pod new:NAME creates the pod; pod create --infra=false shares nothin
   assert.equal((await ok(root, ['run', '--rm', '--pod', 'new:fresh', 'bb', 'hostname'])).trim(), 'fresh');
   assert.equal((await ok(root, ['pod', 'ls', '--format', '{{.Name}} {{.NumberOfContainers}}'])).trim(), 'fresh 1');
   await ok(root, ['pod', 'create', '--name', 'bare', '--infra=false']);
+  // --share net: the network only; each member keeps its own uts namespace and hostname.
+  t.after(async () => { await runSandbox(['pod', 'rm', '-f', 'netonly'], { root }); });
+  await ok(root, ['pod', 'create', '--name', 'netonly', '--share', 'net']);
+  assert.equal((await ok(root, ['run', '--rm', '--pod', 'netonly', '-h', 'mine', 'bb', 'hostname'])).trim(), 'mine');
+  assert.equal((await ok(root, ['pod', 'inspect', '-f', '{{.SharedNamespaces}}', 'netonly'])).trim(), '[net user]');
+  await ok(root, ['pod', 'rm', '-f', 'netonly']);
   assert.equal((await ok(root, ['pod', 'inspect', '-f', '{{.InfraContainerID}}', 'bare'])).trim(), '');
   assert.equal((await ok(root, ['run', '--rm', '--pod', 'bare', '--name', 'alone', 'bb', 'sh', '-c', 'ip -o link | wc -l'])).trim(), '2');
   // prune takes pods with nothing running: the bare one; fresh's infra runs on (as Podman's does after its last member).

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseRunArgv } from '../../src/cli/run-option-table.js';
 import { toRunRequest } from '../../src/cli/run-request.js';
 import { containerDriver, containerNetworkTarget } from '../../src/network/container.js';
-import { infraName, podStatus } from '../../src/api/pods.js';
+import { infraName, parseShare, podStatus } from '../../src/api/pods.js';
 import { sandboxesJoining } from '../../src/api/network-join.js';
 import {
   createPodRecord, findPod, listPods, lookupPod, pauseRoot, podsDir, readPod, removePodRecord, updatePod, type PodRecord,
@@ -44,6 +44,7 @@ describe('the container network driver', () => {
   const request = { network: 'container', networkContainer: 'f'.repeat(64) } as RunRequest;
   it('asks the helper to join the pid it is given, and nothing without one', () => {
     assert.deepEqual(containerDriver.launchArgs({ request, tools: {}, dir: '/d', joinPid: 42 }), ['--network-join', '42']);
+    assert.deepEqual(containerDriver.launchArgs({ request, tools: {}, dir: '/d', joinPid: 7, joinNamespaces: ['uts', 'ipc'] }), ['--network-join', '7', '--join-ns', 'uts', '--join-ns', 'ipc']);
     assert.throws(() => containerDriver.launchArgs({ request, tools: {}, dir: '/d' }), /internal/);
   });
   it('names the joined sandbox in inspect; resolv.conf is the joined one\'s, hosts its own', () => {
@@ -67,6 +68,20 @@ describe('podStatus: Podman\'s pod states from its sandboxes\'', () => {
   });
   it('the infra is named as Podman names it', () => {
     assert.equal(infraName('0123456789abcdef'.repeat(4)), '0123456789ab-infra');
+  });
+});
+
+describe('parseShare: pod create --share', () => {
+  it('ipc, net, uts in any order, once each; none or nothing shares nothing', () => {
+    assert.deepEqual(parseShare('ipc,net,uts'), ['ipc', 'net', 'uts']);
+    assert.deepEqual(parseShare('uts, net,uts'), ['uts', 'net']);
+    assert.deepEqual(parseShare('none'), []);
+    assert.deepEqual(parseShare(''), []);
+  });
+  it('pid and cgroup are refused, uts or ipc without net too, typos named', () => {
+    throwsSandbox(() => parseShare('net,pid'), '--share pid is not supported');
+    throwsSandbox(() => parseShare('uts'), '--share uts without net is not supported');
+    throwsSandbox(() => parseShare('net,utz'), 'invalid --share "utz"', 'a comma-separated list of ipc, net, uts (or none)');
   });
 });
 

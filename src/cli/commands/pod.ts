@@ -16,13 +16,13 @@ import { parseSignal } from '../../runtime/signals.js';
 import { parseRunArgv } from '../run-option-table.js';
 import { toRunRequest } from '../run-request.js';
 import {
-  createPod, inspectPod, killPod, listPodViews, podExists, prunePods, removePod, restartPod, startPod, stopPod, type PodView,
+  createPod, inspectPod, parseShare, killPod, listPodViews, podExists, prunePods, removePod, restartPod, startPod, stopPod, type PodView,
 } from '../../api/pods.js';
 import type { RunRequest } from '../../types.js';
 
 interface CreateArgs extends GlobalArgs {
   name?: string; hostname?: string; label?: string | string[]; publish?: string | string[]; network?: string; infra?: boolean;
-  'add-host'?: string | string[]; dns?: string | string[];
+  'add-host'?: string | string[]; dns?: string | string[]; share?: string; 'infra-name'?: string;
 }
 interface LsArgs extends GlobalArgs { quiet?: boolean; format?: string; filter?: string[]; noheading?: boolean; 'no-trunc'?: boolean; 'ctr-names'?: boolean; 'ctr-status'?: boolean }
 interface NamesArgs extends GlobalArgs { names: string[]; force?: boolean; time?: number; signal?: string }
@@ -53,6 +53,8 @@ const createCmd: CommandModule<GlobalArgs, CreateArgs> = {
     .option('network', { alias: 'net', type: 'string', describe: 'The pod\'s network, as run --network (default slirp4netns)' })
     .option('add-host', { type: 'string', nargs: 1, describe: 'As run --add-host (repeatable)' })
     .option('dns', { type: 'string', nargs: 1, describe: 'As run --dns (repeatable)' })
+    .option('share', { type: 'string', describe: 'What members share with the infra: ipc,net,uts (the default) or none' })
+    .option('infra-name', { type: 'string', describe: 'Name the infra sandbox (default <pod id>-infra)' })
     .option('infra', { type: 'boolean', default: true, describe: 'An infra sandbox holds the shared network (false: members share nothing)' }) as Argv<CreateArgs>,
   handler: async (argv) => {
     const paths = storePathsFromArgs(argv);
@@ -63,6 +65,8 @@ const createCmd: CommandModule<GlobalArgs, CreateArgs> = {
       labels: parseLabels(many(argv.label)),
       infra: argv.infra !== false,
       network,
+      ...(argv.share !== undefined ? { share: parseShare(argv.share) } : {}),
+      ...(argv['infra-name'] !== undefined ? { infraName: argv['infra-name'] } : {}),
     }, { warn: (m) => process.stderr.write(`sandbox: warning: ${m}\n`) });
     process.stdout.write(`${pod.id}\n`);
   },
@@ -143,7 +147,7 @@ function inspected(v: PodView): Record<string, unknown> {
     Id: v.pod.id, Name: v.pod.name, Created: v.pod.created, State: v.status, Hostname: v.pod.hostname, Labels: v.pod.labels,
     CreateInfra: !!v.pod.infraId, InfraContainerID: v.pod.infraId ?? '',
     InfraConfig: v.pod.infraId ? { NetworkMode: v.pod.network, HostNetwork: v.pod.network === 'host' } : undefined,
-    SharedNamespaces: v.pod.infraId ? ['net', 'user'] : [],
+    SharedNamespaces: v.pod.infraId ? [...(v.pod.share ?? ['ipc', 'net', 'uts']), ...((v.pod.share ?? ['net']).includes('net') ? ['user'] : [])].sort() : [],
     NumContainers: v.members.length,
     Containers: v.members.map((m) => ({ Id: m.record.id, Name: m.record.name, State: m.status })),
   };
