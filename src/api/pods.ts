@@ -12,6 +12,8 @@ import type { RunRequest } from '../types.js';
 import type { StorePaths } from '../state/paths.js';
 import { listRecords, readRecord, type SandboxRecord } from '../state/sandboxes.js';
 import { currentState } from '../state/status.js';
+import { commandPid } from '../state/sandbox-dir.js';
+import { readlinkSync } from 'node:fs';
 import {
   createPodRecord, findPod, listPods, lookupPod, newPodId, pauseRoot, podShare, removePodRecord, updatePod, POD_NAMESPACES, type PodNamespace, type PodRecord,
 } from '../state/pods.js';
@@ -172,15 +174,37 @@ export function podExists(paths: StorePaths, ref: string): boolean {
   try { return !!lookupPod(paths, ref); } catch { return false; }
 }
 
-/** `pod start`: the infra, then every member (an error of one is reported after the others started). */
+/** The network namespace a running sandbox's command is in (`net:[N]`), or undefined. */
+function netNamespace(paths: StorePaths, record: SandboxRecord): string | undefined {
+  const pid = commandPid(paths, record);
+  if (!pid) return undefined;
+  try { return readlinkSync(`/proc/${pid}/ns/net`); } catch { return undefined; }
+}
+
+/**
+ * `pod start`: the infra, then every member (an error of one is reported after the
+ * others started). A member still running in the namespace of an infra that ended (its
+ * monitor was killed, say) has lost its network with it: it is restarted into the new one.
+ */
 export async function startPod(paths: StorePaths, ref: string, hooks: RunHooks = {}): Promise<PodRecord> {
   const pod = findPod(paths, ref);
-  const { startSandbox } = await import('./lifecycle.js');
+  const { startSandbox, restartSandbox } = await import('./lifecycle.js');
   const members = podMembers(paths, pod);
   let failed: unknown;
   for (const m of members) {
     if (m.status === 'running') continue;
     try { await startSandbox(paths, m.record.id, hooks); } catch (err) { failed ??= err; }
+  }
+  const infra = members.find((m) => m.infra);
+  const shared = infra ? netNamespace(paths, infra.record) : undefined;
+  if (shared) {
+    for (const m of members) {
+      if (m.infra || m.status !== 'running' || m.record.request.network !== 'container') continue;
+      const own = netNamespace(paths, m.record);
+      if (own && own !== shared) {
+        try { await restartSandbox(paths, m.record.id, undefined, hooks); } catch (err) { failed ??= err; }
+      }
+    }
   }
   appendEvent(paths, { type: 'pod', action: 'start', id: pod.id, name: pod.name });
   if (failed) throw failed;

@@ -200,3 +200,22 @@ test('run --pod new:NAME creates the pod; pod create --infra=false shares nothin
   await ok(root, ['pod', 'start', 'fresh']);
   assert.equal((await ok(root, ['pod', 'ls', '--format', '{{.Name}} {{.Status}}'])).trim(), 'fresh Running');
 });
+
+test('SIGKILL of the infra\'s monitor: its slirp4netns goes with it; pod start puts the members on the new network', async (t) => {
+  if (!requireRootless(t, 'pods')) return;
+  const root = await storeWithBusybox(t);
+  t.after(async () => { await runSandbox(['pod', 'rm', '-f', 'killed'], { root }); });
+  await ok(root, ['pod', 'create', '--name', 'killed']);
+  await ok(root, ['run', '-d', '--pod', 'killed', '--name', 'km', 'bb', 'sleep', '600']);
+  const infraId = (await ok(root, ['pod', 'inspect', '-f', '{{.InfraContainerID}}', 'killed'])).trim();
+  const infraPid = Number((await ok(root, ['inspect', '-f', '{{.State.Pid}}', infraId])).trim());
+  const slirp = () => pidsWithArg(`--userns-path=/proc/${infraPid}/ns/user`);
+  assert.equal(slirp().length, 1);
+  const monitor = Number(readFileSync(`${root}/data/containers/${infraId}/monitor`, 'utf8').split(' ')[0]);
+  process.kill(monitor, 'SIGKILL');
+  assert.equal(await eventually(() => { const left = [...alive([infraPid]), ...slirp()]; return left.length ? `still running: ${left.join(' ')}` : ''; }), '');
+  assert.equal((await ok(root, ['pod', 'ls', '--format', '{{.Status}}'])).trim(), 'Degraded');
+  await ok(root, ['pod', 'start', 'killed']);
+  assert.equal((await ok(root, ['pod', 'ls', '--format', '{{.Status}}'])).trim(), 'Running');
+  assert.match(await ok(root, ['exec', 'km', 'ip', '-o', 'addr', 'show', 'tap0']), /inet 10\.0\.2\.100\/24/);
+});
