@@ -415,6 +415,12 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
   if (rootfs !== undefined) request.rootfs = rootfs;
   const joined = containerNetworkTarget(last(p.network) ?? '');
   if (joined !== undefined) request.networkContainer = joined; // the api resolves it to the sandbox's id
+  // Ports belong to the network's owner (Podman refuses them here too): the pod's (`pod create -p`), the joined sandbox's.
+  if ((joined !== undefined || last(p.pod) !== undefined) && (list(p.publish).length > 0 || p.publishAll === true)) {
+    throw new SandboxError(`ports cannot be published by a sandbox that joins ${joined !== undefined ? 'another\'s network' : 'a pod'}`, {
+      hint: joined !== undefined ? `publish them when you create ${joined}` : 'publish them when you create the pod: sandbox pod create -p ...',
+    });
+  }
   const podArg = last(p.pod);
   if (podArg !== undefined) {
     if (!podArg) throw new SandboxError('--pod needs a pod name or id', { hint: 'use --pod NAME, or --pod new:NAME to create it' });

@@ -38,6 +38,12 @@ describe('--network container:NAME and --pod, as run parses them', () => {
     throwsSandbox(() => req(['--pod', '', 'bb']), '--pod needs a pod name or id');
     throwsSandbox(() => req(['--pod', 'p', '--network', 'none', 'bb']), "--network cannot be given with --pod: the network is the pod's");
   });
+  it('ports are the owner\'s: -p and -P are refused with --pod and container:NAME (whatever part parses them)', () => {
+    const direct = (args: Record<string, unknown>) => toRunRequest({ image: 'bb', ...args } as Parameters<typeof toRunRequest>[0], { env: {}, cwd: '/', readFile: () => '' });
+    throwsSandbox(() => direct({ pod: 'p', publish: ['8080:80'] }), 'ports cannot be published by a sandbox that joins a pod', 'publish them when you create the pod: sandbox pod create -p ...');
+    throwsSandbox(() => direct({ network: 'container:web', publishAll: true }), "ports cannot be published by a sandbox that joins another's network", 'publish them when you create web');
+    assert.equal(direct({ pod: 'p' }).pod, 'p');
+  });
 });
 
 describe('the container network driver', () => {
