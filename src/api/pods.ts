@@ -22,6 +22,7 @@ import { helperPath } from '../runtime/host-tools.js';
 import { DEFAULT_NETWORK } from '../network/driver.js';
 import { checkName } from '../state/names.js';
 import type { RunHooks } from './run.js';
+import { checkCidFile, writeCidFile } from './cidfile.js';
 
 export type { PodRecord } from '../state/pods.js';
 
@@ -40,7 +41,11 @@ export interface PodCreateOptions {
   share?: PodNamespace[];
   /** `--infra-name` (default: infraName). */
   infraName?: string;
+  /** `--pod-id-file FILE`: the pod's id is written there (it must not exist), as `--cidfile`. */
+  podIdFile?: string;
 }
+
+const POD_ID_FILE = { flag: '--pod-id-file', of: 'pod' };
 
 /**
  * `pod create --share ipc,net,uts` (Podman's default; `none` or '' for nothing). pid and
@@ -82,28 +87,41 @@ export async function createPod(paths: StorePaths, options: PodCreateOptions, ho
     id, name, created: new Date().toISOString(), hostname: options.hostname ?? name, labels: { ...(options.labels ?? {}) }, network,
     share: options.share ?? [...POD_NAMESPACES],
   };
+  if (options.podIdFile) checkCidFile(options.podIdFile, POD_ID_FILE);
   createPodRecord(paths, pod);
   appendEvent(paths, { type: 'pod', action: 'create', id, name });
-  if (options.infra === false) return pod;
+  let done = pod;
   try {
-    const given = (options.network ?? {}) as Record<string, unknown>;
-    const netFields: Record<string, unknown> = {};
-    for (const key of NETWORK_FIELDS) if (given[key] !== undefined) netFields[key] = given[key];
-    const request: RunRequest = {
-      image: '', rootfs: pauseRoot(paths, helperPath('sandbox-pause')), command: ['/pause'],
-      // `pod`: the infra belongs to the pod (ps --pod); the pod has no infra yet, so it joins nothing (podMemberRequest).
-      name: options.infraName ?? infraName(id), hostname: pod.hostname, pod: id, remove: false, detach: true, interactive: false, tty: false,
-      env: {}, volumes: [], tmpfs: [], readOnly: false, network, capAdd: [], capDrop: [], noNewPrivileges: false, labels: {},
-      logDriver: 'none',
-      ...netFields,
-    };
-    const { createSandbox } = await import('./run.js');
-    const infra = await createSandbox(paths, request, hooks);
-    return await updatePod(paths, name, (p) => ({ ...p, infraId: infra.id }));
+    if (options.infra !== false) done = await createInfra(paths, pod, options, hooks);
+    if (options.podIdFile) writeCidFile(options.podIdFile, id, POD_ID_FILE);
+    return done;
   } catch (err) {
+    if (done.infraId) {
+      const { removeSandbox } = await import('./lifecycle.js');
+      await removeSandbox(paths, done.infraId, { force: true, withPod: true }).catch(() => {});
+    }
     removePodRecord(paths, name);
     throw err;
   }
+}
+
+/** The pod's infra sandbox (created, not started); the pod keeps its id. */
+async function createInfra(paths: StorePaths, pod: PodRecord, options: PodCreateOptions, hooks: RunHooks): Promise<PodRecord> {
+  const { id, name, network } = pod;
+  const given = (options.network ?? {}) as Record<string, unknown>;
+  const netFields: Record<string, unknown> = {};
+  for (const key of NETWORK_FIELDS) if (given[key] !== undefined) netFields[key] = given[key];
+  const request: RunRequest = {
+    image: '', rootfs: pauseRoot(paths, helperPath('sandbox-pause')), command: ['/pause'],
+    // `pod`: the infra belongs to the pod (ps --pod); the pod has no infra yet, so it joins nothing (podMemberRequest).
+    name: options.infraName ?? infraName(id), hostname: pod.hostname, pod: id, remove: false, detach: true, interactive: false, tty: false,
+    env: {}, volumes: [], tmpfs: [], readOnly: false, network, capAdd: [], capDrop: [], noNewPrivileges: false, labels: {},
+    logDriver: 'none',
+    ...netFields,
+  };
+  const { createSandbox } = await import('./run.js');
+  const infra = await createSandbox(paths, request, hooks);
+  return await updatePod(paths, name, (p) => ({ ...p, infraId: infra.id }));
 }
 
 /**

@@ -41,7 +41,6 @@ export const MISSING_RUN_OPTIONS: readonly MissingOption[] = [
   { names: ['--mac-address'], meanwhile: NO_NETWORKS },
   { names: ['--network-alias'], meanwhile: NO_NETWORKS },
   { names: ['--http-proxy'], meanwhile: 'copy your proxy variables: -e http_proxy -e https_proxy -e no_proxy' },
-  { names: ['--pod-id-file'], meanwhile: 'no pods yet: run the processes in one sandbox (sandbox exec)' },
   // resources
   { names: ['-m', '--memory'], meanwhile: NO_CGROUP_LIMITS },
   { names: ['--memory-reservation'], meanwhile: NO_CGROUP_LIMITS },

@@ -42,6 +42,7 @@ export interface RunArgs extends HealthArgs {
   rootfs?: string;
   network?: string;
   pod?: string;
+  podIdFile?: string;
   capAdd?: string[];
   capDrop?: string[];
   securityOpt?: string[];
@@ -94,6 +95,7 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'rootfs', aliases: [], type: 'string', describe: 'Use this directory as the root; the first argument is then the command' },
   { name: 'network', aliases: ['net'], type: 'string', describe: `Network: ${WORKING_NETWORK_MODES.join(', ')} (default ${DEFAULT_NETWORK})` },
   { name: 'pod', aliases: [], type: 'string', describe: 'Join this pod (its network and hostname); new:NAME creates it first' },
+  { name: 'pod-id-file', aliases: [], type: 'string', describe: 'Join the pod whose id is in this file (pod create --pod-id-file)' },
   { name: 'cap-add', aliases: [], type: 'string', array: true, describe: 'Add a capability, or ALL (repeatable)' },
   { name: 'cap-drop', aliases: [], type: 'string', array: true, describe: 'Drop a capability, or ALL (repeatable)' },
   { name: 'security-opt', aliases: [], type: 'string', array: true, describe: 'no-new-privileges, label=..., mask=P:P, unmask=ALL|P:P, seccomp=unconfined' },

@@ -290,6 +290,20 @@ export function parseAnnotation(value: string): [string, string] {
   return [value.slice(0, eq), value.slice(eq + 1)];
 }
 
+/** `--pod-id-file FILE`: the pod id `pod create --pod-id-file` wrote there. */
+function readPodIdFile(path: string, ctx: RunOptionsContext): string {
+  let text: string;
+  try {
+    text = ctx.readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException)?.code;
+    throw new SandboxError(`cannot read the pod id file ${path}${code ? ` (${code})` : ''}`, { hint: 'give the file `sandbox pod create --pod-id-file` wrote', cause: err });
+  }
+  const id = text.trim();
+  if (!/^[0-9a-f]{1,64}$/.test(id)) throw new SandboxError(`the pod id file ${path} holds no pod id`, { hint: 'give the file `sandbox pod create --pod-id-file` wrote' });
+  return id;
+}
+
 export function parseNetwork(value: string): NetworkMode {
   if ((NETWORK_MODES as readonly string[]).includes(value)) return value as NetworkMode;
   throw new SandboxError(`unknown network mode ${JSON.stringify(value)}`, {
@@ -421,7 +435,9 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
       hint: joined !== undefined ? `publish them when you create ${joined}` : 'publish them when you create the pod: sandbox pod create -p ...',
     });
   }
-  const podArg = last(p.pod);
+  const podFile = last(p.podIdFile);
+  if (podFile !== undefined && last(p.pod) !== undefined) throw new SandboxError('--pod and --pod-id-file cannot both be given', { hint: 'give one of them' });
+  const podArg = podFile === undefined ? last(p.pod) : readPodIdFile(hostPath(podFile, ctx, '--pod-id-file'), ctx);
   if (podArg !== undefined) {
     if (!podArg) throw new SandboxError('--pod needs a pod name or id', { hint: 'use --pod NAME, or --pod new:NAME to create it' });
     if (p.network !== undefined) throw new SandboxError('--network cannot be given with --pod: the network is the pod\'s', { hint: 'give it to `sandbox pod create --network MODE` instead' });

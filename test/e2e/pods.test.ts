@@ -179,6 +179,15 @@ test('run --pod new:NAME creates the pod; pod create --infra=false shares nothin
   const root = await storeWithBusybox(t);
   t.after(async () => { await runSandbox(['pod', 'rm', '-f', 'fresh'], { root }); await runSandbox(['pod', 'rm', '-f', 'bare'], { root }); });
   assert.equal((await ok(root, ['run', '--rm', '--pod', 'new:fresh', 'bb', 'hostname'])).trim(), 'fresh');
+  // --pod-id-file: written by pod create (never over a file that exists), read by run.
+  const idFile = `${root}/pod.id`;
+  await ok(root, ['pod', 'create', '--name', 'byfile', '--pod-id-file', idFile]);
+  const again = await runSandbox(['pod', 'create', '--name', 'byfile2', '--pod-id-file', idFile], { root });
+  assert.equal(again.code, 125, show(again));
+  assert.match(again.stderr, /^sandbox: the id file .*pod\.id exists: another pod may be using it\n/);
+  assert.equal((await ok(root, ['run', '--rm', '--pod-id-file', idFile, 'bb', 'hostname'])).trim(), 'byfile');
+  assert.equal((await ok(root, ['pod', 'inspect', '-f', '{{.Id}}', 'byfile'])).trim(), readFileSync(idFile, 'utf8'));
+  await ok(root, ['pod', 'rm', '-f', 'byfile']);
   assert.equal((await ok(root, ['pod', 'ls', '--format', '{{.Name}} {{.NumberOfContainers}}'])).trim(), 'fresh 1');
   await ok(root, ['pod', 'create', '--name', 'bare', '--infra=false']);
   // --share net: the network only; each member keeps its own uts namespace and hostname.

@@ -5,6 +5,7 @@
  * pod takes exactly what `run` takes and means the same by it.
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import { checkFormat, humanDuration, printInspected, renderRows, table } from '../format.js';
@@ -22,7 +23,7 @@ import type { RunRequest } from '../../types.js';
 
 interface CreateArgs extends GlobalArgs {
   name?: string; hostname?: string; label?: string | string[]; publish?: string | string[]; network?: string; infra?: boolean;
-  'add-host'?: string | string[]; dns?: string | string[]; share?: string; 'infra-name'?: string;
+  'add-host'?: string | string[]; dns?: string | string[]; share?: string; 'infra-name'?: string; 'pod-id-file'?: string;
 }
 interface LsArgs extends GlobalArgs { quiet?: boolean; format?: string; filter?: string[]; noheading?: boolean; 'no-trunc'?: boolean; 'ctr-names'?: boolean; 'ctr-status'?: boolean }
 interface NamesArgs extends GlobalArgs { names: string[]; force?: boolean; time?: number; signal?: string }
@@ -54,6 +55,7 @@ const createCmd: CommandModule<GlobalArgs, CreateArgs> = {
     .option('add-host', { type: 'string', nargs: 1, describe: 'As run --add-host (repeatable)' })
     .option('dns', { type: 'string', nargs: 1, describe: 'As run --dns (repeatable)' })
     .option('share', { type: 'string', describe: 'What members share with the infra: ipc,net,uts (the default) or none' })
+    .option('pod-id-file', { type: 'string', describe: "Write the pod's id to this file (which must not exist)" })
     .option('infra-name', { type: 'string', describe: 'Name the infra sandbox (default <pod id>-infra)' })
     .option('infra', { type: 'boolean', default: true, describe: 'An infra sandbox holds the shared network (false: members share nothing)' }) as Argv<CreateArgs>,
   handler: async (argv) => {
@@ -67,6 +69,7 @@ const createCmd: CommandModule<GlobalArgs, CreateArgs> = {
       network,
       ...(argv.share !== undefined ? { share: parseShare(argv.share) } : {}),
       ...(argv['infra-name'] !== undefined ? { infraName: argv['infra-name'] } : {}),
+      ...(argv['pod-id-file'] !== undefined ? { podIdFile: resolve(argv['pod-id-file']) } : {}),
     }, { warn: (m) => process.stderr.write(`sandbox: warning: ${m}\n`) });
     process.stdout.write(`${pod.id}\n`);
   },
