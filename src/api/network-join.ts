@@ -20,7 +20,8 @@ import { podOfInfra, podShare } from '../state/pods.js';
 /**
  * At creation: `networkContainer` becomes the target's id (a sandbox that itself joins
  * another is followed to the one that owns the namespace, so a chain never hangs on a
- * middle link), and a pod member's network becomes its pod's infra (api/pods.ts).
+ * middle link), and a pod member's network becomes its pod's infra (api/pods.ts); a
+ * target on the host's network makes it --network host.
  */
 export async function resolveNetworkJoin(paths: StorePaths, request: RunRequest): Promise<RunRequest> {
   if (request.pod !== undefined) {
@@ -34,6 +35,12 @@ export async function resolveNetworkJoin(paths: StorePaths, request: RunRequest)
     const next = readRecord(paths, target.request.networkContainer);
     if (!next) break;
     target = next;
+  }
+  // The host's network namespace belongs to the host's user namespace, which is not ours
+  // to enter: joining a --network host sandbox is --network host itself (as with Podman).
+  if (target.request.network === 'host') {
+    const { networkContainer: _, ...rest } = request;
+    return { ...rest, network: 'host' };
   }
   return { ...request, networkContainer: target.id };
 }

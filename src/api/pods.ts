@@ -133,6 +133,8 @@ export async function podMemberRequest(paths: StorePaths, request: RunRequest): 
   const pod = ref.startsWith('new:') ? await createPod(paths, { name: ref.slice(4) }) : findPod(paths, ref);
   const share = podShare(pod);
   if (!pod.infraId || !share.includes('net')) return { ...request, pod: pod.id };
+  // The host's network is not joined through the infra (its namespace is the host's user namespace's): it is --network host.
+  if (pod.network === 'host') return { ...request, pod: pod.id, network: 'host', hostname: request.hostname ?? pod.hostname };
   if (share.includes('uts') && request.hostname !== undefined && request.hostname !== pod.hostname) {
     throw new SandboxError(`--hostname cannot be given to a member of pod ${pod.name}: it shares the pod's uts namespace`, { hint: 'the pod\'s hostname is set by `sandbox pod create --hostname`' });
   }

@@ -155,6 +155,21 @@ test('--network container:NAME: the target\'s interfaces and localhost services;
   assert.match(stopped.stderr, /^sandbox: sandbox target, whose network .* joins, is not running\nhint: start it first: sandbox start target\n$/);
 });
 
+test('joining a --network host sandbox or pod is --network host (the host\'s namespace is not ours to enter)', async (t) => {
+  if (!requireRootless(t, '--network container:NAME')) return;
+  const root = await storeWithBusybox(t);
+  t.after(async () => { await runSandbox(['rm', '-f', 'onhost'], { root }); await runSandbox(['pod', 'rm', '-f', 'hostpod'], { root }); });
+  const hostNs = readlinkSync('/proc/self/ns/net');
+  await ok(root, ['run', '-d', '--name', 'onhost', '--network', 'host', 'bb', 'sleep', '600']);
+  await ok(root, ['run', '-d', '--name', 'next', '--network', 'container:onhost', 'bb', 'sleep', '600']);
+  t.after(async () => { await runSandbox(['rm', '-f', 'next'], { root }); });
+  assert.equal((await ok(root, ['inspect', '-f', '{{.HostConfig.NetworkMode}}', 'next'])).trim(), 'host');
+  const pid = Number((await ok(root, ['inspect', '-f', '{{.State.Pid}}', 'next'])).trim());
+  assert.equal(readlinkSync(`/proc/${commandOf(pid)}/ns/net`), hostNs);
+  await ok(root, ['pod', 'create', '--name', 'hostpod', '--network', 'host']);
+  assert.equal((await ok(root, ['run', '--rm', '--pod', 'hostpod', 'bb', 'sh', '-c', 'hostname; readlink /proc/self/ns/net'])).trim(), `hostpod\n${hostNs}`);
+});
+
 test('errors: a missing pod, a missing target, container without a name, --network with --pod', async (t) => {
   if (!requireRootless(t, 'pod errors')) return;
   const root = await storeWithBusybox(t);
