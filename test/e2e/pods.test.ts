@@ -209,7 +209,7 @@ test('run --pod new:NAME creates the pod; pod create --infra=false shares nothin
   t.after(async () => { await runSandbox(['pod', 'rm', '-f', 'netonly'], { root }); });
   await ok(root, ['pod', 'create', '--name', 'netonly', '--share', 'net']);
   assert.equal((await ok(root, ['run', '--rm', '--pod', 'netonly', '-h', 'mine', 'bb', 'hostname'])).trim(), 'mine');
-  assert.equal((await ok(root, ['pod', 'inspect', '-f', '{{.SharedNamespaces}}', 'netonly'])).trim(), '[net user]');
+  assert.equal((await ok(root, ['pod', 'inspect', '-f', '{{.SharedNamespaces}}', 'netonly'])).trim(), '[net]');
   await ok(root, ['pod', 'rm', '-f', 'netonly']);
   assert.equal((await ok(root, ['pod', 'inspect', '-f', '{{.InfraContainerID}}', 'bare'])).trim(), '');
   assert.equal((await ok(root, ['run', '--rm', '--pod', 'bare', '--name', 'alone', 'bb', 'sh', '-c', 'ip -o link | wc -l'])).trim(), '2');

@@ -150,7 +150,8 @@ function inspected(v: PodView): Record<string, unknown> {
     Id: v.pod.id, Name: v.pod.name, Created: v.pod.created, State: v.status, Hostname: v.pod.hostname, Labels: v.pod.labels,
     CreateInfra: !!v.pod.infraId, InfraContainerID: v.pod.infraId ?? '',
     InfraConfig: v.pod.infraId ? { NetworkMode: v.pod.network, HostNetwork: v.pod.network === 'host' } : undefined,
-    SharedNamespaces: v.pod.infraId ? [...(v.pod.share ?? ['ipc', 'net', 'uts']), ...((v.pod.share ?? ['net']).includes('net') ? ['user'] : [])].sort() : [],
+    // Podman's order (uts ipc net); the user namespace comes with the network here (README), Podman does not list it.
+    SharedNamespaces: v.pod.infraId ? ['uts', 'ipc', 'net'].filter((ns) => (v.pod.share ?? ['uts', 'ipc', 'net']).includes(ns as 'net')) : [],
     NumContainers: v.members.length,
     Containers: v.members.map((m) => ({ Id: m.record.id, Name: m.record.name, State: m.status })),
   };
