@@ -85,8 +85,10 @@
   X(USERNS_ONLY, "--userns-only", "", "only a user (and mount) namespace with the id maps: run COMMAND there as root") \
   X(STATUS_FD, "--status-fd", "FD", "write the status lines on FD") \
   X(DIE_WITH_PARENT, "--die-with-parent", "PID", "end the sandbox when PID (the CLI, our parent) dies") \
-  X(NETWORK, "--network", "DRIVER", "the network (launch/network.c): none (loopback only), host (the host's; the default), slirp4netns or pasta") \
+  X(NETWORK, "--network", "DRIVER", "the network (launch/network.c): none (loopback only), host (the host's; the default), slirp4netns, pasta, bridge (user-defined networks) or container (another's, joined)") \
   X(NETWORK_CMD, "--network-cmd", "PATH", "the program the network driver runs (slirp4netns, pasta)") \
+  X(NETWORK_JOIN, "--network-join", "PID", "with --network container: share the user and network namespaces of PID (another sandbox's command)") \
+  X(JOIN_NS, "--join-ns", "NS", "with --network-join: share its NS namespace too (uts or ipc; repeated): a pod's members") \
   X(NET_LOG, "--net-log", "FILE", "where the network's program and fuse-overlayfs write their messages") \
   X(NETWORK_ARG, "--network-arg", "ARG", "one more argument for the --network-cmd program (its options, in order)") \
   X(NET_JOIN, "--net-join", "DIR ADDR DEV", "bridge: join the user-defined network whose runtime directory is DIR as device DEV with ADDR (a.b.c.d/len; repeated)") \

@@ -157,4 +157,8 @@ export interface RunRequest {
   publishAll?: boolean;
   /** `--expose PORT[/PROTO]`: ports the sandbox exposes, as `80/tcp` (Config.ExposedPorts; published by -P). */
   expose?: string[];
+  /** `--network container:ID` (and pod members, with the pod's infra): the id of the sandbox whose network namespace is joined. */
+  networkContainer?: string;
+  /** `--pod`: the id of the pod the sandbox belongs to (its network is the pod's infra's). */
+  pod?: string;
 }

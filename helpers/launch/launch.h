@@ -139,6 +139,8 @@ struct launch_plan {
   int userns_only;
   const struct network_driver *network; /* --network: how the sandbox gets its network (network.c) */
   const char *network_cmd; /* --network-cmd: the program the network driver runs (slirp4netns, pasta) */
+  pid_t network_join;     /* --network-join: share the user and network namespaces of this process */
+  int join_ns;            /* --join-ns: CLONE_NEWUTS, CLONE_NEWIPC: share those of network_join's process too */
   const char *net_log;
   const char *network_args[MAX_NETWORK_ARGS]; /* --network-arg: the program's options, in order */
   int n_network_args;
@@ -210,6 +212,7 @@ struct network_driver {
 };
 
 const struct network_driver *network_driver(const char *name);
+pid_t clone_joined(unsigned long flags); /* --network-join: the init in another sandbox's user and network namespaces */
 
 /* ---------- network helpers: die with the monitor, found by their pid files (net-helpers.c) ---------- */
 pid_t net_helper_fork(const char *name);

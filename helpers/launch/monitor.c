@@ -230,7 +230,7 @@ int run_once(int sfd) {
   } else {
     flags |= CLONE_NEWNS;
   }
-  pid_t init = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+  pid_t init = plan.network_join && !plan.userns_only ? clone_joined(flags) : (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
   if (init < 0) {
     int e = errno;
     die_hint("run `sandbox doctor`: user namespaces may be disabled (sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone, or the AppArmor restriction on Ubuntu)",
@@ -257,7 +257,7 @@ int run_once(int sfd) {
   setpgid(init, init);
   status(STATUS_PID, (int)init);
   write_pid_file(init);
-  write_plan_id_maps(init);
+  if (!plan.network_join) write_plan_id_maps(init); /* a joined user namespace has its maps */
   if (!plan.network->own_ports) ports_start(init);
   if (write(sock, &(char){ MSG_GO }, 1) != 1) init_died_in_setup(init);
   if (plan.network->start) {

@@ -244,6 +244,74 @@ static void start_bridge(pid_t init) {
   }
 }
 
+/* ---------- container: another sandbox's network namespace ---------- */
+
+/* `--network container:ID` and pod members (--network-join PID): the init is cloned
+ * into the user and network namespaces of another sandbox's command PID, with no user
+ * or network namespace of its own. A network namespace can only be joined with
+ * CAP_SYS_ADMIN in the user namespace that owns it, so the sandbox shares that user
+ * namespace (as Podman's containers share its one rootless namespace): its root keeps
+ * CAP_NET_BIND_SERVICE and CAP_NET_RAW there (port 80, ping), the id maps are the
+ * target's (already written), and a sysfs of the network can be mounted. A nested user
+ * namespace below it would isolate more, but its root would hold no capability over the
+ * shared network (ports below 1024 refused, no sysfs).
+ *
+ * The monitor itself stays in the host's namespaces (it later runs fuse-overlayfs,
+ * health checks and the network's stop as the user): a short-lived child joins and
+ * clones the init with CLONE_PARENT, so the init is still the monitor's child. Returns
+ * 0 in the init, its pid in the monitor; dies (exit 125) when the target is gone.
+ * A pod's members share the infra's uts and ipc namespaces too (--join-ns), as
+ * Podman's pods share ipc, net and uts by default. */
+pid_t clone_joined(unsigned long flags) {
+  static const struct { const char *name; int type; } nss[] = {
+    { "user", CLONE_NEWUSER }, { "net", CLONE_NEWNET }, { "uts", CLONE_NEWUTS }, { "ipc", CLONE_NEWIPC },
+  };
+  enum { N = sizeof nss / sizeof nss[0] };
+  int fds[N];
+  unsigned long joined = 0;
+  for (int i = 0; i < N; i++) {
+    fds[i] = -1;
+    if (i >= 2 && !(plan.join_ns & nss[i].type)) continue; /* user and net always; uts, ipc for --join-ns */
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)plan.network_join, nss[i].name);
+    fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+    if (fds[i] < 0)
+      die_hint("start it first (`sandbox start`), or see `sandbox ps -a`",
+               "the sandbox whose network this one joins is not running (%s: %s)", path, strerror(errno));
+    joined |= (unsigned long)nss[i].type;
+  }
+  int pfd[2];
+  if (pipe2(pfd, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
+  pid_t child = fork();
+  if (child < 0) die("fork: %s", strerror(errno));
+  if (child == 0) {
+    close(pfd[0]);
+    long r = 0;
+    for (int i = 0; i < N && r == 0; i++) if (fds[i] >= 0 && setns(fds[i], nss[i].type) < 0) r = -1;
+    if (r == 0) r = syscall(SYS_clone, (flags & ~joined) | CLONE_PARENT, NULL, NULL, NULL, NULL);
+    if (r == 0) { /* the init */
+      close(pfd[1]);
+      for (int i = 0; i < N; i++) if (fds[i] >= 0) close(fds[i]);
+      return 0;
+    }
+    int msg[2] = { (int)r, r < 0 ? errno : 0 };
+    ssize_t unused = write(pfd[1], msg, sizeof msg);
+    (void)unused;
+    _exit(0);
+  }
+  close(pfd[1]);
+  for (int i = 0; i < N; i++) if (fds[i] >= 0) close(fds[i]);
+  int msg[2] = { -1, EIO };
+  ssize_t n;
+  while ((n = read(pfd[0], msg, sizeof msg)) < 0 && errno == EINTR) {}
+  close(pfd[0]);
+  while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {}
+  if (n != (ssize_t)sizeof msg || msg[0] <= 0)
+    die_hint("the sandbox it joins may have just ended; `sandbox ps -a` shows it",
+             "cannot join the network of the sandbox (process %d): %s", (int)plan.network_join, strerror(msg[1] ? msg[1] : EIO));
+  return (pid_t)msg[0];
+}
+
 /* ---------- the table ---------- */
 
 static const struct network_driver drivers[] = {
@@ -262,6 +330,9 @@ static const struct network_driver drivers[] = {
   /* A namespace of its own on user-defined networks (and the outside unless internal). */
   { .name = "bridge", .clone_flags = CLONE_NEWNET, .exec_enters = 1,
     .start = start_bridge, .finish = finish_own_namespace, .stop = stop_slirp4netns },
+  /* Another sandbox's namespace, joined (--network-join, clone_joined): its owner set it
+   * up and keeps it connected; exec joins it too. */
+  { .name = "container", .clone_flags = 0, .exec_enters = 1 },
 };
 
 /* The driver of `name` (`--network`); the host's network when the plan names none

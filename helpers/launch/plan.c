@@ -40,6 +40,13 @@ void parse_args(int argc, char **argv) {
     else if (!strcmp(o, FLAG_USERNS_ONLY)) plan.userns_only = 1;
     else if (!strcmp(o, FLAG_NETWORK)) plan.network = network_driver(ARG());
     else if (!strcmp(o, FLAG_NETWORK_CMD)) plan.network_cmd = ARG();
+    else if (!strcmp(o, FLAG_NETWORK_JOIN)) plan.network_join = atoi(ARG());
+    else if (!strcmp(o, FLAG_JOIN_NS)) {
+      const char *ns = ARG();
+      if (!strcmp(ns, "uts")) plan.join_ns |= CLONE_NEWUTS;
+      else if (!strcmp(ns, "ipc")) plan.join_ns |= CLONE_NEWIPC;
+      else die("internal: --join-ns %s: uts or ipc", ns);
+    }
     else if (!strcmp(o, FLAG_NET_LOG)) plan.net_log = ARG();
     else if (!strcmp(o, FLAG_NETWORK_ARG)) { if (plan.n_network_args >= MAX_NETWORK_ARGS) die("internal: too many --network-arg"); plan.network_args[plan.n_network_args++] = ARG(); }
     else if (!strcmp(o, FLAG_NET_JOIN)) {

@@ -21,6 +21,8 @@ import { appendEvent } from '../state/events.js';
 import { removeTree } from '../runtime/userns.js';
 import { startDetached, type RunHooks } from './run.js';
 import { removeAnonymousVolumes } from './volumes.js';
+import { sandboxesJoining } from './network-join.js';
+import { podOfInfra } from '../state/pods.js';
 import { SIG_KILL_REQUEST, SIG_STOP_REQUEST } from '../runtime/protocol.js';
 import { currentHealth, type HealthStatus } from '../state/health.js';
 
@@ -332,8 +334,19 @@ export function removalsLeft(paths: StorePaths): string[] {
  * stopped first, as `stop` with `time` or its --stop-timeout does, as Podman's rm -f).
  * With `volumes` (`rm -v`), its anonymous volumes go too; named ones stay.
  */
-export async function removeSandbox(paths: StorePaths, ref: string, options: { force?: boolean; volumes?: boolean; time?: number } = {}): Promise<SandboxRecord> {
+export async function removeSandbox(paths: StorePaths, ref: string, options: { force?: boolean; volumes?: boolean; time?: number; withPod?: boolean } = {}): Promise<SandboxRecord> {
   const record = findSandbox(paths, ref);
+  const pod = options.withPod ? undefined : podOfInfra(paths, record);
+  if (pod) {
+    throw new SandboxError(`sandbox ${record.name} is the infra of pod ${pod.name} and cannot be removed without the pod`, { hint: `remove the pod: sandbox pod rm -f ${pod.name}` });
+  }
+  const joining = sandboxesJoining(listRecords(paths), record.id);
+  if (joining.length) {
+    const names = joining.map((r) => r.name).join(', ');
+    throw new SandboxError(`cannot remove sandbox ${record.name}: ${names} ${joining.length > 1 ? 'join' : 'joins'} its network`, {
+      hint: record.request.pod ? 'remove its pod (sandbox pod rm -f POD), or those sandboxes first' : `remove ${joining.length > 1 ? 'them' : 'it'} first (sandbox rm -f ${joining.map((r) => r.name).join(' ')})`,
+    });
+  }
   let state = currentState(paths, record);
   if (state.status === 'running' && !options.force) {
     throw new SandboxError(`cannot remove sandbox ${record.name}: it is running`, { hint: `stop it first (sandbox stop ${record.name}) or use rm -f` });

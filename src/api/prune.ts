@@ -8,6 +8,7 @@ import { sandboxDir } from '../state/sandbox-dir.js';
 import { pidsUsing, scanProcesses } from '../runtime/process-scan.js';
 import { treeSizes } from '../runtime/tree-size.js';
 import { currentState, listSandboxes, removeSandbox, type SandboxView } from './lifecycle.js';
+import { podOfInfra } from '../state/pods.js';
 import { YOUNG_MS, removeStaleReservation, sandboxNeedle, staleReservations } from './store-check.js';
 
 export interface PruneReport {
@@ -32,6 +33,7 @@ export async function pruneSandboxes(paths: StorePaths, options: { now?: number;
   const scan = scanProcesses();
   const victims = listSandboxes(paths, { all: true }).filter((v) => v.state.status !== 'running'
     && (!options.match || options.match(v))
+    && !podOfInfra(paths, v.record) // a pod's infra goes with its pod (pod rm, pod prune), as Podman's
     && !(v.state.status === 'created' && now - (Date.parse(v.record.created) || 0) <= YOUNG_MS)
     && pidsUsing(scan, sandboxNeedle(v.record.id)).length === 0);
   const sizes = await treeSizes(victims.map((v) => sandboxDir(paths, v.record.id)));

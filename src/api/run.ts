@@ -36,6 +36,7 @@ import type { ProgressSink } from '../images/registry/progress.js';
 import { effectiveCapabilities } from '../runtime/capabilities.js';
 import { copyOnWrite } from '../runtime/cow.js';
 import { realBindSources, removeAnonymousVolumes, resolveVolumeMounts } from './volumes.js';
+import { joinedNetwork, resolveNetworkJoin } from './network-join.js';
 
 export { HOST_IMAGE } from '../types.js';
 
@@ -113,10 +114,13 @@ async function prepareLaunch(
   const dirs = sandboxDirs(sandboxDir(paths, record.id));
   for (const d of dirsToCreate(root, dirs, !!fuseOverlayfs)) mkdirUnder(dirs.dir, d);
   const networkJoin = request.network === 'bridge' ? await joinNetworks(paths, record) : undefined;
+  const joined = await joinedNetwork(paths, record, hooks); // --network container:ID, pods: the target runs
+  // A joined network's name files start from the other sandbox's (its resolv.conf).
+  const nameHost = joined?.nameFiles ?? hostNameFiles;
   // Only on --internal networks: no name server can be reached, as with --network none.
   const names = sandboxNameFiles({
-    request, hostname, name: record.name, host: hostNameFiles,
-    network: (networkJoin && !networkJoin.outside ? networkDriver('none') : network).names({ request, host: hostNameFiles }),
+    request, hostname, name: record.name, host: nameHost,
+    network: (networkJoin && !networkJoin.outside ? networkDriver('none') : network).names({ request, host: nameHost }),
   });
   if (names.hosts !== undefined) writeFileSync(dirs.hosts, networkJoin ? withNetworkHosts(names.hosts, networkJoin.hosts) : names.hosts);
   writeFileSync(dirs.hostname, `${hostname}\n`);
@@ -137,6 +141,7 @@ async function prepareLaunch(
     networkTools,
     ...(networkJoin ? { networkJoin } : {}),
     ...(netHelpers ? { netHelpers } : {}),
+    ...(joined ? { networkJoinPid: joined.pid, networkJoinNamespaces: joined.namespaces } : {}),
     ...health,
     ...(fuseOverlayfs ? { fuseOverlayfs } : {}),
   });
@@ -206,8 +211,9 @@ export async function createSandbox(paths: StorePaths, request: RunRequest, hook
  * its creator, so that one it never got to start is known to be abandoned (isAbandoned).
  */
 async function recordSandbox(
-  paths: StorePaths, request: RunRequest, hooks: RunHooks, startsNow = true,
+  paths: StorePaths, given: RunRequest, hooks: RunHooks, startsNow = true,
 ): Promise<{ record: SandboxRecord; root: ResolvedRoot }> {
+  const request = await resolveNetworkJoin(paths, given); // container:NAME, --pod: the ids they join
   networkDriver(request.network); // a mode without a driver yet is refused before anything is pulled or written
   checkNetworksExist(paths, request);
   if (request.cidFile) checkCidFile(request.cidFile);

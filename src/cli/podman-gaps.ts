@@ -30,8 +30,6 @@ export const MISSING_RUN_OPTIONS: readonly MissingOption[] = [
   { names: ['--ip6'], meanwhile: NO_NETWORKS },
   { names: ['--mac-address'], meanwhile: NO_NETWORKS },
   { names: ['--http-proxy'], meanwhile: 'copy your proxy variables: -e http_proxy -e https_proxy -e no_proxy' },
-  { names: ['--pod'], meanwhile: 'no pods yet: run the processes in one sandbox (sandbox exec), or share the host\'s network with --network host' },
-  { names: ['--pod-id-file'], meanwhile: 'no pods yet: run the processes in one sandbox (sandbox exec)' },
   // resources
   { names: ['-m', '--memory'], meanwhile: NO_CGROUP_LIMITS },
   { names: ['--memory-reservation'], meanwhile: NO_CGROUP_LIMITS },
@@ -155,7 +153,6 @@ export const MISSING_COMMANDS: readonly MissingCommand[] = [
   { command: 'manifest', meanwhile: 'pull one platform: sandbox pull --platform OS/ARCH IMAGE' },
   { command: 'pause', meanwhile: 'none yet (no cgroup freezer): sandbox stop NAME and sandbox start NAME keep the writable layer' },
   { command: 'unpause', meanwhile: 'none yet (no cgroup freezer): sandbox start NAME starts a stopped sandbox again' },
-  { command: 'pod', meanwhile: 'no pods yet: run the processes in one sandbox (sandbox exec), or share the host\'s network with --network host' },
   { command: 'search', meanwhile: 'skopeo list-tags docker://REGISTRY/NAME, or the registry\'s web page' },
   { command: 'secret', meanwhile: 'bind the secret read-only: sandbox run -v ./secret:/run/secrets/NAME:ro ...' },
   { command: 'update', meanwhile: 'remove the sandbox and run it again with the new options' },

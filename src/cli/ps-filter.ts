@@ -11,13 +11,13 @@ import { labelMatches } from '../labels.js';
 import type { SandboxView } from '../api/lifecycle.js';
 import { timeOf } from './volume-filter.js';
 
-const KEYS = ['name', 'id', 'label', 'status', 'ancestor', 'exited', 'before', 'since', 'until', 'volume', 'publish', 'expose'] as const;
+const KEYS = ['name', 'id', 'label', 'status', 'ancestor', 'exited', 'before', 'since', 'until', 'volume', 'publish', 'expose', 'pod'] as const;
 type Key = (typeof KEYS)[number];
 
 /** Podman's states; `paused` and the passing ones (`restarting`, `removing`) never match here. */
 const STATUSES = ['created', 'running', 'paused', 'stopped', 'exited', 'unknown', 'restarting', 'removing'];
 
-export function parseFilters(specs: string[], createdOf: (ref: string) => string = (ref) => ref): Map<Key, string[]> {
+export function parseFilters(specs: string[], createdOf: (ref: string) => string = (ref) => ref, podIdOf: (ref: string) => string = (ref) => ref): Map<Key, string[]> {
   const out = new Map<Key, string[]>();
   for (const spec of specs) {
     const { key, value: given } = splitFilter(spec, KEYS);
@@ -35,6 +35,7 @@ export function parseFilters(specs: string[], createdOf: (ref: string) => string
       throw new SandboxError(`invalid filter "${spec}"`, { hint: `${key}=PORT[-PORT][/tcp|/udp], a container port or range` });
     }
     if (key === 'before' || key === 'since') value = createdOf(value);
+    if (key === 'pod') value = podIdOf(value);
     out.set(key, [...(out.get(key) ?? []), value]);
   }
   return out;
@@ -53,6 +54,7 @@ function matchOne(v: SandboxView, key: Key, value: string, now: number): boolean
     case 'since': return r.created > value;
     case 'until': return Date.parse(r.created) < timeOf(value, now);
     // A named volume by its name, or any mount by where it is mounted (as Podman).
+    case 'pod': return r.request.pod === value;
     case 'volume': return r.request.volumes.some((m) => m.target === value || ('volume' in m && m.volume === value) || (m.kind === 'volume' && m.name === value));
     case 'publish': return portMatches((r.request.ports ?? []).map((p) => `${p.containerPort}/${p.protocol}`), value);
     case 'expose': return portMatches([...(r.request.ports ?? []).map((p) => `${p.containerPort}/${p.protocol}`), ...r.request.expose ?? []], value);

@@ -43,6 +43,8 @@ export interface RunArgs extends HealthArgs, NameArgs {
   rootfs?: string;
   network?: string | string[];
   networkAlias?: string[];
+  pod?: string;
+  podIdFile?: string;
   capAdd?: string[];
   capDrop?: string[];
   securityOpt?: string[];
@@ -98,6 +100,8 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'rootfs', aliases: [], type: 'string', describe: 'Use this directory as the root; the first argument is then the command' },
   { name: 'network', aliases: ['net'], type: 'string', array: true, describe: `Network: ${WORKING_NETWORK_MODES.filter((m) => m !== 'bridge').join(', ')} (default ${DEFAULT_NETWORK}), or the name of a network (sandbox network create; repeatable)` },
   { name: 'network-alias', aliases: [], type: 'string', array: true, describe: 'A name of the sandbox on its user-defined networks (repeatable)' },
+  { name: 'pod', aliases: [], type: 'string', describe: 'Join this pod (its network and hostname); new:NAME creates it first' },
+  { name: 'pod-id-file', aliases: [], type: 'string', describe: 'Join the pod whose id is in this file (pod create --pod-id-file)' },
   { name: 'cap-add', aliases: [], type: 'string', array: true, describe: 'Add a capability, or ALL (repeatable)' },
   { name: 'cap-drop', aliases: [], type: 'string', array: true, describe: 'Drop a capability, or ALL (repeatable)' },
   { name: 'security-opt', aliases: [], type: 'string', array: true, describe: 'no-new-privileges, label=..., mask=P:P, unmask=ALL|P:P, seccomp=unconfined' },

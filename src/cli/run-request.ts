@@ -11,6 +11,7 @@ import { SandboxError, clipped } from '../errors.js';
 import { HOST_NAME_MAX } from '../runtime/limits.js';
 import { containerPath, hostPath } from './run-paths.js';
 import { checkName, NAME_PATTERN } from '../state/names.js';
+import { containerNetworkTarget } from '../network/container.js';
 import type { LogDriver, NetworkMode, RunRequest, TmpfsSpec, VolumeSpec } from '../types.js';
 import { parseHealthArgs } from './health-options.js';
 import { parseLabel } from '../labels.js';
@@ -293,6 +294,20 @@ export function parseAnnotation(value: string): [string, string] {
   return [value.slice(0, eq), value.slice(eq + 1)];
 }
 
+/** `--pod-id-file FILE`: the pod id `pod create --pod-id-file` wrote there. */
+function readPodIdFile(path: string, ctx: RunOptionsContext): string {
+  let text: string;
+  try {
+    text = ctx.readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException)?.code;
+    throw new SandboxError(`cannot read the pod id file ${path}${code ? ` (${code})` : ''}`, { hint: 'give the file `sandbox pod create --pod-id-file` wrote', cause: err });
+  }
+  const id = text.trim();
+  if (!/^[0-9a-f]{1,64}$/.test(id)) throw new SandboxError(`the pod id file ${path} holds no pod id`, { hint: 'give the file `sandbox pod create --pod-id-file` wrote' });
+  return id;
+}
+
 /** `--network MODE[:OPTS]` (the network registry's parser, src/network/driver.ts). */
 export function parseNetwork(value: string): NetworkMode {
   return parseNetworkOption(value).network;
@@ -408,7 +423,7 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
     volumes,
     tmpfs,
     readOnly: p.readOnly === true,
-    ...(named ? { network: 'bridge' as const } : parseNetworkOption(last(p.network) ?? DEFAULT_NETWORK)),
+    ...(named ? { network: 'bridge' as const } : containerNetworkTarget(last(p.network) ?? '') !== undefined ? { network: 'container' as const } : parseNetworkOption(last(p.network) ?? DEFAULT_NETWORK)),
     capAdd,
     capDrop,
     noNewPrivileges,
@@ -416,6 +431,22 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
   };
   if (named) request.networks = named;
   if (rootfs !== undefined) request.rootfs = rootfs;
+  const joined = containerNetworkTarget(last(p.network) ?? '');
+  if (joined !== undefined) request.networkContainer = joined; // the api resolves it to the sandbox's id
+  // Ports belong to the network's owner (Podman refuses them here too): the pod's (`pod create -p`), the joined sandbox's.
+  if ((joined !== undefined || last(p.pod) !== undefined) && (list(p.publish).length > 0 || p.publishAll === true)) {
+    throw new SandboxError(`ports cannot be published by a sandbox that joins ${joined !== undefined ? 'another\'s network' : 'a pod'}`, {
+      hint: joined !== undefined ? `publish them when you create ${joined}` : 'publish them when you create the pod: sandbox pod create -p ...',
+    });
+  }
+  const podFile = last(p.podIdFile);
+  if (podFile !== undefined && last(p.pod) !== undefined) throw new SandboxError('--pod and --pod-id-file cannot both be given', { hint: 'give one of them' });
+  const podArg = podFile === undefined ? last(p.pod) : readPodIdFile(hostPath(podFile, ctx, '--pod-id-file'), ctx);
+  if (podArg !== undefined) {
+    if (!podArg) throw new SandboxError('--pod needs a pod name or id', { hint: 'use --pod NAME, or --pod new:NAME to create it' });
+    if (p.network !== undefined) throw new SandboxError('--network cannot be given with --pod: the network is the pod\'s', { hint: 'give it to `sandbox pod create --network MODE` instead' });
+    request.pod = podArg;
+  }
   if (entrypoint !== undefined) request.entrypoint = entrypoint;
   if (nameArg !== undefined) request.name = validateName(nameArg);
   if (workdir !== undefined) request.workdir = workdir;

@@ -24,6 +24,7 @@ import { hostDriver } from './host.js';
 import { slirp4netnsDriver } from './slirp4netns.js';
 import { pastaDriver } from './pasta.js';
 import { bridgeDriver } from './bridge.js';
+import { containerDriver } from './container.js';
 
 /** A host program a driver runs: `run` fails without it (one line, the fix) and doctor checks it. */
 export interface NetworkTool {
@@ -42,6 +43,10 @@ export interface NetworkPlanInput {
   dir: string;
   /** User-defined networks (mode bridge): what api/networks.ts joinNetworks made for this start. */
   join?: { words: string[]; outside: boolean };
+  /** `container`: the other sandbox's command, whose user and network namespaces are joined (api/network-join.ts). */
+  joinPid?: number;
+  /** `container`, a pod's members: its other namespaces joined too (uts, ipc). */
+  joinNamespaces?: readonly string[];
 }
 
 export interface NetworkDriver {
@@ -81,6 +86,7 @@ const DRIVERS: { readonly [M in NetworkMode]?: NetworkDriver } = {
   slirp4netns: slirp4netnsDriver,
   pasta: pastaDriver,
   bridge: bridgeDriver,
+  container: containerDriver,
 };
 
 /** Modes the CLI knows that have no driver yet: refused before anything is pulled or written. */
@@ -93,10 +99,12 @@ export const DEFAULT_NETWORK: NetworkMode = 'slirp4netns';
 const NAMED_ONLY: ReadonlySet<NetworkMode> = new Set(['bridge']);
 
 /** Every mode `--network` takes, the working ones first. */
-export const NETWORK_MODES = [...Object.keys(DRIVERS), ...Object.keys(NOT_YET)] as readonly NetworkMode[];
+// `container` is never a word of its own: `container:NAME` (network/container.ts containerNetworkTarget).
+const NAMED = (m: string) => m !== 'container';
+export const NETWORK_MODES = [...Object.keys(DRIVERS).filter(NAMED), ...Object.keys(NOT_YET)] as readonly NetworkMode[];
 
 /** The modes `run` sets up today, which help and hints list. */
-export const WORKING_NETWORK_MODES = (Object.keys(DRIVERS) as NetworkMode[]).filter((m) => !NAMED_ONLY.has(m));
+export const WORKING_NETWORK_MODES = NETWORK_MODES.filter((m) => !NAMED_ONLY.has(m) && (Object.keys(DRIVERS) as string[]).includes(m));
 
 /** The host programs `mode` needs (none for none and host). */
 export function networkModeTools(mode: NetworkMode): readonly NetworkTool[] {

@@ -72,6 +72,10 @@ export interface LaunchInput {
   networkJoin?: { words: string[]; outside: boolean };
   /** Network helpers get SANDBOX_NET_OWNER=owner and a pid file in dir while they run (network/helper-files.ts). */
   netHelpers?: { dir: string; owner: string };
+  /** `--network container:ID`, pod members: the other sandbox's command, whose network is joined (api/network-join.ts). */
+  networkJoinPid?: number;
+  /** With networkJoinPid: its uts and ipc namespaces joined too (a pod's `--share`). */
+  networkJoinNamespaces?: readonly string[];
   /** fuse-overlayfs instead of the kernel's overlayfs for the root. */
   fuseOverlayfs?: string;
   /**
@@ -269,7 +273,7 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   if (input.statusFd !== undefined) args.push(Flag.statusFd, String(input.statusFd));
   if (input.dieWithParent !== undefined) args.push(Flag.dieWithParent, String(input.dieWithParent));
   const network = networkDriver(request.network);
-  args.push(Flag.network, network.launchDriver, ...network.launchArgs({ request, tools: input.networkTools ?? {}, dir: dirs.dir, ...(input.networkJoin ? { join: input.networkJoin } : {}) }));
+  args.push(Flag.network, network.launchDriver, ...network.launchArgs({ request, tools: input.networkTools ?? {}, dir: dirs.dir, ...(input.networkJoin ? { join: input.networkJoin } : {}), ...(input.networkJoinPid ? { joinPid: input.networkJoinPid, joinNamespaces: input.networkJoinNamespaces ?? [] } : {}) }));
   if (input.netHelpers) args.push(Flag.netHelpers, input.netHelpers.dir, input.netHelpers.owner);
   // Published ports (resolved at create): launch/ports.c serves them, or the driver itself (pasta).
   args.push(...publishWords(Flag.publish, request.ports ?? []));

@@ -28,6 +28,8 @@ export const Flag = {
   dieWithParent: '--die-with-parent',
   network: '--network',
   networkCmd: '--network-cmd',
+  networkJoin: '--network-join',
+  joinNs: '--join-ns',
   netLog: '--net-log',
   networkArg: '--network-arg',
   netJoin: '--net-join',

@@ -95,7 +95,7 @@ export type FilterKey = 'container' | 'event' | 'type' | 'label';
 export type EventFilters = Partial<Record<FilterKey, string[]>>;
 
 const KEY_ALIASES: Record<string, FilterKey> = { container: 'container', event: 'event', action: 'event', type: 'type', label: 'label' };
-const TYPES = ['container', 'volume', 'image'];
+const TYPES = ['container', 'volume', 'image', 'pod'];
 
 /** Parses repeated `--filter KEY=VALUE`; an unknown key or a bad value is a one-line error. */
 export function parseEventFilters(specs: readonly string[]): EventFilters {
@@ -107,7 +107,7 @@ export function parseEventFilters(specs: readonly string[]): EventFilters {
     const key = KEY_ALIASES[rawKey];
     if (!key) {
       throw new SandboxError(`invalid filter ${JSON.stringify(spec)}`, {
-        hint: 'filters are container=NAME|ID, event=ACTION (or action=), type=container|volume|image, label=KEY[=VALUE]',
+        hint: 'filters are container=NAME|ID, event=ACTION (or action=), type=container|volume|image|pod, label=KEY[=VALUE]',
       });
     }
     if (value === '' || (key === 'label' && value.startsWith('='))) {

@@ -18,7 +18,7 @@ export type EventAction =
 export interface SandboxEvent {
   /** RFC 3339 with nanoseconds, UTC. */
   time: string;
-  type: 'container' | 'volume' | 'image' | 'network';
+  type: 'container' | 'volume' | 'image' | 'network' | 'pod';
   action: EventAction;
   id: string;
   name?: string;

@@ -12,7 +12,7 @@ export const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 export const MAX_NAME_LENGTH = 200;
 
 /** A valid name of a sandbox or a volume (`what`), or one line saying why not. */
-export function checkName(name: string, what: 'sandbox' | 'volume' | 'network'): string {
+export function checkName(name: string, what: 'sandbox' | 'volume' | 'network' | 'pod'): string {
   if (name.length > MAX_NAME_LENGTH) {
     throw new SandboxError(`${what} name "${clipped(name)}" is ${name.length} characters long: the limit is ${MAX_NAME_LENGTH}`, {
       hint: `names are files in the store (NAME_MAX 255, with room for the store's temporary names): give a name of at most ${MAX_NAME_LENGTH} characters`,

@@ -346,6 +346,10 @@ export async function newStore(t: Pick<TestContext, 'after'>, owner?: TestUser):
  */
 export async function removeSandboxesIn(root: string, owner?: TestUser): Promise<void> {
   const opts: RunOptions = { root, timeoutMs: 30_000, ...(owner ? { user: owner } : {}) };
+  // Pods first: a pod's infra is removed with its pod only (as Podman), never by `rm -f`.
+  let pods: string[] = [];
+  try { pods = readdirSync(join(root, 'data', 'pods')).filter((e) => !e.startsWith('.')); } catch { /* none, or not ours to read */ }
+  if (pods.length) await runSandbox(['pod', 'rm', '-f', ...pods], opts);
   const ids = lines((await runSandbox(['ps', '-a', '-q', '--no-trunc'], opts)).stdout);
   if (ids.length) await runSandbox(['rm', '-f', ...ids], opts);
 }

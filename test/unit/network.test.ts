@@ -16,11 +16,11 @@ describe('network registry', () => {
       assert.equal(d.inspectMode(request), mode);
     }
     assert.equal(DEFAULT_NETWORK, 'slirp4netns');
-    assert.deepEqual(NETWORK_MODES, ['none', 'host', 'slirp4netns', 'pasta', 'bridge']);
+    assert.deepEqual(NETWORK_MODES, ['none', 'host', 'slirp4netns', 'pasta', 'bridge']); // container: only as container:NAME
   });
 
-  it('has no driver for a mode still to come', () => {
-    assert.throws(() => networkDriver('container' as NetworkMode), /internal: no network driver for "container"/);
+  it('has no driver for a mode it does not know', () => {
+    assert.throws(() => networkDriver('bogus' as NetworkMode), /internal: no network driver for "bogus"/);
   });
 
   it('lists the host programs of every mode for doctor, the default first', () => {

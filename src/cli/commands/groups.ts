@@ -14,6 +14,7 @@ import { containerExistsCommand } from './exists.js';
 import { imageExistsCommand, imageInspectCommand, imagePruneCommand } from './images.js';
 import { volumeSubcommands } from './volume.js';
 import { networkSubcommands } from './network.js';
+import { podSubcommands } from './pod.js';
 import { systemSubcommands } from './system.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -82,6 +83,13 @@ export const GROUPS: GroupSpec[] = [
     operand: 'none',
     members: [],
     own: networkSubcommands,
+  },
+  {
+    name: 'pod',
+    describe: 'Manage pods: create, ls, inspect, start, stop, restart, kill, rm, exists, prune',
+    operand: 'none',
+    members: [],
+    own: podSubcommands,
   },
   {
     name: 'system',

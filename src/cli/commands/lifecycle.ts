@@ -162,6 +162,7 @@ export const inspectCommand: CommandModule<GlobalArgs, ManyArgs> = {
         ProcessLabel: '', MountLabel: '', AppArmorProfile: '',
         GraphDriver: { Name: 'overlay', Data: { UpperDir: `${paths.data}/containers/${r.id}/upper`, WorkDir: `${paths.data}/containers/${r.id}/work` } },
         LogPath: sandboxLogFile(paths, r) ?? '',
+        Pod: r.request.pod ?? '',
       };
     });
     printInspected(out, (argv as { format?: string }).format);

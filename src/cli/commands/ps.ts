@@ -13,6 +13,7 @@ import { checkFormat, humanDuration, humanSize, renderRows, table } from '../for
 import { isTemplate } from '../go-template.js';
 import { formatPortsColumn } from '../../network/port-spec.js';
 import { SORT_KEYS, checkSortKey, matchesFilters, parseFilters, sortViews } from '../ps-filter.js';
+import { findPod, listPods, type PodRecord } from '../../state/pods.js';
 
 /** STATUS: "Up 2 seconds" counts from the start of the current run (a restart policy's too), as Podman. */
 function statusText(v: SandboxView, now: number, startedAt: string | undefined): string {
@@ -41,6 +42,7 @@ interface PsArgs extends GlobalArgs {
   latest?: boolean;
   sort?: string;
   size?: boolean;
+  pod?: boolean;
 }
 
 /** `--size`: the writable layer's bytes, and the image's (Podman's "virtual"). */
@@ -78,7 +80,8 @@ export const psCommand: CommandModule<GlobalArgs, PsArgs> = {
     .option('last', { alias: 'n', type: 'number', describe: 'The N most recently created (all states)' })
     .option('latest', { alias: 'l', type: 'boolean', describe: 'The most recently created (all states)' })
     .option('sort', { type: 'string', choices: SORT_KEYS, describe: 'Sort by: command, created, id, image, names, runningfor, size, status (default: newest first)' })
-    .option('size', { alias: 's', type: 'boolean', describe: 'Show the size of each writable layer (and with the image: virtual); reads them all' }),
+    .option('size', { alias: 's', type: 'boolean', describe: 'Show the size of each writable layer (and with the image: virtual); reads them all' })
+    .option('pod', { alias: 'p', type: 'boolean', describe: 'Show the pod of each sandbox (POD ID, PODNAME)' }),
   handler: async (argv) => {
     const { views, paths } = selected(argv);
     const sizes = argv.size || argv.sort === 'size' ? await sizesOf(paths, views) : undefined;
@@ -91,7 +94,7 @@ function selected(argv: PsArgs): { views: SandboxView[]; paths: StorePaths } {
   checkFormat(argv.format);
   if (argv.sort !== undefined) checkSortKey(argv.sort);
   const paths = storePathsFromArgs(argv);
-  const filters = parseFilters(argv.filter ?? [], (ref) => findSandbox(paths, ref).created);
+  const filters = parseFilters(argv.filter ?? [], (ref) => findSandbox(paths, ref).created, (ref) => findPod(paths, ref).id);
   const last = argv.latest ? 1 : argv.last;
   // Podman: -n, -l and status/exited filters look at every state, not only running ones.
   const all = !!argv.all || last !== undefined || filters.has('status') || filters.has('exited');
@@ -106,6 +109,9 @@ function print(argv: PsArgs, selectedViews: SandboxView[], sizes: Map<string, Si
     const status = (v: SandboxView) => statusText(v, now, v.state.startedAt);
     const views = argv.sort ? sortViews(selectedViews, checkSortKey(argv.sort), status, (v) => sizes?.get(v.record.id)?.rootFs ?? 0) : selectedViews;
     const full = !!argv['no-trunc'];
+    // The pods, read only when a column or field may show them.
+    let pods: PodRecord[] | undefined;
+    const podOf = (v: SandboxView) => (v.record.request.pod ? (pods ??= listPods(storePathsFromArgs(argv))).find((p) => p.id === v.record.request.pod) : undefined);
     if (argv.quiet) {
       process.stdout.write(views.map((v) => (full ? v.record.id : v.record.id.slice(0, 12)) + '\n').join(''));
       return;
@@ -120,6 +126,7 @@ function print(argv: PsArgs, selectedViews: SandboxView[], sizes: Map<string, Si
         Size: argv.size ? sizeText(sizes?.get(v.record.id)) : '',
         Mounts: v.record.request.volumes.map((m) => m.target).join(','), Networks: v.record.request.network,
         AutoRemove: v.record.request.remove, ImageID: (v.record.imageId ?? '').replace(/^sha256:/, ''),
+        Pod: (v.record.request.pod ?? '').slice(0, full ? undefined : 12), PodName: podOf(v)?.name ?? '',
       }))));
       return;
     }
@@ -129,17 +136,19 @@ function print(argv: PsArgs, selectedViews: SandboxView[], sizes: Map<string, Si
         Created: v.record.created, State: v.state.status, ExitCode: v.state.exitCode ?? 0,
         StartedAt: v.state.startedAt, FinishedAt: v.state.finishedAt, Pid: v.state.pid ?? 0,
         Labels: v.record.request.labels,
+        Pod: v.record.request.pod ?? '', PodName: podOf(v)?.name ?? '',
         Ports: (v.record.request.ports ?? []).map((m) => ({ host_ip: m.hostIp, container_port: m.containerPort, host_port: m.hostPort, range: 1, protocol: m.protocol })),
         ...(sizes && argv.size ? { Size: { rootFsSize: sizes.get(v.record.id)?.rootFs ?? 0, rwSize: sizes.get(v.record.id)?.rw ?? 0 } } : {}),
       })), null, 2) + '\n');
       return;
     }
     process.stdout.write(table(
-      ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES', ...(sizes && argv.size ? ['SIZE'] : [])],
+      ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES', ...(sizes && argv.size ? ['SIZE'] : []), ...(argv.pod ? ['POD ID', 'PODNAME'] : [])],
       views.map((v) => [
         full ? v.record.id : v.record.id.slice(0, 12), v.record.image, shortCommand(v.record.command, full),
         `${humanDuration(now - Date.parse(v.record.created))} ago`, status(v), formatPortsColumn(v.record.request.ports ?? []), v.record.name,
         ...(sizes && argv.size ? [sizeText(sizes.get(v.record.id))] : []),
+        ...(argv.pod ? [(v.record.request.pod ?? '').slice(0, full ? undefined : 12), podOf(v)?.name ?? ''] : []),
       ]),
     ));
 }
