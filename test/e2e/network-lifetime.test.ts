@@ -27,6 +27,17 @@ interface ModeCase {
   runArgs: string[];
   /** The helpers each run of it has, by name. */
   helpers: string[];
+  /** Commands run first in each test's store (e.g. creating the network it joins). */
+  setup?: string[][];
+}
+
+async function newStoreFor(t: Parameters<typeof newStore>[0], m: ModeCase): Promise<string> {
+  const root = await newStore(t);
+  for (const args of m.setup ?? []) {
+    const r = await runSandbox(args, { root });
+    assert.equal(r.code, 0, show(r));
+  }
+  return root;
 }
 
 const describe = (hs: NetHelperProcess[]) => hs.map((h) => `${h.name}(${h.pid}${h.pidFile ? ' file' : ''}${h.byEnvironment ? ' env' : ''} ppid ${h.ppid})`).join(', ') || 'none';
@@ -77,7 +88,7 @@ function lifetime(m: ModeCase): void {
   for (const how of ['stop', 'kill', 'rm -f'] as const) {
     test(`${m.label}: no network helper after \`${how}\``, async (t) => {
       if (!requireRootless(t, `${m.label} helpers after ${how}`)) return;
-      const root = await newStore(t);
+      const root = await newStoreFor(t, m);
       const id = await startSandbox(root, 'svc', m);
       const hs = helpersWhileRunning(root, id, m);
       const r = await runSandbox(how === 'stop' ? ['stop', '-t', '1', 'svc'] : how === 'kill' ? ['kill', 'svc'] : ['rm', '-f', 'svc'], { root });
@@ -92,7 +103,7 @@ function lifetime(m: ModeCase): void {
 
   test(`${m.label}: no network helper after SIGKILL of the monitor; system check --repair removes its files`, async (t) => {
     if (!requireRootless(t, `${m.label} helpers after SIGKILL of the monitor`)) return;
-    const root = await newStore(t);
+    const root = await newStoreFor(t, m);
     const id = await startSandbox(root, 'svc', m);
     const hs = helpersWhileRunning(root, id, m);
     process.kill(monitorOf(root, id), 'SIGKILL');
@@ -118,7 +129,7 @@ function lifetime(m: ModeCase): void {
 
   test(`${m.label}: a restarting sandbox gets fresh helpers, never two at once; restart too`, async (t) => {
     if (!requireRootless(t, `${m.label} helpers of a restarting sandbox`)) return;
-    const root = await newStore(t);
+    const root = await newStoreFor(t, m);
     const run = await runSandbox(['run', '-d', '--name', 'flaky', '--restart', 'always', ...m.runArgs, 'host', 'sh', '-c', 'sleep 0.3; exit 1'], { root });
     assert.equal(run.code, 0, show(run));
     const id = run.stdout.trim();
@@ -150,6 +161,14 @@ function lifetime(m: ModeCase): void {
 }
 
 lifetime({ label: 'slirp4netns', runArgs: ['--network', 'slirp4netns'], helpers: ['slirp4netns'] });
+lifetime({ label: 'pasta', runArgs: ['--network', 'pasta'], helpers: ['pasta'] });
+// Published ports (a random host port each run): the C forwarder beside slirp4netns.
+lifetime({ label: 'slirp4netns with -p', runArgs: ['--network', 'slirp4netns', '-p', '80'], helpers: ['slirp4netns', 'ports'] });
+// pasta forwards published ports itself: no forwarder.
+lifetime({ label: 'pasta with -p', runArgs: ['--network', 'pasta', '-p', '80'], helpers: ['pasta'] });
+// A member of a user-defined network: its own outside (slirp4netns) and the forwarder;
+// the network's switch (owner network-ID) is networks.test.ts's.
+lifetime({ label: 'user-defined network with -p', runArgs: ['--network', 'lifenet', '-p', '80'], helpers: ['slirp4netns', 'ports'], setup: [['network', 'create', 'lifenet']] });
 
 test('a helper with no way out of its own (no exit fd) still dies with a SIGKILLed monitor, and one that hangs does not hold up stop', async (t) => {
   if (!requireRootless(t, 'the parent-death signal of network helpers')) return;
