@@ -5,7 +5,8 @@
  * `/udp` port, a host port chosen for us and found with `sandbox port`, two sandboxes
  * serving at once, a taken port refused in one line (exit 125) before the command starts,
  * the same ports after a restart, and the forwarder gone after stop, kill, rm -f and a
- * SIGKILL of the monitor.
+ * SIGKILL of the monitor; with --network pasta, pasta's own forwarding (no forwarder), the
+ * same one-line refusal of a taken port, and the port back after a restart.
  */
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server } from 'node:net';
@@ -317,4 +318,36 @@ test('--network host and none discard -p with a warning, as Podman', async (t) =
     assert.equal(r.stdout, 'ran\n');
     assert.match(r.stderr, new RegExp(`port mappings have been discarded: --network ${mode} `));
   }
+});
+
+test('--network pasta -p: pasta forwards the port itself (no forwarder); a taken port is the same one line, exit 125; the port comes back after restart', async (t) => {
+  if (!requireRootless(t, '--network pasta -p')) return;
+  const root = await storeWithBusybox(t);
+  t.after(async () => { await runSandbox(['rm', '-f', 'pweb'], { root }); });
+  const port = await freePort();
+  const run = await runSandbox(['run', '-d', '--name', 'pweb', '--network', 'pasta', '-p', `${port}:80`, 'bb', ...httpd('from-pasta')], { root });
+  assert.equal(run.code, 0, show(run));
+  const id = run.stdout.trim();
+  await expectServed(`http://127.0.0.1:${port}/`, 'from-pasta');
+  assert.deepEqual(forwarders(monitorOf(root, id)), [], 'pasta serves the port: no sandbox-ports');
+  const shown = await runSandbox(['port', 'pweb', '80'], { root });
+  assert.equal(shown.stdout.trim(), `0.0.0.0:${port}`, show(shown));
+
+  // Taken (by the first sandbox's pasta): checked before the command starts, as for the
+  // forwarder. pasta's open files cannot be read from outside (its /proc/PID/fd is not
+  // the user's to list), so the line says a process of ours holds the port, not which.
+  const clash = await runSandbox(['run', '--rm', '--network', 'pasta', '-p', `${port}:80`, 'bb', 'echo', 'started'], { root });
+  assert.equal(clash.code, 125, show(clash));
+  assert.equal(clash.stdout, '', 'the command never started');
+  const [first, hint, ...rest] = lines(clash.stderr);
+  assert.match(first!, new RegExp(`^sandbox: port ${port}/tcp is already in use on the host \\(0\\.0\\.0\\.0:${port}\\): a process of yours in another namespace holds it$`));
+  assert.match(hint!, /^hint: publish it on another host port/);
+  assert.deepEqual(rest, []);
+
+  const restart = await runSandbox(['restart', '-t', '1', 'pweb'], { root });
+  assert.equal(restart.code, 0, show(restart));
+  await expectServed(`http://127.0.0.1:${port}/`, 'from-pasta');
+  const stop = await runSandbox(['stop', '-t', '1', 'pweb'], { root });
+  assert.equal(stop.code, 0, show(stop));
+  assert.equal(await eventually(async () => ((await bindable(port)) ? '' : `${port} still held after stop`)), '');
 });
