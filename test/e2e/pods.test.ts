@@ -4,13 +4,16 @@
  * members of a pod talk over localhost and share its hostname; a sandbox joining
  * another's network sees its interfaces and its localhost services, and exec into it
  * lands in that namespace; pod stop/start/rm; nothing of a pod runs after `pod rm -f`;
- * one-line errors for a missing pod or target.
+ * one-line errors for a missing pod or target; a pod's published port reaches a member's
+ * server from the host, and its forwarder ends with `pod rm -f`.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
 import { busyboxRootfsTar } from './fixtures.js';
-import { eventually, importImage, lines, newStore, requireRootless, runSandbox, show } from './harness.js';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { asUser, eventually, importImage, lines, newStore, requireRootless, runSandbox, show } from './harness.js';
 
 async function storeWithBusybox(t: TestContext): Promise<string> {
   const root = await newStore(t);
@@ -242,4 +245,40 @@ test('SIGKILL of the infra\'s monitor: its slirp4netns goes with it; pod start p
   await ok(root, ['pod', 'start', 'killed']);
   assert.equal((await ok(root, ['pod', 'ls', '--format', '{{.Status}}'])).trim(), 'Running');
   assert.match(await ok(root, ['exec', 'km', 'ip', '-o', 'addr', 'show', 'tap0']), /inet 10\.0\.2\.100\/24/);
+});
+
+test('pod create -p: a member\'s httpd on 80 is fetched from the host with curl; pod rm -f leaves no forwarder and frees the port', async (t) => {
+  if (!requireRootless(t, 'pod create -p')) return;
+  const root = await storeWithBusybox(t);
+  t.after(async () => { await runSandbox(['pod', 'rm', '-f', 'pw'], { root }); });
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+  });
+  await ok(root, ['pod', 'create', '-p', `${port}:80`, '--name', 'pw']);
+  await ok(root, ['run', '-d', '--pod', 'pw', '--name', 'web', 'bb', 'sh', '-c', httpd('from-pod', 80)]);
+  const got = await eventually(async () => {
+    const r = await asUser('curl', ['-sS', '--max-time', '5', `http://127.0.0.1:${port}/`]);
+    return r.code === 0 && r.stdout.trim() === 'from-pod' ? '' : `not yet: ${show(r)}`;
+  }, 10_000, 200);
+  assert.equal(got, '', `the pod's port ${port}`);
+
+  // The forwarder (launch/ports.c, named sandbox-ports) is the infra's monitor's child.
+  const infraId = JSON.parse(await ok(root, ['pod', 'inspect', 'pw']))[0].InfraContainerID as string;
+  const monitor = Number(readFileSync(join(root, 'data', 'containers', infraId, 'monitor'), 'utf8').split(' ')[0]);
+  const forwarders = () => readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number).filter((p) => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      return stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === 'sandbox-ports' && Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === monitor;
+    } catch { return false; }
+  });
+  const before = forwarders();
+  assert.equal(before.length, 1, `one forwarder for the pod: ${before.join(' ')}`);
+  await ok(root, ['pod', 'rm', '-f', '-t', '1', 'pw']);
+  assert.equal(await eventually(() => { const left = alive(before); return left.length ? `forwarder still running: ${left.join(' ')}` : ''; }), '');
+  const free = await new Promise<boolean>((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen({ port, exclusive: true }, () => s.close(() => resolve(true)));
+  });
+  assert.ok(free, `port ${port} still held after pod rm -f`);
 });
