@@ -5,7 +5,8 @@
  * network); --internal has no outside access where a normal network has; connect and
  * disconnect of a running sandbox; rm of a network in use refused, -f removing its
  * sandboxes; and the network's switch gone, with its socket, once its last member
- * stops, is killed, is removed, or its monitor is SIGKILLed.
+ * stops, is killed, is removed, or its monitor is SIGKILLed; a member's published port
+ * (-p) is reached from the host while its network's members still reach it by name.
  *
  * Reachability is judged by a token the listener sends, never by nc's exit status: a
  * connection to an address nobody here serves may still be taken by something of the
@@ -18,7 +19,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { busyboxRootfsTar } from './fixtures.js';
-import { eventually, importImage, lines, newStore, requireRootless, runSandbox, show } from './harness.js';
+import { asUser, eventually, importImage, lines, newStore, requireRootless, runSandbox, show } from './harness.js';
 
 async function storeWithBusybox(t: TestContext): Promise<string> {
   const root = await newStore(t);
@@ -276,5 +277,27 @@ test('members started at once get distinct addresses and one switch', async (t) 
   assert.equal(new Set(addresses).size, names.length, addresses.join(' '));
   for (const n of names.slice(1)) assert.match(await fetchFrom(root, ['exec', 'par1'], n), new RegExp(`TOKEN-${n}`));
   await ok(root, ['rm', '-f', ...names]);
+  assert.equal(await noSwitchLeft(root), '');
+});
+
+test('-p on a user-defined network: the member\'s httpd is fetched from the host with curl, and by name from another member', async (t) => {
+  if (!requireRootless(t, 'user-defined networks with -p')) return;
+  const root = await storeWithBusybox(t);
+  t.after(async () => { await runSandbox(['rm', '-f', 'pub', 'peer'], { root }); });
+  const port = await new Promise<number>((resolve) => {
+    const s: Server = createServer().listen(0, () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+  });
+  await ok(root, ['network', 'create', 'pubnet']);
+  await ok(root, ['run', '-d', '--name', 'pub', '--network', 'pubnet', '-p', `${port}:80`, 'bb', 'sh', '-c',
+    'mkdir -p /www && echo from-pubnet > /www/index.html && exec httpd -f -p 80 -h /www']);
+  const fromHost = await eventually(async () => {
+    const r = await asUser('curl', ['-sS', '--max-time', '5', `http://127.0.0.1:${port}/`]);
+    return r.code === 0 && r.stdout.trim() === 'from-pubnet' ? '' : `not yet: ${show(r)}`;
+  }, 10_000, 200);
+  assert.equal(fromHost, '', `port ${port} from the host`);
+  assert.equal((await ok(root, ['port', 'pub', '80'])).trim(), `0.0.0.0:${port}`);
+  const peer = await runSandbox(['run', '--rm', '--name', 'peer', '--network', 'pubnet', 'bb', 'wget', '-qO-', 'http://pub/'], { root });
+  assert.equal(peer.stdout.trim(), 'from-pubnet', show(peer));
+  await ok(root, ['rm', '-f', 'pub']);
   assert.equal(await noSwitchLeft(root), '');
 });
