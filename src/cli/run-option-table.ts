@@ -16,7 +16,7 @@ import type { Argv } from 'yargs';
 import type { HealthArgs } from './health-options.js';
 import type { NameArgs } from './name-options.js';
 import { collectOptions, declareOptions, lexArgv, optionTable, type LexerMessages, type OptionDef } from './argv-lexer.js';
-import { DEFAULT_NETWORK, NETWORK_MODES, WORKING_NETWORK_MODES } from '../network/driver.js';
+import { DEFAULT_NETWORK, NETWORK_MODES, NETWORK_MODE_WORDS, WORKING_NETWORK_MODES } from '../network/driver.js';
 import { MISSING_RUN_OPTIONS, missingOptions } from './podman-gaps.js';
 
 /** The default network and the modes `--network` takes are the network registry's (src/network/driver.ts). */
@@ -98,7 +98,7 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'read-only', aliases: [], type: 'boolean', describe: 'Make the root filesystem read-only' },
   { name: 'entrypoint', aliases: [], type: 'string', describe: "Override the image's entrypoint ('' clears it, JSON array accepted)" },
   { name: 'rootfs', aliases: [], type: 'string', describe: 'Use this directory as the root; the first argument is then the command' },
-  { name: 'network', aliases: ['net'], type: 'string', array: true, describe: `Network: ${WORKING_NETWORK_MODES.filter((m) => m !== 'bridge').join(', ')} (default ${DEFAULT_NETWORK}), or the name of a network (sandbox network create; repeatable)` },
+  { name: 'network', aliases: ['net'], type: 'string', array: true, describe: `Network: ${NETWORK_MODE_WORDS.join(', ')} (default ${DEFAULT_NETWORK}), or the name of a network (sandbox network create; repeatable)` },
   { name: 'network-alias', aliases: [], type: 'string', array: true, describe: 'A name of the sandbox on its user-defined networks (repeatable)' },
   { name: 'pod', aliases: [], type: 'string', describe: 'Join this pod (its network and hostname); new:NAME creates it first' },
   { name: 'pod-id-file', aliases: [], type: 'string', describe: 'Join the pod whose id is in this file (pod create --pod-id-file)' },

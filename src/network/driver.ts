@@ -106,6 +106,12 @@ export const NETWORK_MODES = [...Object.keys(DRIVERS).filter(NAMED), ...Object.k
 /** The modes `run` sets up today, which help and hints list. */
 export const WORKING_NETWORK_MODES = NETWORK_MODES.filter((m) => !NAMED_ONLY.has(m) && (Object.keys(DRIVERS) as string[]).includes(m));
 
+/** How help writes what `--network` takes: MODE[:OPTS] for a mode with options, and container:NAME. */
+export const NETWORK_MODE_WORDS: readonly string[] = [
+  ...WORKING_NETWORK_MODES.map((m) => (DRIVERS[m]?.checkOptions ? `${m}[:OPTS]` : m)),
+  'container:NAME',
+];
+
 /** The host programs `mode` needs (none for none and host). */
 export function networkModeTools(mode: NetworkMode): readonly NetworkTool[] {
   return (DRIVERS[mode] ?? NOT_YET[mode])?.tools ?? [];
