@@ -240,6 +240,8 @@ export interface NetworkJoin {
   words: string[];
   outside: boolean;
   hosts: HostEntry[];
+  /** Its address on its first network: what its own /etc/hosts line names it by (as Podman). */
+  ownAddress?: string;
 }
 
 /**
@@ -254,20 +256,22 @@ export async function joinNetworks(paths: StorePaths, record: SandboxRecord): Pr
     let outside = wanted.length === 0;
     const devs = new Set<string>();
     const nets: NetworkRecord[] = [];
+    let ownAddress: string | undefined;
     for (const w of wanted) {
       const n = readNetwork(paths, w.name);
       if (!n) throw new SandboxError(`network ${w.name} of sandbox ${record.name} no longer exists`, { hint: `create it again (sandbox network create ${w.name}), or disconnect the sandbox: sandbox network disconnect ${w.name} ${record.name}` });
       const m = ensureMember(paths, n, record, w.aliases, devs);
+      ownAddress ??= m.ip;
       writeNetwork(paths, n);
       nets.push(n);
       if (!n.internal) outside = true;
       words.push(Flag.netJoin, networkRuntimeDir(paths, n), `${m.ip}/${n.subnet.split('/')[1]}`, m.dev);
     }
     words.push(Flag.netSwitchCmd, helperPath('sandbox-netswitch'));
-    return { words, outside, hosts: hostEntriesOf(nets, record.id), names: nets.map((n) => n.name) };
+    return { words, outside, hosts: hostEntriesOf(nets, record.id), names: nets.map((n) => n.name), ownAddress };
   });
   refreshHosts(paths, join.names);
-  return { words: join.words, outside: join.outside, hosts: join.hosts };
+  return { words: join.words, outside: join.outside, hosts: join.hosts, ...(join.ownAddress ? { ownAddress: join.ownAddress } : {}) };
 }
 
 /** Runs sandbox-netswitch with `args`; its one-line error becomes ours. */

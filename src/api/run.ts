@@ -118,9 +118,11 @@ async function prepareLaunch(
   // A joined network's name files start from the other sandbox's (its resolv.conf).
   const nameHost = joined?.nameFiles ?? hostNameFiles;
   // Only on --internal networks: no name server can be reached, as with --network none.
+  const modeNames = (networkJoin && !networkJoin.outside ? networkDriver('none') : network).names({ request, host: nameHost });
   const names = sandboxNameFiles({
     request, hostname, name: record.name, host: nameHost,
-    network: (networkJoin && !networkJoin.outside ? networkDriver('none') : network).names({ request, host: nameHost }),
+    // On user-defined networks its own line is its address there, not the outside's (slirp4netns').
+    network: networkJoin?.ownAddress ? { ...modeNames, ownAddress: networkJoin.ownAddress } : modeNames,
   });
   if (names.hosts !== undefined) writeFileSync(dirs.hosts, networkJoin ? withNetworkHosts(names.hosts, networkJoin.hosts) : names.hosts);
   writeFileSync(dirs.hostname, `${hostname}\n`);
