@@ -13,6 +13,7 @@
  * version or Podman's does not have) is skipped with the reason printed; so are rows
  * whose tool is missing.
  */
+import { hostDefaultGateway } from '../src/network/pasta.js';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -160,11 +161,15 @@ export async function benchNetwork(runs: number): Promise<void> {
     const server = spawnAsUser(iperf3, ['-s', '-p', String(hostPort)], { stdio: 'ignore' });
     servers.push(server);
     for (const row of rows.filter((r) => r.direction === 'sandbox->host' && !r.skipped)) {
-      if (!address) { row.skipped = 'the host has no global IPv4 address to reach it at (its loopback is closed to sandboxes)'; continue; }
-      const client = ['iperf3', '-c', address, '-p', String(hostPort), '-t', String(SECONDS), '-J'];
+      // pasta copies the host's address into the sandbox (there it is the sandbox's own):
+      // the host is its gateway, mapped to the host by --map-gw (Podman's word).
+      const viaGateway = row.side === 'sandbox' && row.mode === 'pasta';
+      const target = viaGateway ? hostDefaultGateway() : address;
+      if (!target) { row.skipped = viaGateway ? 'the host has no default gateway for pasta to map to it' : 'the host has no global IPv4 address to reach it at (its loopback is closed to sandboxes)'; continue; }
+      const client = ['iperf3', '-c', target, '-p', String(hostPort), '-t', String(SECONDS), '-J'];
       row.measure = async () => {
         const r = row.side === 'sandbox'
-          ? await sandbox(['run', '--rm', '--network', row.mode, 'iperf', ...client])
+          ? await sandbox(['run', '--rm', '--network', viaGateway ? 'pasta:--map-gw' : row.mode, 'iperf', ...client])
           : await podman(['run', '--rm', '--runtime', 'runc', '--network', row.mode, podmanImage, ...client]);
         const v = iperfGbits(r.stdout);
         return typeof v === 'number' || r.code === 0 ? v : `exit ${r.code}: ${firstLines(r.stderr) || v}`;

@@ -107,7 +107,7 @@ export function pastaDnsForward(options: readonly string[]): string {
 }
 
 /** The host's IPv4 default gateway (/proc/net/route), which pasta gives the sandbox too; '' when it has none. */
-function hostDefaultGateway(): string {
+export function hostDefaultGateway(): string {
   try {
     for (const line of readFileSync('/proc/net/route', 'utf8').split('\n').slice(1)) {
       const [, dest, gw] = line.trim().split(/\s+/);
