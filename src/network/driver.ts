@@ -95,16 +95,19 @@ const NOT_YET: { readonly [M in NetworkMode]?: { tools: readonly NetworkTool[]; 
 /** The network a sandbox gets when `--network` is not given. One place to change it. */
 export const DEFAULT_NETWORK: NetworkMode = 'slirp4netns';
 
-/** Modes never typed as such: `bridge` is what a user-defined network's NAME gives. */
-const NAMED_ONLY: ReadonlySet<NetworkMode> = new Set(['bridge']);
+/**
+ * Modes that are never a word of `--network` alone: `bridge` is what a user-defined
+ * network's NAME gives, `container` comes only as `container:NAME` (network/container.ts
+ * containerNetworkTarget). Parsing still knows `bridge` (to refuse Podman's default
+ * network by name); neither is listed by help or hints.
+ */
+const NEVER_TYPED: ReadonlySet<string> = new Set(['bridge', 'container']);
 
 /** Every mode `--network` takes, the working ones first. */
-// `container` is never a word of its own: `container:NAME` (network/container.ts containerNetworkTarget).
-const NAMED = (m: string) => m !== 'container';
-export const NETWORK_MODES = [...Object.keys(DRIVERS).filter(NAMED), ...Object.keys(NOT_YET)] as readonly NetworkMode[];
+export const NETWORK_MODES = [...Object.keys(DRIVERS), ...Object.keys(NOT_YET)].filter((m) => m !== 'container') as readonly NetworkMode[];
 
 /** The modes `run` sets up today, which help and hints list. */
-export const WORKING_NETWORK_MODES = NETWORK_MODES.filter((m) => !NAMED_ONLY.has(m) && (Object.keys(DRIVERS) as string[]).includes(m));
+export const WORKING_NETWORK_MODES = Object.keys(DRIVERS).filter((m) => !NEVER_TYPED.has(m)) as readonly NetworkMode[];
 
 /** How help writes what `--network` takes: MODE[:OPTS] for a mode with options, and container:NAME. */
 export const NETWORK_MODE_WORDS: readonly string[] = [
