@@ -6,7 +6,6 @@
  * api/networks.ts). Its words come from joinNetworks, made at each start.
  */
 import { SandboxError } from '../errors.js';
-import type { RunRequest } from '../types.js';
 import type { NetworkDriver } from './driver.js';
 import { slirp4netnsDriver } from './slirp4netns.js';
 
@@ -18,6 +17,6 @@ export const bridgeDriver: NetworkDriver = {
     if (!input.join) throw new SandboxError('internal: the networks to join are missing from the launch input');
     return [...(input.join.outside ? slirp4netnsDriver.launchArgs(input) : []), ...input.join.words];
   },
-  names: ({ host }) => slirp4netnsDriver.names({ request: { network: 'slirp4netns' } as RunRequest, host }),
+  names: (input) => slirp4netnsDriver.names(input), // its outside is slirp4netns with its defaults (a network takes no OPTS)
   inspectMode: () => 'bridge',
 };
