@@ -161,4 +161,29 @@ export interface RunRequest {
   networkContainer?: string;
   /** `--pod`: the id of the pod the sandbox belongs to (its network is the pod's infra's). */
   pod?: string;
+  /** `--memory`, `--cpus`, `--pids-limit`, ...: resource limits (src/runtime/cgroup/). */
+  limits?: ResourceLimits;
+  /** `--unenforced-limits`: run anyway, with a warning, when a limit cannot be enforced for this user. */
+  unenforcedLimits?: boolean;
+}
+
+/** Resource limits as the run options give them (Podman's), in plain units. */
+export interface ResourceLimits {
+  /** bytes */
+  memory?: number;
+  /** bytes of memory plus swap; -1 unlimited */
+  memorySwap?: number;
+  /** bytes: a soft limit, reclaimed down to under pressure */
+  memoryReservation?: number;
+  /** cores: 0.5 = half a core */
+  cpus?: number;
+  /** relative weight, 2..262144 (1024 = the default share) */
+  cpuShares?: number;
+  /** `--cpu-period` (µs) and `--cpu-quota` (µs per period; -1 unlimited): `--cpus` spelled out */
+  cpuPeriod?: number;
+  cpuQuota?: number;
+  /** CPUs the sandbox may run on: `0-1,3` */
+  cpusetCpus?: string;
+  /** 0 or -1: unlimited */
+  pidsLimit?: number;
 }
