@@ -8,13 +8,9 @@ import type { RunRequest } from '../../types.js';
 import type { SandboxCgroup, SandboxRecord } from '../../state/sandboxes.js';
 import type { StorePaths } from '../../state/paths.js';
 import { liveMonitor, oomFilePath } from '../../state/sandbox-dir.js';
-import { Flag } from '../protocol.js';
 import { detectCgroupHost } from './detect.js';
-import { cgroupVersion, limitMechanisms, refusal, unenforcedLimits, unenforcedWarning, type LimitMechanism } from './limits.js';
+import { RLIMIT_FLAG, cgroupVersion, limitMechanisms, refusal, unenforcedLimits, unenforcedWarning, type LimitMechanism } from './limits.js';
 import { createCgroup, planCgroup, removeCgroup, removeStrayCgroups } from './manage.js';
-
-/** The helper's plan word for a resource limit of the command (part limits-ops: `--rlimit NAME SOFT HARD`), when it has it. */
-const RLIMIT_FLAG: string | undefined = (Flag as Record<string, string>).rlimit;
 
 export interface LimitsDecision {
   limitMechanisms: Record<string, LimitMechanism>;
