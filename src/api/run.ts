@@ -26,6 +26,7 @@ import { hostNameFiles, sandboxNameFiles, withNetworkHosts } from '../network/na
 import { checkNetworksExist, joinNetworks, leaveNetworksOf } from './networks.js';
 import { publishAllExposed } from '../network/port-spec.js';
 import { runHelper, startDetachedHelper } from '../runtime/launch.js';
+import { callerHardLimits, checkUlimitsAllowed } from '../runtime/rlimits.js';
 import { userIdMaps, removeTree } from '../runtime/userns.js';
 import { readImageIndex, resolveImage } from '../images/store.js';
 import { runConfigOf } from '../images/config.js';
@@ -219,6 +220,7 @@ async function recordSandbox(
   networkDriver(request.network); // a mode without a driver yet is refused before anything is pulled or written
   checkNetworksExist(paths, request);
   if (request.cidFile) checkCidFile(request.cidFile);
+  if (request.ulimits?.length) checkUlimitsAllowed(request.ulimits, callerHardLimits()); // one line now, not the helper's EPERM at start
   await pullForRun(paths, request, hooks.pullProgress);
   const root = resolveRoot(paths, request);
   const { image, imageId } = root;

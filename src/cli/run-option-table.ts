@@ -71,6 +71,7 @@ export interface RunArgs extends HealthArgs, NameArgs {
   publish?: string[];
   publishAll?: boolean;
   expose?: string[];
+  ulimit?: string[];
   /** First word after the options (the command's first word with `--rootfs`). */
   image?: string;
   /** Everything after the image, verbatim. */
@@ -139,6 +140,7 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'publish', aliases: ['p'], type: 'string', array: true, describe: 'Publish a port: [IP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp], ranges too (repeatable; no HOSTPORT: a free one)' },
   { name: 'publish-all', aliases: ['P'], type: 'boolean', describe: "Publish every exposed port (the image's EXPOSE, --expose) on a free host port" },
   { name: 'expose', aliases: [], type: 'string', array: true, describe: 'Expose a port or range: PORT[-PORT][/tcp|/udp] (published by -P; repeatable)' },
+  { name: 'ulimit', aliases: [], type: 'string', array: true, describe: 'Resource limit of the command and exec\'d ones: NAME=SOFT[:HARD], e.g. nofile=1024:2048 (-1: your hard limit; repeatable)' },
   // -h is --hostname here, as in Podman and Docker: only --help is help.
   { name: 'help', aliases: [], type: 'boolean', describe: 'Show help', global: true },
   { name: 'root', aliases: [], type: 'string', describe: 'Keep all state under this directory', global: true },

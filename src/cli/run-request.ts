@@ -24,6 +24,7 @@ import { DEFAULT_NETWORK, runUsage, type RunArgs, type RunVerb } from './run-opt
 import { parseDetachKeys } from '../runtime/detach-keys.js';
 import { parseNameArgs } from './name-options.js';
 import { parseExpose, parsePublishes } from '../network/port-spec.js';
+import { parseUlimits } from '../runtime/rlimits.js';
 
 export interface RunOptionsContext {
   /** The caller's environment: `-e K` and env-file `K` lines copy from it; HOME for `~`. */
@@ -494,6 +495,8 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
   if (detachKeysArg !== undefined) request.detachKeys = parseDetachKeys(detachKeysArg);
   if (p.sigProxy === false) request.sigProxy = false;
   Object.assign(request, parseNameArgs(parsed));
+  const ulimits = parseUlimits(list(p.ulimit));
+  if (ulimits.length) request.ulimits = ulimits;
   Object.assign(request, parsePortOptions(list(p.publish), p.publishAll === true, list(p.expose), request.network, ctx));
   return request;
 }
