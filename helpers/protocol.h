@@ -127,6 +127,8 @@
   X(LOG_DROP_OLD, "--log-drop-old", "", "with --log-max-size: past BYTES start the log afresh, keeping no FILE.1") \
   X(EXIT_FILE, "--exit-file", "FILE", "write {\"exitCode\":N,\"finishedAt\":TIME} to FILE at the end (with --die-with-parent: only once detached)") \
   X(PID_FILE, "--pid-file", "FILE", "write the current init's pid to FILE at every (re)start") \
+  X(CGROUP, "--cgroup", "DIR", "join the cgroup DIR before anything runs (the init; exec: the command); the monitor removes DIR at the end (repeated: one per v1 controller)") \
+  X(OOM_FILE, "--oom-file", "FILE", "with --cgroup: create FILE when the OOM killer killed in the sandbox's cgroup during a run (removed at each start)") \
   X(MONITOR_FILE, "--monitor-file", "FILE", "lock FILE's directory and write 'PID STARTTIME' to FILE before anything else") \
   X(EVENTS, "--events", "FILE ID NAME", "append die and restart events of sandbox ID (NAME) to FILE") \
   X(RESTART, "--restart", "POLICY", "no, always, on-failure or on-failure:N") \

@@ -163,4 +163,29 @@ export interface RunRequest {
   pod?: string;
   /** `--ulimit NAME=SOFT[:HARD]`: setrlimit of the command and of exec'd ones (runtime/rlimits.ts); -1: as high as the caller may go. */
   ulimits?: { name: string; soft: number; hard: number }[];
+  /** `--memory`, `--cpus`, `--pids-limit`, ...: resource limits (src/runtime/cgroup/). */
+  limits?: ResourceLimits;
+  /** `--unenforced-limits`: run anyway, with a warning, when a limit cannot be enforced for this user. */
+  unenforcedLimits?: boolean;
+}
+
+/** Resource limits as the run options give them (Podman's), in plain units. */
+export interface ResourceLimits {
+  /** bytes */
+  memory?: number;
+  /** bytes of memory plus swap; -1 unlimited */
+  memorySwap?: number;
+  /** bytes: a soft limit, reclaimed down to under pressure */
+  memoryReservation?: number;
+  /** cores: 0.5 = half a core */
+  cpus?: number;
+  /** relative weight, 2..262144 (1024 = the default share) */
+  cpuShares?: number;
+  /** `--cpu-period` (µs) and `--cpu-quota` (µs per period; -1 unlimited): `--cpus` spelled out */
+  cpuPeriod?: number;
+  cpuQuota?: number;
+  /** CPUs the sandbox may run on: `0-1,3` */
+  cpusetCpus?: string;
+  /** 0 or -1: unlimited */
+  pidsLimit?: number;
 }

@@ -49,6 +49,7 @@ static void join_sandbox(pid_t target) {
  * report on --status-fd, and exit with its status; when the CLI dies (--die-with-parent),
  * the command's session is killed. */
 int run_exec(int sfd) {
+  if (plan.n_cgroups) cgroup_join_or_die(); /* first: the host's cgroup filesystem is out of sight inside */
   join_sandbox(plan.exec_target);
   if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("cannot become root in the sandbox: %s", strerror(errno));
   if (!plan.keep_groups) setgroups(0, NULL);

@@ -132,6 +132,7 @@ struct op {
 #define MAX_GROUPS 64
 #define MAX_NETWORK_ARGS 256
 #define MAX_NET_JOINS 32
+#define MAX_CGROUPS 8
 
 struct launch_plan {
   const char *uidmap_cmd, *gidmap_cmd;
@@ -190,6 +191,9 @@ struct launch_plan {
   int no_stdin, sig_proxy; /* attach: output only; pass our signals on */
   const char *detach_keys; /* attach, or a foreground -it run: the bytes that detach, in hex */
   int detach_on_signal;   /* run --sig-proxy=false: SIGINT, SIGTERM, SIGHUP detach a foreground run */
+  const char *cgroups[MAX_CGROUPS]; /* --cgroup: the sandbox's cgroups (cgroup.c) */
+  int n_cgroups;
+  const char *oom_file;   /* --oom-file: created when the OOM killer struck in a run */
   char **argv;
 };
 
@@ -310,6 +314,15 @@ void attach_end(int code);
 int run_attach(int sfd);
 void detach_foreground(void);
 int foreground_input(int master);
+
+/* ---------- the sandbox's cgroups (cgroup.c) ---------- */
+
+int cgroup_join_self(void);
+void cgroup_join_or_die(void);
+pid_t clone_in_cgroups(unsigned long flags);
+void cgroup_run_begins(void);
+void cgroup_run_ended(void);
+void cgroup_remove_all(void);
 
 /* ---------- exec (exec.c) ---------- */
 

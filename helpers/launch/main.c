@@ -44,12 +44,15 @@ int main(int argc, char **argv) {
   for (;;) {
     struct timespec began, ended;
     clock_gettime(CLOCK_MONOTONIC, &began);
+    cgroup_run_begins();
     int code = run_once(sfd);
+    cgroup_run_ended();
     clock_gettime(CLOCK_MONOTONIC, &ended);
     append_event("die", code);
     int again = !stop_requested && !plan.userns_only &&
       (plan.restart == 2 || (plan.restart == 1 && code != 0 && (plan.restart_max == 0 || restart_count < plan.restart_max)));
     if (!again) {
+      cgroup_remove_all(); /* gone before the end is seen */
       write_exit_file(code);
       release_monitor();
       status(STATUS_EXIT_CODE, code);
@@ -73,6 +76,7 @@ int main(int argc, char **argv) {
       left = delay_ms - ((now.tv_sec - until.tv_sec) * 1000 + (now.tv_nsec - until.tv_nsec) / 1000000);
     }
     if (stop_requested) {
+      cgroup_remove_all(); /* gone before the end is seen */
       write_exit_file(code);
       release_monitor();
       status(STATUS_EXIT_CODE, code);

@@ -230,7 +230,9 @@ int run_once(int sfd) {
   } else {
     flags |= CLONE_NEWNS;
   }
-  pid_t init = plan.network_join && !plan.userns_only ? clone_joined(flags) : (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+  pid_t init = plan.network_join && !plan.userns_only ? clone_joined(flags)
+    : plan.n_cgroups ? clone_in_cgroups(flags) /* limits: the init starts inside the sandbox's cgroups */
+    : (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
   if (init < 0) {
     int e = errno;
     die_hint("run `sandbox doctor`: user namespaces may be disabled (sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone, or the AppArmor restriction on Ubuntu)",

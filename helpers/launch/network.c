@@ -288,6 +288,7 @@ pid_t clone_joined(unsigned long flags) {
     close(pfd[0]);
     long r = 0;
     for (int i = 0; i < N && r == 0; i++) if (fds[i] >= 0 && setns(fds[i], nss[i].type) < 0) r = -1;
+    if (r == 0) r = cgroup_join_self(); /* limits (--cgroup): the init starts inside the sandbox's cgroups */
     if (r == 0) r = syscall(SYS_clone, (flags & ~joined) | CLONE_PARENT, NULL, NULL, NULL, NULL);
     if (r == 0) { /* the init */
       close(pfd[1]);

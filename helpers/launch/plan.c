@@ -55,6 +55,8 @@ void parse_args(int argc, char **argv) {
       plan.net_joins[plan.n_net_joins++] = (struct net_join_plan){ d, a, ARG() };
     }
     else if (!strcmp(o, FLAG_NET_SWITCH_CMD)) plan.net_switch_cmd = ARG();
+    else if (!strcmp(o, FLAG_CGROUP)) { if (plan.n_cgroups >= MAX_CGROUPS) die("internal: too many --cgroup"); plan.cgroups[plan.n_cgroups++] = ARG(); }
+    else if (!strcmp(o, FLAG_OOM_FILE)) plan.oom_file = ARG();
     else if (!strcmp(o, FLAG_NET_HELPERS)) { plan.net_helpers_dir = ARG(); plan.net_owner = ARG(); }
     else if (!strcmp(o, FLAG_PUBLISH)) { const char *p = ARG(), *ip = ARG(), *hp = ARG(); ports_add(p, ip, hp, ARG()); }
     else if (!strcmp(o, FLAG_STATUS_FD)) plan.status_fd = atoi(ARG());

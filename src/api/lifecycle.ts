@@ -365,6 +365,7 @@ export async function removeSandbox(paths: StorePaths, ref: string, options: { f
   }
   if (options.volumes) await removeAnonymousVolumes(paths, record.request);
   await leaveNetworksOf(paths, record);
+  if (record.cgroup) await (await import('../runtime/cgroup/sandbox.js')).endCgroup(record); // a killed monitor's
   appendEvent(paths, { type: 'container', action: 'remove', id: record.id, name: record.name });
   return record;
 }

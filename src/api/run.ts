@@ -38,6 +38,7 @@ import { effectiveCapabilities } from '../runtime/capabilities.js';
 import { copyOnWrite } from '../runtime/cow.js';
 import { realBindSources, removeAnonymousVolumes, resolveVolumeMounts } from './volumes.js';
 import { joinedNetwork, resolveNetworkJoin } from './network-join.js';
+import { checkLimits, endCgroup, startCgroup } from '../runtime/cgroup/sandbox.js';
 
 export { HOST_IMAGE } from '../types.js';
 
@@ -130,7 +131,8 @@ async function prepareLaunch(
   if (names.resolvConf !== undefined) writeFileSync(dirs.resolvConf, names.resolvConf);
   resetHealth(paths, record);
   const netHelpers = netHelpersFor(paths, record.id);
-  const health = request.healthcheck?.intervalMs ? { healthCheck: { intervalMs: request.healthcheck.intervalMs, runner: healthRunner(paths, record.id) } } : {};
+  const cgroup = await startCgroup(paths, record); // limits: the cgroups made, the limits written
+    const health = request.healthcheck?.intervalMs ? { healthCheck: { intervalMs: request.healthcheck.intervalMs, runner: healthRunner(paths, record.id) } } : {};
   const args = buildLaunchArgs({
     request: realBindSources(request), image, root, dirs, hostname,
     uidMaps: maps.uid, gidMaps: maps.gid, ...(maps.tools ? { mapTools: maps.tools } : {}),
@@ -147,6 +149,7 @@ async function prepareLaunch(
     ...(joined ? { networkJoinPid: joined.pid, networkJoinNamespaces: joined.namespaces } : {}),
     ...health,
     ...(fuseOverlayfs ? { fuseOverlayfs } : {}),
+    ...(cgroup ? { cgroup } : {}),
   });
   return { helper, args };
 }
@@ -221,6 +224,8 @@ async function recordSandbox(
   checkNetworksExist(paths, request);
   if (request.cidFile) checkCidFile(request.cidFile);
   if (request.ulimits?.length) checkUlimitsAllowed(request.ulimits, callerHardLimits()); // one line now, not the helper's EPERM at start
+  const id = newSandboxId();
+  const limits = checkLimits(request, id, hooks.warn); // a limit nothing can enforce is refused before anything is pulled or written
   await pullForRun(paths, request, hooks.pullProgress);
   const root = resolveRoot(paths, request);
   const { image, imageId } = root;
@@ -228,7 +233,6 @@ async function recordSandbox(
   // Volumes become binds of their directories (created on first use); the record keeps those.
   // The image's labels and stop signal apply unless the run flags say otherwise, as in Docker.
   const resolved = await withPublishedPorts(withImageDefaults(resolveVolumeMounts(paths, request), image), image);
-  const id = newSandboxId();
   const record: SandboxRecord = {
     id,
     name: request.name ?? `sandbox-${id.slice(0, 12)}`,
@@ -240,6 +244,7 @@ async function recordSandbox(
     request: resolved,
     state: { status: 'created', ...(request.remove && startsNow ? { creator: { pid: process.pid, startTime: processStartTime(process.pid) ?? 0 } } : {}) },
     imageConfig: { env: image.env, ...(image.user ? { user: image.user } : {}), ...(image.workingDir ? { workingDir: image.workingDir } : {}) },
+    ...limits,
   };
   buildEnv(image, resolved, record.hostname); // an environment over a kernel limit is refused before anything is kept
   ensureStoreDir(paths, 'data');
@@ -297,6 +302,7 @@ async function removeLeftovers(paths: StorePaths, record: SandboxRecord): Promis
   releaseName(paths, record.name, record.id);
   await removeAnonymousVolumes(paths, record.request).catch(() => {});
   await leaveNetworksOf(paths, record).catch(() => {});
+  await endCgroup(record).catch(() => {});
 }
 
 /** Runs a sandbox in the foreground and returns when it has ended. */

@@ -72,10 +72,36 @@ export function inspectHostConfig(record: SandboxRecord): Record<string, unknown
     DnsOptions: r.dnsOptions ?? [],
     Privileged: false,
     Ulimits: inspectUlimits(r.ulimits),
-    // No resource limits are set here (no delegated cgroup): Docker's "none" values.
-    Memory: 0,
-    CpuShares: 0,
-    PidsLimit: 0,
+    ...inspectLimits(record),
+  };
+}
+
+/** HostConfig's field of each limit (ResourceLimits' names), for LimitsEnforcedBy. */
+const LIMIT_FIELD: Record<string, string> = {
+  memory: 'Memory', memorySwap: 'MemorySwap', memoryReservation: 'MemoryReservation', cpus: 'NanoCpus', cpuShares: 'CpuShares',
+  cpuPeriod: 'CpuPeriod', cpuQuota: 'CpuQuota', cpusetCpus: 'CpusetCpus', pidsLimit: 'PidsLimit',
+};
+
+/**
+ * The resource limits as Podman shows them (0 / '' for none; MemorySwap twice Memory
+ * unless given), and ours: `LimitsEnforcedBy`, what bounds each (cgroup-v2, cgroup-v1,
+ * rlimit, or none with --unenforced-limits).
+ */
+export function inspectLimits(record: Pick<SandboxRecord, 'request' | 'limitMechanisms'>): Record<string, unknown> {
+  const l = record.request.limits ?? {};
+  const period = l.cpuPeriod ?? (l.cpus !== undefined ? 100000 : 0);
+  const quota = l.cpus !== undefined ? Math.round(l.cpus * period) : l.cpuQuota ?? 0;
+  return {
+    Memory: l.memory ?? 0,
+    MemorySwap: l.memorySwap ?? (l.memory !== undefined ? 2 * l.memory : 0),
+    MemoryReservation: l.memoryReservation ?? 0,
+    NanoCpus: l.cpus !== undefined ? Math.round(l.cpus * 1e9) : 0,
+    CpuShares: l.cpuShares ?? 0,
+    CpuPeriod: period,
+    CpuQuota: quota,
+    CpusetCpus: l.cpusetCpus ?? '',
+    PidsLimit: l.pidsLimit !== undefined && l.pidsLimit > 0 ? l.pidsLimit : 0,
+    LimitsEnforcedBy: Object.fromEntries(Object.entries(record.limitMechanisms ?? {}).map(([k, m]) => [LIMIT_FIELD[k] ?? k, m])),
   };
 }
 

@@ -17,7 +17,7 @@ export interface MissingOption {
   by?: string;
 }
 
-const NO_CGROUP_LIMITS = 'no cgroup limits yet: on a cgroup v2 host with user delegation, limit the whole sandbox from outside: systemd-run --user --scope -p MemoryMax=512M -p CPUQuota=50% sandbox run ...';
+const NO_CGROUP_LIMITS = 'not yet: --memory, --cpus, --cpu-shares, --cpuset-cpus and --pids-limit are what limits a sandbox (see `sandbox doctor`, cgroups)';
 const NO_NETWORKS = 'no fixed addresses yet: a sandbox on a user-defined network gets the next free address of its subnet (sandbox network inspect NET shows it)';
 const NAMESPACES = 'each sandbox always has its own user, mount, pid, uts, ipc and network namespaces; --network host shares the host\'s network only';
 const USERNS = 'your subuid range is always mapped (you are root inside); -u UID[:GID] runs the command as another id';
@@ -31,17 +31,9 @@ export const MISSING_RUN_OPTIONS: readonly MissingOption[] = [
   { names: ['--mac-address'], meanwhile: NO_NETWORKS },
   { names: ['--http-proxy'], meanwhile: 'copy your proxy variables: -e http_proxy -e https_proxy -e no_proxy' },
   // resources
-  { names: ['-m', '--memory'], meanwhile: NO_CGROUP_LIMITS },
-  { names: ['--memory-reservation'], meanwhile: NO_CGROUP_LIMITS },
-  { names: ['--memory-swap'], meanwhile: NO_CGROUP_LIMITS },
   { names: ['--memory-swappiness'], meanwhile: NO_CGROUP_LIMITS },
-  { names: ['--cpus'], meanwhile: NO_CGROUP_LIMITS },
-  { names: ['-c', '--cpu-shares'], meanwhile: NO_CGROUP_LIMITS },
-  { names: ['--cpu-period'], meanwhile: NO_CGROUP_LIMITS },
-  { names: ['--cpu-quota'], meanwhile: NO_CGROUP_LIMITS },
   { names: ['--cpu-rt-period'], meanwhile: NO_CGROUP_LIMITS },
   { names: ['--cpu-rt-runtime'], meanwhile: NO_CGROUP_LIMITS },
-  { names: ['--cpuset-cpus'], meanwhile: 'pin the whole sandbox from outside: taskset -c 0-1 sandbox run ...' },
   { names: ['--cpuset-mems'], meanwhile: NO_CGROUP_LIMITS },
   { names: ['--blkio-weight'], meanwhile: NO_CGROUP_LIMITS },
   { names: ['--blkio-weight-device'], meanwhile: NO_CGROUP_LIMITS },
@@ -49,7 +41,6 @@ export const MISSING_RUN_OPTIONS: readonly MissingOption[] = [
   { names: ['--device-read-iops'], meanwhile: NO_CGROUP_LIMITS },
   { names: ['--device-write-bps'], meanwhile: NO_CGROUP_LIMITS },
   { names: ['--device-write-iops'], meanwhile: NO_CGROUP_LIMITS },
-  { names: ['--pids-limit'], meanwhile: 'lower the limit in the command: sh -c \'ulimit -u 100; exec CMD\' (RLIMIT_NPROC counts per user namespace)' },
   { names: ['--oom-kill-disable'], meanwhile: 'none yet (no cgroup control)' },
   { names: ['--oom-score-adj'], meanwhile: 'raise it in the command: sh -c \'echo 500 > /proc/self/oom_score_adj; exec CMD\'' },
   { names: ['--shm-size'], meanwhile: '/dev/shm is a 64 MiB tmpfs; mount a bigger one over it: --tmpfs /dev/shm:size=256m' },

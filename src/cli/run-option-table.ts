@@ -72,6 +72,16 @@ export interface RunArgs extends HealthArgs, NameArgs {
   publishAll?: boolean;
   expose?: string[];
   ulimit?: string[];
+  memory?: string;
+  memorySwap?: string;
+  memoryReservation?: string;
+  cpus?: string;
+  cpuShares?: string;
+  cpuPeriod?: string;
+  cpuQuota?: string;
+  cpusetCpus?: string;
+  pidsLimit?: string;
+  unenforcedLimits?: boolean;
   /** First word after the options (the command's first word with `--rootfs`). */
   image?: string;
   /** Everything after the image, verbatim. */
@@ -141,6 +151,16 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'publish-all', aliases: ['P'], type: 'boolean', describe: "Publish every exposed port (the image's EXPOSE, --expose) on a free host port" },
   { name: 'expose', aliases: [], type: 'string', array: true, describe: 'Expose a port or range: PORT[-PORT][/tcp|/udp] (published by -P; repeatable)' },
   { name: 'ulimit', aliases: [], type: 'string', array: true, describe: 'Resource limit of the command and exec\'d ones: NAME=SOFT[:HARD], e.g. nofile=1024:2048 (-1: your hard limit; repeatable)' },
+  { name: 'memory', aliases: ['m'], type: 'string', describe: 'Memory limit: 64m, 1g (b, k, m, g)' },
+  { name: 'memory-swap', aliases: [], type: 'string', describe: 'Memory plus swap limit (default twice --memory; -1 unlimited)' },
+  { name: 'memory-reservation', aliases: [], type: 'string', describe: 'Soft memory limit, reclaimed down to under pressure' },
+  { name: 'cpus', aliases: [], type: 'string', describe: 'CPU time limit in CPUs: 0.5 = half of one' },
+  { name: 'cpu-shares', aliases: ['c'], type: 'string', describe: 'Relative CPU weight (default 1024)' },
+  { name: 'cpu-period', aliases: [], type: 'string', describe: 'CPU period in µs (with --cpu-quota; default 100000)' },
+  { name: 'cpu-quota', aliases: [], type: 'string', describe: 'CPU time in µs per period' },
+  { name: 'cpuset-cpus', aliases: [], type: 'string', describe: 'CPUs the sandbox may run on: 0-1,3' },
+  { name: 'pids-limit', aliases: [], type: 'string', describe: 'Most processes at once (-1: unlimited)' },
+  { name: 'unenforced-limits', aliases: [], type: 'boolean', describe: 'Run even when a limit cannot be enforced for you (a warning says which)' },
   // -h is --hostname here, as in Podman and Docker: only --help is help.
   { name: 'help', aliases: [], type: 'boolean', describe: 'Show help', global: true },
   { name: 'root', aliases: [], type: 'string', describe: 'Keep all state under this directory', global: true },

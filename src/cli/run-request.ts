@@ -17,6 +17,8 @@ import { parseHealthArgs } from './health-options.js';
 import { parseLabel } from '../labels.js';
 import { parseEnvAssignment, parseEnvFile } from './env-file.js';
 import { parseMount } from './mount-option.js';
+import { availableParallelism } from 'node:os';
+import { parseLimitOptions } from './limit-options.js';
 import { normalizeCapability } from '../runtime/capabilities.js';
 import { parseSignal } from '../runtime/signals.js';
 import { parseNetworkOption } from '../network/driver.js';
@@ -497,6 +499,12 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
   Object.assign(request, parseNameArgs(parsed));
   const ulimits = parseUlimits(list(p.ulimit));
   if (ulimits.length) request.ulimits = ulimits;
+  const limits = parseLimitOptions({
+    memory: last(p.memory), memorySwap: last(p.memorySwap), memoryReservation: last(p.memoryReservation), cpus: last(p.cpus),
+    cpuShares: last(p.cpuShares), cpuPeriod: last(p.cpuPeriod), cpuQuota: last(p.cpuQuota), cpusetCpus: last(p.cpusetCpus), pidsLimit: last(p.pidsLimit),
+  }, availableParallelism);
+  if (limits) request.limits = limits;
+  if (p.unenforcedLimits === true) request.unenforcedLimits = true;
   Object.assign(request, parsePortOptions(list(p.publish), p.publishAll === true, list(p.expose), request.network, ctx));
   return request;
 }

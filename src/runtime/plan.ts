@@ -103,6 +103,13 @@ export interface LaunchInput {
   attachSocket?: string;
   /** Run in the background (run -d, start): stdin (-i) is kept for attachers, not read from the helper's own. */
   detached?: boolean;
+  /** Limits: the sandbox's cgroups (made, limits written: runtime/cgroup/manage.ts), joined by the init; the OOM mark's file. */
+  cgroup?: { dirs: string[]; oomFile: string };
+}
+
+/** The plan words that put a process into a sandbox's cgroups (launch/cgroup.c). */
+export function cgroupWords(dirs: readonly string[]): string[] {
+  return dirs.flatMap((d) => [Flag.cgroup, d]);
 }
 
 /** Host top-level directories that the `host` image replaces with fresh ones. */
@@ -296,6 +303,7 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   if (input.exitFile) args.push(Flag.exitFile, input.exitFile);
   if (input.pidFile) args.push(Flag.pidFile, input.pidFile);
   if (input.monitorFile) args.push(Flag.monitorFile, input.monitorFile);
+  if (input.cgroup) args.push(...cgroupWords(input.cgroup.dirs), Flag.oomFile, input.cgroup.oomFile);
   if (input.cleanup && input.releaseName) args.push(Flag.releaseName, input.releaseName.file, input.releaseName.id);
   if (input.events) args.push(Flag.events, input.events.file, input.events.id, input.events.name);
   if (request.restart && request.restart !== 'no') args.push(Flag.restart, request.restart);
@@ -382,12 +390,15 @@ export interface ExecPlanRequest {
 export interface ExecSandbox {
   request: RunRequest;
   hostname: string;
+  /** Its cgroups (limits): the exec'd command joins them. */
+  cgroup?: { paths: Partial<Record<string, string>> };
 }
 
 /** The helper's plan for `req` in the sandbox of `record`, whose command is `target`. Pure. */
 export function execArgs(record: ExecSandbox, image: ExecImageConfig, req: ExecPlanRequest, target: number): string[] {
   const env = buildEnv(image, { ...record.request, tty: req.tty, env: { ...record.request.env, ...req.env } }, record.hostname);
   const args = [Flag.target, String(target), Flag.network, networkDriver(record.request.network).launchDriver];
+  if (record.cgroup) args.push(...cgroupWords(Object.values(record.cgroup.paths).filter((d): d is string => !!d)));
   if (req.tty) args.push(Flag.tty);
   if (req.tty && req.interactive) args.push(Flag.stdin);
   const workdir = req.workdir ?? record.request.workdir ?? image.workingDir;

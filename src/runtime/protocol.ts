@@ -35,6 +35,8 @@ export const Flag = {
   netJoin: '--net-join',
   netSwitchCmd: '--net-switch-cmd',
   netHelpers: '--net-helpers',
+  cgroup: '--cgroup',
+  oomFile: '--oom-file',
   publish: '--publish',
   tty: '--tty',
   stdin: '--stdin',

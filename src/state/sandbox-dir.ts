@@ -107,6 +107,11 @@ export function healthFilePath(paths: StorePaths, id: string): string {
   return join(sandboxDir(paths, id), 'health.json');
 }
 
+/** `<dir>/oom-killed`: made by the monitor when the OOM killer struck in the sandbox's last run (State.OOMKilled). */
+export function oomFilePath(paths: StorePaths, id: string): string {
+  return join(sandboxDir(paths, id), 'oom-killed');
+}
+
 export function exitFilePath(paths: StorePaths, id: string): string {
   return join(sandboxDir(paths, id), 'exit.json');
 }

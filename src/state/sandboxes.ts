@@ -42,6 +42,12 @@ export interface SandboxState {
   creator?: { pid: number; startTime: number };
 }
 
+/** A sandbox's cgroups: the v2 one (`unified`), or one per v1 controller; absolute cgroupfs directories. */
+export interface SandboxCgroup {
+  version: 1 | 2;
+  paths: Partial<Record<'unified' | 'memory' | 'pids' | 'cpu' | 'cpuacct' | 'cpuset' | 'freezer', string>>;
+}
+
 export interface SandboxRecord {
   id: string;
   name: string;
@@ -54,6 +60,10 @@ export interface SandboxRecord {
   state: SandboxState;
   /** What `exec` takes from the image (kept at creation, so that exec reads no image); absent in older records. */
   imageConfig?: { env: string[]; user?: string; workingDir?: string };
+  /** The sandbox's cgroups, when a limit is bounded by one (src/runtime/cgroup/): made at each start, removed at its end. */
+  cgroup?: SandboxCgroup;
+  /** What bounds each limit asked for (inspect, doctor): limit name -> mechanism. */
+  limitMechanisms?: Record<string, 'cgroup-v2' | 'cgroup-v1' | 'rlimit' | 'none'>;
   /**
    * Set (never stored) on a record rebuilt because container.json is damaged: 'config'
    * when it was rebuilt from config.json, 'nothing' when even that is unreadable (then

@@ -12,7 +12,8 @@ import { parseSignal } from '../../runtime/signals.js';
 import { attachOutput } from './logs.js';
 import { eventTime } from '../../state/events.js';
 import { SandboxError } from '../../errors.js';
-import { readRestartCount, sandboxLogFile } from '../../state/sandbox-dir.js';
+import { oomFilePath, readRestartCount, sandboxLogFile } from '../../state/sandbox-dir.js';
+import { existsSync } from 'node:fs';
 import { inspectHostConfig, inspectMounts, inspectNetworkSettings } from '../inspect-fields.js';
 import { currentHealth, inspectHealth, inspectHealthcheck } from '../../state/health.js';
 import { DEFAULT_STOP_TIMEOUT } from '../../api/lifecycle.js';
@@ -143,6 +144,7 @@ export const inspectCommand: CommandModule<GlobalArgs, ManyArgs> = {
         Id: r.id, Name: r.name, Created: r.created, Path: r.command[0], Args: r.command.slice(1),
         State: {
           Status: s.status, Running: s.status === 'running', Pid: s.status === 'running' ? s.pid ?? 0 : 0,
+          OOMKilled: s.status !== 'running' && r.cgroup !== undefined && existsSync(oomFilePath(paths, r.id)),
           ExitCode: s.exitCode ?? 0, Error: s.error ?? '', StartedAt: s.startedAt ?? '', FinishedAt: s.finishedAt ?? '',
           Health: inspectHealth(currentHealth(paths, r)),
         },

@@ -1,0 +1,109 @@
+/* sandbox-launch: the sandbox's cgroups (--cgroup DIR, one per v1 controller or the one
+ * v2 cgroup). The TypeScript side (src/runtime/cgroup/) makes them and writes the limits
+ * before we start; here they are joined before anything of the sandbox runs, watched for
+ * out-of-memory kills (--oom-file) and removed when the sandbox ends. */
+#include "launch.h"
+
+/* Moves this process into every --cgroup ("0": the writer). -1 (errno set) on failure. */
+int cgroup_join_self(void) {
+  for (int i = 0; i < plan.n_cgroups; i++) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/cgroup.procs", plan.cgroups[i]);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int r = write_all(fd, "0", 1), e = errno;
+    close(fd);
+    if (r < 0) { errno = e; return -1; }
+  }
+  return 0;
+}
+
+/* exec: the new command joins the sandbox's cgroups before it enters (the host's
+ * cgroup filesystem is out of sight once in the sandbox's mount namespace). */
+void cgroup_join_or_die(void) {
+  if (cgroup_join_self() < 0)
+    die_hint("see `sandbox doctor` (cgroups); the sandbox may have just ended",
+             "cannot join the sandbox's cgroup: %s", strerror(errno));
+}
+
+/* Clones the init inside the sandbox's cgroups: a short-lived child joins them and
+ * clones the init with CLONE_PARENT (so it is still our child), so that the init, and
+ * everything below it, is bounded from its first instruction, and its cgroup namespace
+ * (CLONE_NEWCGROUP) is rooted at the sandbox's cgroup. The monitor stays outside. */
+pid_t clone_in_cgroups(unsigned long flags) {
+  int pfd[2];
+  if (pipe2(pfd, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
+  pid_t child = fork();
+  if (child < 0) die("fork: %s", strerror(errno));
+  if (child == 0) {
+    close(pfd[0]);
+    long r = cgroup_join_self();
+    if (r == 0) r = syscall(SYS_clone, flags | CLONE_PARENT, NULL, NULL, NULL, NULL);
+    if (r == 0) { close(pfd[1]); return 0; } /* the init */
+    int msg[2] = { (int)r, r < 0 ? errno : 0 };
+    ssize_t unused = write(pfd[1], msg, sizeof msg);
+    (void)unused;
+    _exit(0);
+  }
+  close(pfd[1]);
+  int msg[2] = { -1, EIO };
+  ssize_t n;
+  while ((n = read(pfd[0], msg, sizeof msg)) < 0 && errno == EINTR) {}
+  close(pfd[0]);
+  while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {}
+  if (n != (ssize_t)sizeof msg || msg[0] <= 0) {
+    errno = msg[1] ? msg[1] : EIO;
+    die_hint("see `sandbox doctor` (cgroups)", "cannot start the sandbox in its cgroup %s: %s", plan.cgroups[0], strerror(errno));
+  }
+  return (pid_t)msg[0];
+}
+
+/* The kernel's count of OOM kills in the sandbox's memory cgroup: `oom_kill N` of
+ * memory.events (v2) or memory.oom_control (v1); 0 without one. */
+static long long oom_kills(void) {
+  long long total = 0;
+  for (int i = 0; i < plan.n_cgroups; i++) {
+    static const char *files[] = { "memory.events", "memory.oom_control" };
+    for (int f = 0; f < 2; f++) {
+      char path[PATH_MAX], buf[1024];
+      snprintf(path, sizeof path, "%s/%s", plan.cgroups[i], files[f]);
+      int fd = open(path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      ssize_t n = read(fd, buf, sizeof buf - 1);
+      close(fd);
+      if (n <= 0) continue;
+      buf[n] = 0;
+      char *at = strstr(buf, "oom_kill ");
+      if (at) total += atoll(at + 9);
+    }
+  }
+  return total;
+}
+
+static long long oom_before = 0;
+
+/* Before each run: the count so far, and no OOM mark from an earlier run. */
+void cgroup_run_begins(void) {
+  if (!plan.n_cgroups) return;
+  oom_before = oom_kills();
+  if (plan.oom_file) unlink(plan.oom_file);
+}
+
+/* After each run: the mark when the OOM killer struck in it (inspect's State.OOMKilled). */
+void cgroup_run_ended(void) {
+  if (!plan.n_cgroups || !plan.oom_file || oom_kills() <= oom_before) return;
+  int fd = open(plan.oom_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd >= 0) close(fd);
+}
+
+/* The sandbox's end: its cgroups go. Everything in them died with the init (its pid
+ * namespace), but the kernel may take a moment to let go: rmdir says EBUSY meanwhile. */
+void cgroup_remove_all(void) {
+  for (int i = 0; i < plan.n_cgroups; i++) {
+    for (int tries = 0; tries < 100; tries++) {
+      if (rmdir(plan.cgroups[i]) == 0 || errno == ENOENT) break;
+      if (errno != EBUSY) { msg("sandbox: cannot remove the cgroup %s: %s", plan.cgroups[i], strerror(errno)); break; }
+      usleep(10000);
+    }
+  }
+}

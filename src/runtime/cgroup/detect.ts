@@ -1,0 +1,71 @@
+/**
+ * What this host offers this user for resource limits (./limits.ts CgroupHost): the
+ * cgroup layout, the user's delegated v2 subtree (systemd's user@UID.service) and
+ * whether we are inside it, or the v1 subtree an administrator delegated
+ * (`<mount>/<controller>/sandbox/<uid>`, owned by the user). A few stat(2)s and two
+ * small reads: only `run` with a limit and `doctor` pay for them.
+ */
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { V1_CONTROLLERS, type CgroupHost, type V1Controller } from './limits.js';
+
+/** Where the cgroup filesystems are mounted; SANDBOX_CGROUP_FS points elsewhere (tests: a host without delegation). */
+export function cgroupFsRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return env.SANDBOX_CGROUP_FS || '/sys/fs/cgroup';
+}
+
+function readText(path: string): string | undefined {
+  try { return readFileSync(path, 'utf8'); } catch { return undefined; }
+}
+
+function writable(path: string): boolean {
+  try { accessSync(path, constants.W_OK); return true; } catch { return false; }
+}
+
+/** The `0::` path of /proc/self/cgroup text (cgroup v2), or undefined. */
+export function ownV2Path(procSelfCgroup: string): string | undefined {
+  const line = procSelfCgroup.split('\n').find((l) => l.startsWith('0::'));
+  return line ? line.slice(3).replace(/ \(deleted\)$/, '') || '/' : undefined;
+}
+
+/** The delegated ancestor (`.../user@UID.service`) of a v2 path, or undefined. */
+export function userServicePrefix(path: string, uid: number): string | undefined {
+  const parts = path.split('/');
+  const at = parts.indexOf(`user@${uid}.service`);
+  return at < 0 ? undefined : parts.slice(0, at + 1).join('/');
+}
+
+export function detectCgroupHost(uid = process.getuid?.() ?? 0, env: NodeJS.ProcessEnv = process.env): CgroupHost {
+  const fsRoot = cgroupFsRoot(env);
+  const host: CgroupHost = { fsRoot, uid, layout: 'none' };
+  if (existsSync(join(fsRoot, 'cgroup.controllers'))) {
+    host.layout = 'unified';
+    const own = ownV2Path(readText('/proc/self/cgroup') ?? '') ?? '/';
+    const prefix = userServicePrefix(own, uid);
+    const dir = join(fsRoot, prefix ?? `/user.slice/user-${uid}.slice/user@${uid}.service`);
+    let owner = -1;
+    try { owner = statSync(dir).uid; } catch { /* no user manager */ }
+    if (owner === uid && writable(join(dir, 'cgroup.subtree_control'))) {
+      const controllers = (readText(join(dir, 'cgroup.controllers')) ?? '').trim().split(/\s+/).filter(Boolean);
+      host.v2 = { dir, controllers, inside: prefix !== undefined, swap: existsSync(join(dir, 'memory.swap.max')) };
+    }
+    return host;
+  }
+  const dirs: Partial<Record<V1Controller, string>> = {};
+  let mounted = false;
+  for (const c of V1_CONTROLLERS) {
+    if (!existsSync(join(fsRoot, c, 'cgroup.procs'))) continue;
+    mounted = true;
+    const dir = join(fsRoot, c, 'sandbox', String(uid));
+    if (writable(dir)) dirs[c] = dir;
+  }
+  if (!mounted) return host;
+  host.layout = existsSync(join(fsRoot, 'unified')) ? 'hybrid' : 'v1';
+  if (Object.keys(dirs).length) host.v1 = { dirs, memsw: !!dirs.memory && existsSync(join(dirs.memory, 'memory.memsw.limit_in_bytes')) };
+  return host;
+}
+
+/** The v1 controllers mounted here (for the administrator's commands). */
+export function mountedV1Controllers(fsRoot: string): V1Controller[] {
+  return V1_CONTROLLERS.filter((c) => existsSync(join(fsRoot, c, 'cgroup.procs')));
+}

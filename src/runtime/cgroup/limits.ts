@@ -1,0 +1,182 @@
+/**
+ * Resource limits, pure: which mechanism bounds each limit on a given host (cgroup v2,
+ * cgroup v1, RLIMIT_NPROC, none), the one-line refusal when one cannot be enforced, and
+ * the cgroup files each limit is written to. The host side (what is mounted and
+ * delegated here) is ./detect.ts; creating and removing the cgroups is ./manage.ts.
+ */
+import type { ResourceLimits } from '../../types.js';
+import { SandboxError } from '../../errors.js';
+
+export type LimitName = keyof ResourceLimits;
+export type LimitMechanism = 'cgroup-v2' | 'cgroup-v1' | 'rlimit' | 'none';
+/** The v1 controllers a sandbox's cgroups are made in (each that is delegated); `cpuacct` and `freezer` for stats and pause. */
+export const V1_CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuacct', 'cpuset', 'freezer'] as const;
+export type V1Controller = (typeof V1_CONTROLLERS)[number];
+
+/** What ./detect.ts found for this user. */
+export interface CgroupHost {
+  /** Where the cgroup filesystems are mounted (/sys/fs/cgroup; SANDBOX_CGROUP_FS for tests). */
+  fsRoot: string;
+  layout: 'unified' | 'hybrid' | 'v1' | 'none';
+  uid: number;
+  /** cgroup v2: the user's delegated subtree (systemd's user@UID.service), and whether this process is inside it. */
+  v2?: { dir: string; controllers: string[]; inside: boolean; swap: boolean };
+  /** cgroup v1: each controller's `<mount>/sandbox/<uid>` the user may create cgroups in. */
+  v1?: { dirs: Partial<Record<V1Controller, string>>; memsw: boolean };
+}
+
+/** The cgroup controller a limit needs (the same name on v1 and v2). */
+const CONTROLLER: Record<LimitName, 'memory' | 'cpu' | 'cpuset' | 'pids'> = {
+  memory: 'memory', memorySwap: 'memory', memoryReservation: 'memory',
+  cpus: 'cpu', cpuShares: 'cpu', cpuPeriod: 'cpu', cpuQuota: 'cpu', cpusetCpus: 'cpuset', pidsLimit: 'pids',
+};
+
+/** Podman's spelling of each limit, for messages. */
+export const LIMIT_OPTION: Record<LimitName, string> = {
+  memory: '--memory', memorySwap: '--memory-swap', memoryReservation: '--memory-reservation', cpus: '--cpus',
+  cpuShares: '--cpu-shares', cpuPeriod: '--cpu-period', cpuQuota: '--cpu-quota', cpusetCpus: '--cpuset-cpus', pidsLimit: '--pids-limit',
+};
+
+/** The limits that ask for something (an unlimited value needs no mechanism). */
+export function activeLimits(limits: ResourceLimits | undefined): LimitName[] {
+  if (!limits) return [];
+  return (Object.keys(limits) as LimitName[]).filter((k) => {
+    const v = limits[k];
+    if (v === undefined) return false;
+    if (k === 'pidsLimit' || k === 'memorySwap' || k === 'cpuQuota') return typeof v === 'number' && v > 0;
+    return true;
+  });
+}
+
+/**
+ * The mechanism for each limit asked for: cgroup v2 (the user's delegated subtree, when
+ * this process is inside it), else v1 (an administrator's delegation), else
+ * RLIMIT_NPROC for --pids-limit when the helper has it (`rlimit`), else none.
+ */
+export function limitMechanisms(limits: ResourceLimits | undefined, host: CgroupHost, rlimitAvailable: boolean): Partial<Record<LimitName, LimitMechanism>> {
+  const out: Partial<Record<LimitName, LimitMechanism>> = {};
+  for (const name of activeLimits(limits)) out[name] = mechanismOf(name, host, rlimitAvailable);
+  return out;
+}
+
+export function mechanismOf(name: LimitName, host: CgroupHost, rlimitAvailable: boolean): LimitMechanism {
+  const ctl = CONTROLLER[name];
+  if (host.v2?.inside && host.v2.controllers.includes(ctl) && (name !== 'memorySwap' || host.v2.swap)) return 'cgroup-v2';
+  if (host.v1?.dirs[ctl] && (name !== 'memorySwap' || host.v1.memsw)) return 'cgroup-v1';
+  if (name === 'pidsLimit' && rlimitAvailable) return 'rlimit';
+  return 'none';
+}
+
+/** Whether the sandbox gets cgroups (some limit is bounded by one), and which version. */
+export function cgroupVersion(mechanisms: Partial<Record<LimitName, LimitMechanism>>): 1 | 2 | undefined {
+  const ms = Object.values(mechanisms);
+  return ms.includes('cgroup-v2') ? 2 : ms.includes('cgroup-v1') ? 1 : undefined;
+}
+
+/** Why nothing bounds limits on this host, and the fix: the refusal's words and doctor's. */
+export function whyUnenforced(host: CgroupHost): { why: string; fix: string } {
+  if (host.layout === 'unified') {
+    if (host.v2 && !host.v2.inside) {
+      return {
+        why: `this process is outside your systemd user session's delegated cgroup (${host.v2.dir})`,
+        fix: 'run sandbox inside it: systemd-run --user --scope --quiet sandbox run ...',
+      };
+    }
+    if (host.v2) return { why: `your delegated cgroup (${host.v2.dir}) lacks the controller`, fix: 'an administrator adds it: Delegate=cpu cpuset io memory pids in /etc/systemd/system/user@.service.d/delegate.conf' };
+    return { why: 'cgroup v2 is not delegated to you by systemd', fix: 'an administrator enables it: Delegate=cpu cpuset io memory pids in /etc/systemd/system/user@.service.d/delegate.conf, then log in again' };
+  }
+  if (host.layout === 'none') return { why: 'no cgroup filesystem is mounted', fix: 'an administrator mounts one (cgroup v2: mount -t cgroup2 none /sys/fs/cgroup)' };
+  return {
+    why: `this host has cgroup v1 and no cgroup subtree delegated to you (${host.fsRoot}/CONTROLLER/sandbox/${host.uid})`,
+    fix: 'an administrator delegates one once: `sandbox doctor` prints the commands',
+  };
+}
+
+/**
+ * The refusal (exit 125, before anything is pulled or recorded) when a limit asked for
+ * has no mechanism here; undefined when all are enforced, or the user opted out.
+ */
+export function unenforcedLimits(mechanisms: Partial<Record<LimitName, LimitMechanism>>): LimitName[] {
+  return (Object.keys(mechanisms) as LimitName[]).filter((k) => mechanisms[k] === 'none');
+}
+
+export function refusal(names: LimitName[], host: CgroupHost): SandboxError {
+  const { why, fix } = whyUnenforced(host);
+  const opts = names.map((n) => LIMIT_OPTION[n]).join(', ');
+  return new SandboxError(`${opts} cannot be enforced for you: ${why}`, {
+    hint: `${fix}; or add --unenforced-limits to run without ${names.length > 1 ? 'them' : 'it'} (with a warning)`,
+  });
+}
+
+export function unenforcedWarning(names: LimitName[], host: CgroupHost): string {
+  return `${names.map((n) => LIMIT_OPTION[n]).join(', ')} not enforced (--unenforced-limits): ${whyUnenforced(host).why}`;
+}
+
+/** One write to a cgroup file: controller (v1: whose directory), file, value. */
+export interface LimitWrite {
+  controller: 'memory' | 'cpu' | 'cpuset' | 'pids';
+  file: string;
+  value: string;
+}
+
+/** Podman's conversion of --cpu-shares (2..262144) to cgroup v2's cpu.weight (1..10000). */
+export function sharesToWeight(shares: number): number {
+  return Math.floor(1 + ((Math.max(2, shares) - 2) * 9999) / 262142);
+}
+
+const DEFAULT_PERIOD = 100000;
+
+/** The quota and period for cpu: --cpus, or --cpu-quota/--cpu-period; undefined when none. */
+export function cpuQuota(limits: ResourceLimits): { quota: number; period: number } | undefined {
+  const period = limits.cpuPeriod ?? DEFAULT_PERIOD;
+  if (limits.cpus !== undefined) return { quota: Math.round(limits.cpus * period), period };
+  if (limits.cpuQuota !== undefined && limits.cpuQuota > 0) return { quota: limits.cpuQuota, period };
+  if (limits.cpuPeriod !== undefined) return { quota: -1, period };
+  return undefined;
+}
+
+/**
+ * The files to write, in order, for `limits` on cgroup `version` (only those whose
+ * mechanism is a cgroup). `has` says whether an optional file exists (swap accounting).
+ */
+export function limitWrites(limits: ResourceLimits, version: 1 | 2, has: { swap: boolean }): LimitWrite[] {
+  const w: LimitWrite[] = [];
+  const add = (controller: LimitWrite['controller'], file: string, value: string | number) => w.push({ controller, file, value: String(value) });
+  const swapTotal = limits.memorySwap ?? (limits.memory !== undefined ? 2 * limits.memory : undefined); // Podman: twice the memory by default
+  if (version === 2) {
+    if (limits.memory !== undefined) add('memory', 'memory.max', limits.memory);
+    if (swapTotal !== undefined && has.swap && (limits.memory !== undefined || swapTotal < 0)) {
+      add('memory', 'memory.swap.max', swapTotal < 0 ? 'max' : Math.max(0, swapTotal - (limits.memory ?? 0)));
+    }
+    if (limits.memoryReservation !== undefined) add('memory', 'memory.low', limits.memoryReservation);
+    const q = cpuQuota(limits);
+    if (q) add('cpu', 'cpu.max', `${q.quota < 0 ? 'max' : q.quota} ${q.period}`);
+    if (limits.cpuShares !== undefined) add('cpu', 'cpu.weight', sharesToWeight(limits.cpuShares));
+    if (limits.cpusetCpus !== undefined) add('cpuset', 'cpuset.cpus', limits.cpusetCpus);
+    if (limits.pidsLimit !== undefined && limits.pidsLimit > 0) add('pids', 'pids.max', limits.pidsLimit);
+  } else {
+    if (limits.memory !== undefined) add('memory', 'memory.limit_in_bytes', limits.memory);
+    if (swapTotal !== undefined && has.swap && limits.memory !== undefined) add('memory', 'memory.memsw.limit_in_bytes', swapTotal < 0 ? -1 : swapTotal);
+    if (limits.memoryReservation !== undefined) add('memory', 'memory.soft_limit_in_bytes', limits.memoryReservation);
+    const q = cpuQuota(limits);
+    if (q) { add('cpu', 'cpu.cfs_period_us', q.period); add('cpu', 'cpu.cfs_quota_us', q.quota); }
+    if (limits.cpuShares !== undefined) add('cpu', 'cpu.shares', limits.cpuShares);
+    if (limits.cpusetCpus !== undefined) add('cpuset', 'cpuset.cpus', limits.cpusetCpus);
+    if (limits.pidsLimit !== undefined && limits.pidsLimit > 0) add('pids', 'pids.max', limits.pidsLimit);
+  }
+  return w;
+}
+
+/** The one-time commands an administrator runs to delegate the v1 subtree to `user` (uid), and how to keep it across reboots. */
+export function v1DelegationCommands(fsRoot: string, uid: number, user: string, controllers: readonly string[]): { now: string; boot: string } {
+  const ctl = controllers.join(' ');
+  const script = `for c in ${ctl}; do mkdir -p ${fsRoot}/$c/sandbox/${uid}; done; ` +
+    (controllers.includes('cpuset')
+      ? `for d in sandbox sandbox/${uid}; do cat ${fsRoot}/cpuset/cpuset.cpus > ${fsRoot}/cpuset/$d/cpuset.cpus; cat ${fsRoot}/cpuset/cpuset.mems > ${fsRoot}/cpuset/$d/cpuset.mems; done; `
+      : '') +
+    `for c in ${ctl}; do chown -R ${user} ${fsRoot}/$c/sandbox/${uid}; done`;
+  return {
+    now: `sudo sh -c '${script}'`,
+    boot: `printf '[Unit]\\nDescription=cgroup v1 subtree for sandbox (${user})\\n[Service]\\nType=oneshot\\nExecStart=/bin/sh -c "${script.replace(/\$/g, '$$$$')}"\\n[Install]\\nWantedBy=multi-user.target\\n' | sudo tee /etc/systemd/system/sandbox-cgroup-${user}.service && sudo systemctl enable sandbox-cgroup-${user}.service`,
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * A sandbox's cgroups on the host: where they go (`planCgroup`, at create), making them
+ * with their limits written (`createCgroup`, before each start; the monitor moves the
+ * init in before the command runs: helpers/launch/cgroup.c), removing them
+ * (`removeCgroup`: rm, and the monitor at the end), and the strays a crash left
+ * (`removeStrayCgroups`). Only sandboxes with a limit get here.
+ */
+import { mkdirSync, readFileSync, readdirSync, rmdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ResourceLimits } from '../../types.js';
+import type { SandboxCgroup } from '../../state/sandboxes.js';
+import { SandboxError } from '../../errors.js';
+import { limitWrites, type CgroupHost } from './limits.js';
+
+/** The v2 parent of every sandbox's cgroup, in the user's delegated subtree. */
+export const V2_SLICE = 'sandbox.slice';
+
+/** Where the sandbox `id`'s cgroups go on this host (version: what its limits' mechanisms say). */
+export function planCgroup(host: CgroupHost, version: 1 | 2, id: string): SandboxCgroup {
+  if (version === 2) return { version, paths: { unified: join(host.v2!.dir, V2_SLICE, id) } };
+  const paths: SandboxCgroup['paths'] = {};
+  for (const [c, dir] of Object.entries(host.v1?.dirs ?? {})) paths[c as keyof SandboxCgroup['paths']] = join(dir, id);
+  return { version, paths };
+}
+
+function readText(path: string): string | undefined {
+  try { return readFileSync(path, 'utf8'); } catch { return undefined; }
+}
+
+function failure(what: string, err: unknown): SandboxError {
+  const code = (err as NodeJS.ErrnoException).code ?? String(err);
+  return new SandboxError(`cannot set up the sandbox's cgroup: ${what} (${code})`, {
+    hint: 'see `sandbox doctor` (cgroups); --unenforced-limits runs without the limits',
+    cause: err,
+  });
+}
+
+function write(path: string, value: string): void {
+  try { writeFileSync(path, value); } catch (err) { throw failure(`writing ${value} to ${path}`, err); }
+}
+
+function mkdirFresh(dir: string): void {
+  try { mkdirSync(dir); } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw failure(`mkdir ${dir}`, err);
+  }
+}
+
+/** v2: controllers enabled for the children of `dir` (written only when missing: systemd's own cgroups keep theirs). */
+function enableControllers(dir: string, wanted: string[]): void {
+  const on = (readText(join(dir, 'cgroup.subtree_control')) ?? '').trim().split(/\s+/);
+  const missing = wanted.filter((c) => !on.includes(c));
+  if (missing.length) write(join(dir, 'cgroup.subtree_control'), missing.map((c) => `+${c}`).join(' '));
+}
+
+/**
+ * Makes the sandbox's cgroups (fresh: a previous run's are reused, their limits written
+ * again) and writes the limits into them. Throws one line naming the file on failure.
+ */
+export function createCgroup(cg: SandboxCgroup, limits: ResourceLimits, host: CgroupHost): void {
+  if (cg.version === 2) {
+    const dir = cg.paths.unified!;
+    const slice = join(dir, '..');
+    const wanted = (host.v2?.controllers ?? []).filter((c) => ['memory', 'pids', 'cpu', 'cpuset'].includes(c));
+    enableControllers(join(slice, '..'), wanted);
+    mkdirFresh(slice);
+    enableControllers(slice, wanted);
+    mkdirFresh(dir);
+    for (const w of limitWrites(limits, 2, { swap: existsSync(join(dir, 'memory.swap.max')) })) write(join(dir, w.file), w.value);
+    return;
+  }
+  for (const dir of Object.values(cg.paths)) mkdirFresh(dir!);
+  const cpuset = cg.paths.cpuset;
+  if (cpuset) {
+    // A v1 cpuset takes no process before it has CPUs and memory nodes: its parent's, unless asked.
+    for (const f of ['cpuset.mems', 'cpuset.cpus']) {
+      const own = (readText(join(cpuset, f)) ?? '').trim();
+      if (!own) write(join(cpuset, f), (readText(join(cpuset, '..', f)) ?? '').trim());
+    }
+  }
+  const memsw = !!cg.paths.memory && existsSync(join(cg.paths.memory, 'memory.memsw.limit_in_bytes'));
+  for (const w of limitWrites(limits, 1, { swap: memsw })) {
+    const dir = cg.paths[w.controller];
+    if (dir) write(join(dir, w.file), w.value);
+  }
+}
+
+/** The processes in a cgroup directory (empty when it is gone). */
+function procsOf(dir: string): number[] {
+  return (readText(join(dir, 'cgroup.procs')) ?? '').split('\n').filter(Boolean).map(Number);
+}
+
+/**
+ * Removes a sandbox's cgroups; processes still there (a crash left them) are killed
+ * first. Waits up to ~1 s for the kernel to let go of the dead (rmdir: EBUSY meanwhile).
+ */
+export async function removeCgroup(cg: SandboxCgroup): Promise<void> {
+  for (const dir of Object.values(cg.paths)) {
+    if (!dir) continue;
+    for (let i = 0; ; i++) {
+      try { rmdirSync(dir); break; } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') break;
+        if (code !== 'EBUSY' || i >= 50) throw failure(`rmdir ${dir}`, err);
+      }
+      for (const pid of procsOf(dir)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+/**
+ * Removes the cgroups left by sandboxes that no longer run (a SIGKILLed monitor cannot
+ * remove its own): those with no process, no live monitor (`running(id)`) and older than
+ * a few seconds (one being made for a start right now is young and empty).
+ */
+export async function removeStrayCgroups(host: CgroupHost, running: (id: string) => boolean, keep?: string): Promise<void> {
+  const bases = host.v2?.inside ? [join(host.v2.dir, V2_SLICE)] : Object.values(host.v1?.dirs ?? {});
+  const now = Date.now();
+  for (const base of bases) {
+    let names: string[];
+    try { names = readdirSync(base); } catch { continue; }
+    for (const id of names) {
+      if (!/^[0-9a-f]{64}$/.test(id) || id === keep) continue;
+      const dir = join(base, id);
+      try {
+        if (now - statSync(dir).ctimeMs < 5000 || procsOf(dir).length || running(id)) continue;
+        rmdirSync(dir);
+      } catch { /* busy or gone: the next one */ }
+    }
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Limits for one sandbox, from the request to the helper: `checkLimits` (at create,
+ * before anything is pulled or recorded: the mechanism of each limit, or the one-line
+ * refusal), `startCgroup` (before each start: the cgroups made, the limits written, the
+ * words for the plan), `endCgroup` (rm: what the monitor could not remove).
+ */
+import type { RunRequest } from '../../types.js';
+import type { SandboxCgroup, SandboxRecord } from '../../state/sandboxes.js';
+import type { StorePaths } from '../../state/paths.js';
+import { liveMonitor, oomFilePath } from '../../state/sandbox-dir.js';
+import { Flag } from '../protocol.js';
+import { detectCgroupHost } from './detect.js';
+import { cgroupVersion, limitMechanisms, refusal, unenforcedLimits, unenforcedWarning, type LimitMechanism } from './limits.js';
+import { createCgroup, planCgroup, removeCgroup, removeStrayCgroups } from './manage.js';
+
+/** The helper's plan word for a resource limit of the command (part limits-ops: `--rlimit NAME SOFT HARD`), when it has it. */
+const RLIMIT_FLAG: string | undefined = (Flag as Record<string, string>).rlimit;
+
+export interface LimitsDecision {
+  limitMechanisms: Record<string, LimitMechanism>;
+  /** Where the sandbox's cgroups go, when a limit is bounded by one. */
+  cgroup?: SandboxCgroup;
+}
+
+/**
+ * What bounds each limit of `request` for this user, or the refusal (exit 125) naming
+ * the fix; with --unenforced-limits a warning instead. Undefined without limits (no
+ * cgroup work at all then).
+ */
+export function checkLimits(request: RunRequest, id: string, warn?: (m: string) => void): LimitsDecision | undefined {
+  if (!request.limits) return undefined;
+  const host = detectCgroupHost();
+  const mechanisms = limitMechanisms(request.limits, host, RLIMIT_FLAG !== undefined);
+  const missing = unenforcedLimits(mechanisms);
+  if (missing.length) {
+    if (!request.unenforcedLimits) throw refusal(missing, host);
+    warn?.(unenforcedWarning(missing, host));
+  }
+  const version = cgroupVersion(mechanisms);
+  return { limitMechanisms: mechanisms as Record<string, LimitMechanism>, ...(version ? { cgroup: planCgroup(host, version, id) } : {}) };
+}
+
+/** The plan words of a limit bounded without a cgroup: --pids-limit as RLIMIT_NPROC (counted per user namespace). */
+export function rlimitWords(record: Pick<SandboxRecord, 'request' | 'limitMechanisms'>): string[] {
+  const n = record.request.limits?.pidsLimit;
+  if (!RLIMIT_FLAG || record.limitMechanisms?.pidsLimit !== 'rlimit' || !n || n <= 0) return [];
+  return [RLIMIT_FLAG, 'nproc', String(n), String(n)];
+}
+
+/**
+ * Before a start: strays of crashed sandboxes removed, this sandbox's cgroups made
+ * with its limits; the plan's part (LaunchInput.cgroup). Undefined for a sandbox without.
+ */
+export async function startCgroup(paths: StorePaths, record: SandboxRecord): Promise<{ dirs: string[]; oomFile: string } | undefined> {
+  if (!record.cgroup || !record.request.limits) return undefined;
+  const host = detectCgroupHost();
+  await removeStrayCgroups(host, (id) => liveMonitor(paths, id) !== undefined, record.id);
+  createCgroup(record.cgroup, record.request.limits, host);
+  return { dirs: Object.values(record.cgroup.paths).filter((d): d is string => !!d), oomFile: oomFilePath(paths, record.id) };
+}
+
+/** `rm`: the sandbox's cgroups, if its monitor could not remove them (killed). */
+export async function endCgroup(record: Pick<SandboxRecord, 'cgroup'>): Promise<void> {
+  if (record.cgroup) await removeCgroup(record.cgroup);
+}
