@@ -161,6 +161,8 @@ export interface RunRequest {
   networkContainer?: string;
   /** `--pod`: the id of the pod the sandbox belongs to (its network is the pod's infra's). */
   pod?: string;
+  /** `--ulimit NAME=SOFT[:HARD]`: setrlimit of the command and of exec'd ones (runtime/rlimits.ts); -1: as high as the caller may go. */
+  ulimits?: { name: string; soft: number; hard: number }[];
   /** `--memory`, `--cpus`, `--pids-limit`, ...: resource limits (src/runtime/cgroup/). */
   limits?: ResourceLimits;
   /** `--unenforced-limits`: run anyway, with a warning, when a limit cannot be enforced for this user. */

@@ -208,6 +208,8 @@ static void __attribute__((noreturn)) run_command(int pty_master) {
     if (fd >= 0) close(fd);
     close(rootfd);
   }
+  /* Before the switch of user: setresuid checks RLIMIT_NPROC as the new user. */
+  apply_rlimits();
   uint64_t keep = kept_caps();
   drop_bounding_caps(keep);
   /* keep-groups: the caller's groups stay (they show as the overflow gid inside). */

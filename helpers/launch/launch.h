@@ -40,6 +40,7 @@
  *   network.c  the network drivers (none, host, slirp4netns, pasta): start, finish, stop
  *   ports.c    published ports: the host sockets, the forwarder into the sandbox (ports.h)
  *   command.c  the command: start_command() / run_command(), user, capabilities, exec
+ *   rlimits.c  the command's resource limits (--rlimit): parsed with the plan, set before the exec
  *   logs.c     the log of a detached sandbox (CRI format, rotation)
  *   health.c   the periodic health check: the monitor starts its runner every interval
  *   exec.c     `sandbox exec`: run_exec() joins a running sandbox
@@ -261,6 +262,11 @@ void release_reservation(int dirfd, const char *name, int parent, const char *sa
 
 extern int log_out_w, log_err_w;
 pid_t start_command(int pty_master, char *why, size_t size);
+
+/* ---------- resource limits of the command, --rlimit (rlimits.c) ---------- */
+
+void rlimit_add(const char *name, const char *soft, const char *hard);
+void apply_rlimits(void);
 
 /* ---------- the log (logs.c) ---------- */
 

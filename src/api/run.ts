@@ -26,6 +26,7 @@ import { hostNameFiles, sandboxNameFiles, withNetworkHosts } from '../network/na
 import { checkNetworksExist, joinNetworks, leaveNetworksOf } from './networks.js';
 import { publishAllExposed } from '../network/port-spec.js';
 import { runHelper, startDetachedHelper } from '../runtime/launch.js';
+import { callerHardLimits, checkUlimitsAllowed } from '../runtime/rlimits.js';
 import { userIdMaps, removeTree } from '../runtime/userns.js';
 import { readImageIndex, resolveImage } from '../images/store.js';
 import { runConfigOf } from '../images/config.js';
@@ -222,6 +223,7 @@ async function recordSandbox(
   networkDriver(request.network); // a mode without a driver yet is refused before anything is pulled or written
   checkNetworksExist(paths, request);
   if (request.cidFile) checkCidFile(request.cidFile);
+  if (request.ulimits?.length) checkUlimitsAllowed(request.ulimits, callerHardLimits()); // one line now, not the helper's EPERM at start
   const id = newSandboxId();
   const limits = checkLimits(request, id, hooks.warn); // a limit nothing can enforce is refused before anything is pulled or written
   await pullForRun(paths, request, hooks.pullProgress);

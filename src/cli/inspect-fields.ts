@@ -9,6 +9,7 @@ import type { BindSpec, RunRequest } from '../types.js';
 import type { SandboxRecord, SandboxState } from '../state/sandboxes.js';
 import { networkDriver } from '../network/driver.js';
 import { portBindings } from '../network/port-spec.js';
+import { inspectUlimits } from '../runtime/rlimits.js';
 
 
 /** A bind of the record (a volume is a bind of its directory that names it: api/volumes.ts). */
@@ -70,6 +71,7 @@ export function inspectHostConfig(record: SandboxRecord): Record<string, unknown
     DnsSearch: r.dnsSearch ?? [],
     DnsOptions: r.dnsOptions ?? [],
     Privileged: false,
+    Ulimits: inspectUlimits(r.ulimits),
     ...inspectLimits(record),
   };
 }

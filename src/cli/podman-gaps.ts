@@ -41,7 +41,6 @@ export const MISSING_RUN_OPTIONS: readonly MissingOption[] = [
   { names: ['--device-read-iops'], meanwhile: NO_CGROUP_LIMITS },
   { names: ['--device-write-bps'], meanwhile: NO_CGROUP_LIMITS },
   { names: ['--device-write-iops'], meanwhile: NO_CGROUP_LIMITS },
-  { names: ['--ulimit'], meanwhile: 'lower a limit in the command: sh -c \'ulimit -n 1024; exec CMD\'' },
   { names: ['--oom-kill-disable'], meanwhile: 'none yet (no cgroup control)' },
   { names: ['--oom-score-adj'], meanwhile: 'raise it in the command: sh -c \'echo 500 > /proc/self/oom_score_adj; exec CMD\'' },
   { names: ['--shm-size'], meanwhile: '/dev/shm is a 64 MiB tmpfs; mount a bigger one over it: --tmpfs /dev/shm:size=256m' },

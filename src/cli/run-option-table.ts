@@ -71,6 +71,7 @@ export interface RunArgs extends HealthArgs, NameArgs {
   publish?: string[];
   publishAll?: boolean;
   expose?: string[];
+  ulimit?: string[];
   memory?: string;
   memorySwap?: string;
   memoryReservation?: string;
@@ -149,6 +150,7 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'publish', aliases: ['p'], type: 'string', array: true, describe: 'Publish a port: [IP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp], ranges too (repeatable; no HOSTPORT: a free one)' },
   { name: 'publish-all', aliases: ['P'], type: 'boolean', describe: "Publish every exposed port (the image's EXPOSE, --expose) on a free host port" },
   { name: 'expose', aliases: [], type: 'string', array: true, describe: 'Expose a port or range: PORT[-PORT][/tcp|/udp] (published by -P; repeatable)' },
+  { name: 'ulimit', aliases: [], type: 'string', array: true, describe: 'Resource limit of the command and exec\'d ones: NAME=SOFT[:HARD], e.g. nofile=1024:2048 (-1: your hard limit; repeatable)' },
   { name: 'memory', aliases: ['m'], type: 'string', describe: 'Memory limit: 64m, 1g (b, k, m, g)' },
   { name: 'memory-swap', aliases: [], type: 'string', describe: 'Memory plus swap limit (default twice --memory; -1 unlimited)' },
   { name: 'memory-reservation', aliases: [], type: 'string', describe: 'Soft memory limit, reclaimed down to under pressure' },

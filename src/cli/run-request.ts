@@ -26,6 +26,7 @@ import { DEFAULT_NETWORK, runUsage, type RunArgs, type RunVerb } from './run-opt
 import { parseDetachKeys } from '../runtime/detach-keys.js';
 import { parseNameArgs } from './name-options.js';
 import { parseExpose, parsePublishes } from '../network/port-spec.js';
+import { parseUlimits } from '../runtime/rlimits.js';
 
 export interface RunOptionsContext {
   /** The caller's environment: `-e K` and env-file `K` lines copy from it; HOME for `~`. */
@@ -496,6 +497,8 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
   if (detachKeysArg !== undefined) request.detachKeys = parseDetachKeys(detachKeysArg);
   if (p.sigProxy === false) request.sigProxy = false;
   Object.assign(request, parseNameArgs(parsed));
+  const ulimits = parseUlimits(list(p.ulimit));
+  if (ulimits.length) request.ulimits = ulimits;
   const limits = parseLimitOptions({
     memory: last(p.memory), memorySwap: last(p.memorySwap), memoryReservation: last(p.memoryReservation), cpus: last(p.cpus),
     cpuShares: last(p.cpuShares), cpuPeriod: last(p.cpuPeriod), cpuQuota: last(p.cpuQuota), cpusetCpus: last(p.cpusetCpus), pidsLimit: last(p.pidsLimit),

@@ -15,6 +15,7 @@ import { networkDriver } from '../network/driver.js';
 import { ownNameFiles } from '../network/name-files.js';
 import { publishWords } from '../network/port-spec.js';
 import { DEFAULT_DETACH_BYTES, detachKeysHex } from './detach-keys.js';
+import { rlimitArgs } from './rlimits.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -365,6 +366,7 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   for (const e of buildEnv(image, request, input.hostname)) args.push(Flag.env, e);
   args.push(Flag.caps, input.capabilities.join(','));
   if (request.noNewPrivileges) args.push(Flag.noNewPrivs);
+  args.push(...rlimitArgs(request.ulimits));
   args.push('--', ...resolveCommand(image, request));
   return args;
 }
@@ -407,6 +409,7 @@ export function execArgs(record: ExecSandbox, image: ExecImageConfig, req: ExecP
   for (const e of env) args.push(Flag.env, e);
   args.push(Flag.caps, effectiveCapabilities(record.request.capAdd, record.request.capDrop).join(','));
   if (record.request.noNewPrivileges) args.push(Flag.noNewPrivs);
+  args.push(...rlimitArgs(record.request.ulimits)); // exec'd commands live under the sandbox's limits
   args.push('--', ...req.command);
   return args;
 }

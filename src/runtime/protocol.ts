@@ -63,6 +63,7 @@ export const Flag = {
   env: '--env',
   caps: '--caps',
   noNewPrivs: '--no-new-privs',
+  rlimit: '--rlimit',
   log: '--log',
   logTee: '--log-tee',
   logMaxSize: '--log-max-size',
