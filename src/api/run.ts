@@ -33,6 +33,7 @@ import { parseSignal } from '../runtime/signals.js';
 import { pullForRun } from './pull-policy.js';
 import { checkCidFile, writeCidFile } from './cidfile.js';
 import type { ProgressSink } from '../images/registry/progress.js';
+import { sandboxSeccompRules, seccompStartWords, writeSeccompRules } from '../runtime/seccomp/sandbox-filter.js';
 import { effectiveCapabilities } from '../runtime/capabilities.js';
 import { copyOnWrite } from '../runtime/cow.js';
 import { realBindSources, removeAnonymousVolumes, resolveVolumeMounts } from './volumes.js';
@@ -146,6 +147,7 @@ async function prepareLaunch(
     ...(joined ? { networkJoinPid: joined.pid, networkJoinNamespaces: joined.namespaces } : {}),
     ...health,
     ...(fuseOverlayfs ? { fuseOverlayfs } : {}),
+    seccomp: seccompStartWords(paths, dirs.dir, request),
   });
   return { helper, args };
 }
@@ -240,6 +242,7 @@ async function recordSandbox(
     imageConfig: { env: image.env, ...(image.user ? { user: image.user } : {}), ...(image.workingDir ? { workingDir: image.workingDir } : {}) },
   };
   buildEnv(image, resolved, record.hostname); // an environment over a kernel limit is refused before anything is kept
+  const seccompRules = sandboxSeccompRules(resolved); // a bad profile too; the sandbox keeps the rules of now
   ensureStoreDir(paths, 'data');
   try {
     await (request.replace ? createReplacing(paths, record) : createSandboxRecord(paths, record));
@@ -247,6 +250,7 @@ async function recordSandbox(
     await removeAnonymousVolumes(paths, resolved).catch(() => {});
     throw err;
   }
+  if (seccompRules !== undefined) writeSeccompRules(sandboxDir(paths, record.id), seccompRules);
   // An `rmi` that ran since the image was resolved: it removes the image from the index
   // first and looks for sandboxes second, so either it saw this record (and kept the
   // image) or the image is gone from the index now. Never start on layers being removed.

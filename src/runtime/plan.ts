@@ -102,6 +102,8 @@ export interface LaunchInput {
   attachSocket?: string;
   /** Run in the background (run -d, start): stdin (-i) is kept for attachers, not read from the helper's own. */
   detached?: boolean;
+  /** The command's seccomp filter, as plan words (runtime/seccomp/sandbox-filter.ts); none: unconfined. */
+  seccomp?: string[];
 }
 
 /** Host top-level directories that the `host` image replaces with fresh ones. */
@@ -357,6 +359,7 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   for (const e of buildEnv(image, request, input.hostname)) args.push(Flag.env, e);
   args.push(Flag.caps, input.capabilities.join(','));
   if (request.noNewPrivileges) args.push(Flag.noNewPrivs);
+  args.push(...(input.seccomp ?? []));
   args.push('--', ...resolveCommand(image, request));
   return args;
 }
@@ -382,8 +385,11 @@ export interface ExecSandbox {
   hostname: string;
 }
 
-/** The helper's plan for `req` in the sandbox of `record`, whose command is `target`. Pure. */
-export function execArgs(record: ExecSandbox, image: ExecImageConfig, req: ExecPlanRequest, target: number): string[] {
+/**
+ * The helper's plan for `req` in the sandbox of `record`, whose command is `target`, under
+ * the same seccomp filter as that command (`seccomp`: its plan words). Pure.
+ */
+export function execArgs(record: ExecSandbox, image: ExecImageConfig, req: ExecPlanRequest, target: number, seccomp: string[] = []): string[] {
   const env = buildEnv(image, { ...record.request, tty: req.tty, env: { ...record.request.env, ...req.env } }, record.hostname);
   const args = [Flag.target, String(target), Flag.network, networkDriver(record.request.network).launchDriver];
   if (req.tty) args.push(Flag.tty);
@@ -396,6 +402,7 @@ export function execArgs(record: ExecSandbox, image: ExecImageConfig, req: ExecP
   for (const e of env) args.push(Flag.env, e);
   args.push(Flag.caps, effectiveCapabilities(record.request.capAdd, record.request.capDrop).join(','));
   if (record.request.noNewPrivileges) args.push(Flag.noNewPrivs);
+  args.push(...seccomp);
   args.push('--', ...req.command);
   return args;
 }

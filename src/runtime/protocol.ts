@@ -61,6 +61,7 @@ export const Flag = {
   env: '--env',
   caps: '--caps',
   noNewPrivs: '--no-new-privs',
+  seccomp: '--seccomp',
   log: '--log',
   logTee: '--log-tee',
   logMaxSize: '--log-max-size',
