@@ -33,7 +33,7 @@ import { parseSignal } from '../runtime/signals.js';
 import { pullForRun } from './pull-policy.js';
 import { checkCidFile, writeCidFile } from './cidfile.js';
 import type { ProgressSink } from '../images/registry/progress.js';
-import { sandboxSeccompRules, seccompStartWords, writeSeccompRules } from '../runtime/seccomp/sandbox-filter.js';
+import { sandboxSeccompRules, seccompProfileOf, seccompStartWords, writeSeccompRules } from '../runtime/seccomp/sandbox-filter.js';
 import { effectiveCapabilities } from '../runtime/capabilities.js';
 import { copyOnWrite } from '../runtime/cow.js';
 import { realBindSources, removeAnonymousVolumes, resolveVolumeMounts } from './volumes.js';
@@ -242,7 +242,9 @@ async function recordSandbox(
     imageConfig: { env: image.env, ...(image.user ? { user: image.user } : {}), ...(image.workingDir ? { workingDir: image.workingDir } : {}) },
   };
   buildEnv(image, resolved, record.hostname); // an environment over a kernel limit is refused before anything is kept
-  const seccompRules = sandboxSeccompRules(resolved); // a bad profile too; the sandbox keeps the rules of now
+  // A profile file is read now (a bad one refused before anything is kept), and its rules kept
+  // with the sandbox; the default's are made at the first start, when the cache has none.
+  const seccompRules = seccompProfileOf(resolved) === 'default' ? undefined : sandboxSeccompRules(resolved);
   ensureStoreDir(paths, 'data');
   try {
     await (request.replace ? createReplacing(paths, record) : createSandboxRecord(paths, record));

@@ -140,6 +140,13 @@ function allowExcept(name: string, index: number, values: number[], more: Partia
 
 const noSysAdmin = { excludes: { caps: ['CAP_SYS_ADMIN'] } };
 
+/**
+ * Part of the name the store's cache keeps this profile's compiled filters under
+ * (sandbox-filter.ts): one more with every change below, or sandboxes go on getting the
+ * filter of before (test/unit/seccomp.test.ts holds the rules' hash to this number).
+ */
+export const DEFAULT_PROFILE_REVISION = 1;
+
 export const DEFAULT_PROFILE: SeccompProfile = {
   defaultAction: 'SCMP_ACT_ERRNO',
   defaultErrnoRet: ENOSYS,

@@ -5,16 +5,16 @@
  * them once (into the sandbox's seccomp.bpf, through the store's cache) and applies them to
  * the command of every start and every exec.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { release } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { SandboxError } from '../../errors.js';
 import type { RunRequest } from '../../types.js';
 import type { StorePaths } from '../../state/paths.js';
 import { effectiveCapabilities, LINUX_CAPABILITIES } from '../capabilities.js';
 import { Flag } from '../protocol.js';
-import { DEFAULT_PROFILE } from './default-profile.js';
+import { DEFAULT_PROFILE, DEFAULT_PROFILE_REVISION } from './default-profile.js';
 import { parseSeccompProfile, seccompRules, SeccompProfileError } from './profile.js';
 
 /** In the sandbox's directory: the rules (text) and the compiled filter (BPF). */
@@ -78,20 +78,53 @@ export function writeSeccompRules(dir: string, rules: string): void {
 }
 
 /**
- * The plan words of a start: the rules kept at create (made now from the request when
- * missing: a record older than them), the filter's place, and the store's cache of
- * filters by the rules' hash. None for a sandbox without a filter.
+ * The name of a filter in the store's cache (helpers/launch/seccomp.c adds libseccomp's
+ * version and `.bpf`; the rules themselves are `NAME.rules`). The default profile's is made
+ * of what its rules depend on (its revision, the architecture, the capabilities), so that a
+ * start with rules seen before neither makes nor hashes them: both cost more than a
+ * millisecond of a cold start. A profile file's is its rules' hash.
+ */
+export function seccompCacheName(paths: StorePaths, request: SeccompRequest, rules?: string): string {
+  const dir = join(paths.cache, 'seccomp');
+  if (seccompProfileOf(request) === 'default') {
+    const mask = effectiveCapabilities(request.capAdd, request.capDrop).reduce((m, n) => m | (1n << BigInt(n)), 0n);
+    return join(dir, `default-r${DEFAULT_PROFILE_REVISION}-${process.arch}-${mask.toString(16)}`);
+  }
+  return join(dir, createHash('sha256').update(rules ?? sandboxSeccompRules(request)!).digest('hex'));
+}
+
+/** `from` at `to`, a hard link through a temporary name (all or nothing); false when it cannot be. */
+function linkInto(from: string, to: string): boolean {
+  const tmp = `${to}.${process.pid}.tmp`;
+  try {
+    linkSync(from, tmp);
+    renameSync(tmp, to);
+    return true;
+  } catch {
+    try { unlinkSync(tmp); } catch { /* not made */ }
+    return false;
+  }
+}
+
+/**
+ * The plan words of a start: the rules kept at create (or, when missing, the cache's of the
+ * same name, or made now from the request: a record older than them), the filter's place,
+ * and its name in the store's cache. None for a sandbox without a filter.
  */
 export function seccompStartWords(paths: StorePaths, dir: string, request: SeccompRequest): string[] {
   if (seccompProfileOf(request) === undefined) return [];
   const rulesPath = join(dir, SECCOMP_RULES_FILE);
-  let rules: string;
-  if (existsSync(rulesPath)) rules = readFileSync(rulesPath, 'utf8');
-  else writeSeccompRules(dir, rules = sandboxSeccompRules(request)!);
-  const hash = createHash('sha256').update(rules).digest('hex');
-  return [Flag.seccomp, rulesPath, join(dir, SECCOMP_BPF_FILE), join(paths.cache, 'seccomp', hash)];
+  const bpfPath = join(dir, SECCOMP_BPF_FILE);
+  const kept = existsSync(rulesPath) ? readFileSync(rulesPath, 'utf8') : undefined;
+  const cache = seccompCacheName(paths, request, kept);
+  if (kept === undefined && !linkInto(`${cache}.rules`, rulesPath)) {
+    const rules = sandboxSeccompRules(request)!;
+    writeSeccompRules(dir, rules);
+    mkdirSync(dirname(cache), { recursive: true, mode: 0o700 });
+    linkInto(rulesPath, `${cache}.rules`);
+  }
+  return [Flag.seccomp, rulesPath, bpfPath, cache];
 }
-
 /** The plan words of an exec: the filter its sandbox's command runs under (no cache: it exists). */
 export function seccompExecWords(dir: string, request: SeccompRequest): string[] {
   if (seccompProfileOf(request) === undefined) return [];
