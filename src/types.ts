@@ -130,6 +130,8 @@ export interface RunRequest {
   groupAdd?: string[];
   /** `--security-opt` values as given (HostConfig.SecurityOpt); what each does is in its own field. */
   securityOpt?: string[];
+  /** `--security-opt seccomp=`: 'unconfined', or a profile file's absolute path; absent: the default profile (src/runtime/seccomp/). */
+  seccomp?: string;
   /** `--security-opt mask=P1:P2`: more paths hidden; `unmask=ALL|P1:P2`: default masks lifted. */
   maskPaths?: string[];
   unmaskPaths?: string[];

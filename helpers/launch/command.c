@@ -223,6 +223,13 @@ static void __attribute__((noreturn)) run_command(int pty_master) {
   }
   if (setresgid(u.gid, u.gid, u.gid) < 0)
     die_hint("the sandbox maps only the ids of your /etc/subgid range (see `sandbox doctor`)", "cannot switch to group %u: %s", (unsigned)u.gid, strerror(errno));
+  /* The seccomp filter goes on last, right before exec, where the kernel allows it then:
+   * with no_new_privs, or when the command keeps CAP_SYS_ADMIN. Otherwise (the usual
+   * root without CAP_SYS_ADMIN, or another user) it goes on here, while we still hold
+   * every capability, as runc does: what follows (setresuid, capset, chdir, close_range,
+   * execve) must then be allowed by the profile, as under runc. */
+  int filter_late = plan.no_new_privs || (u.uid == 0 && (keep & (1ULL << CAP_SYS_ADMIN)));
+  if (!filter_late) seccomp_apply();
   if (setresuid(u.uid, u.uid, u.uid) < 0)
     die_hint("the sandbox maps only the ids of your /etc/subuid range (see `sandbox doctor`)", "cannot switch to user %u: %s", (unsigned)u.uid, strerror(errno));
   if (u.uid == 0) set_caps(keep);
@@ -235,6 +242,7 @@ static void __attribute__((noreturn)) run_command(int pty_master) {
   /* Nothing of ours may leak into the command: every descriptor past stdio closes at
    * exec (the exec pipe included, which tells init that exec worked). */
   syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+  if (filter_late) seccomp_apply();
   exec_command(envp);
   _exit(EXIT_SETUP);
 }

@@ -41,6 +41,7 @@
  *   ports.c    published ports: the host sockets, the forwarder into the sandbox (ports.h)
  *   command.c  the command: start_command() / run_command(), user, capabilities, exec
  *   rlimits.c  the command's resource limits (--rlimit): parsed with the plan, set before the exec
+ *   seccomp.c  the command's seccomp filter: compiled once (libseccomp), applied last
  *   logs.c     the log of a detached sandbox (CRI format, rotation)
  *   health.c   the periodic health check: the monitor starts its runner every interval
  *   exec.c     `sandbox exec`: run_exec() joins a running sandbox
@@ -170,6 +171,7 @@ struct launch_plan {
   int n_env;
   const char *caps;
   int no_new_privs;
+  const char *seccomp_rules, *seccomp_bpf, *seccomp_cache; /* --seccomp: the command's filter (seccomp.c) */
   const char *log_path;   /* the command's output goes here (CRI log format) */
   int log_tee;            /* foreground: to our stdout/stderr as well as to the log */
   long log_max_size;      /* rotate to PATH.1 past this many bytes; 0: no limit */
@@ -267,6 +269,10 @@ pid_t start_command(int pty_master, char *why, size_t size);
 
 void rlimit_add(const char *name, const char *soft, const char *hard);
 void apply_rlimits(void);
+/* ---------- the command's seccomp filter (seccomp.c) ---------- */
+
+void seccomp_prepare(void);
+void seccomp_apply(void);
 
 /* ---------- the log (logs.c) ---------- */
 

@@ -16,6 +16,8 @@ int main(int argc, char **argv) {
   else if (argc == 2 && !strcmp(argv[1], ARGS_ENV)) argv = read_args_env(&argc);
   parse_args(argc, argv);
   if (plan.status_fd >= 0) fcntl(plan.status_fd, F_SETFD, FD_CLOEXEC);
+  /* While the host's paths are ours: the command (run's, exec's) inherits it in memory. */
+  seccomp_prepare();
 
   sigset_t old;
   block_all_signals(&old);

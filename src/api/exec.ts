@@ -10,7 +10,7 @@
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import { findSandbox, type SandboxRecord } from '../state/sandboxes.js';
-import { commandPid } from '../state/sandbox-dir.js';
+import { commandPid, sandboxDir } from '../state/sandbox-dir.js';
 import { currentState } from '../state/status.js';
 import { appendEvent } from '../state/events.js';
 import { execArgs, type ExecImageConfig, type ExecPlanRequest } from '../runtime/plan.js';
@@ -18,6 +18,7 @@ import { helperPath } from '../runtime/host-tools.js';
 import { runPlainHelper, startDetachedHelper } from '../runtime/launch.js';
 import { isSameProcess } from '../state/liveness.js';
 import { Flag } from '../runtime/protocol.js';
+import { seccompExecWords } from '../runtime/seccomp/sandbox-filter.js';
 
 export interface ExecRequest extends ExecPlanRequest {
   detach: boolean;
@@ -59,7 +60,7 @@ export async function execInSandbox(paths: StorePaths, ref: string, req: ExecReq
   if (!image) return undefined;
   const target = commandPid(paths, record);
   if (!target) throw notRunning(record);
-  const args = execArgs(record, image, req, target);
+  const args = execArgs(record, image, req, target, seccompExecWords(sandboxDir(paths, record.id), record.request));
   const helper = helperPath();
   const event = () => appendEvent(paths, { type: 'container', action: 'exec', id: record.id, name: record.name, attributes: { command: req.command.join(' ') } });
   if (req.detach) {

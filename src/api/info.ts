@@ -98,7 +98,8 @@ export async function systemInfo(paths: StorePaths): Promise<Record<string, unkn
       os: 'linux',
       security: {
         apparmorEnabled: false, capabilities: defaultCapabilities().join(','), rootless: uid !== 0,
-        seccompEnabled: false, selinuxEnabled: false,
+        // Every sandbox's command runs under a seccomp filter (runtime/seccomp/) where the kernel has them.
+        seccompEnabled: existsSync('/proc/sys/kernel/seccomp/actions_avail'), seccompProfilePath: 'default', selinuxEnabled: false,
       },
       slirp4netns: { executable: slirp ?? '', version: toolVersion(slirp) },
       swapFree: meminfo('SwapFree'),

@@ -34,6 +34,7 @@ import { parseSignal } from '../runtime/signals.js';
 import { pullForRun } from './pull-policy.js';
 import { checkCidFile, writeCidFile } from './cidfile.js';
 import type { ProgressSink } from '../images/registry/progress.js';
+import { sandboxSeccompRules, seccompProfileOf, seccompStartWords, writeSeccompRules } from '../runtime/seccomp/sandbox-filter.js';
 import { effectiveCapabilities } from '../runtime/capabilities.js';
 import { copyOnWrite } from '../runtime/cow.js';
 import { realBindSources, removeAnonymousVolumes, resolveVolumeMounts } from './volumes.js';
@@ -150,6 +151,7 @@ async function prepareLaunch(
     ...health,
     ...(fuseOverlayfs ? { fuseOverlayfs } : {}),
     ...(cgroup ? { cgroup } : {}),
+    seccomp: seccompStartWords(paths, dirs.dir, request),
   });
   return { helper, args };
 }
@@ -247,6 +249,9 @@ async function recordSandbox(
     ...limits,
   };
   buildEnv(image, resolved, record.hostname); // an environment over a kernel limit is refused before anything is kept
+  // A profile file is read now (a bad one refused before anything is kept), and its rules kept
+  // with the sandbox; the default's are made at the first start, when the cache has none.
+  const seccompRules = seccompProfileOf(resolved) === 'default' ? undefined : sandboxSeccompRules(resolved);
   ensureStoreDir(paths, 'data');
   try {
     await (request.replace ? createReplacing(paths, record) : createSandboxRecord(paths, record));
@@ -254,6 +259,7 @@ async function recordSandbox(
     await removeAnonymousVolumes(paths, resolved).catch(() => {});
     throw err;
   }
+  if (seccompRules !== undefined) writeSeccompRules(sandboxDir(paths, record.id), seccompRules);
   // An `rmi` that ran since the image was resolved: it removes the image from the index
   // first and looks for sandboxes second, so either it saw this record (and kept the
   // image) or the image is gone from the index now. Never start on layers being removed.

@@ -9,7 +9,7 @@
 import { namedNetworks } from './network-option.js';
 import { SandboxError, clipped } from '../errors.js';
 import { HOST_NAME_MAX } from '../runtime/limits.js';
-import { containerPath, hostPath } from './run-paths.js';
+import { containerPath, hostPath, type PathContext } from './run-paths.js';
 import { checkName, NAME_PATTERN } from '../state/names.js';
 import { containerNetworkTarget } from '../network/container.js';
 import type { LogDriver, NetworkMode, RunRequest, TmpfsSpec, VolumeSpec } from '../types.js';
@@ -220,9 +220,11 @@ export interface SecurityOpts {
   given: string[];
   maskPaths: string[];
   unmaskPaths: string[];
+  /** seccomp=unconfined, or the profile's absolute path (RunRequest.seccomp). */
+  seccomp?: string;
 }
 
-const SECURITY_HINT = 'supported: no-new-privileges[=true|false], label=disable|nested|user:U|role:R|type:T|level:L|filetype:T, mask=/P[:/P...], unmask=ALL|/P[:/P...], seccomp=unconfined, apparmor=unconfined';
+const SECURITY_HINT = 'supported: no-new-privileges[=true|false], label=disable|nested|user:U|role:R|type:T|level:L|filetype:T, mask=/P[:/P...], unmask=ALL|/P[:/P...], seccomp=unconfined|PROFILE.json, apparmor=unconfined';
 
 function securityPaths(value: string, opt: string): string[] {
   return value.split(':').map((p) => {
@@ -234,10 +236,12 @@ function securityPaths(value: string, opt: string): string[] {
 /**
  * `--security-opt`, each value: no-new-privileges is applied; label=... is accepted and
  * does nothing (there is no SELinux labelling here: inspect says so); mask= and unmask=
- * change the masked paths; seccomp=unconfined and apparmor=unconfined say what is the
- * case anyway. Profiles (seccomp=FILE, apparmor=NAME) and proc-opts are not there yet.
+ * change the masked paths; seccomp=unconfined drops the default seccomp filter and
+ * seccomp=FILE replaces it (a path relative to ctx's cwd; the file is read at create);
+ * apparmor=unconfined says what is the case anyway. AppArmor profiles and proc-opts are
+ * not there yet.
  */
-export function parseSecurityOpts(values: string[]): SecurityOpts {
+export function parseSecurityOpts(values: string[], ctx?: PathContext): SecurityOpts {
   const out: SecurityOpts = { noNewPrivileges: false, given: [], maskPaths: [], unmaskPaths: [] };
   for (const value of values) {
     const sep = value.search(/[=:]/);
@@ -257,13 +261,13 @@ export function parseSecurityOpts(values: string[]): SecurityOpts {
     } else if (key === 'unmask' && value[sep] === '=') {
       if (arg === 'ALL') out.unmaskPaths.push('ALL');
       else out.unmaskPaths.push(...securityPaths(arg ?? '', value));
-    } else if (key === 'seccomp' || key === 'apparmor') {
+    } else if (key === 'seccomp') {
+      if (!arg) throw unsupported('needs unconfined or a profile file', 'use --security-opt seccomp=unconfined or --security-opt seccomp=PROFILE.json');
+      out.seccomp = arg === 'unconfined' ? arg : hostPath(arg, ctx ?? { env: process.env, cwd: process.cwd() }, '--security-opt seccomp');
+    } else if (key === 'apparmor') {
       if (arg !== 'unconfined') {
-        throw unsupported(`${key} profiles are not supported yet`, key === 'seccomp'
-          ? 'meanwhile no seccomp filter is applied (as seccomp=unconfined); limit what root inside can do with --cap-drop and --security-opt no-new-privileges'
-          : 'meanwhile no AppArmor profile is applied (as apparmor=unconfined); limit what root inside can do with --cap-drop and --security-opt no-new-privileges');
+        throw unsupported('apparmor profiles are not supported yet', 'meanwhile no AppArmor profile is applied (as apparmor=unconfined); limit what root inside can do with --cap-drop and --security-opt no-new-privileges');
       }
-      // unconfined: what is the case anyway (issue 16 brings seccomp).
     } else if (key === 'proc-opts') {
       throw unsupported('proc-opts is not supported yet', 'meanwhile /proc is mounted with nosuid,nodev,noexec; leave it out');
     } else {
@@ -384,7 +388,7 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
     seen.add(target);
   }
 
-  const security = parseSecurityOpts(list(p.securityOpt));
+  const security = parseSecurityOpts(list(p.securityOpt), ctx);
   const noNewPrivileges = security.noNewPrivileges;
 
   const labels: Record<string, string> = {};
@@ -484,6 +488,7 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
   if (security.given.length) request.securityOpt = security.given;
   if (security.maskPaths.length) request.maskPaths = security.maskPaths;
   if (security.unmaskPaths.length) request.unmaskPaths = security.unmaskPaths;
+  if (security.seccomp !== undefined) request.seccomp = security.seccomp;
   if (p.replace === true) {
     if (request.name === undefined) throw new SandboxError('--replace needs --name', { hint: 'it replaces the sandbox of that name: --replace --name NAME' });
     request.replace = true;

@@ -105,6 +105,8 @@ export interface LaunchInput {
   detached?: boolean;
   /** Limits: the sandbox's cgroups (made, limits written: runtime/cgroup/manage.ts), joined by the init; the OOM mark's file. */
   cgroup?: { dirs: string[]; oomFile: string };
+  /** The command's seccomp filter, as plan words (runtime/seccomp/sandbox-filter.ts); none: unconfined. */
+  seccomp?: string[];
 }
 
 /** The plan words that put a process into a sandbox's cgroups (launch/cgroup.c). */
@@ -367,6 +369,7 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   args.push(Flag.caps, input.capabilities.join(','));
   if (request.noNewPrivileges) args.push(Flag.noNewPrivs);
   args.push(...rlimitArgs(request.ulimits));
+  args.push(...(input.seccomp ?? []));
   args.push('--', ...resolveCommand(image, request));
   return args;
 }
@@ -394,8 +397,11 @@ export interface ExecSandbox {
   cgroup?: { paths: Partial<Record<string, string>> };
 }
 
-/** The helper's plan for `req` in the sandbox of `record`, whose command is `target`. Pure. */
-export function execArgs(record: ExecSandbox, image: ExecImageConfig, req: ExecPlanRequest, target: number): string[] {
+/**
+ * The helper's plan for `req` in the sandbox of `record`, whose command is `target`, under
+ * the same seccomp filter as that command (`seccomp`: its plan words). Pure.
+ */
+export function execArgs(record: ExecSandbox, image: ExecImageConfig, req: ExecPlanRequest, target: number, seccomp: string[] = []): string[] {
   const env = buildEnv(image, { ...record.request, tty: req.tty, env: { ...record.request.env, ...req.env } }, record.hostname);
   const args = [Flag.target, String(target), Flag.network, networkDriver(record.request.network).launchDriver];
   if (record.cgroup) args.push(...cgroupWords(Object.values(record.cgroup.paths).filter((d): d is string => !!d)));
@@ -410,6 +416,7 @@ export function execArgs(record: ExecSandbox, image: ExecImageConfig, req: ExecP
   args.push(Flag.caps, effectiveCapabilities(record.request.capAdd, record.request.capDrop).join(','));
   if (record.request.noNewPrivileges) args.push(Flag.noNewPrivs);
   args.push(...rlimitArgs(record.request.ulimits)); // exec'd commands live under the sandbox's limits
+  args.push(...seccomp);
   args.push('--', ...req.command);
   return args;
 }

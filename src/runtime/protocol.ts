@@ -64,6 +64,7 @@ export const Flag = {
   caps: '--caps',
   noNewPrivs: '--no-new-privs',
   rlimit: '--rlimit',
+  seccomp: '--seccomp',
   log: '--log',
   logTee: '--log-tee',
   logMaxSize: '--log-max-size',

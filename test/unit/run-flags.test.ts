@@ -108,8 +108,10 @@ describe('--security-opt', () => {
     assert.deepEqual(maskedPaths({ unmaskPaths: ['ALL'] }), { masked: [], readOnly: [] });
   });
 
-  it('profiles and unknown values: one line, with what to do meanwhile', () => {
-    throwsSandbox(() => parseSecurityOpts(['seccomp=/p.json']), '--security-opt "seccomp=/p.json": seccomp profiles are not supported yet');
+  it('seccomp profiles; AppArmor profiles and unknown values: one line, with what to do meanwhile', () => {
+    assert.equal(parseSecurityOpts(['seccomp=/p.json']).seccomp, '/p.json');
+    assert.equal(parseSecurityOpts(['seccomp=p.json'], { env: {}, cwd: '/work' }).seccomp, '/work/p.json', 'relative to the caller\'s directory');
+    throwsSandbox(() => parseSecurityOpts(['seccomp=']), '--security-opt "seccomp=": needs unconfined or a profile file');
     throwsSandbox(() => parseSecurityOpts(['apparmor=docker-default']), '--security-opt "apparmor=docker-default": apparmor profiles are not supported yet');
     throwsSandbox(() => parseSecurityOpts(['label=bogus']), '--security-opt "label=bogus": not a label option');
     throwsSandbox(() => parseSecurityOpts(['mask=relative']), 'invalid --security-opt "mask=relative": "relative" is not an absolute path');

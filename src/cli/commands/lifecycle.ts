@@ -1,4 +1,5 @@
 /** `stop`, `kill`, `start`, `restart`, `wait`, `rename`, `rm`, `inspect`: sandboxes recorded in the store. */
+import { seccompProfileShown } from '../../runtime/seccomp/sandbox-filter.js';
 import { sandboxEndpoints } from '../../api/networks.js';
 import type { CommandModule } from 'yargs';
 import { inspectImage } from '../../api/images.js';
@@ -162,6 +163,8 @@ export const inspectCommand: CommandModule<GlobalArgs, ManyArgs> = {
         NetworkSettings: inspectNetworkSettings(r, s, r.request.network === 'bridge' ? sandboxEndpoints(paths, r) : []),
         // No SELinux or AppArmor labelling here (--security-opt label=... is accepted and changes nothing).
         ProcessLabel: '', MountLabel: '', AppArmorProfile: '',
+        // The command's seccomp profile: `default` (runtime/seccomp/default-profile.ts), a file's path, or `unconfined`.
+        SeccompProfilePath: seccompProfileShown(r.request),
         GraphDriver: { Name: 'overlay', Data: { UpperDir: `${paths.data}/containers/${r.id}/upper`, WorkDir: `${paths.data}/containers/${r.id}/work` } },
         LogPath: sandboxLogFile(paths, r) ?? '',
         Pod: r.request.pod ?? '',
