@@ -161,4 +161,16 @@ export interface RunRequest {
   networkContainer?: string;
   /** `--pod`: the id of the pod the sandbox belongs to (its network is the pod's infra's). */
   pod?: string;
+  /** `--privileged`: every capability (inside the user namespace), the user's host devices, no masked or read-only paths, no seccomp filter. */
+  privileged?: boolean;
+  /** `--device`: host device nodes bound in (a directory given is expanded to its devices at create). */
+  devices?: DeviceSpec[];
+}
+
+/** One `--device HOST[:CTR][:PERMS]`: a host device node and where it appears inside. */
+export interface DeviceSpec {
+  host: string;
+  container: string;
+  /** Podman's cgroup permissions, `rwm` or a part of it. */
+  permissions: string;
 }

@@ -33,7 +33,8 @@ import { parseSignal } from '../runtime/signals.js';
 import { pullForRun } from './pull-policy.js';
 import { checkCidFile, writeCidFile } from './cidfile.js';
 import type { ProgressSink } from '../images/registry/progress.js';
-import { effectiveCapabilities } from '../runtime/capabilities.js';
+import { commandCapabilities } from '../runtime/capabilities.js';
+import { devicesToBind, resolveDevices } from '../runtime/devices.js';
 import { copyOnWrite } from '../runtime/cow.js';
 import { realBindSources, removeAnonymousVolumes, resolveVolumeMounts } from './volumes.js';
 import { joinedNetwork, resolveNetworkJoin } from './network-join.js';
@@ -133,7 +134,8 @@ async function prepareLaunch(
   const args = buildLaunchArgs({
     request: realBindSources(request), image, root, dirs, hostname,
     uidMaps: maps.uid, gidMaps: maps.gid, ...(maps.tools ? { mapTools: maps.tools } : {}),
-    capabilities: effectiveCapabilities(request.capAdd, request.capDrop),
+    capabilities: commandCapabilities(request),
+    devices: devicesToBind(request),
     pidFile: pidFilePath(paths, record.id),
     monitorFile: monitorFilePath(paths, record.id),
     releaseName: { file: nameFilePath(paths, record.name), id: record.id },
@@ -219,13 +221,15 @@ async function recordSandbox(
   networkDriver(request.network); // a mode without a driver yet is refused before anything is pulled or written
   checkNetworksExist(paths, request);
   if (request.cidFile) checkCidFile(request.cidFile);
+  // --device: checked against the host as the caller, a directory expanded to its devices (the record keeps those).
+  const devices = request.devices ? { devices: resolveDevices(request.devices, request.groupAdd?.includes('keep-groups') ?? false) } : {};
   await pullForRun(paths, request, hooks.pullProgress);
   const root = resolveRoot(paths, request);
   const { image, imageId } = root;
   const command = resolveCommand(image, request);
   // Volumes become binds of their directories (created on first use); the record keeps those.
   // The image's labels and stop signal apply unless the run flags say otherwise, as in Docker.
-  const resolved = await withPublishedPorts(withImageDefaults(resolveVolumeMounts(paths, request), image), image);
+  const resolved = await withPublishedPorts(withImageDefaults(resolveVolumeMounts(paths, { ...request, ...devices }), image), image);
   const id = newSandboxId();
   const record: SandboxRecord = {
     id,

@@ -71,6 +71,9 @@ export interface RunArgs extends HealthArgs, NameArgs {
   publish?: string[];
   publishAll?: boolean;
   expose?: string[];
+  device?: string[];
+  deviceCgroupRule?: string[];
+  privileged?: boolean;
   /** First word after the options (the command's first word with `--rootfs`). */
   image?: string;
   /** Everything after the image, verbatim. */
@@ -139,6 +142,9 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'publish', aliases: ['p'], type: 'string', array: true, describe: 'Publish a port: [IP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp], ranges too (repeatable; no HOSTPORT: a free one)' },
   { name: 'publish-all', aliases: ['P'], type: 'boolean', describe: "Publish every exposed port (the image's EXPOSE, --expose) on a free host port" },
   { name: 'expose', aliases: [], type: 'string', array: true, describe: 'Expose a port or range: PORT[-PORT][/tcp|/udp] (published by -P; repeatable)' },
+  { name: 'device', aliases: [], type: 'string', array: true, describe: 'Pass a host device in: HOST[:INSIDE][:PERMS] (PERMS of rwm; a directory passes its devices; repeatable)' },
+  { name: 'device-cgroup-rule', aliases: [], type: 'string', array: true, describe: 'Refused: a rootless sandbox has no device cgroup (use --device)' },
+  { name: 'privileged', aliases: [], type: 'boolean', describe: 'Every capability (inside the user namespace), your host devices, no masked paths, no seccomp filter' },
   // -h is --hostname here, as in Podman and Docker: only --help is help.
   { name: 'help', aliases: [], type: 'boolean', describe: 'Show help', global: true },
   { name: 'root', aliases: [], type: 'string', describe: 'Keep all state under this directory', global: true },

@@ -13,7 +13,7 @@ import { attachOutput } from './logs.js';
 import { eventTime } from '../../state/events.js';
 import { SandboxError } from '../../errors.js';
 import { readRestartCount, sandboxLogFile } from '../../state/sandbox-dir.js';
-import { inspectHostConfig, inspectMounts, inspectNetworkSettings } from '../inspect-fields.js';
+import { inspectCapabilities, inspectHostConfig, inspectMounts, inspectNetworkSettings } from '../inspect-fields.js';
 import { currentHealth, inspectHealth, inspectHealthcheck } from '../../state/health.js';
 import { DEFAULT_STOP_TIMEOUT } from '../../api/lifecycle.js';
 import type { RunRequest } from '../../types.js';
@@ -156,6 +156,7 @@ export const inspectCommand: CommandModule<GlobalArgs, ManyArgs> = {
           ...(r.request.healthcheck ? { Healthcheck: inspectHealthcheck(r.request.healthcheck), HealthcheckOnFailureAction: 'none' } : {}),
         },
         HostConfig: { ...inspectHostConfig(r), LogConfig: logConfig(r.request) },
+        ...inspectCapabilities(r),
         Mounts: inspectMounts(r.request),
         NetworkSettings: inspectNetworkSettings(r, s, r.request.network === 'bridge' ? sandboxEndpoints(paths, r) : []),
         // No SELinux or AppArmor labelling here (--security-opt label=... is accepted and changes nothing).
