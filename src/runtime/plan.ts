@@ -314,7 +314,7 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   args.push(Flag.hostname, input.hostname);
 
   args.push(...rootArgs(input.root, dirs, input.fuseOverlayfs));
-  args.push(Flag.proc, '/proc', Flag.dev, '/dev', Flag.sys, '/sys');
+  args.push(Flag.proc, '/proc', Flag.dev, '/dev', request.privileged ? Flag.sysRw : Flag.sys, '/sys');
   args.push(...deviceArgs(input.devices ?? []));
   const masks = maskedPaths(request);
   const defaultMasks = masks.masked.filter((p) => MASKED_PATHS.includes(p));

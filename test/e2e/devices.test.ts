@@ -207,6 +207,10 @@ test('--privileged: every capability, the host devices the user can open, no mas
   for (const d of closed) assert.ok(!present.has(d), `${d} (the user cannot open it) is not passed in`);
   const mounts = mountsOf(mountinfo);
   for (const p of [...PODMAN_MASKED, ...PODMAN_READONLY]) assert.ok(!mounts.has(p), `${p} is neither masked nor read-only`);
+  // As Podman's privileged sandbox with a network namespace of its own: a writable sysfs (read-only otherwise).
+  assert.match(mounts.get('/sys') ?? '', /^rw\b/, mountinfo);
+  const plain = await runSandbox(['run', '--rm', ...NET, 'host', 'cat', '/proc/self/mountinfo'], { root });
+  assert.match(mountsOf(plain.stdout).get('/sys') ?? '', /^ro\b/, plain.stdout);
 
   const c = await runSandbox(['create', '--name', 'priv', '--privileged', 'host', 'true'], { root });
   assert.equal(c.code, 0, show(c));
