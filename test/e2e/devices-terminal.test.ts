@@ -83,7 +83,8 @@ test('a sandbox cannot type into the caller\'s terminal: TIOCSTI and TIOCLINUX f
   const script = [
     `${dir}/probe control 0; ${check('control')}`,
     // run: stdin is /dev/null, stdout and stderr are the caller's terminal itself.
-    `${SANDBOX_BIN} run --rm ${common} host /probe run 0 1 2 /dev/callertty; ${check('run')}`,
+    // The init too has no controlling terminal (field 7 of /proc/1/stat, tty_nr, is 0).
+    `${SANDBOX_BIN} run --rm ${common} host sh -c '/probe run 0 1 2 /dev/callertty; echo "init-tty:$(cut -d" " -f7 /proc/1/stat)"'; ${check('run')}`,
     `${SANDBOX_BIN} run -d --name tsafe-d ${common} host /probe detached 0 1 2 /dev/callertty >/dev/null; ${SANDBOX_BIN} wait tsafe-d >/dev/null; ${SANDBOX_BIN} logs tsafe-d; ${check('detached')}`,
     `${SANDBOX_BIN} run -d --name tsafe ${common} host sleep 300 >/dev/null; ${SANDBOX_BIN} exec tsafe /probe exec 0 1 2 /dev/callertty; ${check('exec')}`,
     // -t: the sandbox's own terminal is its controlling one; typing into it stays inside.
@@ -104,6 +105,7 @@ test('a sandbox cannot type into the caller\'s terminal: TIOCSTI and TIOCLINUX f
     assert.match(screen, /^after-control:\[echo pwned\]$/m, screen);
   }
   const lines = screen.split('\n');
+  assert.match(screen, /^init-tty:0$/m, `the sandbox's init has no controlling terminal:\n${screen}`);
   for (const what of ['run', 'detached', 'exec']) {
     assert.match(screen, new RegExp(`^after-${what}:\\[\\]$`, 'm'), `nothing reached the shell after ${what}:\n${screen}`);
     // Each held the caller's terminal (the node passed in; run and exec on stdout and stderr too) and was refused.
