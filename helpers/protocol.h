@@ -109,6 +109,7 @@
   X(PROC, "--proc", "DEST", "a new /proc at DEST") \
   X(DEV, "--dev", "DEST", "a minimal /dev at DEST (null, zero, full, random, urandom, tty, pts, shm, mqueue)") \
   X(SYS, "--sys", "DEST", "/sys at DEST (read-only)") \
+  X(SYS_RW, "--sys-rw", "DEST", "/sys at DEST, writable where the sandbox's own namespaces allow (--privileged)") \
   X(REMOUNT_RO, "--remount-ro", "DEST", "make the mount at DEST read-only") \
   X(MASK, "--mask", "DEST", "hide DEST (an empty read-only tmpfs, or /dev/null)") \
   X(RO_SELF, "--ro-self", "DEST", "make DEST a read-only view of itself") \

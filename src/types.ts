@@ -169,6 +169,18 @@ export interface RunRequest {
   limits?: ResourceLimits;
   /** `--unenforced-limits`: run anyway, with a warning, when a limit cannot be enforced for this user. */
   unenforcedLimits?: boolean;
+  /** `--privileged`: every capability (inside the user namespace), the user's host devices, no masked or read-only paths, no seccomp filter. */
+  privileged?: boolean;
+  /** `--device`: host device nodes bound in (a directory given is expanded to its devices at create). */
+  devices?: DeviceSpec[];
+}
+
+/** One `--device HOST[:CTR][:PERMS]`: a host device node and where it appears inside. */
+export interface DeviceSpec {
+  host: string;
+  container: string;
+  /** Podman's cgroup permissions, `rwm` or a part of it. */
+  permissions: string;
 }
 
 /** Resource limits as the run options give them (Podman's), in plain units. */

@@ -129,13 +129,15 @@ static void drop_bounding_caps(uint64_t keep) {
 }
 
 /* Step two, after the switch of user (which a dropped CAP_SETUID must not prevent): the
- * sets of a root command. A non-root command has none left, as under Docker. */
+ * sets of a root command. A non-root command has none left, as under Docker. The
+ * inheritable set stays empty, as Podman's and Docker's since CVE-2022-24769 (with it, a
+ * file's inheritable capabilities would be granted to a non-root program it runs). */
 static void set_caps(uint64_t keep) {
   struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
   struct __user_cap_data_struct data[2];
   memset(data, 0, sizeof data);
-  data[0].effective = data[0].permitted = data[0].inheritable = (uint32_t)keep;
-  data[1].effective = data[1].permitted = data[1].inheritable = (uint32_t)(keep >> 32);
+  data[0].effective = data[0].permitted = (uint32_t)keep;
+  data[1].effective = data[1].permitted = (uint32_t)(keep >> 32);
   if (syscall(SYS_capset, &hdr, data) < 0) die("cannot set capabilities: %s", strerror(errno));
 }
 

@@ -130,8 +130,14 @@ void __attribute__((noreturn)) run_init(int sock) {
   /* Out of the caller's process group: a kill of the whole group (a terminal hangup,
    * `kill -9 -PGID`) reaches the monitor, and we still get to clean up. The monitor moves
    * us into a group of our own as well (before it reports our pid); when it was first,
-   * setsid fails (we lead a group already), and a group of our own is what counts. */
-  (void)setsid();
+   * setsid fails (we lead a group already), and a group of our own is what counts.
+   * Then we are still in the caller's session, with its terminal as our controlling
+   * one: let go of it (TIOCNOTTY, which a process that does not lead its session may
+   * do), so that no process of the sandbox ever has the caller's terminal as its own. */
+  if (setsid() < 0) {
+    int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (tty >= 0) { (void)ioctl(tty, TIOCNOTTY); close(tty); }
+  }
   /* Wait for the monitor to write our id maps. */
   char go;
   ssize_t got = read(sock, &go, 1);

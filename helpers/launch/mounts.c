@@ -211,9 +211,11 @@ static void op_dev(int rootfd, const char *dest, int gid5_mapped) {
     msg("sandbox: warning: no /dev/mqueue: %s", strerror(errno));
 }
 
-static void op_sys(int rootfd, const char *dest) {
+/* `rw` (--sys-rw, --privileged): a fresh sysfs is writable, as Podman's privileged one
+ * (what the kernel lets the sandbox's root write there: its own network devices). */
+static void op_sys(int rootfd, const char *dest, int rw) {
   /* A fresh sysfs needs a network namespace of our own; otherwise a read-only view. */
-  if (mount_at(rootfd, dest, MAKE_DIR, "sysfs", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0) return;
+  if (mount_at(rootfd, dest, MAKE_DIR, "sysfs", "sysfs", (rw ? 0 : MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0) return;
   if (mount_at(rootfd, dest, MAKE_DIR, OLDROOT "/sys", NULL, MS_BIND | MS_REC, NULL) < 0)
     die("cannot mount /sys: %s", strerror(errno));
   make_readonly(rootfd, dest, 1);
@@ -264,7 +266,7 @@ void run_ops(int rootfd) {
       }
       break;
     case OP_DEV: op_dev(rootfd, op->a, gid5); break;
-    case OP_SYS: op_sys(rootfd, op->a); break;
+    case OP_SYS: op_sys(rootfd, op->a, op->b != NULL); break;
     case OP_SYMLINK: make_symlink(rootfd, op->a, op->b); break;
     case OP_HOST_DIR: mount_host_dir(rootfd, OLDROOT, op->a, op->b, op->c, op->d); break;
     case OP_REMOUNT_RO: make_readonly(rootfd, op->a, 0); break;

@@ -76,6 +76,7 @@ void parse_args(int argc, char **argv) {
     else if (!strcmp(o, FLAG_PROC)) add_op(OP_PROC, ARG(), NULL, NULL, NULL);
     else if (!strcmp(o, FLAG_DEV)) add_op(OP_DEV, ARG(), NULL, NULL, NULL);
     else if (!strcmp(o, FLAG_SYS)) add_op(OP_SYS, ARG(), NULL, NULL, NULL);
+    else if (!strcmp(o, FLAG_SYS_RW)) add_op(OP_SYS, ARG(), "rw", NULL, NULL);
     else if (!strcmp(o, FLAG_SYMLINK)) { const char *t = ARG(); add_op(OP_SYMLINK, t, ARG(), NULL, NULL); }
     else if (!strcmp(o, FLAG_HOST_DIR)) { const char *l = ARG(), *u = ARG(), *w = ARG(); add_op(OP_HOST_DIR, l, u, w, ARG()); }
     else if (!strcmp(o, FLAG_REMOUNT_RO)) add_op(OP_REMOUNT_RO, ARG(), NULL, NULL, NULL);

@@ -36,6 +36,8 @@ import { checkCidFile, writeCidFile } from './cidfile.js';
 import type { ProgressSink } from '../images/registry/progress.js';
 import { sandboxSeccompRules, seccompProfileOf, seccompStartWords, writeSeccompRules } from '../runtime/seccomp/sandbox-filter.js';
 import { effectiveCapabilities } from '../runtime/capabilities.js';
+import { commandCapabilities } from '../runtime/capabilities.js';
+import { devicesToBind, resolveDevices } from '../runtime/devices.js';
 import { copyOnWrite } from '../runtime/cow.js';
 import { realBindSources, removeAnonymousVolumes, resolveVolumeMounts } from './volumes.js';
 import { joinedNetwork, resolveNetworkJoin } from './network-join.js';
@@ -137,7 +139,8 @@ async function prepareLaunch(
   const args = buildLaunchArgs({
     request: realBindSources(request), image, root, dirs, hostname,
     uidMaps: maps.uid, gidMaps: maps.gid, ...(maps.tools ? { mapTools: maps.tools } : {}),
-    capabilities: effectiveCapabilities(request.capAdd, request.capDrop),
+    capabilities: commandCapabilities(request),
+    devices: devicesToBind(request),
     pidFile: pidFilePath(paths, record.id),
     monitorFile: monitorFilePath(paths, record.id),
     releaseName: { file: nameFilePath(paths, record.name), id: record.id },
@@ -228,13 +231,15 @@ async function recordSandbox(
   if (request.ulimits?.length) checkUlimitsAllowed(request.ulimits, callerHardLimits()); // one line now, not the helper's EPERM at start
   const id = newSandboxId();
   const limits = checkLimits(request, id, hooks.warn); // a limit nothing can enforce is refused before anything is pulled or written
+  // --device: checked against the host as the caller, a directory expanded to its devices (the record keeps those).
+  const devices = request.devices ? { devices: resolveDevices(request.devices, request.groupAdd?.includes('keep-groups') ?? false) } : {};
   await pullForRun(paths, request, hooks.pullProgress);
   const root = resolveRoot(paths, request);
   const { image, imageId } = root;
   const command = resolveCommand(image, request);
   // Volumes become binds of their directories (created on first use); the record keeps those.
   // The image's labels and stop signal apply unless the run flags say otherwise, as in Docker.
-  const resolved = withPidsRlimit(await withPublishedPorts(withImageDefaults(resolveVolumeMounts(paths, request), image), image), limits);
+  const resolved = withPidsRlimit(await withPublishedPorts(withImageDefaults(resolveVolumeMounts(paths, { ...request, ...devices }), image), image), limits);
   const record: SandboxRecord = {
     id,
     name: request.name ?? `sandbox-${id.slice(0, 12)}`,

@@ -21,6 +21,7 @@ export interface ExecArgs {
   envFile: string[];
   workdir?: string;
   user?: string;
+  privileged: boolean;
   help: boolean;
   root?: string;
 }
@@ -37,6 +38,7 @@ export const EXEC_OPTIONS: readonly OptionDef[] = [
   { name: 'env-file', aliases: [], type: 'string', array: true, metavar: 'F', describe: 'Read K=V lines from a file' },
   { name: 'workdir', aliases: ['w'], type: 'string', metavar: 'DIR', describe: 'Working directory inside (must exist)' },
   { name: 'user', aliases: ['u'], type: 'string', metavar: 'USER[:GROUP]', describe: 'UID[:GID] or NAME[:GROUP]' },
+  { name: 'privileged', aliases: [], type: 'boolean', describe: 'Every capability for the command (inside the user namespace)' },
   { name: 'help', aliases: ['h'], type: 'boolean', describe: 'Show help', global: true },
   { name: 'root', aliases: [], type: 'string', describe: 'Keep all state under this directory', global: true },
 ];
@@ -64,6 +66,7 @@ export function parseExecArgv(words: string[]): ExecArgs {
     envFile: o.envFile ?? [],
     ...(o.workdir !== undefined ? { workdir: o.workdir } : {}),
     ...(o.user !== undefined ? { user: o.user } : {}),
+    privileged: o.privileged === true,
     help: o.help === true,
     ...(o.root !== undefined ? { root: o.root } : {}),
   };
@@ -92,5 +95,6 @@ export function toExecRequest(a: ExecArgs, ctx: { env: NodeJS.ProcessEnv; readFi
     command: a.command, interactive: a.interactive, tty: a.tty, detach: a.detach, env,
     ...(a.workdir !== undefined ? { workdir: a.workdir } : {}),
     ...(a.user !== undefined ? { user: a.user } : {}),
+    ...(a.privileged ? { privileged: true } : {}),
   };
 }

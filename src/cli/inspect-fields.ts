@@ -10,6 +10,7 @@ import type { SandboxRecord, SandboxState } from '../state/sandboxes.js';
 import { networkDriver } from '../network/driver.js';
 import { portBindings } from '../network/port-spec.js';
 import { inspectUlimits } from '../runtime/rlimits.js';
+import { LINUX_CAPABILITIES, commandCapabilities } from '../runtime/capabilities.js';
 
 
 /** A bind of the record (a volume is a bind of its directory that names it: api/volumes.ts). */
@@ -70,7 +71,8 @@ export function inspectHostConfig(record: SandboxRecord): Record<string, unknown
     Dns: (r.dns ?? []).filter((d) => d !== 'none'),
     DnsSearch: r.dnsSearch ?? [],
     DnsOptions: r.dnsOptions ?? [],
-    Privileged: false,
+    Privileged: r.privileged === true,
+    Devices: (r.devices ?? []).map((d) => ({ PathOnHost: d.host, PathInContainer: d.container, CgroupPermissions: d.permissions })),
     Ulimits: inspectUlimits(r.ulimits),
     ...inspectLimits(record),
   };
@@ -136,4 +138,14 @@ export function inspectNetworkSettings(record: SandboxRecord, state: SandboxStat
       }]))
       : { [mode]: { ...endpoint, NetworkID: mode, EndpointID: '', Aliases: null } },
   };
+}
+
+/**
+ * Podman's EffectiveCaps and BoundingCaps: the capabilities of the sandbox's (root)
+ * command by name, after --cap-add, --cap-drop and --privileged (inside its user namespace).
+ */
+export function inspectCapabilities(record: SandboxRecord): { EffectiveCaps: string[]; BoundingCaps: string[] } {
+  const byNumber = new Map(Object.entries(LINUX_CAPABILITIES).map(([name, n]) => [n, name]));
+  const names = commandCapabilities(record.request).map((n) => byNumber.get(n) ?? String(n));
+  return { EffectiveCaps: names, BoundingCaps: names };
 }

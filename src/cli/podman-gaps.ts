@@ -59,10 +59,7 @@ export const MISSING_RUN_OPTIONS: readonly MissingOption[] = [
   { names: ['--gidmap'], meanwhile: USERNS },
   { names: ['--subuidname'], meanwhile: USERNS },
   { names: ['--subgidname'], meanwhile: USERNS },
-  { names: ['--privileged'], meanwhile: '--cap-add ALL gives every capability inside the user namespace (never more than your own user has outside)' },
-  { names: ['--device'], meanwhile: 'no device passthrough yet' },
-  { names: ['--device-cgroup-rule'], meanwhile: 'no device passthrough yet' },
-  { names: ['--gpus'], meanwhile: 'no device passthrough yet' },
+  { names: ['--gpus'], meanwhile: 'pass the GPU\'s device nodes: --device /dev/dri (and /dev/nvidia* for NVIDIA), with --group-add keep-groups when your access is through the video or render group' },
   { names: ['--seccomp-policy'], meanwhile: 'none yet' },
   { names: ['--personality'], meanwhile: 'run the command under setarch, where the image has it' },
   { names: ['--systemd'], meanwhile: 'none yet: an init of ours is always PID 1' },
@@ -111,7 +108,6 @@ export const MISSING_RUN_OPTIONS: readonly MissingOption[] = [
 /** Podman's options of `exec` that we lack. */
 export const MISSING_EXEC_OPTIONS: readonly MissingOption[] = [
   { names: ['-l', '--latest'], meanwhile: 'give the sandbox\'s name or id (sandbox ps lists them)' },
-  { names: ['--privileged'], meanwhile: 'the command gets the sandbox\'s capabilities: give them at run time with --cap-add' },
   { names: ['--preserve-fds'], meanwhile: 'none yet: only stdin, stdout and stderr reach the command' },
   { names: ['--detach-keys'], meanwhile: 'run it detached (-d)' },
 ];

@@ -82,6 +82,9 @@ export interface RunArgs extends HealthArgs, NameArgs {
   cpusetCpus?: string;
   pidsLimit?: string;
   unenforcedLimits?: boolean;
+  device?: string[];
+  deviceCgroupRule?: string[];
+  privileged?: boolean;
   /** First word after the options (the command's first word with `--rootfs`). */
   image?: string;
   /** Everything after the image, verbatim. */
@@ -161,6 +164,9 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'cpuset-cpus', aliases: [], type: 'string', describe: 'CPUs the sandbox may run on: 0-1,3' },
   { name: 'pids-limit', aliases: [], type: 'string', describe: 'Most processes at once (-1: unlimited)' },
   { name: 'unenforced-limits', aliases: [], type: 'boolean', describe: 'Run even when a limit cannot be enforced for you (a warning says which)' },
+  { name: 'device', aliases: [], type: 'string', array: true, describe: 'Pass a host device in: HOST[:INSIDE][:PERMS] (PERMS of rwm; a directory passes its devices; repeatable)' },
+  { name: 'device-cgroup-rule', aliases: [], type: 'string', array: true, describe: 'Refused: a rootless sandbox has no device cgroup (use --device)' },
+  { name: 'privileged', aliases: [], type: 'boolean', describe: 'Every capability (inside the user namespace), your host devices, no masked paths, no seccomp filter' },
   // -h is --hostname here, as in Podman and Docker: only --help is help.
   { name: 'help', aliases: [], type: 'boolean', describe: 'Show help', global: true },
   { name: 'root', aliases: [], type: 'string', describe: 'Keep all state under this directory', global: true },

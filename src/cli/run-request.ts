@@ -27,6 +27,7 @@ import { parseDetachKeys } from '../runtime/detach-keys.js';
 import { parseNameArgs } from './name-options.js';
 import { parseExpose, parsePublishes } from '../network/port-spec.js';
 import { parseUlimits } from '../runtime/rlimits.js';
+import { parseDevice } from '../runtime/devices.js';
 
 export interface RunOptionsContext {
   /** The caller's environment: `-e K` and env-file `K` lines copy from it; HOME for `~`. */
@@ -501,6 +502,7 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
   const detachKeysArg = last(p.detachKeys);
   if (detachKeysArg !== undefined) request.detachKeys = parseDetachKeys(detachKeysArg);
   if (p.sigProxy === false) request.sigProxy = false;
+  Object.assign(request, parseDeviceOptions(list(p.device), list(p.deviceCgroupRule), p.privileged === true));
   Object.assign(request, parseNameArgs(parsed));
   const ulimits = parseUlimits(list(p.ulimit));
   if (ulimits.length) request.ulimits = ulimits;
@@ -512,6 +514,23 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
   if (p.unenforcedLimits === true) request.unenforcedLimits = true;
   Object.assign(request, parsePortOptions(list(p.publish), p.publishAll === true, list(p.expose), request.network, ctx));
   return request;
+}
+
+/**
+ * `--device` (checked against the host when the sandbox is created: runtime/devices.ts),
+ * `--privileged`, and `--device-cgroup-rule`, which is refused: it allows device numbers
+ * in a device cgroup, and a rootless sandbox has none (nor could it make the nodes).
+ */
+export function parseDeviceOptions(devices: string[], cgroupRules: string[], privileged: boolean): Pick<RunRequest, 'devices' | 'privileged'> {
+  if (cgroupRules.length) {
+    throw new SandboxError(`--device-cgroup-rule ${JSON.stringify(cgroupRules[0])} cannot be applied: a rootless sandbox has no device cgroup to allow it in, and cannot make device nodes`, {
+      hint: 'pass the device node itself: --device /dev/NAME (a bind of the host\'s node, which you must be able to open)',
+    });
+  }
+  const out: Pick<RunRequest, 'devices' | 'privileged'> = {};
+  if (devices.length) out.devices = devices.map(parseDevice);
+  if (privileged) out.privileged = true;
+  return out;
 }
 
 /** Modes without a network namespace of the sandbox's own to publish into: Podman discards -p and -P there, with a warning. */

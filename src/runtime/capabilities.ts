@@ -97,3 +97,15 @@ export function effectiveCapabilities(add: readonly string[], drop: readonly str
   return [...numbers].sort((a, b) => a - b);
 }
 
+
+/**
+ * The capabilities of a sandbox's command, or of one exec'd into it: with `--privileged`
+ * every one but those dropped (`exec --privileged`: every one), as Podman; else
+ * effectiveCapabilities. Inside the sandbox's user namespace either way: never more than
+ * the caller has outside.
+ */
+export function commandCapabilities(request: { capAdd: readonly string[]; capDrop: readonly string[]; privileged?: boolean }, execPrivileged = false): number[] {
+  if (execPrivileged) return effectiveCapabilities(['ALL'], []);
+  if (request.privileged) return effectiveCapabilities(['ALL'], request.capDrop);
+  return effectiveCapabilities(request.capAdd, request.capDrop);
+}

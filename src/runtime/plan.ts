@@ -4,11 +4,11 @@
  * mount operations, like bubblewrap's). Pure: no file is touched here.
  */
 import { posix } from 'node:path';
-import type { HealthcheckSpec, RunRequest, VolumeSpec } from '../types.js';
+import type { DeviceSpec, HealthcheckSpec, RunRequest, VolumeSpec } from '../types.js';
 import { SandboxError } from '../errors.js';
 import { checkExecStrings } from './limits.js';
 import { formatMapping, type IdMapping } from './idmap.js';
-import { effectiveCapabilities } from './capabilities.js';
+import { commandCapabilities } from './capabilities.js';
 import type { SandboxDirs } from '../state/sandbox-dir.js';
 import { Flag, encodeWords } from './protocol.js';
 import { networkDriver } from '../network/driver.js';
@@ -61,6 +61,8 @@ export interface LaunchInput {
   /** newuidmap/newgidmap; absent when the user has no subordinate ids (single mapping). */
   mapTools?: { newuidmap: string; newgidmap: string };
   capabilities: number[];
+  /** Host device nodes bound into /dev (runtime/devices.ts devicesToBind: --device, --privileged). */
+  devices?: DeviceSpec[];
   /** Remove dirs.dir when the sandbox ends (`--rm`). */
   cleanup: boolean;
   /** File descriptor on which the helper reports pid / start / exit as JSON lines. */
@@ -174,17 +176,27 @@ function volumeArgs(v: VolumeSpec): string[] {
 }
 
 /**
- * The paths hidden from the sandbox and those made read-only (Podman's defaults), with
- * `--security-opt mask=` added and `unmask=` (ALL, or paths) taken away.
+ * The paths hidden from the sandbox and those made read-only (Podman's defaults, checked
+ * against Podman 4.3's OCI spec), with `--security-opt mask=` added and `unmask=` (ALL, or
+ * paths) or `--privileged` taking the defaults away.
  */
-export function maskedPaths(request: Pick<RunRequest, 'maskPaths' | 'unmaskPaths'>): { masked: string[]; readOnly: string[] } {
+export function maskedPaths(request: Pick<RunRequest, 'maskPaths' | 'unmaskPaths' | 'privileged'>): { masked: string[]; readOnly: string[] } {
   const unmask = new Set(request.unmaskPaths ?? []);
-  const all = unmask.has('ALL');
+  // --privileged lifts the defaults, as unmask=ALL (mask= still applies, as in Podman).
+  const all = unmask.has('ALL') || request.privileged === true;
   const keep = (p: string) => !all && !unmask.has(p);
   return {
     masked: [...MASKED_PATHS.filter(keep), ...(request.maskPaths ?? []).filter((p) => !MASKED_PATHS.includes(p))],
     readOnly: READONLY_PATHS.filter(keep),
   };
+}
+
+/**
+ * Host devices as plan words: a bind of the node (rootless, none can be made), read-only
+ * without `w` as rootless Podman's (runtime/devices.ts refuses what that cannot enforce).
+ */
+function deviceArgs(devices: readonly DeviceSpec[]): string[] {
+  return devices.flatMap((d) => [d.permissions.includes('w') ? Flag.bind : Flag.roBind, d.host, d.container]);
 }
 
 /** `--group-add` as plan words: keep-groups, or one group each. */
@@ -313,7 +325,8 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   args.push(Flag.hostname, input.hostname);
 
   args.push(...rootArgs(input.root, dirs, input.fuseOverlayfs));
-  args.push(Flag.proc, '/proc', Flag.dev, '/dev', Flag.sys, '/sys');
+  args.push(Flag.proc, '/proc', Flag.dev, '/dev', request.privileged ? Flag.sysRw : Flag.sys, '/sys');
+  args.push(...deviceArgs(input.devices ?? []));
   const masks = maskedPaths(request);
   const defaultMasks = masks.masked.filter((p) => MASKED_PATHS.includes(p));
   for (const p of defaultMasks) args.push(Flag.mask, p);
@@ -387,6 +400,8 @@ export interface ExecPlanRequest {
   /** Must exist in the sandbox (no silent fallback). */
   workdir?: string;
   user?: string;
+  /** `exec --privileged`: every capability for this command. */
+  privileged?: boolean;
 }
 
 /** What an exec plan needs of the sandbox's record. */
@@ -413,7 +428,7 @@ export function execArgs(record: ExecSandbox, image: ExecImageConfig, req: ExecP
   if (user) args.push(Flag.user, user);
   args.push(...groupArgs(record.request));
   for (const e of env) args.push(Flag.env, e);
-  args.push(Flag.caps, effectiveCapabilities(record.request.capAdd, record.request.capDrop).join(','));
+  args.push(Flag.caps, commandCapabilities(record.request, req.privileged === true).join(','));
   if (record.request.noNewPrivileges) args.push(Flag.noNewPrivs);
   args.push(...rlimitArgs(record.request.ulimits)); // exec'd commands live under the sandbox's limits
   args.push(...seccomp);

@@ -52,6 +52,7 @@ export const Flag = {
   proc: '--proc',
   dev: '--dev',
   sys: '--sys',
+  sysRw: '--sys-rw',
   remountRo: '--remount-ro',
   mask: '--mask',
   roSelf: '--ro-self',

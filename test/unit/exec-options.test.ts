@@ -44,8 +44,8 @@ describe('parseExecArgv', () => {
   });
 
   it('one table: the usage line and the yargs options come from it', () => {
-    assert.equal(EXEC_USAGE, 'sandbox exec [-i] [-t] [-d] [-e K=V] [--env-file F] [-w DIR] [-u USER[:GROUP]] NAME COMMAND [ARG...]');
-    const argv = ['-it', '-d', '-e', 'A=1', '-e', 'B', '--env-file', 'f', '-w', '/w', '-u', '0', 'box'];
+    assert.equal(EXEC_USAGE, 'sandbox exec [-i] [-t] [-d] [-e K=V] [--env-file F] [-w DIR] [-u USER[:GROUP]] [--privileged] NAME COMMAND [ARG...]');
+    const argv = ['-it', '-d', '-e', 'A=1', '-e', 'B', '--env-file', 'f', '-w', '/w', '-u', '0', '--privileged', 'box'];
     const ours = parseExecArgv(argv) as unknown as Record<string, unknown>;
     const { head } = lexArgv(argv, EXEC_TABLE, { verb: 'exec', usageHint: EXEC_USAGE });
     const theirs = declareOptions(yargs(), EXEC_TABLE).strict().parseSync(head) as Record<string, unknown>;
@@ -55,7 +55,7 @@ describe('parseExecArgv', () => {
       assert.deepEqual(theirs[key], ours[key], key);
       compared++;
     }
-    assert.equal(compared, 7);
+    assert.equal(compared, 8);
   });
 });
 

@@ -15,7 +15,7 @@ import { eventTime } from '../../state/events.js';
 import { SandboxError } from '../../errors.js';
 import { oomFilePath, readRestartCount, sandboxLogFile } from '../../state/sandbox-dir.js';
 import { existsSync } from 'node:fs';
-import { inspectHostConfig, inspectMounts, inspectNetworkSettings } from '../inspect-fields.js';
+import { inspectCapabilities, inspectHostConfig, inspectMounts, inspectNetworkSettings } from '../inspect-fields.js';
 import { currentHealth, inspectHealth, inspectHealthcheck } from '../../state/health.js';
 import { DEFAULT_STOP_TIMEOUT } from '../../api/lifecycle.js';
 import type { RunRequest } from '../../types.js';
@@ -159,6 +159,7 @@ export const inspectCommand: CommandModule<GlobalArgs, ManyArgs> = {
           ...(r.request.healthcheck ? { Healthcheck: inspectHealthcheck(r.request.healthcheck), HealthcheckOnFailureAction: 'none' } : {}),
         },
         HostConfig: { ...inspectHostConfig(r), LogConfig: logConfig(r.request) },
+        ...inspectCapabilities(r),
         Mounts: inspectMounts(r.request),
         NetworkSettings: inspectNetworkSettings(r, s, r.request.network === 'bridge' ? sandboxEndpoints(paths, r) : []),
         // No SELinux or AppArmor labelling here (--security-opt label=... is accepted and changes nothing).
