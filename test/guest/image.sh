@@ -79,7 +79,7 @@ build_guest_image() {
   trap "rm -rf --one-file-system '$root' '$tmp'" RETURN
   mmdebstrap --mode=root --variant=minbase --format=directory \
     --include="$(IFS=,; echo "${GUEST_PACKAGES[*]}")" \
-    --aptopt='Acquire::Retries "3"' \
+    --aptopt='Acquire::Retries "3"' --dpkgopt=force-unsafe-io \
     --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \
     --customize-hook='echo sandbox-guest >"$1/etc/hostname"' \
