@@ -3,7 +3,7 @@
  * launch plan, start the native helper, wait, record the end (or remove it all for
  * `--rm`). Detached sandboxes and the rest of the lifecycle build on the same steps.
  */
-import { mkdirSync, readdirSync, readlinkSync, writeFileSync, existsSync, statSync, rmSync, realpathSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readlinkSync, writeFileSync, existsSync, statSync, rmSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { HOST_IMAGE, type RunRequest } from '../types.js';
 import { SandboxError } from '../errors.js';
@@ -34,9 +34,10 @@ import { pullForRun } from './pull-policy.js';
 import { checkCidFile, writeCidFile } from './cidfile.js';
 import type { ProgressSink } from '../images/registry/progress.js';
 import { effectiveCapabilities } from '../runtime/capabilities.js';
-import { copyOnWrite } from '../runtime/cow.js';
+import { copyOnWrite, requireFuseOverlayfs } from '../runtime/cow.js';
 import { realBindSources, removeAnonymousVolumes, resolveVolumeMounts } from './volumes.js';
 import { joinedNetwork, resolveNetworkJoin } from './network-join.js';
+import { createWithSlice, keepIdFiles, planIdMappings } from './userns-setup.js';
 
 export { HOST_IMAGE } from '../types.js';
 
@@ -107,7 +108,8 @@ async function prepareLaunch(
   const helper = helperPath();
   // A restarted sandbox keeps the image it was created from, even if the tag moved since.
   const { root, image } = resolved ?? resolveRoot(paths, record.imageId ? { ...request, image: record.imageId } : request);
-  const cow = await copyOnWrite(paths);
+  // An id mode's root is fuse-overlayfs, which shows the image's ids through its maps (userns-setup.ts).
+  const cow = record.idMappings ? requireFuseOverlayfs(`--userns=${record.idMappings.mode}`) : await copyOnWrite(paths);
   const fuseOverlayfs = cow.mode === 'fuse' ? cow.fuseOverlayfs : undefined;
   const maps = userIdMaps();
   if (maps.degraded) hooks.warn?.(`only your own user id is mapped into the sandbox: ${maps.degraded}`);
@@ -130,8 +132,13 @@ async function prepareLaunch(
   resetHealth(paths, record);
   const netHelpers = netHelpersFor(paths, record.id);
   const health = request.healthcheck?.intervalMs ? { healthCheck: { intervalMs: request.healthcheck.intervalMs, runner: healthRunner(paths, record.id) } } : {};
+  const idFiles = keepIdFiles(record.idMappings, root, dirs.dir);
+  // A nested sandbox's root is another id than yours: it reaches these through a descriptor
+  // of the directory (helpers/launch/nested.c), which it must be able to search.
+  if (record.idMappings) openToSandboxIds(dirs.dir, [dirs.merged, dirs.hosts, dirs.hostname, dirs.resolvConf, ...idFiles.map(([f]) => f)]);
   const args = buildLaunchArgs({
     request: realBindSources(request), image, root, dirs, hostname,
+    ...(record.idMappings ? { innerMaps: { uid: record.idMappings.uid, gid: record.idMappings.gid }, extraFiles: idFiles } : {}),
     uidMaps: maps.uid, gidMaps: maps.gid, ...(maps.tools ? { mapTools: maps.tools } : {}),
     capabilities: effectiveCapabilities(request.capAdd, request.capDrop),
     pidFile: pidFilePath(paths, record.id),
@@ -148,6 +155,14 @@ async function prepareLaunch(
     ...(fuseOverlayfs ? { fuseOverlayfs } : {}),
   });
   return { helper, args };
+}
+
+/** The sandbox's directory searchable (its parents stay private), its files readable. */
+function openToSandboxIds(dir: string, files: string[]): void {
+  chmodSync(dir, 0o711);
+  for (const f of files) {
+    try { chmodSync(f, statSync(f).isDirectory() ? 0o755 : 0o644); } catch { /* not made for this sandbox */ }
+  }
 }
 
 /**
@@ -225,7 +240,8 @@ async function recordSandbox(
   const command = resolveCommand(image, request);
   // Volumes become binds of their directories (created on first use); the record keeps those.
   // The image's labels and stop signal apply unless the run flags say otherwise, as in Docker.
-  const resolved = await withPublishedPorts(withImageDefaults(resolveVolumeMounts(paths, request), image), image);
+  const published = await withPublishedPorts(withImageDefaults(resolveVolumeMounts(paths, request), image), image);
+  const { request: resolved, mappings } = planIdMappings(published, root.root); // --userns, --uidmap: the maps it gets
   const id = newSandboxId();
   const record: SandboxRecord = {
     id,
@@ -238,11 +254,12 @@ async function recordSandbox(
     request: resolved,
     state: { status: 'created', ...(request.remove && startsNow ? { creator: { pid: process.pid, startTime: processStartTime(process.pid) ?? 0 } } : {}) },
     imageConfig: { env: image.env, ...(image.user ? { user: image.user } : {}), ...(image.workingDir ? { workingDir: image.workingDir } : {}) },
+    ...(mappings ? { idMappings: mappings } : {}),
   };
   buildEnv(image, resolved, record.hostname); // an environment over a kernel limit is refused before anything is kept
   ensureStoreDir(paths, 'data');
   try {
-    await (request.replace ? createReplacing(paths, record) : createSandboxRecord(paths, record));
+    await createWithSlice(paths, record, () => (request.replace ? createReplacing(paths, record) : createSandboxRecord(paths, record)));
   } catch (err) {
     await removeAnonymousVolumes(paths, resolved).catch(() => {});
     throw err;

@@ -20,7 +20,7 @@ export interface MissingOption {
 const NO_CGROUP_LIMITS = 'no cgroup limits yet: on a cgroup v2 host with user delegation, limit the whole sandbox from outside: systemd-run --user --scope -p MemoryMax=512M -p CPUQuota=50% sandbox run ...';
 const NO_NETWORKS = 'no fixed addresses yet: a sandbox on a user-defined network gets the next free address of its subnet (sandbox network inspect NET shows it)';
 const NAMESPACES = 'each sandbox always has its own user, mount, pid, uts, ipc and network namespaces; --network host shares the host\'s network only';
-const USERNS = 'your subuid range is always mapped (you are root inside); -u UID[:GID] runs the command as another id';
+const USERNS = 'newuidmap maps only your own /etc/subuid ranges: --uidmap CONTAINER:HOST:SIZE picks ids from them (HOST: 1.. is your range), --userns=auto a slice';
 const HEALTH = 'run the check yourself: sandbox exec NAME CHECK-COMMAND (its exit status)';
 
 /** Podman's options of `run` and `create` that we lack. */
@@ -64,9 +64,6 @@ export const MISSING_RUN_OPTIONS: readonly MissingOption[] = [
   { names: ['--pid'], meanwhile: NAMESPACES },
   { names: ['--ipc'], meanwhile: NAMESPACES },
   { names: ['--uts'], meanwhile: NAMESPACES },
-  { names: ['--userns'], meanwhile: USERNS },
-  { names: ['--uidmap'], meanwhile: USERNS },
-  { names: ['--gidmap'], meanwhile: USERNS },
   { names: ['--subuidname'], meanwhile: USERNS },
   { names: ['--subgidname'], meanwhile: USERNS },
   { names: ['--privileged'], meanwhile: '--cap-add ALL gives every capability inside the user namespace (never more than your own user has outside)' },
