@@ -83,6 +83,8 @@
 
 #define LAUNCH_ONLY_FLAGS(X) \
   X(USERNS_ONLY, "--userns-only", "", "only a user (and mount) namespace with the id maps: run COMMAND there as root") \
+  X(INNER_UID_MAP, "--inner-uid-map", "'INSIDE OUTSIDE COUNT'", "the sandbox's own uid map, nested below the one of --uid-map (OUTSIDE: an id there; repeated)") \
+  X(INNER_GID_MAP, "--inner-gid-map", "'INSIDE OUTSIDE COUNT'", "the sandbox's own gid map, the same way") \
   X(STATUS_FD, "--status-fd", "FD", "write the status lines on FD") \
   X(DIE_WITH_PARENT, "--die-with-parent", "PID", "end the sandbox when PID (the CLI, our parent) dies") \
   X(NETWORK, "--network", "DRIVER", "the network (launch/network.c): none (loopback only), host (the host's; the default), slirp4netns, pasta, bridge (user-defined networks) or container (another's, joined)") \

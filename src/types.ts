@@ -128,6 +128,11 @@ export interface RunRequest {
   annotations?: Record<string, string>;
   /** `--group-add`: supplementary groups of the command (GIDs or the image's group names), or ['keep-groups']. */
   groupAdd?: string[];
+  /** `--userns` as given (`keep-id:uid=..`, `auto:size=..`, `host`, `nomap`; absent: the default). */
+  userns?: string;
+  /** `--uidmap`/`--gidmap CONTAINER:HOST:SIZE` as given (HOST: an id of the default namespace). */
+  uidMap?: string[];
+  gidMap?: string[];
   /** `--security-opt` values as given (HostConfig.SecurityOpt); what each does is in its own field. */
   securityOpt?: string[];
   /** `--security-opt seccomp=`: 'unconfined', or a profile file's absolute path; absent: the default profile (src/runtime/seccomp/). */

@@ -96,3 +96,21 @@ void write_id_maps(pid_t pid, const struct idmap_spec *spec) {
   case IDMAP_GID_MAP: die("cannot write gid_map: %s", strerror(errno));
   }
 }
+
+static int idmap_write_lines(pid_t pid, const char *file, const char *const *maps, int n) {
+  char path[64], buf[IDMAP_MAX * 40 + 1];
+  size_t len = 0;
+  for (int i = 0; i < n && i < IDMAP_MAX; i++) {
+    unsigned long a, b, c;
+    if (sscanf(maps[i], "%lu %lu %lu", &a, &b, &c) != 3) { errno = EINVAL; return -1; }
+    len += (size_t)snprintf(buf + len, sizeof buf - len, "%lu %lu %lu\n", a, b, c);
+  }
+  snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+  return idmap_write_file(path, buf);
+}
+
+int write_id_maps_direct(pid_t pid, const char *const *uid_maps, int n_uid, const char *const *gid_maps, int n_gid, const char **what) {
+  if (idmap_write_lines(pid, "uid_map", uid_maps, n_uid) < 0) { *what = "uid_map"; return -1; }
+  if (idmap_write_lines(pid, "gid_map", gid_maps, n_gid) < 0) { *what = "gid_map"; return -1; }
+  return 0;
+}

@@ -30,4 +30,9 @@ enum idmap_result {
  * (die) with the reason and what to do about it when that fails. */
 void write_id_maps(pid_t pid, const struct idmap_spec *spec);
 
+/* Writes the maps of `pid` ourselves, all lines at once (no newuidmap): for a user
+ * namespace nested in one where we are root (the id modes' sandboxes). 0, or -1 and
+ * errno; `what` names the file that failed ("uid_map", "gid_map", ...). */
+int write_id_maps_direct(pid_t pid, const char *const *uid_maps, int n_uid, const char *const *gid_maps, int n_gid, const char **what);
+
 #endif

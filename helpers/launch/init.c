@@ -7,7 +7,7 @@
 static int release_dir = -1;
 static const char *release_base;
 
-static void rm_rf_at(int parent, const char *name) {
+void rm_rf_at(int parent, const char *name) {
   struct stat st;
   if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return;
   if (S_ISDIR(st.st_mode)) {
@@ -144,6 +144,8 @@ void __attribute__((noreturn)) run_init(int sock) {
   if (got != 1) monitor_gone_in_setup();
   if (go != MSG_GO) _exit(EXIT_SETUP);
   if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("cannot become root in the user namespace: %s", strerror(errno));
+  /* Nested (id modes): root here is another id than the monitor's, which must still open our namespaces (fuse-overlayfs). */
+  if (nested_userns()) { prctl(PR_SET_DUMPABLE, 1); nested_init_paths(); }
   if (!plan.keep_groups) setgroups(0, NULL); /* fails harmlessly when setgroups is denied */
 
   if (plan.userns_only) {
@@ -156,7 +158,8 @@ void __attribute__((noreturn)) run_init(int sock) {
    * which runs programs of ours, such as sandbox-layer, and nothing of an image.) */
   new_session_keyring();
 
-  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("cannot make mounts private: %s", strerror(errno));
+  /* Nested: slaves, not private: the root's mount point receives fuse-overlayfs' mount (nested.c). */
+  if (mount(NULL, "/", NULL, MS_REC | (nested_userns() ? MS_SLAVE : MS_PRIVATE), NULL) < 0) die("cannot make mounts private: %s", strerror(errno));
   /* The writable layer to remove when we are done: opened now, while the host is visible. */
   int cleanup_parent = -1;
   const char *cleanup_name = NULL;
@@ -181,7 +184,7 @@ void __attribute__((noreturn)) run_init(int sock) {
   if (plan.fuse_overlayfs) {
     /* The monitor mounts fuse-overlayfs into our mount namespace (its daemon stays
      * outside the sandbox's pid namespace, out of reach of what runs inside). */
-    if (mount(plan.fuse_merged, plan.fuse_merged, NULL, MS_BIND, NULL) < 0 || mount(NULL, plan.fuse_merged, NULL, MS_SHARED, NULL) < 0)
+    if (!nested_userns() && (mount(plan.fuse_merged, plan.fuse_merged, NULL, MS_BIND, NULL) < 0 || mount(NULL, plan.fuse_merged, NULL, MS_SHARED, NULL) < 0))
       die("cannot prepare the mount point for fuse-overlayfs: %s", strerror(errno));
     char f = MSG_FUSE;
     if (write(sock, &f, 1) != 1) monitor_gone_in_setup();

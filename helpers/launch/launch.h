@@ -139,6 +139,10 @@ struct launch_plan {
   const char *uidmap_cmd, *gidmap_cmd;
   const char *uid_maps[MAX_MAPS], *gid_maps[MAX_MAPS];
   int n_uid_maps, n_gid_maps;
+  /* --inner-uid-map, --inner-gid-map: the sandbox's user namespace nests below the one
+   * of the maps above (id modes: keep-id, auto, --uidmap; monitor.c clone_nested). */
+  const char *inner_uid_maps[MAX_MAPS], *inner_gid_maps[MAX_MAPS];
+  int n_inner_uid_maps, n_inner_gid_maps;
   int userns_only;
   const struct network_driver *network; /* --network: how the sandbox gets its network (network.c) */
   const char *network_cmd; /* --network-cmd: the program the network driver runs (slirp4netns, pasta) */
@@ -219,6 +223,14 @@ struct network_driver {
 };
 
 const struct network_driver *network_driver(const char *name);
+/* nested.c: the id modes' nested user namespace */
+int nested_userns(void);
+pid_t clone_nested(unsigned long flags, void (*write_outer_maps)(pid_t));
+int enter_intermediate_namespaces(void);
+void nested_cleanup(void (*write_outer_maps)(pid_t));
+void nested_init_paths(void);
+void rm_rf_at(int parent, const char *name); /* init.c */
+void fuse_mapping_options(char *opts, size_t cap);
 pid_t clone_joined(unsigned long flags); /* --network-join: the init in another sandbox's user and network namespaces */
 
 /* ---------- network helpers: die with the monitor, found by their pid files (net-helpers.c) ---------- */

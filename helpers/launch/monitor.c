@@ -69,7 +69,10 @@ static pid_t start_fuse_root(pid_t init) {
     int userns = open(path, O_RDONLY | O_CLOEXEC);
     snprintf(path, sizeof path, "/proc/%d/ns/mnt", (int)init);
     int mntns = open(path, O_RDONLY | O_CLOEXEC);
-    if (userns < 0 || mntns < 0 || setns(userns, CLONE_NEWUSER) < 0 || setns(mntns, CLONE_NEWNS) < 0 || unshare(CLONE_NEWNS) < 0) {
+    /* Nested (id modes): fuse-overlayfs runs in the intermediate namespaces, where the store's files have the image's ids. */
+    int entered = nested_userns() ? enter_intermediate_namespaces() == 0
+                : userns >= 0 && mntns >= 0 && setns(userns, CLONE_NEWUSER) == 0 && setns(mntns, CLONE_NEWNS) == 0 && unshare(CLONE_NEWNS) == 0;
+    if (!entered) {
       msg("sandbox: cannot enter the sandbox's namespaces for fuse-overlayfs: %s", strerror(errno));
       _exit(EXIT_SETUP);
     }
@@ -79,9 +82,10 @@ static pid_t start_fuse_root(pid_t init) {
       msg("sandbox: cannot enter the layer directory %s: %s", plan.root_base, strerror(errno));
       _exit(EXIT_SETUP);
     }
-    size_t cap = strlen(plan.root_lowers) + strlen(plan.root_upper) + strlen(plan.root_work) + 64;
+    size_t cap = strlen(plan.root_lowers) + strlen(plan.root_upper) + strlen(plan.root_work) + 64 + 80 * (MAX_MAPS * 2);
     char *opts = malloc(cap);
     snprintf(opts, cap, "lowerdir=%s,upperdir=%s,workdir=%s", plan.root_lowers, plan.root_upper, plan.root_work);
+    if (nested_userns()) fuse_mapping_options(opts, cap);
     int devnull = open("/dev/null", O_RDWR);
     int log = plan.net_log ? open(plan.net_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
     dup2(devnull, 0); dup2(devnull, 1); dup2(log >= 0 ? log : devnull, 2);
@@ -191,6 +195,7 @@ void claim_monitor(void) {
  * directory is gone also gives back its name, so that a killed `run --rm --name x`
  * leaves x free). */
 void release_monitor(void) {
+  nested_cleanup(write_plan_id_maps); /* before the name is given back: it waits for the directory to go */
   if (plan.monitor_file) unlink(plan.monitor_file);
   if (plan.release_name && plan.cleanup) release_reservation(AT_FDCWD, plan.release_name, AT_FDCWD, plan.cleanup);
 }
@@ -231,6 +236,7 @@ int run_once(int sfd) {
     flags |= CLONE_NEWNS;
   }
   pid_t init = plan.network_join && !plan.userns_only ? clone_joined(flags)
+    : nested_userns() && !plan.userns_only ? clone_nested(flags, write_plan_id_maps) /* joins the cgroups too */
     : plan.n_cgroups ? clone_in_cgroups(flags) /* limits: the init starts inside the sandbox's cgroups */
     : (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
   if (init < 0) {
@@ -259,7 +265,8 @@ int run_once(int sfd) {
   setpgid(init, init);
   status(STATUS_PID, (int)init);
   write_pid_file(init);
-  if (!plan.network_join) write_plan_id_maps(init); /* a joined user namespace has its maps */
+  /* A joined user namespace has its maps; a nested one got them from clone_nested. */
+  if (!plan.network_join && !(nested_userns() && !plan.userns_only)) write_plan_id_maps(init);
   if (!plan.network->own_ports) ports_start(init);
   if (write(sock, &(char){ MSG_GO }, 1) != 1) init_died_in_setup(init);
   if (plan.network->start) {

@@ -38,6 +38,8 @@ void parse_args(int argc, char **argv) {
     else if (!strcmp(o, FLAG_UID_MAP)) { if (plan.n_uid_maps >= MAX_MAPS) die("internal: too many maps"); plan.uid_maps[plan.n_uid_maps++] = ARG(); }
     else if (!strcmp(o, FLAG_GID_MAP)) { if (plan.n_gid_maps >= MAX_MAPS) die("internal: too many maps"); plan.gid_maps[plan.n_gid_maps++] = ARG(); }
     else if (!strcmp(o, FLAG_USERNS_ONLY)) plan.userns_only = 1;
+    else if (!strcmp(o, FLAG_INNER_UID_MAP)) { if (plan.n_inner_uid_maps >= MAX_MAPS) die("internal: too many maps"); plan.inner_uid_maps[plan.n_inner_uid_maps++] = ARG(); }
+    else if (!strcmp(o, FLAG_INNER_GID_MAP)) { if (plan.n_inner_gid_maps >= MAX_MAPS) die("internal: too many maps"); plan.inner_gid_maps[plan.n_inner_gid_maps++] = ARG(); }
     else if (!strcmp(o, FLAG_NETWORK)) plan.network = network_driver(ARG());
     else if (!strcmp(o, FLAG_NETWORK_CMD)) plan.network_cmd = ARG();
     else if (!strcmp(o, FLAG_NETWORK_JOIN)) plan.network_join = atoi(ARG());

@@ -3,7 +3,7 @@
  * launch plan, start the native helper, wait, record the end (or remove it all for
  * `--rm`). Detached sandboxes and the rest of the lifecycle build on the same steps.
  */
-import { mkdirSync, readdirSync, readlinkSync, writeFileSync, existsSync, statSync, rmSync, realpathSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readlinkSync, writeFileSync, existsSync, statSync, rmSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { HOST_IMAGE, type RunRequest } from '../types.js';
 import { SandboxError } from '../errors.js';
@@ -38,10 +38,11 @@ import { sandboxSeccompRules, seccompProfileOf, seccompStartWords, writeSeccompR
 import { effectiveCapabilities } from '../runtime/capabilities.js';
 import { commandCapabilities } from '../runtime/capabilities.js';
 import { devicesToBind, resolveDevices } from '../runtime/devices.js';
-import { copyOnWrite } from '../runtime/cow.js';
+import { copyOnWrite, requireFuseOverlayfs } from '../runtime/cow.js';
 import { realBindSources, removeAnonymousVolumes, resolveVolumeMounts } from './volumes.js';
 import { joinedNetwork, resolveNetworkJoin } from './network-join.js';
 import { checkLimits, endCgroup, startCgroup, withPidsRlimit } from '../runtime/cgroup/sandbox.js';
+import { createWithSlice, keepIdFiles, planIdMappings } from './userns-setup.js';
 
 export { HOST_IMAGE } from '../types.js';
 
@@ -112,7 +113,8 @@ async function prepareLaunch(
   const helper = helperPath();
   // A restarted sandbox keeps the image it was created from, even if the tag moved since.
   const { root, image } = resolved ?? resolveRoot(paths, record.imageId ? { ...request, image: record.imageId } : request);
-  const cow = await copyOnWrite(paths);
+  // An id mode's root is fuse-overlayfs, which shows the image's ids through its maps (userns-setup.ts).
+  const cow = record.idMappings ? requireFuseOverlayfs(`--userns=${record.idMappings.mode}`) : await copyOnWrite(paths);
   const fuseOverlayfs = cow.mode === 'fuse' ? cow.fuseOverlayfs : undefined;
   const maps = userIdMaps();
   if (maps.degraded) hooks.warn?.(`only your own user id is mapped into the sandbox: ${maps.degraded}`);
@@ -135,9 +137,14 @@ async function prepareLaunch(
   resetHealth(paths, record);
   const netHelpers = netHelpersFor(paths, record.id);
   const cgroup = await startCgroup(paths, record); // limits: the cgroups made, the limits written
-    const health = request.healthcheck?.intervalMs ? { healthCheck: { intervalMs: request.healthcheck.intervalMs, runner: healthRunner(paths, record.id) } } : {};
+  const health = request.healthcheck?.intervalMs ? { healthCheck: { intervalMs: request.healthcheck.intervalMs, runner: healthRunner(paths, record.id) } } : {};
+  const idFiles = keepIdFiles(record.idMappings, root, dirs.dir);
+  // A nested sandbox's root is another id than yours: it reaches these through a descriptor
+  // of the directory (helpers/launch/nested.c), which it must be able to search.
+  if (record.idMappings) openToSandboxIds(dirs.dir, [dirs.merged, dirs.hosts, dirs.hostname, dirs.resolvConf, ...idFiles.map(([f]) => f)]);
   const args = buildLaunchArgs({
     request: realBindSources(request), image, root, dirs, hostname,
+    ...(record.idMappings ? { innerMaps: { uid: record.idMappings.uid, gid: record.idMappings.gid }, extraFiles: idFiles } : {}),
     uidMaps: maps.uid, gidMaps: maps.gid, ...(maps.tools ? { mapTools: maps.tools } : {}),
     capabilities: commandCapabilities(request),
     devices: devicesToBind(request),
@@ -157,6 +164,14 @@ async function prepareLaunch(
     seccomp: seccompStartWords(paths, dirs.dir, request),
   });
   return { helper, args };
+}
+
+/** The sandbox's directory searchable (its parents stay private), its files readable. */
+function openToSandboxIds(dir: string, files: string[]): void {
+  chmodSync(dir, 0o711);
+  for (const f of files) {
+    try { chmodSync(f, statSync(f).isDirectory() ? 0o755 : 0o644); } catch { /* not made for this sandbox */ }
+  }
 }
 
 /**
@@ -239,7 +254,8 @@ async function recordSandbox(
   const command = resolveCommand(image, request);
   // Volumes become binds of their directories (created on first use); the record keeps those.
   // The image's labels and stop signal apply unless the run flags say otherwise, as in Docker.
-  const resolved = withPidsRlimit(await withPublishedPorts(withImageDefaults(resolveVolumeMounts(paths, { ...request, ...devices }), image), image), limits);
+  const published = withPidsRlimit(await withPublishedPorts(withImageDefaults(resolveVolumeMounts(paths, { ...request, ...devices }), image), image), limits);
+  const { request: resolved, mappings } = planIdMappings(published, root.root); // --userns, --uidmap: the maps it gets
   const record: SandboxRecord = {
     id,
     name: request.name ?? `sandbox-${id.slice(0, 12)}`,
@@ -252,6 +268,7 @@ async function recordSandbox(
     state: { status: 'created', ...(request.remove && startsNow ? { creator: { pid: process.pid, startTime: processStartTime(process.pid) ?? 0 } } : {}) },
     imageConfig: { env: image.env, ...(image.user ? { user: image.user } : {}), ...(image.workingDir ? { workingDir: image.workingDir } : {}) },
     ...limits,
+    ...(mappings ? { idMappings: mappings } : {}),
   };
   buildEnv(image, resolved, record.hostname); // an environment over a kernel limit is refused before anything is kept
   // A profile file is read now (a bad one refused before anything is kept), and its rules kept
@@ -259,7 +276,7 @@ async function recordSandbox(
   const seccompRules = seccompProfileOf(resolved) === 'default' ? undefined : sandboxSeccompRules(resolved);
   ensureStoreDir(paths, 'data');
   try {
-    await (request.replace ? createReplacing(paths, record) : createSandboxRecord(paths, record));
+    await createWithSlice(paths, record, () => (request.replace ? createReplacing(paths, record) : createSandboxRecord(paths, record)));
   } catch (err) {
     await removeAnonymousVolumes(paths, resolved).catch(() => {});
     throw err;

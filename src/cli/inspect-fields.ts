@@ -62,6 +62,12 @@ export function inspectHostConfig(record: SandboxRecord): Record<string, unknown
     CapDrop: r.capDrop,
     SecurityOpt: r.securityOpt ?? [],
     GroupAdd: r.groupAdd ?? [],
+    // As Podman's: the mode as given ("" for the default), the maps in ids of the default namespace (CONTAINER:HOST:SIZE).
+    UsernsMode: r.userns ?? '',
+    ...(record.idMappings ? { IDMappings: {
+      UidMap: record.idMappings.uid.map((m) => `${m.inside}:${m.outside}:${m.count}`),
+      GidMap: record.idMappings.gid.map((m) => `${m.inside}:${m.outside}:${m.count}`),
+    } } : {}),
     Tmpfs: Object.fromEntries(r.tmpfs.map((t) => [t.target, t.options.join(',')])),
     Init: r.init === true,
     ContainerIDFile: r.cidFile ?? '',

@@ -20,7 +20,7 @@ export interface MissingOption {
 const NO_CGROUP_LIMITS = 'not yet: --memory, --cpus, --cpu-shares, --cpuset-cpus and --pids-limit are what limits a sandbox (see `sandbox doctor`, cgroups)';
 const NO_NETWORKS = 'no fixed addresses yet: a sandbox on a user-defined network gets the next free address of its subnet (sandbox network inspect NET shows it)';
 const NAMESPACES = 'each sandbox always has its own user, mount, pid, uts, ipc and network namespaces; --network host shares the host\'s network only';
-const USERNS = 'your subuid range is always mapped (you are root inside); -u UID[:GID] runs the command as another id';
+const USERNS = 'newuidmap maps only your own /etc/subuid ranges: --uidmap CONTAINER:HOST:SIZE picks ids from them (HOST: 1.. is your range), --userns=auto a slice';
 const HEALTH = 'run the check yourself: sandbox exec NAME CHECK-COMMAND (its exit status)';
 
 /** Podman's options of `run` and `create` that we lack. */
@@ -54,9 +54,6 @@ export const MISSING_RUN_OPTIONS: readonly MissingOption[] = [
   { names: ['--pid'], meanwhile: NAMESPACES },
   { names: ['--ipc'], meanwhile: NAMESPACES },
   { names: ['--uts'], meanwhile: NAMESPACES },
-  { names: ['--userns'], meanwhile: USERNS },
-  { names: ['--uidmap'], meanwhile: USERNS },
-  { names: ['--gidmap'], meanwhile: USERNS },
   { names: ['--subuidname'], meanwhile: USERNS },
   { names: ['--subgidname'], meanwhile: USERNS },
   { names: ['--gpus'], meanwhile: 'pass the GPU\'s device nodes: --device /dev/dri (and /dev/nvidia* for NVIDIA), with --group-add keep-groups when your access is through the video or render group' },

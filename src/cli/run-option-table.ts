@@ -66,6 +66,9 @@ export interface RunArgs extends HealthArgs, NameArgs {
   cidfile?: string;
   annotation?: string[];
   groupAdd?: string[];
+  userns?: string;
+  uidmap?: string[];
+  gidmap?: string[];
   detachKeys?: string;
   sigProxy?: boolean;
   publish?: string[];
@@ -135,6 +138,9 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'cidfile', aliases: [], type: 'string', describe: "Write the sandbox's id to this file (which must not exist)" },
   { name: 'annotation', aliases: [], type: 'string', array: true, describe: 'Add an annotation: KEY=VALUE (repeatable)' },
   { name: 'group-add', aliases: [], type: 'string', array: true, describe: 'Supplementary group: GID, a group of the image, or keep-groups' },
+  { name: 'userns', aliases: [], type: 'string', describe: 'User namespace: "" or host (you are root inside), keep-id[:uid=U,gid=G], auto[:size=N], nomap' },
+  { name: 'uidmap', aliases: [], type: 'string', array: true, describe: 'CONTAINER:HOST:SIZE uid map (HOST: an id of the default namespace: 0 you, 1.. your subuids)' },
+  { name: 'gidmap', aliases: [], type: 'string', array: true, describe: 'CONTAINER:HOST:SIZE gid map (default: the --uidmap)' },
   { name: 'log-driver', aliases: [], type: 'string', describe: 'Where the output goes: k8s-file (default; json-file is the same) or none' },
   { name: 'stop-timeout', aliases: [], type: 'string', describe: 'Seconds stop, restart and rm -f wait for the stop signal before SIGKILL (default 10)' },
   { name: 'health-cmd', aliases: [], type: 'string', describe: "Health check: a shell command, a JSON array (exec form), or none (no image check)" },

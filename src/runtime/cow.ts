@@ -46,6 +46,15 @@ function fuseUsable(): string | undefined {
   }
 }
 
+/** fuse-overlayfs, which `what` needs whatever the kernel allows (its id mapping options). */
+export function requireFuseOverlayfs(what: string): CopyOnWrite {
+  const fuseOverlayfs = fuseUsable();
+  if (fuseOverlayfs) return { mode: 'fuse', fuseOverlayfs };
+  throw new SandboxError(`${what} needs fuse-overlayfs (it shows the image's files with their owners in the sandbox's id mapping), which is missing or /dev/fuse is not read-writable for you`, {
+    hint: 'sudo apt-get install fuse-overlayfs, and make /dev/fuse read-writable (sudo chmod 0666 /dev/fuse); `sandbox doctor` checks both',
+  });
+}
+
 export async function copyOnWrite(paths: StorePaths, env: NodeJS.ProcessEnv = process.env): Promise<CopyOnWrite> {
   const forced = env.SANDBOX_COW;
   if (forced === 'native') return { mode: 'native' };

@@ -79,6 +79,10 @@ export interface LaunchInput {
   networkJoinPid?: number;
   /** With networkJoinPid: its uts and ipc namespaces joined too (a pod's `--share`). */
   networkJoinNamespaces?: readonly string[];
+  /** An id mode's maps (ids of the default namespace): the sandbox's user namespace nests below it (helpers/launch/nested.c). */
+  innerMaps?: { uid: IdMapping[]; gid: IdMapping[] };
+  /** Files bound over the image's (keep-id's /etc/passwd and /etc/group): [host file, path inside]. */
+  extraFiles?: [string, string][];
   /** fuse-overlayfs instead of the kernel's overlayfs for the root. */
   fuseOverlayfs?: string;
   /**
@@ -292,6 +296,8 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
     for (const m of input.uidMaps) args.push(Flag.uidMap, formatMapping(m));
     for (const m of input.gidMaps) args.push(Flag.gidMap, formatMapping(m));
   }
+  for (const m of input.innerMaps?.uid ?? []) args.push(Flag.innerUidMap, formatMapping(m));
+  for (const m of input.innerMaps?.gid ?? []) args.push(Flag.innerGidMap, formatMapping(m));
   if (input.statusFd !== undefined) args.push(Flag.statusFd, String(input.statusFd));
   if (input.dieWithParent !== undefined) args.push(Flag.dieWithParent, String(input.dieWithParent));
   const network = networkDriver(request.network);
@@ -350,6 +356,7 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
     ...(names.resolvConf ? [[dirs.resolvConf, '/etc/resolv.conf'] as [string, string]] : []),
   ];
   for (const [src, dst] of ownFiles) args.push(Flag.bind, src, dst);
+  for (const [src, dst] of input.extraFiles ?? []) if (!userTargets.has(dst)) args.push(Flag.bind, src, dst);
 
   // User mounts, parents before children whatever order they were given in (as Docker).
   const userMounts: { target: string; args: string[] }[] = [

@@ -24,6 +24,8 @@ export const Flag = {
   symlink: '--symlink',
   // sandbox-launch only.
   usernsOnly: '--userns-only',
+  innerUidMap: '--inner-uid-map',
+  innerGidMap: '--inner-gid-map',
   statusFd: '--status-fd',
   dieWithParent: '--die-with-parent',
   network: '--network',

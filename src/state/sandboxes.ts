@@ -7,6 +7,7 @@
  * exists before its name is reserved, so a reservation without one is stale; taking
  * a stale one over happens under a short lock, <data>/names/.lock.
  */
+import type { SandboxIdMappings } from '../runtime/userns-mode.js';
 import { withFileLock } from './file-lock.js';
 import { mkdirSync, openSync, writeSync, closeSync, readFileSync, unlinkSync, existsSync, renameSync, rmSync, readdirSync, statSync } from 'node:fs';
 import { randomHex } from './random.js';
@@ -64,6 +65,8 @@ export interface SandboxRecord {
   cgroup?: SandboxCgroup;
   /** What bounds each limit asked for (inspect, doctor): limit name -> mechanism. */
   limitMechanisms?: Record<string, 'cgroup-v2' | 'cgroup-v1' | 'rlimit' | 'none'>;
+  /** Its id mode's maps (--userns, --uidmap), absent for the default (runtime/userns-mode.ts). */
+  idMappings?: SandboxIdMappings;
   /**
    * Set (never stored) on a record rebuilt because container.json is damaged: 'config'
    * when it was rebuilt from config.json, 'nothing' when even that is unreadable (then

@@ -1,0 +1,129 @@
+/**
+ * A sandbox's id mode at create and at each start (runtime/userns-mode.ts has the
+ * rules): the maps it gets, kept in its record; `--userns=auto`'s slice of the
+ * subordinate range, allocated under a store lock from what the records hold (so a
+ * slice is free again once its sandbox is removed, and never while it exists, running
+ * or not); keep-id's passwd and group entries. Only sandboxes of a mode pay for any of it.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { userInfo } from 'node:os';
+import type { RunRequest } from '../types.js';
+import type { StorePaths } from '../state/paths.js';
+import { SandboxError } from '../errors.js';
+import type { IdMapping } from '../runtime/idmap.js';
+import type { RootSource } from '../runtime/plan.js';
+import { userIdMaps } from '../runtime/userns.js';
+import {
+  allocateSlice, autoSize, checkUserMaps, idsNamedIn, keepIdMaps, nomapMaps, parseIdMapOption, parseUsernsMode,
+  sliceMaps, withEntry, type AutoSlice, type SandboxIdMappings,
+} from '../runtime/userns-mode.js';
+import { listSandboxIds, readRecord, type SandboxRecord } from '../state/sandboxes.js';
+
+/** How many ids the default namespace has (0 and the subordinate range). */
+function defaultSize(maps: IdMapping[]): number {
+  return maps.reduce((n, m) => Math.max(n, m.inside + m.count), 0);
+}
+
+/** A file of the image's root (topmost layer that has it), or ''. Whiteouts are not followed. */
+export function imageFile(root: RootSource, rel: string): string {
+  if (root.kind !== 'layers') return '';
+  for (const lower of root.lowers) {
+    const path = join(root.base && !lower.startsWith('/') ? join(root.base, lower) : lower, rel);
+    try { return readFileSync(path, 'utf8'); } catch { /* the next layer down */ }
+  }
+  return '';
+}
+
+/**
+ * The id mappings of a new sandbox of `request` (undefined for the default), and the
+ * request with keep-id's default user. auto's slice is left to createWithSlice.
+ */
+export function planIdMappings(request: RunRequest, root: RootSource): { request: RunRequest; mappings?: SandboxIdMappings } {
+  const hasMaps = !!(request.uidMap?.length || request.gidMap?.length);
+  const mode = parseUsernsMode(request.userns, hasMaps);
+  if (mode.kind === 'default') return { request };
+  const maps = userIdMaps();
+  if (maps.degraded) {
+    throw new SandboxError(`--userns=${request.userns ?? ''}${hasMaps ? '--uidmap/--gidmap' : ''} needs a subordinate id range: ${maps.degraded}`, {
+      hint: 'ids other than your own come from /etc/subuid and /etc/subgid; `sandbox doctor` checks them',
+    });
+  }
+  const uSize = defaultSize(maps.uid);
+  const gSize = defaultSize(maps.gid);
+  const label = hasMaps ? 'maps' : (request.userns ?? '');
+  if (mode.kind === 'keep-id') {
+    const uid = mode.uid ?? process.getuid!();
+    const gid = mode.gid ?? process.getgid!();
+    const mappings = { mode: label, uid: keepIdMaps(uid, uSize), gid: keepIdMaps(gid, gSize), keepId: { uid, gid } };
+    return { request: request.user ? request : { ...request, user: `${uid}:${gid}` }, mappings };
+  }
+  if (mode.kind === 'nomap') return { request, mappings: { mode: label, uid: nomapMaps(uSize), gid: nomapMaps(gSize) } };
+  if (mode.kind === 'maps') {
+    const uid = (request.uidMap ?? request.gidMap ?? []).map((m) => parseIdMapOption(m, '--uidmap'));
+    const gid = (request.gidMap ?? request.uidMap ?? []).map((m) => parseIdMapOption(m, '--gidmap'));
+    checkUserMaps(uid, uSize, '--uidmap');
+    checkUserMaps(gid, gSize, '--gidmap');
+    return { request, mappings: { mode: label, uid, gid } };
+  }
+  const size = mode.size ?? autoSize(idsNamedIn(imageFile(root, 'etc/passwd'), imageFile(root, 'etc/group')));
+  const total = Math.min(uSize, gSize);
+  if (size > total - 1) {
+    throw new SandboxError(`--userns=${request.userns}: ${size} ids asked, your subordinate range has ${total - 1}`, { hint: 'give a smaller size=' });
+  }
+  return { request, mappings: { mode: label, uid: [], gid: [], slice: { start: 0, size } } };
+}
+
+/** The slices the store's sandboxes hold. */
+function takenSlices(paths: StorePaths): AutoSlice[] {
+  const taken: AutoSlice[] = [];
+  for (const id of listSandboxIds(paths)) {
+    const slice = readRecord(paths, id)?.idMappings?.slice;
+    if (slice) taken.push(slice);
+  }
+  return taken;
+}
+
+/**
+ * Runs `create` (which writes the record); for `--userns=auto`, first allocates the
+ * slice under the store's slice lock, so that two creates never take the same ids.
+ */
+export async function createWithSlice(paths: StorePaths, record: SandboxRecord, create: () => Promise<unknown>): Promise<void> {
+  const wanted = record.idMappings?.slice;
+  if (!wanted) { await create(); return; }
+  const { withFileLock } = await import('../state/file-lock.js');
+  const maps = userIdMaps();
+  const total = Math.min(defaultSize(maps.uid), defaultSize(maps.gid));
+  await withFileLock({
+    dir: paths.data, lockPath: join(paths.data, 'userns-auto.lock'), staleMs: 10000, waitMs: 30000,
+    busy: (cause) => new SandboxError('another command is allocating user namespace ids', { hint: 'try again in a moment', cause }),
+  }, async () => {
+    const slice = allocateSlice(takenSlices(paths), wanted.size, total);
+    if (!slice) {
+      throw new SandboxError(`--userns=auto: no ${wanted.size} free ids left in your subordinate range (sandboxes hold them until they are removed)`, {
+        hint: 'remove sandboxes you no longer need (`sandbox rm`), or give a smaller --userns=auto:size=',
+      });
+    }
+    record.idMappings = { ...record.idMappings!, uid: sliceMaps(slice), gid: sliceMaps(slice), slice };
+    await create();
+  });
+}
+
+/**
+ * keep-id's /etc/passwd and /etc/group: the image's, with an entry for the caller's ids
+ * when it has none (as Podman adds), written in the sandbox's directory for a bind.
+ * Returns the binds [host file, path inside].
+ */
+export function keepIdFiles(mappings: SandboxIdMappings | undefined, root: RootSource, dir: string): [string, string][] {
+  if (!mappings?.keepId) return [];
+  const { uid, gid } = mappings.keepId;
+  let name = 'user';
+  let home = '/';
+  try { const u = userInfo(); name = u.username; home = u.homedir; } catch { /* keep the defaults */ }
+  const passwd = withEntry(imageFile(root, 'etc/passwd'), uid, `${name}:*:${uid}:${gid}:${name}:${home}:/bin/sh`, 2);
+  const group = withEntry(imageFile(root, 'etc/group'), gid, `${name}:x:${gid}:${name}`, 2);
+  const files: [string, string][] = [[join(dir, 'passwd'), '/etc/passwd'], [join(dir, 'group'), '/etc/group']];
+  writeFileSync(files[0]![0], passwd);
+  writeFileSync(files[1]![0], group);
+  return files.filter(([src]) => existsSync(src));
+}

@@ -1,0 +1,197 @@
+/**
+ * The id modes (`--userns`, `--uidmap`/`--gidmap`): the sandbox's user namespace as
+ * rootless Podman makes its containers'. The default namespace (`userns.ts`: the caller
+ * as 0, the /etc/subuid range as 1..N) is where the store's files have their image's
+ * ids; a sandbox of another mode gets a namespace nested below it, whose maps are given
+ * in the default namespace's ids (Podman's rootless meaning of --uidmap's HOST).
+ * Pure: the caller's ids and the sizes of the default namespace come in.
+ */
+import { SandboxError } from '../errors.js';
+import type { IdMapping } from './idmap.js';
+
+export type UsernsMode =
+  | { kind: 'default' }
+  | { kind: 'keep-id'; uid?: number; gid?: number }
+  | { kind: 'auto'; size?: number }
+  | { kind: 'nomap' }
+  | { kind: 'maps' };
+
+/** What the record keeps: the mode as given and the maps used (ids of the default namespace). */
+export interface SandboxIdMappings {
+  mode: string;
+  uid: IdMapping[];
+  gid: IdMapping[];
+  /** auto: the slice of the default namespace it holds (uids and gids alike). */
+  slice?: AutoSlice;
+  /** keep-id: the ids the caller has inside. */
+  keepId?: { uid: number; gid: number };
+}
+
+/** The maps a nested sandbox uses, in the default namespace's ids (kept in the record). */
+export interface InnerMaps {
+  uid: IdMapping[];
+  gid: IdMapping[];
+}
+
+const invalid = (what: string, hint: string) => new SandboxError(what, { hint });
+const USERNS_HINT = 'give --userns= "" (the default: you are root inside), host (the same), keep-id[:uid=U,gid=G], auto[:size=N] or nomap';
+
+function nonNegative(text: string, what: string): number {
+  if (!/^\d+$/.test(text)) throw invalid(`--userns: ${what} must be a number, not ${JSON.stringify(text)}`, USERNS_HINT);
+  return Number(text);
+}
+
+/** `--userns` as given (`keep-id:uid=1000,gid=1000`, `auto:size=2048`, `host`, ...). */
+export function parseUsernsMode(value: string | undefined, hasMaps = false): UsernsMode {
+  if (hasMaps) {
+    if (value && value !== 'host' && value !== '') throw invalid(`--userns=${value} cannot be combined with --uidmap/--gidmap`, 'give one of them');
+    return { kind: 'maps' };
+  }
+  if (value === undefined || value === '' || value === 'host') return { kind: 'default' };
+  const colon = value.indexOf(':');
+  const name = colon < 0 ? value : value.slice(0, colon);
+  const options = colon < 0 ? [] : value.slice(colon + 1).split(',').filter(Boolean);
+  const fields = new Map<string, string>();
+  for (const o of options) {
+    const eq = o.indexOf('=');
+    if (eq <= 0) throw invalid(`--userns=${value}: ${JSON.stringify(o)} is not KEY=VALUE`, USERNS_HINT);
+    fields.set(o.slice(0, eq), o.slice(eq + 1));
+  }
+  const only = (allowed: string[]) => {
+    for (const k of fields.keys()) if (!allowed.includes(k)) throw invalid(`--userns=${value}: unknown option ${k} for ${name}`, `${name} takes ${allowed.join(', ') || 'no options'}`);
+  };
+  if (name === 'keep-id') {
+    only(['uid', 'gid']);
+    const uid = fields.has('uid') ? nonNegative(fields.get('uid')!, 'uid') : undefined;
+    const gid = fields.has('gid') ? nonNegative(fields.get('gid')!, 'gid') : undefined;
+    return { kind: 'keep-id', ...(uid !== undefined ? { uid } : {}), ...(gid !== undefined ? { gid } : {}) };
+  }
+  if (name === 'auto') {
+    only(['size']);
+    const size = fields.has('size') ? nonNegative(fields.get('size')!, 'size') : undefined;
+    if (size === 0) throw invalid('--userns=auto:size=0: a namespace needs at least one id', 'give size=1024 or more, or leave size out');
+    return { kind: 'auto', ...(size !== undefined ? { size } : {}) };
+  }
+  if (name === 'nomap' && !options.length) return { kind: 'nomap' };
+  if (name === 'ns' || name === 'private' || name === 'container') {
+    throw invalid(`--userns=${name} is not supported`, `${USERNS_HINT}; another sandbox's namespace is shared through --network container:NAME or a pod`);
+  }
+  throw invalid(`--userns=${value}: unknown mode`, USERNS_HINT);
+}
+
+/** `--uidmap`/`--gidmap CONTAINER:HOST:SIZE` (HOST: an id of the default namespace). */
+export function parseIdMapOption(value: string, flag: string): IdMapping {
+  const parts = value.split(':');
+  if (parts.length !== 3 || parts.some((p) => !/^\d+$/.test(p))) {
+    throw invalid(`${flag} ${value}: not CONTAINER:HOST:SIZE`, `e.g. ${flag} 0:1:65536 (HOST counts in the default namespace: 0 is you, 1.. your /etc/subuid range)`);
+  }
+  const [inside, outside, count] = parts.map(Number) as [number, number, number];
+  if (count === 0) throw invalid(`${flag} ${value}: SIZE must be at least 1`, `e.g. ${flag} 0:1:65536`);
+  return { inside, outside, count };
+}
+
+/** Ranges of `maps` (one side: inside or outside) that overlap each other: the kernel refuses them. */
+function overlapping(maps: IdMapping[], side: 'inside' | 'outside'): boolean {
+  const sorted = [...maps].sort((a, b) => a[side] - b[side]);
+  return sorted.some((m, i) => i > 0 && sorted[i - 1]![side] + sorted[i - 1]!.count > m[side]);
+}
+
+/** Checks maps given by the user against the default namespace's `size` ids (0..size-1). */
+export function checkUserMaps(maps: IdMapping[], size: number, flag: string): void {
+  for (const m of maps) {
+    if (m.outside + m.count > size) {
+      throw invalid(`${flag} ${m.inside}:${m.outside}:${m.count}: ids past ${size - 1}, the last of the default namespace`,
+        `HOST counts in the default namespace (0 is you, 1..${size - 1} your /etc/subuid range): keep HOST+SIZE <= ${size}`);
+    }
+  }
+  if (overlapping(maps, 'inside') || overlapping(maps, 'outside')) throw invalid(`${flag}: the ranges overlap`, 'give ranges that do not overlap, inside and outside');
+}
+
+/**
+ * keep-id: `id` (the caller's own, or uid=) inside is the caller (0 of the default
+ * namespace); the ids below it and above it are the subordinate ones, in order. As
+ * Podman's; `size` is the default namespace's (1 + the subordinate range).
+ */
+export function keepIdMaps(id: number, size: number): IdMapping[] {
+  const sub = size - 1;
+  if (sub <= 0) return [{ inside: id, outside: 0, count: 1 }];
+  const below = Math.min(id, sub);
+  const maps: IdMapping[] = [];
+  if (below > 0) maps.push({ inside: 0, outside: 1, count: below });
+  maps.push({ inside: id, outside: 0, count: 1 });
+  if (id < sub) maps.push({ inside: id + 1, outside: id + 1, count: sub - id });
+  return maps;
+}
+
+/** nomap: the subordinate range as 0..N-1, the caller not mapped at all. */
+export function nomapMaps(size: number): IdMapping[] {
+  return [{ inside: 0, outside: 1, count: size - 1 }];
+}
+
+/** The slice an auto sandbox holds: ids start..start+size-1 of the default namespace. */
+export interface AutoSlice {
+  start: number;
+  size: number;
+}
+
+/** Podman's default size: the highest id the image names (passwd, group) + 1, at least 1024. */
+export const AUTO_MIN_SIZE = 1024;
+export function autoSize(imageIds: number[]): number {
+  return Math.max(AUTO_MIN_SIZE, ...imageIds.filter((n) => n < 65534).map((n) => n + 1));
+}
+
+/** The first free slice of `size` ids in 1..total-1 (0 is the caller, never given out), or undefined. */
+export function allocateSlice(taken: AutoSlice[], size: number, total: number): AutoSlice | undefined {
+  let start = 1;
+  for (const t of [...taken].sort((a, b) => a.start - b.start)) {
+    if (t.start - start >= size) break;
+    start = Math.max(start, t.start + t.size);
+  }
+  return start + size <= total ? { start, size } : undefined;
+}
+
+export function sliceMaps(slice: AutoSlice): IdMapping[] {
+  return [{ inside: 0, outside: slice.start, count: slice.size }];
+}
+
+/** The ids passwd and group name, for autoSize. */
+export function idsNamedIn(passwd: string, group: string): number[] {
+  const ids: number[] = [];
+  for (const line of passwd.split('\n')) {
+    const f = line.split(':');
+    if (f.length >= 4 && f[0] !== 'nobody') ids.push(Number(f[2]), Number(f[3]));
+  }
+  for (const line of group.split('\n')) {
+    const f = line.split(':');
+    if (f.length >= 3 && f[0] !== 'nogroup' && f[0] !== 'nobody') ids.push(Number(f[2]));
+  }
+  return ids.filter((n) => Number.isSafeInteger(n) && n >= 0);
+}
+
+/** The id inside that `outside` (an id of the default namespace) is, under `maps`; undefined when unmapped. */
+export function insideId(maps: IdMapping[], outside: number): number | undefined {
+  const m = maps.find((r) => outside >= r.outside && outside < r.outside + r.count);
+  return m ? m.inside + (outside - m.outside) : undefined;
+}
+
+/**
+ * /etc/passwd (or /etc/group) with an entry for the keep-id user added when the image
+ * has none for that id, as Podman adds one. `line` is the entry.
+ */
+export function withEntry(file: string, id: number, line: string, idField: number): string {
+  const has = file.split('\n').some((l) => l.split(':')[idField] === String(id));
+  if (has) return file;
+  return `${file}${file && !file.endsWith('\n') ? '\n' : ''}${line}\n`;
+}
+
+/** The RunRequest fields of `--userns`, `--uidmap`, `--gidmap`, checked (their syntax; the ranges at create). */
+export function usernsRequest(userns: string | undefined, uidMap: string[], gidMap: string[]): { userns?: string; uidMap?: string[]; gidMap?: string[] } {
+  parseUsernsMode(userns, uidMap.length + gidMap.length > 0);
+  for (const m of uidMap) parseIdMapOption(m, '--uidmap');
+  for (const m of gidMap) parseIdMapOption(m, '--gidmap');
+  return {
+    ...(userns !== undefined && userns !== '' ? { userns } : {}),
+    ...(uidMap.length ? { uidMap } : {}),
+    ...(gidMap.length ? { gidMap } : {}),
+  };
+}
