@@ -13,7 +13,7 @@
  *   and other owners are not mapped, so only its owner or group bits (when they are the
  *   caller's own: root inside) or its "other" bits count.
  */
-import { accessSync, constants, readdirSync, statSync, type Stats } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import { SandboxError } from '../errors.js';
 import type { DeviceSpec } from '../types.js';
@@ -172,9 +172,20 @@ export function privilegedDevices(keepGroups: boolean, ids = callerIds(), root =
   return out.sort((a, b) => a.container.localeCompare(b.container));
 }
 
-/** The devices a start binds: --device's, and with --privileged the host's usable ones (those of --device win). */
+/**
+ * The devices a start binds: --device's (still there: a node unplugged since the create
+ * is named, not left to a bind's error), and with --privileged the host's usable ones
+ * (those of --device win).
+ */
 export function devicesToBind(request: { devices?: DeviceSpec[]; privileged?: boolean; groupAdd?: string[] }): DeviceSpec[] {
   const given = request.devices ?? [];
+  for (const d of given) {
+    if (!existsSync(d.host)) {
+      throw new SandboxError(`device ${d.host}, passed in with --device, is no longer on this host`, {
+        hint: 'plug it in (or load its driver) again, or create the sandbox again without it',
+      });
+    }
+  }
   if (!request.privileged) return given;
   const taken = new Set(given.map((d) => d.container));
   return [...given, ...privilegedDevices(request.groupAdd?.includes('keep-groups') ?? false).filter((d) => !taken.has(d.container))];
