@@ -49,20 +49,32 @@ export function parseDevice(spec: string): DeviceSpec {
 /** What the user may do with a node outside, and what the sandbox's root may do inside. */
 export interface Access { read: boolean; write: boolean; insideRead: boolean; insideWrite: boolean }
 
-/** Root inside is the caller's uid and primary gid: the node's owner bits apply when it is the caller's, its group bits when its group is the caller's, else its "other" bits. */
-export function accessOf(path: string, st: Pick<Stats, 'uid' | 'gid' | 'mode'>, ids: { uid: number; gid: number }): Access {
+/** The caller's ids: root inside is its uid and primary gid; its supplementary groups are dropped there. */
+export interface CallerIds { uid: number; gid: number; groups: readonly number[] }
+
+/**
+ * What the caller may do with a node (access(2), as the caller), and what the sandbox's
+ * root may: the node's owner bits when it is the caller's, its group bits when its group
+ * is the caller's primary one, else its "other" bits; unless the access outside comes
+ * from elsewhere than a supplementary group (an ACL entry for the caller's uid, such as
+ * logind's for a desktop's devices: root inside is that uid to the kernel, so it holds).
+ */
+export function accessOf(path: string, st: Pick<Stats, 'uid' | 'gid' | 'mode'>, ids: CallerIds): Access {
   const can = (mode: number) => { try { accessSync(path, mode); return true; } catch { return false; } };
   const shift = st.uid === ids.uid ? 6 : st.gid === ids.gid ? 3 : 0;
+  const bySupplementaryGroup = shift === 0 && ids.groups.includes(st.gid);
+  const read = can(constants.R_OK);
+  const write = can(constants.W_OK);
   return {
-    read: can(constants.R_OK),
-    write: can(constants.W_OK),
-    insideRead: ((st.mode >> shift) & 4) !== 0,
-    insideWrite: ((st.mode >> shift) & 2) !== 0,
+    read,
+    write,
+    insideRead: ((st.mode >> shift) & 4) !== 0 || (read && !bySupplementaryGroup),
+    insideWrite: ((st.mode >> shift) & 2) !== 0 || (write && !bySupplementaryGroup),
   };
 }
 
-function callerIds(): { uid: number; gid: number } {
-  return { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+function callerIds(): CallerIds {
+  return { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, groups: process.getgroups?.() ?? [] };
 }
 
 function describe(path: string, st: Stats): string {
