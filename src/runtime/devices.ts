@@ -13,7 +13,7 @@
  *   and other owners are not mapped, so only its owner or group bits (when they are the
  *   caller's own: root inside) or its "other" bits count.
  */
-import { accessSync, constants, readdirSync, statSync, type Stats } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import { SandboxError } from '../errors.js';
 import type { DeviceSpec } from '../types.js';
@@ -49,20 +49,32 @@ export function parseDevice(spec: string): DeviceSpec {
 /** What the user may do with a node outside, and what the sandbox's root may do inside. */
 export interface Access { read: boolean; write: boolean; insideRead: boolean; insideWrite: boolean }
 
-/** Root inside is the caller's uid and primary gid: the node's owner bits apply when it is the caller's, its group bits when its group is the caller's, else its "other" bits. */
-export function accessOf(path: string, st: Pick<Stats, 'uid' | 'gid' | 'mode'>, ids: { uid: number; gid: number }): Access {
+/** The caller's ids: root inside is its uid and primary gid; its supplementary groups are dropped there. */
+export interface CallerIds { uid: number; gid: number; groups: readonly number[] }
+
+/**
+ * What the caller may do with a node (access(2), as the caller), and what the sandbox's
+ * root may: the node's owner bits when it is the caller's, its group bits when its group
+ * is the caller's primary one, else its "other" bits; unless the access outside comes
+ * from elsewhere than a supplementary group (an ACL entry for the caller's uid, such as
+ * logind's for a desktop's devices: root inside is that uid to the kernel, so it holds).
+ */
+export function accessOf(path: string, st: Pick<Stats, 'uid' | 'gid' | 'mode'>, ids: CallerIds): Access {
   const can = (mode: number) => { try { accessSync(path, mode); return true; } catch { return false; } };
   const shift = st.uid === ids.uid ? 6 : st.gid === ids.gid ? 3 : 0;
+  const bySupplementaryGroup = shift === 0 && ids.groups.includes(st.gid);
+  const read = can(constants.R_OK);
+  const write = can(constants.W_OK);
   return {
-    read: can(constants.R_OK),
-    write: can(constants.W_OK),
-    insideRead: ((st.mode >> shift) & 4) !== 0,
-    insideWrite: ((st.mode >> shift) & 2) !== 0,
+    read,
+    write,
+    insideRead: ((st.mode >> shift) & 4) !== 0 || (read && !bySupplementaryGroup),
+    insideWrite: ((st.mode >> shift) & 2) !== 0 || (write && !bySupplementaryGroup),
   };
 }
 
-function callerIds(): { uid: number; gid: number } {
-  return { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+function callerIds(): CallerIds {
+  return { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, groups: process.getgroups?.() ?? [] };
 }
 
 function describe(path: string, st: Stats): string {
@@ -172,9 +184,20 @@ export function privilegedDevices(keepGroups: boolean, ids = callerIds(), root =
   return out.sort((a, b) => a.container.localeCompare(b.container));
 }
 
-/** The devices a start binds: --device's, and with --privileged the host's usable ones (those of --device win). */
+/**
+ * The devices a start binds: --device's (still there: a node unplugged since the create
+ * is named, not left to a bind's error), and with --privileged the host's usable ones
+ * (those of --device win).
+ */
 export function devicesToBind(request: { devices?: DeviceSpec[]; privileged?: boolean; groupAdd?: string[] }): DeviceSpec[] {
   const given = request.devices ?? [];
+  for (const d of given) {
+    if (!existsSync(d.host)) {
+      throw new SandboxError(`device ${d.host}, passed in with --device, is no longer on this host`, {
+        hint: 'plug it in (or load its driver) again, or create the sandbox again without it',
+      });
+    }
+  }
   if (!request.privileged) return given;
   const taken = new Set(given.map((d) => d.container));
   return [...given, ...privilegedDevices(request.groupAdd?.includes('keep-groups') ?? false).filter((d) => !taken.has(d.container))];

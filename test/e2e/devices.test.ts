@@ -4,9 +4,10 @@
  * `--privileged`, and the capability sets of /proc/self/status for run and exec.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { lines, newStore, requireRootless, runSandbox, show, testUser } from './harness.js';
+import { lines, newStore, requireRoot, requireRootless, runSandbox, show, testUser } from './harness.js';
 
 const NET = ['--network', 'none'];
 
@@ -217,4 +218,29 @@ test('--privileged: every capability, the host devices the user can open, no mas
   const i = await runSandbox(['inspect', '--format', '{{.HostConfig.Privileged}} {{len .EffectiveCaps}}', 'priv'], { root });
   assert.equal(i.stdout, 'true 41\n', show(i));
   await runSandbox(['rm', '-f', 'priv'], { root });
+});
+
+test('--device: a node of the caller\'s own group opens inside (root\'s gid is the caller\'s); one gone since the create is named at start', async (t) => {
+  if (!requireRootless(t, '--device nodes') || !requireRoot(t, '--device nodes', 'it makes device nodes under /dev')) return;
+  const root = await newStore(t);
+  const user = testUser();
+  const group = `/dev/sandbox-e2e-grp-${process.pid}`;
+  const gone = `/dev/sandbox-e2e-gone-${process.pid}`;
+  t.after(async () => {
+    for (const p of [group, gone]) rmSync(p, { force: true });
+    await runSandbox(['rm', '-f', 'devgone'], { root });
+  });
+  // Both are /dev/null's numbers: a group-only node (0660, root:the user's primary group), and one removed later.
+  for (const p of [group, gone]) assert.equal(spawnSync('mknod', ['-m', '0660', p, 'c', '1', '3']).status, 0, `mknod ${p}`);
+  chownSync(group, 0, user.gid);
+  chmodSync(gone, 0o666);
+  const r = await runSandbox(['run', '--rm', ...NET, '--device', `${group}:/dev/g`, 'host', 'sh', '-c', 'echo hi > /dev/g && echo wrote'], { root });
+  assert.equal(r.stdout, 'wrote\n', show(r));
+
+  const c = await runSandbox(['create', '--name', 'devgone', ...NET, '--device', gone, 'host', 'true'], { root });
+  assert.equal(c.code, 0, show(c));
+  rmSync(gone);
+  const s = await runSandbox(['start', 'devgone'], { root });
+  assert.equal(s.code, 125, show(s));
+  assert.match(s.stderr, new RegExp(`^sandbox: device ${gone}, passed in with --device, is no longer on this host\\nhint: `, 'm'), show(s));
 });

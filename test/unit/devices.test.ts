@@ -2,7 +2,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Stats } from 'node:fs';
-import { deviceProblem, parseDevice, type Access } from '../../src/runtime/devices.js';
+import { accessOf, deviceProblem, parseDevice, type Access } from '../../src/runtime/devices.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseDeviceOptions } from '../../src/cli/run-request.js';
 import { commandCapabilities, defaultCapabilities, LINUX_CAPABILITIES } from '../../src/runtime/capabilities.js';
 import { buildLaunchArgs, execArgs, maskedPaths, type LaunchInput } from '../../src/runtime/plan.js';
@@ -52,6 +55,24 @@ describe('deviceProblem', () => {
     assert.match(e?.hint ?? '', /--group-add keep-groups/);
     assert.equal(deviceProblem(dev(), node(0o660, 0, 44), access(true, true, false), true), null);
   });
+});
+
+describe('accessOf: what the sandbox\'s root may do with a node the caller may open', () => {
+  // A file this process may read and write stands in for the node; the stat decides the rest.
+  const dir = mkdtempSync(join(tmpdir(), 'sandbox-unit-dev-'));
+  const path = join(dir, 'node');
+  writeFileSync(path, '');
+  const me = { uid: 1000, gid: 1000, groups: [1000, 44] };
+  it('owner and primary group bits count inside (root inside is the caller\'s uid and gid)', () => {
+    assert.equal(accessOf(path, { uid: 1000, gid: 0, mode: 0o600 }, me).insideWrite, true);
+    assert.equal(accessOf(path, { uid: 0, gid: 1000, mode: 0o660 }, me).insideWrite, true);
+    assert.equal(accessOf(path, { uid: 0, gid: 0, mode: 0o666 }, me).insideRead, true);
+  });
+  it('a supplementary group does not (it is dropped); an ACL entry for the caller does', () => {
+    assert.deepEqual(accessOf(path, { uid: 0, gid: 44, mode: 0o660 }, me), { read: true, write: true, insideRead: false, insideWrite: false });
+    assert.equal(accessOf(path, { uid: 0, gid: 45, mode: 0o660 }, me).insideWrite, true); // access(2) said yes: not through our groups
+  });
+  it('cleans up', () => rmSync(dir, { recursive: true }));
 });
 
 describe('parseDeviceOptions', () => {
