@@ -79,7 +79,7 @@ export function writeSeccompRules(dir: string, rules: string): void {
 
 /**
  * The name of a filter in the store's cache (helpers/launch/seccomp.c adds libseccomp's
- * version and `.bpf`; the rules themselves are `NAME.rules`). The default profile's is made
+ * version, its own revision and `.bpf`; the rules themselves are `NAME.rules`). The default profile's is made
  * of what its rules depend on (its revision, the architecture, the capabilities), so that a
  * start with rules seen before neither makes nor hashes them: both cost more than a
  * millisecond of a cold start. A profile file's is its rules' hash.
