@@ -87,8 +87,14 @@ export function writeSeccompRules(dir: string, rules: string): void {
 export function seccompCacheName(paths: StorePaths, request: SeccompRequest, rules?: string): string {
   const dir = join(paths.cache, 'seccomp');
   if (seccompProfileOf(request) === 'default') {
-    const mask = effectiveCapabilities(request.capAdd, request.capDrop).reduce((m, n) => m | (1n << BigInt(n)), 0n);
-    return join(dir, `default-r${DEFAULT_PROFILE_REVISION}-${process.arch}-${mask.toString(16)}`);
+    // The capability set as a hex mask, in two 32-bit halves (no BigInt: this runs cold at every start).
+    let lo = 0, hi = 0;
+    for (const n of effectiveCapabilities(request.capAdd, request.capDrop)) {
+      if (n < 32) lo = (lo | (1 << n)) >>> 0;
+      else hi = (hi | (1 << (n - 32))) >>> 0;
+    }
+    const mask = hi ? `${hi.toString(16)}${lo.toString(16).padStart(8, '0')}` : lo.toString(16);
+    return join(dir, `default-r${DEFAULT_PROFILE_REVISION}-${process.arch}-${mask}`);
   }
   return join(dir, createHash('sha256').update(rules ?? sandboxSeccompRules(request)!).digest('hex'));
 }
