@@ -131,8 +131,13 @@ export function seccompStartWords(paths: StorePaths, dir: string, request: Secco
   }
   return [Flag.seccomp, rulesPath, bpfPath, cache];
 }
-/** The plan words of an exec: the filter its sandbox's command runs under (no cache: it exists). */
+/**
+ * The plan words of an exec: the filter its sandbox's command runs under (no cache: the
+ * monitor made it before the command started). None when there is none: a sandbox started
+ * by a version without filters runs its command unfiltered, and so do its execs.
+ */
 export function seccompExecWords(dir: string, request: SeccompRequest): string[] {
-  if (seccompProfileOf(request) === undefined) return [];
-  return [Flag.seccomp, join(dir, SECCOMP_RULES_FILE), join(dir, SECCOMP_BPF_FILE), ''];
+  const bpf = join(dir, SECCOMP_BPF_FILE);
+  if (seccompProfileOf(request) === undefined || !existsSync(bpf)) return [];
+  return [Flag.seccomp, join(dir, SECCOMP_RULES_FILE), bpf, ''];
 }
