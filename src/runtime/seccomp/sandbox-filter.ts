@@ -126,8 +126,12 @@ export function seccompStartWords(paths: StorePaths, dir: string, request: Secco
   if (kept === undefined && !linkInto(`${cache}.rules`, rulesPath)) {
     const rules = sandboxSeccompRules(request)!;
     writeSeccompRules(dir, rules);
-    mkdirSync(dirname(cache), { recursive: true, mode: 0o700 });
-    linkInto(rulesPath, `${cache}.rules`);
+    try {
+      mkdirSync(dirname(cache), { recursive: true, mode: 0o700 });
+      linkInto(rulesPath, `${cache}.rules`);
+    } catch {
+      // A cache that cannot be written only costs the next sandbox the rules again.
+    }
   }
   return [Flag.seccomp, rulesPath, bpfPath, cache];
 }
