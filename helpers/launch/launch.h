@@ -13,7 +13,7 @@
  *                --cleanup, removes the sandbox's writable layer after everything
  *                inside is dead.
  *   command (X)  setsid, the pty, user/groups, capabilities, no_new_privs, cwd,
- *                a clean environment, exec.
+ *                a clean environment, the seccomp filter, exec.
  *
  * An exec (`--target PID`) is one process fewer: no monitor and no init of its own.
  * The helper itself joins the namespaces of the sandbox's command (pid PID), forks the

@@ -93,6 +93,11 @@ static scmp_filter_ctx compile(const char *rules_path, char *text) {
       if (!ctx) die("seccomp_init failed");
       /* An ABI the profile does not name never gets a system call through. */
       seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+      /* A binary tree of system call numbers instead of a chain of ~400 tests: the kernel
+       * walks the filter once per system call number and ABI when it is loaded (to cache
+       * what is always allowed), and once per call afterwards. Measured: loading the
+       * default filter took 1.3-10 ms as a chain (see README, Seccomp). */
+      seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
       continue;
     }
     if (!ctx) die("%s:%d: the first line must be `default ACTION`", rules_path, lineno);
@@ -128,11 +133,15 @@ static void take_program(char *buf, size_t len, const char *path) {
   filter.filter = (struct sock_filter *)buf;
 }
 
-/* The store's copy of a filter: CACHE, then libseccomp's version (its BPF may differ). */
+/* How compile() makes a filter: one more with every change there that changes the BPF. */
+#define COMPILE_REVISION 1
+
+/* The store's copy of a filter: CACHE, then libseccomp's version and ours (the BPF of the
+ * same rules may differ between them). */
 static char *cache_name(const char *cache) {
   const struct scmp_version *v = seccomp_version();
   char *name;
-  if (asprintf(&name, "%s-%u.%u.%u.bpf", cache, v->major, v->minor, v->micro) < 0) die("out of memory");
+  if (asprintf(&name, "%s-%u.%u.%u-%d.bpf", cache, v->major, v->minor, v->micro, COMPILE_REVISION) < 0) die("out of memory");
   return name;
 }
 

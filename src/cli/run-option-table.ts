@@ -121,7 +121,7 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'pod-id-file', aliases: [], type: 'string', describe: 'Join the pod whose id is in this file (pod create --pod-id-file)' },
   { name: 'cap-add', aliases: [], type: 'string', array: true, describe: 'Add a capability, or ALL (repeatable)' },
   { name: 'cap-drop', aliases: [], type: 'string', array: true, describe: 'Drop a capability, or ALL (repeatable)' },
-  { name: 'security-opt', aliases: [], type: 'string', array: true, describe: 'no-new-privileges, label=..., mask=P:P, unmask=ALL|P:P, seccomp=unconfined' },
+  { name: 'security-opt', aliases: [], type: 'string', array: true, describe: 'no-new-privileges, label=..., mask=P:P, unmask=ALL|P:P, seccomp=unconfined|PROFILE.json' },
   { name: 'label', aliases: ['l'], type: 'string', array: true, describe: 'Set metadata: KEY=VALUE (repeatable)' },
   { name: 'restart', aliases: [], type: 'string', describe: 'Restart policy: no, on-failure[:N], always' },
   { name: 'stop-signal', aliases: [], type: 'string', describe: 'Signal `sandbox stop` sends first (default SIGTERM)' },

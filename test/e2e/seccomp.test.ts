@@ -79,6 +79,13 @@ test('seccomp: the default filter refuses with EPERM what the runtimes refuse; s
   const uncStatus = await runSandbox(['run', '--rm', '--network', 'none', '--security-opt', 'seccomp=unconfined', 'bb', 'grep', '^Seccomp:', '/proc/self/status'], { root });
   assert.match(uncStatus.stdout, /^Seccomp:\s+0$/m, show(uncStatus));
 
+  // The filter goes on at one of two points (command.c): before the switch of user for the
+  // usual root, a user (-u) too; right before exec with no_new_privs or CAP_SYS_ADMIN.
+  for (const opts of [['-u', '1000'], ['--security-opt', 'no-new-privileges']]) {
+    const r = await runSandbox(['run', '--rm', '--network', 'none', ...opts, ...bind, 'bb', 'sh', '-c', 'grep ^Seccomp: /proc/self/status; /probe keyctl mount'], { root });
+    assert.match(r.stdout, /^Seccomp:\s+2\nkeyctl 1\nmount 1\n$/, `${opts.join(' ')}:\n${show(r)}`);
+  }
+
   // --cap-add SYS_ADMIN is how a sandbox asks for namespaces and mounts (Docker's rule): the filter lets them through.
   const adm = await runSandbox(['run', '--rm', '--network', 'none', '--cap-add', 'SYS_ADMIN', ...bind, 'bb', '/probe', 'unshare_user', 'clone_newuser', 'mount', 'setns', 'keyctl'], { root });
   const admin = parseProbe(adm.stdout);

@@ -298,6 +298,18 @@ describe('buildLaunchArgs', () => {
     assert.ok(!buildLaunchArgs(launch()).includes('--no-new-privs'));
   });
 
+  it('gives the seccomp filter\'s words, before the command; none without a filter', () => {
+    const words = ['--seccomp', '/d/seccomp.rules', '/d/seccomp.bpf', '/k/seccomp/x'];
+    const args = buildLaunchArgs(launch({ seccomp: words }));
+    at(args, words);
+    assert.ok(args.indexOf('--seccomp') < args.indexOf('--'));
+    assert.ok(!buildLaunchArgs(launch()).includes('--seccomp'));
+    const e = execArgs(execSandbox(), execImage, execReq(), 1, words);
+    at(e, words);
+    assert.ok(e.indexOf('--seccomp') < e.indexOf('--'));
+    assert.ok(!execArgs(execSandbox(), execImage, execReq(), 1).includes('--seccomp'));
+  });
+
   it('-u and -w are passed, and beat the image user and working dir', () => {
     const img: ImageRunConfig = { env: [], cmd: ['sh'], user: 'nobody', workingDir: '/srv' };
     const fromImage = buildLaunchArgs(launch({ image: img }));

@@ -138,6 +138,7 @@ describe('which profile a sandbox runs under', () => {
     const base = { capAdd: [], capDrop: [] };
     assert.equal(seccompCacheName(paths, base), `/k/seccomp/default-r${DEFAULT_PROFILE_REVISION}-${process.arch}-${(0x800405fb).toString(16)}`);
     assert.notEqual(seccompCacheName(paths, { capAdd: ['SYS_ADMIN'], capDrop: [] }), seccompCacheName(paths, base));
+    assert.equal(seccompCacheName(paths, { capAdd: ['BPF'], capDrop: ['ALL'] }), `/k/seccomp/default-r${DEFAULT_PROFILE_REVISION}-${process.arch}-8000000000`, 'CAP_BPF is bit 39');
     assert.equal(seccompCacheName(paths, { ...base, seccomp: '/p.json' }, 'default allow\n'), `/k/seccomp/${createHash('sha256').update('default allow\n').digest('hex')}`);
   });
 });

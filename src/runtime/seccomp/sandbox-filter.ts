@@ -79,7 +79,7 @@ export function writeSeccompRules(dir: string, rules: string): void {
 
 /**
  * The name of a filter in the store's cache (helpers/launch/seccomp.c adds libseccomp's
- * version and `.bpf`; the rules themselves are `NAME.rules`). The default profile's is made
+ * version, its own revision and `.bpf`; the rules themselves are `NAME.rules`). The default profile's is made
  * of what its rules depend on (its revision, the architecture, the capabilities), so that a
  * start with rules seen before neither makes nor hashes them: both cost more than a
  * millisecond of a cold start. A profile file's is its rules' hash.
@@ -87,8 +87,14 @@ export function writeSeccompRules(dir: string, rules: string): void {
 export function seccompCacheName(paths: StorePaths, request: SeccompRequest, rules?: string): string {
   const dir = join(paths.cache, 'seccomp');
   if (seccompProfileOf(request) === 'default') {
-    const mask = effectiveCapabilities(request.capAdd, request.capDrop).reduce((m, n) => m | (1n << BigInt(n)), 0n);
-    return join(dir, `default-r${DEFAULT_PROFILE_REVISION}-${process.arch}-${mask.toString(16)}`);
+    // The capability set as a hex mask, in two 32-bit halves (no BigInt: this runs cold at every start).
+    let lo = 0, hi = 0;
+    for (const n of effectiveCapabilities(request.capAdd, request.capDrop)) {
+      if (n < 32) lo = (lo | (1 << n)) >>> 0;
+      else hi = (hi | (1 << (n - 32))) >>> 0;
+    }
+    const mask = hi ? `${hi.toString(16)}${lo.toString(16).padStart(8, '0')}` : lo.toString(16);
+    return join(dir, `default-r${DEFAULT_PROFILE_REVISION}-${process.arch}-${mask}`);
   }
   return join(dir, createHash('sha256').update(rules ?? sandboxSeccompRules(request)!).digest('hex'));
 }
@@ -120,13 +126,22 @@ export function seccompStartWords(paths: StorePaths, dir: string, request: Secco
   if (kept === undefined && !linkInto(`${cache}.rules`, rulesPath)) {
     const rules = sandboxSeccompRules(request)!;
     writeSeccompRules(dir, rules);
-    mkdirSync(dirname(cache), { recursive: true, mode: 0o700 });
-    linkInto(rulesPath, `${cache}.rules`);
+    try {
+      mkdirSync(dirname(cache), { recursive: true, mode: 0o700 });
+      linkInto(rulesPath, `${cache}.rules`);
+    } catch {
+      // A cache that cannot be written only costs the next sandbox the rules again.
+    }
   }
   return [Flag.seccomp, rulesPath, bpfPath, cache];
 }
-/** The plan words of an exec: the filter its sandbox's command runs under (no cache: it exists). */
+/**
+ * The plan words of an exec: the filter its sandbox's command runs under (no cache: the
+ * monitor made it before the command started). None when there is none: a sandbox started
+ * by a version without filters runs its command unfiltered, and so do its execs.
+ */
 export function seccompExecWords(dir: string, request: SeccompRequest): string[] {
-  if (seccompProfileOf(request) === undefined) return [];
-  return [Flag.seccomp, join(dir, SECCOMP_RULES_FILE), join(dir, SECCOMP_BPF_FILE), ''];
+  const bpf = join(dir, SECCOMP_BPF_FILE);
+  if (seccompProfileOf(request) === undefined || !existsSync(bpf)) return [];
+  return [Flag.seccomp, join(dir, SECCOMP_RULES_FILE), bpf, ''];
 }
