@@ -43,6 +43,7 @@
  *   rlimits.c  the command's resource limits (--rlimit): parsed with the plan, set before the exec
  *   logs.c     the log of a detached sandbox (CRI format, rotation)
  *   health.c   the periodic health check: the monitor starts its runner every interval
+ *   cgroup.c   limits: the sandbox's cgroups (--cgroup) joined by the init and by exec, OOM kills, removal
  *   exec.c     `sandbox exec`: run_exec() joins a running sandbox
  *   attach.c   `sandbox attach`: the monitor's attach socket, and run_attach()
  *   util.c     signals, the status fd, terminals
