@@ -111,25 +111,39 @@ export async function removeCgroup(cg: SandboxCgroup): Promise<void> {
   }
 }
 
+/** The parents of the sandboxes' cgroups on this host: v2's sandbox.slice, or each v1 `sandbox/<uid>`. */
+export function cgroupBases(host: CgroupHost): string[] {
+  return host.v2?.inside ? [join(host.v2.dir, V2_SLICE)] : Object.values(host.v1?.dirs ?? {});
+}
+
 /**
- * Removes the cgroups left beside `cg` by sandboxes that no longer run (a SIGKILLed
- * monitor cannot remove its own): those with no process, no live monitor
- * (`running(id)`) and older than a few seconds (one being made for a start right now is
- * young and empty).
+ * The cgroups in `bases` left by sandboxes that no longer run (a SIGKILLed monitor
+ * cannot remove its own): those with no process, no live monitor (`running(id)`) and
+ * older than `minAgeMs` (one being made for a start right now is young and empty).
  */
-export function removeStrayCgroups(cg: SandboxCgroup, running: (id: string) => boolean): void {
-  const now = Date.now();
-  for (const own of Object.values(cg.paths)) {
-    const base = join(own!, '..');
+export function strayCgroups(bases: readonly string[], running: (id: string) => boolean, minAgeMs: number, now = Date.now()): string[] {
+  const out: string[] = [];
+  for (const base of bases) {
     let names: string[];
     try { names = readdirSync(base); } catch { continue; }
     for (const id of names) {
+      if (!/^[0-9a-f]{64}$/.test(id)) continue;
       const dir = join(base, id);
-      if (!/^[0-9a-f]{64}$/.test(id) || dir === own) continue;
       try {
-        if (now - statSync(dir).ctimeMs < 5000 || procsOf(dir).length || running(id)) continue;
-        rmdirSync(dir);
-      } catch { /* busy or gone: the next one */ }
+        if (now - statSync(dir).ctimeMs < minAgeMs || procsOf(dir).length || running(id)) continue;
+        out.push(dir);
+      } catch { /* gone */ }
     }
+  }
+  return out;
+}
+
+/** Removes the strays beside the sandbox's own cgroups `cg` (see strayCgroups; 5 s old at least). */
+export function removeStrayCgroups(cg: SandboxCgroup, running: (id: string) => boolean): void {
+  const own = new Set(Object.values(cg.paths));
+  const bases = [...new Set([...own].map((d) => join(d!, '..')))];
+  for (const dir of strayCgroups(bases, running, 5000)) {
+    if (own.has(dir)) continue;
+    try { rmdirSync(dir); } catch { /* busy or gone: the next one */ }
   }
 }
