@@ -44,6 +44,7 @@
  *   seccomp.c  the command's seccomp filter: compiled once (libseccomp), applied last
  *   logs.c     the log of a detached sandbox (CRI format, rotation)
  *   health.c   the periodic health check: the monitor starts its runner every interval
+ *   cgroup.c   limits: the sandbox's cgroups (--cgroup) joined by the init and by exec, OOM kills, removal
  *   exec.c     `sandbox exec`: run_exec() joins a running sandbox
  *   attach.c   `sandbox attach`: the monitor's attach socket, and run_attach()
  *   util.c     signals, the status fd, terminals

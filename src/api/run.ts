@@ -41,7 +41,7 @@ import { devicesToBind, resolveDevices } from '../runtime/devices.js';
 import { copyOnWrite, requireFuseOverlayfs } from '../runtime/cow.js';
 import { realBindSources, removeAnonymousVolumes, resolveVolumeMounts } from './volumes.js';
 import { joinedNetwork, resolveNetworkJoin } from './network-join.js';
-import { checkLimits, endCgroup, startCgroup, withPidsRlimit } from '../runtime/cgroup/sandbox.js';
+import { checkLimits, endCgroup, startCgroup, sweepStrayCgroups, withPidsRlimit } from '../runtime/cgroup/sandbox.js';
 import { createWithSlice, keepIdFiles, planIdMappings } from './userns-setup.js';
 
 export { HOST_IMAGE } from '../types.js';
@@ -136,7 +136,7 @@ async function prepareLaunch(
   if (names.resolvConf !== undefined) writeFileSync(dirs.resolvConf, names.resolvConf);
   resetHealth(paths, record);
   const netHelpers = netHelpersFor(paths, record.id);
-  const cgroup = await startCgroup(paths, record); // limits: the cgroups made, the limits written
+  const cgroup = startCgroup(paths, record); // limits: the cgroups made, the limits written
   const health = request.healthcheck?.intervalMs ? { healthCheck: { intervalMs: request.healthcheck.intervalMs, runner: healthRunner(paths, record.id) } } : {};
   const idFiles = keepIdFiles(record.idMappings, root, dirs.dir);
   // A nested sandbox's root is another id than yours: it reaches these through a descriptor
@@ -366,6 +366,7 @@ export async function runForeground(paths: StorePaths, request: RunRequest, hook
             // A --rm sandbox that ended before we got here has removed its directory already.
             if (!request.remove || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
           }
+          if (record.cgroup) setImmediate(() => sweepStrayCgroups(paths, record)); // while it runs: what crashed sandboxes left
         }
         if (s.started) {
           started = true;
@@ -427,6 +428,7 @@ export async function startDetached(
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || (!record.request.remove && existsSync(dir))) throw err;
   }
   appendEvent(paths, { type: 'container', action: 'start', id: record.id, name: record.name });
+  sweepStrayCgroups(paths, record); // what crashed sandboxes left beside its cgroups
   return record;
 }
 

@@ -55,7 +55,7 @@
  * sandbox's lock and change nothing when it changed meanwhile.
  */
 import { listNetworks, networksDir, withNetworksLock, readNetwork, writeNetwork } from '../state/networks.js';
-import { existsSync, lstatSync, readFileSync, readdirSync, rmSync, type Stats } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, rmdirSync, rmSync, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { StorePaths } from '../state/paths.js';
 import { listSandboxIds, listReservedNames, nameOwner, rebuildRecord, removeReservation, reserveName, writeRecord, type SandboxRecord } from '../state/sandboxes.js';
@@ -84,7 +84,7 @@ export type ProblemKind =
   | 'dead-monitor' | 'unrecorded-start' | 'ended-rm' | 'temp-file' | 'stale-lock' | 'volume-removal'
   | 'maybe-in-progress' | 'corrupt-blob' | 'broken-image' | 'damaged-index' | 'index-loss' | 'index-backup'
   | 'damaged-record' | 'unrecorded-monitor' | 'open-store-dir' | 'foreign-store-dir' | 'net-helper' | 'net-helper-file' | GarbageKind
-  | 'network-leftover' | 'stray-switch' | 'stale-member';
+  | 'network-leftover' | 'stray-switch' | 'stale-member' | 'stray-cgroup';
 
 export interface StoreProblem {
   kind: ProblemKind;
@@ -271,6 +271,7 @@ export async function checkStore(paths: StorePaths, options: CheckOptions = {}):
   if (!notOurs.has(paths.runtime)) await checkNetworkHelpers(c);
   const names = await checkNames(c);
   await checkNetworks(c);
+  await checkCgroups(c);
   const consistent = c.problems.every((p) => p.severity === 'notice' || p.repaired);
   return { consistent, repair: c.repair, sandboxes, names, problems: c.problems };
 }
@@ -747,5 +748,22 @@ async function checkNetworks(c: Check): Promise<void> {
       writeNetwork(paths, now);
       return true;
     }));
+  }
+}
+
+/**
+ * 8. Resource limits (runtime/cgroup/): a sandbox's cgroups go with its monitor; one
+ * killed with SIGKILL leaves them (the next sandbox with a limit removes them, as does
+ * `rm`). Empty ones of no running sandbox of this store, older than YOUNG_MS, are
+ * reported (the cgroups of another store's sandboxes hold their processes).
+ */
+async function checkCgroups(c: Check): Promise<void> {
+  const { detectCgroupHost } = await import('../runtime/cgroup/detect.js');
+  const { cgroupBases, strayCgroups } = await import('../runtime/cgroup/manage.js');
+  const { liveMonitor } = await import('../state/sandbox-dir.js');
+  const bases = cgroupBases(detectCgroupHost());
+  for (const dir of strayCgroups(bases, (id) => liveMonitor(c.paths, id) !== undefined, YOUNG_MS, c.now)) {
+    await c.found({ kind: 'stray-cgroup', severity: 'problem', path: dir, detail: 'the cgroup of a sandbox whose monitor was killed (no process in it)', action: 'remove it' },
+      async () => { rmdirSync(dir); return true; });
   }
 }

@@ -52,16 +52,22 @@ function enableControllers(dir: string, wanted: string[]): void {
   if (missing.length) write(join(dir, 'cgroup.subtree_control'), missing.map((c) => `+${c}`).join(' '));
 }
 
+/** The v2 controllers a sandbox's cgroup gets, of those its delegated parent has. */
+const V2_CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuset'];
+
 /**
- * Makes the sandbox's cgroups (fresh: a previous run's are reused, their limits written
+ * Makes the sandbox's cgroups (a previous run's are reused, their limits written
  * again) and writes the limits into them. Throws one line naming the file on failure.
+ * No detection here: where they go was decided at create (planCgroup).
  */
-export function createCgroup(cg: SandboxCgroup, limits: ResourceLimits, host: CgroupHost): void {
+export function createCgroup(cg: SandboxCgroup, limits: ResourceLimits): void {
   if (cg.version === 2) {
     const dir = cg.paths.unified!;
     const slice = join(dir, '..');
-    const wanted = (host.v2?.controllers ?? []).filter((c) => ['memory', 'pids', 'cpu', 'cpuset'].includes(c));
-    enableControllers(join(slice, '..'), wanted);
+    const delegated = join(slice, '..');
+    const available = (readText(join(delegated, 'cgroup.controllers')) ?? '').trim().split(/\s+/);
+    const wanted = V2_CONTROLLERS.filter((c) => available.includes(c));
+    enableControllers(delegated, wanted);
     mkdirFresh(slice);
     enableControllers(slice, wanted);
     mkdirFresh(dir);
@@ -71,11 +77,8 @@ export function createCgroup(cg: SandboxCgroup, limits: ResourceLimits, host: Cg
   for (const dir of Object.values(cg.paths)) mkdirFresh(dir!);
   const cpuset = cg.paths.cpuset;
   if (cpuset) {
-    // A v1 cpuset takes no process before it has CPUs and memory nodes: its parent's, unless asked.
-    for (const f of ['cpuset.mems', 'cpuset.cpus']) {
-      const own = (readText(join(cpuset, f)) ?? '').trim();
-      if (!own) write(join(cpuset, f), (readText(join(cpuset, '..', f)) ?? '').trim());
-    }
+    // A v1 cpuset takes no process before it has memory nodes and CPUs: its parent's (--cpuset-cpus is written below).
+    for (const f of ['cpuset.mems', 'cpuset.cpus']) write(join(cpuset, f), (readText(join(cpuset, '..', f)) ?? '').trim());
   }
   const memsw = !!cg.paths.memory && existsSync(join(cg.paths.memory, 'memory.memsw.limit_in_bytes'));
   for (const w of limitWrites(limits, 1, { swap: memsw })) {
@@ -108,24 +111,39 @@ export async function removeCgroup(cg: SandboxCgroup): Promise<void> {
   }
 }
 
+/** The parents of the sandboxes' cgroups on this host: v2's sandbox.slice, or each v1 `sandbox/<uid>`. */
+export function cgroupBases(host: CgroupHost): string[] {
+  return host.v2?.inside ? [join(host.v2.dir, V2_SLICE)] : Object.values(host.v1?.dirs ?? {});
+}
+
 /**
- * Removes the cgroups left by sandboxes that no longer run (a SIGKILLed monitor cannot
- * remove its own): those with no process, no live monitor (`running(id)`) and older than
- * a few seconds (one being made for a start right now is young and empty).
+ * The cgroups in `bases` left by sandboxes that no longer run (a SIGKILLed monitor
+ * cannot remove its own): those with no process, no live monitor (`running(id)`) and
+ * older than `minAgeMs` (one being made for a start right now is young and empty).
  */
-export async function removeStrayCgroups(host: CgroupHost, running: (id: string) => boolean, keep?: string): Promise<void> {
-  const bases = host.v2?.inside ? [join(host.v2.dir, V2_SLICE)] : Object.values(host.v1?.dirs ?? {});
-  const now = Date.now();
+export function strayCgroups(bases: readonly string[], running: (id: string) => boolean, minAgeMs: number, now = Date.now()): string[] {
+  const out: string[] = [];
   for (const base of bases) {
     let names: string[];
     try { names = readdirSync(base); } catch { continue; }
     for (const id of names) {
-      if (!/^[0-9a-f]{64}$/.test(id) || id === keep) continue;
+      if (!/^[0-9a-f]{64}$/.test(id)) continue;
       const dir = join(base, id);
       try {
-        if (now - statSync(dir).ctimeMs < 5000 || procsOf(dir).length || running(id)) continue;
-        rmdirSync(dir);
-      } catch { /* busy or gone: the next one */ }
+        if (now - statSync(dir).ctimeMs < minAgeMs || procsOf(dir).length || running(id)) continue;
+        out.push(dir);
+      } catch { /* gone */ }
     }
+  }
+  return out;
+}
+
+/** Removes the strays beside the sandbox's own cgroups `cg` (see strayCgroups; 5 s old at least). */
+export function removeStrayCgroups(cg: SandboxCgroup, running: (id: string) => boolean): void {
+  const own = new Set(Object.values(cg.paths));
+  const bases = [...new Set([...own].map((d) => join(d!, '..')))];
+  for (const dir of strayCgroups(bases, running, 5000)) {
+    if (own.has(dir)) continue;
+    try { rmdirSync(dir); } catch { /* busy or gone: the next one */ }
   }
 }

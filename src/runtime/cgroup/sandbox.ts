@@ -52,15 +52,21 @@ export function withPidsRlimit(request: RunRequest, decision: LimitsDecision | u
 }
 
 /**
- * Before a start: strays of crashed sandboxes removed, this sandbox's cgroups made
- * with its limits; the plan's part (LaunchInput.cgroup). Undefined for a sandbox without.
+ * Before a start: this sandbox's cgroups made with its limits; the plan's part
+ * (LaunchInput.cgroup). Undefined for a sandbox without.
  */
-export async function startCgroup(paths: StorePaths, record: SandboxRecord): Promise<{ dirs: string[]; oomFile: string } | undefined> {
+export function startCgroup(paths: StorePaths, record: SandboxRecord): { dirs: string[]; oomFile: string } | undefined {
   if (!record.cgroup || !record.request.limits) return undefined;
-  const host = detectCgroupHost();
-  await removeStrayCgroups(host, (id) => liveMonitor(paths, id) !== undefined, record.id);
-  createCgroup(record.cgroup, record.request.limits, host);
+  createCgroup(record.cgroup, record.request.limits);
   return { dirs: Object.values(record.cgroup.paths).filter((d): d is string => !!d), oomFile: oomFilePath(paths, record.id) };
+}
+
+/**
+ * Once the sandbox runs (off its start's path): the cgroups crashed sandboxes left
+ * beside its own removed.
+ */
+export function sweepStrayCgroups(paths: StorePaths, record: SandboxRecord): void {
+  if (record.cgroup) removeStrayCgroups(record.cgroup, (id) => liveMonitor(paths, id) !== undefined);
 }
 
 /** `rm`: the sandbox's cgroups, if its monitor could not remove them (killed). */
