@@ -38,7 +38,7 @@ import { effectiveCapabilities } from '../runtime/capabilities.js';
 import { copyOnWrite } from '../runtime/cow.js';
 import { realBindSources, removeAnonymousVolumes, resolveVolumeMounts } from './volumes.js';
 import { joinedNetwork, resolveNetworkJoin } from './network-join.js';
-import { checkLimits, endCgroup, startCgroup } from '../runtime/cgroup/sandbox.js';
+import { checkLimits, endCgroup, startCgroup, withPidsRlimit } from '../runtime/cgroup/sandbox.js';
 
 export { HOST_IMAGE } from '../types.js';
 
@@ -232,7 +232,7 @@ async function recordSandbox(
   const command = resolveCommand(image, request);
   // Volumes become binds of their directories (created on first use); the record keeps those.
   // The image's labels and stop signal apply unless the run flags say otherwise, as in Docker.
-  const resolved = await withPublishedPorts(withImageDefaults(resolveVolumeMounts(paths, request), image), image);
+  const resolved = withPidsRlimit(await withPublishedPorts(withImageDefaults(resolveVolumeMounts(paths, request), image), image), limits);
   const record: SandboxRecord = {
     id,
     name: request.name ?? `sandbox-${id.slice(0, 12)}`,

@@ -8,6 +8,7 @@
  */
 import { NETWORK_MODES, NETWORK_TOOLS, networkModeTools } from '../network/driver.js';
 import { checkNetworkModes, checkUnprivilegedPorts, type NetworkHostFacts } from './network-checks.js';
+import { LIMIT_OPTION, RLIMIT_FLAG, mechanismOf, v1DelegationCommands, whyUnenforced, type CgroupHost, type LimitName } from '../runtime/cgroup/limits.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -113,6 +114,8 @@ export interface CgroupFacts {
   ownPath: string | null;
   /** The topmost cgroup (v2) this user may manage, with the controllers enabled there. */
   delegated: { path: string; controllers: string[] } | null;
+  /** What runtime/cgroup/detect.ts finds for this user (the mechanisms of the limits), and the v1 controllers mounted. */
+  limits?: { host: CgroupHost; v1Controllers: string[] };
 }
 
 export interface StoreDirFact {
@@ -583,49 +586,36 @@ export function checkXdgRuntime(f: HostFacts): DoctorCheck {
   return { ...base, status: 'ok', detail: `${v} (yours, mode 0700)` };
 }
 
-const LIMIT_CONTROLLERS = ['memory', 'cpu', 'pids'] as const;
+/** The limits doctor reports on, each with the mechanism that would bound it for this user. */
+const DOCTOR_LIMITS: LimitName[] = ['memory', 'memorySwap', 'cpus', 'cpuShares', 'cpusetCpus', 'pidsLimit'];
 
 export function checkCgroup(f: HostFacts): DoctorCheck {
   const base = { id: 'cgroup' as const, title: 'cgroups (resource limits)' };
   const c = f.cgroup;
-  const refused = '--memory, --cpus and --pids-limit are refused with an error; everything else works';
-  const grubFix =
-    `sudo sed -i 's/^GRUB_CMDLINE_LINUX="/&systemd.unified_cgroup_hierarchy=1 /' /etc/default/grub && sudo update-grub && sudo reboot`;
+  const host: CgroupHost = c.limits?.host ?? { fsRoot: '/sys/fs/cgroup', layout: c.layout, uid: f.user.uid };
+  const by = DOCTOR_LIMITS.map((n) => [n, mechanismOf(n, host, RLIMIT_FLAG !== undefined)] as const);
+  const enforced = by.map(([n, m]) => `${LIMIT_OPTION[n]} ${m}`).join(', ');
+  const unbounded = by.filter(([n, m]) => m === 'none' && n !== 'memorySwap').map(([n]) => LIMIT_OPTION[n]);
+  if (!unbounded.length) return { ...base, status: 'ok', detail: `limits enforced by: ${enforced}` };
+  const { why } = whyUnenforced(host);
+  const refused = `${unbounded.join(', ')} are refused (or run unbounded with --unenforced-limits, and a warning); by mechanism: ${enforced}`;
   const delegateFix =
     `sudo mkdir -p /etc/systemd/system/user@.service.d && printf '[Service]\\nDelegate=cpu cpuset io memory pids\\n' | sudo tee /etc/systemd/system/user@.service.d/delegate.conf && sudo systemctl daemon-reload`;
-  if (c.layout === 'none') {
-    return { ...base, status: 'warn', detail: `no cgroup filesystem mounted: ${refused}`, fix: 'sudo mount -t cgroup2 none /sys/fs/cgroup' };
+  if (host.layout === 'none') return { ...base, status: 'warn', detail: `${why}: ${refused}`, fix: 'sudo mount -t cgroup2 none /sys/fs/cgroup' };
+  if (host.layout === 'unified') {
+    if (host.v2 && !host.v2.inside) {
+      return { ...base, status: 'warn', detail: `${why}${c.ownPath ? ` (you are in ${c.ownPath})` : ''}: ${refused}`, fix: 'systemd-run --user --scope --quiet sandbox run ...' };
+    }
+    return { ...base, status: 'warn', detail: `${why}: ${refused}` + (f.systemd ? '; after the fix, log in again (a systemd user session)' : ''), ...(f.systemd ? { fix: delegateFix } : {}) };
   }
-  if (c.layout !== 'unified') {
-    return {
-      ...base,
-      status: 'warn',
-      detail: `cgroup ${c.layout === 'hybrid' ? 'v1/v2 hybrid (controllers on v1)' : 'v1'}: ${refused}; needs the unified v2 hierarchy (boot with systemd.unified_cgroup_hierarchy=1)`,
-      fix: grubFix,
-    };
-  }
-  if (!c.delegated) {
-    return {
-      ...base,
-      status: 'warn',
-      detail: `cgroup v2, but no subtree delegated to ${userLabel(f)}${c.ownPath ? ` (you are in ${c.ownPath})` : ''}: ${refused}` +
-        (f.systemd ? '; after the fix, log in again (a systemd user session)' : ''),
-      ...(f.systemd ? { fix: delegateFix } : {}),
-    };
-  }
-  const missing = LIMIT_CONTROLLERS.filter((k) => !c.delegated!.controllers.includes(k));
-  if (missing.length > 0) {
-    return {
-      ...base,
-      status: 'warn',
-      detail: `cgroup v2 delegated at ${c.delegated.path}, but without the ${missing.join(', ')} controller(s): those limits are refused`,
-      ...(f.systemd ? { fix: delegateFix } : {}),
-    };
-  }
+  const user = f.user.name ?? String(f.user.uid);
+  const cmds = v1DelegationCommands(host.fsRoot, f.user.uid, user, c.limits?.v1Controllers ?? ['memory', 'pids', 'cpu', 'cpuacct', 'cpuset', 'freezer']);
   return {
     ...base,
-    status: 'ok',
-    detail: `cgroup v2, ${isRoot(f) ? 'writable by root' : 'delegated'} at ${c.delegated.path} (${LIMIT_CONTROLLERS.join(', ')})`,
+    status: 'warn',
+    detail: `${why}: ${refused}. The fix, run once by an administrator, gives ${user} a v1 subtree of each controller; to keep it across reboots: ${cmds.boot}. ` +
+      'The long-term option: the unified cgroup v2 hierarchy (boot with systemd.unified_cgroup_hierarchy=1), where systemd delegates to every user',
+    fix: cmds.now,
   };
 }
 

@@ -13,6 +13,7 @@ import { mkdtemp, rm, chmod } from 'node:fs/promises';
 import { homedir, release, tmpdir, userInfo } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { loadExeca } from '../execa.js';
+import { detectCgroupHost, mountedV1Controllers } from '../runtime/cgroup/detect.js';
 import { resolveStorePaths, runtimeFallback } from '../state/paths.js';
 import {
   parseSubIds,
@@ -130,6 +131,7 @@ export function parseCgroupMounts(mountinfo: string): { v2: string | null; v1: b
 }
 
 function cgroupFacts(uid: number): CgroupFacts {
+  // The limits' own detection (what run uses); the rest below is what doctor says of the layout.
   const { v2, v1 } = parseCgroupMounts(readText('/proc/self/mountinfo') ?? '');
   const layout: CgroupFacts['layout'] = v2 === null ? (v1 ? 'v1' : 'none') : v1 ? 'hybrid' : v2 === '/sys/fs/cgroup' ? 'unified' : 'hybrid';
   const ownLine = (readText('/proc/self/cgroup') ?? '').split('\n').find((l) => l.startsWith('0::'));
@@ -161,7 +163,8 @@ function cgroupFacts(uid: number): CgroupFacts {
       }
     }
   }
-  return { layout, v2Mount: v2, ownPath, delegated };
+  const host = detectCgroupHost(uid);
+  return { layout, v2Mount: v2, ownPath, delegated, limits: { host, v1Controllers: mountedV1Controllers(host.fsRoot) } };
 }
 
 /** The repository root: the nearest directory above this code with package.json and helpers/. */

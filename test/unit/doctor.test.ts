@@ -77,6 +77,10 @@ function healthy(): HostFacts {
       v2Mount: '/sys/fs/cgroup',
       ownPath: '/user.slice/user-1000.slice/user@1000.service/app.slice/x.scope',
       delegated: { path: '/user.slice/user-1000.slice/user@1000.service', controllers: ['cpuset', 'cpu', 'io', 'memory', 'pids'] },
+      limits: {
+        host: { fsRoot: '/sys/fs/cgroup', layout: 'unified', uid: 1000, v2: { dir: '/sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service', controllers: ['cpuset', 'cpu', 'io', 'memory', 'pids'], inside: true, swap: true } },
+        v1Controllers: [],
+      },
     },
     repoRoot: '/opt/sandbox',
     helper: { path: '/opt/sandbox/helpers/build/sandbox-launch', exists: true, type: 'file', uid: 1000, gid: 1000, mode: 0o755, access: true },
@@ -371,16 +375,26 @@ test('XDG_RUNTIME_DIR: unset, another user\'s, wrong mode', () => {
   })), 'warn', 'chmod 0700 /tmp/xdg');
 });
 
-test('cgroups: v1/hybrid, v2 without delegation, missing controllers', () => {
-  const hybrid = checkCgroup(with_((f) => (f.cgroup = { layout: 'hybrid', v2Mount: '/sys/fs/cgroup/unified', ownPath: '/', delegated: null })));
-  expect(hybrid, 'warn', `sudo sed -i 's/^GRUB_CMDLINE_LINUX="/&systemd.unified_cgroup_hierarchy=1 /' /etc/default/grub && sudo update-grub && sudo reboot`);
-  assert.match(hybrid.detail, /--memory, --cpus and --pids-limit are refused/);
+test('cgroups: the mechanism of each limit; v1 without delegation, v2 outside the session, v2 without delegation, missing controllers', () => {
+  const ok = checkCgroup(with_(() => {}));
+  expect(ok, 'ok');
+  assert.match(ok.detail, /--memory cgroup-v2, --memory-swap cgroup-v2, --cpus cgroup-v2, --cpu-shares cgroup-v2, --cpuset-cpus cgroup-v2, --pids-limit cgroup-v2/);
+  const v1host = { fsRoot: '/sys/fs/cgroup', layout: 'hybrid' as const, uid: 1000 };
+  const v1 = checkCgroup(with_((f) => (f.cgroup.limits = { host: v1host, v1Controllers: ['memory', 'pids'] })));
+  expect(v1, 'warn', "sudo sh -c 'for c in memory pids; do mkdir -p /sys/fs/cgroup/$c/sandbox/1000; done; for c in memory pids; do chown -R alice /sys/fs/cgroup/$c/sandbox/1000; done'");
+  assert.match(v1.detail, /cgroup v1 and no cgroup subtree delegated to you.*--memory, --cpus, --cpu-shares, --cpuset-cpus(, --pids-limit)? are refused/);
+  assert.match(v1.detail, /across reboots: printf .*systemctl enable sandbox-cgroup-alice.service/);
+  const delegatedV1 = checkCgroup(with_((f) => (f.cgroup.limits = { host: { ...v1host, v1: { dirs: { memory: '/m', pids: '/p', cpu: '/c', cpuset: '/s' }, memsw: false } }, v1Controllers: [] })));
+  expect(delegatedV1, 'ok');
+  assert.match(delegatedV1.detail, /--memory cgroup-v1, --memory-swap none/);
+  const outside = checkCgroup(with_((f) => (f.cgroup.limits!.host.v2!.inside = false)));
+  expect(outside, 'warn', 'systemd-run --user --scope --quiet sandbox run ...');
   const delegate =
     "sudo mkdir -p /etc/systemd/system/user@.service.d && printf '[Service]\\nDelegate=cpu cpuset io memory pids\\n' | sudo tee /etc/systemd/system/user@.service.d/delegate.conf && sudo systemctl daemon-reload";
-  expect(checkCgroup(with_((f) => (f.cgroup.delegated = null))), 'warn', delegate);
-  const partial = checkCgroup(with_((f) => (f.cgroup.delegated = { path: '/user.slice/user-1000.slice/user@1000.service', controllers: ['memory', 'pids'] })));
+  expect(checkCgroup(with_((f) => delete f.cgroup.limits!.host.v2)), 'warn', delegate);
+  const partial = checkCgroup(with_((f) => (f.cgroup.limits!.host.v2!.controllers = ['memory', 'pids'])));
   expect(partial, 'warn', delegate);
-  assert.match(partial.detail, /without the cpu controller/);
+  assert.match(partial.detail, /--cpus, --cpu-shares, --cpuset-cpus are refused/);
 });
 
 test('C helper: not built, and no compiler', () => {

@@ -6,6 +6,10 @@
  */
 import type { ResourceLimits } from '../../types.js';
 import { SandboxError } from '../../errors.js';
+import { Flag } from '../protocol.js';
+
+/** The helper's plan word for a resource limit of the command (part limits-ops: `--rlimit NAME SOFT HARD`), when it has it: --pids-limit without a cgroup. */
+export const RLIMIT_FLAG: string | undefined = (Flag as Record<string, string>).rlimit;
 
 export type LimitName = keyof ResourceLimits;
 export type LimitMechanism = 'cgroup-v2' | 'cgroup-v1' | 'rlimit' | 'none';

@@ -8,13 +8,9 @@ import type { RunRequest } from '../../types.js';
 import type { SandboxCgroup, SandboxRecord } from '../../state/sandboxes.js';
 import type { StorePaths } from '../../state/paths.js';
 import { liveMonitor, oomFilePath } from '../../state/sandbox-dir.js';
-import { Flag } from '../protocol.js';
 import { detectCgroupHost } from './detect.js';
-import { cgroupVersion, limitMechanisms, refusal, unenforcedLimits, unenforcedWarning, type LimitMechanism } from './limits.js';
+import { RLIMIT_FLAG, cgroupVersion, limitMechanisms, refusal, unenforcedLimits, unenforcedWarning, type LimitMechanism } from './limits.js';
 import { createCgroup, planCgroup, removeCgroup, removeStrayCgroups } from './manage.js';
-
-/** The helper's plan word for a resource limit of the command (part limits-ops: `--rlimit NAME SOFT HARD`), when it has it. */
-const RLIMIT_FLAG: string | undefined = (Flag as Record<string, string>).rlimit;
 
 export interface LimitsDecision {
   limitMechanisms: Record<string, LimitMechanism>;
@@ -40,11 +36,19 @@ export function checkLimits(request: RunRequest, id: string, warn?: (m: string) 
   return { limitMechanisms: mechanisms as Record<string, LimitMechanism>, ...(version ? { cgroup: planCgroup(host, version, id) } : {}) };
 }
 
-/** The plan words of a limit bounded without a cgroup: --pids-limit as RLIMIT_NPROC (counted per user namespace). */
-export function rlimitWords(record: Pick<SandboxRecord, 'request' | 'limitMechanisms'>): string[] {
-  const n = record.request.limits?.pidsLimit;
-  if (!RLIMIT_FLAG || record.limitMechanisms?.pidsLimit !== 'rlimit' || !n || n <= 0) return [];
-  return [RLIMIT_FLAG, 'nproc', String(n), String(n)];
+/**
+ * --pids-limit without a pids cgroup: RLIMIT_NPROC, soft and hard (counted per user
+ * namespace, so per sandbox; root inside cannot raise a hard limit), among the
+ * request's --ulimit words, which the command and every exec'd one get (the lower wins
+ * over a --ulimit nproc given too).
+ */
+export function withPidsRlimit(request: RunRequest, decision: LimitsDecision | undefined): RunRequest {
+  const n = request.limits?.pidsLimit;
+  if (decision?.limitMechanisms.pidsLimit !== 'rlimit' || !n || n <= 0) return request;
+  const given = request.ulimits?.find((u) => u.name === 'nproc');
+  const low = (v: number) => (v < 0 ? n : Math.min(v, n));
+  const nproc = { name: 'nproc', soft: given ? low(given.soft) : n, hard: given ? low(given.hard) : n };
+  return { ...request, ulimits: [...(request.ulimits ?? []).filter((u) => u.name !== 'nproc'), nproc] };
 }
 
 /**
