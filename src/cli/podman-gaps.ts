@@ -143,7 +143,6 @@ export const MISSING_COMMANDS: readonly MissingCommand[] = [
   { command: 'manifest', meanwhile: 'pull one platform: sandbox pull --platform OS/ARCH IMAGE' },
   { command: 'search', meanwhile: 'skopeo list-tags docker://REGISTRY/NAME, or the registry\'s web page' },
   { command: 'secret', meanwhile: 'bind the secret read-only: sandbox run -v ./secret:/run/secrets/NAME:ro ...' },
-  { command: 'update', meanwhile: 'remove the sandbox and run it again with the new options' },
   { command: 'artifact', meanwhile: 'none yet' },
   { command: 'quadlet', meanwhile: 'write a systemd --user unit whose ExecStart is sandbox run --rm --name NAME IMAGE ...' },
   // container ...
