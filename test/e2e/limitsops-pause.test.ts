@@ -60,6 +60,7 @@ test('pause freezes every process of the sandbox; ps and inspect say so; exec, s
     [['exec', 'pz', 'true'], /^sandbox: sandbox pz is paused: cannot exec in it\nhint: unpause it first/],
     [['stop', 'pz'], /^sandbox: sandbox pz is paused: cannot stop it\nhint: /],
     [['start', 'pz'], /^sandbox: sandbox pz is paused: cannot start it\nhint: /],
+    [['rm', 'pz'], /^sandbox: cannot remove sandbox pz: it is paused\nhint: unpause and stop it first/],
   ] as const) {
     const r = await runSandbox([...args], { root });
     assert.equal(r.code, 125, show(r));
