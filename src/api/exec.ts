@@ -19,6 +19,8 @@ import { runPlainHelper, startDetachedHelper } from '../runtime/launch.js';
 import { isSameProcess } from '../state/liveness.js';
 import { Flag } from '../runtime/protocol.js';
 import { seccompExecWords } from '../runtime/seccomp/sandbox-filter.js';
+import { isFrozen } from '../runtime/cgroup/freezer.js';
+import { pausedError } from './pause.js';
 
 export interface ExecRequest extends ExecPlanRequest {
   detach: boolean;
@@ -56,6 +58,7 @@ export async function execInSandbox(paths: StorePaths, ref: string, req: ExecReq
     if (state.status !== 'running') throw notRunning(record);
     record.state = state;
   }
+  if (isFrozen(record.cgroup)) throw pausedError(record, 'exec in'); // as Podman: exec needs it running
   const image = record.imageConfig ?? hooks.imageOf?.(paths, record);
   if (!image) return undefined;
   const target = commandPid(paths, record);

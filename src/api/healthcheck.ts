@@ -20,6 +20,7 @@ import { execArgs } from '../runtime/plan.js';
 import { helperPath, packageRoot } from '../runtime/host-tools.js';
 import { runCapturedHelper } from '../runtime/launch.js';
 import { Flag, SIG_END_EXEC } from '../runtime/protocol.js';
+import { pausedError } from './pause.js';
 
 export interface HealthcheckOutcome {
   /** The check passed (exit status 0 within the timeout). */
@@ -41,6 +42,7 @@ export async function runHealthcheck(paths: StorePaths, ref: string): Promise<He
     throw new SandboxError(`sandbox ${record.name} has no defined healthcheck`, { hint: 'give it one at run or create: --health-cmd CMD' });
   }
   const state = currentState(paths, record);
+  if (state.paused) throw pausedError(record, 'check the health of'); // nothing recorded: its health stays as it was, as Podman's stopped timer
   const target = state.status === 'running' ? commandPid(paths, { id: record.id, state }) : undefined;
   if (!target) throw notRunning(record);
   const args = execArgs(record, record.imageConfig ?? { env: [] }, { command: healthCommand(check), interactive: false, tty: false, env: {} }, target);

@@ -69,7 +69,8 @@ export async function systemInfo(paths: StorePaths): Promise<Record<string, unkn
   const user = process.env.USER || process.env.LOGNAME;
   const os = parseOsRelease(readText('/etc/os-release'));
   const views = listSandboxes(paths, { all: true });
-  const running = views.filter((v) => v.state.status === 'running').length;
+  const running = views.filter((v) => v.state.status === 'running' && !v.state.paused).length;
+  const paused = views.filter((v) => v.state.paused).length;
   const images = new Set(listImages(paths).map((r) => r.id)).size;
   let allocated = 0;
   let used = 0;
@@ -108,7 +109,7 @@ export async function systemInfo(paths: StorePaths): Promise<Record<string, unkn
     },
     store: {
       configFile: paths.config,
-      containerStore: { number: views.length, paused: 0, running, stopped: views.length - running },
+      containerStore: { number: views.length, paused, running, stopped: views.length - running - paused },
       // What the probe (runtime/cow.ts) chose on the first run; 'overlay' before any run.
       graphDriverName: cow && cow.native === false ? 'fuse-overlayfs' : 'overlay',
       graphRoot: paths.data,

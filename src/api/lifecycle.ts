@@ -9,6 +9,8 @@
  */
 import { leaveNetworksOf, renameInNetworks } from './networks.js';
 import { endNetHelpers } from '../network/helper-files.js';
+import { thaw } from '../runtime/cgroup/freezer.js';
+import { pausedError } from './pause.js';
 import { existsSync, readFileSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { SandboxError } from '../errors.js';
@@ -143,6 +145,15 @@ function signalSandbox(record: SandboxRecord, state: SandboxState, signal: numbe
   }
 }
 
+/**
+ * After a SIGKILL to a paused sandbox: the freezer lets go, so that its processes die
+ * (a v1 freezer holds even SIGKILLed tasks until thawed) and a restart policy's next run
+ * is not born frozen.
+ */
+function thawKilled(record: SandboxRecord): void {
+  try { thaw(record.cgroup!); } catch { /* its cgroup went with it */ }
+}
+
 /** `kill`: sends `signal` (a number; default SIGKILL) to the sandbox's command. */
 export function killSandbox(paths: StorePaths, ref: string, signal = 9): SandboxRecord {
   const record = findSandbox(paths, ref);
@@ -150,6 +161,7 @@ export function killSandbox(paths: StorePaths, ref: string, signal = 9): Sandbox
   if (state.status !== 'running' || !signalSandbox(record, state, signal)) {
     throw new SandboxError(`sandbox ${record.name} is not running`, { hint: 'start it with `sandbox start`' });
   }
+  if (state.paused && signal === 9) thawKilled(record);
   appendEvent(paths, { type: 'container', action: 'kill', id: record.id, name: record.name, attributes: { signal } });
   return record;
 }
@@ -159,6 +171,13 @@ export function killSandbox(paths: StorePaths, ref: string, signal = 9): Sandbox
  * --stop-timeout, else 10), and a wait for its end. Takes no lock (so `rm -f` takes none).
  */
 async function endRunning(paths: StorePaths, record: SandboxRecord, state: SandboxState, timeoutSec?: number): Promise<void> {
+  if (state.paused) {
+    // Frozen, it cannot act on a stop signal: SIGKILL at once, as Podman's rm -f of a paused container.
+    signalSandbox(record, state, 9);
+    thawKilled(record);
+    await waitUntilEnded(paths, record, 5000);
+    return;
+  }
   timeoutSec ??= record.request.stopTimeout ?? DEFAULT_STOP_TIMEOUT;
   const viaMonitor = state.monitorPid !== undefined;
   signalSandbox(record, state, viaMonitor ? SIG_STOP_REQUEST : record.request.stopSignal ?? 15);
@@ -181,6 +200,7 @@ export async function stopSandbox(paths: StorePaths, ref: string, timeoutSec?: n
   const record = findSandbox(paths, ref);
   const state = currentState(paths, record);
   if (state.status !== 'running') return record; // Docker: stopping a stopped one is fine
+  if (state.paused) throw pausedError(record, 'stop'); // as Podman: unpause first, or kill / rm -f
   await endRunning(paths, record, state, timeoutSec);
   const settled = await settle(paths, record.id);
   appendEvent(paths, { type: 'container', action: 'stop', id: record.id, name: record.name });
@@ -264,6 +284,7 @@ export async function startSandbox(paths: StorePaths, ref: string, hooks: RunHoo
     const record = readRecord(paths, id);
     if (!record) throw new SandboxError(`no such sandbox: ${ref} (it was removed)`, { hint: 'list them with `sandbox ps -a`' });
     const state = currentState(paths, record);
+    if (state.paused) throw pausedError(record, 'start');
     if (state.status === 'running') return { ...record, state };
     if (record.rebuiltFrom === 'nothing') {
       throw new SandboxError(`cannot start sandbox ${record.name}: its record (${recordPath(paths, id)}) is damaged and cannot be rebuilt`, {
@@ -349,6 +370,7 @@ export async function removeSandbox(paths: StorePaths, ref: string, options: { f
   }
   let state = currentState(paths, record);
   if (state.status === 'running' && !options.force) {
+    if (state.paused) throw new SandboxError(`cannot remove sandbox ${record.name}: it is paused`, { hint: `unpause and stop it first (sandbox unpause ${record.name}; sandbox stop ${record.name}) or use rm -f` });
     throw new SandboxError(`cannot remove sandbox ${record.name}: it is running`, { hint: `stop it first (sandbox stop ${record.name}) or use rm -f` });
   }
   // Only one whose start is recorded and over: a sandbox that a racing `start` is starting

@@ -1,10 +1,11 @@
 /**
  * `stats`: CPU, memory, pids, block and network I/O of running sandboxes.
  *
- * Source: /proc, not a cgroup. Rootless sandboxes get no cgroup of their own here (on a
- * cgroup-v1 host an unprivileged user cannot create or be delegated one), so the numbers
- * are sums over the sandbox's processes (see `sandboxProcesses` in top.ts), and say so
- * (`source: 'proc'`). What that means:
+ * Source: the sandbox's own cgroup when it has one (a sandbox with a limit, where cgroups
+ * are delegated: runtime/cgroup/stats.ts): memory in use and its limit, tasks, and CPU
+ * time, `source: 'cgroup-v1' | 'cgroup-v2'`. Otherwise, and for block and network I/O
+ * always, /proc: sums over the sandbox's processes (see `sandboxProcesses` in top.ts),
+ * `source: 'proc'`. What that means:
  * - CPU %: the CPU time of its processes between two samples over the wall time between
  *   them (100% = one CPU, as Docker). A process that ended between the samples takes its
  *   last interval's time with it (a cgroup would keep it).
@@ -19,6 +20,7 @@ import type { StorePaths } from '../state/paths.js';
 import { findSandbox, type SandboxRecord } from '../state/sandboxes.js';
 import { CLOCK_TICKS, sandboxProcesses, type ProcStat } from './top.js';
 import { listSandboxes } from './lifecycle.js';
+import { readCgroupStats } from '../runtime/cgroup/stats.js';
 
 export interface StatsSample {
   id: string;
@@ -33,6 +35,10 @@ export interface StatsSample {
   blockWriteBytes: number;
   netRxBytes: number;
   netTxBytes: number;
+  /** From the sandbox's cgroup: its CPU time (ns) and memory limit in force. */
+  cgroupCpuNs?: number;
+  memoryLimitBytes?: number;
+  source: SandboxStats['source'];
 }
 
 export interface SandboxStats {
@@ -46,8 +52,10 @@ export interface SandboxStats {
   netTxBytes: number;
   blockReadBytes: number;
   blockWriteBytes: number;
-  /** Where the numbers come from: always /proc for now (no cgroup of ours). */
-  source: 'proc';
+  /** The memory limit in force (the cgroup's), 0 for none. */
+  memoryLimitBytes: number;
+  /** Where CPU, memory and pids come from: the sandbox's cgroup, or /proc (no cgroup of its own). */
+  source: 'proc' | 'cgroup-v1' | 'cgroup-v2';
 }
 
 function readOr(path: string): string | undefined {
@@ -97,16 +105,27 @@ function sampleSandbox(paths: StorePaths, record: SandboxRecord): StatsSample {
     }
   }
   const net = parseNetDev(readOr(`/proc/${command}/net/dev`) ?? '');
-  return {
+  const sample: StatsSample = {
     id: record.id, name: record.name, atMs, cpu, memoryBytes, pids: processes.length,
-    blockReadBytes, blockWriteBytes, netRxBytes: net.rx, netTxBytes: net.tx,
+    blockReadBytes, blockWriteBytes, netRxBytes: net.rx, netTxBytes: net.tx, source: 'proc',
+  };
+  if (!record.cgroup) return sample;
+  const cg = readCgroupStats(record.cgroup);
+  return {
+    ...sample, source: cg.source,
+    ...(cg.memoryBytes !== undefined ? { memoryBytes: cg.memoryBytes } : {}),
+    ...(cg.memoryLimitBytes !== undefined ? { memoryLimitBytes: cg.memoryLimitBytes } : {}),
+    ...(cg.pids !== undefined ? { pids: cg.pids } : {}),
+    ...(cg.cpuNs !== undefined ? { cgroupCpuNs: cg.cpuNs } : {}),
   };
 }
 
 /** The stats between two samples of one sandbox (the second gives the levels). Pure. */
 export function statsBetween(before: StatsSample | undefined, after: StatsSample): SandboxStats {
   let cpuPercent = 0;
-  if (before && after.atMs > before.atMs) {
+  if (before?.cgroupCpuNs !== undefined && after.cgroupCpuNs !== undefined && after.atMs > before.atMs) {
+    cpuPercent = ((after.cgroupCpuNs - before.cgroupCpuNs) / 1e6 / (after.atMs - before.atMs)) * 100;
+  } else if (before && after.atMs > before.atMs) {
     let ticks = 0;
     // A process new since the first sample counts whole: it started in the interval.
     for (const [k, t] of after.cpu) ticks += t - (before.cpu.get(k) ?? 0);
@@ -115,7 +134,8 @@ export function statsBetween(before: StatsSample | undefined, after: StatsSample
   return {
     id: after.id, name: after.name, cpuPercent: Math.max(0, cpuPercent), memoryBytes: after.memoryBytes, pids: after.pids,
     netRxBytes: after.netRxBytes, netTxBytes: after.netTxBytes,
-    blockReadBytes: after.blockReadBytes, blockWriteBytes: after.blockWriteBytes, source: 'proc',
+    blockReadBytes: after.blockReadBytes, blockWriteBytes: after.blockWriteBytes,
+    memoryLimitBytes: after.memoryLimitBytes ?? 0, source: after.source,
   };
 }
 

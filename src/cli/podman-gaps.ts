@@ -134,11 +134,8 @@ export const MISSING_COMMANDS: readonly MissingCommand[] = [
   { command: 'play', meanwhile: 'none yet' },
   { command: 'machine', meanwhile: 'not needed: sandboxes run on this Linux host itself' },
   { command: 'manifest', meanwhile: 'pull one platform: sandbox pull --platform OS/ARCH IMAGE' },
-  { command: 'pause', meanwhile: 'none yet (no cgroup freezer): sandbox stop NAME and sandbox start NAME keep the writable layer' },
-  { command: 'unpause', meanwhile: 'none yet (no cgroup freezer): sandbox start NAME starts a stopped sandbox again' },
   { command: 'search', meanwhile: 'skopeo list-tags docker://REGISTRY/NAME, or the registry\'s web page' },
   { command: 'secret', meanwhile: 'bind the secret read-only: sandbox run -v ./secret:/run/secrets/NAME:ro ...' },
-  { command: 'update', meanwhile: 'remove the sandbox and run it again with the new options' },
   { command: 'artifact', meanwhile: 'none yet' },
   { command: 'quadlet', meanwhile: 'write a systemd --user unit whose ExecStart is sandbox run --rm --name NAME IMAGE ...' },
   // container ...

@@ -46,7 +46,7 @@ function matchOne(v: SandboxView, key: Key, value: string, now: number): boolean
   switch (key) {
     case 'name': return r.name.includes(value); // Podman matches names as substrings (and regexps; not here)
     case 'id': return r.id.startsWith(value);
-    case 'status': return v.state.status === value || (value === 'stopped' && v.state.status === 'exited');
+    case 'status': return (v.state.paused ? 'paused' : v.state.status) === value || (value === 'stopped' && v.state.status === 'exited');
     case 'ancestor': return r.image === value || r.image === `${value}:latest` || (!!r.imageId && r.imageId.replace(/^sha256:/, '').startsWith(value.replace(/^sha256:/, '')));
     case 'label': return labelMatches(r.request.labels ?? {}, value);
     case 'exited': return v.state.status === 'exited' && (v.state.exitCode ?? -1) === Number(value);

@@ -12,6 +12,7 @@ import { ensureStoreDir } from './store-dirs.js';
 export type EventAction =
   | 'create' | 'start' | 'die' | 'stop' | 'kill' | 'restart' | 'rename' | 'remove' | 'exec' | 'label'
   | 'volume-create' | 'volume-remove' | 'commit' | 'health_status'
+  | 'pause' | 'unpause' | 'update'
   // Image events (type image), as Podman names them; `remove` is shared with sandboxes.
   | 'pull' | 'push' | 'load' | 'save' | 'import' | 'tag' | 'untag';
 

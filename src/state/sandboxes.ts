@@ -39,6 +39,8 @@ export interface SandboxState {
    * of an exited sandbox is trusted as it is (no monitor looked for) unless this is set.
    */
   starting?: boolean;
+  /** Running, with every process frozen (`pause`): read from the sandbox's cgroup freezer by currentState, never stored. */
+  paused?: boolean;
   /** `created` by a `run --rm`: that process, so that a sandbox it never started can be told abandoned (see isAbandoned). */
   creator?: { pid: number; startTime: number };
 }

@@ -13,6 +13,7 @@ import type { StorePaths } from './paths.js';
 import { type SandboxRecord, type SandboxState } from './sandboxes.js';
 import { sandboxDir, liveMonitorIn, pidFilePath, readExitFile, readPidFile, type ExitFile } from './sandbox-dir.js';
 import { isSameProcess } from './liveness.js';
+import { isFrozen } from '../runtime/cgroup/freezer.js';
 
 /**
  * The state a record's sandbox is really in now. Pure but for reading /proc and the
@@ -21,6 +22,17 @@ import { isSameProcess } from './liveness.js';
  * marked it `starting`); otherwise one more stat (of the monitor file).
  */
 export function currentState(paths: StorePaths, record: SandboxRecord): SandboxState {
+  // Paused is the freezer's word, read now (one small file, for sandboxes with a cgroup).
+  const { paused: _, ...state } = runState(paths, record);
+  return state.status === 'running' && isFrozen(record.cgroup) ? { ...state, paused: true } : state;
+}
+
+/** The state as Podman names it: `paused` for a running sandbox whose processes are frozen. */
+export function statusWord(state: SandboxState): SandboxState['status'] | 'paused' {
+  return state.paused ? 'paused' : state.status;
+}
+
+function runState(paths: StorePaths, record: SandboxRecord): SandboxState {
   const s = record.state;
   if (s.status === 'running' && s.monitorPid === undefined) {
     // A foreground sandbox of an older version: its init's liveness is all we have.

@@ -47,12 +47,13 @@ describe('podman-gaps: the tables of what we lack', () => {
     assert.equal(missingOptions(MISSING_RUN_OPTIONS).get('-a'), missingOptions(MISSING_RUN_OPTIONS).get('--attach'));
     assert.equal(missingOptions(MISSING_EXEC_OPTIONS).get('--memory-swappiness'), undefined);
     assert.equal(missingCommand(['secret', 'ls'])?.command, 'secret');
-    assert.equal(missingCommand(['container', 'pause'])?.command, 'container pause');
-    assert.match(missingCommand(['container', 'pause'])!.meanwhile, /stop/);
+    assert.equal(missingCommand(['container', 'init'])?.command, 'container init');
+    assert.match(missingCommand(['container', 'init'])!.meanwhile, /sandbox create/);
+    assert.equal(missingCommand(['container', 'pause']), undefined, 'pause is ours');
     assert.equal(missingCommand(['container', 'checkpoint'])?.command, 'container checkpoint');
     assert.equal(missingCommand(['volume', 'export'])?.command, 'volume export');
     assert.equal(missingCommand(['frobnicate']), undefined);
-    assert.equal(missingCommand(['secret', 'pause'])?.command, 'secret', 'secret is no group of Podman\'s top-level commands');
+    assert.equal(missingCommand(['secret', 'init'])?.command, 'secret', 'secret is no group of Podman\'s top-level commands');
     assert.equal(missingCommand(['network', 'reload'])?.command, 'network reload');
   });
 });

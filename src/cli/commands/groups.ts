@@ -55,6 +55,7 @@ export const GROUPS: GroupSpec[] = [
       { verb: 'ps', as: 'ls', aliases: ['list', 'ps'] },
       'run', 'create', 'start', 'stop', 'restart', 'kill', 'rm', 'wait', 'rename', 'logs', 'exec', 'cp', 'top',
       'stats', 'commit', 'export', 'label', 'attach', 'diff', 'mount', 'unmount', 'port',
+      'pause', 'unpause', 'update',
       { verb: 'inspect', defaults: { type: 'container' } },
     ],
     own: [containerPruneCommand, containerExistsCommand],

@@ -29,6 +29,8 @@ import { attachCommand } from './attach.js';
 import { diffCommand } from './diff.js';
 import { unshareCommand, mountCommand, unmountCommand } from './unshare.js';
 import { portCommand } from './port.js';
+import { pauseCommand, unpauseCommand } from './pause.js';
+import { updateCommand } from './update.js';
 import {
   stopCommand, killCommand, startCommand, rmCommand, inspectCommand, restartCommand, waitCommand, renameCommand,
 } from './lifecycle.js';
@@ -37,6 +39,7 @@ import {
 export const commands: CommandModule<any, any>[] = [runCommand, createCommand, execCommand, cpCommand, topCommand, statsCommand, psCommand, stopCommand, killCommand, startCommand, rmCommand, inspectCommand, restartCommand, waitCommand, renameCommand, logsCommand, eventsCommand, labelCommand, importCommand, loadCommand, saveCommand, pullCommand, pushCommand, loginCommand, logoutCommand, imagesCommand, rmiCommand, tagCommand, untagCommand, historyCommand, commitCommand, exportCommand, infoCommand, completionCommand, healthcheckCommand, attachCommand, diffCommand, unshareCommand, mountCommand, unmountCommand, doctorCommand, versionCommand];
 
 commands.push(portCommand);
+commands.push(pauseCommand, unpauseCommand, updateCommand);
 
 // Podman's groups (`container ls`, `image rm`, `volume`, `system`): the commands above under their group names.
 commands.push(...groupCommands(commands));

@@ -18,6 +18,7 @@ import { existsSync } from 'node:fs';
 import { inspectCapabilities, inspectHostConfig, inspectMounts, inspectNetworkSettings } from '../inspect-fields.js';
 import { currentHealth, inspectHealth, inspectHealthcheck } from '../../state/health.js';
 import { DEFAULT_STOP_TIMEOUT } from '../../api/lifecycle.js';
+import { statusWord } from '../../state/status.js';
 import type { RunRequest } from '../../types.js';
 
 /** inspect's HostConfig.LogConfig, as Podman shows it. */
@@ -33,7 +34,7 @@ interface ManyArgs extends GlobalArgs {
 }
 
 /** Runs `action` for each named sandbox, printing its name as Docker does; one failure does not stop the rest. */
-async function eachSandbox(names: string[], action: (name: string) => Promise<unknown>): Promise<void> {
+export async function eachSandbox(names: string[], action: (name: string) => Promise<unknown>): Promise<void> {
   if (names.length === 1) {
     await action(names[0]!);
     process.stdout.write(`${names[0]}\n`);
@@ -144,7 +145,7 @@ export const inspectCommand: CommandModule<GlobalArgs, ManyArgs> = {
       return {
         Id: r.id, Name: r.name, Created: r.created, Path: r.command[0], Args: r.command.slice(1),
         State: {
-          Status: s.status, Running: s.status === 'running', Pid: s.status === 'running' ? s.pid ?? 0 : 0,
+          Status: statusWord(s), Running: s.status === 'running' && !s.paused, Paused: !!s.paused, Pid: s.status === 'running' ? s.pid ?? 0 : 0,
           OOMKilled: s.status !== 'running' && r.cgroup !== undefined && existsSync(oomFilePath(paths, r.id)),
           ExitCode: s.exitCode ?? 0, Error: s.error ?? '', StartedAt: s.startedAt ?? '', FinishedAt: s.finishedAt ?? '',
           Health: inspectHealth(currentHealth(paths, r)),

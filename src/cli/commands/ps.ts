@@ -8,7 +8,7 @@ import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import { listSandboxes, type SandboxView } from '../../api/lifecycle.js';
 import type { StorePaths } from '../../state/paths.js';
 import { findSandbox } from '../../state/sandboxes.js';
-import { currentRunStartedAt } from '../../state/status.js';
+import { currentRunStartedAt, statusWord } from '../../state/status.js';
 import { checkFormat, humanDuration, humanSize, renderRows, table } from '../format.js';
 import { isTemplate } from '../go-template.js';
 import { formatPortsColumn } from '../../network/port-spec.js';
@@ -18,6 +18,7 @@ import { findPod, listPods, type PodRecord } from '../../state/pods.js';
 /** STATUS: "Up 2 seconds" counts from the start of the current run (a restart policy's too), as Podman. */
 function statusText(v: SandboxView, now: number, startedAt: string | undefined): string {
   const s = v.state;
+  if (s.paused) return 'Paused';
   if (s.status === 'running') return `Up ${humanDuration(now - Date.parse(startedAt ?? v.record.created))}${v.health ? ` (${v.health})` : ''}`;
   if (s.status === 'exited') {
     const ago = s.finishedAt ? ` ${humanDuration(now - Date.parse(s.finishedAt))} ago` : '';
@@ -98,7 +99,8 @@ function selected(argv: PsArgs): { views: SandboxView[]; paths: StorePaths } {
   const last = argv.latest ? 1 : argv.last;
   // Podman: -n, -l and status/exited filters look at every state, not only running ones.
   const all = !!argv.all || last !== undefined || filters.has('status') || filters.has('exited');
-  let views = listSandboxes(paths, { all }).filter((v) => matchesFilters(v, filters));
+  // As Podman: without -a, running ones only (a paused one is not).
+  let views = listSandboxes(paths, { all }).filter((v) => (all || !v.state.paused) && matchesFilters(v, filters));
   if (last !== undefined && last >= 0) views = views.slice(0, last);
   return { views: views.map((v) => ({ ...v, state: { ...v.state, startedAt: currentRunStartedAt(paths, v.record, v.state) } })), paths };
 }
@@ -121,7 +123,7 @@ function print(argv: PsArgs, selectedViews: SandboxView[], sizes: Map<string, Si
       process.stdout.write(renderRows(argv.format, views.map((v) => ({
         ID: full ? v.record.id : v.record.id.slice(0, 12), Image: v.record.image, Command: shortCommand(v.record.command, full),
         CreatedAt: v.record.created, RunningFor: `${humanDuration(now - Date.parse(v.record.created))} ago`,
-        Status: status(v), State: v.state.status, Names: v.record.name, Labels: v.record.request.labels, Ports: formatPortsColumn(v.record.request.ports ?? []),
+        Status: status(v), State: statusWord(v.state), Names: v.record.name, Labels: v.record.request.labels, Ports: formatPortsColumn(v.record.request.ports ?? []),
         StartedAt: v.state.startedAt ?? '', ExitCode: v.state.exitCode ?? 0, Exited: v.state.status === 'exited', Pid: v.state.pid ?? 0,
         Size: argv.size ? sizeText(sizes?.get(v.record.id)) : '',
         Mounts: v.record.request.volumes.map((m) => m.target).join(','), Networks: v.record.request.network,
@@ -133,7 +135,7 @@ function print(argv: PsArgs, selectedViews: SandboxView[], sizes: Map<string, Si
     if (argv.format === 'json') {
       process.stdout.write(JSON.stringify(views.map((v) => ({
         Id: v.record.id, Names: [v.record.name], Image: v.record.image, Command: v.record.command,
-        Created: v.record.created, State: v.state.status, ExitCode: v.state.exitCode ?? 0,
+        Created: v.record.created, State: statusWord(v.state), ExitCode: v.state.exitCode ?? 0,
         StartedAt: v.state.startedAt, FinishedAt: v.state.finishedAt, Pid: v.state.pid ?? 0,
         Labels: v.record.request.labels,
         Pod: v.record.request.pod ?? '', PodName: podOf(v)?.name ?? '',

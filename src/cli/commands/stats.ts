@@ -1,8 +1,8 @@
 /**
  * `sandbox stats [--no-stream] [--format json] [NAME...]`: CPU %, memory, pids, network
- * and block I/O of running sandboxes (all of them without names). The numbers come from
- * /proc, not a cgroup (no cgroup of ours exists on a cgroup-v1 host; see src/api/stats.ts):
- * the JSON says `"source": "proc"`. `--no-stream` prints one reading (two samples 500 ms
+ * and block I/O of running sandboxes (all of them without names). CPU, memory and pids
+ * come from the sandbox's own cgroup when it has one, else from /proc (src/api/stats.ts):
+ * the JSON's `source` says which. `--no-stream` prints one reading (two samples 500 ms
  * apart, as Docker's one interval); otherwise it refreshes every 2 s until Ctrl-C,
  * clearing the screen only when stdout is a terminal.
  */
@@ -20,18 +20,24 @@ interface StatsArgs extends GlobalArgs {
 
 const REFRESH_MS = 2000;
 
+/** MEM USAGE: the usage, and ` / LIMIT` when a limit is in force (as Podman's MEM USAGE / LIMIT). */
+function memoryText(s: SandboxStats): string {
+  const size = (n: number) => humanSize(n, { binary: true, precision: 3 });
+  return s.memoryLimitBytes ? `${size(s.memoryBytes)} / ${size(s.memoryLimitBytes)}` : size(s.memoryBytes);
+}
+
 function render(stats: SandboxStats[], json: boolean): string {
   if (json) {
     return JSON.stringify(stats.map((s) => ({
       id: s.id, name: s.name, cpuPercent: Number(s.cpuPercent.toFixed(2)), memoryBytes: s.memoryBytes, pids: s.pids,
       netRxBytes: s.netRxBytes, netTxBytes: s.netTxBytes, blockReadBytes: s.blockReadBytes, blockWriteBytes: s.blockWriteBytes,
-      source: s.source,
+      memoryLimitBytes: s.memoryLimitBytes, source: s.source,
     })), null, 2) + '\n';
   }
   return table(
     ['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE', 'PIDS', 'NET I/O', 'BLOCK I/O'],
     stats.map((s) => [
-      s.id.slice(0, 12), s.name, `${s.cpuPercent.toFixed(2)}%`, humanSize(s.memoryBytes, { binary: true, precision: 3 }), String(s.pids),
+      s.id.slice(0, 12), s.name, `${s.cpuPercent.toFixed(2)}%`, memoryText(s), String(s.pids),
       `${humanSize(s.netRxBytes, { precision: 3 })} / ${humanSize(s.netTxBytes, { precision: 3 })}`,
       `${humanSize(s.blockReadBytes, { precision: 3 })} / ${humanSize(s.blockWriteBytes, { precision: 3 })}`,
     ]),
@@ -40,7 +46,7 @@ function render(stats: SandboxStats[], json: boolean): string {
 
 export const statsCommand: CommandModule<GlobalArgs, StatsArgs> = {
   command: 'stats [names..]',
-  describe: 'Show CPU, memory, pids and I/O of running sandboxes (from /proc)',
+  describe: 'Show CPU, memory, pids and I/O of running sandboxes (from their cgroup, else /proc)',
   builder: (y) => y
     .positional('names', { type: 'string', array: true, default: [], describe: 'Sandboxes (default: all running)' })
     .option('stream', { type: 'boolean', default: true, describe: 'Refresh every 2 s (--no-stream: print one reading and exit)' })
