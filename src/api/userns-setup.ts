@@ -127,3 +127,51 @@ export function keepIdFiles(mappings: SandboxIdMappings | undefined, root: RootS
   writeFileSync(files[1]![0], group);
   return files.filter(([src]) => existsSync(src));
 }
+
+/** A number of the user spec, or the id `file` (passwd, group) names `name` with. */
+function idOf(name: string, file: string, field = 2): number | undefined {
+  if (/^\d+$/.test(name)) return Number(name);
+  const line = file.split('\n').find((l) => l.split(':')[0] === name);
+  const id = line ? Number(line.split(':')[field]) : NaN;
+  return Number.isSafeInteger(id) ? id : undefined;
+}
+
+/** The ids the command runs as inside (--user, the image's USER, keep-id's), for `:U`; names from the image's files. */
+export function sandboxUserIds(request: RunRequest, imageUser: string | undefined, root: RootSource): { uid: number; gid: number } {
+  const spec = request.user ?? imageUser ?? '0';
+  const [user = '0', group] = spec.split(':');
+  const passwd = /^\d+$/.test(user) && (group === undefined || /^\d+$/.test(group)) ? '' : imageFile(root, 'etc/passwd');
+  const uid = idOf(user, passwd);
+  if (uid === undefined) throw new SandboxError(`:U: the user ${user} is not in the image's /etc/passwd`, { hint: 'give --user UID:GID' });
+  const primary = passwd ? idOf(user, passwd, 3) : undefined;
+  const gid = group !== undefined ? idOf(group, imageFile(root, 'etc/group')) : primary ?? (/^\d+$/.test(user) ? 0 : undefined);
+  if (gid === undefined) throw new SandboxError(`:U: the group ${group ?? user} is not in the image's files`, { hint: 'give --user UID:GID' });
+  return { uid, gid };
+}
+
+/** The id of the default namespace that `inside` is in the sandbox (its maps, or the default ones: the same). */
+function defaultNamespaceId(maps: IdMapping[] | undefined, inside: number, what: string): number {
+  if (!maps) return inside;
+  const m = maps.find((r) => inside >= r.inside && inside < r.inside + r.count);
+  if (!m) throw new SandboxError(`:U: ${what} ${inside} is not mapped in the sandbox's user namespace`, { hint: 'run as an id the sandbox maps (-u), or leave out U' });
+  return m.outside + (inside - m.inside);
+}
+
+/**
+ * `-v SRC:DST:U`, `--mount ...,U`: each such bind's source (and a volume's directory) is
+ * chowned, recursively, to the sandbox's user, as root of the default namespace (where its
+ * ids are the sandbox's, or, nested, what they map to). As Podman, at every start.
+ */
+export async function chownVolumes(request: RunRequest, ids: { uid: number; gid: number }, mappings: SandboxIdMappings | undefined): Promise<void> {
+  const sources = request.volumes.flatMap((v) => (v.kind === 'bind' && v.chown ? [v.source] : []));
+  if (!sources.length) return;
+  const uid = defaultNamespaceId(mappings?.uid, ids.uid, 'uid');
+  const gid = defaultNamespaceId(mappings?.gid, ids.gid, 'gid');
+  const { runInUserns } = await import('../runtime/userns.js');
+  for (const src of sources) {
+    await runInUserns(['chown', '-R', '-h', `${uid}:${gid}`, '--', src], {
+      captureStderr: true,
+      failure: (reason) => new SandboxError(`cannot chown ${src} for :U${reason ? `: ${reason}` : ''}`, { hint: 'the source must be yours (or your sandboxes\')' }),
+    });
+  }
+}

@@ -78,6 +78,8 @@ export interface LaunchInput {
   networkJoinNamespaces?: readonly string[];
   /** An id mode's maps (ids of the default namespace): the sandbox's user namespace nests below it (helpers/launch/nested.c). */
   innerMaps?: { uid: IdMapping[]; gid: IdMapping[] };
+  /** The command's ids inside, for `--mount type=tmpfs,...,U` (a tmpfs of its own). */
+  userIds?: { uid: number; gid: number };
   /** Files bound over the image's (keep-id's /etc/passwd and /etc/group): [host file, path inside]. */
   extraFiles?: [string, string][];
   /** fuse-overlayfs instead of the kernel's overlayfs for the root. */
@@ -147,6 +149,12 @@ export function buildEnv(image: ImageRunConfig, request: RunRequest, hostname: s
   const entries = [...env].map(([k, v]) => `${k}=${v}`);
   checkExecStrings(entries, 'environment variable');
   return entries;
+}
+
+/** A tmpfs's mount options; with U, owned by the command's ids (tmpfs' uid=/gid=, in the sandbox's ids). */
+function tmpfsOptions(t: RunRequest['tmpfs'][number], ids: LaunchInput['userIds']): string[] {
+  if (!t.chown || !ids) return t.options;
+  return [...t.options.filter((o) => !/^(uid|gid)=/.test(o)), `uid=${ids.uid}`, `gid=${ids.gid}`];
 }
 
 function depth(p: string): number {
@@ -337,7 +345,7 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   // User mounts, parents before children whatever order they were given in (as Docker).
   const userMounts: { target: string; args: string[] }[] = [
     ...request.volumes.map((v) => ({ target: v.target, args: volumeArgs(v) })),
-    ...request.tmpfs.map((t) => ({ target: t.target, args: [Flag.tmpfs, t.target, t.options.join(',')] })),
+    ...request.tmpfs.map((t) => ({ target: t.target, args: [Flag.tmpfs, t.target, tmpfsOptions(t, input.userIds).join(',')] })),
   ];
   userMounts.sort((a, b) => depth(a.target) - depth(b.target));
   for (const m of userMounts) args.push(...m.args);

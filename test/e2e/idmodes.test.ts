@@ -135,6 +135,39 @@ test('commit of a keep-id sandbox: its layer comes out in the image\'s own ids',
   assert.deepEqual(check.stdout.trim().split('\n'), [`${u.uid} ${u.gid}`, '0 0'], 'the keep-id user\'s file keeps its id; the image\'s stay root\'s');
 });
 
+test(':U chowns a bind\'s source (and a tmpfs) to the sandbox\'s user, in the default mode and in keep-id', async (t) => {
+  if (!requireRootless(t, ':U')) return;
+  const root = await newStore(t);
+  await importImage(root, await busyboxRootfsTar(), 'bb');
+  const dir = await newUserDir(t);
+  writeFileSync(join(dir, 'f'), 'x');
+  const u = testUser();
+  if (u.switchUser) chownSync(join(dir, 'f'), u.uid, u.gid);
+  const start = subuidStart();
+  // Default mode, --user 1000:1000: on the host the files become subuid start + 999.
+  const r = await runSandbox(['run', '--rm', '--network', 'none', '-u', '1000:1000', '-v', `${dir}:/data:U`,
+    '--mount', 'type=tmpfs,dst=/scratch,U', 'bb', 'sh', '-c', 'stat -c "%u:%g" /data /data/f /scratch; touch /data/new'], { root });
+  assert.equal(r.code, 0, show(r));
+  assert.deepEqual(r.stdout.trim().split('\n'), ['1000:1000', '1000:1000', '1000:1000']);
+  assert.equal(statSync(join(dir, 'f')).uid, start + 999, 'chowned on the host to what 1000 is inside');
+  // keep-id, the default user (the caller): chowned back to the caller.
+  const k = await runSandbox(['run', '--rm', '--network', 'none', '--userns=keep-id', '-v', `${dir}:/data:U`, 'bb', 'stat', '-c', '%u', '/data/f'], { root });
+  assert.equal(k.code, 0, show(k));
+  assert.equal(k.stdout.trim(), String(u.uid));
+  assert.equal(statSync(join(dir, 'f')).uid, u.uid);
+});
+
+test('--group-add keep-groups with keep-id: the caller\'s groups stay', async (t) => {
+  if (!requireRootless(t, 'keep-groups')) return;
+  const root = await newStore(t);
+  await importImage(root, await busyboxRootfsTar(), 'bb');
+  const r = await runSandbox(['run', '--rm', '--network', 'none', '--userns=keep-id', '--group-add', 'keep-groups', 'bb', 'sh', '-c', 'id -u; grep ^Groups /proc/self/status'], { root });
+  assert.equal(r.code, 0, show(r));
+  const [uid, groups] = r.stdout.trim().split('\n');
+  assert.equal(uid, String(testUser().uid));
+  assert.match(groups ?? '', new RegExp(`\\b${testUser().gid}\\b`), 'the caller\'s own group, seen as its id inside');
+});
+
 test('--userns bad values are refused with a hint', async (t) => {
   if (!requireRootless(t, 'userns refusals')) return;
   const root = await newStore(t);
@@ -143,5 +176,4 @@ test('--userns bad values are refused with a hint', async (t) => {
     assert.equal(r.code, 125, show(r));
     assert.match(r.stderr, /^sandbox: .*\nhint: /m, bad);
   }
-  void writeFileSync; void chownSync;
 });
