@@ -5,7 +5,7 @@
  * slice is free again once its sandbox is removed, and never while it exists, running
  * or not); keep-id's passwd and group entries. Only sandboxes of a mode pay for any of it.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import type { RunRequest } from '../types.js';
@@ -109,23 +109,33 @@ export async function createWithSlice(paths: StorePaths, record: SandboxRecord, 
   });
 }
 
+/** The file `rel` of the sandbox's root as it stands: its writable layer's, else the image's. */
+function currentFile(root: RootSource, upper: string, rel: string): string {
+  try { return readFileSync(join(upper, rel), 'utf8'); } catch { return imageFile(root, rel); }
+}
+
 /**
- * keep-id's /etc/passwd and /etc/group: the image's, with an entry for the caller's ids
- * when it has none (as Podman adds), written in the sandbox's directory for a bind.
- * Returns the binds [host file, path inside].
+ * keep-id's /etc/passwd and /etc/group entries for the caller's ids, when the sandbox's
+ * files have none, as Podman adds them (its name, home /, /bin/sh): written into the
+ * writable layer, where a file of yours is root's inside (the default ids on disk), so
+ * they belong to root as the image's did; commit keeps them, as Podman's.
  */
-export function keepIdFiles(mappings: SandboxIdMappings | undefined, root: RootSource, dir: string): [string, string][] {
-  if (!mappings?.keepId) return [];
+export function addKeepIdEntries(mappings: SandboxIdMappings | undefined, root: RootSource, upper: string): void {
+  if (!mappings?.keepId) return;
   const { uid, gid } = mappings.keepId;
   let name = 'user';
-  let home = '/';
-  try { const u = userInfo(); name = u.username; home = u.homedir; } catch { /* keep the defaults */ }
-  const passwd = withEntry(imageFile(root, 'etc/passwd'), uid, `${name}:*:${uid}:${gid}:${name}:${home}:/bin/sh`, 2);
-  const group = withEntry(imageFile(root, 'etc/group'), gid, `${name}:x:${gid}:${name}`, 2);
-  const files: [string, string][] = [[join(dir, 'passwd'), '/etc/passwd'], [join(dir, 'group'), '/etc/group']];
-  writeFileSync(files[0]![0], passwd);
-  writeFileSync(files[1]![0], group);
-  return files.filter(([src]) => existsSync(src));
+  try { name = userInfo().username; } catch { /* keep the default */ }
+  const files: [string, string][] = [
+    ['etc/passwd', withEntry(currentFile(root, upper, 'etc/passwd'), uid, `${name}:*:${uid}:${gid}::/:/bin/sh`, 2)],
+    ['etc/group', withEntry(currentFile(root, upper, 'etc/group'), gid, `${name}:x:${gid}:${name}`, 2)],
+  ];
+  for (const [rel, content] of files) {
+    if (content === currentFile(root, upper, rel)) continue;
+    mkdirSync(join(upper, 'etc'), { recursive: true, mode: 0o755 });
+    const tmp = join(upper, `${rel}.sandbox-tmp`);
+    writeFileSync(tmp, content, { mode: 0o644 });
+    renameSync(tmp, join(upper, rel));
+  }
 }
 
 /** A number of the user spec, or the id `file` (passwd, group) names `name` with. */

@@ -80,8 +80,6 @@ export interface LaunchInput {
   innerMaps?: { uid: IdMapping[]; gid: IdMapping[] };
   /** The command's ids inside, for `--mount type=tmpfs,...,U` (a tmpfs of its own). */
   userIds?: { uid: number; gid: number };
-  /** Files bound over the image's (keep-id's /etc/passwd and /etc/group): [host file, path inside]. */
-  extraFiles?: [string, string][];
   /** fuse-overlayfs instead of the kernel's overlayfs for the root. */
   fuseOverlayfs?: string;
   /**
@@ -340,7 +338,6 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
     ...(names.resolvConf ? [[dirs.resolvConf, '/etc/resolv.conf'] as [string, string]] : []),
   ];
   for (const [src, dst] of ownFiles) args.push(Flag.bind, src, dst);
-  for (const [src, dst] of input.extraFiles ?? []) if (!userTargets.has(dst)) args.push(Flag.bind, src, dst);
 
   // User mounts, parents before children whatever order they were given in (as Docker).
   const userMounts: { target: string; args: string[] }[] = [
