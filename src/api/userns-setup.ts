@@ -43,6 +43,12 @@ export function planIdMappings(request: RunRequest, root: RootSource): { request
   const hasMaps = !!(request.uidMap?.length || request.gidMap?.length);
   const mode = parseUsernsMode(request.userns, hasMaps);
   if (mode.kind === 'default') return { request };
+  if (request.network === 'container') {
+    // A joined network's user namespace is the other sandbox's (helpers/README.md): it cannot have maps of its own.
+    throw new SandboxError(`--userns/--uidmap cannot be combined with ${request.pod ? '--pod' : '--network container:'}: the sandbox shares the other's user namespace`, {
+      hint: 'give the id mode to the sandbox (or pod infra) whose network is shared, or leave it out',
+    });
+  }
   const maps = userIdMaps();
   if (maps.degraded) {
     throw new SandboxError(`--userns=${request.userns ?? ''}${hasMaps ? '--uidmap/--gidmap' : ''} needs a subordinate id range: ${maps.degraded}`, {

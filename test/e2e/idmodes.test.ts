@@ -8,7 +8,7 @@ import { statSync, writeFileSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { APP_UID, busyboxRootfsTar } from './fixtures.js';
-import { importImage, newStore, newUserDir, requireRootless, runSandbox, show, subidRanges, testUser } from './harness.js';
+import { eventually, importImage, newStore, newUserDir, requireRootless, runSandbox, sandboxIdsIn, show, subidRanges, testUser } from './harness.js';
 
 /** /proc/self/uid_map (or gid_map) inside, as [inside, outside, count] rows. */
 function mapRows(text: string): number[][] {
@@ -39,6 +39,7 @@ test('keep-id: the caller is their own uid inside; a file written to a bind is t
   assert.equal(bbOwner, '0:0');
   assert.equal(appOwner, `${APP_UID}:${APP_UID}`, 'files of other ids keep theirs');
   assert.equal(entry, String(u.uid), '/etc/passwd has an entry for the caller');
+  assert.deepEqual(sandboxIdsIn(root), [], '--rm of a nested sandbox leaves no directory (the monitor removes it)');
   const st = statSync(join(dir, 'made'));
   assert.equal(st.uid, u.uid, 'the file made inside is the caller\'s on the host');
   assert.equal(st.gid, u.gid);
@@ -166,6 +167,21 @@ test('--group-add keep-groups with keep-id: the caller\'s groups stay', async (t
   const [uid, groups] = r.stdout.trim().split('\n');
   assert.equal(uid, String(testUser().uid));
   assert.match(groups ?? '', new RegExp(`\\b${testUser().gid}\\b`), 'the caller\'s own group, seen as its id inside');
+});
+
+test('a detached --rm keep-id sandbox is removed by its monitor; one sharing another\'s network cannot have a mode', async (t) => {
+  if (!requireRootless(t, 'keep-id --rm -d')) return;
+  const root = await newStore(t);
+  await importImage(root, await busyboxRootfsTar(), 'bb');
+  const d = await runSandbox(['run', '-d', '--rm', '--userns=keep-id', '--network', 'none', 'bb', 'sh', '-c', 'touch /tmp/x; sleep 0.2'], { root });
+  assert.equal(d.code, 0, show(d));
+  const left = await eventually(() => (sandboxIdsIn(root).length ? sandboxIdsIn(root).join(' ') : ''), 10000);
+  assert.equal(left, '', 'no directory left');
+  const base = await runSandbox(['run', '-d', '--name', 'base', '--network', 'none', 'bb', 'sleep', '30'], { root });
+  assert.equal(base.code, 0, show(base));
+  const joined = await runSandbox(['run', '--rm', '--userns=keep-id', '--network', 'container:base', 'bb', 'true'], { root });
+  assert.equal(joined.code, 125, show(joined));
+  assert.match(joined.stderr, /^sandbox: --userns.*\nhint: /m);
 });
 
 test('--userns bad values are refused with a hint', async (t) => {
