@@ -25,6 +25,8 @@ export interface BindSpec {
   propagation?: Propagation;
   /** `--mount type=bind,bind-nonrecursive`: the mounts below the source are not bound too. */
   nonRecursive?: boolean;
+  /** `:U`, `--mount ...,U`: chowned (recursively) to the sandbox's user at each start, as Podman's. */
+  chown?: boolean;
 }
 
 /** mount(2)'s propagation types, by Podman's names. */
@@ -36,6 +38,8 @@ export interface NamedVolumeSpec {
   name: string;
   target: string;
   readOnly: boolean;
+  /** `:U`: see BindSpec.chown. */
+  chown?: boolean;
 }
 
 export type VolumeSpec = BindSpec | NamedVolumeSpec;
@@ -44,6 +48,8 @@ export interface TmpfsSpec {
   target: string;
   /** Mount options as given after the colon (`size=64m,mode=1777`), validated. */
   options: string[];
+  /** `--mount type=tmpfs,...,U`: owned by the sandbox's user. */
+  chown?: boolean;
 }
 
 /**

@@ -42,7 +42,7 @@ import { copyOnWrite, requireFuseOverlayfs } from '../runtime/cow.js';
 import { realBindSources, removeAnonymousVolumes, resolveVolumeMounts } from './volumes.js';
 import { joinedNetwork, resolveNetworkJoin } from './network-join.js';
 import { checkLimits, endCgroup, startCgroup, sweepStrayCgroups, withPidsRlimit } from '../runtime/cgroup/sandbox.js';
-import { createWithSlice, keepIdFiles, planIdMappings } from './userns-setup.js';
+import { addKeepIdEntries, chownVolumes, createWithSlice, planIdMappings, sandboxUserIds } from './userns-setup.js';
 
 export { HOST_IMAGE } from '../types.js';
 
@@ -138,13 +138,17 @@ async function prepareLaunch(
   const netHelpers = netHelpersFor(paths, record.id);
   const cgroup = startCgroup(paths, record); // limits: the cgroups made, the limits written
   const health = request.healthcheck?.intervalMs ? { healthCheck: { intervalMs: request.healthcheck.intervalMs, runner: healthRunner(paths, record.id) } } : {};
-  const idFiles = keepIdFiles(record.idMappings, root, dirs.dir);
+  addKeepIdEntries(record.idMappings, root, dirs.upper);
+  const owned = request.volumes.some((v) => v.kind === 'bind' && v.chown) || request.tmpfs.some((t) => t.chown);
+  const userIds = owned ? sandboxUserIds(request, image.user, root) : undefined;
+  if (userIds) await chownVolumes(realBindSources(request), userIds, record.idMappings);
   // A nested sandbox's root is another id than yours: it reaches these through a descriptor
   // of the directory (helpers/launch/nested.c), which it must be able to search.
-  if (record.idMappings) openToSandboxIds(dirs.dir, [dirs.merged, dirs.hosts, dirs.hostname, dirs.resolvConf, ...idFiles.map(([f]) => f)]);
+  if (record.idMappings) openToSandboxIds(dirs.dir, [dirs.merged, dirs.hosts, dirs.hostname, dirs.resolvConf]);
   const args = buildLaunchArgs({
     request: realBindSources(request), image, root, dirs, hostname,
-    ...(record.idMappings ? { innerMaps: { uid: record.idMappings.uid, gid: record.idMappings.gid }, extraFiles: idFiles } : {}),
+    ...(userIds ? { userIds } : {}),
+    ...(record.idMappings ? { innerMaps: { uid: record.idMappings.uid, gid: record.idMappings.gid } } : {}),
     uidMaps: maps.uid, gidMaps: maps.gid, ...(maps.tools ? { mapTools: maps.tools } : {}),
     capabilities: commandCapabilities(request),
     devices: devicesToBind(request),

@@ -5,7 +5,7 @@
  * slice is free again once its sandbox is removed, and never while it exists, running
  * or not); keep-id's passwd and group entries. Only sandboxes of a mode pay for any of it.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import type { RunRequest } from '../types.js';
@@ -43,6 +43,12 @@ export function planIdMappings(request: RunRequest, root: RootSource): { request
   const hasMaps = !!(request.uidMap?.length || request.gidMap?.length);
   const mode = parseUsernsMode(request.userns, hasMaps);
   if (mode.kind === 'default') return { request };
+  if (request.network === 'container') {
+    // A joined network's user namespace is the other sandbox's (helpers/README.md): it cannot have maps of its own.
+    throw new SandboxError(`--userns/--uidmap cannot be combined with ${request.pod ? '--pod' : '--network container:'}: the sandbox shares the other's user namespace`, {
+      hint: 'give the id mode to the sandbox (or pod infra) whose network is shared, or leave it out',
+    });
+  }
   const maps = userIdMaps();
   if (maps.degraded) {
     throw new SandboxError(`--userns=${request.userns ?? ''}${hasMaps ? '--uidmap/--gidmap' : ''} needs a subordinate id range: ${maps.degraded}`, {
@@ -109,21 +115,79 @@ export async function createWithSlice(paths: StorePaths, record: SandboxRecord, 
   });
 }
 
+/** The file `rel` of the sandbox's root as it stands: its writable layer's, else the image's. */
+function currentFile(root: RootSource, upper: string, rel: string): string {
+  try { return readFileSync(join(upper, rel), 'utf8'); } catch { return imageFile(root, rel); }
+}
+
 /**
- * keep-id's /etc/passwd and /etc/group: the image's, with an entry for the caller's ids
- * when it has none (as Podman adds), written in the sandbox's directory for a bind.
- * Returns the binds [host file, path inside].
+ * keep-id's /etc/passwd and /etc/group entries for the caller's ids, when the sandbox's
+ * files have none, as Podman adds them (its name, home /, /bin/sh): written into the
+ * writable layer, where a file of yours is root's inside (the default ids on disk), so
+ * they belong to root as the image's did; commit keeps them, as Podman's.
  */
-export function keepIdFiles(mappings: SandboxIdMappings | undefined, root: RootSource, dir: string): [string, string][] {
-  if (!mappings?.keepId) return [];
+export function addKeepIdEntries(mappings: SandboxIdMappings | undefined, root: RootSource, upper: string): void {
+  if (!mappings?.keepId) return;
   const { uid, gid } = mappings.keepId;
   let name = 'user';
-  let home = '/';
-  try { const u = userInfo(); name = u.username; home = u.homedir; } catch { /* keep the defaults */ }
-  const passwd = withEntry(imageFile(root, 'etc/passwd'), uid, `${name}:*:${uid}:${gid}:${name}:${home}:/bin/sh`, 2);
-  const group = withEntry(imageFile(root, 'etc/group'), gid, `${name}:x:${gid}:${name}`, 2);
-  const files: [string, string][] = [[join(dir, 'passwd'), '/etc/passwd'], [join(dir, 'group'), '/etc/group']];
-  writeFileSync(files[0]![0], passwd);
-  writeFileSync(files[1]![0], group);
-  return files.filter(([src]) => existsSync(src));
+  try { name = userInfo().username; } catch { /* keep the default */ }
+  const files: [string, string][] = [
+    ['etc/passwd', withEntry(currentFile(root, upper, 'etc/passwd'), uid, `${name}:*:${uid}:${gid}::/:/bin/sh`, 2)],
+    ['etc/group', withEntry(currentFile(root, upper, 'etc/group'), gid, `${name}:x:${gid}:${name}`, 2)],
+  ];
+  for (const [rel, content] of files) {
+    if (content === currentFile(root, upper, rel)) continue;
+    mkdirSync(join(upper, 'etc'), { recursive: true, mode: 0o755 });
+    const tmp = join(upper, `${rel}.sandbox-tmp`);
+    writeFileSync(tmp, content, { mode: 0o644 });
+    renameSync(tmp, join(upper, rel));
+  }
+}
+
+/** A number of the user spec, or the id `file` (passwd, group) names `name` with. */
+function idOf(name: string, file: string, field = 2): number | undefined {
+  if (/^\d+$/.test(name)) return Number(name);
+  const line = file.split('\n').find((l) => l.split(':')[0] === name);
+  const id = line ? Number(line.split(':')[field]) : NaN;
+  return Number.isSafeInteger(id) ? id : undefined;
+}
+
+/** The ids the command runs as inside (--user, the image's USER, keep-id's), for `:U`; names from the image's files. */
+export function sandboxUserIds(request: RunRequest, imageUser: string | undefined, root: RootSource): { uid: number; gid: number } {
+  const spec = request.user ?? imageUser ?? '0';
+  const [user = '0', group] = spec.split(':');
+  const passwd = /^\d+$/.test(user) && (group === undefined || /^\d+$/.test(group)) ? '' : imageFile(root, 'etc/passwd');
+  const uid = idOf(user, passwd);
+  if (uid === undefined) throw new SandboxError(`:U: the user ${user} is not in the image's /etc/passwd`, { hint: 'give --user UID:GID' });
+  const primary = passwd ? idOf(user, passwd, 3) : undefined;
+  const gid = group !== undefined ? idOf(group, imageFile(root, 'etc/group')) : primary ?? (/^\d+$/.test(user) ? 0 : undefined);
+  if (gid === undefined) throw new SandboxError(`:U: the group ${group ?? user} is not in the image's files`, { hint: 'give --user UID:GID' });
+  return { uid, gid };
+}
+
+/** The id of the default namespace that `inside` is in the sandbox (its maps, or the default ones: the same). */
+function defaultNamespaceId(maps: IdMapping[] | undefined, inside: number, what: string): number {
+  if (!maps) return inside;
+  const m = maps.find((r) => inside >= r.inside && inside < r.inside + r.count);
+  if (!m) throw new SandboxError(`:U: ${what} ${inside} is not mapped in the sandbox's user namespace`, { hint: 'run as an id the sandbox maps (-u), or leave out U' });
+  return m.outside + (inside - m.inside);
+}
+
+/**
+ * `-v SRC:DST:U`, `--mount ...,U`: each such bind's source (and a volume's directory) is
+ * chowned, recursively, to the sandbox's user, as root of the default namespace (where its
+ * ids are the sandbox's, or, nested, what they map to). As Podman, at every start.
+ */
+export async function chownVolumes(request: RunRequest, ids: { uid: number; gid: number }, mappings: SandboxIdMappings | undefined): Promise<void> {
+  const sources = request.volumes.flatMap((v) => (v.kind === 'bind' && v.chown ? [v.source] : []));
+  if (!sources.length) return;
+  const uid = defaultNamespaceId(mappings?.uid, ids.uid, 'uid');
+  const gid = defaultNamespaceId(mappings?.gid, ids.gid, 'gid');
+  const { runInUserns } = await import('../runtime/userns.js');
+  for (const src of sources) {
+    await runInUserns(['chown', '-R', '-h', `${uid}:${gid}`, '--', src], {
+      captureStderr: true,
+      failure: (reason) => new SandboxError(`cannot chown ${src} for :U${reason ? `: ${reason}` : ''}`, { hint: 'the source must be yours (or your sandboxes\')' }),
+    });
+  }
 }

@@ -132,7 +132,7 @@ export function resolveVolumeMounts(paths: StorePaths, request: RunRequest): Run
       ? createVolumeDir(paths, v.name)
       : createVolumeDir(paths, newAnonymousVolumeName(), { anonymous: true });
     if (r.created) created(paths, r.volume);
-    const bind: VolumeBindSpec = { kind: 'bind', source: r.volume.Mountpoint, target: v.target, readOnly: v.readOnly, volume: r.volume.Name };
+    const bind: VolumeBindSpec = { kind: 'bind', source: r.volume.Mountpoint, target: v.target, readOnly: v.readOnly, volume: r.volume.Name, ...(v.chown ? { chown: true } : {}) };
     return bind;
   });
   return { ...request, volumes };

@@ -70,9 +70,7 @@ export function parseMount(spec: string, ctx: PathContext): ParsedMount {
       throw invalid(`unknown option ${JSON.stringify(key)} for type=${type}`, `type=${type} takes ${allowed.filter((k) => !['source', 'destination', 'target', 'readonly', 'readwrite', 'chown'].includes(k)).join(', ')}`);
     }
   }
-  if (fields.has('U') && boolValue('U', fields.get('U'), invalid)) {
-    throw invalid('U (chown to the sandbox\'s user) is not supported yet', 'meanwhile: chown the files from inside the sandbox (you are root there), e.g. `sandbox exec BOX chown -R 1000:1000 /path`');
-  }
+  const own = fields.has('U') && boolValue('U', fields.get('U'), invalid) ? { chown: true } : {};
   if (fields.has('idmap') && boolValue('idmap', fields.get('idmap'), invalid)) {
     throw invalid('idmap (an id-mapped mount) is not supported yet', 'meanwhile: a plain bind; files you own appear as root\'s inside');
   }
@@ -106,7 +104,7 @@ export function parseMount(spec: string, ctx: PathContext): ParsedMount {
       if (!/^[0-7]{1,4}$/.test(mode)) throw invalid(`bad tmpfs-mode ${JSON.stringify(mode)}`, 'an octal mode, e.g. tmpfs-mode=1777 or 700');
       options.push(`mode=${mode}`);
     }
-    return { tmpfs: { target, options } };
+    return { tmpfs: { target, options, ...own } };
   }
 
   if (type === 'volume') {
@@ -119,11 +117,11 @@ export function parseMount(spec: string, ctx: PathContext): ParsedMount {
     if (src !== undefined && src !== '' && !NAME_PATTERN.test(src)) {
       throw invalid(`${JSON.stringify(src)} is not a volume name`, 'a volume name matches [a-zA-Z0-9][a-zA-Z0-9_.-]*; for a host directory use type=bind');
     }
-    return { volume: { kind: 'volume', name: src ? checkName(src, 'volume') : '', target, readOnly } };
+    return { volume: { kind: 'volume', name: src ? checkName(src, 'volume') : '', target, readOnly, ...own } };
   }
 
   if (src === undefined || src === '') throw invalid('a bind needs a source (src=HOST-PATH)');
-  const volume: VolumeSpec = { kind: 'bind', source: hostPath(src, ctx, `--mount ${spec}`), target, readOnly };
+  const volume: VolumeSpec = { kind: 'bind', source: hostPath(src, ctx, `--mount ${spec}`), target, readOnly, ...own };
   if (fields.has('bind-propagation')) {
     const p = fields.get('bind-propagation') ?? '';
     if (!(PROPAGATIONS as readonly string[]).includes(p)) throw invalid(`unknown bind-propagation ${JSON.stringify(p)}`, `one of ${PROPAGATIONS.join(', ')}`);

@@ -110,7 +110,7 @@ export function parseEntrypoint(value: string): string[] {
   return [value];
 }
 
-const VOLUME_MODES = ['ro', 'rw', 'z', 'Z'];
+const VOLUME_MODES = ['ro', 'rw', 'z', 'Z', 'U'];
 const VOLUME_HINT = 'use -v /host/dir:/dir[:ro], -v ./relative:/dir, -v NAME:/dir (a named volume) or -v /dir (an anonymous one)';
 
 /** One `-v` value: a bind, a named volume, or an anonymous volume. */
@@ -129,29 +129,32 @@ export function parseVolume(spec: string, ctx: RunOptionsContext): VolumeSpec {
   if (source === '') throw invalid('empty source');
   if (target === '') throw invalid('empty destination');
   let readOnly = false;
+  let chown = false;
   if (opts !== undefined) {
     const seen = opts.split(',');
     for (const o of seen) {
       if (!VOLUME_MODES.includes(o)) {
-        throw invalid(`unknown option ${JSON.stringify(o)}`, 'volume options are ro, rw, z and Z (comma-separated)');
+        throw invalid(`unknown option ${JSON.stringify(o)}`, 'volume options are ro, rw, z, Z and U (comma-separated)');
       }
     }
     if (seen.filter((o) => o === 'ro' || o === 'rw').length > 1) throw invalid('more than one of ro and rw', 'give ro or rw once');
     if (seen.filter((o) => o === 'z' || o === 'Z').length > 1) throw invalid('more than one of z and Z', 'give z or Z once');
     readOnly = seen.includes('ro');
+    chown = seen.includes('U');
     // z and Z (SELinux relabelling) are accepted and ignored.
   }
   const dst = volumeTarget(target, spec);
   const isPath = source.startsWith('/') || source === '.' || source === '..' || source.startsWith('./') ||
     source.startsWith('../') || source === '~' || source.startsWith('~/');
-  if (isPath) return { kind: 'bind', source: hostPath(source, ctx, `-v ${spec}`), target: dst, readOnly };
+  const own = chown ? { chown: true } : {};
+  if (isPath) return { kind: 'bind', source: hostPath(source, ctx, `-v ${spec}`), target: dst, readOnly, ...own };
   if (!NAME_PATTERN.test(source)) {
     throw invalid(
       `${JSON.stringify(source)} is neither a path nor a volume name`,
       'a host directory starts with "/", "./", "../" or "~/"; a volume name matches [a-zA-Z0-9][a-zA-Z0-9_.-]*',
     );
   }
-  return { kind: 'volume', name: checkName(source, 'volume'), target: dst, readOnly };
+  return { kind: 'volume', name: checkName(source, 'volume'), target: dst, readOnly, ...own };
 }
 
 function volumeTarget(target: string, spec: string): string {

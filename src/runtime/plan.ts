@@ -81,8 +81,8 @@ export interface LaunchInput {
   networkJoinNamespaces?: readonly string[];
   /** An id mode's maps (ids of the default namespace): the sandbox's user namespace nests below it (helpers/launch/nested.c). */
   innerMaps?: { uid: IdMapping[]; gid: IdMapping[] };
-  /** Files bound over the image's (keep-id's /etc/passwd and /etc/group): [host file, path inside]. */
-  extraFiles?: [string, string][];
+  /** The command's ids inside, for `--mount type=tmpfs,...,U` (a tmpfs of its own). */
+  userIds?: { uid: number; gid: number };
   /** fuse-overlayfs instead of the kernel's overlayfs for the root. */
   fuseOverlayfs?: string;
   /**
@@ -159,6 +159,12 @@ export function buildEnv(image: ImageRunConfig, request: RunRequest, hostname: s
   const entries = [...env].map(([k, v]) => `${k}=${v}`);
   checkExecStrings(entries, 'environment variable');
   return entries;
+}
+
+/** A tmpfs's mount options; with U, owned by the command's ids (tmpfs' uid=/gid=, in the sandbox's ids). */
+function tmpfsOptions(t: RunRequest['tmpfs'][number], ids: LaunchInput['userIds']): string[] {
+  if (!t.chown || !ids) return t.options;
+  return [...t.options.filter((o) => !/^(uid|gid)=/.test(o)), `uid=${ids.uid}`, `gid=${ids.gid}`];
 }
 
 function depth(p: string): number {
@@ -356,12 +362,11 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
     ...(names.resolvConf ? [[dirs.resolvConf, '/etc/resolv.conf'] as [string, string]] : []),
   ];
   for (const [src, dst] of ownFiles) args.push(Flag.bind, src, dst);
-  for (const [src, dst] of input.extraFiles ?? []) if (!userTargets.has(dst)) args.push(Flag.bind, src, dst);
 
   // User mounts, parents before children whatever order they were given in (as Docker).
   const userMounts: { target: string; args: string[] }[] = [
     ...request.volumes.map((v) => ({ target: v.target, args: volumeArgs(v) })),
-    ...request.tmpfs.map((t) => ({ target: t.target, args: [Flag.tmpfs, t.target, t.options.join(',')] })),
+    ...request.tmpfs.map((t) => ({ target: t.target, args: [Flag.tmpfs, t.target, tmpfsOptions(t, input.userIds).join(',')] })),
   ];
   userMounts.sort((a, b) => depth(a.target) - depth(b.target));
   for (const m of userMounts) args.push(...m.args);

@@ -8,7 +8,7 @@ import { statSync, writeFileSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { APP_UID, busyboxRootfsTar } from './fixtures.js';
-import { importImage, newStore, newUserDir, requireRootless, runSandbox, show, subidRanges, testUser } from './harness.js';
+import { eventually, importImage, newStore, newUserDir, requireRootless, runSandbox, sandboxIdsIn, show, subidRanges, testUser } from './harness.js';
 
 /** /proc/self/uid_map (or gid_map) inside, as [inside, outside, count] rows. */
 function mapRows(text: string): number[][] {
@@ -29,16 +29,17 @@ test('keep-id: the caller is their own uid inside; a file written to a bind is t
   const dir = await newUserDir(t);
   const u = testUser();
   const r = await runSandbox(['run', '--rm', '--userns=keep-id', '--network', 'none', '-v', `${dir}:/work`, 'bb', 'sh', '-c',
-    'id -u; id -g; echo $HOME; touch /work/made; stat -c "%u:%g" /bin /bin/busybox /home/app; grep "^[^:]*:[^:]*:$(id -u):" /etc/passwd | cut -d: -f3'], { root });
+    'id -u; id -g; echo $HOME; touch /work/made; stat -c "%u:%g" /etc/passwd /bin/busybox /home/app; grep "^[^:]*:[^:]*:$(id -u):" /etc/passwd | cut -d: -f3'], { root });
   assert.equal(r.code, 0, show(r));
   const [uid, gid, home, passwdOwner, bbOwner, appOwner, entry] = r.stdout.trim().split('\n');
   assert.equal(uid, String(u.uid), 'id -u inside is the caller\'s uid');
   assert.equal(gid, String(u.gid));
-  assert.equal(home, u.home, 'HOME is the caller\'s home (the passwd entry added)');
+  assert.equal(home, '/', 'HOME is the passwd entry\'s, / as Podman\'s');
   assert.equal(passwdOwner, '0:0', 'image files owned by root stay root\'s inside');
   assert.equal(bbOwner, '0:0');
   assert.equal(appOwner, `${APP_UID}:${APP_UID}`, 'files of other ids keep theirs');
   assert.equal(entry, String(u.uid), '/etc/passwd has an entry for the caller');
+  assert.deepEqual(sandboxIdsIn(root), [], '--rm of a nested sandbox leaves no directory (the monitor removes it)');
   const st = statSync(join(dir, 'made'));
   assert.equal(st.uid, u.uid, 'the file made inside is the caller\'s on the host');
   assert.equal(st.gid, u.gid);
@@ -135,6 +136,54 @@ test('commit of a keep-id sandbox: its layer comes out in the image\'s own ids',
   assert.deepEqual(check.stdout.trim().split('\n'), [`${u.uid} ${u.gid}`, '0 0'], 'the keep-id user\'s file keeps its id; the image\'s stay root\'s');
 });
 
+test(':U chowns a bind\'s source (and a tmpfs) to the sandbox\'s user, in the default mode and in keep-id', async (t) => {
+  if (!requireRootless(t, ':U')) return;
+  const root = await newStore(t);
+  await importImage(root, await busyboxRootfsTar(), 'bb');
+  const dir = await newUserDir(t);
+  writeFileSync(join(dir, 'f'), 'x');
+  const u = testUser();
+  if (u.switchUser) chownSync(join(dir, 'f'), u.uid, u.gid);
+  const start = subuidStart();
+  // Default mode, --user 1000:1000: on the host the files become subuid start + 999.
+  const r = await runSandbox(['run', '--rm', '--network', 'none', '-u', '1000:1000', '-v', `${dir}:/data:U`,
+    '--mount', 'type=tmpfs,dst=/scratch,U', 'bb', 'sh', '-c', 'stat -c "%u:%g" /data /data/f /scratch; touch /data/new'], { root });
+  assert.equal(r.code, 0, show(r));
+  assert.deepEqual(r.stdout.trim().split('\n'), ['1000:1000', '1000:1000', '1000:1000']);
+  assert.equal(statSync(join(dir, 'f')).uid, start + 999, 'chowned on the host to what 1000 is inside');
+  // keep-id, the default user (the caller): chowned back to the caller.
+  const k = await runSandbox(['run', '--rm', '--network', 'none', '--userns=keep-id', '-v', `${dir}:/data:U`, 'bb', 'stat', '-c', '%u', '/data/f'], { root });
+  assert.equal(k.code, 0, show(k));
+  assert.equal(k.stdout.trim(), String(u.uid));
+  assert.equal(statSync(join(dir, 'f')).uid, u.uid);
+});
+
+test('--group-add keep-groups with keep-id: the caller\'s groups stay', async (t) => {
+  if (!requireRootless(t, 'keep-groups')) return;
+  const root = await newStore(t);
+  await importImage(root, await busyboxRootfsTar(), 'bb');
+  const r = await runSandbox(['run', '--rm', '--network', 'none', '--userns=keep-id', '--group-add', 'keep-groups', 'bb', 'sh', '-c', 'id -u; grep ^Groups /proc/self/status'], { root });
+  assert.equal(r.code, 0, show(r));
+  const [uid, groups] = r.stdout.trim().split('\n');
+  assert.equal(uid, String(testUser().uid));
+  assert.match(groups ?? '', new RegExp(`\\b${testUser().gid}\\b`), 'the caller\'s own group, seen as its id inside');
+});
+
+test('a detached --rm keep-id sandbox is removed by its monitor; one sharing another\'s network cannot have a mode', async (t) => {
+  if (!requireRootless(t, 'keep-id --rm -d')) return;
+  const root = await newStore(t);
+  await importImage(root, await busyboxRootfsTar(), 'bb');
+  const d = await runSandbox(['run', '-d', '--rm', '--userns=keep-id', '--network', 'none', 'bb', 'sh', '-c', 'touch /tmp/x; sleep 0.2'], { root });
+  assert.equal(d.code, 0, show(d));
+  const left = await eventually(() => (sandboxIdsIn(root).length ? sandboxIdsIn(root).join(' ') : ''), 10000);
+  assert.equal(left, '', 'no directory left');
+  const base = await runSandbox(['run', '-d', '--name', 'base', '--network', 'none', 'bb', 'sleep', '30'], { root });
+  assert.equal(base.code, 0, show(base));
+  const joined = await runSandbox(['run', '--rm', '--userns=keep-id', '--network', 'container:base', 'bb', 'true'], { root });
+  assert.equal(joined.code, 125, show(joined));
+  assert.match(joined.stderr, /^sandbox: --userns.*\nhint: /m);
+});
+
 test('--userns bad values are refused with a hint', async (t) => {
   if (!requireRootless(t, 'userns refusals')) return;
   const root = await newStore(t);
@@ -143,5 +192,4 @@ test('--userns bad values are refused with a hint', async (t) => {
     assert.equal(r.code, 125, show(r));
     assert.match(r.stderr, /^sandbox: .*\nhint: /m, bad);
   }
-  void writeFileSync; void chownSync;
 });

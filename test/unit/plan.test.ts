@@ -220,6 +220,24 @@ describe('buildLaunchArgs', () => {
     ]);
   });
 
+  it('an id mode: its maps as --inner-uid-map / --inner-gid-map after the default ones; none without', () => {
+    const args = buildLaunchArgs(launch({
+      mapTools: { newuidmap: '/usr/bin/newuidmap', newgidmap: '/usr/bin/newgidmap' },
+      uidMaps: [{ inside: 0, outside: 1000, count: 1 }],
+      gidMaps: [{ inside: 0, outside: 1000, count: 1 }],
+      innerMaps: { uid: [{ inside: 0, outside: 1, count: 1000 }, { inside: 1000, outside: 0, count: 1 }], gid: [{ inside: 5, outside: 0, count: 1 }] },
+    }));
+    assert.deepEqual(args.slice(8, 14), ['--inner-uid-map', '0 1 1000', '--inner-uid-map', '1000 0 1', '--inner-gid-map', '5 0 1']);
+    assert.ok(!buildLaunchArgs(launch()).includes('--inner-uid-map'));
+  });
+
+  it('a tmpfs with U is mounted with the command\'s ids; without U its options stay', () => {
+    const tmpfs = [{ target: '/t', options: ['rw', 'uid=7'], chown: true }, { target: '/u', options: ['rw'] }];
+    const args = buildLaunchArgs(launch({ userIds: { uid: 1000, gid: 100 } }, { tmpfs }));
+    at(args, ['--tmpfs', '/t', 'rw,uid=1000,gid=100']);
+    at(args, ['--tmpfs', '/u', 'rw']);
+  });
+
   it('network none and host name their driver; neither passes a network program', () => {
     const none = buildLaunchArgs(launch({}, { network: 'none' }));
     at(none, ['--network', 'none']);

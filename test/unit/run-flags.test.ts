@@ -78,7 +78,8 @@ describe('--mount', () => {
     bad('type=tmpfs,dst=/t,tmpcopyup,notmpcopyup', 'both tmpcopyup and notmpcopyup');
     bad('type=volume,src=v,dst=/v,volume-opt=o=x', 'volume-opt is not supported: volumes here are plain directories of the store (no volume drivers)');
     bad('type=volume,src=/host,dst=/v', '"/host" is not a volume name');
-    bad('type=bind,src=/a,dst=/x,U=true', 'U (chown to the sandbox\'s user) is not supported yet');
+    assert.equal((mountOf('type=bind,src=/a,dst=/x,U=true') as { volume?: { chown?: boolean } }).volume?.chown, true, 'U: chowned at start');
+    assert.equal((mountOf('type=tmpfs,dst=/t,chown') as { tmpfs?: { chown?: boolean } }).tmpfs?.chown, true);
     bad('type=image,src=bb,dst=/x', 'type=image is not supported yet');
     throwsSandbox(() => mountOf('type=bind,src=/a,dst=rel'), '--mount destination "rel" must be an absolute path inside the sandbox');
   });

@@ -136,6 +136,7 @@ describe('toRunRequest', () => {
         ],
       );
       assert.deepEqual(req(['-v', '~:/h', 'bb']).volumes, [{ kind: 'bind', source: '/home/u', target: '/h', readOnly: false }]);
+      assert.deepEqual(req(['-v', '/d:/d:U,ro', '-v', 'vol:/v:U', 'bb']).volumes.map((v) => v.chown), [true, true], ':U: chowned at start');
     });
 
     it('errors', () => {
@@ -146,7 +147,7 @@ describe('toRunRequest', () => {
         'a host directory starts with "/", "./", "../" or "~/"; a volume name matches [a-zA-Z0-9][a-zA-Z0-9_.-]*');
       throwsSandbox(() => req(['-v', '~bob/x:/x', 'bb']), 'invalid volume "~bob/x:/x": "~bob/x" is neither a path nor a volume name');
       throwsSandbox(() => req(['-v', '/a:/b:xyz', 'bb']), 'invalid volume "/a:/b:xyz": unknown option "xyz"',
-        'volume options are ro, rw, z and Z (comma-separated)');
+        'volume options are ro, rw, z, Z and U (comma-separated)');
       throwsSandbox(() => req(['-v', '/a:/b:O', 'bb']), 'invalid volume "/a:/b:O": unknown option "O"');
       throwsSandbox(() => req(['-v', '/a:/b:', 'bb']), 'invalid volume "/a:/b:": unknown option ""');
       throwsSandbox(() => req(['-v', '/a:/b:ro,rw', 'bb']), 'invalid volume "/a:/b:ro,rw": more than one of ro and rw');
