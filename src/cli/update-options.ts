@@ -7,12 +7,12 @@ import type { ResourceLimits } from '../types.js';
 import { parseLimitOptions, type LimitArgs } from './limit-options.js';
 
 /** The options `update` takes, by their LimitArgs key, as Podman spells them. */
-export const UPDATE_OPTIONS: readonly { key: keyof LimitArgs; name: string; describe: string }[] = [
-  { key: 'memory', name: 'memory', describe: 'Memory limit: 64m, 1g (b, k, m, g)' },
+export const UPDATE_OPTIONS: readonly { key: keyof LimitArgs; name: string; alias?: string; describe: string }[] = [
+  { key: 'memory', name: 'memory', alias: 'm', describe: 'Memory limit: 64m, 1g (b, k, m, g)' },
   { key: 'memorySwap', name: 'memory-swap', describe: 'Memory plus swap limit (-1 unlimited)' },
   { key: 'memoryReservation', name: 'memory-reservation', describe: 'Soft memory limit' },
   { key: 'cpus', name: 'cpus', describe: 'CPU time limit in CPUs: 0.5 = half of one' },
-  { key: 'cpuShares', name: 'cpu-shares', describe: 'Relative CPU weight (default 1024)' },
+  { key: 'cpuShares', name: 'cpu-shares', alias: 'c', describe: 'Relative CPU weight (default 1024)' },
   { key: 'cpuPeriod', name: 'cpu-period', describe: 'CPU period in µs (with --cpu-quota)' },
   { key: 'cpuQuota', name: 'cpu-quota', describe: 'CPU time in µs per period (-1: none)' },
   { key: 'cpusetCpus', name: 'cpuset-cpus', describe: 'CPUs the sandbox may run on: 0-1,3' },

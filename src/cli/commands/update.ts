@@ -16,7 +16,7 @@ export const updateCommand: CommandModule<GlobalArgs, UpdateArgs> = {
   describe: "Change the resource limits of a sandbox: at once in its cgroups when it runs, and for every later start",
   builder: (y) => {
     let out = y.positional('name', { type: 'string', demandOption: true });
-    for (const o of UPDATE_OPTIONS) out = out.option(o.name, { type: 'string', describe: o.describe });
+    for (const o of UPDATE_OPTIONS) out = out.option(o.name, { type: 'string', describe: o.describe, ...(o.alias ? { alias: o.alias } : {}) });
     return out as never;
   },
   handler: async (argv) => {
