@@ -95,9 +95,12 @@ test('a child of the delegated subtree takes memory.max 64M: a 256 MiB allocatio
   writeFileSync(join(cg, 'memory.swap.max'), '0');
   assert.equal(readFileSync(join(cg, 'memory.max'), 'utf8').trim(), String(64 * 1024 * 1024));
 
-  // bash holds the 256 MiB string itself, so it is the one the OOM killer picks.
-  const r = inCgroup(cg, ['bash'], 'x=$(head -c 268435456 /dev/zero | tr "\\0" a); echo "survived ${#x}"');
+  // node fills exactly 256 MiB (on top of its own ~40 MiB): killed under 64M, fine under
+  // 512M. Its writes to a pipe are synchronous, so "started" is out before the allocation.
+  const alloc = 'console.log("started"); const b = Buffer.alloc(256 * 1024 * 1024, 1); console.log("survived", b.length)';
+  const r = inCgroup(cg, ['bash'], `exec "${process.execPath}" -e '${alloc}'`);
   assert.equal(r.signal, 'SIGKILL', show(r));
+  assert.match(r.stdout, /started/, show(r));
   assert.doesNotMatch(r.stdout, /survived/, show(r));
   assert.ok((flatKeyed(join(cg, 'memory.events')).get('oom_kill') ?? 0) >= 1, readFileSync(join(cg, 'memory.events'), 'utf8'));
 });
