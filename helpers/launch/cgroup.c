@@ -26,11 +26,51 @@ void cgroup_join_or_die(void) {
              "cannot join the sandbox's cgroup: %s", strerror(errno));
 }
 
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+/* The one v2 cgroup (cgroup v2 only): clone3 with CLONE_INTO_CGROUP puts the init in it
+ * as it is born, with no migration. A migration (a write to cgroup.procs) takes the
+ * kernel's cgroup_threadgroup_rwsem for writing, which waits for an RCU grace period:
+ * measured 13 ms here for the first one. The init's cgroup namespace is then made by the
+ * init itself (a new one is rooted at the creator's cgroup, which would be ours). -1
+ * when clone3 cannot (an older kernel): the caller falls back to the migration. */
+static pid_t clone3_into_cgroup(unsigned long flags) {
+  struct statfs sf;
+  if (plan.n_cgroups != 1 || statfs(plan.cgroups[0], &sf) < 0 || (unsigned long)sf.f_type != CGROUP2_SUPER_MAGIC) return -1;
+  int cfd = open(plan.cgroups[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (cfd < 0) return -1;
+  struct {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+  } args = { 0 };
+  args.flags = (uint64_t)(flags & ~(unsigned long)(CSIGNAL | CLONE_NEWCGROUP)) | CLONE_INTO_CGROUP;
+  args.exit_signal = (uint64_t)(flags & CSIGNAL);
+  args.cgroup = (uint64_t)cfd;
+  long r = syscall(SYS_clone3, &args, sizeof args);
+  if (r == 0) {
+    if ((flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0) {
+      dprintf(2, "sandbox: cannot make the sandbox's cgroup namespace: %s\n", strerror(errno));
+      _exit(EXIT_SETUP);
+    }
+    return 0;
+  }
+  int e = errno;
+  close(cfd);
+  errno = e;
+  return r < 0 ? -1 : (pid_t)r;
+}
+
 /* Clones the init inside the sandbox's cgroups: a short-lived child joins them and
  * clones the init with CLONE_PARENT (so it is still our child), so that the init, and
  * everything below it, is bounded from its first instruction, and its cgroup namespace
  * (CLONE_NEWCGROUP) is rooted at the sandbox's cgroup. The monitor stays outside. */
 pid_t clone_in_cgroups(unsigned long flags) {
+  pid_t direct = clone3_into_cgroup(flags);
+  if (direct >= 0) return direct;
   int pfd[2];
   if (pipe2(pfd, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
   pid_t child = fork();
