@@ -13,7 +13,6 @@
  * exec'd into from outside the subtree pays for it (a D-Bus round trip to the manager).
  */
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { SandboxCgroup } from '../../state/sandboxes.js';
 import { SandboxError } from '../../errors.js';
@@ -75,8 +74,10 @@ export function scopePrefix(cg: SandboxCgroup | undefined, id: string, role: 'ru
       hint: `${manager.fix}; or run it from inside your systemd user session`,
     });
   }
-  // Unique: a scope of a monitor that just ended may not be collected yet.
-  return scopeWords(manager.systemdRun, `sandbox-${role}-${id.slice(0, 12)}-${randomBytes(4).toString('hex')}.scope`);
+  // Unique: a scope of a monitor that just ended may not be collected yet. (Math.random:
+  // node:crypto is not worth loading on exec's path for a name.)
+  const tag = Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, '0');
+  return scopeWords(manager.systemdRun, `sandbox-${role}-${id.slice(0, 12)}-${tag}.scope`);
 }
 
 /** The environment systemd-run --user needs to find the manager (exec starts its helper with nothing else). */
