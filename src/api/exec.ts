@@ -20,6 +20,7 @@ import { isSameProcess } from '../state/liveness.js';
 import { Flag } from '../runtime/protocol.js';
 import { seccompExecWords } from '../runtime/seccomp/sandbox-filter.js';
 import { isFrozen } from '../runtime/cgroup/freezer.js';
+import { scopePrefix } from '../runtime/cgroup/scope.js';
 import { pausedError } from './pause.js';
 
 export interface ExecRequest extends ExecPlanRequest {
@@ -66,14 +67,17 @@ export async function execInSandbox(paths: StorePaths, ref: string, req: ExecReq
   const args = execArgs(record, image, req, target, seccompExecWords(sandboxDir(paths, record.id), record.request));
   const helper = helperPath();
   const event = () => appendEvent(paths, { type: 'container', action: 'exec', id: record.id, name: record.name, attributes: { command: req.command.join(' ') } });
+  // cgroup v2 from outside user@UID.service: the exec'd command starts in a scope of the user's manager.
+  const prefix = scopePrefix(record.cgroup, record.id, 'exec');
   if (req.detach) {
     event();
-    await startDetachedHelper(helper, [Flag.statusFd, '3', ...args]);
+    await startDetachedHelper(helper, [Flag.statusFd, '3', ...args], prefix);
     return 0;
   }
   const ended = runPlainHelper(helper, [Flag.dieWithParent, String(process.pid), ...args], {
     stdin: req.interactive ? 'inherit' : 'ignore',
     forwardSignals: !!hooks.forwardSignals,
+    ...(prefix ? { prefix } : {}),
   });
   // Written while the helper starts (it has started already, or failed to).
   event();

@@ -43,6 +43,7 @@ import { realBindSources, removeAnonymousVolumes, resolveVolumeMounts } from './
 import { joinedNetwork, resolveNetworkJoin } from './network-join.js';
 import { checkLimits, endCgroup, startCgroup, sweepStrayCgroups, withPidsRlimit } from '../runtime/cgroup/sandbox.js';
 import { addKeepIdEntries, chownVolumes, createWithSlice, planIdMappings, sandboxUserIds } from './userns-setup.js';
+import { scopePrefix } from '../runtime/cgroup/scope.js';
 
 export { HOST_IMAGE } from '../types.js';
 
@@ -95,6 +96,8 @@ export function resolveRoot(paths: StorePaths, request: RunRequest): ResolvedRoo
 interface PreparedLaunch {
   helper: string;
   args: string[];
+  /** systemd-run's words before the helper (runtime/cgroup/scope.ts), when its cgroup needs them. */
+  prefix?: string[];
 }
 
 /** The per-launch part of the launch input: how this start differs from any other. */
@@ -167,7 +170,9 @@ async function prepareLaunch(
     ...(cgroup ? { cgroup } : {}),
     seccomp: seccompStartWords(paths, dirs.dir, request),
   });
-  return { helper, args };
+  // cgroup v2 from outside user@UID.service: the monitor starts in a scope of the user's manager.
+  const prefix = scopePrefix(record.cgroup, record.id, 'run');
+  return { helper, args, ...(prefix ? { prefix } : {}) };
 }
 
 /** The sandbox's directory searchable (its parents stay private), its files readable. */
@@ -346,7 +351,7 @@ export async function runForeground(paths: StorePaths, request: RunRequest, hook
   try {
     // A sandbox that is kept keeps its output for `logs`, as with Docker; a --rm one
     // has its output go straight to the terminal (nothing to keep, no copy on the way).
-    const { helper, args } = await prepareLaunch(paths, record, hooks, {
+    const { helper, args, prefix } = await prepareLaunch(paths, record, hooks, {
       cleanup: request.remove, statusFd: 3, dieWithParent: process.pid,
       ...(request.remove ? {} : logPlan(paths, record, true)),
       // Where the end is recorded should the run be detached and outlive us.
@@ -356,6 +361,7 @@ export async function runForeground(paths: StorePaths, request: RunRequest, hook
     exitCode = await runHelper(helper, args, {
       stdin: request.interactive ? 'inherit' : 'ignore',
       forwardSignals: !!hooks.forwardSignals,
+      ...(prefix ? { prefix } : {}),
       onStatus: (s) => {
         // Recorded as running even with --rm: `rm` must refuse it, `ps` must list it.
         // The helper is its monitor, here as for detached sandboxes: stop and kill go through it.
@@ -408,14 +414,14 @@ export async function startDetached(
 ): Promise<SandboxRecord> {
   const dir = sandboxDir(paths, record.id);
   rmSync(exitFilePath(paths, record.id), { force: true });
-  const { helper, args } = await prepareLaunch(paths, record, hooks, {
+  const { helper, args, prefix } = await prepareLaunch(paths, record, hooks, {
     cleanup: record.request.remove,
     statusFd: 3,
     ...logPlan(paths, record, false),
     exitFile: exitFilePath(paths, record.id),
     detached: true,
   }, root);
-  const started = await startDetachedHelper(helper, args);
+  const started = await startDetachedHelper(helper, args, prefix);
   record.state = {
     status: 'running',
     pid: started.initPid,

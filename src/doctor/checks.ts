@@ -596,15 +596,18 @@ export function checkCgroup(f: HostFacts): DoctorCheck {
   const by = DOCTOR_LIMITS.map((n) => [n, mechanismOf(n, host, RLIMIT_FLAG !== undefined)] as const);
   const enforced = by.map(([n, m]) => `${LIMIT_OPTION[n]} ${m}`).join(', ');
   const unbounded = by.filter(([n, m]) => m === 'none' && n !== 'memorySwap').map(([n]) => LIMIT_OPTION[n]);
-  if (!unbounded.length) return { ...base, status: 'ok', detail: `limits enforced by: ${enforced}` };
+  const scope = host.v2 && !host.v2.inside && host.v2.viaScope
+    ? ` (cgroup-v2 through a systemd --user scope: you are outside user@${host.uid}.service${c.ownPath ? `, in ${c.ownPath}` : ''}, so each sandbox's processes start in a transient scope of your manager)`
+    : '';
+  if (!unbounded.length) return { ...base, status: 'ok', detail: `limits enforced by: ${enforced}${scope}` };
   const { why } = whyUnenforced(host);
-  const refused = `${unbounded.join(', ')} are refused (or run unbounded with --unenforced-limits, and a warning); by mechanism: ${enforced}`;
+  const refused = `${unbounded.join(', ')} are refused (or run unbounded with --unenforced-limits, and a warning); by mechanism: ${enforced}${scope}`;
   const delegateFix =
     `sudo mkdir -p /etc/systemd/system/user@.service.d && printf '[Service]\\nDelegate=cpu cpuset io memory pids\\n' | sudo tee /etc/systemd/system/user@.service.d/delegate.conf && sudo systemctl daemon-reload`;
   if (host.layout === 'none') return { ...base, status: 'warn', detail: `${why}: ${refused}`, fix: 'sudo mount -t cgroup2 none /sys/fs/cgroup' };
   if (host.layout === 'unified') {
-    if (host.v2 && !host.v2.inside) {
-      return { ...base, status: 'warn', detail: `${why}${c.ownPath ? ` (you are in ${c.ownPath})` : ''}: ${refused}`, fix: 'systemd-run --user --scope --quiet sandbox run ...' };
+    if (host.v2 && !host.v2.inside && !host.v2.viaScope) {
+      return { ...base, status: 'warn', detail: `${why}${c.ownPath ? ` (you are in ${c.ownPath})` : ''}: ${refused}`, fix: host.v2.noScope?.fix ?? 'systemd-run --user --scope --quiet sandbox run ...' };
     }
     return { ...base, status: 'warn', detail: `${why}: ${refused}` + (f.systemd ? '; after the fix, log in again (a systemd user session)' : ''), ...(f.systemd ? { fix: delegateFix } : {}) };
   }

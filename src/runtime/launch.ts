@@ -7,6 +7,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn, spawnPlain } from './spawn.js';
 import { SandboxError, EXIT_SANDBOX_ERROR } from '../errors.js';
+import { managerEnv } from './cgroup/scope.js';
 import { ARGS_ENV, ARGS_FD, PLAN_ENV, encodeWords, parseStatusLine, type StatusLine } from './protocol.js';
 
 /** What the helper reports on its status descriptor (a status line, runtime/protocol.ts). */
@@ -21,6 +22,8 @@ export interface LaunchOptions {
   onStatus?: (status: HelperStatus) => void;
   /** Pass this process's signals on to the sandbox (the CLI does; a library user may not want it). */
   forwardSignals?: boolean;
+  /** Words before the helper's argv: a transient systemd scope that execs it in place (runtime/cgroup/scope.ts). */
+  prefix?: string[];
 }
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGCONT'];
@@ -78,11 +81,12 @@ export function planChannel(args: readonly string[]): PlanChannel {
 
 /** child_process.spawn's stdio and env for `channel`: the plan's fd 4 (a pipe) or variable. */
 function spawnPlan(
-  helper: string, channel: PlanChannel, stdio: ('inherit' | 'ignore' | 'pipe')[], detached = false,
+  helper: string, channel: PlanChannel, stdio: ('inherit' | 'ignore' | 'pipe')[], detached = false, prefix: string[] = [],
 ): ChildProcess {
+  const [file, ...argv] = [...prefix, helper, ...channel.argv];
   const child = 'pipe' in channel
-    ? spawn(helper, channel.argv, { detached, stdio: [...stdio, 'pipe'] })
-    : spawn(helper, channel.argv, { detached, stdio, env: { ...process.env, [PLAN_ENV]: channel.env } });
+    ? spawn(file!, argv, { detached, stdio: [...stdio, 'pipe'] })
+    : spawn(file!, argv, { detached, stdio, env: { ...process.env, [PLAN_ENV]: channel.env } });
   if ('pipe' in channel) {
     const plan = child.stdio[4] as NodeJS.WritableStream | null;
     plan?.on('error', () => { /* the helper died early; its exit status tells why */ });
@@ -103,8 +107,8 @@ export interface DetachedStart {
  * output to the sandbox's log. Resolves once the command has started; rejects with the
  * helper's own error lines and exit code when setup failed.
  */
-export function startDetachedHelper(helper: string, args: string[]): Promise<DetachedStart> {
-  const child = spawnPlan(helper, planChannel(args), ['ignore', 'ignore', 'pipe', 'pipe'], true);
+export function startDetachedHelper(helper: string, args: string[], prefix?: string[]): Promise<DetachedStart> {
+  const child = spawnPlan(helper, planChannel(args), ['ignore', 'ignore', 'pipe', 'pipe'], true, prefix);
   let stderr = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (d: string) => { if (stderr.length < 16384) stderr += d; });
@@ -143,7 +147,7 @@ export function runHelper(helper: string, args: string[], options: LaunchOptions
 }
 
 function runHelperWith(helper: string, channel: PlanChannel, options: LaunchOptions): Promise<number> {
-  const child = spawnPlan(helper, channel, [options.stdin, 'inherit', 'inherit', options.onStatus ? 'pipe' : 'ignore']);
+  const child = spawnPlan(helper, channel, [options.stdin, 'inherit', 'inherit', options.onStatus ? 'pipe' : 'ignore'], false, options.prefix);
   const forward = (sig: NodeJS.Signals) => { try { child.kill(sig); } catch { /* gone */ } };
   if (options.forwardSignals) for (const s of FORWARDED) process.on(s, forward);
   return new Promise((resolve, reject) => {
@@ -177,9 +181,10 @@ function runHelperWith(helper: string, channel: PlanChannel, options: LaunchOpti
  * node:child_process are needed (see spawnPlain). What `exec` uses: every Makefile line
  * may pay its start-up. Resolves to the exit code.
  */
-export function runPlainHelper(helper: string, args: string[], options: Pick<LaunchOptions, 'stdin' | 'forwardSignals'>): Promise<number> {
+export function runPlainHelper(helper: string, args: string[], options: Pick<LaunchOptions, 'stdin' | 'forwardSignals' | 'prefix'>): Promise<number> {
   const channel = planChannel(args);
   if ('pipe' in channel) return runHelperWith(helper, channel, options);
+  const [file, ...argv] = [...(options.prefix ?? []), helper, ...channel.argv];
   return new Promise((resolve, reject) => {
     let ended = false;
     const forward = (sig: NodeJS.Signals) => { child.kill(sig); };
@@ -187,8 +192,9 @@ export function runPlainHelper(helper: string, args: string[], options: Pick<Lau
       ended = true;
       if (options.forwardSignals) for (const s of FORWARDED) process.off(s, forward);
     };
-    const child = spawnPlain(helper, channel.argv, {
-      env: { [PLAN_ENV]: channel.env },
+    const child = spawnPlain(file!, argv, {
+      // systemd-run (a prefix) finds the user's manager through these.
+      env: { ...(options.prefix ? managerEnv() : {}), [PLAN_ENV]: channel.env },
       stdio: [options.stdin === 'inherit' ? 0 : 'ignore', 1, 2],
       onExit: (code, signal) => { end(); resolve(exitStatus(code, signal)); },
       onError: (err) => { end(); reject(helperStartError(err)); },

@@ -12,7 +12,7 @@ status() { echo "$1" >"$dir/status"; sync; }
 finish() { sync; systemctl --no-block poweroff --force --force; exit 0; }
 
 # shellcheck disable=SC1091
-. "$dir/env" # GUEST_USER, REPO, NODE_DIR
+. "$dir/env" # GUEST_USER, REPO, NODE_DIR, OUTSIDE (test/guest/run --outside)
 mkdir -p "$REPO" /run/host-node
 mount -t hostfs -o "ro,$REPO" none "$REPO" || { say "cannot mount the checkout $REPO"; status 125; finish; }
 mount -t hostfs -o "ro,$NODE_DIR" none /run/host-node || { say "cannot mount $NODE_DIR"; status 125; finish; }
@@ -27,6 +27,18 @@ for _ in $(seq 1 150); do
   systemctl is-active --quiet "user@$uid.service" && [ -S "/run/user/$uid/bus" ] && break
   sleep 0.2
 done
+# --outside: as the user, but in this system service's cgroup (outside user@UID.service,
+# not delegated, as an ssh login's session-N.scope), its manager reachable all the same.
+if [ "${OUTSIDE:-false}" = true ]; then
+  cd "$REPO" || { status 125; finish; }
+  setpriv --reuid="$uid" --regid="$(id -g "$GUEST_USER")" --init-groups \
+    env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME="$home" USER="$GUEST_USER" \
+    LOGNAME="$GUEST_USER" XDG_RUNTIME_DIR="/run/user/$uid" LANG=C.UTF-8 \
+    DBUS_SESSION_BUS_ADDRESS="unix:path=/run/user/$uid/bus" \
+    bash "$dir/job" </dev/null >"$out" 2>&1
+  status $?
+  finish
+fi
 # Only a unit of the user's own manager sits in the delegated cgroup (user@UID.service):
 # runuser alone would leave the job in this system service's cgroup.
 runuser -u "$GUEST_USER" -- env XDG_RUNTIME_DIR="/run/user/$uid" \

@@ -8,6 +8,7 @@
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { V1_CONTROLLERS, type CgroupHost, type V1Controller } from './limits.js';
+import { userManager } from './scope.js';
 
 /** Where the cgroup filesystems are mounted; SANDBOX_CGROUP_FS points elsewhere (tests: a host without delegation). */
 export function cgroupFsRoot(env: NodeJS.ProcessEnv = process.env): string {
@@ -48,6 +49,12 @@ export function detectCgroupHost(uid = process.getuid?.() ?? 0, env: NodeJS.Proc
     if (owner === uid && writable(join(dir, 'cgroup.subtree_control'))) {
       const controllers = (readText(join(dir, 'cgroup.controllers')) ?? '').trim().split(/\s+/).filter(Boolean);
       host.v2 = { dir, controllers, inside: prefix !== undefined, swap: existsSync(join(dir, 'memory.swap.max')) };
+      // Outside it: a transient scope of the user's manager gets the sandbox's processes in (./scope.ts).
+      if (prefix === undefined) {
+        const manager = userManager(uid, env);
+        if ('systemdRun' in manager) host.v2.viaScope = true;
+        else host.v2.noScope = manager;
+      }
     }
     return host;
   }

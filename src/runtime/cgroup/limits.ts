@@ -23,8 +23,12 @@ export interface CgroupHost {
   fsRoot: string;
   layout: 'unified' | 'hybrid' | 'v1' | 'none';
   uid: number;
-  /** cgroup v2: the user's delegated subtree (systemd's user@UID.service), and whether this process is inside it. */
-  v2?: { dir: string; controllers: string[]; inside: boolean; swap: boolean };
+  /**
+   * cgroup v2: the user's delegated subtree (systemd's user@UID.service), and whether this
+   * process is inside it; outside, whether a transient scope of the user's manager gets
+   * the sandbox's processes in (`viaScope`, ./scope.ts), or why not (`noScope`).
+   */
+  v2?: { dir: string; controllers: string[]; inside: boolean; swap: boolean; viaScope?: boolean; noScope?: { why: string; fix: string } };
   /** cgroup v1: each controller's `<mount>/sandbox/<uid>` the user may create cgroups in. */
   v1?: { dirs: Partial<Record<V1Controller, string>>; memsw: boolean };
 }
@@ -65,7 +69,7 @@ export function limitMechanisms(limits: ResourceLimits | undefined, host: Cgroup
 
 export function mechanismOf(name: LimitName, host: CgroupHost, rlimitAvailable: boolean): LimitMechanism {
   const ctl = CONTROLLER[name];
-  if (host.v2?.inside && host.v2.controllers.includes(ctl) && (name !== 'memorySwap' || host.v2.swap)) return 'cgroup-v2';
+  if ((host.v2?.inside || host.v2?.viaScope) && host.v2.controllers.includes(ctl) && (name !== 'memorySwap' || host.v2.swap)) return 'cgroup-v2';
   if (host.v1?.dirs[ctl] && (name !== 'memorySwap' || host.v1.memsw)) return 'cgroup-v1';
   if (name === 'pidsLimit' && rlimitAvailable) return 'rlimit';
   return 'none';
@@ -80,10 +84,11 @@ export function cgroupVersion(mechanisms: Partial<Record<LimitName, LimitMechani
 /** Why nothing bounds limits on this host, and the fix: the refusal's words and doctor's. */
 export function whyUnenforced(host: CgroupHost): { why: string; fix: string } {
   if (host.layout === 'unified') {
-    if (host.v2 && !host.v2.inside) {
+    if (host.v2 && !host.v2.inside && !host.v2.viaScope) {
       return {
-        why: `this process is outside your systemd user session's delegated cgroup (${host.v2.dir})`,
-        fix: 'run sandbox inside it: systemd-run --user --scope --quiet sandbox run ...',
+        why: `this process is outside your systemd user session's delegated cgroup (${host.v2.dir})` +
+          (host.v2.noScope ? ` and ${host.v2.noScope.why}` : ''),
+        fix: host.v2.noScope?.fix ?? 'run sandbox inside it: systemd-run --user --scope --quiet sandbox run ...',
       };
     }
     if (host.v2) return { why: `your delegated cgroup (${host.v2.dir}) lacks the controller`, fix: 'an administrator adds it: Delegate=cpu cpuset io memory pids in /etc/systemd/system/user@.service.d/delegate.conf' };

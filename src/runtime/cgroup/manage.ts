@@ -113,7 +113,7 @@ export async function removeCgroup(cg: SandboxCgroup): Promise<void> {
 
 /** The parents of the sandboxes' cgroups on this host: v2's sandbox.slice, or each v1 `sandbox/<uid>`. */
 export function cgroupBases(host: CgroupHost): string[] {
-  return host.v2?.inside ? [join(host.v2.dir, V2_SLICE)] : Object.values(host.v1?.dirs ?? {});
+  return host.v2?.inside || host.v2?.viaScope ? [join(host.v2.dir, V2_SLICE)] : Object.values(host.v1?.dirs ?? {});
 }
 
 /**
