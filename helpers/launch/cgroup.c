@@ -68,34 +68,18 @@ static pid_t clone3_into_cgroup(unsigned long flags) {
  * clones the init with CLONE_PARENT (so it is still our child), so that the init, and
  * everything below it, is bounded from its first instruction, and its cgroup namespace
  * (CLONE_NEWCGROUP) is rooted at the sandbox's cgroup. The monitor stays outside. */
+static int join_cgroups(void *unused) {
+  (void)unused;
+  return cgroup_join_self();
+}
+
 pid_t clone_in_cgroups(unsigned long flags) {
   pid_t direct = clone3_into_cgroup(flags);
   if (direct >= 0) return direct;
-  int pfd[2];
-  if (pipe2(pfd, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
-  pid_t child = fork();
-  if (child < 0) die("fork: %s", strerror(errno));
-  if (child == 0) {
-    close(pfd[0]);
-    long r = cgroup_join_self();
-    if (r == 0) r = syscall(SYS_clone, flags | CLONE_PARENT, NULL, NULL, NULL, NULL);
-    if (r == 0) { close(pfd[1]); return 0; } /* the init */
-    int msg[2] = { (int)r, r < 0 ? errno : 0 };
-    ssize_t unused = write(pfd[1], msg, sizeof msg);
-    (void)unused;
-    _exit(0);
-  }
-  close(pfd[1]);
-  int msg[2] = { -1, EIO };
-  ssize_t n;
-  while ((n = read(pfd[0], msg, sizeof msg)) < 0 && errno == EINTR) {}
-  close(pfd[0]);
-  while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {}
-  if (n != (ssize_t)sizeof msg || msg[0] <= 0) {
-    errno = msg[1] ? msg[1] : EIO;
+  pid_t init = clone_from_child(flags, join_cgroups, NULL);
+  if (init < 0)
     die_hint("see `sandbox doctor` (cgroups)", "cannot start the sandbox in its cgroup %s: %s", plan.cgroups[0], strerror(errno));
-  }
-  return (pid_t)msg[0];
+  return init;
 }
 
 /* The kernel's count of OOM kills in the sandbox's memory cgroup: `oom_kill N` of

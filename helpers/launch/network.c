@@ -246,6 +246,19 @@ static void start_bridge(pid_t init) {
 
 /* ---------- container: another sandbox's network namespace ---------- */
 
+static const struct { const char *name; int type; } joined_nss[] = {
+  { "user", CLONE_NEWUSER }, { "net", CLONE_NEWNET }, { "uts", CLONE_NEWUTS }, { "ipc", CLONE_NEWIPC },
+};
+enum { N_JOINED = sizeof joined_nss / sizeof joined_nss[0] };
+
+/* clone_from_child()'s preparation: the namespaces opened in fds[] (-1: not joined), then
+ * the sandbox's cgroups (limits, --cgroup: the init starts inside them). */
+static int join_namespaces(void *arg) {
+  const int *fds = arg;
+  for (int i = 0; i < N_JOINED; i++) if (fds[i] >= 0 && setns(fds[i], joined_nss[i].type) < 0) return -1;
+  return cgroup_join_self();
+}
+
 /* `--network container:ID` and pod members (--network-join PID): the init is cloned
  * into the user and network namespaces of another sandbox's command PID, with no user
  * or network namespace of its own. A network namespace can only be joined with
@@ -263,54 +276,26 @@ static void start_bridge(pid_t init) {
  * A pod's members share the infra's uts and ipc namespaces too (--join-ns), as
  * Podman's pods share ipc, net and uts by default. */
 pid_t clone_joined(unsigned long flags) {
-  static const struct { const char *name; int type; } nss[] = {
-    { "user", CLONE_NEWUSER }, { "net", CLONE_NEWNET }, { "uts", CLONE_NEWUTS }, { "ipc", CLONE_NEWIPC },
-  };
-  enum { N = sizeof nss / sizeof nss[0] };
-  int fds[N];
+  int fds[N_JOINED];
   unsigned long joined = 0;
-  for (int i = 0; i < N; i++) {
+  for (int i = 0; i < N_JOINED; i++) {
     fds[i] = -1;
-    if (i >= 2 && !(plan.join_ns & nss[i].type)) continue; /* user and net always; uts, ipc for --join-ns */
+    if (i >= 2 && !(plan.join_ns & joined_nss[i].type)) continue; /* user and net always; uts, ipc for --join-ns */
     char path[64];
-    snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)plan.network_join, nss[i].name);
+    snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)plan.network_join, joined_nss[i].name);
     fds[i] = open(path, O_RDONLY | O_CLOEXEC);
     if (fds[i] < 0)
       die_hint("start it first (`sandbox start`), or see `sandbox ps -a`",
                "the sandbox whose network this one joins is not running (%s: %s)", path, strerror(errno));
-    joined |= (unsigned long)nss[i].type;
+    joined |= (unsigned long)joined_nss[i].type;
   }
-  int pfd[2];
-  if (pipe2(pfd, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
-  pid_t child = fork();
-  if (child < 0) die("fork: %s", strerror(errno));
-  if (child == 0) {
-    close(pfd[0]);
-    long r = 0;
-    for (int i = 0; i < N && r == 0; i++) if (fds[i] >= 0 && setns(fds[i], nss[i].type) < 0) r = -1;
-    if (r == 0) r = cgroup_join_self(); /* limits (--cgroup): the init starts inside the sandbox's cgroups */
-    if (r == 0) r = syscall(SYS_clone, (flags & ~joined) | CLONE_PARENT, NULL, NULL, NULL, NULL);
-    if (r == 0) { /* the init */
-      close(pfd[1]);
-      for (int i = 0; i < N; i++) if (fds[i] >= 0) close(fds[i]);
-      return 0;
-    }
-    int msg[2] = { (int)r, r < 0 ? errno : 0 };
-    ssize_t unused = write(pfd[1], msg, sizeof msg);
-    (void)unused;
-    _exit(0);
-  }
-  close(pfd[1]);
-  for (int i = 0; i < N; i++) if (fds[i] >= 0) close(fds[i]);
-  int msg[2] = { -1, EIO };
-  ssize_t n;
-  while ((n = read(pfd[0], msg, sizeof msg)) < 0 && errno == EINTR) {}
-  close(pfd[0]);
-  while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {}
-  if (n != (ssize_t)sizeof msg || msg[0] <= 0)
+  pid_t init = clone_from_child(flags & ~joined, join_namespaces, fds);
+  int e = errno;
+  for (int i = 0; i < N_JOINED; i++) if (fds[i] >= 0) close(fds[i]); /* here and in the init */
+  if (init < 0)
     die_hint("the sandbox it joins may have just ended; `sandbox ps -a` shows it",
-             "cannot join the network of the sandbox (process %d): %s", (int)plan.network_join, strerror(msg[1] ? msg[1] : EIO));
-  return (pid_t)msg[0];
+             "cannot join the network of the sandbox (process %d): %s", (int)plan.network_join, strerror(e));
+  return init;
 }
 
 /* ---------- the table ---------- */

@@ -147,3 +147,35 @@ int recent(const struct timespec *t) {
   long ms = (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
   return ms < 500;
 }
+
+/* Clones the init (flags | CLONE_PARENT: it is still our child) from a short-lived child
+ * that first runs prepare(arg): joins another sandbox's namespaces, or the sandbox's
+ * cgroups, so that the init is born there. 0 in the init; its pid here; -1 with errno set
+ * when prepare or the clone failed. */
+pid_t clone_from_child(unsigned long flags, int (*prepare)(void *), void *arg) {
+  int pfd[2];
+  if (pipe2(pfd, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
+  pid_t child = fork();
+  if (child < 0) die("fork: %s", strerror(errno));
+  if (child == 0) {
+    close(pfd[0]);
+    long r = prepare(arg);
+    if (r == 0) r = syscall(SYS_clone, flags | CLONE_PARENT, NULL, NULL, NULL, NULL);
+    if (r == 0) { close(pfd[1]); return 0; } /* the init */
+    int msg[2] = { (int)r, r < 0 ? errno : 0 };
+    ssize_t unused = write(pfd[1], msg, sizeof msg);
+    (void)unused;
+    _exit(0);
+  }
+  close(pfd[1]);
+  int msg[2] = { -1, EIO };
+  ssize_t n;
+  while ((n = read(pfd[0], msg, sizeof msg)) < 0 && errno == EINTR) {}
+  close(pfd[0]);
+  while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {}
+  if (n != (ssize_t)sizeof msg || msg[0] <= 0) {
+    errno = msg[1] ? msg[1] : EIO;
+    return -1;
+  }
+  return (pid_t)msg[0];
+}

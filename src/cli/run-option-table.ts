@@ -15,6 +15,7 @@
 import type { Argv } from 'yargs';
 import type { HealthArgs } from './health-options.js';
 import type { NameArgs } from './name-options.js';
+import type { LimitArgs } from './limit-options.js';
 import { collectOptions, declareOptions, lexArgv, optionTable, type LexerMessages, type OptionDef } from './argv-lexer.js';
 import { DEFAULT_NETWORK, NETWORK_MODES, NETWORK_MODE_WORDS, WORKING_NETWORK_MODES } from '../network/driver.js';
 import { MISSING_RUN_OPTIONS, missingOptions } from './podman-gaps.js';
@@ -25,7 +26,7 @@ export { DEFAULT_NETWORK, NETWORK_MODES, WORKING_NETWORK_MODES };
 export type RunVerb = 'run' | 'create';
 
 /** What `parseRunArgv` returns and `toRunRequest` takes (yargs' camelCase keys). */
-export interface RunArgs extends HealthArgs, NameArgs {
+export interface RunArgs extends HealthArgs, NameArgs, LimitArgs {
   rm?: boolean;
   interactive?: boolean;
   tty?: boolean;
@@ -75,15 +76,6 @@ export interface RunArgs extends HealthArgs, NameArgs {
   publishAll?: boolean;
   expose?: string[];
   ulimit?: string[];
-  memory?: string;
-  memorySwap?: string;
-  memoryReservation?: string;
-  cpus?: string;
-  cpuShares?: string;
-  cpuPeriod?: string;
-  cpuQuota?: string;
-  cpusetCpus?: string;
-  pidsLimit?: string;
   unenforcedLimits?: boolean;
   device?: string[];
   deviceCgroupRule?: string[];
