@@ -103,7 +103,9 @@ test('pause/unpause and update of a limited keep-id sandbox', async (t) => {
   const pid = (await inspect(root, id)).State.Pid as number;
   await ok(root, ['pause', id]);
   assert.equal((await inspect(root, id)).State.Status, 'paused');
-  const frozen = await eventually(() => /^State:\s+D/m.test(readFileSync(`/proc/${pid}/status`, 'utf8')) ? '' : 'the init is not frozen', 5000);
+  const frozen = await eventually(() => (kind === 'v1'
+    ? readFileSync(join(cgroupDirOf(pid, 'freezer'), 'freezer.state'), 'utf8').trim() === 'FROZEN'
+    : /^frozen 1$/m.test(readFileSync(join(cgroupDirOf(pid, ''), 'cgroup.events'), 'utf8'))) ? '' : 'the cgroup is not frozen', 5000);
   assert.equal(frozen, '');
   const refused = await runSandbox(['exec', id, 'true'], { root });
   assert.equal(refused.code, 125, show(refused));
