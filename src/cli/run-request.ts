@@ -25,7 +25,7 @@ import { parseNetworkOption } from '../network/driver.js';
 import { DEFAULT_NETWORK, runUsage, type RunArgs, type RunVerb } from './run-option-table.js';
 import { parseDetachKeys } from '../runtime/detach-keys.js';
 import { parseNameArgs } from './name-options.js';
-import { usernsRequest } from '../runtime/userns-mode.js';
+import { checkUsernsJoin, usernsRequest } from '../runtime/userns-mode.js';
 import { parseExpose, parsePublishes } from '../network/port-spec.js';
 import { parseUlimits } from '../runtime/rlimits.js';
 import { parseDevice } from '../runtime/devices.js';
@@ -491,6 +491,7 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
   const groups = list(p.groupAdd);
   if (groups.length) request.groupAdd = parseGroupAdd(groups);
   Object.assign(request, usernsRequest(last(p.userns), list(p.uidmap), list(p.gidmap)));
+  checkUsernsJoin(request, { ...(request.networkContainer !== undefined ? { container: request.networkContainer } : {}), ...(request.pod !== undefined ? { pod: request.pod } : {}) });
   if (security.given.length) request.securityOpt = security.given;
   if (security.maskPaths.length) request.maskPaths = security.maskPaths;
   if (security.unmaskPaths.length) request.unmaskPaths = security.unmaskPaths;

@@ -195,3 +195,21 @@ export function usernsRequest(userns: string | undefined, uidMap: string[], gidM
     ...(gidMap.length ? { gidMap } : {}),
   };
 }
+
+/**
+ * A sandbox that joins another's namespaces (`--network container:NAME`, a pod member)
+ * runs in that sandbox's user namespace, so its ids are that sandbox's: an id mode of its
+ * own cannot apply. Refused before anything is made (Podman refuses `--userns` with
+ * `--pod` too, and fails at start for `--network container:`).
+ */
+export function checkUsernsJoin(request: { userns?: string; uidMap?: string[]; gidMap?: string[] }, joins: { container?: string; pod?: string }): void {
+  const mode = parseUsernsMode(request.userns, (request.uidMap?.length ?? 0) + (request.gidMap?.length ?? 0) > 0);
+  if (mode.kind === 'default' || (joins.container === undefined && joins.pod === undefined)) return;
+  const given = mode.kind === 'maps' ? '--uidmap/--gidmap' : `--userns=${request.userns}`;
+  if (joins.pod !== undefined) {
+    throw invalid(`${given} cannot be given with --pod: a pod's sandboxes share its user namespace`, 'leave it out; the pod\'s ids are those of its infra');
+  }
+  throw invalid(`${given} cannot be given with --network container:${joins.container}: the sandbox joins ${joins.container}'s user namespace, and its ids`,
+    `leave it out, or run ${joins.container} itself with ${given}`);
+}
+

@@ -7,50 +7,19 @@
  * root with nothing delegated, SANDBOX_CGROUP_FS) the refusal and its hint.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { busyboxRootfsTar } from './fixtures.js';
+import { cgroupDirOf, requireLimits } from './limits-host.js';
 import {
-  asUser, eventually, importImage, newStore, newUserDir, requireNoProblems, requireRootless, runSandbox, sandboxIdsIn, show, testUser,
+  asUser, eventually, importImage, newStore, newUserDir, requireRootless, runSandbox, sandboxIdsIn, show,
 } from './harness.js';
-
-const FS = '/sys/fs/cgroup';
-
-/** What limits this host offers the test user: `v2` (inside its delegated systemd cgroup), `v1` (.ci/run's delegation), or the reason not. */
-function delegation(): { kind: 'v1' | 'v2' } | { problem: string } {
-  const uid = testUser().uid;
-  if (existsSync(join(FS, 'cgroup.controllers'))) {
-    const own = readFileSync('/proc/self/cgroup', 'utf8');
-    return own.includes(`/user@${uid}.service/`) ? { kind: 'v2' } : { problem: `cgroup v2, but the tests do not run inside user@${uid}.service (run them through systemd-run --user, as test/guest/ does)` };
-  }
-  const dir = join(FS, 'pids', 'sandbox', String(uid));
-  try {
-    if (statSync(dir).uid === uid) return { kind: 'v1' };
-  } catch { /* not delegated */ }
-  return { problem: `cgroup v1 without the subtree delegated to the test user (${dir}): run the commands \`sandbox doctor\` prints, as .ci/run does` };
-}
-
-function requireLimits(t: Parameters<typeof requireRootless>[0], what: string): 'v1' | 'v2' | undefined {
-  if (!requireRootless(t, what)) return undefined;
-  const d = delegation();
-  if (!requireNoProblems(t, what, 'problem' in d ? [d.problem] : [])) return undefined;
-  return 'kind' in d ? d.kind : undefined;
-}
 
 async function inspect(root: string, id: string): Promise<Record<string, any>> {
   const r = await runSandbox(['inspect', id], { root });
   assert.equal(r.code, 0, show(r));
   return JSON.parse(r.stdout)[0];
-}
-
-/** The cgroupfs directory of `controller` (v1; '' for v2) that process `pid` is in, as the host sees it. */
-function cgroupDirOf(pid: number, controller: string): string {
-  const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n');
-  if (!controller) return join(FS, lines.find((l) => l.startsWith('0::'))!.slice(3));
-  const line = lines.find((l) => l.split(':')[1]!.split(',').includes(controller));
-  assert.ok(line, `no ${controller} line in /proc/${pid}/cgroup`);
-  return join(FS, controller, line.split(':')[2]!);
 }
 
 test('without a delegated cgroup: a limit is refused with the fix, before anything is recorded; --unenforced-limits runs with a warning', async (t) => {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  allocateSlice, autoSize, checkUserMaps, idsNamedIn, insideId, keepIdMaps, nomapMaps, parseIdMapOption, parseUsernsMode,
+  allocateSlice, autoSize, checkUserMaps, checkUsernsJoin, idsNamedIn, insideId, keepIdMaps, nomapMaps, parseIdMapOption, parseUsernsMode,
   usernsRequest, withEntry,
 } from '../../src/runtime/userns-mode.js';
 import { SandboxError } from '../../src/errors.js';
@@ -81,3 +81,17 @@ describe('keep-id passwd entry', () => {
     assert.equal(withEntry('', 5, 'x:*:5:5::/:/bin/sh', 2), 'x:*:5:5::/:/bin/sh\n');
   });
 });
+
+describe('--userns with another sandbox\'s namespaces', () => {
+  it('refuses an id mode of its own with --pod or --network container:', () => {
+    assert.throws(() => checkUsernsJoin({ userns: 'keep-id' }, { pod: 'p' }), (e: unknown) => e instanceof SandboxError && /--userns=keep-id cannot be given with --pod/.test(e.message));
+    assert.throws(() => checkUsernsJoin({ userns: 'auto:size=2048' }, { container: 'db' }), (e: unknown) => e instanceof SandboxError && /--userns=auto:size=2048 cannot be given with --network container:db/.test(e.message));
+    assert.throws(() => checkUsernsJoin({ uidMap: ['0:1:100'] }, { container: 'db' }), /--uidmap\/--gidmap cannot be given/);
+  });
+  it('lets the default, host, and a sandbox that joins nothing through', () => {
+    checkUsernsJoin({}, { pod: 'p' });
+    checkUsernsJoin({ userns: 'host' }, { container: 'db' });
+    checkUsernsJoin({ userns: 'keep-id' }, {});
+  });
+});
+
