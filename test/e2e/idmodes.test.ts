@@ -4,7 +4,7 @@
  * busybox image: root's files, and /home/app owned by 1000:1000).
  */
 import assert from 'node:assert/strict';
-import { statSync, writeFileSync, chownSync } from 'node:fs';
+import { statSync, writeFileSync, chownSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { APP_UID, busyboxRootfsTar } from './fixtures.js';
@@ -144,6 +144,9 @@ test(':U chowns a bind\'s source (and a tmpfs) to the sandbox\'s user, in the de
   writeFileSync(join(dir, 'f'), 'x');
   const u = testUser();
   if (u.switchUser) chownSync(join(dir, 'f'), u.uid, u.gid);
+  // :U chowns the directory too, to a subordinate id: searchable by others, the test (run
+  // as the user, as `npm test` is) can still stat what is in it; 0700 would shut it out.
+  chmodSync(dir, 0o755);
   const start = subuidStart();
   // Default mode, --user 1000:1000: on the host the files become subuid start + 999.
   const r = await runSandbox(['run', '--rm', '--network', 'none', '-u', '1000:1000', '-v', `${dir}:/data:U`,
