@@ -6,7 +6,6 @@
  * the command of every start and every exec.
  */
 import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { SandboxError } from '../../errors.js';
@@ -96,6 +95,8 @@ export function seccompCacheName(paths: StorePaths, request: SeccompRequest, rul
     const mask = hi ? `${hi.toString(16)}${lo.toString(16).padStart(8, '0')}` : lo.toString(16);
     return join(dir, `default-r${DEFAULT_PROFILE_REVISION}-${process.arch}-${mask}`);
   }
+  // node:crypto only here, when a profile file's filter is looked up: not at every command's start-up.
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
   return join(dir, createHash('sha256').update(rules ?? sandboxSeccompRules(request)!).digest('hex'));
 }
 
