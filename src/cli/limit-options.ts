@@ -28,6 +28,22 @@ export interface LimitArgs {
   pidsLimit?: string;
 }
 
+/**
+ * The limit options, as Podman spells them, by their LimitArgs key: one table for run's
+ * and create's options (run-option-table.ts) and update's (update-options.ts).
+ */
+export const LIMIT_OPTIONS: readonly { key: keyof LimitArgs; name: string; alias?: string; describe: string }[] = [
+  { key: 'memory', name: 'memory', alias: 'm', describe: 'Memory limit: 64m, 1g (b, k, m, g)' },
+  { key: 'memorySwap', name: 'memory-swap', describe: 'Memory plus swap limit (default twice --memory; -1 unlimited)' },
+  { key: 'memoryReservation', name: 'memory-reservation', describe: 'Soft memory limit, reclaimed down to under pressure' },
+  { key: 'cpus', name: 'cpus', describe: 'CPU time limit in CPUs: 0.5 = half of one' },
+  { key: 'cpuShares', name: 'cpu-shares', alias: 'c', describe: 'Relative CPU weight (default 1024)' },
+  { key: 'cpuPeriod', name: 'cpu-period', describe: 'CPU period in µs (with --cpu-quota; default 100000)' },
+  { key: 'cpuQuota', name: 'cpu-quota', describe: 'CPU time in µs per period (-1: none)' },
+  { key: 'cpusetCpus', name: 'cpuset-cpus', describe: 'CPUs the sandbox may run on: 0-1,3' },
+  { key: 'pidsLimit', name: 'pids-limit', describe: 'Most processes at once (-1: unlimited)' },
+];
+
 function integer(value: string, option: string, hint: string): number {
   if (!/^-?[0-9]+$/.test(value.trim())) throw new SandboxError(`invalid value '${value}' for ${option}: not an integer`, { hint });
   return Number(value.trim());

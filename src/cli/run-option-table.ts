@@ -15,7 +15,7 @@
 import type { Argv } from 'yargs';
 import type { HealthArgs } from './health-options.js';
 import type { NameArgs } from './name-options.js';
-import type { LimitArgs } from './limit-options.js';
+import { LIMIT_OPTIONS, type LimitArgs } from './limit-options.js';
 import { collectOptions, declareOptions, lexArgv, optionTable, type LexerMessages, type OptionDef } from './argv-lexer.js';
 import { DEFAULT_NETWORK, NETWORK_MODES, NETWORK_MODE_WORDS, WORKING_NETWORK_MODES } from '../network/driver.js';
 import { MISSING_RUN_OPTIONS, missingOptions } from './podman-gaps.js';
@@ -152,15 +152,7 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'publish-all', aliases: ['P'], type: 'boolean', describe: "Publish every exposed port (the image's EXPOSE, --expose) on a free host port" },
   { name: 'expose', aliases: [], type: 'string', array: true, describe: 'Expose a port or range: PORT[-PORT][/tcp|/udp] (published by -P; repeatable)' },
   { name: 'ulimit', aliases: [], type: 'string', array: true, describe: 'Resource limit of the command and exec\'d ones: NAME=SOFT[:HARD], e.g. nofile=1024:2048 (-1: your hard limit; repeatable)' },
-  { name: 'memory', aliases: ['m'], type: 'string', describe: 'Memory limit: 64m, 1g (b, k, m, g)' },
-  { name: 'memory-swap', aliases: [], type: 'string', describe: 'Memory plus swap limit (default twice --memory; -1 unlimited)' },
-  { name: 'memory-reservation', aliases: [], type: 'string', describe: 'Soft memory limit, reclaimed down to under pressure' },
-  { name: 'cpus', aliases: [], type: 'string', describe: 'CPU time limit in CPUs: 0.5 = half of one' },
-  { name: 'cpu-shares', aliases: ['c'], type: 'string', describe: 'Relative CPU weight (default 1024)' },
-  { name: 'cpu-period', aliases: [], type: 'string', describe: 'CPU period in µs (with --cpu-quota; default 100000)' },
-  { name: 'cpu-quota', aliases: [], type: 'string', describe: 'CPU time in µs per period' },
-  { name: 'cpuset-cpus', aliases: [], type: 'string', describe: 'CPUs the sandbox may run on: 0-1,3' },
-  { name: 'pids-limit', aliases: [], type: 'string', describe: 'Most processes at once (-1: unlimited)' },
+  ...LIMIT_OPTIONS.map((o): OptionDef => ({ name: o.name, aliases: o.alias ? [o.alias] : [], type: 'string', describe: o.describe })),
   { name: 'unenforced-limits', aliases: [], type: 'boolean', describe: 'Run even when a limit cannot be enforced for you (a warning says which)' },
   { name: 'device', aliases: [], type: 'string', array: true, describe: 'Pass a host device in: HOST[:INSIDE][:PERMS] (PERMS of rwm; a directory passes its devices; repeatable)' },
   { name: 'device-cgroup-rule', aliases: [], type: 'string', array: true, describe: 'Refused: a rootless sandbox has no device cgroup (use --device)' },

@@ -4,20 +4,7 @@
  */
 import { SandboxError } from '../errors.js';
 import type { ResourceLimits } from '../types.js';
-import { parseLimitOptions, type LimitArgs } from './limit-options.js';
-
-/** The options `update` takes, by their LimitArgs key, as Podman spells them. */
-export const UPDATE_OPTIONS: readonly { key: keyof LimitArgs; name: string; alias?: string; describe: string }[] = [
-  { key: 'memory', name: 'memory', alias: 'm', describe: 'Memory limit: 64m, 1g (b, k, m, g)' },
-  { key: 'memorySwap', name: 'memory-swap', describe: 'Memory plus swap limit (-1 unlimited)' },
-  { key: 'memoryReservation', name: 'memory-reservation', describe: 'Soft memory limit' },
-  { key: 'cpus', name: 'cpus', describe: 'CPU time limit in CPUs: 0.5 = half of one' },
-  { key: 'cpuShares', name: 'cpu-shares', alias: 'c', describe: 'Relative CPU weight (default 1024)' },
-  { key: 'cpuPeriod', name: 'cpu-period', describe: 'CPU period in µs (with --cpu-quota)' },
-  { key: 'cpuQuota', name: 'cpu-quota', describe: 'CPU time in µs per period (-1: none)' },
-  { key: 'cpusetCpus', name: 'cpuset-cpus', describe: 'CPUs the sandbox may run on: 0-1,3' },
-  { key: 'pidsLimit', name: 'pids-limit', describe: 'Most processes at once (-1: unlimited)' },
-];
+import { LIMIT_OPTIONS, parseLimitOptions, type LimitArgs } from './limit-options.js';
 
 /** Limits as the options would have given them (numbers in plain units are valid option values). */
 function asArgs(l: ResourceLimits): LimitArgs {
@@ -34,7 +21,7 @@ function asArgs(l: ResourceLimits): LimitArgs {
 export function mergeLimitOptions(current: ResourceLimits | undefined, given: LimitArgs, cpusHere: () => number): ResourceLimits {
   const asked = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as LimitArgs;
   if (!Object.keys(asked).length) {
-    throw new SandboxError('update needs at least one option to change', { hint: `e.g. sandbox update --memory 256m NAME (${UPDATE_OPTIONS.map((o) => `--${o.name}`).join(', ')})` });
+    throw new SandboxError('update needs at least one option to change', { hint: `e.g. sandbox update --memory 256m NAME (${LIMIT_OPTIONS.map((o) => `--${o.name}`).join(', ')})` });
   }
   const kept = asArgs(current ?? {});
   if (asked.cpus !== undefined) { delete kept.cpuPeriod; delete kept.cpuQuota; }
