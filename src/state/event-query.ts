@@ -43,8 +43,11 @@ export function rfc3339Ns(time: string): bigint | undefined {
   return BigInt(ms) * NS_PER_MS + fractionNs(m[7]);
 }
 
-const DURATION = /^[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/;
-const DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g;
+// µs (micro sign, U+00B5) and μs (Greek mu, U+03BC) as escapes: esbuild copies a regular
+// expression as written, and one non-ASCII character in a bundle makes Node read all of it
+// as a two-byte string at every start (scripts/build.mjs checks the CLI's bundles for it).
+const DURATION = /^[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))+$/;
+const DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/g;
 const UNIT_NS: Record<string, bigint> = {
   ns: 1n, us: 1_000n, 'µs': 1_000n, 'μs': 1_000n, ms: NS_PER_MS, s: NS_PER_S, m: 60n * NS_PER_S, h: 3600n * NS_PER_S,
 };

@@ -42,6 +42,9 @@ describe('times', () => {
     assert.equal(parseDurationNs('1.5s'), 1_500_000_000n);
     assert.equal(parseDurationNs('-5m'), -sec(300));
     assert.equal(parseDurationNs('5'), undefined);
+    // Go's micro units, both spellings (the micro sign and the Greek mu), as in Podman.
+    assert.equal(parseDurationNs('3\u00b5s'), 3_000n);
+    assert.equal(parseDurationNs('2\u03bcs1us'), 3_000n);
     const local = new Date(2026, 10, 23, 15, 40, 21).getTime();
     assert.equal(parseTimeArg('2026-11-23T15:40:21', NOW), BigInt(local) * 1_000_000n, 'no zone: local time');
   });
