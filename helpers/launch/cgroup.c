@@ -82,6 +82,82 @@ pid_t clone_in_cgroups(unsigned long flags) {
   return init;
 }
 
+/* exec on cgroup v2: the command is born in the sandbox's cgroup (clone3 with
+ * CLONE_INTO_CGROUP), where a move of this process there first would wait for an RCU
+ * grace period (see clone3_into_cgroup) on every exec. Opened before we enter the
+ * sandbox (the host's cgroup filesystem is out of sight there): the cgroup's directory,
+ * and the sandbox's cgroup namespace, which the command enters once born (entered
+ * before, the birth is refused: with nsdelegate, our own cgroup must be inside the
+ * namespace of whoever moves a process). -1: fork() as usual. */
+static int exec_cgroup_fd = -1, exec_cgroupns_fd = -1;
+
+/* Before `exec` joins the sandbox of its command `target`: the namespaces it must leave
+ * to the command (CLONE_NEWCGROUP when the command is born in the cgroup), after
+ * joining the cgroups itself where it cannot be (v1: each controller's). */
+int cgroup_exec_prepare(pid_t target) {
+  if (!plan.n_cgroups) return 0;
+  struct statfs sf;
+  if (plan.n_cgroups == 1 && statfs(plan.cgroups[0], &sf) == 0 && (unsigned long)sf.f_type == CGROUP2_SUPER_MAGIC) {
+    char ns[64];
+    snprintf(ns, sizeof ns, "/proc/%d/ns/cgroup", (int)target);
+    exec_cgroup_fd = open(plan.cgroups[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    exec_cgroupns_fd = open(ns, O_RDONLY | O_CLOEXEC);
+    if (exec_cgroup_fd >= 0 && exec_cgroupns_fd >= 0) return CLONE_NEWCGROUP;
+    if (exec_cgroup_fd >= 0) close(exec_cgroup_fd);
+    if (exec_cgroupns_fd >= 0) close(exec_cgroupns_fd);
+    exec_cgroup_fd = exec_cgroupns_fd = -1;
+  }
+  cgroup_join_or_die();
+  return 0;
+}
+
+/* fork(), for exec's command: born in the sandbox's cgroup when cgroup_exec_prepare
+ * opened it (a kernel without clone3: the child moves itself there), then in the
+ * sandbox's cgroup namespace. */
+pid_t cgroup_fork(void) {
+  if (exec_cgroup_fd < 0) return fork();
+  struct {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+  } args = { 0 };
+  args.flags = CLONE_INTO_CGROUP;
+  args.exit_signal = SIGCHLD;
+  args.cgroup = (uint64_t)exec_cgroup_fd;
+  pid_t r = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+  int moved = r >= 0;
+  if (r < 0 && (errno == ENOSYS || errno == E2BIG || errno == EINVAL)) r = fork();
+  if (r != 0) return r;
+  if (!moved) {
+    int fd = openat(exec_cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write_all(fd, "0", 1) < 0)
+      die_hint("see `sandbox doctor` (cgroups); the sandbox may have just ended", "cannot join the sandbox's cgroup: %s", strerror(errno));
+    close(fd);
+  }
+  if (setns(exec_cgroupns_fd, CLONE_NEWCGROUP) < 0) die("cannot enter the sandbox's cgroup namespace: %s", strerror(errno));
+  close(exec_cgroupns_fd);
+  close(exec_cgroup_fd);
+  return 0;
+}
+
+/* Whether `pause` froze the sandbox (v2 cgroup.freeze 1, v1 freezer.state FROZEN or
+ * FREEZING: src/runtime/cgroup/freezer.ts writes them): one small read. */
+int cgroup_frozen(void) {
+  for (int i = 0; i < plan.n_cgroups; i++) {
+    static const char *files[] = { "cgroup.freeze", "freezer.state" };
+    for (int f = 0; f < 2; f++) {
+      char path[PATH_MAX], buf[16];
+      snprintf(path, sizeof path, "%s/%s", plan.cgroups[i], files[f]);
+      int fd = open(path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      ssize_t n = read(fd, buf, sizeof buf - 1);
+      close(fd);
+      if (n <= 0) continue;
+      buf[n] = 0;
+      if (f == 0 ? buf[0] == '1' : strncmp(buf, "FR", 2) == 0) return 1;
+    }
+  }
+  return 0;
+}
+
 /* The kernel's count of OOM kills in the sandbox's memory cgroup: `oom_kill N` of
  * memory.events (v2) or memory.oom_control (v1); 0 without one. */
 static long long oom_kills(void) {

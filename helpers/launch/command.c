@@ -255,7 +255,7 @@ static void __attribute__((noreturn)) run_command(int pty_master) {
 pid_t start_command(int pty_master, char *why, size_t size) {
   int execpipe[2];
   if (pipe2(execpipe, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
-  pid_t child = fork();
+  pid_t child = cgroup_fork(); /* exec: born in the sandbox's cgroup (cgroup.c) */
   if (child < 0) die("fork: %s", strerror(errno));
   if (child == 0) {
     close(execpipe[0]);

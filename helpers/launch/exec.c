@@ -8,7 +8,7 @@
  * the files are all opened first, since the host's /proc is gone once in the sandbox's
  * mount namespace. The network namespace is entered when the sandbox's network driver
  * says so (network.c): a --network host sandbox's is the host's, not ours to enter. */
-static void join_sandbox(pid_t target) {
+static void join_sandbox(pid_t target, int skip) {
   static const struct { const char *name; int type; } nss[] = {
     { "user", CLONE_NEWUSER }, { "mnt", CLONE_NEWNS }, { "pid", CLONE_NEWPID }, { "uts", CLONE_NEWUTS },
     { "ipc", CLONE_NEWIPC }, { "net", CLONE_NEWNET }, { "cgroup", CLONE_NEWCGROUP },
@@ -16,6 +16,7 @@ static void join_sandbox(pid_t target) {
   const char *ended = "the sandbox may have just ended; `sandbox ps -a` shows it";
   int n = (int)(sizeof nss / sizeof nss[0]), flags = 0;
   for (int i = 0; i < n; i++) if (plan.network->exec_enters || nss[i].type != CLONE_NEWNET) flags |= nss[i].type;
+  flags &= ~skip;
   int pidfd = (int)syscall(SYS_pidfd_open, target, 0);
   if (pidfd < 0 && errno == ESRCH) die_hint(ended, "cannot enter the sandbox: its process %d is gone", (int)target);
   if (pidfd >= 0) {
@@ -49,8 +50,9 @@ static void join_sandbox(pid_t target) {
  * report on --status-fd, and exit with its status; when the CLI dies (--die-with-parent),
  * the command's session is killed. */
 int run_exec(int sfd) {
-  if (plan.n_cgroups) cgroup_join_or_die(); /* first: the host's cgroup filesystem is out of sight inside */
-  join_sandbox(plan.exec_target);
+  /* First: the host's cgroup filesystem is out of sight inside. The command is born in
+   * the cgroup (v2), which then enters the cgroup namespace itself; else we join it. */
+  join_sandbox(plan.exec_target, cgroup_exec_prepare(plan.exec_target));
   if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("cannot become root in the sandbox: %s", strerror(errno));
   if (!plan.keep_groups) setgroups(0, NULL);
   new_session_keyring();

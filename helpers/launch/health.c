@@ -5,7 +5,8 @@
  * runs: what Podman has systemd timers for, without a daemon. The runner does the check
  * through the exec path and records the result in the sandbox's directory; the monitor
  * only keeps time. One runner at a time: a check still running when the next one is due
- * skips that turn (its own timeout ends it).
+ * skips that turn (its own timeout ends it), and so does one due while the sandbox is
+ * paused.
  *
  * Nothing of it outlives the sandbox: the runner leads a process group of its own, which
  * the monitor kills when this run of the sandbox ends (health_disarm), and it gets
@@ -66,7 +67,8 @@ static void start_runner(void) {
 /* After each wake-up of the monitor's loop: starts the runner when a check is due. */
 void health_tick(void) {
   if (!armed || ms_until(&due) > 0) return;
-  if (runner == 0) start_runner();
+  /* Paused: no check (as Podman), so its health stays as it was; the next is due an interval on. */
+  if (runner == 0 && !cgroup_frozen()) start_runner();
   schedule_next();
 }
 

@@ -52,7 +52,10 @@ export async function runHealthcheck(paths: StorePaths, ref: string): Promise<He
   });
   const end = new Date();
   // 125 from the helper without a check having run: the sandbox ended meanwhile.
-  if (run.code === 125 && currentState(paths, record).status !== 'running') throw notRunning(record);
+  const after = currentState(paths, record);
+  if (run.code === 125 && after.status !== 'running') throw notRunning(record);
+  // Paused while it ran (its command froze, maybe past its timeout): not a result.
+  if (after.paused) throw pausedError(record, 'check the health of');
   const entry: HealthLogEntry = {
     Start: start.toISOString(), End: end.toISOString(),
     ExitCode: run.timedOut ? -1 : run.code === 0 ? 0 : 1,

@@ -12,13 +12,33 @@ import { findSandbox, type SandboxRecord } from '../state/sandboxes.js';
 import { currentState } from '../state/status.js';
 import { appendEvent } from '../state/events.js';
 import { freeze, freezerFile, thaw } from '../runtime/cgroup/freezer.js';
+import { detectCgroupHost } from '../runtime/cgroup/detect.js';
+import { whyUnenforced } from '../runtime/cgroup/limits.js';
 
-/** Why a sandbox cannot be paused: it has no freezer. */
+/**
+ * Why a sandbox cannot be paused, and the fix: it has no freezer. On a delegated cgroup
+ * v2, run from inside the user's session, every sandbox has one; on v1 (a migration there
+ * costs an RCU grace period at every start) and from outside the session (a systemd scope
+ * per start), only a sandbox with a limit gets a cgroup (runtime/cgroup/sandbox.ts).
+ */
 function noFreezer(record: SandboxRecord): SandboxError {
   const cg = record.cgroup;
-  const hint = cg?.version === 1
-    ? 'the freezer controller is not delegated to you: `sandbox doctor` prints the commands an administrator runs once (freezer among the controllers), then run the sandbox again'
-    : 'a sandbox gets a cgroup of its own (and so a freezer) when it runs with a resource limit (e.g. --pids-limit 1000) where cgroups are delegated to you: `sandbox doctor` says whether they are, and the fix';
+  const limit = 'run it with a resource limit (e.g. --pids-limit 1000)';
+  let hint: string;
+  if (cg?.version === 1) {
+    hint = 'the freezer controller is not delegated to you: `sandbox doctor` prints the commands an administrator runs once (freezer among the controllers), then run the sandbox again';
+  } else {
+    const host = detectCgroupHost();
+    if (host.v2?.inside || host.v2?.viaScope) {
+      hint = host.v2.inside
+        ? `it was created where cgroups were not delegated to it; run it again here (every sandbox gets one), or ${limit}`
+        : `outside your systemd user session only a sandbox with a limit gets a cgroup: ${limit}, or run it from inside the session (systemd-run --user --scope sandbox run ...)`;
+    } else if (host.v1) {
+      hint = `on cgroup v1 a sandbox gets cgroups (and so a freezer) only with a limit: ${limit}; \`sandbox doctor\` says which controllers are delegated to you`;
+    } else {
+      hint = `${whyUnenforced(host).fix}; then ${limit} (\`sandbox doctor\` says what is delegated to you)`;
+    }
+  }
   return new SandboxError(`sandbox ${record.name} cannot be paused: it has no cgroup freezer of its own`, { hint });
 }
 

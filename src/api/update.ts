@@ -4,7 +4,9 @@
  * (runtime/cgroup/update.ts). The same mechanisms as run (runtime/cgroup/limits.ts): a
  * limit nothing can enforce here is refused with the fix; a running sandbox without a
  * cgroup of its own cannot take one on the fly (its processes cannot be moved into one
- * by an unprivileged user), so it says how: stop, update, start.
+ * by an unprivileged user), so it says how: stop, update, start. A --pids-limit held by
+ * RLIMIT_NPROC (no pids cgroup) is set on the sandbox's processes (runtime/nproc-update.ts)
+ * and kept among its --ulimit words, which later execs and starts get.
  */
 import { SandboxError } from '../errors.js';
 import type { ResourceLimits } from '../types.js';
@@ -15,7 +17,9 @@ import { currentState } from '../state/status.js';
 import { appendEvent } from '../state/events.js';
 import { detectCgroupHost } from '../runtime/cgroup/detect.js';
 import { activeLimits, LIMIT_OPTION, limitMechanisms, refusal, unenforcedLimits, type LimitName } from '../runtime/cgroup/limits.js';
-import { checkLimits } from '../runtime/cgroup/sandbox.js';
+import { checkLimits, withNproc } from '../runtime/cgroup/sandbox.js';
+import { setSandboxNproc } from '../runtime/nproc-update.js';
+import { commandPid } from '../state/sandbox-dir.js';
 import { applyLimits } from '../runtime/cgroup/update.js';
 
 /** The limits that `update` changes (given), for the messages. */
@@ -23,17 +27,13 @@ function changed(before: ResourceLimits | undefined, after: ResourceLimits): Lim
   return (Object.keys(after) as LimitName[]).filter((k) => after[k] !== before?.[k]);
 }
 
-function rlimitBound(record: SandboxRecord): SandboxError {
-  return new SandboxError(`--pids-limit of sandbox ${record.name} is held by RLIMIT_NPROC (no pids cgroup here), which update cannot change`, {
-    hint: `remove it and run it again with the new --pids-limit; where cgroups are delegated to you (sandbox doctor) update changes it`,
-  });
-}
-
 /**
  * Gives sandbox `ref` the limits `merge` makes of its current ones (the CLI's
  * mergeLimitOptions: run's parser and checks). Returns the record as updated.
  */
-export async function updateSandboxLimits(paths: StorePaths, ref: string, merge: (current: ResourceLimits | undefined) => ResourceLimits): Promise<SandboxRecord> {
+export async function updateSandboxLimits(
+  paths: StorePaths, ref: string, merge: (current: ResourceLimits | undefined) => ResourceLimits, hooks: { warn?: (m: string) => void } = {},
+): Promise<SandboxRecord> {
   const { id } = findSandbox(paths, ref);
   return withSandboxLock(paths, id, () => {
     const record = readRecord(paths, id);
@@ -45,34 +45,51 @@ export async function updateSandboxLimits(paths: StorePaths, ref: string, merge:
     if (state.status !== 'running') {
       // Recorded only: the next start makes its cgroups with these limits (startCgroup).
       const decision = checkLimits({ ...record.request, limits, unenforcedLimits: false }, record.id);
-      if (touched.includes('pidsLimit') && decision?.limitMechanisms.pidsLimit === 'rlimit') throw rlimitBound(record);
       record.request = { ...record.request, limits };
+      // RLIMIT_NPROC: the new value among its --ulimit words (none any more when a pids cgroup holds it now).
+      const nproc = decision?.limitMechanisms.pidsLimit === 'rlimit';
+      if (touched.includes('pidsLimit') && (nproc || record.limitMechanisms?.pidsLimit === 'rlimit')) {
+        record.request = withNproc(record.request, nproc ? limits.pidsLimit : undefined);
+      }
       if (decision) {
         record.limitMechanisms = decision.limitMechanisms;
         if (decision.cgroup) record.cgroup = decision.cgroup;
       }
     } else {
       const cg = record.cgroup;
-      if (!cg) {
-        throw new SandboxError(`sandbox ${record.name} runs without a cgroup of its own: its limits cannot change while it runs`, {
-          hint: `stop it, update it and start it again (sandbox stop ${record.name}; sandbox update ... ${record.name}; sandbox start ${record.name}): it then starts in a cgroup with them`,
-        });
-      }
       const host = detectCgroupHost();
-      const mechanisms = limitMechanisms(limits, host, true);
+      // A limit held by RLIMIT_NPROC keeps it (the sandbox's processes have it), whatever this host offers now.
+      const mechanisms = { ...limitMechanisms(limits, host, true), ...(record.limitMechanisms?.pidsLimit === 'rlimit' ? { pidsLimit: 'rlimit' as const } : {}) };
       const none = unenforcedLimits(mechanisms).filter((n) => touched.includes(n));
       if (none.length) throw refusal(none, host);
-      const want = cg.version === 2 ? 'cgroup-v2' : 'cgroup-v1';
+      const want = cg?.version === 2 ? 'cgroup-v2' : 'cgroup-v1';
       for (const n of activeLimits(limits).filter((k) => touched.includes(k))) {
-        if (mechanisms[n] === 'rlimit') throw rlimitBound(record);
+        if (mechanisms[n] === 'rlimit') continue;
+        if (!cg) {
+          throw new SandboxError(`sandbox ${record.name} runs without a cgroup of its own: its limits cannot change while it runs`, {
+            hint: `stop it, update it and start it again (sandbox stop ${record.name}; sandbox update ... ${record.name}; sandbox start ${record.name}): it then starts in a cgroup with them`,
+          });
+        }
         if (mechanisms[n] !== want) {
           throw new SandboxError(`${LIMIT_OPTION[n]} of sandbox ${record.name} cannot change while it runs: it runs in cgroup v${cg.version}, the limit would need ${mechanisms[n]}`, {
             hint: `stop it, update it and start it again`,
           });
         }
       }
-      applyLimits(cg, limits);
+      const viaRlimit = mechanisms.pidsLimit === 'rlimit' && touched.includes('pidsLimit');
+      if (cg) applyLimits(cg, viaRlimit ? { ...limits, pidsLimit: undefined } : limits);
       record.request = { ...record.request, limits };
+      if (viaRlimit) {
+        const n = limits.pidsLimit !== undefined && limits.pidsLimit > 0 ? limits.pidsLimit : -1;
+        const command = commandPid(paths, { id: record.id, state });
+        const { kept } = command ? setSandboxNproc(command, n) : { kept: [] };
+        record.request = withNproc(record.request, limits.pidsLimit);
+        if (kept.length) {
+          const was = [...new Set(kept.map((k) => (k.hard < 0 ? 'unlimited' : String(k.hard))))].join(', ');
+          hooks.warn?.(`--pids-limit ${n < 0 ? 'unlimited' : n} of sandbox ${record.name} holds for commands exec'd from now on and at its next start; ` +
+            `${kept.length} running process${kept.length > 1 ? 'es keep their' : ' keeps its'} RLIMIT_NPROC ${was} (only root on the host may raise a hard limit)`);
+        }
+      }
       record.limitMechanisms = { ...record.limitMechanisms, ...mechanisms };
     }
     writeRecord(paths, record);

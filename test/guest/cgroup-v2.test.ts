@@ -3,7 +3,7 @@
  * guest (`bash test/guest/run`), as the unprivileged test user in its user session, this
  * checks what the limits of `bin/sandbox` stand on there: a child of the user's delegated
  * subtree (user@UID.service) takes memory.max and pids.max and the kernel enforces them,
- * and rootless sandboxes (newuidmap) work.
+ * and rootless sandboxes (newuidmap) work; every sandbox gets a cgroup of its own there.
  *
  * It lives in test/guest/, outside test/e2e/*.test.ts, so `npm test` on a cgroup v1 host
  * never runs it; `.ci/run` runs it inside the guest. Run anywhere else it skips, saying
@@ -132,4 +132,42 @@ test('bin/sandbox runs rootless here: run --rm host, mapped by newuidmap', async
   const map = r.stdout.trim().split('\n').slice(0, 3).map((l) => l.trim().split(/\s+/).map(Number));
   // Root inside is the user; 1.. are the user's subordinate range (only newuidmap writes that).
   assert.ok(map.some(([inside, , count]) => inside === 1 && (count ?? 0) >= 65536), r.stdout);
+});
+
+test('every sandbox has a cgroup of its own here, limit or not: its init and exec\'d commands born in it, stats, pause without health checks, gone with it', async (t) => {
+  const { dir, problems } = delegatedSubtree();
+  if (!requireNoProblems(t, 'a cgroup for every sandbox', problems) || !dir) return;
+  if (!requireRootless(t, 'a cgroup for every sandbox')) return;
+  const root = await newStore(t);
+  t.after(async () => { await runSandbox(['rm', '-f', 'free'], { root }); });
+  const run = await runSandbox(['run', '-d', '--name', 'free', '--network', 'none', '--health-cmd', 'true', '--health-interval', '1s', 'host', 'sleep', '600'], { root });
+  assert.equal(run.code, 0, show({ ...run, status: run.code, signal: null }));
+  const id = run.stdout.trim();
+  const cg = join(dir, 'sandbox.slice', id);
+  const inspect = async () => JSON.parse((await runSandbox(['inspect', 'free'], { root })).stdout)[0];
+  const info = await inspect();
+  assert.deepEqual(info.HostConfig.LimitsEnforcedBy, {}, 'no limit');
+  assert.match(readFileSync(`/proc/${info.State.Pid}/cgroup`, 'utf8'), new RegExp(`^0::/.*/sandbox\\.slice/${id}$`, 'm'), 'the init is in it');
+  // exec'd commands are born in it (clone3 CLONE_INTO_CGROUP), in its cgroup namespace.
+  const ex = await runSandbox(['exec', 'free', 'cat', '/proc/self/cgroup'], { root });
+  assert.equal(ex.stdout, '0::/\n', `${ex.stdout}${ex.stderr}`);
+  assert.equal((await runSandbox(['exec', '-d', 'free', 'sleep', '300'], { root })).code, 0);
+  const procs = () => readFileSync(join(cg, 'cgroup.procs'), 'utf8').trim().split('\n').length;
+  for (let i = 0; i < 100 && procs() !== 3; i++) await sleep(100);
+  assert.equal(procs(), 3, 'init, sleep 600 and the exec\'d sleep');
+  const stats = JSON.parse((await runSandbox(['stats', '--no-stream', '--format', 'json', 'free'], { root })).stdout)[0];
+  assert.equal(stats.source, 'cgroup-v2');
+  assert.equal(stats.pids, 3);
+
+  for (let i = 0; i < 100 && !(await inspect()).State.Health?.Log?.length; i++) await sleep(200);
+  assert.equal((await runSandbox(['pause', 'free'], { root })).code, 0);
+  assert.equal(readFileSync(join(cg, 'cgroup.freeze'), 'utf8').trim(), '1');
+  const before = (await inspect()).State.Health;
+  assert.ok(before.Log.length >= 1, JSON.stringify(before));
+  await sleep(3000);
+  assert.deepEqual((await inspect()).State.Health, before, 'no health check while paused');
+  assert.equal((await runSandbox(['unpause', 'free'], { root })).code, 0);
+  assert.equal((await runSandbox(['rm', '-f', 'free'], { root })).code, 0);
+  for (let i = 0; i < 100 && existsSync(cg); i++) await sleep(100);
+  assert.ok(!existsSync(cg), `${cg} is removed with the sandbox`);
 });

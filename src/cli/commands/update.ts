@@ -27,7 +27,9 @@ export const updateCommand: CommandModule<GlobalArgs, UpdateArgs> = {
       // A repeated option: the last one wins, as run's.
       if (v !== undefined) given[o.key] = String(Array.isArray(v) ? v[v.length - 1] : v);
     }
-    const record = await updateSandboxLimits(storePathsFromArgs(argv), argv.name, (current) => mergeLimitOptions(current, given, availableParallelism));
+    const record = await updateSandboxLimits(storePathsFromArgs(argv), argv.name, (current) => mergeLimitOptions(current, given, availableParallelism), {
+      warn: (m) => process.stderr.write(`sandbox: warning: ${m}\n`),
+    });
     process.stdout.write(`${record.id}\n`);
   },
 };

@@ -72,6 +72,21 @@ export function detectCgroupHost(uid = process.getuid?.() ?? 0, env: NodeJS.Proc
   return host;
 }
 
+/**
+ * cgroup v2 with this process inside the user's delegated subtree (user@UID.service):
+ * where every sandbox gets a cgroup of its own, limits or not (pause, stats, OOM kills),
+ * as each of rootless Podman's containers gets a scope. Its cost there is a mkdir and a
+ * birth into it (clone3 CLONE_INTO_CGROUP, no migration). Undefined elsewhere, after one
+ * stat(2) on a v1 or hybrid host: there joining a cgroup costs an RCU grace period, and
+ * from outside the subtree a systemd scope a D-Bus round trip, so only a sandbox with a
+ * limit gets one.
+ */
+export function delegatedV2Host(env: NodeJS.ProcessEnv = process.env): CgroupHost | undefined {
+  if (!existsSync(join(cgroupFsRoot(env), 'cgroup.controllers'))) return undefined;
+  const host = detectCgroupHost(process.getuid?.() ?? 0, env);
+  return host.v2?.inside ? host : undefined;
+}
+
 /** The v1 controllers mounted here (for the administrator's commands). */
 export function mountedV1Controllers(fsRoot: string): V1Controller[] {
   return V1_CONTROLLERS.filter((c) => existsSync(join(fsRoot, c, 'cgroup.procs')));

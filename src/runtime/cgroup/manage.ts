@@ -3,7 +3,8 @@
  * with their limits written (`createCgroup`, before each start; the monitor moves the
  * init in before the command runs: helpers/launch/cgroup.c), removing them
  * (`removeCgroup`: rm, and the monitor at the end), and the strays a crash left
- * (`removeStrayCgroups`). Only sandboxes with a limit get here.
+ * (`removeStrayCgroups`). Every sandbox on a delegated cgroup v2 gets here, others only
+ * with a limit (./sandbox.ts ownCgroup).
  */
 import { mkdirSync, readFileSync, readdirSync, rmdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';

@@ -8,7 +8,7 @@ import type { RunRequest } from '../../types.js';
 import type { SandboxCgroup, SandboxRecord } from '../../state/sandboxes.js';
 import type { StorePaths } from '../../state/paths.js';
 import { liveMonitor, oomFilePath } from '../../state/sandbox-dir.js';
-import { detectCgroupHost } from './detect.js';
+import { delegatedV2Host, detectCgroupHost } from './detect.js';
 import { RLIMIT_FLAG, cgroupVersion, limitMechanisms, refusal, unenforcedLimits, unenforcedWarning, type LimitMechanism } from './limits.js';
 import { createCgroup, planCgroup, removeCgroup, removeStrayCgroups } from './manage.js';
 
@@ -20,11 +20,11 @@ export interface LimitsDecision {
 
 /**
  * What bounds each limit of `request` for this user, or the refusal (exit 125) naming
- * the fix; with --unenforced-limits a warning instead. Undefined without limits (no
- * cgroup work at all then).
+ * the fix; with --unenforced-limits a warning instead. A sandbox whose limits need no
+ * cgroup (or that has none) still gets one where that is cheap (ownCgroup).
  */
 export function checkLimits(request: RunRequest, id: string, warn?: (m: string) => void): LimitsDecision | undefined {
-  if (!request.limits) return undefined;
+  if (!request.limits) return ownCgroup(id);
   const host = detectCgroupHost();
   const mechanisms = limitMechanisms(request.limits, host, RLIMIT_FLAG !== undefined);
   const missing = unenforcedLimits(mechanisms);
@@ -33,7 +33,18 @@ export function checkLimits(request: RunRequest, id: string, warn?: (m: string) 
     warn?.(unenforcedWarning(missing, host));
   }
   const version = cgroupVersion(mechanisms);
-  return { limitMechanisms: mechanisms as Record<string, LimitMechanism>, ...(version ? { cgroup: planCgroup(host, version, id) } : {}) };
+  const cgroup = version ? planCgroup(host, version, id) : ownCgroup(id)?.cgroup;
+  return { limitMechanisms: mechanisms as Record<string, LimitMechanism>, ...(cgroup ? { cgroup } : {}) };
+}
+
+/**
+ * A cgroup for a sandbox without a limit that needs one, on cgroup v2 from inside the
+ * user's delegated subtree (detect.ts delegatedV2Host says why only there): pause,
+ * stats and OOM kills then work for every sandbox. Undefined elsewhere.
+ */
+function ownCgroup(id: string): LimitsDecision | undefined {
+  const host = delegatedV2Host();
+  return host ? { limitMechanisms: {}, cgroup: planCgroup(host, 2, id) } : undefined;
 }
 
 /**
@@ -52,12 +63,21 @@ export function withPidsRlimit(request: RunRequest, decision: LimitsDecision | u
 }
 
 /**
- * Before a start: this sandbox's cgroups made with its limits; the plan's part
+ * `update --pids-limit` of a sandbox it holds by RLIMIT_NPROC: the nproc word becomes
+ * the new limit (`n` <= 0: none, as `--pids-limit -1` lifts it), for later execs and starts.
+ */
+export function withNproc(request: RunRequest, n: number | undefined): RunRequest {
+  const others = (request.ulimits ?? []).filter((u) => u.name !== 'nproc');
+  return { ...request, ulimits: n && n > 0 ? [...others, { name: 'nproc', soft: n, hard: n }] : others };
+}
+
+/**
+ * Before a start: this sandbox's cgroups made with its limits (if any); the plan's part
  * (LaunchInput.cgroup). Undefined for a sandbox without.
  */
 export function startCgroup(paths: StorePaths, record: SandboxRecord): { dirs: string[]; oomFile: string } | undefined {
-  if (!record.cgroup || !record.request.limits) return undefined;
-  createCgroup(record.cgroup, record.request.limits);
+  if (!record.cgroup) return undefined;
+  createCgroup(record.cgroup, record.request.limits ?? {});
   return { dirs: Object.values(record.cgroup.paths).filter((d): d is string => !!d), oomFile: oomFilePath(paths, record.id) };
 }
 
