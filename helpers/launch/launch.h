@@ -339,6 +339,9 @@ int foreground_input(int master);
 int cgroup_join_self(void);
 void cgroup_join_or_die(void);
 pid_t clone_in_cgroups(unsigned long flags);
+extern int cgroup_move_pending; /* clone_in_cgroups moves the init after its clone */
+void cgroup_move_done(int sock);
+void cgroup_init_moved(void);
 pid_t clone_from_child(unsigned long flags, int (*prepare)(void *), void *arg); /* util.c */
 void cgroup_run_begins(void);
 void cgroup_run_ended(void);
