@@ -15,6 +15,11 @@
  * `podman exec` into a running container of the same image (started in set-up, removed in
  * clean-up). Targets: <= 0.5x podman exec, and <= 30 ms over `node -e 0`.
  *
+ * The seccomp and limits rows (issue 16): `run --rm --network none bb true` with
+ * `--security-opt seccomp=unconfined`, and with `--pids-limit 100 --memory 64m` (needs a
+ * delegated cgroup: skipped with the reason where there is none). Target: the limits row
+ * minus the unconfined one (seccomp and cgroup set-up together) <= 3 ms.
+ *
  * The published-port rows (issue 15): `sandbox run --rm -p PORT:80 bb true` and Podman's
  * with the same flags (its default network, as ours), PORT 8080 when free. Target: <= 0.5x.
  *
@@ -48,7 +53,7 @@ interface Options {
 }
 
 function usage(): never {
-  process.stderr.write('usage: npm run bench -- [--runs N (15)] [--warmup N (2)] [--json] [--only node,cli,help,run,podman,exec,podman-exec,bwrap,host,run-p,podman-p | ps500,parallel16 | pull | net]\n');
+  process.stderr.write('usage: npm run bench -- [--runs N (15)] [--warmup N (2)] [--json] [--only node,cli,help,run,run-none,run-unconfined,run-limits,podman,exec,podman-exec,bwrap,host,run-p,podman-p | ps500,parallel16 | pull | net]\n');
   process.exit(2);
 }
 
@@ -276,6 +281,16 @@ async function main(): Promise<void> {
     { id: 'run', label: 'sandbox run bb', shown: 'bin/sandbox run --rm bb true  # default network: slirp4netns', cmd: SANDBOX_BIN, args: ['run', '--rm', 'bb', 'true'], root: store, samples: [] },
     // The same network as the podman row: the like-for-like comparison.
     { id: 'run-none', label: 'sandbox run --network none bb', shown: 'bin/sandbox run --rm --network none bb true', cmd: SANDBOX_BIN, args: ['run', '--rm', '--network', 'none', 'bb', 'true'], root: store, samples: [] },
+    // Issue 16's target: seccomp and cgroup set-up add <= 3 ms. The same run without the
+    // filter, and with limits (cgroups: skipped, with the reason, where none is delegated).
+    {
+      id: 'run-unconfined', label: 'sandbox run --network none seccomp=unconfined bb', shown: 'bin/sandbox run --rm --network none --security-opt seccomp=unconfined bb true',
+      cmd: SANDBOX_BIN, args: ['run', '--rm', '--network', 'none', '--security-opt', 'seccomp=unconfined', 'bb', 'true'], root: store, samples: [],
+    },
+    {
+      id: 'run-limits', label: 'sandbox run --network none --pids-limit --memory bb', shown: 'bin/sandbox run --rm --network none --pids-limit 100 --memory 64m bb true',
+      cmd: SANDBOX_BIN, args: ['run', '--rm', '--network', 'none', '--pids-limit', '100', '--memory', '64m', 'bb', 'true'], root: store, samples: [],
+    },
     {
       id: 'podman', label: 'podman run bb', shown: 'podman run --rm --runtime runc --network none bb true',
       cmd: 'podman', args: [...podmanGlobal, 'run', '--rm', '--runtime', 'runc', '--network', 'none', podmanImage, 'true'],
@@ -316,7 +331,7 @@ async function main(): Promise<void> {
   try {
     // Set-up: images, tools.
     const rowById = (id: string): Row | undefined => rows.find((r) => r.id === id);
-    const sandboxRuns = [rowById('run'), rowById('run-none'), rowById('run-p'), rowById('parallel16'), rowById('exec')].filter((r): r is Row => !!r);
+    const sandboxRuns = [rowById('run'), rowById('run-none'), rowById('run-unconfined'), rowById('run-limits'), rowById('run-p'), rowById('parallel16'), rowById('exec')].filter((r): r is Row => !!r);
     if (sandboxRuns.length) {
       const r = await asUser(SANDBOX_BIN, ['import', tar, 'bb'], { root: store, cwd: '/' });
       if (r.code !== 0) for (const row of sandboxRuns) row.skipped = `sandbox import failed (exit ${r.code}): ${firstLines(r.stderr)}`;
@@ -391,6 +406,9 @@ async function main(): Promise<void> {
     { id: 'cliOverheadMs', label: 'CLI overhead: `sandbox version` − `node -e 0` (median)', value: diff(med('cli'), med('node')), unit: 'ms', target: '≤ 25 ms', ok: (v: number) => v <= 25 },
     { id: 'helpOverheadMs', label: 'full CLI: `sandbox --help` − `node -e 0` (median)', value: diff(med('help'), med('node')), unit: 'ms', target: '', ok: undefined },
     { id: 'runVsPodman', label: '`sandbox run --network none bb` / `podman run --network none bb` (median, like for like)', value: ratio(med('run-none'), med('podman')), unit: 'x', target: '≤ 0.5x', ok: (v: number) => v <= 0.5 },
+    { id: 'seccompRatio', label: '`sandbox run --network none bb` / the same with `seccomp=unconfined` (median)', value: ratio(med('run-none'), med('run-unconfined')), unit: 'x', target: '', ok: undefined },
+    { id: 'limitsRatio', label: '`sandbox run --network none --pids-limit 100 --memory 64m bb` / the same without limits (median)', value: ratio(med('run-limits'), med('run-none')), unit: 'x', target: '', ok: undefined },
+    { id: 'seccompCgroupMs', label: 'seccomp and cgroups: `run --pids-limit --memory` (default filter) − `run seccomp=unconfined` (median)', value: diff(med('run-limits'), med('run-unconfined')), unit: 'ms', target: '≤ 3 ms', ok: (v: number) => v <= 3 },
     { id: 'runSlirpVsPodman', label: '`sandbox run bb` (slirp4netns) / `podman run --network none bb` (median)', value: ratio(med('run'), med('podman')), unit: 'x', target: '', ok: undefined },
     { id: 'runVsBwrap', label: '`sandbox run bb` / `bwrap bb` (median)', value: ratio(med('run'), med('bwrap')), unit: 'x', target: '', ok: undefined },
     { id: 'hostVsPodman', label: '`sandbox run host` / `podman run bb` (median)', value: ratio(med('host'), med('podman')), unit: 'x', target: '', ok: undefined },

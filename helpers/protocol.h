@@ -45,6 +45,7 @@
 /* ---------- init <-> monitor message tags ---------- */
 #define MSG_GO 'G'           /* M->I: the id maps are written: become root, build the root */
 #define MSG_NETWORK 'N'      /* M->I: the network driver's program is up (the command may start) */
+#define MSG_CGROUP 'C'       /* M->I: the init was moved into the sandbox's cgroups (the command may start) */
 #define MSG_FUSE 'F'         /* I->M: the mount point is ready: start fuse-overlayfs */
 #define MSG_FUSE_STARTED 'f' /* M->I: fuse-overlayfs started (the init waits for its mount) */
 #define MSG_TERMINAL 'T'     /* I->M: the terminal's master side, as SCM_RIGHTS */

@@ -4,18 +4,23 @@
  * out-of-memory kills (--oom-file) and removed when the sandbox ends. */
 #include "launch.h"
 
-/* Moves this process into every --cgroup ("0": the writer). -1 (errno set) on failure. */
-int cgroup_join_self(void) {
+/* Moves process `pid` ("0": the writer) into every --cgroup. -1 (errno set) on failure. */
+static int cgroup_move(const char *pid) {
   for (int i = 0; i < plan.n_cgroups; i++) {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/cgroup.procs", plan.cgroups[i]);
     int fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0) return -1;
-    int r = write_all(fd, "0", 1), e = errno;
+    int r = write_all(fd, pid, strlen(pid)), e = errno;
     close(fd);
     if (r < 0) { errno = e; return -1; }
   }
   return 0;
+}
+
+/* Moves this process into every --cgroup. -1 (errno set) on failure. */
+int cgroup_join_self(void) {
+  return cgroup_move("0");
 }
 
 /* exec: the new command joins the sandbox's cgroups before it enters (the host's
@@ -64,21 +69,32 @@ static pid_t clone3_into_cgroup(unsigned long flags) {
   return r < 0 ? -1 : (pid_t)r;
 }
 
-/* Clones the init inside the sandbox's cgroups: a short-lived child joins them and
- * clones the init with CLONE_PARENT (so it is still our child), so that the init, and
- * everything below it, is bounded from its first instruction, and its cgroup namespace
- * (CLONE_NEWCGROUP) is rooted at the sandbox's cgroup. The monitor stays outside. */
-static int join_cgroups(void *unused) {
-  (void)unused;
-  return cgroup_join_self();
-}
+/* The move of the init on cgroup v1 (and v2 without clone3): a write of its pid to each
+ * cgroup.procs. The first move takes the kernel's cgroup_threadgroup_rwsem for writing,
+ * which waits for an RCU grace period (measured: 8-14 ms here; the moves that follow
+ * within a grace period take 0.03-0.1 ms). So it is not done before the init exists, by
+ * a child that joins and then clones it, with the monitor waiting: the init is cloned as
+ * usual, and a short-lived child of the monitor (the mover) moves it while the monitor
+ * writes the id maps and starts the network and the init builds the root. The init waits
+ * for MSG_CGROUP before it makes its cgroup namespace (rooted at the sandbox's cgroups,
+ * as CLONE_NEWCGROUP at the clone would be) and starts the command: nothing of the image
+ * runs outside the cgroups, only our setup of the root. */
+static pid_t mover = -1;
+int cgroup_move_pending;
+static int cgroup_ns_pending;
 
 pid_t clone_in_cgroups(unsigned long flags) {
   pid_t direct = clone3_into_cgroup(flags);
   if (direct >= 0) return direct;
-  pid_t init = clone_from_child(flags, join_cgroups, NULL);
-  if (init < 0)
-    die_hint("see `sandbox doctor` (cgroups)", "cannot start the sandbox in its cgroup %s: %s", plan.cgroups[0], strerror(errno));
+  cgroup_ns_pending = (flags & CLONE_NEWCGROUP) != 0;
+  cgroup_move_pending = 1;
+  pid_t init = (pid_t)syscall(SYS_clone, flags & ~(unsigned long)CLONE_NEWCGROUP, NULL, NULL, NULL, NULL);
+  if (init <= 0) return init; /* the init, or the clone's failure (the caller says why) */
+  char pid[16];
+  snprintf(pid, sizeof pid, "%d", (int)init);
+  mover = fork();
+  if (mover < 0) { int e = errno; kill(init, SIGKILL); waitpid(init, NULL, 0); errno = e; return -1; }
+  if (mover == 0) _exit(cgroup_move(pid) < 0 ? (errno & 0xff ? errno & 0xff : EIO) : 0);
   return init;
 }
 
@@ -156,6 +172,24 @@ int cgroup_frozen(void) {
     }
   }
   return 0;
+}
+
+/* Monitor: waits for the mover, then tells the init (MSG_CGROUP on `sock`). Dies when the
+ * move failed: the init, which then reads the end of `sock`, cleans up and ends. */
+void cgroup_move_done(int sock) {
+  if (!cgroup_move_pending) return;
+  cgroup_move_pending = 0;
+  int st = 0;
+  while (waitpid(mover, &st, 0) < 0 && errno == EINTR) {}
+  mover = -1;
+  int e = WIFEXITED(st) ? WEXITSTATUS(st) : EIO;
+  if (e) die_hint("see `sandbox doctor` (cgroups)", "cannot start the sandbox in its cgroup %s: %s", plan.cgroups[0], strerror(e));
+  if (write(sock, &(char){ MSG_CGROUP }, 1) != 1) { /* the init ended: the monitor's loop hears why */ }
+}
+
+/* Init, once moved (it has read MSG_CGROUP): its own cgroup namespace. */
+void cgroup_init_moved(void) {
+  if (cgroup_ns_pending && unshare(CLONE_NEWCGROUP) < 0) die("cannot make the sandbox's cgroup namespace: %s", strerror(errno));
 }
 
 /* The kernel's count of OOM kills in the sandbox's memory cgroup: `oom_kill N` of

@@ -68,9 +68,11 @@ static int send_fd(int sock, char tag, int fd) {
   return sendmsg(sock, &m, 0) < 0 ? -1 : 0;
 }
 
-/* Waits for the monitor's message `want`; 'N' (the network driver started) may come
- * first at any time and is remembered. Exits quietly when the monitor is gone: it said why. */
+/* Waits for the monitor's message `want`; 'N' (the network driver started) and 'C' (moved
+ * into the cgroups) may come first at any time and are remembered. Exits quietly when the
+ * monitor is gone: it said why. */
 static int network_up = 0;
+static int cgroup_moved = 0; /* MSG_CGROUP came while we waited for something else */
 /* The monitor went away while we were being set up (its CLI was killed with it, say):
  * nobody else is left to remove a --rm sandbox, and its record may already say that it
  * runs. The same cleanup as at the end, by path (the host is still in view here). */
@@ -83,7 +85,7 @@ static void __attribute__((noreturn)) monitor_gone_in_setup(void) {
 }
 
 static void wait_for_monitor(int sock, char want) {
-  if (want == MSG_NETWORK && network_up) return;
+  if ((want == MSG_NETWORK && network_up) || (want == MSG_CGROUP && cgroup_moved)) return;
   for (;;) {
     char c;
     ssize_t n = read(sock, &c, 1);
@@ -91,6 +93,7 @@ static void wait_for_monitor(int sock, char want) {
     if (n != 1) monitor_gone_in_setup();
     if (c == want) return;
     if (c == MSG_NETWORK) network_up = 1;
+    else if (c == MSG_CGROUP) cgroup_moved = 1;
     else _exit(EXIT_SETUP);
   }
 }
@@ -240,6 +243,8 @@ static void __attribute__((noreturn)) run_and_wait(int sock, int cleanup_parent,
 
   /* A network driver that the monitor starts (network.c) is up before the command. */
   if (plan.network->start) wait_for_monitor(sock, MSG_NETWORK);
+  /* Limits (cgroup v1): the monitor moved us into the sandbox's cgroups meanwhile (cgroup.c). */
+  if (cgroup_move_pending) { wait_for_monitor(sock, MSG_CGROUP); cgroup_init_moved(); }
   /* Not dumpable from here on: the sandbox's root cannot reach our descriptors (the
    * host directory kept for --cleanup) through /proc/1/fd. Not earlier: the network's
    * program (slirp4netns) needs our /proc/PID/ns files. */

@@ -342,6 +342,9 @@ pid_t clone_in_cgroups(unsigned long flags);
 int cgroup_exec_prepare(pid_t target);
 pid_t cgroup_fork(void);
 int cgroup_frozen(void);
+extern int cgroup_move_pending; /* clone_in_cgroups moves the init after its clone */
+void cgroup_move_done(int sock);
+void cgroup_init_moved(void);
 pid_t clone_from_child(unsigned long flags, int (*prepare)(void *), void *arg); /* util.c */
 void cgroup_run_begins(void);
 void cgroup_run_ended(void);

@@ -274,6 +274,7 @@ int run_once(int sfd) {
     plan.network->start(init);
     if (write(sock, &(char){ MSG_NETWORK }, 1) != 1) init_died_in_setup(init);
   }
+  cgroup_move_done(sock); /* limits on v1: the init moved into its cgroups meanwhile */
 
   int master = -1, stdin_done = !plan.stdin_open, master_done = 0, exited = 0, code = EXIT_SETUP;
   int kill_pending = 0; /* a kill request of a --rm sandbox: SIGKILL if the init has not ended by kill_by */

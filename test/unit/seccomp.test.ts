@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { DEFAULT_PROFILE, DEFAULT_PROFILE_REVISION } from '../../src/runtime/seccomp/default-profile.js';
+import { defaultProfile, DEFAULT_PROFILE_REVISION } from '../../src/runtime/seccomp/default-profile.js';
 import { parseSeccompProfile, seccompRules, SeccompProfileError, type SeccompTarget } from '../../src/runtime/seccomp/profile.js';
 import { seccompCacheName, seccompProfileOf, seccompProfileShown } from '../../src/runtime/seccomp/sandbox-filter.js';
 import { defaultCapabilities, LINUX_CAPABILITIES } from '../../src/runtime/capabilities.js';
@@ -19,7 +19,7 @@ const rulesOf = (text: string) => text.trim().split('\n').filter((l) => l.starts
 
 describe('the default seccomp profile', () => {
   it('refuses with EPERM what the issue lists, answers ENOSYS to the rest, and filters the x86 ABIs too', () => {
-    const text = seccompRules(DEFAULT_PROFILE, x64());
+    const text = seccompRules(defaultProfile(), x64());
     assert.match(text, /^default errno:38\n/);
     assert.match(text, /^arch x86$/m);
     assert.match(text, /^arch x32$/m);
@@ -34,7 +34,7 @@ describe('the default seccomp profile', () => {
   });
 
   it('refuses TIOCSTI and TIOCLINUX on all 32 bits the kernel reads, and allows other ioctls', () => {
-    const ioctl = rulesOf(seccompRules(DEFAULT_PROFILE, x64())).filter((r) => r.name === 'ioctl');
+    const ioctl = rulesOf(seccompRules(defaultProfile(), x64())).filter((r) => r.name === 'ioctl');
     assert.deepEqual(ioctl, [
       { action: 'errno:1', name: 'ioctl', args: `1 masked_eq ${0xffffffff} ${0x5412}` },
       { action: 'errno:1', name: 'ioctl', args: `1 masked_eq ${0xffffffff} ${0x541c}` },
@@ -43,10 +43,10 @@ describe('the default seccomp profile', () => {
   });
 
   it('allows clone and unshare without namespace flags, and everything with CAP_SYS_ADMIN', () => {
-    const plainRules = rulesOf(seccompRules(DEFAULT_PROFILE, x64()));
+    const plainRules = rulesOf(seccompRules(defaultProfile(), x64()));
     assert.deepEqual(plainRules.filter((r) => r.name === 'clone').map((r) => `${r.action} ${r.args}`), [`allow 0 masked_eq ${0x7e020000} 0`, 'errno:1 0 ge 0 0']);
     assert.deepEqual(plainRules.filter((r) => r.name === 'unshare').map((r) => `${r.action} ${r.args}`), [`allow 0 masked_eq ${0x7e020080} 0`, 'errno:1 0 ge 0 0']);
-    const admin = rulesOf(seccompRules(DEFAULT_PROFILE, x64([...defaultCapabilities(), 'CAP_SYS_ADMIN'])));
+    const admin = rulesOf(seccompRules(defaultProfile(), x64([...defaultCapabilities(), 'CAP_SYS_ADMIN'])));
     for (const name of ['clone', 'clone3', 'unshare', 'mount', 'setns', 'bpf', 'syslog']) {
       assert.deepEqual(admin.filter((r) => r.name === name).map((r) => `${r.action}${r.args ? ` ${r.args}` : ''}`), ['allow'], name);
     }
@@ -56,7 +56,7 @@ describe('the default seccomp profile', () => {
   it('never gives a system call an unconditional rule beside rules of another action (libseccomp would drop them)', () => {
     for (const caps of [defaultCapabilities(), [...defaultCapabilities(), 'CAP_SYS_ADMIN'], Object.keys(LINUX_CAPABILITIES), []]) {
       for (const arch of ['x64', 'arm64', 's390x']) {
-        const rules = rulesOf(seccompRules(DEFAULT_PROFILE, { caps, arch, kernel: '6.1' }));
+        const rules = rulesOf(seccompRules(defaultProfile(), { caps, arch, kernel: '6.1' }));
         for (const r of rules.filter((x) => x.args === '')) {
           const others = rules.filter((x) => x.name === r.name && x !== r);
           assert.deepEqual(others, [], `${r.name} (${arch}, ${caps.length} caps): an unconditional ${r.action} and ${JSON.stringify(others)}`);
@@ -66,16 +66,16 @@ describe('the default seccomp profile', () => {
   });
 
   it('is the profile of its revision (the store\'s cache keeps compiled filters under it)', () => {
-    const hash = createHash('sha256').update(seccompRules(DEFAULT_PROFILE, x64())).digest('hex');
+    const hash = createHash('sha256').update(seccompRules(defaultProfile(), x64())).digest('hex');
     assert.equal(`${DEFAULT_PROFILE_REVISION} ${hash}`, '1 a45e71fbceea609deff70a33552bb174b8b0c22cd62c337a5713f7a036e0d7f2',
       'the default profile changed: add one to DEFAULT_PROFILE_REVISION, and put the new revision and hash here');
   });
 
   it('takes the ABIs of the host\'s architecture from archMap', () => {
-    const arm = seccompRules(DEFAULT_PROFILE, { caps: [], arch: 'arm64', kernel: '6.1' });
+    const arm = seccompRules(defaultProfile(), { caps: [], arch: 'arm64', kernel: '6.1' });
     assert.deepEqual(arm.split('\n').filter((l) => l.startsWith('arch ')), ['arch arm']);
     assert.match(arm, /^rule allow set_tls$/m);
-    assert.doesNotMatch(seccompRules(DEFAULT_PROFILE, x64()), /set_tls/);
+    assert.doesNotMatch(seccompRules(defaultProfile(), x64()), /set_tls/);
   });
 });
 

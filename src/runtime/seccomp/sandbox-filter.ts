@@ -13,7 +13,7 @@ import type { RunRequest } from '../../types.js';
 import type { StorePaths } from '../../state/paths.js';
 import { effectiveCapabilities, LINUX_CAPABILITIES } from '../capabilities.js';
 import { Flag } from '../protocol.js';
-import { DEFAULT_PROFILE, DEFAULT_PROFILE_REVISION } from './default-profile.js';
+import { defaultProfile, DEFAULT_PROFILE_REVISION } from './default-profile.js';
 import { parseSeccompProfile, seccompRules, SeccompProfileError } from './profile.js';
 
 /** In the sandbox's directory: the rules (text) and the compiled filter (BPF). */
@@ -34,7 +34,7 @@ export function seccompProfileShown(request: SeccompRequest): string {
   return seccompProfileOf(request) ?? 'unconfined';
 }
 
-const BY_NUMBER = new Map(Object.entries(LINUX_CAPABILITIES).map(([name, n]) => [n, name]));
+let byNumber: Map<number, string> | undefined;
 const memo = new Map<string, string>();
 
 /**
@@ -44,11 +44,12 @@ const memo = new Map<string, string>();
 export function sandboxSeccompRules(request: SeccompRequest): string | undefined {
   const which = seccompProfileOf(request);
   if (which === undefined) return undefined;
-  const caps = effectiveCapabilities(request.capAdd, request.capDrop).map((n) => BY_NUMBER.get(n)!);
+  byNumber ??= new Map(Object.entries(LINUX_CAPABILITIES).map(([name, n]) => [n, name]));
+  const caps = effectiveCapabilities(request.capAdd, request.capDrop).map((n) => byNumber!.get(n)!);
   const key = `${which}\0${caps.join(',')}`;
   const known = memo.get(key);
   if (known !== undefined) return known;
-  const profile = which === 'default' ? DEFAULT_PROFILE : readProfile(which);
+  const profile = which === 'default' ? defaultProfile() : readProfile(which);
   const rules = seccompRules(profile, { caps, arch: process.arch, kernel: release() });
   memo.set(key, rules);
   return rules;
