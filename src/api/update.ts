@@ -64,6 +64,7 @@ export async function updateSandboxLimits(paths: StorePaths, ref: string, merge:
       if (none.length) throw refusal(none, host);
       const want = cg.version === 2 ? 'cgroup-v2' : 'cgroup-v1';
       for (const n of activeLimits(limits).filter((k) => touched.includes(k))) {
+        if (mechanisms[n] === 'ignored') continue; // a v1-only knob on v2: nothing to write (run warned of it)
         if (mechanisms[n] === 'rlimit') throw rlimitBound(record);
         if (mechanisms[n] !== want) {
           throw new SandboxError(`${LIMIT_OPTION[n]} of sandbox ${record.name} cannot change while it runs: it runs in cgroup v${cg.version}, the limit would need ${mechanisms[n]}`, {

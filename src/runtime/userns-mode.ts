@@ -34,7 +34,7 @@ export interface InnerMaps {
 }
 
 const invalid = (what: string, hint: string) => new SandboxError(what, { hint });
-const USERNS_HINT = 'give --userns= "" (the default: you are root inside), host (the same), keep-id[:uid=U,gid=G], auto[:size=N] or nomap';
+const USERNS_HINT = 'give --userns= "" (the default: you are root inside), host or private (the same), keep-id[:uid=U,gid=G], auto[:size=N] or nomap';
 
 function nonNegative(text: string, what: string): number {
   if (!/^\d+$/.test(text)) throw invalid(`--userns: ${what} must be a number, not ${JSON.stringify(text)}`, USERNS_HINT);
@@ -44,10 +44,10 @@ function nonNegative(text: string, what: string): number {
 /** `--userns` as given (`keep-id:uid=1000,gid=1000`, `auto:size=2048`, `host`, ...). */
 export function parseUsernsMode(value: string | undefined, hasMaps = false): UsernsMode {
   if (hasMaps) {
-    if (value && value !== 'host' && value !== '') throw invalid(`--userns=${value} cannot be combined with --uidmap/--gidmap`, 'give one of them');
+    if (value && value !== 'host' && value !== '' && value !== 'private') throw invalid(`--userns=${value} cannot be combined with --uidmap/--gidmap`, 'give one of them');
     return { kind: 'maps' };
   }
-  if (value === undefined || value === '' || value === 'host') return { kind: 'default' };
+  if (value === undefined || value === '' || value === 'host' || value === 'private') return { kind: 'default' }; // private: a namespace of its own, which every sandbox has
   const colon = value.indexOf(':');
   const name = colon < 0 ? value : value.slice(0, colon);
   const options = colon < 0 ? [] : value.slice(colon + 1).split(',').filter(Boolean);

@@ -9,7 +9,9 @@ import type { SandboxCgroup, SandboxRecord } from '../../state/sandboxes.js';
 import type { StorePaths } from '../../state/paths.js';
 import { liveMonitor, oomFilePath } from '../../state/sandbox-dir.js';
 import { detectCgroupHost } from './detect.js';
-import { RLIMIT_FLAG, cgroupVersion, limitMechanisms, refusal, unenforcedLimits, unenforcedWarning, type LimitMechanism } from './limits.js';
+import { RLIMIT_FLAG, cgroupVersion, ignoredLimits, ignoredWarning, limitMechanisms, refusal, unenforcedLimits, unenforcedWarning, whyUnenforced, type LimitMechanism } from './limits.js';
+import { resolveCgroupParent } from './parent.js';
+import { SandboxError } from '../../errors.js';
 import { createCgroup, planCgroup, removeCgroup, removeStrayCgroups } from './manage.js';
 
 export interface LimitsDecision {
@@ -24,7 +26,7 @@ export interface LimitsDecision {
  * cgroup work at all then).
  */
 export function checkLimits(request: RunRequest, id: string, warn?: (m: string) => void): LimitsDecision | undefined {
-  if (!request.limits) return undefined;
+  if (!request.limits && request.cgroupParent === undefined) return undefined;
   const host = detectCgroupHost();
   const mechanisms = limitMechanisms(request.limits, host, RLIMIT_FLAG !== undefined);
   const missing = unenforcedLimits(mechanisms);
@@ -32,8 +34,20 @@ export function checkLimits(request: RunRequest, id: string, warn?: (m: string) 
     if (!request.unenforcedLimits) throw refusal(missing, host);
     warn?.(unenforcedWarning(missing, host));
   }
-  const version = cgroupVersion(mechanisms);
-  return { limitMechanisms: mechanisms as Record<string, LimitMechanism>, ...(version ? { cgroup: planCgroup(host, version, id) } : {}) };
+  const ignored = ignoredLimits(mechanisms);
+  if (ignored.length) warn?.(ignoredWarning(ignored));
+  let version = cgroupVersion(mechanisms);
+  let parent: string | undefined;
+  if (request.cgroupParent !== undefined) {
+    // A sandbox with --cgroup-parent gets a cgroup there, limits or not (the parent's own limits then bound it).
+    version ??= host.v2?.inside || host.v2?.viaScope ? 2 : host.v1 ? 1 : undefined;
+    if (!version) {
+      const { why, fix } = whyUnenforced(host);
+      throw new SandboxError(`--cgroup-parent ${request.cgroupParent} needs a cgroup subtree delegated to you: ${why}`, { hint: fix });
+    }
+    parent = resolveCgroupParent(request.cgroupParent, host, version);
+  }
+  return { limitMechanisms: mechanisms as Record<string, LimitMechanism>, ...(version ? { cgroup: planCgroup(host, version, id, parent) } : {}) };
 }
 
 /**
@@ -56,8 +70,8 @@ export function withPidsRlimit(request: RunRequest, decision: LimitsDecision | u
  * (LaunchInput.cgroup). Undefined for a sandbox without.
  */
 export function startCgroup(paths: StorePaths, record: SandboxRecord): { dirs: string[]; oomFile: string } | undefined {
-  if (!record.cgroup || !record.request.limits) return undefined;
-  createCgroup(record.cgroup, record.request.limits);
+  if (!record.cgroup) return undefined;
+  createCgroup(record.cgroup, record.request.limits ?? {});
   return { dirs: Object.values(record.cgroup.paths).filter((d): d is string => !!d), oomFile: oomFilePath(paths, record.id) };
 }
 
