@@ -212,7 +212,6 @@ static void __attribute__((noreturn)) run_command(int pty_master) {
   }
   /* Before the switch of user: setresuid checks RLIMIT_NPROC as the new user. */
   apply_rlimits();
-  apply_oom_score_adj();
   uint64_t keep = kept_caps();
   drop_bounding_caps(keep);
   /* keep-groups: the caller's groups stay (they show as the overflow gid inside). */

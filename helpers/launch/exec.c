@@ -50,6 +50,7 @@ static void join_sandbox(pid_t target) {
  * the command's session is killed. */
 int run_exec(int sfd) {
   if (plan.n_cgroups) cgroup_join_or_die(); /* first: the host's cgroup filesystem is out of sight inside */
+  apply_oom_score_adj(); /* here too: our /proc/self is not in the sandbox's /proc (the command inherits it) */
   join_sandbox(plan.exec_target);
   if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("cannot become root in the sandbox: %s", strerror(errno));
   if (!plan.keep_groups) setgroups(0, NULL);

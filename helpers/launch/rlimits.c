@@ -55,7 +55,7 @@ void apply_rlimits(void) {
   }
 }
 
-/* --oom-score-adj: like a limit, the command's and every exec'd one's. Raising it is
+/* --oom-score-adj: the sandbox's init's (its command inherits it) and every exec'd one's. Raising it is
  * anyone's right; lowering it below what the caller had needs CAP_SYS_RESOURCE on the
  * host, which no one has in a user namespace (EACCES). */
 static const char *oom_score_adj;
