@@ -182,6 +182,9 @@ export interface RunRequest {
   unenforcedLimits?: boolean;
   /** `--cgroup-parent`: where the sandbox's cgroup goes, relative to the subtree delegated to the user (checked at create). */
   cgroupParent?: string;
+  /** `--subuidname`/`--subgidname`: the sandbox's ids are these names' /etc/subuid and /etc/subgid ranges (the caller's own only). */
+  subuidName?: string;
+  subgidName?: string;
   /** `--oom-score-adj`: the command's (and exec'd ones') /proc/self/oom_score_adj, -1000..1000. */
   oomScoreAdj?: number;
   /** `--seccomp-policy image`: the seccomp profile comes from the image's io.containers.seccomp.profile label. */

@@ -43,8 +43,6 @@ export const MISSING_RUN_OPTIONS: readonly MissingOption[] = [
   { names: ['--pid'], meanwhile: NAMESPACES },
   { names: ['--ipc'], meanwhile: NAMESPACES },
   { names: ['--uts'], meanwhile: NAMESPACES },
-  { names: ['--subuidname'], meanwhile: USERNS },
-  { names: ['--subgidname'], meanwhile: USERNS },
   { names: ['--personality'], meanwhile: 'run the command under setarch, where the image has it' },
   { names: ['--systemd'], meanwhile: 'none yet: an init of ours is always PID 1' },
   { names: ['--sdnotify'], meanwhile: 'none yet' },

@@ -72,6 +72,8 @@ export interface RunArgs extends HealthArgs, NameArgs, LimitArgs {
   oomScoreAdj?: string;
   seccompPolicy?: string;
   gpus?: string;
+  subuidname?: string;
+  subgidname?: string;
   uidmap?: string[];
   gidmap?: string[];
   detachKeys?: string;
@@ -164,6 +166,8 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'cgroup-parent', aliases: [], type: 'string', describe: 'Parent cgroup of the sandbox\'s, inside the subtree delegated to you (absolute, or relative to it)' },
   { name: 'oom-score-adj', aliases: [], type: 'string', describe: 'The command\'s OOM score adjustment, -1000 to 1000 (lowering it below yours needs privilege)' },
   { name: 'seccomp-policy', aliases: [], type: 'string', describe: 'default, or image: the profile of the image\'s io.containers.seccomp.profile label' },
+  { name: 'subuidname', aliases: [], type: 'string', describe: 'The sandbox\'s uids are this name\'s /etc/subuid range (yours only: newuidmap\'s rule)' },
+  { name: 'subgidname', aliases: [], type: 'string', describe: 'The sandbox\'s gids are this name\'s /etc/subgid range (yours only)' },
   { name: 'gpus', aliases: [], type: 'string', describe: 'Pass the host\'s GPU device nodes in (/dev/dri, /dev/nvidia*): all' },
   // -h is --hostname here, as in Podman and Docker: only --help is help.
   { name: 'help', aliases: [], type: 'boolean', describe: 'Show help', global: true },

@@ -519,6 +519,13 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
   if (p.unenforcedLimits === true) request.unenforcedLimits = true;
   Object.assign(request, parseCgroupOptions(last(p.cgroupParent), last(p.oomScoreAdj)));
   Object.assign(request, parseSeccompPolicy(last(p.seccompPolicy)));
+  const subuid = last(p.subuidname), subgid = last(p.subgidname);
+  if (subuid !== undefined || subgid !== undefined) {
+    if (request.userns !== undefined || request.uidMap || request.gidMap) throw new SandboxError('--subuidname/--subgidname cannot be combined with --userns, --uidmap or --gidmap', { hint: 'give one way of choosing the ids' });
+    if (subuid === '' || subgid === '') throw new SandboxError('--subuidname/--subgidname needs a name', { hint: 'a name /etc/subuid lists: yours' });
+    if (subuid !== undefined) request.subuidName = subuid;
+    if (subgid !== undefined) request.subgidName = subgid;
+  }
   const gpus = last(p.gpus);
   if (gpus !== undefined) {
     checkGpusValue(gpus);

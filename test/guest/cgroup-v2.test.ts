@@ -133,3 +133,15 @@ test('bin/sandbox runs rootless here: run --rm host, mapped by newuidmap', async
   // Root inside is the user; 1.. are the user's subordinate range (only newuidmap writes that).
   assert.ok(map.some(([inside, , count]) => inside === 1 && (count ?? 0) >= 65536), r.stdout);
 });
+
+test('opts16 on cgroup v2: --cgroup-parent places the sandbox\'s cgroup, --memory-swappiness is ignored with a warning as Podman', async (t) => {
+  const { dir, problems } = delegatedSubtree();
+  if (!requireNoProblems(t, 'opts16 in the cgroup v2 guest', problems) || !dir) return;
+  if (!requireRootless(t, 'opts16 cgroup options')) return;
+  const r = await runSandbox(['run', '--rm', '--memory', '64m', '--memory-swappiness', '10', '--cgroup-parent', 'opts16.slice',
+    'host', 'cat', '/proc/self/cgroup'], { root: await newStore(t) });
+  assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
+  assert.match(r.stderr, /--memory-swappiness ignored: cgroup v2 has no such setting/);
+  // From inside, the sandbox's cgroup path (its own cgroup namespace or not) ends in opts16.slice/<id>.
+  assert.match(r.stdout, /opts16\.slice\/[0-9a-f]{64}$/m, r.stdout);
+});

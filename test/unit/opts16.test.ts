@@ -121,3 +121,27 @@ describe('opts16: --seccomp-policy, --gpus, --userns=private', () => {
     assert.deepEqual(parseUsernsMode('private', true), { kind: 'maps' });
   });
 });
+
+describe('opts16: id modes', () => {
+  it('auto:uidmapping=/gidmapping= parse (repeatable) and maps', async () => {
+    const { autoMaps, subordinateNameMaps } = await import('../../src/runtime/userns-mode.js');
+    assert.deepEqual(parseUsernsMode('auto:size=100,uidmapping=0:1:1,uidmapping=10:20:2,gidmapping=5:6:1'), {
+      kind: 'auto', size: 100, uidMapping: [{ inside: 0, outside: 1, count: 1 }, { inside: 10, outside: 20, count: 2 }], gidMapping: [{ inside: 5, outside: 6, count: 1 }],
+    });
+    throwsSandbox(() => parseUsernsMode('auto:uidmapping=0:1'), '--userns=auto:uidmapping= 0:1: not CONTAINER:HOST:SIZE');
+    // Slice 1..10 (size 10); container 3 forced to default-namespace id 100; id 5 of the slice given to another container id.
+    assert.deepEqual(autoMaps({ start: 1, size: 10 }, [{ inside: 3, outside: 100, count: 1 }]), [
+      { inside: 0, outside: 1, count: 3 }, { inside: 3, outside: 100, count: 1 }, { inside: 4, outside: 4, count: 6 },
+    ]);
+    assert.deepEqual(autoMaps({ start: 1, size: 4 }, [{ inside: 0, outside: 2, count: 1 }]), [
+      { inside: 0, outside: 2, count: 1 }, { inside: 1, outside: 1, count: 1 }, { inside: 2, outside: 3, count: 2 },
+    ]);
+    assert.deepEqual(autoMaps({ start: 7, size: 3 }), [{ inside: 0, outside: 7, count: 3 }]);
+    // --subuidname: the caller's ranges, in default-namespace ids; another's refused.
+    const defaults = [{ inside: 0, outside: 1001, count: 1 }, { inside: 1, outside: 100000, count: 65536 }, { inside: 65537, outside: 300000, count: 1000 }];
+    assert.deepEqual(subordinateNameMaps('1001', [{ start: 300000, count: 1000 }], defaults, '--subuidname', 'me or 1001'), [{ inside: 0, outside: 65537, count: 1000 }]);
+    throwsSandbox(() => subordinateNameMaps('other', [{ start: 200000, count: 10 }], defaults, '--subuidname', 'me or 1001'),
+      '--subuidname other: its range 200000-200009 in /etc/subuid is not yours, and newuidmap maps only the ranges /etc/subuid gives you');
+    throwsSandbox(() => parseUsernsMode('ns:/proc/1/ns/user'), '--userns=ns: joining an existing user namespace is not supported yet');
+  });
+});
