@@ -117,7 +117,7 @@ export function inspectLimits(record: Pick<SandboxRecord, 'request' | 'limitMech
     CpuQuota: quota,
     CpusetCpus: l.cpusetCpus ?? '',
     PidsLimit: l.pidsLimit !== undefined && l.pidsLimit > 0 ? l.pidsLimit : 0,
-    MemorySwappiness: l.memorySwappiness ?? -1,
+    MemorySwappiness: l.memorySwappiness ?? 0, // Podman's 0 when unset
     CpusetMems: l.cpusetMems ?? '',
     BlkioWeight: l.blkioWeight ?? 0,
     BlkioWeightDevice: deviceEntries(l.blkioWeightDevice, 'Weight'),
