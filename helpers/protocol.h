@@ -125,6 +125,7 @@
   X(CAPS, "--caps", "N,N,...", "the capabilities the command keeps, by number") \
   X(NO_NEW_PRIVS, "--no-new-privs", "", "no_new_privs for the command") \
   X(RLIMIT, "--rlimit", "NAME SOFT HARD", "setrlimit for the command (and exec'd ones): NAME as --ulimit spells it (nofile, nproc...); -1: the caller's hard limit (repeated)") \
+  X(OOM_SCORE_ADJ, "--oom-score-adj", "N", "the command's (and exec'd ones') /proc/self/oom_score_adj, -1000..1000") \
   X(SECCOMP, "--seccomp", "RULES BPF CACHE", "filter the command's system calls with BPF (the sandbox's; when missing: compiled from the RULES file, or linked from CACHE-VERSIONS.bpf, launch/seccomp.c)") \
   X(LOG, "--log", "FILE", "write the command's output to FILE (CRI log format)") \
   X(LOG_TEE, "--log-tee", "", "with --log: pass the output on to our stdout and stderr too") \

@@ -180,6 +180,15 @@ export interface RunRequest {
   limits?: ResourceLimits;
   /** `--unenforced-limits`: run anyway, with a warning, when a limit cannot be enforced for this user. */
   unenforcedLimits?: boolean;
+  /** `--cgroup-parent`: where the sandbox's cgroup goes, relative to the subtree delegated to the user (checked at create). */
+  cgroupParent?: string;
+  /** `--subuidname`/`--subgidname`: the sandbox's ids are these names' /etc/subuid and /etc/subgid ranges (the caller's own only). */
+  subuidName?: string;
+  subgidName?: string;
+  /** `--oom-score-adj`: the command's (and exec'd ones') /proc/self/oom_score_adj, -1000..1000. */
+  oomScoreAdj?: number;
+  /** `--seccomp-policy image`: the seccomp profile comes from the image's io.containers.seccomp.profile label. */
+  seccompPolicy?: 'image';
   /** `--privileged`: every capability (inside the user namespace), the user's host devices, no masked or read-only paths, no seccomp filter. */
   privileged?: boolean;
   /** `--device`: host device nodes bound in (a directory given is expanded to its devices at create). */
@@ -213,4 +222,26 @@ export interface ResourceLimits {
   cpusetCpus?: string;
   /** 0 or -1: unlimited */
   pidsLimit?: number;
+  /** `--memory-swappiness` 0..100 (cgroup v1's memory.swappiness; cgroup v2 has none) */
+  memorySwappiness?: number;
+  /** memory (NUMA) nodes the sandbox may allocate on: `0-1` */
+  cpusetMems?: string;
+  /** `--blkio-weight` 10..1000: relative block I/O weight */
+  blkioWeight?: number;
+  /** `--blkio-weight-device DEV:WEIGHT`, `--device-{read,write}-{bps,iops} DEV:N` (bytes or I/Os per second) */
+  blkioWeightDevice?: DeviceLimit[];
+  deviceReadBps?: DeviceLimit[];
+  deviceWriteBps?: DeviceLimit[];
+  deviceReadIops?: DeviceLimit[];
+  deviceWriteIops?: DeviceLimit[];
+  /** `--oom-kill-disable`: the OOM killer leaves the sandbox alone at its memory limit (cgroup v1's memory.oom_control) */
+  oomKillDisable?: boolean;
+}
+
+/** One per-device block I/O limit: the device as given, its numbers, and the weight or rate. */
+export interface DeviceLimit {
+  path: string;
+  major: number;
+  minor: number;
+  value: number;
 }

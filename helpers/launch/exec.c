@@ -52,7 +52,9 @@ static void join_sandbox(pid_t target, int skip) {
 int run_exec(int sfd) {
   /* First: the host's cgroup filesystem is out of sight inside. The command is born in
    * the cgroup (v2), which then enters the cgroup namespace itself; else we join it. */
-  join_sandbox(plan.exec_target, cgroup_exec_prepare(plan.exec_target));
+  int leave = cgroup_exec_prepare(plan.exec_target);
+  apply_oom_score_adj(); /* here too: our /proc/self is not in the sandbox's /proc (the command inherits it) */
+  join_sandbox(plan.exec_target, leave);
   if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("cannot become root in the sandbox: %s", strerror(errno));
   if (!plan.keep_groups) setgroups(0, NULL);
   new_session_keyring();

@@ -247,7 +247,9 @@ static void __attribute__((noreturn)) run_and_wait(int sock, int cleanup_parent,
   if (cgroup_move_pending) { wait_for_monitor(sock, MSG_CGROUP); cgroup_init_moved(); }
   /* Not dumpable from here on: the sandbox's root cannot reach our descriptors (the
    * host directory kept for --cleanup) through /proc/1/fd. Not earlier: the network's
-   * program (slirp4netns) needs our /proc/PID/ns files. */
+   * program (slirp4netns) needs our /proc/PID/ns files. --oom-score-adj before: a
+   * process that is not dumpable cannot open its own /proc/self/oom_score_adj. */
+  apply_oom_score_adj();
   prctl(PR_SET_DUMPABLE, 0);
   /* To the monitor: 'S' when the command runs, else 'E' and why (which it prints). */
   char report[4096];

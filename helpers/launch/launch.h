@@ -282,6 +282,9 @@ pid_t start_command(int pty_master, char *why, size_t size);
 
 void rlimit_add(const char *name, const char *soft, const char *hard);
 void apply_rlimits(void);
+/* --oom-score-adj: kept with the plan, written to /proc/self/oom_score_adj by the init and the exec helper (their commands inherit it) */
+void oom_score_adj_set(const char *value);
+void apply_oom_score_adj(void);
 /* ---------- the command's seccomp filter (seccomp.c) ---------- */
 
 void seccomp_prepare(void);

@@ -93,6 +93,7 @@ void parse_args(int argc, char **argv) {
     else if (!strcmp(o, FLAG_CAPS)) plan.caps = ARG();
     else if (!strcmp(o, FLAG_NO_NEW_PRIVS)) plan.no_new_privs = 1;
     else if (!strcmp(o, FLAG_RLIMIT)) { const char *n = ARG(), *s = ARG(); rlimit_add(n, s, ARG()); }
+    else if (!strcmp(o, FLAG_OOM_SCORE_ADJ)) oom_score_adj_set(ARG());
     else if (!strcmp(o, FLAG_SECCOMP)) { plan.seccomp_rules = ARG(); plan.seccomp_bpf = ARG(); plan.seccomp_cache = ARG(); }
     else if (!strcmp(o, FLAG_LOG)) plan.log_path = ARG();
     else if (!strcmp(o, FLAG_LOG_TEE)) plan.log_tee = 1;

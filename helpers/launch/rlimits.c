@@ -54,3 +54,24 @@ void apply_rlimits(void) {
     die("cannot set --ulimit %s: %s", names[limits[i].name].name, strerror(errno));
   }
 }
+
+/* --oom-score-adj: the sandbox's init's (its command inherits it) and every exec'd one's. Raising it is
+ * anyone's right; lowering it below what the caller had needs CAP_SYS_RESOURCE on the
+ * host, which no one has in a user namespace (EACCES). */
+static const char *oom_score_adj;
+
+void oom_score_adj_set(const char *value) { oom_score_adj = value; }
+
+void apply_oom_score_adj(void) {
+  if (!oom_score_adj) return;
+  int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) die("cannot open /proc/self/oom_score_adj: %s", strerror(errno));
+  ssize_t n = write(fd, oom_score_adj, strlen(oom_score_adj));
+  int err = errno;
+  close(fd);
+  if (n >= 0) return;
+  if (err == EACCES || err == EPERM)
+    die_hint("an unprivileged user can raise the OOM score adjustment, not lower it below its own (cat /proc/self/oom_score_adj): give a value at least that",
+             "cannot set --oom-score-adj %s: lowering it needs CAP_SYS_RESOURCE on the host", oom_score_adj);
+  die("cannot set --oom-score-adj %s: %s", oom_score_adj, strerror(err));
+}

@@ -35,6 +35,7 @@ import { pullForRun } from './pull-policy.js';
 import { checkCidFile, writeCidFile } from './cidfile.js';
 import type { ProgressSink } from '../images/registry/progress.js';
 import { sandboxSeccompRules, seccompProfileOf, seccompStartWords, writeSeccompRules } from '../runtime/seccomp/sandbox-filter.js';
+import { IMAGE_SECCOMP_LABEL, imageSeccompProfile } from '../runtime/seccomp/image-policy.js';
 import { effectiveCapabilities } from '../runtime/capabilities.js';
 import { commandCapabilities } from '../runtime/capabilities.js';
 import { devicesToBind, resolveDevices } from '../runtime/devices.js';
@@ -264,7 +265,8 @@ async function recordSandbox(
   // Volumes become binds of their directories (created on first use); the record keeps those.
   // The image's labels and stop signal apply unless the run flags say otherwise, as in Docker.
   const published = withPidsRlimit(await withPublishedPorts(withImageDefaults(resolveVolumeMounts(paths, { ...request, ...devices }), image), image), limits);
-  const { request: resolved, mappings } = planIdMappings(published, root.root); // --userns, --uidmap: the maps it gets
+  const fromImage = imageSeccompProfile(published, image.labels, request.image); // --seccomp-policy=image: the image's profile
+  const { request: resolved, mappings } = planIdMappings(fromImage?.request ?? published, root.root); // --userns, --uidmap: the maps it gets
   const record: SandboxRecord = {
     id,
     name: request.name ?? `sandbox-${id.slice(0, 12)}`,
@@ -282,7 +284,8 @@ async function recordSandbox(
   buildEnv(image, resolved, record.hostname); // an environment over a kernel limit is refused before anything is kept
   // A profile file is read now (a bad one refused before anything is kept), and its rules kept
   // with the sandbox; the default's are made at the first start, when the cache has none.
-  const seccompRules = seccompProfileOf(resolved) === 'default' ? undefined : sandboxSeccompRules(resolved);
+  const seccompRules = fromImage ? sandboxSeccompRules(resolved, { text: fromImage.text, source: `of image ${request.image} (its ${IMAGE_SECCOMP_LABEL} label)` })
+    : seccompProfileOf(resolved) === 'default' ? undefined : sandboxSeccompRules(resolved);
   ensureStoreDir(paths, 'data');
   try {
     await createWithSlice(paths, record, () => (request.replace ? createReplacing(paths, record) : createSandboxRecord(paths, record)));

@@ -64,6 +64,7 @@ export async function updateSandboxLimits(
       if (none.length) throw refusal(none, host);
       const want = cg?.version === 2 ? 'cgroup-v2' : 'cgroup-v1';
       for (const n of activeLimits(limits).filter((k) => touched.includes(k))) {
+        if (mechanisms[n] === 'ignored') continue; // a v1-only knob on v2: nothing to write (run warned of it)
         if (mechanisms[n] === 'rlimit') continue;
         if (!cg) {
           throw new SandboxError(`sandbox ${record.name} runs without a cgroup of its own: its limits cannot change while it runs`, {

@@ -11,12 +11,12 @@ import { userInfo } from 'node:os';
 import type { RunRequest } from '../types.js';
 import type { StorePaths } from '../state/paths.js';
 import { SandboxError } from '../errors.js';
-import type { IdMapping } from '../runtime/idmap.js';
+import { parseSubordinateIds, type IdMapping } from '../runtime/idmap.js';
 import type { RootSource } from '../runtime/plan.js';
 import { userIdMaps } from '../runtime/userns.js';
 import {
-  allocateSlice, autoSize, checkUserMaps, idsNamedIn, keepIdMaps, nomapMaps, parseIdMapOption, parseUsernsMode,
-  sliceMaps, withEntry, type AutoSlice, type SandboxIdMappings,
+  allocateSlice, autoMaps, autoSize, checkUserMaps, idsNamedIn, keepIdMaps, nomapMaps, parseIdMapOption, parseUsernsMode,
+  subordinateNameMaps, withEntry, type AutoSlice, type SandboxIdMappings,
 } from '../runtime/userns-mode.js';
 import { listSandboxIds, readRecord, type SandboxRecord } from '../state/sandboxes.js';
 
@@ -42,6 +42,7 @@ export function imageFile(root: RootSource, rel: string): string {
 export function planIdMappings(request: RunRequest, root: RootSource): { request: RunRequest; mappings?: SandboxIdMappings } {
   const hasMaps = !!(request.uidMap?.length || request.gidMap?.length);
   const mode = parseUsernsMode(request.userns, hasMaps);
+  if (request.subuidName !== undefined || request.subgidName !== undefined) return { request, mappings: subordinateNameMappings(request) };
   if (mode.kind === 'default') return { request };
   if (request.network === 'container') {
     // A joined network's user namespace is the other sandbox's (helpers/README.md): it cannot have maps of its own.
@@ -80,6 +81,33 @@ export function planIdMappings(request: RunRequest, root: RootSource): { request
   return { request, mappings: { mode: label, uid: [], gid: [], slice: { start: 0, size } } };
 }
 
+/**
+ * --subuidname/--subgidname (Podman's: the other given defaults to the same name): the
+ * named ranges of /etc/subuid and /etc/subgid as the sandbox's ids 0.., when they are the
+ * caller's (newuidmap's rule).
+ */
+function subordinateNameMappings(request: RunRequest): SandboxIdMappings {
+  if (request.network === 'container') {
+    throw new SandboxError(`--subuidname/--subgidname cannot be combined with ${request.pod ? '--pod' : '--network container:'}: the sandbox shares the other's user namespace`, { hint: 'leave it out' });
+  }
+  const maps = userIdMaps();
+  const uname = request.subuidName ?? request.subgidName!;
+  const gname = request.subgidName ?? request.subuidName!;
+  let caller = String(process.getuid!());
+  try { caller = `${userInfo().username} or ${caller}`; } catch { /* the uid only */ }
+  const rangesOf = (file: string, name: string) => parseSubordinateIds(readOr(file), { name, id: /^\d+$/.test(name) ? Number(name) : -1 });
+  if (maps.degraded) throw new SandboxError(`--subuidname/--subgidname need a subordinate id range of yours: ${maps.degraded}`, { hint: 'ids other than your own come from /etc/subuid and /etc/subgid; `sandbox doctor` checks them' });
+  return {
+    mode: `subuidname=${uname},subgidname=${gname}`,
+    uid: subordinateNameMaps(uname, rangesOf('/etc/subuid', uname), maps.uid, '--subuidname', caller),
+    gid: subordinateNameMaps(gname, rangesOf('/etc/subgid', gname), maps.gid, '--subgidname', caller),
+  };
+}
+
+function readOr(file: string): string {
+  try { return readFileSync(file, 'utf8'); } catch { return ''; }
+}
+
 /** The slices the store's sandboxes hold. */
 function takenSlices(paths: StorePaths): AutoSlice[] {
   const taken: AutoSlice[] = [];
@@ -110,7 +138,13 @@ export async function createWithSlice(paths: StorePaths, record: SandboxRecord, 
         hint: 'remove sandboxes you no longer need (`sandbox rm`), or give a smaller --userns=auto:size=',
       });
     }
-    record.idMappings = { ...record.idMappings!, uid: sliceMaps(slice), gid: sliceMaps(slice), slice };
+    // uidmapping=/gidmapping= (Podman's auto options): forced ranges in the slice's place.
+    const mode = parseUsernsMode(record.request.userns);
+    const uid = autoMaps(slice, mode.kind === 'auto' ? mode.uidMapping : undefined);
+    const gid = autoMaps(slice, mode.kind === 'auto' ? mode.gidMapping : undefined);
+    checkUserMaps(uid, defaultSize(maps.uid), '--userns=auto:uidmapping=');
+    checkUserMaps(gid, defaultSize(maps.gid), '--userns=auto:gidmapping=');
+    record.idMappings = { ...record.idMappings!, uid, gid, slice };
     await create();
   });
 }

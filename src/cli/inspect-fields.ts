@@ -5,7 +5,7 @@
  * we do not have is its "none" value (0, "", [], {}), never a made-up one.
  */
 import type { NetworkEndpoint } from '../api/networks.js';
-import type { BindSpec, RunRequest } from '../types.js';
+import type { BindSpec, DeviceLimit, RunRequest } from '../types.js';
 import type { SandboxRecord, SandboxState } from '../state/sandboxes.js';
 import { networkDriver } from '../network/driver.js';
 import { portBindings } from '../network/port-spec.js';
@@ -88,7 +88,15 @@ export function inspectHostConfig(record: SandboxRecord): Record<string, unknown
 const LIMIT_FIELD: Record<string, string> = {
   memory: 'Memory', memorySwap: 'MemorySwap', memoryReservation: 'MemoryReservation', cpus: 'NanoCpus', cpuShares: 'CpuShares',
   cpuPeriod: 'CpuPeriod', cpuQuota: 'CpuQuota', cpusetCpus: 'CpusetCpus', pidsLimit: 'PidsLimit',
+  memorySwappiness: 'MemorySwappiness', cpusetMems: 'CpusetMems', blkioWeight: 'BlkioWeight', blkioWeightDevice: 'BlkioWeightDevice',
+  deviceReadBps: 'BlkioDeviceReadBps', deviceWriteBps: 'BlkioDeviceWriteBps', deviceReadIops: 'BlkioDeviceReadIOps', deviceWriteIops: 'BlkioDeviceWriteIOps',
+  oomKillDisable: 'OomKillDisable',
 };
+
+/** Podman's per-device entries: `{ Path, Weight }` or `{ Path, Rate }`. */
+function deviceEntries(list: readonly DeviceLimit[] | undefined, field: 'Weight' | 'Rate'): Record<string, unknown>[] {
+  return (list ?? []).map((d) => ({ Path: d.path, [field]: d.value }));
+}
 
 /**
  * The resource limits as Podman shows them (0 / '' for none; MemorySwap twice Memory
@@ -109,6 +117,17 @@ export function inspectLimits(record: Pick<SandboxRecord, 'request' | 'limitMech
     CpuQuota: quota,
     CpusetCpus: l.cpusetCpus ?? '',
     PidsLimit: l.pidsLimit !== undefined && l.pidsLimit > 0 ? l.pidsLimit : 0,
+    MemorySwappiness: l.memorySwappiness ?? 0, // Podman's 0 when unset
+    CpusetMems: l.cpusetMems ?? '',
+    BlkioWeight: l.blkioWeight ?? 0,
+    BlkioWeightDevice: deviceEntries(l.blkioWeightDevice, 'Weight'),
+    BlkioDeviceReadBps: deviceEntries(l.deviceReadBps, 'Rate'),
+    BlkioDeviceWriteBps: deviceEntries(l.deviceWriteBps, 'Rate'),
+    BlkioDeviceReadIOps: deviceEntries(l.deviceReadIops, 'Rate'),
+    BlkioDeviceWriteIOps: deviceEntries(l.deviceWriteIops, 'Rate'),
+    OomKillDisable: l.oomKillDisable === true,
+    OomScoreAdj: record.request.oomScoreAdj ?? 0,
+    CgroupParent: record.request.cgroupParent ?? '',
     LimitsEnforcedBy: Object.fromEntries(Object.entries(record.limitMechanisms ?? {}).map(([k, m]) => [LIMIT_FIELD[k] ?? k, m])),
   };
 }

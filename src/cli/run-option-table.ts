@@ -68,6 +68,12 @@ export interface RunArgs extends HealthArgs, NameArgs, LimitArgs {
   annotation?: string[];
   groupAdd?: string[];
   userns?: string;
+  cgroupParent?: string;
+  oomScoreAdj?: string;
+  seccompPolicy?: string;
+  gpus?: string;
+  subuidname?: string;
+  subgidname?: string;
   uidmap?: string[];
   gidmap?: string[];
   detachKeys?: string;
@@ -152,11 +158,17 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'publish-all', aliases: ['P'], type: 'boolean', describe: "Publish every exposed port (the image's EXPOSE, --expose) on a free host port" },
   { name: 'expose', aliases: [], type: 'string', array: true, describe: 'Expose a port or range: PORT[-PORT][/tcp|/udp] (published by -P; repeatable)' },
   { name: 'ulimit', aliases: [], type: 'string', array: true, describe: 'Resource limit of the command and exec\'d ones: NAME=SOFT[:HARD], e.g. nofile=1024:2048 (-1: your hard limit; repeatable)' },
-  ...LIMIT_OPTIONS.map((o): OptionDef => ({ name: o.name, aliases: o.alias ? [o.alias] : [], type: 'string', describe: o.describe })),
+  ...LIMIT_OPTIONS.map((o): OptionDef => ({ name: o.name, aliases: o.alias ? [o.alias] : [], type: o.flag ? 'boolean' : 'string', ...(o.list ? { array: true } : {}), describe: o.describe })),
   { name: 'unenforced-limits', aliases: [], type: 'boolean', describe: 'Run even when a limit cannot be enforced for you (a warning says which)' },
   { name: 'device', aliases: [], type: 'string', array: true, describe: 'Pass a host device in: HOST[:INSIDE][:PERMS] (PERMS of rwm; a directory passes its devices; repeatable)' },
   { name: 'device-cgroup-rule', aliases: [], type: 'string', array: true, describe: 'Refused: a rootless sandbox has no device cgroup (use --device)' },
   { name: 'privileged', aliases: [], type: 'boolean', describe: 'Every capability (inside the user namespace), your host devices, no masked paths, no seccomp filter' },
+  { name: 'cgroup-parent', aliases: [], type: 'string', describe: 'Parent cgroup of the sandbox\'s, inside the subtree delegated to you (absolute, or relative to it)' },
+  { name: 'oom-score-adj', aliases: [], type: 'string', describe: 'The command\'s OOM score adjustment, -1000 to 1000 (lowering it below yours needs privilege)' },
+  { name: 'seccomp-policy', aliases: [], type: 'string', describe: 'default, or image: the profile of the image\'s io.containers.seccomp.profile label' },
+  { name: 'subuidname', aliases: [], type: 'string', describe: 'The sandbox\'s uids are this name\'s /etc/subuid range (yours only: newuidmap\'s rule)' },
+  { name: 'subgidname', aliases: [], type: 'string', describe: 'The sandbox\'s gids are this name\'s /etc/subgid range (yours only)' },
+  { name: 'gpus', aliases: [], type: 'string', describe: 'Pass the host\'s GPU device nodes in (/dev/dri, /dev/nvidia*): all' },
   // -h is --hostname here, as in Podman and Docker: only --help is help.
   { name: 'help', aliases: [], type: 'boolean', describe: 'Show help', global: true },
   { name: 'root', aliases: [], type: 'string', describe: 'Keep all state under this directory', global: true },

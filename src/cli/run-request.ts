@@ -18,7 +18,9 @@ import { parseLabel } from '../labels.js';
 import { parseEnvAssignment, parseEnvFile } from './env-file.js';
 import { parseMount } from './mount-option.js';
 import { availableParallelism } from 'node:os';
-import { parseLimitOptions } from './limit-options.js';
+import { limitArgsFrom, parseCgroupOptions, parseLimitOptions } from './limit-options.js';
+import { parseSeccompPolicy } from '../runtime/seccomp/image-policy.js';
+import { checkGpusValue, hostGpuDevices } from '../runtime/gpus.js';
 import { normalizeCapability } from '../runtime/capabilities.js';
 import { parseSignal } from '../runtime/signals.js';
 import { parseNetworkOption } from '../network/driver.js';
@@ -512,12 +514,25 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
   Object.assign(request, parseNameArgs(parsed));
   const ulimits = parseUlimits(list(p.ulimit));
   if (ulimits.length) request.ulimits = ulimits;
-  const limits = parseLimitOptions({
-    memory: last(p.memory), memorySwap: last(p.memorySwap), memoryReservation: last(p.memoryReservation), cpus: last(p.cpus),
-    cpuShares: last(p.cpuShares), cpuPeriod: last(p.cpuPeriod), cpuQuota: last(p.cpuQuota), cpusetCpus: last(p.cpusetCpus), pidsLimit: last(p.pidsLimit),
-  }, availableParallelism);
+  const limits = parseLimitOptions(limitArgsFrom((key) => p[key]), availableParallelism);
   if (limits) request.limits = limits;
   if (p.unenforcedLimits === true) request.unenforcedLimits = true;
+  Object.assign(request, parseCgroupOptions(last(p.cgroupParent), last(p.oomScoreAdj)));
+  Object.assign(request, parseSeccompPolicy(last(p.seccompPolicy)));
+  const subuid = last(p.subuidname), subgid = last(p.subgidname);
+  if (subuid !== undefined || subgid !== undefined) {
+    if (request.userns !== undefined || request.uidMap || request.gidMap) throw new SandboxError('--subuidname/--subgidname cannot be combined with --userns, --uidmap or --gidmap', { hint: 'give one way of choosing the ids' });
+    if (subuid === '' || subgid === '') throw new SandboxError('--subuidname/--subgidname needs a name', { hint: 'a name /etc/subuid lists: yours' });
+    if (subuid !== undefined) request.subuidName = subuid;
+    if (subgid !== undefined) request.subgidName = subgid;
+  }
+  const gpus = last(p.gpus);
+  if (gpus !== undefined) {
+    checkGpusValue(gpus);
+    const nodes = hostGpuDevices();
+    if (!nodes.length) ctx.warn?.('--gpus: this host has no GPU device nodes (/dev/dri, /dev/nvidia*): none passed in');
+    request.devices = [...(request.devices ?? []), ...nodes.filter((n) => !request.devices?.some((d) => d.host === n.host))];
+  }
   Object.assign(request, parsePortOptions(list(p.publish), p.publishAll === true, list(p.expose), request.network, ctx));
   return request;
 }

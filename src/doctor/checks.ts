@@ -587,7 +587,7 @@ export function checkXdgRuntime(f: HostFacts): DoctorCheck {
 }
 
 /** The limits doctor reports on, each with the mechanism that would bound it for this user. */
-const DOCTOR_LIMITS: LimitName[] = ['memory', 'memorySwap', 'cpus', 'cpuShares', 'cpusetCpus', 'pidsLimit'];
+const DOCTOR_LIMITS: LimitName[] = ['memory', 'memorySwap', 'cpus', 'cpuShares', 'cpusetCpus', 'pidsLimit', 'cpusetMems', 'memorySwappiness', 'oomKillDisable', 'deviceReadBps', 'blkioWeight'];
 
 export function checkCgroup(f: HostFacts): DoctorCheck {
   const base = { id: 'cgroup' as const, title: 'cgroups (resource limits)' };
@@ -595,7 +595,8 @@ export function checkCgroup(f: HostFacts): DoctorCheck {
   const host: CgroupHost = c.limits?.host ?? { fsRoot: '/sys/fs/cgroup', layout: c.layout, uid: f.user.uid };
   const by = DOCTOR_LIMITS.map((n) => [n, mechanismOf(n, host, RLIMIT_FLAG !== undefined)] as const);
   const enforced = by.map(([n, m]) => `${LIMIT_OPTION[n]} ${m}`).join(', ');
-  const unbounded = by.filter(([n, m]) => m === 'none' && n !== 'memorySwap').map(([n]) => LIMIT_OPTION[n]);
+  // The I/O weight needs the BFQ scheduler (a disk's choice, not a delegation): reported, never a warning of its own.
+  const unbounded = by.filter(([n, m]) => m === 'none' && n !== 'memorySwap' && n !== 'blkioWeight').map(([n]) => LIMIT_OPTION[n]);
   const scope = host.v2 && !host.v2.inside && host.v2.viaScope
     ? ` (cgroup-v2 through a systemd --user scope: you are outside user@${host.uid}.service${c.ownPath ? `, in ${c.ownPath}` : ''}, so each sandbox's processes start in a transient scope of your manager)`
     : '';

@@ -394,6 +394,7 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   args.push(Flag.caps, input.capabilities.join(','));
   if (request.noNewPrivileges) args.push(Flag.noNewPrivs);
   args.push(...rlimitArgs(request.ulimits));
+  if (request.oomScoreAdj !== undefined) args.push(Flag.oomScoreAdj, String(request.oomScoreAdj));
   args.push(...(input.seccomp ?? []));
   args.push('--', ...resolveCommand(image, request));
   return args;
@@ -443,6 +444,7 @@ export function execArgs(record: ExecSandbox, image: ExecImageConfig, req: ExecP
   args.push(Flag.caps, commandCapabilities(record.request, req.privileged === true).join(','));
   if (record.request.noNewPrivileges) args.push(Flag.noNewPrivs);
   args.push(...rlimitArgs(record.request.ulimits)); // exec'd commands live under the sandbox's limits
+  if (record.request.oomScoreAdj !== undefined) args.push(Flag.oomScoreAdj, String(record.request.oomScoreAdj));
   args.push(...seccomp);
   args.push('--', ...req.command);
   return args;

@@ -67,6 +67,7 @@ export const Flag = {
   caps: '--caps',
   noNewPrivs: '--no-new-privs',
   rlimit: '--rlimit',
+  oomScoreAdj: '--oom-score-adj',
   seccomp: '--seccomp',
   log: '--log',
   logTee: '--log-tee',

@@ -12,7 +12,7 @@ import type { IdMapping } from './idmap.js';
 export type UsernsMode =
   | { kind: 'default' }
   | { kind: 'keep-id'; uid?: number; gid?: number }
-  | { kind: 'auto'; size?: number }
+  | { kind: 'auto'; size?: number; uidMapping?: IdMapping[]; gidMapping?: IdMapping[] }
   | { kind: 'nomap' }
   | { kind: 'maps' };
 
@@ -34,7 +34,7 @@ export interface InnerMaps {
 }
 
 const invalid = (what: string, hint: string) => new SandboxError(what, { hint });
-const USERNS_HINT = 'give --userns= "" (the default: you are root inside), host (the same), keep-id[:uid=U,gid=G], auto[:size=N] or nomap';
+const USERNS_HINT = 'give --userns= "" (the default: you are root inside), host or private (the same), keep-id[:uid=U,gid=G], auto[:size=N] or nomap';
 
 function nonNegative(text: string, what: string): number {
   if (!/^\d+$/.test(text)) throw invalid(`--userns: ${what} must be a number, not ${JSON.stringify(text)}`, USERNS_HINT);
@@ -44,18 +44,26 @@ function nonNegative(text: string, what: string): number {
 /** `--userns` as given (`keep-id:uid=1000,gid=1000`, `auto:size=2048`, `host`, ...). */
 export function parseUsernsMode(value: string | undefined, hasMaps = false): UsernsMode {
   if (hasMaps) {
-    if (value && value !== 'host' && value !== '') throw invalid(`--userns=${value} cannot be combined with --uidmap/--gidmap`, 'give one of them');
+    if (value && value !== 'host' && value !== '' && value !== 'private') throw invalid(`--userns=${value} cannot be combined with --uidmap/--gidmap`, 'give one of them');
     return { kind: 'maps' };
   }
-  if (value === undefined || value === '' || value === 'host') return { kind: 'default' };
+  if (value === undefined || value === '' || value === 'host' || value === 'private') return { kind: 'default' }; // private: a namespace of its own, which every sandbox has
   const colon = value.indexOf(':');
   const name = colon < 0 ? value : value.slice(0, colon);
   const options = colon < 0 ? [] : value.slice(colon + 1).split(',').filter(Boolean);
+  if (name === 'ns' || name === 'container') {
+    // Each sandbox's launch makes its user namespace (newuidmap, the nested maps of the modes); joining one made elsewhere is not built yet.
+    throw invalid(`--userns=${name}: joining an existing user namespace is not supported yet`, `${USERNS_HINT}; another sandbox's namespaces (its user namespace with them) are shared through --network container:NAME or a pod`);
+  }
   const fields = new Map<string, string>();
+  /** auto's uidmapping=/gidmapping= (repeatable, as Podman's). */
+  const forced: Record<'uidmapping' | 'gidmapping', IdMapping[]> = { uidmapping: [], gidmapping: [] };
   for (const o of options) {
     const eq = o.indexOf('=');
     if (eq <= 0) throw invalid(`--userns=${value}: ${JSON.stringify(o)} is not KEY=VALUE`, USERNS_HINT);
-    fields.set(o.slice(0, eq), o.slice(eq + 1));
+    const key = o.slice(0, eq);
+    if (name === 'auto' && (key === 'uidmapping' || key === 'gidmapping')) forced[key].push(parseIdMapOption(o.slice(eq + 1), `--userns=auto:${key}=`));
+    fields.set(key, o.slice(eq + 1));
   }
   const only = (allowed: string[]) => {
     for (const k of fields.keys()) if (!allowed.includes(k)) throw invalid(`--userns=${value}: unknown option ${k} for ${name}`, `${name} takes ${allowed.join(', ') || 'no options'}`);
@@ -67,15 +75,15 @@ export function parseUsernsMode(value: string | undefined, hasMaps = false): Use
     return { kind: 'keep-id', ...(uid !== undefined ? { uid } : {}), ...(gid !== undefined ? { gid } : {}) };
   }
   if (name === 'auto') {
-    only(['size']);
+    only(['size', 'uidmapping', 'gidmapping']);
     const size = fields.has('size') ? nonNegative(fields.get('size')!, 'size') : undefined;
     if (size === 0) throw invalid('--userns=auto:size=0: a namespace needs at least one id', 'give size=1024 or more, or leave size out');
-    return { kind: 'auto', ...(size !== undefined ? { size } : {}) };
+    return {
+      kind: 'auto', ...(size !== undefined ? { size } : {}),
+      ...(forced.uidmapping.length ? { uidMapping: forced.uidmapping } : {}), ...(forced.gidmapping.length ? { gidMapping: forced.gidmapping } : {}),
+    };
   }
   if (name === 'nomap' && !options.length) return { kind: 'nomap' };
-  if (name === 'ns' || name === 'private' || name === 'container') {
-    throw invalid(`--userns=${name} is not supported`, `${USERNS_HINT}; another sandbox's namespace is shared through --network container:NAME or a pod`);
-  }
   throw invalid(`--userns=${value}: unknown mode`, USERNS_HINT);
 }
 
@@ -152,6 +160,66 @@ export function allocateSlice(taken: AutoSlice[], size: number, total: number): 
 
 export function sliceMaps(slice: AutoSlice): IdMapping[] {
   return [{ inside: 0, outside: slice.start, count: slice.size }];
+}
+
+/** The ids of [lo, hi) not in any of `taken` ([start, start+count) each), as ranges in order. */
+function freeRanges(lo: number, hi: number, taken: { start: number; count: number }[]): { start: number; count: number }[] {
+  const out: { start: number; count: number }[] = [];
+  let at = lo;
+  for (const t of [...taken].sort((a, b) => a.start - b.start)) {
+    if (t.start + t.count <= at) continue;
+    if (t.start >= hi) break;
+    if (t.start > at) out.push({ start: at, count: t.start - at });
+    at = Math.max(at, t.start + t.count);
+  }
+  if (at < hi) out.push({ start: at, count: hi - at });
+  return out;
+}
+
+/**
+ * auto with uidmapping=/gidmapping= (Podman's: a mapping forced into the automatic
+ * namespace, as containers/storage adds it): the forced ranges, and the container's other
+ * ids 0..size-1 mapped, in order, to the slice's ids the forced ones do not use.
+ */
+export function autoMaps(slice: AutoSlice, forced: IdMapping[] = []): IdMapping[] {
+  if (!forced.length) return sliceMaps(slice);
+  const inside = freeRanges(0, slice.size, forced.map((f) => ({ start: f.inside, count: f.count })));
+  const outside = freeRanges(slice.start, slice.start + slice.size, forced.map((f) => ({ start: f.outside, count: f.count })));
+  const maps: IdMapping[] = [...forced];
+  let o = 0, oUsed = 0;
+  for (const r of inside) {
+    let iUsed = 0;
+    while (iUsed < r.count && o < outside.length) {
+      const n = Math.min(r.count - iUsed, outside[o]!.count - oUsed);
+      maps.push({ inside: r.start + iUsed, outside: outside[o]!.start + oUsed, count: n });
+      iUsed += n; oUsed += n;
+      if (oUsed === outside[o]!.count) { o++; oUsed = 0; }
+    }
+  }
+  return maps.sort((a, b) => a.inside - b.inside);
+}
+
+/**
+ * `--subuidname`/`--subgidname NAME`: the sandbox's ids 0.. are NAME's /etc/subuid ranges
+ * (`ranges`, host ids), given in the default namespace's ids (`defaults`: the caller's
+ * maps). newuidmap writes only ranges /etc/subuid gives the caller (under their name or
+ * uid), so NAME's must be among those; else the one-line refusal.
+ */
+export function subordinateNameMaps(name: string, ranges: { start: number; count: number }[], defaults: IdMapping[], flag: string, caller: string): IdMapping[] {
+  const file = flag === '--subuidname' ? '/etc/subuid' : '/etc/subgid';
+  if (!ranges.length) throw invalid(`${flag} ${name}: ${file} has no range for ${name}`, `give a name ${file} lists (yours: ${caller})`);
+  const maps: IdMapping[] = [];
+  let next = 0;
+  for (const r of ranges) {
+    const m = defaults.find((d) => d.inside > 0 && r.start >= d.outside && r.start + r.count <= d.outside + d.count);
+    if (!m) {
+      throw invalid(`${flag} ${name}: its range ${r.start}-${r.start + r.count - 1} in ${file} is not yours, and newuidmap maps only the ranges ${file} gives you`,
+        `use a name whose ranges ${file} lists under your name or uid (${caller}), or ask an administrator for a range (usermod --add-subuids)`);
+    }
+    maps.push({ inside: next, outside: m.inside + (r.start - m.outside), count: r.count });
+    next += r.count;
+  }
+  return maps;
 }
 
 /** The ids passwd and group name, for autoSize. */

@@ -48,7 +48,7 @@ export interface SandboxState {
 /** A sandbox's cgroups: the v2 one (`unified`), or one per v1 controller; absolute cgroupfs directories. */
 export interface SandboxCgroup {
   version: 1 | 2;
-  paths: Partial<Record<'unified' | 'memory' | 'pids' | 'cpu' | 'cpuacct' | 'cpuset' | 'freezer', string>>;
+  paths: Partial<Record<'unified' | 'memory' | 'pids' | 'cpu' | 'cpuacct' | 'cpuset' | 'freezer' | 'blkio', string>>;
 }
 
 export interface SandboxRecord {
@@ -66,7 +66,7 @@ export interface SandboxRecord {
   /** The sandbox's cgroups, when a limit is bounded by one (src/runtime/cgroup/): made at each start, removed at its end. */
   cgroup?: SandboxCgroup;
   /** What bounds each limit asked for (inspect, doctor): limit name -> mechanism. */
-  limitMechanisms?: Record<string, 'cgroup-v2' | 'cgroup-v1' | 'rlimit' | 'none'>;
+  limitMechanisms?: Record<string, 'cgroup-v2' | 'cgroup-v1' | 'rlimit' | 'ignored' | 'none'>;
   /** Its id mode's maps (--userns, --uidmap), absent for the default (runtime/userns-mode.ts). */
   idMappings?: SandboxIdMappings;
   /**

@@ -171,3 +171,22 @@ test('every sandbox has a cgroup of its own here, limit or not: its init and exe
   for (let i = 0; i < 100 && existsSync(cg); i++) await sleep(100);
   assert.ok(!existsSync(cg), `${cg} is removed with the sandbox`);
 });
+
+test('opts16 on cgroup v2: --cgroup-parent places the sandbox\'s cgroup, --memory-swappiness is ignored with a warning as Podman', async (t) => {
+  const { dir, problems } = delegatedSubtree();
+  if (!requireNoProblems(t, 'opts16 in the cgroup v2 guest', problems) || !dir) return;
+  if (!requireRootless(t, 'opts16 cgroup options')) return;
+  const root = await newStore(t);
+  const r = await runSandbox(['run', '-d', '--name', 'opts16', '--memory', '64m', '--memory-swappiness', '10', '--cgroup-parent', 'opts16.slice', 'host', 'sleep', '60'], { root });
+  assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
+  t.after(() => runSandbox(['rm', '-f', 'opts16'], { root }));
+  assert.match(r.stderr, /--memory-swappiness ignored: cgroup v2 has no such setting/);
+  const info = await runSandbox(['inspect', '--format', '{{.State.Pid}} {{.HostConfig.CgroupParent}} {{.HostConfig.LimitsEnforcedBy.MemorySwappiness}}', 'opts16'], { root });
+  const [pid, parent, swappiness] = info.stdout.trim().split(' ');
+  assert.equal(parent, 'opts16.slice');
+  assert.equal(swappiness, 'ignored');
+  // As the host sees it (inside, the sandbox's cgroup namespace shows /): the sandbox's cgroup is under --cgroup-parent, and bounded.
+  const own = readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().slice(3);
+  assert.match(own, /\/user@\d+\.service\/opts16\.slice\/[0-9a-f]{64}$/, own);
+  assert.equal(readFileSync(join(CGROUP_ROOT, own, 'memory.max'), 'utf8').trim(), String(64 * 1024 * 1024));
+});

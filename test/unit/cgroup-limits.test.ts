@@ -121,10 +121,11 @@ describe('detection and inspect', () => {
     const request = { limits: { memory: 64 * MiB, cpus: 0.5, pidsLimit: 64, cpusetCpus: '1' } } as RunRequest;
     assert.deepEqual(inspectLimits({ request, limitMechanisms: { memory: 'cgroup-v1', cpus: 'cgroup-v1', pidsLimit: 'rlimit', cpusetCpus: 'cgroup-v1' } }), {
       Memory: 64 * MiB, MemorySwap: 128 * MiB, MemoryReservation: 0, NanoCpus: 500000000, CpuShares: 0, CpuPeriod: 100000, CpuQuota: 50000,
-      CpusetCpus: '1', PidsLimit: 64, LimitsEnforcedBy: { Memory: 'cgroup-v1', NanoCpus: 'cgroup-v1', PidsLimit: 'rlimit', CpusetCpus: 'cgroup-v1' },
+      CpusetCpus: '1', PidsLimit: 64, MemorySwappiness: 0, CpusetMems: '', BlkioWeight: 0, BlkioWeightDevice: [], BlkioDeviceReadBps: [], BlkioDeviceWriteBps: [], BlkioDeviceReadIOps: [], BlkioDeviceWriteIOps: [], OomKillDisable: false, OomScoreAdj: 0, CgroupParent: '',
+      LimitsEnforcedBy: { Memory: 'cgroup-v1', NanoCpus: 'cgroup-v1', PidsLimit: 'rlimit', CpusetCpus: 'cgroup-v1' },
     });
     assert.deepEqual(inspectLimits({ request: {} as RunRequest }), {
-      Memory: 0, MemorySwap: 0, MemoryReservation: 0, NanoCpus: 0, CpuShares: 0, CpuPeriod: 0, CpuQuota: 0, CpusetCpus: '', PidsLimit: 0, LimitsEnforcedBy: {},
+      Memory: 0, MemorySwap: 0, MemoryReservation: 0, NanoCpus: 0, CpuShares: 0, CpuPeriod: 0, CpuQuota: 0, CpusetCpus: '', PidsLimit: 0, MemorySwappiness: 0, CpusetMems: '', BlkioWeight: 0, BlkioWeightDevice: [], BlkioDeviceReadBps: [], BlkioDeviceWriteBps: [], BlkioDeviceReadIOps: [], BlkioDeviceWriteIOps: [], OomKillDisable: false, OomScoreAdj: 0, CgroupParent: '', LimitsEnforcedBy: {},
     });
   });
 });

@@ -382,9 +382,9 @@ test('cgroups: the mechanism of each limit; v1 without delegation, v2 outside th
   const v1host = { fsRoot: '/sys/fs/cgroup', layout: 'hybrid' as const, uid: 1000 };
   const v1 = checkCgroup(with_((f) => (f.cgroup.limits = { host: v1host, v1Controllers: ['memory', 'pids'] })));
   expect(v1, 'warn', "sudo sh -c 'for c in memory pids; do mkdir -p /sys/fs/cgroup/$c/sandbox/1000; done; for c in memory pids; do chown -R alice /sys/fs/cgroup/$c/sandbox/1000; done'");
-  assert.match(v1.detail, /cgroup v1 and no cgroup subtree delegated to you.*--memory, --cpus, --cpu-shares, --cpuset-cpus(, --pids-limit)? are refused/);
+  assert.match(v1.detail, /cgroup v1 and no cgroup subtree delegated to you.*--memory, --cpus, --cpu-shares, --cpuset-cpus(, --pids-limit)?, --cpuset-mems, --memory-swappiness, --oom-kill-disable, --device-read-bps are refused/);
   assert.match(v1.detail, /across reboots: printf .*systemctl enable sandbox-cgroup-alice.service/);
-  const delegatedV1 = checkCgroup(with_((f) => (f.cgroup.limits = { host: { ...v1host, v1: { dirs: { memory: '/m', pids: '/p', cpu: '/c', cpuset: '/s' }, memsw: false } }, v1Controllers: [] })));
+  const delegatedV1 = checkCgroup(with_((f) => (f.cgroup.limits = { host: { ...v1host, v1: { dirs: { memory: '/m', pids: '/p', cpu: '/c', cpuset: '/s', blkio: '/b' }, memsw: false } }, v1Controllers: [] })));
   expect(delegatedV1, 'ok');
   assert.match(delegatedV1.detail, /--memory cgroup-v1, --memory-swap none/);
   const outside = checkCgroup(with_((f) => (f.cgroup.limits!.host.v2!.inside = false)));
@@ -394,7 +394,7 @@ test('cgroups: the mechanism of each limit; v1 without delegation, v2 outside th
   expect(checkCgroup(with_((f) => delete f.cgroup.limits!.host.v2)), 'warn', delegate);
   const partial = checkCgroup(with_((f) => (f.cgroup.limits!.host.v2!.controllers = ['memory', 'pids'])));
   expect(partial, 'warn', delegate);
-  assert.match(partial.detail, /--cpus, --cpu-shares, --cpuset-cpus are refused/);
+  assert.match(partial.detail, /--cpus, --cpu-shares, --cpuset-cpus, --cpuset-mems, --device-read-bps are refused/);
 });
 
 test('C helper: not built, and no compiler', () => {

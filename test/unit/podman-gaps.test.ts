@@ -43,7 +43,7 @@ describe('podman-gaps: the tables of what we lack', () => {
     assert.equal(new Set(MISSING_COMMANDS.map((r) => r.command)).size, MISSING_COMMANDS.length);
   });
   it('lookups', () => {
-    assert.match(missingOptions(MISSING_RUN_OPTIONS).get('--memory-swappiness')!.meanwhile, /--memory, --cpus/);
+    assert.match(missingOptions(MISSING_RUN_OPTIONS).get('--cpu-rt-period')!.meanwhile, /--memory, --cpus/);
     assert.equal(missingOptions(MISSING_RUN_OPTIONS).get('-a'), missingOptions(MISSING_RUN_OPTIONS).get('--attach'));
     assert.equal(missingOptions(MISSING_EXEC_OPTIONS).get('--memory-swappiness'), undefined);
     assert.equal(missingCommand(['secret', 'ls'])?.command, 'secret');

@@ -103,8 +103,8 @@ describe('splitRunArgv', () => {
   });
 
   it("Podman's options that we lack say so, with what to use meanwhile", () => {
-    throwsSandbox(() => splitRunArgv(['--blkio-weight', '100', 'bb']), '--blkio-weight is not supported yet', /--memory, --cpus/);
-    throwsSandbox(() => splitRunArgv(['--memory-swappiness', '10', 'bb'], 'create'), '--memory-swappiness is not supported yet', /--memory, --cpus/);
+    throwsSandbox(() => splitRunArgv(['--cpu-rt-period', '100', 'bb']), '--cpu-rt-period is not supported yet', /--memory, --cpus/);
+    throwsSandbox(() => splitRunArgv(['--cpu-rt-runtime', '10', 'bb'], 'create'), '--cpu-rt-runtime is not supported yet', /--memory, --cpus/);
     // -m and -c are ours now (resource limits): bundled with others as Podman's.
     assert.deepEqual(splitRunArgv(['-itm', '1g', 'bb']).head, ['--interactive', '--tty', '--memory=1g']);
   });

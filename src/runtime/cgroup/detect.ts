@@ -7,7 +7,7 @@
  */
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { V1_CONTROLLERS, type CgroupHost, type V1Controller } from './limits.js';
+import { V1_CONTROLLERS, type CgroupHost, type V1Controller, type WeightFile } from './limits.js';
 import { userManager } from './scope.js';
 
 /** Where the cgroup filesystems are mounted; SANDBOX_CGROUP_FS points elsewhere (tests: a host without delegation). */
@@ -49,6 +49,8 @@ export function detectCgroupHost(uid = process.getuid?.() ?? 0, env: NodeJS.Proc
     if (owner === uid && writable(join(dir, 'cgroup.subtree_control'))) {
       const controllers = (readText(join(dir, 'cgroup.controllers')) ?? '').trim().split(/\s+/).filter(Boolean);
       host.v2 = { dir, controllers, inside: prefix !== undefined, swap: existsSync(join(dir, 'memory.swap.max')) };
+      const ioWeight = weightFile(dir, 'io');
+      if (ioWeight) host.v2.ioWeight = ioWeight;
       // Outside it: a transient scope of the user's manager gets the sandbox's processes in (./scope.ts).
       if (prefix === undefined) {
         const manager = userManager(uid, env);
@@ -68,7 +70,11 @@ export function detectCgroupHost(uid = process.getuid?.() ?? 0, env: NodeJS.Proc
   }
   if (!mounted) return host;
   host.layout = existsSync(join(fsRoot, 'unified')) ? 'hybrid' : 'v1';
-  if (Object.keys(dirs).length) host.v1 = { dirs, memsw: !!dirs.memory && existsSync(join(dirs.memory, 'memory.memsw.limit_in_bytes')) };
+  if (Object.keys(dirs).length) {
+    host.v1 = { dirs, memsw: !!dirs.memory && existsSync(join(dirs.memory, 'memory.memsw.limit_in_bytes')) };
+    const blkioWeight = dirs.blkio ? weightFile(dirs.blkio, 'blkio') : undefined;
+    if (blkioWeight) host.v1.blkioWeight = blkioWeight;
+  }
   return host;
 }
 
@@ -85,6 +91,12 @@ export function delegatedV2Host(env: NodeJS.ProcessEnv = process.env): CgroupHos
   if (!existsSync(join(cgroupFsRoot(env), 'cgroup.controllers'))) return undefined;
   const host = detectCgroupHost(process.getuid?.() ?? 0, env);
   return host.v2?.inside ? host : undefined;
+}
+
+/** The I/O weight file a cgroup directory has (BFQ's first, as runc prefers it), or undefined: the disks' scheduler offers none. */
+export function weightFile(dir: string, prefix: 'io' | 'blkio'): WeightFile | undefined {
+  for (const f of [`${prefix}.bfq.weight`, `${prefix}.weight`] as WeightFile[]) if (existsSync(join(dir, f))) return f;
+  return undefined;
 }
 
 /** The v1 controllers mounted here (for the administrator's commands). */

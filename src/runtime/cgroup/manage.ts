@@ -12,15 +12,20 @@ import type { ResourceLimits } from '../../types.js';
 import type { SandboxCgroup } from '../../state/sandboxes.js';
 import { SandboxError } from '../../errors.js';
 import { limitWrites, type CgroupHost } from './limits.js';
+import { weightFile } from './detect.js';
 
 /** The v2 parent of every sandbox's cgroup, in the user's delegated subtree. */
 export const V2_SLICE = 'sandbox.slice';
 
-/** Where the sandbox `id`'s cgroups go on this host (version: what its limits' mechanisms say). */
-export function planCgroup(host: CgroupHost, version: 1 | 2, id: string): SandboxCgroup {
-  if (version === 2) return { version, paths: { unified: join(host.v2!.dir, V2_SLICE, id) } };
+/**
+ * Where the sandbox `id`'s cgroups go on this host (version: what its limits' mechanisms
+ * say): under `parent` (--cgroup-parent, relative to the delegated subtree: ./parent.ts)
+ * when given, else v2's sandbox.slice or v1's `sandbox/<uid>` itself.
+ */
+export function planCgroup(host: CgroupHost, version: 1 | 2, id: string, parent?: string): SandboxCgroup {
+  if (version === 2) return { version, paths: { unified: join(host.v2!.dir, parent ?? V2_SLICE, id) } };
   const paths: SandboxCgroup['paths'] = {};
-  for (const [c, dir] of Object.entries(host.v1?.dirs ?? {})) paths[c as keyof SandboxCgroup['paths']] = join(dir, id);
+  for (const [c, dir] of Object.entries(host.v1?.dirs ?? {})) paths[c as keyof SandboxCgroup['paths']] = join(dir, parent ?? '', id);
   return { version, paths };
 }
 
@@ -54,7 +59,18 @@ function enableControllers(dir: string, wanted: string[]): void {
 }
 
 /** The v2 controllers a sandbox's cgroup gets, of those its delegated parent has. */
-const V2_CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuset'];
+const V2_CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuset', 'io'];
+
+/** The directories from the delegated one down to `dir` (v2: the first `user@UID.service` above it), top first. */
+function delegatedChain(dir: string): string[] {
+  const chain: string[] = [];
+  for (let d = dir; d !== '/' && d !== '.'; d = join(d, '..')) {
+    chain.unshift(d);
+    if (/^user@\d+\.service$/.test(d.split('/').pop() ?? '')) return chain;
+  }
+  // Not under a user@UID.service (a test's cgroup root): the sandbox's parent's parent is the delegated one, as before.
+  return chain.slice(-3);
+}
 
 /**
  * Makes the sandbox's cgroups (a previous run's are reused, their limits written
@@ -64,27 +80,45 @@ const V2_CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuset'];
 export function createCgroup(cg: SandboxCgroup, limits: ResourceLimits): void {
   if (cg.version === 2) {
     const dir = cg.paths.unified!;
-    const slice = join(dir, '..');
-    const delegated = join(slice, '..');
-    const available = (readText(join(delegated, 'cgroup.controllers')) ?? '').trim().split(/\s+/);
+    // The delegated cgroup, the slices below it (sandbox.slice, or --cgroup-parent's), the sandbox's: each parent hands its controllers on.
+    const [delegated, ...below] = delegatedChain(dir);
+    const available = (readText(join(delegated!, 'cgroup.controllers')) ?? '').trim().split(/\s+/);
     const wanted = V2_CONTROLLERS.filter((c) => available.includes(c));
-    enableControllers(delegated, wanted);
-    mkdirFresh(slice);
-    enableControllers(slice, wanted);
+    enableControllers(delegated!, wanted);
+    for (const slice of below.slice(0, -1)) { mkdirFresh(slice); enableControllers(slice, wanted); }
     mkdirFresh(dir);
-    for (const w of limitWrites(limits, 2, { swap: existsSync(join(dir, 'memory.swap.max')) })) write(join(dir, w.file), w.value);
+    const has = { swap: existsSync(join(dir, 'memory.swap.max')), ...optional(weightFile(dir, 'io')) };
+    for (const w of limitWrites(limits, 2, has)) write(join(dir, w.file), w.value);
     return;
   }
-  for (const dir of Object.values(cg.paths)) mkdirFresh(dir!);
-  const cpuset = cg.paths.cpuset;
-  if (cpuset) {
-    // A v1 cpuset takes no process before it has memory nodes and CPUs: its parent's (--cpuset-cpus is written below).
-    for (const f of ['cpuset.mems', 'cpuset.cpus']) write(join(cpuset, f), (readText(join(cpuset, '..', f)) ?? '').trim());
+  for (const [c, dir] of Object.entries(cg.paths)) {
+    if (c === 'cpuset') mkdirCpuset(dir!);
+    else { try { mkdirSync(dir!, { recursive: true }); } catch (err) { throw failure(`mkdir ${dir}`, err); } }
   }
   const memsw = !!cg.paths.memory && existsSync(join(cg.paths.memory, 'memory.memsw.limit_in_bytes'));
-  for (const w of limitWrites(limits, 1, { swap: memsw })) {
-    const dir = cg.paths[w.controller];
+  const blkioWeight = cg.paths.blkio ? weightFile(cg.paths.blkio, 'blkio') : undefined;
+  for (const w of limitWrites(limits, 1, { swap: memsw, ...optional(blkioWeight) })) {
+    const dir = w.controller === 'io' ? undefined : cg.paths[w.controller];
     if (dir) write(join(dir, w.file), w.value);
+  }
+}
+
+function optional<T>(weight: T | undefined): { weight?: T } {
+  return weight === undefined ? {} : { weight };
+}
+
+/**
+ * A v1 cpuset cgroup, and those above it a --cgroup-parent asks for: a cpuset takes no
+ * process (and no child) before it has memory nodes and CPUs, its parent's (--cpuset-cpus
+ * and --cpuset-mems are written after).
+ */
+function mkdirCpuset(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d); d = join(d, '..')) missing.unshift(d);
+  if (!missing.length) missing.push(dir);
+  for (const d of missing) {
+    mkdirFresh(d);
+    for (const f of ['cpuset.mems', 'cpuset.cpus']) write(join(d, f), (readText(join(d, '..', f)) ?? '').trim());
   }
 }
 

@@ -9,7 +9,9 @@ import type { SandboxCgroup, SandboxRecord } from '../../state/sandboxes.js';
 import type { StorePaths } from '../../state/paths.js';
 import { liveMonitor, oomFilePath } from '../../state/sandbox-dir.js';
 import { delegatedV2Host, detectCgroupHost } from './detect.js';
-import { RLIMIT_FLAG, cgroupVersion, limitMechanisms, refusal, unenforcedLimits, unenforcedWarning, type LimitMechanism } from './limits.js';
+import { RLIMIT_FLAG, cgroupVersion, ignoredLimits, ignoredWarning, limitMechanisms, refusal, unenforcedLimits, unenforcedWarning, whyUnenforced, type LimitMechanism } from './limits.js';
+import { resolveCgroupParent } from './parent.js';
+import { SandboxError } from '../../errors.js';
 import { createCgroup, planCgroup, removeCgroup, removeStrayCgroups } from './manage.js';
 
 export interface LimitsDecision {
@@ -24,7 +26,7 @@ export interface LimitsDecision {
  * cgroup (or that has none) still gets one where that is cheap (ownCgroup).
  */
 export function checkLimits(request: RunRequest, id: string, warn?: (m: string) => void): LimitsDecision | undefined {
-  if (!request.limits) return ownCgroup(id);
+  if (!request.limits && request.cgroupParent === undefined) return ownCgroup(id);
   const host = detectCgroupHost();
   const mechanisms = limitMechanisms(request.limits, host, RLIMIT_FLAG !== undefined);
   const missing = unenforcedLimits(mechanisms);
@@ -32,8 +34,20 @@ export function checkLimits(request: RunRequest, id: string, warn?: (m: string) 
     if (!request.unenforcedLimits) throw refusal(missing, host);
     warn?.(unenforcedWarning(missing, host));
   }
-  const version = cgroupVersion(mechanisms);
-  const cgroup = version ? planCgroup(host, version, id) : ownCgroup(id)?.cgroup;
+  const ignored = ignoredLimits(mechanisms);
+  if (ignored.length) warn?.(ignoredWarning(ignored));
+  let version = cgroupVersion(mechanisms);
+  let parent: string | undefined;
+  if (request.cgroupParent !== undefined) {
+    // A sandbox with --cgroup-parent gets a cgroup there, limits or not (the parent's own limits then bound it).
+    version ??= host.v2?.inside || host.v2?.viaScope ? 2 : host.v1 ? 1 : undefined;
+    if (!version) {
+      const { why, fix } = whyUnenforced(host);
+      throw new SandboxError(`--cgroup-parent ${request.cgroupParent} needs a cgroup subtree delegated to you: ${why}`, { hint: fix });
+    }
+    parent = resolveCgroupParent(request.cgroupParent, host, version);
+  }
+  const cgroup = version ? planCgroup(host, version, id, parent) : ownCgroup(id)?.cgroup;
   return { limitMechanisms: mechanisms as Record<string, LimitMechanism>, ...(cgroup ? { cgroup } : {}) };
 }
 

@@ -11,10 +11,11 @@ import type { ResourceLimits } from '../../types.js';
 import type { SandboxCgroup } from '../../state/sandboxes.js';
 import { SandboxError } from '../../errors.js';
 import { limitWrites, type LimitWrite } from './limits.js';
+import { weightFile } from './detect.js';
 
 /** The directory a write goes to: v2's one cgroup, or the controller's v1 one. */
 function dirOf(cg: SandboxCgroup, w: LimitWrite): string | undefined {
-  return cg.version === 2 ? cg.paths.unified : cg.paths[w.controller];
+  return cg.version === 2 ? cg.paths.unified : w.controller === 'io' ? undefined : cg.paths[w.controller];
 }
 
 /** The writes for `limits` in `cg`, in an order the kernel takes from its current values (`current` reads a file). */
@@ -22,7 +23,9 @@ export function updateWrites(cg: SandboxCgroup, limits: ResourceLimits, current:
   const memDir = cg.version === 2 ? cg.paths.unified : cg.paths.memory;
   const swapFile = cg.version === 2 ? 'memory.swap.max' : 'memory.memsw.limit_in_bytes';
   const swap = !!memDir && current(join(memDir, swapFile)) !== undefined;
-  const writes = limitWrites(limits, cg.version, { swap });
+  const ioDir = cg.version === 2 ? cg.paths.unified : cg.paths.blkio;
+  const weight = ioDir ? weightFile(ioDir, cg.version === 2 ? 'io' : 'blkio') : undefined;
+  const writes = limitWrites(limits, cg.version, { swap, ...(weight ? { weight } : {}) });
   if (limits.pidsLimit !== undefined && limits.pidsLimit <= 0) writes.push({ controller: 'pids', file: 'pids.max', value: 'max' });
   if (cg.version === 1 && memDir) {
     // Raising memory above the memory+swap in force: memory+swap first.

@@ -41,15 +41,16 @@ const memo = new Map<string, string>();
  * The rules of the request's profile for its capabilities; undefined when it runs without
  * a filter. A profile file is read here: a bad one is a SandboxError naming the file.
  */
-export function sandboxSeccompRules(request: SeccompRequest): string | undefined {
+export function sandboxSeccompRules(request: SeccompRequest, profileText?: { text: string; source: string }): string | undefined {
   const which = seccompProfileOf(request);
   if (which === undefined) return undefined;
   byNumber ??= new Map(Object.entries(LINUX_CAPABILITIES).map(([name, n]) => [n, name]));
   const caps = effectiveCapabilities(request.capAdd, request.capDrop).map((n) => byNumber!.get(n)!);
   const key = `${which}\0${caps.join(',')}`;
-  const known = memo.get(key);
+  const known = profileText ? undefined : memo.get(key);
   if (known !== undefined) return known;
-  const profile = which === 'default' ? defaultProfile() : readProfile(which);
+  const profile = profileText ? parseProfileText(profileText.text, profileText.source) : which === 'default' ? defaultProfile() : readProfile(which);
+  if (profileText) return seccompRules(profile, { caps, arch: process.arch, kernel: release() });
   const rules = seccompRules(profile, { caps, arch: process.arch, kernel: release() });
   memo.set(key, rules);
   return rules;
@@ -64,10 +65,16 @@ function readProfile(path: string) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new SandboxError(`cannot read seccomp profile ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message}`, { hint });
   }
+  return parseProfileText(text, path);
+}
+
+/** A profile's JSON text; `source` names it in the one-line error (a file, an image's label). */
+function parseProfileText(text: string, source: string) {
+  const hint = 'give a seccomp profile in the Docker/OCI JSON format (see README: "Seccomp"), or --security-opt seccomp=unconfined';
   try {
     return parseSeccompProfile(text);
   } catch (err) {
-    if (err instanceof SeccompProfileError) throw new SandboxError(`seccomp profile ${path}: ${err.message}`, { hint });
+    if (err instanceof SeccompProfileError) throw new SandboxError(`seccomp profile ${source}: ${err.message}`, { hint });
     throw err;
   }
 }
