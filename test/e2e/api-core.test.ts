@@ -185,6 +185,14 @@ const b = await Sandbox.start({ root: other, image: 'host', network: 'none', nam
 out.twoStores = [a.id !== b.id, (await Sandbox.list()).length, (await Sandbox.list({ root: other })).length];
 out.dupName = await errorOf(() => Sandbox.start({ image: 'host', network: 'none', name: 'same-name', command: ['true'] }));
 await a.dispose(); await b.dispose(); await waited.dispose();
+// A command that ends by itself: its end is recorded (its monitor writes it, not a CLI).
+const oneShot = await Sandbox.start({ image: 'host', network: 'none', command: ['sh', '-c', 'exit 5'] });
+for (let i = 0; i < 100 && !out.oneShot; i++) {
+  const s = (await oneShot.inspect()).state;
+  if (s.status === 'exited') out.oneShot = [s.status, s.exitCode, s.error ?? null];
+  else await new Promise((r) => setTimeout(r, 100));
+}
+await oneShot.dispose();
 // One left running on purpose: it ends with this process (not detached).
 const kept = await Sandbox.start({ image: 'host', network: 'none', name: 'ends-with-us', command: ['sleep', 'infinity'] });
 out.keptMonitor = (await kept.inspect()).state.monitorPid;
@@ -210,6 +218,7 @@ out.keptMonitor = (await kept.inspect()).state.monitorPid;
     assert.equal(out.waited, 0);
     assert.deepEqual(out.twoStores, [true, 2, 1]);
     expect(out.dupName, 'error');
+    assert.deepEqual(out.oneShot, ['exited', 5, null]);
     // The script has exited: the sandbox it left (not detached) ended with it.
     const monitor = out.keptMonitor as number;
     assert.ok(Number.isInteger(monitor));
