@@ -160,6 +160,30 @@ await box.dispose();
     assert.equal(out.udp, 'port-not-published');
   });
 
+  it('Network.create: sandboxes joined with aliases reach each other by alias; network.remove()', async (t) => {
+    if (!requireRootless(t, 'Network.create')) return;
+    const root = await newStore(t);
+    const out = await runScript(t, root, `
+const net = await Network.create();
+out.net = net.name;
+const server = await Sandbox.start({ image: 'host', networks: [{ network: net, aliases: ['db'] }],
+  command: ['sh', '-c', 'while :; do echo TOKEN-db | busybox nc -l -p 5432; done'] });
+const client = await Sandbox.start({ image: 'host', networks: [{ network: net.name }], command: ['sleep', 'infinity'] });
+let got = '';
+for (let i = 0; i < 50 && !got.includes('TOKEN-db'); i++) {
+  got = (await client.exec(['sh', '-c', 'busybox nc -w 3 db 5432 </dev/null 2>&1; true'])).stdout;
+  if (!got.includes('TOKEN-db')) await new Promise((r) => setTimeout(r, 100));
+}
+out.got = got;
+await client.dispose(); await server.dispose();
+await net.remove();
+out.left = Network.list().map((n) => n.name);
+`);
+    assert.match(String(out.net), /^sandbox-net-[0-9a-f]{12}$/);
+    assert.equal(out.got, 'TOKEN-db\n');
+    assert.ok(!(out.left as string[]).includes(out.net as string), 'the network is gone');
+  });
+
   it('errors are SandboxError with a code and a hint; a wait that times out reports the last log lines; two stores side by side', async (t) => {
     if (!requireRootless(t, 'Sandbox.start')) return;
     const root = await newStore(t);
