@@ -76,6 +76,9 @@ out.stdin = await box.exec(['sh', '-c', 'tr a-z A-Z'], { stdin: 'piped through' 
 out.workdir = (await box.exec(['pwd'], { workdir: '/scratch' })).stdout;
 out.user = (await box.exec(['id', '-u'], { user: '1234' })).stdout;
 out.notFound = (await box.exec(['no-such-command-xyz'])).exitCode;
+try { await box.exec(['sleep', '31'], { timeoutMs: 500 }); out.timedOut = 'no error'; } catch (e) { out.timedOut = { code: e.code, isSandboxError: e instanceof SandboxError }; }
+await new Promise((r) => setTimeout(r, 300));
+out.afterTimeout = (await box.exec(['sh', '-c', 'cat /proc/[0-9]*/cmdline | tr "\\\\0" " "'])).stdout;
 const bytes = Buffer.from([0, 1, 2, 255, 10, 13]);
 await box.writeFile('/scratch/bin', bytes);
 out.bin = [...(await box.readFile('/scratch/bin'))];
@@ -119,6 +122,8 @@ out.left = (await Sandbox.list({ all: true })).length;
     assert.equal(out.workdir, '/scratch\n');
     assert.equal(out.user, '1234\n');
     assert.equal(out.notFound, 127);
+    assert.deepEqual(out.timedOut, { code: 'exec-timeout', isSandboxError: true });
+    assert.ok(String(out.afterTimeout).includes('sleep infinity') && !String(out.afterTimeout).includes('sleep 31'), `the timed-out command was killed: ${out.afterTimeout}`);
     assert.deepEqual(out.bin, [0, 1, 2, 255, 10, 13]);
     assert.equal(out.text, 'hello\nworld');
     assert.equal(out.textInside, 'hello\nworld');
