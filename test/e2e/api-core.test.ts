@@ -246,7 +246,7 @@ out.keptMonitor = (await kept.inspect()).state.monitorPid;
     assert.equal(out.afterTimeout, 0, 'a sandbox that was not ready is removed');
     assert.equal(out.waited, 0);
     assert.deepEqual(out.twoStores, [true, 2, 1]);
-    expect(out.dupName, 'error');
+    expect(out.dupName, 'name-in-use');
     assert.deepEqual(out.oneShot, ['exited', 5, null]);
     // The script has exited: the sandbox it left (not detached) ended with it.
     const monitor = out.keptMonitor as number;
