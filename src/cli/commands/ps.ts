@@ -14,6 +14,7 @@ import { isTemplate } from '../go-template.js';
 import { formatPortsColumn } from '../../network/port-spec.js';
 import { SORT_KEYS, checkSortKey, matchesFilters, parseFilters, sortViews } from '../ps-filter.js';
 import { findPod, listPods, type PodRecord } from '../../state/pods.js';
+import { ownerlessLeft, sweepOwnerless } from '../../api/sdk/lifeline.js';
 
 /** STATUS: "Up 2 seconds" counts from the start of the current run (a restart policy's too), as Podman. */
 function statusText(v: SandboxView, now: number, startedAt: string | undefined): string {
@@ -84,6 +85,7 @@ export const psCommand: CommandModule<GlobalArgs, PsArgs> = {
     .option('size', { alias: 's', type: 'boolean', describe: 'Show the size of each writable layer (and with the image: virtual); reads them all' })
     .option('pod', { alias: 'p', type: 'boolean', describe: 'Show the pod of each sandbox (POD ID, PODNAME)' }),
   handler: async (argv) => {
+    await sweepOwnerless(storePathsFromArgs(argv)); // what sandboxes whose starter died left
     const { views, paths } = selected(argv);
     const sizes = argv.size || argv.sort === 'size' ? await sizesOf(paths, views) : undefined;
     print(argv, views, sizes);
@@ -194,6 +196,8 @@ export function psFromArgv(words: string[]): boolean {
       return false;
     }
   }
+  // Sandboxes whose starter died leave markers (api/sdk/lifeline.ts): removing them is async, yargs' path does it.
+  if (ownerlessLeft(storePathsFromArgs(args)).length) return false;
   print(args, selected(args).views, undefined);
   return true;
 }
