@@ -73,8 +73,14 @@ function mountsInto(root: string): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(root));
 }
 
-for (const network of ['slirp4netns', 'pasta'] as const) {
-  test(`a SIGKILLed starter leaves nothing of its sandboxes (${network}, a published port)`, { timeout: 180_000 }, async (t) => {
+/** How the records left are removed: the next `ps -a` (which lists none of them), or `system check`, which reports them first. */
+const cases = [
+  { network: 'slirp4netns', next: 'ps' },
+  { network: 'pasta', next: 'system check' },
+] as const;
+
+for (const { network, next } of cases) {
+  test(`a SIGKILLed starter leaves nothing of its sandboxes (${network}, a published port; then ${next})`, { timeout: 180_000 }, async (t) => {
     if (!requireRootless(t, 'sandboxes bound to their starter')) return;
     const root = await newStore(t);
     const child = driver(root, ['owner', '2', network]);
@@ -115,6 +121,13 @@ for (const network of ['slirp4netns', 'pasta'] as const) {
     }, 5000);
     assert.equal(left, '', 'what the starter\'s death left');
 
+    if (next === 'system check') {
+      const check = await runSandbox(['system', 'check'], { root });
+      for (const s of started) assert.match(check.stdout, new RegExp(`owner-gone: sandbox ${s.id.slice(0, 12)}`), show(check));
+      assert.deepEqual(sandboxIdsIn(root).filter((e) => !e.startsWith('.')).length, 2, 'a check without --repair removed something');
+      const repair = await runSandbox(['system', 'check', '--repair'], { root });
+      assert.equal(repair.code, 0, show(repair));
+    }
     // The next command removes the records: ps -a lists none of them, and nothing of them stays in the store.
     const ps = await runSandbox(['ps', '-a', '--no-trunc', '--format', '{{.ID}}'], { root });
     assert.equal(ps.code, 0, show(ps));

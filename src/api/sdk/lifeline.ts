@@ -10,7 +10,7 @@
  * slirp4netns/pasta and the published ports' sockets). What a monitor cannot remove (the
  * record, the directory, the name, network memberships, anonymous volumes) goes at the
  * next command that meets a marker (sweepOwnerless): `ps`, `run`, `create`, the API's
- * start, `system check --repair`.
+ * start; `system check` reports them (`owner-gone`) and `--repair` removes them.
  *
  * Chosen over PR_SET_PDEATHSIG (fires when the forking *thread* ends, and Node forks from
  * any thread; needs the monitor to be our direct child) and over a pidfd watched by the
@@ -74,30 +74,34 @@ export function ownerlessLeft(paths: StorePaths): string[] {
   let names: string[];
   try { names = readdirSync(sandboxesDir(paths)); } catch { return []; }
   const out: string[] = [];
-  for (const n of names) if (n.startsWith(MARKER_PREFIX)) out.push(n.slice(MARKER_PREFIX.length));
+  for (const n of names) {
+    const id = n.slice(MARKER_PREFIX.length);
+    if (n.startsWith(MARKER_PREFIX) && /^[a-f0-9]{64}$/.test(id)) out.push(id);
+  }
   return out;
 }
 
 /**
- * Removes what sandboxes whose starter died left, as `rm -f -v` does (their anonymous
- * volumes go: nobody else knew them), then their markers. A racing command removing the
- * same one is fine: whoever loses finds it gone. Returns the ids removed.
+ * Removes what sandbox `id`, whose starter died, left, as `rm -f -v` does (its anonymous
+ * volumes go: nobody else knew them), then its marker. A racing command removing the same
+ * one is fine: whoever loses finds it gone. Returns true when nothing of it is left.
  */
-export async function sweepOwnerless(paths: StorePaths): Promise<string[]> {
-  const ids = ownerlessLeft(paths).filter((id) => /^[a-f0-9]{64}$/.test(id));
-  if (!ids.length) return [];
-  const { removeSandbox } = await import('../lifecycle.js'); // only when there is something to remove
-  const removed: string[] = [];
-  for (const id of ids) {
-    if (existsSync(sandboxDir(paths, id))) {
-      try {
-        await removeSandbox(paths, id, { force: true, volumes: true });
-        removed.push(id);
-      } catch {
-        if (existsSync(sandboxDir(paths, id))) continue; // not gone (its processes do not end yet): the next command tries again
-      }
+export async function removeOwnerless(paths: StorePaths, id: string): Promise<boolean> {
+  if (existsSync(sandboxDir(paths, id))) {
+    const { removeSandbox } = await import('../lifecycle.js'); // only when there is something to remove
+    try {
+      await removeSandbox(paths, id, { force: true, volumes: true });
+    } catch {
+      if (existsSync(sandboxDir(paths, id))) return false; // its processes do not end yet: the next command tries again
     }
-    rmSync(ownerGoneMarker(paths, id), { force: true });
   }
+  rmSync(ownerGoneMarker(paths, id), { force: true });
+  return true;
+}
+
+/** removeOwnerless for every marker left: what `ps`, `run`, `create` and the API's start do first. Returns the ids removed. */
+export async function sweepOwnerless(paths: StorePaths): Promise<string[]> {
+  const removed: string[] = [];
+  for (const id of ownerlessLeft(paths)) if (await removeOwnerless(paths, id)) removed.push(id);
   return removed;
 }
