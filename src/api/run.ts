@@ -70,6 +70,11 @@ export interface RunHooks {
    * API's non-detached sandboxes use; `run -d` does not.
    */
   ownerLifeline?: boolean;
+  /**
+   * A background sandbox (runDetached, startSandbox) whose monitor ends, and the sandbox
+   * with it, when the process of this pid does: the library's sandboxes that are not `detached`.
+   */
+  dieWithParent?: number;
 }
 
 function hostRootEntries(): HostRootEntry[] {
@@ -429,6 +434,7 @@ export async function startDetached(
     exitFile: exitFilePath(paths, record.id),
     detached: true,
     ...(hooks.ownerLifeline ? { ownerLifeline: lifelineInput(paths, record.id) } : {}),
+    ...(hooks.dieWithParent !== undefined ? { dieWithParent: hooks.dieWithParent } : {}),
   }, root);
   const started = await startDetachedHelper(helper, args, prefix, !!hooks.ownerLifeline);
   if (started.lifeline) holdLifeline(record.id, started.lifeline);
