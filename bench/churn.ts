@@ -2,9 +2,9 @@
  * `npm run bench -- --only churn` (issue 17's target): start + exec `true` + dispose, 16
  * at once, in sandboxes per second, for three paths in one interleaved run, as the test user:
  *
- * - api:    one node process driving the library (what a test suite does): runDetached
- *           bound to the process (its lifeline, api/sdk/lifeline.ts), execInSandbox
- *           `true`, removeSandbox force with no grace time. Timed inside that process,
+ * - api:    one node process driving the library (what a test suite does):
+ *           `Sandbox.start` (bound to the process: its lifeline, api/sdk/lifeline.ts),
+ *           `box.exec(['true'])`, `box.dispose()`. Timed inside that process,
  *           after one warm-up sandbox (a test runner is already running when it starts
  *           sandboxes: node's own start-up is not the API's cost).
  * - cli:    `sandbox run -d --network none bb sleep 1000`, `sandbox exec ID true`,
@@ -44,18 +44,14 @@ async function churn(total: number, concurrency: number, one: () => Promise<void
 
 /** `--api-worker TOTAL CONCURRENCY`, run as the test user (SANDBOX_ROOT set): the api path; prints {"ms":..,"errors":[..]}. */
 async function apiWorker(total: number, concurrency: number): Promise<void> {
-  const { openStore, runRequest } = await import('../src/api/index.js');
-  const { runDetached } = await import('../src/api/run.js');
-  const { execInSandbox } = await import('../src/api/exec.js');
-  const { removeSandbox } = await import('../src/api/lifecycle.js');
-  const paths = openStore();
+  const { Sandbox } = await import('../src/api/sdk/sandbox.js');
   const one = async (): Promise<void> => {
-    const box = await runDetached(paths, runRequest(IMAGE, ['sleep', '1000'], { remove: false, detach: true, network: 'none' }), { ownerLifeline: true });
+    const box = await Sandbox.start({ image: IMAGE, command: ['sleep', '1000'], network: 'none', pull: 'never' });
     try {
-      const code = await execInSandbox(paths, box.id, { command: ['true'], interactive: false, tty: false, env: {}, detach: false });
-      if (code !== 0) throw new Error(`exec true: exit ${code}`);
+      const r = await box.exec(['true']);
+      if (r.exitCode !== 0) throw new Error(`exec true: exit ${r.exitCode}: ${r.stderr}`);
     } finally {
-      await removeSandbox(paths, box.id, { force: true, time: 0 });
+      await box.dispose();
     }
   };
   await one(); // warm-up: lazy modules, caches
@@ -97,7 +93,7 @@ export async function benchChurn(rounds: number, json: boolean): Promise<void> {
 
   const paths: Path[] = [
     {
-      id: 'api', shown: `library: runDetached (bound to the process) + execInSandbox true + removeSandbox force, ${CONCURRENCY} at once`, rates: [],
+      id: 'api', shown: `library: Sandbox.start (bound to the process), box.exec(['true']), box.dispose(), ${CONCURRENCY} at once`, rates: [],
       measure: async () => {
         const child = spawnAsUser(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'churn.ts'), '--api-worker', String(TOTAL), String(CONCURRENCY)], { root: store, cwd: REPO_ROOT });
         const r = await collect(child, { timeoutMs: 600_000, what: 'the api worker' });

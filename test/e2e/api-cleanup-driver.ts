@@ -1,6 +1,6 @@
 /**
  * Run by test/e2e/api-cleanup.test.ts as the test user (`node --import tsx`): drives the
- * library in one process, as a test suite would. Not a test itself.
+ * library's Sandbox class in one process, as a test suite would. Not a test itself.
  *
  *   owner N NETWORK   start N sandboxes bound to this process (each publishing a port),
  *                     print one JSON line per sandbox, then "ready", then wait to be killed
@@ -9,28 +9,22 @@
  *                     line: {"done":n,"fdsBefore":a,"fdsAfter":b,"lifelines":k,"errors":[...]}
  */
 import { readdirSync } from 'node:fs';
-import { openStore, runRequest } from '../../src/api/index.js';
-import { runDetached } from '../../src/api/run.js';
-import { execInSandbox } from '../../src/api/exec.js';
-import { removeSandbox } from '../../src/api/lifecycle.js';
+import { Sandbox } from '../../src/api/sdk/sandbox.js';
 import { heldLifelines } from '../../src/api/sdk/lifeline.js';
 import type { NetworkMode } from '../../src/types.js';
 
-const paths = openStore();
 const [mode, a, b, c] = process.argv.slice(2);
 
-function request(network: NetworkMode, port: boolean) {
-  return runRequest('host', ['sleep', '1000'], {
-    remove: false, detach: true, network,
-    ...(port ? { ports: [{ hostIp: '127.0.0.1', hostPort: 0, containerPort: 8080, protocol: 'tcp' as const }] } : {}),
-  });
+/** A sandbox bound to this process (not detached), the store SANDBOX_ROOT says; with a port published on 127.0.0.1. */
+function start(network: NetworkMode, port: boolean): Promise<Sandbox> {
+  return Sandbox.start({ image: 'host', command: ['sleep', '1000'], network, ...(port ? { ports: [8080] } : {}) });
 }
 
 async function owner(n: number, network: NetworkMode): Promise<void> {
   for (let i = 0; i < n; i++) {
-    const r = await runDetached(paths, request(network, true), { ownerLifeline: true });
-    const s = r.state;
-    process.stdout.write(`${JSON.stringify({ id: r.id, name: r.name, monitorPid: s.monitorPid, pid: s.pid, hostPort: r.request.ports?.[0]?.hostPort })}\n`);
+    const box = await start(network, true);
+    const s = (await box.inspect()).state;
+    process.stdout.write(`${JSON.stringify({ id: box.id, name: box.name, monitorPid: s.monitorPid, pid: s.pid, hostPort: box.mappedPort(8080) })}\n`);
   }
   process.stdout.write('ready\n');
   setInterval(() => {}, 1 << 30);
@@ -42,12 +36,12 @@ async function loop(workers: number, rounds: number, network: NetworkMode): Prom
   const errors: string[] = [];
   let done = 0;
   const one = async () => {
-    const r = await runDetached(paths, request(network, network !== 'none'), { ownerLifeline: true });
+    const box = await start(network, network !== 'none');
     try {
-      const code = await execInSandbox(paths, r.id, { command: ['true'], interactive: false, tty: false, env: {}, detach: false });
-      if (code !== 0) errors.push(`exec true in ${r.name}: ${code}`);
+      const r = await box.exec(['true']);
+      if (r.exitCode !== 0) errors.push(`exec true in ${box.name}: ${r.exitCode} ${r.stderr}`);
     } finally {
-      await removeSandbox(paths, r.id, { force: true });
+      await box.dispose();
     }
     done++;
   };
