@@ -18,24 +18,26 @@
  * descriptor's end is per process, has no race, and needs nothing but poll().
  */
 import type { Socket } from 'node:net';
-import { readdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StorePaths } from '../../state/paths.js';
 import { sandboxDir, sandboxesDir } from '../../state/sandbox-dir.js';
 import { LIFELINE_FD } from '../../runtime/launch.js';
 
-const MARKER_PREFIX = '.owner-gone-';
+/** The markers' directory under the sandboxes' (not a sandbox: no 64-hex name); usually absent or empty, so a look costs one syscall. */
+const MARKERS = '.owner-gone';
 
 /** Our ends of the lifelines of the sandboxes this process owns, by sandbox id. */
 const held = new Map<string, Socket>();
 
-/** The file a monitor creates when its starter is gone: beside the sandboxes' directories, one readdir finds them all. */
+/** The file a monitor creates when its starter is gone (<data>/containers/.owner-gone/ID): one readdir finds them all. */
 export function ownerGoneMarker(paths: StorePaths, id: string): string {
-  return join(sandboxesDir(paths), `${MARKER_PREFIX}${id}`);
+  return join(sandboxesDir(paths), MARKERS, id);
 }
 
-/** The launch words' part for a sandbox bound to this process (runtime/plan.ts LaunchInput.ownerLifeline). */
+/** The launch words' part for a sandbox bound to this process (runtime/plan.ts LaunchInput.ownerLifeline); makes the markers' directory. */
 export function lifelineInput(paths: StorePaths, id: string): { fd: number; marker: string } {
+  mkdirSync(join(sandboxesDir(paths), MARKERS), { recursive: true, mode: 0o700 });
   return { fd: LIFELINE_FD, marker: ownerGoneMarker(paths, id) };
 }
 
@@ -69,16 +71,13 @@ export function heldLifelines(): number {
   return held.size;
 }
 
-/** Ids of sandboxes whose starter died, left to remove (one readdir: cheap enough for ps's fast path). */
+/** Ids of sandboxes whose starter died, left to remove (one readdir of a directory usually absent or empty: fine for ps's and run's fast paths). */
 export function ownerlessLeft(paths: StorePaths): string[] {
-  let names: string[];
-  try { names = readdirSync(sandboxesDir(paths)); } catch { return []; }
-  const out: string[] = [];
-  for (const n of names) {
-    const id = n.slice(MARKER_PREFIX.length);
-    if (n.startsWith(MARKER_PREFIX) && /^[a-f0-9]{64}$/.test(id)) out.push(id);
+  try {
+    return readdirSync(join(sandboxesDir(paths), MARKERS)).filter((n) => /^[a-f0-9]{64}$/.test(n));
+  } catch {
+    return [];
   }
-  return out;
 }
 
 /**
