@@ -4,6 +4,7 @@
  *
  *   owner N NETWORK   start N sandboxes bound to this process (each publishing a port),
  *                     print one JSON line per sandbox, then "ready", then wait to be killed
+ *   list              print the ids Sandbox.list({ all: true }) gives, as JSON
  *   loop C ROUNDS [NETWORK]  C workers, each ROUNDS times start + exec true + rm -f (with
  *                     NETWORK other than none: each publishing a port); print one JSON
  *                     line: {"done":n,"fdsBefore":a,"fdsAfter":b,"lifelines":k,"errors":[...]}
@@ -56,5 +57,6 @@ async function loop(workers: number, rounds: number, network: NetworkMode): Prom
 }
 
 if (mode === 'owner') void owner(Number(a), b as NetworkMode);
+else if (mode === 'list') void Sandbox.list({ all: true }).then((l) => process.stdout.write(`${JSON.stringify(l.map((b) => b.id))}\n`));
 else if (mode === 'loop') void loop(Number(a), Number(b), (c ?? 'none') as NetworkMode);
-else { process.stderr.write('usage: owner N NETWORK | loop C ROUNDS [NETWORK]\n'); process.exit(2); }
+else { process.stderr.write('usage: owner N NETWORK | list | loop C ROUNDS [NETWORK]\n'); process.exit(2); }

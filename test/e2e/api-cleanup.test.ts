@@ -80,10 +80,11 @@ function mountsInto(root: string): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(root));
 }
 
-/** How the records left are removed: the next `ps -a` (which lists none of them), or `system check`, which reports them first. */
+/** How the records left are removed: the next `ps -a` (which lists none of them), the library's Sandbox.list, or `system check`, which reports them first. */
 const cases = [
   { network: 'slirp4netns', next: 'ps' },
   { network: 'pasta', next: 'system check' },
+  { network: 'slirp4netns', next: 'Sandbox.list' },
 ] as const;
 
 for (const { network, next } of cases) {
@@ -128,6 +129,12 @@ for (const { network, next } of cases) {
     }, 5000);
     assert.equal(left, '', 'what the starter\'s death left');
 
+    if (next === 'Sandbox.list') {
+      const list = await collect(driver(root, ['list']), { what: 'Sandbox.list' });
+      assert.equal(list.code, 0, show(list));
+      assert.deepEqual(JSON.parse(list.stdout), [], 'Sandbox.list gave sandboxes whose starter died');
+      assert.deepEqual(leftInStore(root), [], 'Sandbox.list left their records');
+    }
     if (next === 'system check') {
       const check = await runSandbox(['system', 'check'], { root });
       for (const s of started) assert.match(check.stdout, new RegExp(`owner-gone: sandbox ${s.id.slice(0, 12)}`), show(check));
