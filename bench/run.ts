@@ -3,6 +3,7 @@
  * `npm run bench -- --only ps500,parallel16` (the store rows: not in the default run)
  * `npm run bench -- --only pull` (issue 5: pull of a ~200 MiB image vs podman pull; bench/pull.ts)
  * `npm run bench -- --only net` (issue 15: iperf3 throughput both ways, slirp4netns and pasta, vs Podman; bench/network.ts)
+ * `npm run bench -- --only churn` (issue 17: start + exec true + dispose, 16 at once: API, CLI, Podman in sandboxes/s; bench/churn.ts)
  *
  * Start-up latency of `sandbox run --rm IMAGE true` side by side with Podman and
  * bubblewrap on the same busybox rootfs, plus the CLI's own overhead over a bare
@@ -41,6 +42,7 @@ import { spawnSync } from 'node:child_process';
 import { busyboxRootfsDir, busyboxRootfsTar } from '../test/e2e/fixtures.js';
 import { benchPull } from './pull.js';
 import { benchNetwork, freePortFrom } from './network.js';
+import { benchChurn } from './churn.js';
 import {
   asUser, makeUserDir, removeUserTree, REPO_ROOT, SANDBOX_BIN, spawnAsUser, testUser, userCommand, type TestUser,
 } from '../test/e2e/harness.js';
@@ -53,7 +55,7 @@ interface Options {
 }
 
 function usage(): never {
-  process.stderr.write('usage: npm run bench -- [--runs N (15)] [--warmup N (2)] [--json] [--only node,cli,help,run,run-none,run-unconfined,run-limits,podman,exec,podman-exec,bwrap,host,run-p,podman-p | ps500,parallel16 | pull | net]\n');
+  process.stderr.write('usage: npm run bench -- [--runs N (15)] [--warmup N (2)] [--json] [--only node,cli,help,run,run-none,run-unconfined,run-limits,podman,exec,podman-exec,bwrap,host,run-p,podman-p | ps500,parallel16 | pull | net | churn]\n');
   process.exit(2);
 }
 
@@ -212,6 +214,12 @@ async function main(): Promise<void> {
   if (opts.only?.includes('net')) {
     await benchNetwork(Math.min(opts.runs, 5));
     opts.only = opts.only.filter((id) => id !== 'net');
+    if (!opts.only.length) return;
+  }
+  // Start + exec + dispose, 16 at once, through the API, the CLI and Podman (issue 17): bench/churn.ts.
+  if (opts.only?.includes('churn')) {
+    await benchChurn(Math.min(opts.runs, 3), opts.json);
+    opts.only = opts.only.filter((id) => id !== 'churn');
     if (!opts.only.length) return;
   }
   const user: TestUser = testUser();

@@ -88,6 +88,7 @@
   X(INNER_GID_MAP, "--inner-gid-map", "'INSIDE OUTSIDE COUNT'", "the sandbox's own gid map, the same way") \
   X(STATUS_FD, "--status-fd", "FD", "write the status lines on FD") \
   X(DIE_WITH_PARENT, "--die-with-parent", "PID", "end the sandbox when PID (the CLI, our parent) dies") \
+  X(OWNER_LIFELINE, "--owner-lifeline", "FD MARKER", "end the sandbox when the other end of FD (a pipe or socket its starter holds) closes; first create MARKER (the next command removes it)") \
   X(NETWORK, "--network", "DRIVER", "the network (launch/network.c): none (loopback only), host (the host's; the default), slirp4netns, pasta, bridge (user-defined networks) or container (another's, joined)") \
   X(NETWORK_CMD, "--network-cmd", "PATH", "the program the network driver runs (slirp4netns, pasta)") \
   X(NETWORK_JOIN, "--network-join", "PID", "with --network container: share the user and network namespaces of PID (another sandbox's command)") \

@@ -202,6 +202,8 @@ struct launch_plan {
   const char *cgroups[MAX_CGROUPS]; /* --cgroup: the sandbox's cgroups (cgroup.c) */
   int n_cgroups;
   const char *oom_file;   /* --oom-file: created when the OOM killer struck in a run */
+  int owner_lifeline;     /* --owner-lifeline: the starter's lifeline (lifeline.c); -1 without */
+  const char *owner_marker; /* created when the starter is gone, before the sandbox is ended */
   char **argv;
 };
 
@@ -359,3 +361,10 @@ void cgroup_remove_all(void);
 int run_exec(int sfd);
 
 #endif
+
+/* ---------- the starter's lifeline, monitor side (lifeline.c) ---------- */
+
+void lifeline_prepare(void);
+void lifeline_poll_add(struct pollfd *p, int *n, int *index);
+int lifeline_check(const struct pollfd *p, int index);
+void lifeline_close(void);

@@ -16,6 +16,7 @@ int main(int argc, char **argv) {
   else if (argc == 2 && !strcmp(argv[1], ARGS_ENV)) argv = read_args_env(&argc);
   parse_args(argc, argv);
   if (plan.status_fd >= 0) fcntl(plan.status_fd, F_SETFD, FD_CLOEXEC);
+  lifeline_prepare();
   /* While the host's paths are ours: the command (run's, exec's) inherits it in memory. */
   seccomp_prepare();
 
@@ -66,10 +67,13 @@ int main(int argc, char **argv) {
     clock_gettime(CLOCK_MONOTONIC, &until);
     long left = delay_ms;
     while (left > 0 && !stop_requested) {
-      struct pollfd p = { sfd, POLLIN, 0 };
-      if (poll(&p, 1, (int)left) > 0) {
+      struct pollfd p[2] = { { sfd, POLLIN, 0 } };
+      int n = 1, i_owner;
+      lifeline_poll_add(p, &n, &i_owner);
+      if (poll(p, (nfds_t)n, (int)left) > 0) {
+        if (lifeline_check(p, i_owner)) break; /* the starter is gone: no restart */
         struct signalfd_siginfo si;
-        if (read(sfd, &si, sizeof si) == sizeof si &&
+        if ((p[0].revents & POLLIN) && read(sfd, &si, sizeof si) == sizeof si &&
             ((int)si.ssi_signo == SIG_STOP_REQUEST || (int)si.ssi_signo == SIG_KILL_REQUEST || (int)si.ssi_signo == SIGTERM))
           stop_requested = 1;
       }

@@ -249,6 +249,7 @@ int run_once(int sfd) {
     close(sv[0]);
     if (monitor_lock_fd >= 0) close(monitor_lock_fd); /* no handle on a host directory inside */
     if (moved_fd >= 0) close(moved_fd);
+    lifeline_close();
     if (out.fd >= 0) { close(out.fd); close(err.fd); }
     if (log_fd >= 0) close(log_fd);
     ports_close_inherited();
@@ -281,9 +282,10 @@ int run_once(int sfd) {
   int kill_pending = 0; /* a kill request of a --rm sandbox: SIGKILL if the init has not ended by kill_by */
   struct timespec kill_by = { 0, 0 };
   for (;;) {
-    struct pollfd p[7 + attach_poll_size()];
-    int n = 0, i_sig = n++, i_sock = -1, i_in = -1, i_master = -1, i_out = -1, i_err = -1, i_moved = -1;
+    struct pollfd p[8 + attach_poll_size()];
+    int n = 0, i_sig = n++, i_sock = -1, i_in = -1, i_master = -1, i_out = -1, i_err = -1, i_moved = -1, i_owner = -1;
     p[i_sig] = (struct pollfd){ sfd, POLLIN, 0 };
+    if (!exited) lifeline_poll_add(p, &n, &i_owner);
     if (moved_fd >= 0) { i_moved = n++; p[i_moved] = (struct pollfd){ moved_fd, POLLIN, 0 }; }
     if (sock >= 0) { i_sock = n++; p[i_sock] = (struct pollfd){ sock, POLLIN, 0 }; }
     if (master >= 0 && !stdin_done) { i_in = n++; p[i_in] = (struct pollfd){ 0, POLLIN, 0 }; }
@@ -303,6 +305,7 @@ int run_once(int sfd) {
     if (ready < 0) { if (errno == EINTR) continue; break; }
     if (ready == 0 && exited) break; /* the terminal went quiet after the end */
     if (!exited) health_tick();
+    lifeline_check(p, i_owner); /* the starter is gone: a kill request is pending below */
     if (i_sock >= 0 && p[i_sock].revents) {
       char tag = 0, text[4097];
       int fd = recv_msg(sock, &tag, text, sizeof text);

@@ -3,7 +3,7 @@
 
 /* ---------- the plan ---------- */
 
-struct launch_plan plan = { .status_fd = -1, .stop_signal = SIGTERM };
+struct launch_plan plan = { .status_fd = -1, .stop_signal = SIGTERM, .owner_lifeline = -1 };
 
 
 /* What helpers/README.md shows (test/unit/protocol.test.ts compares them). */
@@ -63,6 +63,7 @@ void parse_args(int argc, char **argv) {
     else if (!strcmp(o, FLAG_PUBLISH)) { const char *p = ARG(), *ip = ARG(), *hp = ARG(); ports_add(p, ip, hp, ARG()); }
     else if (!strcmp(o, FLAG_STATUS_FD)) plan.status_fd = atoi(ARG());
     else if (!strcmp(o, FLAG_DIE_WITH_PARENT)) plan.die_with_parent = atoi(ARG());
+    else if (!strcmp(o, FLAG_OWNER_LIFELINE)) { plan.owner_lifeline = atoi(ARG()); plan.owner_marker = ARG(); }
     else if (!strcmp(o, FLAG_TTY)) plan.tty = 1;
     else if (!strcmp(o, FLAG_STDIN)) plan.stdin_open = 1;
     else if (!strcmp(o, FLAG_CLEANUP)) plan.cleanup = ARG();

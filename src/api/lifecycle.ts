@@ -27,6 +27,7 @@ import { sandboxesJoining } from './network-join.js';
 import { podOfInfra } from '../state/pods.js';
 import { SIG_KILL_REQUEST, SIG_STOP_REQUEST } from '../runtime/protocol.js';
 import { currentHealth, type HealthStatus } from '../state/health.js';
+import { releaseLifeline } from './sdk/lifeline.js';
 
 export { currentState } from '../state/status.js';
 
@@ -388,6 +389,7 @@ export async function removeSandbox(paths: StorePaths, ref: string, options: { f
   if (options.volumes) await removeAnonymousVolumes(paths, record.request);
   await leaveNetworksOf(paths, record);
   if (record.cgroup) await (await import('../runtime/cgroup/sandbox.js')).endCgroup(record); // a killed monitor's
+  releaseLifeline(record.id); // a sandbox bound to this process: gone, so its lifeline may close
   appendEvent(paths, { type: 'container', action: 'remove', id: record.id, name: record.name });
   return record;
 }

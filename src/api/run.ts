@@ -45,6 +45,7 @@ import { joinedNetwork, resolveNetworkJoin } from './network-join.js';
 import { checkLimits, endCgroup, startCgroup, sweepStrayCgroups, withPidsRlimit } from '../runtime/cgroup/sandbox.js';
 import { addKeepIdEntries, chownVolumes, createWithSlice, planIdMappings, sandboxUserIds } from './userns-setup.js';
 import { scopePrefix } from '../runtime/cgroup/scope.js';
+import { holdLifeline, lifelineInput, sweepOwnerless } from './sdk/lifeline.js';
 
 export { HOST_IMAGE } from '../types.js';
 
@@ -64,6 +65,12 @@ export interface RunHooks {
   forwardSignals?: boolean;
   /** Where a pull that `--pull` asks for shows its progress (default: nowhere). */
   pullProgress?: ProgressSink;
+  /**
+   * Bind a detached start to this process (api/sdk/lifeline.ts): the sandbox ends, at
+   * once, when this process does, and the next command removes what is left. What the
+   * API's non-detached sandboxes use; `run -d` does not.
+   */
+  ownerLifeline?: boolean;
   /**
    * A background sandbox (runDetached, startSandbox) whose monitor ends, and the sandbox
    * with it, when the process of this pid does: the library's sandboxes that are not `detached`.
@@ -107,7 +114,7 @@ interface PreparedLaunch {
 }
 
 /** The per-launch part of the launch input: how this start differs from any other. */
-type LaunchExtras = Pick<LaunchInput, 'cleanup' | 'statusFd' | 'dieWithParent' | 'log' | 'exitFile' | 'detached'>;
+type LaunchExtras = Pick<LaunchInput, 'cleanup' | 'statusFd' | 'dieWithParent' | 'log' | 'exitFile' | 'detached' | 'ownerLifeline'>;
 
 /**
  * Everything before the helper starts, for a sandbox whose record exists: tools,
@@ -254,6 +261,7 @@ export async function createSandbox(paths: StorePaths, request: RunRequest, hook
 async function recordSandbox(
   paths: StorePaths, given: RunRequest, hooks: RunHooks, startsNow = true,
 ): Promise<{ record: SandboxRecord; root: ResolvedRoot }> {
+  await sweepOwnerless(paths); // what sandboxes whose starter died left (one readdir when nothing)
   const request = await resolveNetworkJoin(paths, given); // container:NAME, --pod: the ids they join
   networkDriver(request.network); // a mode without a driver yet is refused before anything is pulled or written
   checkNetworksExist(paths, request);
@@ -428,9 +436,11 @@ export async function startDetached(
     ...logPlan(paths, record, false),
     exitFile: exitFilePath(paths, record.id),
     detached: true,
+    ...(hooks.ownerLifeline ? { ownerLifeline: lifelineInput(paths, record.id) } : {}),
     ...(hooks.dieWithParent !== undefined ? { dieWithParent: hooks.dieWithParent } : {}),
   }, root);
-  const started = await startDetachedHelper(helper, args, prefix);
+  const started = await startDetachedHelper(helper, args, prefix, !!hooks.ownerLifeline);
+  if (started.lifeline) holdLifeline(record.id, started.lifeline);
   record.state = {
     status: 'running',
     pid: started.initPid,

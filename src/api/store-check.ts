@@ -71,6 +71,7 @@ import { removeTree } from '../runtime/userns.js';
 import { helperRuns, helpersByEnvironment, killHelper, listHelperFiles, NET_OWNER_ENV, ownerLabel, ownerRuns, type HelperFile } from '../network/helper-files.js';
 import { processStartTime } from '../state/liveness.js';
 import { currentState, destroySandbox, endMonitor, removalsLeft } from './lifecycle.js';
+import { ownerGoneMarker, ownerlessLeft, removeOwnerless } from './sdk/lifeline.js';
 
 /** A sandbox directory, record or reservation younger than this may be being created right now. */
 export const YOUNG_MS = 10_000;
@@ -84,7 +85,7 @@ export type ProblemKind =
   | 'dead-monitor' | 'unrecorded-start' | 'ended-rm' | 'temp-file' | 'stale-lock' | 'volume-removal'
   | 'maybe-in-progress' | 'corrupt-blob' | 'broken-image' | 'damaged-index' | 'index-loss' | 'index-backup'
   | 'damaged-record' | 'unrecorded-monitor' | 'open-store-dir' | 'foreign-store-dir' | 'net-helper' | 'net-helper-file' | GarbageKind
-  | 'network-leftover' | 'stray-switch' | 'stale-member' | 'stray-cgroup';
+  | 'network-leftover' | 'stray-switch' | 'stale-member' | 'stray-cgroup' | 'owner-gone';
 
 export interface StoreProblem {
   kind: ProblemKind;
@@ -266,6 +267,7 @@ export async function checkStore(paths: StorePaths, options: CheckOptions = {}):
   await checkImageGarbage(c);
   await checkVolumeRemovals(c);
   await checkImages(c, !!options.verify);
+  await checkOwnerless(c);
   const sandboxes = await checkSandboxes(c);
   await checkRemovalsLeft(c);
   if (!notOurs.has(paths.runtime)) await checkNetworkHelpers(c);
@@ -572,6 +574,18 @@ async function checkSandboxRecord(c: Check, id: string, dir: string, raw: { text
       await removeSandboxDir(paths, id, record.name);
       return true;
     });
+  }
+}
+
+/**
+ * Sandboxes bound to a process that died (api/sdk/lifeline.ts): their monitors ended
+ * them; the records, directories, names and memberships they left go as with `rm -f -v`.
+ */
+async function checkOwnerless(c: Check): Promise<void> {
+  for (const id of ownerlessLeft(c.paths)) {
+    await c.found({ kind: 'owner-gone', severity: 'problem', path: ownerGoneMarker(c.paths, id), id,
+      detail: `sandbox ${short(id)} ended with the process that started it; its record and files remain`, action: 'remove it (as rm -f -v)' },
+    async () => (await removeOwnerless(c.paths, id)) || 'its processes do not end');
   }
 }
 

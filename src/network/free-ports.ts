@@ -10,8 +10,39 @@ import { createSocket, type Socket } from 'node:dgram';
 import type { PortMapping } from '../types.js';
 import { SandboxError } from '../errors.js';
 
-/** A free port of the host for `m` (`port` 0: any), and the socket holding it until `release`. */
+/**
+ * Ports this process handed out lately, by protocol, address and port. A port is free
+ * again once its socket here is closed, long before the monitor binds it for the
+ * sandbox: a library process starting many sandboxes at once (a test suite) could be
+ * given the same port twice. Not again within RECENT_MS, then (another process can
+ * still race us: the monitor then refuses the taken port, as Podman does).
+ */
+const recentlyGiven = new Map<string, number>();
+const RECENT_MS = 60_000;
+
+/** pickFromKernel, but never a port this process gave out in the last minute (see recentlyGiven). */
 async function pick(m: PortMapping, port = 0): Promise<{ port: number; release: () => void }> {
+  if (port !== 0) return pickFromKernel(m, port);
+  const now = Date.now();
+  for (const [k, t] of recentlyGiven) if (now - t > RECENT_MS) recentlyGiven.delete(k);
+  const kept: (() => void)[] = []; // held while we ask again, so that the kernel gives another
+  try {
+    for (let attempt = 0; ; attempt++) {
+      const got = await pickFromKernel(m, 0);
+      const key = `${m.protocol}/${m.hostIp}/${got.port}`;
+      if (!recentlyGiven.has(key) || attempt >= 32) {
+        recentlyGiven.set(key, now);
+        return got;
+      }
+      kept.push(got.release);
+    }
+  } finally {
+    for (const release of kept) release();
+  }
+}
+
+/** A free port of the host for `m` (`port` 0: any), and the socket holding it until `release`. */
+async function pickFromKernel(m: PortMapping, port = 0): Promise<{ port: number; release: () => void }> {
   const host = m.hostIp || undefined;
   if (m.protocol === 'tcp') {
     const server: Server = createServer();

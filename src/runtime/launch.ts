@@ -82,11 +82,15 @@ export function planChannel(args: readonly string[]): PlanChannel {
 /** child_process.spawn's stdio and env for `channel`: the plan's fd 4 (a pipe) or variable. */
 function spawnPlan(
   helper: string, channel: PlanChannel, stdio: ('inherit' | 'ignore' | 'pipe')[], detached = false, prefix: string[] = [],
+  lifeline = false,
 ): ChildProcess {
   const [file, ...argv] = [...prefix, helper, ...channel.argv];
+  // fd 4 is the plan's pipe or nothing; fd 5 the starter's lifeline (api/sdk/lifeline.ts).
+  const planFd: 'pipe' | 'ignore' = 'pipe' in channel ? 'pipe' : 'ignore';
+  const extra: ('pipe' | 'ignore')[] = lifeline ? [planFd, 'pipe'] : 'pipe' in channel ? ['pipe'] : [];
   const child = 'pipe' in channel
-    ? spawn(file!, argv, { detached, stdio: [...stdio, 'pipe'] })
-    : spawn(file!, argv, { detached, stdio, env: { ...process.env, [PLAN_ENV]: channel.env } });
+    ? spawn(file!, argv, { detached, stdio: [...stdio, ...extra] })
+    : spawn(file!, argv, { detached, stdio: [...stdio, ...extra], env: { ...process.env, [PLAN_ENV]: channel.env } });
   if ('pipe' in channel) {
     const plan = child.stdio[4] as NodeJS.WritableStream | null;
     plan?.on('error', () => { /* the helper died early; its exit status tells why */ });
@@ -100,15 +104,21 @@ export interface DetachedStart {
   monitorPid: number;
   /** The sandbox's init (its PID 1), as seen from here. */
   initPid: number;
+  /** With `lifeline`: our end of the starter's lifeline (fd LIFELINE_FD in the monitor), for api/sdk/lifeline.ts to hold. */
+  lifeline?: import('node:net').Socket;
 }
+
+/** Where the monitor finds the starter's lifeline, when it has one (`--owner-lifeline 5 MARKER`). */
+export const LIFELINE_FD = 5;
 
 /**
  * Starts the helper as the monitor of a detached sandbox: in its own session, its
  * output to the sandbox's log. Resolves once the command has started; rejects with the
  * helper's own error lines and exit code when setup failed.
  */
-export function startDetachedHelper(helper: string, args: string[], prefix?: string[]): Promise<DetachedStart> {
-  const child = spawnPlan(helper, planChannel(args), ['ignore', 'ignore', 'pipe', 'pipe'], true, prefix);
+export function startDetachedHelper(helper: string, args: string[], prefix?: string[], lifeline = false): Promise<DetachedStart> {
+  const child = spawnPlan(helper, planChannel(args), ['ignore', 'ignore', 'pipe', 'pipe'], true, prefix, lifeline);
+  const ownEnd = lifeline ? (child.stdio as unknown as (import('node:net').Socket | null)[])[LIFELINE_FD] ?? null : null;
   let stderr = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (d: string) => { if (stderr.length < 16384) stderr += d; });
@@ -124,11 +134,12 @@ export function startDetachedHelper(helper: string, args: string[], prefix?: str
       if (s.pid !== undefined) initPid = s.pid;
       if (s.started && child.pid !== undefined) {
         detach();
-        resolve({ monitorPid: child.pid, initPid });
+        resolve({ monitorPid: child.pid, initPid, ...(ownEnd ? { lifeline: ownEnd } : {}) });
       }
     });
     child.on('error', (err) => reject(new SandboxError(`cannot start the sandbox helper: ${err.message}`, { cause: err })));
     child.on('exit', (code, signal) => {
+      ownEnd?.destroy();
       // Exited before the command started: setup failed, and the helper said why.
       const lines = stderr.trim().split('\n');
       const message = (lines.find((l) => l.startsWith('sandbox: ')) ?? lines[0] ?? 'the sandbox could not be started').replace(/^sandbox: /, '');

@@ -69,6 +69,8 @@ export interface LaunchInput {
   statusFd?: number;
   /** The CLI's pid: the sandbox is torn down if that process dies (foreground runs). */
   dieWithParent?: number;
+  /** The starter's lifeline (api/sdk/lifeline.ts): the sandbox ends when the other end of `fd` closes, after `marker` is created. */
+  ownerLifeline?: { fd: number; marker: string };
   /** The host programs the network driver runs, by name (network/driver.ts requireNetworkTools). */
   networkTools?: Readonly<Record<string, string>>;
   /** User-defined networks to join at this start (api/networks.ts joinNetworks). */
@@ -306,6 +308,7 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   for (const m of input.innerMaps?.gid ?? []) args.push(Flag.innerGidMap, formatMapping(m));
   if (input.statusFd !== undefined) args.push(Flag.statusFd, String(input.statusFd));
   if (input.dieWithParent !== undefined) args.push(Flag.dieWithParent, String(input.dieWithParent));
+  if (input.ownerLifeline) args.push(Flag.ownerLifeline, String(input.ownerLifeline.fd), input.ownerLifeline.marker);
   if (input.dieWithParent !== undefined && input.detached) args.push(Flag.recordExit); // a library sandbox: no CLI waits to record its end
   const network = networkDriver(request.network);
   args.push(Flag.network, network.launchDriver, ...network.launchArgs({ request, tools: input.networkTools ?? {}, dir: dirs.dir, ...(input.networkJoin ? { join: input.networkJoin } : {}), ...(input.networkJoinPid ? { joinPid: input.networkJoinPid, joinNamespaces: input.networkJoinNamespaces ?? [] } : {}) }));

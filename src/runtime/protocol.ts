@@ -28,6 +28,7 @@ export const Flag = {
   innerGidMap: '--inner-gid-map',
   statusFd: '--status-fd',
   dieWithParent: '--die-with-parent',
+  ownerLifeline: '--owner-lifeline',
   network: '--network',
   networkCmd: '--network-cmd',
   networkJoin: '--network-join',

@@ -24,6 +24,7 @@ import { toRunRequest, validateUser } from '../../cli/run-request.js';
 import { runDetached, type RunHooks } from '../run.js';
 import { spawnInSandbox } from '../exec.js';
 import { copyFromSandbox, copyIntoSandbox } from '../cp.js';
+import { sweepOwnerless } from './lifeline.js';
 import { inspectSandbox, listSandboxes, removeSandbox, restartSandbox, startSandbox, stopSandbox, type SandboxView } from '../lifecycle.js';
 import { sandboxLogRecords } from '../logs.js';
 import { parseSince } from '../../state/logs.js';
@@ -209,7 +210,7 @@ export class Sandbox implements WaitTarget {
   get name(): string { return this.#record.name; }
 
   #hooks(): RunHooks {
-    return this.#detached ? {} : { dieWithParent: process.pid };
+    return this.#detached ? {} : { ownerLifeline: true };
   }
 
   /**
@@ -221,7 +222,7 @@ export class Sandbox implements WaitTarget {
     const paths = await guarded(() => openStore({ root: options?.root }));
     const request = startRequest(options);
     const detached = options.detached === true;
-    const record = await guarded(() => runDetached(paths, request, detached ? {} : { dieWithParent: process.pid }));
+    const record = await guarded(() => runDetached(paths, request, detached ? {} : { ownerLifeline: true }));
     const box = new Sandbox(paths, record, detached);
     if (options.waitFor) {
       try {
@@ -236,16 +237,18 @@ export class Sandbox implements WaitTarget {
 
   /** A sandbox of the store, made by the CLI or by another process: by name, id, or unique id prefix. */
   static async get(nameOrId: string, options: StoreOptions = {}): Promise<Sandbox> {
-    return guarded(() => {
+    return guarded(async () => {
       const paths = openStore({ root: options.root });
+      await sweepOwnerless(paths); // sandboxes whose starter died: removed, never found (lifeline.ts)
       return new Sandbox(paths, findSandbox(paths, nameOrId), true);
     });
   }
 
   /** The sandboxes of the store, newest first: running ones, or all with `all`. */
   static async list(options: StoreOptions & { all?: boolean } = {}): Promise<Sandbox[]> {
-    return guarded(() => {
+    return guarded(async () => {
       const paths = openStore({ root: options.root });
+      await sweepOwnerless(paths); // sandboxes whose starter died: removed, never listed (lifeline.ts)
       return listSandboxes(paths, { all: !!options.all }).map((v) => new Sandbox(paths, v.record, true));
     });
   }
