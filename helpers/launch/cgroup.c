@@ -64,19 +64,33 @@ static pid_t clone3_into_cgroup(unsigned long flags) {
   return r < 0 ? -1 : (pid_t)r;
 }
 
-/* Clones the init inside the sandbox's cgroups: a short-lived child joins them and
- * clones the init with CLONE_PARENT (so it is still our child), so that the init, and
- * everything below it, is bounded from its first instruction, and its cgroup namespace
- * (CLONE_NEWCGROUP) is rooted at the sandbox's cgroup. The monitor stays outside. */
-static int join_cgroups(void *unused) {
+/* The init cloned (`flags`) inside the sandbox's cgroups, if it has any: born there on
+ * v2 (clone3_into_cgroup), else this process joins them first (v1, or a kernel without
+ * clone3). For the short-lived children that clone it with CLONE_PARENT (util.c
+ * clone_from_child, nested.c): on v2 they stay outside, and no migration is paid. */
+long cgroup_clone(unsigned long flags) {
+  if (plan.n_cgroups) {
+    pid_t direct = clone3_into_cgroup(flags);
+    if (direct >= 0) return direct;
+    if (cgroup_join_self() < 0) return -1;
+  }
+  return syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+}
+
+/* Clones the init inside the sandbox's cgroups, so that the init, and everything below
+ * it, is bounded from its first instruction, and its cgroup namespace (CLONE_NEWCGROUP)
+ * is rooted at the sandbox's cgroup: straight into it on v2; else a short-lived child
+ * joins them and clones the init with CLONE_PARENT (so it is still our child). The
+ * monitor stays outside. */
+static int nothing_to_prepare(void *unused) {
   (void)unused;
-  return cgroup_join_self();
+  return 0;
 }
 
 pid_t clone_in_cgroups(unsigned long flags) {
   pid_t direct = clone3_into_cgroup(flags);
   if (direct >= 0) return direct;
-  pid_t init = clone_from_child(flags, join_cgroups, NULL);
+  pid_t init = clone_from_child(flags, nothing_to_prepare, NULL);
   if (init < 0)
     die_hint("see `sandbox doctor` (cgroups)", "cannot start the sandbox in its cgroup %s: %s", plan.cgroups[0], strerror(errno));
   return init;
