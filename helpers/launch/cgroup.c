@@ -69,6 +69,19 @@ static pid_t clone3_into_cgroup(unsigned long flags) {
   return r < 0 ? -1 : (pid_t)r;
 }
 
+/* The init cloned (`flags`) inside the sandbox's cgroups, if it has any: born there on
+ * v2 (clone3_into_cgroup), else this process joins them first (v1, or a kernel without
+ * clone3). For the short-lived children that clone it with CLONE_PARENT (util.c
+ * clone_from_child, nested.c): on v2 they stay outside, and no migration is paid. */
+long cgroup_clone(unsigned long flags) {
+  if (plan.n_cgroups) {
+    pid_t direct = clone3_into_cgroup(flags);
+    if (direct >= 0) return direct;
+    if (cgroup_join_self() < 0) return -1;
+  }
+  return syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+}
+
 /* The move of the init on cgroup v1 (and v2 without clone3): a write of its pid to each
  * cgroup.procs. The first move takes the kernel's cgroup_threadgroup_rwsem for writing,
  * which waits for an RCU grace period (measured: 8-14 ms here; the moves that follow

@@ -345,6 +345,7 @@ int foreground_input(int master);
 int cgroup_join_self(void);
 void cgroup_join_or_die(void);
 pid_t clone_in_cgroups(unsigned long flags);
+long cgroup_clone(unsigned long flags);
 int cgroup_exec_prepare(pid_t target);
 pid_t cgroup_fork(void);
 int cgroup_frozen(void);

@@ -78,12 +78,8 @@ pid_t clone_nested(unsigned long flags, void (*write_outer_maps)(pid_t)) {
       dprintf(2, "sandbox: cannot prepare the mount point for fuse-overlayfs: %s\n", strerror(errno));
       _exit(EXIT_SETUP);
     }
-    /* Limits: the init starts inside the sandbox's cgroups (so its cgroup namespace is rooted there). */
-    if (plan.n_cgroups && cgroup_join_self() < 0) {
-      dprintf(2, "sandbox: cannot start the sandbox in its cgroup %s: %s\n", plan.cgroups[0], strerror(errno));
-      _exit(EXIT_SETUP);
-    }
-    long r = syscall(SYS_clone, flags | CLONE_PARENT, NULL, NULL, NULL, NULL);
+    /* The init starts inside the sandbox's cgroups (so its cgroup namespace is rooted there). */
+    long r = cgroup_clone(flags | CLONE_PARENT);
     if (r == 0) { close(up[1]); return 0; }
     if (r < 0) msg[1] = errno;
     else {

@@ -251,12 +251,12 @@ static const struct { const char *name; int type; } joined_nss[] = {
 };
 enum { N_JOINED = sizeof joined_nss / sizeof joined_nss[0] };
 
-/* clone_from_child()'s preparation: the namespaces opened in fds[] (-1: not joined), then
- * the sandbox's cgroups (limits, --cgroup: the init starts inside them). */
+/* clone_from_child()'s preparation: the namespaces opened in fds[] (-1: not joined); the
+ * init is then cloned in the sandbox's cgroups (cgroup.c cgroup_clone). */
 static int join_namespaces(void *arg) {
   const int *fds = arg;
   for (int i = 0; i < N_JOINED; i++) if (fds[i] >= 0 && setns(fds[i], joined_nss[i].type) < 0) return -1;
-  return cgroup_join_self();
+  return 0;
 }
 
 /* `--network container:ID` and pod members (--network-join PID): the init is cloned

@@ -149,8 +149,8 @@ int recent(const struct timespec *t) {
 }
 
 /* Clones the init (flags | CLONE_PARENT: it is still our child) from a short-lived child
- * that first runs prepare(arg): joins another sandbox's namespaces, or the sandbox's
- * cgroups, so that the init is born there. 0 in the init; its pid here; -1 with errno set
+ * that first runs prepare(arg) (joins another sandbox's namespaces), in the sandbox's
+ * cgroups (cgroup_clone), so that the init is born there. 0 in the init; its pid here; -1 with errno set
  * when prepare or the clone failed. */
 pid_t clone_from_child(unsigned long flags, int (*prepare)(void *), void *arg) {
   int pfd[2];
@@ -160,7 +160,7 @@ pid_t clone_from_child(unsigned long flags, int (*prepare)(void *), void *arg) {
   if (child == 0) {
     close(pfd[0]);
     long r = prepare(arg);
-    if (r == 0) r = syscall(SYS_clone, flags | CLONE_PARENT, NULL, NULL, NULL, NULL);
+    if (r == 0) r = cgroup_clone(flags | CLONE_PARENT); /* in the sandbox's cgroups, if any */
     if (r == 0) { close(pfd[1]); return 0; } /* the init */
     int msg[2] = { (int)r, r < 0 ? errno : 0 };
     ssize_t unused = write(pfd[1], msg, sizeof msg);

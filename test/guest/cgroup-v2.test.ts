@@ -157,7 +157,7 @@ test('every sandbox has a cgroup of its own here, limit or not: its init and exe
   assert.equal(procs(), 3, 'init, sleep 600 and the exec\'d sleep');
   const stats = JSON.parse((await runSandbox(['stats', '--no-stream', '--format', 'json', 'free'], { root })).stdout)[0];
   assert.equal(stats.source, 'cgroup-v2');
-  assert.equal(stats.pids, 3);
+  assert.ok(stats.pids === 3 || stats.pids === 4, `the three, and maybe a health check's command (born in it too): ${stats.pids}`);
 
   for (let i = 0; i < 100 && !(await inspect()).State.Health?.Log?.length; i++) await sleep(200);
   assert.equal((await runSandbox(['pause', 'free'], { root })).code, 0);
