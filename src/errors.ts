@@ -7,6 +7,8 @@
 export const EXIT_SANDBOX_ERROR = 125;
 
 export interface SandboxErrorOptions {
+  /** A stable word for programs (the library API's errors): e.g. `startup-timeout`. */
+  code?: string;
   hint?: string;
   exitCode?: number;
   cause?: unknown;
@@ -17,12 +19,14 @@ export interface SandboxErrorOptions {
 const BRAND = Symbol.for('sandbox.SandboxError');
 
 export class SandboxError extends Error {
+  readonly code: string | undefined;
   readonly hint: string | undefined;
   readonly exitCode: number;
 
   constructor(message: string, options: SandboxErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SandboxError';
+    this.code = options.code;
     this.hint = options.hint;
     this.exitCode = options.exitCode ?? EXIT_SANDBOX_ERROR;
     (this as unknown as Record<symbol, boolean>)[BRAND] = true;
