@@ -12,7 +12,24 @@ export interface SandboxErrorOptions {
   hint?: string;
   exitCode?: number;
   cause?: unknown;
+  /** A stable word for programs to test (ERROR_CODES); default `error`. */
+  code?: SandboxErrorCode;
 }
+
+/**
+ * The stable codes of SandboxError (`err.code`), what library users test instead of messages.
+ * Messages may be reworded; these stay.
+ */
+export type SandboxErrorCode =
+  | 'error' // anything not more specific below
+  | 'no-such-sandbox'
+  | 'no-such-image'
+  | 'not-running'
+  | 'invalid-option' // a start option, exec option or path that is not valid
+  | 'port-not-published'
+  | 'startup-timeout' // a wait strategy did not see the sandbox ready in time
+  | 'exec-timeout'
+  | 'internal'; // not ours: an unexpected error, wrapped (its cause is the original)
 
 /** Marks our errors. The CLI is split into bundles (see images/lazy-transfer.ts), each with
  * its own copy of this class, so `instanceof` goes by this mark, not by the class. */
@@ -22,6 +39,8 @@ export class SandboxError extends Error {
   readonly code: string | undefined;
   readonly hint: string | undefined;
   readonly exitCode: number;
+  /** A stable word for programs (SandboxErrorCode); the message is for people. */
+  readonly code: SandboxErrorCode;
 
   constructor(message: string, options: SandboxErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -29,6 +48,7 @@ export class SandboxError extends Error {
     this.code = options.code;
     this.hint = options.hint;
     this.exitCode = options.exitCode ?? EXIT_SANDBOX_ERROR;
+    this.code = options.code ?? 'error';
     (this as unknown as Record<symbol, boolean>)[BRAND] = true;
   }
 

@@ -15,7 +15,8 @@ import { currentState } from '../state/status.js';
 import { appendEvent } from '../state/events.js';
 import { execArgs, type ExecImageConfig, type ExecPlanRequest } from '../runtime/plan.js';
 import { helperPath } from '../runtime/host-tools.js';
-import { runPlainHelper, startDetachedHelper } from '../runtime/launch.js';
+import { runPlainHelper, spawnPipedHelper, startDetachedHelper } from '../runtime/launch.js';
+import type { ChildProcess } from 'node:child_process';
 import { isSameProcess } from '../state/liveness.js';
 import { Flag } from '../runtime/protocol.js';
 import { seccompExecWords } from '../runtime/seccomp/sandbox-filter.js';
@@ -39,15 +40,24 @@ export interface ExecHooks {
 }
 
 function notRunning(record: SandboxRecord): SandboxError {
-  return new SandboxError(`sandbox ${record.name} is not running`, { hint: `start it with \`sandbox start ${record.name}\`` });
+  return new SandboxError(`sandbox ${record.name} is not running`, { hint: `start it with \`sandbox start ${record.name}\``, code: 'not-running' });
+}
+
+/** What both ways of exec'ing need: the record, the helper and its plan, and the event to append. */
+interface PreparedExec {
+  record: SandboxRecord;
+  helper: string;
+  args: string[];
+  prefix: string[] | undefined;
+  event: () => void;
 }
 
 /**
- * Runs the command in the sandbox; resolves to its exit code (0 at once with `detach`), or
- * to undefined when the record has no imageConfig and there is no `imageOf` (see ExecHooks).
+ * The checks and the plan of an exec, shared by the CLI's exec (execInSandbox) and the
+ * library's (spawnInSandbox); undefined when the record has no imageConfig and there is no `imageOf`.
  */
-export async function execInSandbox(paths: StorePaths, ref: string, req: ExecRequest, hooks: ExecHooks = {}): Promise<number | undefined> {
-  if (req.command.length === 0) throw new SandboxError('exec needs a command', { hint: 'sandbox exec [OPTIONS] NAME COMMAND [ARG...]' });
+function prepareExec(paths: StorePaths, ref: string, req: ExecPlanRequest, hooks: ExecHooks): PreparedExec | undefined {
+  if (req.command.length === 0) throw new SandboxError('exec needs a command', { hint: 'sandbox exec [OPTIONS] NAME COMMAND [ARG...]', code: 'invalid-option' });
   const record = findSandbox(paths, ref);
   // Cheaper than currentState (no exit file): a sandbox that has ended has no command left
   // for commandPid to find; the monitor's start time guards against a reused init pid.
@@ -65,10 +75,19 @@ export async function execInSandbox(paths: StorePaths, ref: string, req: ExecReq
   const target = commandPid(paths, record);
   if (!target) throw notRunning(record);
   const args = execArgs(record, image, req, target, seccompExecWords(sandboxDir(paths, record.id), record.request));
-  const helper = helperPath();
   const event = () => appendEvent(paths, { type: 'container', action: 'exec', id: record.id, name: record.name, attributes: { command: req.command.join(' ') } });
   // cgroup v2 from outside user@UID.service: the exec'd command starts in a scope of the user's manager.
-  const prefix = scopePrefix(record.cgroup, record.id, 'exec');
+  return { record, helper: helperPath(), args, prefix: scopePrefix(record.cgroup, record.id, 'exec'), event };
+}
+
+/**
+ * Runs the command in the sandbox; resolves to its exit code (0 at once with `detach`), or
+ * to undefined when the record has no imageConfig and there is no `imageOf` (see ExecHooks).
+ */
+export async function execInSandbox(paths: StorePaths, ref: string, req: ExecRequest, hooks: ExecHooks = {}): Promise<number | undefined> {
+  const prepared = prepareExec(paths, ref, req, hooks);
+  if (!prepared) return undefined;
+  const { helper, args, prefix, event } = prepared;
   if (req.detach) {
     event();
     await startDetachedHelper(helper, [Flag.statusFd, '3', ...args], prefix);
@@ -82,4 +101,19 @@ export async function execInSandbox(paths: StorePaths, ref: string, req: ExecReq
   // Written while the helper starts (it has started already, or failed to).
   event();
   return ended;
+}
+
+/**
+ * The library's exec (Sandbox.exec, Sandbox.spawn): the same checks and plan as the CLI's,
+ * the command's stdin, stdout and stderr as pipes of the child returned, which ends
+ * with this process. Its exit status is the command's (126/127 when it cannot run,
+ * 125 with a `sandbox: ...` line on stderr when the helper could not enter the sandbox).
+ */
+export function spawnInSandbox(paths: StorePaths, ref: string, req: ExecPlanRequest, hooks: ExecHooks = {}): ChildProcess {
+  const prepared = prepareExec(paths, ref, { ...req, interactive: false, tty: false }, hooks);
+  if (!prepared) throw new SandboxError(`sandbox ${ref} was made by an older version and has no image configuration recorded`, { hint: 'exec into it with the CLI: sandbox exec' });
+  const { helper, args, prefix, event } = prepared;
+  const child = spawnPipedHelper(helper, [Flag.dieWithParent, String(process.pid), ...args], prefix);
+  event();
+  return child;
 }

@@ -42,6 +42,7 @@ export async function pullForRun(paths: StorePaths, request: RunRequest, progres
     // Most often a typo or an image that only exists elsewhere: say both things at once.
     throw new SandboxError(`image "${request.image}" is not in the store, and pulling it failed: ${err.message}`, {
       hint: `${err.hint ? `${err.hint}; or ` : ''}import or load it (\`sandbox images\` lists what you have); --pull never does not try registries`,
+      code: 'no-such-image',
       cause: err, // a full disk is reported as such (errors.ts reportedError), not as a missing image
     });
   }

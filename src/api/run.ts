@@ -63,6 +63,11 @@ export interface RunHooks {
   forwardSignals?: boolean;
   /** Where a pull that `--pull` asks for shows its progress (default: nowhere). */
   pullProgress?: ProgressSink;
+  /**
+   * A background sandbox (runDetached, startSandbox) whose monitor ends, and the sandbox
+   * with it, when the process of this pid does: the library's sandboxes that are not `detached`.
+   */
+  dieWithParent?: number;
 }
 
 function hostRootEntries(): HostRootEntry[] {
@@ -420,6 +425,7 @@ export async function startDetached(
     ...logPlan(paths, record, false),
     exitFile: exitFilePath(paths, record.id),
     detached: true,
+    ...(hooks.dieWithParent !== undefined ? { dieWithParent: hooks.dieWithParent } : {}),
   }, root);
   const started = await startDetachedHelper(helper, args, prefix);
   record.state = {

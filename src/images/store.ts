@@ -379,6 +379,7 @@ export function findImageRecord(index: ImageIndex, reference: string): ImageReco
   if (!record) {
     throw new SandboxError(`image "${reference}" not found`, {
       hint: '`sandbox images` lists what there is; pull it (`sandbox pull IMAGE`), load or import it; `run` also takes the built-in `host` image or `--rootfs DIR`',
+      code: 'no-such-image',
     });
   }
   return record;

@@ -203,6 +203,14 @@ export function runPlainHelper(helper: string, args: string[], options: Pick<Lau
   });
 }
 
+/**
+ * Starts the helper with the command's stdin, stdout and stderr as pipes of the child
+ * returned (the library's exec: Sandbox.exec and spawn). The caller waits for its end.
+ */
+export function spawnPipedHelper(helper: string, args: string[], prefix?: string[]): ChildProcess {
+  return spawnPlan(helper, planChannel(args), ['pipe', 'pipe', 'pipe', 'ignore'], false, prefix);
+}
+
 export interface CapturedRun {
   /** The helper's exit status (128+N when a signal ended it). */
   code: number;

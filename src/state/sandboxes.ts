@@ -418,7 +418,7 @@ export function listSandboxIds(paths: StorePaths): string[] {
 export function findSandbox(paths: StorePaths, ref: string): SandboxRecord {
   const record = lookupSandbox(paths, ref);
   if (record) return record;
-  throw new SandboxError(`no such sandbox: ${ref}`, { hint: 'list them with `sandbox ps -a`' });
+  throw new SandboxError(`no such sandbox: ${ref}`, { hint: 'list them with `sandbox ps -a`', code: 'no-such-sandbox' });
 }
 
 /** findSandbox, but undefined when nothing has that id, name or id prefix (an ambiguous prefix still throws). */

@@ -11,10 +11,10 @@ import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SandboxError } from '../../errors.js';
 import { findSandbox, readRecord } from '../../state/sandboxes.js';
-import { sandboxLogFile } from '../../state/sandbox-dir.js';
 import { currentState } from '../../api/lifecycle.js';
+import { logFileOf, sandboxLogRecords } from '../../api/logs.js';
 import {
-  LineReader, LogMerger, makeTimeFilter, parseLogLine, parseSince, readLog, readLogTail, timeMs,
+  LineReader, LogMerger, makeTimeFilter, parseLogLine, parseSince, readLogTail, timeMs,
   type LogRecord, type LogStream, type TimeFilter,
 } from '../../state/logs.js';
 import type { StorePaths } from '../../state/paths.js';
@@ -103,18 +103,6 @@ function tryOpen(path: string): number | undefined {
 
 function sameFile(a: { ino: number; dev: number }, b: { ino: number; dev: number }): boolean {
   return a.ino === b.ino && a.dev === b.dev;
-}
-
-/** The sandbox's log file (--log-opt path= moves it); an error, as Podman's, with --log-driver none. */
-function logFileOf(paths: StorePaths, id: string): string {
-  const record = readRecord(paths, id);
-  const file = record ? sandboxLogFile(paths, record) : undefined;
-  if (record && !file) {
-    throw new SandboxError("this sandbox is using the 'none' log driver, cannot read logs: it is not logging output", {
-      hint: 'run it with --log-driver k8s-file (the default) to keep its output',
-    });
-  }
-  return file ?? sandboxLogFile(paths, { id, request: {} })!;
 }
 
 async function follow(paths: StorePaths, id: string, tail: number | undefined, filter: TimeFilter, out: Output): Promise<void> {
@@ -232,16 +220,9 @@ export const logsCommand: CommandModule<GlobalArgs, LogsArgs> = {
     if (args.follow) {
       await follow(paths, record.id, tail, filter, out);
     } else {
-      const log = logFileOf(paths, record.id);
-      const files = [`${log}.1`, log];
-      if (tail === undefined) {
-        for (const r of readLog(files, filter)) {
-          await out.record(r);
-          if (out.closed) break;
-        }
-      } else {
-        const check = makeTimeFilter(filter);
-        for (const r of readLogTail(files, tail).records) if (check(r) === 0) await out.record(r);
+      for (const r of sandboxLogRecords(paths, record.id, tail, filter)) {
+        await out.record(r);
+        if (out.closed) break;
       }
     }
     await out.flush();
