@@ -7,8 +7,6 @@
 export const EXIT_SANDBOX_ERROR = 125;
 
 export interface SandboxErrorOptions {
-  /** A stable word for programs (the library API's errors): e.g. `startup-timeout`. */
-  code?: string;
   hint?: string;
   exitCode?: number;
   cause?: unknown;
@@ -36,7 +34,6 @@ export type SandboxErrorCode =
 const BRAND = Symbol.for('sandbox.SandboxError');
 
 export class SandboxError extends Error {
-  readonly code: string | undefined;
   readonly hint: string | undefined;
   readonly exitCode: number;
   /** A stable word for programs (SandboxErrorCode); the message is for people. */
@@ -45,7 +42,6 @@ export class SandboxError extends Error {
   constructor(message: string, options: SandboxErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SandboxError';
-    this.code = options.code;
     this.hint = options.hint;
     this.exitCode = options.exitCode ?? EXIT_SANDBOX_ERROR;
     this.code = options.code ?? 'error';

@@ -158,7 +158,7 @@ test('forListeningPort: the port listens inside (/proc/net/tcp through exec) and
 
   // No cat in the image: it cannot work, said at once.
   const noCat = fakeTarget({ exec: async () => ({ exitCode: 127, stdout: '', stderr: 'cat: not found' }) });
-  await assert.rejects(Wait.forListeningPort(1).waitUntilReady(noCat, signalAfter(5000)), (e: SandboxError) => e.code === 'wait-unsupported');
+  await assert.rejects(Wait.forListeningPort(1).waitUntilReady(noCat, signalAfter(5000)), (e: SandboxError) => e.code === 'invalid-option');
 });
 
 test('forHttp: the published port answers the status wanted, or passes a predicate', async (t) => {
@@ -174,7 +174,7 @@ test('forHttp: the published port answers the status wanted, or passes a predica
   await s.waitUntilReady(target, signalAfter(5000));
   await Wait.forHttp('health', 80, { status: (code, body) => code === 200 && body === 'status 200' }).waitUntilReady(target, signalAfter(5000));
   await Wait.forHttp('/nothing', 80, { status: 404, method: 'HEAD' }).waitUntilReady(target, signalAfter(5000));
-  await assert.rejects(Wait.forHttp('/', 81).waitUntilReady(fakeTarget(), signalAfter(5000)), (e: SandboxError) => e.code === 'invalid-option' && /ports: \[81\]/.test(e.hint ?? ''));
+  await assert.rejects(Wait.forHttp('/', 81).waitUntilReady(fakeTarget(), signalAfter(5000)), (e: SandboxError) => e.code === 'port-not-published' && /ports: \[81\]/.test(e.hint ?? ''));
 });
 
 test('forHealthy: until healthy; no health check is an error at once', async () => {
@@ -182,8 +182,8 @@ test('forHealthy: until healthy; no health check is an error at once', async () 
   let i = 0;
   await Wait.forHealthy().waitUntilReady(fakeTarget({ health: async () => states[Math.min(i++, states.length - 1)] }), signalAfter(5000));
   assert.equal(i, 4);
-  await assert.rejects(Wait.forHealthy().waitUntilReady(fakeTarget({ health: async () => undefined }), signalAfter(5000)), (e: SandboxError) => e.code === 'no-healthcheck');
-  await assert.rejects(Wait.forHealthy().waitUntilReady(fakeTarget(), signalAfter(5000)), (e: SandboxError) => e.code === 'wait-unsupported');
+  await assert.rejects(Wait.forHealthy().waitUntilReady(fakeTarget({ health: async () => undefined }), signalAfter(5000)), (e: SandboxError) => e.code === 'invalid-option' && /no health check/.test(e.message));
+  await assert.rejects(Wait.forHealthy().waitUntilReady(fakeTarget(), signalAfter(5000)), (e: SandboxError) => e.code === 'invalid-option');
 });
 
 test('forAll: every strategy; one that cannot succeed stops the others', async () => {
@@ -195,7 +195,7 @@ test('forAll: every strategy; one that cannot succeed stops the others', async (
   assert.equal(all.describe(), 'all of: log message "ready"; command ["true"] to exit 0');
   await all.waitUntilReady(target, signalAfter(5000));
   const started = Date.now();
-  await assert.rejects(Wait.forAll(Wait.forLogMessage('never'), Wait.forHealthy()).waitUntilReady(target, signalAfter(10_000)), (e: SandboxError) => e.code === 'wait-unsupported');
+  await assert.rejects(Wait.forAll(Wait.forLogMessage('never'), Wait.forHealthy()).waitUntilReady(target, signalAfter(10_000)), (e: SandboxError) => e.code === 'invalid-option');
   assert.ok(Date.now() - started < 5000);
 });
 
@@ -216,7 +216,7 @@ test('waitUntilReady: a time-out is a startup-timeout error naming the strategy,
   assert.doesNotMatch(err.message, /line 10\n/);
   // Ready in time: nothing thrown. A strategy that cannot succeed: its own error, not a time-out.
   await waitUntilReady(fakeTarget(), Wait.forExec(['true']), 5000);
-  await assert.rejects(waitUntilReady(fakeTarget(), Wait.forHealthy(), 5000), (e: SandboxError) => e.code === 'wait-unsupported');
+  await assert.rejects(waitUntilReady(fakeTarget(), Wait.forHealthy(), 5000), (e: SandboxError) => e.code === 'invalid-option');
   // An outside signal cancels the wait with its own reason.
   const ac = new AbortController();
   setTimeout(() => ac.abort(new Error('test ended')), 30);

@@ -190,7 +190,7 @@ async function listeningPorts(target: WaitTarget): Promise<Set<number>> {
   const r = await target.exec(['cat', '/proc/net/tcp', '/proc/net/tcp6'], { timeoutMs: 5000 });
   if (r.exitCode === 126 || r.exitCode === 127) {
     throw new SandboxError('Wait.forListeningPort reads /proc/net/tcp inside the sandbox with cat, which its image lacks', {
-      code: 'wait-unsupported',
+      code: 'invalid-option',
       hint: 'wait with Wait.forHttp (a published port), Wait.forLogMessage or Wait.forExec instead',
     });
   }
@@ -319,7 +319,7 @@ class HttpStrategy extends PollingStrategy {
     const hostPort = publishedAt(target, this.port);
     if (hostPort === undefined) {
       throw new SandboxError(`Wait.forHttp: port ${this.port} is not published`, {
-        code: 'invalid-option',
+        code: 'port-not-published',
         hint: `publish it: ports: [${this.port}]`,
       });
     }
@@ -349,14 +349,14 @@ class HealthyStrategy extends PollingStrategy {
 
   async waitUntilReady(target: WaitTarget, signal: AbortSignal): Promise<void> {
     if (!target.health) {
-      throw new SandboxError('Wait.forHealthy: this sandbox cannot report its health', { code: 'wait-unsupported' });
+      throw new SandboxError('Wait.forHealthy: this sandbox cannot report its health', { code: 'invalid-option' });
     }
     const health = target.health.bind(target);
     await pollUntil(signal, async () => {
       const status = await health();
       if (status === undefined) {
         throw new SandboxError(`sandbox ${target.id.slice(0, 12)} has no health check to wait for`, {
-          code: 'no-healthcheck',
+          code: 'invalid-option',
           hint: 'use an image with a HEALTHCHECK, or wait with another strategy (Wait.forExec runs a command of yours)',
         });
       }
