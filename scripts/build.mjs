@@ -7,12 +7,18 @@
 //   dist/execa.cjs    execa (an ES module, here as CommonJS), loaded by the CLI's bundles on
 //                     first use: doctor's tries and the zstd/xz/bzip2 tools (src/execa.ts)
 //   dist/api.cjs      the library API (src/api/index.ts), package.json's "main"; it inlines
-//                     the image transfer code and execa
+//                     the image transfer code and execa. The CLI's bundles never load it (the
+//                     Sandbox class of src/api/sdk/ is in it alone)
+//   dist/api.mjs      the library for `import`: a re-export of dist/api.cjs, so that import and
+//                     require share one copy of every class (no dual-package hazard)
+//   dist/types/       the library's .d.ts (tsc -p tsconfig.types.json, incremental), package.json's
+//                     "types"; `--no-types` skips them (quicker while working on the CLI)
 // The CLI's bundles are built "split" (globalThis.__SANDBOX_SPLIT__ true): what they load on
 // first use stays out of them. README.md, "How it works", has the picture.
 import { build } from 'esbuild';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -56,7 +62,25 @@ await Promise.all([
   // No banner: nothing on exec's path uses import.meta.url, and making it costs ~0.3 ms.
   build({ ...common, banner: {}, entryPoints: [join(root, 'src/cli/exec-main.ts')], outfile: join(root, 'dist/exec.cjs') }),
   build({ ...common, entryPoints: [join(root, 'src/api/index.ts')], outfile: join(root, 'dist/api.cjs') }),
+  ...(process.argv.includes('--no-types') ? [] : [libraryTypes()]),
 ]);
+writeFileSync(join(root, 'dist/api.mjs'), [
+  '// The library for `import`: the very module `require` loads (dist/api.cjs), one copy of every class.',
+  "export * from './api.cjs';",
+  "import api from './api.cjs';",
+  'export default api;',
+  '',
+].join('\n'));
+
+/** dist/types: the library's declarations, by tsc (incremental: a rebuild with no change takes seconds). */
+async function libraryTypes() {
+  try {
+    await promisify(execFile)(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.types.json')], { cwd: root });
+  } catch (err) {
+    console.error(`sandbox: building the library's types failed:\n${err.stdout ?? ''}${err.stderr ?? err.message}`);
+    process.exit(1);
+  }
+}
 
 mkdirSync(join(root, 'helpers/build'), { recursive: true });
 try {

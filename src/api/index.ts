@@ -1,13 +1,17 @@
 /**
  * The typed library API. The CLI is one of its users; tests are another.
  *
+ *   import { Sandbox } from 'sandbox';
+ *   await using box = await Sandbox.start({ image: 'host', command: ['sleep', 'infinity'] });
+ *   const { stdout } = await box.exec(['id', '-u']);
+ *
+ * Below it, the store functions the CLI's commands call:
+ *
  *   import { openStore, runRequest, run } from 'sandbox';
  *   const store = openStore({ root: '/tmp/my-test-store' });        // or XDG defaults
  *   const { exitCode } = await run(store, runRequest('host', ['sh', '-c', 'id -u'], { network: 'none' }));
  */
-import { homedir } from 'node:os';
 import type { RunRequest } from '../types.js';
-import { realStorePaths, resolveStorePaths, type StorePaths } from '../state/paths.js';
 
 export * from '../types.js';
 export { SandboxError } from '../errors.js';
@@ -30,12 +34,6 @@ export {
   type CreateNetworkOptions, type NetworkRecord,
 } from './networks.js';
 
-/** Where a store lives: `root` moves all of it (as `--root`), else SANDBOX_ROOT, else XDG. */
-export function openStore(options: { root?: string; env?: NodeJS.ProcessEnv } = {}): StorePaths {
-  const env = options.env ?? process.env;
-  return realStorePaths(resolveStorePaths({ env, uid: process.getuid?.() ?? 0, home: env.HOME || homedir(), rootOverride: options.root }));
-}
-
 /** A RunRequest with the CLI's defaults (`--rm`, no terminal, slirp4netns), changed by `overrides`. */
 export function runRequest(image: string, command: string[] = [], overrides: Partial<RunRequest> = {}): RunRequest {
   return {
@@ -44,3 +42,14 @@ export function runRequest(image: string, command: string[] = [], overrides: Par
     ...overrides,
   };
 }
+
+// The Sandbox class and its companions (src/api/sdk/).
+export { openStore } from './sdk/store.js';
+export {
+  Sandbox, type SandboxStartOptions, type StoreOptions, type MountOptions, type ExecOptions, type ExecResult, type SandboxProcess,
+} from './sdk/sandbox.js';
+export { Network } from './sdk/network.js';
+export { Image } from './sdk/image.js';
+export type { WaitStrategy, WaitTarget } from './sdk/wait-types.js';
+export type { SandboxErrorCode, SandboxErrorOptions } from '../errors.js';
+export type { SandboxView } from './lifecycle.js';
