@@ -67,6 +67,7 @@ describe('examples/', () => {
           npm_config_cache: join(scratch, 'npm'),
           VITEST_CACHE_DIR: join(scratch, 'vite'),
           TMPDIR: scratch,
+          npm_config_update_notifier: 'false',
         },
       });
       assert.equal(r.code, 0, `npm test in examples/${name}:\n${show(r)}`);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   Wait, backoff, parseListeningPorts, startupTimeoutError, waitUntilReady,
-  type WaitExecResult, type WaitHealthStatus, type WaitTarget,
+  type WaitHealthStatus, type WaitTarget,
 } from '../../src/api/sdk/wait.js';
 import { SandboxError } from '../../src/errors.js';
 import { LogFollower } from '../../src/state/logs.js';
@@ -47,7 +47,7 @@ function fakeTarget(over: Partial<WaitTarget> = {}): WaitTarget & { execs: strin
     id: 'f00dfeed1234567890',
     host: '127.0.0.1',
     execs,
-    async exec(argv: string[]): Promise<WaitExecResult> { execs.push(argv); return { exitCode: 0, stdout: '', stderr: '' }; },
+    async exec(argv: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> { execs.push(argv); return { exitCode: 0, stdout: '', stderr: '' }; },
     async logs() { return ''; },
     mappedPort(port: number): number { throw new SandboxError(`port ${port} is not published`); },
     ...over,
@@ -210,13 +210,16 @@ test('waitUntilReady: a time-out is a startup-timeout error naming the strategy,
   assert.ok(err instanceof SandboxError, String(err));
   assert.equal(err.code, 'startup-timeout');
   assert.equal(tailAsked, 20);
-  assert.match(err.message, /^sandbox f00dfeed1234 was not ready after 150 ms: still waiting for command \["check"\] to exit 0 \(last seen: exit 1: connection refused\)\n/);
-  assert.match(err.message, /its last 20 log lines:\n {2}\| line 11\n/);
-  assert.match(err.message, /\| line 30$/);
+  assert.match(err.message, /^sandbox f00dfeed1234 was not ready within 150 ms: waited for command \["check"\] to exit 0 \(last seen: exit 1: connection refused\)\n/);
+  assert.match(err.message, /its last log lines:\nline 11\n/);
+  assert.match(err.message, /\nline 30$/);
   assert.doesNotMatch(err.message, /line 10\n/);
-  // Ready in time: nothing thrown. A strategy that cannot succeed: its own error, not a time-out.
+  assert.match(err.hint ?? '', /startupTimeoutMs[^]*\nline 30$/);
+  // Ready in time: nothing thrown. A strategy that cannot succeed: its failure, with the log.
   await waitUntilReady(fakeTarget(), Wait.forExec(['true']), 5000);
-  await assert.rejects(waitUntilReady(fakeTarget(), Wait.forHealthy(), 5000), (e: SandboxError) => e.code === 'invalid-option');
+  await assert.rejects(waitUntilReady({ ...target, health: async () => undefined }, Wait.forHealthy(), 5000), (e: SandboxError) =>
+    e.code === 'invalid-option' && /^sandbox f00dfeed1234 did not become ready \(health check to pass\): sandbox f00dfeed1234 has no health check/.test(e.message) &&
+    /\nline 30$/.test(e.hint ?? ''));
   // An outside signal cancels the wait with its own reason.
   const ac = new AbortController();
   setTimeout(() => ac.abort(new Error('test ended')), 30);
@@ -225,7 +228,7 @@ test('waitUntilReady: a time-out is a startup-timeout error naming the strategy,
 
 test('startupTimeoutError: an empty log is said, not shown as blank lines', () => {
   const e = startupTimeoutError(Wait.forLogMessage('x'), '', 1000, 'db');
-  assert.equal(e.message, 'sandbox db was not ready after 1000 ms: still waiting for log message "x"\nits log is empty');
+  assert.equal(e.message, 'sandbox db was not ready within 1000 ms: waited for log message "x"\nit wrote nothing to its log');
   assert.equal(e.code, 'startup-timeout');
   assert.match(e.hint ?? '', /startupTimeoutMs/);
 });

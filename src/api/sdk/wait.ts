@@ -6,7 +6,8 @@
  * until the signal it is given is aborted. The time limit is the caller's: `waitUntilReady`
  * below runs a strategy against `startupTimeoutMs`, and on time-out throws one
  * `SandboxError` (code `startup-timeout`) naming the strategy, what it last saw, and the
- * sandbox's last log lines (`startupTimeoutError`).
+ * sandbox's last log lines (`startupTimeoutError`). The contract, WaitTarget and WaitStrategy,
+ * is wait-types.ts.
  *
  * Polls start every 10 ms and back off to 250 ms (`backoff`): a service ready in 30 ms is
  * seen in ~40, one that takes seconds costs a handful of checks a second.
@@ -15,52 +16,12 @@ import { connect } from 'node:net';
 import { request } from 'node:http';
 import { SandboxError } from '../../errors.js';
 import { LogFollower } from '../../state/logs.js';
+import type { WaitStrategy, WaitTarget } from './wait-types.js';
 
-/** What `exec` gives back. */
-export interface WaitExecResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
+export type { WaitStrategy, WaitTarget } from './wait-types.js';
 
 /** A sandbox's health check state (Podman's words), as `forHealthy` reads it. */
-export type WaitHealthStatus = 'starting' | 'healthy' | 'unhealthy';
-
-/**
- * What a strategy needs of a sandbox (a `Sandbox` implements it). The optional members make
- * some waits better or possible: `logFile` lets `forLogMessage` read only what the log
- * gained since its last look (else it reads `logs()` whole each time); `health` is needed by
- * `forHealthy`; `exposedPorts` gives `forListeningPort()` without a port its ports.
- */
-export interface WaitTarget {
-  readonly id: string;
-  /** The host address its published ports are reached at. */
-  readonly host: string;
-  exec(argv: string[], opts?: { timeoutMs?: number }): Promise<WaitExecResult>;
-  logs(opts?: { tail?: number }): Promise<string>;
-  /** The host port a published container port is reached at; throws when it is not published. */
-  mappedPort(containerPort: number, protocol?: 'tcp' | 'udp'): number;
-  /** The path of its log file (the monitor's CRI-format log), undefined when it keeps none. */
-  logFile?(): string | undefined;
-  /** Its health check's state; undefined when it has no health check. */
-  health?(): Promise<WaitHealthStatus | undefined>;
-  /** The container ports it publishes (its `ports` option). */
-  exposedPorts?(): number[];
-}
-
-/** One way of telling that a sandbox is ready. */
-export interface WaitStrategy {
-  /** What it waits for, in words (errors quote it): `log message /ready/ (1 time)`. */
-  describe(): string;
-  /**
-   * Resolves once the sandbox is ready; rejects with `signal.reason` once `signal` is
-   * aborted (the caller's time-out), or at once with a `SandboxError` when waiting cannot
-   * succeed (no health check, a port that is not published).
-   */
-  waitUntilReady(target: WaitTarget, signal: AbortSignal): Promise<void>;
-  /** What the last check saw, when it was not yet ready (`HTTP 503`), for the time-out error. */
-  lastSeen?(): string | undefined;
-}
+export type WaitHealthStatus = Awaited<ReturnType<NonNullable<WaitTarget['health']>>>;
 
 // ---------------------------------------------------------------------------------------
 // Polling
@@ -449,21 +410,24 @@ export const Wait = {
 /** How many of the last log lines a time-out error shows. */
 export const STARTUP_LOG_TAIL = 20;
 
+/** The log tail as errors quote it: its lines, or that there were none. */
+function logLines(logTail: string): string {
+  const tail = logTail.trimEnd();
+  return tail ? `its last log lines:\n${tail}` : 'it wrote nothing to its log';
+}
+
 /**
- * The error of a wait that ran out of time (code `startup-timeout`): it names the strategy,
- * what it saw last, and quotes the sandbox's last log lines (`logTail`), so a test's
- * failure says why the service never got ready.
+ * The error of a wait that ran out of time (code `startup-timeout`): its message names the
+ * strategy and what it saw last, then quotes the sandbox's last log lines (`logTail`), so a
+ * test's failure says why the service never got ready; its hint has the lines too.
  */
 export function startupTimeoutError(strategy: WaitStrategy, logTail: string, ms: number, sandbox?: string): SandboxError {
   const who = sandbox ? `sandbox ${sandbox}` : 'the sandbox';
   const seen = strategy.lastSeen?.();
-  const lines = logTail.replace(/\n$/, '').split('\n').filter((l, i, a) => l !== '' || a.length > 1);
-  const tail = lines.length && lines.some((l) => l !== '')
-    ? `its last ${lines.length} log line${lines.length === 1 ? '' : 's'}:\n${lines.map((l) => `  | ${l}`).join('\n')}`
-    : 'its log is empty';
+  const lines = logLines(logTail);
   return new SandboxError(
-    `${who} was not ready after ${ms} ms: still waiting for ${strategy.describe()}${seen ? ` (last seen: ${seen})` : ''}\n${tail}`,
-    { code: 'startup-timeout', hint: 'raise startupTimeoutMs if it is only slow; else its log above says what went wrong' },
+    `${who} was not ready within ${ms} ms: waited for ${strategy.describe()}${seen ? ` (last seen: ${seen})` : ''}\n${lines}`,
+    { code: 'startup-timeout', hint: `give startupTimeoutMs more time, or check the wait strategy; ${lines}` },
   );
 }
 
@@ -472,9 +436,11 @@ const TIMED_OUT = Symbol('startup timed out');
 
 /**
  * Runs `strategy` against `target` for at most `timeoutMs` (what `Sandbox.start` does with
- * `waitFor` and `startupTimeoutMs`): resolves when ready; on time-out throws
- * `startupTimeoutError` with the last `STARTUP_LOG_TAIL` log lines; any other failure of the
- * strategy (it cannot succeed) is thrown as it is. `signal` cancels the wait from outside.
+ * `waitFor` and `startupTimeoutMs`): resolves when ready. On time-out it throws
+ * `startupTimeoutError` with the last `STARTUP_LOG_TAIL` log lines; when the strategy fails
+ * otherwise (it cannot succeed: no health check, the sandbox ended), a SandboxError of the
+ * failure's code saying so, the log lines in its hint. `signal` cancels the wait from
+ * outside (rejecting with its reason).
  */
 export async function waitUntilReady(target: WaitTarget, strategy: WaitStrategy, timeoutMs: number, options: { signal?: AbortSignal; name?: string } = {}): Promise<void> {
   const ac = new AbortController();
@@ -486,9 +452,14 @@ export async function waitUntilReady(target: WaitTarget, strategy: WaitStrategy,
   try {
     await strategy.waitUntilReady(target, ac.signal);
   } catch (err) {
-    if (ac.signal.reason !== TIMED_OUT) throw err;
+    if (ac.signal.aborted && ac.signal.reason !== TIMED_OUT) throw ac.signal.reason;
     const tail = await target.logs({ tail: STARTUP_LOG_TAIL }).catch((e: unknown) => `(its log could not be read: ${(e as Error).message})`);
-    throw startupTimeoutError(strategy, tail, timeoutMs, options.name ?? target.id.slice(0, 12));
+    const name = options.name ?? target.id.slice(0, 12);
+    if (ac.signal.reason === TIMED_OUT) throw startupTimeoutError(strategy, tail, timeoutMs, name);
+    const e = err instanceof SandboxError ? err : undefined;
+    throw new SandboxError(`sandbox ${name} did not become ready (${strategy.describe()}): ${(err as Error)?.message ?? String(err)}`, {
+      code: e && e.code !== 'internal' ? e.code : 'error', hint: e?.hint ? `${e.hint}; ${logLines(tail)}` : logLines(tail), cause: err,
+    });
   } finally {
     clearTimeout(timer);
     outer?.removeEventListener('abort', onOuter);
