@@ -65,7 +65,7 @@ test('forLogMessage without a log file: counts matching lines of logs(), string 
   setTimeout(() => { text += 'ready 2\n'; }, 60);
   await Wait.forLogMessage(/ready \d/g, 2).waitUntilReady(target, signalAfter(5000));
   await Wait.forLogMessage('ready 1').waitUntilReady(target, signalAfter(5000));
-  await assert.rejects(Wait.forLogMessage('ready', 3).waitUntilReady(target, signalAfter(200)));
+  await assert.rejects(Wait.forLogMessage('ready', 3).waitUntilReady(target, signalAfter(1000)));
 });
 
 /** A CRI-format log line, as the monitor writes them. */
@@ -118,7 +118,7 @@ test('forExec: until the command exits as wanted; lastSeen says how it failed', 
   assert.equal(n, 3);
   const never = Wait.forExec(['false'], { exitCode: 0 });
   const failing = fakeTarget({ exec: async () => ({ exitCode: 7, stdout: '', stderr: 'nope' }) });
-  await assert.rejects(never.waitUntilReady(failing, signalAfter(100)));
+  await assert.rejects(never.waitUntilReady(failing, signalAfter(1000)));
   assert.equal(never.lastSeen?.(), 'exit 7: nope');
 });
 
@@ -147,13 +147,13 @@ test('forListeningPort: the port listens inside (/proc/net/tcp through exec) and
   const deadPort = await listen(closed);
   await new Promise((r) => closed.close(r));
   const s = Wait.forListeningPort(8080);
-  await assert.rejects(s.waitUntilReady({ ...target, mappedPort: () => deadPort }, signalAfter(300)));
+  await assert.rejects(s.waitUntilReady({ ...target, mappedPort: () => deadPort }, signalAfter(1000)));
   assert.match(s.lastSeen?.() ?? '', /8080\/tcp listens inside, but 127\.0\.0\.1:\d+ does not accept/);
 
   // Not published: the inside check alone. No port: the target's exposed ports.
   await Wait.forListeningPort(5432).waitUntilReady(fakeTarget({ exec: async () => ({ exitCode: 0, stdout: TCP, stderr: '' }) }), signalAfter(5000));
   const none = Wait.forListeningPort();
-  await assert.rejects(none.waitUntilReady(fakeTarget({ exec: async () => ({ exitCode: 0, stdout: TCP, stderr: '' }), exposedPorts: () => [5432, 9999] }), signalAfter(200)));
+  await assert.rejects(none.waitUntilReady(fakeTarget({ exec: async () => ({ exitCode: 0, stdout: TCP, stderr: '' }), exposedPorts: () => [5432, 9999] }), signalAfter(1000)));
   assert.equal(none.lastSeen?.(), 'nothing listens on 9999/tcp inside');
 
   // No cat in the image: it cannot work, said at once.
@@ -168,7 +168,7 @@ test('forHttp: the published port answers the status wanted, or passes a predica
   t.after(() => server.close());
   const target = fakeTarget({ mappedPort: () => port });
   const s = Wait.forHttp('/health', 80);
-  await assert.rejects(s.waitUntilReady(target, signalAfter(150)));
+  await assert.rejects(s.waitUntilReady(target, signalAfter(1000)));
   assert.equal(s.lastSeen?.(), 'HTTP 503: status 503');
   setTimeout(() => { status = 200; }, 30);
   await s.waitUntilReady(target, signalAfter(5000));
@@ -206,11 +206,11 @@ test('waitUntilReady: a time-out is a startup-timeout error naming the strategy,
     logs: async (opts) => { tailAsked = opts?.tail; return log.split('\n').slice(-(opts?.tail ?? 0) - 1).join('\n'); },
     exec: async () => ({ exitCode: 1, stdout: '', stderr: 'connection refused' }),
   });
-  const err = await waitUntilReady(target, Wait.forExec(['check']), 150).then(() => undefined, (e: unknown) => e);
+  const err = await waitUntilReady(target, Wait.forExec(['check']), 500).then(() => undefined, (e: unknown) => e);
   assert.ok(err instanceof SandboxError, String(err));
   assert.equal(err.code, 'startup-timeout');
   assert.equal(tailAsked, 20);
-  assert.match(err.message, /^sandbox f00dfeed1234 was not ready within 150 ms: waited for command \["check"\] to exit 0 \(last seen: exit 1: connection refused\)\n/);
+  assert.match(err.message, /^sandbox f00dfeed1234 was not ready within 500 ms: waited for command \["check"\] to exit 0 \(last seen: exit 1: connection refused\)\n/);
   assert.match(err.message, /its last log lines:\nline 11\n/);
   assert.match(err.message, /\nline 30$/);
   assert.doesNotMatch(err.message, /line 10\n/);
