@@ -23,6 +23,7 @@ export type SandboxErrorCode =
   | 'no-such-sandbox'
   | 'no-such-image'
   | 'not-running'
+  | 'name-in-use' // a sandbox of that name exists
   | 'invalid-option' // a start option, exec option or path that is not valid
   | 'port-not-published'
   | 'startup-timeout' // a wait strategy did not see the sandbox ready in time

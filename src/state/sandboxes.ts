@@ -209,11 +209,12 @@ export async function reserveName(paths: StorePaths, name: string, id: string): 
     if (!isStale(paths, owner)) {
       throw new SandboxError(`the name "${name}" is already in use by sandbox ${owner.slice(0, 12)}`, {
         hint: `remove that sandbox (sandbox rm ${name}) or choose another --name`,
+        code: 'name-in-use',
       });
     }
     if (await takeOverStale(paths, file, owner, id)) return;
   }
-  throw new SandboxError(`the name "${name}" is already in use`, { hint: 'choose another --name' });
+  throw new SandboxError(`the name "${name}" is already in use`, { hint: 'choose another --name', code: 'name-in-use' });
 }
 
 export function releaseName(paths: StorePaths, name: string, id: string): void {

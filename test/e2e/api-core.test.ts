@@ -76,6 +76,9 @@ out.stdin = await box.exec(['sh', '-c', 'tr a-z A-Z'], { stdin: 'piped through' 
 out.workdir = (await box.exec(['pwd'], { workdir: '/scratch' })).stdout;
 out.user = (await box.exec(['id', '-u'], { user: '1234' })).stdout;
 out.notFound = (await box.exec(['no-such-command-xyz'])).exitCode;
+try { await box.exec(['sleep', '31'], { timeoutMs: 500 }); out.timedOut = 'no error'; } catch (e) { out.timedOut = { code: e.code, isSandboxError: e instanceof SandboxError }; }
+await new Promise((r) => setTimeout(r, 300));
+out.afterTimeout = (await box.exec(['sh', '-c', 'cat /proc/[0-9]*/cmdline | tr "\\\\0" " "'])).stdout;
 const bytes = Buffer.from([0, 1, 2, 255, 10, 13]);
 await box.writeFile('/scratch/bin', bytes);
 out.bin = [...(await box.readFile('/scratch/bin'))];
@@ -119,6 +122,8 @@ out.left = (await Sandbox.list({ all: true })).length;
     assert.equal(out.workdir, '/scratch\n');
     assert.equal(out.user, '1234\n');
     assert.equal(out.notFound, 127);
+    assert.deepEqual(out.timedOut, { code: 'exec-timeout', isSandboxError: true });
+    assert.ok(String(out.afterTimeout).includes('sleep infinity') && !String(out.afterTimeout).includes('sleep 31'), `the timed-out command was killed: ${out.afterTimeout}`);
     assert.deepEqual(out.bin, [0, 1, 2, 255, 10, 13]);
     assert.equal(out.text, 'hello\nworld');
     assert.equal(out.textInside, 'hello\nworld');
@@ -160,6 +165,30 @@ await box.dispose();
     assert.equal(out.udp, 'port-not-published');
   });
 
+  it('Network.create: sandboxes joined with aliases reach each other by alias; network.remove()', async (t) => {
+    if (!requireRootless(t, 'Network.create')) return;
+    const root = await newStore(t);
+    const out = await runScript(t, root, `
+const net = await Network.create();
+out.net = net.name;
+const server = await Sandbox.start({ image: 'host', networks: [{ network: net, aliases: ['db'] }],
+  command: ['sh', '-c', 'while :; do echo TOKEN-db | busybox nc -l -p 5432; done'] });
+const client = await Sandbox.start({ image: 'host', networks: [{ network: net.name }], command: ['sleep', 'infinity'] });
+let got = '';
+for (let i = 0; i < 50 && !got.includes('TOKEN-db'); i++) {
+  got = (await client.exec(['sh', '-c', 'busybox nc -w 3 db 5432 </dev/null 2>&1; true'])).stdout;
+  if (!got.includes('TOKEN-db')) await new Promise((r) => setTimeout(r, 100));
+}
+out.got = got;
+await client.dispose(); await server.dispose();
+await net.remove();
+out.left = Network.list().map((n) => n.name);
+`);
+    assert.match(String(out.net), /^sandbox-net-[0-9a-f]{12}$/);
+    assert.equal(out.got, 'TOKEN-db\n');
+    assert.ok(!(out.left as string[]).includes(out.net as string), 'the network is gone');
+  });
+
   it('errors are SandboxError with a code and a hint; a wait that times out reports the last log lines; two stores side by side', async (t) => {
     if (!requireRootless(t, 'Sandbox.start')) return;
     const root = await newStore(t);
@@ -185,6 +214,14 @@ const b = await Sandbox.start({ root: other, image: 'host', network: 'none', nam
 out.twoStores = [a.id !== b.id, (await Sandbox.list()).length, (await Sandbox.list({ root: other })).length];
 out.dupName = await errorOf(() => Sandbox.start({ image: 'host', network: 'none', name: 'same-name', command: ['true'] }));
 await a.dispose(); await b.dispose(); await waited.dispose();
+// A command that ends by itself: its end is recorded (its monitor writes it, not a CLI).
+const oneShot = await Sandbox.start({ image: 'host', network: 'none', command: ['sh', '-c', 'exit 5'] });
+for (let i = 0; i < 100 && !out.oneShot; i++) {
+  const s = (await oneShot.inspect()).state;
+  if (s.status === 'exited') out.oneShot = [s.status, s.exitCode, s.error ?? null];
+  else await new Promise((r) => setTimeout(r, 100));
+}
+await oneShot.dispose();
 // One left running on purpose: it ends with this process (not detached).
 const kept = await Sandbox.start({ image: 'host', network: 'none', name: 'ends-with-us', command: ['sleep', 'infinity'] });
 out.keptMonitor = (await kept.inspect()).state.monitorPid;
@@ -209,7 +246,8 @@ out.keptMonitor = (await kept.inspect()).state.monitorPid;
     assert.equal(out.afterTimeout, 0, 'a sandbox that was not ready is removed');
     assert.equal(out.waited, 0);
     assert.deepEqual(out.twoStores, [true, 2, 1]);
-    expect(out.dupName, 'error');
+    expect(out.dupName, 'name-in-use');
+    assert.deepEqual(out.oneShot, ['exited', 5, null]);
     // The script has exited: the sandbox it left (not detached) ended with it.
     const monitor = out.keptMonitor as number;
     assert.ok(Number.isInteger(monitor));

@@ -405,7 +405,7 @@ export class Sandbox implements WaitTarget {
     });
   }
 
-  /** Stops (at once: SIGKILL) and removes it with its anonymous volumes, as `sandbox rm -f -v`. Idempotent. */
+  /** Stops (at once: SIGKILL) and removes it with its anonymous volumes, as `sandbox rm -f -v`. Idempotent; a failed one may be tried again. */
   dispose(): Promise<void> {
     this.#disposed ??= guarded(async () => {
       try {
@@ -413,6 +413,9 @@ export class Sandbox implements WaitTarget {
       } catch (err) {
         if (!(err instanceof SandboxError && err.code === 'no-such-sandbox') && !/^no such sandbox/.test((err as Error).message)) throw err;
       }
+    }).catch((err: unknown) => {
+      this.#disposed = undefined;
+      throw err;
     });
     return this.#disposed;
   }
