@@ -11,6 +11,9 @@
 //                     Sandbox class of src/api/sdk/ is in it alone)
 //   dist/api.mjs      the library for `import`: a re-export of dist/api.cjs, so that import and
 //                     require share one copy of every class (no dual-package hazard)
+//   dist/testing.cjs  `sandbox/testing` (src/api/sdk/testing.ts), the node:test helpers: a few
+//                     lines on top of dist/api.cjs, which it requires (the same Sandbox class,
+//                     not a copy); dist/testing.mjs re-exports it for `import`
 //   dist/types/       the library's .d.ts (tsc -p tsconfig.types.json, incremental), package.json's
 //                     "types"; `--no-types` skips them (quicker while working on the CLI)
 // The CLI's bundles are built "split" (globalThis.__SANDBOX_SPLIT__ true): what they load on
@@ -62,6 +65,7 @@ await Promise.all([
   // No banner: nothing on exec's path uses import.meta.url, and making it costs ~0.3 ms.
   build({ ...common, banner: {}, entryPoints: [join(root, 'src/cli/exec-main.ts')], outfile: join(root, 'dist/exec.cjs') }),
   build({ ...common, entryPoints: [join(root, 'src/api/index.ts')], outfile: join(root, 'dist/api.cjs') }),
+  build({ ...common, entryPoints: [join(root, 'src/api/sdk/testing.ts')], outfile: join(root, 'dist/testing.cjs'), plugins: [...common.plugins, libraryFromApiBundle()] }),
   ...(process.argv.includes('--no-types') ? [] : [libraryTypes()]),
 ]);
 writeFileSync(join(root, 'dist/api.mjs'), [
@@ -71,6 +75,25 @@ writeFileSync(join(root, 'dist/api.mjs'), [
   'export default api;',
   '',
 ].join('\n'));
+
+writeFileSync(join(root, 'dist/testing.mjs'), [
+  '// `sandbox/testing` for `import`: the very module `require` loads (dist/testing.cjs).',
+  "export * from './testing.cjs';",
+  "import testing from './testing.cjs';",
+  'export default testing;',
+  '',
+].join('\n'));
+
+/** For dist/testing.cjs: what src/api/sdk/testing.ts takes from the library is required from dist/api.cjs. */
+function libraryFromApiBundle() {
+  return {
+    name: 'library-from-api-bundle',
+    setup(b) {
+      b.onResolve({ filter: /^(\.\/sandbox|\.\/wait|\.\.\/\.\.\/errors)\.js$/ }, (args) =>
+        args.importer.endsWith(join('src', 'api', 'sdk', 'testing.ts')) ? { path: './api.cjs', external: true } : undefined);
+    },
+  };
+}
 
 /** dist/types: the library's declarations, by tsc (incremental: a rebuild with no change takes seconds). */
 async function libraryTypes() {

@@ -51,5 +51,6 @@ export {
 export { Network } from './sdk/network.js';
 export { Image } from './sdk/image.js';
 export type { WaitStrategy, WaitTarget } from './sdk/wait-types.js';
+export { Wait, waitUntilReady, startupTimeoutError, type HttpWaitOptions, type WaitHealthStatus } from './sdk/wait.js';
 export type { SandboxErrorCode, SandboxErrorOptions } from '../errors.js';
 export type { SandboxView } from './lifecycle.js';

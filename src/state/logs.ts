@@ -15,7 +15,7 @@
  * - LogMerger / LineReader: the pieces `logs -f` uses to follow a growing file.
  * - parseSince: Docker's --since/--until values (RFC 3339, Unix seconds, `10m` ago).
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { SandboxError } from '../errors.js';
 import { parseDurationNs, parseTimeArg } from './event-query.js';
 
@@ -467,4 +467,56 @@ export function readLogTail(files: LogFile[], n: number, options: ReadOptions = 
   for (const s of [...open.keys()]) close(s);
   found.sort((a, b) => b.seq - a.seq);
   return { records: found.map((f) => f.record), end, bytesRead };
+}
+
+/**
+ * A growing log read a piece at a time: each `read()` returns the records completed since
+ * the last one (P parts joined), reading only the new bytes, and goes on across the
+ * monitor's rotation (the renamed file is read to its end first). For waits on a log
+ * line (api/sdk/wait.ts); `logs -f` does the same with its own output and filters.
+ */
+export class LogFollower {
+  private fd: number | undefined;
+  private ident: { ino: number; dev: number } | undefined;
+  private reader: LineReader | undefined;
+  private readonly merger = new LogMerger();
+
+  constructor(private readonly path: string) {}
+
+  read(): LogRecord[] {
+    const out: LogRecord[] = [];
+    const take = (raw: Buffer): void => {
+      const line = parseLogLine(raw);
+      const record = line && this.merger.push(line);
+      if (record) out.push(record);
+    };
+    // At most one rotation per call is followed: the monitor rotates at megabytes, we read every few ms.
+    for (let pass = 0; pass < 2; pass++) {
+      if (this.fd === undefined || !this.reader) {
+        try { this.fd = openSync(this.path, 'r'); } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') return out;
+          throw err;
+        }
+        this.ident = fstatSync(this.fd);
+        this.reader = new LineReader(this.fd, 0);
+      }
+      for (const raw of this.reader.lines()) take(raw);
+      const st = statSync(this.path, { throwIfNoEntry: false });
+      if (!st || (this.ident && st.ino === this.ident.ino && st.dev === this.ident.dev)) {
+        if (st && st.size < this.reader.offset) this.reader.offset = 0; // truncated
+        return out;
+      }
+      // Rotated: what the old file holds after its last newline ends it; then the new file.
+      const rest = this.reader.remainder();
+      if (rest.length) take(rest);
+      this.close();
+    }
+    return out;
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    this.reader = undefined;
+  }
 }

@@ -26,7 +26,9 @@ import { spawnInSandbox } from '../exec.js';
 import { copyFromSandbox, copyIntoSandbox } from '../cp.js';
 import { sweepOwnerless } from './lifeline.js';
 import { inspectSandbox, listSandboxes, removeSandbox, restartSandbox, startSandbox, stopSandbox, type SandboxView } from '../lifecycle.js';
-import { sandboxLogRecords } from '../logs.js';
+import { logFileOf, sandboxLogRecords } from '../logs.js';
+import { readHealth } from '../../state/health.js';
+import { waitUntilReady } from './wait.js';
 import { parseSince } from '../../state/logs.js';
 import { commitSandbox } from '../../images/commit.js';
 import { openStore } from './store.js';
@@ -226,7 +228,7 @@ export class Sandbox implements WaitTarget {
     const box = new Sandbox(paths, record, detached);
     if (options.waitFor) {
       try {
-        await waitReady(box, options.waitFor, options.startupTimeoutMs ?? 60_000);
+        await waitUntilReady(box, options.waitFor, options.startupTimeoutMs ?? 60_000, { name: box.name });
       } catch (err) {
         await box.dispose().catch(() => {});
         throw err;
@@ -347,6 +349,26 @@ export class Sandbox implements WaitTarget {
     return m.hostPort;
   }
 
+  /** Its log file (CRI format), for wait strategies that follow it as it grows; undefined with the `none` log driver. */
+  logFile(): string | undefined {
+    try {
+      return logFileOf(this.paths, this.id);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Its health check's state now (`starting` until a first check ran); undefined when it has no health check. */
+  async health(): Promise<'starting' | 'healthy' | 'unhealthy' | undefined> {
+    if (!this.#record.request.healthcheck) return undefined;
+    return readHealth(this.paths, this.id)?.Status ?? 'starting';
+  }
+
+  /** The container ports it publishes (TCP). */
+  exposedPorts(): number[] {
+    return (this.#record.request.ports ?? []).filter((p) => p.protocol === 'tcp').map((p) => p.containerPort);
+  }
+
   /** Its output so far (stdout and stderr, in order), as `sandbox logs`: the last `tail` lines, since a time (RFC 3339, Unix seconds, or `10m`). */
   async logs(options: { tail?: number; since?: string | Date } = {}): Promise<string> {
     return guarded(() => {
@@ -405,34 +427,6 @@ export class Sandbox implements WaitTarget {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.dispose();
   }
-}
-
-/** Waits for `strategy`; at `timeoutMs` aborts its signal and throws `startup-timeout` with the log's last lines. */
-async function waitReady(box: Sandbox, strategy: WaitStrategy, timeoutMs: number): Promise<void> {
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => { controller.abort(); resolve('timeout'); }, timeoutMs);
-  });
-  let failure: unknown;
-  try {
-    const outcome = await Promise.race([strategy.waitUntilReady(box, controller.signal).then(() => 'ready' as const), expired]);
-    if (outcome === 'ready') return;
-  } catch (err) {
-    failure = err;
-  } finally {
-    clearTimeout(timer);
-  }
-  const tail = await box.logs({ tail: 20 }).catch(() => '');
-  const what = strategy.describe();
-  const lines = tail.trimEnd() ? `its last log lines:\n${tail.trimEnd()}` : 'it wrote nothing to its log';
-  if (failure !== undefined && !controller.signal.aborted) {
-    const e = asSandboxError(failure);
-    throw new SandboxError(`sandbox ${box.name} did not become ready (${what}): ${e.message}`, { code: e.code === 'internal' ? 'error' : e.code, hint: lines, cause: failure });
-  }
-  throw new SandboxError(`sandbox ${box.name} was not ready within ${timeoutMs} ms: waited for ${what}\n${lines}`, {
-    code: 'startup-timeout', hint: `give startupTimeoutMs more time, or check the wait strategy; ${lines}`, ...(failure !== undefined ? { cause: failure } : {}),
-  });
 }
 
 function streamEnd(stream: Readable): Promise<void> {
