@@ -132,13 +132,13 @@ test('attach passes signals on (--sig-proxy, the default); --sig-proxy=false kee
   const root = await newStore(t);
   await importImage(root, await busyboxRootfsTar(), 'bb');
   const run = await runSandbox(['run', '-d', '--name', 'trapper', '--network', 'none', 'bb', 'sh', '-c',
-    'trap "echo got-usr1" USR1; trap "echo got-term; exit 9" TERM; echo ready; while :; do sleep 0.1; done'], { root });
+    'trap "echo got-usr1" USR1; trap "echo got-term; exit 9" TERM; echo ready; while :; do echo tick; sleep 0.1; done'], { root });
   assert.equal(run.code, 0, show(run));
 
   const kept = spawnSandbox(['attach', '--sig-proxy=false', 'trapper'], { root });
   t.after(() => killGroup(kept));
   const keptDone = collect(kept, { what: 'attach --sig-proxy=false' });
-  await new Promise((r) => setTimeout(r, 500)); // joined
+  await waitForOutput(kept, 'tick', 10_000); // joined, its handlers set
   kept.kill('SIGTERM');
   const k = await keptDone;
   assert.notEqual(k.code, 9, show(k));
@@ -147,7 +147,7 @@ test('attach passes signals on (--sig-proxy, the default); --sig-proxy=false kee
   const proxy = spawnSandbox(['attach', 'trapper'], { root });
   t.after(() => killGroup(proxy));
   const proxyDone = collect(proxy, { what: 'attach' });
-  await new Promise((r) => setTimeout(r, 500));
+  await waitForOutput(proxy, 'tick', 10_000);
   proxy.kill('SIGUSR1');
   await waitForOutput(proxy, 'got-usr1', 10_000);
   proxy.kill('SIGTERM');

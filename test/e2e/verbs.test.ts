@@ -180,3 +180,27 @@ test('unshare without a command: an interactive shell that keeps the terminal (C
   assert.equal(await s.exited, 4, s.screen);
   clearTimeout(timer);
 });
+
+test('--no-trunc on every listing that has it (ps, ps --size, images, history, pod ps): full ids, never "Unknown argument: trunc"', async (t) => {
+  if (!requireRootless(t, '--no-trunc')) return;
+  const root = await newStore(t);
+  await importImage(root, await busyboxRootfsTar(), 'bb');
+  const created = await runSandbox(['create', '--name', 'full', 'bb', 'true'], { root });
+  assert.equal(created.code, 0, show(created));
+  const id = created.stdout.trim();
+  assert.equal((await runSandbox(['pod', 'create', '--name', 'p1'], { root })).code, 0);
+  const imageId = (await runSandbox(['images', '-q', '--no-trunc', 'bb'], { root })).stdout.trim();
+  assert.match(imageId, /^sha256:[0-9a-f]{64}$/);
+  const cases: [string[], RegExp][] = [
+    [['ps', '-a', '-q', '--no-trunc'], new RegExp(`^${id}$`, 'm')],
+    [['ps', '-a', '--size', '--no-trunc'], new RegExp(id)],
+    [['images', '--no-trunc'], new RegExp(imageId.replace(/^sha256:/, ''))],
+    [['history', '--no-trunc', 'bb'], /[0-9a-f]{64}|<missing>/],
+    [['pod', 'ps', '-q', '--no-trunc'], /^[0-9a-f]{64}$/m],
+  ];
+  for (const [args, want] of cases) {
+    const r = await runSandbox(args, { root });
+    assert.equal(r.code, 0, `${args.join(' ')}\n${show(r)}`);
+    assert.match(r.stdout, want, `${args.join(' ')}\n${show(r)}`);
+  }
+});

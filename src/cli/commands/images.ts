@@ -15,6 +15,7 @@ import { readImageConfig, readImageIndex } from '../../images/store.js';
 import { IMAGE_SORT_KEYS, matchesImageFilters, parseImageFilters, sortImageRows } from '../image-filter.js';
 import { confirm } from '../confirm.js';
 import { PRUNE_FILTER_HELP, pruneMatchers } from '../prune-filter.js';
+import { declareNoOption } from '../no-option.js';
 
 const shortId = (id: string) => id.slice(7, 19);
 
@@ -87,11 +88,10 @@ function listImagesAs(argv: ImagesArgs): void {
 }
 
 function imagesBuilder(y: Argv<GlobalArgs>): Argv<ImagesArgs> {
-  return y
+  return declareNoOption(y, 'trunc', 'Full image ids')
     .positional('reference', { type: 'string', describe: 'only images whose name matches this pattern' })
     .option('all', { alias: 'a', type: 'boolean', describe: 'Show all images (we keep no intermediate images: same as without)' })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'Only image ids' })
-    .option('no-trunc', { type: 'boolean', describe: 'Full image ids' })
     .option('digests', { type: 'boolean', describe: 'Show manifest digests' })
     .option('format', { type: 'string', describe: "table, json, or a template: '{{.Repository}}:{{.Tag}} {{.ID}}' (table TEMPLATE adds headers)" })
     .option('filter', { alias: 'f', type: 'string', array: true, describe: 'dangling=, reference=, label=k[=v], before=, since= (repeatable)' })
@@ -177,10 +177,9 @@ interface HistoryArgs extends GlobalArgs {
 export const historyCommand: CommandModule<GlobalArgs, HistoryArgs> = {
   command: 'history <image>',
   describe: "Show an image's history",
-  builder: (y) => y
+  builder: (y) => declareNoOption(y, 'trunc', 'Full ids and commands')
     .positional('image', { type: 'string', demandOption: true })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'Only layer ids' })
-    .option('no-trunc', { type: 'boolean', describe: 'Full ids and commands' })
     .option('format', { type: 'string', choices: ['table', 'json'], describe: 'Output format' }) as Argv<HistoryArgs>,
   handler: (argv) => {
     const rows = imageHistory(storePathsFromArgs(argv), argv.image);

@@ -20,6 +20,7 @@ import {
   createPod, inspectPod, parseShare, killPod, listPodViews, podExists, prunePods, removePod, restartPod, startPod, stopPod, type PodView,
 } from '../../api/pods.js';
 import type { RunRequest } from '../../types.js';
+import { declareNoOption } from '../no-option.js';
 
 interface CreateArgs extends GlobalArgs {
   name?: string; hostname?: string; label?: string | string[]; publish?: string | string[]; network?: string; infra?: boolean;
@@ -116,12 +117,11 @@ const lsCmd: CommandModule<GlobalArgs, LsArgs> = {
   command: 'ls',
   aliases: ['list', 'ps'],
   describe: 'List pods',
-  builder: (y) => y
+  builder: (y) => declareNoOption(y, 'trunc', 'Full ids')
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'Only ids' })
     .option('format', { type: 'string', describe: "table, json, or a template: '{{.Name}} {{.Status}}' (table TEMPLATE adds headers)" })
     .option('filter', { alias: 'f', type: 'string', array: true, describe: 'id=, name=, label=k[=v], status=, ctr-names=, ctr-ids=, ctr-number=, ctr-status= (repeatable)' })
     .option('noheading', { alias: 'n', type: 'boolean', describe: 'No header line' })
-    .option('no-trunc', { type: 'boolean', describe: 'Full ids' })
     .option('ctr-names', { type: 'boolean', describe: 'Add the names of its sandboxes' })
     .option('ctr-status', { type: 'boolean', describe: 'Add the states of its sandboxes' }) as Argv<LsArgs>,
   handler: (argv) => {

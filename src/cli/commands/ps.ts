@@ -15,6 +15,7 @@ import { formatPortsColumn } from '../../network/port-spec.js';
 import { SORT_KEYS, checkSortKey, matchesFilters, parseFilters, sortViews } from '../ps-filter.js';
 import { findPod, listPods, type PodRecord } from '../../state/pods.js';
 import { ownerlessLeft, sweepOwnerless } from '../../api/sdk/lifeline.js';
+import { declareNoOption } from '../no-option.js';
 
 /** STATUS: "Up 2 seconds" counts from the start of the current run (a restart policy's too), as Podman. */
 function statusText(v: SandboxView, now: number, startedAt: string | undefined): string {
@@ -73,12 +74,9 @@ export const psCommand: CommandModule<GlobalArgs, PsArgs> = {
   command: 'ps',
   aliases: ['list', 'ls'],
   describe: 'List sandboxes (running ones; -a for all)',
-  builder: (y) => y
+  builder: (y) => declareNoOption(y, 'trunc', 'Do not truncate ids and commands')
     .option('all', { alias: 'a', type: 'boolean', describe: 'Show all sandboxes, not only running ones' })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'Only ids' })
-    .option('no-trunc', { type: 'boolean', describe: 'Do not truncate ids and commands' })
-    // yargs reads --no-trunc as the negation of `trunc` (which strict mode then refuses): declared, hidden, taken as --no-trunc.
-    .option('trunc', { type: 'boolean', hidden: true })
     .option('format', { type: 'string', describe: "table, json, or a template: '{{.ID}} {{.Names}} {{.Status}}' (table TEMPLATE adds headers)" })
     .option('filter', { alias: 'f', type: 'string', array: true, describe: 'name=, id=, label=k[=v], status=, ancestor=, exited=, before=, since=, until=, volume=, publish=, expose= (repeatable)' })
     .option('last', { alias: 'n', type: 'number', describe: 'The N most recently created (all states)' })
@@ -87,7 +85,6 @@ export const psCommand: CommandModule<GlobalArgs, PsArgs> = {
     .option('size', { alias: 's', type: 'boolean', describe: 'Show the size of each writable layer (and with the image: virtual); reads them all' })
     .option('pod', { alias: 'p', type: 'boolean', describe: 'Show the pod of each sandbox (POD ID, PODNAME)' }),
   handler: async (argv) => {
-    if ((argv as { trunc?: boolean }).trunc === false) argv['no-trunc'] = true;
     await sweepOwnerless(storePathsFromArgs(argv)); // what sandboxes whose starter died left
     const { views, paths } = selected(argv);
     const sizes = argv.size || argv.sort === 'size' ? await sizesOf(paths, views) : undefined;
