@@ -167,22 +167,27 @@ pid_t cgroup_fork(void) {
   return 0;
 }
 
+/* Reads the start of file `name` of the i-th --cgroup into buf (NUL-terminated); its
+ * length, or <= 0 when there is no such file (the other cgroup version's, a controller
+ * this directory lacks). */
+static ssize_t read_cgroup_file(int i, const char *name, char *buf, size_t size) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/%s", plan.cgroups[i], name);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, size - 1);
+  close(fd);
+  if (n > 0) buf[n] = 0;
+  return n;
+}
+
 /* Whether `pause` froze the sandbox (v2 cgroup.freeze 1, v1 freezer.state FROZEN or
  * FREEZING: src/runtime/cgroup/freezer.ts writes them): one small read. */
 int cgroup_frozen(void) {
+  char buf[16];
   for (int i = 0; i < plan.n_cgroups; i++) {
-    static const char *files[] = { "cgroup.freeze", "freezer.state" };
-    for (int f = 0; f < 2; f++) {
-      char path[PATH_MAX], buf[16];
-      snprintf(path, sizeof path, "%s/%s", plan.cgroups[i], files[f]);
-      int fd = open(path, O_RDONLY | O_CLOEXEC);
-      if (fd < 0) continue;
-      ssize_t n = read(fd, buf, sizeof buf - 1);
-      close(fd);
-      if (n <= 0) continue;
-      buf[n] = 0;
-      if (f == 0 ? buf[0] == '1' : strncmp(buf, "FR", 2) == 0) return 1;
-    }
+    if (read_cgroup_file(i, "cgroup.freeze", buf, sizeof buf) > 0 && buf[0] == '1') return 1;
+    if (read_cgroup_file(i, "freezer.state", buf, sizeof buf) > 0 && strncmp(buf, "FR", 2) == 0) return 1;
   }
   return 0;
 }
@@ -212,14 +217,8 @@ static long long oom_kills(void) {
   for (int i = 0; i < plan.n_cgroups; i++) {
     static const char *files[] = { "memory.events", "memory.oom_control" };
     for (int f = 0; f < 2; f++) {
-      char path[PATH_MAX], buf[1024];
-      snprintf(path, sizeof path, "%s/%s", plan.cgroups[i], files[f]);
-      int fd = open(path, O_RDONLY | O_CLOEXEC);
-      if (fd < 0) continue;
-      ssize_t n = read(fd, buf, sizeof buf - 1);
-      close(fd);
-      if (n <= 0) continue;
-      buf[n] = 0;
+      char buf[1024];
+      if (read_cgroup_file(i, files[f], buf, sizeof buf) <= 0) continue;
       char *at = strstr(buf, "oom_kill ");
       if (at) total += atoll(at + 9);
     }
