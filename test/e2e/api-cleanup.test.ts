@@ -37,9 +37,25 @@ interface Started {
 
 const NAMESPACES = ['pid', 'mnt', 'net', 'user'] as const;
 
-/** The namespaces of `pid` ("pid:[4026532...]" and so on). */
+/**
+ * The namespaces of sandbox init `pid` ("pid:[4026532...]" and so on). The init is not
+ * dumpable, so only root may read its links: anyone else reads those of its children
+ * (the command, exec'd in the sandbox's user namespace, whose owner may look at it).
+ */
 function namespacesOf(pid: number): string[] {
-  return NAMESPACES.map((ns) => readlinkSync(`/proc/${pid}/ns/${ns}`));
+  const read = (p: number) => NAMESPACES.map((ns) => readlinkSync(`/proc/${p}/ns/${ns}`));
+  try {
+    return read(pid);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
+  }
+  const children = readdirSync('/proc').filter((e) => /^[0-9]+$/.test(e)).filter((e) => {
+    try { return new RegExp(`^PPid:\\s+${pid}$`, 'm').test(readFileSync(`/proc/${e}/status`, 'utf8')); } catch { return false; }
+  });
+  for (const c of children) {
+    try { return read(Number(c)); } catch { /* gone, or not ours to read either */ }
+  }
+  throw new Error(`cannot read the namespaces of sandbox init ${pid} nor of a child of it (${children.join(', ') || 'none'})`);
 }
 
 /** Live processes of `uid` in any of `namespaces`, and those whose environment names the store `root` (monitors, helpers). */
