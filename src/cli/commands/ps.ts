@@ -162,8 +162,8 @@ const FLAGS: Record<string, 'all' | 'quiet' | 'no-trunc' | 'latest'> = {
 };
 
 /** The fast path: false when the words need yargs (help, an unknown option, a bad value). */
-export function psFromArgv(words: string[]): boolean {
-  const args: PsArgs = { filter: [] };
+export function psFromArgv(words: string[], globals: GlobalArgs = {}): boolean {
+  const args: PsArgs = { ...globals, filter: [] };
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
     const eq = w.indexOf('=');
