@@ -22,6 +22,9 @@ export type SandboxErrorCode =
   | 'error' // anything not more specific below
   | 'no-such-sandbox'
   | 'no-such-image'
+  | 'no-such-pod'
+  | 'no-such-volume'
+  | 'no-such-network'
   | 'not-running'
   | 'name-in-use' // a sandbox of that name exists
   | 'invalid-option' // a start option, exec option or path that is not valid

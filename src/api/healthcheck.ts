@@ -84,14 +84,16 @@ export function resetHealth(paths: StorePaths, record: SandboxRecord): void {
  */
 export function storeRootOf(paths: StorePaths): string | undefined {
   const root = join(paths.data, '..');
-  return paths.data === join(root, 'data') && paths.runtime === join(root, 'run') && paths.config === join(root, 'config') ? root : undefined;
+  return paths.data === join(root, 'data') && paths.config === join(root, 'config') ? root : undefined;
 }
 
 /**
  * What the monitor starts at every interval (`--health-check`): this installation's
- * `sandbox healthcheck run ID`, by this Node.
+ * `sandbox [--root R [--runroot D]] healthcheck run ID`, by this Node (--runroot when the
+ * sandbox was started with one elsewhere than R/run).
  */
 export function healthRunner(paths: StorePaths, id: string): string[] {
   const root = storeRootOf(paths);
-  return [process.execPath, join(packageRoot(), 'bin', 'sandbox'), 'healthcheck', 'run', ...(root ? ['--root', root] : []), id];
+  const globals = root ? ['--root', root, ...(paths.runtime !== join(root, 'run') ? ['--runroot', paths.runtime] : [])] : [];
+  return [process.execPath, join(packageRoot(), 'bin', 'sandbox'), ...globals, 'healthcheck', 'run', id];
 }

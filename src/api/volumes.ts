@@ -48,7 +48,7 @@ export function listVolumes(paths: StorePaths): VolumeInfo[] {
 }
 
 function noSuchVolume(name: string): SandboxError {
-  return new SandboxError(`no such volume: ${name}`, { hint: 'list them with `sandbox volume ls`' });
+  return new SandboxError(`no such volume: ${name}`, { hint: 'list them with `sandbox volume ls`', code: 'no-such-volume' });
 }
 
 export function inspectVolume(paths: StorePaths, name: string): VolumeInfo {

@@ -9,6 +9,7 @@
 import yargs, { type Argv } from 'yargs';
 import { SandboxError } from '../errors.js';
 import { storePathsFromArgs } from './context.js';
+import { GLOBAL_OPTIONS } from './global-options.js';
 import { commands } from './commands/index.js';
 import { GROUPS, verbOf, type AnyCommand, type Operand } from './commands/groups.js';
 import { listSandboxes } from '../api/lifecycle.js';
@@ -63,9 +64,9 @@ function optionsOf(c: AnyCommand): OptionInfo[] {
   };
   const positionals = new Set([...String(Array.isArray(c.command) ? c.command[0] : c.command).matchAll(/[<[]([\w-]+)/g)].map((m) => m[1]!));
   const aliasNames = new Set(Object.values(o.alias).flat());
-  const out: OptionInfo[] = [{ spellings: ['--root'], takesValue: true, choices: [] }];
+  const out: OptionInfo[] = globalOptionInfos();
   for (const key of Object.keys(o.key)) {
-    if (positionals.has(key) || aliasNames.has(key) || key === 'version' || key === 'root' || o.hiddenOptions.includes(key)) continue;
+    if (positionals.has(key) || aliasNames.has(key) || key === 'version' || GLOBAL_OPTIONS.some((g) => g.name === key) || o.hiddenOptions.includes(key)) continue;
     const names = [key, ...(o.alias[key] ?? [])];
     out.push({
       spellings: names.map((n) => (n.length === 1 ? `-${n}` : `--${n}`)),
@@ -74,6 +75,11 @@ function optionsOf(c: AnyCommand): OptionInfo[] {
     });
   }
   return out;
+}
+
+/** Podman's global options (global-options.ts), offered before and after every command word. */
+function globalOptionInfos(): OptionInfo[] {
+  return GLOBAL_OPTIONS.filter((g) => !g.refusal || g.honoured).map((g) => ({ spellings: [`--${g.name}`], takesValue: g.value, choices: [...(g.honoured ?? g.choices ?? [])] }));
 }
 
 function operandNames(kind: Kind, root: string | undefined): string[] {
@@ -113,7 +119,7 @@ export function completeWords(words: string[], registry: readonly AnyCommand[] =
   let kind: Kind = 'none';
   let group: (typeof GROUPS)[number] | undefined;
   let verb = '';
-  let options: OptionInfo[] = [{ spellings: ['--root'], takesValue: true, choices: [] }, { spellings: ['--help'], takesValue: false, choices: [] }];
+  let options: OptionInfo[] = [...globalOptionInfos(), { spellings: ['--help'], takesValue: false, choices: [] }];
   let positionals = 0;
   let pendingValue: OptionInfo | undefined;
   let afterDashes = false;

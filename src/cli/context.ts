@@ -1,8 +1,11 @@
 /** What every command handler gets: where the store is and how to print. */
 import { realStorePaths, resolveStorePaths, type StorePaths } from '../state/paths.js';
+import { storeArgsOfWords } from './global-options.js';
 
 export interface GlobalArgs {
   root?: string;
+  /** The runtime directory (global-options.ts). */
+  runroot?: string;
   debug?: boolean;
 }
 
@@ -13,6 +16,7 @@ export function storePathsFromArgs(args: GlobalArgs): StorePaths {
     // node:os only without HOME: loading it is ~0.1 ms of every command's start-up.
     home: process.env.HOME || (require('node:os') as typeof import('node:os')).homedir(),
     rootOverride: args.root,
+    runrootOverride: args.runroot,
   }));
 }
 
@@ -22,12 +26,5 @@ export function storePathsFromArgs(args: GlobalArgs): StorePaths {
  * does not name a path. Asked only after a failure.
  */
 export function storeDirOfArgv(words: readonly string[]): string {
-  let root: string | undefined;
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i]!;
-    if (w === '--') break;
-    if (w === '--root' && i + 1 < words.length) root = words[++i];
-    else if (w.startsWith('--root=')) root = w.slice('--root='.length);
-  }
-  return storePathsFromArgs(root ? { root } : {}).data;
+  return storePathsFromArgs(storeArgsOfWords(words)).data;
 }

@@ -8,6 +8,7 @@ import { SandboxError } from '../errors.js';
 import { commands } from './commands/index.js';
 import { missingCommand } from './podman-gaps.js';
 import { closest } from './suggest.js';
+import { declareGlobals, globalOptionsHelp, takesNextWord } from './global-options.js';
 
 /**
  * The width help wraps to: $COLUMNS when set (as `ls` and others read it; also the
@@ -19,13 +20,13 @@ export function helpWidth(env: NodeJS.ProcessEnv = process.env, columns = proces
   return columns && columns > 0 ? columns : 80;
 }
 
-/** The words that name commands, after `skip` of them: options (and `--root`'s value) left out. */
+/** The words that name commands, after `skip` of them: options (and the global options' values) left out. */
 function commandWords(argv: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const w = argv[i]!;
     if (w === '--') break;
-    if (w === '--root') i += 1;
+    if (takesNextWord(w)) i += 1;
     else if (!w.startsWith('-')) out.push(w);
   }
   return out;
@@ -127,14 +128,9 @@ function withShortHelp(command: CommandModule<any, any>): CommandModule<any, any
 }
 
 export async function runYargs(argv: string[]): Promise<void> {
-  let cli = yargs(argv)
+  let cli = declareGlobals(yargs(argv)
     .scriptName('sandbox')
-    .usage('$0 <command> [options]\n\nRootless sandboxes and containers: no daemon, no setuid binary of ours.')
-    .option('root', {
-      type: 'string',
-      global: true,
-      describe: 'Keep all state under this directory (also SANDBOX_ROOT)',
-    })
+    .usage('$0 <command> [options]\n\nRootless sandboxes and containers: no daemon, no setuid binary of ours.'))
     // Repeatable options take one value each (-c A -c B), as in Docker: never the positionals after them.
     .parserConfiguration({ 'halt-at-non-option': false, 'populate--': true, 'greedy-arrays': false })
     .strict()
@@ -165,7 +161,7 @@ export async function runYargs(argv: string[]): Promise<void> {
         hint: msg.includes('\nhint:') ? msg.split('\nhint: ')[1] : 'see `sandbox --help` or `sandbox COMMAND --help`',
       });
     });
-  if (commandWords(argv).length === 0) cli = cli.alias('help', 'h');
+  if (commandWords(argv).length === 0) cli = cli.alias('help', 'h').epilog(globalOptionsHelp());
   for (const command of commands) cli = cli.command(withShortHelp(command));
   await cli.parseAsync();
 }

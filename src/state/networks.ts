@@ -77,7 +77,7 @@ export function findNetwork(paths: StorePaths, ref: string): NetworkRecord {
   if (byName) return byName;
   const byId = /^[0-9a-f]{3,64}$/.test(ref) ? listNetworks(paths).filter((n) => n.id.startsWith(ref)) : [];
   if (byId.length === 1) return byId[0]!;
-  throw new SandboxError(`no such network: ${ref}`, { hint: 'list them with `sandbox network ls`; make one with `sandbox network create NAME`' });
+  throw new SandboxError(`no such network: ${ref}`, { hint: 'list them with `sandbox network ls`; make one with `sandbox network create NAME`', code: 'no-such-network' });
 }
 
 export function writeNetwork(paths: StorePaths, network: NetworkRecord): void {

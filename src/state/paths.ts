@@ -22,6 +22,8 @@ export interface PathEnv {
   home: string;
   /** `--root` from the command line; beats SANDBOX_ROOT. */
   rootOverride?: string | undefined;
+  /** `--runroot` from the command line: the runtime directory, wherever the rest is. */
+  runrootOverride?: string | undefined;
 }
 
 /** The runtime directory without XDG_RUNTIME_DIR: in world-writable /tmp (see store-dirs.ts). */
@@ -29,7 +31,12 @@ export function runtimeFallback(uid: number): string {
   return `/tmp/sandbox-${uid}`;
 }
 
-export function resolveStorePaths({ env, uid, home, rootOverride }: PathEnv): StorePaths {
+export function resolveStorePaths(pathEnv: PathEnv): StorePaths {
+  const paths = storePathsBeforeRunroot(pathEnv);
+  return pathEnv.runrootOverride ? { ...paths, runtime: pathEnv.runrootOverride } : paths;
+}
+
+function storePathsBeforeRunroot({ env, uid, home, rootOverride }: PathEnv): StorePaths {
   const root = rootOverride || env.SANDBOX_ROOT;
   if (root) {
     return {

@@ -89,7 +89,7 @@ export function lookupPod(paths: StorePaths, ref: string): PodRecord | undefined
 export function findPod(paths: StorePaths, ref: string): PodRecord {
   const pod = lookupPod(paths, ref);
   if (pod) return pod;
-  throw new SandboxError(`no such pod: ${ref}`, { hint: 'list them with `sandbox pod ls`' });
+  throw new SandboxError(`no such pod: ${ref}`, { hint: 'list them with `sandbox pod ls`', code: 'no-such-pod' });
 }
 
 /**

@@ -14,7 +14,7 @@ import {
   type HealthLogEntry, type HealthState,
 } from '../../src/state/health.js';
 import { runConfigOf, type OciImageConfig } from '../../src/images/config.js';
-import { storeRootOf } from '../../src/api/healthcheck.js';
+import { healthRunner, storeRootOf } from '../../src/api/healthcheck.js';
 import { resolveStorePaths } from '../../src/state/paths.js';
 import { buildLaunchArgs, type LaunchInput } from '../../src/runtime/plan.js';
 import { sandboxDirs } from '../../src/state/sandbox-dir.js';
@@ -155,6 +155,12 @@ describe('the periodic runner', () => {
     assert.equal(storeRootOf(rooted), '/tmp/r');
     const xdg = resolveStorePaths({ env: { XDG_RUNTIME_DIR: '/run/user/1000' }, uid: 1000, home: '/home/u' });
     assert.equal(storeRootOf(xdg), undefined);
+  });
+  it('a --runroot store gives the runner --root and --runroot before the verb', () => {
+    const paths = resolveStorePaths({ env: {}, uid: 1000, home: '/home/u', rootOverride: '/tmp/r', runrootOverride: '/tmp/live' });
+    const runner = healthRunner(paths, 'abc');
+    assert.deepEqual(runner.slice(2), ['--root', '/tmp/r', '--runroot', '/tmp/live', 'healthcheck', 'run', 'abc']);
+    assert.deepEqual(healthRunner(resolveStorePaths({ env: {}, uid: 1000, home: '/home/u', rootOverride: '/tmp/r' }), 'abc').slice(2), ['--root', '/tmp/r', 'healthcheck', 'run', 'abc']);
   });
   it('the plan carries the interval and the runner as LENGTH:WORD', () => {
     const input: LaunchInput = {

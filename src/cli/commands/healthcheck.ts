@@ -26,13 +26,13 @@ const runCmd: CommandModule<GlobalArgs, GlobalArgs & { name: string }> = {
  * The fast path (main.ts) for `healthcheck run [--root DIR] NAME`, what the monitor runs
  * at every interval: no yargs. False for anything else (help, other words).
  */
-export async function healthcheckFromArgv(words: string[]): Promise<boolean> {
+export async function healthcheckFromArgv(words: string[], globals: GlobalArgs = {}): Promise<boolean> {
   if (words[0] !== 'run') return false;
   const rest = words.slice(1);
-  let root: string | undefined;
+  let root = globals.root;
   if (rest[0] === '--root' && rest.length === 3) root = rest.splice(0, 2)[1];
   if (rest.length !== 1 || rest[0]!.startsWith('-')) return false;
-  await healthcheckRun({ name: rest[0]!, ...(root !== undefined ? { root } : {}) });
+  await healthcheckRun({ ...globals, name: rest[0]!, ...(root !== undefined ? { root } : {}) });
   return true;
 }
 

@@ -6,6 +6,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import { SandboxError } from '../../errors.js';
+import { isMissing } from '../bulk-targets.js';
 import { checkFormat, humanDuration, humanSize, printInspected, renderRows, table } from '../format.js';
 import { isTemplate } from '../go-template.js';
 import {
@@ -109,6 +110,7 @@ interface RmiArgs extends GlobalArgs {
   images: string[];
   force?: boolean;
   all?: boolean;
+  ignore?: boolean;
 }
 
 export const rmiCommand: CommandModule<GlobalArgs, RmiArgs> = {
@@ -117,7 +119,8 @@ export const rmiCommand: CommandModule<GlobalArgs, RmiArgs> = {
   builder: (y) => y
     .positional('images', { type: 'string', array: true, describe: 'NAME[:TAG] or id' })
     .option('force', { alias: 'f', type: 'boolean', describe: 'Remove images in use, and the sandboxes using them' })
-    .option('all', { alias: 'a', type: 'boolean', describe: 'Remove every image' }) as Argv<RmiArgs>,
+    .option('all', { alias: 'a', type: 'boolean', describe: 'Remove every image' })
+    .option('ignore', { alias: 'i', type: 'boolean', describe: 'An image that does not exist is no error (as with -f)' }) as Argv<RmiArgs>,
   handler: async (argv) => {
     const paths = storePathsFromArgs(argv);
     const refs = argv.all ? [...new Set(listImages(paths).map((r) => r.id))] : argv.images ?? [];
@@ -133,6 +136,7 @@ export const rmiCommand: CommandModule<GlobalArgs, RmiArgs> = {
         for (const t of report.untagged) process.stdout.write(`Untagged: ${t}\n`);
         for (const d of report.deleted) process.stdout.write(`Deleted: ${d.slice(7)}\n`);
       } catch (err) {
+        if ((argv.ignore || argv.force) && isMissing(err)) continue; // as Podman's rmi -i and -f
         if (failure) process.stderr.write(`sandbox: ${failure instanceof Error ? failure.message : String(failure)}\n`);
         failure = err;
       }

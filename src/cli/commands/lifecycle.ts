@@ -1,12 +1,13 @@
 /** `stop`, `kill`, `start`, `restart`, `wait`, `rename`, `rm`, `inspect`: sandboxes recorded in the store. */
 import { seccompProfileShown } from '../../runtime/seccomp/sandbox-filter.js';
 import { sandboxEndpoints } from '../../api/networks.js';
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import { inspectImage } from '../../api/images.js';
 import { printInspected } from '../format.js';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
+import { allOption, eachTarget, ignoreOption, targetNames, type TargetArgs } from '../bulk-targets.js';
 import {
-  inspectSandbox, killSandbox, removeSandbox, renameSandbox, restartSandbox, startSandbox, stopSandbox,
+  inspectSandbox, killSandbox, listSandboxes, removeSandbox, renameSandbox, restartSandbox, startSandbox, stopSandbox,
   waitSandbox,
 } from '../../api/lifecycle.js';
 import { parseSignal } from '../../runtime/signals.js';
@@ -33,49 +34,42 @@ interface ManyArgs extends GlobalArgs {
   names: string[];
 }
 
-/** Runs `action` for each named sandbox, printing its name as Docker does; one failure does not stop the rest. */
-export async function eachSandbox(names: string[], action: (name: string) => Promise<unknown>): Promise<void> {
-  if (names.length === 1) {
-    await action(names[0]!);
-    process.stdout.write(`${names[0]}\n`);
-    return;
-  }
-  let failed: SandboxError | undefined;
-  for (const name of names) {
-    try {
-      await action(name);
-      process.stdout.write(`${name}\n`);
-    } catch (err) {
-      if (!(err instanceof SandboxError)) throw err;
-      process.stderr.write(`sandbox: ${err.message}\n`);
-      failed = err;
-    }
-  }
-  if (failed) throw new SandboxError('some of the sandboxes failed (see above)', failed.hint ? { hint: failed.hint } : {});
+/**
+ * Runs `action` for each named sandbox, printing its name as Docker does; one failure does
+ * not stop the rest; with `ignoreMissing` (--ignore) a sandbox that is not there is no error.
+ */
+export async function eachSandbox(names: string[], action: (name: string) => Promise<unknown>, options: { ignoreMissing?: boolean } = {}): Promise<void> {
+  await eachTarget(names, 'sandboxes', async (n) => { await action(n); return n; }, options);
 }
 
-export const stopCommand: CommandModule<GlobalArgs, ManyArgs & { time?: number }> = {
-  command: 'stop <names..>',
+/** The sandboxes named, or with --all the ids of every one (`running`: only those running), as Podman's -a. */
+function sandboxTargets(command: string, argv: GlobalArgs & TargetArgs, running: boolean): string[] {
+  return targetNames(command, argv, () => listSandboxes(storePathsFromArgs(argv), { all: !running }).map((v) => v.record.id));
+}
+
+export const stopCommand: CommandModule<GlobalArgs, GlobalArgs & TargetArgs & { time?: number }> = {
+  command: 'stop [names..]',
   describe: 'Stop sandboxes: the stop signal, then SIGKILL after --time seconds',
-  builder: (y) => y
-    .positional('names', { type: 'string', array: true, demandOption: true })
-    .option('time', { alias: 't', type: 'number', describe: "Seconds to wait before SIGKILL (default: the sandbox's --stop-timeout, else 10)" }),
+  builder: (y) => ignoreOption(allOption(y
+    .positional('names', { type: 'string', array: true })
+    .option('time', { alias: ['t', 'timeout'], type: 'number', describe: "Seconds to wait before SIGKILL (default: the sandbox's --stop-timeout, else 10)" }),
+  'Stop every running sandbox'), 'sandbox') as Argv<GlobalArgs & TargetArgs & { time?: number }>,
   handler: async (argv) => {
     const paths = storePathsFromArgs(argv);
-    await eachSandbox(argv.names, (n) => stopSandbox(paths, n, argv.time));
+    await eachSandbox(sandboxTargets('stop', argv, true), (n) => stopSandbox(paths, n, argv.time), { ignoreMissing: !!argv.ignore });
   },
 };
 
-export const killCommand: CommandModule<GlobalArgs, ManyArgs & { signal: string }> = {
-  command: 'kill <names..>',
+export const killCommand: CommandModule<GlobalArgs, GlobalArgs & TargetArgs & { signal: string }> = {
+  command: 'kill [names..]',
   describe: 'Send a signal to sandboxes (default SIGKILL)',
-  builder: (y) => y
-    .positional('names', { type: 'string', array: true, demandOption: true })
-    .option('signal', { alias: 's', type: 'string', default: 'KILL', describe: 'Signal name or number' }),
+  builder: (y) => allOption(y
+    .positional('names', { type: 'string', array: true })
+    .option('signal', { alias: 's', type: 'string', default: 'KILL', describe: 'Signal name or number' }), 'Signal every running sandbox') as Argv<GlobalArgs & TargetArgs & { signal: string }>,
   handler: async (argv) => {
     const paths = storePathsFromArgs(argv);
     const sig = parseSignal(argv.signal);
-    await eachSandbox(argv.names, async (n) => killSandbox(paths, n, sig));
+    await eachSandbox(sandboxTargets('kill', argv, true), async (n) => killSandbox(paths, n, sig));
   },
 };
 
@@ -107,17 +101,19 @@ export const startCommand: CommandModule<GlobalArgs, ManyArgs & AttachFlags & { 
   },
 };
 
-export const rmCommand: CommandModule<GlobalArgs, ManyArgs & { force?: boolean; volumes?: boolean; time?: number }> = {
-  command: 'rm <names..>',
+export const rmCommand: CommandModule<GlobalArgs, GlobalArgs & TargetArgs & { force?: boolean; volumes?: boolean; time?: number }> = {
+  command: 'rm [names..]',
   describe: 'Remove sandboxes (-f: running ones too)',
-  builder: (y) => y
-    .positional('names', { type: 'string', array: true, demandOption: true })
-    .option('force', { alias: 'f', type: 'boolean', describe: 'Stop running sandboxes first (the stop signal, SIGKILL after --time)' })
+  builder: (y) => ignoreOption(allOption(y
+    .positional('names', { type: 'string', array: true })
+    .option('force', { alias: 'f', type: 'boolean', describe: 'Stop running sandboxes first (the stop signal, SIGKILL after --time); a missing one is no error' })
     .option('time', { alias: 't', type: 'number', describe: "With -f: seconds to wait before SIGKILL (default: the sandbox's --stop-timeout, else 10)" })
-    .option('volumes', { alias: 'v', type: 'boolean', describe: 'Remove their anonymous volumes too' }),
+    .option('volumes', { alias: 'v', type: 'boolean', describe: 'Remove their anonymous volumes too' }), 'Remove every sandbox (running ones only with -f)'), 'sandbox') as Argv<GlobalArgs & TargetArgs & { force?: boolean; volumes?: boolean; time?: number }>,
   handler: async (argv) => {
     const paths = storePathsFromArgs(argv);
-    await eachSandbox(argv.names, (n) => removeSandbox(paths, n, { force: !!argv.force, volumes: !!argv.volumes, ...(argv.time !== undefined ? { time: argv.time } : {}) }));
+    // As Podman: -f passes over a missing sandbox as --ignore does.
+    await eachSandbox(sandboxTargets('rm', argv, false), (n) => removeSandbox(paths, n, { force: !!argv.force, volumes: !!argv.volumes, ...(argv.time !== undefined ? { time: argv.time } : {}) }),
+      { ignoreMissing: !!argv.ignore || !!argv.force });
   },
 };
 
@@ -176,15 +172,15 @@ export const inspectCommand: CommandModule<GlobalArgs, ManyArgs> = {
   },
 };
 
-export const restartCommand: CommandModule<GlobalArgs, ManyArgs & { time?: number }> = {
-  command: 'restart <names..>',
+export const restartCommand: CommandModule<GlobalArgs, GlobalArgs & TargetArgs & { time?: number }> = {
+  command: 'restart [names..]',
   describe: 'Stop (if running) and start sandboxes again',
-  builder: (y) => y
-    .positional('names', { type: 'string', array: true, demandOption: true })
-    .option('time', { alias: 't', type: 'number', describe: "Seconds to wait before SIGKILL (default: the sandbox's --stop-timeout, else 10)" }),
+  builder: (y) => allOption(y
+    .positional('names', { type: 'string', array: true })
+    .option('time', { alias: 't', type: 'number', describe: "Seconds to wait before SIGKILL (default: the sandbox's --stop-timeout, else 10)" }), 'Restart every sandbox') as Argv<GlobalArgs & TargetArgs & { time?: number }>,
   handler: async (argv) => {
     const paths = storePathsFromArgs(argv);
-    await eachSandbox(argv.names, (n) => restartSandbox(paths, n, argv.time));
+    await eachSandbox(sandboxTargets('restart', argv, false), (n) => restartSandbox(paths, n, argv.time));
   },
 };
 

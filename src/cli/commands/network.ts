@@ -8,6 +8,7 @@ import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import { checkFormat, printInspected, renderRows, table } from '../format.js';
 import { isTemplate } from '../go-template.js';
 import { confirm } from '../confirm.js';
+import { eachTarget } from '../bulk-targets.js';
 import { splitFilter } from '../filter-spec.js';
 import { SandboxError } from '../../errors.js';
 import { labelMatches, parseLabels } from '../../labels.js';
@@ -130,20 +131,6 @@ const inspectCmd: CommandModule<GlobalArgs, InspectArgs> = {
 };
 
 /** Each of `names` in turn; one that fails is reported and the rest go on (the command then fails). */
-async function eachName(names: readonly string[], what: string, fn: (name: string) => Promise<string>): Promise<void> {
-  let failed: SandboxError | undefined;
-  for (const name of names) {
-    try {
-      process.stdout.write(`${await fn(name)}\n`);
-    } catch (err) {
-      if (!(err instanceof SandboxError) || names.length === 1) throw err;
-      process.stderr.write(`sandbox: ${err.message}\n`);
-      failed = err;
-    }
-  }
-  if (failed) throw new SandboxError(`some of the ${what} could not be removed (see above)`, failed.hint ? { hint: failed.hint } : {});
-}
-
 const rmCmd: CommandModule<GlobalArgs, RmArgs> = {
   command: 'rm <names..>',
   aliases: ['remove'],
@@ -154,9 +141,10 @@ const rmCmd: CommandModule<GlobalArgs, RmArgs> = {
     .option('time', { alias: 't', type: 'number', describe: 'Seconds to wait for a running sandbox to stop before it is killed' }) as Argv<RmArgs>,
   handler: async (argv) => {
     const paths = storePathsFromArgs(argv);
-    await eachName(argv.names, 'networks', async (name) => (await removeNetwork(paths, name, {
+    // As Podman: -f passes over a missing network.
+    await eachTarget(argv.names, 'networks', async (name) => (await removeNetwork(paths, name, {
       force: !!argv.force, ...(argv.time !== undefined ? { time: argv.time } : {}),
-    })).name);
+    })).name, { ignoreMissing: !!argv.force });
   },
 };
 

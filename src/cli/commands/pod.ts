@@ -21,13 +21,14 @@ import {
 } from '../../api/pods.js';
 import type { RunRequest } from '../../types.js';
 import { declareNoOption } from '../no-option.js';
+import { allOption, eachTarget, ignoreOption, targetNames, type TargetArgs } from '../bulk-targets.js';
 
 interface CreateArgs extends GlobalArgs {
   name?: string; hostname?: string; label?: string | string[]; publish?: string | string[]; network?: string; infra?: boolean;
   'add-host'?: string | string[]; dns?: string | string[]; share?: string; 'infra-name'?: string; 'pod-id-file'?: string;
 }
 interface LsArgs extends GlobalArgs { quiet?: boolean; format?: string; filter?: string[]; noheading?: boolean; 'no-trunc'?: boolean; 'ctr-names'?: boolean; 'ctr-status'?: boolean }
-interface NamesArgs extends GlobalArgs { names: string[]; force?: boolean; time?: number; signal?: string }
+interface NamesArgs extends GlobalArgs, TargetArgs { force?: boolean; time?: number; signal?: string }
 interface InspectArgs extends GlobalArgs { names: string[]; format?: string }
 
 const many = (v: string | string[] | undefined): string[] => (v === undefined ? [] : ([] as string[]).concat(v));
@@ -176,39 +177,38 @@ const inspectCmd: CommandModule<GlobalArgs, InspectArgs> = {
   },
 };
 
-/** A verb over named pods, printing each pod's id as Podman does; one failure does not stop the rest. */
-function eachPod(command: string, describe: string, extra: (y: Argv<NamesArgs>) => Argv<NamesArgs>, action: (argv: NamesArgs, ref: string) => Promise<{ id: string }>): CommandModule<GlobalArgs, NamesArgs> {
+/**
+ * A verb over named pods (or with -a every pod), printing each pod's id as Podman does;
+ * one failure does not stop the rest; `ignoring`: -i (and for rm -f) pass over a missing pod.
+ */
+function eachPod(command: string, describe: string, extra: (y: Argv<NamesArgs>) => Argv<NamesArgs>, action: (argv: NamesArgs, ref: string) => Promise<{ id: string }>,
+  ignoring?: (argv: NamesArgs) => boolean): CommandModule<GlobalArgs, NamesArgs> {
   return {
-    command: `${command} <names..>`,
+    command: `${command} [names..]`,
     describe,
-    builder: (y) => extra(y.positional('names', { type: 'string', array: true, demandOption: true }) as Argv<NamesArgs>),
+    builder: (y) => {
+      const withAll = allOption(extra(y.positional('names', { type: 'string', array: true }) as Argv<NamesArgs>), `${command[0]!.toUpperCase()}${command.slice(1)} every pod`);
+      return ignoring ? ignoreOption(withAll, 'pod') : withAll;
+    },
     handler: async (argv) => {
-      let failed: SandboxError | undefined;
-      for (const ref of argv.names) {
-        try {
-          const pod = await action(argv, ref);
-          process.stdout.write(`${pod.id}\n`);
-        } catch (err) {
-          if (!(err instanceof SandboxError) || argv.names.length === 1) throw err;
-          process.stderr.write(`sandbox: ${err.message}\n`);
-          failed = err;
-        }
-      }
-      if (failed) throw new SandboxError('some of the pods failed (see above)', failed.hint ? { hint: failed.hint } : {});
+      const refs = targetNames(`pod ${command}`, argv, () => listPodViews(storePathsFromArgs(argv)).map((v) => v.pod.id));
+      await eachTarget(refs, 'pods', async (ref) => (await action(argv, ref)).id, { ignoreMissing: !!ignoring?.(argv) });
     },
   };
 }
 
 const time = (y: Argv<NamesArgs>) => y.option('time', { alias: 't', type: 'number', describe: 'Seconds to wait before SIGKILL' }) as Argv<NamesArgs>;
 const startCmd = eachPod('start', 'Start pods: the infra, then every sandbox', (y) => y, (argv, ref) => startPod(storePathsFromArgs(argv), ref));
-const stopCmd = eachPod('stop', 'Stop pods: their sandboxes, then the infra', time, (argv, ref) => stopPod(storePathsFromArgs(argv), ref, argv.time));
+const stopCmd = eachPod('stop', 'Stop pods: their sandboxes, then the infra', time, (argv, ref) => stopPod(storePathsFromArgs(argv), ref, argv.time), (argv) => !!argv.ignore);
 const restartCmd = eachPod('restart', 'Stop, then start pods', (y) => y, (argv, ref) => restartPod(storePathsFromArgs(argv), ref));
 const killCmd = eachPod('kill', 'Send a signal to every running sandbox of pods (default SIGKILL)',
   (y) => y.option('signal', { alias: 's', type: 'string', default: 'KILL', describe: 'Signal name or number' }) as Argv<NamesArgs>,
   (argv, ref) => killPod(storePathsFromArgs(argv), ref, parseSignal(argv.signal ?? 'KILL')));
+// As Podman: rm -f passes over a missing pod as -i does.
 const rmCmd = eachPod('rm', 'Remove pods and their sandboxes (-f: running ones are stopped first)',
-  (y) => time(y.option('force', { alias: 'f', type: 'boolean', describe: 'Stop running sandboxes first' }) as Argv<NamesArgs>),
-  (argv, ref) => removePod(storePathsFromArgs(argv), ref, { force: !!argv.force, ...(argv.time !== undefined ? { time: argv.time } : {}) }));
+  (y) => time(y.option('force', { alias: 'f', type: 'boolean', describe: 'Stop running sandboxes first; a missing pod is no error' }) as Argv<NamesArgs>),
+  (argv, ref) => removePod(storePathsFromArgs(argv), ref, { force: !!argv.force, ...(argv.time !== undefined ? { time: argv.time } : {}) }),
+  (argv) => !!argv.ignore || !!argv.force);
 
 const existsCmd: CommandModule<GlobalArgs, { name: string } & GlobalArgs> = {
   command: 'exists <name>',

@@ -36,6 +36,8 @@ function shortCommand(argv: string[], full: boolean): string {
 }
 
 interface PsArgs extends GlobalArgs {
+  /** Podman's containers of other tools in its storage (buildah's): there are none here, the list is the same. */
+  external?: boolean;
   all?: boolean;
   quiet?: boolean;
   'no-trunc'?: boolean;
@@ -83,7 +85,8 @@ export const psCommand: CommandModule<GlobalArgs, PsArgs> = {
     .option('latest', { alias: 'l', type: 'boolean', describe: 'The most recently created (all states)' })
     .option('sort', { type: 'string', choices: SORT_KEYS, describe: 'Sort by: command, created, id, image, names, runningfor, size, status (default: newest first)' })
     .option('size', { alias: 's', type: 'boolean', describe: 'Show the size of each writable layer (and with the image: virtual); reads them all' })
-    .option('pod', { alias: 'p', type: 'boolean', describe: 'Show the pod of each sandbox (POD ID, PODNAME)' }),
+    .option('pod', { alias: 'p', type: 'boolean', describe: 'Show the pod of each sandbox (POD ID, PODNAME)' })
+    .option('external', { type: 'boolean', describe: "Podman's containers of other tools (buildah): none here, the same list" }),
   handler: async (argv) => {
     await sweepOwnerless(storePathsFromArgs(argv)); // what sandboxes whose starter died left
     const { views, paths } = selected(argv);
@@ -157,13 +160,13 @@ function print(argv: PsArgs, selectedViews: SandboxView[], sizes: Map<string, Si
     ));
 }
 
-const FLAGS: Record<string, 'all' | 'quiet' | 'no-trunc' | 'latest'> = {
-  a: 'all', all: 'all', q: 'quiet', quiet: 'quiet', 'no-trunc': 'no-trunc', l: 'latest', latest: 'latest',
+const FLAGS: Record<string, 'all' | 'quiet' | 'no-trunc' | 'latest' | 'external'> = {
+  a: 'all', all: 'all', q: 'quiet', quiet: 'quiet', 'no-trunc': 'no-trunc', l: 'latest', latest: 'latest', external: 'external',
 };
 
 /** The fast path: false when the words need yargs (help, an unknown option, a bad value). */
-export function psFromArgv(words: string[]): boolean {
-  const args: PsArgs = { filter: [] };
+export function psFromArgv(words: string[], globals: GlobalArgs = {}): boolean {
+  const args: PsArgs = { ...globals, filter: [] };
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
     const eq = w.indexOf('=');

@@ -18,6 +18,7 @@ import {
   createVolume, inspectVolume, listVolumes, pruneVolumes, removeVolume, type VolumeInfo,
 } from '../../api/volumes.js';
 import { volumeUsers } from '../../state/volumes.js';
+import { allOption, eachTarget, targetNames, type TargetArgs } from '../bulk-targets.js';
 
 /** Docker's `volume inspect` shape: volume.json's fields (but ours, Anonymous) plus Scope and Options. */
 function shown(v: VolumeInfo): Record<string, unknown> {
@@ -111,27 +112,17 @@ const inspectCmd: CommandModule<GlobalArgs, InspectArgs> = {
   },
 };
 
-const rmCmd: CommandModule<GlobalArgs, NamesArgs> = {
-  command: 'rm <names..>',
+const rmCmd: CommandModule<GlobalArgs, GlobalArgs & TargetArgs & { force?: boolean }> = {
+  command: 'rm [names..]',
   aliases: ['remove'],
   describe: 'Remove volumes that no sandbox uses (-f: a missing one is no error)',
-  builder: (y) => y
-    .positional('names', { type: 'string', array: true, demandOption: true })
-    .option('force', { alias: 'f', type: 'boolean', describe: 'Do not fail for a volume that does not exist' }),
+  builder: (y) => allOption(y
+    .positional('names', { type: 'string', array: true })
+    .option('force', { alias: 'f', type: 'boolean', describe: 'Do not fail for a volume that does not exist' }), 'Remove every volume') as Argv<GlobalArgs & TargetArgs & { force?: boolean }>,
   handler: async (argv) => {
     const paths = storePathsFromArgs(argv);
-    let failed: SandboxError | undefined;
-    for (const name of argv.names) {
-      try {
-        await removeVolume(paths, name, { force: !!argv.force });
-        process.stdout.write(`${name}\n`);
-      } catch (err) {
-        if (!(err instanceof SandboxError) || argv.names.length === 1) throw err;
-        process.stderr.write(`sandbox: ${err.message}\n`);
-        failed = err;
-      }
-    }
-    if (failed) throw new SandboxError('some of the volumes could not be removed (see above)', failed.hint ? { hint: failed.hint } : {});
+    const names = targetNames('volume rm', argv, () => listVolumes(paths).map((v) => v.Name));
+    await eachTarget(names, 'volumes', async (name) => { await removeVolume(paths, name, { force: !!argv.force }); return name; });
   },
 };
 
