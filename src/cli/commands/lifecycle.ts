@@ -51,7 +51,7 @@ export async function eachSandbox(names: string[], action: (name: string) => Pro
       failed = err;
     }
   }
-  if (failed) throw new SandboxError('some of the sandboxes failed (see above)', failed.hint ? { hint: failed.hint } : {});
+  if (failed) throw new SandboxError('some of the sandboxes failed (see above)', { exitCode: failed.exitCode, ...(failed.hint ? { hint: failed.hint } : {}) });
 }
 
 export const stopCommand: CommandModule<GlobalArgs, ManyArgs & { time?: number }> = {
