@@ -183,7 +183,10 @@ export async function runYargs(argv: string[]): Promise<void> {
       });
     });
   cli = cli.middleware((args) => {
-    lastValueWins(args, (cli as unknown as { getOptions(): { array: string[] } }).getOptions().array);
+    // Repeatable: declared `array`, or `nargs` (one value per flag, collected), and their aliases.
+    const o = (cli as unknown as { getOptions(): { array: string[]; narg: Record<string, number>; alias: Record<string, string[]> } }).getOptions();
+    const repeatable = [...o.array, ...Object.keys(o.narg)];
+    lastValueWins(args, [...repeatable, ...repeatable.flatMap((k) => o.alias[k] ?? [])]);
   }, true);
   if (commandWords(argv).length === 0) cli = cli.alias('help', 'h');
   for (const command of commands) cli = cli.command(withShortHelp(command));
