@@ -15,11 +15,8 @@ import { defaultCapabilities } from '../runtime/capabilities.js';
 import { findTool, helperPath } from '../runtime/host-tools.js';
 import { listSandboxes } from './lifecycle.js';
 import { listImages } from './images.js';
+import { GOARCH, SANDBOX_VERSION } from './version.js';
 
-declare const __SANDBOX_VERSION__: string;
-
-/** Go's GOARCH for Node's process.arch. */
-const GOARCH: Record<string, string> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
 
 function readText(path: string): string {
   try { return readFileSync(path, 'utf8'); } catch { return ''; }
@@ -82,7 +79,7 @@ export async function systemInfo(paths: StorePaths): Promise<Record<string, unkn
   const slirp = findTool('slirp4netns');
   const cow = readJsonIfExists<{ native?: boolean }>(join(paths.cache, 'copy-on-write.json'));
   const uptime = Number(readText('/proc/uptime').split(' ')[0]) || 0;
-  const version = typeof __SANDBOX_VERSION__ === 'string' ? __SANDBOX_VERSION__ : 'dev';
+  const version = SANDBOX_VERSION;
   return {
     host: {
       arch: GOARCH[process.arch] ?? process.arch,

@@ -371,8 +371,9 @@ export async function removeSandbox(paths: StorePaths, ref: string, options: { f
   }
   let state = currentState(paths, record);
   if (state.status === 'running' && !options.force) {
-    if (state.paused) throw new SandboxError(`cannot remove sandbox ${record.name}: it is paused`, { hint: `unpause and stop it first (sandbox unpause ${record.name}; sandbox stop ${record.name}) or use rm -f` });
-    throw new SandboxError(`cannot remove sandbox ${record.name}: it is running`, { hint: `stop it first (sandbox stop ${record.name}) or use rm -f` });
+    // Exit 2, as Podman's "container state improper" (scripts tell it from "no such container").
+    if (state.paused) throw new SandboxError(`cannot remove sandbox ${record.name}: it is paused`, { exitCode: 2, hint: `unpause and stop it first (sandbox unpause ${record.name}; sandbox stop ${record.name}) or use rm -f` });
+    throw new SandboxError(`cannot remove sandbox ${record.name}: it is running`, { exitCode: 2, hint: `stop it first (sandbox stop ${record.name}) or use rm -f` });
   }
   // Only one whose start is recorded and over: a sandbox that a racing `start` is starting
   // is ended at once, as before (its monitor, found through its file, gets the kill request).

@@ -19,7 +19,7 @@ import type { RunRequest, VolumeSpec } from '../types.js';
 import { appendEvent } from '../state/events.js';
 import {
   checkVolumeName, createVolumeDir, detachVolumeDir, leftoverRemovals, listVolumeNames, newAnonymousVolumeName,
-  readVolume, treeSize, volumeDataDir, volumeUsers, volumesOfRequest, type VolumeBindSpec, type VolumeInfo,
+  readVolume, treeSize, volumeDataDir, volumeUsers, volumesOfRequest, type CreateVolumeOptions, type VolumeBindSpec, type VolumeInfo,
 } from '../state/volumes.js';
 import { removeTree } from '../runtime/userns.js';
 
@@ -33,8 +33,10 @@ function created(paths: StorePaths, volume: VolumeInfo): void {
  * Creates a volume (a random name when none is given); an existing name is returned as it
  * is, as Docker, or with `exclusive` refused, as `podman volume create` without --ignore.
  */
-export function createVolume(paths: StorePaths, name?: string, labels: Record<string, string> = {}, options: { exclusive?: boolean } = {}): VolumeInfo {
-  const r = createVolumeDir(paths, name || newAnonymousVolumeName(), { labels });
+export function createVolume(paths: StorePaths, name?: string, labels: Record<string, string> = {}, options: { exclusive?: boolean } & Pick<CreateVolumeOptions, 'options' | 'tmpfsOptions'> = {}): VolumeInfo {
+  const r = createVolumeDir(paths, name || newAnonymousVolumeName(), {
+    labels, ...(options.options ? { options: options.options } : {}), ...(options.tmpfsOptions ? { tmpfsOptions: options.tmpfsOptions } : {}),
+  });
   if (r.created) created(paths, r.volume);
   else if (options.exclusive) {
     throw new SandboxError(`volume ${r.volume.Name} already exists`, { hint: `use it as it is (\`--ignore\` keeps it without an error), or remove it first: sandbox volume rm ${r.volume.Name}` });
@@ -120,22 +122,30 @@ export async function pruneVolumes(paths: StorePaths, options: { match?: (v: Vol
 
 /**
  * At sandbox creation: each `-v NAME:/path` and `-v /path` becomes a bind of its
- * volume's `_data` (the volume created on first use; an anonymous one made fresh). The
- * returned request is what the record keeps: binds that name their volume, so anonymous
- * volumes are remembered and the plan sees only binds.
+ * volume's `_data` (the volume created on first use; an anonymous one made fresh), or of
+ * its `device=` (`volume create -o o=bind,device=DIR`). The returned request is what the
+ * record keeps: binds that name their volume, so anonymous volumes are remembered and the
+ * plan sees only binds. A `type=tmpfs` volume is a tmpfs of its options in each sandbox
+ * that mounts it (Podman mounts one per volume while any container uses it: the same
+ * empty start, but not shared between sandboxes at once); the bind of its empty `_data`
+ * stays in the record (under the tmpfs) so that `volume rm` sees it in use.
  */
 export function resolveVolumeMounts(paths: StorePaths, request: RunRequest): RunRequest {
   if (!request.volumes.some((v) => v.kind === 'volume')) return request;
+  const tmpfs = [...request.tmpfs];
   const volumes: VolumeSpec[] = request.volumes.map((v) => {
     if (v.kind !== 'volume') return v;
     const r = v.name
       ? createVolumeDir(paths, v.name)
       : createVolumeDir(paths, newAnonymousVolumeName(), { anonymous: true });
     if (r.created) created(paths, r.volume);
-    const bind: VolumeBindSpec = { kind: 'bind', source: r.volume.Mountpoint, target: v.target, readOnly: v.readOnly, volume: r.volume.Name, ...(v.chown ? { chown: true } : {}) };
+    const { Options: options, TmpfsOptions: tmpfsOptions } = r.volume;
+    if (tmpfsOptions) tmpfs.push({ target: v.target, options: v.readOnly ? [...tmpfsOptions.filter((o) => o !== 'rw'), 'ro'] : tmpfsOptions, ...(v.chown ? { chown: true } : {}) });
+    const source = !tmpfsOptions && options?.device ? options.device : r.volume.Mountpoint;
+    const bind: VolumeBindSpec = { kind: 'bind', source, target: v.target, readOnly: v.readOnly, volume: r.volume.Name, ...(v.chown ? { chown: true } : {}) };
     return bind;
   });
-  return { ...request, volumes };
+  return { ...request, volumes, tmpfs };
 }
 
 /**

@@ -36,11 +36,15 @@ export function humanSize(bytes: number, options: { binary?: boolean; precision?
   return `${options.fixed !== undefined ? v.toFixed(options.fixed) : Number(v.toPrecision(options.precision ?? 4))}${units[i]}`;
 }
 
-/** Columns separated by three spaces, each as wide as its widest cell (as docker's tabwriter). */
-export function table(header: string[], rows: string[][]): string {
+/**
+ * Columns separated by three spaces, each as wide as its widest cell (as docker's tabwriter);
+ * `noHeading` (--noheading) leaves the header line out, the widths still counting it.
+ */
+export function table(header: string[], rows: string[][], noHeading = false): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('   ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
+  const lines = [...(noHeading ? [] : [line(header)]), ...rows.map(line)];
+  return lines.length ? lines.join('\n') + '\n' : '';
 }
 
 /** `CreatedSince` -> `CREATED SINCE`, `ID` -> `ID`: a template field as a table header. */
@@ -52,14 +56,14 @@ function headerOf(field: string): string {
  * `--format TEMPLATE` for a listing: one rendered line per row; with a `table ` prefix,
  * cells split at tabs are aligned under headers named after the fields, as Docker does.
  */
-export function renderRows(format: string, rows: unknown[]): string {
+export function renderRows(format: string, rows: unknown[], noHeading = false): string {
   const tableMode = /^table\s/.test(format);
   const body = tableMode ? format.replace(/^table\s+/, '') : format;
   const render = compileTemplate(body);
   const lines = rows.map((r) => render(r).replace(/\n$/, ''));
   if (!tableMode) return lines.map((l) => `${l}\n`).join('');
   const header = body.replace(/\\t/g, '\t').replace(/\{\{-?\s*\.([A-Za-z0-9_]+)[^}]*-?\}\}/g, (_m, f: string) => headerOf(f)).split('\t');
-  return table(header, lines.map((l) => l.split('\t')));
+  return table(header, lines.map((l) => l.split('\t')), noHeading);
 }
 
 /** Checks a --format value: table, json, or a template (validated by compiling it). */

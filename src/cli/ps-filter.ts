@@ -90,16 +90,17 @@ export function checkSortKey(key: string): SortKey {
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
- * Orders rows as Podman's `--sort`: created oldest first, runningfor newest first, text
- * keys ascending, size smallest first (`sizeOf`, the root file system's size as Podman's,
- * only asked for `size`). `statusOf` is the
- * STATUS column's text. Stable. Pure.
+ * Orders rows as Podman's `--sort`: created oldest first, runningfor by the start of the
+ * current run (never started first, as Podman's StartedAt 0), text keys ascending, size
+ * smallest first (`sizeOf`, the root file system's size as Podman's, only asked for
+ * `size`). `statusOf` is the state's word (created, running, exited, paused: Podman sorts
+ * by its State, not the STATUS column's text). Stable. Pure.
  */
 export function sortViews(views: SandboxView[], key: SortKey, statusOf: (v: SandboxView) => string, sizeOf: (v: SandboxView) => number = () => 0): SandboxView[] {
   const cmp: Record<SortKey, (a: SandboxView, b: SandboxView) => number> = {
     command: (a, b) => byText(a.record.command.join(' '), b.record.command.join(' ')),
     created: (a, b) => byText(a.record.created, b.record.created),
-    runningfor: (a, b) => byText(b.record.created, a.record.created),
+    runningfor: (a, b) => byText(a.state.startedAt ?? '', b.state.startedAt ?? ''),
     id: (a, b) => byText(a.record.id, b.record.id),
     image: (a, b) => byText(a.record.image, b.record.image),
     names: (a, b) => byText(a.record.name, b.record.name),

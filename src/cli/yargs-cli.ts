@@ -127,6 +127,22 @@ function withShortHelp(command: CommandModule<any, any>): CommandModule<any, any
   };
 }
 
+/**
+ * An option given twice that takes one value: the last one counts, as in Podman (pflag)
+ * and Docker (`--format a --format b` is b). yargs collects such repeats into an array;
+ * options declared `array` (repeatable: -e, --filter) keep theirs.
+ */
+export function lastValueWins(argv: Record<string, unknown>, repeatable: readonly string[]): void {
+  for (const [key, value] of Object.entries(argv)) {
+    if (key !== '_' && key !== '--' && Array.isArray(value) && value.length && !repeatable.includes(key)) argv[key] = value[value.length - 1];
+  }
+}
+
+/** A message of several lines as one: the lines joined by a space, their indentation dropped. */
+export function oneLine(message: string): string {
+  return message.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+}
+
 export async function runYargs(argv: string[]): Promise<void> {
   let cli = declareGlobals(yargs(argv)
     .scriptName('sandbox')
@@ -157,10 +173,17 @@ export async function runYargs(argv: string[]): Promise<void> {
         throw new SandboxError(`"${context.join(' ')}" needs ${needs}`, { hint: `see \`sandbox ${context.join(' ')} --help\`` });
       }
       // yargs validation failures (unknown option, missing argument): our error, exit 125.
-      throw new SandboxError(msg.replace(/^sandbox: /, '').split('\n')[0] ?? msg, {
+      // One line: yargs' "Invalid values:\n  Argument: sort, Given: ..." keeps what follows its colon.
+      throw new SandboxError(oneLine(msg.replace(/^sandbox: /, '').split('\nhint: ')[0]!), {
         hint: msg.includes('\nhint:') ? msg.split('\nhint: ')[1] : 'see `sandbox --help` or `sandbox COMMAND --help`',
       });
     });
+  cli = cli.middleware((args) => {
+    // Repeatable: declared `array`, or `nargs` (one value per flag, collected), and their aliases.
+    const o = (cli as unknown as { getOptions(): { array: string[]; narg: Record<string, number>; alias: Record<string, string[]> } }).getOptions();
+    const repeatable = [...o.array, ...Object.keys(o.narg)];
+    lastValueWins(args, [...repeatable, ...repeatable.flatMap((k) => o.alias[k] ?? [])]);
+  }, true);
   if (commandWords(argv).length === 0) cli = cli.alias('help', 'h').epilog(globalOptionsHelp());
   for (const command of commands) cli = cli.command(withShortHelp(command));
   await cli.parseAsync();

@@ -15,7 +15,7 @@ import { putBlob, putBlobBytes, sha256, type StoreClaim } from './blobs.js';
 import { withTransferLease } from './gc.js';
 import { ensureLayer } from './layers.js';
 import { buildManifest, MediaTypes, type Descriptor } from './manifest.js';
-import { applyChanges, type OciImageConfig } from './config.js';
+import { applyChanges, changeHistory, type OciImageConfig } from './config.js';
 import { readImageConfig, readImageIndex, readImageManifest, storeImage, tagKey } from './store.js';
 import { layerDiffTar } from './unpack.js';
 import { appendEvent } from '../state/events.js';
@@ -87,6 +87,7 @@ export async function commitSandbox(paths: StorePaths, ref: string, target: stri
           ...(options.message ? { comment: options.message } : {}),
           ...(options.author ? { author: options.author } : {}),
         },
+        ...changeHistory(options.changes ?? [], now),
       ],
     };
     const configBlob = await putBlobBytes(paths, lease, Buffer.from(JSON.stringify(config)));

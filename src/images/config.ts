@@ -165,6 +165,19 @@ export function applyChanges(config: OciImageConfig['config'], changes: string[]
   return out;
 }
 
+/**
+ * The history entries of `--change` instructions (import, commit): one per instruction, no
+ * layer, written as a builder writes a Dockerfile's (`/bin/sh -c #(nop) ENV A=1`), so that
+ * `history` shows each config change as a row of its own. Follows the layer's entry.
+ */
+export function changeHistory(changes: readonly string[], created: string): NonNullable<OciImageConfig['history']> {
+  return changes.map((change) => {
+    const m = /^\s*([A-Za-z]+)(?:\s*=\s*|\s+)([\s\S]*)$/.exec(change);
+    const text = m ? `${m[1]!.toUpperCase()} ${m[2]!.trim()}` : change.trim();
+    return { created, created_by: `/bin/sh -c #(nop) ${text}`, empty_layer: true };
+  });
+}
+
 export function newRootfsConfig(diffId: string, changes: string[], createdBy: string, now = new Date()): OciImageConfig {
   const created = now.toISOString();
   return {
@@ -173,7 +186,7 @@ export function newRootfsConfig(diffId: string, changes: string[], createdBy: st
     os: 'linux',
     config: applyChanges({ Env: [`PATH=${DEFAULT_PATH}`] }, changes),
     rootfs: { type: 'layers', diff_ids: [diffId] },
-    history: [{ created, created_by: createdBy }],
+    history: [{ created, created_by: createdBy }, ...changeHistory(changes, created)],
   };
 }
 

@@ -68,9 +68,10 @@ export function parseDurationNs(value: string): bigint | undefined {
 }
 
 /**
- * A --since / --until value, as Docker reads it, in nanoseconds since the epoch:
- * an RFC 3339 time (without a zone, or a bare date, it is local time); Unix seconds
- * with an optional fraction; or a duration (`10m`, `1h30m`) meaning that long before `now`.
+ * A --since / --until value, as Podman reads it (util.ParseInputTime), in nanoseconds since
+ * the epoch: an RFC 3339 time (without a zone, or a bare date, it is local time); Unix
+ * seconds with an optional fraction; or a duration (`10m`, `1h30m`): for --since that long
+ * before `now`, for --until (`what`) that long after it, as Podman (Docker counts both back).
  */
 export function parseTimeArg(value: string, now: number = Date.now(), what = '--since'): bigint {
   const v = value.trim();
@@ -84,7 +85,7 @@ export function parseTimeArg(value: string, now: number = Date.now(), what = '--
     if (!Number.isNaN(ms) && fieldsValid(mo!, d!, h, mi, s)) return BigInt(ms) * NS_PER_MS + fractionNs(local[7]);
   }
   const d = parseDurationNs(v);
-  if (d !== undefined) return BigInt(Math.floor(now)) * NS_PER_MS - d;
+  if (d !== undefined) return BigInt(Math.floor(now)) * NS_PER_MS + (what === '--until' ? d : -d);
   throw new SandboxError(`invalid time ${JSON.stringify(value)} for ${what}`, {
     hint: 'give an RFC 3339 time (2026-11-23T15:40:21Z), Unix seconds (1700000000), or a duration such as 10m or 1h30m (that long ago)',
   });

@@ -30,6 +30,20 @@ export interface VolumeInfo {
   Labels: Record<string, string>;
   /** Made for `-v /path` (no name given): `rm -v` removes it with its sandbox. */
   Anonymous: boolean;
+  /** `volume create -o`: Podman's local driver options as given (type=, device=, o=). */
+  Options?: VolumeDriverOptions;
+  /** For `type=tmpfs`: the tmpfs mount options (o= checked and completed as --tmpfs's), mounted in each sandbox using it. */
+  TmpfsOptions?: string[];
+}
+
+/**
+ * Podman's `volume create -o` options of its local driver. A rootless user can mount a
+ * tmpfs (in the sandbox's mount namespace) and bind a directory; a device needs root.
+ */
+export interface VolumeDriverOptions {
+  type?: string;
+  device?: string;
+  o?: string;
 }
 
 /**
@@ -121,6 +135,8 @@ function existingVolume(paths: StorePaths, name: string): VolumeInfo | undefined
 export interface CreateVolumeOptions {
   labels?: Record<string, string>;
   anonymous?: boolean;
+  options?: VolumeDriverOptions;
+  tmpfsOptions?: string[];
 }
 
 /**
@@ -149,6 +165,8 @@ export function createVolumeDir(paths: StorePaths, name: string, options: Create
     CreatedAt: new Date().toISOString(),
     Labels: { ...(options.labels ?? {}) },
     Anonymous: !!options.anonymous,
+    ...(options.options && Object.keys(options.options).length ? { Options: { ...options.options } } : {}),
+    ...(options.tmpfsOptions ? { TmpfsOptions: [...options.tmpfsOptions] } : {}),
   };
   // Root inside a sandbox is our own uid, so it owns `_data`, as root owns Docker's.
   mkdirSync(volume.Mountpoint, { mode: 0o755 });

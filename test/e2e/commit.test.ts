@@ -67,9 +67,11 @@ for (const state of ['stopped', 'running'] as const) {
     assert.equal(env.stdout, 'committed\n', show(env));
     const history = await runSandbox(['history', '--format', 'json', 'bb-new:v1'], { root });
     const rows = JSON.parse(history.stdout) as { createdBy: string; comment: string }[];
-    assert.equal(rows.length, 2, history.stdout);
-    assert.equal(rows[0]!.comment, 'my change');
-    assert.match(rows[0]!.createdBy, /sandbox commit src/);
+    // Newest first: a row per --change (issue 18), then the commit's layer, then the import's.
+    assert.equal(rows.length, 4, history.stdout);
+    assert.deepEqual(rows.slice(0, 2).map((r) => r.createdBy), ['/bin/sh -c #(nop) CMD ["cat", "/data/new"]', '/bin/sh -c #(nop) ENV STAGE=committed'], history.stdout);
+    assert.equal(rows[2]!.comment, 'my change');
+    assert.match(rows[2]!.createdBy, /sandbox commit src/);
     const inspect = await runSandbox(['image', 'inspect', 'bb-new:v1'], { root });
     const [info] = JSON.parse(inspect.stdout) as { RootFS: { Layers: string[] }; RepoTags: string[] }[];
     assert.equal(info!.RootFS.Layers.length, 2);

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SandboxError } from '../../src/errors.js';
 import { DEFAULT_PATH } from '../../src/runtime/plan.js';
-import { applyChanges, dockerfileWords, hostArchitecture, newRootfsConfig, runConfigOf, type OciImageConfig } from '../../src/images/config.js';
+import { applyChanges, changeHistory, dockerfileWords, hostArchitecture, newRootfsConfig, runConfigOf, type OciImageConfig } from '../../src/images/config.js';
 
 function rejects(changes: string[], message: RegExp, hint: RegExp): void {
   assert.throws(() => applyChanges({}, changes), (err: unknown) => {
@@ -182,6 +182,13 @@ describe('newRootfsConfig', () => {
     const c = newRootfsConfig('sha256:abc', ['ENV PATH=/bin FOO=1', 'CMD ["/bin/sh"]'], 'x', now);
     assert.deepEqual(c.config.Env, ['PATH=/bin', 'FOO=1']);
     assert.deepEqual(c.config.Cmd, ['/bin/sh']);
+    // A history row per change, after the layer's, without a layer of its own (issue 18).
+    assert.deepEqual(c.history, [
+      { created: '2024-05-06T07:08:09.010Z', created_by: 'x' },
+      { created: '2024-05-06T07:08:09.010Z', created_by: '/bin/sh -c #(nop) ENV PATH=/bin FOO=1', empty_layer: true },
+      { created: '2024-05-06T07:08:09.010Z', created_by: '/bin/sh -c #(nop) CMD ["/bin/sh"]', empty_layer: true },
+    ]);
+    assert.deepEqual(changeHistory(['cmd=sh', '  label a=b '], 'T').map((h) => h.created_by), ['/bin/sh -c #(nop) CMD sh', '/bin/sh -c #(nop) LABEL a=b']);
   });
 
   it('a bad change fails the whole config', () => {

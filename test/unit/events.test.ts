@@ -39,6 +39,8 @@ describe('times', () => {
     assert.equal(parseTimeArg('1700000000.25', NOW), sec(1700000000) + 250_000_000n);
     assert.equal(parseTimeArg('10m', NOW), BigInt(NOW) * 1_000_000n - sec(600));
     assert.equal(parseTimeArg('1h30m', NOW), BigInt(NOW) * 1_000_000n - sec(5400));
+    // --until: a duration from now on, as Podman's ParseInputTime (issue 18).
+    assert.equal(parseTimeArg('10m', NOW, '--until'), BigInt(NOW) * 1_000_000n + sec(600));
     assert.equal(parseDurationNs('1.5s'), 1_500_000_000n);
     assert.equal(parseDurationNs('-5m'), -sec(300));
     assert.equal(parseDurationNs('5'), undefined);

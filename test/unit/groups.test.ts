@@ -105,7 +105,13 @@ test('ps --sort: Podman keys and orders', () => {
   const names = (key: string, size?: (v: SandboxView) => number) => sortViews(vs, checkSortKey(key), (v) => v.record.name, size).map((v) => v.record.name);
   assert.deepEqual(names('names'), ['a', 'm', 'z']);
   assert.deepEqual(names('created'), ['z', 'm', 'a'], 'oldest first');
-  assert.deepEqual(names('runningfor'), ['a', 'm', 'z'], 'newest first');
+  // runningfor: by the start of the current run, never started first (Podman's StartedAt 0).
+  const started = (v: SandboxView, at?: string) => ({ ...v, state: { ...v.state, ...(at ? { startedAt: at } : {}) } }) as SandboxView;
+  const runs = [started(vs[0]!, '2024-01-05T00:00:00.000Z'), started(vs[1]!, '2024-01-04T00:00:00.000Z'), started(vs[2]!)];
+  assert.deepEqual(sortViews(runs, 'runningfor', () => '').map((v) => v.record.name), ['a', 'z', 'm']);
+  // status: by the state's word, as Podman's State (created < exited < running).
+  const states = [view('r', '2024-01-01T00:00:00.000Z', 'running'), view('e', '2024-01-02T00:00:00.000Z', 'exited'), view('c', '2024-01-03T00:00:00.000Z', 'created')];
+  assert.deepEqual(sortViews(states, 'status', (v) => v.state.status).map((v) => v.record.name), ['c', 'e', 'r']);
   assert.deepEqual(names('size', (v) => ({ a: 3, m: 1, z: 2 })[v.record.name]!), ['m', 'z', 'a']);
   assertSandboxError(() => checkSortKey('colour'), /invalid --sort/);
 });

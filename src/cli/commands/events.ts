@@ -20,6 +20,7 @@ import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 
 interface EventsArgs extends GlobalArgs {
   follow?: boolean;
+  stream?: boolean;
   since?: string;
   until?: string;
   filter?: string[];
@@ -91,8 +92,9 @@ export const eventsCommand: CommandModule<GlobalArgs, EventsArgs> = {
   describe: 'Show the event journal (create, start, die, stop, ...); -f follows it',
   builder: (y) => y
     .option('follow', { alias: 'f', type: 'boolean', describe: 'Keep printing new events as they happen' })
+    .option('stream', { type: 'boolean', describe: "Podman's spelling: --stream is -f; --stream=false prints the events so far and exits (without either, the default here)" })
     .option('since', { type: 'string', describe: 'Events from this time on: RFC 3339, Unix seconds, or a duration ago (10m)' })
-    .option('until', { type: 'string', describe: 'Events up to this time (same forms); with -f, stop then' })
+    .option('until', { type: 'string', describe: 'Events up to this time (same forms, a duration counted from now on, as Podman); with -f, stop then' })
     .option('filter', {
       type: 'string', array: true, requiresArg: true,
       describe: 'container=NAME|ID, event=ACTION, type=container|volume|image, label=KEY[=VALUE] (repeatable)',
@@ -123,7 +125,7 @@ export const eventsCommand: CommandModule<GlobalArgs, EventsArgs> = {
     };
 
     await show(reader.read());
-    if (!argv.follow) return;
+    if (!(argv.stream ?? argv.follow)) return;
     while (!out.closed) {
       const last = until !== undefined && nowNs() > until; // one more read for what came before it
       if (reader.changed()) await show(reader.read());

@@ -17,10 +17,11 @@ import { IMAGE_SORT_KEYS, matchesImageFilters, parseImageFilters, sortImageRows 
 import { confirm } from '../confirm.js';
 import { PRUNE_FILTER_HELP, pruneMatchers } from '../prune-filter.js';
 import { declareNoOption } from '../no-option.js';
+import { declareNoHeading, type NoHeadingArgs } from '../listing-options.js';
 
 const shortId = (id: string) => id.slice(7, 19);
 
-interface ImagesArgs extends GlobalArgs {
+interface ImagesArgs extends GlobalArgs, NoHeadingArgs {
   all?: boolean;
   quiet?: boolean;
   'no-trunc'?: boolean;
@@ -66,7 +67,7 @@ function listImagesAs(argv: ImagesArgs): void {
       ID: argv['no-trunc'] ? r.id : shortId(r.id), Id: r.id.slice(7), Repository: r.repository, Tag: r.tag, Digest: r.digest ?? '',
       CreatedAt: r.created, CreatedSince: `${humanDuration(now - Date.parse(r.created))} ago`, Size: humanSize(r.size),
       Containers: r.sandboxes, Dangling: r.dangling, Names: r.names, Labels: labels(r.id),
-    }))));
+    })), argv.noheading));
     return;
   }
   if (argv.format === 'json') {
@@ -85,11 +86,11 @@ function listImagesAs(argv: ImagesArgs): void {
   process.stdout.write(table(header, rows.map((r) => [
     r.repository, r.tag, ...(argv.digests ? [r.digest ?? '<none>'] : []),
     argv['no-trunc'] ? r.id : shortId(r.id), `${humanDuration(now - Date.parse(r.created))} ago`, humanSize(r.size),
-  ])));
+  ]), argv.noheading));
 }
 
 function imagesBuilder(y: Argv<GlobalArgs>): Argv<ImagesArgs> {
-  return declareNoOption(y, 'trunc', 'Full image ids')
+  return declareNoHeading(declareNoOption(y, 'trunc', 'Full image ids'), 'n')
     .positional('reference', { type: 'string', describe: 'only images whose name matches this pattern' })
     .option('all', { alias: 'a', type: 'boolean', describe: 'Show all images (we keep no intermediate images: same as without)' })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'Only image ids' })
@@ -170,7 +171,7 @@ export const untagCommand: CommandModule<GlobalArgs, TagArgs> = {
   handler: async (argv) => { await untagImage(storePathsFromArgs(argv), argv.image, argv.names ?? []); },
 };
 
-interface HistoryArgs extends GlobalArgs {
+interface HistoryArgs extends GlobalArgs, NoHeadingArgs {
   image: string;
   quiet?: boolean;
   'no-trunc'?: boolean;
@@ -181,7 +182,7 @@ interface HistoryArgs extends GlobalArgs {
 export const historyCommand: CommandModule<GlobalArgs, HistoryArgs> = {
   command: 'history <image>',
   describe: "Show an image's history",
-  builder: (y) => declareNoOption(y, 'trunc', 'Full ids and commands')
+  builder: (y) => declareNoHeading(declareNoOption(y, 'trunc', 'Full ids and commands'))
     .positional('image', { type: 'string', demandOption: true })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'Only layer ids' })
     .option('format', { type: 'string', choices: ['table', 'json'], describe: 'Output format' }) as Argv<HistoryArgs>,
@@ -194,7 +195,7 @@ export const historyCommand: CommandModule<GlobalArgs, HistoryArgs> = {
     const cut = (s: string) => (argv['no-trunc'] || s.length <= 45 ? s : `${s.slice(0, 44)}…`);
     process.stdout.write(table(['ID', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], rows.map((r) => [
       id(r.layer), r.created ? `${humanDuration(now - Date.parse(r.created))} ago` : '', cut(r.createdBy), humanSize(r.size), r.comment,
-    ])));
+    ]), argv.noheading));
   },
 };
 

@@ -205,7 +205,7 @@ export const logsCommand: CommandModule<GlobalArgs, LogsArgs> = {
       .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'Keep printing new output until the sandbox ends' })
       .option('tail', { alias: 'n', type: 'string', default: 'all', describe: 'Only the last N lines (or all)' })
       .option('since', { type: 'string', describe: 'Only lines since T: RFC 3339 time, Unix timestamp, or a duration ago (10m, 1h30m)' })
-      .option('until', { type: 'string', describe: 'Only lines until T (same forms as --since)' })
+      .option('until', { type: 'string', describe: 'Only lines until T (same forms as --since; a duration is counted from now on, as Podman)' })
       .option('timestamps', { alias: 't', type: 'boolean', default: false, describe: 'Put the time before each line' }),
   handler: async (args) => {
     const tail = parseTail(String(args.tail));

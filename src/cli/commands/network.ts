@@ -18,6 +18,7 @@ import {
 } from '../../api/networks.js';
 import { readNetwork } from '../../state/networks.js';
 import type { StorePaths } from '../../state/paths.js';
+import { declareNoHeading } from '../listing-options.js';
 
 interface CreateArgs extends GlobalArgs { name?: string; subnet?: string; gateway?: string; internal?: boolean; label?: string | string[]; driver?: string; ignore?: boolean }
 interface LsArgs extends GlobalArgs { quiet?: boolean; format?: string; filter?: string[]; noheading?: boolean }
@@ -79,10 +80,9 @@ const lsCmd: CommandModule<GlobalArgs, LsArgs> = {
   command: 'ls',
   aliases: ['list'],
   describe: 'List networks',
-  builder: (y) => y
+  builder: (y) => declareNoHeading(y, 'n')
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'Only names' })
     .option('format', { type: 'string', describe: "table, json, or a template: '{{.Name}} {{.ID}}'" })
-    .option('noheading', { alias: 'n', type: 'boolean', describe: 'No header line' })
     .option('filter', { alias: 'f', type: 'string', array: true, describe: 'name=, label=k[=v], driver=, id= (repeatable)' }) as Argv<LsArgs>,
   handler: (argv) => {
     checkFormat(argv.format);
@@ -97,11 +97,10 @@ const lsCmd: CommandModule<GlobalArgs, LsArgs> = {
       return;
     }
     if (isTemplate(argv.format)) {
-      process.stdout.write(renderRows(argv.format, networks.map((n) => templateShape(paths, n))));
+      process.stdout.write(renderRows(argv.format, networks.map((n) => templateShape(paths, n)), argv.noheading));
       return;
     }
-    const text = table(['NETWORK ID', 'NAME', 'DRIVER'], networks.map((n) => [n.id.slice(0, 12), n.name, n.driver]));
-    process.stdout.write(argv.noheading ? text.split('\n').slice(1).join('\n') : text);
+    process.stdout.write(table(['NETWORK ID', 'NAME', 'DRIVER'], networks.map((n) => [n.id.slice(0, 12), n.name, n.driver]), argv.noheading));
   },
 };
 

@@ -22,6 +22,7 @@ import {
 import type { RunRequest } from '../../types.js';
 import { declareNoOption } from '../no-option.js';
 import { allOption, eachTarget, ignoreOption, targetNames, type TargetArgs } from '../bulk-targets.js';
+import { declareNoHeading } from '../listing-options.js';
 
 interface CreateArgs extends GlobalArgs {
   name?: string; hostname?: string; label?: string | string[]; publish?: string | string[]; network?: string; infra?: boolean;
@@ -118,11 +119,10 @@ const lsCmd: CommandModule<GlobalArgs, LsArgs> = {
   command: 'ls',
   aliases: ['list', 'ps'],
   describe: 'List pods',
-  builder: (y) => declareNoOption(y, 'trunc', 'Full ids')
+  builder: (y) => declareNoHeading(declareNoOption(y, 'trunc', 'Full ids'), 'n')
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'Only ids' })
     .option('format', { type: 'string', describe: "table, json, or a template: '{{.Name}} {{.Status}}' (table TEMPLATE adds headers)" })
     .option('filter', { alias: 'f', type: 'string', array: true, describe: 'id=, name=, label=k[=v], status=, ctr-names=, ctr-ids=, ctr-number=, ctr-status= (repeatable)' })
-    .option('noheading', { alias: 'n', type: 'boolean', describe: 'No header line' })
     .option('ctr-names', { type: 'boolean', describe: 'Add the names of its sandboxes' })
     .option('ctr-status', { type: 'boolean', describe: 'Add the states of its sandboxes' }) as Argv<LsArgs>,
   handler: (argv) => {
@@ -133,15 +133,14 @@ const lsCmd: CommandModule<GlobalArgs, LsArgs> = {
     if (argv.quiet) return void process.stdout.write(views.map((v) => `${full ? v.pod.id : v.pod.id.slice(0, 12)}\n`).join(''));
     const rows = views.map((v) => row(v, full));
     if (argv.format === 'json') return void process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
-    if (isTemplate(argv.format)) return void process.stdout.write(renderRows(argv.format!, rows));
+    if (isTemplate(argv.format)) return void process.stdout.write(renderRows(argv.format!, rows, argv.noheading));
     const now = Date.now();
     const header = ['POD ID', 'NAME', 'STATUS', 'CREATED', 'INFRA ID', ...(argv['ctr-names'] ? ['NAMES'] : []), ...(argv['ctr-status'] ? ['STATUS'] : []), '# OF CONTAINERS'];
-    const text = table(header, views.map((v, i) => [
+    process.stdout.write(table(header, views.map((v, i) => [
       String(rows[i]!.ID), v.pod.name, v.status, `${humanDuration(now - Date.parse(v.pod.created))} ago`, String(rows[i]!.InfraID),
       ...(argv['ctr-names'] ? [String(rows[i]!.ContainerNames)] : []), ...(argv['ctr-status'] ? [String(rows[i]!.ContainerStatuses)] : []),
       String(v.members.length),
-    ]));
-    process.stdout.write(argv.noheading ? text.split('\n').slice(1).join('\n') : text);
+    ]), argv.noheading));
   },
 };
 

@@ -16,6 +16,7 @@ import { SORT_KEYS, checkSortKey, matchesFilters, parseFilters, sortViews } from
 import { findPod, listPods, type PodRecord } from '../../state/pods.js';
 import { ownerlessLeft, sweepOwnerless } from '../../api/sdk/lifeline.js';
 import { declareNoOption } from '../no-option.js';
+import { declareNoHeading, type NoHeadingArgs } from '../listing-options.js';
 
 /** STATUS: "Up 2 seconds" counts from the start of the current run (a restart policy's too), as Podman. */
 function statusText(v: SandboxView, now: number, startedAt: string | undefined): string {
@@ -29,13 +30,16 @@ function statusText(v: SandboxView, now: number, startedAt: string | undefined):
   return 'Created';
 }
 
-/** Docker's COMMAND column: the words joined, cut at 20 characters unless --no-trunc. */
-function shortCommand(argv: string[], full: boolean): string {
+/**
+ * Podman's COMMAND column (and `{{.Command}}`): the words joined, unquoted, longer than 17
+ * characters cut to 17 and `...` unless --no-trunc.
+ */
+export function shortCommand(argv: string[], full: boolean): string {
   const text = argv.join(' ');
-  return full || text.length <= 20 ? `"${text}"` : `"${text.slice(0, 19)}…"`;
+  return full || text.length <= 17 ? text : `${text.slice(0, 17)}...`;
 }
 
-interface PsArgs extends GlobalArgs {
+interface PsArgs extends GlobalArgs, NoHeadingArgs {
   /** Podman's containers of other tools in its storage (buildah's): there are none here, the list is the same. */
   external?: boolean;
   all?: boolean;
@@ -76,7 +80,7 @@ export const psCommand: CommandModule<GlobalArgs, PsArgs> = {
   command: 'ps',
   aliases: ['list', 'ls'],
   describe: 'List sandboxes (running ones; -a for all)',
-  builder: (y) => declareNoOption(y, 'trunc', 'Do not truncate ids and commands')
+  builder: (y) => declareNoHeading(declareNoOption(y, 'trunc', 'Do not truncate ids and commands'))
     .option('all', { alias: 'a', type: 'boolean', describe: 'Show all sandboxes, not only running ones' })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'Only ids' })
     .option('format', { type: 'string', describe: "table, json, or a template: '{{.ID}} {{.Names}} {{.Status}}' (table TEMPLATE adds headers)" })
@@ -114,7 +118,7 @@ function selected(argv: PsArgs): { views: SandboxView[]; paths: StorePaths } {
 function print(argv: PsArgs, selectedViews: SandboxView[], sizes: Map<string, Size> | undefined): void {
     const now = Date.now();
     const status = (v: SandboxView) => statusText(v, now, v.state.startedAt);
-    const views = argv.sort ? sortViews(selectedViews, checkSortKey(argv.sort), status, (v) => sizes?.get(v.record.id)?.rootFs ?? 0) : selectedViews;
+    const views = argv.sort ? sortViews(selectedViews, checkSortKey(argv.sort), (v) => statusWord(v.state), (v) => sizes?.get(v.record.id)?.rootFs ?? 0) : selectedViews;
     const full = !!argv['no-trunc'];
     // The pods, read only when a column or field may show them.
     let pods: PodRecord[] | undefined;
@@ -134,7 +138,7 @@ function print(argv: PsArgs, selectedViews: SandboxView[], sizes: Map<string, Si
         Mounts: v.record.request.volumes.map((m) => m.target).join(','), Networks: v.record.request.network,
         AutoRemove: v.record.request.remove, ImageID: (v.record.imageId ?? '').replace(/^sha256:/, ''),
         Pod: (v.record.request.pod ?? '').slice(0, full ? undefined : 12), PodName: podOf(v)?.name ?? '',
-      }))));
+      })), argv.noheading));
       return;
     }
     if (argv.format === 'json') {
@@ -157,11 +161,12 @@ function print(argv: PsArgs, selectedViews: SandboxView[], sizes: Map<string, Si
         ...(sizes && argv.size ? [sizeText(sizes.get(v.record.id))] : []),
         ...(argv.pod ? [(v.record.request.pod ?? '').slice(0, full ? undefined : 12), podOf(v)?.name ?? ''] : []),
       ]),
+      argv.noheading,
     ));
 }
 
-const FLAGS: Record<string, 'all' | 'quiet' | 'no-trunc' | 'latest' | 'external'> = {
-  a: 'all', all: 'all', q: 'quiet', quiet: 'quiet', 'no-trunc': 'no-trunc', l: 'latest', latest: 'latest', external: 'external',
+const FLAGS: Record<string, 'all' | 'quiet' | 'no-trunc' | 'latest' | 'external' | 'noheading'> = {
+  a: 'all', all: 'all', q: 'quiet', quiet: 'quiet', 'no-trunc': 'no-trunc', l: 'latest', latest: 'latest', external: 'external', noheading: 'noheading',
 };
 
 /** The fast path: false when the words need yargs (help, an unknown option, a bad value). */

@@ -19,17 +19,19 @@ import {
 } from '../../api/volumes.js';
 import { volumeUsers } from '../../state/volumes.js';
 import { allOption, eachTarget, targetNames, type TargetArgs } from '../bulk-targets.js';
+import { declareNoHeading } from '../listing-options.js';
+import { parseVolumeOptions } from '../volume-options.js';
 
 /** Docker's `volume inspect` shape: volume.json's fields (but ours, Anonymous) plus Scope and Options. */
 function shown(v: VolumeInfo): Record<string, unknown> {
   return {
     CreatedAt: v.CreatedAt, Driver: v.Driver, Labels: v.Labels, Mountpoint: v.Mountpoint, Name: v.Name,
-    Options: {}, Scope: 'local', Anonymous: v.Anonymous,
+    Options: v.Options ?? {}, Scope: 'local', Anonymous: v.Anonymous,
   };
 }
 
-interface CreateArgs extends GlobalArgs { name?: string; label?: string | string[]; driver?: string; ignore?: boolean }
-interface LsArgs extends GlobalArgs { quiet?: boolean; format?: string; filter?: string[] }
+interface CreateArgs extends GlobalArgs { name?: string; label?: string | string[]; driver?: string; ignore?: boolean; opt?: string[] }
+interface LsArgs extends GlobalArgs { quiet?: boolean; format?: string; filter?: string[]; noheading?: boolean }
 interface NamesArgs extends GlobalArgs { names: string[]; force?: boolean }
 interface InspectArgs extends GlobalArgs { names?: string[]; all?: boolean; format?: string }
 interface PruneArgs extends GlobalArgs { force?: boolean; filter?: string[] }
@@ -42,13 +44,15 @@ const createCmd: CommandModule<GlobalArgs, CreateArgs> = {
     // One value per flag (not yargs' greedy arrays): `--label k NAME` keeps NAME the name.
     .option('label', { alias: 'l', type: 'string', nargs: 1, describe: 'Set metadata: KEY=VALUE (repeatable)' })
     .option('driver', { type: 'string', describe: 'Volume driver: local (the only one)' })
+    .option('opt', { alias: 'o', type: 'string', array: true, nargs: 1, describe: "The local driver's options: type=tmpfs [o=size=64m,mode=1777...] (a tmpfs in each sandbox using it), or type=none o=bind device=DIR (repeatable)" })
     .option('ignore', { type: 'boolean', describe: 'A volume of that name that exists is kept, not an error' }) as Argv<CreateArgs>,
   handler: (argv) => {
     if (argv.driver !== undefined && argv.driver !== 'local') {
       throw new SandboxError(`volume driver ${JSON.stringify(argv.driver)} is not supported`, { hint: 'volumes are directories of the store: --driver local (the default)' });
     }
     const labels = argv.label === undefined ? [] : ([] as string[]).concat(argv.label);
-    const volume = createVolume(storePathsFromArgs(argv), argv.name, parseLabels(labels), { exclusive: !argv.ignore });
+    const { options, tmpfsOptions } = parseVolumeOptions(argv.opt ?? []);
+    const volume = createVolume(storePathsFromArgs(argv), argv.name, parseLabels(labels), { exclusive: !argv.ignore, options, ...(tmpfsOptions ? { tmpfsOptions } : {}) });
     process.stdout.write(`${volume.Name}\n`);
   },
 };
@@ -57,7 +61,7 @@ const lsCmd: CommandModule<GlobalArgs, LsArgs> = {
   command: 'ls',
   aliases: ['list'],
   describe: 'List volumes',
-  builder: (y) => y
+  builder: (y) => declareNoHeading(y)
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'Only names' })
     .option('format', { type: 'string', describe: "table, json, or a template: '{{.Name}} {{.Mountpoint}}' (table TEMPLATE adds headers)" })
     .option('filter', { alias: 'f', type: 'string', array: true, describe: 'name=, label=k[=v], driver=, scope=, dangling=true|false, until= (repeatable)' }) as Argv<LsArgs>,
@@ -77,10 +81,10 @@ const lsCmd: CommandModule<GlobalArgs, LsArgs> = {
       return;
     }
     if (isTemplate(argv.format)) {
-      process.stdout.write(renderRows(argv.format, volumes.map(shown)));
+      process.stdout.write(renderRows(argv.format, volumes.map(shown), argv.noheading));
       return;
     }
-    process.stdout.write(table(['DRIVER', 'VOLUME NAME'], volumes.map((v) => [v.Driver, v.Name])));
+    process.stdout.write(table(['DRIVER', 'VOLUME NAME'], volumes.map((v) => [v.Driver, v.Name]), argv.noheading));
   },
 };
 
