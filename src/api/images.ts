@@ -8,7 +8,7 @@
 import { SandboxError } from '../errors.js';
 import type { StorePaths } from '../state/paths.js';
 import {
-  damagedIndexError, findImageRecord, readImageConfig, readImageIndex, readImageManifest, tagKey, tagsOf, updateImageIndex,
+  damagedIndexError, findImageRecord, readImageConfig, readImageIndex, readImageManifest, tagKey, tagOfImage, tagsOf, updateImageIndex,
   type ImageRecord,
 } from '../images/store.js';
 import { collectImageGarbage } from '../images/gc.js';
@@ -84,11 +84,12 @@ export async function untagImage(paths: StorePaths, image: string, names: string
   const { id, wanted } = await updateImageIndex(paths, (index) => {
     const found = findImageRecord(index, image).id;
     const own = tagsOf(index, found);
-    const gone = names.length ? names.map(tagKey) : own;
-    for (const w of gone) {
-      if (!own.includes(w)) throw new SandboxError(`${w} is not a name of image ${found.slice(7, 19)}`, { hint: `its names: ${own.join(', ') || 'none'}` });
-      delete index.tags[w];
-    }
+    const gone = names.length ? names.map((n) => {
+      const key = tagOfImage(index, found, n);
+      if (!key) throw new SandboxError(`${tagKey(n)} is not a name of image ${found.slice(7, 19)}`, { hint: `its names: ${own.join(', ') || 'none'}` });
+      return key;
+    }) : own;
+    for (const w of gone) delete index.tags[w];
     return { id: found, wanted: gone };
   });
   for (const w of wanted) appendEvent(paths, { type: 'image', action: 'untag', id, name: w });
@@ -118,8 +119,7 @@ export async function removeImages(paths: StorePaths, references: string[], opti
     const index = readImageIndex(paths);
     const record = findImageRecord(index, reference);
     const names = tagsOf(index, record.id);
-    let byName: string | undefined;
-    try { byName = names.includes(tagKey(reference)) ? tagKey(reference) : undefined; } catch { byName = undefined; }
+    const byName = tagOfImage(index, record.id, reference);
     if (byName && names.length > 1 && !options.force) {
       await untagImage(paths, record.id, [byName]);
       report.untagged.push(byName);
@@ -199,7 +199,7 @@ export function inspectImage(paths: StorePaths, reference: string): Record<strin
     Id: record.id.slice(7),
     Digest: record.manifestDigest,
     RepoTags: tagsOf(index, record.id),
-    RepoDigests: record.repoDigests ?? [],
+    RepoDigests: repoDigestsOf(index, record),
     Created: record.created,
     Config: config.config ?? {},
     Architecture: config.architecture,
@@ -210,9 +210,22 @@ export function inspectImage(paths: StorePaths, reference: string): Record<strin
     Labels: config.config?.Labels ?? null,
     History: config.history ?? [],
     ManifestType: manifestMediaType,
-    ...(config.author ? { Author: config.author } : {}),
+    Author: config.author ?? '',
+    Comment: config.history?.at(-1)?.comment ?? '',
+    User: config.config?.User ?? '',
+    VirtualSize: record.size,
   };
 }
+
+/**
+ * RepoDigests as Podman shows them: NAME@DIGEST of the manifest under each of the image's
+ * names, and those it was pulled under, sorted, once each.
+ */
+export function repoDigestsOf(index: { tags: Record<string, string> }, record: Pick<ImageRecord, 'id' | 'manifestDigest' | 'repoDigests'>): string[] {
+  const own = record.manifestDigest ? tagsOf({ images: {}, tags: index.tags }, record.id).map((t) => `${parseImageRef(t).name}@${record.manifestDigest}`) : [];
+  return [...new Set([...own, ...(record.repoDigests ?? [])])].sort();
+}
+
 
 export interface HistoryRow {
   /** The layer's diff id, or `<missing>` for history entries without a layer. */

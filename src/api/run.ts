@@ -28,7 +28,8 @@ import { publishAllExposed } from '../network/port-spec.js';
 import { runHelper, startDetachedHelper } from '../runtime/launch.js';
 import { callerHardLimits, checkUlimitsAllowed } from '../runtime/rlimits.js';
 import { userIdMaps, removeTree } from '../runtime/userns.js';
-import { readImageIndex, resolveImage } from '../images/store.js';
+import { readImageIndex, resolveImage, sandboxImageFields } from '../images/store.js';
+import { containerEnvContent, engineName } from '../runtime/containerenv.js';
 import { runConfigOf } from '../images/config.js';
 import { parseSignal } from '../runtime/signals.js';
 import { pullForRun } from './pull-policy.js';
@@ -106,6 +107,16 @@ export function resolveRoot(paths: StorePaths, request: RunRequest): ResolvedRoo
   return { root: { kind: 'layers', lowers: resolved.lowers, base: resolved.base }, image: runConfigOf(resolved.config), imageId: resolved.record.id };
 }
 
+/** /run/.containerenv of a launch (runtime/containerenv.ts): the image's name is looked up only when it is shown (--privileged). */
+function containerEnvFor(paths: StorePaths, record: SandboxRecord): string {
+  if (!record.request.privileged) return '';
+  const image = sandboxImageFields(paths, record);
+  return containerEnvContent({
+    privileged: true, name: record.name, id: record.id, image: image.ImageName, imageId: image.Image,
+    engine: engineName(), rootless: process.getuid?.() !== 0,
+  });
+}
+
 interface PreparedLaunch {
   helper: string;
   args: string[];
@@ -150,6 +161,7 @@ async function prepareLaunch(
   if (names.hosts !== undefined) writeFileSync(dirs.hosts, networkJoin ? withNetworkHosts(names.hosts, networkJoin.hosts) : names.hosts);
   writeFileSync(dirs.hostname, `${hostname}\n`);
   if (names.resolvConf !== undefined) writeFileSync(dirs.resolvConf, names.resolvConf);
+  writeFileSync(dirs.containerEnv, containerEnvFor(paths, record));
   resetHealth(paths, record);
   const netHelpers = netHelpersFor(paths, record.id);
   const cgroup = startCgroup(paths, record); // limits: the cgroups made, the limits written
@@ -160,7 +172,7 @@ async function prepareLaunch(
   if (userIds) await chownVolumes(realBindSources(request), userIds, record.idMappings);
   // A nested sandbox's root is another id than yours: it reaches these through a descriptor
   // of the directory (helpers/launch/nested.c), which it must be able to search.
-  if (record.idMappings) openToSandboxIds(dirs.dir, [dirs.merged, dirs.hosts, dirs.hostname, dirs.resolvConf]);
+  if (record.idMappings) openToSandboxIds(dirs.dir, [dirs.merged, dirs.hosts, dirs.hostname, dirs.resolvConf, dirs.containerEnv]);
   const args = buildLaunchArgs({
     request: realBindSources(request), image, root, dirs, hostname,
     ...(userIds ? { userIds } : {}),

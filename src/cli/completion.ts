@@ -89,8 +89,11 @@ function operandNames(kind: Kind, root: string | undefined): string[] {
   if (kind === 'image' || kind === 'any') {
     for (const r of listImages(paths)) {
       if (r.dangling) continue;
-      out.push(`${r.repository}:${r.tag}`);
-      if (r.tag === 'latest') out.push(r.repository);
+      // A local image also by its short name (localhost/app: app), what users type.
+      for (const repo of r.repository.startsWith('localhost/') ? [r.repository, r.repository.slice('localhost/'.length)] : [r.repository]) {
+        out.push(`${repo}:${r.tag}`);
+        if (r.tag === 'latest') out.push(repo);
+      }
     }
   }
   if (kind === 'volume') out.push(...listVolumes(paths).map((v) => v.Name));

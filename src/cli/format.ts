@@ -76,12 +76,20 @@ export function checkFormat(format: string | undefined): void {
 }
 
 /** What `inspect` prints: the objects as a JSON array, or each through a --format template. */
+/**
+ * Podman's inspect templates name the id `.ID` (its Go field) or `.Id` (its JSON key):
+ * both work, as in Podman; our objects have the JSON key. Only a top-level `.ID` is meant.
+ */
+export function inspectTemplate(format: string): string {
+  return format.replace(/(^|[^A-Za-z0-9_)\]])\.ID(?![A-Za-z0-9_])/g, '$1.Id');
+}
+
 export function printInspected(objects: unknown[], format: string | undefined): void {
   if (!format || format === 'json') {
     process.stdout.write(`${JSON.stringify(objects, null, 2)}\n`);
     return;
   }
   checkFormat(format);
-  const render = compileTemplate(format);
+  const render = compileTemplate(inspectTemplate(format));
   process.stdout.write(objects.map((o) => `${render(o).replace(/\n$/, '')}\n`).join(''));
 }

@@ -1,5 +1,5 @@
 /**
- * `commit NAME IMAGE[:TAG]`: a sandbox's writable layer becomes a new layer on top of
+ * `commit NAME [IMAGE[:TAG]]`: a sandbox's writable layer becomes a new layer on top of
  * its image. The overlay upper directory is written as an OCI layer tar (whiteouts and
  * opaque directories in OCI form, by sandbox-layer diff), gzip-compressed into a blob
  * while its diff id is hashed, unpacked into the store like any pulled layer, and the
@@ -47,9 +47,9 @@ async function writeLayer(paths: StorePaths, lease: StoreClaim, upper: string): 
   return { blob: { mediaType: MediaTypes.ociLayerGzip, ...stored }, diffId: `sha256:${hash.digest('hex')}` };
 }
 
-/** Commits sandbox `ref` as image `target`; returns the new image's id. */
-export async function commitSandbox(paths: StorePaths, ref: string, target: string, options: CommitOptions = {}): Promise<string> {
-  tagKey(target); // a bad name fails before any work
+/** Commits sandbox `ref` as image `target` (undefined: an untagged image); returns the new image's id. */
+export async function commitSandbox(paths: StorePaths, ref: string, target: string | undefined, options: CommitOptions = {}): Promise<string> {
+  const name = target === undefined ? undefined : tagKey(target); // a bad name fails before any work
   const record = findSandbox(paths, ref);
   if (!record.imageId) {
     throw new SandboxError(`sandbox ${record.name} was not made from an image (${record.image})`, {
@@ -95,8 +95,8 @@ export async function commitSandbox(paths: StorePaths, ref: string, target: stri
       { mediaType: MediaTypes.ociConfig, ...configBlob },
       [...baseManifest.layers.map((l) => ({ ...l, mediaType: ociLayerType(l.mediaType) })), layer.blob],
     ));
-    return storeImage(paths, { manifestDigest: manifest.digest }, { tags: [target] });
+    return storeImage(paths, { manifestDigest: manifest.digest }, { tags: name ? [name] : [] });
   });
-  appendEvent(paths, { type: 'container', action: 'commit', id: record.id, name: record.name, attributes: { image: target, imageId: id } });
+  appendEvent(paths, { type: 'container', action: 'commit', id: record.id, name: record.name, attributes: { ...(name ? { image: name } : {}), imageId: id } });
   return id;
 }

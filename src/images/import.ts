@@ -14,9 +14,9 @@ import { withTransferLease } from './gc.js';
 import { decompressStream, fileCompression } from './compression.js';
 import { ensureLayer } from './layers.js';
 import { buildManifest, MediaTypes } from './manifest.js';
-import { storeImage } from './store.js';
+import { storeImage, tagKey } from './store.js';
 import { appendEvent } from '../state/events.js';
-import { formatImageRef, parseImageRef } from './refs.js';
+import { parseImageRef } from './refs.js';
 
 export interface ImportOptions {
   changes?: string[];
@@ -66,6 +66,6 @@ export async function importTarball(paths: StorePaths, tarball: string, referenc
     const manifest = await putBlobBytes(paths, lease, manifestBytes);
     return storeImage(paths, { manifestDigest: manifest.digest }, { tags: [reference] });
   });
-  appendEvent(paths, { type: 'image', action: 'import', id, name: formatImageRef(parseImageRef(reference)) });
+  appendEvent(paths, { type: 'image', action: 'import', id, name: tagKey(reference) });
   return id;
 }

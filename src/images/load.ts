@@ -17,7 +17,7 @@ import { ensureLayer } from './layers.js';
 import {
   MediaTypes, buildManifest, choosePlatform, hostPlatform, layerCompression, parseManifest, type Descriptor, type ImageManifest,
 } from './manifest.js';
-import { storeImage } from './store.js';
+import { storeImage, tagKey } from './store.js';
 import { withTransferLease } from './gc.js';
 import { detectArchiveFormat, DOCKER_MANIFEST, DOCKER_REPOSITORIES } from './archive/detect.js';
 import { claimedDigest, imageTags, parseDockerManifest, parseRepositories } from './archive/docker-archive.js';
@@ -213,7 +213,7 @@ async function storePlanned(paths: StorePaths, staged: StagedArchive, plans: Pla
     const loaded: LoadedImage[] = [];
     for (const [i, plan] of plans.entries()) {
       const id = await storeImage(paths, { manifestDigest: manifests[i]! }, { tags: plan.tags });
-      loaded.push({ id, tags: plan.tags });
+      loaded.push({ id, tags: plan.tags.map(tagKey) }); // as stored (a short name under localhost/)
     }
     return loaded;
   });

@@ -190,8 +190,9 @@ export async function pullImage(paths: StorePaths, reference: string, options: P
       if (failure) throw failure.reason;
       await putBlobBytes(paths, lease, manifestBytes, manifestDigest);
       const id = await storeImage(paths, { manifestDigest }, {
-        tags: ref.tag ? [`${ref.name}:${ref.tag}`] : [],
-        repoDigest: `${ref.name}@${topDigest}`,
+        // Named as Podman names what it pulled: registry and repository in full (docker.io/library/busybox).
+        tags: ref.tag ? [`${ref.registry}/${ref.repository}:${ref.tag}`] : [],
+        repoDigest: `${ref.registry}/${ref.repository}@${topDigest}`,
     });
     progress.note(`Stored image ${id.slice(7, 19)}`);
     appendEvent(paths, { type: 'image', action: 'pull', id, name: displayRef(ref) });

@@ -28,6 +28,22 @@ export interface ImageRef {
   digest?: string;
 }
 
+/** True when the name's first component is a registry domain (has "." or ":", or is "localhost"). */
+export function hasDomain(name: string): boolean {
+  const slash = name.indexOf('/');
+  if (slash < 0) return false;
+  const first = name.slice(0, slash);
+  return first.includes('.') || first.includes(':') || first === 'localhost';
+}
+
+/**
+ * The name as Podman stores it: a name without a registry is a local image's,
+ * `localhost/NAME` (`tag IMG app` names it localhost/app:latest). A name with one is kept.
+ */
+export function qualifiedName(name: string): string {
+  return hasDomain(name) ? name : `localhost/${name}`;
+}
+
 function isValidName(name: string): boolean {
   const slash = name.indexOf('/');
   if (slash >= 0) {

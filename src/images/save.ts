@@ -15,7 +15,7 @@ import { blobSize, hasBlob, openBlob, readBlob, sha256 } from './blobs.js';
 import { decompressStream } from './compression.js';
 import { blobCompression } from './layers.js';
 import { MediaTypes, type Descriptor, type ImageManifest } from './manifest.js';
-import { findImageRecord, readImageIndex, readImageManifest, tagKey, type ImageRecord } from './store.js';
+import { findImageRecord, readImageIndex, readImageManifest, tagOfImage, type ImageRecord } from './store.js';
 import { buildDockerManifest, configFileName, layerFileName } from './archive/docker-archive.js';
 import { blobFileName, buildOciIndex, INDEX_FILE, LAYOUT_FILE, OCI_LAYOUT } from './archive/oci-archive.js';
 import { TarWriter } from './archive/tar.js';
@@ -58,9 +58,8 @@ function collectImages(paths: StorePaths, references: string[]): SavedImage[] {
   for (const reference of references) {
     const record = findImageRecord(index, reference);
     const id = record.id;
-    let tag: string | undefined;
-    try { tag = tagKey(reference); } catch { tag = undefined; }
-    const isTag = tag !== undefined && index.tags[tag] === id;
+    const tag = tagOfImage(index, id, reference);
+    const isTag = tag !== undefined;
     const known = byId.get(id);
     if (known) {
       if (isTag && !known.tags.includes(tag!)) known.tags.push(tag!);

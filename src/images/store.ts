@@ -16,7 +16,7 @@ import { SandboxError } from '../errors.js';
 import { writeJsonAtomic } from '../state/atomic.js';
 import type { StorePaths } from '../state/paths.js';
 import { ensureStoreDir } from '../state/store-dirs.js';
-import { parseImageRef, formatImageRef } from './refs.js';
+import { parseImageRef, formatImageRef, hasDomain, qualifiedName } from './refs.js';
 import type { OciImageConfig } from './config.js';
 import { blobPath, blobsDir, hasBlob, readBlob } from './blobs.js';
 import { ensureLayerLink, hasLayer, layerDir, layerLinkName, layersDir, layerSize } from './layers.js';
@@ -96,7 +96,39 @@ export function parseImageIndex(text: string): ImageIndex | string {
     if (rec.manifestDigest !== undefined && (typeof rec.manifestDigest !== 'string' || !DIGEST_KEY.test(rec.manifestDigest))) return `image ${id.slice(7, 19)} has a malformed manifest digest`;
   }
   for (const [t, id] of Object.entries(tags)) if (typeof id !== 'string') return `tag ${JSON.stringify(t).slice(0, 80)} is malformed`;
-  return { images: images as Record<string, ImageRecord>, tags: tags as Record<string, string> };
+  return { images: images as Record<string, ImageRecord>, tags: qualifyLegacyTags(tags as Record<string, string>, images as Record<string, ImageRecord>) };
+}
+
+/**
+ * Stores written before names were qualified keyed short names as typed (`bb:latest`).
+ * They read as Podman names them: `docker.io/library/NAME` when the image was pulled
+ * under that name (a repo digest NAME@... says so: our pulls of a short name went to
+ * Docker Hub), else `localhost/NAME`. The next write of the index keeps the new keys.
+ * A legacy key whose new form is already taken stays as it is (still found by lookups).
+ */
+export function qualifyLegacyTags(tags: Record<string, string>, images: Record<string, ImageRecord>): Record<string, string> {
+  if (Object.keys(tags).every((t) => hasDomain(t))) return tags; // the common case: nothing to do
+  const out: Record<string, string> = {};
+  const legacy: [string, string][] = [];
+  for (const [t, id] of Object.entries(tags)) {
+    if (hasDomain(t)) out[t] = id;
+    else legacy.push([t, id]);
+  }
+  for (const [t, id] of legacy) {
+    let ref;
+    try { ref = parseImageRef(t); } catch { out[t] = id; continue; }
+    const pulled = images[id]?.repoDigests?.some((d) => d.startsWith(`${ref.name}@`));
+    const name = pulled ? dockerHubName(ref.name) : qualifiedName(ref.name);
+    const key = formatImageRef({ ...ref, name });
+    if (out[key] === undefined) out[key] = id;
+    else out[t] = id;
+  }
+  return out;
+}
+
+/** Docker Hub's full name of a short one: `busybox` -> `docker.io/library/busybox`, `team/app` -> `docker.io/team/app`. */
+function dockerHubName(name: string): string {
+  return name.includes('/') ? `docker.io/${name}` : `docker.io/library/${name}`;
 }
 
 /** An index file: its content, `undefined` when it does not exist, or why it cannot be read. */
@@ -262,9 +294,16 @@ export async function repairImageIndex(paths: StorePaths, options: { dryRun?: bo
   return options.dryRun ? run() : withImageLock(paths, run);
 }
 
-/** The canonical key of a tag as users type it (`bb` -> `bb:latest`). */
+/** The canonical key of a tag as users type it, as Podman names it (`bb` -> `localhost/bb:latest`). */
 export function tagKey(reference: string): string {
-  return formatImageRef(parseImageRef(reference));
+  const ref = parseImageRef(reference);
+  return formatImageRef({ ...ref, name: qualifiedName(ref.name) });
+}
+
+/** Which of the image's names `reference` is (see tagNamed), if it is one. */
+export function tagOfImage(index: ImageIndex, id: string, reference: string): string | undefined {
+  const key = tagNamed(index, reference);
+  return key !== undefined && index.tags[key] === id ? key : undefined;
 }
 
 /** Tags of an image, sorted. */
@@ -360,16 +399,31 @@ export function findImageId(index: ImageIndex, reference: string): string | unde
     const wanted = `${ref.name}@${ref.digest}`;
     return Object.values(index.images).find((r) => r.repoDigests?.includes(wanted) || r.manifestDigest === ref.digest)?.id;
   }
-  const exact = index.tags[formatImageRef(ref)];
-  if (exact || ref.name.includes('/') && /[.:]|^localhost\//.test(ref.name)) return exact;
-  // A short name (no registry) that is not a tag as typed: the same name under localhost/
-  // (what Podman calls images it built or imported, and writes into its archives) or
-  // Docker Hub's, when exactly one of them exists, as Podman resolves short names locally.
+  const key = tagNamed(index, reference);
+  return key === undefined ? undefined : index.tags[key];
+}
+
+/**
+ * The name (a key of `index.tags`) that NAME[:TAG] `reference` resolves to: the name as
+ * typed; for localhost/NAME also a legacy key NAME; for a short name the same name under
+ * localhost/ or Docker Hub's, when exactly one image has one of them (as Podman resolves
+ * short names locally).
+ */
+export function tagNamed(index: ImageIndex, reference: string): string | undefined {
+  let ref;
+  try { ref = parseImageRef(reference); } catch { return undefined; }
+  if (ref.digest) return undefined;
+  const exact = formatImageRef(ref);
+  if (index.tags[exact]) return exact;
+  if (ref.name.startsWith('localhost/')) {
+    const legacy = formatImageRef({ ...ref, name: ref.name.slice('localhost/'.length) });
+    return index.tags[legacy] ? legacy : undefined;
+  }
+  if (hasDomain(ref.name)) return undefined;
   const candidates = [`localhost/${ref.name}`, `docker.io/${ref.name}`, ...(ref.name.includes('/') ? [] : [`docker.io/library/${ref.name}`])]
-    .map((name) => index.tags[formatImageRef({ name, tag: ref.tag })])
-    .filter((id): id is string => !!id);
-  const unique = [...new Set(candidates)];
-  return unique.length === 1 ? unique[0] : undefined;
+    .map((name) => formatImageRef({ name, tag: ref.tag }))
+    .filter((k) => index.tags[k]);
+  return new Set(candidates.map((k) => index.tags[k])).size === 1 ? candidates[0] : undefined;
 }
 
 /** The record `reference` names in `index`, or the one-line "not found" every image command gives. */
@@ -405,4 +459,18 @@ export function imageFiles(paths: StorePaths, record: ImageRecord): { blobs: str
     } catch { /* a damaged manifest keeps nothing alive */ }
   }
   return { blobs, layers: record.layers.map((d) => layerDir(paths, d)) };
+}
+
+/**
+ * A sandbox's image as `inspect` shows it, as Podman's: Image (the id, hex), ImageName
+ * (the name it was made from, as the store names it: `bb` -> localhost/bb:latest, if that
+ * still names the image), ImageDigest (its manifest's digest). Sandboxes of the host image
+ * or a --rootfs have no image id: ImageName is what they were given.
+ */
+export function sandboxImageFields(paths: StorePaths, record: { image: string; imageId?: string }): { Image: string; ImageName: string; ImageDigest: string } {
+  if (!record.imageId) return { Image: '', ImageName: record.image, ImageDigest: '' };
+  const index = readImageIndex(paths);
+  let name = tagOfImage(index, record.imageId, record.image);
+  if (!name) { try { name = tagKey(record.image); } catch { name = record.image; } }
+  return { Image: record.imageId.slice(7), ImageName: name, ImageDigest: index.images[record.imageId]?.manifestDigest ?? '' };
 }

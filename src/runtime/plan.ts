@@ -3,6 +3,7 @@
  * and rendered as the argument list of sandbox-launch (helpers/README.md; an ordered list of typed
  * mount operations, like bubblewrap's). Pure: no file is touched here.
  */
+import { CONTAINER_ENV_VALUE, CONTAINERENV_PATH } from './containerenv.js';
 import { posix } from 'node:path';
 import type { DeviceSpec, HealthcheckSpec, RunRequest, VolumeSpec } from '../types.js';
 import { SandboxError } from '../errors.js';
@@ -154,7 +155,7 @@ export function buildEnv(image: ImageRunConfig, request: RunRequest, hostname: s
     const eq = entry.indexOf('=');
     if (eq > 0) env.set(entry.slice(0, eq), entry.slice(eq + 1));
   }
-  env.set('container', 'sandbox');
+  env.set('container', CONTAINER_ENV_VALUE); // what Podman sets (runtime/containerenv.ts says why)
   env.set('HOSTNAME', hostname);
   if (request.tty) env.set('TERM', 'xterm');
   for (const [k, v] of Object.entries(request.env)) env.set(k, v);
@@ -289,7 +290,7 @@ export function dirsToCreate(root: RootSource, dirs: SandboxDirs, fuse = false):
 export function mountPoints(request: Pick<RunRequest, 'volumes' | 'tmpfs' | 'readOnly' | 'noHosts' | 'dns'>): string[] {
   const names = ownNameFiles(request);
   return [
-    '/proc', '/dev', '/sys', ...(names.hosts ? ['/etc/hosts'] : []), '/etc/hostname', ...(names.resolvConf ? ['/etc/resolv.conf'] : []),
+    '/proc', '/dev', '/sys', ...(names.hosts ? ['/etc/hosts'] : []), '/etc/hostname', ...(names.resolvConf ? ['/etc/resolv.conf'] : []), CONTAINERENV_PATH,
     ...(request.readOnly ? ['/tmp', '/var/tmp', '/run'] : []),
     ...request.volumes.map((v) => v.target), ...request.tmpfs.map((t) => t.target),
   ];
@@ -364,6 +365,7 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
     ...(names.hosts ? [[dirs.hosts, '/etc/hosts'] as [string, string]] : []),
     [dirs.hostname, '/etc/hostname'],
     ...(names.resolvConf ? [[dirs.resolvConf, '/etc/resolv.conf'] as [string, string]] : []),
+    [dirs.containerEnv, CONTAINERENV_PATH],
   ];
   for (const [src, dst] of ownFiles) args.push(Flag.bind, src, dst);
 
@@ -374,10 +376,10 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   ];
   userMounts.sort((a, b) => depth(a.target) - depth(b.target));
   for (const m of userMounts) args.push(...m.args);
-  // A tmpfs over /etc hides the files above: they go on top of it again (as Podman's),
+  // A tmpfs over /etc (or /run) hides the files above: they go on top of it again (as Podman's),
   // unless the user mounted one of them.
-  if (request.tmpfs.some((t) => t.target === '/etc')) {
-    for (const [src, dst] of ownFiles) if (!userTargets.has(dst)) args.push(Flag.bind, src, dst);
+  for (const [src, dst] of ownFiles) {
+    if (request.tmpfs.some((t) => t.target === posix.dirname(dst)) && !userTargets.has(dst)) args.push(Flag.bind, src, dst);
   }
   // --security-opt mask=: after the mounts, so that a path in a bind is hidden too (as the OCI runtimes do).
   for (const p of masks.masked) if (!defaultMasks.includes(p)) args.push(Flag.mask, p);

@@ -15,6 +15,7 @@
  *   upper/ work/ merged/  the root's writable layer, overlay work dir, fuse mount point
  *   host/<name>/{upper,work}  the `host` image's per-directory writable layers
  *   hosts hostname resolv.conf  bound over /etc inside
+ *   containerenv    bound as /run/.containerenv inside (runtime/containerenv.ts)
  *   .lock           the sandbox's short lock (withSandboxLock)
  */
 import { withFileLock } from './file-lock.js';
@@ -48,6 +49,8 @@ export interface SandboxDirs {
   hosts: string;
   hostname: string;
   resolvConf: string;
+  /** /run/.containerenv inside. */
+  containerEnv: string;
 }
 
 /** The layout of the sandbox directory `dir`. */
@@ -61,6 +64,7 @@ export function sandboxDirs(dir: string): SandboxDirs {
     hosts: join(dir, 'hosts'),
     hostname: join(dir, 'hostname'),
     resolvConf: join(dir, 'resolv.conf'),
+    containerEnv: join(dir, 'containerenv'),
   };
 }
 

@@ -178,7 +178,7 @@ test('sandbox save loads into podman load and runs there: docker-archive and oci
   const other = await newStore(t);
   const pipe = await asUser('sh', ['-c', `set -e; SANDBOX_ROOT="$3" "$1" save bb | "$1" load`, 'sh', SANDBOX_BIN, other, root], { root: other });
   assert.equal(pipe.code, 0, show(pipe));
-  assert.equal(pipe.stdout, 'Loaded image: bb:latest\n', show(pipe));
+  assert.equal(pipe.stdout, 'Loaded image: localhost/bb:latest\n', show(pipe));
   assertBusybox(await runIn(other, ['bb', 'sh', '-c', CHECK_SCRIPT]), 'sandbox run after save | load');
 });
 
@@ -204,8 +204,8 @@ test('several images in one docker-archive: one layer written once, every tag lo
   const fresh = await newStore(t);
   const load = await runSandbox(['load', '-q', '-i', multi], { root: fresh });
   assert.equal(load.code, 0, show(load));
-  assert.deepEqual(lines(load.stdout), ['Loaded image: one:latest', 'Loaded image: two:v2'], show(load));
-  assert.deepEqual(imageTags(fresh), { 'one:latest': one, 'two:v2': two }, 'the same ids as in the saving store');
+  assert.deepEqual(lines(load.stdout), ['Loaded image: localhost/one:latest', 'Loaded image: localhost/two:v2'], show(load));
+  assert.deepEqual(imageTags(fresh), { 'localhost/one:latest': one, 'localhost/two:v2': two }, 'the same ids as in the saving store');
   const run = await runSandbox(['run', '--rm', '--network', 'none', 'two:v2'], { root: fresh });
   assert.equal(run.code, 0, show(run));
   assert.equal(run.stdout, 'two\n', 'the config (CMD) came along');
@@ -318,9 +318,9 @@ test('other archive shapes: legacy <id>/layer.tar links with a repositories file
   const fresh = await newStore(t);
   const l1 = await runSandbox(['load', '-i', await userFile(dir, 'legacy.tar', legacy)], { root: fresh });
   assert.equal(l1.code, 0, show(l1));
-  assert.equal(l1.stdout, 'Loaded image: legacy/bb:old\n', show(l1));
+  assert.equal(l1.stdout, 'Loaded image: localhost/legacy/bb:old\n', show(l1));
   assertBusybox(await runIn(fresh, ['legacy/bb:old', 'sh', '-c', CHECK_SCRIPT]), 'run of the legacy-shaped archive');
-  assert.equal(imageTags(fresh)['legacy/bb:old'], id, 'the same image id');
+  assert.equal(imageTags(fresh)['localhost/legacy/bb:old'], id, 'the same image id');
 
   // Docker's and buildx's shape: index.json -> a multi-platform index -> the manifest;
   // the name in io.containerd.image.name, ref.name only a tag; the whole tar zstd-compressed.

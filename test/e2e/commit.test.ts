@@ -75,7 +75,7 @@ for (const state of ['stopped', 'running'] as const) {
     const inspect = await runSandbox(['image', 'inspect', 'bb-new:v1'], { root });
     const [info] = JSON.parse(inspect.stdout) as { RootFS: { Layers: string[] }; RepoTags: string[] }[];
     assert.equal(info!.RootFS.Layers.length, 2);
-    assert.deepEqual(info!.RepoTags, ['bb-new:v1']);
+    assert.deepEqual(info!.RepoTags, ['localhost/bb-new:v1']); // a short name is a local image's, as Podman names it
   });
 }
 
@@ -110,7 +110,7 @@ test('images, tag, rmi (untag, in-use refusal, -f), image prune', async (t) => {
   const tag = await runSandbox(['tag', 'bb', 'bb:v2', 'localhost:5000/team/bb:1'], { root });
   assert.equal(tag.code, 0, show(tag));
   const ls = await runSandbox(['images'], { root });
-  assert.deepEqual(lines(ls.stdout).map((l) => l.split(/\s{2,}/).slice(0, 2).join(' ')).slice(1).sort(), ['bb latest', 'bb v2', 'localhost:5000/team/bb 1'], show(ls));
+  assert.deepEqual(lines(ls.stdout).map((l) => l.split(/\s{2,}/).slice(0, 2).join(' ')).slice(1).sort(), ['localhost/bb latest', 'localhost/bb v2', 'localhost:5000/team/bb 1'], show(ls));
   const q = await runSandbox(['images', '-q'], { root });
   assert.equal(q.stdout, `${id.replace(/^sha256:/, '').slice(0, 12)}\n`, show(q));
   assert.equal((await runSandbox(['image', 'exists', 'bb:v2'], { root })).code, 0);
@@ -122,19 +122,19 @@ test('images, tag, rmi (untag, in-use refusal, -f), image prune', async (t) => {
 
   // A name of an image with other names: only that name goes.
   const untag = await runSandbox(['rmi', 'bb:v2'], { root });
-  assert.equal(untag.stdout, 'Untagged: bb:v2\n', show(untag));
+  assert.equal(untag.stdout, 'Untagged: localhost/bb:v2\n', show(untag));
   // In use by a sandbox: refused, one line and a hint, exit 125.
   const made = await runSandbox(['create', '--name', 'user', 'bb', 'true'], { root });
   assert.equal(made.code, 0, show(made));
   // --format templates, as Docker and Podman scripts write them.
   const formatted = await runSandbox(['images', '--format', '{{.Repository}}:{{.Tag}}'], { root });
-  assert.deepEqual(lines(formatted.stdout).sort(), ['bb:latest', 'localhost:5000/team/bb:1'], show(formatted));
+  assert.deepEqual(lines(formatted.stdout).sort(), ['localhost/bb:latest', 'localhost:5000/team/bb:1'], show(formatted));
   const psLine = await runSandbox(['ps', '-a', '--format', '{{.Names}} {{.State}} {{.Image}}'], { root });
   assert.equal(psLine.stdout, 'user created bb\n', show(psLine));
   const state = await runSandbox(['inspect', '-f', '{{.State.Status}} {{.Name}}', 'user'], { root });
   assert.equal(state.stdout, 'created user\n', show(state));
   const tags = await runSandbox(['image', 'inspect', '--format', '{{json .RepoTags}}', 'bb'], { root });
-  assert.equal(tags.stdout, '["bb:latest","localhost:5000/team/bb:1"]\n', show(tags));
+  assert.equal(tags.stdout, '["localhost/bb:latest","localhost:5000/team/bb:1"]\n', show(tags));
   const wrong = await runSandbox(['inspect', '-f', '{{.state.status}}', 'user'], { root });
   assert.equal(wrong.code, 125, show(wrong));
   assert.match(wrong.stderr, /no field state \(did you mean State\?\)\nhint: /, show(wrong));
@@ -150,7 +150,7 @@ test('images, tag, rmi (untag, in-use refusal, -f), image prune', async (t) => {
   // The journal has the image events, as `podman events` shows them.
   const events = await runSandbox(['events', '--filter', 'type=image', '--until', '0s', '--format', 'json'], { root });
   const seen = lines(events.stdout).map((l) => { const e = JSON.parse(l) as { action: string; name?: string }; return `${e.action} ${e.name ?? ''}`.trim(); });
-  for (const e of ['import bb:latest', 'tag bb:v2', 'tag localhost:5000/team/bb:1', 'untag bb:v2', 'untag bb:latest', 'remove']) {
+  for (const e of ['import localhost/bb:latest', 'tag localhost/bb:v2', 'tag localhost:5000/team/bb:1', 'untag localhost/bb:v2', 'untag localhost/bb:latest', 'remove']) {
     assert.ok(seen.includes(e), `event "${e}" in:\n${seen.join('\n')}`);
   }
   const ps = await runSandbox(['ps', '-aq'], { root });
@@ -166,7 +166,7 @@ test('images, tag, rmi (untag, in-use refusal, -f), image prune', async (t) => {
   assert.equal(prune.code, 0, show(prune));
   const left = await runSandbox(['images', '--format', 'json'], { root });
   const names = (JSON.parse(left.stdout) as { Names: string[] }[]).flatMap((i) => i.Names);
-  assert.deepEqual(names, ['keep:latest'], show(left));
+  assert.deepEqual(names, ['localhost/keep:latest'], show(left));
   const run = await runSandbox(['run', '--rm', '--network', 'none', 'keep', 'true'], { root });
   assert.equal(run.code, 0, show(run));
 });
@@ -187,7 +187,7 @@ test('system check --verify finds a blob changed on disk; --repair removes it; t
   assert.match(repaired.stdout, /repaired: remove it/, show(repaired));
   const after = await runSandbox(['system', 'check'], { root });
   assert.equal(after.code, 1, show(after));
-  assert.match(after.stdout, /problem: broken-image: image bb:latest lacks blob /, show(after));
+  assert.match(after.stdout, /problem: broken-image: image localhost\/bb:latest lacks blob /, show(after));
 });
 
 test('a committed image saved by us loads into podman and shows the same changes there', async (t) => {

@@ -43,9 +43,9 @@ test('groups: container/image/volume/system subcommands are the top-level comman
   const tag = await runSandbox(['image', 'tag', 'bb', 'other:1'], { root });
   assert.equal(tag.code, 0, show(tag));
   const images = await runSandbox(['image', 'list', '--format', '{{.Repository}}:{{.Tag}}'], { root });
-  assert.deepEqual(lines(images.stdout).sort(), ['bb:latest', 'other:1'], show(images));
+  assert.deepEqual(lines(images.stdout).sort(), ['localhost/bb:latest', 'localhost/other:1'], show(images));
   const irm = await runSandbox(['image', 'rm', 'other:1'], { root });
-  assert.match(irm.stdout, /Untagged: other:1/, show(irm));
+  assert.match(irm.stdout, /Untagged: localhost\/other:1/, show(irm));
   const hist = await runSandbox(['image', 'history', '-q', 'bb'], { root });
   assert.equal(hist.code, 0, show(hist));
 
@@ -80,7 +80,7 @@ test('volume ls --filter and --format, volume inspect --format, ps --filter volu
   // system df -v: one line per image, sandbox and volume.
   const df = await runSandbox(['system', 'df', '-v'], { root });
   assert.equal(df.code, 0, show(df));
-  assert.match(df.stdout, /^Images space usage:\n\nREPOSITORY .*\nbb +latest +[0-9a-f]{12} /m, df.stdout);
+  assert.match(df.stdout, /^Images space usage:\n\nREPOSITORY .*\nlocalhost\/bb +latest +[0-9a-f]{12} /m, df.stdout);
   assert.match(df.stdout, /^[0-9a-f]{12} +[0-9a-f]{12} +true +1 +\S+ +.* created +user$/m, df.stdout);
   assert.match(df.stdout, /^va +0 +\S+\nvb +1 +\S+$/m, df.stdout);
   const dfJson = JSON.parse((await runSandbox(['system', 'df', '-v', '--format', 'json'], { root })).stdout) as { Volumes: { VolumeName: string; Links: number }[] };

@@ -77,7 +77,7 @@ test('import a busybox tar: ids and the setuid bit in the tarball survive, uid 1
   const imp = await runSandbox(['import', await busyboxRootfsTar(), 'bb'], { root });
   assert.equal(imp.code, 0, show(imp));
   assert.match(imp.stdout, /^sha256:[0-9a-f]{64}\n$/, `prints the image id:\n${show(imp)}`);
-  assert.match(imagesJson(root), /"bb:latest"/, 'tagged bb:latest');
+  assert.match(imagesJson(root), /"localhost\/bb:latest"/, 'tagged localhost/bb:latest, as Podman names it');
 
   const r = await runSandbox(['run', '--rm', '--network', 'none', 'bb', 'sh', '-c', CHECK_SCRIPT], { root });
   assertBusyboxOwnership(r);
@@ -97,7 +97,7 @@ test('import a gzip-compressed tar, under NAME:TAG', async (t) => {
   const imp = await runSandbox(['import', gz, 'gz/busybox:v1'], { root });
   assert.equal(imp.code, 0, show(imp));
   assert.match(imp.stdout, /^sha256:[0-9a-f]{64}\n$/, show(imp));
-  assert.match(imagesJson(root), /"gz\/busybox:v1"/, 'tagged gz/busybox:v1');
+  assert.match(imagesJson(root), /"localhost\/gz\/busybox:v1"/, 'tagged gz/busybox:v1');
 
   const r = await runSandbox(['run', '--rm', '--network', 'none', 'gz/busybox:v1', 'sh', '-c', CHECK_SCRIPT], { root });
   assertBusyboxOwnership(r);

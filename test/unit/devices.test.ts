@@ -91,7 +91,7 @@ function request(over: Partial<RunRequest> = {}): RunRequest {
 }
 
 describe('the plan', () => {
-  const dirs = { dir: '/s', upper: '/s/u', work: '/s/w', merged: '/s/m', hostDirs: '/s/h', hosts: '/s/hosts', hostname: '/s/hostname', resolvConf: '/s/r' };
+  const dirs = { dir: '/s', upper: '/s/u', work: '/s/w', merged: '/s/m', hostDirs: '/s/h', hosts: '/s/hosts', hostname: '/s/hostname', resolvConf: '/s/r', containerEnv: '/s/ce' };
   const input = (req: Partial<RunRequest>, over: Partial<LaunchInput> = {}): LaunchInput => ({
     request: request(req), image: { env: [] }, root: { kind: 'layers', lowers: ['/l'] }, dirs, hostname: 'h',
     uidMaps: [], gidMaps: [], capabilities: [], cleanup: false, ...over,

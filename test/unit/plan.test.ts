@@ -53,6 +53,7 @@ const dirs = {
   hosts: '/store/c/ID/hosts',
   hostname: '/store/c/ID/hostname',
   resolvConf: '/store/c/ID/resolv.conf',
+  containerEnv: '/store/c/ID/containerenv',
 };
 const sandboxDirs: SandboxDirs = dirs;
 
@@ -152,13 +153,13 @@ describe('resolveCommand', () => {
 
 describe('buildEnv', () => {
   it('defaults PATH, then container and HOSTNAME, no TERM without a tty', () => {
-    assert.deepEqual(buildEnv({ env: [] }, request(), 'box'), [`PATH=${DEFAULT_PATH}`, 'container=sandbox', 'HOSTNAME=box']);
+    assert.deepEqual(buildEnv({ env: [] }, request(), 'box'), [`PATH=${DEFAULT_PATH}`, 'container=podman', 'HOSTNAME=box']);
   });
 
   it('image env overrides the default PATH and adds its variables; entries without "=" are ignored', () => {
     assert.deepEqual(
       buildEnv({ env: ['PATH=/opt/bin', 'LANG=C.UTF-8', 'NOEQUALS', '=novalue', 'EMPTY=', 'EQ=a=b'] }, request(), 'box'),
-      ['PATH=/opt/bin', 'LANG=C.UTF-8', 'EMPTY=', 'EQ=a=b', 'container=sandbox', 'HOSTNAME=box'],
+      ['PATH=/opt/bin', 'LANG=C.UTF-8', 'EMPTY=', 'EQ=a=b', 'container=podman', 'HOSTNAME=box'],
     );
   });
 
@@ -344,7 +345,7 @@ describe('buildLaunchArgs', () => {
   it('passes the environment as --env pairs, and the command after "--" last', () => {
     const args = buildLaunchArgs(launch({}, { env: { A: '1' }, command: ['echo', '--env', 'x'] }));
     const envs = beforeSeparator(args).flatMap((a, i, all) => (a === '--env' ? [all[i + 1]!] : []));
-    assert.deepEqual(envs, ['PATH=/image/bin', 'container=sandbox', 'HOSTNAME=box', 'A=1']);
+    assert.deepEqual(envs, ['PATH=/image/bin', 'container=podman', 'HOSTNAME=box', 'A=1']);
     assert.deepEqual(args.slice(at(args, ['--'])), ['--', 'echo', '--env', 'x']);
   });
 
@@ -532,7 +533,7 @@ describe('execArgs', () => {
   it("joins the target; the image's environment, run's -e over it, exec's -e over that", () => {
     const args = execArgs(execSandbox(), execImage, execReq({ env: { SHARED: 'exec', NEW: 'n' } }), 42);
     assert.deepEqual(args.slice(0, 2), ['--target', '42']);
-    assert.deepEqual(envOf(args), ['PATH=/image/bin', 'SHARED=exec', 'container=sandbox', 'HOSTNAME=aaaaaaaaaaaa', 'FROM_RUN=r', 'NEW=n']);
+    assert.deepEqual(envOf(args), ['PATH=/image/bin', 'SHARED=exec', 'container=podman', 'HOSTNAME=aaaaaaaaaaaa', 'FROM_RUN=r', 'NEW=n']);
     assert.deepEqual(args.slice(args.indexOf('--')), ['--', 'true']);
   });
 

@@ -93,7 +93,7 @@ describe('the helper\'s words and inspect', () => {
     assert.deepEqual(rlimitArgs(undefined), []);
     const run = buildLaunchArgs({
       request: request({ ulimits }), image: { env: [] }, root: { kind: 'layers', lowers: ['/l'] },
-      dirs: { dir: '/d', upper: '/d/u', work: '/d/w', merged: '/d/m', hostDirs: '/d/h', hosts: '/d/hosts', hostname: '/d/hn', resolvConf: '/d/r' },
+      dirs: { dir: '/d', upper: '/d/u', work: '/d/w', merged: '/d/m', hostDirs: '/d/h', hosts: '/d/hosts', hostname: '/d/hn', resolvConf: '/d/r', containerEnv: '/d/ce' },
       hostname: 'h', uidMaps: [], gidMaps: [], capabilities: [], cleanup: false,
     });
     assert.ok(has(run, words) && run.indexOf('--rlimit') < run.indexOf('--'), run.join(' '));

@@ -195,7 +195,14 @@ describe('the plan', () => {
     assert.ok(tmpfsAt > 0);
     const late = args.flatMap((a, i) => (a === '--bind' && i > tmpfsAt ? [`${args[i + 1]} ${args[i + 2]}`] : []));
     assert.deepEqual(late, ['/mine /etc/hosts', `${dirs.hostname} /etc/hostname`, `${dirs.resolvConf} /etc/resolv.conf`]);
-    assert.equal(after(launch({}), '--bind').length, 3, 'without a tmpfs on /etc: once each');
+    assert.equal(after(launch({}), '--bind').length, 4, 'without a tmpfs on /etc: once each (and /run/.containerenv)');
+  });
+
+  it('/run/.containerenv is bound with the name files, and again over a tmpfs on /run', () => {
+    assert.deepEqual(after(launch({}), '--bind').map((a) => a.slice(0, 2)).at(-1), [dirs.containerEnv, '/run/.containerenv']);
+    const args = launch({ tmpfs: [{ target: '/run', options: [] }] });
+    const late = args.flatMap((a, i) => (a === '--bind' && i > args.indexOf('/run') ? [`${args[i + 1]} ${args[i + 2]}`] : []));
+    assert.deepEqual(late, [`${dirs.containerEnv} /run/.containerenv`]);
   });
 
   it('masks: user masks after the user mounts; unmasked defaults gone', () => {

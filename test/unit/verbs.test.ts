@@ -36,7 +36,7 @@ test('utilLinuxUnshareArgs: your id as root, one subordinate range; more ranges 
 });
 
 test('mountPoints: the file systems, /etc\'s three files, volumes and tmpfs; the read-only scratch places with --read-only', () => {
-  const base = ['/proc', '/dev', '/sys', '/etc/hosts', '/etc/hostname', '/etc/resolv.conf'];
+  const base = ['/proc', '/dev', '/sys', '/etc/hosts', '/etc/hostname', '/etc/resolv.conf', '/run/.containerenv'];
   assert.deepEqual(mountPoints({ volumes: [], tmpfs: [], readOnly: false }), base);
   const withMounts = mountPoints({
     volumes: [{ kind: 'volume', name: 'v', target: '/data', readOnly: false }] as never,

@@ -1,4 +1,4 @@
-/** `sandbox commit NAME IMAGE[:TAG]` and `sandbox export NAME`, as Podman. */
+/** `sandbox commit NAME [IMAGE[:TAG]]` and `sandbox export NAME`, as Podman. */
 import type { Argv, CommandModule } from 'yargs';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import { SandboxError } from '../../errors.js';
@@ -8,7 +8,7 @@ import { openAtomicOutput } from '../../state/atomic.js';
 
 interface CommitArgs extends GlobalArgs {
   sandbox: string;
-  image: string;
+  image?: string;
   message?: string;
   author?: string;
   change?: string[];
@@ -16,11 +16,11 @@ interface CommitArgs extends GlobalArgs {
 }
 
 export const commitCommand: CommandModule<GlobalArgs, CommitArgs> = {
-  command: 'commit <sandbox> <image>',
+  command: 'commit <sandbox> [image]',
   describe: "Make an image of a sandbox: its image plus its changes as a new layer",
   builder: (y) => y
     .positional('sandbox', { type: 'string', demandOption: true, describe: 'name or id (running or stopped)' })
-    .positional('image', { type: 'string', demandOption: true, describe: 'NAME[:TAG] of the new image' })
+    .positional('image', { type: 'string', describe: 'NAME[:TAG] of the new image (none: an untagged image, as Podman)' })
     .option('message', { alias: 'm', type: 'string', describe: 'Comment for the history' })
     .option('author', { alias: 'a', type: 'string', describe: 'Author of the image' })
     .option('change', { alias: 'c', type: 'string', array: true, describe: "CMD|ENTRYPOINT|ENV|WORKDIR|USER|LABEL|EXPOSE|STOPSIGNAL instruction, e.g. -c 'CMD [\"sh\"]'" })

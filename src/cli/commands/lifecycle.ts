@@ -3,6 +3,7 @@ import { seccompProfileShown } from '../../runtime/seccomp/sandbox-filter.js';
 import { sandboxEndpoints } from '../../api/networks.js';
 import type { Argv, CommandModule } from 'yargs';
 import { inspectImage } from '../../api/images.js';
+import { sandboxImageFields } from '../../images/store.js';
 import { printInspected } from '../format.js';
 import { storePathsFromArgs, type GlobalArgs } from '../context.js';
 import { allOption, eachTarget, ignoreOption, targetNames, type TargetArgs } from '../bulk-targets.js';
@@ -138,6 +139,7 @@ export const inspectCommand: CommandModule<GlobalArgs, ManyArgs> = {
         try { return inspectImage(paths, n); } catch { throw err; }
       }
       const { record: r, state: s } = view;
+      const image = sandboxImageFields(paths, r);
       return {
         Id: r.id, Name: r.name, Created: r.created, Path: r.command[0], Args: r.command.slice(1),
         State: {
@@ -147,9 +149,9 @@ export const inspectCommand: CommandModule<GlobalArgs, ManyArgs> = {
           Health: inspectHealth(currentHealth(paths, r)),
         },
         RestartCount: readRestartCount(paths, r.id),
-        Image: r.imageId ?? r.image,
+        ...image,
         Config: {
-          Image: r.image, Cmd: r.request.command, Entrypoint: r.request.entrypoint ?? null, Env: Object.entries(r.request.env).map(([k, v]) => `${k}=${v}`),
+          Image: image.ImageName, Cmd: r.request.command, Entrypoint: r.request.entrypoint ?? null, Env: Object.entries(r.request.env).map(([k, v]) => `${k}=${v}`),
           Labels: r.request.labels, WorkingDir: r.request.workdir ?? '', User: r.request.user ?? '', Hostname: r.hostname,
           Annotations: r.request.annotations ?? {},
           StopSignal: r.request.stopSignal ?? 15, StopTimeout: r.request.stopTimeout ?? DEFAULT_STOP_TIMEOUT,
