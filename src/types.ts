@@ -150,6 +150,10 @@ export interface RunRequest {
   replace?: boolean;
   /** `--cidfile FILE`: the new sandbox's id is written there (absolute path; the file must not exist). */
   cidFile?: string;
+  /** `--pidfile FILE`: the command's pid is written there at every start (absolute path). */
+  pidFile?: string;
+  /** `--conmon-pidfile FILE`: the monitor's pid is written there at every start (absolute path). */
+  conmonPidFile?: string;
   /** `--detach-keys`: the bytes that detach a foreground `run -it` (default ctrl-p ctrl-q; empty: none). */
   detachKeys?: number[];
   /** `--sig-proxy=false`: signals to a foreground `run` detach it instead of reaching it. */

@@ -32,6 +32,7 @@ import { readImageIndex, resolveImage } from '../images/store.js';
 import { runConfigOf } from '../images/config.js';
 import { parseSignal } from '../runtime/signals.js';
 import { pullForRun } from './pull-policy.js';
+import { checkPidFiles, writePidFiles } from './pidfile.js';
 import { checkCidFile, writeCidFile } from './cidfile.js';
 import type { ProgressSink } from '../images/registry/progress.js';
 import { sandboxSeccompRules, seccompProfileOf, seccompStartWords, writeSeccompRules } from '../runtime/seccomp/sandbox-filter.js';
@@ -266,6 +267,7 @@ async function recordSandbox(
   networkDriver(request.network); // a mode without a driver yet is refused before anything is pulled or written
   checkNetworksExist(paths, request);
   if (request.cidFile) checkCidFile(request.cidFile);
+  checkPidFiles(request);
   if (request.ulimits?.length) checkUlimitsAllowed(request.ulimits, callerHardLimits()); // one line now, not the helper's EPERM at start
   const id = newSandboxId();
   const limits = checkLimits(request, id, hooks.warn); // a limit nothing can enforce is refused before anything is pulled or written
@@ -397,6 +399,7 @@ export async function runForeground(paths: StorePaths, request: RunRequest, hook
         if (s.started) {
           started = true;
           appendEvent(paths, { type: 'container', action: 'start', id: record.id, name: record.name });
+          if (record.state.status === 'running') writePidFiles(request, record.state.pid, record.state.monitorPid, hooks.warn);
         }
         if (s.detached) detached = true;
       },
@@ -457,6 +460,7 @@ export async function startDetached(
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || (!record.request.remove && existsSync(dir))) throw err;
   }
   appendEvent(paths, { type: 'container', action: 'start', id: record.id, name: record.name });
+  writePidFiles(record.request, started.initPid, started.monitorPid, hooks.warn);
   sweepStrayCgroups(paths, record); // what crashed sandboxes left beside its cgroups
   return record;
 }

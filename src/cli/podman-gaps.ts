@@ -75,8 +75,6 @@ export const MISSING_RUN_OPTIONS: readonly MissingOption[] = [
   { names: ['--rmi'], meanwhile: 'remove the image afterwards: sandbox rmi IMAGE' },
   // running
   { names: ['-a', '--attach'], meanwhile: 'a foreground run is attached to stdout and stderr already; -i adds stdin' },
-  { names: ['--pidfile'], meanwhile: 'read it: sandbox inspect -f \'{{.State.Pid}}\' NAME' },
-  { names: ['--conmon-pidfile'], meanwhile: 'read the pid: sandbox inspect -f \'{{.State.Pid}}\' NAME' },
   { names: ['--requires'], meanwhile: 'start the others first: sandbox start A B' },
   { names: ['--timeout'], meanwhile: 'run the command under timeout: sandbox run IMAGE timeout 10 CMD' },
   { names: ['--health-on-failure'], meanwhile: HEALTH, by: 'health' },

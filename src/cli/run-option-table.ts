@@ -65,6 +65,8 @@ export interface RunArgs extends HealthArgs, NameArgs, LimitArgs {
   envHost?: boolean;
   replace?: boolean;
   cidfile?: string;
+  pidfile?: string;
+  conmonPidfile?: string;
   annotation?: string[];
   groupAdd?: string[];
   userns?: string;
@@ -134,6 +136,8 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'env-host', aliases: [], type: 'boolean', describe: 'Copy your whole environment in (-e and --env-file still win)' },
   { name: 'replace', aliases: [], type: 'boolean', describe: 'Remove an existing sandbox of the same --name first' },
   { name: 'cidfile', aliases: [], type: 'string', describe: "Write the sandbox's id to this file (which must not exist)" },
+  { name: 'pidfile', aliases: [], type: 'string', describe: "Write the pid of the sandbox's command to this file at every start" },
+  { name: 'conmon-pidfile', aliases: [], type: 'string', describe: "Write the pid of the sandbox's monitor to this file at every start" },
   { name: 'annotation', aliases: [], type: 'string', array: true, describe: 'Add an annotation: KEY=VALUE (repeatable)' },
   { name: 'group-add', aliases: [], type: 'string', array: true, describe: 'Supplementary group: GID, a group of the image, or keep-groups' },
   { name: 'userns', aliases: [], type: 'string', describe: 'User namespace: "" or host (you are root inside), keep-id[:uid=U,gid=G], auto[:size=N], nomap' },

@@ -507,6 +507,11 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
     if (cidfileArg === '') throw new SandboxError('--cidfile needs a file name', { hint: '--cidfile FILE (a file that does not exist yet)' });
     request.cidFile = hostPath(cidfileArg, ctx, '--cidfile');
   }
+  for (const [arg, key, flag] of [[last(p.pidfile), 'pidFile', '--pidfile'], [last(p.conmonPidfile), 'conmonPidFile', '--conmon-pidfile']] as const) {
+    if (arg === undefined) continue;
+    if (arg === '') throw new SandboxError(`${flag} needs a file name`, { hint: `${flag} FILE` });
+    request[key] = hostPath(arg, ctx, flag);
+  }
   const detachKeysArg = last(p.detachKeys);
   if (detachKeysArg !== undefined) request.detachKeys = parseDetachKeys(detachKeysArg);
   if (p.sigProxy === false) request.sigProxy = false;
