@@ -57,7 +57,6 @@ export const MISSING_RUN_OPTIONS: readonly MissingOption[] = [
   { names: ['--read-only-tmpfs'], meanwhile: 'with --read-only, add the tmpfs you need: --tmpfs /tmp --tmpfs /run' },
   { names: ['--chrootdirs'], meanwhile: 'none yet' },
   { names: ['--label-file'], meanwhile: 'give each label: -l KEY=VALUE' },
-  { names: ['--tz'], meanwhile: 'bind your zone: -v /etc/localtime:/etc/localtime:ro, or -e TZ=Europe/Berlin' },
   { names: ['--umask'], meanwhile: 'set it in the command: sh -c \'umask 027; exec CMD\'' },
   { names: ['--unsetenv'], meanwhile: 'run the command under env -u VAR CMD' },
   { names: ['--unsetenv-all'], meanwhile: 'run the command under env -i CMD' },

@@ -66,6 +66,7 @@ export interface RunArgs extends HealthArgs, NameArgs, LimitArgs {
   replace?: boolean;
   cidfile?: string;
   pidfile?: string;
+  tz?: string;
   conmonPidfile?: string;
   annotation?: string[];
   groupAdd?: string[];
@@ -138,6 +139,7 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'cidfile', aliases: [], type: 'string', describe: "Write the sandbox's id to this file (which must not exist)" },
   { name: 'pidfile', aliases: [], type: 'string', describe: "Write the pid of the sandbox's command to this file at every start" },
   { name: 'conmon-pidfile', aliases: [], type: 'string', describe: "Write the pid of the sandbox's monitor to this file at every start" },
+  { name: 'tz', aliases: [], type: 'string', describe: "The sandbox's time zone (/etc/localtime): a zone such as Europe/Berlin, or local (this host's)" },
   { name: 'annotation', aliases: [], type: 'string', array: true, describe: 'Add an annotation: KEY=VALUE (repeatable)' },
   { name: 'group-add', aliases: [], type: 'string', array: true, describe: 'Supplementary group: GID, a group of the image, or keep-groups' },
   { name: 'userns', aliases: [], type: 'string', describe: 'User namespace: "" or host (you are root inside), keep-id[:uid=U,gid=G], auto[:size=N], nomap' },

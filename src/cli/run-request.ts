@@ -31,6 +31,7 @@ import { checkUsernsJoin, usernsRequest } from '../runtime/userns-mode.js';
 import { parseExpose, parsePublishes } from '../network/port-spec.js';
 import { parseUlimits } from '../runtime/rlimits.js';
 import { parseDevice } from '../runtime/devices.js';
+import { timezoneFile } from '../runtime/timezone.js';
 
 export interface RunOptionsContext {
   /** The caller's environment: `-e K` and env-file `K` lines copy from it; HOME for `~`. */
@@ -387,6 +388,8 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
   }
   volumes.push(...list(p.volume).map((v) => parseVolume(v, ctx)));
   tmpfs.push(...list(p.tmpfs).map(parseTmpfs));
+  const tz = last(p.tz);
+  if (tz !== undefined) volumes.push({ kind: 'bind', source: timezoneFile(tz), target: '/etc/localtime', readOnly: true });
   const seen = new Set<string>();
   for (const target of [...volumes.map((v) => v.target), ...tmpfs.map((t) => t.target)]) {
     if (seen.has(target)) {
