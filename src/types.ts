@@ -152,6 +152,8 @@ export interface RunRequest {
   cidFile?: string;
   /** `--pidfile FILE`: the command's pid is written there at every start (absolute path). */
   pidFile?: string;
+  /** `--timeout N`: the sandbox is killed N seconds after each start and ends with 255 (Podman's). */
+  timeout?: number;
   /** `--conmon-pidfile FILE`: the monitor's pid is written there at every start (absolute path). */
   conmonPidFile?: string;
   /** `--detach-keys`: the bytes that detach a foreground `run -it` (default ctrl-p ctrl-q; empty: none). */

@@ -75,7 +75,6 @@ export const MISSING_RUN_OPTIONS: readonly MissingOption[] = [
   // running
   { names: ['-a', '--attach'], meanwhile: 'a foreground run is attached to stdout and stderr already; -i adds stdin' },
   { names: ['--requires'], meanwhile: 'start the others first: sandbox start A B' },
-  { names: ['--timeout'], meanwhile: 'run the command under timeout: sandbox run IMAGE timeout 10 CMD' },
   { names: ['--health-on-failure'], meanwhile: HEALTH, by: 'health' },
   { names: ['--health-startup-cmd'], meanwhile: HEALTH, by: 'health' },
   { names: ['--health-startup-interval'], meanwhile: HEALTH, by: 'health' },

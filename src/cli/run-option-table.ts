@@ -67,6 +67,7 @@ export interface RunArgs extends HealthArgs, NameArgs, LimitArgs {
   cidfile?: string;
   pidfile?: string;
   tz?: string;
+  timeout?: string;
   conmonPidfile?: string;
   annotation?: string[];
   groupAdd?: string[];
@@ -140,6 +141,7 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'pidfile', aliases: [], type: 'string', describe: "Write the pid of the sandbox's command to this file at every start" },
   { name: 'conmon-pidfile', aliases: [], type: 'string', describe: "Write the pid of the sandbox's monitor to this file at every start" },
   { name: 'tz', aliases: [], type: 'string', describe: "The sandbox's time zone (/etc/localtime): a zone such as Europe/Berlin, or local (this host's)" },
+  { name: 'timeout', aliases: [], type: 'string', describe: 'Kill the sandbox this many seconds after it starts (it then ends with 255, as in Podman)' },
   { name: 'annotation', aliases: [], type: 'string', array: true, describe: 'Add an annotation: KEY=VALUE (repeatable)' },
   { name: 'group-add', aliases: [], type: 'string', array: true, describe: 'Supplementary group: GID, a group of the image, or keep-groups' },
   { name: 'userns', aliases: [], type: 'string', describe: 'User namespace: "" or host (you are root inside), keep-id[:uid=U,gid=G], auto[:size=N], nomap' },

@@ -515,6 +515,11 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
     if (arg === '') throw new SandboxError(`${flag} needs a file name`, { hint: `${flag} FILE` });
     request[key] = hostPath(arg, ctx, flag);
   }
+  const timeoutArg = last(p.timeout);
+  if (timeoutArg !== undefined) {
+    if (!/^[0-9]+$/.test(timeoutArg.trim())) throw new SandboxError(`invalid --timeout ${JSON.stringify(timeoutArg)}`, { hint: 'give whole seconds, e.g. --timeout 60 (0: none)' });
+    if (Number(timeoutArg) > 0) request.timeout = Number(timeoutArg);
+  }
   const detachKeysArg = last(p.detachKeys);
   if (detachKeysArg !== undefined) request.detachKeys = parseDetachKeys(detachKeysArg);
   if (p.sigProxy === false) request.sigProxy = false;

@@ -338,6 +338,7 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   if (input.events) args.push(Flag.events, input.events.file, input.events.id, input.events.name);
   if (request.restart && request.restart !== 'no') args.push(Flag.restart, request.restart);
   if (request.stopSignal !== undefined) args.push(Flag.stopSignal, String(request.stopSignal));
+  if (request.timeout) args.push(Flag.timeout, String(request.timeout));
   args.push(Flag.hostname, input.hostname);
 
   args.push(...rootArgs(input.root, dirs, input.fuseOverlayfs));

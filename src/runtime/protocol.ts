@@ -80,6 +80,7 @@ export const Flag = {
   events: '--events',
   restart: '--restart',
   stopSignal: '--stop-signal',
+  timeout: '--timeout',
   healthCheck: '--health-check',
   attachSocket: '--attach-socket',
   keepStdin: '--keep-stdin',
