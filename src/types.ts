@@ -152,6 +152,8 @@ export interface RunRequest {
   cidFile?: string;
   /** `--pidfile FILE`: the command's pid is written there at every start (absolute path). */
   pidFile?: string;
+  /** `--attach`/`-a`: the streams a foreground run is joined to (absent: all; stdin with -i). */
+  attach?: ('stdin' | 'stdout' | 'stderr')[];
   /** `--timeout N`: the sandbox is killed N seconds after each start and ends with 255 (Podman's). */
   timeout?: number;
   /** `--conmon-pidfile FILE`: the monitor's pid is written there at every start (absolute path). */

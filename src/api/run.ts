@@ -379,6 +379,7 @@ export async function runForeground(paths: StorePaths, request: RunRequest, hook
     exitCode = await runHelper(helper, args, {
       stdin: request.interactive ? 'inherit' : 'ignore',
       forwardSignals: !!hooks.forwardSignals,
+      ...(request.attach && !request.tty ? { detachedStreams: { stdout: !request.attach.includes('stdout'), stderr: !request.attach.includes('stderr') } } : {}),
       ...(prefix ? { prefix } : {}),
       onStatus: (s) => {
         // Recorded as running even with --rm: `rm` must refuse it, `ps` must list it.

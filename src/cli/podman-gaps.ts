@@ -73,7 +73,6 @@ export const MISSING_RUN_OPTIONS: readonly MissingOption[] = [
   { names: ['--disable-content-trust'], meanwhile: 'leave it out (Podman ignores it too)' },
   { names: ['--rmi'], meanwhile: 'remove the image afterwards: sandbox rmi IMAGE' },
   // running
-  { names: ['-a', '--attach'], meanwhile: 'a foreground run is attached to stdout and stderr already; -i adds stdin' },
   { names: ['--requires'], meanwhile: 'start the others first: sandbox start A B' },
   { names: ['--health-on-failure'], meanwhile: HEALTH, by: 'health' },
   { names: ['--health-startup-cmd'], meanwhile: HEALTH, by: 'health' },

@@ -515,6 +515,7 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
     if (arg === '') throw new SandboxError(`${flag} needs a file name`, { hint: `${flag} FILE` });
     request[key] = hostPath(arg, ctx, flag);
   }
+  Object.assign(request, parseAttach(list(p.attach), request));
   const timeoutArg = last(p.timeout);
   if (timeoutArg !== undefined) {
     if (!/^[0-9]+$/.test(timeoutArg.trim())) throw new SandboxError(`invalid --timeout ${JSON.stringify(timeoutArg)}`, { hint: 'give whole seconds, e.g. --timeout 60 (0: none)' });
@@ -548,6 +549,27 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
   }
   Object.assign(request, parsePortOptions(list(p.publish), p.publishAll === true, list(p.expose), request.network, ctx));
   return request;
+}
+
+const STREAMS = ['stdin', 'stdout', 'stderr'] as const;
+
+/**
+ * `--attach`/`-a STREAM` (repeatable), as Podman: a foreground run shows only the named
+ * streams (stdin still needs -i); with none of stdout and stderr it runs in the background
+ * and prints its id, as -d; with -d it is ignored.
+ */
+export function parseAttach(values: string[], request: Pick<RunRequest, 'detach'>): Partial<Pick<RunRequest, 'attach' | 'detach'>> {
+  if (!values.length) return {};
+  const attach = values.map((v) => {
+    const s = v.toLowerCase();
+    if (!(STREAMS as readonly string[]).includes(s)) {
+      throw new SandboxError(`invalid stream ${JSON.stringify(v)} for --attach`, { hint: 'give stdin, stdout or stderr (repeatable: -a stdout -a stderr)' });
+    }
+    return s as (typeof STREAMS)[number];
+  });
+  if (request.detach) return {};
+  const unique = STREAMS.filter((s) => attach.includes(s));
+  return { attach: unique, ...(unique.includes('stdout') || unique.includes('stderr') ? {} : { detach: true }) };
 }
 
 /**

@@ -24,6 +24,22 @@ export interface LaunchOptions {
   forwardSignals?: boolean;
   /** Words before the helper's argv: a transient systemd scope that execs it in place (runtime/cgroup/scope.ts). */
   prefix?: string[];
+  /**
+   * `run --attach`: the command's streams left out are not shown (a kept sandbox still
+   * logs them). Our own messages (`sandbox: ...`, `hint: ...`) still reach our stderr.
+   */
+  detachedStreams?: { stdout?: boolean; stderr?: boolean };
+}
+
+/** Passes on only our own message lines of the helper's stderr (`run -a stdout`: the command's are dropped). */
+function ownMessagesOnly(stream: NodeJS.ReadableStream | null): void {
+  let rest = '';
+  stream?.setEncoding('utf8');
+  stream?.on('data', (d: string) => {
+    const lines = (rest + d).split('\n');
+    rest = lines.pop() ?? '';
+    for (const l of lines) if (/^(sandbox|hint): /.test(l)) process.stderr.write(`${l}\n`);
+  });
 }
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGCONT'];
@@ -158,7 +174,9 @@ export function runHelper(helper: string, args: string[], options: LaunchOptions
 }
 
 function runHelperWith(helper: string, channel: PlanChannel, options: LaunchOptions): Promise<number> {
-  const child = spawnPlan(helper, channel, [options.stdin, 'inherit', 'inherit', options.onStatus ? 'pipe' : 'ignore'], false, options.prefix);
+  const off = options.detachedStreams ?? {};
+  const child = spawnPlan(helper, channel, [options.stdin, off.stdout ? 'ignore' : 'inherit', off.stderr ? 'pipe' : 'inherit', options.onStatus ? 'pipe' : 'ignore'], false, options.prefix);
+  if (off.stderr) ownMessagesOnly(child.stderr);
   const forward = (sig: NodeJS.Signals) => { try { child.kill(sig); } catch { /* gone */ } };
   if (options.forwardSignals) for (const s of FORWARDED) process.on(s, forward);
   return new Promise((resolve, reject) => {
