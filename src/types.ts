@@ -152,6 +152,8 @@ export interface RunRequest {
   cidFile?: string;
   /** `--pidfile FILE`: the command's pid is written there at every start (absolute path). */
   pidFile?: string;
+  /** `--hostuser NAME|UID`: host users added to the sandbox's /etc/passwd at every start (runtime/host-users.ts). */
+  hostUsers?: string[];
   /** `--attach`/`-a`: the streams a foreground run is joined to (absent: all; stdin with -i). */
   attach?: ('stdin' | 'stdout' | 'stderr')[];
   /** `--timeout N`: the sandbox is killed N seconds after each start and ends with 255 (Podman's). */

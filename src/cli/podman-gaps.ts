@@ -50,7 +50,6 @@ export const MISSING_RUN_OPTIONS: readonly MissingOption[] = [
   { names: ['--passwd-entry'], meanwhile: 'bind a passwd file of your own: -v ./passwd:/etc/passwd:ro' },
   { names: ['--group-entry'], meanwhile: 'bind a group file of your own: -v ./group:/etc/group:ro' },
   { names: ['--passwd'], meanwhile: 'bind a passwd file of your own: -v ./passwd:/etc/passwd:ro' },
-  { names: ['--hostuser'], meanwhile: 'bind a passwd file of your own: -v ./passwd:/etc/passwd:ro' },
   { names: ['--secret'], meanwhile: 'bind the secret read-only: -v ./secret:/run/secrets/NAME:ro' },
   { names: ['--volumes-from'], meanwhile: 'give the same -v options again' },
   { names: ['--image-volume'], meanwhile: 'none yet: the image\'s VOLUME paths stay part of the writable layer' },

@@ -516,6 +516,8 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
     request[key] = hostPath(arg, ctx, flag);
   }
   Object.assign(request, parseAttach(list(p.attach), request));
+  const hostUsers = list(p.hostuser);
+  if (hostUsers.length) request.hostUsers = hostUsers;
   const timeoutArg = last(p.timeout);
   if (timeoutArg !== undefined) {
     if (!/^[0-9]+$/.test(timeoutArg.trim())) throw new SandboxError(`invalid --timeout ${JSON.stringify(timeoutArg)}`, { hint: 'give whole seconds, e.g. --timeout 60 (0: none)' });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { parseRunArgv } from '../../src/cli/run-option-table.js';
 import { parseAttach, toRunRequest } from '../../src/cli/run-request.js';
 import { timezoneFile, ZONEINFO } from '../../src/runtime/timezone.js';
+import { withHostUsers } from '../../src/runtime/host-users.js';
 import { throwsSandbox } from './assert-sandbox-error.js';
 import { existsSync, realpathSync } from 'node:fs';
 
@@ -63,5 +64,23 @@ describe('--tz', () => {
     throwsSandbox(() => timezoneFile('Nowhere/Bad'), `unknown time zone "Nowhere/Bad": ${ZONEINFO}/Nowhere/Bad does not exist`);
     if (existsSync(`${ZONEINFO}/Europe`)) throwsSandbox(() => timezoneFile('Europe'), `unknown time zone "Europe": ${ZONEINFO}/Europe is not a zone file`);
     throwsSandbox(() => timezoneFile(''), '--tz needs a time zone');
+  });
+});
+
+describe('--hostuser', () => {
+  const me = { name: 'me', uid: 1001, gid: 1002, gecos: 'Me Myself' };
+  it('adds NAME:*:UID:GID:GECOS:WORKDIR:/bin/sh, as Podman', () => {
+    assert.equal(withHostUsers('root:x:0:0:root:/root:/bin/sh\n', [me], '/srv'), 'root:x:0:0:root:/root:/bin/sh\nme:*:1001:1002:Me Myself:/srv:/bin/sh\n');
+    assert.equal(withHostUsers('root:x:0:0::/root:/bin/sh', [me], '/'), 'root:x:0:0::/root:/bin/sh\nme:*:1001:1002:Me Myself:/:/bin/sh\n');
+    assert.equal(withHostUsers('', [me], '/'), 'me:*:1001:1002:Me Myself:/:/bin/sh\n');
+  });
+  it('leaves a user the file has, by name or by uid, and adds each once', () => {
+    assert.equal(withHostUsers('me:x:5:5::/:/bin/sh\n', [me], '/'), 'me:x:5:5::/:/bin/sh\n');
+    assert.equal(withHostUsers('other:x:1001:5::/:/bin/sh\n', [me], '/'), 'other:x:1001:5::/:/bin/sh\n');
+    assert.equal(withHostUsers('', [me, me], '/'), 'me:*:1001:1002:Me Myself:/:/bin/sh\n');
+  });
+  it('keeps the names as given in the request', () => {
+    assert.deepEqual(req(['--hostuser', 'a', '--hostuser=1000', 'bb']).hostUsers, ['a', '1000']);
+    assert.equal(req(['bb']).hostUsers, undefined);
   });
 });
