@@ -152,6 +152,8 @@ export interface RunRequest {
   cidFile?: string;
   /** `--pidfile FILE`: the command's pid is written there at every start (absolute path). */
   pidFile?: string;
+  /** `--preserve-fds N`: a foreground run's command gets the caller's fds 3..3+N-1. */
+  preserveFds?: number;
   /** `--hostuser NAME|UID`: host users added to the sandbox's /etc/passwd at every start (runtime/host-users.ts). */
   hostUsers?: string[];
   /** `--attach`/`-a`: the streams a foreground run is joined to (absent: all; stdin with -i). */

@@ -115,6 +115,7 @@ void parse_args(int argc, char **argv) {
     }
     else if (!strcmp(o, FLAG_STOP_SIGNAL)) plan.stop_signal = atoi(ARG());
     else if (!strcmp(o, FLAG_TIMEOUT)) plan.timeout_s = atol(ARG());
+    else if (!strcmp(o, FLAG_PRESERVE_FDS)) { plan.preserve_base = atoi(ARG()); plan.preserve_n = atoi(ARG()); }
     else if (!strcmp(o, FLAG_HEALTH_CHECK)) {
       plan.health_interval_ms = atol(ARG());
       int n;

@@ -382,6 +382,7 @@ export async function runForeground(paths: StorePaths, request: RunRequest, hook
     exitCode = await runHelper(helper, args, {
       stdin: request.interactive ? 'inherit' : 'ignore',
       forwardSignals: !!hooks.forwardSignals,
+      ...(request.preserveFds ? { preserveFds: request.preserveFds } : {}),
       ...(request.attach && !request.tty ? { detachedStreams: { stdout: !request.attach.includes('stdout'), stderr: !request.attach.includes('stderr') } } : {}),
       ...(prefix ? { prefix } : {}),
       onStatus: (s) => {

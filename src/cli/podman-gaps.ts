@@ -60,7 +60,6 @@ export const MISSING_RUN_OPTIONS: readonly MissingOption[] = [
   { names: ['--unsetenv'], meanwhile: 'run the command under env -u VAR CMD' },
   { names: ['--unsetenv-all'], meanwhile: 'run the command under env -i CMD' },
   { names: ['--env-merge'], meanwhile: 'give the whole value: -e VAR=VALUE' },
-  { names: ['--preserve-fds'], meanwhile: 'none yet: only stdin, stdout and stderr reach the command' },
   // images
   { names: ['--arch'], meanwhile: 'use --platform linux/ARCH' },
   { names: ['--os'], meanwhile: 'use --platform OS/ARCH' },

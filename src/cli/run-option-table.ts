@@ -68,6 +68,7 @@ export interface RunArgs extends HealthArgs, NameArgs, LimitArgs {
   pidfile?: string;
   tz?: string;
   hostuser?: string[];
+  preserveFds?: string;
   attach?: string[];
   timeout?: string;
   conmonPidfile?: string;
@@ -143,6 +144,7 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'pidfile', aliases: [], type: 'string', describe: "Write the pid of the sandbox's command to this file at every start" },
   { name: 'conmon-pidfile', aliases: [], type: 'string', describe: "Write the pid of the sandbox's monitor to this file at every start" },
   { name: 'attach', aliases: ['a'], type: 'string', array: true, describe: 'Show only these streams of a foreground run: stdin (with -i), stdout, stderr (repeatable; none of stdout and stderr: as -d)' },
+  { name: 'preserve-fds', aliases: [], type: 'string', describe: 'Pass your fds 3..3+N-1 on to the command (a foreground run)' },
   { name: 'hostuser', aliases: [], type: 'string', array: true, describe: "Add this host user (name or uid) to the sandbox's /etc/passwd, as Podman (repeatable)" },
   { name: 'tz', aliases: [], type: 'string', describe: "The sandbox's time zone (/etc/localtime): a zone such as Europe/Berlin, or local (this host's)" },
   { name: 'timeout', aliases: [], type: 'string', describe: 'Kill the sandbox this many seconds after it starts (it then ends with 255, as in Podman)' },

@@ -516,6 +516,14 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
     request[key] = hostPath(arg, ctx, flag);
   }
   Object.assign(request, parseAttach(list(p.attach), request));
+  const preserveArg = last(p.preserveFds);
+  if (preserveArg !== undefined) {
+    if (!/^[0-9]+$/.test(preserveArg.trim()) || Number(preserveArg) > 500) throw new SandboxError(`invalid --preserve-fds ${JSON.stringify(preserveArg)}`, { hint: 'give how many of your fds from 3 on the command gets, e.g. --preserve-fds 2 (at most 500)' });
+    if (Number(preserveArg) > 0) {
+      if (request.detach) throw new SandboxError('--preserve-fds needs a foreground run: a sandbox in the background outlives the fds of this process', { hint: 'leave out -d, or pass the data through a volume (-v)' });
+      request.preserveFds = Number(preserveArg);
+    }
+  }
   const hostUsers = list(p.hostuser);
   if (hostUsers.length) request.hostUsers = hostUsers;
   const timeoutArg = last(p.timeout);

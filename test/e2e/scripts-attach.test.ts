@@ -100,3 +100,16 @@ test('cp A:SRC B:DEST: symlinks in either sandbox stay inside it', async (t) => 
   assert.ok(!existsSync(join(dir, 'written')), 'nothing was written on the host');
   assert.equal(readFileSync(marker, 'utf8'), 'host-secret\n');
 });
+
+test('--preserve-fds N: the command gets our fds 3..3+N-1, and no others', async (t) => {
+  if (!requireRootless(t, '--preserve-fds')) return;
+  const root = await newStore(t);
+  await importImage(root, await busyboxRootfsTar(), IMG);
+  const dir = await newUserDir(t);
+  const script = `echo first > ${dir}/a; echo second > ${dir}/b; ` +
+    `${SANDBOX_BIN} run --rm --preserve-fds 2 ${IMG} sh -c 'cat <&3; cat <&4; cat <&5 2>/dev/null || echo no-fd-5' 3<${dir}/a 4<${dir}/b 5<${dir}/a`;
+  const r = await asUser('sh', ['-c', script], { root });
+  assert.equal(ok(r, 'run --preserve-fds 2').trim().split('\n').join(' '), 'first second no-fd-5');
+  const without = await asUser('sh', ['-c', `${SANDBOX_BIN} run --rm ${IMG} sh -c 'cat <&3 2>/dev/null || echo no-fd-3' 3<${dir}/a`], { root });
+  assert.equal(ok(without, 'run without --preserve-fds').trim(), 'no-fd-3');
+});

@@ -84,3 +84,12 @@ describe('--hostuser', () => {
     assert.equal(req(['bb']).hostUsers, undefined);
   });
 });
+
+describe('--preserve-fds', () => {
+  it('takes a count for a foreground run; 0 is none', () => {
+    assert.equal(req(['--preserve-fds', '2', 'bb']).preserveFds, 2);
+    assert.equal(req(['--preserve-fds=0', 'bb']).preserveFds, undefined);
+    throwsSandbox(() => req(['--preserve-fds', 'x', 'bb']), 'invalid --preserve-fds "x"');
+    throwsSandbox(() => req(['-d', '--preserve-fds', '1', 'bb']), '--preserve-fds needs a foreground run: a sandbox in the background outlives the fds of this process');
+  });
+});
