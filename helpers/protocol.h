@@ -16,6 +16,7 @@
 
 /* ---------- exit statuses (docker's) ---------- */
 #define EXIT_SETUP 125       /* the sandbox could not be set up */
+#define EXIT_TIMED_OUT 255   /* --timeout ended the sandbox (Podman's status for it) */
 #define EXIT_CANNOT_EXEC 126 /* the command cannot be executed */
 #define EXIT_NOT_FOUND 127   /* the command was not found */
 
@@ -140,6 +141,8 @@
   X(EVENTS, "--events", "FILE ID NAME", "append die and restart events of sandbox ID (NAME) to FILE") \
   X(RESTART, "--restart", "POLICY", "no, always, on-failure or on-failure:N") \
   X(STOP_SIGNAL, "--stop-signal", "N", "what a stop request sends first (default 15)") \
+  X(PRESERVE_FDS, "--preserve-fds", "BASE N", "the command gets our fds BASE..BASE+N-1 as its fds 3..3+N-1 (run --preserve-fds)") \
+  X(TIMEOUT, "--timeout", "S", "kill the sandbox S seconds after each start (as a kill request); it then ends with 255, as Podman's --timeout") \
   X(HEALTH_CHECK, "--health-check", "MS RUNNER", "while the command runs, start RUNNER (words as LENGTH:WORD) every MS ms, one at a time") \
   X(ATTACH_SOCKET, "--attach-socket", "PATH", "listen on the unix socket PATH for attachers (`sandbox attach`) while the sandbox runs") \
   X(KEEP_STDIN, "--keep-stdin", "", "the command's stdin stays open for attachers: the terminal's (with --tty), else a pipe we hold") \

@@ -150,6 +150,18 @@ export interface RunRequest {
   replace?: boolean;
   /** `--cidfile FILE`: the new sandbox's id is written there (absolute path; the file must not exist). */
   cidFile?: string;
+  /** `--pidfile FILE`: the command's pid is written there at every start (absolute path). */
+  pidFile?: string;
+  /** `--preserve-fds N`: a foreground run's command gets the caller's fds 3..3+N-1. */
+  preserveFds?: number;
+  /** `--hostuser NAME|UID`: host users added to the sandbox's /etc/passwd at every start (runtime/host-users.ts). */
+  hostUsers?: string[];
+  /** `--attach`/`-a`: the streams a foreground run is joined to (absent: all; stdin with -i). */
+  attach?: ('stdin' | 'stdout' | 'stderr')[];
+  /** `--timeout N`: the sandbox is killed N seconds after each start and ends with 255 (Podman's). */
+  timeout?: number;
+  /** `--conmon-pidfile FILE`: the monitor's pid is written there at every start (absolute path). */
+  conmonPidFile?: string;
   /** `--detach-keys`: the bytes that detach a foreground `run -it` (default ctrl-p ctrl-q; empty: none). */
   detachKeys?: number[];
   /** `--sig-proxy=false`: signals to a foreground `run` detach it instead of reaching it. */

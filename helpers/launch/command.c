@@ -244,6 +244,10 @@ static void __attribute__((noreturn)) run_command(int pty_master) {
   /* Nothing of ours may leak into the command: every descriptor past stdio closes at
    * exec (the exec pipe included, which tells init that exec worked). */
   syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+  /* --preserve-fds: the caller's fds, passed to us above the ones we use, go to 3.. (dup2
+   * leaves the copy open at exec). Ascending: a target below BASE+i is never a source still needed. */
+  for (int i = 0; i < plan.preserve_n; i++)
+    if (dup2(plan.preserve_base + i, 3 + i) < 0) die("--preserve-fds: fd %d: %s", 3 + i, strerror(errno));
   if (filter_late) seccomp_apply();
   exec_command(envp);
   _exit(EXIT_SETUP);

@@ -190,6 +190,8 @@ struct launch_plan {
   int restart;            /* 0 no, 1 on-failure, 2 always */
   int restart_max;        /* on-failure:N; 0 = no limit */
   int stop_signal;        /* what `sandbox stop` sends first (default SIGTERM) */
+  long timeout_s;         /* --timeout: killed this many seconds after each start (0: never) */
+  int preserve_base, preserve_n; /* --preserve-fds: our fds BASE.. become the command's 3.. */
   long health_interval_ms; /* --health-check: start health_runner this often while the command runs */
   char **health_runner;
   const char *attach_socket; /* where attachers connect while the sandbox runs (attach.c) */

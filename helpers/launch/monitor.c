@@ -281,6 +281,11 @@ int run_once(int sfd) {
   int master = -1, stdin_done = !plan.stdin_open, master_done = 0, exited = 0, code = EXIT_SETUP;
   int kill_pending = 0; /* a kill request of a --rm sandbox: SIGKILL if the init has not ended by kill_by */
   struct timespec kill_by = { 0, 0 };
+  /* --timeout: at the deadline we send ourselves a kill request (the same end as `sandbox
+   * kill`, --rm clean-up included), and the run ends with 255, as Podman's does. */
+  int timed_out = 0;
+  struct timespec timeout_at = { 0, 0 };
+  if (plan.timeout_s > 0) { clock_gettime(CLOCK_MONOTONIC, &timeout_at); timeout_at.tv_sec += plan.timeout_s; }
   for (;;) {
     struct pollfd p[8 + attach_poll_size()];
     int n = 0, i_sig = n++, i_sock = -1, i_in = -1, i_master = -1, i_out = -1, i_err = -1, i_moved = -1, i_owner = -1;
@@ -295,11 +300,17 @@ int run_once(int sfd) {
     if (!exited) attach_poll_add(p, &n);
     if (exited && (master < 0 || master_done) && out.fd < 0 && err.fd < 0) break;
     int wait_ms = -1;
+    if (plan.timeout_s > 0 && !timed_out && !exited) {
+      struct timespec now;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      long left = (timeout_at.tv_sec - now.tv_sec) * 1000 + (timeout_at.tv_nsec - now.tv_nsec) / 1000000;
+      if (left <= 0) { timed_out = 1; kill(getpid(), SIG_KILL_REQUEST); } else wait_ms = (int)left;
+    }
     if (kill_pending && !exited) {
       struct timespec now;
       clock_gettime(CLOCK_MONOTONIC, &now);
       long left = (kill_by.tv_sec - now.tv_sec) * 1000 + (kill_by.tv_nsec - now.tv_nsec) / 1000000;
-      if (left <= 0) { kill(init, SIGKILL); kill_pending = 0; } else wait_ms = (int)left;
+      if (left <= 0) { kill(init, SIGKILL); kill_pending = 0; } else if (wait_ms < 0 || left < wait_ms) wait_ms = (int)left;
     }
     int ready = poll(p, n, health_poll_timeout(exited ? 200 : wait_ms));
     if (ready < 0) { if (errno == EINTR) continue; break; }
@@ -395,6 +406,7 @@ int run_once(int sfd) {
       }
     }
   }
+  if (timed_out) code = EXIT_TIMED_OUT;
   restore_terminal();
   health_disarm();
   attach_end(code);

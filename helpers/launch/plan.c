@@ -114,6 +114,8 @@ void parse_args(int argc, char **argv) {
       else die("internal: bad restart policy %s", v);
     }
     else if (!strcmp(o, FLAG_STOP_SIGNAL)) plan.stop_signal = atoi(ARG());
+    else if (!strcmp(o, FLAG_TIMEOUT)) plan.timeout_s = atol(ARG());
+    else if (!strcmp(o, FLAG_PRESERVE_FDS)) { plan.preserve_base = atoi(ARG()); plan.preserve_n = atoi(ARG()); }
     else if (!strcmp(o, FLAG_HEALTH_CHECK)) {
       plan.health_interval_ms = atol(ARG());
       int n;

@@ -13,12 +13,17 @@
  *   dir  -> missing DEST: created as DEST with the tree; dir -> file: an error;
  *   dir  -> directory: DEST/basename(SRC), or the contents of SRC when SRC ends in `/.`;
  *   `-` as SRC: a tar stream on stdin, extracted into the directory DEST;
- *   `-` as DEST: a tar of SRC on stdout.
+ *   `-` as DEST: a tar of SRC on stdout;
+ *   a DEST on the host that is neither a directory nor a regular file (/dev/stdout, a
+ *   fifo): the file's bytes are written to it (Podman 4.3 fails there; Docker's rule).
+ * A relative path inside a sandbox starts at its working directory (Podman's rule), and
+ * `A:SRC B:DEST` copies from one sandbox into another (a tar stream between the two
+ * helpers, each inside its own sandbox, so neither side's symlinks reach the host).
  * Left out: `-L` (follow a symlink SRC on the host), and for a stopped sandbox its
  * volumes and binds (only its own root filesystem is seen then).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { lstatSync, mkdirSync, statSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { basename, dirname, posix, resolve as resolvePath } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { helperNoSpace, noSpaceError, SandboxError } from '../errors.js';
@@ -111,6 +116,16 @@ function waitFor(child: ChildProcess, what: string): Promise<{ code: number; std
 class Helper {
   constructor(readonly paths: StorePaths, readonly record: SandboxRecord, readonly enter: string[]) {}
 
+  /** A path inside as Podman reads it: a relative one starts at the sandbox's working directory. */
+  resolve(path: string): string {
+    if (path.startsWith('/')) return path;
+    const r = this.record;
+    const workdir = r.request.workdir ?? r.imageConfig?.workingDir ?? '/';
+    const joined = posix.join(workdir.startsWith('/') ? workdir : `/${workdir}`, path);
+    // posix.join drops what cp's naming reads: a trailing `/` or `/.`.
+    return path.endsWith('/.') || path === '.' ? `${joined.replace(/\/+$/, '')}/.` : path.endsWith('/') && !joined.endsWith('/') ? `${joined}/` : joined;
+  }
+
   spawn(args: string[], stdio: ('pipe' | 'ignore' | 'inherit')[]): ChildProcess {
     return spawn(helperPath('sandbox-cp'), [...this.enter, '--', ...args], { stdio: stdio as never });
   }
@@ -169,16 +184,24 @@ async function pipeline(producer: ChildProcess, consumer: ChildProcess, onProduc
   if (c.code !== 0) onConsumer(c.code, c.stderr);
 }
 
-/** `cp SRC NAME:DEST` and `cp - NAME:DEST`. */
-export async function copyIntoSandbox(paths: StorePaths, src: string, ref: string, dest: string, options: CpOptions = {}): Promise<void> {
+/** The source of a copy into a sandbox that is itself in a sandbox (`cp A:SRC B:DEST`). */
+interface SandboxSource { helper: Helper }
+
+/** `cp SRC NAME:DEST`, `cp - NAME:DEST` and (`from`) `cp OTHER:SRC NAME:DEST`. */
+export async function copyIntoSandbox(paths: StorePaths, src: string, ref: string, destArg: string, options: CpOptions = {}, from?: SandboxSource): Promise<void> {
   let srcDir = false;
-  if (src !== '-') {
+  if (from) {
+    const [lkind, fkind] = await from.helper.stat(src);
+    if (lkind === 'missing' || lkind === 'notdir') from.helper.fail(3, '', src);
+    srcDir = ((src.endsWith('/') || endsWithDot(src)) ? fkind : lkind) === 'dir';
+  } else if (src !== '-') {
     const follow = src.endsWith('/') || endsWithDot(src);
     try { srcDir = (follow ? statSync(src) : lstatSync(src)).isDirectory(); } catch {
       throw new SandboxError(`no such file or directory: ${src}`);
     }
   }
   const helper = await helperFor(paths, ref);
+  const dest = helper.resolve(destArg);
   const [, destKind] = await helper.stat(dest);
   let extractDir = dest;
   let rename: [string, string] | undefined;
@@ -211,6 +234,13 @@ export async function copyIntoSandbox(paths: StorePaths, src: string, ref: strin
     }
     rename = [tarName, destName];
   }
+  if (from) {
+    // The source's helper writes the tar the host's tar would (its top entry tarName).
+    const producer = from.helper.spawn(['copy-out', src, tarName], ['ignore', 'pipe', 'pipe']);
+    const child = helper.spawn(['copy-in', extractDir, ...(rename ?? [])], ['pipe', 'ignore', 'pipe']);
+    await pipeline(producer, child, (code, stderr) => from.helper.fail(code, stderr, src), (code, stderr) => helper.fail(code, stderr, extractDir));
+    return;
+  }
   const input = src === '-' ? undefined : spawn(hostTar(), [
     '-c', '--numeric-owner', ...(options.archive ? [] : ['--owner=0', '--group=0']), '-C', tarDir, '--', tarName,
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -229,8 +259,9 @@ export async function copyIntoSandbox(paths: StorePaths, src: string, ref: strin
 }
 
 /** `cp NAME:SRC DEST` and `cp NAME:SRC -`. */
-export async function copyFromSandbox(paths: StorePaths, ref: string, src: string, dest: string, options: CpOptions = {}): Promise<void> {
+export async function copyFromSandbox(paths: StorePaths, ref: string, srcArg: string, dest: string, options: CpOptions = {}): Promise<void> {
   const helper = await helperFor(paths, ref);
+  const src = helper.resolve(srcArg);
   const [lkind, fkind] = await helper.stat(src);
   if (lkind === 'missing' || lkind === 'notdir') helper.fail(3, '', src);
   const follow = src.endsWith('/') || endsWithDot(src);
@@ -246,9 +277,27 @@ export async function copyFromSandbox(paths: StorePaths, ref: string, src: strin
     if (code !== 0) helper.fail(code, stderr, src);
     return;
   }
-  let destKind: Kind = 'missing';
-  try { destKind = statSync(dest).isDirectory() ? 'dir' : 'file'; } catch (err) {
+  // Our own stdout by name: whatever it is (a pipe, a file, a terminal), the bytes go there.
+  const ownStdout = ['/dev/stdout', '/dev/fd/1', '/proc/self/fd/1'].includes(dest);
+  let destKind: Kind = ownStdout ? 'other' : 'missing';
+  if (!ownStdout) try {
+    const st = statSync(dest);
+    destKind = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
+  } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') destKind = 'notdir';
+  }
+  if (destKind === 'other') {
+    // /dev/stdout, a fifo, a device: the file's bytes go there as they are (tar -O).
+    if (srcDir) throw new SandboxError(`cannot copy a directory to ${dest}: it is not a directory`, { hint: `a tar of it: sandbox cp ${ref}:${srcArg} -` });
+    const producer = helper.spawn(['copy-out', src, name], ['ignore', 'pipe', 'pipe']);
+    let out = 1;
+    if (!ownStdout) try { out = openSync(dest, 'w'); } catch (err) { throw new SandboxError(`cannot write ${dest}: ${(err as Error).message}`); }
+    const consumer = spawn(hostTar(), ['-x', '-O', '-f', '-'], { stdio: ['pipe', out, 'pipe'] });
+    if (out !== 1) closeSync(out);
+    await pipeline(producer, consumer, (code, stderr) => helper.fail(code, stderr, src), (code, stderr) => {
+      throw new SandboxError(`cannot write ${dest}: ${firstLine(stderr) || `tar exit ${code}`}`);
+    });
+    return;
   }
   if (destKind === 'notdir') throw new SandboxError(`${dest}: a part of the path is not a directory`);
   if (destKind === 'dir') {
@@ -279,7 +328,8 @@ export async function copy(paths: StorePaths, srcArg: string, destArg: string, o
   const src = parseEndpoint(srcArg);
   const dest = parseEndpoint(destArg);
   if (src.kind === 'sandbox' && dest.kind === 'sandbox') {
-    throw new SandboxError('copying between sandboxes is not supported', { hint: 'copy to the host first, or pipe: sandbox cp A:SRC - | sandbox cp - B:DEST' });
+    const from = await helperFor(paths, src.ref);
+    return copyIntoSandbox(paths, from.resolve(src.path), dest.ref, dest.path, options, { helper: from });
   }
   if (dest.kind === 'sandbox') return copyIntoSandbox(paths, src.kind === 'stream' ? '-' : (src as { path: string }).path, dest.ref, dest.path, options);
   if (src.kind === 'sandbox') return copyFromSandbox(paths, src.ref, src.path, dest.kind === 'stream' ? '-' : dest.path, options);

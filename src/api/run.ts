@@ -33,6 +33,8 @@ import { containerEnvContent, engineName } from '../runtime/containerenv.js';
 import { runConfigOf } from '../images/config.js';
 import { parseSignal } from '../runtime/signals.js';
 import { pullForRun } from './pull-policy.js';
+import { checkPidFiles, writePidFiles } from './pidfile.js';
+import { lookupHostUser } from '../runtime/host-users.js';
 import { checkCidFile, writeCidFile } from './cidfile.js';
 import type { ProgressSink } from '../images/registry/progress.js';
 import { sandboxSeccompRules, seccompProfileOf, seccompStartWords, writeSeccompRules } from '../runtime/seccomp/sandbox-filter.js';
@@ -44,7 +46,7 @@ import { copyOnWrite, requireFuseOverlayfs } from '../runtime/cow.js';
 import { realBindSources, removeAnonymousVolumes, resolveVolumeMounts } from './volumes.js';
 import { joinedNetwork, resolveNetworkJoin } from './network-join.js';
 import { checkLimits, endCgroup, startCgroup, sweepStrayCgroups, withPidsRlimit } from '../runtime/cgroup/sandbox.js';
-import { addKeepIdEntries, chownVolumes, createWithSlice, planIdMappings, sandboxUserIds } from './userns-setup.js';
+import { addHostUserEntries, addKeepIdEntries, chownVolumes, createWithSlice, planIdMappings, sandboxUserIds } from './userns-setup.js';
 import { scopePrefix } from '../runtime/cgroup/scope.js';
 import { holdLifeline, lifelineInput, sweepOwnerless } from './sdk/lifeline.js';
 
@@ -167,6 +169,7 @@ async function prepareLaunch(
   const cgroup = startCgroup(paths, record); // limits: the cgroups made, the limits written
   const health = request.healthcheck?.intervalMs ? { healthCheck: { intervalMs: request.healthcheck.intervalMs, runner: healthRunner(paths, record.id) } } : {};
   addKeepIdEntries(record.idMappings, root, dirs.upper);
+  addHostUserEntries(request.hostUsers, request.workdir ?? image.workingDir ?? '/', root, dirs.upper);
   const owned = request.volumes.some((v) => v.kind === 'bind' && v.chown) || request.tmpfs.some((t) => t.chown);
   const userIds = owned ? sandboxUserIds(request, image.user, root) : undefined;
   if (userIds) await chownVolumes(realBindSources(request), userIds, record.idMappings);
@@ -278,6 +281,8 @@ async function recordSandbox(
   networkDriver(request.network); // a mode without a driver yet is refused before anything is pulled or written
   checkNetworksExist(paths, request);
   if (request.cidFile) checkCidFile(request.cidFile);
+  checkPidFiles(request);
+  for (const u of request.hostUsers ?? []) lookupHostUser(u); // an unknown user is refused before anything is made
   if (request.ulimits?.length) checkUlimitsAllowed(request.ulimits, callerHardLimits()); // one line now, not the helper's EPERM at start
   const id = newSandboxId();
   const limits = checkLimits(request, id, hooks.warn); // a limit nothing can enforce is refused before anything is pulled or written
@@ -389,6 +394,8 @@ export async function runForeground(paths: StorePaths, request: RunRequest, hook
     exitCode = await runHelper(helper, args, {
       stdin: request.interactive ? 'inherit' : 'ignore',
       forwardSignals: !!hooks.forwardSignals,
+      ...(request.preserveFds ? { preserveFds: request.preserveFds } : {}),
+      ...(request.attach && !request.tty ? { detachedStreams: { stdout: !request.attach.includes('stdout'), stderr: !request.attach.includes('stderr') } } : {}),
       ...(prefix ? { prefix } : {}),
       onStatus: (s) => {
         // Recorded as running even with --rm: `rm` must refuse it, `ps` must list it.
@@ -409,6 +416,7 @@ export async function runForeground(paths: StorePaths, request: RunRequest, hook
         if (s.started) {
           started = true;
           appendEvent(paths, { type: 'container', action: 'start', id: record.id, name: record.name });
+          if (record.state.status === 'running') writePidFiles(request, record.state.pid, record.state.monitorPid, hooks.warn);
         }
         if (s.detached) detached = true;
       },
@@ -469,6 +477,7 @@ export async function startDetached(
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || (!record.request.remove && existsSync(dir))) throw err;
   }
   appendEvent(paths, { type: 'container', action: 'start', id: record.id, name: record.name });
+  writePidFiles(record.request, started.initPid, started.monitorPid, hooks.warn);
   sweepStrayCgroups(paths, record); // what crashed sandboxes left beside its cgroups
   return record;
 }

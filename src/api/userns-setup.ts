@@ -5,6 +5,7 @@
  * slice is free again once its sandbox is removed, and never while it exists, running
  * or not); keep-id's passwd and group entries. Only sandboxes of a mode pay for any of it.
  */
+import { lookupHostUser, withHostUsers } from '../runtime/host-users.js';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
@@ -169,13 +170,22 @@ export function addKeepIdEntries(mappings: SandboxIdMappings | undefined, root: 
     ['etc/passwd', withEntry(currentFile(root, upper, 'etc/passwd'), uid, `${name}:*:${uid}:${gid}::/:/bin/sh`, 2)],
     ['etc/group', withEntry(currentFile(root, upper, 'etc/group'), gid, `${name}:x:${gid}:${name}`, 2)],
   ];
-  for (const [rel, content] of files) {
-    if (content === currentFile(root, upper, rel)) continue;
-    mkdirSync(join(upper, 'etc'), { recursive: true, mode: 0o755 });
-    const tmp = join(upper, `${rel}.sandbox-tmp`);
-    writeFileSync(tmp, content, { mode: 0o644 });
-    renameSync(tmp, join(upper, rel));
-  }
+  for (const [rel, content] of files) writeEtcFile(root, upper, rel, content);
+}
+
+/** `rel` (etc/passwd, etc/group) of the writable layer becomes `content`, when that changes it. */
+function writeEtcFile(root: RootSource, upper: string, rel: string, content: string): void {
+  if (content === currentFile(root, upper, rel)) return;
+  mkdirSync(join(upper, 'etc'), { recursive: true, mode: 0o755 });
+  const tmp = join(upper, `${rel}.sandbox-tmp`);
+  writeFileSync(tmp, content, { mode: 0o644 });
+  renameSync(tmp, join(upper, rel));
+}
+
+/** `--hostuser`: the host's users added to the sandbox's /etc/passwd as Podman adds them (runtime/host-users.ts), at every start. */
+export function addHostUserEntries(users: string[] | undefined, workdir: string, root: RootSource, upper: string): void {
+  if (!users?.length) return;
+  writeEtcFile(root, upper, 'etc/passwd', withHostUsers(currentFile(root, upper, 'etc/passwd'), users.map(lookupHostUser), workdir));
 }
 
 /** A number of the user spec, or the id `file` (passwd, group) names `name` with. */

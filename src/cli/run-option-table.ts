@@ -65,6 +65,13 @@ export interface RunArgs extends HealthArgs, NameArgs, LimitArgs {
   envHost?: boolean;
   replace?: boolean;
   cidfile?: string;
+  pidfile?: string;
+  tz?: string;
+  hostuser?: string[];
+  preserveFds?: string;
+  attach?: string[];
+  timeout?: string;
+  conmonPidfile?: string;
   annotation?: string[];
   groupAdd?: string[];
   userns?: string;
@@ -134,6 +141,13 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'env-host', aliases: [], type: 'boolean', describe: 'Copy your whole environment in (-e and --env-file still win)' },
   { name: 'replace', aliases: [], type: 'boolean', describe: 'Remove an existing sandbox of the same --name first' },
   { name: 'cidfile', aliases: [], type: 'string', describe: "Write the sandbox's id to this file (which must not exist)" },
+  { name: 'pidfile', aliases: [], type: 'string', describe: "Write the pid of the sandbox's command to this file at every start" },
+  { name: 'conmon-pidfile', aliases: [], type: 'string', describe: "Write the pid of the sandbox's monitor to this file at every start" },
+  { name: 'attach', aliases: ['a'], type: 'string', array: true, describe: 'Show only these streams of a foreground run: stdin (with -i), stdout, stderr (repeatable; none of stdout and stderr: as -d)' },
+  { name: 'preserve-fds', aliases: [], type: 'string', describe: 'Pass your fds 3..3+N-1 on to the command (a foreground run)' },
+  { name: 'hostuser', aliases: [], type: 'string', array: true, describe: "Add this host user (name or uid) to the sandbox's /etc/passwd, as Podman (repeatable)" },
+  { name: 'tz', aliases: [], type: 'string', describe: "The sandbox's time zone (/etc/localtime): a zone such as Europe/Berlin, or local (this host's)" },
+  { name: 'timeout', aliases: [], type: 'string', describe: 'Kill the sandbox this many seconds after it starts (it then ends with 255, as in Podman)' },
   { name: 'annotation', aliases: [], type: 'string', array: true, describe: 'Add an annotation: KEY=VALUE (repeatable)' },
   { name: 'group-add', aliases: [], type: 'string', array: true, describe: 'Supplementary group: GID, a group of the image, or keep-groups' },
   { name: 'userns', aliases: [], type: 'string', describe: 'User namespace: "" or host (you are root inside), keep-id[:uid=U,gid=G], auto[:size=N], nomap' },

@@ -31,6 +31,7 @@ import { checkUsernsJoin, usernsRequest } from '../runtime/userns-mode.js';
 import { parseExpose, parsePublishes } from '../network/port-spec.js';
 import { parseUlimits } from '../runtime/rlimits.js';
 import { parseDevice } from '../runtime/devices.js';
+import { timezoneFile } from '../runtime/timezone.js';
 
 export interface RunOptionsContext {
   /** The caller's environment: `-e K` and env-file `K` lines copy from it; HOME for `~`. */
@@ -387,6 +388,8 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
   }
   volumes.push(...list(p.volume).map((v) => parseVolume(v, ctx)));
   tmpfs.push(...list(p.tmpfs).map(parseTmpfs));
+  const tz = last(p.tz);
+  if (tz !== undefined) volumes.push({ kind: 'bind', source: timezoneFile(tz), target: '/etc/localtime', readOnly: true });
   const seen = new Set<string>();
   for (const target of [...volumes.map((v) => v.target), ...tmpfs.map((t) => t.target)]) {
     if (seen.has(target)) {
@@ -507,6 +510,27 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
     if (cidfileArg === '') throw new SandboxError('--cidfile needs a file name', { hint: '--cidfile FILE (a file that does not exist yet)' });
     request.cidFile = hostPath(cidfileArg, ctx, '--cidfile');
   }
+  for (const [arg, key, flag] of [[last(p.pidfile), 'pidFile', '--pidfile'], [last(p.conmonPidfile), 'conmonPidFile', '--conmon-pidfile']] as const) {
+    if (arg === undefined) continue;
+    if (arg === '') throw new SandboxError(`${flag} needs a file name`, { hint: `${flag} FILE` });
+    request[key] = hostPath(arg, ctx, flag);
+  }
+  Object.assign(request, parseAttach(list(p.attach), request));
+  const preserveArg = last(p.preserveFds);
+  if (preserveArg !== undefined) {
+    if (!/^[0-9]+$/.test(preserveArg.trim()) || Number(preserveArg) > 500) throw new SandboxError(`invalid --preserve-fds ${JSON.stringify(preserveArg)}`, { hint: 'give how many of your fds from 3 on the command gets, e.g. --preserve-fds 2 (at most 500)' });
+    if (Number(preserveArg) > 0) {
+      if (request.detach) throw new SandboxError('--preserve-fds needs a foreground run: a sandbox in the background outlives the fds of this process', { hint: 'leave out -d, or pass the data through a volume (-v)' });
+      request.preserveFds = Number(preserveArg);
+    }
+  }
+  const hostUsers = list(p.hostuser);
+  if (hostUsers.length) request.hostUsers = hostUsers;
+  const timeoutArg = last(p.timeout);
+  if (timeoutArg !== undefined) {
+    if (!/^[0-9]+$/.test(timeoutArg.trim())) throw new SandboxError(`invalid --timeout ${JSON.stringify(timeoutArg)}`, { hint: 'give whole seconds, e.g. --timeout 60 (0: none)' });
+    if (Number(timeoutArg) > 0) request.timeout = Number(timeoutArg);
+  }
   const detachKeysArg = last(p.detachKeys);
   if (detachKeysArg !== undefined) request.detachKeys = parseDetachKeys(detachKeysArg);
   if (p.sigProxy === false) request.sigProxy = false;
@@ -535,6 +559,27 @@ export function toRunRequest(parsed: RunArgs, ctx: RunOptionsContext): RunReques
   }
   Object.assign(request, parsePortOptions(list(p.publish), p.publishAll === true, list(p.expose), request.network, ctx));
   return request;
+}
+
+const STREAMS = ['stdin', 'stdout', 'stderr'] as const;
+
+/**
+ * `--attach`/`-a STREAM` (repeatable), as Podman: a foreground run shows only the named
+ * streams (stdin still needs -i); with none of stdout and stderr it runs in the background
+ * and prints its id, as -d; with -d it is ignored.
+ */
+export function parseAttach(values: string[], request: Pick<RunRequest, 'detach'>): Partial<Pick<RunRequest, 'attach' | 'detach'>> {
+  if (!values.length) return {};
+  const attach = values.map((v) => {
+    const s = v.toLowerCase();
+    if (!(STREAMS as readonly string[]).includes(s)) {
+      throw new SandboxError(`invalid stream ${JSON.stringify(v)} for --attach`, { hint: 'give stdin, stdout or stderr (repeatable: -a stdout -a stderr)' });
+    }
+    return s as (typeof STREAMS)[number];
+  });
+  if (request.detach) return {};
+  const unique = STREAMS.filter((s) => attach.includes(s));
+  return { attach: unique, ...(unique.includes('stdout') || unique.includes('stderr') ? {} : { detach: true }) };
 }
 
 /**

@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn, spawnPlain } from './spawn.js';
 import { SandboxError, EXIT_SANDBOX_ERROR } from '../errors.js';
 import { managerEnv } from './cgroup/scope.js';
-import { ARGS_ENV, ARGS_FD, PLAN_ENV, encodeWords, parseStatusLine, type StatusLine } from './protocol.js';
+import { ARGS_ENV, ARGS_FD, PLAN_ENV, PRESERVE_FDS_BASE, encodeWords, parseStatusLine, type StatusLine } from './protocol.js';
 
 /** What the helper reports on its status descriptor (a status line, runtime/protocol.ts). */
 export interface HelperStatus extends StatusLine {
@@ -24,6 +24,24 @@ export interface LaunchOptions {
   forwardSignals?: boolean;
   /** Words before the helper's argv: a transient systemd scope that execs it in place (runtime/cgroup/scope.ts). */
   prefix?: string[];
+  /**
+   * `run --attach`: the command's streams left out are not shown (a kept sandbox still
+   * logs them). Our own messages (`sandbox: ...`, `hint: ...`) still reach our stderr.
+   */
+  detachedStreams?: { stdout?: boolean; stderr?: boolean };
+  /** `run --preserve-fds N`: our fds 3..3+N-1, passed to the helper at PRESERVE_FDS_BASE.. (the plan says so). */
+  preserveFds?: number;
+}
+
+/** Passes on only our own message lines of the helper's stderr (`run -a stdout`: the command's are dropped). */
+function ownMessagesOnly(stream: NodeJS.ReadableStream | null): void {
+  let rest = '';
+  stream?.setEncoding('utf8');
+  stream?.on('data', (d: string) => {
+    const lines = (rest + d).split('\n');
+    rest = lines.pop() ?? '';
+    for (const l of lines) if (/^(sandbox|hint): /.test(l)) process.stderr.write(`${l}\n`);
+  });
 }
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGCONT'];
@@ -82,12 +100,16 @@ export function planChannel(args: readonly string[]): PlanChannel {
 /** child_process.spawn's stdio and env for `channel`: the plan's fd 4 (a pipe) or variable. */
 function spawnPlan(
   helper: string, channel: PlanChannel, stdio: ('inherit' | 'ignore' | 'pipe')[], detached = false, prefix: string[] = [],
-  lifeline = false,
+  lifeline = false, preserveFds = 0,
 ): ChildProcess {
   const [file, ...argv] = [...prefix, helper, ...channel.argv];
   // fd 4 is the plan's pipe or nothing; fd 5 the starter's lifeline (api/sdk/lifeline.ts).
   const planFd: 'pipe' | 'ignore' = 'pipe' in channel ? 'pipe' : 'ignore';
-  const extra: ('pipe' | 'ignore')[] = lifeline ? [planFd, 'pipe'] : 'pipe' in channel ? ['pipe'] : [];
+  const extra: ('pipe' | 'ignore' | number)[] = lifeline ? [planFd, 'pipe'] : 'pipe' in channel ? ['pipe'] : [];
+  if (preserveFds > 0) {
+    while (stdio.length + extra.length < PRESERVE_FDS_BASE) extra.push('ignore');
+    for (let i = 0; i < preserveFds; i++) extra.push(3 + i);
+  }
   const child = 'pipe' in channel
     ? spawn(file!, argv, { detached, stdio: [...stdio, ...extra] })
     : spawn(file!, argv, { detached, stdio: [...stdio, ...extra], env: { ...process.env, [PLAN_ENV]: channel.env } });
@@ -158,7 +180,9 @@ export function runHelper(helper: string, args: string[], options: LaunchOptions
 }
 
 function runHelperWith(helper: string, channel: PlanChannel, options: LaunchOptions): Promise<number> {
-  const child = spawnPlan(helper, channel, [options.stdin, 'inherit', 'inherit', options.onStatus ? 'pipe' : 'ignore'], false, options.prefix);
+  const off = options.detachedStreams ?? {};
+  const child = spawnPlan(helper, channel, [options.stdin, off.stdout ? 'ignore' : 'inherit', off.stderr ? 'pipe' : 'inherit', options.onStatus ? 'pipe' : 'ignore'], false, options.prefix, false, options.preserveFds ?? 0);
+  if (off.stderr) ownMessagesOnly(child.stderr);
   const forward = (sig: NodeJS.Signals) => { try { child.kill(sig); } catch { /* gone */ } };
   if (options.forwardSignals) for (const s of FORWARDED) process.on(s, forward);
   return new Promise((resolve, reject) => {

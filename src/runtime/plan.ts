@@ -11,7 +11,7 @@ import { checkExecStrings } from './limits.js';
 import { formatMapping, type IdMapping } from './idmap.js';
 import { commandCapabilities } from './capabilities.js';
 import type { SandboxDirs } from '../state/sandbox-dir.js';
-import { Flag, encodeWords } from './protocol.js';
+import { Flag, PRESERVE_FDS_BASE, encodeWords } from './protocol.js';
 import { networkDriver } from '../network/driver.js';
 import { ownNameFiles } from '../network/name-files.js';
 import { publishWords } from '../network/port-spec.js';
@@ -339,6 +339,8 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   if (input.events) args.push(Flag.events, input.events.file, input.events.id, input.events.name);
   if (request.restart && request.restart !== 'no') args.push(Flag.restart, request.restart);
   if (request.stopSignal !== undefined) args.push(Flag.stopSignal, String(request.stopSignal));
+  if (request.timeout) args.push(Flag.timeout, String(request.timeout));
+  if (request.preserveFds) args.push(Flag.preserveFds, String(PRESERVE_FDS_BASE), String(request.preserveFds));
   args.push(Flag.hostname, input.hostname);
 
   args.push(...rootArgs(input.root, dirs, input.fuseOverlayfs));

@@ -80,6 +80,8 @@ export const Flag = {
   events: '--events',
   restart: '--restart',
   stopSignal: '--stop-signal',
+  timeout: '--timeout',
+  preserveFds: '--preserve-fds',
   healthCheck: '--health-check',
   attachSocket: '--attach-socket',
   keepStdin: '--keep-stdin',
@@ -140,3 +142,6 @@ export function parseStatusLine(line: string): StatusLine | undefined {
   if (v.detached === true) status.detached = true;
   return status;
 }
+
+/** `run --preserve-fds N`: the caller's fds 3.. are passed to the helper from this fd on (above the status, plan and lifeline fds). */
+export const PRESERVE_FDS_BASE = 10;

@@ -29,6 +29,7 @@ function logConfig(request: RunRequest): { Type: string; Path: string; Size: str
 }
 import { attachOptions, type AttachFlags } from './attach.js';
 import { attachSandbox } from '../../api/attach.js';
+import { findSandbox } from '../../state/sandboxes.js';
 import { parseDetachKeys } from '../../runtime/detach-keys.js';
 
 interface ManyArgs extends GlobalArgs {
@@ -88,7 +89,9 @@ export const startCommand: CommandModule<GlobalArgs, ManyArgs & AttachFlags & { 
       return;
     }
     if (argv.names.length !== 1) throw new SandboxError('start -a takes one sandbox', { hint: 'start the others without -a' });
-    if (argv.interactive) {
+    // -i joins stdin only where the sandbox keeps one (created with -i); otherwise, as
+    // Podman, -ai is -a: its output from the start (a command that ends at once included).
+    if (argv.interactive && findSandbox(paths, argv.names[0]!).request.interactive) {
       // Joined through the attach socket, as `sandbox attach`: the input goes in, the detach keys work.
       const detachKeys = parseDetachKeys(argv['detach-keys']);
       const record = await startSandbox(paths, argv.names[0]!);
