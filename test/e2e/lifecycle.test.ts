@@ -57,7 +57,7 @@ test('run -d, ps, log, stop, start, log again, rm: the whole cycle', async (t) =
   assert.ok((inspect[0]?.State.Pid ?? 0) > 0);
 
   const rmRunning = await runSandbox(['rm', 'svc'], { root });
-  assert.equal(rmRunning.code, 125, 'a running sandbox is not removed without -f');
+  assert.equal(rmRunning.code, 2, 'a running sandbox is not removed without -f (exit 2, as Podman: "container state improper")');
   assert.match(rmRunning.stderr, /^sandbox: .*running.*\nhint: .*rm -f/m, show(rmRunning));
   const rm = await runSandbox(['rm', '-f', 'svc'], { root });
   assert.equal(rm.code, 0, show(rm));
