@@ -45,7 +45,11 @@ export function classifyChanges(entries: readonly string[], prefix: string, inIm
     if (hidden.has(path)) continue;
     out.push({ kind: deleted ? 'D' : inImage(path) ? 'C' : 'A', path });
   }
-  return out;
+  // A directory of the image copied up only to hold a mount point of ours (/run, for
+  // /run/.containerenv) is no change of the sandbox's: it holds hidden entries, none else.
+  const holdsHidden = (dir: string) => [...hidden].some((h) => h.startsWith(`${dir}/`));
+  const holdsShown = (dir: string) => out.some((c) => c.path.startsWith(`${dir}/`));
+  return out.filter((c) => !(c.kind === 'C' && holdsHidden(c.path) && !holdsShown(c.path)));
 }
 
 /** Whether `path` is in the layers `lowers` (topmost first): the first that has it or a whiteout of it says. */

@@ -45,3 +45,13 @@ test('mountPoints: the file systems, /etc\'s three files, volumes and tmpfs; the
   });
   assert.deepEqual(withMounts, [...base, '/tmp', '/var/tmp', '/run', '/data', '/scratch']);
 });
+
+test('classifyChanges: a directory copied up only for a mount point of ours (/run for /run/.containerenv) is no change; with a change of its own it is', () => {
+  const image = new Set(['/run', '/etc']);
+  const hidden = new Set(['/run/.containerenv', '/etc/hosts']);
+  assert.deepEqual(classifyChanges(['run/', 'run/.containerenv', 'etc/', 'etc/hosts'], '', (p) => image.has(p), hidden), []);
+  assert.deepEqual(classifyChanges(['run/', 'run/.containerenv', 'run/x'], '', (p) => image.has(p), hidden), [
+    { kind: 'C', path: '/run' },
+    { kind: 'A', path: '/run/x' },
+  ]);
+});
