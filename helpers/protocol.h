@@ -151,7 +151,6 @@
   X(DETACH_KEYS, "--detach-keys", "HEX", "these bytes (hex) typed in a row detach: the attacher (--attach-to), or a foreground sandbox (--stdin) goes on in the background") \
   X(SIG_PROXY, "--sig-proxy", "", "with --attach-to, without --tty: pass the signals we get on to the sandbox") \
   X(DETACH_ON_SIGNAL, "--detach-on-signal", "", "with --die-with-parent: SIGINT, SIGTERM and SIGHUP detach the sandbox instead of reaching it") \
-  X(RECORD_EXIT, "--record-exit", "", "with --die-with-parent: the monitor writes the end to --exit-file itself, as a detached one (a library sandbox; a foreground run's end is the CLI's to record)") \
   X(HELP, "--help", "", "print this and exit")
 
 #define CP_ONLY_FLAGS(X) \

@@ -200,7 +200,6 @@ struct launch_plan {
   int no_stdin, sig_proxy; /* attach: output only; pass our signals on */
   const char *detach_keys; /* attach, or a foreground -it run: the bytes that detach, in hex */
   int detach_on_signal;   /* run --sig-proxy=false: SIGINT, SIGTERM, SIGHUP detach a foreground run */
-  int record_exit;        /* a background sandbox that dies with its parent (the library's): its end is ours to record */
   const char *cgroups[MAX_CGROUPS]; /* --cgroup: the sandbox's cgroups (cgroup.c) */
   int n_cgroups;
   const char *oom_file;   /* --oom-file: created when the OOM killer struck in a run */

@@ -32,9 +32,8 @@ static int recv_msg(int sock, char *tag, char *text, size_t text_size) {
 
 /* The end of the sandbox, for whoever lists it later (written atomically). */
 void write_exit_file(int code) {
-  /* A foreground run's end is the CLI's to record, unless the run was detached from it
-   * (or it runs in the background, dying with its parent: --record-exit). */
-  if (!plan.exit_file || (plan.die_with_parent && !plan.record_exit)) return;
+  /* A foreground run's end is the CLI's to record, unless the run was detached from it. */
+  if (!plan.exit_file || plan.die_with_parent) return;
   char tmp[PATH_MAX], body[160], when[64];
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);

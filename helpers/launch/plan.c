@@ -129,7 +129,6 @@ void parse_args(int argc, char **argv) {
     else if (!strcmp(o, FLAG_DETACH_KEYS)) plan.detach_keys = ARG();
     else if (!strcmp(o, FLAG_SIG_PROXY)) plan.sig_proxy = 1;
     else if (!strcmp(o, FLAG_DETACH_ON_SIGNAL)) plan.detach_on_signal = 1;
-    else if (!strcmp(o, FLAG_RECORD_EXIT)) plan.record_exit = 1;
     else if (!strcmp(o, FLAG_HELP)) usage();
     else die("internal: unknown launch option %s", o);
 #undef ARG

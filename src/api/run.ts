@@ -74,11 +74,6 @@ export interface RunHooks {
    * API's non-detached sandboxes use; `run -d` does not.
    */
   ownerLifeline?: boolean;
-  /**
-   * A background sandbox (runDetached, startSandbox) whose monitor ends, and the sandbox
-   * with it, when the process of this pid does: the library's sandboxes that are not `detached`.
-   */
-  dieWithParent?: number;
 }
 
 function hostRootEntries(): HostRootEntry[] {
@@ -457,7 +452,6 @@ export async function startDetached(
     exitFile: exitFilePath(paths, record.id),
     detached: true,
     ...(hooks.ownerLifeline ? { ownerLifeline: lifelineInput(paths, record.id) } : {}),
-    ...(hooks.dieWithParent !== undefined ? { dieWithParent: hooks.dieWithParent } : {}),
   }, root);
   const started = await startDetachedHelper(helper, args, prefix, !!hooks.ownerLifeline);
   if (started.lifeline) holdLifeline(record.id, started.lifeline);

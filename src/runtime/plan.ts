@@ -310,7 +310,6 @@ export function buildLaunchArgs(input: LaunchInput): string[] {
   if (input.statusFd !== undefined) args.push(Flag.statusFd, String(input.statusFd));
   if (input.dieWithParent !== undefined) args.push(Flag.dieWithParent, String(input.dieWithParent));
   if (input.ownerLifeline) args.push(Flag.ownerLifeline, String(input.ownerLifeline.fd), input.ownerLifeline.marker);
-  if (input.dieWithParent !== undefined && input.detached) args.push(Flag.recordExit); // a library sandbox: no CLI waits to record its end
   const network = networkDriver(request.network);
   args.push(Flag.network, network.launchDriver, ...network.launchArgs({ request, tools: input.networkTools ?? {}, dir: dirs.dir, ...(input.networkJoin ? { join: input.networkJoin } : {}), ...(input.networkJoinPid ? { joinPid: input.networkJoinPid, joinNamespaces: input.networkJoinNamespaces ?? [] } : {}) }));
   if (input.netHelpers) args.push(Flag.netHelpers, input.netHelpers.dir, input.netHelpers.owner);

@@ -90,7 +90,6 @@ export const Flag = {
   detachKeys: '--detach-keys',
   sigProxy: '--sig-proxy',
   detachOnSignal: '--detach-on-signal',
-  recordExit: '--record-exit',
   // sandbox-cp only.
   mountpoint: '--mountpoint',
 } as const;
